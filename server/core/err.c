@@ -1,0 +1,58 @@
+/* Error records. Any thread. */
+#include "core/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int err_set(struct err *err, enum err_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return -1;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void err_clear(struct err *err)
+{
+    if (!err)
+        return;
+    err->code = ERR_OK;
+    err->msg[0] = '\0';
+}
+
+static const struct {
+    const char *name;
+    int http;
+} err_table[] = {
+    [ERR_OK] = {"ok", 200},
+    [ERR_INVALID] = {"invalid_argument", 400},
+    [ERR_NOT_FOUND] = {"not_found", 404},
+    [ERR_FORBIDDEN] = {"forbidden", 403},
+    [ERR_UNAUTHORIZED] = {"unauthorized", 401},
+    [ERR_CONFLICT] = {"conflict", 409},
+    [ERR_STALE_EPOCH] = {"stale_epoch", 409},
+    [ERR_TOO_LARGE] = {"too_large", 413},
+    [ERR_UNAVAILABLE] = {"unavailable", 503},
+    [ERR_BUSY] = {"busy", 503},
+    [ERR_INTERNAL] = {"internal", 500},
+};
+
+const char *err_code_name(enum err_code code)
+{
+    if ((unsigned)code >= sizeof(err_table) / sizeof(err_table[0]))
+        return "internal";
+    return err_table[code].name;
+}
+
+int err_http_status(enum err_code code)
+{
+    if ((unsigned)code >= sizeof(err_table) / sizeof(err_table[0]))
+        return 500;
+    return err_table[code].http;
+}

@@ -1,0 +1,20 @@
+/*
+ * Small text checks shared by every input path: UTF-8 validity, character counts, UUIDs,
+ * slugs. Pure functions; any thread.
+ */
+#ifndef DROVER_CORE_TEXT_H
+#define DROVER_CORE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when s[0..len) is well-formed UTF-8 without NUL bytes. */
+bool text_utf8_valid(const char *s, size_t len);
+/* Number of UTF-8 code points in the NUL-terminated s (assumes valid UTF-8). */
+size_t text_utf8_chars(const char *s);
+/* True for the canonical 8-4-4-4-12 hex form. */
+bool text_is_uuid(const char *s);
+/* Lower-case a-z0-9 and '-' from s into out (at most outsz-1 bytes, no leading/trailing '-'). */
+void text_slug(const char *s, char *out, size_t outsz);
+
+#endif

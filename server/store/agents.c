@@ -1,0 +1,105 @@
+/* Agent rows. Worker threads only. */
+#include "store/agents.h"
+#include "core/text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct db_stmt st_create = {
+    "agents_create", "INSERT INTO agents (name, backend) VALUES ($1, $2) RETURNING id", 2};
+
+static const struct db_stmt st_get = {
+    "agents_get",
+    "SELECT jsonb_build_object('id', a.id, 'name', a.name, 'status', a.status,"
+    " 'backend', a.backend, 'pod_name', a.pod_name, 'offline_reason', a.offline_reason,"
+    " 'usage', a.usage, 'created_at', a.created_at, 'last_heartbeat_at', a.last_heartbeat_at,"
+    " 'heartbeat_age_seconds', extract(epoch FROM now() - a.last_heartbeat_at),"
+    " 'uptime_seconds', extract(epoch FROM now() - a.created_at),"
+    " 'current_task', (SELECT min(t.id) FROM tasks t WHERE t.agent_id = a.id"
+    "   AND t.state = 'in_progress'))::text AS agent"
+    " FROM agents a WHERE a.id = $1",
+    1};
+
+static const struct db_stmt st_drain = {
+    "agents_drain",
+    "UPDATE agents SET status = 'draining', updated_at = now()"
+    " WHERE id = $1 AND status IN ('idle', 'initializing')"
+    " AND NOT EXISTS (SELECT 1 FROM tasks WHERE agent_id = $1 AND state = 'in_progress')"
+    " RETURNING id",
+    1};
+
+static const struct db_stmt st_offline = {
+    "agents_offline",
+    "UPDATE agents SET status = 'offline', offline_reason = $2, updated_at = now()"
+    " WHERE id = $1 RETURNING id",
+    2};
+
+int agents_create(struct db *db, const char *name, const char *backend, char id[37],
+                  struct err *err)
+{
+    const char *params[2] = {name, backend};
+    PGresult *r;
+
+    id[0] = '\0';
+    if (name && strlen(name) > 200)
+        return err_set(err, ERR_INVALID, "agent name is longer than 200 characters");
+    r = db_exec(db, &st_create, params, err);
+    if (!r)
+        return -1;
+    snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+int agents_get(struct db *db, const char *id, json_t **agent, struct err *err)
+{
+    const char *params[1] = {id};
+    json_error_t je;
+    PGresult *r;
+
+    *agent = NULL;
+    if (!text_is_uuid(id))
+        return err_set(err, ERR_INVALID, "agent id must be a UUID");
+    r = db_exec(db, &st_get, params, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return err_set(err, ERR_NOT_FOUND, "agent %s does not exist", id);
+    }
+    *agent = json_loads(PQgetvalue(r, 0, 0), 0, &je);
+    PQclear(r);
+    return *agent ? 0 : err_set(err, ERR_INTERNAL, "unreadable agent row");
+}
+
+int agents_drain(struct db *db, const char *id, bool *drained, struct err *err)
+{
+    const char *params[1] = {id};
+    PGresult *r;
+
+    *drained = false;
+    if (!text_is_uuid(id))
+        return err_set(err, ERR_INVALID, "agent id must be a UUID");
+    r = db_exec(db, &st_drain, params, err);
+    if (!r)
+        return -1;
+    *drained = PQntuples(r) > 0;
+    PQclear(r);
+    return 0;
+}
+
+int agents_mark_offline(struct db *db, const char *id, const char *reason, struct err *err)
+{
+    const char *params[2] = {id, reason};
+    PGresult *r;
+    int n;
+
+    if (!text_is_uuid(id))
+        return err_set(err, ERR_INVALID, "agent id must be a UUID");
+    r = db_exec(db, &st_offline, params, err);
+    if (!r)
+        return -1;
+    n = PQntuples(r);
+    PQclear(r);
+    return n ? 0 : err_set(err, ERR_NOT_FOUND, "agent %s does not exist", id);
+}

@@ -1,0 +1,30 @@
+/*
+ * Agent rows: registration, lookup, draining and marking offline.
+ * Blocking; worker threads only (or tools that own their connection).
+ */
+#ifndef DROVER_STORE_AGENTS_H
+#define DROVER_STORE_AGENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "store/db.h"
+
+/* Register a new agent in `initializing`. `id` receives the UUID (37 bytes with NUL). */
+int agents_create(struct db *db, const char *name, const char *backend, char id[37],
+                  struct err *err);
+
+/* The agent as JSON {id, name, status, backend, pod_name, last_heartbeat_at, current_task,...}. */
+int agents_get(struct db *db, const char *id, json_t **agent, struct err *err);
+
+/*
+ * Mark an idle agent draining in one row update, so it can no longer claim. *drained is false
+ * (and nothing changes) when the agent is busy or already draining/offline.
+ */
+int agents_drain(struct db *db, const char *id, bool *drained, struct err *err);
+
+/* Mark an agent offline with a reason. */
+int agents_mark_offline(struct db *db, const char *id, const char *reason, struct err *err);
+
+#endif

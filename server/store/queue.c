@@ -1,0 +1,957 @@
+/*
+ * The task queue's SQL. Worker threads only (blocking libpq on the caller's connection).
+ */
+#include "store/queue.h"
+#include "core/mem.h"
+#include "core/buf.h"
+#include "core/text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The JSON every caller sees for a task `t` joined with its project `p`. */
+#define TASK_JSON                                                                                  \
+    "jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,"               \
+    " 'state', t.state, 'priority', t.priority, 'model', t.model, 'attempt', t.attempt,"           \
+    " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
+    " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
+    " 'base_branch', coalesce(t.base_branch, p.default_branch, 'main'),"                           \
+    " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
+    " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
+    " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \
+    " 'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,"                 \
+    " 'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,"       \
+    " 'updated_at', t.updated_at,"                                                                 \
+    " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
+    "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
+    "   'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))::text"
+
+/* Recompute an agent's status from what it holds; draining and offline stay as they are. */
+#define AGENT_SETTLE(ids, excluding)                                                               \
+    "UPDATE agents a SET status = CASE WHEN EXISTS (SELECT 1 FROM tasks x WHERE"                   \
+    " x.agent_id = a.id AND x.state = 'in_progress' AND x.id NOT IN (" excluding "))"              \
+    " THEN 'busy' ELSE 'idle' END, updated_at = now()"                                             \
+    " WHERE a.id IN (" ids ") AND a.status IN ('idle', 'busy', 'initializing')"
+
+static const struct db_stmt st_enqueue = {
+    "queue_enqueue",
+    "WITH ins AS (INSERT INTO tasks (title, description, priority, model, project_id, repo_url,"
+    "  base_branch, max_attempts, timeout_seconds, idempotency_key, parent_id, budget, run_after)"
+    " VALUES ($1, coalesce($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb,"
+    "  now() + make_interval(secs => $13))"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),"
+    " act AS (INSERT INTO activity (task_id, kind, message, metadata)"
+    "  SELECT id, 'state', 'created -> backlog', jsonb_build_object('to', 'backlog') FROM ins)"
+    " SELECT true AS created, " TASK_JSON " AS task FROM ins t"
+    "  LEFT JOIN projects p ON p.id = t.project_id"
+    " UNION ALL"
+    " SELECT false, " TASK_JSON " FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    "  WHERE $10::text IS NOT NULL AND t.idempotency_key = $10 AND NOT EXISTS (SELECT 1 FROM ins)",
+    13};
+
+static const struct db_stmt st_project_exists = {"queue_project_exists",
+                                                 "SELECT 1 FROM projects WHERE id = $1", 1};
+static const struct db_stmt st_task_exists = {"queue_task_exists",
+                                              "SELECT 1 FROM tasks WHERE id = $1", 1};
+
+/*
+ * The claim. Locking the agent row first serialises a claim against a concurrent drain of the
+ * same agent: the drain's `status = 'idle'` re-check then sees `busy` and does nothing.
+ */
+static const struct db_stmt st_claim = {
+    "queue_claim",
+    "WITH ag AS (SELECT id, status FROM agents WHERE id = $1 FOR UPDATE),"
+    " pick AS (SELECT t.id FROM tasks t WHERE t.state = 'backlog' AND t.run_after <= now()"
+    "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline'))"
+    "  ORDER BY t.priority DESC, t.id FOR UPDATE SKIP LOCKED LIMIT 1),"
+    " c AS (UPDATE tasks t SET state = 'in_progress', agent_id = $1, attempt = t.attempt + 1,"
+    "  lease_epoch = t.lease_epoch + 1, lease_expires_at = now() + make_interval(secs => $2),"
+    "  started_at = now(), updated_at = now(), reason = NULL"
+    "  FROM pick WHERE t.id = pick.id RETURNING t.*),"
+    " busy AS (UPDATE agents SET status = 'busy', last_heartbeat_at = now(), updated_at = now()"
+    "  WHERE id IN (SELECT agent_id FROM c)),"
+    " act AS (INSERT INTO activity (task_id, agent_id, kind, message, metadata)"
+    "  SELECT id, agent_id, 'state', 'backlog -> in_progress', jsonb_build_object('from',"
+    "  'backlog', 'to', 'in_progress', 'epoch', lease_epoch, 'attempt', attempt) FROM c)"
+    " SELECT (SELECT status FROM ag) AS agent_status,"
+    "  (SELECT " TASK_JSON " FROM c t LEFT JOIN projects p ON p.id = t.project_id) AS task",
+    2};
+
+static const struct db_stmt st_heartbeat = {
+    "queue_heartbeat",
+    "WITH ag AS (SELECT id, status FROM agents WHERE id = $1 FOR UPDATE),"
+    " ext AS (UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2),"
+    "  usage = CASE WHEN $5::jsonb IS NULL THEN usage ELSE $5::jsonb END"
+    "  WHERE agent_id = $1 AND state = 'in_progress' AND EXISTS (SELECT 1 FROM ag)"
+    "  RETURNING id, state, lease_expires_at),"
+    " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
+    "  offline_reason = CASE WHEN $3 = 'offline' THEN 'agent reported offline' END,"
+    "  usage = CASE WHEN $5::jsonb IS NULL THEN a.usage ELSE $5::jsonb END,"
+    "  status = CASE WHEN $3 = 'offline' THEN 'offline'"
+    "   WHEN ag.status = 'draining' THEN 'draining'"
+    "   WHEN EXISTS (SELECT 1 FROM ext) THEN 'busy' ELSE 'idle' END"
+    "  FROM ag WHERE a.id = ag.id RETURNING a.id, a.status, a.last_heartbeat_at)"
+    " SELECT (SELECT jsonb_build_object('id', id, 'status', status, 'last_heartbeat_at',"
+    "   last_heartbeat_at) FROM upd)::text AS agent,"
+    "  (SELECT coalesce(jsonb_agg(x ORDER BY x->>'id'), '[]') FROM ("
+    "   SELECT jsonb_build_object('id', e.id, 'state', e.state, 'cancelled', false,"
+    "    'lease_expires_at', e.lease_expires_at) AS x FROM ext e"
+    "   UNION ALL"
+    "   SELECT jsonb_build_object('id', t.id, 'state', t.state, 'cancelled', true,"
+    "    'lease_expires_at', NULL) FROM tasks t"
+    "   WHERE t.id = ANY ($4::bigint[]) AND t.id NOT IN (SELECT id FROM ext)) s)::text AS tasks",
+    5};
+
+static const struct db_stmt st_lock_task = {
+    "queue_lock_task",
+    "SELECT state, agent_id, lease_epoch, attempt, max_attempts,"
+    " lease_expires_at IS NOT NULL AND lease_expires_at <= now() AS expired"
+    " FROM tasks WHERE id = $1 FOR UPDATE",
+    1};
+
+static const struct db_stmt st_set_state = {
+    "queue_set_state",
+    "WITH u AS (UPDATE tasks t SET state = $2, updated_at = now(),"
+    "  lease_expires_at = CASE WHEN $2 = 'in_progress' THEN t.lease_expires_at END,"
+    "  finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() END,"
+    "  last_error = coalesce($3, t.last_error),"
+    "  question = CASE WHEN $2 = 'needs_input' THEN $4 ELSE t.question END,"
+    "  reason = CASE WHEN $2 = 'needs_input' THEN coalesce($5, 'question') ELSE NULL END,"
+    "  result = coalesce($6::jsonb, t.result),"
+    "  run_after = CASE WHEN $2 = 'backlog' THEN now() + make_interval(secs => $7)"
+    "   ELSE t.run_after END,"
+    "  context = CASE WHEN $8::jsonb IS NULL THEN t.context ELSE t.context || $8::jsonb END,"
+    "  attempt = CASE WHEN $9 THEN 0 ELSE t.attempt END"
+    "  WHERE t.id = $1 RETURNING t.*)"
+    " SELECT " TASK_JSON " AS task FROM u t LEFT JOIN projects p ON p.id = t.project_id",
+    9};
+
+static const struct db_stmt st_activity = {
+    "queue_activity",
+    "INSERT INTO activity (task_id, agent_id, kind, level, message, metadata)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+    6};
+
+static const struct db_stmt st_settle_agent = {
+    "queue_settle_agent", AGENT_SETTLE("$1::uuid", "SELECT NULL::bigint WHERE false"), 1};
+
+static const struct db_stmt st_reap = {
+    "queue_reap",
+    "WITH expired AS (SELECT id FROM tasks WHERE state = 'in_progress'"
+    "  AND lease_expires_at < now() ORDER BY lease_expires_at FOR UPDATE SKIP LOCKED LIMIT $1),"
+    " u AS (UPDATE tasks t SET"
+    "  state = CASE WHEN t.attempt >= t.max_attempts THEN 'failed' ELSE 'backlog' END,"
+    "  finished_at = CASE WHEN t.attempt >= t.max_attempts THEN now() END,"
+    "  lease_expires_at = NULL, run_after = now(), updated_at = now(),"
+    "  last_error = 'lease expired: the agent stopped heartbeating'"
+    "  FROM expired e WHERE t.id = e.id RETURNING t.id, t.agent_id, t.state, t.attempt,"
+    "  t.lease_epoch),"
+    " off AS (UPDATE agents SET status = 'offline', offline_reason = 'lease expired',"
+    "  updated_at = now() WHERE id IN (SELECT agent_id FROM u) AND status <> 'offline'),"
+    " act AS (INSERT INTO activity (task_id, agent_id, kind, level, message, metadata)"
+    "  SELECT id, agent_id, 'state', 'warning', 'in_progress -> ' || state || ': lease expired',"
+    "  jsonb_build_object('from', 'in_progress', 'to', state, 'epoch', lease_epoch,"
+    "  'attempt', attempt, 'reason', 'lease_expired') FROM u)"
+    " SELECT count(*) AS n FROM u",
+    1};
+
+static const struct db_stmt st_timeouts = {
+    "queue_timeouts",
+    "WITH over AS (SELECT id FROM tasks WHERE state = 'in_progress'"
+    "  AND started_at + make_interval(secs => timeout_seconds) < now()"
+    "  ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1),"
+    " u AS (UPDATE tasks t SET state = 'needs_input', reason = 'timeout',"
+    "  question = 'The task ran past its timeout of ' || t.timeout_seconds || ' s. Answer to"
+    " resume it from the work pushed so far.',"
+    "  lease_expires_at = NULL, updated_at = now()"
+    "  FROM over o WHERE t.id = o.id RETURNING t.id, t.agent_id, t.lease_epoch, t.attempt),"
+    " settle AS (" AGENT_SETTLE(
+        "SELECT agent_id FROM u",
+        "SELECT id FROM u") "),"
+                            " act AS (INSERT INTO activity (task_id, agent_id, kind, level, "
+                            "message, metadata)"
+                            "  SELECT id, agent_id, 'state', 'warning', 'in_progress -> "
+                            "needs_input: timeout',"
+                            "  jsonb_build_object('from', 'in_progress', 'to', 'needs_input', "
+                            "'epoch', lease_epoch,"
+                            "  'attempt', attempt, 'reason', 'timeout') FROM u)"
+                            " SELECT count(*) AS n FROM u",
+    1};
+
+static const struct db_stmt st_log = {
+    "queue_log",
+    "WITH e AS (SELECT * FROM jsonb_to_recordset($3::jsonb)"
+    "  AS x(message text, level text, metadata jsonb)),"
+    " ins AS (INSERT INTO activity (task_id, agent_id, kind, level, message, metadata)"
+    "  SELECT $1, $2::uuid, 'log', coalesce(level, 'info'), message, metadata FROM e RETURNING 1)"
+    " SELECT count(*) AS n FROM ins",
+    3};
+
+static const struct db_stmt st_task_agent = {"queue_task_agent",
+                                             "SELECT agent_id, state FROM tasks WHERE id = $1", 1};
+
+static const struct db_stmt st_get = {
+    "queue_get",
+    "SELECT " TASK_JSON " AS task FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    " WHERE t.id = $1",
+    1};
+
+static const struct db_stmt st_counts = {
+    "queue_counts",
+    "SELECT"
+    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS backlog,"
+    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after > now()) AS delayed,"
+    " (SELECT count(*) FROM tasks WHERE state = 'in_progress') AS in_progress,"
+    " (SELECT count(*) FROM tasks WHERE state = 'needs_input') AS needs_input,"
+    " (SELECT count(*) FROM agents WHERE status = 'busy') AS busy,"
+    " (SELECT count(*) FROM agents WHERE status = 'idle') AS idle,"
+    " (SELECT count(*) FROM agents WHERE status = 'initializing') AS starting,"
+    " (SELECT count(*) FROM agents WHERE status = 'draining') AS draining,"
+    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM tasks"
+    "   WHERE state = 'backlog' AND run_after <= now()) AS oldest,"
+    " (SELECT count(*) FROM tasks WHERE state = 'in_progress' AND lease_expires_at < now())"
+    "   AS expired",
+    0};
+
+static const char *const queue_states[] = {
+    "backlog", "in_progress", "ready_to_test", "needs_input", "completed", "failed", "cancelled"};
+
+static const struct {
+    const char *from, *to;
+} queue_transitions[] = {
+    {"backlog", "in_progress"},     {"in_progress", "ready_to_test"},
+    {"in_progress", "needs_input"}, {"in_progress", "completed"},
+    {"in_progress", "failed"},      {"in_progress", "backlog"}, /* retry, reap */
+    {"needs_input", "backlog"},     {"ready_to_test", "completed"},
+    {"backlog", "cancelled"},       {"in_progress", "cancelled"},
+    {"needs_input", "cancelled"},   {"ready_to_test", "cancelled"},
+    {"failed", "backlog"},          {"cancelled", "backlog"}, /* admin retry */
+};
+
+void queue_opts_default(struct queue_opts *o)
+{
+    o->lease_seconds = 120;
+    o->backoff_base_seconds = 10;
+    o->backoff_max_seconds = 3600;
+}
+
+bool queue_state_valid(const char *s)
+{
+    for (size_t i = 0; s && i < sizeof(queue_states) / sizeof(queue_states[0]); i++)
+        if (strcmp(s, queue_states[i]) == 0)
+            return true;
+    return false;
+}
+
+bool queue_transition_allowed(const char *from, const char *to)
+{
+    for (size_t i = 0; i < sizeof(queue_transitions) / sizeof(queue_transitions[0]); i++)
+        if (strcmp(queue_transitions[i].from, from) == 0 &&
+            strcmp(queue_transitions[i].to, to) == 0)
+            return true;
+    return false;
+}
+
+/* Checks a caller-supplied string: valid UTF-8 and at most `max` characters. */
+static int queue_check_text(const char *field, const char *s, size_t max, bool required,
+                            struct err *err)
+{
+    if (!s || !*s) {
+        if (required)
+            return err_set(err, ERR_INVALID, "%s is required and must not be empty", field);
+        return 0;
+    }
+    if (!text_utf8_valid(s, strlen(s)))
+        return err_set(err, ERR_INVALID, "%s is not valid UTF-8", field);
+    if (text_utf8_chars(s) > max)
+        return err_set(err, ERR_TOO_LARGE, "%s is longer than %zu characters", field, max);
+    return 0;
+}
+
+static int queue_check_agent(const char *agent_id, struct err *err)
+{
+    if (!text_is_uuid(agent_id))
+        return err_set(err, ERR_INVALID, "agent id must be a UUID");
+    return 0;
+}
+
+static json_t *queue_parse(const char *text, struct err *err)
+{
+    json_error_t je;
+    json_t *j = text ? json_loads(text, 0, &je) : NULL;
+
+    if (!j)
+        err_set(err, ERR_INTERNAL, "database returned unreadable JSON");
+    return j;
+}
+
+int queue_enqueue(struct db *db, const struct queue_new_task *t, json_t **task, bool *created,
+                  struct err *err)
+{
+    char prio[16], proj[24], maxa[16], tmo[16], parent[24], delay[16];
+    const char *params[13];
+    PGresult *r = NULL;
+    int rc = -1;
+
+    *task = NULL;
+    if (created)
+        *created = false;
+    if (queue_check_text("title", t->title, QUEUE_TITLE_MAX, true, err) < 0 ||
+        queue_check_text("description", t->description, QUEUE_DESCRIPTION_MAX, false, err) < 0 ||
+        queue_check_text("model", t->model, 200, false, err) < 0 ||
+        queue_check_text("repository", t->repo_url, 2048, false, err) < 0 ||
+        queue_check_text("branch", t->base_branch, 255, false, err) < 0 ||
+        queue_check_text("idempotency key", t->idempotency_key, 200, false, err) < 0)
+        return -1;
+    if (t->priority < -1000 || t->priority > 1000)
+        return err_set(err, ERR_INVALID, "priority must be between -1000 and 1000");
+    if (t->max_attempts < 0 || t->max_attempts > 100)
+        return err_set(err, ERR_INVALID, "max_attempts must be between 1 and 100");
+    if (t->timeout_seconds < 0 || t->timeout_seconds > 604800)
+        return err_set(err, ERR_INVALID, "timeout_seconds must be between 1 and 604800");
+    if (t->delay_seconds < 0)
+        return err_set(err, ERR_INVALID, "delay must not be negative");
+    if (t->project_id <= 0 && (!t->repo_url || !*t->repo_url))
+        return err_set(err, ERR_INVALID, "a task needs a project or a repository URL");
+    if (t->budget_json) {
+        json_error_t je;
+        json_t *b = json_loads(t->budget_json, 0, &je);
+        bool ok = json_is_object(b);
+
+        json_decref(b);
+        if (!ok)
+            return err_set(err, ERR_INVALID, "budget must be a JSON object");
+    }
+    snprintf(prio, sizeof(prio), "%d", t->priority);
+    snprintf(proj, sizeof(proj), "%lld", (long long)t->project_id);
+    snprintf(maxa, sizeof(maxa), "%d", t->max_attempts ? t->max_attempts : 3);
+    snprintf(tmo, sizeof(tmo), "%d", t->timeout_seconds ? t->timeout_seconds : 7200);
+    snprintf(parent, sizeof(parent), "%lld", (long long)t->parent_id);
+    snprintf(delay, sizeof(delay), "%d", t->delay_seconds);
+    if (t->project_id > 0) {
+        const char *p1[1] = {proj};
+
+        r = db_exec(db, &st_project_exists, p1, err);
+        if (!r)
+            return -1;
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            return err_set(err, ERR_NOT_FOUND, "project %lld does not exist",
+                           (long long)t->project_id);
+        }
+        PQclear(r);
+    }
+    if (t->parent_id > 0) {
+        const char *p1[1] = {parent};
+
+        r = db_exec(db, &st_task_exists, p1, err);
+        if (!r)
+            return -1;
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            return err_set(err, ERR_NOT_FOUND, "parent task %lld does not exist",
+                           (long long)t->parent_id);
+        }
+        PQclear(r);
+    }
+    params[0] = t->title;
+    params[1] = t->description;
+    params[2] = prio;
+    params[3] = t->model && *t->model ? t->model : NULL;
+    params[4] = t->project_id > 0 ? proj : NULL;
+    params[5] = t->repo_url && *t->repo_url ? t->repo_url : NULL;
+    params[6] = t->base_branch && *t->base_branch ? t->base_branch : NULL;
+    params[7] = maxa;
+    params[8] = tmo;
+    params[9] = t->idempotency_key && *t->idempotency_key ? t->idempotency_key : NULL;
+    params[10] = t->parent_id > 0 ? parent : NULL;
+    params[11] = t->budget_json;
+    params[12] = delay;
+    /* A concurrent insert with the same key commits after our snapshot: look again once. */
+    for (int tries = 0; tries < 2; tries++) {
+        r = db_exec(db, &st_enqueue, params, err);
+        if (!r)
+            goto out;
+        if (PQntuples(r) > 0)
+            break;
+        PQclear(r);
+        r = NULL;
+    }
+    if (!r) {
+        err_set(err, ERR_BUSY, "idempotency key is being used by a concurrent request; retry");
+        goto out;
+    }
+    *task = queue_parse(db_get(r, 0, "task"), err);
+    if (!*task)
+        goto out;
+    if (created)
+        *created = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    rc = 0;
+out:
+    PQclear(r);
+    return rc;
+}
+
+int queue_claim(struct db *db, const struct queue_opts *o, const char *agent_id, json_t **task,
+                struct err *err)
+{
+    char lease[16];
+    const char *params[2] = {agent_id, lease};
+    const char *status;
+    PGresult *r;
+    int rc = -1;
+
+    *task = NULL;
+    if (queue_check_agent(agent_id, err) < 0)
+        return -1;
+    snprintf(lease, sizeof(lease), "%d", o->lease_seconds);
+    r = db_exec(db, &st_claim, params, err);
+    if (!r)
+        return -1;
+    status = db_get(r, 0, "agent_status");
+    if (!status) {
+        err_set(err, ERR_NOT_FOUND, "agent %s is not registered", agent_id);
+        goto out;
+    }
+    if (strcmp(status, "draining") == 0 || strcmp(status, "offline") == 0) {
+        err_set(err, ERR_CONFLICT, "agent %s is %s and may not claim tasks", agent_id, status);
+        goto out;
+    }
+    if (db_get(r, 0, "task")) {
+        *task = queue_parse(db_get(r, 0, "task"), err);
+        if (!*task)
+            goto out;
+    }
+    rc = 0;
+out:
+    PQclear(r);
+    return rc;
+}
+
+int queue_heartbeat(struct db *db, const struct queue_opts *o, const char *agent_id,
+                    const char *reported, const json_t *task_ids, const json_t *usage, json_t **out,
+                    struct err *err)
+{
+    char lease[16];
+    struct buf ids;
+    char *usage_s = NULL;
+    const char *params[5];
+    PGresult *r = NULL;
+    json_t *agent = NULL, *tasks = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    buf_init(&ids, 1 << 20);
+    if (queue_check_agent(agent_id, err) < 0)
+        return -1;
+    if (!reported)
+        reported = "idle";
+    if (strcmp(reported, "idle") != 0 && strcmp(reported, "busy") != 0 &&
+        strcmp(reported, "offline") != 0 && strcmp(reported, "initializing") != 0)
+        return err_set(err, ERR_INVALID, "status must be idle, busy, initializing or offline");
+    if (task_ids && !json_is_array(task_ids))
+        return err_set(err, ERR_INVALID, "task ids must be an array of integers");
+    if (usage && !json_is_object(usage))
+        return err_set(err, ERR_INVALID, "usage must be an object");
+    buf_append(&ids, "{", 1);
+    for (size_t i = 0; task_ids && i < json_array_size(task_ids); i++) {
+        json_t *v = json_array_get(task_ids, i);
+
+        if (!json_is_integer(v)) {
+            err_set(err, ERR_INVALID, "task ids must be an array of integers");
+            goto out;
+        }
+        if (buf_appendf(&ids, "%s%lld", i ? "," : "", (long long)json_integer_value(v)) < 0) {
+            err_set(err, ERR_TOO_LARGE, "too many task ids");
+            goto out;
+        }
+    }
+    buf_append(&ids, "}", 1);
+    if (usage)
+        usage_s = json_dumps(usage, JSON_COMPACT);
+    snprintf(lease, sizeof(lease), "%d", o->lease_seconds);
+    params[0] = agent_id;
+    params[1] = lease;
+    params[2] = reported;
+    params[3] = ids.data;
+    params[4] = usage_s;
+    r = db_exec(db, &st_heartbeat, params, err);
+    if (!r)
+        goto out;
+    if (!db_get(r, 0, "agent")) {
+        err_set(err, ERR_NOT_FOUND, "agent %s is not registered", agent_id);
+        goto out;
+    }
+    agent = queue_parse(db_get(r, 0, "agent"), err);
+    tasks = queue_parse(db_get(r, 0, "tasks"), err);
+    if (!agent || !tasks)
+        goto out;
+    *out = json_pack("{s:o,s:o}", "agent", agent, "tasks", tasks);
+    agent = tasks = NULL;
+    rc = 0;
+out:
+    json_decref(agent);
+    json_decref(tasks);
+    free(usage_s);
+    buf_clear(&ids);
+    PQclear(r);
+    return rc;
+}
+
+static int queue_write_activity(struct db *db, int64_t task_id, const char *agent_id,
+                                const char *level, const char *message, json_t *meta,
+                                struct err *err)
+{
+    char id[24];
+    char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    const char *params[6] = {id, agent_id, "state", level, message, meta_s};
+    PGresult *r;
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    r = db_exec(db, &st_activity, params, err);
+    free(meta_s);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* Everything one transition needs to write, besides the target state. */
+struct queue_change {
+    const char *error, *question, *reason;
+    const json_t *result;
+    int delay_seconds;
+    const json_t *context_add; /* array appended to context */
+    bool reset_attempts;
+};
+
+/*
+ * Lock the task, let `check` decide, write the new state and its activity row, settle the
+ * agent. Runs in one transaction; any refusal rolls back and changes nothing.
+ */
+struct queue_locked {
+    char state[32];
+    char agent[40];
+    long long epoch;
+    int attempt, max_attempts;
+    bool expired;
+};
+
+typedef int (*queue_check_fn)(const struct queue_locked *l, const void *arg, const char **to,
+                              struct queue_change *ch, struct err *err);
+
+static int queue_transition(struct db *db, int64_t task_id, const char *actor_agent,
+                            const char *actor, queue_check_fn check, const void *arg, json_t **task,
+                            struct err *err)
+{
+    char id[24], delay[16];
+    const char *p1[1] = {id};
+    const char *to = NULL;
+    struct queue_locked l;
+    struct queue_change ch;
+    char *result_s = NULL, *ctx_s = NULL, *msg = NULL;
+    PGresult *r = NULL;
+    json_t *meta = NULL;
+    int rc = -1;
+
+    *task = NULL;
+    memset(&ch, 0, sizeof(ch));
+    memset(&l, 0, sizeof(l));
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    if (task_id <= 0)
+        return err_set(err, ERR_INVALID, "task id must be a positive integer");
+    if (db_begin(db, err) < 0)
+        return -1;
+    r = db_exec(db, &st_lock_task, p1, err);
+    if (!r)
+        goto out;
+    if (PQntuples(r) == 0) {
+        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
+        goto out;
+    }
+    snprintf(l.state, sizeof(l.state), "%s", db_get(r, 0, "state"));
+    snprintf(l.agent, sizeof(l.agent), "%s",
+             db_get(r, 0, "agent_id") ? db_get(r, 0, "agent_id") : "");
+    l.epoch = db_get_ll(r, 0, "lease_epoch");
+    l.attempt = (int)db_get_ll(r, 0, "attempt");
+    l.max_attempts = (int)db_get_ll(r, 0, "max_attempts");
+    l.expired = strcmp(db_get(r, 0, "expired"), "t") == 0;
+    PQclear(r);
+    r = NULL;
+    if (check(&l, arg, &to, &ch, err) < 0)
+        goto out;
+    if (!queue_transition_allowed(l.state, to)) {
+        err_set(err, ERR_CONFLICT, "task %lld is %s; %s -> %s is not allowed", (long long)task_id,
+                l.state, l.state, to);
+        goto out;
+    }
+    if (ch.result)
+        result_s = json_dumps(ch.result, JSON_COMPACT);
+    if (ch.context_add)
+        ctx_s = json_dumps(ch.context_add, JSON_COMPACT);
+    snprintf(delay, sizeof(delay), "%d", ch.delay_seconds);
+    {
+        const char *params[9] = {id,          to,        ch.error,
+                                 ch.question, ch.reason, result_s,
+                                 delay,       ctx_s,     ch.reset_attempts ? "true" : "false"};
+
+        r = db_exec(db, &st_set_state, params, err);
+    }
+    if (!r)
+        goto out;
+    *task = queue_parse(db_get(r, 0, "task"), err);
+    if (!*task)
+        goto out;
+    meta = json_pack("{s:s,s:s,s:I,s:i}", "from", l.state, "to", to, "epoch", (json_int_t)l.epoch,
+                     "attempt", l.attempt);
+    if (actor)
+        json_object_set_new(meta, "by", json_string(actor));
+    if (ch.error)
+        json_object_set_new(meta, "error", json_string(ch.error));
+    if (ch.reason)
+        json_object_set_new(meta, "reason", json_string(ch.reason));
+    if (ch.delay_seconds)
+        json_object_set_new(meta, "retry_in_seconds", json_integer(ch.delay_seconds));
+    msg = mem_printf("%s -> %s%s%s", l.state, to, ch.error ? ": " : "", ch.error ? ch.error : "");
+    if (strlen(msg) > 4000)
+        msg[4000] = '\0';
+    if (queue_write_activity(db, task_id, actor_agent ? actor_agent : (l.agent[0] ? l.agent : NULL),
+                             strcmp(to, "failed") == 0 ? "error" : "info", msg, meta, err) < 0)
+        goto out;
+    if (l.agent[0] && strcmp(l.state, "in_progress") == 0) {
+        const char *pa[1] = {l.agent};
+
+        r = db_exec(db, &st_settle_agent, pa, err);
+        if (!r)
+            goto out;
+        PQclear(r);
+        r = NULL;
+    }
+    if (db_commit(db, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0) {
+        db_rollback(db);
+        json_decref(*task);
+        *task = NULL;
+    }
+    PQclear(r);
+    json_decref(meta);
+    free(result_s);
+    free(ctx_s);
+    free(msg);
+    return rc;
+}
+
+struct queue_agent_arg {
+    const struct queue_opts *o;
+    const char *agent_id;
+    int64_t epoch;
+    const char *to;
+    const struct queue_outcome *oc;
+};
+
+static int queue_check_agent_update(const struct queue_locked *l, const void *argp, const char **to,
+                                    struct queue_change *ch, struct err *err)
+{
+    const struct queue_agent_arg *a = argp;
+
+    if (strcasecmp(l->agent, a->agent_id) != 0)
+        return err_set(err, ERR_FORBIDDEN, "task is not leased to agent %s", a->agent_id);
+    if (a->epoch != l->epoch)
+        return err_set(err, ERR_STALE_EPOCH,
+                       "lease epoch %lld is stale (current %lld): the lease was lost",
+                       (long long)a->epoch, l->epoch);
+    if (strcmp(l->state, "in_progress") != 0)
+        return err_set(err, ERR_CONFLICT,
+                       "task is %s, not in_progress: the lease is no longer held", l->state);
+    if (l->expired)
+        return err_set(err, ERR_STALE_EPOCH, "the lease expired before this update arrived");
+    *to = a->to;
+    if (strcmp(a->to, "failed") == 0) {
+        ch->error = a->oc && a->oc->error ? a->oc->error : "failed without an error message";
+        if (!(a->oc && a->oc->no_retry) && l->attempt < l->max_attempts) {
+            long long d = a->o->backoff_base_seconds;
+
+            for (int i = 1; i < l->attempt && d < a->o->backoff_max_seconds; i++)
+                d *= 2;
+            if (d > a->o->backoff_max_seconds)
+                d = a->o->backoff_max_seconds;
+            *to = "backlog";
+            ch->delay_seconds = (int)d;
+        }
+    } else if (strcmp(a->to, "needs_input") == 0) {
+        ch->question = a->oc && a->oc->question ? a->oc->question : NULL;
+        ch->reason = a->oc && a->oc->reason ? a->oc->reason : "question";
+        if (!ch->question && strcmp(ch->reason, "question") == 0)
+            return err_set(err, ERR_INVALID, "needs_input needs a question");
+    } else if (strcmp(a->to, "in_progress") == 0 || strcmp(a->to, "backlog") == 0 ||
+               strcmp(a->to, "cancelled") == 0) {
+        return err_set(err, ERR_CONFLICT, "an agent may not move its task to %s", a->to);
+    }
+    if (a->oc)
+        ch->result = a->oc->result;
+    return 0;
+}
+
+int queue_update_status(struct db *db, const struct queue_opts *o, const char *agent_id,
+                        int64_t task_id, int64_t epoch, const char *to,
+                        const struct queue_outcome *oc, json_t **task, struct err *err)
+{
+    struct queue_agent_arg a = {o, agent_id, epoch, to, oc};
+
+    *task = NULL;
+    if (queue_check_agent(agent_id, err) < 0)
+        return -1;
+    if (!queue_state_valid(to))
+        return err_set(
+            err, ERR_INVALID,
+            "unknown state '%.40s' (use ready_to_test, needs_input, completed or failed)",
+            to ? to : "");
+    if (oc && (queue_check_text("error", oc->error, QUEUE_ERROR_MAX, false, err) < 0 ||
+               queue_check_text("question", oc->question, 10000, false, err) < 0 ||
+               queue_check_text("reason", oc->reason, 50, false, err) < 0))
+        return -1;
+    if (oc && oc->result && !json_is_object(oc->result))
+        return err_set(err, ERR_INVALID, "result must be an object");
+    return queue_transition(db, task_id, agent_id, NULL, queue_check_agent_update, &a, task, err);
+}
+
+struct queue_admin_arg {
+    const char *to;
+    const char *why;
+    json_t *context;
+    bool reset;
+};
+
+static int queue_check_admin(const struct queue_locked *l, const void *argp, const char **to,
+                             struct queue_change *ch, struct err *err)
+{
+    const struct queue_admin_arg *a = argp;
+
+    (void)err;
+    (void)l;
+    *to = a->to;
+    ch->error = a->why;
+    ch->context_add = a->context;
+    ch->reset_attempts = a->reset;
+    return 0;
+}
+
+int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
+                 struct err *err)
+{
+    struct queue_admin_arg a = {"cancelled", NULL, NULL, false};
+    char *msg = NULL;
+    int rc;
+
+    if (queue_check_text("reason", why, 2000, false, err) < 0)
+        return -1;
+    msg = mem_printf("cancelled by %s%s%s", actor ? actor : "an admin", why ? ": " : "",
+                     why ? why : "");
+    a.why = msg;
+    rc = queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
+    free(msg);
+    return rc;
+}
+
+int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
+                 json_t **task, struct err *err)
+{
+    struct queue_admin_arg a = {"backlog", NULL, NULL, false};
+    int rc;
+
+    if (queue_check_text("answer", answer, 100000, true, err) < 0)
+        return -1;
+    a.context = json_pack("[{s:s,s:s,s:s}]", "type", "answer", "text", answer, "by",
+                          actor ? actor : "admin");
+    rc = queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
+    json_decref(a.context);
+    return rc;
+}
+
+int queue_accept(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
+{
+    struct queue_admin_arg a = {"completed", NULL, NULL, false};
+
+    return queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
+}
+
+int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
+{
+    struct queue_admin_arg a = {"backlog", NULL, NULL, true};
+
+    return queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
+}
+
+static int queue_sweep(struct db *db, const struct db_stmt *st, int limit, int *n, struct err *err)
+{
+    char lim[16];
+    const char *params[1] = {lim};
+    PGresult *r;
+
+    *n = 0;
+    snprintf(lim, sizeof(lim), "%d", limit > 0 ? limit : 100);
+    r = db_exec(db, st, params, err);
+    if (!r)
+        return -1;
+    *n = (int)db_get_ll(r, 0, "n");
+    PQclear(r);
+    return 0;
+}
+
+int queue_reap(struct db *db, int limit, int *n, struct err *err)
+{
+    return queue_sweep(db, &st_reap, limit, n, err);
+}
+
+int queue_expire_timeouts(struct db *db, int limit, int *n, struct err *err)
+{
+    return queue_sweep(db, &st_timeouts, limit, n, err);
+}
+
+static const char *const queue_levels[] = {"debug", "info", "notice", "warning", "error"};
+
+/* Validates one log entry and appends its normalised form to `arr`. */
+static int queue_log_entry(const json_t *e, json_t *arr, struct err *err)
+{
+    const json_t *m = json_object_get(e, "message"), *lv = json_object_get(e, "level"),
+                 *md = json_object_get(e, "metadata");
+    const char *level = "info";
+    bool ok = false;
+
+    if (!json_is_object(e))
+        return err_set(err, ERR_INVALID, "each log entry must be an object");
+    if (!json_is_string(m) || json_string_length(m) == 0)
+        return err_set(err, ERR_INVALID, "each log entry needs a non-empty message");
+    if (queue_check_text("message", json_string_value(m), QUEUE_MESSAGE_MAX, true, err) < 0)
+        return -1;
+    if (lv) {
+        if (!json_is_string(lv))
+            return err_set(err, ERR_INVALID, "level must be a string");
+        for (size_t i = 0; i < sizeof(queue_levels) / sizeof(queue_levels[0]); i++)
+            if (strcmp(json_string_value(lv), queue_levels[i]) == 0)
+                ok = true;
+        if (!ok)
+            return err_set(err, ERR_INVALID,
+                           "level must be one of debug, info, notice, warning, error");
+        level = json_string_value(lv);
+    }
+    if (md && !json_is_object(md) && !json_is_null(md))
+        return err_set(err, ERR_INVALID, "metadata must be an object");
+    json_array_append_new(arr, json_pack("{s:O,s:s,s:O?}", "message", m, "level", level, "metadata",
+                                         json_is_object(md) ? md : NULL));
+    return 0;
+}
+
+int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t *entries, int *n,
+              struct err *err)
+{
+    char id[24];
+    json_t *arr = json_array();
+    char *arr_s = NULL;
+    PGresult *r = NULL;
+    int rc = -1;
+
+    *n = 0;
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    if (task_id <= 0) {
+        err_set(err, ERR_INVALID, "task id must be a positive integer");
+        goto out;
+    }
+    if (agent_id && queue_check_agent(agent_id, err) < 0)
+        goto out;
+    if (json_is_array(entries)) {
+        if (json_array_size(entries) == 0 || json_array_size(entries) > 1000) {
+            err_set(err, ERR_INVALID, "a batch holds 1 to 1000 entries");
+            goto out;
+        }
+        for (size_t i = 0; i < json_array_size(entries); i++)
+            if (queue_log_entry(json_array_get(entries, i), arr, err) < 0)
+                goto out;
+    } else if (queue_log_entry(entries, arr, err) < 0) {
+        goto out;
+    }
+    {
+        const char *p1[1] = {id};
+
+        r = db_exec(db, &st_task_agent, p1, err);
+        if (!r)
+            goto out;
+        if (PQntuples(r) == 0) {
+            err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
+            goto out;
+        }
+        /* An agent may log only on a task it holds (or held last, so late lines still land). */
+        if (agent_id &&
+            (!db_get(r, 0, "agent_id") || strcasecmp(db_get(r, 0, "agent_id"), agent_id) != 0)) {
+            err_set(err, ERR_FORBIDDEN, "task %lld is not leased to agent %s", (long long)task_id,
+                    agent_id);
+            goto out;
+        }
+        PQclear(r);
+        r = NULL;
+    }
+    arr_s = json_dumps(arr, JSON_COMPACT);
+    {
+        const char *params[3] = {id, agent_id, arr_s};
+
+        r = db_exec(db, &st_log, params, err);
+    }
+    if (!r)
+        goto out;
+    *n = (int)db_get_ll(r, 0, "n");
+    rc = 0;
+out:
+    PQclear(r);
+    json_decref(arr);
+    free(arr_s);
+    return rc;
+}
+
+int queue_get(struct db *db, int64_t task_id, json_t **task, struct err *err)
+{
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+
+    *task = NULL;
+    if (task_id <= 0)
+        return err_set(err, ERR_INVALID, "task id must be a positive integer");
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    r = db_exec(db, &st_get, params, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
+    }
+    *task = queue_parse(db_get(r, 0, "task"), err);
+    PQclear(r);
+    return *task ? 0 : -1;
+}
+
+int queue_counts(struct db *db, struct queue_counts *c, struct err *err)
+{
+    PGresult *r;
+
+    memset(c, 0, sizeof(*c));
+    r = db_exec(db, &st_counts, NULL, err);
+    if (!r)
+        return -1;
+    c->backlog = db_get_ll(r, 0, "backlog");
+    c->delayed = db_get_ll(r, 0, "delayed");
+    c->in_progress = db_get_ll(r, 0, "in_progress");
+    c->needs_input = db_get_ll(r, 0, "needs_input");
+    c->busy = db_get_ll(r, 0, "busy");
+    c->idle = db_get_ll(r, 0, "idle");
+    c->starting = db_get_ll(r, 0, "starting");
+    c->draining = db_get_ll(r, 0, "draining");
+    c->oldest_backlog_age = db_get(r, 0, "oldest") ? strtod(db_get(r, 0, "oldest"), NULL) : 0;
+    c->expired_leases = db_get_ll(r, 0, "expired");
+    PQclear(r);
+    return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * The lease-based task queue: enqueue, claim, heartbeat, fenced transitions, retry with
+ * back-off, the reaper and the timeout sweep, and the counts the autoscaler reads.
+ * Every function runs prepared statements on a `struct db` and blocks: worker threads only
+ * (or tools and tests that own their connection).
+ *
+ * Tasks come back as jansson objects (owned by the caller) with the shape the MCP tools and
+ * the REST API return: {id, title, description, state, priority, model, attempt, max_attempts,
+ * lease_epoch, lease_expires_at, branch, agent_id, project: {id, name, repoUrl,
+ * defaultBranch}, ...}.
+ *
+ * Every state change also appends an `activity` row; a task that becomes runnable sends a
+ * NOTIFY on QUEUE_CHANNEL_READY (from a trigger, so no path can forget it).
+ */
+#ifndef DROVER_STORE_QUEUE_H
+#define DROVER_STORE_QUEUE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "store/db.h"
+
+#define QUEUE_CHANNEL_READY "drover_task_ready"
+#define QUEUE_CHANNEL_ACTIVITY "drover_activity"
+
+#define QUEUE_TITLE_MAX 500          /* characters */
+#define QUEUE_DESCRIPTION_MAX 100000 /* characters */
+#define QUEUE_MESSAGE_MAX 65536      /* characters, one activity line */
+#define QUEUE_ERROR_MAX 10000        /* characters kept of an error */
+
+struct queue_opts {
+    int lease_seconds;        /* a claim or heartbeat extends the lease this far; default 120 */
+    int backoff_base_seconds; /* first retry delay; doubles per attempt; default 10 */
+    int backoff_max_seconds;  /* cap of the retry delay; default 3600 */
+};
+
+/* Fills in the defaults above. */
+void queue_opts_default(struct queue_opts *o);
+
+struct queue_new_task {
+    const char *title;           /* required, 1..500 characters */
+    const char *description;     /* the prompt; may be NULL */
+    int priority;                /* -1000..1000, higher first */
+    const char *model;           /* may be NULL */
+    int64_t project_id;          /* 0 = none (then repo_url names the repository) */
+    const char *repo_url;        /* may be NULL */
+    const char *base_branch;     /* may be NULL: the project's default branch */
+    int max_attempts;            /* 0 = default (3) */
+    int timeout_seconds;         /* 0 = default (7200) */
+    const char *idempotency_key; /* may be NULL */
+    int64_t parent_id;           /* 0 = none */
+    const char *budget_json;     /* may be NULL: {"tokens": N, "usd": X} */
+    int delay_seconds;           /* run_after = now() + delay */
+};
+
+/*
+ * Insert a task in `backlog`. With an idempotency key that already exists, returns the existing
+ * task and *created = false. Returns 0 with *task owned by the caller, or -1 (ERR_INVALID for
+ * bad fields, ERR_NOT_FOUND for an unknown project or parent).
+ */
+int queue_enqueue(struct db *db, const struct queue_new_task *t, json_t **task, bool *created,
+                  struct err *err);
+
+/*
+ * Claim the most urgent runnable task for `agent_id` (one statement, FOR UPDATE SKIP LOCKED):
+ * in_progress, attempt + 1, a new lease epoch, a lease of opts->lease_seconds; the agent
+ * becomes busy. *task is NULL when nothing is runnable. An unknown agent is ERR_NOT_FOUND; a
+ * draining or offline agent is ERR_CONFLICT and claims nothing.
+ */
+int queue_claim(struct db *db, const struct queue_opts *o, const char *agent_id, json_t **task,
+                struct err *err);
+
+/*
+ * Record a heartbeat: the agent's last_heartbeat_at, its status (busy when it holds a task,
+ * else idle; `reported` = "offline" marks it offline, and a draining agent stays draining), and
+ * the leases of all its in_progress tasks extended. `task_ids` (may be NULL) are the tasks the
+ * agent believes it holds. *out = {"agent": {...}, "tasks": [{"id", "state", "cancelled",
+ * "lease_expires_at"}]} where cancelled is true for a task the agent must stop: cancelled by an
+ * admin, timed out, or no longer leased to it.
+ */
+int queue_heartbeat(struct db *db, const struct queue_opts *o, const char *agent_id,
+                    const char *reported, const json_t *task_ids, const json_t *usage, json_t **out,
+                    struct err *err);
+
+/* What an agent reports with a transition. Every field may be NULL. */
+struct queue_outcome {
+    const char *error;    /* failed: what went wrong */
+    const char *question; /* needs_input: what to ask */
+    const char *reason;   /* needs_input: "question" (default), "timeout", "budget" */
+    const json_t *result; /* completed / ready_to_test: free-form result object */
+    bool no_retry;        /* failed: do not retry even when attempts remain */
+};
+
+/*
+ * The lease holder moves its task: in_progress -> ready_to_test | needs_input | completed |
+ * failed. Refused, changing nothing, when the task is unknown (ERR_NOT_FOUND), leased to
+ * another agent (ERR_FORBIDDEN), the epoch is not the current one or the lease expired
+ * (ERR_STALE_EPOCH), the task is not in_progress or the target is not allowed (ERR_CONFLICT),
+ * or the state name is unknown (ERR_INVALID). `failed` with attempts left goes back to
+ * backlog with exponential back-off instead.
+ */
+int queue_update_status(struct db *db, const struct queue_opts *o, const char *agent_id,
+                        int64_t task_id, int64_t epoch, const char *to,
+                        const struct queue_outcome *oc, json_t **task, struct err *err);
+
+/* Admin/operator transitions. `actor` names who did it (recorded in activity). */
+int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
+                 struct err *err);
+/* needs_input -> backlog, the answer appended to the task's context. */
+int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
+                 json_t **task, struct err *err);
+/* ready_to_test -> completed. */
+int queue_accept(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err);
+/* failed | cancelled -> backlog with a fresh attempt budget. */
+int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err);
+
+/*
+ * Return up to `limit` tasks whose lease expired to backlog (or to failed at max attempts) and
+ * mark their agents offline. Safe on several replicas at once. *n = how many.
+ */
+int queue_reap(struct db *db, int limit, int *n, struct err *err);
+
+/* Move up to `limit` in_progress tasks past their timeout to needs_input (reason timeout). */
+int queue_expire_timeouts(struct db *db, int limit, int *n, struct err *err);
+
+/*
+ * Append log lines to a task's activity. `entries` is one object or an array of objects with
+ * "message" (required), "level" (debug|info|notice|warning|error, default info) and
+ * "metadata" (object). With `agent_id` set, the task must be leased to that agent. *n = rows.
+ */
+int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t *entries, int *n,
+              struct err *err);
+
+/* The task as JSON, or ERR_NOT_FOUND. */
+int queue_get(struct db *db, int64_t task_id, json_t **task, struct err *err);
+
+struct queue_counts {
+    long long backlog; /* runnable now */
+    long long delayed; /* backlog waiting for run_after */
+    long long in_progress;
+    long long needs_input;
+    long long busy, idle, starting, draining; /* agents */
+    double oldest_backlog_age;                /* seconds; 0 when empty */
+    long long expired_leases;
+};
+
+/* All counts from one statement, so they are one consistent snapshot. */
+int queue_counts(struct db *db, struct queue_counts *c, struct err *err);
+
+/* True when `from -> to` is a legal transition (the table in docs/architecture.md). */
+bool queue_transition_allowed(const char *from, const char *to);
+/* True for a known state name. */
+bool queue_state_valid(const char *s);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * Test databases: each test binary gets a schema of its own (t_<pid>) in the database named by
+ * DROVER_TEST_DSN (or the PG* environment), with every migration applied, so binaries can run
+ * in parallel against one cluster. PGOPTIONS carries the search_path, so every connection the
+ * process (and its children, e.g. a droverd under test) opens lands in that schema.
+ */
+#ifndef DROVER_TESTDB_H
+#define DROVER_TESTDB_H
+
+#include "store/db.h"
+
+/*
+ * Create and migrate the schema. Without a reachable database: exits 77 (CTest "skipped"),
+ * or exits 1 when DROVER_TEST_REQUIRE_DB=1 so CI can never silently skip.
+ * Call once from main() before running the suite.
+ */
+void testdb_setup(void);
+
+/* Drop the schema (call at the end of main()). */
+void testdb_teardown(void);
+
+/* Open a connection to the test schema; aborts the test on failure. */
+void testdb_connect(struct db *db);
+
+/* Empty every table (RESTART IDENTITY) so each test starts clean. */
+void testdb_reset(struct db *db);
+
+/* The DSN to use for extra connections ("" = PG* environment). */
+const char *testdb_dsn(void);
+
+/* The schema name. */
+const char *testdb_schema(void);
+
+#endif

@@ -1,0 +1,144 @@
+/* Unit tests for the pure core helpers: err, buf, text, the transition table. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/text.h"
+#include "store/migrate.h"
+#include "store/queue.h"
+
+START_TEST(err_set_formats_and_maps)
+{
+    struct err e;
+
+    ck_assert_int_eq(err_set(&e, ERR_STALE_EPOCH, "epoch %d", 3), -1);
+    ck_assert_str_eq(e.msg, "epoch 3");
+    ck_assert_str_eq(err_code_name(e.code), "stale_epoch");
+    ck_assert_int_eq(err_http_status(ERR_NOT_FOUND), 404);
+    ck_assert_int_eq(err_http_status(ERR_TOO_LARGE), 413);
+    ck_assert_int_eq(err_set(NULL, ERR_INVALID, "x"), -1);
+}
+END_TEST
+
+START_TEST(buf_respects_limit)
+{
+    struct buf b;
+
+    buf_init(&b, 8);
+    ck_assert_int_eq(buf_append(&b, "1234", 4), 0);
+    ck_assert_int_eq(buf_append(&b, "5678", 4), 0);
+    ck_assert_int_eq(buf_append(&b, "9", 1), -1);
+    ck_assert_uint_eq(b.len, 8);
+    ck_assert_str_eq(b.data, "12345678");
+    buf_reset(&b);
+    ck_assert_int_eq(buf_appendf(&b, "%d-%s", 42, "x"), 0);
+    ck_assert_str_eq(b.data, "42-x");
+    buf_clear(&b);
+}
+END_TEST
+
+static const struct {
+    const char *s;
+    int ok;
+} utf8_cases[] = {
+    {"plain ascii", 1}, {"h\xc3\xa9llo", 1}, {"\xe2\x82\xac", 1}, {"\xf0\x9f\x98\x80", 1},
+    {"\xc3", 0},        {"\xc0\xaf", 0},     {"\xed\xa0\x80", 0}, {"\xf5\x80\x80\x80", 0},
+    {"\xe2\x82", 0},    {"\x80", 0},
+};
+
+START_TEST(text_utf8_table)
+{
+    ck_assert_int_eq(text_utf8_valid(utf8_cases[_i].s, strlen(utf8_cases[_i].s)),
+                     utf8_cases[_i].ok);
+}
+END_TEST
+
+START_TEST(text_helpers)
+{
+    char slug[32];
+
+    ck_assert(text_utf8_valid("ab", 2));
+    ck_assert(!text_utf8_valid("a\0b", 3));
+    ck_assert_uint_eq(text_utf8_chars("h\xc3\xa9llo"), 5);
+    ck_assert(text_is_uuid("123e4567-e89b-12d3-a456-426614174000"));
+    ck_assert(!text_is_uuid("123e4567-e89b-12d3-a456-42661417400"));
+    ck_assert(!text_is_uuid("' OR 1=1 --"));
+    text_slug("Add a /health endpoint!", slug, sizeof(slug));
+    ck_assert_str_eq(slug, "add-a-health-endpoint");
+    text_slug("  ", slug, sizeof(slug));
+    ck_assert_str_eq(slug, "");
+}
+END_TEST
+
+/* Every pair of states: exactly the design's transitions are allowed. */
+static const char *const states[] = {"backlog",   "in_progress", "ready_to_test", "needs_input",
+                                     "completed", "failed",      "cancelled"};
+static const char *const allowed[] = {
+    "backlog>in_progress",   "in_progress>ready_to_test", "in_progress>needs_input",
+    "in_progress>completed", "in_progress>failed",        "in_progress>backlog",
+    "needs_input>backlog",   "ready_to_test>completed",   "backlog>cancelled",
+    "in_progress>cancelled", "needs_input>cancelled",     "ready_to_test>cancelled",
+    "failed>backlog",        "cancelled>backlog"};
+
+START_TEST(queue_transition_table)
+{
+    size_t n = sizeof(states) / sizeof(states[0]);
+    const char *from = states[_i / n], *to = states[_i % n];
+    char key[64];
+    int expect = 0;
+
+    snprintf(key, sizeof(key), "%s>%s", from, to);
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (strcmp(allowed[i], key) == 0)
+            expect = 1;
+    ck_assert_msg(queue_transition_allowed(from, to) == expect, "%s", key);
+}
+END_TEST
+
+START_TEST(queue_terminal_states_have_no_exit_but_retry)
+{
+    ck_assert(!queue_transition_allowed("completed", "backlog"));
+    ck_assert(!queue_transition_allowed("completed", "cancelled"));
+    ck_assert(!queue_transition_allowed("failed", "completed"));
+    ck_assert(queue_state_valid("needs_input"));
+    ck_assert(!queue_state_valid("done"));
+    ck_assert(!queue_state_valid(NULL));
+}
+END_TEST
+
+START_TEST(migrate_version_parses)
+{
+    ck_assert_int_eq(migrate_version("001_init.sql"), 1);
+    ck_assert_int_eq(migrate_version("042_x.sql"), 42);
+    ck_assert_int_eq(migrate_version("init.sql"), -1);
+    ck_assert_int_eq(migrate_version("7.sql"), -1);
+    ck_assert_ptr_nonnull(migrate_files[0].name);
+    ck_assert_int_eq(migrate_version(migrate_files[0].name), 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, err_set_formats_and_maps);
+    tcase_add_test(tc, buf_respects_limit);
+    tcase_add_loop_test(tc, text_utf8_table, 0, sizeof(utf8_cases) / sizeof(utf8_cases[0]));
+    tcase_add_test(tc, text_helpers);
+    tcase_add_loop_test(tc, queue_transition_table, 0,
+                        (sizeof(states) / sizeof(states[0])) *
+                            (sizeof(states) / sizeof(states[0])));
+    tcase_add_test(tc, queue_terminal_states_have_no_exit_but_retry);
+    tcase_add_test(tc, migrate_version_parses);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
