@@ -9,8 +9,7 @@ DROVER_APT_PACKAGES=(
   libwebsockets-dev libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libyaml-dev
   check libsubunit-dev
   postgresql postgresql-contrib postgresql-common
-  clang clang-format libclang-rt-14-dev
-  nodejs npm
+  clang clang-format libclang-rt-14-dev python3
 )
 
 drover_log() { printf '==> %s\n' "$*" >&2; }
@@ -21,6 +20,9 @@ drover_deps() {
   for p in "${DROVER_APT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  # Node and npm may come from the machine image rather than Debian's packages: check commands.
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     drover_log "missing packages: ${missing[*]} (run as root, or install them)"

@@ -13,37 +13,27 @@
 
 #include "core/err.h"
 #include "store/db.h"
-
-/* Token scopes, ordered: a higher scope may do what a lower one may (agent is separate). */
-enum api_scope { API_SCOPE_NONE = 0, API_SCOPE_AGENT, API_SCOPE_OPERATOR, API_SCOPE_ADMIN };
-
-/* Who is calling, as established by the transport from the bearer token. */
-struct api_principal {
-    enum api_scope scope;
-    long long token_id; /* 0 when auth is off */
-    char agent_id[37];  /* agent tokens only, else "" */
-    char name[201];     /* the token's name, recorded in audit/activity rows */
-};
+#include "store/tokens.h"
 
 struct api_env; /* server-wide services (config, pool, forges): defined by the server */
 
 struct api_request {
-    const char *method;          /* "GET", "POST", "PUT", "DELETE" */
-    const char *path;            /* "/api/tasks/12/cancel", no query string */
-    const char *query;           /* "state=backlog&limit=10", or "" */
-    const char *body;            /* may be NULL */
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
+    const char *path;   /* "/api/tasks/12/cancel", no query string */
+    const char *query;  /* "state=backlog&limit=10", or "" */
+    const char *body;   /* may be NULL */
     size_t body_len;
     const char *idempotency_key; /* Idempotency-Key header, or NULL */
     const char *last_event_id;   /* Last-Event-ID header, or NULL */
-    const struct api_principal *who;
-    struct db *db;               /* the worker's connection */
+    const struct tokens_principal *who;
+    struct db *db; /* the worker's connection */
     const struct api_env *env;
 };
 
 struct api_response {
-    int status;             /* HTTP status */
-    json_t *body;           /* owned; serialised as application/json */
-    char *raw;              /* owned; sent instead of body when set (e.g. metrics text) */
+    int status;   /* HTTP status */
+    json_t *body; /* owned; serialised as application/json */
+    char *raw;    /* owned; sent instead of body when set (e.g. metrics text) */
     size_t raw_len;
     const char *content_type; /* for raw; static string */
 };
@@ -52,7 +42,7 @@ struct api_response {
 struct api_route {
     const char *method;
     const char *pattern;
-    enum api_scope min_scope; /* API_SCOPE_NONE: public */
+    enum tokens_scope min_scope; /* TOKENS_SCOPE_NONE: public */
     int (*fn)(const struct api_request *req, const char *const *params, size_t nparams,
               struct api_response *resp);
 };
