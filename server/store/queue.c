@@ -602,6 +602,8 @@ static int queue_transition(struct db *db, int64_t task_id, const char *actor_ag
     if (!r)
         goto out;
     *task = queue_parse(db_get(r, 0, "task"), err);
+    PQclear(r);
+    r = NULL;
     if (!*task)
         goto out;
     meta = json_pack("{s:s,s:s,s:I,s:i}", "from", l.state, "to", to, "epoch", (json_int_t)l.epoch,
