@@ -196,7 +196,7 @@ static void work_tools_call(const struct work_env *env, struct db *db, struct jo
     name = json_object_get(msg, "name");
     args = json_object_get(msg, "arguments");
     if (!json_is_string(name) || (args && !json_is_null(args) && !json_is_object(args))) {
-        job_reply_error(j, 400, "invalid",
+        job_reply_error(j, 400, "invalid_argument",
                         "body must be {\"name\": \"<tool>\", \"arguments\": {...}}");
         goto out;
     }
@@ -224,7 +224,7 @@ static void work_heartbeat(const struct work_env *env, struct db *db, struct job
     work_ctx(env, db, j, &c);
     agent = json_object_get(msg, "agentId");
     if (!json_is_object(msg) || (agent && !json_is_string(agent))) {
-        job_reply_error(j, 400, "invalid", "body must be {\"agentId\", \"status\", ...}");
+        job_reply_error(j, 400, "invalid_argument", "body must be {\"agentId\", \"status\", ...}");
         goto out;
     }
     args = json_object();
