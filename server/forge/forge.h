@@ -1,74 +1,32 @@
 /*
- * Branch and pull-request backends: one interface over a plain git remote, Gitea/Forgejo,
- * GitLab and GitHub. Called by the create_branch / create_pull_request tools (server/mcp).
- * Every call blocks (git subprocesses or libcurl): worker threads only.
- *
- * Both operations are idempotent: an existing branch or an open pull request for the same
- * head and base is returned with "created": false, never an error, so a retried attempt reuses
- * what the previous one made.
- *
- * Credentials: `struct forge.token` is a secret. It is sent to the forge (an HTTP header, or
- * git's http.extraHeader through GIT_CONFIG_* environment variables of the child, never its
- * command line) and appears in no log line, error message or result.
+ * The hook through which create_branch and create_pull_request reach a git forge (Gitea,
+ * GitLab, GitHub). The forge module (another part of the server) installs its functions in
+ * `forge_hooks` at start-up, before any worker runs; with no hook installed the tools only
+ * record the branch / pull request on the task. Hooks run on worker threads, inside the
+ * transaction that records the result, so a forge failure changes nothing.
  */
 #ifndef DROVER_FORGE_FORGE_H
 #define DROVER_FORGE_FORGE_H
 
 #include <jansson.h>
-#include <stdbool.h>
 
 #include "core/err.h"
+#include "store/db.h"
 
-enum forge_kind { FORGE_GIT = 0, FORGE_GITEA, FORGE_GITLAB, FORGE_GITHUB };
-
-/* A project's forge settings (projects.forge_kind, forge_api_url, forge_repo_path). Borrowed. */
-struct forge {
-    enum forge_kind kind;
-    const char *repo_url;  /* the git remote (git backend pushes here) */
-    const char *api_url;   /* gitea: https://host/api/v1; gitlab: https://host/api/v4;
-                              github: https://api.github.com (NULL = that) */
-    const char *repo_path; /* "owner/repo" (gitea, github) or "group/sub/project" (gitlab) */
-    const char *token;     /* secret, may be NULL */
-    long timeout_s;        /* per request / git command; 0 = 60 */
+struct forge_hooks {
+    /*
+     * Create `branch` from the task's base branch. `task` is the task JSON (project, repoUrl,
+     * base_branch...). Must be idempotent (an existing branch is success). 0 or -1.
+     */
+    int (*create_branch)(struct db *db, const json_t *task, const char *branch, struct err *err);
+    /*
+     * Open (or find the already open) pull request. `pr` holds {title, body, head, base};
+     * the hook adds "url" and "number" when the forge returns them. 0 or -1.
+     */
+    int (*create_pull_request)(struct db *db, const json_t *task, json_t *pr, struct err *err);
 };
 
-/* "git" | "gitea" | "forgejo" | "gitlab" | "github" -> kind. 0, or -1 with ERR_INVALID. */
-int forge_kind_parse(const char *s, enum forge_kind *out, struct err *err);
-const char *forge_kind_name(enum forge_kind k);
-
-/* True when `name` is an acceptable branch name (git check-ref-format rules, ASCII subset). */
-bool forge_branch_name_valid(const char *name);
-
-/*
- * Create branch `name` from branch `base`. *out = {"name", "sha", "created", "url"?} (owned).
- * ERR_NOT_FOUND: base branch or repository missing; ERR_UNAUTHORIZED / ERR_FORBIDDEN: the
- * forge refused the credentials; ERR_UNAVAILABLE: forge unreachable; ERR_INVALID: bad name.
- */
-int forge_create_branch(const struct forge *f, const char *name, const char *base, json_t **out,
-                        struct err *err);
-
-struct forge_pr_req {
-    const char *head;  /* the task's branch */
-    const char *base;  /* the branch to merge into */
-    const char *title; /* required */
-    const char *body;  /* may be NULL */
-};
-
-/*
- * Open a pull (merge) request. *out = {"forge", "number", "url", "state", "head", "base",
- * "title", "created"}. The git backend has no pull requests: it checks that both branches exist
- * and returns a record (number and url null) for Drover to store on the task.
- */
-int forge_create_pull_request(const struct forge *f, const struct forge_pr_req *req, json_t **out,
-                              struct err *err);
-
-/*
- * The forge token for project `project`: $DROVER_FORGE_TOKEN_<NAME> (NAME upper-cased, every
- * character other than A-Z0-9 as '_'), else the line "<project> <token>" (or "<project>=<token>")
- * of `secrets_file` (may be NULL; '#' starts a comment), else $DROVER_FORGE_TOKEN. *token is NULL
- * when none is configured (owned otherwise; wipe before free). -1 only when the file is unreadable.
- */
-int forge_token_lookup(const char *project, const char *secrets_file, char **token,
-                       struct err *err);
+/* Zero (record only) unless the forge module fills it in at start-up. */
+extern struct forge_hooks forge_hooks;
 
 #endif

@@ -14,8 +14,8 @@ static json_t *forge_gitea_branch(const json_t *b, bool created)
 {
     const json_t *c = json_object_get(b, "commit");
 
-    return forge_branch_record(json_string_value(json_object_get(b, "name")),
-                               json_string_value(json_object_get(c, "id")), NULL, created);
+    return forge_backend_branch_record(json_string_value(json_object_get(b, "name")),
+                                       json_string_value(json_object_get(c, "id")), NULL, created);
 }
 
 int forge_gitea_create_branch(const struct forge *f, const char *name, const char *base,
@@ -55,9 +55,9 @@ out:
 
 static json_t *forge_gitea_pr(const json_t *p, const struct forge_pr_req *req, bool created)
 {
-    return forge_pr_record(FORGE_GITEA, json_integer_value(json_object_get(p, "number")),
-                           json_string_value(json_object_get(p, "html_url")),
-                           json_string_value(json_object_get(p, "state")), req, created);
+    return forge_backend_pr_record(FORGE_GITEA, json_integer_value(json_object_get(p, "number")),
+                                   json_string_value(json_object_get(p, "html_url")),
+                                   json_string_value(json_object_get(p, "state")), req, created);
 }
 
 /* The open pull request from head into base, paging through the list (50 per page). */

@@ -55,12 +55,12 @@ int forge_github_create_branch(const struct forge *f, const char *name, const ch
     if (forge_http_request(f, "POST", path, body, &r, err) < 0)
         goto out;
     if (r.status == 201) {
-        *out = forge_branch_record(name, base_sha, NULL, true);
+        *out = forge_backend_branch_record(name, base_sha, NULL, true);
         rc = 0;
     } else if (r.status == 422) {
         found = forge_github_ref(f, name, sha, err);
         if (found == 0) {
-            *out = forge_branch_record(name, sha, NULL, false);
+            *out = forge_backend_branch_record(name, sha, NULL, false);
             rc = 0;
         } else if (found == 1) {
             forge_http_fail(&r, "creating the branch", err);
@@ -78,9 +78,9 @@ out:
 
 static json_t *forge_github_pr(const json_t *p, const struct forge_pr_req *req, bool created)
 {
-    return forge_pr_record(FORGE_GITHUB, json_integer_value(json_object_get(p, "number")),
-                           json_string_value(json_object_get(p, "html_url")),
-                           json_string_value(json_object_get(p, "state")), req, created);
+    return forge_backend_pr_record(FORGE_GITHUB, json_integer_value(json_object_get(p, "number")),
+                                   json_string_value(json_object_get(p, "html_url")),
+                                   json_string_value(json_object_get(p, "state")), req, created);
 }
 
 int forge_github_create_pull_request(const struct forge *f, const struct forge_pr_req *req,

@@ -12,7 +12,7 @@
 
 static json_t *forge_gitlab_branch(const json_t *b, bool created)
 {
-    return forge_branch_record(
+    return forge_backend_branch_record(
         json_string_value(json_object_get(b, "name")),
         json_string_value(json_object_get(json_object_get(b, "commit"), "id")),
         json_string_value(json_object_get(b, "web_url")), created);
@@ -61,9 +61,9 @@ out:
 
 static json_t *forge_gitlab_mr(const json_t *m, const struct forge_pr_req *req, bool created)
 {
-    return forge_pr_record(FORGE_GITLAB, json_integer_value(json_object_get(m, "iid")),
-                           json_string_value(json_object_get(m, "web_url")),
-                           json_string_value(json_object_get(m, "state")), req, created);
+    return forge_backend_pr_record(FORGE_GITLAB, json_integer_value(json_object_get(m, "iid")),
+                                   json_string_value(json_object_get(m, "web_url")),
+                                   json_string_value(json_object_get(m, "state")), req, created);
 }
 
 int forge_gitlab_create_pull_request(const struct forge *f, const struct forge_pr_req *req,

@@ -34,7 +34,7 @@ int forge_http_request(const struct forge *f, const char *method, const char *pa
     memset(resp, 0, sizeof(*resp));
     if (!*api)
         return err_set(err, ERR_INVALID, "the %s forge needs the project's forge_api_url",
-                       forge_kind_name(f->kind));
+                       forge_backend_kind_name(f->kind));
     h = curl_easy_init();
     if (!h)
         return err_set(err, ERR_INTERNAL, "curl_easy_init failed");
@@ -86,6 +86,7 @@ int forge_http_request(const struct forge *f, const char *method, const char *pa
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     if (in.len)
         resp->json = json_loadb(in.data, in.len, 0, NULL);
+    resp->body = buf_take(&in, NULL);
     rc = 0;
 out:
     curl_easy_cleanup(h);
@@ -105,6 +106,7 @@ void forge_http_resp_clear(struct forge_http_resp *r)
     if (!r)
         return;
     json_decref(r->json);
+    free(r->body);
     memset(r, 0, sizeof(*r));
 }
 

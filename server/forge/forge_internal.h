@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
-#include "forge/forge.h"
+#include "forge/forge_backend.h"
 
 int forge_git_create_branch(const struct forge *f, const char *name, const char *base, json_t **out,
                             struct err *err);
@@ -29,14 +29,16 @@ int forge_github_create_pull_request(const struct forge *f, const struct forge_p
                                      json_t **out, struct err *err);
 
 /* The result records every backend returns (owned). */
-json_t *forge_branch_record(const char *name, const char *sha, const char *url, bool created);
-json_t *forge_pr_record(enum forge_kind k, json_int_t number, const char *url, const char *state,
-                        const struct forge_pr_req *req, bool created);
+json_t *forge_backend_branch_record(const char *name, const char *sha, const char *url,
+                                    bool created);
+json_t *forge_backend_pr_record(enum forge_kind k, json_int_t number, const char *url,
+                                const char *state, const struct forge_pr_req *req, bool created);
 
 /* One HTTP exchange with a forge API. */
 struct forge_http_resp {
     long status;
     json_t *json; /* owned; NULL when the body is not JSON */
+    char *body;   /* owned, NUL-terminated (the raw body) */
 };
 
 /*

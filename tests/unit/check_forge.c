@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
-#include "forge/forge.h"
+#include "forge/forge_backend.h"
 
 #define TOKEN "fake-forge-secret"
 /* sha1("main"): the fake's main branch commit. */
@@ -104,7 +104,7 @@ static char *api_url(int i)
 static void forge_for(struct forge *f, int i, const char *token)
 {
     memset(f, 0, sizeof(*f));
-    ck_assert_int_eq(forge_kind_parse(flavours[i], &f->kind, NULL), 0);
+    ck_assert_int_eq(forge_backend_kind_parse(flavours[i], &f->kind, NULL), 0);
     f->api_url = api_url(i);
     f->repo_path = "acme/widgets";
     f->token = token;
@@ -118,12 +118,12 @@ START_TEST(api_branch_idempotent)
     json_t *a = NULL, *b = NULL;
 
     forge_for(&f, _i, TOKEN);
-    ck_assert_msg(forge_create_branch(&f, "agent/task-1", "main", &a, &err) == 0, "%s", err.msg);
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/task-1", "main", &a, &err) == 0, "%s", err.msg);
     ck_assert(json_is_true(json_object_get(a, "created")));
     ck_assert_str_eq(json_string_value(json_object_get(a, "name")), "agent/task-1");
     ck_assert_str_eq(json_string_value(json_object_get(a, "sha")), MAIN_SHA);
     /* The second call hits the conflict answer and adopts the branch. */
-    ck_assert_msg(forge_create_branch(&f, "agent/task-1", "main", &b, &err) == 0, "%s", err.msg);
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/task-1", "main", &b, &err) == 0, "%s", err.msg);
     ck_assert(json_is_false(json_object_get(b, "created")));
     ck_assert_str_eq(json_string_value(json_object_get(b, "sha")), MAIN_SHA);
     json_decref(a);
@@ -141,13 +141,13 @@ START_TEST(api_pull_request_idempotent)
     json_t *br = NULL, *a = NULL, *b = NULL;
 
     forge_for(&f, _i, TOKEN);
-    ck_assert_int_eq(forge_create_branch(&f, "agent/task-2", "main", &br, &err), 0);
-    ck_assert_msg(forge_create_pull_request(&f, &req, &a, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-2", "main", &br, &err), 0);
+    ck_assert_msg(forge_backend_create_pull_request(&f, &req, &a, &err) == 0, "%s", err.msg);
     ck_assert(json_is_true(json_object_get(a, "created")));
     ck_assert_str_eq(json_string_value(json_object_get(a, "forge")), flavours[_i]);
     ck_assert_int_eq(json_integer_value(json_object_get(a, "number")), 1);
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a, "url")), "/1"));
-    ck_assert_msg(forge_create_pull_request(&f, &req, &b, &err) == 0, "%s", err.msg);
+    ck_assert_msg(forge_backend_create_pull_request(&f, &req, &b, &err) == 0, "%s", err.msg);
     ck_assert(json_is_false(json_object_get(b, "created")));
     ck_assert_int_eq(json_integer_value(json_object_get(b, "number")), 1);
     ck_assert_str_eq(json_string_value(json_object_get(b, "url")),
@@ -167,14 +167,14 @@ START_TEST(api_auth_failures)
     json_t *o = NULL;
 
     forge_for(&f, _i, "wrong-token");
-    ck_assert_int_eq(forge_create_branch(&f, "agent/task-3", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-3", "main", &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
     ck_assert_ptr_null(o);
     ck_assert_ptr_null(strstr(err.msg, "wrong-token")); /* secrets never in messages */
-    ck_assert_int_eq(forge_create_pull_request(&f, &req, &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_pull_request(&f, &req, &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
     f.token = NULL;
-    ck_assert_int_eq(forge_create_branch(&f, "agent/task-3", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-3", "main", &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
     free((char *)f.api_url);
 }
@@ -188,21 +188,21 @@ START_TEST(api_missing_things)
     json_t *o = NULL;
 
     forge_for(&f, _i, TOKEN);
-    ck_assert_int_eq(forge_create_branch(&f, "agent/task-4", "no-such-base", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-4", "no-such-base", &o, &err), -1);
     ck_assert_msg(err.code == ERR_NOT_FOUND, "%s", err.msg);
     /* The failed attempt created nothing: the branch is still absent. */
     ck_assert_int_eq(
-        forge_create_pull_request(
+        forge_backend_create_pull_request(
             &f, &(struct forge_pr_req){.head = "agent/task-4", .base = "main", .title = "T"}, &o,
             &err),
         -1);
     ck_assert_int_ne(err.code, ERR_OK);
-    ck_assert_int_eq(forge_create_pull_request(&f, &req, &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_pull_request(&f, &req, &o, &err), -1);
     f.repo_path = "acme/nope";
-    ck_assert_int_eq(forge_create_branch(&f, "agent/task-4", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-4", "main", &o, &err), -1);
     ck_assert_msg(err.code == ERR_NOT_FOUND, "%s", err.msg);
     f.repo_path = "not a path";
-    ck_assert_int_eq(forge_create_branch(&f, "agent/task-4", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-4", "main", &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_null(o);
     free((char *)f.api_url);
@@ -219,7 +219,7 @@ START_TEST(api_unreachable)
     struct err err = {0};
     json_t *o = NULL;
 
-    ck_assert_int_eq(forge_create_branch(&f, "agent/x", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/x", "main", &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_UNAVAILABLE);
 }
 END_TEST
@@ -233,7 +233,7 @@ START_TEST(git_branch_and_record)
     json_t *a = NULL, *b = NULL, *pr = NULL;
     FILE *p;
 
-    ck_assert_msg(forge_create_branch(&f, "agent/task-9", "main", &a, &err) == 0, "%s", err.msg);
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/task-9", "main", &a, &err) == 0, "%s", err.msg);
     ck_assert(json_is_true(json_object_get(a, "created")));
     ck_assert_str_eq(json_string_value(json_object_get(a, "sha")), main_sha);
     snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse refs/heads/agent/task-9", url);
@@ -241,9 +241,9 @@ START_TEST(git_branch_and_record)
     ck_assert_ptr_nonnull(fgets(sha, sizeof(sha), p));
     pclose(p);
     ck_assert_int_eq(strncmp(sha, main_sha, 40), 0);
-    ck_assert_int_eq(forge_create_branch(&f, "agent/task-9", "main", &b, &err), 0);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-9", "main", &b, &err), 0);
     ck_assert(json_is_false(json_object_get(b, "created")));
-    ck_assert_msg(forge_create_pull_request(&f, &req, &pr, &err) == 0, "%s", err.msg);
+    ck_assert_msg(forge_backend_create_pull_request(&f, &req, &pr, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(json_string_value(json_object_get(pr, "forge")), "git");
     ck_assert(json_is_null(json_object_get(pr, "url")));
     json_decref(a);
@@ -261,22 +261,22 @@ START_TEST(git_failures)
     struct err err = {0};
     json_t *o = NULL;
 
-    ck_assert_int_eq(forge_create_branch(&f, "agent/t", "no-such-base", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "no-such-base", &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err.msg, "no-such-base"));
-    ck_assert_int_eq(forge_create_pull_request(&f, &req, &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_pull_request(&f, &req, &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
-    ck_assert_int_eq(forge_create_branch(&f, "bad..name", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "bad..name", "main", &o, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     f.repo_url = missing;
-    ck_assert_int_eq(forge_create_branch(&f, "agent/t", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "main", &o, &err), -1);
     ck_assert_msg(err.code == ERR_NOT_FOUND, "%d %s", err.code, err.msg);
     f.repo_url = "git://127.0.0.1:1/none.git";
-    ck_assert_int_eq(forge_create_branch(&f, "agent/t", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "main", &o, &err), -1);
     ck_assert_msg(err.code == ERR_UNAVAILABLE, "%d %s", err.code, err.msg);
     /* Credentials embedded in a URL are redacted from the message. */
     f.repo_url = "http://user:hunter2@127.0.0.1:1/none.git";
-    ck_assert_int_eq(forge_create_branch(&f, "agent/t", "main", &o, &err), -1);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "main", &o, &err), -1);
     ck_assert_ptr_null(strstr(err.msg, "hunter2"));
     ck_assert_ptr_null(o);
     free(url);
@@ -295,7 +295,7 @@ static const struct {
 
 START_TEST(branch_names)
 {
-    ck_assert_msg(forge_branch_name_valid(names[_i].name) == names[_i].ok, "%s", names[_i].name);
+    ck_assert_msg(forge_backend_branch_name_valid(names[_i].name) == names[_i].ok, "%s", names[_i].name);
 }
 END_TEST
 
@@ -310,22 +310,22 @@ START_TEST(token_lookup)
     ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
     close(fd);
     unsetenv("DROVER_FORGE_TOKEN");
-    ck_assert_int_eq(forge_token_lookup("demo-app", path, &t, &err), 0);
+    ck_assert_int_eq(forge_backend_token_lookup("demo-app", path, &t, &err), 0);
     ck_assert_str_eq(t, "tok-file");
     free(t);
     setenv("DROVER_FORGE_TOKEN_DEMO_APP", "tok-env", 1);
-    ck_assert_int_eq(forge_token_lookup("demo-app", path, &t, &err), 0);
+    ck_assert_int_eq(forge_backend_token_lookup("demo-app", path, &t, &err), 0);
     ck_assert_str_eq(t, "tok-env");
     free(t);
     unsetenv("DROVER_FORGE_TOKEN_DEMO_APP");
-    ck_assert_int_eq(forge_token_lookup("unknown", path, &t, &err), 0);
+    ck_assert_int_eq(forge_backend_token_lookup("unknown", path, &t, &err), 0);
     ck_assert_ptr_null(t);
     setenv("DROVER_FORGE_TOKEN", "tok-default", 1);
-    ck_assert_int_eq(forge_token_lookup("unknown", path, &t, &err), 0);
+    ck_assert_int_eq(forge_backend_token_lookup("unknown", path, &t, &err), 0);
     ck_assert_str_eq(t, "tok-default");
     free(t);
     unsetenv("DROVER_FORGE_TOKEN");
-    ck_assert_int_eq(forge_token_lookup("x", "/nonexistent/secrets", &t, &err), -1);
+    ck_assert_int_eq(forge_backend_token_lookup("x", "/nonexistent/secrets", &t, &err), -1);
     unlink(path);
 }
 END_TEST
@@ -335,11 +335,11 @@ START_TEST(kind_parse)
     enum forge_kind k;
     struct err err = {0};
 
-    ck_assert_int_eq(forge_kind_parse("forgejo", &k, &err), 0);
+    ck_assert_int_eq(forge_backend_kind_parse("forgejo", &k, &err), 0);
     ck_assert_int_eq(k, FORGE_GITEA);
-    ck_assert_int_eq(forge_kind_parse("github", &k, &err), 0);
+    ck_assert_int_eq(forge_backend_kind_parse("github", &k, &err), 0);
     ck_assert_int_eq(k, FORGE_GITHUB);
-    ck_assert_int_eq(forge_kind_parse("svn", &k, &err), -1);
+    ck_assert_int_eq(forge_backend_kind_parse("svn", &k, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
 }
 END_TEST
