@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     m_ready = 1;
     /* A long poll must end promptly on SIGTERM. */
     m.http.abort_flag = (volatile const int *)&runner_shutdown;
-    log_info("agent", "msg=\"starting\" agent=%s server=%s command=\"%s\"",
+    log_info("agent", "starting agent=%s server=%s command='%s'",
              r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command);
     /* droverd may come up after us (pods start together): retry until it answers. */
     while (!runner_shutdown &&
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "drover-agent: %s\n", err.msg);
             goto out;
         }
-        log_warn("agent", "msg=\"droverd not reachable, retrying\" err=\"%s\"", err.msg);
+        log_warn("agent", "droverd not reachable, retrying (%s)", err.msg);
         agent_nap(backoff);
         backoff = backoff < 16 ? backoff * 2 : 30;
     }
@@ -125,14 +125,14 @@ int main(int argc, char **argv)
             if (runner_shutdown)
                 break;
             if (err.code == ERR_UNAUTHORIZED || err.code == ERR_FORBIDDEN) {
-                log_error("agent", "msg=\"token refused\" err=\"%s\"", err.msg);
+                log_error("agent", "token refused (%s)", err.msg);
                 break;
             }
             if (err.code == ERR_CONFLICT) { /* draining: the pool wants us gone */
-                log_info("agent", "msg=\"draining: no more tasks\" err=\"%s\"", err.msg);
+                log_info("agent", "draining: no more tasks (%s)", err.msg);
                 break;
             }
-            log_warn("agent", "msg=\"get_next_task failed\" err=\"%s\"", err.msg);
+            log_warn("agent", "get_next_task failed (%s)", err.msg);
             agent_nap(backoff);
             backoff = backoff < 16 ? backoff * 2 : 30;
             continue;
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
         task = json_object_get(res, "task");
         if (json_is_object(task)) {
             if (runner_task_run(&r, &m, task, &err) < 0)
-                log_warn("agent", "msg=\"task hand-off failed\" err=\"%s\"", err.msg);
+                log_warn("agent", "task hand-off failed (%s)", err.msg);
             done++;
         } else if (r.cfg.once) {
             json_decref(res);
@@ -158,10 +158,10 @@ out:
         struct err e2 = {0};
         m.http.abort_flag = NULL;
         if (hb_started && runner_hb_send(&r, &m, "offline", &e2) < 0)
-            log_warn("agent", "msg=\"offline heartbeat failed\" err=\"%s\"", e2.msg);
+            log_warn("agent", "offline heartbeat failed (%s)", e2.msg);
         mcpc_clear(&m);
     }
-    log_info("agent", "msg=\"stopped\" tasks=%ld", done);
+    log_info("agent", "stopped tasks=%ld", done);
     json_decref(r.usage);
     runner_cfg_clear(&r.cfg);
     curl_global_cleanup();

@@ -5,14 +5,18 @@
 # commits it.
 #
 # Input (set by drover-agent): DROVER_TASK_PROMPT (the prompt), DROVER_TASK_ID, DROVER_TASK_TITLE,
-# the current directory is the clone, on the task's branch.
+# DROVER_TASK_ATTEMPT; the current directory is the clone, on the task's branch.
 #
 # What it does: writes drover-demo/task-<id>.md with the title, the prompt and the prompt's
 # SHA-256, appends one line to drover-demo/CHANGES.md, and commits both. Same prompt -> same
 # file content.
 #
 # Directives, anywhere in the prompt, as whole words (for tests and demos):
-#   sleep N    sleep N seconds first, printing "working <i>/<N>" every second
+#   sleep N    simulate N seconds of work: first write drover-demo/wip-<id>.txt (uncommitted
+#              work in progress, which drover-agent pushes if the attempt is stopped), then
+#              sleep N seconds printing "working <i>/<N>" every second. An attempt that finds
+#              that file already on the branch (pushed by an earlier, interrupted attempt)
+#              resumes without sleeping.
 #   lines N    print N numbered lines "line <i> of <N>" (to check log ordering)
 #   usage N    print a Claude-Code-style stream-json usage event for N output tokens
 #              (so heartbeats report usage and task budgets can be exercised)
@@ -39,7 +43,13 @@ if [ -n "$n" ]; then
 fi
 n=$(arg_of sleep || true)
 if [ -n "$n" ]; then
-  for i in $(seq 1 "$n"); do echo "working $i/$n"; sleep 1; done
+  if [ -f "drover-demo/wip-$id.txt" ]; then
+    echo "demo-coder: resuming the work in progress of an earlier attempt"
+  else
+    mkdir -p drover-demo
+    printf 'work in progress on task %s\n' "$id" > "drover-demo/wip-$id.txt"
+    for i in $(seq 1 "$n"); do echo "working $i/$n"; sleep 1; done
+  fi
 fi
 if has fail; then
   echo "demo-coder: the prompt asked me to fail" >&2

@@ -32,7 +32,7 @@ int runner_hb_send(struct runner *r, struct mcpc *m, const char *status, struct 
             pthread_mutex_lock(&r->lock);
             if (r->task_id == task_id && !r->cancelled) {
                 r->cancelled = true;
-                log_info("agent", "msg=\"server cancelled the task\" task=%lld state=%s",
+                log_info("agent", "server cancelled the task task=%lld state=%s",
                          (long long)task_id, json_string_value(json_object_get(t, "state")));
             }
             pthread_mutex_unlock(&r->lock);
@@ -50,7 +50,7 @@ static void *runner_hb_main(void *ud)
     bool ready = false;
 
     if (mcpc_init(&m, r->cfg.server_url, r->cfg.token, &err) < 0) {
-        log_error("agent", "msg=\"heartbeat client\" err=\"%s\"", err.msg);
+        log_error("agent", "heartbeat client (%s)", err.msg);
         return NULL;
     }
     pthread_mutex_lock(&r->lock);
@@ -61,7 +61,7 @@ static void *runner_hb_main(void *ud)
         if (!ready)
             ready = mcpc_initialize(&m, "drover-agent-heartbeat", "0.1.0", &err) == 0;
         if (ready && runner_hb_send(r, &m, NULL, &err) < 0)
-            log_warn("agent", "msg=\"heartbeat failed\" err=\"%s\"", err.msg);
+            log_warn("agent", "heartbeat failed (%s)", err.msg);
         pthread_mutex_lock(&r->lock);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += r->cfg.heartbeat_s;

@@ -20,7 +20,7 @@
 struct runner_task {
     struct runner *r;
     struct mcpc *m;
-    int64_t id, epoch;
+    int64_t id, epoch, attempt;
     const char *title;
     char dir[1024], repo[1100], branch[256], base_sha[41], head_sha[41];
     char **git_env, **cmd_env;
@@ -51,8 +51,7 @@ static void runner_task_flush(struct runner_task *t)
     args = json_pack("{s:I, s:O}", "task_id", (json_int_t)t->id, "entries", t->batch);
     /* A lost batch is logged locally and dropped: logging never fails a task. */
     if (mcpc_call(t->m, "log_activity", args, 0, &res, &err) < 0)
-        log_warn("agent", "task=%lld msg=\"log_activity failed\" err=\"%s\"", (long long)t->id,
-                 err.msg);
+        log_warn("agent", "task %lld: log_activity failed (%s)", (long long)t->id, err.msg);
     json_decref(res);
     json_decref(args);
     json_array_clear(t->batch);
@@ -71,7 +70,7 @@ static void runner_task_log(struct runner_task *t, const char *level, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_info("agent", "task=%lld msg=\"%s\"", (long long)t->id, msg);
+    log_info("agent", "task %lld: %s", (long long)t->id, msg);
     json_array_append_new(t->batch, json_pack("{s:s, s:s, s:{s:s}}", "message", msg, "level", level,
                                               "metadata", "source", "drover-agent"));
     runner_task_flush(t);
@@ -162,10 +161,10 @@ static int runner_task_status(struct runner_task *t, const char *status, json_t 
         json_object_update(args, extra);
     rc = mcpc_call(t->m, "update_task_status", args, 0, &res, err);
     if (rc == 0)
-        log_info("agent", "task=%lld status=%s", (long long)t->id, status);
+        log_info("agent", "task %lld: status %s", (long long)t->id, status);
     else
-        log_warn("agent", "task=%lld msg=\"update_task_status %s refused\" err=\"%s\"",
-                 (long long)t->id, status, err->msg);
+        log_warn("agent", "task %lld: update_task_status %s refused (%s)", (long long)t->id, status,
+                 err->msg);
     json_decref(res);
     json_decref(args);
     return rc;
@@ -288,7 +287,7 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
 {
     static const char *const unset[] = {"GIT_TOKEN",   "GIT_SSH_KEY_FILE", "GIT_CONFIG_*",
                                         "GIT_ASKPASS", "GIT_SSH_COMMAND",  NULL};
-    char *set[9];
+    char *set[10];
     char **env;
     size_t k = 0;
 
@@ -299,6 +298,7 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
     set[k++] = mem_printf("DROVER_BRANCH=%s", t->branch);
     set[k++] = mem_printf("DROVER_MCP_CONFIG=%s", mcp_config);
     set[k++] = mem_printf("DROVER_REPO_DIR=%s", t->repo);
+    set[k++] = mem_printf("DROVER_TASK_ATTEMPT=%lld", (long long)t->attempt);
     set[k++] = mem_strdup("GIT_TERMINAL_PROMPT=0");
     set[k] = NULL;
     env = proc_env_build(set, unset);
@@ -376,6 +376,7 @@ int runner_task_run(struct runner *r, struct mcpc *m, const json_t *task, struct
     t.m = m;
     t.id = json_integer_value(json_object_get(task, "id"));
     t.epoch = json_integer_value(json_object_get(task, "lease_epoch"));
+    t.attempt = json_integer_value(json_object_get(task, "attempt"));
     t.title = json_string_value(json_object_get(task, "title"));
     if (!t.title)
         t.title = "";
@@ -479,12 +480,17 @@ int runner_task_run(struct runner *r, struct mcpc *m, const json_t *task, struct
                                   pr.last_line);
             goto out;
         }
-        if (fetched && runner_git_head(t.git_env, t.repo, t.base_sha, err) < 0) {
-            rc = runner_task_fail(&t, true, err, "%s", err->msg);
-            goto out;
+        if (fetched) {
+            char cloned[41];
+            memcpy(cloned, t.base_sha, sizeof(cloned));
+            if (runner_git_head(t.git_env, t.repo, t.base_sha, err) < 0) {
+                rc = runner_task_fail(&t, true, err, "%s", err->msg);
+                goto out;
+            }
+            fetched = strcmp(cloned, t.base_sha) != 0;
         }
         runner_task_log(&t, "info", "working on branch %s%s", t.branch,
-                        fetched ? " (continuing the work pushed earlier)" : "");
+                        fetched ? " (continuing the work pushed by an earlier attempt)" : "");
     }
     if (runner_task_mcp_config(&t, mcp_config, sizeof(mcp_config), err) < 0) {
         rc = runner_task_fail(&t, true, err, "%s", err->msg);
@@ -520,17 +526,13 @@ int runner_task_run(struct runner *r, struct mcpc *m, const json_t *task, struct
         }
         runner_task_flush(&t);
     }
-    if (pr.stop == PROC_STOP_CANCELLED) {
-        runner_task_log(&t, "warning", "stopped the coding command: the task was cancelled");
-        rc = 0;
-        goto out;
-    }
     commit_msg = pr.stop || pr.exit_code != 0
                      ? mem_printf("WIP: %s\n\nDrover task %lld, attempt stopped (%s).", t.title,
                                   (long long)t.id,
-                                  pr.stop == PROC_STOP_TIMEOUT    ? "timeout"
-                                  : pr.stop == PROC_STOP_SHUTDOWN ? "agent shutdown"
-                                                                  : "command failed")
+                                  pr.stop == PROC_STOP_TIMEOUT     ? "timeout"
+                                  : pr.stop == PROC_STOP_SHUTDOWN  ? "agent shutdown"
+                                  : pr.stop == PROC_STOP_CANCELLED ? "cancelled"
+                                                                   : "command failed")
                      : mem_printf("%s\n\nDrover task %lld.", t.title, (long long)t.id);
     if (runner_task_commit(&t, commit_msg, &changed, err) < 0) {
         rc = runner_task_fail(&t, true, err, "%s", err->msg);
@@ -538,6 +540,14 @@ int runner_task_run(struct runner *r, struct mcpc *m, const json_t *task, struct
     }
     if (changed && runner_task_push(&t, err) < 0) {
         rc = runner_task_fail(&t, true, err, "%s", err->msg);
+        goto out;
+    }
+    if (pr.stop == PROC_STOP_CANCELLED) {
+        /* The server ended the task (cancelled, timed out, lease lost): its work in progress is
+         * pushed above so nothing is lost; the task is no longer ours to update. */
+        log_info("agent", "task %lld: stopped the coding command: the server ended the task%s",
+                 (long long)t.id, changed ? " (work in progress pushed)" : "");
+        rc = 0;
         goto out;
     }
     if (pr.stop == PROC_STOP_SHUTDOWN) {
