@@ -90,8 +90,6 @@ int main(int argc, char **argv)
         goto out;
     }
     m_ready = 1;
-    /* A long poll must end promptly on SIGTERM. */
-    m.http.abort_flag = (volatile const int *)&runner_shutdown;
     log_info("agent", "starting agent=%s server=%s command='%s'",
              r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command);
     /* droverd may come up after us (pods start together): retry until it answers. */
@@ -118,7 +116,12 @@ int main(int argc, char **argv)
     while (!runner_shutdown && (r.cfg.max_tasks == 0 || done < r.cfg.max_tasks)) {
         json_t *args = json_pack("{s:i}", "wait_seconds", (int)r.cfg.poll_wait_s), *res = NULL;
         const json_t *task;
-        int c = mcpc_call(&m, "get_next_task", args, r.cfg.poll_wait_s + 30, &res, &err);
+        int c;
+
+        /* Only the long poll is abandoned on SIGTERM; a task's final calls must get through. */
+        m.http.abort_flag = (volatile const int *)&runner_shutdown;
+        c = mcpc_call(&m, "get_next_task", args, r.cfg.poll_wait_s + 30, &res, &err);
+        m.http.abort_flag = NULL;
 
         json_decref(args);
         if (c < 0) {
@@ -156,7 +159,6 @@ out:
     if (m_ready) {
         /* Say goodbye, so the pool does not wait for the lease to expire. */
         struct err e2 = {0};
-        m.http.abort_flag = NULL;
         if (hb_started && runner_hb_send(&r, &m, "offline", &e2) < 0)
             log_warn("agent", "offline heartbeat failed (%s)", e2.msg);
         mcpc_clear(&m);
