@@ -16,7 +16,8 @@ Every flavour has the repository "acme/widgets" with branch "main". Auth: the to
 --token, in each forge's header (Gitea "Authorization: token T", GitLab "PRIVATE-TOKEN: T",
 GitHub "Authorization: Bearer T" plus a required User-Agent). Request bodies are validated
 against the documented required fields. GET /_fake/requests lists what was received (method,
-path) so tests can count calls. Listens on 127.0.0.1 at --port (0 = any) and prints PORT=<n>.
+path) so tests can count calls. POST /_fake/preview is a preview-deploy webhook (answers
+{"url": "https://preview.test/task-<task>"}). Listens on 127.0.0.1 at --port (0 = any) and prints PORT=<n>.
 """
 import argparse
 import hashlib
@@ -78,6 +79,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, list(REQUESTS))
         if body is None:
             return self.reply(400, {"message": "Problems parsing JSON"})
+        if raw_path == "/_fake/preview" and method == "POST":
+            # A preview-deploy webhook: answers the URL it "deployed" for the task's branch.
+            if not isinstance(body.get("task"), int) or "branch" not in body:
+                return self.reply(400, {"error": "task and branch are required"})
+            with LOCK:
+                REQUESTS.append({"method": method, "path": raw_path, "body": body})
+            return self.reply(200, {"url": "https://preview.test/task-%d" % body["task"]})
         with LOCK:
             if raw_path.startswith("/api/v1/"):
                 return self.gitea(method, raw_path[len("/api/v1"):], q, body)
