@@ -192,7 +192,9 @@ START_TEST(budget_stops_task)
     ck_assert_int_eq(queue_get(&db, id, &after, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(after, "state")), "needs_input");
     ck_assert_str_eq(json_string_value(json_object_get(after, "reason")), "budget");
-    ck_assert_int_eq(budget_enforce(&db, agent, json_string("x"), &n, &err), -1);
+    json_decref(hb);
+    hb = json_string("not an object");
+    ck_assert_int_eq(budget_enforce(&db, agent, hb, &n, &err), -1);
     json_decref(task);
     json_decref(under);
     json_decref(over);
