@@ -215,4 +215,13 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 [ "$left" = 0 ] || fail "workspaces not cleaned: $(find "$W"/ws-* -mindepth 1 -maxdepth 1)"
+# Idle agents stop on SIGTERM with status 0 (under ASan this also proves they leak nothing).
+for id in "${!AGENT_PID[@]}"; do
+  p=${AGENT_PID[$id]}
+  kill -0 "$p" 2>/dev/null || continue
+  kill -TERM "$p"
+  rc=0; wait "$p" || rc=$?
+  [ "$rc" = 0 ] || fail "agent $id exited $rc on SIGTERM"
+  [ "$(q "SELECT status FROM agents WHERE id = '$id'")" = offline ] || fail "agent $id not offline"
+done
 echo "ok ($((SECONDS - T0)) s)"
