@@ -12,7 +12,10 @@
 #  4. A cancellation stops the coding command within one heartbeat interval.
 #  5. SIGTERM mid-task: the agent pushes its work, hands the task back and exits 0; another
 #     agent finishes it.
-#  6. A budget: usage reported with heartbeats past the task's budget stops it (needs_input,
+#  6. A repository behind token auth (git-http-backend over smart HTTP): the agent clones and
+#     pushes with GIT_TOKEN, droverd creates the branch with DROVER_FORGE_TOKEN_<PROJECT>; the
+#     token is in no log, no activity row and not in the coding command's environment.
+#  7. A budget: usage reported with heartbeats past the task's budget stops it (needs_input,
 #     reason budget).
 set -euo pipefail
 
@@ -68,6 +71,22 @@ git daemon --reuseaddr --listen=127.0.0.1 --port="$GITPORT" --base-path="$W/git"
 PIDS+=($!)
 for _ in $(seq 50); do git ls-remote "git://127.0.0.1:$GITPORT/alpha.git" >/dev/null 2>&1 && break; sleep 0.1; done
 GURL=git://127.0.0.1:$GITPORT
+# The token-protected smart-HTTP server for the "secure" repository.
+GIT_SECRET=tok-$$-e2e-secret
+mkdir -p "$W/http"
+git init -q --bare -b main "$W/http/secure.git"
+rm -rf "$W/seed/secure"; git init -q -b main "$W/seed/secure"
+printf '%s\n' 'echo "secrets visible: $(env | grep -c -e GIT_TOKEN -e GIT_CONFIG -e GIT_ASKPASS || true)"' \
+  'git config --list --local' > "$W/seed/secure/agent-setup.sh"
+git -C "$W/seed/secure" add -A
+git -C "$W/seed/secure" -c user.name=seed -c user.email=seed@test commit -qm "initial"
+git -C "$W/seed/secure" push -q "$W/http/secure.git" main
+python3 "$SRC/tests/fakes/git_http_server.py" --root "$W/http" --token "$GIT_SECRET" \
+  >"$W/githttp.port" 2>"$W/githttp.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q PORT= "$W/githttp.port" 2>/dev/null && break; sleep 0.1; done
+HURL=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/githttp.port")
+GIT_TERMINAL_PROMPT=0 git ls-remote "$HURL/secure.git" >/dev/null 2>&1 && fail "the HTTP git server does not check credentials"
 
 pid_of_project() { "$DROVERD" project add --name "$1" --repo-url "$2" | sed -n 's/^PROJECT_ID=//p'; }
 P_ALPHA=$(pid_of_project alpha "$GURL/alpha.git")
@@ -76,10 +95,12 @@ P_GAMMA=$(pid_of_project gamma "$GURL/gamma.git")
 P_BROKEN=$(pid_of_project broken "$GURL/broken.git")
 P_MISSING=$(pid_of_project missing "$GURL/does-not-exist.git")
 P_UNREACH=$(pid_of_project unreachable "git://127.0.0.1:1/nothing.git")
+P_SECURE=$(pid_of_project secure "$HURL/secure.git")
 # Re-running project add updates in place (run.sh relies on it).
 [ "$(pid_of_project alpha "$GURL/alpha.git")" = "$P_ALPHA" ] || fail "project add is not idempotent"
 
 # --- droverd ---------------------------------------------------------------------------------
+DROVER_FORGE_TOKEN_SECURE=$GIT_SECRET \
 DROVER_LISTEN=127.0.0.1:$PORT DROVER_SWEEP_INTERVAL=60 DROVER_LOG_LEVEL=warn \
   "$DROVERD" serve >"$W/droverd.log" 2>&1 &
 PIDS+=($!)
@@ -93,7 +114,7 @@ start_agent() { # name
   id=$(sed -n 's/^AGENT_ID=//p' <<<"$out"); tok=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out")
   AGENT_ID=$id DROVER_TOKEN=$tok MCP_SERVER_URL="http://127.0.0.1:$PORT/mcp" \
     DROVER_WORKSPACE="$W/ws-$1" HEARTBEAT_INTERVAL=1 DROVER_POLL_WAIT=1 DROVER_STOP_GRACE=2 \
-    DROVER_CODING_COMMAND="bash $SRC/agent/examples/demo-coder.sh" \
+    DROVER_CODING_COMMAND="bash $SRC/agent/examples/demo-coder.sh" GIT_TOKEN=$GIT_SECRET \
     "$AGENT" >"$W/agent-$1.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID[$id]=$!
@@ -117,12 +138,13 @@ done
 T_SETUP=$(enqueue "$P_BROKEN" "Broken setup" "anything" ", max_attempts" ", 1")
 T_MISSING=$(enqueue "$P_MISSING" "Missing repo" "anything" ", max_attempts" ", 1")
 T_UNREACH=$(enqueue "$P_UNREACH" "Unreachable repo" "anything" ", max_attempts" ", 1")
+T_SECURE=$(enqueue "$P_SECURE" "Secure task" "Change the secure repo." ", max_attempts" ", 1")
 for n in 1 2 3 4; do start_agent "a$n"; done
-ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH"
+ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE"
 ALL=${ALL// /,}
-wait_for 60 "SELECT count(*) = 23 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
+wait_for 60 "SELECT count(*) = 24 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
   fail "tasks did not finish: $(q "SELECT id, state, last_error FROM tasks WHERE id IN ($ALL) AND state IN ('backlog','in_progress')")"
-echo "bulk: 23 tasks settled in $((SECONDS - T0)) s"
+echo "bulk: 24 tasks settled in $((SECONDS - T0)) s"
 
 for id in "${IDS[@]}"; do
   row=$(q "SELECT t.state, t.branch, p.name, t.pull_request->>'forge', t.pull_request->>'head' FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = $id")
@@ -149,6 +171,20 @@ row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $
 row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_UNREACH")
 [[ $row == failed\|cannot\ clone\ git://127.0.0.1:1/nothing.git* ]] || fail "unreachable repo: $row"
 echo "failures: setup, missing and unreachable repositories fail with clear errors"
+
+row=$(q "SELECT state || '|' || coalesce(branch, '') || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_SECURE")
+[[ $row == ready_to_test\|* ]] || fail "secure repo: $row"
+br=$(cut -d'|' -f2 <<<"$row")
+git --git-dir="$W/http/secure.git" cat-file -e "refs/heads/$br:drover-demo/task-$T_SECURE.md" || fail "secure: not pushed"
+q "SELECT 1 FROM activity WHERE task_id = $T_SECURE AND message = '[setup] secrets visible: 0'" | grep -q 1 ||
+  fail "secure: credentials visible to agent-setup.sh: $(q "SELECT message FROM activity WHERE task_id = $T_SECURE AND message LIKE '[setup]%'")"
+B64=$(printf 'x-access-token:%s' "$GIT_SECRET" | base64 -w0)
+for f in "$W"/*.log; do
+  ! grep -q -e "$GIT_SECRET" -e "$B64" "$f" || fail "the git token leaked into $f"
+done
+[ "$(q "SELECT count(*) FROM activity WHERE message LIKE '%$GIT_SECRET%' OR message LIKE '%$B64%'")" = 0 ] ||
+  fail "the git token leaked into the activity log"
+echo "secure: token-authenticated clone, branch and push; the token is in no log"
 
 # --- 3: timeout --------------------------------------------------------------------------------
 T_TIMEOUT=$(enqueue "$P_ALPHA" "Slow task" "Think hard. sleep 30" ", timeout_seconds" ", 3")
