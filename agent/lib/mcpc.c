@@ -2,6 +2,7 @@
 #include "mcpc.h"
 #include "core/mem.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,25 +10,37 @@
 int mcpc_init(struct mcpc *m, const char *url, const char *token, struct err *err)
 {
     const char *scheme_end, *path;
+    bool ws = url && strncmp(url, "ws://", 5) == 0;
+    char *http_url = NULL;
     size_t n;
+    int rc;
 
     memset(m, 0, sizeof(*m));
-    if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
-        return err_set(err, ERR_INVALID, "MCP server URL must start with http:// or https://");
+    if (!url || (!ws && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+        return err_set(err, ERR_INVALID,
+                       "MCP server URL must start with http://, https:// or ws://");
     scheme_end = strstr(url, "://") + 3;
     path = strchr(scheme_end, '/');
     n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
-    /* "http://host:8080" or "http://host:8080/" -> ".../mcp"; an explicit path is kept. */
+    /* "http://host:8080" or "http://host:8080/" -> ".../mcp" (ws: ".../ws"); a path is kept. */
     if (!path || (size_t)(path - url) >= n)
-        m->url = mem_printf("%.*s/mcp", (int)n, url);
+        m->url = mem_printf("%.*s%s", (int)n, url, ws ? "/ws" : "/mcp");
     else
         m->url = mem_strndup(url, n);
-    if (httpc_init(&m->http, m->url, token, err) < 0) {
+    /* httpc keeps the token (and serves HTTP); over ws it only holds the credentials. */
+    http_url = ws ? mem_printf("http://%s", m->url + 5) : mem_strdup(m->url);
+    rc = httpc_init(&m->http, http_url, token, err);
+    free(http_url);
+    if (rc < 0) {
         free(m->url);
         m->url = NULL;
         return -1;
+    }
+    if (ws) {
+        m->ws = mem_calloc(1, sizeof(*m->ws));
+        m->ws->fd = -1;
     }
     m->next_id = 1;
     return 0;
@@ -38,6 +51,10 @@ void mcpc_clear(struct mcpc *m)
     if (!m)
         return;
     httpc_clear(&m->http);
+    if (m->ws) {
+        wsc_close(m->ws);
+        free(m->ws);
+    }
     free(m->url);
     free(m->session_id);
     free(m->protocol_version);
@@ -109,6 +126,85 @@ static json_t *mcpc_sse_find(const char *body, long long id)
     return found;
 }
 
+/* Send `msg` over the WebSocket and, for a request, wait for the response with its id. */
+static int mcpc_ws_exchange(struct mcpc *m, json_t *msg, long timeout_s, json_t **reply,
+                            struct err *err)
+{
+    json_t *id = json_object_get(msg, "id");
+    long long deadline_s = timeout_s > 0 ? timeout_s : m->http.timeout_s;
+    char *text = json_dumps(msg, JSON_COMPACT), *in = NULL;
+    size_t len;
+    int rc = -1;
+
+    *reply = NULL;
+    if (wsc_send(m->ws, text, strlen(text), err) < 0)
+        goto out;
+    if (!id) {
+        rc = 0;
+        goto out;
+    }
+    for (;;) {
+        json_t *r, *rid;
+        if (wsc_recv(m->ws, deadline_s * 1000, m->http.abort_flag, &in, &len, err) < 0)
+            goto out;
+        r = json_loadb(in, len, 0, NULL);
+        free(in);
+        in = NULL;
+        rid = json_object_get(r, "id");
+        /* Skip notifications and server-initiated requests; only our response counts. */
+        if (json_is_object(r) && json_equal(rid, id) &&
+            (json_object_get(r, "result") || json_object_get(r, "error"))) {
+            *reply = r;
+            rc = 0;
+            goto out;
+        }
+        json_decref(r);
+    }
+out:
+    if (rc < 0 && m->ws->fd >= 0 && err && err->code != ERR_TOO_LARGE) {
+        /* A half-read exchange leaves the stream unusable: start afresh next time. */
+        wsc_close(m->ws);
+    }
+    free(in);
+    free(text);
+    return rc;
+}
+
+/* Connect the WebSocket (bearer token on the upgrade) and, unless this is the initialize
+ * itself, repeat the MCP handshake on the new connection. */
+static int mcpc_ws_open(struct mcpc *m, bool handshake, struct err *err)
+{
+    char *auth = m->http.token ? mem_printf("Authorization: Bearer %s", m->http.token) : NULL;
+    const char *hdrs[2] = {auth, NULL};
+    json_t *init = NULL, *reply = NULL, *note = NULL;
+    int rc;
+
+    rc = wsc_connect(m->ws, m->url, "mcp", hdrs, m->http.timeout_s, err);
+    if (auth) {
+        memset(auth, 0, strlen(auth));
+        free(auth);
+    }
+    if (rc < 0 || !handshake)
+        return rc;
+    init = json_pack("{s:s, s:I, s:s, s:{s:s, s:{}, s:{s:s, s:s}}}", "jsonrpc", "2.0", "id",
+                     m->next_id++, "method", "initialize", "params", "protocolVersion",
+                     m->protocol_version ? m->protocol_version : MCPC_PROTOCOL_VERSION,
+                     "capabilities", "clientInfo", "name",
+                     m->client_name ? m->client_name : "drover-client", "version", "0");
+    note = json_pack("{s:s, s:s}", "jsonrpc", "2.0", "method", "notifications/initialized");
+    rc = mcpc_ws_exchange(m, init, 0, &reply, err);
+    if (rc == 0 && json_object_get(reply, "error"))
+        rc = err_set(err, ERR_INTERNAL, "MCP initialize over the WebSocket failed");
+    if (rc == 0) {
+        json_t *none = NULL;
+        rc = mcpc_ws_exchange(m, note, 0, &none, err);
+    }
+    json_decref(init);
+    json_decref(note);
+    json_decref(reply);
+    return rc;
+}
+
 /* POST one JSON-RPC message. *reply = the response object for requests (owned), else NULL. */
 static int mcpc_post(struct mcpc *m, json_t *msg, long timeout_s, json_t **reply, int *status,
                      struct err *err)
@@ -122,6 +218,16 @@ static int mcpc_post(struct mcpc *m, json_t *msg, long timeout_s, json_t **reply
 
     *reply = NULL;
     *status = 0;
+    if (m->ws) {
+        const char *method = json_string_value(json_object_get(msg, "method"));
+        bool is_init = method && strcmp(method, "initialize") == 0;
+        if (m->ws->fd < 0 || is_init) {
+            wsc_close(m->ws);
+            if (mcpc_ws_open(m, !is_init, err) < 0)
+                return -1;
+        }
+        return mcpc_ws_exchange(m, msg, timeout_s, reply, err);
+    }
     if (m->session_id)
         hdrs[k++] = h_session = mem_printf("Mcp-Session-Id: %s", m->session_id);
     if (m->protocol_version)

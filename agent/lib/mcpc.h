@@ -1,6 +1,8 @@
 /*
- * An MCP client over Streamable HTTP for drover-agent and droverctl: initialize (protocol
- * version negotiation, Mcp-Session-Id), then tools/call returning the tool's structured result.
+ * An MCP client for drover-agent and droverctl, over Streamable HTTP (http://…/mcp) or
+ * droverd's WebSocket endpoint (ws://…/ws, subprotocol "mcp", one JSON-RPC message per text
+ * frame): initialize (protocol version negotiation, Mcp-Session-Id over HTTP), then tools/call
+ * returning the tool's structured result.
  * Blocking; one `struct mcpc` per thread (it owns a libcurl handle).
  *
  * Errors: transport failures are ERR_UNAVAILABLE; HTTP 401 ERR_UNAUTHORIZED, 403
@@ -16,6 +18,7 @@
 
 #include "core/err.h"
 #include "httpc.h"
+#include "wsc.h"
 
 #define MCPC_PROTOCOL_VERSION "2025-11-25"
 
@@ -27,11 +30,14 @@ struct mcpc {
     char *client_name;      /* owned */
     long long next_id;
     json_t *server_info; /* owned: the InitializeResult's serverInfo */
+    struct wsc *ws;      /* owned: the WebSocket transport, or NULL for HTTP */
 };
 
 /*
- * `url` is the server's base URL or its MCP endpoint (".../mcp" is appended when the path is
- * empty); `token` the bearer token (may be NULL; never logged).
+ * `url` is the server's base URL or its MCP endpoint: http(s)://host[:port][/mcp] (".../mcp"
+ * is appended when the path is empty) or ws://host[:port][/ws] (likewise "/ws"); `token` the
+ * bearer token (may be NULL; never logged). A dropped WebSocket is reconnected (and
+ * re-initialized) on the next call.
  */
 int mcpc_init(struct mcpc *m, const char *url, const char *token, struct err *err);
 void mcpc_clear(struct mcpc *m);

@@ -107,12 +107,12 @@ PIDS+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
 
 declare -A AGENT_PID
-start_agent() { # name
-  local out
+start_agent() { # name [mcp-url]
+  local out url=${2:-http://127.0.0.1:$PORT/mcp}
   out=$("$DROVERD" token create --scope agent --name "$1" --backend process)
   local id tok
   id=$(sed -n 's/^AGENT_ID=//p' <<<"$out"); tok=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out")
-  AGENT_ID=$id DROVER_TOKEN=$tok MCP_SERVER_URL="http://127.0.0.1:$PORT/mcp" \
+  AGENT_ID=$id DROVER_TOKEN=$tok MCP_SERVER_URL=$url \
     DROVER_WORKSPACE="$W/ws-$1" HEARTBEAT_INTERVAL=1 DROVER_POLL_WAIT=1 DROVER_STOP_GRACE=2 \
     DROVER_CODING_COMMAND="bash $SRC/agent/examples/demo-coder.sh" GIT_TOKEN=$GIT_SECRET \
     "$AGENT" >"$W/agent-$1.log" 2>&1 &
@@ -139,7 +139,10 @@ T_SETUP=$(enqueue "$P_BROKEN" "Broken setup" "anything" ", max_attempts" ", 1")
 T_MISSING=$(enqueue "$P_MISSING" "Missing repo" "anything" ", max_attempts" ", 1")
 T_UNREACH=$(enqueue "$P_UNREACH" "Unreachable repo" "anything" ", max_attempts" ", 1")
 T_SECURE=$(enqueue "$P_SECURE" "Secure task" "Change the secure repo." ", max_attempts" ", 1")
-for n in 1 2 3 4; do start_agent "a$n"; done
+# Three agents speak MCP over HTTP (/mcp), the fourth over the WebSocket (/ws).
+for n in 1 2 3; do start_agent "a$n"; done
+start_agent a4 "ws://127.0.0.1:$PORT/ws"
+WS_AGENT=$(q "SELECT id FROM agents WHERE name = 'a4'")
 ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE"
 ALL=${ALL// /,}
 wait_for 60 "SELECT count(*) = 24 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
@@ -160,7 +163,9 @@ for id in "${IDS[@]}"; do
   q "SELECT 1 FROM activity WHERE task_id = $id AND message LIKE 'repository instructions: CLAUDE.md%'" | grep -q 1 ||
     fail "task $id: CLAUDE.md not noted"
 done
-echo "bulk: 20 tasks ready_to_test with branches, commits and pull requests"
+n=$(q "SELECT count(*) FROM tasks WHERE agent_id = '$WS_AGENT' AND state = 'ready_to_test'")
+[ "$n" -ge 1 ] || fail "the WebSocket agent finished no task"
+echo "bulk: 20 tasks ready_to_test with branches, commits and pull requests ($n over /ws)"
 
 row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_SETUP")
 [[ $row == failed\|agent-setup.sh\ exited\ with\ status\ 1* ]] || fail "setup failure: $row"
