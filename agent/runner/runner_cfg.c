@@ -88,10 +88,14 @@ char *runner_cfg_default_command(void)
         snprintf(cred, sizeof(cred), "%s/.claude/.credentials.json", home);
         creds = access(cred, R_OK) == 0;
     }
+    /* Claude Code refuses bypassPermissions as root (measured with 2.1.197), so root gets an
+     * explicit allow-list instead; the image runs as a normal user. */
     if (runner_cfg_in_path("claude") && creds)
-        return mem_strdup("claude -p \"$DROVER_TASK_PROMPT\" --output-format stream-json "
-                          "--verbose --mcp-config \"$DROVER_MCP_CONFIG\" "
-                          "--permission-mode bypassPermissions");
+        return mem_printf("claude -p \"$DROVER_TASK_PROMPT\" --output-format stream-json "
+                          "--verbose --mcp-config \"$DROVER_MCP_CONFIG\" %s",
+                          geteuid() == 0 ? "--permission-mode acceptEdits --allowedTools "
+                                           "\"Bash Edit Write mcp__drover\""
+                                         : "--permission-mode bypassPermissions");
     return runner_cfg_demo_path();
 }
 
