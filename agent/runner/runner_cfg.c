@@ -75,6 +75,12 @@ static char *runner_cfg_demo_path(void)
                 return mem_printf("bash %s", cand);
         }
     }
+#ifdef DROVER_SOURCE_DIR
+    /* A build tree anywhere: the source checkout it was built from. */
+    snprintf(cand, sizeof(cand), "%s/agent/examples/demo-coder.sh", DROVER_SOURCE_DIR);
+    if (access(cand, R_OK) == 0)
+        return mem_printf("bash %s", cand);
+#endif
     return mem_strdup("drover-demo-coder");
 }
 
