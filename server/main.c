@@ -11,6 +11,8 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "cmd/cmd_project.h"
+#include "forge/forge_install.h"
 #include "store/agents.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -203,6 +205,9 @@ static int cmd_serve(int argc, char **argv)
     if (applied)
         log_info("main", "applied %d migration(s)", applied);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's rule */
+    /* Forge backends behind create_branch / create_pull_request (tokens: DROVER_FORGE_TOKEN_*,
+     * or the file named by DROVER_FORGE_SECRETS). */
+    forge_install(getenv("DROVER_FORGE_SECRETS"));
     r = server_run(&cfg);
     curl_global_cleanup();
     cfg_free(&cfg);
@@ -328,6 +333,7 @@ static const struct droverd_cmd droverd_cmds[] = {
     {"serve", cmd_serve, "run the server (MCP, WebSocket, REST); --help lists its settings"},
     {"migrate", cmd_migrate, "apply pending database migrations"},
     {"token", cmd_token, "create or revoke API tokens (create --scope S --name N | revoke ID)"},
+    {"project", cmd_project, "create or update a project (project add --name N --repo-url U)"},
     {"selftest", cmd_selftest, "enqueue, claim and complete one task (a queue round trip)"},
     {"help", cmd_help, "show this help"},
 };

@@ -83,6 +83,17 @@ static size_t httpc_on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+static int httpc_on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    volatile const int *flag = ud;
+
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    return flag && *flag ? 1 : 0;
+}
+
 int httpc_request(struct httpc *c, const char *method, const char *path, const json_t *body,
                   const char *const *headers, long timeout_s, struct httpc_resp *resp,
                   struct err *err)
@@ -112,6 +123,11 @@ int httpc_request(struct httpc *c, const char *method, const char *path, const j
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &in);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, httpc_on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    if (c->abort_flag) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, httpc_on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->abort_flag);
+    }
     hl = curl_slist_append(hl, "Accept: application/json, text/event-stream");
     if (c->token) {
         auth = mem_printf("Authorization: Bearer %s", c->token);

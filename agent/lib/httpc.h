@@ -16,6 +16,9 @@ struct httpc {
     char *base_url; /* owned, no trailing slash: "http://127.0.0.1:8080" */
     char *token;    /* owned bearer token, or NULL; never logged */
     long timeout_s; /* default per-request timeout */
+    /* When set and non-zero (e.g. by a signal handler), a transfer in flight is abandoned
+     * (ERR_UNAVAILABLE) within about a second: lets a long poll end promptly on SIGTERM. */
+    volatile const int *abort_flag;
 };
 
 struct httpc_resp {

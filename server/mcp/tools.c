@@ -3,6 +3,8 @@
  * JSON Schemas (as JSON text, parsed once) and its implementation. Worker threads.
  */
 #include "mcp/tools.h"
+#include "mcp/tools_preview.h"
+#include "store/budget.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/text.h"
@@ -111,6 +113,14 @@ static const struct tools_def tools_table[] = {
      "{\"type\":\"object\"},\"created\":{\"type\":\"boolean\"}},\"required\":[\"task_id\","
      "\"pull_request\"]}",
      tools_create_pull_request},
+    {"trigger_preview_deploy", "Deploy a preview",
+     "Ask the project's preview webhook (settings.preview_webhook) to deploy the branch of a "
+     "task you hold; records and returns the preview URL it answers.",
+     "{\"type\":\"object\",\"properties\":{" TASK_ID_PROP "," EPOCH_PROP
+     "},\"required\":[\"task_id\",\"lease_epoch\"],\"additionalProperties\":false}",
+     "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"preview_url\":"
+     "{\"type\":\"string\"}},\"required\":[\"task_id\",\"preview_url\"]}",
+     tools_preview_deploy},
 };
 
 #define TOOLS_N (sizeof(tools_table) / sizeof(tools_table[0]))
@@ -442,6 +452,7 @@ static void tools_heartbeat(struct mcp_ctx *c, const json_t *args, json_t **resu
     const char *status;
     struct err err = {0};
     json_t *out = NULL;
+    int over = 0;
 
     if (!ids)
         ids = json_object_get(args, "taskIds");
@@ -469,6 +480,12 @@ static void tools_heartbeat(struct mcp_ctx *c, const json_t *args, json_t **resu
             *result = tools_error("invalid_argument", "task_ids must be positive integers");
             return;
         }
+    }
+    /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
+    if (budget_enforce(c->db, tools_agent(c), usage && json_is_object(usage) ? usage : NULL,
+                       &over, &err) < 0) {
+        *result = tools_err(&err);
+        return;
     }
     if (queue_heartbeat(c->db, c->qo, tools_agent(c), status,
                         ids && json_is_array(ids) ? ids : NULL,

@@ -1,0 +1,173 @@
+/*
+ * drover-agent: the runner inside each agent pod. Connects to droverd over MCP, heartbeats on
+ * its own thread, long-polls get_next_task and works each task (runner_task.c) until SIGTERM.
+ * Configuration is the environment; see docs/agent.md.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "mcpc.h"
+#include "runner/runner.h"
+#include "runner/runner_hb.h"
+#include "runner/runner_task.h"
+
+#define DROVER_AGENT_VERSION "0.1.0"
+
+static void agent_on_signal(int sig)
+{
+    (void)sig;
+    runner_shutdown = 1;
+}
+
+/* Sleep up to `s` seconds, waking early on shutdown. */
+static void agent_nap(long s)
+{
+    for (long i = 0; i < s * 10 && !runner_shutdown; i++)
+        usleep(100 * 1000);
+}
+
+static void agent_usage(void)
+{
+    printf("usage: drover-agent [--help | --version]\n\n"
+           "Runs coding tasks from a droverd queue. Configured by the environment:\n"
+           "  MCP_SERVER_URL        droverd's MCP endpoint (http://host:8080/mcp)   required\n"
+           "  DROVER_TOKEN          this agent's bearer token (scope agent)          required\n"
+           "  AGENT_ID              this agent's id (informational)\n"
+           "  DROVER_WORKSPACE      where repositories are cloned (/tmp/drover-workspace)\n"
+           "  HEARTBEAT_INTERVAL    seconds between heartbeats (15)\n"
+           "  TASK_TIMEOUT          cap on a task's run time in seconds (the task's own)\n"
+           "  DROVER_CODING_COMMAND shell command run in the clone with $DROVER_TASK_PROMPT\n"
+           "                        (Claude Code when logged in, else the demo coder)\n"
+           "  GIT_TOKEN | GIT_SSH_KEY_FILE   git credentials (never logged or stored)\n"
+           "  DROVER_POLL_WAIT, DROVER_STOP_GRACE, DROVER_MAX_TASKS, DROVER_EXIT_WHEN_IDLE\n"
+           "See docs/agent.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct runner r;
+    struct mcpc m;
+    struct err err = {0};
+    struct sigaction sa;
+    const char *lvl = getenv("DROVER_LOG_LEVEL");
+    pthread_t hb;
+    long done = 0, backoff = 1;
+    int rc = 1, hb_started = 0, m_ready = 0;
+
+    if (argc > 1) {
+        if (strcmp(argv[1], "--version") == 0) {
+            printf("drover-agent %s\n", DROVER_AGENT_VERSION);
+            return 0;
+        }
+        agent_usage();
+        return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 2;
+    }
+    if (lvl && log_level_parse(lvl, &log_threshold) < 0) {
+        fprintf(stderr, "drover-agent: DROVER_LOG_LEVEL must be error, warn, info or debug\n");
+        return 2;
+    }
+    memset(&r, 0, sizeof(r));
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.hb_cond, NULL);
+    if (runner_cfg_load(&r.cfg, &err) < 0) {
+        fprintf(stderr, "drover-agent: %s\n", err.msg);
+        runner_cfg_clear(&r.cfg);
+        return 2;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = agent_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (mcpc_init(&m, r.cfg.server_url, r.cfg.token, &err) < 0) {
+        fprintf(stderr, "drover-agent: %s\n", err.msg);
+        goto out;
+    }
+    m_ready = 1;
+    log_info("agent", "starting agent=%s server=%s command='%s'",
+             r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command);
+    /* droverd may come up after us (pods start together): retry until it answers. */
+    while (!runner_shutdown &&
+           mcpc_initialize(&m, "drover-agent", DROVER_AGENT_VERSION, &err) < 0) {
+        if (err.code == ERR_UNAUTHORIZED || err.code == ERR_FORBIDDEN) {
+            fprintf(stderr, "drover-agent: %s\n", err.msg);
+            goto out;
+        }
+        log_warn("agent", "droverd not reachable, retrying (%s)", err.msg);
+        agent_nap(backoff);
+        backoff = backoff < 16 ? backoff * 2 : 30;
+    }
+    if (runner_shutdown) {
+        rc = 0;
+        goto out;
+    }
+    if (runner_hb_start(&r, &hb, &err) < 0) {
+        fprintf(stderr, "drover-agent: %s\n", err.msg);
+        goto out;
+    }
+    hb_started = 1;
+    backoff = 1;
+    while (!runner_shutdown && (r.cfg.max_tasks == 0 || done < r.cfg.max_tasks)) {
+        json_t *args = json_pack("{s:i}", "wait_seconds", (int)r.cfg.poll_wait_s), *res = NULL;
+        const json_t *task;
+        int c;
+
+        /* Only the long poll is abandoned on SIGTERM; a task's final calls must get through. */
+        m.http.abort_flag = (volatile const int *)&runner_shutdown;
+        c = mcpc_call(&m, "get_next_task", args, r.cfg.poll_wait_s + 30, &res, &err);
+        m.http.abort_flag = NULL;
+
+        json_decref(args);
+        if (c < 0) {
+            if (runner_shutdown)
+                break;
+            if (err.code == ERR_UNAUTHORIZED || err.code == ERR_FORBIDDEN) {
+                log_error("agent", "token refused (%s)", err.msg);
+                break;
+            }
+            if (err.code == ERR_CONFLICT) { /* draining: the pool wants us gone */
+                log_info("agent", "draining: no more tasks (%s)", err.msg);
+                break;
+            }
+            log_warn("agent", "get_next_task failed (%s)", err.msg);
+            agent_nap(backoff);
+            backoff = backoff < 16 ? backoff * 2 : 30;
+            continue;
+        }
+        backoff = 1;
+        task = json_object_get(res, "task");
+        if (json_is_object(task)) {
+            if (runner_task_run(&r, &m, task, &err) < 0)
+                log_warn("agent", "task hand-off failed (%s)", err.msg);
+            done++;
+        } else if (r.cfg.once) {
+            json_decref(res);
+            break;
+        }
+        json_decref(res);
+    }
+    rc = 0;
+out:
+    if (hb_started)
+        runner_hb_stop(&r, hb);
+    if (m_ready) {
+        /* Say goodbye, so the pool does not wait for the lease to expire. */
+        struct err e2 = {0};
+        if (hb_started && runner_hb_send(&r, &m, "offline", &e2) < 0)
+            log_warn("agent", "offline heartbeat failed (%s)", e2.msg);
+        mcpc_clear(&m);
+    }
+    log_info("agent", "stopped tasks=%ld", done);
+    json_decref(r.usage);
+    runner_cfg_clear(&r.cfg);
+    curl_global_cleanup();
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.hb_cond);
+    return rc;
+}

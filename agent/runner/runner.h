@@ -1,0 +1,53 @@
+/*
+ * drover-agent's shared state: its configuration (from the environment) and what the task
+ * thread (main) and the heartbeat thread both touch, under `lock`.
+ */
+#ifndef DROVER_AGENT_RUNNER_H
+#define DROVER_AGENT_RUNNER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct runner_cfg {
+    char *agent_id;       /* AGENT_ID (informational: the token says who we are) */
+    char *server_url;     /* MCP_SERVER_URL */
+    char *token;          /* DROVER_TOKEN (secret) */
+    char *workspace;      /* DROVER_WORKSPACE, default /tmp/drover-workspace */
+    long heartbeat_s;     /* HEARTBEAT_INTERVAL, default 15 */
+    long task_timeout_s;  /* TASK_TIMEOUT, default 0 = the task's own timeout_seconds */
+    long poll_wait_s;     /* DROVER_POLL_WAIT: get_next_task long poll, default 20 */
+    long stop_grace_s;    /* DROVER_STOP_GRACE: SIGTERM -> SIGKILL, default 10 */
+    char *coding_command; /* DROVER_CODING_COMMAND (a shell command line) */
+    char *git_token;      /* GIT_TOKEN (secret), or NULL */
+    char *git_ssh_key;    /* GIT_SSH_KEY_FILE, or NULL */
+    long max_tasks;       /* DROVER_MAX_TASKS: exit after this many, 0 = forever */
+    bool once;            /* DROVER_EXIT_WHEN_IDLE: exit when a poll returns no task */
+};
+
+struct runner {
+    struct runner_cfg cfg;
+    pthread_mutex_t lock;
+    /* Under lock: */
+    int64_t task_id; /* 0 when idle */
+    bool cancelled;  /* the server said the current task must stop */
+    json_t *usage;   /* the current task's usage (owned), reported with heartbeats */
+    bool hb_stop;
+    pthread_cond_t hb_cond;
+};
+
+/* Set from the SIGTERM/SIGINT handler; read everywhere. */
+extern volatile sig_atomic_t runner_shutdown;
+
+/* Read the configuration from the environment. -1 with a message saying what is missing. */
+int runner_cfg_load(struct runner_cfg *cfg, struct err *err);
+void runner_cfg_clear(struct runner_cfg *cfg);
+
+/* The default coding command: Claude Code when a logged-in `claude` exists, else the demo. */
+char *runner_cfg_default_command(void);
+
+#endif

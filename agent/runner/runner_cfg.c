@@ -1,0 +1,161 @@
+/* drover-agent's configuration from the environment. Main thread, at start-up. */
+#include "runner.h"
+#include "core/mem.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+volatile sig_atomic_t runner_shutdown;
+
+static char *runner_cfg_str(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+
+    if (v && *v)
+        return mem_strdup(v);
+    return def ? mem_strdup(def) : NULL;
+}
+
+static int runner_cfg_long(const char *name, long def, long lo, long hi, long *out, struct err *err)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n;
+
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    n = strtol(v, &end, 10);
+    if (*end || n < lo || n > hi)
+        return err_set(err, ERR_INVALID, "%s must be a whole number from %ld to %ld", name, lo, hi);
+    *out = n;
+    return 0;
+}
+
+/* True when `prog` is an executable in PATH. */
+static bool runner_cfg_in_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char buf[PATH_MAX];
+
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+        if (access(buf, X_OK) == 0)
+            return true;
+        path += n + (path[n] == ':');
+    }
+    return false;
+}
+
+/* The demo coding command shipped next to the binary (agent/examples/demo-coder.sh). */
+static char *runner_cfg_demo_path(void)
+{
+    static const char *const rel[] = {"../share/drover/demo-coder.sh",
+                                      "../agent/examples/demo-coder.sh",
+                                      "../../agent/examples/demo-coder.sh", "demo-coder.sh"};
+    char self[PATH_MAX], cand[PATH_MAX * 2];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash;
+
+    if (runner_cfg_in_path("drover-demo-coder"))
+        return mem_strdup("drover-demo-coder");
+    if (n > 0) {
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+            snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+            if (access(cand, R_OK) == 0)
+                return mem_printf("bash %s", cand);
+        }
+    }
+#ifdef DROVER_SOURCE_DIR
+    /* A build tree anywhere: the source checkout it was built from. */
+    snprintf(cand, sizeof(cand), "%s/agent/examples/demo-coder.sh", DROVER_SOURCE_DIR);
+    if (access(cand, R_OK) == 0)
+        return mem_printf("bash %s", cand);
+#endif
+    return mem_strdup("drover-demo-coder");
+}
+
+char *runner_cfg_default_command(void)
+{
+    const char *home = getenv("HOME");
+    char cred[PATH_MAX];
+    bool creds = getenv("ANTHROPIC_API_KEY") && *getenv("ANTHROPIC_API_KEY");
+
+    if (!creds && home) {
+        snprintf(cred, sizeof(cred), "%s/.claude/.credentials.json", home);
+        creds = access(cred, R_OK) == 0;
+    }
+    /* Claude Code refuses bypassPermissions as root (measured with 2.1.197), so root gets an
+     * explicit allow-list instead; the image runs as a normal user. */
+    if (runner_cfg_in_path("claude") && creds)
+        return mem_printf("claude -p \"$DROVER_TASK_PROMPT\" --output-format stream-json "
+                          "--verbose --mcp-config \"$DROVER_MCP_CONFIG\" %s",
+                          geteuid() == 0 ? "--permission-mode acceptEdits --allowedTools "
+                                           "\"Bash Edit Write mcp__drover\""
+                                         : "--permission-mode bypassPermissions");
+    return runner_cfg_demo_path();
+}
+
+int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->agent_id = runner_cfg_str("AGENT_ID", NULL);
+    cfg->server_url = runner_cfg_str("MCP_SERVER_URL", NULL);
+    cfg->token = runner_cfg_str("DROVER_TOKEN", NULL);
+    cfg->workspace = runner_cfg_str("DROVER_WORKSPACE", "/tmp/drover-workspace");
+    cfg->coding_command = runner_cfg_str("DROVER_CODING_COMMAND", NULL);
+    cfg->git_token = runner_cfg_str("GIT_TOKEN", NULL);
+    cfg->git_ssh_key = runner_cfg_str("GIT_SSH_KEY_FILE", NULL);
+    if (!cfg->server_url)
+        return err_set(err, ERR_INVALID,
+                       "MCP_SERVER_URL is not set (e.g. http://droverd:8080/mcp)");
+    if (!cfg->token)
+        return err_set(err, ERR_INVALID,
+                       "DROVER_TOKEN is not set (an agent-scope token: "
+                       "droverd token create --scope agent)");
+    if (runner_cfg_long("HEARTBEAT_INTERVAL", 15, 1, 3600, &cfg->heartbeat_s, err) < 0 ||
+        runner_cfg_long("TASK_TIMEOUT", 0, 0, 604800, &cfg->task_timeout_s, err) < 0 ||
+        runner_cfg_long("DROVER_POLL_WAIT", 20, 0, 300, &cfg->poll_wait_s, err) < 0 ||
+        runner_cfg_long("DROVER_STOP_GRACE", 10, 1, 600, &cfg->stop_grace_s, err) < 0 ||
+        runner_cfg_long("DROVER_MAX_TASKS", 0, 0, 1000000, &cfg->max_tasks, err) < 0)
+        return -1;
+    cfg->once =
+        getenv("DROVER_EXIT_WHEN_IDLE") && strcmp(getenv("DROVER_EXIT_WHEN_IDLE"), "1") == 0;
+    if (cfg->git_ssh_key && access(cfg->git_ssh_key, R_OK) != 0)
+        return err_set(err, ERR_INVALID, "GIT_SSH_KEY_FILE %s is not readable", cfg->git_ssh_key);
+    if (!cfg->coding_command)
+        cfg->coding_command = runner_cfg_default_command();
+    if (mkdir(cfg->workspace, 0700) < 0 && access(cfg->workspace, W_OK) != 0)
+        return err_set(err, ERR_INVALID, "DROVER_WORKSPACE %s is not a writable directory",
+                       cfg->workspace);
+    return 0;
+}
+
+static void runner_cfg_wipe(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+void runner_cfg_clear(struct runner_cfg *cfg)
+{
+    free(cfg->agent_id);
+    free(cfg->server_url);
+    runner_cfg_wipe(cfg->token);
+    free(cfg->workspace);
+    free(cfg->coding_command);
+    runner_cfg_wipe(cfg->git_token);
+    free(cfg->git_ssh_key);
+    memset(cfg, 0, sizeof(*cfg));
+}

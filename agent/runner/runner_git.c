@@ -1,0 +1,118 @@
+/* git steps for the task thread. Main thread. */
+#include "runner_git.h"
+#include "core/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *runner_git_b64(const char *s)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s), k = 0;
+    char *o = mem_alloc(4 * ((n + 2) / 3) + 1);
+
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)s[i + 2];
+        o[k++] = tbl[(v >> 18) & 63];
+        o[k++] = tbl[(v >> 12) & 63];
+        o[k++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        o[k++] = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    o[k] = '\0';
+    return o;
+}
+
+char **runner_git_env(const struct runner_cfg *cfg)
+{
+    char *set[12] = {0}, *cred = NULL, *b64 = NULL, **env;
+    size_t k = 0;
+
+    set[k++] = mem_strdup("GIT_TERMINAL_PROMPT=0");
+    if (!getenv("GIT_AUTHOR_NAME"))
+        set[k++] = mem_strdup("GIT_AUTHOR_NAME=Drover Agent");
+    if (!getenv("GIT_AUTHOR_EMAIL"))
+        set[k++] = mem_strdup("GIT_AUTHOR_EMAIL=agent@drover.invalid");
+    if (!getenv("GIT_COMMITTER_NAME"))
+        set[k++] = mem_strdup("GIT_COMMITTER_NAME=Drover Agent");
+    if (!getenv("GIT_COMMITTER_EMAIL"))
+        set[k++] = mem_strdup("GIT_COMMITTER_EMAIL=agent@drover.invalid");
+    if (cfg->git_token) {
+        /* Basic auth with the token as password: what GitHub, GitLab and Gitea accept. */
+        cred = mem_printf("x-access-token:%s", cfg->git_token);
+        b64 = runner_git_b64(cred);
+        set[k++] = mem_strdup("GIT_CONFIG_COUNT=1");
+        set[k++] = mem_strdup("GIT_CONFIG_KEY_0=http.extraHeader");
+        set[k++] = mem_printf("GIT_CONFIG_VALUE_0=Authorization: Basic %s", b64);
+    }
+    if (cfg->git_ssh_key)
+        set[k++] = mem_printf("GIT_SSH_COMMAND=ssh -i '%s' -o IdentitiesOnly=yes "
+                              "-o StrictHostKeyChecking=accept-new",
+                              cfg->git_ssh_key);
+    env = proc_env_build(set, NULL);
+    for (size_t i = 0; i < k; i++) {
+        memset(set[i], 0, strlen(set[i]));
+        free(set[i]);
+    }
+    if (cred) {
+        memset(cred, 0, strlen(cred));
+        memset(b64, 0, strlen(b64));
+    }
+    free(cred);
+    free(b64);
+    return env;
+}
+
+char *runner_git_redact(const char *url)
+{
+    const char *scheme = strstr(url, "://"), *at, *slash;
+
+    if (!scheme)
+        return mem_strdup(url);
+    at = strchr(scheme + 3, '@');
+    slash = strchr(scheme + 3, '/');
+    if (!at || (slash && slash < at))
+        return mem_strdup(url);
+    return mem_printf("%.*s***%s", (int)(scheme + 3 - url), url, at);
+}
+
+int runner_git(char **env, const char *cwd, const char *const *args,
+               void (*on_line)(void *, const char *), void *ud, struct proc_result *res,
+               struct err *err)
+{
+    const char *argv[32];
+    size_t n = 0;
+    struct proc_opts o = {.cwd = cwd, .env = env, .timeout_s = 600, .on_line = on_line, .ud = ud};
+
+    argv[n++] = "git";
+    for (size_t i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    o.argv = (char *const *)argv;
+    return proc_run(&o, res, err);
+}
+
+static void runner_git_capture(void *ud, const char *line)
+{
+    char *sha = ud;
+
+    if (strlen(line) == 40 && !sha[0])
+        memcpy(sha, line, 41);
+}
+
+int runner_git_head(char **env, const char *cwd, char sha[41], struct err *err)
+{
+    static const char *const args[] = {"rev-parse", "HEAD", NULL};
+    struct proc_result res;
+
+    sha[0] = '\0';
+    if (runner_git(env, cwd, args, runner_git_capture, sha, &res, err) < 0)
+        return -1;
+    if (res.exit_code != 0 || !sha[0])
+        return err_set(err, ERR_INTERNAL, "git rev-parse HEAD failed: %s", res.last_line);
+    return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * git for the task thread: the environments git and the coding command run with, and the
+ * clone / branch / commit / push steps. Credentials (GIT_TOKEN, GIT_SSH_KEY_FILE) reach git
+ * only through the environment of git's own processes (GIT_CONFIG_* http.extraHeader,
+ * GIT_SSH_COMMAND): never argv, never the clone's .git/config, never a log line, and never the
+ * coding command's environment.
+ */
+#ifndef DROVER_AGENT_RUNNER_GIT_H
+#define DROVER_AGENT_RUNNER_GIT_H
+
+#include "proc.h"
+#include "runner.h"
+
+/* The environment for git commands (owned; proc_env_free). */
+char **runner_git_env(const struct runner_cfg *cfg);
+
+/* `url` with any user:password@ replaced by ***@, for messages. Owned. */
+char *runner_git_redact(const char *url);
+
+/*
+ * Run git with `args` (NULL-terminated, without "git") in `cwd`. Output lines go to `on_line`
+ * (may be NULL). *status = exit code. 0, or -1 when git could not run.
+ */
+int runner_git(char **env, const char *cwd, const char *const *args,
+               void (*on_line)(void *, const char *), void *ud, struct proc_result *res,
+               struct err *err);
+
+/* `git rev-parse HEAD` into sha (41 bytes). 0 or -1. */
+int runner_git_head(char **env, const char *cwd, char sha[41], struct err *err);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * droverd project add: create (or update, by name) a project, so scripts such as
+ * scripts/run.sh can set up the demo project without the REST API. Main thread.
+ */
+#include "cmd/cmd_project.h"
+#include "forge/forge_backend.h"
+#include "store/db.h"
+#include "store/projects.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void cmd_project_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: droverd project add --name NAME --repo-url URL [--default-branch BRANCH]\n"
+            "         [--forge-kind git|gitea|forgejo|gitlab|github] [--forge-api-url URL]\n"
+            "         [--forge-repo-path OWNER/REPO] [--settings JSON] [--database-url URL]\n\n"
+            "Creates the project, or updates the one with that name (re-running is safe).\n"
+            "Prints the project as JSON and a PROJECT_ID=<id> line. Forge tokens are never\n"
+            "stored here: droverd reads DROVER_FORGE_TOKEN_<NAME> or DROVER_FORGE_SECRETS.\n"
+            "settings may hold {\"preview_webhook\": \"https://...\"}.\n");
+}
+
+int cmd_project(int argc, char **argv)
+{
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"repo-url", required_argument, NULL, 'r'},
+                                         {"default-branch", required_argument, NULL, 'b'},
+                                         {"forge-kind", required_argument, NULL, 'k'},
+                                         {"forge-api-url", required_argument, NULL, 'a'},
+                                         {"forge-repo-path", required_argument, NULL, 'p'},
+                                         {"settings", required_argument, NULL, 's'},
+                                         {"database-url", required_argument, NULL, 'd'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct projects_new p = {0};
+    const char *url = getenv("DATABASE_URL"), *settings = NULL;
+    json_t *sj = NULL, *out = NULL;
+    enum forge_kind kind;
+    struct err err = {0};
+    struct db db = {0};
+    int c, rc = 2;
+    char *s;
+
+    if (argc < 2 || strcmp(argv[1], "add") != 0) {
+        cmd_project_usage(argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return argc > 1 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    optind = 1;
+    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            p.name = optarg;
+            break;
+        case 'r':
+            p.repo_url = optarg;
+            break;
+        case 'b':
+            p.default_branch = optarg;
+            break;
+        case 'k':
+            p.forge_kind = optarg;
+            break;
+        case 'a':
+            p.forge_api_url = optarg;
+            break;
+        case 'p':
+            p.forge_repo_path = optarg;
+            break;
+        case 's':
+            settings = optarg;
+            break;
+        case 'd':
+            url = optarg;
+            break;
+        case 'h':
+            cmd_project_usage(stdout);
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    if (!p.name || !p.repo_url) {
+        fprintf(stderr, "droverd project add: --name and --repo-url are required\n");
+        return 2;
+    }
+    if (p.forge_kind && forge_backend_kind_parse(p.forge_kind, &kind, &err) < 0) {
+        fprintf(stderr, "droverd project add: %s\n", err.msg);
+        return 2;
+    }
+    if (p.default_branch && !forge_backend_branch_name_valid(p.default_branch)) {
+        fprintf(stderr, "droverd project add: invalid --default-branch '%s'\n", p.default_branch);
+        return 2;
+    }
+    if (settings) {
+        json_error_t je;
+        sj = json_loads(settings, 0, &je);
+        if (!json_is_object(sj)) {
+            fprintf(stderr, "droverd project add: --settings must be a JSON object\n");
+            goto out;
+        }
+        p.settings = sj;
+    }
+    rc = 1;
+    if (db_open(&db, url && *url ? url : NULL, &err) < 0 ||
+        projects_upsert(&db, &p, &out, &err) < 0) {
+        fprintf(stderr, "droverd project add: %s\n", err.msg);
+        goto out;
+    }
+    s = json_dumps(out, JSON_COMPACT);
+    printf("%s\nPROJECT_ID=%lld\n", s, (long long)json_integer_value(json_object_get(out, "id")));
+    free(s);
+    rc = 0;
+out:
+    db_close(&db);
+    json_decref(sj);
+    json_decref(out);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * Branch and pull-request backends: one interface over a plain git remote, Gitea/Forgejo,
+ * GitLab and GitHub. Reached from the create_branch / create_pull_request tools through the
+ * forge_hooks table (forge.h), which forge_install() fills.
+ * Every call blocks (git subprocesses or libcurl): worker threads only.
+ *
+ * Both operations are idempotent: an existing branch or an open pull request for the same
+ * head and base is returned with "created": false, never an error, so a retried attempt reuses
+ * what the previous one made.
+ *
+ * Credentials: `struct forge.token` is a secret. It is sent to the forge (an HTTP header, or
+ * git's http.extraHeader through GIT_CONFIG_* environment variables of the child, never its
+ * command line) and appears in no log line, error message or result.
+ */
+#ifndef DROVER_FORGE_BACKEND_H
+#define DROVER_FORGE_BACKEND_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+
+enum forge_kind { FORGE_GIT = 0, FORGE_GITEA, FORGE_GITLAB, FORGE_GITHUB };
+
+/* A project's forge settings (projects.forge_kind, forge_api_url, forge_repo_path). Borrowed. */
+struct forge {
+    enum forge_kind kind;
+    const char *repo_url;  /* the git remote (git backend pushes here) */
+    const char *api_url;   /* gitea: https://host/api/v1; gitlab: https://host/api/v4;
+                              github: https://api.github.com (NULL = that) */
+    const char *repo_path; /* "owner/repo" (gitea, github) or "group/sub/project" (gitlab) */
+    const char *token;     /* secret, may be NULL */
+    long timeout_s;        /* per request / git command; 0 = 60 */
+};
+
+/* "git" | "gitea" | "forgejo" | "gitlab" | "github" -> kind. 0, or -1 with ERR_INVALID. */
+int forge_backend_kind_parse(const char *s, enum forge_kind *out, struct err *err);
+const char *forge_backend_kind_name(enum forge_kind k);
+
+/* True when `name` is an acceptable branch name (git check-ref-format rules, ASCII subset). */
+bool forge_backend_branch_name_valid(const char *name);
+
+/*
+ * Create branch `name` from branch `base`. *out = {"name", "sha", "created", "url"?} (owned).
+ * ERR_NOT_FOUND: base branch or repository missing; ERR_UNAUTHORIZED / ERR_FORBIDDEN: the
+ * forge refused the credentials; ERR_UNAVAILABLE: forge unreachable; ERR_INVALID: bad name.
+ */
+int forge_backend_create_branch(const struct forge *f, const char *name, const char *base,
+                                json_t **out, struct err *err);
+
+struct forge_pr_req {
+    const char *head;  /* the task's branch */
+    const char *base;  /* the branch to merge into */
+    const char *title; /* required */
+    const char *body;  /* may be NULL */
+};
+
+/*
+ * Open a pull (merge) request. *out = {"forge", "number", "url", "state", "head", "base",
+ * "title", "created"}. The git backend has no pull requests: it checks that both branches exist
+ * and returns a record (number and url null) for Drover to store on the task.
+ */
+int forge_backend_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
+                                      json_t **out, struct err *err);
+
+/*
+ * The forge token for project `project`: $DROVER_FORGE_TOKEN_<NAME> (NAME upper-cased, every
+ * character other than A-Z0-9 as '_'), else the line "<project> <token>" (or "<project>=<token>")
+ * of `secrets_file` (may be NULL; '#' starts a comment), else $DROVER_FORGE_TOKEN. *token is NULL
+ * when none is configured (owned otherwise; wipe before free). -1 only when the file is unreadable.
+ */
+int forge_backend_token_lookup(const char *project, const char *secrets_file, char **token,
+                               struct err *err);
+
+#endif

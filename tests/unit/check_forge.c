@@ -1,0 +1,380 @@
+/*
+ * The forge backends against the in-repo fake of the Gitea/Forgejo, GitLab and GitHub APIs
+ * (tests/fakes/fake_forge.py, a real HTTP server on loopback), and the git backend against a
+ * real bare repository. Covers creation, idempotency (the conflict answers 409/400/422 resolved
+ * by reading the existing object back), auth failures and missing refs.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "forge/forge_backend.h"
+
+#define TOKEN "fake-forge-secret"
+/* sha1("main"): the fake's main branch commit. */
+#define MAIN_SHA "b28b7af69320201d1cf206ebf28373980add1451"
+
+static pid_t fake_pid;
+static int fake_port;
+static char gitdir[256];
+static char main_sha[41];
+
+static void fake_start(void)
+{
+    const char *src = getenv("DROVER_SOURCE_DIR");
+    char script[1024], line[64] = "";
+    int p[2];
+    FILE *f;
+
+    snprintf(script, sizeof(script), "%s/tests/fakes/fake_forge.py", src ? src : ".");
+    if (pipe(p) != 0)
+        exit(1);
+    fake_pid = fork();
+    if (fake_pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        execlp("python3", "python3", script, "--token", TOKEN, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    f = fdopen(p[0], "r");
+    if (!fgets(line, sizeof(line), f) || sscanf(line, "PORT=%d", &fake_port) != 1) {
+        fprintf(stderr, "fake forge did not start (%s)\n", script);
+        exit(1);
+    }
+    fclose(f);
+}
+
+static void fake_stop(void)
+{
+    if (fake_pid > 0) {
+        kill(fake_pid, SIGTERM);
+        waitpid(fake_pid, NULL, 0);
+    }
+}
+
+static void git_setup(void)
+{
+    char cmd[2048];
+    FILE *p;
+
+    snprintf(gitdir, sizeof(gitdir), "/tmp/drover-check-forge-%d", (int)getpid());
+    snprintf(cmd, sizeof(cmd),
+             "set -e; rm -rf %1$s; mkdir -p %1$s; git init -q --bare -b main %1$s/remote.git;"
+             "git init -q -b main %1$s/work; cd %1$s/work;"
+             "git -c user.name=t -c user.email=t@t commit -q --allow-empty -m init;"
+             "git push -q %1$s/remote.git main",
+             gitdir);
+    if (system(cmd) != 0)
+        exit(1);
+    snprintf(cmd, sizeof(cmd), "git --git-dir=%s/remote.git rev-parse main", gitdir);
+    p = popen(cmd, "r");
+    if (!p || !fgets(main_sha, sizeof(main_sha), p))
+        exit(1);
+    pclose(p);
+}
+
+static void setup_all(void)
+{
+    fake_start();
+    git_setup();
+}
+
+static void teardown_all(void)
+{
+    char cmd[512];
+
+    fake_stop();
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", gitdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", gitdir);
+}
+
+static const char *const flavours[] = {"gitea", "gitlab", "github"};
+
+/* The API URL of flavour i on the fake. Owned. */
+static char *api_url(int i)
+{
+    static const char *const prefix[] = {"/api/v1", "/api/v4", ""};
+    return mem_printf("http://127.0.0.1:%d%s", fake_port, prefix[i]);
+}
+
+static void forge_for(struct forge *f, int i, const char *token)
+{
+    memset(f, 0, sizeof(*f));
+    ck_assert_int_eq(forge_backend_kind_parse(flavours[i], &f->kind, NULL), 0);
+    f->api_url = api_url(i);
+    f->repo_path = "acme/widgets";
+    f->token = token;
+    f->timeout_s = 10;
+}
+
+START_TEST(api_branch_idempotent)
+{
+    struct forge f;
+    struct err err = {0};
+    json_t *a = NULL, *b = NULL;
+
+    forge_for(&f, _i, TOKEN);
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/task-1", "main", &a, &err) == 0, "%s",
+                  err.msg);
+    ck_assert(json_is_true(json_object_get(a, "created")));
+    ck_assert_str_eq(json_string_value(json_object_get(a, "name")), "agent/task-1");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "sha")), MAIN_SHA);
+    /* The second call hits the conflict answer and adopts the branch. */
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/task-1", "main", &b, &err) == 0, "%s",
+                  err.msg);
+    ck_assert(json_is_false(json_object_get(b, "created")));
+    ck_assert_str_eq(json_string_value(json_object_get(b, "sha")), MAIN_SHA);
+    json_decref(a);
+    json_decref(b);
+    free((char *)f.api_url);
+}
+END_TEST
+
+START_TEST(api_pull_request_idempotent)
+{
+    struct forge f;
+    struct err err = {0};
+    struct forge_pr_req req = {
+        .head = "agent/task-2", .base = "main", .title = "Task 2", .body = "done"};
+    json_t *br = NULL, *a = NULL, *b = NULL;
+
+    forge_for(&f, _i, TOKEN);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-2", "main", &br, &err), 0);
+    ck_assert_msg(forge_backend_create_pull_request(&f, &req, &a, &err) == 0, "%s", err.msg);
+    ck_assert(json_is_true(json_object_get(a, "created")));
+    ck_assert_str_eq(json_string_value(json_object_get(a, "forge")), flavours[_i]);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "number")), 1);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a, "url")), "/1"));
+    ck_assert_msg(forge_backend_create_pull_request(&f, &req, &b, &err) == 0, "%s", err.msg);
+    ck_assert(json_is_false(json_object_get(b, "created")));
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "number")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "url")),
+                     json_string_value(json_object_get(a, "url")));
+    json_decref(br);
+    json_decref(a);
+    json_decref(b);
+    free((char *)f.api_url);
+}
+END_TEST
+
+START_TEST(api_auth_failures)
+{
+    struct forge f;
+    struct err err = {0};
+    struct forge_pr_req req = {.head = "agent/task-3", .base = "main", .title = "T"};
+    json_t *o = NULL;
+
+    forge_for(&f, _i, "wrong-token");
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-3", "main", &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    ck_assert_ptr_null(o);
+    ck_assert_ptr_null(strstr(err.msg, "wrong-token")); /* secrets never in messages */
+    ck_assert_int_eq(forge_backend_create_pull_request(&f, &req, &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    f.token = NULL;
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-3", "main", &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    free((char *)f.api_url);
+}
+END_TEST
+
+START_TEST(api_missing_things)
+{
+    struct forge f;
+    struct err err = {0};
+    struct forge_pr_req req = {.head = "agent/never-made", .base = "main", .title = "T"};
+    json_t *o = NULL;
+
+    forge_for(&f, _i, TOKEN);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-4", "no-such-base", &o, &err), -1);
+    ck_assert_msg(err.code == ERR_NOT_FOUND, "%s", err.msg);
+    /* The failed attempt created nothing: the branch is still absent. */
+    ck_assert_int_eq(
+        forge_backend_create_pull_request(
+            &f, &(struct forge_pr_req){.head = "agent/task-4", .base = "main", .title = "T"}, &o,
+            &err),
+        -1);
+    ck_assert_int_ne(err.code, ERR_OK);
+    ck_assert_int_eq(forge_backend_create_pull_request(&f, &req, &o, &err), -1);
+    f.repo_path = "acme/nope";
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-4", "main", &o, &err), -1);
+    ck_assert_msg(err.code == ERR_NOT_FOUND, "%s", err.msg);
+    f.repo_path = "not a path";
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-4", "main", &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    ck_assert_ptr_null(o);
+    free((char *)f.api_url);
+}
+END_TEST
+
+START_TEST(api_unreachable)
+{
+    struct forge f = {.kind = FORGE_GITEA,
+                      .api_url = "http://127.0.0.1:1/api/v1",
+                      .repo_path = "acme/widgets",
+                      .token = TOKEN,
+                      .timeout_s = 5};
+    struct err err = {0};
+    json_t *o = NULL;
+
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/x", "main", &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAVAILABLE);
+}
+END_TEST
+
+START_TEST(git_branch_and_record)
+{
+    char *url = mem_printf("%s/remote.git", gitdir), cmd[1024], sha[64] = "";
+    struct forge f = {.kind = FORGE_GIT, .repo_url = url, .timeout_s = 30};
+    struct forge_pr_req req = {.head = "agent/task-9", .base = "main", .title = "Nine"};
+    struct err err = {0};
+    json_t *a = NULL, *b = NULL, *pr = NULL;
+    FILE *p;
+
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/task-9", "main", &a, &err) == 0, "%s",
+                  err.msg);
+    ck_assert(json_is_true(json_object_get(a, "created")));
+    ck_assert_str_eq(json_string_value(json_object_get(a, "sha")), main_sha);
+    snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse refs/heads/agent/task-9", url);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(fgets(sha, sizeof(sha), p));
+    pclose(p);
+    ck_assert_int_eq(strncmp(sha, main_sha, 40), 0);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/task-9", "main", &b, &err), 0);
+    ck_assert(json_is_false(json_object_get(b, "created")));
+    ck_assert_msg(forge_backend_create_pull_request(&f, &req, &pr, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(json_string_value(json_object_get(pr, "forge")), "git");
+    ck_assert(json_is_null(json_object_get(pr, "url")));
+    json_decref(a);
+    json_decref(b);
+    json_decref(pr);
+    free(url);
+}
+END_TEST
+
+START_TEST(git_failures)
+{
+    char *url = mem_printf("%s/remote.git", gitdir), *missing = mem_printf("%s/nope.git", gitdir);
+    struct forge f = {.kind = FORGE_GIT, .repo_url = url, .timeout_s = 30};
+    struct forge_pr_req req = {.head = "agent/unpushed", .base = "main", .title = "T"};
+    struct err err = {0};
+    json_t *o = NULL;
+
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "no-such-base", &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no-such-base"));
+    ck_assert_int_eq(forge_backend_create_pull_request(&f, &req, &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    ck_assert_int_eq(forge_backend_create_branch(&f, "bad..name", "main", &o, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    f.repo_url = missing;
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "main", &o, &err), -1);
+    ck_assert_msg(err.code == ERR_NOT_FOUND, "%d %s", err.code, err.msg);
+    f.repo_url = "git://127.0.0.1:1/none.git";
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "main", &o, &err), -1);
+    ck_assert_msg(err.code == ERR_UNAVAILABLE, "%d %s", err.code, err.msg);
+    /* Credentials embedded in a URL are redacted from the message. */
+    f.repo_url = "http://user:hunter2@127.0.0.1:1/none.git";
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/t", "main", &o, &err), -1);
+    ck_assert_ptr_null(strstr(err.msg, "hunter2"));
+    ck_assert_ptr_null(o);
+    free(url);
+    free(missing);
+}
+END_TEST
+
+static const struct {
+    const char *name;
+    bool ok;
+} names[] = {{"agent/task-1", true}, {"feature/a.b_c", true}, {"main", true},    {"", false},
+             {"-x", false},          {"a..b", false},         {"a/", false},     {"/a", false},
+             {"a//b", false},        {"a/.b", false},         {"a.lock", false}, {"a b", false},
+             {"a~1", false},         {"a:b", false},          {"HEAD", false},   {"a\nb", false},
+             {"x.", false}};
+
+START_TEST(branch_names)
+{
+    ck_assert_msg(forge_backend_branch_name_valid(names[_i].name) == names[_i].ok, "%s",
+                  names[_i].name);
+}
+END_TEST
+
+START_TEST(token_lookup)
+{
+    char path[] = "/tmp/drover-forge-secrets-XXXXXX", *t = NULL;
+    int fd = mkstemp(path);
+    struct err err = {0};
+    const char body[] = "# forge tokens\nother tok-other\ndemo-app = tok-file\n";
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+    close(fd);
+    unsetenv("DROVER_FORGE_TOKEN");
+    ck_assert_int_eq(forge_backend_token_lookup("demo-app", path, &t, &err), 0);
+    ck_assert_str_eq(t, "tok-file");
+    free(t);
+    setenv("DROVER_FORGE_TOKEN_DEMO_APP", "tok-env", 1);
+    ck_assert_int_eq(forge_backend_token_lookup("demo-app", path, &t, &err), 0);
+    ck_assert_str_eq(t, "tok-env");
+    free(t);
+    unsetenv("DROVER_FORGE_TOKEN_DEMO_APP");
+    ck_assert_int_eq(forge_backend_token_lookup("unknown", path, &t, &err), 0);
+    ck_assert_ptr_null(t);
+    setenv("DROVER_FORGE_TOKEN", "tok-default", 1);
+    ck_assert_int_eq(forge_backend_token_lookup("unknown", path, &t, &err), 0);
+    ck_assert_str_eq(t, "tok-default");
+    free(t);
+    unsetenv("DROVER_FORGE_TOKEN");
+    ck_assert_int_eq(forge_backend_token_lookup("x", "/nonexistent/secrets", &t, &err), -1);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(kind_parse)
+{
+    enum forge_kind k;
+    struct err err = {0};
+
+    ck_assert_int_eq(forge_backend_kind_parse("forgejo", &k, &err), 0);
+    ck_assert_int_eq(k, FORGE_GITEA);
+    ck_assert_int_eq(forge_backend_kind_parse("github", &k, &err), 0);
+    ck_assert_int_eq(k, FORGE_GITHUB);
+    ck_assert_int_eq(forge_backend_kind_parse("svn", &k, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("forge");
+    TCase *api = tcase_create("api"), *pure = tcase_create("pure");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_unchecked_fixture(api, setup_all, teardown_all);
+    tcase_set_timeout(api, 60);
+    tcase_add_loop_test(api, api_branch_idempotent, 0, 3);
+    tcase_add_loop_test(api, api_pull_request_idempotent, 0, 3);
+    tcase_add_loop_test(api, api_auth_failures, 0, 3);
+    tcase_add_loop_test(api, api_missing_things, 0, 3);
+    tcase_add_test(api, api_unreachable);
+    tcase_add_test(api, git_branch_and_record);
+    tcase_add_test(api, git_failures);
+    tcase_add_loop_test(pure, branch_names, 0, sizeof(names) / sizeof(names[0]));
+    tcase_add_test(pure, token_lookup);
+    tcase_add_test(pure, kind_parse);
+    suite_add_tcase(s, api);
+    suite_add_tcase(s, pure);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
