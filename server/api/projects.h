@@ -1,0 +1,12 @@
+/* REST handlers for projects (CRUD) and their scheduled tasks. Worker threads. */
+#ifndef DROVER_API_PROJECTS_H
+#define DROVER_API_PROJECTS_H
+
+#include <stddef.h>
+
+#include "api/api.h"
+
+extern const struct api_route projects_routes[];
+extern const size_t projects_routes_count;
+
+#endif
