@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/openapi.h"
 #include "api/tasks.h"
@@ -933,6 +934,20 @@ START_TEST(metrics_exposition)
                       line);
         line = nl + 1;
     }
+    /* promtool (Debian's prometheus package, in DROVER_APT_PACKAGES) lints the exposition. */
+    char file[] = "/tmp/drover-metrics-XXXXXX", cmd[256];
+    int fd = mkstemp(file);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, c.raw, strlen(c.raw)), (ssize_t)strlen(c.raw));
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", file);
+    FILE *p = popen(cmd, "r");
+    char out[4096] = "";
+    size_t got = fread(out, 1, sizeof(out) - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    unlink(file);
+    ck_assert_msg(st == 0, "promtool check metrics failed (%d): %s", st, out);
     call_clear(&c);
 }
 END_TEST
