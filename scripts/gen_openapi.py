@@ -78,6 +78,7 @@ paths = {
  "/api/pool/scale": {"post": op("Pin the pool to a target size (for a while), or unpin", "admin", [ok("The pool", {"type": "object"})], body={"type": "object", "properties": {"target": {"type": ["integer", "null"], "minimum": 0}, "duration_seconds": {"type": "integer"}}}, tags=["pool"])},
  "/api/agents/{id}": {"get": op("One agent", "operator", [ok("The agent", ref("Agent"))], params=[pid], tags=["agents"]),
   "delete": op("Drain an agent (it finishes its task, then its pod is deleted)", "admin", [ok("The agent", ref("Agent"))], params=[pid], tags=["pool"])},
+ "/api/whoami": {"get": op("Who the presented token is: scope, name and token id", "operator", [ok("The caller", {"type": "object", "properties": {"scope": {"type": "string"}, "name": {"type": "string"}, "token_id": {"type": "integer"}}})], tags=["meta"])},
  "/api/openapi.json": {"get": op("This document", "public", [ok("OpenAPI 3 document", {"type": "object"})], tags=["meta"])},
  "/metrics": {"get": op("Prometheus metrics (text format 0.0.4), names prefixed drover_", "public", [ok("Metrics", {"type": "string"}, "200", "text/plain")], tags=["meta"])},
 }

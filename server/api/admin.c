@@ -134,5 +134,5 @@ const struct api_route admin_routes[] = {
     {"POST", "/api/tokens", TOKENS_SCOPE_ADMIN, admin_tokens_create},
     {"DELETE", "/api/tokens/{id}", TOKENS_SCOPE_ADMIN, admin_tokens_revoke},
     {"GET", "/api/events", TOKENS_SCOPE_OPERATOR, admin_events},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
 };
-const size_t admin_routes_count = sizeof(admin_routes) / sizeof(admin_routes[0]);

@@ -10,6 +10,5 @@
 #include "api/api.h"
 
 extern const struct api_route admin_routes[];
-extern const size_t admin_routes_count;
 
 #endif

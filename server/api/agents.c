@@ -113,5 +113,5 @@ const struct api_route agents_routes[] = {
     {"GET", "/api/agents", TOKENS_SCOPE_OPERATOR, agents_list},
     {"GET", "/api/agents/{id}", TOKENS_SCOPE_OPERATOR, agents_show},
     {"GET", "/api/agents/{id}/logs", TOKENS_SCOPE_OPERATOR, agents_logs},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
 };
-const size_t agents_routes_count = sizeof(agents_routes) / sizeof(agents_routes[0]);

@@ -11,7 +11,6 @@
 #include "api/api.h"
 
 extern const struct api_route agents_routes[];
-extern const size_t agents_routes_count;
 
 /*
  * The pod backend's log reader, set once at start-up by the pool (NULL = no backend): the

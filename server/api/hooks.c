@@ -219,5 +219,5 @@ out:
 
 const struct api_route hooks_routes[] = {
     {"POST", "/api/hooks/alertmanager", TOKENS_SCOPE_ADMIN, hooks_alertmanager},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
 };
-const size_t hooks_routes_count = sizeof(hooks_routes) / sizeof(hooks_routes[0]);

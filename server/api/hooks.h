@@ -13,7 +13,6 @@
 #include "api/api.h"
 
 extern const struct api_route hooks_routes[];
-extern const size_t hooks_routes_count;
 
 /* Used when a project has no settings.alert_template. */
 #define HOOKS_DEFAULT_TEMPLATE                                                                     \

@@ -136,5 +136,5 @@ static int metrics_handler(const struct api_request *req, const char *const *par
 
 const struct api_route metrics_routes[] = {
     {"GET", "/metrics", TOKENS_SCOPE_NONE, metrics_handler},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
 };
-const size_t metrics_routes_count = sizeof(metrics_routes) / sizeof(metrics_routes[0]);

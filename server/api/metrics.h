@@ -12,7 +12,6 @@
 #include "core/buf.h"
 
 extern const struct api_route metrics_routes[];
-extern const size_t metrics_routes_count;
 
 /* Append the database-derived metrics to `out`. 0 or -1 with err. */
 int metrics_render_db(struct db *db, struct buf *out, struct err *err);

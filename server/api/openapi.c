@@ -33,12 +33,5 @@ static int openapi_handler(const struct api_request *req, const char *const *par
 
 const struct api_route openapi_routes[] = {
     {"GET", "/api/openapi.json", TOKENS_SCOPE_NONE, openapi_handler},
-};
-const size_t openapi_routes_count = sizeof(openapi_routes) / sizeof(openapi_routes[0]);
-
-const struct openapi_table openapi_tables[] = {
-    {tasks_routes, &tasks_routes_count},       {agents_routes, &agents_routes_count},
-    {projects_routes, &projects_routes_count}, {admin_routes, &admin_routes_count},
-    {hooks_routes, &hooks_routes_count},       {metrics_routes, &metrics_routes_count},
-    {openapi_routes, &openapi_routes_count},   {NULL, NULL},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
 };

@@ -132,5 +132,5 @@ const struct api_route projects_routes[] = {
     {"GET", "/api/schedules", TOKENS_SCOPE_OPERATOR, schedules_api_list},
     {"POST", "/api/schedules", TOKENS_SCOPE_ADMIN, schedules_api_create},
     {"DELETE", "/api/schedules/{id}", TOKENS_SCOPE_ADMIN, schedules_api_delete},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
 };
-const size_t projects_routes_count = sizeof(projects_routes) / sizeof(projects_routes[0]);

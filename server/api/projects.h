@@ -7,6 +7,5 @@
 #include "api/api.h"
 
 extern const struct api_route projects_routes[];
-extern const size_t projects_routes_count;
 
 #endif

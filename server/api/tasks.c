@@ -520,5 +520,5 @@ const struct api_route tasks_routes[] = {
     {"POST", "/api/tasks/{id}/answer", TOKENS_SCOPE_ADMIN, tasks_answer},
     {"POST", "/api/tasks/{id}/retry", TOKENS_SCOPE_ADMIN, tasks_retry},
     {"GET", "/api/tasks/{id}/logs", TOKENS_SCOPE_OPERATOR, tasks_logs},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
 };
-const size_t tasks_routes_count = sizeof(tasks_routes) / sizeof(tasks_routes[0]);

@@ -11,7 +11,6 @@
 #define TASKS_FANOUT_MAX 10
 
 extern const struct api_route tasks_routes[];
-extern const size_t tasks_routes_count;
 
 /* The opaque list cursor for "ids below `id`", and back. Exposed for tests. */
 void tasks_cursor_encode(long long id, char out[32]);
