@@ -66,7 +66,7 @@ paths = {
      body={"type": "object", "required": ["version", "groupKey", "status", "alerts"], "properties": {"version": {"type": "string", "enum": ["4"]}, "groupKey": {"type": "string"}, "status": {"type": "string", "enum": ["firing", "resolved"]}, "receiver": {"type": "string"}, "groupLabels": {"type": "object"}, "commonLabels": {"type": "object"}, "commonAnnotations": {"type": "object"}, "externalURL": {"type": "string"}, "alerts": {"type": "array", "items": {"type": "object"}}}}, tags=["triggers"])},
  "/api/events": {"get": op("Heartbeats, task transitions, log lines and scale decisions; follow=1 streams them as server-sent events", "operator",
      [{"200": {"description": "A page of events, or an event stream with follow=1 (each event's id is a cursor; Last-Event-ID resumes)", "content": {"application/json": {"schema": ref("EventPage")}, **sse}}}],
-     params=[q("after", "Cursor: the id of the last event seen (0.0 = from the start)"), q("limit", "1-1000 (default 200)", "integer"), q("follow", "1 = stream as SSE", "integer")], tags=["events"])},
+     params=[q("after", "Cursor: the id of the last event seen; 0.0 or absent = from the start, now = only the current cursor"), q("limit", "1-1000 (default 200)", "integer"), q("follow", "1 = stream as SSE", "integer")], tags=["events"])},
  "/api/tokens": {
   "get": op("List API tokens (never their secrets)", "admin", [ok("The tokens", {"type": "object", "properties": {"tokens": {"type": "array", "items": {"type": "object"}}}})], tags=["tokens"]),
   "post": op("Create a token; the secret is in this response only", "admin", [ok("The token", {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "scope": {"type": "string"}, "token": {"type": "string"}}}, "201")],

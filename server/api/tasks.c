@@ -499,17 +499,14 @@ static int tasks_logs(const struct api_request *req, const char *const *params, 
     if (queue_get(req->db, id, &task, &err) < 0)
         return reply_err(resp, &err);
     json_decref(task);
-    if (follow)
-        return reply_error(resp, 501, "streaming_unavailable",
-                           "follow=1 needs the server-sent-events transport; page with ?after=");
     if (tasklist_logs(req->db, id, after, (int)limit, &entries, &err) < 0)
         return reply_err(resp, &err);
     size_t n = json_array_size(entries);
     long long next =
         n ? json_integer_value(json_object_get(json_array_get(entries, n - 1), "id")) : after;
     return reply_json(resp, 200,
-                      json_pack("{s:I,s:o,s:I}", "task_id", (json_int_t)id, "entries", entries,
-                                "next_after", (json_int_t)next));
+                      json_pack("{s:I,s:o,s:I,s:b}", "task_id", (json_int_t)id, "entries", entries,
+                                "next_after", (json_int_t)next, "streaming", 0));
 }
 
 const struct api_route tasks_routes[] = {
