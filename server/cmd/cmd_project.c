@@ -5,7 +5,7 @@
 #include "cmd/cmd_project.h"
 #include "forge/forge_backend.h"
 #include "store/db.h"
-#include "store/projects.h"
+#include "store/forge_projects.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -36,7 +36,7 @@ int cmd_project(int argc, char **argv)
                                          {"database-url", required_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    struct projects_new p = {0};
+    struct forge_projects_new p = {0};
     const char *url = getenv("DATABASE_URL"), *settings = NULL;
     json_t *sj = NULL, *out = NULL;
     enum forge_kind kind;
@@ -106,7 +106,7 @@ int cmd_project(int argc, char **argv)
     }
     rc = 1;
     if (db_open(&db, url && *url ? url : NULL, &err) < 0 ||
-        projects_upsert(&db, &p, &out, &err) < 0) {
+        forge_projects_upsert(&db, &p, &out, &err) < 0) {
         fprintf(stderr, "droverd project add: %s\n", err.msg);
         goto out;
     }

@@ -9,7 +9,7 @@
 #include "forge/forge.h"
 #include "forge/forge_backend.h"
 #include "forge/forge_internal.h"
-#include "store/projects.h"
+#include "store/forge_projects.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +34,7 @@ static int forge_install_resolve(struct db *db, const json_t *task, struct forge
     f->repo_url = json_string_value(json_object_get(tp, "repoUrl"));
     f->timeout_s = 60;
     if (pid > 0) {
-        if (projects_get(db, pid, project, err) < 0)
+        if (forge_projects_get(db, pid, project, err) < 0)
             return -1;
         if (forge_backend_kind_parse(json_string_value(json_object_get(*project, "forge_kind")),
                                      &f->kind, err) < 0)
@@ -154,7 +154,7 @@ int forge_install_preview(struct db *db, const json_t *task, json_t **out, struc
         err_set(err, ERR_INVALID, "the task has no project, so no preview webhook");
         goto out;
     }
-    if (projects_get(db, pid, &project, err) < 0)
+    if (forge_projects_get(db, pid, &project, err) < 0)
         goto out;
     hook =
         json_string_value(json_object_get(json_object_get(project, "settings"), "preview_webhook"));
@@ -191,7 +191,7 @@ int forge_install_preview(struct db *db, const json_t *task, json_t **out, struc
         err_set(err, ERR_INVALID, "the preview webhook answered no http(s) URL");
         goto out;
     }
-    if (projects_set_preview_url(db, tid, url, err) < 0)
+    if (forge_projects_set_preview_url(db, tid, url, err) < 0)
         goto out;
     *out = json_pack("{s:I, s:s}", "task_id", tid, "preview_url", url);
     rc = 0;

@@ -1,39 +1,34 @@
 /*
- * Project rows: creating/updating one (droverd project add, the embedded default's demo
- * project) and reading the forge settings the forge backends need. Blocking; worker threads
- * or command-line subcommands only.
+ * Project rows: a repository with its default branch, forge kind and settings (which also
+ * hold the Alertmanager prompt template). Blocking; worker threads only.
  */
 #ifndef DROVER_STORE_PROJECTS_H
 #define DROVER_STORE_PROJECTS_H
 
 #include <jansson.h>
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
 #include "store/db.h"
 
-struct projects_new {
-    const char *name;           /* required: [A-Za-z0-9][A-Za-z0-9._-]{0,99} */
-    const char *repo_url;       /* required */
-    const char *default_branch; /* NULL = main */
-    const char *forge_kind;     /* NULL = git; git | gitea | gitlab | github */
-    const char *forge_api_url;  /* may be NULL */
-    const char *forge_repo_path;
-    const json_t *settings; /* may be NULL: {} ({"preview_webhook": "https://..."}) */
-};
-
 /*
- * Create the project, or update the one with the same name (so scripts can re-run it).
- * *out = {id, name, repo_url, default_branch, forge_kind, forge_api_url, forge_repo_path,
- * settings, created}. ERR_INVALID for bad fields.
+ * Create from a JSON object {name, repository, default_branch?, forge_kind?, forge_api_url?,
+ * forge_repo_path?, settings?}. ERR_INVALID names the bad field; ERR_CONFLICT on a taken name.
  */
-int projects_upsert(struct db *db, const struct projects_new *p, json_t **out, struct err *err);
+int projects_create(struct db *db, const json_t *in, json_t **project, struct err *err);
 
-/* The project (same shape, without "created"), or ERR_NOT_FOUND. */
-int projects_get(struct db *db, int64_t id, json_t **out, struct err *err);
+/* Partial update with the same fields (absent ones stay). */
+int projects_update(struct db *db, int64_t id, const json_t *in, json_t **project, struct err *err);
 
-/* Record the preview deployment URL of a task (tasks.preview_url). ERR_NOT_FOUND if no task. */
-int projects_set_preview_url(struct db *db, int64_t task_id, const char *url, struct err *err);
+int projects_list(struct db *db, json_t **projects, struct err *err);
+
+/* By numeric id or by name. ERR_NOT_FOUND when neither matches. */
+int projects_get(struct db *db, const char *ref, json_t **project, struct err *err);
+
+/* The id of the project named or numbered `ref`. */
+int projects_resolve(struct db *db, const char *ref, int64_t *id, struct err *err);
+
+/* ERR_CONFLICT while tasks still refer to it. */
+int projects_delete(struct db *db, int64_t id, struct err *err);
 
 #endif

@@ -17,7 +17,7 @@
 #include "forge/forge_install.h"
 #include "store/agents.h"
 #include "store/budget.h"
-#include "store/projects.h"
+#include "store/forge_projects.h"
 #include "store/queue.h"
 #include "testdb.h"
 
@@ -89,12 +89,12 @@ static void fixtures_down(void)
 
 static int64_t add_project(const char *name, const char *url, const json_t *settings)
 {
-    struct projects_new p = {.name = name, .repo_url = url, .settings = settings};
+    struct forge_projects_new p = {.name = name, .repo_url = url, .settings = settings};
     struct err err = {0};
     json_t *out = NULL;
     int64_t id;
 
-    ck_assert_msg(projects_upsert(&db, &p, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(forge_projects_upsert(&db, &p, &out, &err) == 0, "%s", err.msg);
     id = json_integer_value(json_object_get(out, "id"));
     json_decref(out);
     return id;
@@ -117,18 +117,18 @@ static json_t *claimed_task(int64_t project, const char *budget, char agent[37])
 
 START_TEST(project_upsert)
 {
-    struct projects_new p = {.name = "demo", .repo_url = "/srv/demo.git"};
+    struct forge_projects_new p = {.name = "demo", .repo_url = "/srv/demo.git"};
     struct err err = {0};
     json_t *a = NULL, *b = NULL;
 
-    ck_assert_int_eq(projects_upsert(&db, &p, &a, &err), 0);
+    ck_assert_int_eq(forge_projects_upsert(&db, &p, &a, &err), 0);
     ck_assert(json_is_true(json_object_get(a, "created")));
     ck_assert_str_eq(json_string_value(json_object_get(a, "forge_kind")), "git");
     p.repo_url = "/srv/demo2.git";
     p.forge_kind = "forgejo";
     p.forge_api_url = "https://forge.test/api/v1";
     p.forge_repo_path = "me/demo";
-    ck_assert_int_eq(projects_upsert(&db, &p, &b, &err), 0);
+    ck_assert_int_eq(forge_projects_upsert(&db, &p, &b, &err), 0);
     ck_assert(json_is_false(json_object_get(b, "created")));
     ck_assert(json_equal(json_object_get(a, "id"), json_object_get(b, "id")));
     ck_assert_str_eq(json_string_value(json_object_get(b, "forge_kind")), "gitea");
@@ -136,7 +136,7 @@ START_TEST(project_upsert)
     json_decref(a);
     json_decref(b);
     p.name = "bad name!";
-    ck_assert_int_eq(projects_upsert(&db, &p, &a, &err), -1);
+    ck_assert_int_eq(forge_projects_upsert(&db, &p, &a, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_null(a);
 }

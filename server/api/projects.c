@@ -1,0 +1,136 @@
+/* REST handlers for projects and schedules. Worker threads. */
+#include "api/projects.h"
+#include "api/reply.h"
+#include "store/projects.h"
+#include "store/schedules.h"
+
+#include <time.h>
+
+static int projects_api_list(const struct api_request *req, const char *const *params, size_t np,
+                             struct api_response *resp)
+{
+    struct err err = {0};
+    json_t *list;
+
+    (void)params;
+    (void)np;
+    if (projects_list(req->db, &list, &err) < 0)
+        return reply_err(resp, &err);
+    return reply_json(resp, 200, json_pack("{s:o}", "projects", list));
+}
+
+static int projects_api_create(const struct api_request *req, const char *const *params, size_t np,
+                               struct api_response *resp)
+{
+    struct err err = {0};
+    json_t *body, *p;
+
+    (void)params;
+    (void)np;
+    if (reply_body_object(req, resp, &body) < 0)
+        return 0;
+    if (projects_create(req->db, body, &p, &err) < 0)
+        reply_err(resp, &err);
+    else
+        reply_json(resp, 201, p);
+    json_decref(body);
+    return 0;
+}
+
+static int projects_api_show(const struct api_request *req, const char *const *params, size_t np,
+                             struct api_response *resp)
+{
+    struct err err = {0};
+    json_t *p;
+
+    if (np < 1 || projects_get(req->db, params[0], &p, &err) < 0)
+        return reply_err(resp, &err);
+    return reply_json(resp, 200, p);
+}
+
+static int projects_api_update(const struct api_request *req, const char *const *params, size_t np,
+                               struct api_response *resp)
+{
+    struct err err = {0};
+    json_t *body, *p;
+    int64_t id;
+
+    if (np < 1 || projects_resolve(req->db, params[0], &id, &err) < 0)
+        return reply_err(resp, &err);
+    if (reply_body_object(req, resp, &body) < 0)
+        return 0;
+    if (projects_update(req->db, id, body, &p, &err) < 0)
+        reply_err(resp, &err);
+    else
+        reply_json(resp, 200, p);
+    json_decref(body);
+    return 0;
+}
+
+static int projects_api_delete(const struct api_request *req, const char *const *params, size_t np,
+                               struct api_response *resp)
+{
+    struct err err = {0};
+    int64_t id;
+
+    if (np < 1 || projects_resolve(req->db, params[0], &id, &err) < 0 ||
+        projects_delete(req->db, id, &err) < 0)
+        return reply_err(resp, &err);
+    return reply_json(resp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
+}
+
+static int schedules_api_list(const struct api_request *req, const char *const *params, size_t np,
+                              struct api_response *resp)
+{
+    struct err err = {0};
+    json_t *list;
+
+    (void)params;
+    (void)np;
+    if (schedules_list(req->db, time(NULL), &list, &err) < 0)
+        return reply_err(resp, &err);
+    return reply_json(resp, 200, json_pack("{s:o}", "schedules", list));
+}
+
+static int schedules_api_create(const struct api_request *req, const char *const *params, size_t np,
+                                struct api_response *resp)
+{
+    struct err err = {0};
+    json_t *body, *s;
+
+    (void)params;
+    (void)np;
+    if (reply_body_object(req, resp, &body) < 0)
+        return 0;
+    if (schedules_create(req->db, body, &s, &err) < 0)
+        reply_err(resp, &err);
+    else
+        reply_json(resp, 201, s);
+    json_decref(body);
+    return 0;
+}
+
+static int schedules_api_delete(const struct api_request *req, const char *const *params, size_t np,
+                                struct api_response *resp)
+{
+    struct err err = {0};
+    int64_t id;
+
+    if (np < 1 || reply_path_id(params[0], "schedule", resp, &id) < 0)
+        return 0;
+    if (schedules_delete(req->db, id, &err) < 0)
+        return reply_err(resp, &err);
+    return reply_json(resp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
+}
+
+const struct api_route projects_routes[] = {
+    {"GET", "/api/projects", TOKENS_SCOPE_OPERATOR, projects_api_list},
+    {"POST", "/api/projects", TOKENS_SCOPE_ADMIN, projects_api_create},
+    {"GET", "/api/projects/{id}", TOKENS_SCOPE_OPERATOR, projects_api_show},
+    {"PUT", "/api/projects/{id}", TOKENS_SCOPE_ADMIN, projects_api_update},
+    {"DELETE", "/api/projects/{id}", TOKENS_SCOPE_ADMIN, projects_api_delete},
+    {"GET", "/api/schedules", TOKENS_SCOPE_OPERATOR, schedules_api_list},
+    {"POST", "/api/schedules", TOKENS_SCOPE_ADMIN, schedules_api_create},
+    {"DELETE", "/api/schedules/{id}", TOKENS_SCOPE_ADMIN, schedules_api_delete},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+};

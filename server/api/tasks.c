@@ -1,0 +1,521 @@
+/* REST handlers for tasks. Worker threads. */
+#include "api/tasks.h"
+#include "api/reply.h"
+#include "core/mem.h"
+#include "core/text.h"
+#include "store/projects.h"
+#include "store/queue.h"
+#include "store/tasklist.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const tasks_fields[] = {
+    "prompt",   "task",  "title",        "description",     "project", "repository",  "branch",
+    "priority", "model", "max_attempts", "timeout_seconds", "budget",  "agent_count", NULL};
+
+static const char tasks_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url of "v1:<id>": opaque to clients, versioned for us. */
+void tasks_cursor_encode(long long id, char out[32])
+{
+    char plain[24];
+    size_t n = (size_t)snprintf(plain, sizeof(plain), "v1:%lld", id), o = 0;
+
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)plain[i] << 16;
+
+        if (i + 1 < n)
+            v |= (unsigned char)plain[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)plain[i + 2];
+        out[o++] = tasks_b64[(v >> 18) & 63];
+        out[o++] = tasks_b64[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = tasks_b64[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = tasks_b64[v & 63];
+    }
+    out[o] = '\0';
+}
+
+int tasks_cursor_decode(const char *s, long long *id)
+{
+    char plain[32], *end;
+    size_t len = strlen(s), o = 0;
+    unsigned v = 0;
+    int bits = 0;
+
+    if (len == 0 || len > 40)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        const char *p = strchr(tasks_b64, s[i]);
+
+        if (!p || !s[i])
+            return -1;
+        v = (v << 6) | (unsigned)(p - tasks_b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o + 1 >= sizeof(plain))
+                return -1;
+            plain[o++] = (char)((v >> bits) & 0xff);
+        }
+    }
+    plain[o] = '\0';
+    if (strncmp(plain, "v1:", 3) != 0)
+        return -1;
+    *id = strtoll(plain + 3, &end, 10);
+    return end != plain + 3 && !*end && *id > 0 ? 0 : -1;
+}
+
+/* A title from the prompt's first line, at most 80 characters (cut on a character boundary). */
+static char *tasks_title_from(const char *prompt)
+{
+    size_t len = strcspn(prompt, "\r\n"), chars = 0, i = 0;
+
+    while (i < len && chars < 80) {
+        i++;
+        while (i < len && ((unsigned char)prompt[i] & 0xC0) == 0x80)
+            i++;
+        chars++;
+    }
+    if (i == 0)
+        return mem_strdup("task");
+    return mem_strndup(prompt, i);
+}
+
+/* {"tokens": N} and/or {"usd": X}, positive, nothing else. */
+static int tasks_check_budget(json_t *b, struct api_response *resp)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(b) || json_object_size(b) == 0)
+        goto bad;
+    json_object_foreach(b, k, v)
+    {
+        if (strcmp(k, "tokens") == 0 && json_is_integer(v) && json_integer_value(v) > 0)
+            continue;
+        if (strcmp(k, "usd") == 0 && json_is_number(v) && json_number_value(v) > 0)
+            continue;
+        goto bad;
+    }
+    return 0;
+bad:
+    reply_error(resp, 400, "invalid_budget",
+                "budget must be an object with a positive integer \"tokens\" and/or a positive "
+                "number \"usd\"");
+    return -1;
+}
+
+static int tasks_unknown_field(json_t *body, struct api_response *resp)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(body, k, v)
+    {
+        bool known = false;
+
+        for (int i = 0; tasks_fields[i] && !known; i++)
+            known = strcmp(k, tasks_fields[i]) == 0;
+        if (!known) {
+            reply_error(resp, 400, "unknown_field",
+                        "unknown field '%.60s'; see GET /api/openapi.json for the task fields", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int tasks_children_full(struct db *db, int64_t parent, json_t *task, struct err *err)
+{
+    struct tasklist_filter f = {.parent_id = parent, .limit = 200};
+    json_t *kids = NULL;
+    int64_t next;
+
+    if (tasklist_page(db, &f, &kids, &next, err) < 0)
+        return -1;
+    /* Pages are newest first; children read better in creation order. */
+    json_t *ordered = json_array();
+    for (size_t i = json_array_size(kids); i > 0; i--)
+        json_array_append(ordered, json_array_get(kids, i - 1));
+    json_decref(kids);
+    json_object_set_new(task, "children", ordered);
+    return 0;
+}
+
+static int tasks_create(const struct api_request *req, const char *const *params, size_t np,
+                        struct api_response *resp)
+{
+    const char *prompt = NULL, *alt = NULL, *title = NULL, *desc = NULL, *repo = NULL;
+    const char *branch = NULL, *model = NULL;
+    long long prio = 0, maxa = 0, tmo = 0, count = 1;
+    struct queue_new_task t = {0};
+    json_t *body = NULL, *task = NULL, *proj, *budget;
+    char *title_owned = NULL, *budget_s = NULL, *key = NULL, projbuf[128];
+    bool created = false, in_tx = false;
+    struct err err = {0};
+    int64_t project_id = 0;
+
+    (void)params;
+    (void)np;
+    if (reply_body_object(req, resp, &body) < 0)
+        return 0;
+    if (tasks_unknown_field(body, resp) < 0 ||
+        reply_member_string(body, "prompt", resp, &prompt) < 0 ||
+        reply_member_string(body, "task", resp, &alt) < 0 ||
+        reply_member_string(body, "title", resp, &title) < 0 ||
+        reply_member_string(body, "description", resp, &desc) < 0 ||
+        reply_member_string(body, "repository", resp, &repo) < 0 ||
+        reply_member_string(body, "branch", resp, &branch) < 0 ||
+        reply_member_string(body, "model", resp, &model) < 0 ||
+        reply_member_int(body, "priority", -1000, 1000, resp, &prio, NULL) < 0 ||
+        reply_member_int(body, "max_attempts", 1, 100, resp, &maxa, NULL) < 0 ||
+        reply_member_int(body, "timeout_seconds", 1, 604800, resp, &tmo, NULL) < 0 ||
+        reply_member_int(body, "agent_count", 1, TASKS_FANOUT_MAX, resp, &count, NULL) < 0)
+        goto out;
+    if (!prompt || !*prompt)
+        prompt = alt;
+    if (!prompt || !*prompt)
+        prompt = desc;
+    if (!prompt || !*prompt) {
+        reply_error(resp, 400, "prompt_required",
+                    "say what to do: \"prompt\" (or \"task\" / \"description\") must be a "
+                    "non-empty string");
+        goto out;
+    }
+    if (!title || !*title)
+        title = title_owned = tasks_title_from(prompt);
+    budget = json_object_get(body, "budget");
+    if (budget && !json_is_null(budget)) {
+        if (tasks_check_budget(budget, resp) < 0)
+            goto out;
+        budget_s = json_dumps(budget, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    proj = json_object_get(body, "project");
+    if (proj && !json_is_null(proj)) {
+        if (json_is_integer(proj))
+            snprintf(projbuf, sizeof(projbuf), "%lld", (long long)json_integer_value(proj));
+        else if (json_is_string(proj) && json_string_length(proj) < sizeof(projbuf))
+            snprintf(projbuf, sizeof(projbuf), "%s", json_string_value(proj));
+        else {
+            reply_error(resp, 400, "invalid_field", "project must be a project id or name");
+            goto out;
+        }
+        if (projects_resolve(req->db, projbuf, &project_id, &err) < 0) {
+            reply_err(resp, &err);
+            goto out;
+        }
+    } else if (!repo || !*repo) {
+        reply_error(resp, 400, "repository_required",
+                    "name a \"project\" (id or name) or a \"repository\" URL to work on");
+        goto out;
+    }
+    t.title = title;
+    t.description = prompt;
+    t.priority = (int)prio;
+    t.model = model;
+    t.project_id = project_id;
+    t.repo_url = repo;
+    t.base_branch = branch;
+    t.max_attempts = (int)maxa;
+    t.timeout_seconds = (int)tmo;
+    t.idempotency_key = req->idempotency_key;
+    t.budget_json = budget_s;
+    if (count == 1) {
+        if (queue_enqueue(req->db, &t, &task, &created, &err) < 0) {
+            reply_err(resp, &err);
+            goto out;
+        }
+    } else {
+        /* The group and its children appear together or not at all. */
+        if (db_begin(req->db, &err) < 0) {
+            reply_err(resp, &err);
+            goto out;
+        }
+        in_tx = true;
+        if (queue_enqueue(req->db, &t, &task, &created, &err) < 0)
+            goto fail;
+        int64_t parent = json_integer_value(json_object_get(task, "id"));
+        if (created) {
+            if (tasklist_make_group(req->db, parent, (int)count, &err) < 0)
+                goto fail;
+            for (long long i = 1; i <= count; i++) {
+                struct queue_new_task c = t;
+                json_t *child = NULL;
+                char *ctitle = mem_printf("%s [%lld/%lld]", title, i, count);
+
+                free(key);
+                key = req->idempotency_key ? mem_printf("%.180s#%lld", req->idempotency_key, i)
+                                           : NULL;
+                c.title = ctitle;
+                c.parent_id = parent;
+                c.idempotency_key = key;
+                int rc = queue_enqueue(req->db, &c, &child, NULL, &err);
+                free(ctitle);
+                json_decref(child);
+                if (rc < 0)
+                    goto fail;
+            }
+        }
+        if (db_commit(req->db, &err) < 0)
+            goto fail;
+        in_tx = false;
+        json_decref(task);
+        task = NULL;
+        if (queue_get(req->db, parent, &task, &err) < 0 ||
+            tasks_children_full(req->db, parent, task, &err) < 0) {
+            reply_err(resp, &err);
+            goto out;
+        }
+    }
+    if (tasklist_decorate(req->db, task, &err) < 0) {
+        reply_err(resp, &err);
+        goto out;
+    }
+    json_object_set_new(task, "created", json_boolean(created));
+    reply_json(resp, 202, task);
+    task = NULL;
+    goto out;
+fail:
+    reply_err(resp, &err);
+out:
+    if (in_tx)
+        db_rollback(req->db);
+    json_decref(task);
+    json_decref(body);
+    free(title_owned);
+    free(budget_s);
+    free(key);
+    return 0;
+}
+
+static int tasks_list(const struct api_request *req, const char *const *params, size_t np,
+                      struct api_response *resp)
+{
+    struct tasklist_filter f = {0};
+    char state[32], proj[128], agent[64], cursor[64];
+    long long limit, parent;
+    json_t *tasks = NULL;
+    struct err err = {0};
+    int64_t next = 0;
+    int got;
+
+    (void)params;
+    (void)np;
+    if (reply_query_int(req, "limit", 1, 200, 50, resp, &limit) < 0 ||
+        reply_query_int(req, "parent", 1, INT64_MAX, 0, resp, &parent) < 0)
+        return 0;
+    f.limit = (int)limit;
+    f.parent_id = parent;
+    got = reply_query(req->query, "state", state, sizeof(state));
+    if (got < 0 || (got > 0 && !queue_state_valid(state)))
+        return reply_error(resp, 400, "invalid_state",
+                           "state must be one of backlog, in_progress, ready_to_test, "
+                           "needs_input, completed, failed, cancelled");
+    f.state = got > 0 ? state : NULL;
+    got = reply_query(req->query, "project", proj, sizeof(proj));
+    if (got < 0)
+        return reply_error(resp, 400, "invalid_parameter", "project must be an id or a name");
+    if (got > 0 && projects_resolve(req->db, proj, &f.project_id, &err) < 0)
+        return reply_err(resp, &err);
+    got = reply_query(req->query, "agent", agent, sizeof(agent));
+    if (got < 0 || (got > 0 && !text_is_uuid(agent)))
+        return reply_error(resp, 400, "invalid_parameter", "agent must be an agent id (a UUID)");
+    f.agent_id = got > 0 ? agent : NULL;
+    got = reply_query(req->query, "cursor", cursor, sizeof(cursor));
+    if (got > 0) {
+        long long before;
+
+        if (tasks_cursor_decode(cursor, &before) < 0)
+            return reply_error(resp, 400, "invalid_cursor",
+                               "cursor is not one this server issued; pass next_cursor from the "
+                               "previous page unchanged");
+        f.before_id = before;
+    } else if (got < 0) {
+        return reply_error(resp, 400, "invalid_cursor", "cursor is too long");
+    }
+    if (tasklist_page(req->db, &f, &tasks, &next, &err) < 0)
+        return reply_err(resp, &err);
+    json_t *out = json_pack("{s:o}", "tasks", tasks);
+    if (next) {
+        char c[32];
+
+        tasks_cursor_encode(next, c);
+        json_object_set_new(out, "next_cursor", json_string(c));
+    } else {
+        json_object_set_new(out, "next_cursor", json_null());
+    }
+    return reply_json(resp, 200, out);
+}
+
+/* The task with its history, duration and (for a group) children. */
+static int tasks_detail(struct db *db, int64_t id, json_t **out, struct err *err)
+{
+    json_t *task = NULL, *hist = NULL;
+
+    *out = NULL;
+    if (queue_get(db, id, &task, err) < 0 || tasklist_decorate(db, task, err) < 0 ||
+        tasklist_history(db, id, &hist, err) < 0)
+        goto fail;
+    json_object_set_new(task, "history", hist);
+    if (json_is_true(json_object_get(task, "is_group")) &&
+        tasks_children_full(db, id, task, err) < 0)
+        goto fail;
+    *out = task;
+    return 0;
+fail:
+    json_decref(task);
+    return -1;
+}
+
+static int tasks_show(const struct api_request *req, const char *const *params, size_t np,
+                      struct api_response *resp)
+{
+    struct err err = {0};
+    json_t *task;
+    int64_t id;
+
+    if (np < 1 || reply_path_id(params[0], "task", resp, &id) < 0)
+        return 0;
+    if (tasks_detail(req->db, id, &task, &err) < 0)
+        return reply_err(resp, &err);
+    return reply_json(resp, 200, task);
+}
+
+enum tasks_action { TASKS_CANCEL, TASKS_ANSWER, TASKS_RETRY };
+
+static int tasks_act(const struct api_request *req, const char *const *params, size_t np,
+                     struct api_response *resp, enum tasks_action act)
+{
+    const char *text = NULL;
+    json_t *body = NULL, *task = NULL, *kids = NULL;
+    struct err err = {0};
+    int64_t id;
+    int rc;
+
+    if (np < 1 || reply_path_id(params[0], "task", resp, &id) < 0)
+        return 0;
+    if (act == TASKS_ANSWER || (req->body && req->body_len)) {
+        if (reply_body_object(req, resp, &body) < 0)
+            return 0;
+        if (reply_member_string(body, act == TASKS_ANSWER ? "answer" : "reason", resp, &text) < 0)
+            goto out;
+        if (act == TASKS_ANSWER && (!text || !*text)) {
+            reply_error(resp, 400, "answer_required",
+                        "send {\"answer\": \"...\"} with the reply to the task's question");
+            goto out;
+        }
+    }
+    switch (act) {
+    case TASKS_CANCEL:
+        rc = queue_cancel(req->db, id, reply_actor(req), text, &task, &err);
+        /* Cancelling a fan-out group cancels the children still open. */
+        if (rc == 0) {
+            struct tasklist_filter f = {.parent_id = id, .limit = 200};
+            int64_t next;
+            size_t i;
+            json_t *k;
+
+            if (tasklist_page(req->db, &f, &kids, &next, &err) == 0)
+                json_array_foreach(kids, i, k)
+                {
+                    const char *s = json_string_value(json_object_get(k, "state"));
+                    json_t *ct = NULL;
+                    struct err e2 = {0};
+
+                    if (s && queue_transition_allowed(s, "cancelled"))
+                        queue_cancel(req->db, json_integer_value(json_object_get(k, "id")),
+                                     reply_actor(req), "its fan-out group was cancelled", &ct, &e2);
+                    json_decref(ct);
+                }
+        }
+        break;
+    case TASKS_ANSWER:
+        rc = queue_answer(req->db, id, reply_actor(req), text, &task, &err);
+        break;
+    default:
+        rc = queue_retry(req->db, id, reply_actor(req), &task, &err);
+        break;
+    }
+    if (rc < 0) {
+        if (err.code == ERR_CONFLICT)
+            reply_error(resp, 409, "invalid_transition", "%s", err.msg);
+        else
+            reply_err(resp, &err);
+        goto out;
+    }
+    json_decref(task);
+    task = NULL;
+    if (tasks_detail(req->db, id, &task, &err) < 0) {
+        reply_err(resp, &err);
+        goto out;
+    }
+    reply_json(resp, 200, task);
+    task = NULL;
+out:
+    json_decref(kids);
+    json_decref(task);
+    json_decref(body);
+    return 0;
+}
+
+static int tasks_cancel(const struct api_request *req, const char *const *params, size_t np,
+                        struct api_response *resp)
+{
+    return tasks_act(req, params, np, resp, TASKS_CANCEL);
+}
+
+static int tasks_answer(const struct api_request *req, const char *const *params, size_t np,
+                        struct api_response *resp)
+{
+    return tasks_act(req, params, np, resp, TASKS_ANSWER);
+}
+
+static int tasks_retry(const struct api_request *req, const char *const *params, size_t np,
+                       struct api_response *resp)
+{
+    return tasks_act(req, params, np, resp, TASKS_RETRY);
+}
+
+static int tasks_logs(const struct api_request *req, const char *const *params, size_t np,
+                      struct api_response *resp)
+{
+    long long after, limit, follow;
+    json_t *entries = NULL, *task = NULL;
+    struct err err = {0};
+    int64_t id;
+
+    if (np < 1 || reply_path_id(params[0], "task", resp, &id) < 0)
+        return 0;
+    if (reply_query_int(req, "after", 0, INT64_MAX, 0, resp, &after) < 0 ||
+        reply_query_int(req, "limit", 1, 1000, 200, resp, &limit) < 0 ||
+        reply_query_int(req, "follow", 0, 1, 0, resp, &follow) < 0)
+        return 0;
+    if (queue_get(req->db, id, &task, &err) < 0)
+        return reply_err(resp, &err);
+    json_decref(task);
+    if (tasklist_logs(req->db, id, after, (int)limit, &entries, &err) < 0)
+        return reply_err(resp, &err);
+    size_t n = json_array_size(entries);
+    long long next =
+        n ? json_integer_value(json_object_get(json_array_get(entries, n - 1), "id")) : after;
+    return reply_json(resp, 200,
+                      json_pack("{s:I,s:o,s:I,s:b}", "task_id", (json_int_t)id, "entries", entries,
+                                "next_after", (json_int_t)next, "streaming", 0));
+}
+
+const struct api_route tasks_routes[] = {
+    {"POST", "/api/tasks", TOKENS_SCOPE_ADMIN, tasks_create},
+    {"GET", "/api/tasks", TOKENS_SCOPE_OPERATOR, tasks_list},
+    {"GET", "/api/tasks/{id}", TOKENS_SCOPE_OPERATOR, tasks_show},
+    {"POST", "/api/tasks/{id}/cancel", TOKENS_SCOPE_ADMIN, tasks_cancel},
+    {"POST", "/api/tasks/{id}/answer", TOKENS_SCOPE_ADMIN, tasks_answer},
+    {"POST", "/api/tasks/{id}/retry", TOKENS_SCOPE_ADMIN, tasks_retry},
+    {"GET", "/api/tasks/{id}/logs", TOKENS_SCOPE_OPERATOR, tasks_logs},
+    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+};

@@ -1,0 +1,227 @@
+/* Task read models over tasks and activity. Worker threads only. */
+#include "store/tasklist.h"
+#include "core/text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The same shape as queue.c's task JSON (kept in sync by tests), plus is_group. */
+#define TASKLIST_JSON                                                                              \
+    "jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,"               \
+    " 'state', t.state, 'priority', t.priority, 'model', t.model, 'attempt', t.attempt,"           \
+    " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
+    " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
+    " 'base_branch', coalesce(t.base_branch, p.default_branch, 'main'),"                           \
+    " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
+    " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
+    " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \
+    " 'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,"                 \
+    " 'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,"       \
+    " 'updated_at', t.updated_at, 'is_group', t.is_group,"                                         \
+    " 'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE"                           \
+    "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
+    " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
+    "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
+    "   'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))"
+
+static const struct db_stmt st_page = {
+    "tasklist_page",
+    "SELECT coalesce(jsonb_agg(x.j ORDER BY x.id DESC), '[]')::text AS tasks,"
+    " min(x.id) AS last_id, count(*) AS n FROM ("
+    " SELECT t.id, " TASKLIST_JSON " AS j FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    " WHERE ($1::text IS NULL OR t.state = $1) AND ($2::bigint IS NULL OR t.project_id = $2)"
+    " AND ($3::uuid IS NULL OR t.agent_id = $3) AND ($4::bigint IS NULL OR t.parent_id = $4)"
+    " AND ($5::bigint IS NULL OR t.id < $5) ORDER BY t.id DESC LIMIT $6) x",
+    6};
+
+static const struct db_stmt st_more = {"tasklist_more",
+                                       "SELECT EXISTS (SELECT 1 FROM tasks t"
+                                       " WHERE ($1::text IS NULL OR t.state = $1)"
+                                       " AND ($2::bigint IS NULL OR t.project_id = $2)"
+                                       " AND ($3::uuid IS NULL OR t.agent_id = $3)"
+                                       " AND ($4::bigint IS NULL OR t.parent_id = $4)"
+                                       " AND t.id < $5) AS more",
+                                       5};
+
+static const struct db_stmt st_history = {
+    "tasklist_history",
+    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'ts', ts, 'from',"
+    " metadata->>'from', 'to', metadata->>'to', 'message', message, 'agent_id', agent_id,"
+    " 'level', level) ORDER BY id), '[]')::text AS h FROM activity"
+    " WHERE task_id = $1 AND kind = 'state'",
+    1};
+
+static const struct db_stmt st_logs = {
+    "tasklist_logs",
+    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'ts', ts, 'kind', kind, 'level',"
+    " level, 'message', message, 'metadata', metadata, 'agent_id', agent_id) ORDER BY id),"
+    " '[]')::text AS l FROM (SELECT * FROM activity WHERE task_id = $1 AND id > $2"
+    " ORDER BY id LIMIT $3) a",
+    3};
+
+static const struct db_stmt st_children = {
+    "tasklist_children",
+    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'title', title, 'state', state,"
+    " 'branch', branch, 'agent_id', agent_id, 'pull_request', pull_request) ORDER BY id),"
+    " '[]')::text AS c FROM tasks WHERE parent_id = $1",
+    1};
+
+static const struct db_stmt st_group = {
+    "tasklist_group",
+    "WITH u AS (UPDATE tasks SET is_group = true, state = 'in_progress', run_after = now(),"
+    "  updated_at = now() WHERE id = $1 AND state = 'backlog' RETURNING id)"
+    " INSERT INTO activity (task_id, kind, message, metadata)"
+    " SELECT id, 'state', 'backlog -> in_progress: fan-out to ' || $2 || ' agents',"
+    " jsonb_build_object('from', 'backlog', 'to', 'in_progress', 'fanout', $2::int) FROM u"
+    " RETURNING task_id",
+    2};
+
+static const struct db_stmt st_decorate = {
+    "tasklist_decorate",
+    "SELECT t.is_group, CASE WHEN t.started_at IS NULL THEN NULL ELSE"
+    " extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END AS duration"
+    " FROM tasks t WHERE t.id = $1",
+    1};
+
+static json_t *tasklist_parse(const char *s, struct err *err)
+{
+    json_error_t je;
+    json_t *j = s ? json_loads(s, 0, &je) : NULL;
+
+    if (!j)
+        err_set(err, ERR_INTERNAL, "database returned unreadable JSON");
+    return j;
+}
+
+int tasklist_page(struct db *db, const struct tasklist_filter *f, json_t **tasks,
+                  int64_t *next_before, struct err *err)
+{
+    char proj[24], parent[24], before[24], lim[16], last[24];
+    const char *params[6];
+    PGresult *r = NULL;
+    int rc = -1;
+
+    *tasks = NULL;
+    *next_before = 0;
+    if (f->agent_id && !text_is_uuid(f->agent_id))
+        return err_set(err, ERR_INVALID, "agent must be an agent id (a UUID)");
+    snprintf(proj, sizeof(proj), "%lld", (long long)f->project_id);
+    snprintf(parent, sizeof(parent), "%lld", (long long)f->parent_id);
+    snprintf(before, sizeof(before), "%lld", (long long)f->before_id);
+    snprintf(lim, sizeof(lim), "%d", f->limit > 0 && f->limit <= 200 ? f->limit : 50);
+    params[0] = f->state;
+    params[1] = f->project_id > 0 ? proj : NULL;
+    params[2] = f->agent_id;
+    params[3] = f->parent_id > 0 ? parent : NULL;
+    params[4] = f->before_id > 0 ? before : NULL;
+    params[5] = lim;
+    r = db_exec(db, &st_page, params, err);
+    if (!r)
+        goto out;
+    *tasks = tasklist_parse(db_get(r, 0, "tasks"), err);
+    if (!*tasks)
+        goto out;
+    if (!db_is_null(r, 0, "last_id")) {
+        snprintf(last, sizeof(last), "%s", db_get(r, 0, "last_id"));
+        PQclear(r);
+        params[4] = last;
+        r = db_exec(db, &st_more, params, err);
+        if (!r)
+            goto out;
+        if (strcmp(db_get(r, 0, "more"), "t") == 0)
+            *next_before = strtoll(last, NULL, 10);
+    }
+    rc = 0;
+out:
+    PQclear(r);
+    if (rc < 0) {
+        json_decref(*tasks);
+        *tasks = NULL;
+    }
+    return rc;
+}
+
+static int tasklist_one(struct db *db, const struct db_stmt *st, const char *const *params,
+                        json_t **out, struct err *err)
+{
+    PGresult *r = db_exec(db, st, params, err);
+
+    *out = NULL;
+    if (!r)
+        return -1;
+    *out = tasklist_parse(PQgetvalue(r, 0, 0), err);
+    PQclear(r);
+    return *out ? 0 : -1;
+}
+
+int tasklist_history(struct db *db, int64_t task_id, json_t **history, struct err *err)
+{
+    char id[24];
+    const char *params[1] = {id};
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    return tasklist_one(db, &st_history, params, history, err);
+}
+
+int tasklist_logs(struct db *db, int64_t task_id, int64_t after, int limit, json_t **entries,
+                  struct err *err)
+{
+    char id[24], a[24], lim[16];
+    const char *params[3] = {id, a, lim};
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    snprintf(a, sizeof(a), "%lld", (long long)(after > 0 ? after : 0));
+    snprintf(lim, sizeof(lim), "%d", limit > 0 && limit <= 1000 ? limit : 200);
+    return tasklist_one(db, &st_logs, params, entries, err);
+}
+
+int tasklist_children(struct db *db, int64_t parent_id, json_t **children, struct err *err)
+{
+    char id[24];
+    const char *params[1] = {id};
+
+    snprintf(id, sizeof(id), "%lld", (long long)parent_id);
+    return tasklist_one(db, &st_children, params, children, err);
+}
+
+int tasklist_make_group(struct db *db, int64_t task_id, int n, struct err *err)
+{
+    char id[24], cnt[16];
+    const char *params[2] = {id, cnt};
+    PGresult *r;
+    int rows;
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    snprintf(cnt, sizeof(cnt), "%d", n);
+    r = db_exec(db, &st_group, params, err);
+    if (!r)
+        return -1;
+    rows = PQntuples(r);
+    PQclear(r);
+    if (rows != 1)
+        return err_set(err, ERR_CONFLICT, "task %lld is no longer in backlog", (long long)task_id);
+    return 0;
+}
+
+int tasklist_decorate(struct db *db, json_t *task, struct err *err)
+{
+    char id[24];
+    const char *params[1] = {id};
+    PGresult *r;
+
+    snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(task, "id")));
+    r = db_exec(db, &st_decorate, params, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 1) {
+        json_object_set_new(task, "is_group",
+                            json_boolean(strcmp(db_get(r, 0, "is_group"), "t") == 0));
+        json_object_set_new(task, "duration_seconds",
+                            db_is_null(r, 0, "duration")
+                                ? json_null()
+                                : json_real(strtod(db_get(r, 0, "duration"), NULL)));
+    }
+    PQclear(r);
+    return 0;
+}

@@ -1,0 +1,163 @@
+// The dashboard in Debian's headless Chromium (playwright-core with executablePath): it loads
+// with no console errors, the agents table updates when an agent heartbeats, a task's log
+// streams live, an admin answers a question and scales the pool from the UI, and it works at
+// 1280 px and at phone width. Screenshots go to tests/artifacts/. Run by
+// tests/e2e/test_dashboard.sh, which starts droverd and passes URL and tokens in the environment.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const { URL: BASE, ADMIN, AGENT_TOKEN, AGENT_ID, ARTIFACTS } = process.env;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let passed = 0, failed = 0, skipped = 0;
+const results = [];
+async function test(name, fn) {
+  try { await fn(); passed++; results.push('ok   ' + name); }
+  catch (e) {
+    if (e && e.skip) { skipped++; results.push('skip ' + name + ': ' + e.message); return; }
+    failed++; results.push('FAIL ' + name + ': ' + (e && e.stack || e));
+  }
+}
+function assert(c, msg) { if (!c) throw new Error(msg); }
+function skip(msg) { const e = new Error(msg); e.skip = true; throw e; }
+
+async function http(token, method, path, body) {
+  const r = await fetch(BASE + path, { method, headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let json = null; try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, text };
+}
+const tool = async (name, args) => (await http(AGENT_TOKEN, 'POST', '/tools/call', { name, arguments: args })).json;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM, headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await ctx.newPage();
+const consoleErrors = [];
+const poolApi = (await http(ADMIN, 'GET', '/api/pool')).status !== 404;
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  // Without the pool branch's routes the pool page's 404 is expected and shown in the page.
+  if (!poolApi && /Failed to load resource.*404/.test(m.text())) return;
+  consoleErrors.push(m.text());
+});
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+try {
+  await test('dashboard loads, asks for a token and signs in', async () => {
+    await page.goto(BASE + '/');
+    await page.waitForSelector('#token-dialog[open]');
+    await page.fill('#token-input', ADMIN);
+    await page.click('#token-form button[type=submit]');
+    await page.waitForFunction(() => document.body.classList.contains('admin'));
+    await page.waitForFunction(() => /live/.test(document.getElementById('live').textContent));
+    await page.screenshot({ path: join(ARTIFACTS, 'pool-1280.png'), fullPage: true });
+  });
+
+  await test('agents table updates live when an agent heartbeats', async () => {
+    await page.click('a[data-nav=agents]');
+    const hb = `[data-hb="${AGENT_ID}"]`;
+    await page.waitForSelector(hb);
+    const before = await page.textContent(hb);
+    assert(/never/.test(before), 'before any heartbeat the label says never, got ' + before);
+    const r = await http(AGENT_TOKEN, 'POST', '/heartbeat', { agentId: AGENT_ID, status: 'idle' });
+    assert(r.status === 200, 'heartbeat ' + r.status + ' ' + r.text);
+    await page.waitForFunction((sel) => /fresh/.test(document.querySelector(sel).textContent), hb, { timeout: 10000 });
+    const cls = await page.getAttribute(hb, 'class');
+    assert(/fresh/.test(cls), 'fresh class, got ' + cls);
+    const status = await page.textContent(`tr[data-agent="${AGENT_ID}"] .status`);
+    assert(status === 'idle', 'status idle, got ' + status);
+    await page.screenshot({ path: join(ARTIFACTS, 'agents-1280.png'), fullPage: true });
+  });
+
+  let taskId = 0, epoch = 0;
+  await test("a task's log streams live and the board shows it", async () => {
+    const t = await http(ADMIN, 'POST', '/api/tasks', { prompt: 'Add a /health endpoint', repository: 'file:///srv/web.git', title: 'Add /health' });
+    assert(t.status === 202, 'create ' + t.status);
+    taskId = t.json.id;
+    const claim = await tool('get_next_task', {});
+    assert(claim.structuredContent.task.id === taskId, 'claimed ' + JSON.stringify(claim));
+    epoch = claim.structuredContent.task.lease_epoch;
+    await tool('log_activity', { task_id: taskId, message: 'reading the router' });
+    await page.click('a[data-nav=tasks]');
+    await page.waitForSelector(`[data-state=in_progress] [data-task="${taskId}"]`);
+    await page.screenshot({ path: join(ARTIFACTS, 'tasks-1280.png'), fullPage: true });
+    await page.click(`[data-task="${taskId}"]`);
+    await page.waitForFunction(() => /reading the router/.test(document.getElementById('task-log').textContent));
+    await tool('log_activity', { task_id: taskId, message: 'wrote the handler' });
+    await page.waitForFunction(() => /wrote the handler/.test(document.getElementById('task-log').textContent), null, { timeout: 10000 });
+  });
+
+  await test('an admin answers a needs_input question from the UI', async () => {
+    assert(taskId, 'needs the task of the previous test');
+    await tool('update_task_status', { task_id: taskId, lease_epoch: epoch, status: 'needs_input', question: 'Which port should /health listen on?' });
+    await page.waitForSelector('#task-question:not([hidden])', { timeout: 10000 });
+    const q = await page.textContent('#task-question-text');
+    assert(/Which port/.test(q), 'question shown, got ' + q);
+    await page.screenshot({ path: join(ARTIFACTS, 'task-question-1280.png'), fullPage: true });
+    await page.fill('#answer-text', 'Use 8080, the main port.');
+    await page.click('#answer-form button[type=submit]');
+    await page.waitForSelector('[data-task-state=backlog]', { timeout: 10000 });
+    const t = await http(ADMIN, 'GET', '/api/tasks/' + taskId);
+    assert(t.json.state === 'backlog', 'state ' + t.json.state);
+    assert(t.json.context.some((c) => c.text === 'Use 8080, the main port.'), 'answer in context');
+  });
+
+  await test('an admin scales the pool from the UI', async () => {
+    if (!poolApi) skip('this build has no /api/pool (the pool branch provides it)');
+    await page.click('a[data-nav=pool]');
+    await page.fill('#pool-max-in', '7');
+    await page.fill('#pool-min-in', '1');
+    await page.click('#pool-bounds button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('pool-max').textContent === '7', null, { timeout: 10000 });
+    await page.fill('#pool-pin-in', '3');
+    await page.click('#pool-pin button[type=submit]');
+    await page.waitForFunction(() => /^3/.test(document.getElementById('pool-target').textContent), null, { timeout: 10000 });
+    const p = await http(ADMIN, 'GET', '/api/pool');
+    assert(JSON.stringify(p.json).includes('7'), 'pool max stored');
+  });
+
+  await test('keyboard: the skip link comes first and nav links work with Enter', async () => {
+    await page.goto('about:blank');
+    await page.goto(BASE + '/#/pool');
+    await page.waitForFunction(() => document.body.classList.contains('admin'));
+    await page.keyboard.press('Tab');
+    const first = await page.evaluate(() => document.activeElement.className);
+    assert(first === 'skip', 'first focus is the skip link, got ' + first);
+    await page.focus('a[data-nav=agents]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !document.getElementById('page-agents').hidden);
+  });
+
+  await test('phone width: pages fit without horizontal page scroll', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const p2 = await phone.newPage();
+    p2.on('pageerror', (e) => consoleErrors.push(String(e)));
+    await p2.addInitScript((t) => { if (location.protocol === 'http:') sessionStorage.setItem('drover.token', t); }, ADMIN);
+    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task']]) {
+      await p2.goto('about:blank');
+      await p2.goto(BASE + '/' + hash);
+      await p2.waitForFunction(() => document.body.classList.contains('admin'));
+      await p2.waitForTimeout(300);
+      const overflow = await p2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert(overflow <= 1, name + ' overflows the phone width by ' + overflow + ' px');
+      await p2.screenshot({ path: join(ARTIFACTS, name + '-phone.png'), fullPage: true });
+    }
+    await phone.close();
+  });
+
+  await test('no console errors', async () => {
+    assert(consoleErrors.length === 0, 'console errors:\n' + consoleErrors.join('\n'));
+  });
+} finally {
+  await browser.close();
+}
+console.log(results.join('\n'));
+console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''));
+process.exit(failed ? 1 : 0);
