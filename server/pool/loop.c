@@ -32,7 +32,9 @@ struct loop {
     atomic_int stop;
     struct policy_history hist;
     double next_tick, next_retry;
-    int failures, successes; /* start outcomes since the last evaluation */
+    int failures, successes;   /* start outcomes since the last evaluation */
+    int last_raw, last_target; /* the previous decision: retries are recorded when it changes */
+    bool last_breaker;
     char failure_reason[128];
     json_t *starting; /* agent id -> monotonic time created (ours, not yet heartbeating) */
     json_t *orphans;  /* pod name -> monotonic time first seen without an agent row */
@@ -140,8 +142,7 @@ static bool loop_elect(struct loop *l)
         }
         if (r)
             PQclear(r);
-        log_warn("pool", "msg=\"lost the pool leadership\" replica=%s err=\"%s\"", l->cfg.replica,
-                 err.msg);
+        log_warn("pool", "lost the pool leadership: replica=%s err='%s'", l->cfg.replica, err.msg);
         loop_resign(l);
         return false;
     }
@@ -165,14 +166,14 @@ static bool loop_elect(struct loop *l)
                                  .pod_template = l->cfg.pod_template};
 
         if (backend_open(&bc, &l->be, &err) < 0) {
-            log_error("pool", "msg=\"cannot open the pod backend\" backend=%s err=\"%s\"",
-                      l->cfg.backend, err.msg);
+            log_error("pool", "cannot open the pod backend: backend=%s err='%s'", l->cfg.backend,
+                      err.msg);
             db_command(&l->db, "SELECT pg_advisory_unlock_all()", NULL);
             return false;
         }
     }
     if (loop_open_listen(l, &err) < 0) {
-        log_error("pool", "msg=\"%s\"", err.msg);
+        log_error("pool", "%s", err.msg);
         db_command(&l->db, "SELECT pg_advisory_unlock_all()", NULL);
         return false;
     }
@@ -180,7 +181,7 @@ static bool loop_elect(struct loop *l)
     l->next_tick = 0;
     memset(&l->hist, 0, sizeof(l->hist));
     poolstore_leader_set(&l->db, l->cfg.replica, NULL);
-    log_info("pool", "msg=\"leading the agent pool\" replica=%s backend=%s", l->cfg.replica,
+    log_info("pool", "leading the agent pool: replica=%s backend=%s", l->cfg.replica,
              l->cfg.backend);
     return true;
 }
@@ -196,17 +197,18 @@ static void loop_retire(struct loop *l, const json_t *agent, const char *reason)
     struct err err = {0};
 
     if (pod && backend_remove(l->be, pod, uid, &err) < 0)
-        log_warn("pool", "msg=\"pod delete failed\" agent=%s pod=%s err=\"%s\"", id, pod, err.msg);
+        log_warn("pool", "pod delete failed: agent=%s pod=%s err='%s'", id, pod, err.msg);
     json_object_del(l->starting, id);
     if (agents_mark_offline(&l->db, id, reason, &err) < 0)
-        log_warn("pool", "msg=\"mark offline failed\" agent=%s err=\"%s\"", id, err.msg);
+        log_warn("pool", "mark offline failed: agent=%s err='%s'", id, err.msg);
     else
-        log_info("pool", "msg=\"agent retired\" agent=%s reason=\"%s\"", id, reason);
+        log_info("pool", "agent retired: agent=%s reason='%s'", id, reason);
 }
 
 static void loop_note_failure(struct loop *l, const char *reason)
 {
     l->failures++;
+    l->next_retry = loop_now(); /* re-evaluate at once so back-off starts from this failure */
     snprintf(l->failure_reason, sizeof(l->failure_reason), "%s", reason);
 }
 
@@ -236,8 +238,7 @@ static void loop_on_exit(const struct backend_pod *pod, void *arg)
     poolstore_expire_agent_leases(&l->db, pod->agent_id, NULL);
     agents_mark_offline(&l->db, pod->agent_id, why, NULL);
     queue_reap(&l->db, 100, &n, NULL);
-    log_warn("pool", "msg=\"agent ended\" agent=%s reason=\"%s\" requeued=%d", pod->agent_id, why,
-             n);
+    log_warn("pool", "agent ended: agent=%s reason='%s' requeued=%d", pod->agent_id, why, n);
 out:
     json_decref(agent);
 }
@@ -319,7 +320,7 @@ static void loop_reap(struct loop *l)
         }
     }
     if (queue_reap(&l->db, 100, &n, &err) == 0 && n > 0)
-        log_info("pool", "msg=\"expired leases returned to the queue\" n=%d", n);
+        log_info("pool", "expired leases returned to the queue: n=%d", n);
     json_decref(live);
     live = NULL;
     if (poolstore_agents_live(&l->db, &live, &err) < 0)
@@ -350,7 +351,7 @@ static void loop_reap(struct loop *l)
     }
 out:
     if (err.code)
-        log_warn("pool", "msg=\"reaper\" err=\"%s\"", err.msg);
+        log_warn("pool", "reaper: err='%s'", err.msg);
     json_decref(live);
     json_decref(stale);
 }
@@ -384,8 +385,7 @@ static void loop_reconcile(struct loop *l)
             json_object_set_new(l->orphans, name, json_real(now));
         } else if (now - json_number_value(json_object_get(l->orphans, name)) >=
                    l->cfg.orphan_grace_seconds) {
-            log_warn("pool", "msg=\"deleting an orphan pod\" pod=%s agent=%s", name,
-                     pods[i].agent_id);
+            log_warn("pool", "deleting an orphan pod: pod=%s agent=%s", name, pods[i].agent_id);
             backend_remove(l->be, name, pods[i].uid, NULL);
             json_object_del(l->orphans, name);
         }
@@ -401,12 +401,12 @@ static void loop_reconcile(struct loop *l)
         poolstore_expire_agent_leases(&l->db, id, NULL);
         agents_mark_offline(&l->db, id, "pod gone", NULL);
         json_object_del(l->starting, id);
-        log_warn("pool", "msg=\"agent's pod is gone\" agent=%s pod=%s", id, pod);
+        log_warn("pool", "agent's pod is gone: agent=%s pod=%s", id, pod);
     }
     queue_reap(&l->db, 100, &n, NULL);
 out:
     if (err.code)
-        log_warn("pool", "msg=\"reconcile\" err=\"%s\"", err.msg);
+        log_warn("pool", "reconcile: err='%s'", err.msg);
     free(pods);
     json_decref(live);
     json_decref(seen);
@@ -490,7 +490,7 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     if (backend_manages_pods(l->be)) {
         for (int k = 0; k < d->creates; k++) {
             if (loop_create_agent(l, &err) < 0) {
-                log_warn("pool", "msg=\"agent create failed\" err=\"%s\"", err.msg);
+                log_warn("pool", "agent create failed: err='%s'", err.msg);
                 err_clear(&err);
                 break;
             }
@@ -506,7 +506,10 @@ static void loop_evaluate(struct loop *l, const char *trigger)
                        cfg.hard_cap, "pinned_target", d->pinned ? cfg.pinned_target : -1,
                        "start_failures", snap.start_failures, "consecutive_failures",
                        l->hist.consecutive_failures, "backend", l->cfg.backend);
-    if (strcmp(trigger, "retry") != 0 || created > 0 || json_array_size(deletes) > 0) {
+    /* Retries are recorded only when they act or carry news (failures, breaker changes). */
+    if (strcmp(trigger, "retry") != 0 || created > 0 || json_array_size(deletes) > 0 ||
+        snap.start_failures > 0 || snap.start_successes > 0 || d->raw != l->last_raw ||
+        d->target != l->last_target || d->breaker_open != l->last_breaker) {
         struct poolstore_event ev = {.replica = l->cfg.replica,
                                      .trigger = trigger,
                                      .reason = d->reason,
@@ -519,16 +522,21 @@ static void loop_evaluate(struct loop *l, const char *trigger)
                                      .breaker_open = d->breaker_open};
 
         if (poolstore_record(&l->db, &ev, &err) < 0)
-            log_warn("pool", "msg=\"cannot record the decision\" err=\"%s\"", err.msg);
+            log_warn("pool", "cannot record the decision: err='%s'", err.msg);
     }
     if (created || json_array_size(deletes))
-        log_info("pool", "msg=\"scaled\" trigger=%s target=%d created=%d deleted=%zu reason=\"%s\"",
-                 trigger, d->target, created, json_array_size(deletes), d->reason);
-    l->next_retry = d->rate_limited || created < d->creates ? loop_now() + 1 : 0;
+        log_info("pool", "scaled: trigger=%s target=%d created=%d deleted=%zu reason='%s'", trigger,
+                 d->target, created, json_array_size(deletes), d->reason);
+    l->last_raw = d->raw;
+    l->last_target = d->target;
+    l->last_breaker = d->breaker_open;
+    /* Come back within a second while held back: by the rate limits, or by the window. */
+    l->next_retry =
+        d->rate_limited || created < d->creates || d->stabilized > d->raw ? loop_now() + 1 : 0;
     poolstore_leader_set(&l->db, l->cfg.replica, NULL);
 out:
     if (err.code)
-        log_warn("pool", "msg=\"evaluation failed\" err=\"%s\"", err.msg);
+        log_warn("pool", "evaluation failed: err='%s'", err.msg);
     json_decref(live);
     json_decref(inputs);
     json_decref(deletes);
@@ -549,7 +557,7 @@ static const char *loop_wait(struct loop *l, int ms)
         return NULL;
     }
     if (!PQconsumeInput(l->listen)) {
-        log_warn("pool", "msg=\"listen connection lost\" err=\"%s\"", PQerrorMessage(l->listen));
+        log_warn("pool", "listen connection lost: err='%s'", PQerrorMessage(l->listen));
         PQfinish(l->listen);
         l->listen = NULL;
         loop_open_listen(l, NULL);

@@ -38,15 +38,27 @@ static void policy_history_push(struct policy_history *h, double now, int raw)
         h->nrecs++;
 }
 
-/* The highest raw recommendation within [now - window, now] (HPA's scale-down rule). */
+/*
+ * The highest raw recommendation in force during [now - window, now] (HPA's scale-down rule).
+ * A recommendation holds until the next evaluation, so the last one made before the window
+ * opened counts too: evaluations may be irregular (ticks, notifications), and a dip must have
+ * lasted a whole window whatever the sampling.
+ */
 static int policy_window_max(const struct policy_history *h, double now, double window)
 {
-    int best = 0;
+    int best = 0, before = 0;
+    double before_at = -1e300;
 
-    for (size_t i = 0; i < h->nrecs; i++)
-        if (h->recs[i].at >= now - window && h->recs[i].raw > best)
-            best = h->recs[i].raw;
-    return best;
+    for (size_t i = 0; i < h->nrecs; i++) {
+        if (h->recs[i].at >= now - window) {
+            if (h->recs[i].raw > best)
+                best = h->recs[i].raw;
+        } else if (h->recs[i].at > before_at) {
+            before_at = h->recs[i].at;
+            before = h->recs[i].raw;
+        }
+    }
+    return before > best ? before : best;
 }
 
 /* How long creation waits after `n` consecutive failures: base * 2^(n-1), capped. */
@@ -107,7 +119,7 @@ void policy_decide(const struct policy_snapshot *s, const struct policy_settings
     /* Rule 2: scale down only to the highest recommendation of the window; a pin is explicit
      * operator intent and applies at once. */
     stab = raw;
-    if (!d->pinned && raw < current) {
+    if (!d->pinned && raw < current && cfg->stabilization_seconds > 0) {
         stab = policy_window_max(h, now, cfg->stabilization_seconds);
         if (stab > current)
             stab = current;

@@ -128,7 +128,19 @@ static struct {
     pthread_t thread;
     struct loop *loop;
     bool running;
+    int hard_cap;
 } pool_self;
+
+int pool_hard_cap(void)
+{
+    struct pool_cfg c;
+
+    if (pool_self.hard_cap > 0)
+        return pool_self.hard_cap;
+    pool_cfg_default(&c);
+    pool_cfg_env(&c, NULL);
+    return c.hard_cap;
+}
 
 static void *pool_thread(void *arg)
 {
@@ -150,6 +162,7 @@ int pool_start(const struct pool_cfg *cfg, const char *dsn, struct err *err)
     }
     pool_self.loop = l;
     pool_self.running = true;
+    pool_self.hard_cap = cfg->hard_cap;
     return 0;
 }
 

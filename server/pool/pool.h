@@ -64,6 +64,12 @@ int pool_cfg_env(struct pool_cfg *c, struct err *err);
  */
 int pool_start(const struct pool_cfg *cfg, const char *dsn, struct err *err);
 
+/*
+ * The hard cap the admin API validates against: the running pool's, else DROVER_POOL_HARD_CAP,
+ * else 50. Any thread (set once by pool_start before the API serves requests).
+ */
+int pool_hard_cap(void);
+
 /* Stop the thread (the process backend's agents are terminated with it). Idempotent. */
 void pool_stop(void);
 

@@ -140,7 +140,7 @@ static int process_create(struct backend *b, const struct backend_agent *a, stru
     snprintf(out->agent_id, sizeof(out->agent_id), "%s", a->agent_id);
     out->phase = BACKEND_RUNNING;
     p->n++;
-    log_info("pool.process", "msg=\"agent process started\" agent=%s pid=%ld log=%s", a->agent_id,
+    log_info("pool.process", "agent process started: agent=%s pid=%ld log=%s", a->agent_id,
              (long)pid, logpath);
     rc = 0;
 out:
@@ -220,7 +220,7 @@ static int process_poll(struct backend *b, backend_event_fn fn, void *arg, struc
             }
             /* Its group may still hold grandchildren: they go with it. */
             kill(-c->pid, SIGKILL);
-            log_info("pool.process", "msg=\"agent process ended\" agent=%s pid=%ld reason=\"%s\"",
+            log_info("pool.process", "agent process ended: agent=%s pid=%ld reason='%s'",
                      c->agent_id, (long)c->pid, pod.reason);
             p->kids[i] = p->kids[--p->n];
             if (fn)

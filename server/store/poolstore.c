@@ -338,7 +338,8 @@ static const struct db_stmt st_stop = {
     "  WHERE a.id = old.id AND old.status <> 'offline' RETURNING a.id),"
     " exp AS (UPDATE tasks t SET lease_expires_at = now() - interval '1 second'"
     "  WHERE $2::bool AND t.state = 'in_progress' AND t.agent_id IN (SELECT id FROM u))"
-    " SELECT old.status, (SELECT count(*) FROM u) AS n FROM old",
+    " SELECT old.status, (SELECT count(*) FROM u) AS n FROM old,"
+    " (SELECT pg_notify('drover_pool', 'stop')) n",
     2};
 
 static const struct db_stmt st_request = {

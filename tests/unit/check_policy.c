@@ -172,19 +172,24 @@ START_TEST(test_stabilization)
     ck_assert_ptr_nonnull(strstr(d.reason, "stabilised"));
 
     policy_decide(&s, &cfg, 300, &h, &d);
-    ck_assert_int_eq(d.target, 10); /* t=0 is exactly at the window's edge */
+    ck_assert_int_eq(d.target, 10);
+    /* 10 was in force until t=100, so the dip has lasted a whole window only at t=400. */
+    policy_decide(&s, &cfg, 399, &h, &d);
+    ck_assert_int_eq(d.target, 10);
     ck_assert_int_eq(d.ndeletes, 0);
 
-    /* A short spike inside the window holds the pool at the spike's size. */
+    /* A spike to 6 inside the window: the pool goes to 6 now and stays there a window. */
     s = snap(6, 0, 10, 0, buf);
-    policy_decide(&s, &cfg, 301, &h, &d);
+    policy_decide(&s, &cfg, 401, &h, &d);
     ck_assert_int_eq(d.target, 6);
     ck_assert_int_eq(d.ndeletes, 4);
 
     s = snap(0, 0, 6, 0, buf);
     policy_decide(&s, &cfg, 500, &h, &d);
     ck_assert_int_eq(d.target, 6);
-    policy_decide(&s, &cfg, 602, &h, &d);
+    policy_decide(&s, &cfg, 799, &h, &d);
+    ck_assert_int_eq(d.target, 6); /* 6 held until t=500 */
+    policy_decide(&s, &cfg, 802, &h, &d);
     ck_assert_int_eq(d.target, 2);
     ck_assert_int_eq(d.ndeletes, 4);
     ck_assert_str_eq(d.deletes[0], "a0");
