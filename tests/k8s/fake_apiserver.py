@@ -22,6 +22,7 @@ Drover uses, closely enough that the real kubectl drives it (tests/e2e/test_k8s_
 Fault injection and inspection through /_control (no auth):
   POST /_control {"action": "fault", "method": "POST", "path": "/api/v1/...", "status": 429,
                   "retry_after": 1, "count": 1, "reason": "TooManyRequests", "message": "..."}
+                 {"action": "token", "token": T}  rotate: only T is accepted from now on
                  {"action": "compact"}            forget the watch history (next watch: 410)
                  {"action": "gone_mode", "mode": "http"|"stream"}
                  {"action": "drop_watches"}       cut every open watch stream mid-way
@@ -251,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self):
         self.dispatch("PUT")
 
-    def do_PATCH(self):
+    def do_PATCH(self):  # merge-patch only
         self.dispatch("PATCH")
 
     def dispatch(self, method):
@@ -261,7 +262,7 @@ class Handler(BaseHTTPRequestHandler):
         if u.path.startswith("/_control"):
             return self.control(method, u.path, body)
         self.record(body)
-        if self.headers.get("Authorization") != "Bearer " + ARGS.token:
+        if self.headers.get("Authorization") != "Bearer " + STATE.get("token", ARGS.token):
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
         if bad:
             return self.send_json(400, status(400, "BadRequest", "invalid JSON: " + bad))
@@ -316,6 +317,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, obj)
             if name and sub is None and method == "DELETE":
                 return self.delete(ns, kind, name, body)
+            if name and sub is None and method == "PATCH":
+                return self.patch(ns, kind, name, body)
             return self.send_json(405, status(405, "MethodNotAllowed", "method not allowed"))
         return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
 
@@ -353,6 +356,34 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "pods":
             threading.Thread(target=kubelet_start, args=((ns, md["name"]),), daemon=True).start()
         return self.send_json(201, out)
+
+    def patch(self, ns, kind, name, body):
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if ctype != "application/merge-patch+json":
+            return self.send_json(415, status(415, "UnsupportedMediaType",
+                                              f"the body of the request was in an unknown format - accepted media types include: application/merge-patch+json"))
+        if not isinstance(body, dict):
+            return self.send_json(400, status(400, "BadRequest", "a JSON merge patch object is required"))
+
+        def merge(dst, p):
+            for k, v in p.items():
+                if v is None:
+                    dst.pop(k, None)
+                elif isinstance(v, dict) and isinstance(dst.get(k), dict):
+                    merge(dst[k], v)
+                else:
+                    dst[k] = v
+        with LOCK:
+            obj = STATE["objects"][kind].get((ns, name))
+            if not obj:
+                return self.not_found(kind, name)
+            for immutable in ("uid", "name", "namespace", "creationTimestamp"):
+                if immutable in (body.get("metadata") or {}):
+                    return self.send_json(422, status(422, "Invalid", f"metadata.{immutable}: field is immutable"))
+            merge(obj, body)
+            bump(kind, "MODIFIED", obj)
+            out = json.loads(json.dumps(obj))
+        return self.send_json(200, out)
 
     def list(self, ns, kind, q):
         reqs = parse_selector(q.get("labelSelector"))
@@ -519,6 +550,8 @@ class Handler(BaseHTTPRequestHandler):
                 f = dict(body)
                 f.setdefault("count", 1)
                 STATE["faults"].append(f)
+            elif a == "token":
+                STATE["token"] = body["token"]  # rotation: only the new token is accepted
             elif a == "compact":
                 STATE["history"].clear()
                 STATE["oldest_rv"] = STATE["rv"] + 1
@@ -578,7 +611,9 @@ def main():
         import ssl
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
-        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        # The handshake happens in each handler thread (on first read), never in the accept loop,
+        # so a client that stalls mid-handshake cannot block everyone else.
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     if ARGS.port_file:
         with open(ARGS.port_file + ".tmp", "w") as f:
             f.write(str(srv.server_address[1]))

@@ -48,6 +48,8 @@ class Validator:
         key = (obj.get("apiVersion"), obj.get("kind"))
         return self.by_gvk.get(key)
 
+    partial = False  # merge patches: every field optional
+
     def check(self, schema, value, path, errs, refname=None):
         if "$ref" in schema:
             name = schema["$ref"].split("/")[-1]
@@ -75,7 +77,7 @@ class Validator:
                 return
             props = schema.get("properties")
             addl = schema.get("additionalProperties")
-            for req in schema.get("required", []):
+            for req in ([] if self.partial else schema.get("required", [])):
                 if req not in value:
                     errs.append(f"{path}: missing required field '{req}'")
             for k, v in value.items():
@@ -164,8 +166,14 @@ def main(argv):
                     body_definition(rec["method"], rec["path"], rec["body"])
                 if rec["body"].get("kind") == "DeleteOptions":
                     defname = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+                # A merge patch is a partial object of the resource it patches.
+                v.partial = rec["method"] == "PATCH"
+                if v.partial:
+                    defname = {"pods": "io.k8s.api.core.v1.Pod",
+                               "secrets": "io.k8s.api.core.v1.Secret"}.get(rec["path"].split("/")[5])
                 problems += v.validate(rec["body"], f"{rec['method']} {rec['path']} (line {n + 1})",
                                        defname)
+                v.partial = False
                 checked += 1
     for p in problems:
         print("INVALID", p)
