@@ -1,8 +1,7 @@
 /*
-
- * The forge-facing view of project rows: creating/updating one (droverd project add, the embedded default's demo
- * project) and reading the forge settings the forge backends need. Blocking; worker threads
- * or command-line subcommands only.
+ * The forge-facing view of project rows: creating/updating one (droverd project add, the
+ * embedded default's demo project) and reading the forge settings the forge backends need.
+ * Blocking; worker threads or command-line subcommands only.
  */
 #ifndef DROVER_STORE_FORGE_PROJECTS_H
 #define DROVER_STORE_FORGE_PROJECTS_H
@@ -29,12 +28,14 @@ struct forge_projects_new {
  * *out = {id, name, repo_url, default_branch, forge_kind, forge_api_url, forge_repo_path,
  * settings, created}. ERR_INVALID for bad fields.
  */
-int forge_projects_upsert(struct db *db, const struct forge_projects_new *p, json_t **out, struct err *err);
+int forge_projects_upsert(struct db *db, const struct forge_projects_new *p, json_t **out,
+                          struct err *err);
 
 /* The project (same shape, without "created"), or ERR_NOT_FOUND. */
 int forge_projects_get(struct db *db, int64_t id, json_t **out, struct err *err);
 
 /* Record the preview deployment URL of a task (tasks.preview_url). ERR_NOT_FOUND if no task. */
-int forge_projects_set_preview_url(struct db *db, int64_t task_id, const char *url, struct err *err);
+int forge_projects_set_preview_url(struct db *db, int64_t task_id, const char *url,
+                                   struct err *err);
 
 #endif
