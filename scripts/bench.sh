@@ -27,7 +27,7 @@ agents=${BENCH_AGENTS:-8}
 seconds=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP:-2}
 count=${BENCH_COUNT:-300}
-fill=${BENCH_FILL:-$((seconds * 6000 + warmup * 6000 + 5000))}
+fill=${BENCH_FILL:-$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", (s + w) * 6000 + 5000 }')}
 port=${BENCH_PORT:-18580}
 pgmode=${BENCH_PG:-own}
 dir=${BENCH_DIR:-$(mktemp -d /tmp/drover-bench.XXXXXX)}

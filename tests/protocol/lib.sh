@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the real-client e2e tests (tests/e2e/test_{conformance,sdk,inspector,claude,
 # seed_agent,bench}.sh): a fresh schema, a droverd on a free loopback port in it, the pinned npm
 # clients, and cleanup on exit. Relies only on the PG* environment (CI runs under pg_virtualenv).
@@ -43,7 +44,7 @@ proto_cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   if [ -n "$PROTO_SCHEMA" ]; then
-    PGOPTIONS= psql -qAtX -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $PROTO_SCHEMA CASCADE" \
+    PGOPTIONS='' psql -qAtX -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $PROTO_SCHEMA CASCADE" \
       >/dev/null 2>&1 || true
   fi
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
@@ -67,7 +68,7 @@ proto_db() {
   command -v psql >/dev/null || proto_missing "psql not installed"
   psql -qAtX -c 'SELECT 1' >/dev/null 2>&1 || proto_missing "no PostgreSQL reachable via PG* env"
   PROTO_SCHEMA="drover_e2e_$$"
-  PGOPTIONS= proto_psql -c "DROP SCHEMA IF EXISTS $PROTO_SCHEMA CASCADE" \
+  PGOPTIONS='' proto_psql -c "DROP SCHEMA IF EXISTS $PROTO_SCHEMA CASCADE" \
     -c "CREATE SCHEMA $PROTO_SCHEMA" >/dev/null
   export PGOPTIONS="-c search_path=$PROTO_SCHEMA"
   "$PROTO_DROVERD" migrate >"$PROTO_TMP/migrate.log" 2>&1 || proto_fail "droverd migrate failed"
