@@ -100,10 +100,10 @@ async function overHttp() {
   const epoch = got.task.lease_epoch;
 
   step('HTTP: create_branch names the branch drover/<id>-<slug> and is idempotent');
-  const br = await call(client, 'create_branch', { task_id: taskA });
+  const br = await call(client, 'create_branch', { task_id: taskA, lease_epoch: epoch });
   const branch = br.branch ?? br.task?.branch;
   assert.match(String(branch), new RegExp(`^drover/${taskA}-`), `branch: ${JSON.stringify(br)}`);
-  const br2 = await call(client, 'create_branch', { task_id: taskA });
+  const br2 = await call(client, 'create_branch', { task_id: taskA, lease_epoch: epoch });
   assert.equal(br2.branch ?? br2.task?.branch, branch, 'create_branch twice gives the same branch');
 
   step('HTTP: log_activity, one entry and a batch');
@@ -160,8 +160,8 @@ async function overWebSocket() {
   const epoch = got.task.lease_epoch;
 
   step('WS: create_pull_request is recorded on the task');
-  const pr = await call(client, 'create_pull_request', { task_id: taskB, title: 'SDK e2e PR',
-    body: 'opened by the SDK e2e', branch: `drover/${taskB}-sdk-e2e` });
+  const pr = await call(client, 'create_pull_request', { task_id: taskB, lease_epoch: epoch,
+    title: 'SDK e2e PR', body: 'opened by the SDK e2e' });
   assert.ok(JSON.stringify(pr).includes('SDK e2e PR'), `create_pull_request: ${JSON.stringify(pr)}`);
 
   step('WS: heartbeat');
