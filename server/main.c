@@ -1,18 +1,22 @@
 /*
- * droverd: the Drover server. Subcommands: serve, migrate, token, enqueue (a smoke helper).
+ * droverd: the Drover server. Subcommands: serve, migrate, token, selftest.
  * Main thread: parses arguments, then runs the subcommand.
  */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/agents.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "net/server.h"
 #include "store/queue.h"
+#include "store/tokens.h"
 
 #define DROVER_VERSION "0.1.0"
 
@@ -172,6 +176,146 @@ out:
     return rc;
 }
 
+/* droverd serve: migrate, then run the server until SIGTERM. */
+static int cmd_serve(int argc, char **argv)
+{
+    struct cfg cfg;
+    struct err err = {0};
+    struct db db;
+    int r, applied = 0;
+
+    r = cfg_parse(&cfg, argc, argv, &err);
+    if (r != 0) {
+        if (r < 0)
+            fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
+        cfg_free(&cfg);
+        return r < 0 ? 2 : 0;
+    }
+    /* Migrations run under an advisory lock, so replicas starting together are safe. */
+    if (db_open(&db, cfg.database_url, &err) < 0 ||
+        migrate_apply(&db, migrate_files, &applied, &err) < 0) {
+        fprintf(stderr, "droverd serve: %s\n", err.msg);
+        db_close(&db);
+        cfg_free(&cfg);
+        return 1;
+    }
+    db_close(&db);
+    if (applied)
+        log_info("main", "applied %d migration(s)", applied);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's rule */
+    r = server_run(&cfg);
+    curl_global_cleanup();
+    cfg_free(&cfg);
+    return r;
+}
+
+static void cmd_token_usage(FILE *f)
+{
+    fprintf(f, "usage: droverd token create --scope agent|operator|admin --name NAME\n"
+               "       droverd token revoke <id|name>\n\n"
+               "create prints the token alone on stdout (it is shown only once). With\n"
+               "--scope agent it also registers a new agent and prints AGENT_ID=... and\n"
+               "DROVER_TOKEN=... lines instead, so `eval \"$(droverd token create ...)\"` works.\n"
+               "Options: --database-url URL (else DATABASE_URL, else the PG* environment),\n"
+               "--backend NAME (agent tokens: the agent's backend label, default none).\n");
+}
+
+static int cmd_token(int argc, char **argv)
+{
+    static const struct option opts[] = {{"scope", required_argument, NULL, 's'},
+                                         {"name", required_argument, NULL, 'n'},
+                                         {"database-url", required_argument, NULL, 'd'},
+                                         {"backend", required_argument, NULL, 'b'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *scope_s = NULL, *name = NULL, *url = NULL, *backend = "none", *sub;
+    enum tokens_scope scope;
+    char token[TOKENS_LEN], agent[37];
+    struct err err = {0};
+    struct db db;
+    long long id = 0;
+    int c, rc = 1, revoked = 0;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        cmd_token_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    sub = argv[1];
+    optind = 1;
+    while ((c = getopt_long(argc - 1, argv + 1, "s:n:d:b:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            scope_s = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'd':
+            url = optarg;
+            break;
+        case 'b':
+            backend = optarg;
+            break;
+        case 'h':
+            cmd_token_usage(stdout);
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    if (strcmp(sub, "create") == 0) {
+        if (!scope_s || !name || optind < argc - 1) {
+            fprintf(stderr, "droverd token create: --scope and --name are required\n");
+            return 2;
+        }
+        if (tokens_scope_parse(scope_s, &scope, &err) < 0) {
+            fprintf(stderr, "droverd token create: %s\n", err.msg);
+            return 2;
+        }
+    } else if (strcmp(sub, "revoke") == 0) {
+        if (optind != argc - 2) {
+            fprintf(stderr, "droverd token revoke: name the token (its id or name)\n");
+            return 2;
+        }
+    } else {
+        fprintf(stderr, "droverd token: unknown subcommand '%s' (create or revoke)\n", sub);
+        return 2;
+    }
+    if (db_open(&db, droverd_database_url(url), &err) < 0) {
+        fprintf(stderr, "droverd token: %s\n", err.msg);
+        return 1;
+    }
+    if (strcmp(sub, "revoke") == 0) {
+        if (tokens_revoke(&db, argv[optind + 1], &revoked, &err) < 0)
+            goto fail;
+        fprintf(stderr, "revoked %d token(s)\n", revoked);
+        rc = 0;
+        goto out;
+    }
+    if (scope == TOKENS_SCOPE_AGENT) {
+        /* The agent row and its token in one transaction: no agent without a token. */
+        if (db_begin(&db, &err) < 0 || agents_create(&db, name, backend, agent, &err) < 0 ||
+            tokens_create(&db, scope, name, agent, token, &id, &err) < 0 ||
+            db_commit(&db, &err) < 0) {
+            db_rollback(&db);
+            goto fail;
+        }
+        printf("AGENT_ID=%s\nDROVER_TOKEN=%s\n", agent, token);
+    } else {
+        if (tokens_create(&db, scope, name, NULL, token, &id, &err) < 0)
+            goto fail;
+        printf("%s\n", token);
+    }
+    fprintf(stderr, "created %s token %lld (%s); it is not shown again\n", scope_s, id, name);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "droverd token %s: %s\n", sub, err.msg);
+out:
+    db_close(&db);
+    return rc;
+}
+
 static int cmd_help(int argc, char **argv)
 {
     (void)argc;
@@ -181,7 +325,9 @@ static int cmd_help(int argc, char **argv)
 }
 
 static const struct droverd_cmd droverd_cmds[] = {
+    {"serve", cmd_serve, "run the server (MCP, WebSocket, REST); --help lists its settings"},
     {"migrate", cmd_migrate, "apply pending database migrations"},
+    {"token", cmd_token, "create or revoke API tokens (create --scope S --name N | revoke ID)"},
     {"selftest", cmd_selftest, "enqueue, claim and complete one task (a queue round trip)"},
     {"help", cmd_help, "show this help"},
 };

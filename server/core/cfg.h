@@ -1,0 +1,50 @@
+/*
+ * droverd serve's configuration: one table of settings (flag, environment variable, default,
+ * validation, help text). Parsed once on the main thread at start-up, read-only afterwards, so
+ * any thread may read a `struct cfg` once the server runs.
+ */
+#ifndef DROVER_CORE_CFG_H
+#define DROVER_CORE_CFG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+#define CFG_MAX_NAMES 16
+
+struct cfg {
+    char listen_host[256];    /* "127.0.0.1" */
+    int listen_port;          /* 8080; 0 = any free port (tests) */
+    const char *database_url; /* NULL = PG* environment */
+    int workers;
+    long max_body; /* bytes, HTTP bodies and ws messages */
+    int lease_seconds;
+    int heartbeat_interval; /* seconds, advertised to agents */
+    int long_poll_max;      /* seconds, bound of get_next_task wait_seconds */
+    bool auth;
+    int max_conns;                /* file descriptors lws may use */
+    int idle_timeout;             /* seconds before an idle keep-alive / slow request is dropped */
+    int sweep_interval;           /* seconds between reaper runs */
+    char *origins[CFG_MAX_NAMES]; /* owned; allowed Origin values (scheme://host[:port]) */
+    int norigins;
+    char *hosts[CFG_MAX_NAMES]; /* owned; allowed Host header names (without port) */
+    int nhosts;
+    char log_level[16];
+};
+
+/*
+ * Fill `c` from defaults, then the environment, then argv (getopt_long; argv[0] is the command
+ * name). Returns 0, 1 when --help was printed (exit 0), or -1 with `err` set (exit 2).
+ */
+int cfg_parse(struct cfg *c, int argc, char **argv, struct err *err);
+
+/* Print every setting with its flag, environment variable, default and meaning. */
+void cfg_usage(FILE *f);
+
+/* True when the listener only accepts loopback connections. */
+bool cfg_is_loopback(const struct cfg *c);
+
+void cfg_free(struct cfg *c);
+
+#endif

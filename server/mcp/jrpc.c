@@ -1,0 +1,131 @@
+/*
+ * JSON-RPC 2.0 framing. Pure; any thread.
+ */
+#include "mcp/jrpc.h"
+#include "core/text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int jrpc_depth(const char *s, size_t len)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == '"')
+            in_str = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > max)
+                max = depth;
+        } else if (c == ']' || c == '}')
+            depth--;
+    }
+    return max;
+}
+
+int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz)
+{
+    json_error_t je;
+
+    *out = NULL;
+    *code = JRPC_PARSE_ERROR;
+    if (!body || len == 0) {
+        snprintf(msg, msgsz, "Parse error: empty body");
+        return -1;
+    }
+    if (!text_utf8_valid(body, len)) {
+        snprintf(msg, msgsz, "Parse error: body is not valid UTF-8");
+        return -1;
+    }
+    /* Checked before parsing so a hostile body never drives jansson's recursion deep. */
+    if (jrpc_depth(body, len) > JRPC_MAX_DEPTH) {
+        snprintf(msg, msgsz, "Parse error: JSON nested deeper than %d levels", JRPC_MAX_DEPTH);
+        return -1;
+    }
+    *out = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!*out) {
+        snprintf(msg, msgsz, "Parse error: %s (line %d, column %d)", je.text, je.line, je.column);
+        return -1;
+    }
+    if (!json_is_object(*out) && !json_is_array(*out)) {
+        *code = JRPC_INVALID_REQUEST;
+        snprintf(msg, msgsz, "Invalid Request: a message must be a JSON object");
+        json_decref(*out);
+        *out = NULL;
+        return -1;
+    }
+    *code = 0;
+    msg[0] = '\0';
+    return 0;
+}
+
+const json_t *jrpc_id(const json_t *msg)
+{
+    const json_t *id = json_object_get(msg, "id");
+
+    if (id && (json_is_string(id) || json_is_integer(id)))
+        return id;
+    return NULL;
+}
+
+enum jrpc_kind jrpc_classify(const json_t *msg, const char **why)
+{
+    const json_t *v, *id, *method;
+
+    *why = NULL;
+    if (!json_is_object(msg)) {
+        *why = "a message must be a JSON object";
+        return JRPC_KIND_INVALID;
+    }
+    v = json_object_get(msg, "jsonrpc");
+    if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
+        *why = "\"jsonrpc\" must be \"2.0\"";
+        return JRPC_KIND_INVALID;
+    }
+    id = json_object_get(msg, "id");
+    if (id && !json_is_string(id) && !json_is_integer(id)) {
+        *why = "\"id\" must be a string or an integer";
+        return JRPC_KIND_INVALID;
+    }
+    method = json_object_get(msg, "method");
+    if (method) {
+        const json_t *params = json_object_get(msg, "params");
+        if (!json_is_string(method) || json_string_length(method) == 0) {
+            *why = "\"method\" must be a non-empty string";
+            return JRPC_KIND_INVALID;
+        }
+        if (params && !json_is_object(params) && !json_is_array(params)) {
+            *why = "\"params\" must be an object";
+            return JRPC_KIND_INVALID;
+        }
+        return id ? JRPC_KIND_REQUEST : JRPC_KIND_NOTIFICATION;
+    }
+    if (id && (json_object_get(msg, "result") || json_is_object(json_object_get(msg, "error"))))
+        return JRPC_KIND_RESPONSE;
+    *why = "a request needs a \"method\"";
+    return JRPC_KIND_INVALID;
+}
+
+json_t *jrpc_result(const json_t *id, json_t *result)
+{
+    return json_pack("{s:s, s:O?, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "result",
+                     result ? result : json_object());
+}
+
+json_t *jrpc_error(const json_t *id, int code, const char *message, json_t *data)
+{
+    json_t *e = json_pack("{s:i, s:s}", "code", code, "message", message);
+
+    if (data)
+        json_object_set_new(e, "data", data);
+    return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error", e);
+}

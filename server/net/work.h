@@ -1,0 +1,24 @@
+/*
+ * What a worker does with a job: authenticate, check the session, parse, dispatch (MCP, the
+ * seed endpoints, the REST router, /ready, the sweep) and leave the reply in the job.
+ * Worker threads; never touches lws.
+ */
+#ifndef DROVER_NET_WORK_H
+#define DROVER_NET_WORK_H
+
+#include "core/cfg.h"
+#include "net/pool.h"
+#include "store/queue.h"
+
+struct work_env {
+    const struct cfg *cfg;
+    struct queue_opts qo;
+};
+
+/* The pool_run_fn of the server's pool; `arg` is the server, whose first member is the env. */
+void work_run(struct pool_worker *w, struct job *j, void *arg);
+
+/* Same, with the env given directly (tests). */
+void work_exec(const struct work_env *env, struct db *db, struct job *j);
+
+#endif
