@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Drover's benchmark: droverd over MCP against pgbench running the same SQL, same database,
+# same run. Builds Release, starts a private PostgreSQL cluster (initdb, like scripts/run.sh)
+# and droverd, then:
+#   1. pgbench reference: each client claims + completes tasks with exactly droverd's SQL
+#      (tests/bench/drover_2tx.sql) on a pre-filled queue -> tasks/s
+#   2. drover-bench tasks: N agents (own token and MCP session each) loop get_next_task ->
+#      update_task_status(completed) over /mcp on the same pre-filled queue -> tasks/s
+#   3. drover-bench dispatch: N agents long-poll get_next_task; tasks enqueued one by one in SQL;
+#      enqueue -> receive latency p50/p99
+#   4. drover-bench ping: N sessions send MCP ping -> ping/s
+# Prints a table and ends with exactly one JSON line:
+#   {"drover_tasks_per_s","pgbench_tasks_per_s","ratio","dispatch_p50_ms","dispatch_p99_ms",
+#    "ping_per_s","agents"}
+#
+# Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=10 BENCH_WARMUP=2 BENCH_COUNT=300
+#   BENCH_FILL (tasks pre-filled per throughput run; default sized from BENCH_SECONDS)
+#   BENCH_PORT=18580 (droverd's loopback port)  BENCH_DIR (scratch; default a new /tmp dir)
+#   BENCH_BUILD_DIR (use this build instead of building Release into build/bench)
+#   BENCH_PG=own|env: own = a private cluster (default); env = the PG* environment as given
+#   (PGOPTIONS may pick a schema; the e2e smoke test uses this), no cluster started.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+cd "$DROVER_ROOT"
+
+agents=${BENCH_AGENTS:-8}
+seconds=${BENCH_SECONDS:-10}
+warmup=${BENCH_WARMUP:-2}
+count=${BENCH_COUNT:-300}
+fill=${BENCH_FILL:-$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", (s + w) * 6000 + 5000 }')}
+port=${BENCH_PORT:-18580}
+pgmode=${BENCH_PG:-own}
+dir=${BENCH_DIR:-$(mktemp -d /tmp/drover-bench.XXXXXX)}
+mkdir -p "$dir"
+pids=()
+pgdata=""
+
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+cleanup() {
+  local rc=$? p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$pgdata" ]; then
+    as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  if [ $rc -ne 0 ]; then
+    for f in "$dir"/*.log; do
+      [ -f "$f" ] && { echo "---- $f (last 30 lines)" >&2; tail -n 30 "$f" >&2; }
+    done
+  fi
+  [ -n "${BENCH_DIR:-}" ] || rm -rf "$dir"
+  exit $rc
+}
+trap cleanup EXIT
+
+if [ -n "${BENCH_BUILD_DIR:-}" ]; then
+  build=$BENCH_BUILD_DIR
+else
+  drover_deps
+  drover_log "building Release into build/bench"
+  build=build/bench
+  drover_build "$build" -DCMAKE_BUILD_TYPE=Release
+fi
+for b in droverd drover-bench; do
+  [ -x "$build/$b" ] || { drover_log "$build/$b is missing"; exit 1; }
+done
+
+if [ "$pgmode" = own ]; then
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pgdata=$dir/pg
+  mkdir -p "$pgdata"
+  [ "$(id -u)" -ne 0 ] || chown -R postgres "$dir"
+  drover_log "initdb + start a private PostgreSQL in $pgdata (Unix socket only)"
+  as_pg "$pgbin/initdb" -D "$pgdata" -A trust -U drover >"$dir/initdb.log" 2>&1
+  # The settings of shared/reference/queue-bench/pg_cluster.sh, so figures stay comparable.
+  cat >>"$pgdata/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$dir'
+max_connections = 300
+shared_buffers = 1GB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+CONF
+  as_pg "$pgbin/pg_ctl" -D "$pgdata" -w -l "$dir/postgres.log" start >/dev/null
+  export PGHOST=$dir PGPORT=5432 PGUSER=drover PGDATABASE=postgres
+  unset PGOPTIONS PGPASSWORD
+fi
+psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+
+"$build/droverd" migrate >"$dir/migrate.log" 2>&1
+"$build/droverd" serve --listen "127.0.0.1:$port" >"$dir/droverd.log" 2>&1 &
+pids+=($!)
+droverd_pid=$!
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  kill -0 "$droverd_pid" 2>/dev/null || { drover_log "droverd exited"; exit 1; }
+  sleep 0.1
+done
+
+drover_log "creating $agents agent tokens"
+: >"$dir/tokens"
+for i in $(seq "$agents"); do
+  out=$("$build/droverd" token create --scope agent --name "bench-$i")
+  printf '%s %s\n' "$(sed -n 's/^AGENT_ID=//p' <<<"$out")" "$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out")" \
+    >>"$dir/tokens"
+done
+# pgbench's agents: fixed ids the reference script derives from its client number.
+psql_q -c "INSERT INTO agents (id, name, status)
+           SELECT ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'pgbench-' || g, 'idle'
+           FROM generate_series(0, $agents - 1) g ON CONFLICT (id) DO NOTHING"
+
+# A fresh queue of $fill runnable tasks, vacuumed and checkpointed, before each throughput run.
+refill() {
+  psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" \
+    -c "INSERT INTO tasks (title, description, repo_url)
+        SELECT 'bench ' || g, 'benchmark task ' || g, 'https://git.example/bench.git'
+        FROM generate_series(1, $fill) g" \
+    -c "VACUUM ANALYZE tasks" -c "VACUUM ANALYZE activity" -c "VACUUM ANALYZE agents" -c "CHECKPOINT"
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+drover_log "pgbench reference: $agents clients, ${seconds}s, droverd's claim + complete SQL"
+refill
+pgbench -n -M prepared -c "$agents" -j 2 -T "$seconds" -f tests/bench/drover_2tx.sql \
+  >"$dir/pgbench.log" 2>&1 || { cat "$dir/pgbench.log" >&2; exit 1; }
+pg_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$dir/pgbench.log" | head -1)
+grep -q '^number of failed transactions: 0 ' "$dir/pgbench.log" || {
+  cat "$dir/pgbench.log" >&2
+  drover_log "pgbench had failed transactions"
+  exit 1
+}
+
+drover_log "drover: $agents agents loop get_next_task -> update_task_status over /mcp, ${seconds}s"
+refill
+c0=$(cpu_ticks "$droverd_pid")
+"$build/drover-bench" tasks --url "http://127.0.0.1:$port" --tokens "$dir/tokens" --agents "$agents" \
+  --seconds "$seconds" --warmup "$warmup" >"$dir/tasks.json" 2>"$dir/tasks.log"
+c1=$(cpu_ticks "$droverd_pid")
+dr_tps=$(jq -r '.tasks_per_s' "$dir/tasks.json")
+dr_tasks=$(jq -r '.tasks' "$dir/tasks.json")
+hz=$(getconf CLK_TCK)
+cpu_ms=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$dr_tasks" -v w="$warmup" -v s="$seconds" \
+  'BEGIN { printf "%.3f", n > 0 ? d * 1000 / hz / (n * (s + w) / s) : 0 }')
+
+drover_log "dispatch: $agents agents long-polling, $count tasks enqueued one at a time"
+psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
+"$build/drover-bench" dispatch --url "http://127.0.0.1:$port" --tokens "$dir/tokens" \
+  --agents "$agents" --count "$count" --wait 10 >"$dir/dispatch.json" 2>"$dir/dispatch.log"
+
+drover_log "ping: $agents sessions, ${seconds}s"
+"$build/drover-bench" ping --url "http://127.0.0.1:$port" --tokens "$dir/tokens" --agents "$agents" \
+  --seconds "$seconds" --warmup 1 >"$dir/ping.json" 2>"$dir/ping.log"
+
+p50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.json")
+p99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.json")
+ping=$(jq -r '.ping_per_s' "$dir/ping.json")
+ratio=$(awk -v a="$dr_tps" -v b="$pg_tps" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')
+
+echo
+printf '%-44s %14s\n' "measure ($agents agents, ${seconds}s runs)" "value"
+printf '%-44s %14s\n' "--------------------------------------------" "--------------"
+printf '%-44s %14.1f\n' "pgbench, droverd's SQL: tasks/s" "$pg_tps"
+printf '%-44s %14.1f\n' "droverd over MCP /mcp: tasks/s" "$dr_tps"
+printf '%-44s %14.3f\n' "ratio droverd / pgbench" "$ratio"
+printf '%-44s %14s\n' "droverd CPU per task (ms)" "$cpu_ms"
+printf '%-44s %14.3f\n' "dispatch enqueue->receive p50 (ms)" "$p50"
+printf '%-44s %14.3f\n' "dispatch enqueue->receive p99 (ms)" "$p99"
+printf '%-44s %14.1f\n' "MCP ping/s" "$ping"
+echo
+printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"agents":%d}\n' \
+  "$dr_tps" "$pg_tps" "$ratio" "$p50" "$p99" "$ping" "$agents"

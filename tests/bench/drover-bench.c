@@ -1,0 +1,683 @@
+/*
+ * drover-bench: a load generator for droverd's MCP endpoint (Streamable HTTP, /mcp).
+ *
+ * Every simulated agent is one thread with its own libcurl easy handle, reused for every request
+ * so the TCP connection is kept alive, its own bearer token, and its own MCP session
+ * (initialize + notifications/initialized first, then Mcp-Session-Id and MCP-Protocol-Version
+ * on every request) -- exactly what a real agent pod does. Blocking calls per thread keep the
+ * agents independent: a long-polling agent does not hold up the others.
+ *
+ *   drover-bench tasks    --url U --tokens F --agents N --seconds S [--warmup S]
+ *       N agents loop get_next_task -> update_task_status(completed) over a pre-filled queue;
+ *       tasks/s counted over S seconds after the warm-up.
+ *   drover-bench dispatch --url U --tokens F --agents N --count C [--wait W]
+ *       N agents long-poll get_next_task (wait_seconds W); this process enqueues C tasks one at a
+ *       time through libpq (PG* environment, or --database-url), each carrying the monotonic time
+ *       just before its INSERT was sent; the receiving agent records now - then. p50/p99.
+ *   drover-bench ping     --url U --tokens F --agents N --seconds S
+ *       N sessions send MCP ping as fast as they can; ping/s.
+ *
+ * --tokens F: one "AGENT_ID TOKEN" pair per line (scripts/bench.sh writes it from
+ * `droverd token create --scope agent`); agent i uses line i. Each run prints one JSON line on
+ * stdout; errors go to stderr and make the exit status 1.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define BENCH_MAX_AGENTS 256
+#define BENCH_PROTOCOL "2025-11-25"
+
+struct bench_opts {
+    const char *mode, *url, *tokens, *database_url;
+    int agents, count, wait;
+    double seconds, warmup;
+};
+
+/* One agent: its identity, its connection and its MCP session. */
+struct bench_agent {
+    int index;
+    char agent_id[64];
+    char token[256];
+    CURL *h;
+    struct curl_slist *hdrs;
+    char session[256];
+    char content_type[128];
+    char *resp;
+    size_t resp_len, resp_cap;
+    long next_id;
+    char err[512];
+};
+
+static struct bench_opts bench_o;
+static struct bench_agent bench_agents[BENCH_MAX_AGENTS];
+static atomic_bool bench_stop;
+static atomic_long bench_done, bench_errors;
+static atomic_bool bench_measuring;
+static pthread_mutex_t bench_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bench_cv = PTHREAD_COND_INITIALIZER;
+static double *bench_lat; /* dispatch latencies, ms */
+static long bench_nlat;
+static long bench_ready; /* agents with a session, waiting to start */
+
+static double bench_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void bench_sleep(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+    nanosleep(&ts, NULL);
+}
+
+static size_t bench_write_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct bench_agent *a = ud;
+    size_t len = size * n;
+
+    if (a->resp_len + len + 1 > a->resp_cap) {
+        size_t cap = a->resp_cap ? a->resp_cap : 4096;
+        char *np;
+
+        while (cap < a->resp_len + len + 1)
+            cap *= 2;
+        np = realloc(a->resp, cap);
+        if (!np)
+            return 0;
+        a->resp = np;
+        a->resp_cap = cap;
+    }
+    memcpy(a->resp + a->resp_len, p, len);
+    a->resp_len += len;
+    a->resp[a->resp_len] = '\0';
+    return len;
+}
+
+/* Keep the session id and the content type of each response. */
+static size_t bench_header_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct bench_agent *a = ud;
+    size_t len = size * n, k;
+    char *dst = NULL;
+    size_t cap = 0;
+
+    if (len > 15 && strncasecmp(p, "mcp-session-id:", 15) == 0) {
+        k = 15;
+        dst = a->session;
+        cap = sizeof(a->session);
+    } else if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+        k = 13;
+        dst = a->content_type;
+        cap = sizeof(a->content_type);
+    }
+    if (dst) {
+        size_t m;
+
+        while (k < len && (p[k] == ' ' || p[k] == '\t'))
+            k++;
+        m = len - k;
+        while (m > 0 && (p[k + m - 1] == '\r' || p[k + m - 1] == '\n' || p[k + m - 1] == ' '))
+            m--;
+        if (m >= cap)
+            m = cap - 1;
+        memcpy(dst, p + k, m);
+        dst[m] = '\0';
+    }
+    return len;
+}
+
+static void bench_set_headers(struct bench_agent *a)
+{
+    char line[512];
+
+    curl_slist_free_all(a->hdrs);
+    a->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    a->hdrs = curl_slist_append(a->hdrs, "Accept: application/json, text/event-stream");
+    snprintf(line, sizeof(line), "Authorization: Bearer %s", a->token);
+    a->hdrs = curl_slist_append(a->hdrs, line);
+    a->hdrs = curl_slist_append(a->hdrs, "Expect:");
+    if (a->session[0]) {
+        snprintf(line, sizeof(line), "Mcp-Session-Id: %s", a->session);
+        a->hdrs = curl_slist_append(a->hdrs, line);
+        a->hdrs = curl_slist_append(a->hdrs, "MCP-Protocol-Version: " BENCH_PROTOCOL);
+    }
+    curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, a->hdrs);
+}
+
+/*
+ * POST one JSON-RPC message. For a request (id > 0) *result gets the "result" member (owned by
+ * the caller); a notification expects 202. Returns 0, or -1 with a->err set.
+ */
+static int bench_post(struct bench_agent *a, const char *body, long id, json_t **result)
+{
+    long status = 0;
+    CURLcode cc;
+    json_t *doc = NULL, *r;
+    json_error_t je;
+    const char *json = NULL;
+
+    if (result)
+        *result = NULL;
+    a->resp_len = 0;
+    a->content_type[0] = '\0';
+    if (a->resp)
+        a->resp[0] = '\0';
+    curl_easy_setopt(a->h, CURLOPT_POSTFIELDS, body);
+    cc = curl_easy_perform(a->h);
+    if (cc != CURLE_OK) {
+        snprintf(a->err, sizeof(a->err), "curl: %s", curl_easy_strerror(cc));
+        return -1;
+    }
+    curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &status);
+    if (id == 0) {
+        if (status != 202 && status != 200) {
+            snprintf(a->err, sizeof(a->err), "notification: HTTP %ld", status);
+            return -1;
+        }
+        return 0;
+    }
+    if (status != 200) {
+        snprintf(a->err, sizeof(a->err), "HTTP %ld: %.300s", status, a->resp ? a->resp : "");
+        return -1;
+    }
+    json = a->resp ? a->resp : "";
+    /* An SSE answer carries the response as the last "data:" line. */
+    if (strncasecmp(a->content_type, "text/event-stream", 17) == 0) {
+        const char *d = NULL, *p = json;
+
+        while ((p = strstr(p, "data:")) != NULL) {
+            if (p[5] == ' ' || p[5] == '{')
+                d = p + 5;
+            p += 5;
+        }
+        json = d ? d : "";
+    }
+    doc = json_loads(json, JSON_DISABLE_EOF_CHECK, &je);
+    if (!doc) {
+        snprintf(a->err, sizeof(a->err), "bad JSON: %s: %.200s", je.text, json);
+        return -1;
+    }
+    r = json_object_get(doc, "result");
+    if (!r) {
+        char *e = json_dumps(json_object_get(doc, "error"), JSON_COMPACT);
+
+        snprintf(a->err, sizeof(a->err), "JSON-RPC error: %.400s", e ? e : "?");
+        free(e);
+        json_decref(doc);
+        return -1;
+    }
+    if (result)
+        *result = json_incref(r);
+    json_decref(doc);
+    return 0;
+}
+
+static int bench_request(struct bench_agent *a, const char *method, const char *params,
+                         json_t **result)
+{
+    char body[2048];
+    long id = ++a->next_id;
+
+    snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\"%s%s}", id,
+             method, params ? ",\"params\":" : "", params ? params : "");
+    return bench_post(a, body, id, result);
+}
+
+/* A tool call; *out = structuredContent (owned). An isError result is an error. */
+static int bench_tool(struct bench_agent *a, const char *name, const char *args, json_t **out)
+{
+    char params[1024];
+    json_t *r = NULL;
+
+    *out = NULL;
+    snprintf(params, sizeof(params), "{\"name\":\"%s\",\"arguments\":%s}", name, args);
+    if (bench_request(a, "tools/call", params, &r) < 0)
+        return -1;
+    if (json_is_true(json_object_get(r, "isError"))) {
+        json_t *c = json_array_get(json_object_get(r, "content"), 0);
+
+        snprintf(a->err, sizeof(a->err), "%s: isError: %.400s", name,
+                 json_string_value(json_object_get(c, "text"))
+                     ? json_string_value(json_object_get(c, "text"))
+                     : "?");
+        json_decref(r);
+        return -1;
+    }
+    *out = json_incref(json_object_get(r, "structuredContent"));
+    json_decref(r);
+    if (!*out) {
+        snprintf(a->err, sizeof(a->err), "%s: no structuredContent", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int bench_connect(struct bench_agent *a)
+{
+    char url[1024];
+    json_t *r = NULL;
+
+    a->h = curl_easy_init();
+    if (!a->h) {
+        snprintf(a->err, sizeof(a->err), "curl_easy_init failed");
+        return -1;
+    }
+    snprintf(url, sizeof(url), "%s/mcp", bench_o.url);
+    curl_easy_setopt(a->h, CURLOPT_URL, url);
+    curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, bench_write_cb);
+    curl_easy_setopt(a->h, CURLOPT_WRITEDATA, a);
+    curl_easy_setopt(a->h, CURLOPT_HEADERFUNCTION, bench_header_cb);
+    curl_easy_setopt(a->h, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(a->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(a->h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(a->h, CURLOPT_TIMEOUT, (long)bench_o.wait + 30L);
+    a->session[0] = '\0';
+    bench_set_headers(a);
+    if (bench_request(a, "initialize",
+                      "{\"protocolVersion\":\"" BENCH_PROTOCOL "\",\"capabilities\":{},"
+                      "\"clientInfo\":{\"name\":\"drover-bench\",\"version\":\"1\"}}",
+                      &r) < 0)
+        return -1;
+    json_decref(r);
+    bench_set_headers(a); /* now with the session id, if the server gave one */
+    return bench_post(a, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", 0, NULL);
+}
+
+static void bench_fail(struct bench_agent *a, const char *what)
+{
+    long n = atomic_fetch_add(&bench_errors, 1);
+
+    if (n < 5)
+        fprintf(stderr, "drover-bench: agent %d: %s: %s\n", a->index, what, a->err);
+}
+
+/* Wait until every agent has its session, so no run measures connection setup. */
+static void bench_ready_wait(void)
+{
+    pthread_mutex_lock(&bench_mu);
+    bench_ready++;
+    pthread_cond_broadcast(&bench_cv);
+    pthread_mutex_unlock(&bench_mu);
+}
+
+/* Take a task; 1 = got one (*id, *epoch, *title/desc owned), 0 = none, -1 = error. */
+static int bench_take(struct bench_agent *a, int wait, long long *id, long long *epoch, char **desc)
+{
+    char args[64];
+    json_t *out = NULL, *t;
+
+    snprintf(args, sizeof(args), "{\"wait_seconds\":%d}", wait);
+    if (bench_tool(a, "get_next_task", args, &out) < 0)
+        return -1;
+    t = json_object_get(out, "task");
+    if (!json_is_object(t)) {
+        json_decref(out);
+        return 0;
+    }
+    *id = json_integer_value(json_object_get(t, "id"));
+    *epoch = json_integer_value(json_object_get(t, "lease_epoch"));
+    if (desc) {
+        const char *d = json_string_value(json_object_get(t, "description"));
+
+        *desc = strdup(d ? d : "");
+    }
+    json_decref(out);
+    return 1;
+}
+
+static int bench_complete(struct bench_agent *a, long long id, long long epoch)
+{
+    char args[160];
+    json_t *out = NULL;
+    int rc;
+
+    snprintf(args, sizeof(args), "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"completed\"}",
+             id, epoch);
+    rc = bench_tool(a, "update_task_status", args, &out);
+    json_decref(out);
+    return rc;
+}
+
+static void *bench_tasks_agent(void *arg)
+{
+    struct bench_agent *a = arg;
+    long long id, epoch;
+
+    if (bench_connect(a) < 0) {
+        bench_fail(a, "connect");
+        bench_ready_wait();
+        return NULL;
+    }
+    bench_ready_wait();
+    while (!atomic_load(&bench_stop)) {
+        int got = bench_take(a, 0, &id, &epoch, NULL);
+
+        if (got < 0) {
+            bench_fail(a, "get_next_task");
+            continue;
+        }
+        if (got == 0) {
+            snprintf(a->err, sizeof(a->err), "the queue ran dry: pre-fill more tasks");
+            bench_fail(a, "get_next_task");
+            break;
+        }
+        if (bench_complete(a, id, epoch) < 0) {
+            bench_fail(a, "update_task_status");
+            continue;
+        }
+        if (atomic_load(&bench_measuring))
+            atomic_fetch_add(&bench_done, 1);
+    }
+    return NULL;
+}
+
+static void *bench_ping_agent(void *arg)
+{
+    struct bench_agent *a = arg;
+
+    if (bench_connect(a) < 0) {
+        bench_fail(a, "connect");
+        bench_ready_wait();
+        return NULL;
+    }
+    bench_ready_wait();
+    while (!atomic_load(&bench_stop)) {
+        json_t *r = NULL;
+
+        if (bench_request(a, "ping", NULL, &r) < 0) {
+            bench_fail(a, "ping");
+            continue;
+        }
+        json_decref(r);
+        if (atomic_load(&bench_measuring))
+            atomic_fetch_add(&bench_done, 1);
+    }
+    return NULL;
+}
+
+static void *bench_dispatch_agent(void *arg)
+{
+    struct bench_agent *a = arg;
+    long long id, epoch;
+
+    if (bench_connect(a) < 0) {
+        bench_fail(a, "connect");
+        bench_ready_wait();
+        return NULL;
+    }
+    bench_ready_wait();
+    while (!atomic_load(&bench_stop)) {
+        char *desc = NULL;
+        int got = bench_take(a, bench_o.wait, &id, &epoch, &desc);
+        double now = bench_now();
+
+        if (got < 0) {
+            bench_fail(a, "get_next_task");
+            bench_sleep(0.05);
+            continue;
+        }
+        if (got == 0)
+            continue;
+        if (strncmp(desc, "stop", 4) != 0) {
+            double enq = strtod(desc, NULL);
+
+            pthread_mutex_lock(&bench_mu);
+            bench_lat[bench_nlat++] = (now - enq) * 1000.0;
+            pthread_cond_broadcast(&bench_cv);
+            pthread_mutex_unlock(&bench_mu);
+        }
+        if (bench_complete(a, id, epoch) < 0)
+            bench_fail(a, "update_task_status");
+        if (strncmp(desc, "stop", 4) == 0) {
+            free(desc);
+            break;
+        }
+        free(desc);
+    }
+    return NULL;
+}
+
+static int bench_cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+static double bench_pct(const double *v, long n, double p)
+{
+    long k;
+
+    if (n == 0)
+        return 0;
+    k = (long)(p / 100.0 * (double)n + 0.999999) - 1; /* nearest rank */
+    if (k < 0)
+        k = 0;
+    if (k >= n)
+        k = n - 1;
+    return v[k];
+}
+
+static int bench_load_tokens(int n)
+{
+    FILE *f = fopen(bench_o.tokens, "r");
+    char line[512];
+    int i = 0;
+
+    if (!f) {
+        perror(bench_o.tokens);
+        return -1;
+    }
+    while (i < n && fgets(line, sizeof(line), f)) {
+        struct bench_agent *a = &bench_agents[i];
+
+        if (sscanf(line, "%63s %255s", a->agent_id, a->token) != 2)
+            continue;
+        a->index = i++;
+    }
+    fclose(f);
+    if (i < n) {
+        fprintf(stderr, "drover-bench: %s has %d agent tokens, %d needed\n", bench_o.tokens, i, n);
+        return -1;
+    }
+    return 0;
+}
+
+/* Enqueue C tasks one at a time and wait for each to be received. */
+static int bench_dispatch_enqueue(PGconn *pg)
+{
+    for (int i = 0; i < bench_o.count && atomic_load(&bench_errors) == 0; i++) {
+        char desc[64];
+        const char *params[1] = {desc};
+        PGresult *r;
+        struct timespec dl;
+        long want = i + 1;
+
+        bench_sleep(0.01); /* let the previous receiver complete and poll again */
+        snprintf(desc, sizeof(desc), "%.9f", bench_now());
+        r = PQexecParams(pg,
+                         "INSERT INTO tasks (title, description, repo_url)"
+                         " VALUES ('bench dispatch', $1, 'https://git.example/bench.git')",
+                         1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "drover-bench: enqueue: %s", PQerrorMessage(pg));
+            PQclear(r);
+            return -1;
+        }
+        PQclear(r);
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 10;
+        pthread_mutex_lock(&bench_mu);
+        while (bench_nlat < want) {
+            if (pthread_cond_timedwait(&bench_cv, &bench_mu, &dl) != 0)
+                break;
+        }
+        pthread_mutex_unlock(&bench_mu);
+        if (bench_nlat < want) {
+            fprintf(stderr, "drover-bench: task %d was not received within 10 s\n", i + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f, "usage: drover-bench tasks|dispatch|ping --url URL --tokens FILE --agents N\n"
+               "         [--seconds S] [--warmup S] [--count C] [--wait W] [--database-url DSN]\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},    {"tokens", required_argument, NULL, 't'},
+        {"agents", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
+        {"warmup", required_argument, NULL, 'w'}, {"count", required_argument, NULL, 'c'},
+        {"wait", required_argument, NULL, 'W'},   {"database-url", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    void *(*fn)(void *) = NULL;
+    pthread_t th[BENCH_MAX_AGENTS];
+    PGconn *pg = NULL;
+    double t0, t1;
+    int c, rc = 1;
+
+    bench_o = (struct bench_opts){NULL, "http://127.0.0.1:8080", NULL, NULL, 8, 200, 5, 10, 1};
+    if (argc < 2) {
+        bench_usage(stderr);
+        return 2;
+    }
+    bench_o.mode = argv[1];
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'u':
+            bench_o.url = optarg;
+            break;
+        case 't':
+            bench_o.tokens = optarg;
+            break;
+        case 'n':
+            bench_o.agents = atoi(optarg);
+            break;
+        case 's':
+            bench_o.seconds = atof(optarg);
+            break;
+        case 'w':
+            bench_o.warmup = atof(optarg);
+            break;
+        case 'c':
+            bench_o.count = atoi(optarg);
+            break;
+        case 'W':
+            bench_o.wait = atoi(optarg);
+            break;
+        case 'd':
+            bench_o.database_url = optarg;
+            break;
+        case 'h':
+            bench_usage(stdout);
+            return 0;
+        default:
+            bench_usage(stderr);
+            return 2;
+        }
+    }
+    if (strcmp(bench_o.mode, "tasks") == 0)
+        fn = bench_tasks_agent;
+    else if (strcmp(bench_o.mode, "ping") == 0)
+        fn = bench_ping_agent;
+    else if (strcmp(bench_o.mode, "dispatch") == 0)
+        fn = bench_dispatch_agent;
+    if (!fn || !bench_o.tokens || bench_o.agents < 1 || bench_o.agents > BENCH_MAX_AGENTS ||
+        bench_o.seconds <= 0 || bench_o.warmup < 0 || bench_o.count < 1 || bench_o.wait < 1) {
+        bench_usage(stderr);
+        return 2;
+    }
+    if (bench_load_tokens(bench_o.agents) < 0)
+        return 1;
+    if (fn == bench_dispatch_agent) {
+        pg = PQconnectdb(bench_o.database_url ? bench_o.database_url : "");
+        if (PQstatus(pg) != CONNECTION_OK) {
+            fprintf(stderr, "drover-bench: database: %s", PQerrorMessage(pg));
+            PQfinish(pg);
+            return 1;
+        }
+        bench_lat = calloc((size_t)bench_o.count + 1, sizeof(double));
+        if (!bench_lat)
+            goto out;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (int i = 0; i < bench_o.agents; i++)
+        pthread_create(&th[i], NULL, fn, &bench_agents[i]);
+    pthread_mutex_lock(&bench_mu);
+    while (bench_ready < bench_o.agents)
+        pthread_cond_wait(&bench_cv, &bench_mu);
+    pthread_mutex_unlock(&bench_mu);
+
+    if (fn == bench_dispatch_agent) {
+        bench_sleep(0.3); /* every agent is now parked in its long-poll */
+        t0 = bench_now();
+        int erc = atomic_load(&bench_errors) == 0 ? bench_dispatch_enqueue(pg) : -1;
+        t1 = bench_now();
+        /* One "stop" task per agent ends each long-poll loop promptly. */
+        PGresult *r = PQexec(pg, "INSERT INTO tasks (title, description, repo_url) SELECT"
+                                 " 'bench stop', 'stop', 'https://git.example/bench.git'"
+                                 " FROM generate_series(1, 256)");
+        PQclear(r);
+        atomic_store(&bench_stop, true);
+        for (int i = 0; i < bench_o.agents; i++)
+            pthread_join(th[i], NULL);
+        PQclear(PQexec(pg, "DELETE FROM tasks WHERE title = 'bench stop' AND state = 'backlog'"));
+        qsort(bench_lat, (size_t)bench_nlat, sizeof(double), bench_cmp);
+        printf("{\"mode\":\"dispatch\",\"agents\":%d,\"count\":%ld,\"seconds\":%.3f,"
+               "\"dispatch_p50_ms\":%.3f,\"dispatch_p99_ms\":%.3f,\"dispatch_max_ms\":%.3f,"
+               "\"errors\":%ld}\n",
+               bench_o.agents, bench_nlat, t1 - t0, bench_pct(bench_lat, bench_nlat, 50),
+               bench_pct(bench_lat, bench_nlat, 99), bench_pct(bench_lat, bench_nlat, 100),
+               atomic_load(&bench_errors));
+        rc = erc == 0 && atomic_load(&bench_errors) == 0 && bench_nlat == bench_o.count ? 0 : 1;
+    } else {
+        bench_sleep(bench_o.warmup);
+        atomic_store(&bench_measuring, true);
+        t0 = bench_now();
+        bench_sleep(bench_o.seconds);
+        atomic_store(&bench_measuring, false);
+        t1 = bench_now();
+        atomic_store(&bench_stop, true);
+        for (int i = 0; i < bench_o.agents; i++)
+            pthread_join(th[i], NULL);
+        long n = atomic_load(&bench_done);
+        printf("{\"mode\":\"%s\",\"agents\":%d,\"seconds\":%.3f,\"%s\":%ld,\"%s_per_s\":%.1f,"
+               "\"errors\":%ld}\n",
+               bench_o.mode, bench_o.agents, t1 - t0, fn == bench_ping_agent ? "pings" : "tasks", n,
+               fn == bench_ping_agent ? "ping" : "tasks", (double)n / (t1 - t0),
+               atomic_load(&bench_errors));
+        rc = atomic_load(&bench_errors) == 0 && n > 0 ? 0 : 1;
+    }
+out:
+    for (int i = 0; i < bench_o.agents; i++) {
+        if (bench_agents[i].h)
+            curl_easy_cleanup(bench_agents[i].h);
+        curl_slist_free_all(bench_agents[i].hdrs);
+        free(bench_agents[i].resp);
+    }
+    free(bench_lat);
+    PQfinish(pg);
+    curl_global_cleanup();
+    return rc;
+}

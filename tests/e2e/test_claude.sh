@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Claude Code (npm @anthropic-ai/claude-code), offline with a scratch HOME and no login:
+# `claude mcp list` health-checks droverd configured over "http" (claude mcp add --transport
+# http --header) and over "ws" (claude mcp add-json with {"type":"ws"}), both with the agent's
+# bearer token, and must show both connected. A third entry with a wrong token must fail, so
+# the check cannot pass by accident. If Claude Code cannot run here this test FAILS under CI.
+source "$(dirname "$0")/../protocol/lib.sh"
+
+proto_npm_tools
+proto_db
+proto_serve
+proto_agent_token claude-e2e
+
+claude=$PROTO_NPM/node_modules/.bin/claude
+export HOME=$PROTO_TMP/home
+export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1
+unset ANTHROPIC_API_KEY CLAUDE_CODE_OAUTH_TOKEN || true
+mkdir -p "$HOME/project"
+cd "$HOME/project" || exit 1
+"$claude" --version >"$PROTO_TMP/claude-version.log" 2>&1 ||
+  proto_missing "Claude Code does not run here: $(cat "$PROTO_TMP/claude-version.log")"
+
+cc() { timeout 60 "$claude" "$@" </dev/null; }
+ws_url="ws://127.0.0.1:$PROTO_PORT/ws"
+cc mcp add --transport http drover-http "$PROTO_URL/mcp" \
+  --header "Authorization: Bearer $DROVER_TOKEN" >"$PROTO_TMP/claude-add.log" 2>&1 ||
+  proto_fail "claude mcp add (http) failed"
+cc mcp add-json drover-ws \
+  "{\"type\":\"ws\",\"url\":\"$ws_url\",\"headers\":{\"Authorization\":\"Bearer $DROVER_TOKEN\"}}" \
+  >>"$PROTO_TMP/claude-add.log" 2>&1 || proto_fail "claude mcp add-json (ws) failed"
+cc mcp add --transport http drover-badtoken "$PROTO_URL/mcp" \
+  --header "Authorization: Bearer not-a-token" >>"$PROTO_TMP/claude-add.log" 2>&1 ||
+  proto_fail "claude mcp add (bad token) failed"
+
+cc mcp list >"$PROTO_TMP/claude-list.log" 2>&1 || true
+cat "$PROTO_TMP/claude-list.log"
+grep -Eq "^drover-http: $PROTO_URL/mcp \(HTTP\) - .*Connected" "$PROTO_TMP/claude-list.log" ||
+  proto_fail "claude mcp list does not show drover-http connected"
+grep -Eq "^drover-ws: .*Connected" "$PROTO_TMP/claude-list.log" ||
+  proto_fail "claude mcp list does not show drover-ws connected"
+grep -Eq "^drover-badtoken: .*Failed" "$PROTO_TMP/claude-list.log" ||
+  proto_fail "claude mcp list shows the wrong-token server as not failed"
+proto_log "PASS: Claude Code connects over http and ws, and fails with a wrong token"
