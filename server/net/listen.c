@@ -1,6 +1,6 @@
 /*
  * LISTEN/NOTIFY thread. Its own thread and connection; talks to the rest only through
- * pool_post_done().
+ * workers_post_done().
  */
 #include "net/listen.h"
 #include "core/log.h"
@@ -19,7 +19,7 @@ struct listen {
     pthread_t thread;
     atomic_bool stop;
     char *dsn;
-    struct pool *pool;
+    struct workers *pool;
 };
 
 static void listen_post(struct listen *l, enum job_kind kind, int n)
@@ -27,7 +27,7 @@ static void listen_post(struct listen *l, enum job_kind kind, int n)
     struct job *j = job_new(kind, 0);
 
     j->nevents = n;
-    pool_post_done(l->pool, j);
+    workers_post_done(l->pool, j);
 }
 
 static PGconn *listen_connect(struct listen *l)
@@ -119,7 +119,7 @@ static void *listen_main(void *arg)
     return NULL;
 }
 
-struct listen *listen_start(const char *dsn, struct pool *pool)
+struct listen *listen_start(const char *dsn, struct workers *pool)
 {
     struct listen *l = mem_calloc(1, sizeof(*l));
 

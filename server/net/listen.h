@@ -8,11 +8,11 @@
 #ifndef DROVER_NET_LISTEN_H
 #define DROVER_NET_LISTEN_H
 
-#include "net/pool.h"
+#include "net/workers.h"
 
 struct listen;
 
-struct listen *listen_start(const char *dsn, struct pool *pool);
+struct listen *listen_start(const char *dsn, struct workers *pool);
 /* Stop and join the thread (within about 200 ms). */
 void listen_stop(struct listen *l);
 

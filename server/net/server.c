@@ -17,7 +17,7 @@
 #include "net/authcache.h"
 #include "net/job.h"
 #include "net/listen.h"
-#include "net/pool.h"
+#include "net/workers.h"
 #include "net/work.h"
 
 #include <libwebsockets.h>
@@ -74,7 +74,7 @@ struct server {
     struct work_env env; /* first: the pool hands &server to work_run as its env */
     const struct cfg *cfg;
     struct lws_context *ctx;
-    struct pool *pool;
+    struct workers *pool;
     struct listen *listen;
     struct reg_node *reg[SERVER_REG_BUCKETS];
     uint64_t next_id;
@@ -477,7 +477,7 @@ static void held_submit(struct server *s, struct held *h)
     j->jrpc_id = h->jrpc_id ? json_incref(h->jrpc_id) : NULL;
     memcpy(j->agent_id, h->agent_id, sizeof(j->agent_id));
     j->deadline_ms = h->deadline_ms;
-    if (pool_submit(s->pool, j) < 0) {
+    if (workers_submit(s->pool, j) < 0) {
         job_free(j); /* busy: the next tick tries again */
         return;
     }
@@ -590,7 +590,7 @@ static void sse_submit(struct server *s, struct sse *e)
     struct job *j = job_new(JOB_SSE_FETCH, e->conn_id);
 
     j->stream = e->st;
-    if (pool_submit(s->pool, j) < 0) {
+    if (workers_submit(s->pool, j) < 0) {
         job_free(j); /* busy: the next tick tries again */
         return;
     }
@@ -783,7 +783,7 @@ static void server_drain_done(struct server *s)
 {
     struct job *j;
 
-    while ((j = pool_done_pop(s->pool))) {
+    while ((j = workers_done_pop(s->pool))) {
         server_complete(s, j);
         job_free(j);
     }
@@ -791,7 +791,7 @@ static void server_drain_done(struct server *s)
 
 static int server_submit(struct server *s, struct job *j)
 {
-    if (pool_submit(s->pool, j) < 0)
+    if (workers_submit(s->pool, j) < 0)
         return -1;
     s->inflight++;
     return 0;
@@ -822,7 +822,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
         now - s->last_sweep_ms >= (long long)s->cfg->sweep_interval * 1000) {
         struct job *j = job_new(JOB_SWEEP, 0);
         s->last_sweep_ms = now;
-        if (pool_submit(s->pool, j) < 0)
+        if (workers_submit(s->pool, j) < 0)
             job_free(j);
         else
             s->sweep_pending = true;
@@ -1356,7 +1356,7 @@ int server_run(const struct cfg *cfg)
     info.pt_serv_buf_size = 32768;
 
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
-    s->pool = pool_start(cfg->workers, cfg->database_url, work_run, server_wake, s);
+    s->pool = workers_start(cfg->workers, cfg->database_url, work_run, server_wake, s);
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         log_error("server", "cannot listen on %s:%d (address in use or not available?)",
@@ -1393,7 +1393,8 @@ int server_run(const struct cfg *cfg)
         if (s->stopping) {
             server_drain_done(s);
             server_release_held(s);
-            if ((s->inflight <= 0 && s->nheld == 0 && s->writing <= 0 && pool_busy(s->pool) == 0) ||
+            if ((s->inflight <= 0 && s->nheld == 0 && s->writing <= 0 &&
+                 workers_busy(s->pool) == 0) ||
                 authcache_now_ms() > drain_until)
                 break;
         }
@@ -1404,13 +1405,13 @@ int server_run(const struct cfg *cfg)
     rc = 0;
 out:
     listen_stop(s->listen);
-    pool_stop(s->pool);
+    workers_stop(s->pool);
     if (s->ctx) {
         lws_sul_cancel(&s->tick);
         server_signal_ctx = NULL;
         lws_context_destroy(s->ctx);
     }
-    pool_free(s->pool);
+    workers_free(s->pool);
     for (size_t i = 0; i < s->nheld; i++)
         held_free(&s->held[i]);
     free(s->held);

@@ -447,7 +447,7 @@ void work_exec(const struct work_env *env, struct db *db, struct job *j)
     }
 }
 
-void work_run(struct pool_worker *w, struct job *j, void *arg)
+void work_run(struct workers_worker *w, struct job *j, void *arg)
 {
     work_exec((const struct work_env *)arg, &w->db, j);
 }

@@ -7,7 +7,7 @@
 #define DROVER_NET_WORK_H
 
 #include "core/cfg.h"
-#include "net/pool.h"
+#include "net/workers.h"
 #include "store/queue.h"
 
 struct work_env {
@@ -15,8 +15,8 @@ struct work_env {
     struct queue_opts qo;
 };
 
-/* The pool_run_fn of the server's pool; `arg` is the server, whose first member is the env. */
-void work_run(struct pool_worker *w, struct job *j, void *arg);
+/* The workers_run_fn of the server's pool; `arg` is the server, whose first member is the env. */
+void work_run(struct workers_worker *w, struct job *j, void *arg);
 
 /* Same, with the env given directly (tests). */
 void work_exec(const struct work_env *env, struct db *db, struct job *j);

@@ -24,7 +24,8 @@ static const struct db_stmt st_upsert = {
     7};
 
 static const struct db_stmt st_get = {
-    "forge_projects_get", "SELECT " PROJECT_JSON "::text AS project FROM projects WHERE id = $1", 1};
+    "forge_projects_get", "SELECT " PROJECT_JSON "::text AS project FROM projects WHERE id = $1",
+    1};
 
 static const struct db_stmt st_preview = {
     "forge_projects_set_preview_url",
@@ -43,7 +44,8 @@ static int projects_row(PGresult *r, json_t **out, struct err *err)
     return *out ? 0 : err_set(err, ERR_INTERNAL, "project row is not JSON: %s", je.text);
 }
 
-int forge_projects_upsert(struct db *db, const struct forge_projects_new *p, json_t **out, struct err *err)
+int forge_projects_upsert(struct db *db, const struct forge_projects_new *p, json_t **out,
+                          struct err *err)
 {
     const char *params[7];
     char *settings = NULL;

@@ -84,8 +84,23 @@ drover_token() {
     "$DROVERD" token create --scope "$1" --name "$2" 2>/dev/null
 }
 
+# A real bare repository with one commit on main, made once per test: create_branch runs the
+# git forge backend (git ls-remote + push) against it.
+drover_repo() {
+    local bare="$DROVER_TMP/remote.git" work="$DROVER_TMP/seed"
+    if [ ! -d "$bare" ]; then
+        git init -q --bare -b main "$bare"
+        git init -q -b main "$work"
+        git -C "$work" -c user.name=e2e -c user.email=e2e@localhost commit -q --allow-empty -m init
+        git -C "$work" push -q "$bare" main
+    fi
+    echo "file://$bare"
+}
+
 drover_enqueue() {
-    drover_psql "INSERT INTO tasks (title, repo_url, priority) VALUES ('$1', 'file:///tmp/none.git', ${2:-0}) RETURNING id"
+    local repo
+    repo=$(drover_repo)
+    drover_psql "INSERT INTO tasks (title, repo_url, priority) VALUES ('$1', '$repo', ${2:-0}) RETURNING id"
 }
 
 # Is something listening on 127.0.0.1:$1?

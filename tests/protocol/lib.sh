@@ -116,9 +116,23 @@ proto_agent_token() {
 
 # Enqueue a task in backlog straight in SQL (what an operator's POST /api/tasks would do);
 # prints its id.
+# A real bare repository with one commit on main (create_branch pushes to it), made once.
+proto_repo() {
+  local bare="$PROTO_TMP/remote.git" work="$PROTO_TMP/seed"
+  if [ ! -d "$bare" ]; then
+    git init -q --bare -b main "$bare"
+    git init -q -b main "$work"
+    git -C "$work" -c user.name=e2e -c user.email=e2e@localhost commit -q --allow-empty -m init
+    git -C "$work" push -q "$bare" main
+  fi
+  echo "file://$bare"
+}
+
 proto_enqueue() {
+  local repo
+  repo=$(proto_repo)
   proto_psql -c "INSERT INTO tasks (title, description, repo_url, priority)
-                 VALUES ('$1', '${2:-e2e task}', 'https://git.example/e2e.git', ${3:-0})
+                 VALUES ('$1', '${2:-e2e task}', '$repo', ${3:-0})
                  RETURNING id"
 }
 

@@ -30,7 +30,7 @@ const taskB = Number(env('TASK_B'));
 const auth = { Authorization: `Bearer ${token}` };
 
 const TOOLS = ['get_next_task', 'create_branch', 'log_activity', 'update_task_status', 'heartbeat',
-  'ask_user_question', 'create_pull_request'];
+  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy'];
 
 // The SDK's WebSocketClientTransport does `new WebSocket(url, "mcp")` with the global WebSocket,
 // which cannot send headers. Give it one that can (the `ws` package), adding the bearer token to
@@ -87,7 +87,7 @@ async function overHttp() {
   console.log(`   session ${transport.sessionId ?? '(none)'}, server ${JSON.stringify(client.getServerVersion())}`);
   await client.ping();
 
-  step('HTTP: tools/list has exactly the seven tools, each with schemas');
+  step('HTTP: tools/list has exactly the eight tools, each with schemas');
   await checkTools(client);
 
   step('HTTP: get_next_task returns task A');
@@ -159,10 +159,18 @@ async function overWebSocket() {
   assert.equal(Number(got.task.id), taskB);
   const epoch = got.task.lease_epoch;
 
+  step('WS: create_branch for task B (a pull request needs a branch)');
+  await call(client, 'create_branch', { task_id: taskB, lease_epoch: epoch });
+
   step('WS: create_pull_request is recorded on the task');
   const pr = await call(client, 'create_pull_request', { task_id: taskB, lease_epoch: epoch,
     title: 'SDK e2e PR', body: 'opened by the SDK e2e' });
   assert.ok(JSON.stringify(pr).includes('SDK e2e PR'), `create_pull_request: ${JSON.stringify(pr)}`);
+
+  step('WS: trigger_preview_deploy without a configured webhook is a clear tool error');
+  const pv = await call(client, 'trigger_preview_deploy', { task_id: taskB, lease_epoch: epoch },
+    { expectError: true });
+  assert.match(pv.content[0].text, /preview/i, `trigger_preview_deploy: ${JSON.stringify(pv)}`);
 
   step('WS: heartbeat');
   await call(client, 'heartbeat', { status: 'busy', task_ids: [taskB] });
@@ -184,5 +192,6 @@ try {
   console.log(`OK: SDK client over HTTP and WebSocket, agent ${agentId}`);
 } catch (e) {
   console.error(`FAIL: ${e?.stack ?? e}`);
-  process.exitCode = 1;
+  // An open WebSocket would keep Node alive: exit now so the test fails instead of hanging.
+  process.exit(1);
 }

@@ -3,8 +3,8 @@
  * and answering through a completion queue that the lws service thread drains after
  * lws_cancel_service() wakes it. Workers never touch lws objects.
  */
-#ifndef DROVER_NET_POOL_H
-#define DROVER_NET_POOL_H
+#ifndef DROVER_NET_WORKERS_H
+#define DROVER_NET_WORKERS_H
 
 #include <stdbool.h>
 
@@ -14,37 +14,38 @@
 
 #define POOL_QUEUE_MAX 1024 /* queued jobs before new requests are refused with 503 */
 
-struct pool;
+struct workers;
 
-struct pool_worker {
-    struct pool *pool;
+struct workers_worker {
+    struct workers *pool;
     int index;
     struct db db;
 };
 
 /* Runs on a worker; fills the reply fields of `j`. */
-typedef void (*pool_run_fn)(struct pool_worker *w, struct job *j, void *arg);
+typedef void (*workers_run_fn)(struct workers_worker *w, struct job *j, void *arg);
 /* Called (from any thread) after something was pushed on the completion queue. */
-typedef void (*pool_wake_fn)(void *arg);
+typedef void (*workers_wake_fn)(void *arg);
 
 /* Start `n` workers connecting to `dsn` (NULL = PG* env); a failed connect is retried later. */
-struct pool *pool_start(int n, const char *dsn, pool_run_fn run, pool_wake_fn wake, void *arg);
+struct workers *workers_start(int n, const char *dsn, workers_run_fn run, workers_wake_fn wake,
+                              void *arg);
 
 /* Queue a job (ownership passes on success). -1 when the queue is full or stopping. */
-int pool_submit(struct pool *p, struct job *j);
+int workers_submit(struct workers *p, struct job *j);
 
 /* Put a finished job or an event on the completion queue and wake the service thread. */
-void pool_post_done(struct pool *p, struct job *j);
+void workers_post_done(struct workers *p, struct job *j);
 
 /* Service thread: the next completed job, or NULL. */
-struct job *pool_done_pop(struct pool *p);
+struct job *workers_done_pop(struct workers *p);
 
 /* Jobs queued or running. */
-int pool_busy(struct pool *p);
+int workers_busy(struct workers *p);
 
 /* Let the workers finish every queued job, join them, close their connections. */
-void pool_stop(struct pool *p);
-/* Free the pool and anything left on the completion queue (after pool_stop). */
-void pool_free(struct pool *p);
+void workers_stop(struct workers *p);
+/* Free the pool and anything left on the completion queue (after workers_stop). */
+void workers_free(struct workers *p);
 
 #endif

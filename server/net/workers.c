@@ -2,14 +2,14 @@
  * Worker threads and the two queues (in: mutex + condvar; done: mutex, drained by the service
  * thread). Any thread may submit or post; only the service thread pops done jobs.
  */
-#include "net/pool.h"
+#include "net/workers.h"
 #include "core/log.h"
 #include "core/mem.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
-struct pool {
+struct workers {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct job *in_head, *in_tail;
@@ -17,18 +17,18 @@ struct pool {
     bool stopping;
     struct job *done_head, *done_tail;
     pthread_mutex_t done_mu;
-    pool_run_fn run;
-    pool_wake_fn wake;
+    workers_run_fn run;
+    workers_wake_fn wake;
     void *arg;
     int n;
     pthread_t *threads;
-    struct pool_worker *workers;
+    struct workers_worker *workers;
 };
 
 static void *pool_main(void *argp)
 {
-    struct pool_worker *w = argp;
-    struct pool *p = w->pool;
+    struct workers_worker *w = argp;
+    struct workers *p = w->pool;
 
     for (;;) {
         struct job *j;
@@ -52,14 +52,15 @@ static void *pool_main(void *argp)
         pthread_mutex_lock(&p->mu);
         p->running--;
         pthread_mutex_unlock(&p->mu);
-        pool_post_done(p, j);
+        workers_post_done(p, j);
     }
     return NULL;
 }
 
-struct pool *pool_start(int n, const char *dsn, pool_run_fn run, pool_wake_fn wake, void *arg)
+struct workers *workers_start(int n, const char *dsn, workers_run_fn run, workers_wake_fn wake,
+                              void *arg)
 {
-    struct pool *p = mem_calloc(1, sizeof(*p));
+    struct workers *p = mem_calloc(1, sizeof(*p));
 
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->done_mu, NULL);
@@ -86,7 +87,7 @@ struct pool *pool_start(int n, const char *dsn, pool_run_fn run, pool_wake_fn wa
     return p;
 }
 
-int pool_submit(struct pool *p, struct job *j)
+int workers_submit(struct workers *p, struct job *j)
 {
     pthread_mutex_lock(&p->mu);
     if (p->stopping || p->in_len >= POOL_QUEUE_MAX) {
@@ -105,7 +106,7 @@ int pool_submit(struct pool *p, struct job *j)
     return 0;
 }
 
-void pool_post_done(struct pool *p, struct job *j)
+void workers_post_done(struct workers *p, struct job *j)
 {
     j->next = NULL;
     pthread_mutex_lock(&p->done_mu);
@@ -119,7 +120,7 @@ void pool_post_done(struct pool *p, struct job *j)
         p->wake(p->arg);
 }
 
-struct job *pool_done_pop(struct pool *p)
+struct job *workers_done_pop(struct workers *p)
 {
     struct job *j;
 
@@ -135,7 +136,7 @@ struct job *pool_done_pop(struct pool *p)
     return j;
 }
 
-int pool_busy(struct pool *p)
+int workers_busy(struct workers *p)
 {
     int n;
 
@@ -145,7 +146,7 @@ int pool_busy(struct pool *p)
     return n;
 }
 
-void pool_stop(struct pool *p)
+void workers_stop(struct workers *p)
 {
     if (!p || !p->threads)
         return;
@@ -161,14 +162,14 @@ void pool_stop(struct pool *p)
     p->threads = NULL;
 }
 
-void pool_free(struct pool *p)
+void workers_free(struct workers *p)
 {
     struct job *j;
 
     if (!p)
         return;
-    pool_stop(p);
-    while ((j = pool_done_pop(p)))
+    workers_stop(p);
+    while ((j = workers_done_pop(p)))
         job_free(j);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->done_mu);
