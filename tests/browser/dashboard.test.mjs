@@ -56,7 +56,8 @@ try {
     await page.fill('#token-input', ADMIN);
     await page.click('#token-form button[type=submit]');
     await page.waitForFunction(() => document.body.classList.contains('admin'));
-    await page.waitForFunction(() => /live/.test(document.getElementById('live').textContent));
+    // The live feed reads /api/events?follow=1 as a server-sent-events stream.
+    await page.waitForFunction(() => /live \(stream\)/.test(document.getElementById('live').textContent));
     await page.screenshot({ path: join(ARTIFACTS, 'pool-1280.png'), fullPage: true });
   });
 

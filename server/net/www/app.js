@@ -194,18 +194,24 @@ async function loadPool() {
   const metrics = await fetch('/metrics').then((r) => r.ok ? r.text() : '').catch(() => '');
   const metric = (name) => { const m = metrics.match(new RegExp('^' + name + ' (\\S+)$', 'm')); return m ? Number(m[1]) : null; };
   const backlog = metric('drover_backlog');
+  /* GET /api/pool: {settings: {min_agents, max_agents, pinned_target, pinned_until},
+   * counts: {busy, idle, starting, draining, ...}, leader: {replica}, decisions: [...]} */
   const p = pool || {};
-  const set = p.settings || p;
+  const set = p.settings || {};
+  const counts = p.counts || null;
   const min = set.min_agents ?? metric('drover_pool_min_agents');
   const max = set.max_agents ?? metric('drover_pool_max_agents');
-  const target = p.target ?? set.pinned_target ?? null;
-  const actual = p.actual ?? liveAgents();
+  const last = Array.isArray(p.decisions) && p.decisions.length ? p.decisions[0] : null;
+  const pinned = set.pinned_target ?? null;
+  const target = pinned ?? (last ? last.target : null);
+  const actual = counts ? (counts.busy + counts.idle + counts.starting + counts.draining) : liveAgents();
   $('pool-min').textContent = min ?? '–';
   $('pool-max').textContent = max ?? '–';
-  $('pool-target').textContent = (target ?? '–') + (set.pinned_target != null ? ' (pinned)' : '');
+  $('pool-target').textContent = (target ?? '–') + (pinned !== null ? ' (pinned)' : '');
   $('pool-actual').textContent = actual;
   $('pool-backlog').textContent = backlog ?? '–';
-  $('pool-leader').textContent = p.leader || p.leader_replica || '–';
+  const leader = p.leader;
+  $('pool-leader').textContent = leader ? (leader.replica || JSON.stringify(leader)) : '–';
   if (document.activeElement !== $('pool-min-in') && min != null) $('pool-min-in').value = min;
   if (document.activeElement !== $('pool-max-in') && max != null) $('pool-max-in').value = max;
   if (Array.isArray(p.decisions)) state.decisions = p.decisions.slice(0, 20);
@@ -252,7 +258,7 @@ function renderDecisions() {
   if (!state.decisions.length) { ol.append(el('li', { class: 'empty' }, 'None yet.')); return; }
   for (const d of state.decisions) {
     const when = d.ts || d.at || d.created_at || '';
-    const what = d.message || ((d.from ?? '?') + ' → ' + (d.to ?? d.target ?? '?'));
+    const what = d.message || ((d.current ?? d.from ?? '?') + ' → ' + (d.target ?? d.to ?? '?'));
     ol.append(el('li', {}, el('time', {}, when.replace('T', ' ').slice(0, 19)), ' ', el('strong', {}, what),
       d.reason ? ' — ' + d.reason : ''));
   }
