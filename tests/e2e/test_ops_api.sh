@@ -108,9 +108,21 @@ ops_expect "answer in context" "look at src/main.c" "$("$CTL" task show "$t" --j
 "$CTL" task retry "$t" | grep -q backlog || ops_fail "retry"
 ok
 # Fan-out through droverctl.
-g=$("$CTL" task add --repo file:///r.git --agents 3 --json Try three ways)
+g=$("$CTL" task add --repo file:///r.git --agents 3 --priority 900 --json Try three ways)
 ops_expect "fan-out children" 3 "$(jq '.children | length' <<<"$g")"
 ops_expect "fan-out distinct" 3 "$(jq '[.children[].id] | unique | length' <<<"$g")"
+# Three agents take the three children (never the group) and each works on its own branch.
+for i in 1 2 3; do
+  tok=$(PGOPTIONS=$PGOPTIONS "$DROVERD" token create --scope agent --name "fan-$i" 2>/dev/null | sed -n 's/^DROVER_TOKEN=//p')
+  c=$(curl -s -X POST "$URL/tools/call" -H "Authorization: Bearer $tok" -H "Content-Type: application/json" --data '{"name":"get_next_task","arguments":{}}')
+  ct=$(jq -r .structuredContent.task.id <<<"$c"); ce=$(jq -r .structuredContent.task.lease_epoch <<<"$c")
+  ops_expect "agent $i claims a child ($c)" "$(jq -r .id <<<"$g")" "$(jq -r .structuredContent.task.parent_id <<<"$c")"
+  curl -sf -X POST "$URL/tools/call" -H "Authorization: Bearer $tok" -H "Content-Type: application/json" \
+    --data "{\"name\":\"create_branch\",\"arguments\":{\"task_id\":$ct,\"lease_epoch\":$ce}}" >/dev/null
+done
+kids=$("$CTL" task show "$(jq -r .id <<<"$g")" --json)
+ops_expect "children in progress" "in_progress in_progress in_progress" "$(jq -r '[.children[].state] | join(" ")' <<<"$kids")"
+ops_expect "three distinct branches" 3 "$(jq '[.children[].branch | select(. != null)] | unique | length' <<<"$kids")"
 ok
 # Tokens.
 tok=$("$CTL" token create ci-reader --scope operator --json)
