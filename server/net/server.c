@@ -251,9 +251,12 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
 /* ---- HTTP replies ---- */
 
 static void sse_remove(struct server *s, uint64_t conn_id);
+static void held_drop_conn(struct server *s, uint64_t conn_id);
 
 static void txn_clear(struct server *s, struct http_txn *t)
 {
+    if (t->id && t->st == TXN_WAIT)
+        held_drop_conn(s, t->id); /* the client left: stop claiming on its behalf */
     if (t->st == TXN_READY || t->st == TXN_HDRS_SENT)
         s->writing--;
     if (t->st == TXN_SSE)
@@ -457,6 +460,19 @@ static void held_remove(struct server *s, size_t i)
 {
     held_free(&s->held[i]);
     s->held[i] = s->held[--s->nheld];
+}
+
+static void held_drop_conn(struct server *s, uint64_t conn_id)
+{
+    for (size_t i = 0; i < s->nheld;) {
+        if (s->held[i].conn_id == conn_id && !s->held[i].inflight) {
+            held_remove(s, i);
+            continue;
+        }
+        if (s->held[i].conn_id == conn_id)
+            s->held[i].cancelled = true; /* its claim is running: drop what comes back */
+        i++;
+    }
 }
 
 static struct held *held_find_conn(struct server *s, uint64_t conn_id, const json_t *id)
@@ -1132,13 +1148,7 @@ static void ws_clear(struct server *s, struct ws_sess *w)
 {
     if (w->id) {
         reg_del(s, w->id);
-        for (size_t i = 0; i < s->nheld;) { /* nobody left to answer */
-            if (s->held[i].ws && s->held[i].conn_id == w->id && !s->held[i].inflight) {
-                held_remove(s, i);
-                continue;
-            }
-            i++;
-        }
+        held_drop_conn(s, w->id); /* nobody left to answer */
     }
     w->id = 0;
     while (w->out_head) {
