@@ -1360,6 +1360,7 @@ int server_run(const struct cfg *cfg)
     info.fd_limit_per_thread = (unsigned)cfg->max_conns;
     info.timeout_secs = (unsigned)cfg->idle_timeout;
     info.keepalive_timeout = cfg->idle_timeout;
+    info.timeout_secs_ah_idle = (unsigned)cfg->idle_timeout; /* headers dribbled in */
     info.retry_and_idle_policy = &server_retry;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
