@@ -1180,6 +1180,13 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             free(tok);
             return 1;
         }
+        if (s->cfg->auth) {
+            struct tokens_principal who;
+            if (authcache_peek(tok, &who) && who.scope != TOKENS_SCOPE_AGENT) {
+                free(tok);
+                return 1; /* known, but not an agent token */
+            }
+        }
         if (w) {
             snprintf(w->token, sizeof(w->token), "%s", tok ? tok : "");
             hdr_custom(wsi, "x-agent-id:", w->agent_hdr, sizeof(w->agent_hdr));
@@ -1187,10 +1194,25 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         free(tok);
         return 0;
     }
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        struct tokens_principal who;
+
         w->id = reg_add(s, wsi);
         buf_init(&w->rx, (size_t)s->cfg->max_body);
+        /* A token the cache does not know is verified now, so a bad one is refused (error +
+         * close) before the client sends anything; every message is checked again anyway. */
+        if (s->cfg->auth && !authcache_peek(w->token, &who)) {
+            struct job *j = job_new(JOB_WS_AUTH, w->id);
+            j->ws = true;
+            j->token = mem_strdup(w->token);
+            j->agent_hdr = w->agent_hdr[0] ? mem_strdup(w->agent_hdr) : NULL;
+            if (server_submit(s, j) < 0)
+                job_free(j);
+            else
+                w->running++;
+        }
         break;
+    }
     case LWS_CALLBACK_RECEIVE: {
         struct job *j;
 

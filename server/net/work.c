@@ -442,6 +442,10 @@ void work_exec(const struct work_env *env, struct db *db, struct job *j)
     case JOB_SSE_FETCH:
         work_sse_fetch(db, j);
         break;
+    case JOB_WS_AUTH:
+        if (work_auth(env, db, j, true) == 0)
+            j->status = 0; /* accepted: nothing to send */
+        break;
     default:
         break;
     }
