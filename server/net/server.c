@@ -231,7 +231,7 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
     /* Host matters for a loopback server (a rebinding page resolves to 127.0.0.1); behind a
      * Service or ingress the Host is whatever the operator named it, so only an explicit list
      * is enforced there. */
-    if (cfg_is_loopback(c) || getenv("DROVER_ALLOWED_HOSTS") || c->nhosts > 4) {
+    if (cfg_is_loopback(c) || c->hosts_explicit) {
         char *colon;
         bool ok = false;
 
