@@ -26,6 +26,7 @@ enum job_kind {
     JOB_READY,      /* GET /ready */
     JOB_SWEEP,      /* periodic: reaper + timeout sweep */
     JOB_SSE_FETCH,  /* fetch the next events of a server-sent-events stream */
+    JOB_WS_AUTH,    /* verify a new ws connection's token; failure closes it */
     /* Events posted straight to the completion queue by the LISTEN thread. */
     JOB_EV_READY,    /* NOTIFY drover_task_ready: re-run some held claims */
     JOB_EV_RESYNC,   /* LISTEN reconnected: notifications may be lost, re-run all */

@@ -231,7 +231,7 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
     /* Host matters for a loopback server (a rebinding page resolves to 127.0.0.1); behind a
      * Service or ingress the Host is whatever the operator named it, so only an explicit list
      * is enforced there. */
-    if (cfg_is_loopback(c) || getenv("DROVER_ALLOWED_HOSTS") || c->nhosts > 4) {
+    if (cfg_is_loopback(c) || c->hosts_explicit) {
         char *colon;
         bool ok = false;
 
@@ -251,9 +251,12 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
 /* ---- HTTP replies ---- */
 
 static void sse_remove(struct server *s, uint64_t conn_id);
+static void held_drop_conn(struct server *s, uint64_t conn_id);
 
 static void txn_clear(struct server *s, struct http_txn *t)
 {
+    if (t->id && t->st == TXN_WAIT)
+        held_drop_conn(s, t->id); /* the client left: stop claiming on its behalf */
     if (t->st == TXN_READY || t->st == TXN_HDRS_SENT)
         s->writing--;
     if (t->st == TXN_SSE)
@@ -457,6 +460,19 @@ static void held_remove(struct server *s, size_t i)
 {
     held_free(&s->held[i]);
     s->held[i] = s->held[--s->nheld];
+}
+
+static void held_drop_conn(struct server *s, uint64_t conn_id)
+{
+    for (size_t i = 0; i < s->nheld;) {
+        if (s->held[i].conn_id == conn_id && !s->held[i].inflight) {
+            held_remove(s, i);
+            continue;
+        }
+        if (s->held[i].conn_id == conn_id)
+            s->held[i].cancelled = true; /* its claim is running: drop what comes back */
+        i++;
+    }
 }
 
 static struct held *held_find_conn(struct server *s, uint64_t conn_id, const json_t *id)
@@ -1133,13 +1149,7 @@ static void ws_clear(struct server *s, struct ws_sess *w)
 {
     if (w->id) {
         reg_del(s, w->id);
-        for (size_t i = 0; i < s->nheld;) { /* nobody left to answer */
-            if (s->held[i].ws && s->held[i].conn_id == w->id && !s->held[i].inflight) {
-                held_remove(s, i);
-                continue;
-            }
-            i++;
-        }
+        held_drop_conn(s, w->id); /* nobody left to answer */
     }
     w->id = 0;
     while (w->out_head) {
@@ -1171,6 +1181,13 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             free(tok);
             return 1;
         }
+        if (s->cfg->auth) {
+            struct tokens_principal who;
+            if (authcache_peek(tok, &who) && who.scope != TOKENS_SCOPE_AGENT) {
+                free(tok);
+                return 1; /* known, but not an agent token */
+            }
+        }
         if (w) {
             snprintf(w->token, sizeof(w->token), "%s", tok ? tok : "");
             hdr_custom(wsi, "x-agent-id:", w->agent_hdr, sizeof(w->agent_hdr));
@@ -1178,10 +1195,25 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         free(tok);
         return 0;
     }
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        struct tokens_principal who;
+
         w->id = reg_add(s, wsi);
         buf_init(&w->rx, (size_t)s->cfg->max_body);
+        /* A token the cache does not know is verified now, so a bad one is refused (error +
+         * close) before the client sends anything; every message is checked again anyway. */
+        if (s->cfg->auth && !authcache_peek(w->token, &who)) {
+            struct job *j = job_new(JOB_WS_AUTH, w->id);
+            j->ws = true;
+            j->token = mem_strdup(w->token);
+            j->agent_hdr = w->agent_hdr[0] ? mem_strdup(w->agent_hdr) : NULL;
+            if (server_submit(s, j) < 0)
+                job_free(j);
+            else
+                w->running++;
+        }
         break;
+    }
     case LWS_CALLBACK_RECEIVE: {
         struct job *j;
 
@@ -1351,6 +1383,7 @@ int server_run(const struct cfg *cfg)
     info.fd_limit_per_thread = (unsigned)cfg->max_conns;
     info.timeout_secs = (unsigned)cfg->idle_timeout;
     info.keepalive_timeout = cfg->idle_timeout;
+    info.timeout_secs_ah_idle = (unsigned)cfg->idle_timeout; /* headers dribbled in */
     info.retry_and_idle_policy = &server_retry;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
