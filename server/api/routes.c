@@ -2,6 +2,7 @@
  * Every REST route table, in one list the router walks. Add a table here when adding an
  * api/ file (one line and one include). Read-only data; any thread.
  */
+#include "api/pool.h"
 #include "api/router.h"
 #include "api/stream.h"
 #include "api/whoami.h"
@@ -9,5 +10,6 @@
 const struct api_route *const routes_tables[] = {
     whoami_routes,
     stream_routes,
+    api_pool_routes,
     NULL,
 };

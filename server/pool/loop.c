@@ -23,7 +23,7 @@
 #define LOOP_LOCK "hashtext('drover.pool.' || current_schema())"
 
 struct loop {
-    struct pool_cfg cfg;
+    struct agentpool_cfg cfg;
     char *dsn;
     struct db db;   /* holds the advisory lock: its session is the leadership */
     PGconn *listen; /* LISTEN drover_task_ready, drover_pool */
@@ -48,7 +48,8 @@ static double loop_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int loop_create(const struct pool_cfg *cfg, const char *dsn, struct loop **out, struct err *err)
+int loop_create(const struct agentpool_cfg *cfg, const char *dsn, struct loop **out,
+                struct err *err)
 {
     struct loop *l = mem_calloc(1, sizeof(*l));
 
@@ -114,7 +115,7 @@ static int loop_open_listen(struct loop *l, struct err *err)
         l->listen = NULL;
         return -1;
     }
-    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " POOL_CHANNEL);
+    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " AGENTPOOL_CHANNEL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         err_set(err, ERR_UNAVAILABLE, "LISTEN failed: %s", PQerrorMessage(l->listen));
         PQclear(r);
@@ -564,7 +565,7 @@ static const char *loop_wait(struct loop *l, int ms)
         return "tick";
     }
     while ((n = PQnotifies(l->listen)) != NULL) {
-        trigger = strcmp(n->relname, POOL_CHANNEL) == 0 ? "api" : "task_ready";
+        trigger = strcmp(n->relname, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
         PQfreemem(n);
     }
     return trigger;

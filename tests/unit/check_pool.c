@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "api/pool.h"
-#include "pool/pool.h"
+#include "pool/agentpool.h"
 #include "store/agents.h"
 #include "store/poolstore.h"
 #include "store/queue.h"
@@ -350,22 +350,22 @@ END_TEST
 
 static void start_pool(const char *command, int stabilization)
 {
-    struct pool_cfg c;
+    struct agentpool_cfg c;
     struct err err = {0};
     char cmd[1200];
 
-    pool_cfg_default(&c);
+    agentpool_cfg_default(&c);
     snprintf(cmd, sizeof(cmd), "%s", command ? command : "");
     if (!command)
         snprintf(cmd, sizeof(cmd), "'%s' --fake-agent", self_exe);
-    ck_assert(pool_cfg_set(&c, "agent-command", cmd, &err) == 1);
-    ck_assert(pool_cfg_set(&c, "agent-log-dir", log_dir, &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "agent-command", cmd, &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "agent-log-dir", log_dir, &err) == 1);
     c.tick_seconds = 30; /* everything below must happen long before a tick */
     c.stabilization_seconds = stabilization;
     c.grace_seconds = 2;
     c.max_starting = 10;
     c.startup_deadline_seconds = 20;
-    ck_assert_msg(pool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
 }
 
 START_TEST(test_pool_lifecycle)
@@ -440,7 +440,7 @@ START_TEST(test_pool_lifecycle)
     json_decref(r.body);
     wait_for("SELECT count(*) FROM agents WHERE name LIKE 'requested by%' AND status = 'idle'", 1,
              15);
-    pool_stop();
+    agentpool_stop();
     /* Stopping droverd stops its process agents. */
     ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events") > 0, 1);
 }
@@ -458,7 +458,7 @@ START_TEST(test_crashing_agents_open_the_breaker)
                      1);
     /* While open, nothing is being created. */
     ck_assert_int_eq(scalar(LIVE), 0);
-    pool_stop();
+    agentpool_stop();
 }
 END_TEST
 
