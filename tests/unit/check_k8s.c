@@ -19,7 +19,8 @@
 #include "pool/backend.h"
 #include "pool/kubeconfig.h"
 
-#define PORT 18220
+/* The fake listens on a free port it picks (within nothing we assume), read from a file. */
+static int port;
 
 static char work[256], kcpath[300], record[300], tmpl[600];
 static const char *src;
@@ -42,7 +43,7 @@ static void ctl(const char *json)
 {
     sh("curl -sf --cacert %s/cert.pem -X POST -H 'Content-Type: application/json' -d '%s' "
        "https://127.0.0.1:%d/_control >/dev/null",
-       work, json, PORT);
+       work, json, port);
 }
 
 static long long count_requests(const char *method, const char *path_part)
@@ -146,11 +147,11 @@ START_TEST(test_create_list_delete)
              "drover-agent-11111111-1111-4111-8111-111111111111 | jq -e '.metadata."
              "ownerReferences[0].uid == \"%s\" and .stringData.token == "
              "\"drv_secret_token_value\"' >/dev/null",
-             work, PORT, p1.uid);
+             work, port, p1.uid);
     sh("%s", cmd);
     sh("curl -sf --cacert %s/cert.pem -H 'Authorization: Bearer s3cret' "
        "https://127.0.0.1:%d/api/v1/namespaces/drover/pods/%s > %s/pod.json",
-       work, PORT, p1.name, work);
+       work, port, p1.name, work);
     sh("! grep -q drv_secret_token_value %s/pod.json", work);
     sh("jq -e '.spec.containers[0].env[] | select(.name == \"DROVER_TOKEN\") | "
        ".valueFrom.secretKeyRef.key == \"token\"' %s/pod.json >/dev/null",
@@ -183,13 +184,13 @@ START_TEST(test_create_list_delete)
     sh("test \"$(curl -s -o /dev/null -w '%%{http_code}' --cacert %s/cert.pem -H "
        "'Authorization: Bearer s3cret' https://127.0.0.1:%d/api/v1/namespaces/drover/secrets/"
        "drover-agent-11111111-1111-4111-8111-111111111111)\" = 404",
-       work, PORT);
+       work, port);
     /* Deleting again is a 404: success. A stale uid is a 409: success, and the pod stays. */
     ck_assert_msg(backend_remove(b, p1.name, p1.uid, &err) == 0, "%s", err.msg);
     ck_assert_msg(backend_remove(b, p2.name, "not-its-uid", &err) == 0, "%s", err.msg);
     sh("curl -sf -o /dev/null --cacert %s/cert.pem -H 'Authorization: Bearer s3cret' "
        "https://127.0.0.1:%d/api/v1/namespaces/drover/pods/%s",
-       work, PORT, p2.name);
+       work, port, p2.name);
     ck_assert(backend_remove(b, p2.name, p2.uid, &err) == 0);
     backend_close(b);
 }
@@ -350,7 +351,12 @@ START_TEST(test_kubeconfig_and_yaml)
     ck_assert_int_eq(err.code, ERR_INVALID);
 
     ck_assert_msg(kubeconfig_load(kcpath, &kc, &err) == 0, "%s", err.msg);
-    ck_assert_str_eq(kc.server, "https://127.0.0.1:18220");
+    {
+        char want[64];
+
+        snprintf(want, sizeof(want), "https://127.0.0.1:%d", port);
+        ck_assert_str_eq(kc.server, want);
+    }
     ck_assert_str_eq(kc.token, "s3cret");
     ck_assert_str_eq(kc.namespace, "drover");
     ck_assert_ptr_nonnull(strstr(kc.ca_pem, "BEGIN CERTIFICATE"));
@@ -360,12 +366,12 @@ START_TEST(test_kubeconfig_and_yaml)
     snprintf(path, sizeof(path), "%s/kc2", work);
     f = fopen(path, "w");
     fprintf(f, "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n"
-               "  cluster:\n    server: https://127.0.0.1:18220/\n"
+               "  cluster:\n    server: https://127.0.0.1:1/\n"
                "    certificate-authority: cert.pem\nusers:\n- name: u\n  user:\n"
                "    tokenFile: token\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n");
     fclose(f);
     ck_assert_msg(kubeconfig_load(path, &kc, &err) == 0, "%s", err.msg);
-    ck_assert_str_eq(kc.server, "https://127.0.0.1:18220");
+    ck_assert_str_eq(kc.server, "https://127.0.0.1:1"); /* trailing slash dropped */
     ck_assert(strstr(kc.token_file, "/token") != NULL);
     ck_assert_ptr_nonnull(kc.ca_pem);
     kubeconfig_free(&kc);
@@ -396,7 +402,12 @@ START_TEST(test_token_rotation_in_cluster)
        dir, work, dir, dir, dir);
     cfg.sa_dir = dir;
     setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
-    setenv("KUBERNETES_SERVICE_PORT", "18220", 1);
+    {
+        char ps[16];
+
+        snprintf(ps, sizeof(ps), "%d", port);
+        setenv("KUBERNETES_SERVICE_PORT", ps, 1);
+    }
     ck_assert_msg(backend_open(&cfg, &b, &err) == 0, "%s", err.msg);
     ck_assert_msg(backend_list(b, &pods, &n, &err) == 0, "%s", err.msg);
     free(pods);
@@ -429,17 +440,29 @@ END_TEST
 
 static void start_fake(void)
 {
-    char port_s[16], cert[300], key[300], fakepy[600];
+    char port_s[16] = "0", cert[300], key[300], fakepy[600], pfile[300];
 
     snprintf(cert, sizeof(cert), "%s/cert.pem", work);
     snprintf(key, sizeof(key), "%s/key.pem", work);
     snprintf(fakepy, sizeof(fakepy), "%s/tests/k8s/fake_apiserver.py", src);
-    snprintf(port_s, sizeof(port_s), "%d", PORT);
+    snprintf(pfile, sizeof(pfile), "%s/port", work);
     fake = fork();
     if (fake == 0) {
-        execlp("python3", "python3", fakepy, "--port", port_s, "--token", "s3cret", "--record",
-               record, "--tls-cert", cert, "--tls-key", key, "--grace-scale", "0.3", (char *)NULL);
+        execlp("python3", "python3", fakepy, "--port", port_s, "--port-file", pfile, "--token",
+               "s3cret", "--record", record, "--tls-cert", cert, "--tls-key", key, "--grace-scale",
+               "0.3", (char *)NULL);
         _exit(127);
+    }
+    for (int i = 0; i < 100 && !port; i++) {
+        FILE *pf = fopen(pfile, "r");
+
+        if (pf) {
+            if (fscanf(pf, "%d", &port) != 1)
+                port = 0;
+            fclose(pf);
+        }
+        if (!port)
+            usleep(100000);
     }
     for (int i = 0; i < 100; i++) {
         char cmd[600];
@@ -447,7 +470,7 @@ static void start_fake(void)
         snprintf(cmd, sizeof(cmd),
                  "curl -sf -o /dev/null --cacert %s -H 'Authorization: Bearer s3cret' "
                  "https://127.0.0.1:%d/version",
-                 cert, PORT);
+                 cert, port);
         if (system(cmd) == 0)
             return;
         usleep(100000);
@@ -479,6 +502,7 @@ int main(void)
              work, work, work, work);
     if (system(cmd) != 0)
         return 1;
+    start_fake();
     snprintf(cmd, sizeof(cmd), "base64 -w0 %s/cert.pem", work);
     f = fopen(kcpath, "w");
     {
@@ -494,10 +518,9 @@ int main(void)
                 "    certificate-authority-data: %s\nusers:\n- name: drover\n  user:\n"
                 "    token: s3cret\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n"
                 "    user: drover\n    namespace: drover\n",
-                PORT, ca);
+                port, ca);
     }
     fclose(f);
-    start_fake();
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_create_list_delete);
