@@ -10,6 +10,7 @@ DROVER_APT_PACKAGES=(
   check libsubunit-dev
   postgresql postgresql-contrib postgresql-common
   clang clang-format libclang-rt-14-dev python3
+  python3-yaml openssl
   prometheus chromium
 )
 

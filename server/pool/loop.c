@@ -1,0 +1,603 @@
+/* The pool thread: leader election, reaper, reconciliation, autoscaler. See loop.h. */
+#include "pool/loop.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "pool/backend.h"
+#include "pool/policy.h"
+#include "store/agents.h"
+#include "store/poolstore.h"
+#include "store/queue.h"
+#include "store/tokens.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One lock per schema, so separate test schemas (and deployments) elect separately. */
+#define LOOP_LOCK "hashtext('drover.pool.' || current_schema())"
+
+struct loop {
+    struct agentpool_cfg cfg;
+    char *dsn;
+    struct db db;   /* holds the advisory lock: its session is the leadership */
+    PGconn *listen; /* LISTEN drover_task_ready, drover_pool */
+    struct backend *be;
+    bool leader;
+    atomic_int stop;
+    struct policy_history hist;
+    double next_tick, next_retry;
+    int failures, successes;   /* start outcomes since the last evaluation */
+    int last_raw, last_target; /* the previous decision: retries are recorded when it changes */
+    bool last_breaker;
+    char failure_reason[128];
+    json_t *starting; /* agent id -> monotonic time created (ours, not yet heartbeating) */
+    json_t *orphans;  /* pod name -> monotonic time first seen without an agent row */
+};
+
+static double loop_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int loop_create(const struct agentpool_cfg *cfg, const char *dsn, struct loop **out,
+                struct err *err)
+{
+    struct loop *l = mem_calloc(1, sizeof(*l));
+
+    *out = NULL;
+    l->cfg = *cfg;
+    l->dsn = dsn ? mem_strdup(dsn) : NULL;
+    if (db_open(&l->db, dsn, err) < 0) {
+        free(l->dsn);
+        free(l);
+        return -1;
+    }
+    l->starting = json_object();
+    l->orphans = json_object();
+    *out = l;
+    return 0;
+}
+
+void loop_request_stop(struct loop *l)
+{
+    atomic_store(&l->stop, 1);
+}
+
+static void loop_resign(struct loop *l)
+{
+    if (l->listen) {
+        PQfinish(l->listen);
+        l->listen = NULL;
+    }
+    l->leader = false;
+}
+
+void loop_destroy(struct loop *l)
+{
+    if (!l)
+        return;
+    loop_resign(l);
+    backend_close(l->be);
+    db_close(&l->db);
+    json_decref(l->starting);
+    json_decref(l->orphans);
+    free(l->dsn);
+    free(l);
+}
+
+/* ---- leadership ---------------------------------------------------------------------- */
+
+static const struct db_stmt st_try_lock = {"loop_try_lock",
+                                           "SELECT pg_try_advisory_lock(" LOOP_LOCK ") AS ok", 0};
+static const struct db_stmt st_holds_lock = {
+    "loop_holds_lock",
+    "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid()",
+    0};
+
+static int loop_open_listen(struct loop *l, struct err *err)
+{
+    PGresult *r;
+
+    l->listen = PQconnectdb(l->dsn ? l->dsn : "");
+    if (PQstatus(l->listen) != CONNECTION_OK) {
+        err_set(err, ERR_UNAVAILABLE, "pool listen connection: %s", PQerrorMessage(l->listen));
+        PQfinish(l->listen);
+        l->listen = NULL;
+        return -1;
+    }
+    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " AGENTPOOL_CHANNEL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        err_set(err, ERR_UNAVAILABLE, "LISTEN failed: %s", PQerrorMessage(l->listen));
+        PQclear(r);
+        PQfinish(l->listen);
+        l->listen = NULL;
+        return -1;
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* Become leader when the lock is free. Returns true while leading. */
+static bool loop_elect(struct loop *l)
+{
+    struct err err = {0};
+    PGresult *r;
+    bool got;
+
+    if (l->leader) {
+        /* The session is the lease: if the connection was reset, the lock went with it. */
+        r = db_exec(&l->db, &st_holds_lock, NULL, &err);
+        if (r && db_get_ll(r, 0, "n") > 0) {
+            PQclear(r);
+            return true;
+        }
+        if (r)
+            PQclear(r);
+        log_warn("pool", "lost the pool leadership: replica=%s err='%s'", l->cfg.replica, err.msg);
+        loop_resign(l);
+        return false;
+    }
+    if (db_ensure(&l->db, &err) < 0)
+        return false;
+    r = db_exec(&l->db, &st_try_lock, NULL, &err);
+    if (!r)
+        return false;
+    got = strcmp(db_get(r, 0, "ok"), "t") == 0;
+    PQclear(r);
+    if (!got)
+        return false;
+    if (!l->be) {
+        struct backend_cfg bc = {.kind = l->cfg.backend,
+                                 .agent_command = l->cfg.agent_command,
+                                 .log_dir = l->cfg.agent_log_dir,
+                                 .grace_seconds = l->cfg.grace_seconds,
+                                 .server_url = l->cfg.server_url,
+                                 .namespace = l->cfg.namespace_,
+                                 .kubeconfig = l->cfg.kubeconfig,
+                                 .pod_template = l->cfg.pod_template};
+
+        if (backend_open(&bc, &l->be, &err) < 0) {
+            log_error("pool", "cannot open the pod backend: backend=%s err='%s'", l->cfg.backend,
+                      err.msg);
+            db_command(&l->db, "SELECT pg_advisory_unlock_all()", NULL);
+            return false;
+        }
+    }
+    if (loop_open_listen(l, &err) < 0) {
+        log_error("pool", "%s", err.msg);
+        db_command(&l->db, "SELECT pg_advisory_unlock_all()", NULL);
+        return false;
+    }
+    l->leader = true;
+    l->next_tick = 0;
+    memset(&l->hist, 0, sizeof(l->hist));
+    poolstore_leader_set(&l->db, l->cfg.replica, NULL);
+    log_info("pool", "leading the agent pool: replica=%s backend=%s", l->cfg.replica,
+             l->cfg.backend);
+    return true;
+}
+
+/* ---- agent lifecycle helpers ----------------------------------------------------------- */
+
+/* Delete an agent's pod (if it has one) and mark it offline; a no-op for other backends'. */
+static void loop_retire(struct loop *l, const json_t *agent, const char *reason)
+{
+    const char *id = json_string_value(json_object_get(agent, "id"));
+    const char *pod = json_string_value(json_object_get(agent, "pod_name"));
+    const char *uid = json_string_value(json_object_get(agent, "pod_uid"));
+    struct err err = {0};
+
+    if (pod && backend_remove(l->be, pod, uid, &err) < 0)
+        log_warn("pool", "pod delete failed: agent=%s pod=%s err='%s'", id, pod, err.msg);
+    json_object_del(l->starting, id);
+    if (agents_mark_offline(&l->db, id, reason, &err) < 0)
+        log_warn("pool", "mark offline failed: agent=%s err='%s'", id, err.msg);
+    else
+        log_info("pool", "agent retired: agent=%s reason='%s'", id, reason);
+}
+
+static void loop_note_failure(struct loop *l, const char *reason)
+{
+    l->failures++;
+    l->next_retry = loop_now(); /* re-evaluate at once so back-off starts from this failure */
+    snprintf(l->failure_reason, sizeof(l->failure_reason), "%s", reason);
+}
+
+/* A pod or process ended (from backend_poll). */
+static void loop_on_exit(const struct backend_pod *pod, void *arg)
+{
+    struct loop *l = arg;
+    struct err err = {0};
+    json_t *agent = NULL;
+    const char *status;
+    char why[200];
+    int n;
+
+    if (!pod->agent_id[0] || agents_get(&l->db, pod->agent_id, &agent, &err) < 0)
+        return;
+    status = json_string_value(json_object_get(agent, "status"));
+    if (!status || strcmp(status, "offline") == 0)
+        goto out;
+    if (strcmp(status, "initializing") == 0) {
+        snprintf(why, sizeof(why), "exited before its first heartbeat: %s", pod->reason);
+        loop_note_failure(l, pod->reason);
+    } else {
+        snprintf(why, sizeof(why), "pod ended: %s", pod->reason);
+    }
+    json_object_del(l->starting, pod->agent_id);
+    /* Its task goes back to the queue now rather than when the lease would have run out. */
+    poolstore_expire_agent_leases(&l->db, pod->agent_id, NULL);
+    agents_mark_offline(&l->db, pod->agent_id, why, NULL);
+    queue_reap(&l->db, 100, &n, NULL);
+    log_warn("pool", "agent ended: agent=%s reason='%s' requeued=%d", pod->agent_id, why, n);
+out:
+    json_decref(agent);
+}
+
+/* Create the token and the pod of an agent row that exists already. */
+static int loop_launch(struct loop *l, const char *id, struct err *err)
+{
+    char token[TOKENS_LEN], name[64];
+    struct backend_agent a = {.agent_id = id, .token = token, .server_url = l->cfg.server_url};
+    struct backend_pod pod;
+
+    snprintf(name, sizeof(name), "agent-%.8s", id);
+    if (tokens_create(&l->db, TOKENS_SCOPE_AGENT, name, id, token, NULL, err) < 0)
+        return -1;
+    if (backend_create(l->be, &a, &pod, err) < 0) {
+        memset(token, 0, sizeof(token));
+        return -1;
+    }
+    memset(token, 0, sizeof(token));
+    if (poolstore_agent_set_pod(&l->db, id, pod.name, pod.uid, err) < 0)
+        return -1;
+    json_object_set_new(l->starting, id, json_real(loop_now()));
+    return 0;
+}
+
+static int loop_create_agent(struct loop *l, struct err *err)
+{
+    char id[37];
+
+    if (agents_create(&l->db, "pool", l->cfg.backend, id, err) < 0)
+        return -1;
+    if (loop_launch(l, id, err) < 0) {
+        char why[300];
+
+        snprintf(why, sizeof(why), "could not start: %s", err->msg);
+        agents_mark_offline(&l->db, id, why, NULL);
+        loop_note_failure(l, err->msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- one evaluation -------------------------------------------------------------------- */
+
+static const json_t *loop_find(const json_t *agents, const char *id)
+{
+    size_t i;
+    const json_t *a;
+
+    json_array_foreach(agents, i, a)
+    {
+        const char *x = json_string_value(json_object_get(a, "id"));
+
+        if (x && strcmp(x, id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+/* Reaper: expired leases, silent agents, missed start-up deadlines, drained agents. */
+static void loop_reap(struct loop *l)
+{
+    struct err err = {0};
+    json_t *live = NULL, *stale = NULL, *a;
+    size_t i;
+    int n = 0;
+
+    if (poolstore_agents_live(&l->db, &live, &err) < 0)
+        goto out;
+    if (poolstore_reap_stale(&l->db, l->cfg.stale_after_seconds, &stale, &err) == 0) {
+        json_array_foreach(stale, i, a)
+        {
+            const json_t *ag = loop_find(live, json_string_value(a));
+            char why[64];
+
+            snprintf(why, sizeof(why), "stale: no heartbeat for %d s", l->cfg.stale_after_seconds);
+            if (ag)
+                loop_retire(l, ag, why);
+        }
+    }
+    if (queue_reap(&l->db, 100, &n, &err) == 0 && n > 0)
+        log_info("pool", "expired leases returned to the queue: n=%d", n);
+    json_decref(live);
+    live = NULL;
+    if (poolstore_agents_live(&l->db, &live, &err) < 0)
+        goto out;
+    json_array_foreach(live, i, a)
+    {
+        const char *id = json_string_value(json_object_get(a, "id"));
+        const char *status = json_string_value(json_object_get(a, "status"));
+        const char *backend = json_string_value(json_object_get(a, "backend"));
+        double age = json_number_value(json_object_get(a, "age_seconds"));
+        bool has_task = json_is_true(json_object_get(a, "has_task"));
+        bool mine = backend && strcmp(backend, l->cfg.backend) == 0;
+
+        if (strcmp(status, "initializing") == 0 && mine && age > l->cfg.startup_deadline_seconds) {
+            char why[96];
+
+            snprintf(why, sizeof(why), "no heartbeat within %d s of start",
+                     l->cfg.startup_deadline_seconds);
+            loop_note_failure(l, why);
+            loop_retire(l, a, why);
+        } else if ((strcmp(status, "idle") == 0 || strcmp(status, "busy") == 0) &&
+                   json_object_get(l->starting, id)) {
+            l->successes++;
+            json_object_del(l->starting, id);
+        } else if (strcmp(status, "draining") == 0 && !has_task && backend_manages_pods(l->be)) {
+            loop_retire(l, a, "drained");
+        }
+    }
+out:
+    if (err.code)
+        log_warn("pool", "reaper: err='%s'", err.msg);
+    json_decref(live);
+    json_decref(stale);
+}
+
+/* Pods without an agent row go after a grace; agent rows whose pod is gone go offline. */
+static void loop_reconcile(struct loop *l)
+{
+    struct err err = {0};
+    struct backend_pod *pods = NULL;
+    size_t npods = 0, i;
+    json_t *live = NULL, *a, *seen = json_object();
+    double now = loop_now();
+    int n;
+
+    if (!backend_manages_pods(l->be))
+        goto out;
+    if (poolstore_agents_live(&l->db, &live, &err) < 0 ||
+        backend_list(l->be, &pods, &npods, &err) < 0)
+        goto out;
+    for (i = 0; i < npods; i++) {
+        const char *name = pods[i].name;
+
+        json_object_set_new(seen, name, json_true());
+        if (!pods[i].agent_id[0])
+            continue;
+        if (loop_find(live, pods[i].agent_id)) {
+            json_object_del(l->orphans, name);
+            continue;
+        }
+        if (!json_object_get(l->orphans, name)) {
+            json_object_set_new(l->orphans, name, json_real(now));
+        } else if (now - json_number_value(json_object_get(l->orphans, name)) >=
+                   l->cfg.orphan_grace_seconds) {
+            log_warn("pool", "deleting an orphan pod: pod=%s agent=%s", name, pods[i].agent_id);
+            backend_remove(l->be, name, pods[i].uid, NULL);
+            json_object_del(l->orphans, name);
+        }
+    }
+    json_array_foreach(live, i, a)
+    {
+        const char *id = json_string_value(json_object_get(a, "id"));
+        const char *pod = json_string_value(json_object_get(a, "pod_name"));
+        const char *backend = json_string_value(json_object_get(a, "backend"));
+
+        if (!pod || !backend || strcmp(backend, l->cfg.backend) != 0 || json_object_get(seen, pod))
+            continue;
+        poolstore_expire_agent_leases(&l->db, id, NULL);
+        agents_mark_offline(&l->db, id, "pod gone", NULL);
+        json_object_del(l->starting, id);
+        log_warn("pool", "agent's pod is gone: agent=%s pod=%s", id, pod);
+    }
+    queue_reap(&l->db, 100, &n, NULL);
+out:
+    if (err.code)
+        log_warn("pool", "reconcile: err='%s'", err.msg);
+    free(pods);
+    json_decref(live);
+    json_decref(seen);
+}
+
+static void loop_evaluate(struct loop *l, const char *trigger)
+{
+    struct err err = {0};
+    struct poolstore_settings ps;
+    struct policy_settings cfg;
+    struct policy_snapshot snap = {0};
+    struct policy_decision *d = mem_calloc(1, sizeof(*d));
+    struct policy_agent *idle = NULL;
+    struct queue_counts qc;
+    json_t *live = NULL, *a, *inputs = NULL, *deletes = json_array();
+    size_t i, nidle = 0;
+    char adopt[37];
+    int created = 0;
+
+    loop_reap(l);
+    loop_reconcile(l);
+    /* Agents requested through the API get their token and pod here. */
+    while (backend_manages_pods(l->be) &&
+           poolstore_agent_adopt(&l->db, l->cfg.backend, adopt, &err) == 1) {
+        if (loop_launch(l, adopt, &err) < 0) {
+            agents_mark_offline(&l->db, adopt, err.msg, NULL);
+            loop_note_failure(l, err.msg);
+        }
+    }
+    err_clear(&err);
+    if (poolstore_settings_get(&l->db, &ps, &err) < 0 || queue_counts(&l->db, &qc, &err) < 0 ||
+        poolstore_agents_live(&l->db, &live, &err) < 0)
+        goto out;
+
+    policy_settings_default(&cfg);
+    cfg.min_agents = ps.min_agents;
+    cfg.max_agents = ps.max_agents;
+    cfg.hard_cap = l->cfg.hard_cap;
+    cfg.pinned_target = ps.pinned_target;
+    /* The pin's expiry is on the database's clock; the policy runs on ours. */
+    cfg.pinned_until = isinf(ps.pinned_until) ? INFINITY : loop_now() + (ps.pinned_until - ps.now);
+    cfg.max_starting = l->cfg.max_starting;
+    cfg.stabilization_seconds = l->cfg.stabilization_seconds;
+
+    idle = mem_calloc(json_array_size(live) + 1, sizeof(*idle));
+    json_array_foreach(live, i, a)
+    {
+        const char *status = json_string_value(json_object_get(a, "status"));
+
+        if (strcmp(status, "busy") == 0)
+            snap.busy++;
+        else if (strcmp(status, "idle") == 0) {
+            snap.idle++;
+            idle[nidle].id = json_string_value(json_object_get(a, "id"));
+            idle[nidle++].idle = true;
+        } else if (strcmp(status, "initializing") == 0)
+            snap.starting++;
+    }
+    snap.backlog = qc.backlog;
+    snap.agents = idle;
+    snap.nagents = nidle;
+    snap.start_failures = l->failures;
+    snap.start_successes = l->successes;
+    snap.failure_reason = l->failure_reason[0] ? l->failure_reason : NULL;
+    l->failures = l->successes = 0;
+
+    policy_decide(&snap, &cfg, loop_now(), &l->hist, d);
+
+    /* Apply: drain first (the row update that stops claims), then delete; then create. */
+    for (i = 0; i < d->ndeletes; i++) {
+        bool drained = false;
+
+        if (agents_drain(&l->db, d->deletes[i], &drained, &err) < 0 || !drained) {
+            err_clear(&err);
+            continue; /* it claimed a task meanwhile: it stays */
+        }
+        json_array_append_new(deletes, json_string(d->deletes[i]));
+        if (backend_manages_pods(l->be))
+            loop_retire(l, loop_find(live, d->deletes[i]), "scaled down");
+    }
+    if (backend_manages_pods(l->be)) {
+        for (int k = 0; k < d->creates; k++) {
+            if (loop_create_agent(l, &err) < 0) {
+                log_warn("pool", "agent create failed: err='%s'", err.msg);
+                err_clear(&err);
+                break;
+            }
+            created++;
+        }
+    }
+
+    inputs = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:s}", "backlog",
+                       (json_int_t)qc.backlog, "delayed", (json_int_t)qc.delayed, "busy",
+                       (json_int_t)snap.busy, "idle", (json_int_t)snap.idle, "starting",
+                       (json_int_t)snap.starting, "in_progress", (json_int_t)qc.in_progress,
+                       "min_agents", cfg.min_agents, "max_agents", cfg.max_agents, "hard_cap",
+                       cfg.hard_cap, "pinned_target", d->pinned ? cfg.pinned_target : -1,
+                       "start_failures", snap.start_failures, "consecutive_failures",
+                       l->hist.consecutive_failures, "backend", l->cfg.backend);
+    /* Retries are recorded only when they act or carry news (failures, breaker changes). */
+    if (strcmp(trigger, "retry") != 0 || created > 0 || json_array_size(deletes) > 0 ||
+        snap.start_failures > 0 || snap.start_successes > 0 || d->raw != l->last_raw ||
+        d->target != l->last_target || d->breaker_open != l->last_breaker) {
+        struct poolstore_event ev = {.replica = l->cfg.replica,
+                                     .trigger = trigger,
+                                     .reason = d->reason,
+                                     .inputs = inputs,
+                                     .deletes = deletes,
+                                     .raw = d->raw,
+                                     .target = d->target,
+                                     .current = d->current,
+                                     .creates = created,
+                                     .breaker_open = d->breaker_open};
+
+        if (poolstore_record(&l->db, &ev, &err) < 0)
+            log_warn("pool", "cannot record the decision: err='%s'", err.msg);
+    }
+    if (created || json_array_size(deletes))
+        log_info("pool", "scaled: trigger=%s target=%d created=%d deleted=%zu reason='%s'", trigger,
+                 d->target, created, json_array_size(deletes), d->reason);
+    l->last_raw = d->raw;
+    l->last_target = d->target;
+    l->last_breaker = d->breaker_open;
+    /* Come back within a second while held back: by the rate limits, or by the window. */
+    l->next_retry =
+        d->rate_limited || created < d->creates || d->stabilized > d->raw ? loop_now() + 1 : 0;
+    poolstore_leader_set(&l->db, l->cfg.replica, NULL);
+out:
+    if (err.code)
+        log_warn("pool", "evaluation failed: err='%s'", err.msg);
+    json_decref(live);
+    json_decref(inputs);
+    json_decref(deletes);
+    free(idle);
+    free(d);
+}
+
+/* Wait up to `ms` for a notification; returns the trigger it implies, or NULL. */
+static const char *loop_wait(struct loop *l, int ms)
+{
+    struct pollfd pfd = {.fd = PQsocket(l->listen), .events = POLLIN};
+    const char *trigger = NULL;
+    PGnotify *n;
+
+    if (pfd.fd < 0 || poll(&pfd, 1, ms) < 0) {
+        if (pfd.fd < 0)
+            usleep((useconds_t)ms * 1000);
+        return NULL;
+    }
+    if (!PQconsumeInput(l->listen)) {
+        log_warn("pool", "listen connection lost: err='%s'", PQerrorMessage(l->listen));
+        PQfinish(l->listen);
+        l->listen = NULL;
+        loop_open_listen(l, NULL);
+        return "tick";
+    }
+    while ((n = PQnotifies(l->listen)) != NULL) {
+        trigger = strcmp(n->relname, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
+        PQfreemem(n);
+    }
+    return trigger;
+}
+
+void loop_run(struct loop *l)
+{
+    while (!atomic_load(&l->stop)) {
+        const char *trigger = NULL;
+        double now;
+        struct err err = {0};
+
+        if (!loop_elect(l)) {
+            for (int i = 0; i < 10 && !atomic_load(&l->stop); i++)
+                usleep(100000);
+            continue;
+        }
+        if (l->listen)
+            trigger = loop_wait(l, 250);
+        else
+            usleep(250000);
+        if (l->be)
+            backend_poll(l->be, loop_on_exit, l, &err);
+        now = loop_now();
+        if (!trigger && now >= l->next_tick)
+            trigger = "tick";
+        if (!trigger && l->next_retry > 0 && now >= l->next_retry)
+            trigger = "retry";
+        if (!trigger)
+            continue;
+        if (strcmp(trigger, "tick") == 0)
+            l->next_tick = now + l->cfg.tick_seconds;
+        loop_evaluate(l, trigger);
+    }
+}

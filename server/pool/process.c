@@ -1,0 +1,318 @@
+/*
+ * The `process` pod backend: each agent is a local child process (`/bin/sh -c "exec CMD"`) in
+ * its own process group, with the agent's environment (AGENT_ID, DROVER_TOKEN, MCP_SERVER_URL,
+ * DROVER_SERVER_URL) and stdout/stderr appended to <log_dir>/<agent id>.log. Delete sends
+ * SIGTERM to the group and SIGKILL after the grace period; exits are reaped with waitpid on the
+ * children's own pids (never -1, so other subsystems' children are left alone).
+ * Pool thread only. posix_spawn, not fork + setenv, because droverd is multi-threaded.
+ */
+#include "pool/backend.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct process_child {
+    pid_t pid;
+    char name[32];
+    char uid[32];
+    char agent_id[37];
+    double term_at; /* when SIGTERM was sent; 0 = not asked to stop */
+    bool killed;    /* SIGKILL sent */
+};
+
+struct process_impl {
+    struct process_child *kids;
+    size_t n, cap;
+    unsigned long long seq;
+};
+
+static double process_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* environ minus the variables we set, plus ours; the strings are owned by the array. */
+static char **process_env(const struct backend_agent *a)
+{
+    static const char *const ours[] = {
+        "AGENT_ID=", "DROVER_TOKEN=", "MCP_SERVER_URL=", "DROVER_SERVER_URL="};
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (environ[n])
+        n++;
+    env = mem_calloc(n + 5, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        bool skip = false;
+
+        for (size_t j = 0; j < sizeof(ours) / sizeof(ours[0]); j++)
+            if (strncmp(environ[i], ours[j], strlen(ours[j])) == 0)
+                skip = true;
+        if (!skip)
+            env[k++] = mem_strdup(environ[i]);
+    }
+    env[k++] = mem_printf("AGENT_ID=%s", a->agent_id);
+    env[k++] = mem_printf("DROVER_TOKEN=%s", a->token);
+    env[k++] = mem_printf("MCP_SERVER_URL=%s", a->server_url ? a->server_url : "");
+    env[k++] = mem_printf("DROVER_SERVER_URL=%s", a->server_url ? a->server_url : "");
+    return env;
+}
+
+static void process_env_free(char **env)
+{
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+static int process_create(struct backend *b, const struct backend_agent *a, struct backend_pod *out,
+                          struct err *err)
+{
+    struct process_impl *p = b->impl;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    char *logpath = NULL, *cmd = NULL, **env = NULL;
+    char *argv[4];
+    pid_t pid;
+    int rc = -1, e;
+
+    if (mkdir(b->cfg.log_dir, 0700) < 0 && errno != EEXIST)
+        return err_set(err, ERR_UNAVAILABLE, "cannot create the agent log directory %s: %s",
+                       b->cfg.log_dir, strerror(errno));
+    logpath = mem_printf("%s/%s.log", b->cfg.log_dir, a->agent_id);
+    cmd = mem_printf("exec %s", b->cfg.agent_command);
+    env = process_env(a);
+    argv[0] = "sh";
+    argv[1] = "-c";
+    argv[2] = cmd;
+    argv[3] = NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawnattr_init(&at);
+    /* Its own process group, so delete reaches the agent's children too; default signals. */
+    posix_spawnattr_setpgroup(&at, 0);
+    {
+        sigset_t none, all;
+
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawnattr_setsigmask(&at, &none);
+        posix_spawnattr_setsigdefault(&at, &all);
+    }
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+    e = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (e != 0) {
+        err_set(err, ERR_UNAVAILABLE, "cannot start the agent process: %s", strerror(e));
+        goto out;
+    }
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->kids = mem_realloc(p->kids, p->cap * sizeof(*p->kids));
+    }
+    memset(&p->kids[p->n], 0, sizeof(p->kids[0]));
+    p->kids[p->n].pid = pid;
+    snprintf(p->kids[p->n].name, sizeof(p->kids[0].name), "proc-%ld", (long)pid);
+    snprintf(p->kids[p->n].uid, sizeof(p->kids[0].uid), "%ld-%llu", (long)pid, ++p->seq);
+    snprintf(p->kids[p->n].agent_id, sizeof(p->kids[0].agent_id), "%s", a->agent_id);
+    snprintf(out->name, sizeof(out->name), "%s", p->kids[p->n].name);
+    snprintf(out->uid, sizeof(out->uid), "%s", p->kids[p->n].uid);
+    snprintf(out->agent_id, sizeof(out->agent_id), "%s", a->agent_id);
+    out->phase = BACKEND_RUNNING;
+    p->n++;
+    log_info("pool.process", "agent process started: agent=%s pid=%ld log=%s", a->agent_id,
+             (long)pid, logpath);
+    rc = 0;
+out:
+    free(logpath);
+    free(cmd);
+    process_env_free(env);
+    return rc;
+}
+
+static struct process_child *process_find(struct process_impl *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->kids[i].name, name) == 0)
+            return &p->kids[i];
+    return NULL;
+}
+
+static int process_remove(struct backend *b, const char *name, const char *uid, struct err *err)
+{
+    struct process_child *c = process_find(b->impl, name);
+
+    (void)err;
+    if (!c || (uid && *uid && strcmp(uid, c->uid) != 0))
+        return 0; /* already gone (or a different incarnation): nothing to stop */
+    if (c->term_at == 0) {
+        c->term_at = process_now();
+        kill(-c->pid, SIGTERM);
+    }
+    return 0;
+}
+
+static void process_fill(const struct process_child *c, struct backend_pod *pod)
+{
+    memset(pod, 0, sizeof(*pod));
+    snprintf(pod->name, sizeof(pod->name), "%s", c->name);
+    snprintf(pod->uid, sizeof(pod->uid), "%s", c->uid);
+    snprintf(pod->agent_id, sizeof(pod->agent_id), "%s", c->agent_id);
+    pod->phase = BACKEND_RUNNING;
+    pod->exit_code = -1;
+}
+
+static int process_list(struct backend *b, struct backend_pod **pods, size_t *n, struct err *err)
+{
+    struct process_impl *p = b->impl;
+
+    (void)err;
+    *pods = p->n ? mem_calloc(p->n, sizeof(**pods)) : NULL;
+    for (size_t i = 0; i < p->n; i++)
+        process_fill(&p->kids[i], &(*pods)[i]);
+    *n = p->n;
+    return 0;
+}
+
+static int process_poll(struct backend *b, backend_event_fn fn, void *arg, struct err *err)
+{
+    struct process_impl *p = b->impl;
+    double now = process_now();
+
+    (void)err;
+    for (size_t i = 0; i < p->n;) {
+        struct process_child *c = &p->kids[i];
+        struct backend_pod pod;
+        int st;
+        pid_t r = waitpid(c->pid, &st, WNOHANG);
+
+        if (r == c->pid || (r < 0 && errno == ECHILD)) {
+            process_fill(c, &pod);
+            pod.phase = BACKEND_EXITED;
+            if (r == c->pid && WIFEXITED(st)) {
+                pod.exit_code = WEXITSTATUS(st);
+                snprintf(pod.reason, sizeof(pod.reason), "exit code %d", pod.exit_code);
+            } else if (r == c->pid && WIFSIGNALED(st)) {
+                pod.exit_code = 128 + WTERMSIG(st);
+                snprintf(pod.reason, sizeof(pod.reason), "killed by signal %d", WTERMSIG(st));
+            } else {
+                snprintf(pod.reason, sizeof(pod.reason), "exited");
+            }
+            /* Its group may still hold grandchildren: they go with it. */
+            kill(-c->pid, SIGKILL);
+            log_info("pool.process", "agent process ended: agent=%s pid=%ld reason='%s'",
+                     c->agent_id, (long)c->pid, pod.reason);
+            p->kids[i] = p->kids[--p->n];
+            if (fn)
+                fn(&pod, arg);
+            continue;
+        }
+        if (c->term_at > 0 && !c->killed && now - c->term_at >= b->cfg.grace_seconds) {
+            kill(-c->pid, SIGKILL);
+            c->killed = true;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static int process_logs(struct backend *b, const char *name, int tail_lines, struct buf *out,
+                        struct err *err)
+{
+    struct process_impl *p = b->impl;
+    const char *agent = NULL;
+    char *path;
+    FILE *f;
+    char chunk[4096];
+    size_t got;
+    struct buf all;
+    int rc = 0;
+
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->kids[i].name, name) == 0 || strcmp(p->kids[i].agent_id, name) == 0)
+            agent = p->kids[i].agent_id;
+    if (!agent)
+        agent = name; /* an exited agent's log is still on disk under its id */
+    if (strchr(agent, '/') || strstr(agent, ".."))
+        return err_set(err, ERR_INVALID, "bad agent name");
+    path = mem_printf("%s/%s.log", b->cfg.log_dir, agent);
+    f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return err_set(err, ERR_NOT_FOUND, "no log for %s", name);
+    buf_init(&all, 64u << 20);
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (buf_append(&all, chunk, got) < 0)
+            break;
+    fclose(f);
+    {
+        /* Keep the last tail_lines lines. */
+        size_t start = 0;
+        int lines = 0;
+
+        for (size_t i = all.len; i > 0 && tail_lines > 0; i--) {
+            if (all.data[i - 1] == '\n' && i != all.len && ++lines >= tail_lines) {
+                start = i;
+                break;
+            }
+        }
+        if (all.len && buf_append(out, all.data + start, all.len - start) < 0)
+            rc = err_set(err, ERR_TOO_LARGE, "log too large");
+    }
+    buf_clear(&all);
+    return rc;
+}
+
+static void process_destroy(struct backend *b)
+{
+    struct process_impl *p = b->impl;
+    double start = process_now();
+
+    /* droverd is stopping: its agents stop with it (SIGTERM, SIGKILL after the grace). */
+    for (size_t i = 0; i < p->n; i++)
+        kill(-p->kids[i].pid, SIGTERM);
+    while (p->n > 0) {
+        process_poll(b, NULL, NULL, NULL);
+        if (p->n == 0)
+            break;
+        if (process_now() - start > b->cfg.grace_seconds) {
+            for (size_t i = 0; i < p->n; i++)
+                kill(-p->kids[i].pid, SIGKILL);
+        }
+        usleep(20000);
+    }
+    free(p->kids);
+    free(p);
+}
+
+static const struct backend_ops process_ops = {"process",      process_create, process_remove,
+                                               process_list,   process_poll,   process_logs,
+                                               process_destroy};
+
+int process_open(struct backend *b, struct err *err)
+{
+    (void)err;
+    b->impl = mem_calloc(1, sizeof(struct process_impl));
+    b->ops = &process_ops;
+    return 0;
+}

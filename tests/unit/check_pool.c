@@ -1,0 +1,509 @@
+/*
+ * The pool against a real PostgreSQL and real processes.
+ *  - The admin handlers (called directly with a struct api_request until the router exists):
+ *    validation, audit, pins, agent start/stop.
+ *  - The pool thread with the `process` backend: each agent is this very binary re-executed as
+ *    `--fake-agent`, a stand-in for drover-agent that heartbeats, claims and completes tasks
+ *    with the real queue functions (its token is checked, so delivery is tested too).
+ *    Scenarios: settle at 2; 30 tasks -> 10 long before a tick; drain -> back to 2 after the
+ *    window without touching a busy agent; kill -9 mid-task -> re-run once; admin min/max and
+ *    pin -> the pool follows; a crashing agent command opens the breaker with its exit code.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/pool.h"
+#include "pool/agentpool.h"
+#include "store/agents.h"
+#include "store/poolstore.h"
+#include "store/queue.h"
+#include "store/tokens.h"
+#include "testdb.h"
+
+static struct db db;
+static char self_exe[1024];
+static char log_dir[256];
+
+/* ---- the stand-in agent ------------------------------------------------------------------ */
+
+static volatile sig_atomic_t fake_stop;
+
+static void fake_term(int sig)
+{
+    (void)sig;
+    fake_stop = 1;
+}
+
+static int fake_agent(void)
+{
+    const char *id = getenv("AGENT_ID"), *token = getenv("DROVER_TOKEN");
+    struct tokens_principal who;
+    struct queue_opts qo;
+    struct err err = {0};
+    struct db d;
+
+    signal(SIGTERM, fake_term);
+    if (!id || !token || db_open(&d, getenv("DROVER_TEST_DSN"), &err) < 0)
+        return 3;
+    if (tokens_verify(&d, token, &who, &err) < 0 || strcmp(who.agent_id, id) != 0) {
+        fprintf(stderr, "fake agent: bad token: %s\n", err.msg);
+        return 4;
+    }
+    queue_opts_default(&qo);
+    qo.lease_seconds = 5;
+    while (!fake_stop) {
+        json_t *out = NULL, *task = NULL, *agent = NULL;
+        const char *status;
+
+        if (queue_heartbeat(&d, &qo, id, NULL, NULL, NULL, &out, &err) < 0)
+            return 5;
+        json_decref(out);
+        if (agents_get(&d, id, &agent, &err) < 0)
+            return 6;
+        status = json_string_value(json_object_get(agent, "status"));
+        if (strcmp(status, "draining") == 0 || strcmp(status, "offline") == 0) {
+            json_decref(agent);
+            break;
+        }
+        json_decref(agent);
+        if (queue_claim(&d, &qo, id, &task, &err) < 0) {
+            usleep(100000);
+            continue;
+        }
+        if (task) {
+            /* The title says how long to "work": "work 1500" = 1.5 s, heartbeating. */
+            int ms = atoi(json_string_value(json_object_get(task, "title")) + 5);
+            int64_t tid = json_integer_value(json_object_get(task, "id"));
+            int64_t ep = json_integer_value(json_object_get(task, "lease_epoch"));
+            json_t *done = NULL;
+
+            for (int w = 0; w < ms && !fake_stop; w += 100) {
+                usleep(100000);
+                if (w % 1000 == 0) {
+                    queue_heartbeat(&d, &qo, id, NULL, NULL, NULL, &out, &err);
+                    json_decref(out);
+                }
+            }
+            queue_update_status(&d, &qo, id, tid, ep, "completed", &(struct queue_outcome){0},
+                                &done, &err);
+            json_decref(done);
+            json_decref(task);
+            continue;
+        }
+        usleep(150000);
+    }
+    db_close(&d);
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static long long scalar(const char *sql)
+{
+    PGresult *r = PQexec(db.conn, sql);
+    long long v;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db.conn));
+    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static void exec_ok(const char *sql)
+{
+    struct err err = {0};
+
+    ck_assert_msg(db_command(&db, sql, &err) == 0, "%s: %s", sql, err.msg);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait until `sql` returns `want`, for up to `secs`; returns the seconds it took. */
+static double wait_for(const char *sql, long long want, double secs)
+{
+    double t0 = now_s();
+    long long v = -1;
+
+    while (now_s() - t0 < secs) {
+        v = scalar(sql);
+        if (v == want)
+            return now_s() - t0;
+        usleep(100000);
+    }
+    ck_abort_msg("timed out after %.0f s: %s = %lld, want %lld", secs, sql, v, want);
+    return -1;
+}
+
+#define LIVE "SELECT count(*) FROM agents WHERE status IN ('idle', 'busy', 'initializing')"
+#define READY "SELECT count(*) FROM agents WHERE status IN ('idle', 'busy')"
+
+static void enqueue(int n, int ms)
+{
+    for (int i = 0; i < n; i++) {
+        char title[32];
+        struct queue_new_task t = {.title = title, .repo_url = "file:///tmp/r.git"};
+        struct err err = {0};
+        json_t *task = NULL;
+
+        snprintf(title, sizeof(title), "work %d", ms);
+        ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
+        json_decref(task);
+    }
+}
+
+static void reset_all(void)
+{
+    testdb_reset(&db);
+    exec_ok("TRUNCATE scale_events, pool_audit, pool_leader RESTART IDENTITY");
+    exec_ok("UPDATE pool_settings SET min_agents = 2, max_agents = 10, pinned_target = NULL,"
+            " pinned_until = NULL");
+}
+
+static void setup(void)
+{
+    testdb_connect(&db);
+    reset_all();
+}
+
+static void teardown(void)
+{
+    db_close(&db);
+}
+
+static struct tokens_principal admin = {.scope = TOKENS_SCOPE_ADMIN, .name = "alice"};
+
+static struct api_response
+call(int (*fn)(const struct api_request *, const char *const *, size_t, struct api_response *),
+     const char *method, const char *body, const char *param, const char *query)
+{
+    struct api_request req = {.method = method,
+                              .path = "/api/pool",
+                              .query = query ? query : "",
+                              .body = body,
+                              .body_len = body ? strlen(body) : 0,
+                              .who = &admin,
+                              .db = &db};
+    struct api_response resp = {0};
+    const char *params[1] = {param};
+
+    ck_assert_int_eq(fn(&req, params, param ? 1 : 0, &resp), 0);
+    return resp;
+}
+
+static const char *errmsg(const struct api_response *r)
+{
+    return json_string_value(json_object_get(json_object_get(r->body, "error"), "message"));
+}
+
+/* ---- the admin handlers -------------------------------------------------------------------- */
+
+static const struct {
+    const char *body;
+    int status;
+    const char *msg; /* a substring of the error message */
+} put_rows[] = {
+    {"{\"min_agents\": 3, \"max_agents\": 8}", 200, NULL},
+    {"{\"max_agents\": 12}", 200, NULL},
+    {"{\"min_agents\": -1}", 400, "min_agents must be >= 0"},
+    {"{\"min_agents\": 5, \"max_agents\": 4}", 400, "must be <= max_agents"},
+    {"{\"max_agents\": 51}", 400, "hard cap (50)"},
+    {"{\"min_agents\": \"2\"}", 400, "must be an integer"},
+    {"{\"min_agents\": 2.5}", 400, "must be an integer"},
+    {"{\"min\": 2}", 400, "unknown field 'min'"},
+    {"{}", 400, "give min_agents"},
+    {"[1]", 400, "JSON object"},
+    {"{bad", 400, "JSON object"},
+    {"", 400, "body is required"},
+};
+
+START_TEST(test_put_validation)
+{
+    struct api_response r;
+    long long audits = scalar("SELECT count(*) FROM pool_audit");
+    long long min_before = scalar("SELECT min_agents FROM pool_settings");
+
+    r = call(api_pool_put, "PUT", put_rows[_i].body, NULL, NULL);
+    ck_assert_msg(r.status == put_rows[_i].status, "row %d: %d", _i, r.status);
+    if (put_rows[_i].msg) {
+        ck_assert_msg(errmsg(&r) && strstr(errmsg(&r), put_rows[_i].msg), "row %d: %s", _i,
+                      errmsg(&r));
+        /* Bad input changes nothing and audits nothing. */
+        ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit"), audits);
+        ck_assert_int_eq(scalar("SELECT min_agents FROM pool_settings"), min_before);
+    } else {
+        ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit"), audits + 1);
+        ck_assert_ptr_nonnull(json_object_get(r.body, "settings"));
+    }
+    json_decref(r.body);
+}
+END_TEST
+
+START_TEST(test_audit_and_get)
+{
+    struct api_response r;
+    json_t *s, *a;
+
+    r = call(api_pool_put, "PUT", "{\"min_agents\": 1, \"max_agents\": 6}", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    json_decref(r.body);
+    r = call(api_pool_scale, "POST", "{\"count\": 4, \"ttl_seconds\": 600}", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    s = json_object_get(r.body, "settings");
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "pinned_target")), 4);
+    ck_assert(json_is_string(json_object_get(s, "pinned_until")));
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "min_agents")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(s, "hard_cap")), 50);
+    /* The audit trail: newest first, who, old -> new. */
+    a = json_array_get(json_object_get(r.body, "audit"), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "actor")), "alice");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "action")), "settings");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(a, "old"), "min_agents")),
+                     2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(a, "new"), "max_agents")),
+                     6);
+    ck_assert_ptr_nonnull(json_object_get(r.body, "counts"));
+    json_decref(r.body);
+
+    /* Bad pins: 400, nothing changes. */
+    r = call(api_pool_scale, "POST", "{\"count\": 51}", NULL, NULL);
+    ck_assert_int_eq(r.status, 400);
+    json_decref(r.body);
+    r = call(api_pool_scale, "POST", "{\"count\": 3, \"ttl_seconds\": 0}", NULL, NULL);
+    ck_assert_int_eq(r.status, 400);
+    json_decref(r.body);
+    r = call(api_pool_scale, "POST", "{\"ttl_seconds\": 10}", NULL, NULL);
+    ck_assert_int_eq(r.status, 400);
+    json_decref(r.body);
+    ck_assert_int_eq(scalar("SELECT pinned_target FROM pool_settings"), 4);
+    /* Unpin. */
+    r = call(api_pool_scale, "POST", "{\"count\": null}", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(json_is_null(json_object_get(json_object_get(r.body, "settings"), "pinned_target")));
+    json_decref(r.body);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit WHERE action = 'unpin'"), 1);
+}
+END_TEST
+
+START_TEST(test_agent_start_stop)
+{
+    struct api_response r;
+    struct err err = {0};
+    struct queue_opts qo;
+    char busy[37], idle[37];
+    json_t *task = NULL;
+
+    queue_opts_default(&qo);
+    r = call(api_pool_agent_start, "POST", NULL, NULL, NULL);
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE backend = 'requested'"), 1);
+    json_decref(r.body);
+
+    ck_assert(agents_create(&db, "b", "process", busy, &err) == 0);
+    ck_assert(agents_create(&db, "i", "process", idle, &err) == 0);
+    enqueue(1, 0);
+    ck_assert(queue_claim(&db, &qo, busy, &task, &err) == 0 && task);
+    json_decref(task);
+
+    /* A busy agent drains but keeps its task... */
+    r = call(api_pool_agent_stop, "DELETE", NULL, busy, "");
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_str_eq(json_string_value(json_object_get(r.body, "previous_status")), "busy");
+    json_decref(r.body);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE status = 'draining'"), 1);
+    /* ... and cannot claim another one. */
+    enqueue(1, 0);
+    ck_assert_int_eq(queue_claim(&db, &qo, busy, &task, &err), -1);
+    ck_assert_int_eq(err.code, ERR_CONFLICT);
+
+    /* force: the task goes back to the queue now. */
+    r = call(api_pool_agent_stop, "DELETE", NULL, busy, "force=1");
+    ck_assert_int_eq(r.status, 202);
+    json_decref(r.body);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'backlog'"), 2);
+
+    r = call(api_pool_agent_stop, "DELETE", NULL, idle, NULL);
+    ck_assert_int_eq(r.status, 202);
+    json_decref(r.body);
+    r = call(api_pool_agent_stop, "DELETE", NULL, "not-a-uuid", NULL);
+    ck_assert_int_eq(r.status, 400);
+    json_decref(r.body);
+    r = call(api_pool_agent_stop, "DELETE", NULL, "00000000-0000-0000-0000-000000000000", NULL);
+    ck_assert_int_eq(r.status, 404);
+    json_decref(r.body);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit WHERE action = 'stop_agent'"), 3);
+}
+END_TEST
+
+/* ---- the pool thread with real processes ---------------------------------------------------- */
+
+static void start_pool(const char *command, int stabilization)
+{
+    struct agentpool_cfg c;
+    struct err err = {0};
+    char cmd[1200];
+
+    agentpool_cfg_default(&c);
+    snprintf(cmd, sizeof(cmd), "%s", command ? command : "");
+    if (!command)
+        snprintf(cmd, sizeof(cmd), "'%s' --fake-agent", self_exe);
+    ck_assert(agentpool_cfg_set(&c, "agent-command", cmd, &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "agent-log-dir", log_dir, &err) == 1);
+    c.tick_seconds = 30; /* everything below must happen long before a tick */
+    c.stabilization_seconds = stabilization;
+    c.grace_seconds = 2;
+    c.max_starting = 10;
+    c.startup_deadline_seconds = 20;
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+}
+
+START_TEST(test_pool_lifecycle)
+{
+    struct api_response r;
+    double took;
+    long long pid, deleted_busy;
+    char sql[256];
+
+    start_pool(NULL, 4);
+    /* Empty queue: the pool settles at min_agents = 2. */
+    wait_for(READY, 2, 20);
+    usleep(1500000);
+    ck_assert_int_eq(scalar(LIVE), 2);
+    ck_assert_int_ge(scalar("SELECT count(*) FROM pool_leader"), 1);
+
+    /* 30 tasks: 10 agents long before the next 30 s tick (woken by drover_task_ready). */
+    enqueue(30, 1500);
+    took = wait_for(LIVE, 10, 25);
+    ck_assert_msg(took < 10, "took %.1f s", took);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events WHERE trigger = 'task_ready'") > 0,
+                     1);
+
+    /* kill -9 one busy agent mid-task: its task is re-run by another agent. */
+    wait_for("SELECT least(count(*), 1) FROM agents WHERE status = 'busy'", 1, 10);
+    pid = scalar("SELECT substr(pod_name, 6)::bigint FROM agents WHERE status = 'busy'"
+                 " ORDER BY created_at LIMIT 1");
+    ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
+
+    /* Everything completes, each task exactly once; the killed task had a second attempt. */
+    wait_for("SELECT count(*) FROM tasks WHERE state = 'completed'", 30, 40);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'state'"
+                            " AND message LIKE 'in_progress -> completed%'"),
+                     30);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt = 2"), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agents WHERE pod_name = 'proc-%lld' AND status = 'offline'"
+             " AND offline_reason LIKE 'pod ended: killed by signal 9%%'",
+             pid);
+    ck_assert_int_eq(scalar(sql), 1);
+
+    /* Drained: back to 2 after the 4 s window; no agent was scaled down while busy. */
+    took = wait_for(LIVE, 2, 30);
+    /* Only the killed agent's task ever lost its lease: scale-down never hit a busy agent. */
+    deleted_busy = scalar("SELECT count(*) FROM activity WHERE metadata->>'reason' = "
+                          "'lease_expired'");
+    ck_assert_int_eq(deleted_busy, 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt > 1"), 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events WHERE reason LIKE "
+                            "'%stabilised%'") > 0,
+                     1);
+
+    /* The admin raises min to 4: the pool follows. */
+    r = call(api_pool_put, "PUT", "{\"min_agents\": 4, \"max_agents\": 10}", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    json_decref(r.body);
+    wait_for(LIVE, 4, 15);
+    /* A pin of 6 for 3 s: up to 6, then back to min 4 after expiry + window. */
+    r = call(api_pool_scale, "POST", "{\"count\": 6, \"ttl_seconds\": 3}", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    json_decref(r.body);
+    wait_for(LIVE, 6, 15);
+    wait_for(LIVE, 4, 30);
+    /* Lower max and min: 1 agent stays (min 1), the rest are drained. */
+    r = call(api_pool_put, "PUT", "{\"min_agents\": 1, \"max_agents\": 1}", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    json_decref(r.body);
+    wait_for(LIVE, 1, 30);
+    /* POST /api/agents starts one more (adopted by the leader). */
+    r = call(api_pool_agent_start, "POST", NULL, NULL, NULL);
+    ck_assert_int_eq(r.status, 202);
+    json_decref(r.body);
+    wait_for("SELECT count(*) FROM agents WHERE name LIKE 'requested by%' AND status = 'idle'", 1,
+             15);
+    agentpool_stop();
+    /* Stopping droverd stops its process agents. */
+    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events") > 0, 1);
+}
+END_TEST
+
+START_TEST(test_crashing_agents_open_the_breaker)
+{
+    start_pool("sh -c 'exit 3'", 4);
+    wait_for("SELECT least(count(*), 1) FROM scale_events WHERE breaker_open", 1, 45);
+    ck_assert_int_ge(scalar("SELECT count(*) FROM agents WHERE offline_reason LIKE "
+                            "'exited before its first heartbeat: exit code 3'"),
+                     3);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events WHERE reason LIKE "
+                            "'%circuit breaker open after _ start failure(s) (exit code 3)%'") > 0,
+                     1);
+    /* While open, nothing is being created. */
+    ck_assert_int_eq(scalar(LIVE), 0);
+    agentpool_stop();
+}
+END_TEST
+
+static Suite *pool_suite(void)
+{
+    Suite *s = suite_create("pool");
+    TCase *api = tcase_create("api");
+    TCase *loop = tcase_create("loop");
+
+    tcase_add_checked_fixture(api, setup, teardown);
+    tcase_add_loop_test(api, test_put_validation, 0, (int)(sizeof(put_rows) / sizeof(put_rows[0])));
+    tcase_add_test(api, test_audit_and_get);
+    tcase_add_test(api, test_agent_start_stop);
+    suite_add_tcase(s, api);
+
+    tcase_add_checked_fixture(loop, setup, teardown);
+    tcase_set_timeout(loop, 150);
+    tcase_add_test(loop, test_pool_lifecycle);
+    tcase_add_test(loop, test_crashing_agents_open_the_breaker);
+    suite_add_tcase(s, loop);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    SRunner *sr;
+    int failed;
+
+    if (argc > 1 && strcmp(argv[1], "--fake-agent") == 0)
+        return fake_agent();
+    if (!realpath("/proc/self/exe", self_exe))
+        return 1;
+    testdb_setup();
+    snprintf(log_dir, sizeof(log_dir), "/tmp/drover-pool-test-%ld", (long)getpid());
+    sr = srunner_create(pool_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    testdb_teardown();
+    {
+        char cmd[300];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", log_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", log_dir);
+    }
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
