@@ -75,7 +75,7 @@ paths = {
  "/api/pool": {
   "get": op("Pool settings and state: min/max/target/actual, pinned target, leader replica, recent scale decisions", "operator", [ok("The pool", {"type": "object"})], tags=["pool"]),
   "put": op("Change min_agents / max_agents", "admin", [ok("The pool", {"type": "object"})], body={"type": "object", "properties": {"min_agents": {"type": "integer", "minimum": 0}, "max_agents": {"type": "integer", "minimum": 0}}}, tags=["pool"])},
- "/api/pool/scale": {"post": op("Pin the pool to a target size (for a while), or unpin", "admin", [ok("The pool", {"type": "object"})], body={"type": "object", "properties": {"target": {"type": ["integer", "null"], "minimum": 0}, "duration_seconds": {"type": "integer"}}}, tags=["pool"])},
+ "/api/pool/scale": {"post": op("Pin the pool to a target size (for a while), or unpin", "admin", [ok("The pool", {"type": "object"})], body={"type": "object", "required": ["count"], "properties": {"count": {"type": ["integer", "null"], "minimum": 0, "description": "null unpins"}, "ttl_seconds": {"type": "integer", "minimum": 1, "description": "how long the pin lasts"}}}, tags=["pool"])},
  "/api/agents/{id}": {"get": op("One agent", "operator", [ok("The agent", ref("Agent"))], params=[pid], tags=["agents"]),
   "delete": op("Drain an agent (it finishes its task, then its pod is deleted)", "admin", [ok("The agent", ref("Agent"))], params=[pid], tags=["pool"])},
  "/api/stream/activity": {"get": op("Every activity row as server-sent events (id = activity id; Last-Event-ID resumes)", "operator",

@@ -48,6 +48,7 @@ page.on('console', (m) => {
   consoleErrors.push(m.text());
 });
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
+page.on('response', (r) => { if (r.status() >= 400) consoleErrors.push('  (' + r.status() + ' ' + r.request().method() + ' ' + r.url() + ')'); });
 
 try {
   await test('dashboard loads, asks for a token and signs in', async () => {

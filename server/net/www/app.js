@@ -274,9 +274,9 @@ function setupPool() {
   });
   $('pool-pin').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    act('Pin pool target', () => api('POST', '/api/pool/scale', { target: Number($('pool-pin-in').value) })).then(loadPool);
+    act('Pin pool target', () => api('POST', '/api/pool/scale', { count: Number($('pool-pin-in').value) })).then(loadPool);
   });
-  $('pool-unpin').addEventListener('click', () => act('Unpin', () => api('POST', '/api/pool/scale', { target: null })).then(loadPool));
+  $('pool-unpin').addEventListener('click', () => act('Unpin', () => api('POST', '/api/pool/scale', { count: null })).then(loadPool));
   $('agent-start').addEventListener('click', () => act('Start agent', () => api('POST', '/api/agents', {})).then(refresh));
 }
 
@@ -421,9 +421,13 @@ function onEvent(ev) {
     state.decisions = state.decisions.slice(0, 20);
     if (state.page === 'pool') renderDecisions();
   } else if (ev.event === 'task') {
-    if (state.page === 'tasks') debounce('board', loadBoard);
-    if (state.page === 'task' && d.task_id === state.taskId) debounce('task', () => loadTask(state.taskId));
-    if (state.page === 'agents') debounce('agents', loadAgents);
+    if (state.page === 'tasks') debounce('board', () => { if (state.page === 'tasks') loadBoard(); });
+    if (state.page === 'task' && d.task_id === state.taskId) {
+      const id = state.taskId;
+      /* The user may have moved on by the time the debounce fires. */
+      debounce('task', () => { if (state.page === 'task' && state.taskId === id) loadTask(id); });
+    }
+    if (state.page === 'agents') debounce('agents', () => { if (state.page === 'agents') loadAgents(); });
   }
 }
 
