@@ -884,6 +884,7 @@ START_TEST(events_in_order_and_resume_from_cursor)
     struct call c;
 
     queue_opts_default(&qo);
+    PQclear(PQexec(db.conn, "TRUNCATE scale_events")); /* testdb_reset does not know it */
     ck_assert_int_eq(events_poll(&db, NULL, 100, &ev, cursor, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 0);
     json_decref(ev);
@@ -912,10 +913,22 @@ START_TEST(events_in_order_and_resume_from_cursor)
     ck_assert_int_eq(json_array_size(ev), 0);
     ck_assert_str_eq(next, cursor);
     json_decref(ev);
+    /* An autoscaler decision joins the feed as a "scale" event. */
+    PQclear(PQexec(db.conn, "INSERT INTO scale_events (replica, trigger, inputs, raw, target,"
+                            " current, reason) VALUES ('r1', 'tick', '{}', 3, 3, 2, 'backlog 3')"));
+    ck_assert_int_eq(events_poll(&db, next, 100, &ev, cursor, &err), 0);
+    ck_assert_int_eq(json_array_size(ev), 1);
+    ck_assert_str_eq(jstr(json_array_get(ev, 0), "event"), "scale");
+    ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "reason"), "backlog 3");
+    json_decref(ev);
+    /* A cursor from before scale events were in the feed ("a.h") still parses. */
+    ck_assert_int_eq(events_poll(&db, "0.0", 100, &ev, next, &err), 0);
+    ck_assert_int_eq(json_array_size(ev), 5);
+    json_decref(ev);
     /* The REST page resumes from Last-Event-ID as the stream would. */
     c = request(TOKENS_SCOPE_OPERATOR, "GET", "/api/events", NULL, NULL, "0.0");
     ck_assert_int_eq(c.status, 200);
-    ck_assert_int_eq(json_array_size(json_object_get(c.body, "events")), 4);
+    ck_assert_int_eq(json_array_size(json_object_get(c.body, "events")), 5);
     call_clear(&c);
     ck_assert_int_eq(events_poll(&db, "12", 10, &ev, next, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);

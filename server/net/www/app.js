@@ -212,9 +212,19 @@ async function loadPool() {
   $('pool-backlog').textContent = backlog ?? '–';
   const leader = p.leader;
   $('pool-leader').textContent = leader ? (leader.replica || JSON.stringify(leader)) : '–';
-  if (document.activeElement !== $('pool-min-in') && min != null) $('pool-min-in').value = min;
-  if (document.activeElement !== $('pool-max-in') && max != null) $('pool-max-in').value = max;
-  if (Array.isArray(p.decisions)) state.decisions = p.decisions.slice(0, 20);
+  /* Never overwrite what the admin is typing (a refresh can land between two fields). */
+  if (!$('pool-min-in').dataset.dirty && min != null) $('pool-min-in').value = min;
+  if (!$('pool-max-in').dataset.dirty && max != null) $('pool-max-in').value = max;
+  if (Array.isArray(p.decisions)) {
+    state.decisions = p.decisions.slice(0, 20);
+    /* Before the page has sampled anything, draw the recent decisions as the history. */
+    if (!state.samples.length)
+      for (const d of p.decisions.slice().reverse()) {
+        const snap = d.inputs || {};
+        const b = snap.backlog ?? (snap.counts && snap.counts.backlog) ?? (snap.snapshot && snap.snapshot.backlog);
+        state.samples.push({ t: Date.parse(d.ts), backlog: typeof b === 'number' ? b : (backlog ?? 0), live: d.current, target: d.target });
+      }
+  }
   state.samples.push({ t: Date.now(), backlog: backlog ?? 0, live: actual, target: target ?? actual });
   if (state.samples.length > MAX_SAMPLES) state.samples.shift();
   renderCharts();
@@ -265,12 +275,17 @@ function renderDecisions() {
 }
 
 function setupPool() {
+  for (const id of ['pool-min-in', 'pool-max-in'])
+    $(id).addEventListener('input', () => { $(id).dataset.dirty = '1'; });
   $('pool-bounds').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const body = {};
     if ($('pool-min-in').value !== '') body.min_agents = Number($('pool-min-in').value);
     if ($('pool-max-in').value !== '') body.max_agents = Number($('pool-max-in').value);
-    act('Save pool bounds', () => api('PUT', '/api/pool', body)).then(loadPool);
+    act('Save pool bounds', () => api('PUT', '/api/pool', body)).then((out) => {
+      if (out) { delete $('pool-min-in').dataset.dirty; delete $('pool-max-in').dataset.dirty; }
+      loadPool();
+    });
   });
   $('pool-pin').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -417,7 +432,7 @@ function onEvent(ev) {
       current_task: d.current_task ? (a.current_task && a.current_task.id === d.current_task ? a.current_task : { id: d.current_task }) : null }));
     if (state.page === 'agents') renderAgents();
   } else if (ev.event === 'scale') {
-    state.decisions.unshift({ ts: d.ts, message: d.message, reason: d.metadata && d.metadata.reason });
+    state.decisions.unshift(d.target !== undefined ? d : { ts: d.ts, message: d.message, reason: d.metadata && d.metadata.reason });
     state.decisions = state.decisions.slice(0, 20);
     if (state.page === 'pool') renderDecisions();
   } else if (ev.event === 'task') {
