@@ -907,6 +907,15 @@ static int http_begin(struct server *s, struct lws *wsi, struct http_txn *t, enu
     t->job->session = hdr_custom_dup(wsi, "mcp-session-id:", 200);
     if (!body)
         return 1;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode chunked request bodies: say so instead of timing out. */
+        t->close_after = true;
+        if (kind == JOB_MCP || kind == JOB_RPC)
+            return txn_jrpc_error(wsi, t, 411, JRPC_INVALID_REQUEST,
+                                  "Length Required: send the body with a Content-Length");
+        return txn_error(wsi, t, 411, "length_required",
+                         "send the body with a Content-Length (chunked bodies are not accepted)");
+    }
     if (cl > s->cfg->max_body) {
         t->close_after = true; /* the body is not read: the connection cannot be reused */
         if (kind == JOB_MCP || kind == JOB_RPC)

@@ -123,6 +123,9 @@ expect 200 'length == 2 and .[0].result == {} and .[1].error.code == -32601' "ba
 mcp "@$DROVER_TMP/big.json"
 expect 413 '' "oversized body -> 413"
 
+req POST /rpc '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H "Authorization: Bearer $A1_TOKEN" -H "$CT" -H 'Transfer-Encoding: chunked'
+expect 411 '.error.code == -32600' "chunked request body -> 411 (not a hang)"
+
 # ---- auth ----
 req POST /mcp '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}' -H "$ACC" -H "$CT"
 expect 401 '.error == "invalid_token"' "no token -> 401"
