@@ -1086,7 +1086,8 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
         return http_seed(s, wsi, t, method, JOB_TOOLS_CALL);
     if (strcmp(uri, "/heartbeat") == 0)
         return http_seed(s, wsi, t, method, JOB_HEARTBEAT);
-    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0)
+    /* /metrics is a public route of the REST router (api/metrics.c). */
+    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0 || strcmp(uri, "/metrics") == 0)
         return http_api(s, wsi, t, method, uri);
     if (strcmp(uri, "/ws") == 0)
         return txn_error(wsi, t, 426, "upgrade_required",
