@@ -142,7 +142,9 @@ static void work_jrpc(const struct work_env *env, struct db *db, struct job *j, 
             if (sesscache_known(j->session, j->who.token_id)) {
                 found = true;
             } else {
-                if (sessions_check(db, j->session, j->who.token_id, &found, &err) < 0) {
+                if (sessions_check(db, j->session, j->who.token_id, &found, &err) < 0 &&
+                    (err.code != ERR_UNAVAILABLE || db_ensure(db, NULL) < 0 ||
+                     sessions_check(db, j->session, j->who.token_id, &found, &err) < 0)) {
                     job_reply_json(
                         j, 503, jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
                     goto out;
@@ -408,6 +410,11 @@ static void work_sweep(struct db *db, struct job *j)
 
 void work_exec(const struct work_env *env, struct db *db, struct job *j)
 {
+    /* Notice a connection the server closed while it sat idle (a restart, a terminated
+     * backend): libpq's socket is non-blocking, so this reads only what already arrived, and
+     * the next db_ensure reconnects instead of failing this request. */
+    for (int i = 0; i < 2 && db->conn && PQstatus(db->conn) == CONNECTION_OK; i++)
+        PQconsumeInput(db->conn); /* twice: the FATAL message, then the end of the stream */
     switch (j->kind) {
     case JOB_MCP:
         work_jrpc(env, db, j, true);
