@@ -372,7 +372,7 @@ START_TEST(test_pool_lifecycle)
 {
     struct api_response r;
     double took;
-    long long pid, deleted_busy;
+    long long pid, deleted_busy, victim;
     char sql[256];
 
     start_pool(NULL, 4);
@@ -390,9 +390,15 @@ START_TEST(test_pool_lifecycle)
                      1);
 
     /* kill -9 one busy agent mid-task: its task is re-run by another agent. */
-    wait_for("SELECT least(count(*), 1) FROM agents WHERE status = 'busy'", 1, 10);
-    pid = scalar("SELECT substr(pod_name, 6)::bigint FROM agents WHERE status = 'busy'"
-                 " ORDER BY created_at LIMIT 1");
+    /* The agent holding the most recently claimed task (1.5 s of work left). */
+    wait_for("SELECT least(count(*), 1) FROM tasks WHERE state = 'in_progress'", 1, 10);
+    victim = scalar("SELECT t.id FROM tasks t WHERE t.state = 'in_progress'"
+                    " ORDER BY t.started_at DESC LIMIT 1");
+    snprintf(sql, sizeof(sql),
+             "SELECT substr(a.pod_name, 6)::bigint FROM tasks t JOIN agents a ON a.id ="
+             " t.agent_id WHERE t.id = %lld",
+             victim);
+    pid = scalar(sql);
     ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
 
     /* Everything completes, each task exactly once; the killed task had a second attempt. */
@@ -400,7 +406,10 @@ START_TEST(test_pool_lifecycle)
     ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'state'"
                             " AND message LIKE 'in_progress -> completed%'"),
                      30);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt = 2"), 1);
+    snprintf(sql, sizeof(sql), "SELECT attempt FROM tasks WHERE id = %lld AND state = 'completed'",
+             victim);
+    ck_assert_int_eq(scalar(sql), 2);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt > 1"), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM agents WHERE pod_name = 'proc-%lld' AND status = 'offline'"
              " AND offline_reason LIKE 'pod ended: killed by signal 9%%'",
