@@ -19,6 +19,8 @@
 
 #include "api/pool.h"
 #include "pool/agentpool.h"
+#include "pool/loop.h"
+#include <pthread.h>
 #include "store/agents.h"
 #include "store/poolstore.h"
 #include "store/queue.h"
@@ -471,6 +473,52 @@ START_TEST(test_crashing_agents_open_the_breaker)
 }
 END_TEST
 
+static void *run_loop(void *l)
+{
+    loop_run(l);
+    return NULL;
+}
+
+/* Two replicas: exactly one leads; when it goes away the other takes over within seconds. */
+START_TEST(test_leader_failover)
+{
+    struct agentpool_cfg c;
+    struct loop *a, *b;
+    pthread_t ta, tb;
+    struct err err = {0};
+    char sql[200];
+    bool a_leads;
+
+    agentpool_cfg_default(&c);
+    snprintf(c.backend, sizeof(c.backend), "none");
+    c.tick_seconds = 1;
+    snprintf(c.replica, sizeof(c.replica), "replica-a");
+    ck_assert_msg(loop_create(&c, testdb_dsn(), &a, &err) == 0, "%s", err.msg);
+    snprintf(c.replica, sizeof(c.replica), "replica-b");
+    ck_assert_msg(loop_create(&c, testdb_dsn(), &b, &err) == 0, "%s", err.msg);
+    pthread_create(&ta, NULL, run_loop, a);
+    pthread_create(&tb, NULL, run_loop, b);
+    wait_for("SELECT count(*) FROM pool_leader", 1, 10);
+    usleep(2500000);
+    /* Both evaluate only while leading: every decision so far is the leader's. */
+    ck_assert_int_eq(scalar("SELECT count(DISTINCT replica) FROM scale_events"), 1);
+    a_leads = scalar("SELECT count(*) FROM pool_leader WHERE replica = 'replica-a'") == 1;
+    /* The leader dies (its session ends with it). */
+    loop_request_stop(a_leads ? a : b);
+    pthread_join(a_leads ? ta : tb, NULL);
+    loop_destroy(a_leads ? a : b);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pool_leader WHERE replica = '%s'",
+             a_leads ? "replica-b" : "replica-a");
+    ck_assert_msg(wait_for(sql, 1, 10) < 5, "takeover took too long");
+    /* With backend none the target is still computed and published. */
+    wait_for("SELECT count(DISTINCT replica) FROM scale_events", 2, 5);
+    ck_assert_int_eq(scalar("SELECT target FROM scale_events ORDER BY id DESC LIMIT 1"), 2);
+    loop_request_stop(a_leads ? b : a);
+    pthread_join(a_leads ? tb : ta, NULL);
+    loop_destroy(a_leads ? b : a);
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
@@ -487,6 +535,7 @@ static Suite *pool_suite(void)
     tcase_set_timeout(loop, 150);
     tcase_add_test(loop, test_pool_lifecycle);
     tcase_add_test(loop, test_crashing_agents_open_the_breaker);
+    tcase_add_test(loop, test_leader_failover);
     suite_add_tcase(s, loop);
     return s;
 }
