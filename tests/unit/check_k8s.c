@@ -318,10 +318,19 @@ START_TEST(test_faults)
         }
     }
     buf_init(&logs, 1 << 20);
-    ck_assert_msg(backend_logs(b, p.name, 2, &logs, &err) == 0, "%s", err.msg);
+    ck_assert_msg(backend_logs(b, p.name, 2, false, &logs, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(logs.data, "l2\nl3\n");
+    buf_reset(&logs);
+    /* follow: what the agent writes until its container ends. */
+    sh("(sleep 1; curl -sf --cacert %s/cert.pem -X POST -d '{\"action\":\"log\",\"name\":"
+       "\"%s\",\"line\":\"l4\"}' https://127.0.0.1:%d/_control; sleep 0.5; curl -sf --cacert "
+       "%s/cert.pem -X POST -d '{\"action\":\"phase\",\"name\":\"%s\",\"phase\":"
+       "\"Succeeded\",\"exit_code\":0}' https://127.0.0.1:%d/_control) >/dev/null 2>&1 &",
+       work, p.name, port, work, p.name, port);
+    ck_assert_msg(backend_logs(b, p.name, 1, true, &logs, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(logs.data, "l3\nl4\n");
     buf_clear(&logs);
-    ck_assert_int_eq(backend_logs(b, "no-such-pod", 2, &logs, &err), -1);
+    ck_assert_int_eq(backend_logs(b, "no-such-pod", 2, false, &logs, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
 
     /* Persistent 503: a clear error after bounded retries, no crash. */
