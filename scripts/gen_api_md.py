@@ -36,10 +36,12 @@ disagree, and `tests/unit/check_api.c` fails when the document and the route tab
 - Lists page with an opaque `next_cursor`: pass it back as `?cursor=` unchanged; `null` means
   the last page. Pages are stable while tasks are added (newest first, by id).
 - Streams: `GET /api/events` and `GET /api/tasks/{id}/logs` take `follow=1` for server-sent
-  events. Each event's `id` is a cursor; reconnect with `Last-Event-ID` (or `?after=`) to resume
-  exactly. Until the server's SSE transport serves a route, `follow=1` is answered with a
-  JSON page (`"streaming": false`) and clients poll with `next` / `next_after` — the dashboard
-  and `droverctl task logs -f` do exactly that.
+  events (`text/event-stream`; `id:`, `event:`, `data:` lines, a `: keepalive` comment every
+  15 s). Each event's `id` is a cursor; reconnect with `Last-Event-ID` (or `?after=`) to resume
+  exactly where the last one stopped. A stream of `/api/events` without a cursor starts now.
+  Without `follow=1` the same routes return pages (`next` / `next_after` is the cursor to poll
+  with), which is what `droverctl task logs -f` uses. `EventSource` cannot send a bearer
+  token: read the stream with `fetch()` as the dashboard does.
 - Event types: `task` (state changes), `log` (log lines), `system`, `scale` (activity rows with
   `metadata.type = "scale"`), `heartbeat` (agent heartbeats: agent id, status, current task).
 

@@ -75,9 +75,12 @@ paths = {
  "/api/pool": {
   "get": op("Pool settings and state: min/max/target/actual, pinned target, leader replica, recent scale decisions", "operator", [ok("The pool", {"type": "object"})], tags=["pool"]),
   "put": op("Change min_agents / max_agents", "admin", [ok("The pool", {"type": "object"})], body={"type": "object", "properties": {"min_agents": {"type": "integer", "minimum": 0}, "max_agents": {"type": "integer", "minimum": 0}}}, tags=["pool"])},
- "/api/pool/scale": {"post": op("Pin the pool to a target size (for a while), or unpin", "admin", [ok("The pool", {"type": "object"})], body={"type": "object", "properties": {"target": {"type": ["integer", "null"], "minimum": 0}, "duration_seconds": {"type": "integer"}}}, tags=["pool"])},
+ "/api/pool/scale": {"post": op("Pin the pool to a target size (for a while), or unpin", "admin", [ok("The pool", {"type": "object"})], body={"type": "object", "required": ["count"], "properties": {"count": {"type": ["integer", "null"], "minimum": 0, "description": "null unpins"}, "ttl_seconds": {"type": "integer", "minimum": 1, "description": "how long the pin lasts"}}}, tags=["pool"])},
  "/api/agents/{id}": {"get": op("One agent", "operator", [ok("The agent", ref("Agent"))], params=[pid], tags=["agents"]),
   "delete": op("Drain an agent (it finishes its task, then its pod is deleted)", "admin", [ok("The agent", ref("Agent"))], params=[pid], tags=["pool"])},
+ "/api/stream/activity": {"get": op("Every activity row as server-sent events (id = activity id; Last-Event-ID resumes)", "operator",
+     [{"200": {"description": "An event stream", "content": sse}}],
+     params=[q("task_id", "Only this task's rows", "integer"), q("after", "Only rows with a larger id", "integer")], tags=["events"])},
  "/api/whoami": {"get": op("Who the presented token is: scope, name and token id", "operator", [ok("The caller", {"type": "object", "properties": {"scope": {"type": "string"}, "name": {"type": "string"}, "token_id": {"type": "integer"}}})], tags=["meta"])},
  "/api/openapi.json": {"get": op("This document", "public", [ok("OpenAPI 3 document", {"type": "object"})], tags=["meta"])},
  "/metrics": {"get": op("Prometheus metrics (text format 0.0.4), names prefixed drover_", "public", [ok("Metrics", {"type": "string"}, "200", "text/plain")], tags=["meta"])},

@@ -17,6 +17,7 @@
 #include "store/db.h"
 #include "store/migrate.h"
 #include "net/server.h"
+#include "pool/agentpool.h"
 #include "store/queue.h"
 #include "store/tokens.h"
 
@@ -182,14 +183,24 @@ out:
 static int cmd_serve(int argc, char **argv)
 {
     struct cfg cfg;
+    struct agentpool_cfg pcfg;
     struct err err = {0};
     struct db db;
     int r, applied = 0;
 
+    /* The agent pool's settings are a table of their own (pool/agentpool.c): take them out of
+     * argv first, then the server's parser sees only its own. */
+    agentpool_cfg_default(&pcfg);
+    if (agentpool_cfg_env(&pcfg, &err) < 0 || agentpool_cfg_args(&pcfg, &argc, argv, &err) < 0) {
+        fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
+        return 2;
+    }
     r = cfg_parse(&cfg, argc, argv, &err);
     if (r != 0) {
         if (r < 0)
             fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
+        else
+            agentpool_usage(stdout);
         cfg_free(&cfg);
         return r < 0 ? 2 : 0;
     }
@@ -208,7 +219,19 @@ static int cmd_serve(int argc, char **argv)
     /* Forge backends behind create_branch / create_pull_request (tokens: DROVER_FORGE_TOKEN_*,
      * or the file named by DROVER_FORGE_SECRETS). */
     forge_install(getenv("DROVER_FORGE_SECRETS"));
+    if (!pcfg.server_url[0])
+        snprintf(pcfg.server_url, sizeof(pcfg.server_url), "http://%s:%d",
+                 strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host,
+                 cfg.listen_port);
+    /* The pool thread has its own connections; only the advisory-lock holder acts. */
+    if (agentpool_start(&pcfg, cfg.database_url, &err) < 0) {
+        fprintf(stderr, "droverd serve: agent pool: %s\n", err.msg);
+        curl_global_cleanup();
+        cfg_free(&cfg);
+        return 1;
+    }
     r = server_run(&cfg);
+    agentpool_stop();
     curl_global_cleanup();
     cfg_free(&cfg);
     return r;

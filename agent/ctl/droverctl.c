@@ -674,18 +674,18 @@ static int ctl_pool(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "droverctl pool scale: give TARGET or --unpin, not both\n");
                 goto usage;
             }
-            json_object_set_new(body, "target", json_null());
+            json_object_set_new(body, "count", json_null());
         } else {
             if (a.npos != 1 || ctl_int(a.pos[0], "TARGET", 0, 10000, &v) < 0) {
                 if (a.npos != 1)
                     fprintf(stderr, "droverctl pool scale: give TARGET or --unpin\n");
                 goto usage;
             }
-            json_object_set_new(body, "target", json_integer(v));
+            json_object_set_new(body, "count", json_integer(v));
             if (ctl_opt(&a, "for")) {
                 if (ctl_int(ctl_opt(&a, "for"), "--for", 1, 30 * 86400, &v) < 0)
                     goto usage;
-                json_object_set_new(body, "duration_seconds", json_integer(v));
+                json_object_set_new(body, "ttl_seconds", json_integer(v));
             }
         }
         rc = ctl_call(ctl, "POST", "/api/pool/scale", body, NULL, &out, NULL);

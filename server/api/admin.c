@@ -98,13 +98,26 @@ static int admin_tokens_revoke(const struct api_request *req, const char *const 
     return reply_json(resp, 200, json_pack("{s:I,s:i}", "id", (json_int_t)id, "revoked", revoked));
 }
 
-/* A page of events (the SSE stream sends the same objects one by one). */
+/* The SSE fetch for GET /api/events?follow=1: the cursor is events_poll's. */
+static int admin_events_fetch(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
+                              json_t **events, struct err *err)
+{
+    char next[EVENTS_CURSOR_MAX];
+
+    (void)arg;
+    if (events_poll(db, cursor, 500, events, next, err) < 0)
+        return -1;
+    snprintf(cursor, API_STREAM_CURSOR_MAX, "%s", next);
+    return 0;
+}
+
+/* A page of events, or with follow=1 the same objects as server-sent events. */
 static int admin_events(const struct api_request *req, const char *const *params, size_t np,
                         struct api_response *resp)
 {
     char cursor[EVENTS_CURSOR_MAX + 8], next[EVENTS_CURSOR_MAX];
     const char *from = NULL;
-    long long limit, follow; /* follow: see below */
+    long long limit, follow;
     struct err err = {0};
     json_t *events;
     int got;
@@ -121,17 +134,25 @@ static int admin_events(const struct api_request *req, const char *const *params
         from = cursor;
     else if (req->last_event_id && *req->last_event_id)
         from = req->last_event_id;
-    /* No cursor: from the beginning; "now": nothing old, just the cursor to poll from. */
+    /* No cursor: from the beginning; "now": nothing old, just the cursor to poll from. A
+     * stream without a cursor starts now. */
     if (from && strcmp(from, "now") == 0)
         from = "";
     else if (!from)
-        from = "0.0";
+        from = follow ? "" : "0.0";
+    if (follow) {
+        /* Check the cursor (and find "now") before the transport commits to a stream. */
+        if (events_poll(req->db, from, 1, &events, next, &err) < 0)
+            return reply_err(resp, &err);
+        json_decref(events);
+        resp->status = 200;
+        resp->stream.fetch = admin_events_fetch;
+        snprintf(resp->stream.cursor, sizeof(resp->stream.cursor), "%s", *from ? from : next);
+        return 0;
+    }
     if (events_poll(req->db, from, (int)limit, &events, next, &err) < 0)
         return reply_err(resp, &err);
-    /* follow=1 is answered as a page until the transport streams (see docs/api.md): a client
-     * that sees application/json instead of text/event-stream polls with `next`. */
-    return reply_json(resp, 200,
-                      json_pack("{s:o,s:s,s:b}", "events", events, "next", next, "streaming", 0));
+    return reply_json(resp, 200, json_pack("{s:o,s:s}", "events", events, "next", next));
 }
 
 const struct api_route admin_routes[] = {

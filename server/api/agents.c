@@ -69,6 +69,44 @@ static int agents_show(const struct api_request *req, const char *const *params,
     return reply_json(resp, 200, agent);
 }
 
+/*
+ * The SSE fetch for GET /api/agents/{id}/logs?follow=1. arg = "<agent id> <pod name>", cursor =
+ * how many lines were sent. Each run re-reads the pod's tail through the hook and sends the
+ * lines past the cursor; a shorter output (a restarted pod) starts over from its first line.
+ */
+static int agents_logs_fetch(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
+                             json_t **events, struct err *err)
+{
+    char agent[37], pod[200] = "";
+    long long sent = strtoll(cursor, NULL, 10), n = 0;
+    char *text = NULL, *line, *save = NULL;
+    size_t len = 0;
+
+    (void)db;
+    *events = NULL;
+    if (sscanf(arg, "%36s %199s", agent, pod) < 1 || !agents_api_logs_hook)
+        return err_set(err, ERR_INTERNAL, "agent log stream lost its agent");
+    if (agents_api_logs_hook(NULL, agent, pod[0] ? pod : NULL, 10000, &text, &len, err) < 0)
+        return -1;
+    *events = json_array();
+    for (const char *c = text; c && *c; c++)
+        n += *c == '\n';
+    if (n < sent) /* the output restarted */
+        sent = 0;
+    n = 0;
+    for (line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+        if (++n > sent) {
+            char id[24];
+
+            snprintf(id, sizeof(id), "%lld", n);
+            json_array_append_new(*events, json_pack("{s:s,s:s,s:{s:s}}", "id", id, "event",
+                                                     "output", "data", "line", line));
+        }
+    free(text);
+    snprintf(cursor, API_STREAM_CURSOR_MAX, "%lld", n > sent ? n : sent);
+    return 0;
+}
+
 static int agents_logs(const struct api_request *req, const char *const *params, size_t np,
                        struct api_response *resp)
 {
@@ -91,9 +129,14 @@ static int agents_logs(const struct api_request *req, const char *const *params,
                            "this server has no pod backend to read agent output from");
     }
     if (follow) {
+        const char *pod = json_string_value(json_object_get(agent, "pod_name"));
+
+        resp->status = 200;
+        resp->stream.fetch = agents_logs_fetch;
+        snprintf(resp->stream.arg, sizeof(resp->stream.arg), "%s %s", params[0], pod ? pod : "");
+        snprintf(resp->stream.cursor, sizeof(resp->stream.cursor), "0");
         json_decref(agent);
-        return reply_error(resp, 501, "streaming_unavailable",
-                           "follow=1 needs the server-sent-events transport; use ?tail=");
+        return 0;
     }
     if (agents_api_logs_hook(req->env, params[0],
                              json_string_value(json_object_get(agent, "pod_name")), (int)tail,

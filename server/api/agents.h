@@ -15,6 +15,8 @@ extern const struct api_route agents_routes[];
 /*
  * The pod backend's log reader, set once at start-up by the pool (NULL = no backend): the
  * last `tail` lines of the agent's pod output into *text (owned). Returns 0 or -1 with err.
+ * Called on worker threads; `env` is NULL when called for a follow=1 stream. ?follow=1
+ * re-reads the tail on every stream tick (about every 2 s) and sends the new lines.
  */
 typedef int (*agents_api_logs_fn)(const struct api_env *env, const char *agent_id,
                                   const char *pod_name, int tail, char **text, size_t *len,

@@ -3,7 +3,7 @@
  * Worker threads (each request brings the worker's connection).
  */
 #include "api/pool.h"
-#include "pool/pool.h"
+#include "pool/agentpool.h"
 #include "store/poolstore.h"
 #include "store/queue.h"
 
@@ -131,7 +131,7 @@ int api_pool_get(const struct api_request *req, const char *const *params, size_
     resp->status = 200;
     resp->body = json_pack(
         "{s:{s:i,s:i,s:i,s:o,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:o}", "settings",
-        "min_agents", s.min_agents, "max_agents", s.max_agents, "hard_cap", pool_hard_cap(),
+        "min_agents", s.min_agents, "max_agents", s.max_agents, "hard_cap", agentpool_hard_cap(),
         "pinned_target", pinned ? json_integer(s.pinned_target) : json_null(), "pinned_until",
         pinned ? api_pool_time(s.pinned_until) : json_null(), "counts", "backlog",
         (json_int_t)c.backlog, "delayed", (json_int_t)c.delayed, "in_progress",
@@ -165,7 +165,8 @@ int api_pool_put(const struct api_request *req, const char *const *params, size_
     if (api_pool_int(body, "min_agents", -1000000, 1000000, &lo, &err) < 0 ||
         api_pool_int(body, "max_agents", -1000000, 1000000, &hi, &err) < 0)
         goto fail;
-    if (poolstore_settings_set(req->db, api_pool_actor(req), lo, hi, pool_hard_cap(), &err) < 0)
+    if (poolstore_settings_set(req->db, api_pool_actor(req), lo, hi, agentpool_hard_cap(), &err) <
+        0)
         goto fail;
     json_decref(body);
     return api_pool_get(req, params, nparams, resp);
@@ -181,7 +182,7 @@ int api_pool_scale(const struct api_request *req, const char *const *params, siz
     static const char *const allowed[] = {"count", "ttl_seconds", NULL};
     struct err err = {0};
     json_t *body;
-    int count = 0, ttl = 0, cap = pool_hard_cap();
+    int count = 0, ttl = 0, cap = agentpool_hard_cap();
 
     (void)params;
     (void)nparams;

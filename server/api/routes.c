@@ -2,6 +2,7 @@
  * Every REST route table, in one list the router walks. Add a table here when adding an
  * api/ file (one line and one include). Read-only data; any thread.
  */
+#include "api/pool.h"
 #include "api/router.h"
 #include "api/admin.h"
 #include "api/agents.h"
@@ -14,6 +15,7 @@
 #include "api/whoami.h"
 
 const struct api_route *const routes_tables[] = {
-    whoami_routes, stream_routes, tasks_routes,   agents_routes,  projects_routes,
-    admin_routes,  hooks_routes,  metrics_routes, openapi_routes, NULL,
+    whoami_routes,   stream_routes,   tasks_routes, agents_routes,
+    projects_routes, admin_routes,    hooks_routes, metrics_routes,
+    openapi_routes,  api_pool_routes, NULL,
 };

@@ -4,6 +4,7 @@
 #include "core/mem.h"
 #include "core/text.h"
 #include "store/projects.h"
+#include "store/events.h"
 #include "store/queue.h"
 #include "store/tasklist.h"
 
@@ -482,6 +483,19 @@ static int tasks_retry(const struct api_request *req, const char *const *params,
     return tasks_act(req, params, np, resp, TASKS_RETRY);
 }
 
+/* The SSE fetch for GET /api/tasks/{id}/logs?follow=1: arg = task id, cursor = activity id. */
+static int tasks_logs_fetch(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
+                            json_t **events, struct err *err)
+{
+    long long last;
+
+    if (events_task_logs(db, strtoll(arg, NULL, 10), strtoll(cursor, NULL, 10), 500, events, &last,
+                         err) < 0)
+        return -1;
+    snprintf(cursor, API_STREAM_CURSOR_MAX, "%lld", last);
+    return 0;
+}
+
 static int tasks_logs(const struct api_request *req, const char *const *params, size_t np,
                       struct api_response *resp)
 {
@@ -499,14 +513,30 @@ static int tasks_logs(const struct api_request *req, const char *const *params, 
     if (queue_get(req->db, id, &task, &err) < 0)
         return reply_err(resp, &err);
     json_decref(task);
+    if (follow) {
+        const char *lei = req->last_event_id;
+        char *end;
+
+        if (lei && *lei) {
+            after = strtoll(lei, &end, 10);
+            if (*end || after < 0)
+                return reply_error(resp, 400, "invalid_cursor",
+                                   "Last-Event-ID must be the id of an event this stream sent");
+        }
+        resp->status = 200;
+        resp->stream.fetch = tasks_logs_fetch;
+        snprintf(resp->stream.arg, sizeof(resp->stream.arg), "%lld", (long long)id);
+        snprintf(resp->stream.cursor, sizeof(resp->stream.cursor), "%lld", after);
+        return 0;
+    }
     if (tasklist_logs(req->db, id, after, (int)limit, &entries, &err) < 0)
         return reply_err(resp, &err);
     size_t n = json_array_size(entries);
     long long next =
         n ? json_integer_value(json_object_get(json_array_get(entries, n - 1), "id")) : after;
     return reply_json(resp, 200,
-                      json_pack("{s:I,s:o,s:I,s:b}", "task_id", (json_int_t)id, "entries", entries,
-                                "next_after", (json_int_t)next, "streaming", 0));
+                      json_pack("{s:I,s:o,s:I}", "task_id", (json_int_t)id, "entries", entries,
+                                "next_after", (json_int_t)next));
 }
 
 const struct api_route tasks_routes[] = {

@@ -1,6 +1,6 @@
 /*
  * droverd serve: the libwebsockets server. One service thread does all socket I/O; blocking
- * work runs on the worker pool (net/pool.h), LISTEN/NOTIFY on its own thread (net/listen.h).
+ * work runs on the worker pool (net/workers.h), LISTEN/NOTIFY on its own thread (net/listen.h).
  * Endpoints: /mcp (MCP Streamable HTTP), /ws (the same JSON-RPC over WebSocket), /rpc,
  * /tools/call, /heartbeat (seed endpoints), /api/... (REST router), /health, /ready, and the
  * embedded dashboard at /.

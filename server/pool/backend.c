@@ -46,10 +46,11 @@ static int none_poll(struct backend *b, backend_event_fn fn, void *arg, struct e
     return 0;
 }
 
-static int none_logs(struct backend *b, const char *name, int tail_lines, struct buf *out,
-                     struct err *err)
+static int none_logs(struct backend *b, const char *name, int tail_lines, bool follow,
+                     struct buf *out, struct err *err)
 {
     (void)b;
+    (void)follow;
     (void)name;
     (void)tail_lines;
     (void)out;
@@ -128,10 +129,10 @@ int backend_poll(struct backend *b, backend_event_fn fn, void *arg, struct err *
     return b->ops->poll(b, fn, arg, err);
 }
 
-int backend_logs(struct backend *b, const char *name, int tail_lines, struct buf *out,
+int backend_logs(struct backend *b, const char *name, int tail_lines, bool follow, struct buf *out,
                  struct err *err)
 {
-    return b->ops->logs(b, name, tail_lines, out, err);
+    return b->ops->logs(b, name, tail_lines, follow, out, err);
 }
 
 bool backend_manages_pods(const struct backend *b)

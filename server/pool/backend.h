@@ -63,8 +63,9 @@ struct backend_ops {
     int (*list)(struct backend *b, struct backend_pod **pods, size_t *n, struct err *err);
     /* Report phase changes since the previous call (exits, deletions); never blocks long. */
     int (*poll)(struct backend *b, backend_event_fn fn, void *arg, struct err *err);
-    /* Up to `tail_lines` last lines of the agent's output. */
-    int (*logs)(struct backend *b, const char *name, int tail_lines, struct buf *out,
+    /* Up to `tail_lines` last lines of the agent's output; with `follow`, also what it writes
+     * until it ends (kubernetes; bounded by `out`'s limit and a minute). */
+    int (*logs)(struct backend *b, const char *name, int tail_lines, bool follow, struct buf *out,
                 struct err *err);
     void (*destroy)(struct backend *b);
 };
@@ -84,7 +85,7 @@ int backend_create(struct backend *b, const struct backend_agent *a, struct back
 int backend_remove(struct backend *b, const char *name, const char *uid, struct err *err);
 int backend_list(struct backend *b, struct backend_pod **pods, size_t *n, struct err *err);
 int backend_poll(struct backend *b, backend_event_fn fn, void *arg, struct err *err);
-int backend_logs(struct backend *b, const char *name, int tail_lines, struct buf *out,
+int backend_logs(struct backend *b, const char *name, int tail_lines, bool follow, struct buf *out,
                  struct err *err);
 
 /* True when the backend runs agents (process, kubernetes); false for none. */

@@ -807,12 +807,15 @@ static int k8s_remove(struct backend *b, const char *name, const char *uid, stru
     return rc;
 }
 
-static int k8s_logs(struct backend *b, const char *name, int tail_lines, struct buf *out,
-                    struct err *err)
+static int k8s_logs(struct backend *b, const char *name, int tail_lines, bool follow,
+                    struct buf *out, struct err *err)
 {
     struct k8s_impl *k = b->impl;
-    char *path = mem_printf("/api/v1/namespaces/%s/pods/%s/log?container=agent&tailLines=%d", k->ns,
-                            name, tail_lines > 0 ? tail_lines : 200);
+    /* With follow=true the stream ends when the container exits (k8s_do's 60 s cap bounds
+     * it otherwise). */
+    char *path =
+        mem_printf("/api/v1/namespaces/%s/pods/%s/log?container=agent&tailLines=%d%s", k->ns, name,
+                   tail_lines > 0 ? tail_lines : 200, follow ? "&follow=true" : "");
     struct buf resp;
     long status = 0;
     int rc = -1;

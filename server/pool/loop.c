@@ -23,7 +23,7 @@
 #define LOOP_LOCK "hashtext('drover.pool.' || current_schema())"
 
 struct loop {
-    struct pool_cfg cfg;
+    struct agentpool_cfg cfg;
     char *dsn;
     struct db db;   /* holds the advisory lock: its session is the leadership */
     PGconn *listen; /* LISTEN drover_task_ready, drover_pool */
@@ -38,6 +38,7 @@ struct loop {
     char failure_reason[128];
     json_t *starting; /* agent id -> monotonic time created (ours, not yet heartbeating) */
     json_t *orphans;  /* pod name -> monotonic time first seen without an agent row */
+    json_t *waiting;  /* agent id -> why its pod is not running yet (ImagePullBackOff, ...) */
 };
 
 static double loop_now(void)
@@ -48,7 +49,8 @@ static double loop_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int loop_create(const struct pool_cfg *cfg, const char *dsn, struct loop **out, struct err *err)
+int loop_create(const struct agentpool_cfg *cfg, const char *dsn, struct loop **out,
+                struct err *err)
 {
     struct loop *l = mem_calloc(1, sizeof(*l));
 
@@ -62,6 +64,7 @@ int loop_create(const struct pool_cfg *cfg, const char *dsn, struct loop **out, 
     }
     l->starting = json_object();
     l->orphans = json_object();
+    l->waiting = json_object();
     *out = l;
     return 0;
 }
@@ -89,6 +92,7 @@ void loop_destroy(struct loop *l)
     db_close(&l->db);
     json_decref(l->starting);
     json_decref(l->orphans);
+    json_decref(l->waiting);
     free(l->dsn);
     free(l);
 }
@@ -114,7 +118,7 @@ static int loop_open_listen(struct loop *l, struct err *err)
         l->listen = NULL;
         return -1;
     }
-    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " POOL_CHANNEL);
+    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " AGENTPOOL_CHANNEL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         err_set(err, ERR_UNAVAILABLE, "LISTEN failed: %s", PQerrorMessage(l->listen));
         PQclear(r);
@@ -222,7 +226,18 @@ static void loop_on_exit(const struct backend_pod *pod, void *arg)
     char why[200];
     int n;
 
-    if (!pod->agent_id[0] || agents_get(&l->db, pod->agent_id, &agent, &err) < 0)
+    if (!pod->agent_id[0])
+        return;
+    if (pod->phase == BACKEND_PENDING || pod->phase == BACKEND_RUNNING) {
+        /* Not an exit: remember why a pod is stuck, for the start-up deadline's reason. */
+        if (pod->reason[0])
+            json_object_set_new(l->waiting, pod->agent_id, json_string(pod->reason));
+        else
+            json_object_del(l->waiting, pod->agent_id);
+        return;
+    }
+    json_object_del(l->waiting, pod->agent_id);
+    if (agents_get(&l->db, pod->agent_id, &agent, &err) < 0)
         return;
     status = json_string_value(json_object_get(agent, "status"));
     if (!status || strcmp(status, "offline") == 0)
@@ -335,10 +350,13 @@ static void loop_reap(struct loop *l)
         bool mine = backend && strcmp(backend, l->cfg.backend) == 0;
 
         if (strcmp(status, "initializing") == 0 && mine && age > l->cfg.startup_deadline_seconds) {
-            char why[96];
+            char why[200];
+            const char *stuck = json_string_value(json_object_get(l->waiting, id));
 
-            snprintf(why, sizeof(why), "no heartbeat within %d s of start",
-                     l->cfg.startup_deadline_seconds);
+            snprintf(why, sizeof(why), "no heartbeat within %d s of start%s%s%s",
+                     l->cfg.startup_deadline_seconds, stuck ? " (" : "", stuck ? stuck : "",
+                     stuck ? ")" : "");
+            json_object_del(l->waiting, id);
             loop_note_failure(l, why);
             loop_retire(l, a, why);
         } else if ((strcmp(status, "idle") == 0 || strcmp(status, "busy") == 0) &&
@@ -564,7 +582,7 @@ static const char *loop_wait(struct loop *l, int ms)
         return "tick";
     }
     while ((n = PQnotifies(l->listen)) != NULL) {
-        trigger = strcmp(n->relname, POOL_CHANNEL) == 0 ? "api" : "task_ready";
+        trigger = strcmp(n->relname, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
         PQfreemem(n);
     }
     return trigger;

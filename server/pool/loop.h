@@ -14,12 +14,13 @@
 #include <stdbool.h>
 
 #include "core/err.h"
-#include "pool/pool.h"
+#include "pool/agentpool.h"
 
 struct loop;
 
 /* Connect (the check happens here, so a bad DSN fails `droverd serve` at start-up). */
-int loop_create(const struct pool_cfg *cfg, const char *dsn, struct loop **out, struct err *err);
+int loop_create(const struct agentpool_cfg *cfg, const char *dsn, struct loop **out,
+                struct err *err);
 /* Run until loop_request_stop(). */
 void loop_run(struct loop *l);
 /* Any thread. */

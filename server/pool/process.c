@@ -236,9 +236,10 @@ static int process_poll(struct backend *b, backend_event_fn fn, void *arg, struc
     return 0;
 }
 
-static int process_logs(struct backend *b, const char *name, int tail_lines, struct buf *out,
-                        struct err *err)
+static int process_logs(struct backend *b, const char *name, int tail_lines, bool follow,
+                        struct buf *out, struct err *err)
 {
+    (void)follow; /* the log file is there to tail -f; this returns what it holds now */
     struct process_impl *p = b->impl;
     const char *agent = NULL;
     char *path;

@@ -10,7 +10,7 @@ static const struct db_stmt st_head = {
     "events_head",
     "SELECT coalesce((SELECT max(id) FROM activity), 0) AS a,"
     " coalesce((SELECT (extract(epoch FROM max(last_heartbeat_at)) * 1000000)::bigint"
-    "  FROM agents), 0) AS h",
+    "  FROM agents), 0) AS h, coalesce((SELECT max(id) FROM scale_events), 0) AS s",
     0};
 
 static const struct db_stmt st_activity = {
@@ -35,6 +35,15 @@ static const struct db_stmt st_beats = {
     " ORDER BY last_heartbeat_at, id LIMIT $2",
     2};
 
+/* The autoscaler's decisions (pool/, migration 003). */
+static const struct db_stmt st_scale = {
+    "events_scale",
+    "SELECT id, jsonb_build_object('id', id, 'ts', ts, 'replica', replica, 'trigger', trigger,"
+    " 'raw', raw, 'target', target, 'current', current, 'creates', creates, 'deletes', deletes,"
+    " 'breaker_open', breaker_open, 'reason', reason)::text AS data"
+    " FROM scale_events WHERE id > $1 ORDER BY id LIMIT $2",
+    2};
+
 static const struct db_stmt st_task_logs = {
     "events_task_logs",
     "SELECT id, jsonb_build_object('id', id, 'ts', ts, 'kind', kind, 'level', level,"
@@ -42,16 +51,24 @@ static const struct db_stmt st_task_logs = {
     " FROM activity WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     3};
 
-static int events_parse_cursor(const char *c, long long *a, long long *h)
+/* "a.h" (before scale events were part of the feed) or "a.h.s". */
+static int events_parse_cursor(const char *c, long long *a, long long *h, long long *s)
 {
     char *end;
 
+    *s = 0;
     *a = strtoll(c, &end, 10);
     if (end == c || *end != '.' || *a < 0)
         return -1;
     c = end + 1;
     *h = strtoll(c, &end, 10);
-    if (end == c || *end || *h < 0)
+    if (end == c || *h < 0 || (*end && *end != '.'))
+        return -1;
+    if (!*end)
+        return 0;
+    c = end + 1;
+    *s = strtoll(c, &end, 10);
+    if (end == c || *end || *s < 0)
         return -1;
     return 0;
 }
@@ -68,9 +85,9 @@ static void events_add(json_t *arr, const char *id, const char *event, const cha
 int events_poll(struct db *db, const char *cursor, int limit, json_t **events,
                 char next[EVENTS_CURSOR_MAX], struct err *err)
 {
-    char abuf[24], hbuf[24], lim[16], id[EVENTS_CURSOR_MAX];
+    char abuf[24], hbuf[24], sbuf[24], lim[16], id[EVENTS_CURSOR_MAX];
     const char *params[2] = {abuf, lim};
-    long long a, h;
+    long long a, h, sc;
     PGresult *r = NULL;
     int rc = -1;
 
@@ -84,7 +101,7 @@ int events_poll(struct db *db, const char *cursor, int limit, json_t **events,
         rc = 0;
         goto out;
     }
-    if (strlen(cursor) >= EVENTS_CURSOR_MAX || events_parse_cursor(cursor, &a, &h) < 0) {
+    if (strlen(cursor) >= EVENTS_CURSOR_MAX || events_parse_cursor(cursor, &a, &h, &sc) < 0) {
         err_set(err, ERR_INVALID,
                 "event cursor '%.48s' is malformed: pass back an id this stream sent", cursor);
         goto out;
@@ -95,7 +112,7 @@ int events_poll(struct db *db, const char *cursor, int limit, json_t **events,
         goto out;
     for (int i = 0; i < PQntuples(r); i++) {
         a = db_get_ll(r, i, "id");
-        snprintf(id, sizeof(id), "%lld.%lld", a, h);
+        snprintf(id, sizeof(id), "%lld.%lld.%lld", a, h, sc);
         events_add(*events, id, db_get(r, i, "event"), db_get(r, i, "data"));
     }
     PQclear(r);
@@ -106,10 +123,21 @@ int events_poll(struct db *db, const char *cursor, int limit, json_t **events,
         goto out;
     for (int i = 0; i < PQntuples(r); i++) {
         h = db_get_ll(r, i, "us");
-        snprintf(id, sizeof(id), "%lld.%lld", a, h);
+        snprintf(id, sizeof(id), "%lld.%lld.%lld", a, h, sc);
         events_add(*events, id, "heartbeat", db_get(r, i, "data"));
     }
-    snprintf(next, EVENTS_CURSOR_MAX, "%lld.%lld", a, h);
+    PQclear(r);
+    snprintf(sbuf, sizeof(sbuf), "%lld", sc);
+    params[0] = sbuf;
+    r = db_exec(db, &st_scale, params, err);
+    if (!r)
+        goto out;
+    for (int i = 0; i < PQntuples(r); i++) {
+        sc = db_get_ll(r, i, "id");
+        snprintf(id, sizeof(id), "%lld.%lld.%lld", a, h, sc);
+        events_add(*events, id, "scale", db_get(r, i, "data"));
+    }
+    snprintf(next, EVENTS_CURSOR_MAX, "%lld.%lld.%lld", a, h, sc);
     rc = 0;
 out:
     PQclear(r);

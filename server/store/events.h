@@ -13,7 +13,7 @@
 #include "core/err.h"
 #include "store/db.h"
 
-#define EVENTS_CURSOR_MAX 48
+#define EVENTS_CURSOR_MAX 64
 
 /*
  * Events after `cursor` (NULL or "" = from now: only the cursor is returned, no history;

@@ -48,6 +48,7 @@ page.on('console', (m) => {
   consoleErrors.push(m.text());
 });
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
+page.on('response', (r) => { if (r.status() >= 400) consoleErrors.push('  (' + r.status() + ' ' + r.request().method() + ' ' + r.url() + ')'); });
 
 try {
   await test('dashboard loads, asks for a token and signs in', async () => {
@@ -56,7 +57,8 @@ try {
     await page.fill('#token-input', ADMIN);
     await page.click('#token-form button[type=submit]');
     await page.waitForFunction(() => document.body.classList.contains('admin'));
-    await page.waitForFunction(() => /live/.test(document.getElementById('live').textContent));
+    // The live feed reads /api/events?follow=1 as a server-sent-events stream.
+    await page.waitForFunction(() => /live \(stream\)/.test(document.getElementById('live').textContent));
     await page.screenshot({ path: join(ARTIFACTS, 'pool-1280.png'), fullPage: true });
   });
 

@@ -115,7 +115,7 @@ drover_start() {
     for ((i = 0; i <= hi - lo; i++)); do
         port=$((lo + (start - lo + i) % (hi - lo + 1)))
         drover_port_busy "$port" && continue
-        PGAPPNAME=$DROVER_APPNAME "$DROVERD" serve --listen "127.0.0.1:$port" "$@" >>"$DROVER_LOG" 2>&1 &
+        PGAPPNAME=$DROVER_APPNAME "$DROVERD" serve --listen "127.0.0.1:$port" --pod-backend none "$@" >>"$DROVER_LOG" 2>&1 &
         DROVER_PID=$!
         DROVER_URL="http://127.0.0.1:$port"
         for _ in $(seq 1 100); do

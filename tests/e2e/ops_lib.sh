@@ -41,7 +41,7 @@ ops_start() {
   local port
   port=$(ops_free_port)
   URL=http://127.0.0.1:$port
-  "$DROVERD" serve --listen "127.0.0.1:$port" --workers 3 --sweep-interval 1 \
+  "$DROVERD" serve --listen "127.0.0.1:$port" --workers 3 --sweep-interval 1 --pod-backend none \
     --log-level warn >"$OPS_DIR/droverd.log" 2>&1 &
   OPS_PID=$!
   for _ in $(seq 1 100); do

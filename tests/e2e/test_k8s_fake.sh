@@ -16,7 +16,6 @@ fi
 python3 -c 'import yaml' || { echo "python3-yaml missing (scripts/lib/common.sh installs it)"; exit 1; }
 
 work=$(mktemp -d)
-port=18210
 cleanup() { [ -n "${fake:-}" ] && kill "$fake" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap "cp \"\$work\"/requests.jsonl /tmp/k8s-requests.jsonl; cleanup" EXIT
@@ -24,9 +23,11 @@ trap cleanup EXIT
 # A self-signed CA-less server certificate for 127.0.0.1: client-go sends tokens only over TLS.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=fake-apiserver \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-python3 "$SRC/tests/k8s/fake_apiserver.py" --port $port --token s3cret --record "$work/requests.jsonl" \
+python3 "$SRC/tests/k8s/fake_apiserver.py" --port 0 --port-file "$work/port" --token s3cret --record "$work/requests.jsonl" \
   --grace-scale 0.2 --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" &
 fake=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
 url=https://127.0.0.1:$port
 c() { curl -s --cacert "$work/cert.pem" "$@"; }
 for _ in $(seq 50); do c -f -o /dev/null -H 'Authorization: Bearer s3cret' $url/version && break; sleep 0.1; done

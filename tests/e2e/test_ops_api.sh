@@ -27,9 +27,45 @@ a=$(curl -sf -X POST "$URL/api/tasks" -H "Authorization: Bearer $ADMIN" -H 'Idem
 b=$(curl -sf -X POST "$URL/api/tasks" -H "Authorization: Bearer $ADMIN" -H 'Idempotency-Key: k-42' --data '{"prompt":"once","repository":"r"}' | jq -r .id)
 ops_expect "idempotent id" "$a" "$b"; ok
 
+# --- SSE: /api/events?follow=1 delivers events in order; Last-Event-ID resumes after a reconnect
+sse() { # sse TOKEN PATH SECONDS [LAST_EVENT_ID] > file
+  local args=(-sN --max-time "$3" -H "Authorization: Bearer $1" -H 'Accept: text/event-stream')
+  [ -n "${4:-}" ] && args+=(-H "Last-Event-ID: $4")
+  curl "${args[@]}" "$URL$2" || true
+}
+ids() { sed -n 's/^id: //p' "$1"; }
+sse "$OPERATOR" '/api/events?follow=1' 4 >"$OPS_DIR/sse1" &
+sse_pid=$!
+sleep 1
+for i in 1 2 3; do curl -sf -X POST "$URL/api/tasks" -H "Authorization: Bearer $ADMIN" --data "{\"prompt\":\"sse $i\",\"repository\":\"r\"}" >/dev/null; done
+wait "$sse_pid"
+grep -q '^event: task' "$OPS_DIR/sse1" || ops_fail "no task events on the stream: $(cat "$OPS_DIR/sse1")"
+ops_expect "three creations streamed" 3 "$(grep -c '"message":"created -> backlog"' "$OPS_DIR/sse1")"
+# Task events arrive in activity order. Resuming with Last-Event-ID = the id of the first task
+# event gives exactly the task events after it (ids are cursors over activity, heartbeats and
+# scale decisions, so other kinds may be batched differently after a reconnect).
+task_ids() { awk '/^id: /{id=$2} /^event: task/{print id}' "$1"; }
+task_data() { awk '/^event: task/{t=1; next} t && /^data: /{print; t=0}' "$1"; }
+task_ids "$OPS_DIR/sse1" | cut -d. -f1 | sort -n -c || ops_fail "task events out of order"
+first=$(task_ids "$OPS_DIR/sse1" | head -1)
+sse "$OPERATOR" '/api/events?follow=1' 2 "$first" >"$OPS_DIR/sse2"
+ops_expect "resume gives the task events after the first, no repeat" \
+  "$(task_data "$OPS_DIR/sse1" | sed 1d)" "$(task_data "$OPS_DIR/sse2" | head -2)"
+r=$(ops_http "$OPERATOR" GET '/api/events?follow=1&after=garbage'); ops_expect "bad cursor" 400 "${r%% *}"
+# a task's log as SSE, resumed by Last-Event-ID
+lt=$(curl -sf -X POST "$URL/api/tasks" -H "Authorization: Bearer $ADMIN" --data '{"prompt":"logs","repository":"r"}' | jq -r .id)
+sse "$OPERATOR" "/api/tasks/$lt/logs?follow=1" 2 >"$OPS_DIR/sse3"
+ops_expect "log stream has the creation" 1 "$(grep -c 'created -> backlog' "$OPS_DIR/sse3")"
+lid=$(ids "$OPS_DIR/sse3" | tail -1)
+curl -sf -X POST "$URL/api/tasks/$lt/cancel" -H "Authorization: Bearer $ADMIN" --data "{}" >/dev/null
+sse "$OPERATOR" "/api/tasks/$lt/logs?follow=1" 2 "$lid" >"$OPS_DIR/sse4"
+grep -q 'cancelled by' "$OPS_DIR/sse4" || ops_fail "resumed log stream lacks the cancellation"
+grep -q 'created -> backlog' "$OPS_DIR/sse4" && ops_fail "resumed log stream repeated an old line"
+ok
+
 # --- /metrics through promtool
 curl -sf "$URL/metrics" >"$OPS_DIR/metrics.txt" || ops_fail "GET /metrics"
-grep -q '^drover_backlog 2$' "$OPS_DIR/metrics.txt" || ops_fail "drover_backlog 2 not in /metrics"
+grep -q '^drover_backlog 5$' "$OPS_DIR/metrics.txt" || ops_fail "drover_backlog 5 not in /metrics: $(grep '^drover_backlog' "$OPS_DIR/metrics.txt")"
 promtool check metrics <"$OPS_DIR/metrics.txt" || ops_fail "promtool check metrics"; ok
 
 # --- droverctl
@@ -77,9 +113,32 @@ ops_expect "answer in context" "look at src/main.c" "$("$CTL" task show "$t" --j
 "$CTL" task retry "$t" | grep -q backlog || ops_fail "retry"
 ok
 # Fan-out through droverctl.
-g=$("$CTL" task add --repo file:///r.git --agents 3 --json Try three ways)
+g=$("$CTL" task add --repo file:///r.git --agents 3 --priority 900 --json Try three ways)
 ops_expect "fan-out children" 3 "$(jq '.children | length' <<<"$g")"
 ops_expect "fan-out distinct" 3 "$(jq '[.children[].id] | unique | length' <<<"$g")"
+# Three agents take the three children (never the group) and each works on its own branch.
+for i in 1 2 3; do
+  tok=$(PGOPTIONS=$PGOPTIONS "$DROVERD" token create --scope agent --name "fan-$i" 2>/dev/null | sed -n 's/^DROVER_TOKEN=//p')
+  c=$(curl -s -X POST "$URL/tools/call" -H "Authorization: Bearer $tok" -H "Content-Type: application/json" --data '{"name":"get_next_task","arguments":{}}')
+  ct=$(jq -r .structuredContent.task.id <<<"$c"); ce=$(jq -r .structuredContent.task.lease_epoch <<<"$c")
+  ops_expect "agent $i claims a child ($c)" "$(jq -r .id <<<"$g")" "$(jq -r .structuredContent.task.parent_id <<<"$c")"
+  curl -sf -X POST "$URL/tools/call" -H "Authorization: Bearer $tok" -H "Content-Type: application/json" \
+    --data "{\"name\":\"create_branch\",\"arguments\":{\"task_id\":$ct,\"lease_epoch\":$ce}}" >/dev/null
+done
+kids=$("$CTL" task show "$(jq -r .id <<<"$g")" --json)
+ops_expect "children in progress" "in_progress in_progress in_progress" "$(jq -r '[.children[].state] | join(" ")' <<<"$kids")"
+ops_expect "three distinct branches" 3 "$(jq '[.children[].branch | select(. != null)] | unique | length' <<<"$kids")"
+ok
+# The pool, through the pool routes.
+"$CTL" pool set --min 1 --max 6 >/dev/null; ops_expect "pool set" 0 $?
+ops_expect "pool get max" 6 "$("$CTL" pool get | jq -r .settings.max_agents)"
+"$CTL" pool scale 4 --for 600 >/dev/null; ops_expect "pool scale" 0 $?
+ops_expect "pinned" 4 "$("$CTL" pool get | jq -r .settings.pinned_target)"
+"$CTL" pool scale --unpin >/dev/null; ops_expect "unpin" 0 $?
+ops_expect "unpinned" null "$("$CTL" pool get | jq -r .settings.pinned_target)"
+"$CTL" pool set 2>/dev/null; ops_expect "pool set without bounds" 2 $?
+"$CTL" pool set --min 9 --max 3 2>/dev/null; ops_expect "pool set min > max" 1 $?
+DROVER_TOKEN=$OPERATOR "$CTL" pool scale 3 2>/dev/null; ops_expect "operator cannot scale" 1 $?
 ok
 # Tokens.
 tok=$("$CTL" token create ci-reader --scope operator --json)

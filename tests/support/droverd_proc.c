@@ -42,6 +42,9 @@ static int droverd_try(struct droverd_proc *p, int port, const char *const *extr
     argv[n++] = "serve";
     argv[n++] = "--listen";
     argv[n++] = listen;
+    /* No agent pool unless a test asks for one (a later --pod-backend in `extra` wins). */
+    argv[n++] = "--pod-backend";
+    argv[n++] = "none";
     for (size_t i = 0; extra && extra[i] && n < 30; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/agents.h"
 #include "api/router.h"
 #include "api/tasks.h"
 #include "core/counters.h"
@@ -42,6 +43,7 @@ struct call {
     int status;
     json_t *body; /* owned */
     char *raw;    /* owned */
+    struct api_stream stream;
 };
 
 static void call_clear(struct call *c)
@@ -78,6 +80,7 @@ static struct call request(enum tokens_scope scope, const char *method, const ch
     c.status = resp.status;
     c.body = resp.body;
     c.raw = resp.raw;
+    c.stream = resp.stream;
     return c;
 }
 
@@ -556,6 +559,61 @@ START_TEST(agents_list_and_show)
 }
 END_TEST
 
+static const char *pod_output = "line one\nline two\n";
+
+static int fake_pod_logs(const struct api_env *env, const char *agent_id, const char *pod_name,
+                         int tail, char **text, size_t *len, struct err *err)
+{
+    (void)env;
+    (void)agent_id;
+    (void)pod_name;
+    (void)tail;
+    (void)err;
+    *text = strdup(pod_output);
+    *len = strlen(*text);
+    return 0;
+}
+
+START_TEST(agent_pod_logs_through_the_backend_hook)
+{
+    char agent[37], path[160], cursor[API_STREAM_CURSOR_MAX];
+    struct err err = {0};
+    json_t *ev = NULL;
+    struct call c;
+
+    ck_assert_int_eq(agents_create(&db, "pod", "process", agent, &err), 0);
+    agents_api_logs_hook = fake_pod_logs;
+    pod_output = "line one\nline two\n";
+    snprintf(path, sizeof(path), "/api/agents/%s/logs?tail=50", agent);
+    c = request(TOKENS_SCOPE_OPERATOR, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq(c.status, 200);
+    ck_assert_str_eq(c.raw, "line one\nline two\n");
+    call_clear(&c);
+    snprintf(path, sizeof(path), "/api/agents/%s/logs?follow=1", agent);
+    c = request(TOKENS_SCOPE_OPERATOR, "GET", path, NULL, NULL, NULL);
+    ck_assert_int_eq(c.status, 200);
+    ck_assert_ptr_nonnull(c.stream.fetch);
+    snprintf(cursor, sizeof(cursor), "%s", c.stream.cursor);
+    ck_assert_int_eq(c.stream.fetch(&db, c.stream.arg, cursor, &ev, &err), 0);
+    ck_assert_int_eq(json_array_size(ev), 2);
+    ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 1), "data"), "line"), "line two");
+    json_decref(ev);
+    pod_output = "line one\nline two\nline three\n";
+    ck_assert_int_eq(c.stream.fetch(&db, c.stream.arg, cursor, &ev, &err), 0);
+    ck_assert_int_eq(json_array_size(ev), 1);
+    ck_assert_str_eq(jstr(json_array_get(ev, 0), "id"), "3");
+    json_decref(ev);
+    pod_output = "restarted\n"; /* a new container: start over */
+    ck_assert_int_eq(c.stream.fetch(&db, c.stream.arg, cursor, &ev, &err), 0);
+    ck_assert_int_eq(json_array_size(ev), 1);
+    ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "line"), "restarted");
+    json_decref(ev);
+    call_clear(&c);
+    agents_api_logs_hook = NULL;
+    expect_error("GET", path, NULL, 501, "no_pod_backend");
+}
+END_TEST
+
 START_TEST(projects_crud)
 {
     struct call c;
@@ -826,6 +884,7 @@ START_TEST(events_in_order_and_resume_from_cursor)
     struct call c;
 
     queue_opts_default(&qo);
+    PQclear(PQexec(db.conn, "TRUNCATE scale_events")); /* testdb_reset does not know it */
     ck_assert_int_eq(events_poll(&db, NULL, 100, &ev, cursor, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 0);
     json_decref(ev);
@@ -854,10 +913,22 @@ START_TEST(events_in_order_and_resume_from_cursor)
     ck_assert_int_eq(json_array_size(ev), 0);
     ck_assert_str_eq(next, cursor);
     json_decref(ev);
+    /* An autoscaler decision joins the feed as a "scale" event. */
+    PQclear(PQexec(db.conn, "INSERT INTO scale_events (replica, trigger, inputs, raw, target,"
+                            " current, reason) VALUES ('r1', 'tick', '{}', 3, 3, 2, 'backlog 3')"));
+    ck_assert_int_eq(events_poll(&db, next, 100, &ev, cursor, &err), 0);
+    ck_assert_int_eq(json_array_size(ev), 1);
+    ck_assert_str_eq(jstr(json_array_get(ev, 0), "event"), "scale");
+    ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "reason"), "backlog 3");
+    json_decref(ev);
+    /* A cursor from before scale events were in the feed ("a.h") still parses. */
+    ck_assert_int_eq(events_poll(&db, "0.0", 100, &ev, next, &err), 0);
+    ck_assert_int_eq(json_array_size(ev), 5);
+    json_decref(ev);
     /* The REST page resumes from Last-Event-ID as the stream would. */
     c = request(TOKENS_SCOPE_OPERATOR, "GET", "/api/events", NULL, NULL, "0.0");
     ck_assert_int_eq(c.status, 200);
-    ck_assert_int_eq(json_array_size(json_object_get(c.body, "events")), 4);
+    ck_assert_int_eq(json_array_size(json_object_get(c.body, "events")), 5);
     call_clear(&c);
     ck_assert_int_eq(events_poll(&db, "12", 10, &ev, next, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
@@ -1020,6 +1091,7 @@ int main(void)
     tcase_add_test(tc, detail_answer_cancel_retry_and_logs);
     tcase_add_test(tc, scopes_operator_reads_admin_writes_agent_refused);
     tcase_add_test(tc, agents_list_and_show);
+    tcase_add_test(tc, agent_pod_logs_through_the_backend_hook);
     tcase_add_test(tc, projects_crud);
     tcase_add_test(tc, alertmanager_hook_dedups_by_group_key);
     tcase_add_test(tc, schedules_crud_and_validation);

@@ -16,10 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pool/agentpool.h"
 #include "pool/backend.h"
 #include "pool/kubeconfig.h"
+#include "store/queue.h"
+#include "testdb.h"
 
-#define PORT 18220
+/* The fake listens on a free port it picks (within nothing we assume), read from a file. */
+static int port;
 
 static char work[256], kcpath[300], record[300], tmpl[600];
 static const char *src;
@@ -42,7 +46,7 @@ static void ctl(const char *json)
 {
     sh("curl -sf --cacert %s/cert.pem -X POST -H 'Content-Type: application/json' -d '%s' "
        "https://127.0.0.1:%d/_control >/dev/null",
-       work, json, PORT);
+       work, json, port);
 }
 
 static long long count_requests(const char *method, const char *path_part)
@@ -146,11 +150,11 @@ START_TEST(test_create_list_delete)
              "drover-agent-11111111-1111-4111-8111-111111111111 | jq -e '.metadata."
              "ownerReferences[0].uid == \"%s\" and .stringData.token == "
              "\"drv_secret_token_value\"' >/dev/null",
-             work, PORT, p1.uid);
+             work, port, p1.uid);
     sh("%s", cmd);
     sh("curl -sf --cacert %s/cert.pem -H 'Authorization: Bearer s3cret' "
        "https://127.0.0.1:%d/api/v1/namespaces/drover/pods/%s > %s/pod.json",
-       work, PORT, p1.name, work);
+       work, port, p1.name, work);
     sh("! grep -q drv_secret_token_value %s/pod.json", work);
     sh("jq -e '.spec.containers[0].env[] | select(.name == \"DROVER_TOKEN\") | "
        ".valueFrom.secretKeyRef.key == \"token\"' %s/pod.json >/dev/null",
@@ -183,13 +187,13 @@ START_TEST(test_create_list_delete)
     sh("test \"$(curl -s -o /dev/null -w '%%{http_code}' --cacert %s/cert.pem -H "
        "'Authorization: Bearer s3cret' https://127.0.0.1:%d/api/v1/namespaces/drover/secrets/"
        "drover-agent-11111111-1111-4111-8111-111111111111)\" = 404",
-       work, PORT);
+       work, port);
     /* Deleting again is a 404: success. A stale uid is a 409: success, and the pod stays. */
     ck_assert_msg(backend_remove(b, p1.name, p1.uid, &err) == 0, "%s", err.msg);
     ck_assert_msg(backend_remove(b, p2.name, "not-its-uid", &err) == 0, "%s", err.msg);
     sh("curl -sf -o /dev/null --cacert %s/cert.pem -H 'Authorization: Bearer s3cret' "
        "https://127.0.0.1:%d/api/v1/namespaces/drover/pods/%s",
-       work, PORT, p2.name);
+       work, port, p2.name);
     ck_assert(backend_remove(b, p2.name, p2.uid, &err) == 0);
     backend_close(b);
 }
@@ -314,10 +318,19 @@ START_TEST(test_faults)
         }
     }
     buf_init(&logs, 1 << 20);
-    ck_assert_msg(backend_logs(b, p.name, 2, &logs, &err) == 0, "%s", err.msg);
+    ck_assert_msg(backend_logs(b, p.name, 2, false, &logs, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(logs.data, "l2\nl3\n");
+    buf_reset(&logs);
+    /* follow: what the agent writes until its container ends. */
+    sh("(sleep 1; curl -sf --cacert %s/cert.pem -X POST -d '{\"action\":\"log\",\"name\":"
+       "\"%s\",\"line\":\"l4\"}' https://127.0.0.1:%d/_control; sleep 0.5; curl -sf --cacert "
+       "%s/cert.pem -X POST -d '{\"action\":\"phase\",\"name\":\"%s\",\"phase\":"
+       "\"Succeeded\",\"exit_code\":0}' https://127.0.0.1:%d/_control) >/dev/null 2>&1 &",
+       work, p.name, port, work, p.name, port);
+    ck_assert_msg(backend_logs(b, p.name, 1, true, &logs, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(logs.data, "l3\nl4\n");
     buf_clear(&logs);
-    ck_assert_int_eq(backend_logs(b, "no-such-pod", 2, &logs, &err), -1);
+    ck_assert_int_eq(backend_logs(b, "no-such-pod", 2, false, &logs, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
 
     /* Persistent 503: a clear error after bounded retries, no crash. */
@@ -350,7 +363,12 @@ START_TEST(test_kubeconfig_and_yaml)
     ck_assert_int_eq(err.code, ERR_INVALID);
 
     ck_assert_msg(kubeconfig_load(kcpath, &kc, &err) == 0, "%s", err.msg);
-    ck_assert_str_eq(kc.server, "https://127.0.0.1:18220");
+    {
+        char want[64];
+
+        snprintf(want, sizeof(want), "https://127.0.0.1:%d", port);
+        ck_assert_str_eq(kc.server, want);
+    }
     ck_assert_str_eq(kc.token, "s3cret");
     ck_assert_str_eq(kc.namespace, "drover");
     ck_assert_ptr_nonnull(strstr(kc.ca_pem, "BEGIN CERTIFICATE"));
@@ -360,12 +378,12 @@ START_TEST(test_kubeconfig_and_yaml)
     snprintf(path, sizeof(path), "%s/kc2", work);
     f = fopen(path, "w");
     fprintf(f, "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n"
-               "  cluster:\n    server: https://127.0.0.1:18220/\n"
+               "  cluster:\n    server: https://127.0.0.1:1/\n"
                "    certificate-authority: cert.pem\nusers:\n- name: u\n  user:\n"
                "    tokenFile: token\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n");
     fclose(f);
     ck_assert_msg(kubeconfig_load(path, &kc, &err) == 0, "%s", err.msg);
-    ck_assert_str_eq(kc.server, "https://127.0.0.1:18220");
+    ck_assert_str_eq(kc.server, "https://127.0.0.1:1"); /* trailing slash dropped */
     ck_assert(strstr(kc.token_file, "/token") != NULL);
     ck_assert_ptr_nonnull(kc.ca_pem);
     kubeconfig_free(&kc);
@@ -396,7 +414,12 @@ START_TEST(test_token_rotation_in_cluster)
        dir, work, dir, dir, dir);
     cfg.sa_dir = dir;
     setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
-    setenv("KUBERNETES_SERVICE_PORT", "18220", 1);
+    {
+        char ps[16];
+
+        snprintf(ps, sizeof(ps), "%d", port);
+        setenv("KUBERNETES_SERVICE_PORT", ps, 1);
+    }
     ck_assert_msg(backend_open(&cfg, &b, &err) == 0, "%s", err.msg);
     ck_assert_msg(backend_list(b, &pods, &n, &err) == 0, "%s", err.msg);
     free(pods);
@@ -427,19 +450,198 @@ START_TEST(test_bodies_are_valid)
 }
 END_TEST
 
+/* ---- the pool thread with the kubernetes backend --------------------------------------- */
+
+static long long sql_ll(struct db *db, const char *sql)
+{
+    PGresult *r = PQexec(db->conn, sql);
+    long long v;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db->conn));
+    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static void wait_sql(struct db *db, const char *sql, long long want, int secs)
+{
+    long long v = -1;
+
+    for (int i = 0; i < secs * 10; i++) {
+        v = sql_ll(db, sql);
+        if (v == want)
+            return;
+        usleep(100000);
+    }
+    ck_abort_msg("timed out: %s = %lld, want %lld", sql, v, want);
+}
+
+/* How many agent pods the fake holds (not being deleted). */
+static long long fake_pods(void)
+{
+    char cmd[600], line[64] = "";
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --cacert %s/cert.pem -H 'Authorization: Bearer s3cret' "
+             "'https://127.0.0.1:%d/api/v1/namespaces/drover/pods?labelSelector="
+             "app.kubernetes.io%%2Fname%%3Ddrover-agent' | jq '[.items[] | "
+             "select(.metadata.deletionTimestamp == null)] | length'",
+             work, port);
+    f = popen(cmd, "r");
+    if (f && !fgets(line, sizeof(line), f))
+        line[0] = '\0';
+    if (f)
+        pclose(f);
+    return atoll(line);
+}
+
+static void heartbeat_all_starting(struct db *db)
+{
+    PGresult *r = PQexec(db->conn, "SELECT id FROM agents WHERE status = 'initializing'");
+    struct queue_opts qo;
+
+    queue_opts_default(&qo);
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *out = NULL;
+        struct err err = {0};
+
+        ck_assert_msg(queue_heartbeat(db, &qo, PQgetvalue(r, i, 0), NULL, NULL, NULL, &out, &err) ==
+                          0,
+                      "%s", err.msg);
+        json_decref(out);
+    }
+    PQclear(r);
+}
+
+START_TEST(test_pool_on_kubernetes)
+{
+    struct agentpool_cfg c;
+    struct err err = {0};
+    struct db db;
+    char json[800], pod[256] = "", sql[400];
+    PGresult *r;
+
+    testdb_connect(&db);
+    testdb_reset(&db);
+    agentpool_cfg_default(&c);
+    ck_assert(agentpool_cfg_set(&c, "pod-backend", "kubernetes", &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "kubeconfig", kcpath, &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "agent-pod-template", tmpl, &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "agent-server-url", "http://droverd:8080", &err) == 1);
+    c.tick_seconds = 30;
+    c.stabilization_seconds = 2;
+    c.orphan_grace_seconds = 1;
+    c.grace_seconds = 1;
+    c.max_starting = 10;
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+
+    /* Two pods for min_agents 2; the agents come up (first heartbeat). */
+    wait_sql(&db,
+             "SELECT count(*) FROM agents WHERE status = 'initializing' AND pod_name"
+             " LIKE 'drover-agent-%'",
+             2, 15);
+    /* Each agent's pod exists in the API (earlier tests' leftovers are orphans now). */
+    ck_assert_int_ge(fake_pods(), 2);
+    r = PQexec(db.conn, "SELECT pod_name FROM agents WHERE status = 'initializing'");
+    for (int i = 0; i < PQntuples(r); i++)
+        sh("curl -sf -o /dev/null --cacert %s/cert.pem -H 'Authorization: Bearer s3cret' "
+           "https://127.0.0.1:%d/api/v1/namespaces/drover/pods/%s",
+           work, port, PQgetvalue(r, i, 0));
+    PQclear(r);
+    heartbeat_all_starting(&db);
+
+    /* A pod fails: its agent goes offline with the container's reason, and is replaced. */
+    r = PQexec(db.conn, "SELECT pod_name FROM agents WHERE status = 'idle' LIMIT 1");
+    snprintf(pod, sizeof(pod), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    snprintf(json, sizeof(json),
+             "{\"action\":\"phase\",\"name\":\"%s\",\"phase\":\"Failed\",\"exit_code\":3,"
+             "\"reason\":\"Error\"}",
+             pod);
+    ctl(json);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agents WHERE pod_name = '%s' AND status = 'offline' AND "
+             "offline_reason = 'pod ended: exit code 3 (Error)'",
+             pod);
+    wait_sql(&db, sql, 1, 15);
+    wait_sql(&db, "SELECT count(*) FROM agents WHERE status = 'initializing'", 1, 15);
+    heartbeat_all_starting(&db);
+
+    /* An orphan pod (Drover's labels, no agent row) is deleted after the grace. */
+    sh("curl -sf -o /dev/null --cacert %s/cert.pem -H 'Authorization: Bearer s3cret' -H "
+       "'Content-Type: application/json' https://127.0.0.1:%d/api/v1/namespaces/drover/pods -d "
+       "'{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"orphan\","
+       "\"labels\":{\"app.kubernetes.io/name\":\"drover-agent\",\"drover.dev/agent-id\":"
+       "\"00000000-0000-4000-8000-000000000000\"}},\"spec\":{\"containers\":[{\"name\":"
+       "\"agent\",\"image\":\"x\"}]}}'",
+       work, port);
+    /* Orphans are found by the reconcile of each evaluation: wake one with a task. */
+    {
+        struct queue_new_task t = {.title = "wake", .repo_url = "file:///tmp/r.git"};
+        json_t *task = NULL;
+
+        ck_assert(queue_enqueue(&db, &t, &task, NULL, &err) == 0);
+        json_decref(task);
+        sleep(2);
+        t.title = "wake again";
+        ck_assert(queue_enqueue(&db, &t, &task, NULL, &err) == 0);
+        json_decref(task);
+    }
+    for (int i = 0; i < 100; i++) {
+        char cmd[600];
+
+        snprintf(cmd, sizeof(cmd),
+                 "test \"$(curl -s -o /dev/null -w '%%{http_code}' --cacert %s/cert.pem -H "
+                 "'Authorization: Bearer s3cret' "
+                 "https://127.0.0.1:%d/api/v1/namespaces/drover/pods/orphan)\" = 404",
+                 work, port);
+        if (system(cmd) == 0)
+            break;
+        ck_assert_msg(i < 99, "the orphan pod was not deleted");
+        usleep(100000);
+    }
+
+    /* A pod vanishes (node lost): its agent goes offline. */
+    r = PQexec(db.conn, "SELECT pod_name FROM agents WHERE status = 'idle' LIMIT 1");
+    snprintf(pod, sizeof(pod), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    snprintf(json, sizeof(json), "{\"action\":\"remove\",\"name\":\"%s\"}", pod);
+    ctl(json);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agents WHERE pod_name = '%s' AND status = 'offline'", pod);
+    wait_sql(&db, sql, 1, 15);
+    agentpool_stop();
+    ck_assert_int_gt(sql_ll(&db, "SELECT count(*) FROM scale_events"), 0);
+    db_close(&db);
+}
+END_TEST
+
 static void start_fake(void)
 {
-    char port_s[16], cert[300], key[300], fakepy[600];
+    char port_s[16] = "0", cert[300], key[300], fakepy[600], pfile[300];
 
     snprintf(cert, sizeof(cert), "%s/cert.pem", work);
     snprintf(key, sizeof(key), "%s/key.pem", work);
     snprintf(fakepy, sizeof(fakepy), "%s/tests/k8s/fake_apiserver.py", src);
-    snprintf(port_s, sizeof(port_s), "%d", PORT);
+    snprintf(pfile, sizeof(pfile), "%s/port", work);
     fake = fork();
     if (fake == 0) {
-        execlp("python3", "python3", fakepy, "--port", port_s, "--token", "s3cret", "--record",
-               record, "--tls-cert", cert, "--tls-key", key, "--grace-scale", "0.3", (char *)NULL);
+        execlp("python3", "python3", fakepy, "--port", port_s, "--port-file", pfile, "--token",
+               "s3cret", "--record", record, "--tls-cert", cert, "--tls-key", key, "--grace-scale",
+               "0.3", (char *)NULL);
         _exit(127);
+    }
+    for (int i = 0; i < 100 && !port; i++) {
+        FILE *pf = fopen(pfile, "r");
+
+        if (pf) {
+            if (fscanf(pf, "%d", &port) != 1)
+                port = 0;
+            fclose(pf);
+        }
+        if (!port)
+            usleep(100000);
     }
     for (int i = 0; i < 100; i++) {
         char cmd[600];
@@ -447,7 +649,7 @@ static void start_fake(void)
         snprintf(cmd, sizeof(cmd),
                  "curl -sf -o /dev/null --cacert %s -H 'Authorization: Bearer s3cret' "
                  "https://127.0.0.1:%d/version",
-                 cert, PORT);
+                 cert, port);
         if (system(cmd) == 0)
             return;
         usleep(100000);
@@ -465,6 +667,7 @@ int main(void)
     char cmd[2400];
     FILE *f;
 
+    testdb_setup();
     src = getenv("DROVER_SOURCE_DIR");
     if (!src)
         src = ".";
@@ -479,6 +682,7 @@ int main(void)
              work, work, work, work);
     if (system(cmd) != 0)
         return 1;
+    start_fake();
     snprintf(cmd, sizeof(cmd), "base64 -w0 %s/cert.pem", work);
     f = fopen(kcpath, "w");
     {
@@ -494,10 +698,9 @@ int main(void)
                 "    certificate-authority-data: %s\nusers:\n- name: drover\n  user:\n"
                 "    token: s3cret\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n"
                 "    user: drover\n    namespace: drover\n",
-                PORT, ca);
+                port, ca);
     }
     fclose(f);
-    start_fake();
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_create_list_delete);
@@ -506,12 +709,14 @@ int main(void)
     tcase_add_test(tc, test_faults);
     tcase_add_test(tc, test_kubeconfig_and_yaml);
     tcase_add_test(tc, test_token_rotation_in_cluster);
+    tcase_add_test(tc, test_pool_on_kubernetes);
     tcase_add_test(tc, test_bodies_are_valid);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    testdb_teardown();
     kill(fake, SIGTERM);
     waitpid(fake, NULL, 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", work);

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "api/pool.h"
-#include "pool/pool.h"
+#include "pool/agentpool.h"
+#include "pool/loop.h"
+#include <pthread.h>
 #include "store/agents.h"
 #include "store/poolstore.h"
 #include "store/queue.h"
@@ -350,29 +352,29 @@ END_TEST
 
 static void start_pool(const char *command, int stabilization)
 {
-    struct pool_cfg c;
+    struct agentpool_cfg c;
     struct err err = {0};
     char cmd[1200];
 
-    pool_cfg_default(&c);
+    agentpool_cfg_default(&c);
     snprintf(cmd, sizeof(cmd), "%s", command ? command : "");
     if (!command)
         snprintf(cmd, sizeof(cmd), "'%s' --fake-agent", self_exe);
-    ck_assert(pool_cfg_set(&c, "agent-command", cmd, &err) == 1);
-    ck_assert(pool_cfg_set(&c, "agent-log-dir", log_dir, &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "agent-command", cmd, &err) == 1);
+    ck_assert(agentpool_cfg_set(&c, "agent-log-dir", log_dir, &err) == 1);
     c.tick_seconds = 30; /* everything below must happen long before a tick */
     c.stabilization_seconds = stabilization;
     c.grace_seconds = 2;
     c.max_starting = 10;
     c.startup_deadline_seconds = 20;
-    ck_assert_msg(pool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
 }
 
 START_TEST(test_pool_lifecycle)
 {
     struct api_response r;
     double took;
-    long long pid, deleted_busy;
+    long long pid, deleted_busy, victim;
     char sql[256];
 
     start_pool(NULL, 4);
@@ -390,9 +392,15 @@ START_TEST(test_pool_lifecycle)
                      1);
 
     /* kill -9 one busy agent mid-task: its task is re-run by another agent. */
-    wait_for("SELECT least(count(*), 1) FROM agents WHERE status = 'busy'", 1, 10);
-    pid = scalar("SELECT substr(pod_name, 6)::bigint FROM agents WHERE status = 'busy'"
-                 " ORDER BY created_at LIMIT 1");
+    /* The agent holding the most recently claimed task (1.5 s of work left). */
+    wait_for("SELECT least(count(*), 1) FROM tasks WHERE state = 'in_progress'", 1, 10);
+    victim = scalar("SELECT t.id FROM tasks t WHERE t.state = 'in_progress'"
+                    " ORDER BY t.started_at DESC LIMIT 1");
+    snprintf(sql, sizeof(sql),
+             "SELECT substr(a.pod_name, 6)::bigint FROM tasks t JOIN agents a ON a.id ="
+             " t.agent_id WHERE t.id = %lld",
+             victim);
+    pid = scalar(sql);
     ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
 
     /* Everything completes, each task exactly once; the killed task had a second attempt. */
@@ -400,7 +408,10 @@ START_TEST(test_pool_lifecycle)
     ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'state'"
                             " AND message LIKE 'in_progress -> completed%'"),
                      30);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt = 2"), 1);
+    snprintf(sql, sizeof(sql), "SELECT attempt FROM tasks WHERE id = %lld AND state = 'completed'",
+             victim);
+    ck_assert_int_eq(scalar(sql), 2);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt > 1"), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM agents WHERE pod_name = 'proc-%lld' AND status = 'offline'"
              " AND offline_reason LIKE 'pod ended: killed by signal 9%%'",
@@ -440,7 +451,7 @@ START_TEST(test_pool_lifecycle)
     json_decref(r.body);
     wait_for("SELECT count(*) FROM agents WHERE name LIKE 'requested by%' AND status = 'idle'", 1,
              15);
-    pool_stop();
+    agentpool_stop();
     /* Stopping droverd stops its process agents. */
     ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events") > 0, 1);
 }
@@ -458,7 +469,53 @@ START_TEST(test_crashing_agents_open_the_breaker)
                      1);
     /* While open, nothing is being created. */
     ck_assert_int_eq(scalar(LIVE), 0);
-    pool_stop();
+    agentpool_stop();
+}
+END_TEST
+
+static void *run_loop(void *l)
+{
+    loop_run(l);
+    return NULL;
+}
+
+/* Two replicas: exactly one leads; when it goes away the other takes over within seconds. */
+START_TEST(test_leader_failover)
+{
+    struct agentpool_cfg c;
+    struct loop *a, *b;
+    pthread_t ta, tb;
+    struct err err = {0};
+    char sql[200];
+    bool a_leads;
+
+    agentpool_cfg_default(&c);
+    snprintf(c.backend, sizeof(c.backend), "none");
+    c.tick_seconds = 1;
+    snprintf(c.replica, sizeof(c.replica), "replica-a");
+    ck_assert_msg(loop_create(&c, testdb_dsn(), &a, &err) == 0, "%s", err.msg);
+    snprintf(c.replica, sizeof(c.replica), "replica-b");
+    ck_assert_msg(loop_create(&c, testdb_dsn(), &b, &err) == 0, "%s", err.msg);
+    pthread_create(&ta, NULL, run_loop, a);
+    pthread_create(&tb, NULL, run_loop, b);
+    wait_for("SELECT count(*) FROM pool_leader", 1, 10);
+    usleep(2500000);
+    /* Both evaluate only while leading: every decision so far is the leader's. */
+    ck_assert_int_eq(scalar("SELECT count(DISTINCT replica) FROM scale_events"), 1);
+    a_leads = scalar("SELECT count(*) FROM pool_leader WHERE replica = 'replica-a'") == 1;
+    /* The leader dies (its session ends with it). */
+    loop_request_stop(a_leads ? a : b);
+    pthread_join(a_leads ? ta : tb, NULL);
+    loop_destroy(a_leads ? a : b);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pool_leader WHERE replica = '%s'",
+             a_leads ? "replica-b" : "replica-a");
+    ck_assert_msg(wait_for(sql, 1, 10) < 5, "takeover took too long");
+    /* With backend none the target is still computed and published. */
+    wait_for("SELECT count(DISTINCT replica) FROM scale_events", 2, 5);
+    ck_assert_int_eq(scalar("SELECT target FROM scale_events ORDER BY id DESC LIMIT 1"), 2);
+    loop_request_stop(a_leads ? b : a);
+    pthread_join(a_leads ? tb : ta, NULL);
+    loop_destroy(a_leads ? b : a);
 }
 END_TEST
 
@@ -478,6 +535,7 @@ static Suite *pool_suite(void)
     tcase_set_timeout(loop, 150);
     tcase_add_test(loop, test_pool_lifecycle);
     tcase_add_test(loop, test_crashing_agents_open_the_breaker);
+    tcase_add_test(loop, test_leader_failover);
     suite_add_tcase(s, loop);
     return s;
 }

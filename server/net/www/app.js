@@ -194,21 +194,37 @@ async function loadPool() {
   const metrics = await fetch('/metrics').then((r) => r.ok ? r.text() : '').catch(() => '');
   const metric = (name) => { const m = metrics.match(new RegExp('^' + name + ' (\\S+)$', 'm')); return m ? Number(m[1]) : null; };
   const backlog = metric('drover_backlog');
+  /* GET /api/pool: {settings: {min_agents, max_agents, pinned_target, pinned_until},
+   * counts: {busy, idle, starting, draining, ...}, leader: {replica}, decisions: [...]} */
   const p = pool || {};
-  const set = p.settings || p;
+  const set = p.settings || {};
+  const counts = p.counts || null;
   const min = set.min_agents ?? metric('drover_pool_min_agents');
   const max = set.max_agents ?? metric('drover_pool_max_agents');
-  const target = p.target ?? set.pinned_target ?? null;
-  const actual = p.actual ?? liveAgents();
+  const last = Array.isArray(p.decisions) && p.decisions.length ? p.decisions[0] : null;
+  const pinned = set.pinned_target ?? null;
+  const target = pinned ?? (last ? last.target : null);
+  const actual = counts ? (counts.busy + counts.idle + counts.starting + counts.draining) : liveAgents();
   $('pool-min').textContent = min ?? '–';
   $('pool-max').textContent = max ?? '–';
-  $('pool-target').textContent = (target ?? '–') + (set.pinned_target != null ? ' (pinned)' : '');
+  $('pool-target').textContent = (target ?? '–') + (pinned !== null ? ' (pinned)' : '');
   $('pool-actual').textContent = actual;
   $('pool-backlog').textContent = backlog ?? '–';
-  $('pool-leader').textContent = p.leader || p.leader_replica || '–';
-  if (document.activeElement !== $('pool-min-in') && min != null) $('pool-min-in').value = min;
-  if (document.activeElement !== $('pool-max-in') && max != null) $('pool-max-in').value = max;
-  if (Array.isArray(p.decisions)) state.decisions = p.decisions.slice(0, 20);
+  const leader = p.leader;
+  $('pool-leader').textContent = leader ? (leader.replica || JSON.stringify(leader)) : '–';
+  /* Never overwrite what the admin is typing (a refresh can land between two fields). */
+  if (!$('pool-min-in').dataset.dirty && min != null) $('pool-min-in').value = min;
+  if (!$('pool-max-in').dataset.dirty && max != null) $('pool-max-in').value = max;
+  if (Array.isArray(p.decisions)) {
+    state.decisions = p.decisions.slice(0, 20);
+    /* Before the page has sampled anything, draw the recent decisions as the history. */
+    if (!state.samples.length)
+      for (const d of p.decisions.slice().reverse()) {
+        const snap = d.inputs || {};
+        const b = snap.backlog ?? (snap.counts && snap.counts.backlog) ?? (snap.snapshot && snap.snapshot.backlog);
+        state.samples.push({ t: Date.parse(d.ts), backlog: typeof b === 'number' ? b : (backlog ?? 0), live: d.current, target: d.target });
+      }
+  }
   state.samples.push({ t: Date.now(), backlog: backlog ?? 0, live: actual, target: target ?? actual });
   if (state.samples.length > MAX_SAMPLES) state.samples.shift();
   renderCharts();
@@ -252,25 +268,30 @@ function renderDecisions() {
   if (!state.decisions.length) { ol.append(el('li', { class: 'empty' }, 'None yet.')); return; }
   for (const d of state.decisions) {
     const when = d.ts || d.at || d.created_at || '';
-    const what = d.message || ((d.from ?? '?') + ' → ' + (d.to ?? d.target ?? '?'));
+    const what = d.message || ((d.current ?? d.from ?? '?') + ' → ' + (d.target ?? d.to ?? '?'));
     ol.append(el('li', {}, el('time', {}, when.replace('T', ' ').slice(0, 19)), ' ', el('strong', {}, what),
       d.reason ? ' — ' + d.reason : ''));
   }
 }
 
 function setupPool() {
+  for (const id of ['pool-min-in', 'pool-max-in'])
+    $(id).addEventListener('input', () => { $(id).dataset.dirty = '1'; });
   $('pool-bounds').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const body = {};
     if ($('pool-min-in').value !== '') body.min_agents = Number($('pool-min-in').value);
     if ($('pool-max-in').value !== '') body.max_agents = Number($('pool-max-in').value);
-    act('Save pool bounds', () => api('PUT', '/api/pool', body)).then(loadPool);
+    act('Save pool bounds', () => api('PUT', '/api/pool', body)).then((out) => {
+      if (out) { delete $('pool-min-in').dataset.dirty; delete $('pool-max-in').dataset.dirty; }
+      loadPool();
+    });
   });
   $('pool-pin').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    act('Pin pool target', () => api('POST', '/api/pool/scale', { target: Number($('pool-pin-in').value) })).then(loadPool);
+    act('Pin pool target', () => api('POST', '/api/pool/scale', { count: Number($('pool-pin-in').value) })).then(loadPool);
   });
-  $('pool-unpin').addEventListener('click', () => act('Unpin', () => api('POST', '/api/pool/scale', { target: null })).then(loadPool));
+  $('pool-unpin').addEventListener('click', () => act('Unpin', () => api('POST', '/api/pool/scale', { count: null })).then(loadPool));
   $('agent-start').addEventListener('click', () => act('Start agent', () => api('POST', '/api/agents', {})).then(refresh));
 }
 
@@ -411,13 +432,17 @@ function onEvent(ev) {
       current_task: d.current_task ? (a.current_task && a.current_task.id === d.current_task ? a.current_task : { id: d.current_task }) : null }));
     if (state.page === 'agents') renderAgents();
   } else if (ev.event === 'scale') {
-    state.decisions.unshift({ ts: d.ts, message: d.message, reason: d.metadata && d.metadata.reason });
+    state.decisions.unshift(d.target !== undefined ? d : { ts: d.ts, message: d.message, reason: d.metadata && d.metadata.reason });
     state.decisions = state.decisions.slice(0, 20);
     if (state.page === 'pool') renderDecisions();
   } else if (ev.event === 'task') {
-    if (state.page === 'tasks') debounce('board', loadBoard);
-    if (state.page === 'task' && d.task_id === state.taskId) debounce('task', () => loadTask(state.taskId));
-    if (state.page === 'agents') debounce('agents', loadAgents);
+    if (state.page === 'tasks') debounce('board', () => { if (state.page === 'tasks') loadBoard(); });
+    if (state.page === 'task' && d.task_id === state.taskId) {
+      const id = state.taskId;
+      /* The user may have moved on by the time the debounce fires. */
+      debounce('task', () => { if (state.page === 'task' && state.taskId === id) loadTask(id); });
+    }
+    if (state.page === 'agents') debounce('agents', () => { if (state.page === 'agents') loadAgents(); });
   }
 }
 

@@ -1,19 +1,20 @@
 /*
  * The agent pool as a service inside droverd: configuration knobs, and starting/stopping the
  * pool thread (leader election, autoscaler, reaper, reconciliation; see loop.h).
- * pool_start/pool_stop: the main thread only.
+ * agentpool_start/agentpool_stop: the main thread only.
  */
-#ifndef DROVER_POOL_POOL_H
-#define DROVER_POOL_POOL_H
+#ifndef DROVER_POOL_AGENTPOOL_H
+#define DROVER_POOL_AGENTPOOL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
 /* NOTIFY channel the API uses to wake the leader after a settings or agent change. */
-#define POOL_CHANNEL "drover_pool"
+#define AGENTPOOL_CHANNEL "drover_pool"
 
-struct pool_cfg {
+struct agentpool_cfg {
     char backend[16];             /* --pod-backend process|kubernetes|none */
     char agent_command[1024];     /* --agent-command (process) */
     char agent_log_dir[512];      /* --agent-log-dir (process) */
@@ -33,44 +34,55 @@ struct pool_cfg {
 };
 
 /* One knob: its flag, its environment variable, its help line. */
-struct pool_knob {
+struct agentpool_knob {
     const char *flag; /* without the leading "--" */
     const char *env;
     const char *help;
-    enum { POOL_KNOB_STR, POOL_KNOB_INT } type;
-    size_t offset, size; /* into struct pool_cfg; size of the char array for strings */
+    enum { AGENTPOOL_KNOB_STR, AGENTPOOL_KNOB_INT } type;
+    size_t offset, size; /* into struct agentpool_cfg; size of the char array for strings */
     int min, max;        /* integers only */
 };
 
-extern const struct pool_knob pool_knobs[];
-extern const size_t pool_nknobs;
+extern const struct agentpool_knob agentpool_knobs[];
+extern const size_t agentpool_nknobs;
 
 /* The defaults (process backend, tick 30 s, window 300 s, deadline 180 s, stale 300 s...). */
-void pool_cfg_default(struct pool_cfg *c);
+void agentpool_cfg_default(struct agentpool_cfg *c);
 
 /*
  * Set the knob named by `flag` ("pod-backend") from text. Returns 1 when set, 0 when the flag
  * is not a pool knob, -1 with ERR_INVALID for a bad value.
  */
-int pool_cfg_set(struct pool_cfg *c, const char *flag, const char *value, struct err *err);
+int agentpool_cfg_set(struct agentpool_cfg *c, const char *flag, const char *value,
+                      struct err *err);
 
 /* Apply every knob's environment variable that is set. 0 or -1 (first bad value). */
-int pool_cfg_env(struct pool_cfg *c, struct err *err);
+int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err);
+
+/*
+ * Take the pool's flags (--flag VALUE or --flag=VALUE) out of argv (argv[0] is kept), so the
+ * server's own parser sees only its settings. *argc is updated. 0, or -1 for a bad value or a
+ * missing one.
+ */
+int agentpool_cfg_args(struct agentpool_cfg *c, int *argc, char **argv, struct err *err);
+
+/* Print the pool's settings (flag, environment variable, meaning) for --help. */
+void agentpool_usage(FILE *f);
 
 /*
  * Start the pool thread with a connection of its own to `dsn` (NULL: the PG* environment).
- * The thread runs until pool_stop(); only the replica holding the pool's advisory lock acts.
+ * The thread runs until agentpool_stop(); only the replica holding the pool's advisory lock acts.
  * The configuration is copied.
  */
-int pool_start(const struct pool_cfg *cfg, const char *dsn, struct err *err);
+int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err *err);
 
 /*
  * The hard cap the admin API validates against: the running pool's, else DROVER_POOL_HARD_CAP,
- * else 50. Any thread (set once by pool_start before the API serves requests).
+ * else 50. Any thread (set once by agentpool_start before the API serves requests).
  */
-int pool_hard_cap(void);
+int agentpool_hard_cap(void);
 
 /* Stop the thread (the process backend's agents are terminated with it). Idempotent. */
-void pool_stop(void);
+void agentpool_stop(void);
 
 #endif

@@ -1,5 +1,5 @@
 /* Pool configuration knobs and the pool thread's start/stop. Main thread only. */
-#include "pool/pool.h"
+#include "pool/agentpool.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "pool/loop.h"
@@ -13,15 +13,15 @@
 
 #define KS(f, e, field, h)                                                                         \
     {                                                                                              \
-        f, e, h, POOL_KNOB_STR, offsetof(struct pool_cfg, field),                                  \
-            sizeof(((struct pool_cfg *)0)->field), 0, 0                                            \
+        f, e, h, AGENTPOOL_KNOB_STR, offsetof(struct agentpool_cfg, field),                        \
+            sizeof(((struct agentpool_cfg *)0)->field), 0, 0                                       \
     }
 #define KI(f, e, field, lo, hi, h)                                                                 \
     {                                                                                              \
-        f, e, h, POOL_KNOB_INT, offsetof(struct pool_cfg, field), sizeof(int), lo, hi              \
+        f, e, h, AGENTPOOL_KNOB_INT, offsetof(struct agentpool_cfg, field), sizeof(int), lo, hi    \
     }
 
-const struct pool_knob pool_knobs[] = {
+const struct agentpool_knob agentpool_knobs[] = {
     KS("pod-backend", "DROVER_POD_BACKEND", backend,
        "where agents run: process (local child processes), kubernetes, none"),
     KS("agent-command", "DROVER_AGENT_COMMAND", agent_command,
@@ -54,9 +54,9 @@ const struct pool_knob pool_knobs[] = {
        "kubernetes backend: agent pod template (YAML or JSON)"),
     KS("replica-id", "DROVER_REPLICA_ID", replica, "this replica's name in scale_events"),
 };
-const size_t pool_nknobs = sizeof(pool_knobs) / sizeof(pool_knobs[0]);
+const size_t agentpool_nknobs = sizeof(agentpool_knobs) / sizeof(agentpool_knobs[0]);
 
-void pool_cfg_default(struct pool_cfg *c)
+void agentpool_cfg_default(struct agentpool_cfg *c)
 {
     char host[64] = "droverd";
 
@@ -64,7 +64,6 @@ void pool_cfg_default(struct pool_cfg *c)
     snprintf(c->backend, sizeof(c->backend), "process");
     snprintf(c->agent_command, sizeof(c->agent_command), "drover-agent");
     snprintf(c->agent_log_dir, sizeof(c->agent_log_dir), "/tmp/drover-agents");
-    snprintf(c->server_url, sizeof(c->server_url), "http://127.0.0.1:8080");
     c->hard_cap = 50;
     c->tick_seconds = 30;
     c->stabilization_seconds = 300;
@@ -78,12 +77,12 @@ void pool_cfg_default(struct pool_cfg *c)
     snprintf(c->replica, sizeof(c->replica), "%s-%ld", host, (long)getpid());
 }
 
-static int pool_knob_apply(struct pool_cfg *c, const struct pool_knob *k, const char *value,
-                           struct err *err)
+static int agentpool_knob_apply(struct agentpool_cfg *c, const struct agentpool_knob *k,
+                                const char *value, struct err *err)
 {
     char *base = (char *)c + k->offset;
 
-    if (k->type == POOL_KNOB_STR) {
+    if (k->type == AGENTPOOL_KNOB_STR) {
         if (strlen(value) >= k->size)
             return err_set(err, ERR_INVALID, "--%s is longer than %zu characters", k->flag,
                            k->size - 1);
@@ -104,23 +103,67 @@ static int pool_knob_apply(struct pool_cfg *c, const struct pool_knob *k, const 
     return 1;
 }
 
-int pool_cfg_set(struct pool_cfg *c, const char *flag, const char *value, struct err *err)
+int agentpool_cfg_set(struct agentpool_cfg *c, const char *flag, const char *value, struct err *err)
 {
-    for (size_t i = 0; i < pool_nknobs; i++)
-        if (strcmp(pool_knobs[i].flag, flag) == 0)
-            return pool_knob_apply(c, &pool_knobs[i], value ? value : "", err);
+    for (size_t i = 0; i < agentpool_nknobs; i++)
+        if (strcmp(agentpool_knobs[i].flag, flag) == 0)
+            return agentpool_knob_apply(c, &agentpool_knobs[i], value ? value : "", err);
     return 0;
 }
 
-int pool_cfg_env(struct pool_cfg *c, struct err *err)
+int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err)
 {
-    for (size_t i = 0; i < pool_nknobs; i++) {
-        const char *v = getenv(pool_knobs[i].env);
+    for (size_t i = 0; i < agentpool_nknobs; i++) {
+        const char *v = getenv(agentpool_knobs[i].env);
 
-        if (v && *v && pool_knob_apply(c, &pool_knobs[i], v, err) < 0)
+        if (v && *v && agentpool_knob_apply(c, &agentpool_knobs[i], v, err) < 0)
             return -1;
     }
     return 0;
+}
+
+int agentpool_cfg_args(struct agentpool_cfg *c, int *argc, char **argv, struct err *err)
+{
+    int out = 1;
+
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i], *eq, *value = NULL;
+        char flag[64];
+        int r;
+
+        if (strncmp(a, "--", 2) != 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        eq = strchr(a, '=');
+        snprintf(flag, sizeof(flag), "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a + 2)), a + 2);
+        if (eq)
+            value = eq + 1;
+        else if (i + 1 < *argc)
+            value = argv[i + 1];
+        r = agentpool_cfg_set(c, flag, value ? value : "", err);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (!value)
+            return err_set(err, ERR_INVALID, "--%s needs a value", flag);
+        if (!eq)
+            i++; /* the value was the next argument */
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
+void agentpool_usage(FILE *f)
+{
+    fprintf(f, "\nagent pool settings (flag / environment variable):\n");
+    for (size_t i = 0; i < agentpool_nknobs; i++)
+        fprintf(f, "  --%-24s %-30s %s\n", agentpool_knobs[i].flag, agentpool_knobs[i].env,
+                agentpool_knobs[i].help);
 }
 
 /* The one pool thread of this process. */
@@ -129,50 +172,50 @@ static struct {
     struct loop *loop;
     bool running;
     int hard_cap;
-} pool_self;
+} agentpool_self;
 
-int pool_hard_cap(void)
+int agentpool_hard_cap(void)
 {
-    struct pool_cfg c;
+    struct agentpool_cfg c;
 
-    if (pool_self.hard_cap > 0)
-        return pool_self.hard_cap;
-    pool_cfg_default(&c);
-    pool_cfg_env(&c, NULL);
+    if (agentpool_self.hard_cap > 0)
+        return agentpool_self.hard_cap;
+    agentpool_cfg_default(&c);
+    agentpool_cfg_env(&c, NULL);
     return c.hard_cap;
 }
 
-static void *pool_thread(void *arg)
+static void *agentpool_thread(void *arg)
 {
     loop_run(arg);
     return NULL;
 }
 
-int pool_start(const struct pool_cfg *cfg, const char *dsn, struct err *err)
+int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err *err)
 {
     struct loop *l;
 
-    if (pool_self.running)
+    if (agentpool_self.running)
         return err_set(err, ERR_CONFLICT, "the pool is already running");
     if (loop_create(cfg, dsn, &l, err) < 0)
         return -1;
-    if (pthread_create(&pool_self.thread, NULL, pool_thread, l) != 0) {
+    if (pthread_create(&agentpool_self.thread, NULL, agentpool_thread, l) != 0) {
         loop_destroy(l);
         return err_set(err, ERR_INTERNAL, "cannot start the pool thread");
     }
-    pool_self.loop = l;
-    pool_self.running = true;
-    pool_self.hard_cap = cfg->hard_cap;
+    agentpool_self.loop = l;
+    agentpool_self.running = true;
+    agentpool_self.hard_cap = cfg->hard_cap;
     return 0;
 }
 
-void pool_stop(void)
+void agentpool_stop(void)
 {
-    if (!pool_self.running)
+    if (!agentpool_self.running)
         return;
-    loop_request_stop(pool_self.loop);
-    pthread_join(pool_self.thread, NULL);
-    loop_destroy(pool_self.loop);
-    pool_self.loop = NULL;
-    pool_self.running = false;
+    loop_request_stop(agentpool_self.loop);
+    pthread_join(agentpool_self.thread, NULL);
+    loop_destroy(agentpool_self.loop);
+    agentpool_self.loop = NULL;
+    agentpool_self.running = false;
 }
