@@ -46,6 +46,14 @@ req GET /ready ''
 expect 200 '.status == "ready"' "/ready"
 req GET /nope.html ''
 expect 404 '.error.code == "not_found"' "unknown static path is 404"
+req GET / ''
+if [ "$STATUS" = 200 ]; then # a dashboard is embedded: it must come with a CSP without inline code
+    grep -qi "^content-security-policy:.*script-src 'self'" "$HDRS" || fail "dashboard without a CSP"
+    grep -qi "^content-security-policy:.*unsafe-inline" "$HDRS" && fail "CSP allows inline code"
+    pass "GET / serves the dashboard with a CSP that forbids inline scripts"
+else
+    expect 404 '.error.code == "not_found"' "GET / is 404 when no dashboard is embedded"
+fi
 
 # ---- lifecycle ----
 SID=
