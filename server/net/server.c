@@ -26,7 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <netdb.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SERVER_TICK_US (250 * LWS_US_PER_MS)
 #define SERVER_RECHECK_MS 1500       /* re-run every held claim this often (NOTIFY is a hint) */
@@ -86,7 +90,10 @@ struct server {
     struct sse *sse; /* open event streams */
     size_t nsse, capsse;
     int inflight; /* jobs submitted whose reply was not yet delivered */
-    int writing;  /* HTTP replies queued but not yet fully written */
+    /* Counts task-ready notifications. A claim that comes back empty after one arrived while
+     * it ran may have looked before that task committed: it is re-run at once. */
+    uint64_t notify_seq;
+    int writing; /* HTTP replies queued but not yet fully written */
     bool stopping;
 };
 
@@ -231,7 +238,7 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
     /* Host matters for a loopback server (a rebinding page resolves to 127.0.0.1); behind a
      * Service or ingress the Host is whatever the operator named it, so only an explicit list
      * is enforced there. */
-    if (cfg_is_loopback(c) || getenv("DROVER_ALLOWED_HOSTS") || c->nhosts > 4) {
+    if (cfg_is_loopback(c) || c->hosts_explicit) {
         char *colon;
         bool ok = false;
 
@@ -251,9 +258,12 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
 /* ---- HTTP replies ---- */
 
 static void sse_remove(struct server *s, uint64_t conn_id);
+static void held_drop_conn(struct server *s, uint64_t conn_id);
 
 static void txn_clear(struct server *s, struct http_txn *t)
 {
+    if (t->id && t->st == TXN_WAIT)
+        held_drop_conn(s, t->id); /* the client left: stop claiming on its behalf */
     if (t->st == TXN_READY || t->st == TXN_HDRS_SENT)
         s->writing--;
     if (t->st == TXN_SSE)
@@ -459,6 +469,19 @@ static void held_remove(struct server *s, size_t i)
     s->held[i] = s->held[--s->nheld];
 }
 
+static void held_drop_conn(struct server *s, uint64_t conn_id)
+{
+    for (size_t i = 0; i < s->nheld;) {
+        if (s->held[i].conn_id == conn_id && !s->held[i].inflight) {
+            held_remove(s, i);
+            continue;
+        }
+        if (s->held[i].conn_id == conn_id)
+            s->held[i].cancelled = true; /* its claim is running: drop what comes back */
+        i++;
+    }
+}
+
 static struct held *held_find_conn(struct server *s, uint64_t conn_id, const json_t *id)
 {
     for (size_t i = 0; i < s->nheld; i++)
@@ -477,6 +500,7 @@ static void held_submit(struct server *s, struct held *h)
     j->jrpc_id = h->jrpc_id ? json_incref(h->jrpc_id) : NULL;
     memcpy(j->agent_id, h->agent_id, sizeof(j->agent_id));
     j->deadline_ms = h->deadline_ms;
+    j->notify_seq = s->notify_seq;
     if (pool_submit(s->pool, j) < 0) {
         job_free(j); /* busy: the next tick tries again */
         return;
@@ -704,9 +728,11 @@ static void server_complete(struct server *s, struct job *j)
 {
     switch (j->kind) {
     case JOB_EV_READY:
+        s->notify_seq++;
         held_wake(s, j->nevents * SERVER_WAKE_PER_NOTIFY);
         return;
     case JOB_EV_RESYNC:
+        s->notify_seq++;
         held_wake(s, 0);
         return;
     case JOB_EV_ACTIVITY:
@@ -742,6 +768,8 @@ static void server_complete(struct server *s, struct job *j)
                 if (!h->ws || s->stopping)
                     held_answer_null(s, h);
                 held_remove(s, (size_t)(h - s->held));
+            } else if (j->notify_seq != s->notify_seq) {
+                held_submit(s, h); /* a task became ready while this claim ran */
             }
             return;
         }
@@ -763,6 +791,8 @@ static void server_complete(struct server *s, struct job *j)
             s->held = mem_realloc(s->held, s->capheld * sizeof(*s->held));
         }
         s->held[s->nheld++] = h;
+        if (j->notify_seq != s->notify_seq) /* a task became ready while the claim ran */
+            held_submit(s, &s->held[s->nheld - 1]);
         if (!j->ws) {
             struct lws *wsi = reg_get(s, j->conn_id);
             if (wsi) /* hard backstop; the tick answers at the deadline */
@@ -791,6 +821,7 @@ static void server_drain_done(struct server *s)
 
 static int server_submit(struct server *s, struct job *j)
 {
+    j->notify_seq = s->notify_seq;
     if (pool_submit(s->pool, j) < 0)
         return -1;
     s->inflight++;
@@ -891,6 +922,15 @@ static int http_begin(struct server *s, struct lws *wsi, struct http_txn *t, enu
     t->job->session = hdr_custom_dup(wsi, "mcp-session-id:", 200);
     if (!body)
         return 1;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode chunked request bodies: say so instead of timing out. */
+        t->close_after = true;
+        if (kind == JOB_MCP || kind == JOB_RPC)
+            return txn_jrpc_error(wsi, t, 411, JRPC_INVALID_REQUEST,
+                                  "Length Required: send the body with a Content-Length");
+        return txn_error(wsi, t, 411, "length_required",
+                         "send the body with a Content-Length (chunked bodies are not accepted)");
+    }
     if (cl > s->cfg->max_body) {
         t->close_after = true; /* the body is not read: the connection cannot be reused */
         if (kind == JOB_MCP || kind == JOB_RPC)
@@ -1061,7 +1101,8 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
         return http_seed(s, wsi, t, method, JOB_TOOLS_CALL);
     if (strcmp(uri, "/heartbeat") == 0)
         return http_seed(s, wsi, t, method, JOB_HEARTBEAT);
-    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0)
+    /* /metrics is a public route of the REST router (api/metrics.c). */
+    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0 || strcmp(uri, "/metrics") == 0)
         return http_api(s, wsi, t, method, uri);
     if (strcmp(uri, "/ws") == 0)
         return txn_error(wsi, t, 426, "upgrade_required",
@@ -1132,13 +1173,7 @@ static void ws_clear(struct server *s, struct ws_sess *w)
 {
     if (w->id) {
         reg_del(s, w->id);
-        for (size_t i = 0; i < s->nheld;) { /* nobody left to answer */
-            if (s->held[i].ws && s->held[i].conn_id == w->id && !s->held[i].inflight) {
-                held_remove(s, i);
-                continue;
-            }
-            i++;
-        }
+        held_drop_conn(s, w->id); /* nobody left to answer */
     }
     w->id = 0;
     while (w->out_head) {
@@ -1170,6 +1205,13 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             free(tok);
             return 1;
         }
+        if (s->cfg->auth) {
+            struct tokens_principal who;
+            if (authcache_peek(tok, &who) && who.scope != TOKENS_SCOPE_AGENT) {
+                free(tok);
+                return 1; /* known, but not an agent token */
+            }
+        }
         if (w) {
             snprintf(w->token, sizeof(w->token), "%s", tok ? tok : "");
             hdr_custom(wsi, "x-agent-id:", w->agent_hdr, sizeof(w->agent_hdr));
@@ -1177,10 +1219,25 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         free(tok);
         return 0;
     }
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        struct tokens_principal who;
+
         w->id = reg_add(s, wsi);
         buf_init(&w->rx, (size_t)s->cfg->max_body);
+        /* A token the cache does not know is verified now, so a bad one is refused (error +
+         * close) before the client sends anything; every message is checked again anyway. */
+        if (s->cfg->auth && !authcache_peek(w->token, &who)) {
+            struct job *j = job_new(JOB_WS_AUTH, w->id);
+            j->ws = true;
+            j->token = mem_strdup(w->token);
+            j->agent_hdr = w->agent_hdr[0] ? mem_strdup(w->agent_hdr) : NULL;
+            if (server_submit(s, j) < 0)
+                job_free(j);
+            else
+                w->running++;
+        }
         break;
+    }
     case LWS_CALLBACK_RECEIVE: {
         struct job *j;
 
@@ -1321,6 +1378,33 @@ static void server_release_held(struct server *s)
     }
 }
 
+/*
+ * lws carries on without a listener when the address is not one of this host's, so try the
+ * bind first and refuse to start with a clear message instead. 0 or -1.
+ */
+static int server_check_bind(const char *host, int port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res = NULL;
+    char ps[16];
+    int fd, one = 1, rc = -1;
+
+    snprintf(ps, sizeof(ps), "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
+        log_error("server", "cannot resolve listen host '%s'", host);
+        return -1;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        rc = bind(fd, res->ai_addr, res->ai_addrlen);
+        if (rc < 0)
+            log_error("server", "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc < 0 ? -1 : 0;
+}
+
 int server_run(const struct cfg *cfg)
 {
     struct lws_context_creation_info info;
@@ -1339,7 +1423,8 @@ int server_run(const struct cfg *cfg)
                       server_lws_log);
     memset(&info, 0, sizeof(info));
     info.port = cfg->listen_port;
-    info.iface = cfg->listen_host;
+    /* lws takes an address or an interface name here; "localhost" would be read as the latter */
+    info.iface = strcmp(cfg->listen_host, "localhost") == 0 ? "127.0.0.1" : cfg->listen_host;
     info.protocols = server_protocols;
     info.mounts = &server_mount;
     info.pvo = &server_pvo;
@@ -1350,10 +1435,15 @@ int server_run(const struct cfg *cfg)
     info.fd_limit_per_thread = (unsigned)cfg->max_conns;
     info.timeout_secs = (unsigned)cfg->idle_timeout;
     info.keepalive_timeout = cfg->idle_timeout;
+    info.timeout_secs_ah_idle = (unsigned)cfg->idle_timeout; /* headers dribbled in */
     info.retry_and_idle_policy = &server_retry;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
 
+    if (server_check_bind(info.iface, cfg->listen_port) < 0) {
+        free(s);
+        return 1;
+    }
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
     s->pool = pool_start(cfg->workers, cfg->database_url, work_run, server_wake, s);
     s->ctx = lws_create_context(&info);

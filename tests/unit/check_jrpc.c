@@ -337,6 +337,18 @@ START_TEST(cfg_defaults_and_validation)
     cfg_free(&c);
     ck_assert_int_eq(cfg_parse(&c, 3, unknown, &err), -1);
     cfg_free(&c);
+    {
+        char *hosts[] = {"serve",           "--listen",   "0.0.0.0:8080",
+                         "--allowed-hosts", "drover.svc", NULL};
+        ck_assert_int_eq(cfg_parse(&c, 5, hosts, &err), 0);
+        ck_assert(c.hosts_explicit);
+        ck_assert_int_eq(c.nhosts, 1);
+        ck_assert_str_eq(c.hosts[0], "drover.svc");
+        cfg_free(&c);
+        ck_assert_int_eq(cfg_parse(&c, 3, ok, &err), 0);
+        ck_assert(!c.hosts_explicit);
+        cfg_free(&c);
+    }
     setenv("DROVER_LONG_POLL_MAX", "7", 1);
     ck_assert_int_eq(cfg_parse(&c, 1, ok, &err), 0);
     ck_assert_int_eq(c.long_poll_max, 7);

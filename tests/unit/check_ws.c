@@ -102,6 +102,30 @@ START_TEST(upgrade_needs_a_token)
 }
 END_TEST
 
+START_TEST(unknown_token_is_closed_at_once)
+{
+    char hdr[128], *msg;
+    bool closed = false;
+    json_t *r;
+    int status, fd;
+
+    /* well-formed but unknown: the upgrade succeeds, the verification closes it */
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer drv_%064d\r\n", 0);
+    fd = ws_connect(proc.port, "/ws", hdr, "mcp", &status);
+    ck_assert_int_ge(fd, 0);
+    msg = ws_recv(fd, 3000, &closed);
+    ck_assert_ptr_nonnull(msg);
+    r = json_loads(msg, 0, NULL);
+    free(msg);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+                     -32001);
+    json_decref(r);
+    ck_assert_ptr_null(ws_recv(fd, 3000, &closed));
+    ck_assert(closed);
+    close(fd);
+}
+END_TEST
+
 START_TEST(round_trips_with_and_without_subprotocol)
 {
     int fd = open_ws("mcp"), fd2 = open_ws(NULL);
@@ -204,6 +228,38 @@ START_TEST(cancelled_poll_is_not_answered)
 }
 END_TEST
 
+START_TEST(back_pressure_loses_nothing)
+{
+    enum { N = 200 };
+    int fd = open_ws("mcp");
+    bool seen[N] = {false}, closed;
+    char msg[128];
+    int got = 0;
+
+    /* Far more requests than the 16 the server keeps in flight per connection, sent without
+     * reading a single reply: reading pauses, resumes, and every request is answered once. */
+    for (int i = 0; i < N; i++) {
+        snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"ping\"}", i);
+        send_str(fd, msg);
+    }
+    while (got < N) {
+        char *r = ws_recv(fd, 5000, &closed);
+        json_t *v;
+        long long id;
+
+        ck_assert_msg(r != NULL, "only %d of %d replies", got, N);
+        v = json_loads(r, 0, NULL);
+        free(r);
+        id = json_integer_value(json_object_get(v, "id"));
+        ck_assert(id >= 0 && id < N && !seen[id]);
+        seen[id] = true;
+        got++;
+        json_decref(v);
+    }
+    close(fd);
+}
+END_TEST
+
 START_TEST(oversized_message_closes)
 {
     int fd = open_ws("mcp");
@@ -260,9 +316,11 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, upgrade_needs_a_token);
+    tcase_add_test(tc, unknown_token_is_closed_at_once);
     tcase_add_test(tc, round_trips_with_and_without_subprotocol);
     tcase_add_test(tc, held_poll_is_pushed);
     tcase_add_test(tc, cancelled_poll_is_not_answered);
+    tcase_add_test(tc, back_pressure_loses_nothing);
     tcase_add_test(tc, oversized_message_closes);
     tcase_add_test(tc, sigterm_answers_held_ws_poll);
     suite_add_tcase(s, tc);
