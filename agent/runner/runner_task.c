@@ -31,6 +31,7 @@ struct runner_task {
     json_int_t in_tokens, out_tokens, cache_tokens;
     double usd;
     bool usage_seen;
+    bool stop_logged;
 };
 
 static long long runner_task_now_ms(void)
@@ -143,8 +144,13 @@ static enum proc_stop runner_task_should_stop(void *ud)
     pthread_mutex_lock(&t->r->lock);
     cancelled = t->r->cancelled;
     pthread_mutex_unlock(&t->r->lock);
-    if (cancelled)
+    if (cancelled) {
+        if (!t->stop_logged)
+            log_info("agent", "task %lld: cancelled by the server: stopping the coding command",
+                     (long long)t->id);
+        t->stop_logged = true;
         return PROC_STOP_CANCELLED;
+    }
     return runner_shutdown ? PROC_STOP_SHUTDOWN : PROC_STOP_NONE;
 }
 
