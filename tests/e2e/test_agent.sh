@@ -147,7 +147,7 @@ ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE"
 ALL=${ALL// /,}
 wait_for 60 "SELECT count(*) = 24 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
   fail "tasks did not finish: $(q "SELECT id, state, last_error FROM tasks WHERE id IN ($ALL) AND state IN ('backlog','in_progress')")"
-echo "bulk: 24 tasks settled in $((SECONDS - T0)) s"
+echo "[$((SECONDS - T0))s] bulk: 24 tasks settled in $((SECONDS - T0)) s"
 
 for id in "${IDS[@]}"; do
   row=$(q "SELECT t.state, t.branch, p.name, t.pull_request->>'forge', t.pull_request->>'head' FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = $id")
@@ -165,7 +165,7 @@ for id in "${IDS[@]}"; do
 done
 n=$(q "SELECT count(*) FROM tasks WHERE agent_id = '$WS_AGENT' AND state = 'ready_to_test'")
 [ "$n" -ge 1 ] || fail "the WebSocket agent finished no task"
-echo "bulk: 20 tasks ready_to_test with branches, commits and pull requests ($n over /ws)"
+echo "[$((SECONDS - T0))s] bulk: 20 tasks ready_to_test with branches, commits and pull requests ($n over /ws)"
 
 row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_SETUP")
 [[ $row == failed\|agent-setup.sh\ exited\ with\ status\ 1* ]] || fail "setup failure: $row"
@@ -175,7 +175,7 @@ row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $
 [[ $row == failed\|cannot\ clone\ git://127.0.0.1:$GITPORT/does-not-exist.git* ]] || fail "missing repo: $row"
 row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_UNREACH")
 [[ $row == failed\|cannot\ clone\ git://127.0.0.1:1/nothing.git* ]] || fail "unreachable repo: $row"
-echo "failures: setup, missing and unreachable repositories fail with clear errors"
+echo "[$((SECONDS - T0))s] failures: setup, missing and unreachable repositories fail with clear errors"
 
 row=$(q "SELECT state || '|' || coalesce(branch, '') || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_SECURE")
 [[ $row == ready_to_test\|* ]] || fail "secure repo: $row"
@@ -189,20 +189,24 @@ for f in "$W"/*.log; do
 done
 [ "$(q "SELECT count(*) FROM activity WHERE message LIKE '%$GIT_SECRET%' OR message LIKE '%$B64%'")" = 0 ] ||
   fail "the git token leaked into the activity log"
-echo "secure: token-authenticated clone, branch and push; the token is in no log"
+echo "[$((SECONDS - T0))s] secure: token-authenticated clone, branch and push; the token is in no log"
+
+# --- 3-7 run side by side: four agents take these four tasks at once ----------------------------
+T_TIMEOUT=$(enqueue "$P_ALPHA" "Slow task" "Think hard. sleep 30" ", timeout_seconds" ", 3")
+T_CANCEL=$(enqueue "$P_BETA" "Long task" "sleep 40")
+T_TERM=$(enqueue "$P_GAMMA" "Interrupted task" "sleep 30" ", max_attempts" ", 3")
+T_BUDGET=$(enqueue "$P_ALPHA" "Costly task" "usage 5000 sleep 20" ", budget" ", '{\"tokens\": 1000}'")
 
 # --- 3: timeout --------------------------------------------------------------------------------
-T_TIMEOUT=$(enqueue "$P_ALPHA" "Slow task" "Think hard. sleep 30" ", timeout_seconds" ", 3")
 wait_for 20 "SELECT state = 'needs_input' FROM tasks WHERE id = $T_TIMEOUT" || fail "timeout: $(q "SELECT state FROM tasks WHERE id = $T_TIMEOUT")"
 [ "$(q "SELECT reason FROM tasks WHERE id = $T_TIMEOUT")" = timeout ] || fail "timeout: wrong reason"
 br=$(q "SELECT branch FROM tasks WHERE id = $T_TIMEOUT")
 msg=$(git --git-dir="$W/git/alpha.git" log -1 --format=%s "refs/heads/$br")
 [[ $msg == WIP:* ]] || fail "timeout: no WIP commit on $br ($msg)"
 git --git-dir="$W/git/alpha.git" cat-file -e "refs/heads/$br:drover-demo/wip-$T_TIMEOUT.txt" || fail "timeout: WIP file not pushed"
-echo "timeout: needs_input (timeout) with the WIP commit pushed"
+echo "[$((SECONDS - T0))s] timeout: needs_input (timeout) with the WIP commit pushed"
 
 # --- 4: cancellation ---------------------------------------------------------------------------
-T_CANCEL=$(enqueue "$P_BETA" "Long task" "sleep 40")
 wait_for 20 "SELECT count(*) > 0 FROM activity WHERE task_id = $T_CANCEL AND message = 'working 2/40'" || fail "cancel: task never started"
 holder=$(q "SELECT agent_id FROM tasks WHERE id = $T_CANCEL")
 # What queue_cancel does (the REST API calls it): state cancelled, lease cleared, history row.
@@ -222,10 +226,9 @@ grep -q "task $T_CANCEL: stopped the coding command" "$logf" || fail "cancel: th
 last=$(q "SELECT max(id) FROM activity WHERE task_id = $T_CANCEL AND message LIKE 'working %'")
 sleep 1.5
 [ "$(q "SELECT max(id) FROM activity WHERE task_id = $T_CANCEL AND message LIKE 'working %'")" = "$last" ] || fail "cancel: still working"
-echo "cancel: coding command stopped $ms ms after the cancellation"
+echo "[$((SECONDS - T0))s] cancel: coding command stopped $ms ms after the cancellation"
 
 # --- 5: SIGTERM mid-task -----------------------------------------------------------------------
-T_TERM=$(enqueue "$P_GAMMA" "Interrupted task" "sleep 30" ", max_attempts" ", 3")
 wait_for 20 "SELECT count(*) > 0 FROM activity WHERE task_id = $T_TERM AND message = 'working 2/30'" || fail "sigterm: task never started"
 holder=$(q "SELECT agent_id FROM tasks WHERE id = $T_TERM")
 pid=${AGENT_PID[$holder]}
@@ -242,13 +245,12 @@ wait_for 40 "SELECT state = 'ready_to_test' FROM tasks WHERE id = $T_TERM" || fa
 [ "$(q "SELECT agent_id FROM tasks WHERE id = $T_TERM")" != "$holder" ] || fail "sigterm: same agent finished it"
 q "SELECT 1 FROM activity WHERE task_id = $T_TERM AND message LIKE 'working on branch % (continuing the work pushed by an earlier attempt)'" | grep -q 1 ||
   fail "sigterm: the second attempt did not continue the pushed work"
-echo "sigterm: task handed back, agent offline, finished by another agent"
+echo "[$((SECONDS - T0))s] sigterm: task handed back, agent offline, finished by another agent"
 
 # --- 6: budget ---------------------------------------------------------------------------------
-T_BUDGET=$(enqueue "$P_ALPHA" "Costly task" "usage 5000 sleep 20" ", budget" ", '{\"tokens\": 1000}'")
 wait_for 20 "SELECT state = 'needs_input' FROM tasks WHERE id = $T_BUDGET" || fail "budget: $(q "SELECT state FROM tasks WHERE id = $T_BUDGET")"
 [ "$(q "SELECT reason || '|' || (usage->>'tokens') FROM tasks WHERE id = $T_BUDGET")" = "budget|5000" ] || fail "budget: $(q "SELECT reason, usage FROM tasks WHERE id = $T_BUDGET")"
-echo "budget: usage past the budget stopped the task"
+echo "[$((SECONDS - T0))s] budget: usage past the budget stopped the task"
 
 # No credentials or tokens in any clone config: workspaces are cleaned after each task.
 # (The budget task's agent may still be pushing and cleaning up: give it a moment.)
@@ -274,7 +276,7 @@ wait_for 20 "SELECT state = 'ready_to_test' FROM tasks WHERE id = $T_DEMO" || fa
 br=$(q "SELECT branch FROM tasks WHERE id = $T_DEMO")
 git --git-dir="$W/demo/demo.git" cat-file -e "refs/heads/$br:drover-demo/task-$T_DEMO.md" || fail "demo: no commit in the demo repository"
 grep -q "demo-coder.sh" "$W/agent-a5.log" || fail "demo: the default coding command was not the demo coder"
-echo "demo: default coding command (the demo coder) on a file:// demo repository"
+echo "[$((SECONDS - T0))s] demo: default coding command (the demo coder) on a file:// demo repository"
 
 # Idle agents stop on SIGTERM with status 0 (under ASan this also proves they leak nothing).
 for id in "${!AGENT_PID[@]}"; do
