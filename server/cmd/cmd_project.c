@@ -14,14 +14,13 @@
 
 static void cmd_project_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: droverd project add --name NAME --repo-url URL [--default-branch BRANCH]\n"
-            "         [--forge-kind git|gitea|forgejo|gitlab|github] [--forge-api-url URL]\n"
-            "         [--forge-repo-path OWNER/REPO] [--settings JSON] [--database-url URL]\n\n"
-            "Creates the project, or updates the one with that name (re-running is safe).\n"
-            "Prints the project as JSON and a PROJECT_ID=<id> line. Forge tokens are never\n"
-            "stored here: droverd reads DROVER_FORGE_TOKEN_<NAME> or DROVER_FORGE_SECRETS.\n"
-            "settings may hold {\"preview_webhook\": \"https://...\"}.\n");
+    fprintf(f, "usage: droverd project add --name NAME --repo-url URL [--default-branch BRANCH]\n"
+               "         [--forge-kind git|gitea|forgejo|gitlab|github] [--forge-api-url URL]\n"
+               "         [--forge-repo-path OWNER/REPO] [--settings JSON] [--database-url URL]\n\n"
+               "Creates the project, or updates the one with that name (re-running is safe).\n"
+               "Prints the project as JSON and a PROJECT_ID=<id> line. Forge tokens are never\n"
+               "stored here: droverd reads DROVER_FORGE_TOKEN_<NAME> or DROVER_FORGE_SECRETS.\n"
+               "settings may hold {\"preview_webhook\": \"https://...\"}.\n");
 }
 
 int cmd_project(int argc, char **argv)

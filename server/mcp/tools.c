@@ -481,8 +481,8 @@ static void tools_heartbeat(struct mcp_ctx *c, const json_t *args, json_t **resu
         }
     }
     /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
-    if (budget_enforce(c->db, tools_agent(c), usage && json_is_object(usage) ? usage : NULL,
-                       &over, &err) < 0) {
+    if (budget_enforce(c->db, tools_agent(c), usage && json_is_object(usage) ? usage : NULL, &over,
+                       &err) < 0) {
         *result = tools_err(&err);
         return;
     }

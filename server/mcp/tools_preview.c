@@ -27,8 +27,7 @@ void tools_preview_deploy(struct mcp_ctx *c, const json_t *args, json_t **result
     if (!holder || strcmp(holder, agent) != 0) {
         *result = tools_error("forbidden", "task %lld is not leased to you",
                               (long long)json_integer_value(id));
-    } else if (json_integer_value(json_object_get(task, "lease_epoch")) !=
-               json_integer_value(ep)) {
+    } else if (json_integer_value(json_object_get(task, "lease_epoch")) != json_integer_value(ep)) {
         *result = tools_error("stale_epoch", "lease epoch %lld is not the current one",
                               (long long)json_integer_value(ep));
     } else if (forge_install_preview(c->db, task, &out, &err) < 0) {
