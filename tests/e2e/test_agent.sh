@@ -21,32 +21,35 @@ set -euo pipefail
 
 SRC=${DROVER_SOURCE_DIR:?}
 BUILD=${DROVER_BUILD_DIR:?}
-DROVERD=$BUILD/droverd
 AGENT=$BUILD/agent/drover-agent
-PORT=${DROVER_E2E_AGENT_PORT:-18310}
-GITPORT=${DROVER_E2E_GIT_PORT:-18311}
-for b in "$DROVERD" "$AGENT"; do [ -x "$b" ] || { echo "missing $b (build first)"; exit 1; }; done
-command -v git >/dev/null || { echo "git is missing"; exit 77; }
-if ! psql -qAtc 'select 1' >/dev/null 2>&1; then
-  [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ] && { echo "no database"; exit 1; }
-  echo "no database reachable (PG* environment): skipped"; exit 77
-fi
+: "${DROVER_PORT_RANGE:=18300-18329}" # droverd (lib.sh picks a free one)
+GIT_PORT_RANGE=${DROVER_E2E_GIT_PORT_RANGE:-18330-18349}
+. "$SRC/tests/e2e/lib.sh"
+command -v git >/dev/null || drover_skip "git is missing"
+command -v python3 >/dev/null || drover_skip "python3 is missing"
+[ -x "$AGENT" ] || fail "missing $AGENT (build first)"
+drover_e2e_init
 
 W=$(mktemp -d /tmp/drover-e2e-agent.XXXXXX)
-SCHEMA=e2e_agent_$$
 PIDS=()
-fail() { echo "FAIL: $*" >&2; for f in "$W"/*.log; do echo "--- $f"; tail -n 25 "$f"; done >&2; exit 1; }
-cleanup() {
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$W"/*.log "${DROVER_LOG:-/dev/null}"; do echo "--- $f"; tail -n 25 "$f"; done >&2
+  exit 1
+}
+agent_cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  psql -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -rf "$W"
 }
-trap cleanup EXIT
-psql -qc "CREATE SCHEMA $SCHEMA" >/dev/null
-export PGOPTIONS="-c search_path=$SCHEMA"
+trap 'rc=$?; agent_cleanup; (exit $rc); drover_cleanup' EXIT
 q() { psql -qAtX -c "$1"; }
-"$DROVERD" migrate >/dev/null
+free_port() { # lo-hi
+  local lo=${1%-*} hi=${1#*-} p
+  for ((p = lo; p <= hi; p++)); do drover_port_busy "$p" || { echo "$p"; return 0; }; done
+  fail "no free port in $1"
+}
+GITPORT=$(free_port "$GIT_PORT_RANGE")
 
 # --- the git server and the repositories ---------------------------------------------------
 mkdir -p "$W/git" "$W/seed"
@@ -100,11 +103,9 @@ P_SECURE=$(pid_of_project secure "$HURL/secure.git")
 [ "$(pid_of_project alpha "$GURL/alpha.git")" = "$P_ALPHA" ] || fail "project add is not idempotent"
 
 # --- droverd ---------------------------------------------------------------------------------
-DROVER_FORGE_TOKEN_SECURE=$GIT_SECRET \
-DROVER_LISTEN=127.0.0.1:$PORT DROVER_SWEEP_INTERVAL=60 DROVER_LOG_LEVEL=warn \
-  "$DROVERD" serve >"$W/droverd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+# The sweep is slowed down so the agent's own timeout handling is what the timeout test sees.
+DROVER_FORGE_TOKEN_SECURE=$GIT_SECRET DROVER_LOG_LEVEL=warn drover_start --sweep-interval 60
+PORT=${DROVER_URL##*:}
 
 declare -A AGENT_PID
 start_agent() { # name [mcp-url]
