@@ -15,7 +15,10 @@
 #  6. A repository behind token auth (git-http-backend over smart HTTP): the agent clones and
 #     pushes with GIT_TOKEN, droverd creates the branch with DROVER_FORGE_TOKEN_<PROJECT>; the
 #     token is in no log, no activity row and not in the coding command's environment.
-#  7. A budget: usage reported with heartbeats past the task's budget stops it (needs_input,
+#  7. A project on a GitHub-style forge (tests/fakes/fake_forge.py): droverd creates the branch
+#     and the pull request through the forge API with DROVER_FORGE_TOKEN_<PROJECT>, and
+#     trigger_preview_deploy calls the project's preview webhook and records its URL.
+#  8. A budget: usage reported with heartbeats past the task's budget stops it (needs_input,
 #     reason budget).
 set -euo pipefail
 
@@ -91,6 +94,14 @@ for _ in $(seq 50); do grep -q PORT= "$W/githttp.port" 2>/dev/null && break; sle
 HURL=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/githttp.port")
 GIT_TERMINAL_PROMPT=0 git ls-remote "$HURL/secure.git" >/dev/null 2>&1 && fail "the HTTP git server does not check credentials"
 
+# The fake forge API (GitHub dialect used here) with a preview webhook.
+FORGE_SECRET=forge-$$-secret
+python3 "$SRC/tests/fakes/fake_forge.py" --token "$FORGE_SECRET" >"$W/forge.port" 2>"$W/forge.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q PORT= "$W/forge.port" 2>/dev/null && break; sleep 0.1; done
+FURL=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/forge.port")
+make_repo hub
+
 pid_of_project() { "$DROVERD" project add --name "$1" --repo-url "$2" | sed -n 's/^PROJECT_ID=//p'; }
 P_ALPHA=$(pid_of_project alpha "$GURL/alpha.git")
 P_BETA=$(pid_of_project beta "$GURL/beta.git")
@@ -99,15 +110,19 @@ P_BROKEN=$(pid_of_project broken "$GURL/broken.git")
 P_MISSING=$(pid_of_project missing "$GURL/does-not-exist.git")
 P_UNREACH=$(pid_of_project unreachable "git://127.0.0.1:1/nothing.git")
 P_SECURE=$(pid_of_project secure "$HURL/secure.git")
+P_HUB=$("$DROVERD" project add --name hub --repo-url "$GURL/hub.git" --forge-kind github \
+  --forge-api-url "$FURL" --forge-repo-path acme/widgets \
+  --settings "{\"preview_webhook\": \"$FURL/_fake/preview\"}" | sed -n 's/^PROJECT_ID=//p')
 # Re-running project add updates in place (run.sh relies on it).
 [ "$(pid_of_project alpha "$GURL/alpha.git")" = "$P_ALPHA" ] || fail "project add is not idempotent"
 
 # --- droverd ---------------------------------------------------------------------------------
 # The sweep is slowed down so the agent's own timeout handling is what the timeout test sees.
-DROVER_FORGE_TOKEN_SECURE=$GIT_SECRET DROVER_LOG_LEVEL=warn drover_start --sweep-interval 60
+DROVER_FORGE_TOKEN_SECURE=$GIT_SECRET DROVER_FORGE_TOKEN_HUB=$FORGE_SECRET DROVER_LOG_LEVEL=warn \
+  drover_start --sweep-interval 60
 PORT=${DROVER_URL##*:}
 
-declare -A AGENT_PID
+declare -A AGENT_PID AGENT_TOK
 start_agent() { # name [mcp-url]
   local out url=${2:-http://127.0.0.1:$PORT/mcp}
   out=$("$DROVERD" token create --scope agent --name "$1" --backend process)
@@ -119,6 +134,7 @@ start_agent() { # name [mcp-url]
     "$AGENT" >"$W/agent-$1.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID[$id]=$!
+  AGENT_TOK[$id]=$tok
 }
 enqueue() { # project title description [extra columns sql] [extra values sql]
   q "INSERT INTO tasks (project_id, title, description${4:-}) VALUES ($1, '$2', '$3'${5:-}) RETURNING id" | head -n1
@@ -140,15 +156,16 @@ T_SETUP=$(enqueue "$P_BROKEN" "Broken setup" "anything" ", max_attempts" ", 1")
 T_MISSING=$(enqueue "$P_MISSING" "Missing repo" "anything" ", max_attempts" ", 1")
 T_UNREACH=$(enqueue "$P_UNREACH" "Unreachable repo" "anything" ", max_attempts" ", 1")
 T_SECURE=$(enqueue "$P_SECURE" "Secure task" "Change the secure repo." ", max_attempts" ", 1")
+T_HUB=$(enqueue "$P_HUB" "Forge task" "Change through the forge." ", max_attempts" ", 1")
 # Three agents speak MCP over HTTP (/mcp), the fourth over the WebSocket (/ws).
 for n in 1 2 3; do start_agent "a$n"; done
 start_agent a4 "ws://127.0.0.1:$PORT/ws"
 WS_AGENT=$(q "SELECT id FROM agents WHERE name = 'a4'")
-ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE"
+ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE $T_HUB"
 ALL=${ALL// /,}
-wait_for 60 "SELECT count(*) = 24 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
+wait_for 60 "SELECT count(*) = 25 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
   fail "tasks did not finish: $(q "SELECT id, state, last_error FROM tasks WHERE id IN ($ALL) AND state IN ('backlog','in_progress')")"
-echo "[$((SECONDS - T0))s] bulk: 24 tasks settled in $((SECONDS - T0)) s"
+echo "[$((SECONDS - T0))s] bulk: 25 tasks settled in $((SECONDS - T0)) s"
 
 for id in "${IDS[@]}"; do
   row=$(q "SELECT t.state, t.branch, p.name, t.pull_request->>'forge', t.pull_request->>'head' FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = $id")
@@ -185,14 +202,36 @@ git --git-dir="$W/http/secure.git" cat-file -e "refs/heads/$br:drover-demo/task-
 q "SELECT 1 FROM activity WHERE task_id = $T_SECURE AND message = '[setup] secrets visible: 0'" | grep -q 1 ||
   fail "secure: credentials visible to agent-setup.sh: $(q "SELECT message FROM activity WHERE task_id = $T_SECURE AND message LIKE '[setup]%'")"
 B64=$(printf 'x-access-token:%s' "$GIT_SECRET" | base64 -w0)
-for f in "$W"/*.log; do
-  ! grep -q -e "$GIT_SECRET" -e "$B64" "$f" || fail "the git token leaked into $f"
+for f in "$W"/*.log "$DROVER_LOG"; do
+  ! grep -q -e "$GIT_SECRET" -e "$B64" -e "$FORGE_SECRET" "$f" || fail "a token leaked into $f"
 done
-[ "$(q "SELECT count(*) FROM activity WHERE message LIKE '%$GIT_SECRET%' OR message LIKE '%$B64%'")" = 0 ] ||
-  fail "the git token leaked into the activity log"
+[ "$(q "SELECT count(*) FROM activity WHERE message LIKE '%$GIT_SECRET%' OR message LIKE '%$B64%' OR message LIKE '%$FORGE_SECRET%' OR metadata::text LIKE '%$FORGE_SECRET%'")" = 0 ] ||
+  fail "a token leaked into the activity log"
+[ "$(q "SELECT count(*) FROM tasks WHERE pull_request::text LIKE '%$FORGE_SECRET%' OR result::text LIKE '%$FORGE_SECRET%'")" = 0 ] ||
+  fail "the forge token leaked into a task"
 echo "[$((SECONDS - T0))s] secure: token-authenticated clone, branch and push; the token is in no log"
 
-# --- 3-7 run side by side: four agents take these four tasks at once ----------------------------
+row=$(q "SELECT state || '|' || coalesce(pull_request->>'forge', '') || '|' || coalesce(pull_request->>'url', '') || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_HUB")
+[ "$row" = "ready_to_test|github|https://github.test/acme/widgets/pull/1|" ] || fail "forge: $row"
+reqs=$(curl -fsS "$FURL/_fake/requests")
+br=$(q "SELECT branch FROM tasks WHERE id = $T_HUB")
+jq -e --arg ref "refs/heads/$br" 'map(select(.method == "POST" and .path == "/repos/acme/widgets/git/refs")) | length == 1' <<<"$reqs" >/dev/null ||
+  fail "forge: the branch was not created through the API: $reqs"
+jq -e 'map(select(.method == "POST" and .path == "/repos/acme/widgets/pulls")) | length == 1' <<<"$reqs" >/dev/null ||
+  fail "forge: the pull request was not opened through the API"
+holder=$(q "SELECT agent_id FROM tasks WHERE id = $T_HUB")
+epoch=$(q "SELECT lease_epoch FROM tasks WHERE id = $T_HUB")
+call='{"name": "trigger_preview_deploy", "arguments": {"task_id": '$T_HUB', "lease_epoch": '$epoch'}}'
+res=$(curl -fsS -H "Authorization: Bearer ${AGENT_TOK[$holder]}" -H 'Content-Type: application/json' \
+  -d "$call" "$DROVER_URL/tools/call")
+[ "$(jq -r '.content[0].text | fromjson | .preview_url' <<<"$res")" = "https://preview.test/task-$T_HUB" ] || fail "preview: $res"
+[ "$(q "SELECT preview_url FROM tasks WHERE id = $T_HUB")" = "https://preview.test/task-$T_HUB" ] || fail "preview URL not recorded"
+for id in "${!AGENT_TOK[@]}"; do [ "$id" != "$holder" ] && other=$id; done
+res=$(curl -sS -H "Authorization: Bearer ${AGENT_TOK[$other]}" -H 'Content-Type: application/json' -d "$call" "$DROVER_URL/tools/call")
+[ "$(jq -r '.isError' <<<"$res")" = true ] || fail "preview: another agent was allowed: $res"
+echo "[$((SECONDS - T0))s] forge: branch and pull request through the GitHub API, preview deployed"
+
+# --- 3-8 run side by side: four agents take these four tasks at once ----------------------------
 T_TIMEOUT=$(enqueue "$P_ALPHA" "Slow task" "Think hard. sleep 30" ", timeout_seconds" ", 3")
 T_CANCEL=$(enqueue "$P_BETA" "Long task" "sleep 40")
 T_TERM=$(enqueue "$P_GAMMA" "Interrupted task" "sleep 30" ", max_attempts" ", 3")
