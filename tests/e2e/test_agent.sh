@@ -255,12 +255,13 @@ C0=$(date +%s%N)
 logf=
 for f in "$W"/agent-*.log; do grep -q "starting agent=$holder" "$f" && logf=$f; done
 [ -n "$logf" ] || fail "cancel: no log for agent $holder"
-for _ in $(seq 100); do grep -q "task $T_CANCEL: cancelled by the server: stopping" "$logf" && break; sleep 0.02; done
+for _ in $(seq 300); do grep -q "task $T_CANCEL: cancelled by the server: stopping" "$logf" && break; sleep 0.02; done
 C1=$(date +%s%N)
 grep -q "task $T_CANCEL: cancelled by the server: stopping" "$logf" || fail "cancel: the command was not stopped"
 ms=$(((C1 - C0) / 1000000))
-# One heartbeat interval (1 s), plus slack for a loaded machine.
-[ "$ms" -le 2000 ] || fail "cancel: took $ms ms"
+# One heartbeat interval (1 s) plus the heartbeat's own round trip, with slack for a loaded
+# CI machine (two test runs on two cores).
+[ "$ms" -le 3500 ] || fail "cancel: took $ms ms"
 for _ in $(seq 100); do grep -q "task $T_CANCEL: stopped the coding command" "$logf" && break; sleep 0.05; done
 grep -q "task $T_CANCEL: stopped the coding command" "$logf" || fail "cancel: the command did not end"
 last=$(q "SELECT max(id) FROM activity WHERE task_id = $T_CANCEL AND message LIKE 'working %'")
