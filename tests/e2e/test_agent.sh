@@ -148,9 +148,11 @@ wait_for() { # seconds sql-that-returns-t
 # --- 1 + 2: the bulk run and the failures --------------------------------------------------
 T0=$SECONDS
 IDS=()
+declare -A id_n
 projects=("$P_ALPHA" "$P_BETA" "$P_GAMMA")
 for i in $(seq 1 20); do
-  IDS+=("$(enqueue "${projects[$((i % 3))]}" "Task number $i" "Implement feature $i. lines 5")")
+  IDS+=("$(enqueue "${projects[$((i % 3))]}" "Task number $i" "Implement feature $i. lines 5 usage $((100 + i))")")
+  id_n[${IDS[-1]}]=$i
 done
 T_SETUP=$(enqueue "$P_BROKEN" "Broken setup" "anything" ", max_attempts" ", 1")
 T_MISSING=$(enqueue "$P_MISSING" "Missing repo" "anything" ", max_attempts" ", 1")
@@ -178,6 +180,9 @@ for id in "${IDS[@]}"; do
   # The command's output, in order, in the activity log.
   order=$(q "SELECT string_agg(message, '|' ORDER BY id) FROM activity WHERE task_id = $id AND message LIKE 'line % of 5'")
   [ "$order" = "line 1 of 5|line 2 of 5|line 3 of 5|line 4 of 5|line 5 of 5" ] || fail "task $id: log order: $order"
+  # The usage the command reported reached the task (heartbeat) and its result.
+  u=$(q "SELECT (usage->>'tokens') || '|' || (result->'usage'->>'tokens') FROM tasks WHERE id = $id")
+  [ "$u" = "$((100 + ${id_n[$id]}))|$((100 + ${id_n[$id]}))" ] || fail "task $id: usage $u"
   q "SELECT 1 FROM activity WHERE task_id = $id AND message LIKE 'repository instructions: CLAUDE.md%'" | grep -q 1 ||
     fail "task $id: CLAUDE.md not noted"
 done
