@@ -18,7 +18,8 @@ struct runner_cfg {
     char *server_url;     /* MCP_SERVER_URL */
     char *token;          /* DROVER_TOKEN (secret) */
     char *workspace;      /* DROVER_WORKSPACE, default /tmp/drover-workspace */
-    long heartbeat_s;     /* HEARTBEAT_INTERVAL, default 15 */
+    long heartbeat_s;     /* HEARTBEAT_INTERVAL, else what droverd advertises, else 15 */
+    bool heartbeat_fixed; /* HEARTBEAT_INTERVAL was set: ignore the server's value */
     long task_timeout_s;  /* TASK_TIMEOUT, default 0 = the task's own timeout_seconds */
     long poll_wait_s;     /* DROVER_POLL_WAIT: get_next_task long poll, default 20 */
     long stop_grace_s;    /* DROVER_STOP_GRACE: SIGTERM -> SIGKILL, default 10 */

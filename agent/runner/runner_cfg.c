@@ -128,6 +128,7 @@ int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
         runner_cfg_long("DROVER_STOP_GRACE", 10, 1, 600, &cfg->stop_grace_s, err) < 0 ||
         runner_cfg_long("DROVER_MAX_TASKS", 0, 0, 1000000, &cfg->max_tasks, err) < 0)
         return -1;
+    cfg->heartbeat_fixed = getenv("HEARTBEAT_INTERVAL") && *getenv("HEARTBEAT_INTERVAL");
     cfg->once =
         getenv("DROVER_EXIT_WHEN_IDLE") && strcmp(getenv("DROVER_EXIT_WHEN_IDLE"), "1") == 0;
     if (cfg->git_ssh_key && access(cfg->git_ssh_key, R_OK) != 0)

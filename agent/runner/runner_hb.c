@@ -25,6 +25,16 @@ int runner_hb_send(struct runner *r, struct mcpc *m, const char *status, struct 
     json_decref(args);
     if (rc < 0)
         return -1;
+    /* droverd tells agents how often to beat (its --heartbeat-interval); follow it unless
+     * HEARTBEAT_INTERVAL pins ours. */
+    if (!r->cfg.heartbeat_fixed) {
+        json_int_t hi = json_integer_value(json_object_get(reply, "heartbeat_interval"));
+        if (hi >= 1 && hi <= 3600) {
+            pthread_mutex_lock(&r->lock);
+            r->cfg.heartbeat_s = (long)hi;
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
     json_array_foreach(json_object_get(reply, "tasks"), i, t)
     {
         if (json_integer_value(json_object_get(t, "id")) == task_id &&

@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "runner_git.h"
+#include "runner_hb.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@ struct runner_task {
     json_int_t in_tokens, out_tokens, cache_tokens;
     double usd;
     bool usage_seen;
+    bool stop_logged;
 };
 
 static long long runner_task_now_ms(void)
@@ -143,8 +145,13 @@ static enum proc_stop runner_task_should_stop(void *ud)
     pthread_mutex_lock(&t->r->lock);
     cancelled = t->r->cancelled;
     pthread_mutex_unlock(&t->r->lock);
-    if (cancelled)
+    if (cancelled) {
+        if (!t->stop_logged)
+            log_info("agent", "task %lld: cancelled by the server: stopping the coding command",
+                     (long long)t->id);
+        t->stop_logged = true;
         return PROC_STOP_CANCELLED;
+    }
     return runner_shutdown ? PROC_STOP_SHUTDOWN : PROC_STOP_NONE;
 }
 
@@ -159,6 +166,14 @@ static int runner_task_status(struct runner_task *t, const char *status, json_t 
 
     if (extra)
         json_object_update(args, extra);
+    if (t->usage_seen) {
+        /* The last usage may postdate the last heartbeat: store it on the task (and let the
+         * budget check see it) while the task is still in progress. */
+        struct err e2 = {0};
+        if (runner_hb_send(t->r, t->m, "busy", &e2) < 0)
+            log_warn("agent", "task %lld: final usage heartbeat failed (%s)", (long long)t->id,
+                     e2.msg);
+    }
     rc = mcpc_call(t->m, "update_task_status", args, 0, &res, err);
     if (rc == 0)
         log_info("agent", "task %lld: status %s", (long long)t->id, status);

@@ -11,6 +11,7 @@
 #include "forge/forge_internal.h"
 #include "store/forge_projects.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,8 +45,6 @@ static int forge_install_resolve(struct db *db, const json_t *task, struct forge
         if (forge_backend_token_lookup(json_string_value(json_object_get(*project, "name")),
                                        forge_install_secrets, token, err) < 0)
             return -1;
-    } else if (forge_backend_token_lookup(NULL, NULL, token, err) < 0) {
-        return -1;
     }
     f->token = *token;
     if (!f->repo_url || !*f->repo_url)
@@ -71,6 +70,15 @@ static const char *forge_install_base(const json_t *task)
     return b && *b ? b : "main";
 }
 
+/*
+ * Forge settings and credentials belong to projects. A task that names only a repository URL
+ * has neither, so its branch and pull request are only recorded (the agent pushes the branch).
+ */
+static bool forge_install_has_project(const json_t *task)
+{
+    return json_integer_value(json_object_get(json_object_get(task, "project"), "id")) > 0;
+}
+
 static int forge_install_create_branch(struct db *db, const json_t *task, const char *branch,
                                        struct err *err)
 {
@@ -78,6 +86,9 @@ static int forge_install_create_branch(struct db *db, const json_t *task, const 
     json_t *project = NULL, *out = NULL;
     char *token = NULL;
     int rc = -1;
+
+    if (!forge_install_has_project(task))
+        return 0;
 
     if (forge_install_resolve(db, task, &f, &project, &token, err) < 0)
         goto out;
@@ -107,6 +118,8 @@ static int forge_install_create_pull_request(struct db *db, const json_t *task, 
     char *token = NULL;
     int rc = -1;
 
+    if (!forge_install_has_project(task))
+        return 0;
     if (!req.head)
         req.head = json_string_value(json_object_get(task, "branch"));
     if (!req.base)

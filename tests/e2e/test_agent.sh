@@ -15,38 +15,44 @@
 #  6. A repository behind token auth (git-http-backend over smart HTTP): the agent clones and
 #     pushes with GIT_TOKEN, droverd creates the branch with DROVER_FORGE_TOKEN_<PROJECT>; the
 #     token is in no log, no activity row and not in the coding command's environment.
-#  7. A budget: usage reported with heartbeats past the task's budget stops it (needs_input,
+#  7. A project on a GitHub-style forge (tests/fakes/fake_forge.py): droverd creates the branch
+#     and the pull request through the forge API with DROVER_FORGE_TOKEN_<PROJECT>, and
+#     trigger_preview_deploy calls the project's preview webhook and records its URL.
+#  8. A budget: usage reported with heartbeats past the task's budget stops it (needs_input,
 #     reason budget).
 set -euo pipefail
 
 SRC=${DROVER_SOURCE_DIR:?}
 BUILD=${DROVER_BUILD_DIR:?}
-DROVERD=$BUILD/droverd
 AGENT=$BUILD/agent/drover-agent
-PORT=${DROVER_E2E_AGENT_PORT:-18310}
-GITPORT=${DROVER_E2E_GIT_PORT:-18311}
-for b in "$DROVERD" "$AGENT"; do [ -x "$b" ] || { echo "missing $b (build first)"; exit 1; }; done
-command -v git >/dev/null || { echo "git is missing"; exit 77; }
-if ! psql -qAtc 'select 1' >/dev/null 2>&1; then
-  [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ] && { echo "no database"; exit 1; }
-  echo "no database reachable (PG* environment): skipped"; exit 77
-fi
+: "${DROVER_PORT_RANGE:=18300-18329}" # droverd (lib.sh picks a free one)
+GIT_PORT_RANGE=${DROVER_E2E_GIT_PORT_RANGE:-18330-18349}
+. "$SRC/tests/e2e/lib.sh"
+command -v git >/dev/null || drover_skip "git is missing"
+command -v python3 >/dev/null || drover_skip "python3 is missing"
+[ -x "$AGENT" ] || fail "missing $AGENT (build first)"
+drover_e2e_init
 
 W=$(mktemp -d /tmp/drover-e2e-agent.XXXXXX)
-SCHEMA=e2e_agent_$$
 PIDS=()
-fail() { echo "FAIL: $*" >&2; for f in "$W"/*.log; do echo "--- $f"; tail -n 25 "$f"; done >&2; exit 1; }
-cleanup() {
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$W"/*.log "${DROVER_LOG:-/dev/null}"; do echo "--- $f"; tail -n 25 "$f"; done >&2
+  exit 1
+}
+agent_cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  psql -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -rf "$W"
 }
-trap cleanup EXIT
-psql -qc "CREATE SCHEMA $SCHEMA" >/dev/null
-export PGOPTIONS="-c search_path=$SCHEMA"
+trap 'rc=$?; agent_cleanup; (exit $rc); drover_cleanup' EXIT
 q() { psql -qAtX -c "$1"; }
-"$DROVERD" migrate >/dev/null
+free_port() { # lo-hi
+  local lo=${1%-*} hi=${1#*-} p
+  for ((p = lo; p <= hi; p++)); do drover_port_busy "$p" || { echo "$p"; return 0; }; done
+  fail "no free port in $1"
+}
+GITPORT=$(free_port "$GIT_PORT_RANGE")
 
 # --- the git server and the repositories ---------------------------------------------------
 mkdir -p "$W/git" "$W/seed"
@@ -88,6 +94,14 @@ for _ in $(seq 50); do grep -q PORT= "$W/githttp.port" 2>/dev/null && break; sle
 HURL=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/githttp.port")
 GIT_TERMINAL_PROMPT=0 git ls-remote "$HURL/secure.git" >/dev/null 2>&1 && fail "the HTTP git server does not check credentials"
 
+# The fake forge API (GitHub dialect used here) with a preview webhook.
+FORGE_SECRET=forge-$$-secret
+python3 "$SRC/tests/fakes/fake_forge.py" --token "$FORGE_SECRET" >"$W/forge.port" 2>"$W/forge.log" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q PORT= "$W/forge.port" 2>/dev/null && break; sleep 0.1; done
+FURL=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/forge.port")
+make_repo hub
+
 pid_of_project() { "$DROVERD" project add --name "$1" --repo-url "$2" | sed -n 's/^PROJECT_ID=//p'; }
 P_ALPHA=$(pid_of_project alpha "$GURL/alpha.git")
 P_BETA=$(pid_of_project beta "$GURL/beta.git")
@@ -96,17 +110,19 @@ P_BROKEN=$(pid_of_project broken "$GURL/broken.git")
 P_MISSING=$(pid_of_project missing "$GURL/does-not-exist.git")
 P_UNREACH=$(pid_of_project unreachable "git://127.0.0.1:1/nothing.git")
 P_SECURE=$(pid_of_project secure "$HURL/secure.git")
+P_HUB=$("$DROVERD" project add --name hub --repo-url "$GURL/hub.git" --forge-kind github \
+  --forge-api-url "$FURL" --forge-repo-path acme/widgets \
+  --settings "{\"preview_webhook\": \"$FURL/_fake/preview\"}" | sed -n 's/^PROJECT_ID=//p')
 # Re-running project add updates in place (run.sh relies on it).
 [ "$(pid_of_project alpha "$GURL/alpha.git")" = "$P_ALPHA" ] || fail "project add is not idempotent"
 
 # --- droverd ---------------------------------------------------------------------------------
-DROVER_FORGE_TOKEN_SECURE=$GIT_SECRET \
-DROVER_LISTEN=127.0.0.1:$PORT DROVER_SWEEP_INTERVAL=60 DROVER_LOG_LEVEL=warn \
-  "$DROVERD" serve >"$W/droverd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+# The sweep is slowed down so the agent's own timeout handling is what the timeout test sees.
+DROVER_FORGE_TOKEN_SECURE=$GIT_SECRET DROVER_FORGE_TOKEN_HUB=$FORGE_SECRET DROVER_LOG_LEVEL=warn \
+  drover_start --sweep-interval 60
+PORT=${DROVER_URL##*:}
 
-declare -A AGENT_PID
+declare -A AGENT_PID AGENT_TOK
 start_agent() { # name [mcp-url]
   local out url=${2:-http://127.0.0.1:$PORT/mcp}
   out=$("$DROVERD" token create --scope agent --name "$1" --backend process)
@@ -118,6 +134,7 @@ start_agent() { # name [mcp-url]
     "$AGENT" >"$W/agent-$1.log" 2>&1 &
   PIDS+=($!)
   AGENT_PID[$id]=$!
+  AGENT_TOK[$id]=$tok
 }
 enqueue() { # project title description [extra columns sql] [extra values sql]
   q "INSERT INTO tasks (project_id, title, description${4:-}) VALUES ($1, '$2', '$3'${5:-}) RETURNING id" | head -n1
@@ -131,23 +148,26 @@ wait_for() { # seconds sql-that-returns-t
 # --- 1 + 2: the bulk run and the failures --------------------------------------------------
 T0=$SECONDS
 IDS=()
+declare -A id_n
 projects=("$P_ALPHA" "$P_BETA" "$P_GAMMA")
 for i in $(seq 1 20); do
-  IDS+=("$(enqueue "${projects[$((i % 3))]}" "Task number $i" "Implement feature $i. lines 5")")
+  IDS+=("$(enqueue "${projects[$((i % 3))]}" "Task number $i" "Implement feature $i. lines 5 usage $((100 + i))")")
+  id_n[${IDS[-1]}]=$i
 done
 T_SETUP=$(enqueue "$P_BROKEN" "Broken setup" "anything" ", max_attempts" ", 1")
 T_MISSING=$(enqueue "$P_MISSING" "Missing repo" "anything" ", max_attempts" ", 1")
 T_UNREACH=$(enqueue "$P_UNREACH" "Unreachable repo" "anything" ", max_attempts" ", 1")
 T_SECURE=$(enqueue "$P_SECURE" "Secure task" "Change the secure repo." ", max_attempts" ", 1")
+T_HUB=$(enqueue "$P_HUB" "Forge task" "Change through the forge." ", max_attempts" ", 1")
 # Three agents speak MCP over HTTP (/mcp), the fourth over the WebSocket (/ws).
 for n in 1 2 3; do start_agent "a$n"; done
 start_agent a4 "ws://127.0.0.1:$PORT/ws"
 WS_AGENT=$(q "SELECT id FROM agents WHERE name = 'a4'")
-ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE"
+ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE $T_HUB"
 ALL=${ALL// /,}
-wait_for 60 "SELECT count(*) = 24 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
+wait_for 60 "SELECT count(*) = 25 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
   fail "tasks did not finish: $(q "SELECT id, state, last_error FROM tasks WHERE id IN ($ALL) AND state IN ('backlog','in_progress')")"
-echo "bulk: 24 tasks settled in $((SECONDS - T0)) s"
+echo "[$((SECONDS - T0))s] bulk: 25 tasks settled in $((SECONDS - T0)) s"
 
 for id in "${IDS[@]}"; do
   row=$(q "SELECT t.state, t.branch, p.name, t.pull_request->>'forge', t.pull_request->>'head' FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = $id")
@@ -160,12 +180,15 @@ for id in "${IDS[@]}"; do
   # The command's output, in order, in the activity log.
   order=$(q "SELECT string_agg(message, '|' ORDER BY id) FROM activity WHERE task_id = $id AND message LIKE 'line % of 5'")
   [ "$order" = "line 1 of 5|line 2 of 5|line 3 of 5|line 4 of 5|line 5 of 5" ] || fail "task $id: log order: $order"
+  # The usage the command reported reached the task (heartbeat) and its result.
+  u=$(q "SELECT (usage->>'tokens') || '|' || (result->'usage'->>'tokens') FROM tasks WHERE id = $id")
+  [ "$u" = "$((100 + ${id_n[$id]}))|$((100 + ${id_n[$id]}))" ] || fail "task $id: usage $u"
   q "SELECT 1 FROM activity WHERE task_id = $id AND message LIKE 'repository instructions: CLAUDE.md%'" | grep -q 1 ||
     fail "task $id: CLAUDE.md not noted"
 done
 n=$(q "SELECT count(*) FROM tasks WHERE agent_id = '$WS_AGENT' AND state = 'ready_to_test'")
 [ "$n" -ge 1 ] || fail "the WebSocket agent finished no task"
-echo "bulk: 20 tasks ready_to_test with branches, commits and pull requests ($n over /ws)"
+echo "[$((SECONDS - T0))s] bulk: 20 tasks ready_to_test with branches, commits and pull requests ($n over /ws)"
 
 row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_SETUP")
 [[ $row == failed\|agent-setup.sh\ exited\ with\ status\ 1* ]] || fail "setup failure: $row"
@@ -175,7 +198,7 @@ row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $
 [[ $row == failed\|cannot\ clone\ git://127.0.0.1:$GITPORT/does-not-exist.git* ]] || fail "missing repo: $row"
 row=$(q "SELECT state || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_UNREACH")
 [[ $row == failed\|cannot\ clone\ git://127.0.0.1:1/nothing.git* ]] || fail "unreachable repo: $row"
-echo "failures: setup, missing and unreachable repositories fail with clear errors"
+echo "[$((SECONDS - T0))s] failures: setup, missing and unreachable repositories fail with clear errors"
 
 row=$(q "SELECT state || '|' || coalesce(branch, '') || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_SECURE")
 [[ $row == ready_to_test\|* ]] || fail "secure repo: $row"
@@ -184,25 +207,51 @@ git --git-dir="$W/http/secure.git" cat-file -e "refs/heads/$br:drover-demo/task-
 q "SELECT 1 FROM activity WHERE task_id = $T_SECURE AND message = '[setup] secrets visible: 0'" | grep -q 1 ||
   fail "secure: credentials visible to agent-setup.sh: $(q "SELECT message FROM activity WHERE task_id = $T_SECURE AND message LIKE '[setup]%'")"
 B64=$(printf 'x-access-token:%s' "$GIT_SECRET" | base64 -w0)
-for f in "$W"/*.log; do
-  ! grep -q -e "$GIT_SECRET" -e "$B64" "$f" || fail "the git token leaked into $f"
+for f in "$W"/*.log "$DROVER_LOG"; do
+  ! grep -q -e "$GIT_SECRET" -e "$B64" -e "$FORGE_SECRET" "$f" || fail "a token leaked into $f"
 done
-[ "$(q "SELECT count(*) FROM activity WHERE message LIKE '%$GIT_SECRET%' OR message LIKE '%$B64%'")" = 0 ] ||
-  fail "the git token leaked into the activity log"
-echo "secure: token-authenticated clone, branch and push; the token is in no log"
+[ "$(q "SELECT count(*) FROM activity WHERE message LIKE '%$GIT_SECRET%' OR message LIKE '%$B64%' OR message LIKE '%$FORGE_SECRET%' OR metadata::text LIKE '%$FORGE_SECRET%'")" = 0 ] ||
+  fail "a token leaked into the activity log"
+[ "$(q "SELECT count(*) FROM tasks WHERE pull_request::text LIKE '%$FORGE_SECRET%' OR result::text LIKE '%$FORGE_SECRET%'")" = 0 ] ||
+  fail "the forge token leaked into a task"
+echo "[$((SECONDS - T0))s] secure: token-authenticated clone, branch and push; the token is in no log"
+
+row=$(q "SELECT state || '|' || coalesce(pull_request->>'forge', '') || '|' || coalesce(pull_request->>'url', '') || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_HUB")
+[ "$row" = "ready_to_test|github|https://github.test/acme/widgets/pull/1|" ] || fail "forge: $row"
+reqs=$(curl -fsS "$FURL/_fake/requests")
+br=$(q "SELECT branch FROM tasks WHERE id = $T_HUB")
+jq -e --arg ref "refs/heads/$br" 'map(select(.method == "POST" and .path == "/repos/acme/widgets/git/refs")) | length == 1' <<<"$reqs" >/dev/null ||
+  fail "forge: the branch was not created through the API: $reqs"
+jq -e 'map(select(.method == "POST" and .path == "/repos/acme/widgets/pulls")) | length == 1' <<<"$reqs" >/dev/null ||
+  fail "forge: the pull request was not opened through the API"
+holder=$(q "SELECT agent_id FROM tasks WHERE id = $T_HUB")
+epoch=$(q "SELECT lease_epoch FROM tasks WHERE id = $T_HUB")
+call='{"name": "trigger_preview_deploy", "arguments": {"task_id": '$T_HUB', "lease_epoch": '$epoch'}}'
+res=$(curl -fsS -H "Authorization: Bearer ${AGENT_TOK[$holder]}" -H 'Content-Type: application/json' \
+  -d "$call" "$DROVER_URL/tools/call")
+[ "$(jq -r '.content[0].text | fromjson | .preview_url' <<<"$res")" = "https://preview.test/task-$T_HUB" ] || fail "preview: $res"
+[ "$(q "SELECT preview_url FROM tasks WHERE id = $T_HUB")" = "https://preview.test/task-$T_HUB" ] || fail "preview URL not recorded"
+for id in "${!AGENT_TOK[@]}"; do [ "$id" != "$holder" ] && other=$id; done
+res=$(curl -sS -H "Authorization: Bearer ${AGENT_TOK[$other]}" -H 'Content-Type: application/json' -d "$call" "$DROVER_URL/tools/call")
+[ "$(jq -r '.isError' <<<"$res")" = true ] || fail "preview: another agent was allowed: $res"
+echo "[$((SECONDS - T0))s] forge: branch and pull request through the GitHub API, preview deployed"
+
+# --- 3-8 run side by side: four agents take these four tasks at once ----------------------------
+T_TIMEOUT=$(enqueue "$P_ALPHA" "Slow task" "Think hard. sleep 30" ", timeout_seconds" ", 3")
+T_CANCEL=$(enqueue "$P_BETA" "Long task" "sleep 40")
+T_TERM=$(enqueue "$P_GAMMA" "Interrupted task" "sleep 30" ", max_attempts" ", 3")
+T_BUDGET=$(enqueue "$P_ALPHA" "Costly task" "usage 5000 sleep 20" ", budget" ", '{\"tokens\": 1000}'")
 
 # --- 3: timeout --------------------------------------------------------------------------------
-T_TIMEOUT=$(enqueue "$P_ALPHA" "Slow task" "Think hard. sleep 30" ", timeout_seconds" ", 3")
 wait_for 20 "SELECT state = 'needs_input' FROM tasks WHERE id = $T_TIMEOUT" || fail "timeout: $(q "SELECT state FROM tasks WHERE id = $T_TIMEOUT")"
 [ "$(q "SELECT reason FROM tasks WHERE id = $T_TIMEOUT")" = timeout ] || fail "timeout: wrong reason"
 br=$(q "SELECT branch FROM tasks WHERE id = $T_TIMEOUT")
 msg=$(git --git-dir="$W/git/alpha.git" log -1 --format=%s "refs/heads/$br")
 [[ $msg == WIP:* ]] || fail "timeout: no WIP commit on $br ($msg)"
 git --git-dir="$W/git/alpha.git" cat-file -e "refs/heads/$br:drover-demo/wip-$T_TIMEOUT.txt" || fail "timeout: WIP file not pushed"
-echo "timeout: needs_input (timeout) with the WIP commit pushed"
+echo "[$((SECONDS - T0))s] timeout: needs_input (timeout) with the WIP commit pushed"
 
 # --- 4: cancellation ---------------------------------------------------------------------------
-T_CANCEL=$(enqueue "$P_BETA" "Long task" "sleep 40")
 wait_for 20 "SELECT count(*) > 0 FROM activity WHERE task_id = $T_CANCEL AND message = 'working 2/40'" || fail "cancel: task never started"
 holder=$(q "SELECT agent_id FROM tasks WHERE id = $T_CANCEL")
 # What queue_cancel does (the REST API calls it): state cancelled, lease cleared, history row.
@@ -211,19 +260,21 @@ C0=$(date +%s%N)
 logf=
 for f in "$W"/agent-*.log; do grep -q "starting agent=$holder" "$f" && logf=$f; done
 [ -n "$logf" ] || fail "cancel: no log for agent $holder"
-for _ in $(seq 100); do grep -q "task $T_CANCEL: stopped the coding command" "$logf" && break; sleep 0.05; done
+for _ in $(seq 300); do grep -q "task $T_CANCEL: cancelled by the server: stopping" "$logf" && break; sleep 0.02; done
 C1=$(date +%s%N)
-grep -q "task $T_CANCEL: stopped the coding command" "$logf" || fail "cancel: the command was not stopped"
+grep -q "task $T_CANCEL: cancelled by the server: stopping" "$logf" || fail "cancel: the command was not stopped"
 ms=$(((C1 - C0) / 1000000))
-# One heartbeat interval (1 s) plus the stop itself (SIGTERM to the group, the shell exits).
-[ "$ms" -le 2500 ] || fail "cancel: took $ms ms"
+# One heartbeat interval (1 s) plus the heartbeat's own round trip, with slack for a loaded
+# CI machine (two test runs on two cores).
+[ "$ms" -le 3500 ] || fail "cancel: took $ms ms"
+for _ in $(seq 100); do grep -q "task $T_CANCEL: stopped the coding command" "$logf" && break; sleep 0.05; done
+grep -q "task $T_CANCEL: stopped the coding command" "$logf" || fail "cancel: the command did not end"
 last=$(q "SELECT max(id) FROM activity WHERE task_id = $T_CANCEL AND message LIKE 'working %'")
 sleep 1.5
 [ "$(q "SELECT max(id) FROM activity WHERE task_id = $T_CANCEL AND message LIKE 'working %'")" = "$last" ] || fail "cancel: still working"
-echo "cancel: coding command stopped $ms ms after the cancellation"
+echo "[$((SECONDS - T0))s] cancel: coding command stopped $ms ms after the cancellation"
 
 # --- 5: SIGTERM mid-task -----------------------------------------------------------------------
-T_TERM=$(enqueue "$P_GAMMA" "Interrupted task" "sleep 30" ", max_attempts" ", 3")
 wait_for 20 "SELECT count(*) > 0 FROM activity WHERE task_id = $T_TERM AND message = 'working 2/30'" || fail "sigterm: task never started"
 holder=$(q "SELECT agent_id FROM tasks WHERE id = $T_TERM")
 pid=${AGENT_PID[$holder]}
@@ -240,13 +291,12 @@ wait_for 40 "SELECT state = 'ready_to_test' FROM tasks WHERE id = $T_TERM" || fa
 [ "$(q "SELECT agent_id FROM tasks WHERE id = $T_TERM")" != "$holder" ] || fail "sigterm: same agent finished it"
 q "SELECT 1 FROM activity WHERE task_id = $T_TERM AND message LIKE 'working on branch % (continuing the work pushed by an earlier attempt)'" | grep -q 1 ||
   fail "sigterm: the second attempt did not continue the pushed work"
-echo "sigterm: task handed back, agent offline, finished by another agent"
+echo "[$((SECONDS - T0))s] sigterm: task handed back, agent offline, finished by another agent"
 
 # --- 6: budget ---------------------------------------------------------------------------------
-T_BUDGET=$(enqueue "$P_ALPHA" "Costly task" "usage 5000 sleep 20" ", budget" ", '{\"tokens\": 1000}'")
 wait_for 20 "SELECT state = 'needs_input' FROM tasks WHERE id = $T_BUDGET" || fail "budget: $(q "SELECT state FROM tasks WHERE id = $T_BUDGET")"
 [ "$(q "SELECT reason || '|' || (usage->>'tokens') FROM tasks WHERE id = $T_BUDGET")" = "budget|5000" ] || fail "budget: $(q "SELECT reason, usage FROM tasks WHERE id = $T_BUDGET")"
-echo "budget: usage past the budget stopped the task"
+echo "[$((SECONDS - T0))s] budget: usage past the budget stopped the task"
 
 # No credentials or tokens in any clone config: workspaces are cleaned after each task.
 # (The budget task's agent may still be pushing and cleaning up: give it a moment.)
@@ -272,7 +322,7 @@ wait_for 20 "SELECT state = 'ready_to_test' FROM tasks WHERE id = $T_DEMO" || fa
 br=$(q "SELECT branch FROM tasks WHERE id = $T_DEMO")
 git --git-dir="$W/demo/demo.git" cat-file -e "refs/heads/$br:drover-demo/task-$T_DEMO.md" || fail "demo: no commit in the demo repository"
 grep -q "demo-coder.sh" "$W/agent-a5.log" || fail "demo: the default coding command was not the demo coder"
-echo "demo: default coding command (the demo coder) on a file:// demo repository"
+echo "[$((SECONDS - T0))s] demo: default coding command (the demo coder) on a file:// demo repository"
 
 # Idle agents stop on SIGTERM with status 0 (under ASan this also proves they leak nothing).
 for id in "${!AGENT_PID[@]}"; do

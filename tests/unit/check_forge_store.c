@@ -162,6 +162,11 @@ START_TEST(hooks_git_backend)
     ck_assert_str_eq(json_string_value(json_object_get(pr, "forge")), "git");
     ck_assert_int_eq(forge_hooks.create_branch(&db, task, "bad..name", &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
+    /* A task without a project has no forge: the hooks leave it to be recorded only. */
+    json_object_set_new(task, "project",
+                        json_pack("{s:n, s:s}", "id", "repoUrl", "file:///nonexistent/repo.git"));
+    ck_assert_int_eq(forge_hooks.create_branch(&db, task, "drover/none", &err), 0);
+    ck_assert_int_eq(forge_hooks.create_pull_request(&db, task, pr, &err), 0);
     json_decref(task);
     json_decref(pr);
     free(url);
