@@ -159,7 +159,8 @@ async function overWebSocket() {
   assert.equal(Number(got.task.id), taskB);
   const epoch = got.task.lease_epoch;
 
-  step('WS: create_pull_request is recorded on the task');
+  step('WS: create_branch, then create_pull_request is recorded on the task');
+  await call(client, 'create_branch', { task_id: taskB, lease_epoch: epoch });
   const pr = await call(client, 'create_pull_request', { task_id: taskB, lease_epoch: epoch,
     title: 'SDK e2e PR', body: 'opened by the SDK e2e' });
   assert.ok(JSON.stringify(pr).includes('SDK e2e PR'), `create_pull_request: ${JSON.stringify(pr)}`);
@@ -186,3 +187,5 @@ try {
   console.error(`FAIL: ${e?.stack ?? e}`);
   process.exitCode = 1;
 }
+// An open WebSocket or a pending long-poll must not keep a failed run alive.
+process.exit(process.exitCode ?? 0);
