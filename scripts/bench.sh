@@ -141,7 +141,7 @@ dr_tps=$(jq -r '.tasks_per_s' "$dir/tasks.json")
 dr_tasks=$(jq -r '.tasks' "$dir/tasks.json")
 hz=$(getconf CLK_TCK)
 cpu_ms=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$dr_tasks" -v w="$warmup" -v s="$seconds" \
-  'BEGIN { printf "%.3f", n > 0 ? d * 1000 / hz / (n * (s + w) / s) : 0 }')
+  'BEGIN { printf "%.3f", (n > 0 ? d * 1000 / hz / (n * (s + w) / s) : 0) }')
 
 drover_log "dispatch: $agents agents long-polling, $count tasks enqueued one at a time"
 psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
@@ -155,7 +155,7 @@ drover_log "ping: $agents sessions, ${seconds}s"
 p50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.json")
 p99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.json")
 ping=$(jq -r '.ping_per_s' "$dir/ping.json")
-ratio=$(awk -v a="$dr_tps" -v b="$pg_tps" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')
+ratio=$(awk -v a="$dr_tps" -v b="$pg_tps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 
 echo
 printf '%-44s %14s\n' "measure ($agents agents, ${seconds}s runs)" "value"
