@@ -19,6 +19,8 @@
 #   BENCH_BUILD_DIR (use this build instead of building Release into build/bench)
 #   BENCH_PG=own|env: own = a private cluster (default); env = the PG* environment as given
 #   (PGOPTIONS may pick a schema; the e2e smoke test uses this), no cluster started.
+#   BENCH_STATEMENTS=1 (own cluster only): print, per task of the droverd run, the statements
+#   droverd executed (pg_stat_statements), to see what it does beyond the reference SQL.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$DROVER_ROOT"
@@ -82,6 +84,9 @@ shared_buffers = 1GB
 max_wal_size = 4GB
 checkpoint_timeout = 15min
 CONF
+  if [ "${BENCH_STATEMENTS:-0}" = 1 ]; then
+    echo "shared_preload_libraries = 'pg_stat_statements'" >>"$pgdata/postgresql.conf"
+  fi
   as_pg "$pgbin/pg_ctl" -D "$pgdata" -w -l "$dir/postgres.log" start >/dev/null
   export PGHOST=$dir PGPORT=5432 PGUSER=drover PGDATABASE=postgres
   unset PGOPTIONS PGPASSWORD
@@ -131,12 +136,23 @@ grep -q '^number of failed transactions: 0 ' "$dir/pgbench.log" || {
   exit 1
 }
 
+if [ "${BENCH_STATEMENTS:-0}" = 1 ] && [ "$pgmode" = own ]; then
+  psql_q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+fi
 drover_log "drover: $agents agents loop get_next_task -> update_task_status over /mcp, ${seconds}s"
 refill
 c0=$(cpu_ticks "$droverd_pid")
 "$build/drover-bench" tasks --url "http://127.0.0.1:$port" --tokens "$dir/tokens" --agents "$agents" \
   --seconds "$seconds" --warmup "$warmup" >"$dir/tasks.json" 2>"$dir/tasks.log"
 c1=$(cpu_ticks "$droverd_pid")
+if [ "${BENCH_STATEMENTS:-0}" = 1 ] && [ "$pgmode" = own ]; then
+  psql_q -F $'\t' -c "SELECT round(calls::numeric / greatest($(jq -r '.tasks' "$dir/tasks.json"), 1)
+                                     * $seconds / ($seconds + $warmup), 2) AS per_task,
+                              round(mean_exec_time::numeric, 3) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+                       FROM pg_stat_statements ORDER BY calls DESC LIMIT 15" >"$dir/statements.tsv"
+  drover_log "statements per drover task (calls, mean ms, query):"
+  cat "$dir/statements.tsv" >&2
+fi
 dr_tps=$(jq -r '.tasks_per_s' "$dir/tasks.json")
 dr_tasks=$(jq -r '.tasks' "$dir/tasks.json")
 hz=$(getconf CLK_TCK)
@@ -154,6 +170,8 @@ drover_log "ping: $agents sessions, ${seconds}s"
 
 p50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.json")
 p99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.json")
+s50=$(jq -r '.from_send_p50_ms' "$dir/dispatch.json")
+s99=$(jq -r '.from_send_p99_ms' "$dir/dispatch.json")
 ping=$(jq -r '.ping_per_s' "$dir/ping.json")
 ratio=$(awk -v a="$dr_tps" -v b="$pg_tps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 
@@ -164,8 +182,10 @@ printf '%-44s %14.1f\n' "pgbench, droverd's SQL: tasks/s" "$pg_tps"
 printf '%-44s %14.1f\n' "droverd over MCP /mcp: tasks/s" "$dr_tps"
 printf '%-44s %14.3f\n' "ratio droverd / pgbench" "$ratio"
 printf '%-44s %14s\n' "droverd CPU per task (ms)" "$cpu_ms"
-printf '%-44s %14.3f\n' "dispatch enqueue->receive p50 (ms)" "$p50"
-printf '%-44s %14.3f\n' "dispatch enqueue->receive p99 (ms)" "$p99"
+printf '%-44s %14.3f\n' "dispatch commit->receive p50 (ms)" "$p50"
+printf '%-44s %14.3f\n' "dispatch commit->receive p99 (ms)" "$p99"
+printf '%-44s %14.3f\n' "  same from INSERT sent, p50 (ms)" "$s50"
+printf '%-44s %14.3f\n' "  same from INSERT sent, p99 (ms)" "$s99"
 printf '%-44s %14.1f\n' "MCP ping/s" "$ping"
 echo
 printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"agents":%d}\n' \
