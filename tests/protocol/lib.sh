@@ -39,9 +39,15 @@ proto_cleanup() {
     kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${PROTO_PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    local st=0
+    wait "$pid" 2>/dev/null || st=$?
+    # droverd must stop cleanly on SIGTERM (exit 0); under ASan a leak report makes it non-zero.
+    if [ "$st" -ne 0 ] && [ $rc -eq 0 ]; then
+      proto_log "FAIL: droverd (pid $pid) exited with status $st after SIGTERM"
+      rc=1
+    fi
   done
   if [ -n "$PROTO_SCHEMA" ]; then
     PGOPTIONS='' psql -qAtX -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $PROTO_SCHEMA CASCADE" \
