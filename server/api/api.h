@@ -30,12 +30,35 @@ struct api_request {
     const struct api_env *env;
 };
 
+/*
+ * Server-sent events. A handler that answers with a stream sets `stream.fetch` (and leaves
+ * body/raw NULL, status 200). The transport then keeps the connection open: it sends
+ * `text/event-stream` headers, runs fetch on a worker at once, again whenever drover_activity
+ * is notified and at least every API_STREAM_POLL_MS, writes each returned event, and sends a
+ * `: keepalive` comment every 15 s. Handlers stay plain blocking code; they never see lws.
+ *
+ * fetch(db, arg, cursor, events, err): return 0 with *events an owned array of events, each
+ * {"id": "<cursor>" | N, "event"?: "<type>", "data"?: <json>} (without "data" the whole object
+ * is sent), and `cursor` advanced past them (in/out, NUL-terminated); -1 ends the stream.
+ * Worker threads, with the worker's connection.
+ */
+#define API_STREAM_CURSOR_MAX 128
+#define API_STREAM_POLL_MS 2000
+
+struct api_stream {
+    int (*fetch)(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
+                 json_t **events, struct err *err);
+    char arg[256];                      /* handler-defined filter, e.g. a task id */
+    char cursor[API_STREAM_CURSOR_MAX]; /* where to start (Last-Event-ID, ?after=) */
+};
+
 struct api_response {
     int status;   /* HTTP status */
     json_t *body; /* owned; serialised as application/json */
     char *raw;    /* owned; sent instead of body when set (e.g. metrics text) */
     size_t raw_len;
     const char *content_type; /* for raw; static string */
+    struct api_stream stream; /* stream.fetch set: answer with server-sent events */
 };
 
 /* A route: `pattern` segments in braces match one path segment ("/api/tasks/{id}"). */

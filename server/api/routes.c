@@ -3,9 +3,11 @@
  * api/ file (one line and one include). Read-only data; any thread.
  */
 #include "api/router.h"
+#include "api/stream.h"
 #include "api/whoami.h"
 
 const struct api_route *const routes_tables[] = {
     whoami_routes,
+    stream_routes,
     NULL,
 };

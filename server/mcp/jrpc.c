@@ -51,7 +51,7 @@ int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg,
         snprintf(msg, msgsz, "Parse error: JSON nested deeper than %d levels", JRPC_MAX_DEPTH);
         return -1;
     }
-    *out = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    *out = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!*out) {
         snprintf(msg, msgsz, "Parse error: %s (line %d, column %d)", je.text, je.line, je.column);
         return -1;

@@ -211,7 +211,7 @@ static int tools_int(const json_t *args, const char *key, bool required, long lo
 
     if (!v || json_is_null(v)) {
         if (required) {
-            *result = tools_error("invalid", "%s is required", key);
+            *result = tools_error("invalid_argument", "%s is required", key);
             return -1;
         }
         return 1;
@@ -221,15 +221,15 @@ static int tools_int(const json_t *args, const char *key, bool required, long lo
     else if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 20) {
         *out = strtoll(json_string_value(v), &end, 10); /* shell agents send "12" */
         if (*end) {
-            *result = tools_error("invalid", "%s must be an integer", key);
+            *result = tools_error("invalid_argument", "%s must be an integer", key);
             return -1;
         }
     } else {
-        *result = tools_error("invalid", "%s must be an integer", key);
+        *result = tools_error("invalid_argument", "%s must be an integer", key);
         return -1;
     }
     if (*out < lo || *out > hi) {
-        *result = tools_error("invalid", "%s must be from %lld to %lld", key, lo, hi);
+        *result = tools_error("invalid_argument", "%s must be from %lld to %lld", key, lo, hi);
         return -1;
     }
     return 0;
@@ -243,13 +243,13 @@ static int tools_str(const json_t *args, const char *key, bool required, const c
     *out = NULL;
     if (!v || json_is_null(v)) {
         if (required) {
-            *result = tools_error("invalid", "%s is required", key);
+            *result = tools_error("invalid_argument", "%s is required", key);
             return -1;
         }
         return 0;
     }
     if (!json_is_string(v)) {
-        *result = tools_error("invalid", "%s must be a string", key);
+        *result = tools_error("invalid_argument", "%s must be a string", key);
         return -1;
     }
     *out = json_string_value(v);
@@ -268,7 +268,7 @@ static int tools_only(const json_t *args, const char *const *allowed, json_t **r
         for (size_t i = 0; allowed[i]; i++)
             ok = ok || strcmp(k, allowed[i]) == 0;
         if (!ok) {
-            *result = tools_error("invalid", "unknown argument '%.60s'", k);
+            *result = tools_error("invalid_argument", "unknown argument '%.60s'", k);
             return -1;
         }
     }
@@ -345,12 +345,13 @@ static void tools_log_activity(struct mcp_ctx *c, const json_t *args, json_t **r
         tools_int(args, "task_id", true, 1, INT64_MAX, &id, result) < 0)
         return;
     if (entries && !json_is_array(entries)) {
-        *result = tools_error("invalid", "entries must be an array of {level, message, metadata}");
+        *result = tools_error("invalid_argument",
+                              "entries must be an array of {level, message, metadata}");
         return;
     }
     if (!entries) {
         if (!json_is_string(json_object_get(args, "message"))) {
-            *result = tools_error("invalid", "message (a string) or entries is required");
+            *result = tools_error("invalid_argument", "message (a string) or entries is required");
             return;
         }
         one = json_object();
@@ -398,16 +399,16 @@ static void tools_update_task_status(struct mcp_ctx *c, const json_t *args, json
         tools_str(args, "reason", false, &oc.reason, result) < 0)
         return;
     if (retry && !json_is_boolean(retry)) {
-        *result = tools_error("invalid", "retry must be a boolean");
+        *result = tools_error("invalid_argument", "retry must be a boolean");
         return;
     }
     if (res && !json_is_null(res) && !json_is_object(res)) {
-        *result = tools_error("invalid", "result must be an object");
+        *result = tools_error("invalid_argument", "result must be an object");
         return;
     }
     if (strcmp(status, "ready_to_test") != 0 && strcmp(status, "needs_input") != 0 &&
         strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0) {
-        *result = tools_error("invalid",
+        *result = tools_error("invalid_argument",
                               "status must be ready_to_test, needs_input, completed or failed");
         return;
     }
@@ -428,7 +429,7 @@ static void tools_ask_user_question(struct mcp_ctx *c, const json_t *args, json_
         tools_str(args, "question", true, &oc.question, result) < 0)
         return;
     if (!*oc.question) {
-        *result = tools_error("invalid", "question must not be empty");
+        *result = tools_error("invalid_argument", "question must not be empty");
         return;
     }
     tools_transition(c, id, epoch, "needs_input", &oc, result);
@@ -449,15 +450,15 @@ static void tools_heartbeat(struct mcp_ctx *c, const json_t *args, json_t **resu
         return;
     if (status && strcmp(status, "idle") != 0 && strcmp(status, "busy") != 0 &&
         strcmp(status, "offline") != 0) {
-        *result = tools_error("invalid", "status must be idle, busy or offline");
+        *result = tools_error("invalid_argument", "status must be idle, busy or offline");
         return;
     }
     if (ids && !json_is_null(ids) && !json_is_array(ids)) {
-        *result = tools_error("invalid", "task_ids must be an array of integers");
+        *result = tools_error("invalid_argument", "task_ids must be an array of integers");
         return;
     }
     if (usage && !json_is_null(usage) && !json_is_object(usage)) {
-        *result = tools_error("invalid", "usage must be an object");
+        *result = tools_error("invalid_argument", "usage must be an object");
         return;
     }
     if (ids && json_is_array(ids)) {
@@ -465,7 +466,7 @@ static void tools_heartbeat(struct mcp_ctx *c, const json_t *args, json_t **resu
         const json_t *v;
         json_array_foreach(ids, i, v) if (!json_is_integer(v) || json_integer_value(v) <= 0)
         {
-            *result = tools_error("invalid", "task_ids must be positive integers");
+            *result = tools_error("invalid_argument", "task_ids must be positive integers");
             return;
         }
     }
@@ -528,7 +529,7 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
             goto out;
         }
     }
-    *result = tools_error("invalid", "unknown tool '%.100s'", name);
+    *result = tools_error("invalid_argument", "unknown tool '%.100s'", name);
 out:
     json_decref(empty);
 }

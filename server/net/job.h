@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/api.h"
 #include "store/tokens.h"
 
 enum job_kind {
@@ -24,7 +25,8 @@ enum job_kind {
     JOB_API,        /* /api/...: the REST router */
     JOB_READY,      /* GET /ready */
     JOB_SWEEP,      /* periodic: reaper + timeout sweep */
-    JOB_WS_AUTH,    /* first message on a ws connection whose token was not cached */
+    JOB_SSE_FETCH,  /* fetch the next events of a server-sent-events stream */
+    JOB_WS_AUTH,    /* verify a new ws connection's token; failure closes it */
     /* Events posted straight to the completion queue by the LISTEN thread. */
     JOB_EV_READY,    /* NOTIFY drover_task_ready: re-run some held claims */
     JOB_EV_RESYNC,   /* LISTEN reconnected: notifications may be lost, re-run all */
@@ -65,7 +67,11 @@ struct job {
     struct tokens_principal who; /* JOB_WS_AUTH result / park owner */
     /* Hold instead of answering (get_next_task found nothing). */
     int park_seconds;
-    int nevents;       /* JOB_EV_READY: how many notifications were coalesced */
+    int nevents; /* JOB_EV_READY: how many notifications were coalesced */
+    /* Server-sent events: a JOB_API reply that opens a stream, and each JOB_SSE_FETCH. */
+    bool is_stream;
+    bool stream_end; /* fetch failed or finished: close the stream */
+    struct api_stream stream;
     json_t *cancel_id; /* notifications/cancelled requestId (owned) */
 };
 

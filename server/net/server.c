@@ -59,6 +59,17 @@ struct held {
     long long deadline_ms;
 };
 
+/* An open server-sent-events stream (an /api handler asked for one). */
+struct sse {
+    uint64_t conn_id;
+    struct api_stream st;
+    bool inflight, dirty;
+    long long last_fetch_ms, last_keepalive_ms;
+};
+
+#define SERVER_SSE_KEEPALIVE_MS 15000
+#define SERVER_SSE_MAX_QUEUED 256 /* chunks queued for a slow client before it is dropped */
+
 struct server {
     struct work_env env; /* first: the pool hands &server to work_run as its env */
     const struct cfg *cfg;
@@ -72,13 +83,22 @@ struct server {
     lws_sorted_usec_list_t tick;
     long long last_recheck_ms, last_sweep_ms;
     bool sweep_pending;
+    struct sse *sse; /* open event streams */
+    size_t nsse, capsse;
     int inflight; /* jobs submitted whose reply was not yet delivered */
     int writing;  /* HTTP replies queued but not yet fully written */
     bool stopping;
 };
 
 /* Per HTTP connection state; reused across keep-alive requests (reset in LWS_CALLBACK_HTTP). */
-enum txn_state { TXN_IDLE, TXN_BODY, TXN_WAIT, TXN_READY, TXN_HDRS_SENT, TXN_DONE };
+enum txn_state { TXN_IDLE, TXN_BODY, TXN_WAIT, TXN_READY, TXN_HDRS_SENT, TXN_DONE, TXN_SSE };
+
+/* A chunk of output with LWS_PRE headroom (ws messages, SSE events). */
+struct ws_msg {
+    struct ws_msg *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE + len */
+};
 
 struct http_txn {
     uint64_t id;
@@ -94,15 +114,13 @@ struct http_txn {
     char *session_hdr;
     bool www_auth, close_after, is_asset;
     const char *allow;
+    /* server-sent events */
+    bool sse_hdrs_sent;
+    struct ws_msg *sse_head, *sse_tail;
+    int nsse;
 };
 
 /* Per WebSocket connection state. */
-struct ws_msg {
-    struct ws_msg *next;
-    size_t len;
-    unsigned char data[]; /* LWS_PRE + len */
-};
-
 struct ws_sess {
     uint64_t id;
     struct buf rx;
@@ -232,10 +250,25 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
 
 /* ---- HTTP replies ---- */
 
+static void sse_remove(struct server *s, uint64_t conn_id);
+static void held_drop_conn(struct server *s, uint64_t conn_id);
+
 static void txn_clear(struct server *s, struct http_txn *t)
 {
+    if (t->id && t->st == TXN_WAIT)
+        held_drop_conn(s, t->id); /* the client left: stop claiming on its behalf */
     if (t->st == TXN_READY || t->st == TXN_HDRS_SENT)
         s->writing--;
+    if (t->st == TXN_SSE)
+        sse_remove(s, t->id);
+    while (t->sse_head) {
+        struct ws_msg *m = t->sse_head;
+        t->sse_head = m->next;
+        free(m);
+    }
+    t->sse_tail = NULL;
+    t->nsse = 0;
+    t->sse_hdrs_sent = false;
     if (t->id)
         reg_del(s, t->id);
     t->id = 0;
@@ -295,10 +328,45 @@ static int txn_jrpc_error(struct lws *wsi, struct http_txn *t, int status, int c
     return 0;
 }
 
+static int sse_write(struct lws *wsi, struct http_txn *t)
+{
+    uint8_t hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof(hb) - 1;
+    struct ws_msg *m;
+
+    if (!t->sse_hdrs_sent) {
+        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream",
+                                        LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+            lws_add_http_header_by_name(
+                wsi, (const uint8_t *)"cache-control:", (const uint8_t *)"no-store", 8, &p, end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        t->sse_hdrs_sent = true;
+        lws_http_mark_sse(wsi); /* no idle timeouts on this stream */
+        if (t->sse_head || t->close_after)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    m = t->sse_head;
+    if (!m)
+        return t->close_after ? -1 : 0;
+    if (lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_HTTP) != (int)m->len)
+        return -1;
+    t->sse_head = m->next;
+    if (!t->sse_head)
+        t->sse_tail = NULL;
+    t->nsse--;
+    free(m);
+    if (t->sse_head || t->close_after)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
 static int txn_write(struct server *s, struct lws *wsi, struct http_txn *t)
 {
     uint8_t hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof(hb) - 1;
 
+    if (t->st == TXN_SSE)
+        return sse_write(wsi, t);
     switch (t->st) {
     case TXN_READY:
         if (lws_add_http_common_headers(wsi, (unsigned)t->status, t->content_type,
@@ -392,6 +460,19 @@ static void held_remove(struct server *s, size_t i)
 {
     held_free(&s->held[i]);
     s->held[i] = s->held[--s->nheld];
+}
+
+static void held_drop_conn(struct server *s, uint64_t conn_id)
+{
+    for (size_t i = 0; i < s->nheld;) {
+        if (s->held[i].conn_id == conn_id && !s->held[i].inflight) {
+            held_remove(s, i);
+            continue;
+        }
+        if (s->held[i].conn_id == conn_id)
+            s->held[i].cancelled = true; /* its claim is running: drop what comes back */
+        i++;
+    }
 }
 
 static struct held *held_find_conn(struct server *s, uint64_t conn_id, const json_t *id)
@@ -502,6 +583,139 @@ static void server_ws_done(struct server *s, uint64_t conn_id)
     }
 }
 
+/* ---- server-sent events ---- */
+
+static struct sse *sse_find(struct server *s, uint64_t conn_id)
+{
+    for (size_t i = 0; i < s->nsse; i++)
+        if (s->sse[i].conn_id == conn_id)
+            return &s->sse[i];
+    return NULL;
+}
+
+static void sse_remove(struct server *s, uint64_t conn_id)
+{
+    struct sse *e = sse_find(s, conn_id);
+
+    if (e)
+        *e = s->sse[--s->nsse];
+}
+
+static void sse_submit(struct server *s, struct sse *e)
+{
+    struct job *j = job_new(JOB_SSE_FETCH, e->conn_id);
+
+    j->stream = e->st;
+    if (pool_submit(s->pool, j) < 0) {
+        job_free(j); /* busy: the next tick tries again */
+        return;
+    }
+    e->inflight = true;
+    e->dirty = false;
+    e->last_fetch_ms = authcache_now_ms();
+}
+
+/* Queue SSE text on a stream's connection. */
+static void sse_queue(struct server *s, uint64_t conn_id, const char *text, size_t len)
+{
+    struct lws *wsi = reg_get(s, conn_id);
+    struct http_txn *t;
+    struct ws_msg *m;
+
+    if (!wsi || !len)
+        return;
+    t = lws_wsi_user(wsi);
+    if (t->nsse >= SERVER_SSE_MAX_QUEUED) { /* a client this slow reconnects with Last-Event-ID */
+        t->close_after = true;
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    m = mem_alloc(sizeof(*m) + LWS_PRE + len);
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, text, len);
+    if (t->sse_tail)
+        t->sse_tail->next = m;
+    else
+        t->sse_head = m;
+    t->sse_tail = m;
+    t->nsse++;
+    lws_callback_on_writable(wsi);
+}
+
+/* A handler answered with a stream: keep the connection and start fetching. */
+static void sse_open(struct server *s, struct job *j)
+{
+    struct lws *wsi = reg_get(s, j->conn_id);
+    struct http_txn *t;
+    struct sse e = {.conn_id = j->conn_id, .st = j->stream};
+
+    if (!wsi)
+        return;
+    t = lws_wsi_user(wsi);
+    if (!t || t->id != j->conn_id)
+        return;
+    t->st = TXN_SSE;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    lws_callback_on_writable(wsi);
+    e.last_keepalive_ms = authcache_now_ms();
+    if (s->nsse == s->capsse) {
+        s->capsse = s->capsse ? s->capsse * 2 : 16;
+        s->sse = mem_realloc(s->sse, s->capsse * sizeof(*s->sse));
+    }
+    s->sse[s->nsse++] = e;
+    sse_submit(s, &s->sse[s->nsse - 1]);
+}
+
+static void sse_fetched(struct server *s, struct job *j)
+{
+    struct sse *e = sse_find(s, j->conn_id);
+    struct lws *wsi;
+
+    if (!e)
+        return;
+    e->inflight = false;
+    if (j->stream_end) {
+        wsi = reg_get(s, j->conn_id);
+        if (wsi) {
+            ((struct http_txn *)lws_wsi_user(wsi))->close_after = true;
+            lws_callback_on_writable(wsi);
+        }
+        sse_remove(s, j->conn_id);
+        return;
+    }
+    memcpy(e->st.cursor, j->stream.cursor, sizeof(e->st.cursor));
+    sse_queue(s, j->conn_id, j->out, j->out_len);
+    if (e->dirty)
+        sse_submit(s, e);
+}
+
+static void sse_tick(struct server *s, long long now)
+{
+    for (size_t i = 0; i < s->nsse; i++) {
+        struct sse *e = &s->sse[i];
+        if (!e->inflight && now - e->last_fetch_ms >= API_STREAM_POLL_MS)
+            sse_submit(s, e);
+        if (now - e->last_keepalive_ms >= SERVER_SSE_KEEPALIVE_MS) {
+            e->last_keepalive_ms = now;
+            sse_queue(s, e->conn_id, ": keepalive\n\n", 13);
+        }
+    }
+}
+
+/* Shutdown: end every stream (clients reconnect elsewhere with Last-Event-ID). */
+static void sse_close_all(struct server *s)
+{
+    for (size_t i = 0; i < s->nsse; i++) {
+        struct lws *wsi = reg_get(s, s->sse[i].conn_id);
+        if (wsi) {
+            ((struct http_txn *)lws_wsi_user(wsi))->close_after = true;
+            lws_callback_on_writable(wsi);
+        }
+    }
+    s->nsse = 0;
+}
+
 static void server_complete(struct server *s, struct job *j)
 {
     switch (j->kind) {
@@ -512,7 +726,16 @@ static void server_complete(struct server *s, struct job *j)
         held_wake(s, 0);
         return;
     case JOB_EV_ACTIVITY:
-        return; /* event streams (SSE) hook in here */
+        for (size_t i = 0; i < s->nsse; i++) {
+            if (s->sse[i].inflight)
+                s->sse[i].dirty = true;
+            else
+                sse_submit(s, &s->sse[i]);
+        }
+        return;
+    case JOB_SSE_FETCH:
+        sse_fetched(s, j);
+        return;
     case JOB_SWEEP:
         s->sweep_pending = false;
         return;
@@ -563,6 +786,10 @@ static void server_complete(struct server *s, struct job *j)
         }
         return;
     }
+    if (j->is_stream) {
+        sse_open(s, j);
+        return;
+    }
     if (j->status == 0 && !j->close_ws)
         return;
     server_deliver(s, j->conn_id, j->ws, j->status, j->out, j->out_len, j);
@@ -602,6 +829,7 @@ static void server_tick(lws_sorted_usec_list_t *sul)
         }
         i++;
     }
+    sse_tick(s, now);
     if (now - s->last_recheck_ms >= SERVER_RECHECK_MS) {
         s->last_recheck_ms = now;
         held_wake(s, 0);
@@ -920,13 +1148,7 @@ static void ws_clear(struct server *s, struct ws_sess *w)
 {
     if (w->id) {
         reg_del(s, w->id);
-        for (size_t i = 0; i < s->nheld;) { /* nobody left to answer */
-            if (s->held[i].ws && s->held[i].conn_id == w->id && !s->held[i].inflight) {
-                held_remove(s, i);
-                continue;
-            }
-            i++;
-        }
+        held_drop_conn(s, w->id); /* nobody left to answer */
     }
     w->id = 0;
     while (w->out_head) {
@@ -958,6 +1180,13 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             free(tok);
             return 1;
         }
+        if (s->cfg->auth) {
+            struct tokens_principal who;
+            if (authcache_peek(tok, &who) && who.scope != TOKENS_SCOPE_AGENT) {
+                free(tok);
+                return 1; /* known, but not an agent token */
+            }
+        }
         if (w) {
             snprintf(w->token, sizeof(w->token), "%s", tok ? tok : "");
             hdr_custom(wsi, "x-agent-id:", w->agent_hdr, sizeof(w->agent_hdr));
@@ -965,10 +1194,25 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         free(tok);
         return 0;
     }
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        struct tokens_principal who;
+
         w->id = reg_add(s, wsi);
         buf_init(&w->rx, (size_t)s->cfg->max_body);
+        /* A token the cache does not know is verified now, so a bad one is refused (error +
+         * close) before the client sends anything; every message is checked again anyway. */
+        if (s->cfg->auth && !authcache_peek(w->token, &who)) {
+            struct job *j = job_new(JOB_WS_AUTH, w->id);
+            j->ws = true;
+            j->token = mem_strdup(w->token);
+            j->agent_hdr = w->agent_hdr[0] ? mem_strdup(w->agent_hdr) : NULL;
+            if (server_submit(s, j) < 0)
+                job_free(j);
+            else
+                w->running++;
+        }
         break;
+    }
     case LWS_CALLBACK_RECEIVE: {
         struct job *j;
 
@@ -1138,6 +1382,7 @@ int server_run(const struct cfg *cfg)
     info.fd_limit_per_thread = (unsigned)cfg->max_conns;
     info.timeout_secs = (unsigned)cfg->idle_timeout;
     info.keepalive_timeout = cfg->idle_timeout;
+    info.timeout_secs_ah_idle = (unsigned)cfg->idle_timeout; /* headers dribbled in */
     info.retry_and_idle_policy = &server_retry;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
@@ -1174,6 +1419,7 @@ int server_run(const struct cfg *cfg)
              * listener, but it also drops connections whose replies are still queued.) */
             log_info("server", "stopping: refusing new requests, finishing in-flight ones");
             s->stopping = true;
+            sse_close_all(s);
             drain_until = authcache_now_ms() + SERVER_DRAIN_MS;
         }
         if (s->stopping) {
@@ -1200,6 +1446,7 @@ out:
     for (size_t i = 0; i < s->nheld; i++)
         held_free(&s->held[i]);
     free(s->held);
+    free(s->sse);
     for (size_t b = 0; b < SERVER_REG_BUCKETS; b++)
         while (s->reg[b]) {
             struct reg_node *n = s->reg[b];

@@ -3,6 +3,7 @@
  */
 #include "net/work.h"
 #include "api/router.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "mcp/jrpc.h"
@@ -196,7 +197,7 @@ static void work_tools_call(const struct work_env *env, struct db *db, struct jo
     name = json_object_get(msg, "name");
     args = json_object_get(msg, "arguments");
     if (!json_is_string(name) || (args && !json_is_null(args) && !json_is_object(args))) {
-        job_reply_error(j, 400, "invalid",
+        job_reply_error(j, 400, "invalid_argument",
                         "body must be {\"name\": \"<tool>\", \"arguments\": {...}}");
         goto out;
     }
@@ -224,7 +225,7 @@ static void work_heartbeat(const struct work_env *env, struct db *db, struct job
     work_ctx(env, db, j, &c);
     agent = json_object_get(msg, "agentId");
     if (!json_is_object(msg) || (agent && !json_is_string(agent))) {
-        job_reply_error(j, 400, "invalid", "body must be {\"agentId\", \"status\", ...}");
+        job_reply_error(j, 400, "invalid_argument", "body must be {\"agentId\", \"status\", ...}");
         goto out;
     }
     args = json_object();
@@ -309,6 +310,14 @@ static void work_api(const struct work_env *env, struct db *db, struct job *j)
     req.db = db;
     req.env = NULL;
     router_dispatch(&req, &resp);
+    if (resp.stream.fetch && resp.status < 300) {
+        j->is_stream = true;
+        j->stream = resp.stream;
+        j->status = 200;
+        json_decref(resp.body);
+        free(resp.raw);
+        return;
+    }
     if (resp.raw) {
         free(j->out);
         j->out = resp.raw;
@@ -320,6 +329,43 @@ static void work_api(const struct work_env *env, struct db *db, struct job *j)
         job_reply_json(j, resp.status, resp.body);
     }
     j->www_auth = resp.status == 401;
+}
+
+/* One fetch of a stream: the events since the cursor, formatted as SSE text. */
+static void work_sse_fetch(struct db *db, struct job *j)
+{
+    struct err err = {0};
+    struct buf b;
+    json_t *events = NULL, *e;
+    size_t i;
+
+    j->status = 200;
+    if (db_ensure(db, &err) < 0)
+        return; /* try again on the next poll */
+    if (j->stream.fetch(db, j->stream.arg, j->stream.cursor, &events, &err) < 0) {
+        log_info("sse", "stream ended: %s", err.msg);
+        j->stream_end = true;
+        return;
+    }
+    buf_init(&b, 64 * 1024 * 1024);
+    json_array_foreach(events, i, e)
+    {
+        const json_t *id = json_object_get(e, "id"), *ev = json_object_get(e, "event");
+        const json_t *data = json_object_get(e, "data");
+        char *d = json_dumps(data ? data : e, JSON_COMPACT | JSON_ENCODE_ANY);
+
+        if (json_is_string(id))
+            buf_appendf(&b, "id: %s\n", json_string_value(id));
+        else if (json_is_integer(id))
+            buf_appendf(&b, "id: %lld\n", (long long)json_integer_value(id));
+        if (json_is_string(ev))
+            buf_appendf(&b, "event: %s\n", json_string_value(ev));
+        buf_appendf(&b, "data: %s\n\n", d ? d : "null");
+        free(d);
+    }
+    json_decref(events);
+    free(j->out);
+    j->out = buf_take(&b, &j->out_len);
 }
 
 static void work_ready(struct db *db, struct job *j)
@@ -393,8 +439,12 @@ void work_exec(const struct work_env *env, struct db *db, struct job *j)
     case JOB_SWEEP:
         work_sweep(db, j);
         break;
+    case JOB_SSE_FETCH:
+        work_sse_fetch(db, j);
+        break;
     case JOB_WS_AUTH:
-        work_auth(env, db, j, true);
+        if (work_auth(env, db, j, true) == 0)
+            j->status = 0; /* accepted: nothing to send */
         break;
     default:
         break;

@@ -1,0 +1,130 @@
+# Shared helpers for e2e tests that run a real droverd against the test PostgreSQL.
+# Source it:  . "$(dirname "$0")/lib.sh"
+#
+#   drover_e2e_init            checks prerequisites (exit 77 = skipped, unless
+#                              DROVER_TEST_REQUIRE_DB=1), creates a schema of its own, migrates
+#                              it, and installs an EXIT trap that stops droverd and drops it
+#   drover_token SCOPE NAME    prints a new token (agent scope: prints AGENT_ID=/DROVER_TOKEN=
+#                              lines, use eval)
+#   drover_start [ARGS...]     starts `droverd serve` on a free port of DROVER_PORT_RANGE
+#                              (default 18100-18199), waits for /ready; sets DROVER_URL,
+#                              DROVER_PID, DROVER_LOG
+#   drover_stop                SIGTERM + wait; returns droverd's exit status
+#   DROVER_APPNAME             droverd's application_name (pg_stat_activity), e.g. to
+#                              pg_terminate_backend its connections in a recovery test
+#   drover_psql SQL            runs SQL in the test schema (prints unaligned tuples)
+#   drover_enqueue TITLE [PRIO] inserts a runnable task, prints its id
+#   fail MSG / pass MSG        report and exit 1 / print "ok - MSG"
+#
+# Everything uses only the PG* environment (PGHOST, PGPORT, PGUSER, ...), as CI does.
+
+set -u
+
+: "${DROVER_BUILD_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}"
+: "${DROVER_PORT_RANGE:=18100-18199}"
+DROVERD="$DROVER_BUILD_DIR/droverd"
+DROVER_PID=""
+DROVER_URL=""
+DROVER_SCHEMA=""
+DROVER_APPNAME=""
+DROVER_TMP=""
+
+fail() {
+    echo "not ok - $*" >&2
+    if [ -n "${DROVER_LOG:-}" ] && [ -f "$DROVER_LOG" ]; then
+        echo "---- droverd log (last 40 lines) ----" >&2
+        tail -n 40 "$DROVER_LOG" >&2
+    fi
+    exit 1
+}
+
+pass() {
+    echo "ok - $*"
+}
+
+drover_skip() {
+    if [ "${DROVER_TEST_REQUIRE_DB:-0}" = "1" ]; then
+        echo "prerequisite missing (and DROVER_TEST_REQUIRE_DB=1): $*" >&2
+        exit 1
+    fi
+    echo "skipped: $*" >&2
+    exit 77
+}
+
+drover_psql() {
+    psql -X -q -v ON_ERROR_STOP=1 -At -c "$1"
+}
+
+drover_cleanup() {
+    local rc=$?
+    drover_stop >/dev/null 2>&1 || true
+    if [ -n "$DROVER_SCHEMA" ]; then
+        PGOPTIONS= psql -X -q -c "DROP SCHEMA IF EXISTS $DROVER_SCHEMA CASCADE" >/dev/null 2>&1 || true
+    fi
+    [ -n "$DROVER_TMP" ] && rm -rf "$DROVER_TMP"
+    exit $rc
+}
+
+drover_e2e_init() {
+    command -v psql >/dev/null || drover_skip "psql not installed"
+    command -v curl >/dev/null || drover_skip "curl not installed"
+    command -v jq >/dev/null || drover_skip "jq not installed"
+    [ -x "$DROVERD" ] || drover_skip "droverd not built at $DROVERD"
+    PGOPTIONS= psql -X -q -c "SELECT 1" >/dev/null 2>&1 || drover_skip "no PostgreSQL reachable"
+    DROVER_SCHEMA="e2e_$(basename "$0" .sh | tr -c 'a-zA-Z0-9_\n' '_')_$$"
+    DROVER_TMP=$(mktemp -d)
+    DROVER_APPNAME="droverd_$DROVER_SCHEMA"
+    trap drover_cleanup EXIT
+    PGOPTIONS= psql -X -q -c "CREATE SCHEMA $DROVER_SCHEMA" >/dev/null || fail "cannot create schema"
+    export PGOPTIONS="-c search_path=$DROVER_SCHEMA -c client_min_messages=warning"
+    "$DROVERD" migrate >/dev/null || fail "droverd migrate failed"
+}
+
+drover_token() {
+    "$DROVERD" token create --scope "$1" --name "$2" 2>/dev/null
+}
+
+drover_enqueue() {
+    drover_psql "INSERT INTO tasks (title, repo_url, priority) VALUES ('$1', 'file:///tmp/none.git', ${2:-0}) RETURNING id"
+}
+
+# Is something listening on 127.0.0.1:$1?
+drover_port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+drover_start() {
+    local lo=${DROVER_PORT_RANGE%-*} hi=${DROVER_PORT_RANGE#*-} port start i
+    start=$((lo + $$ % (hi - lo + 1)))
+    DROVER_LOG="$DROVER_TMP/droverd.log"
+    for ((i = 0; i <= hi - lo; i++)); do
+        port=$((lo + (start - lo + i) % (hi - lo + 1)))
+        drover_port_busy "$port" && continue
+        PGAPPNAME=$DROVER_APPNAME "$DROVERD" serve --listen "127.0.0.1:$port" "$@" >>"$DROVER_LOG" 2>&1 &
+        DROVER_PID=$!
+        DROVER_URL="http://127.0.0.1:$port"
+        for _ in $(seq 1 100); do
+            if ! kill -0 "$DROVER_PID" 2>/dev/null; then
+                DROVER_PID=""
+                break # could not bind (a race for the port): try the next one
+            fi
+            if curl -fsS -o /dev/null "$DROVER_URL/ready" 2>/dev/null; then
+                return 0
+            fi
+            sleep 0.1
+        done
+        if [ -n "$DROVER_PID" ]; then
+            fail "droverd did not become ready on port $port"
+        fi
+    done
+    fail "no free port in $DROVER_PORT_RANGE"
+}
+
+drover_stop() {
+    local rc=0
+    [ -n "$DROVER_PID" ] || return 0
+    kill -TERM "$DROVER_PID" 2>/dev/null || true
+    wait "$DROVER_PID" || rc=$?
+    DROVER_PID=""
+    return $rc
+}

@@ -1,0 +1,393 @@
+/*
+ * The JSON-RPC layer (pure, table-driven), MCP version helpers, branch-name rules and the
+ * serve configuration table. No database.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/router.h"
+#include "core/cfg.h"
+#include "mcp/jrpc.h"
+#include "mcp/mcp.h"
+#include "mcp/tools.h"
+#include "store/branches.h"
+
+static const struct {
+    const char *body;
+    int code; /* 0 = parses */
+} parse_cases[] = {
+    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", 0},
+    {"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", 0},
+    {"", JRPC_PARSE_ERROR},
+    {"{", JRPC_PARSE_ERROR},
+    {"{\"a\":1,}", JRPC_PARSE_ERROR},
+    {"nul", JRPC_PARSE_ERROR},
+    {"\"just a string\"", JRPC_INVALID_REQUEST},
+    {"42", JRPC_INVALID_REQUEST},
+    {"{\"a\":\"\xff\"}", JRPC_PARSE_ERROR},                  /* invalid UTF-8 */
+    {"{\"a\":1,\"a\":2}", JRPC_PARSE_ERROR},                 /* duplicate keys */
+    {"{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", 0}, /* brackets in strings don't count */
+};
+
+START_TEST(parse_table)
+{
+    json_t *v = NULL;
+    int code = -1;
+    char msg[256];
+    int rc =
+        jrpc_parse(parse_cases[_i].body, strlen(parse_cases[_i].body), &v, &code, msg, sizeof(msg));
+
+    if (parse_cases[_i].code == 0) {
+        ck_assert_msg(rc == 0, "%s: %s", parse_cases[_i].body, msg);
+        ck_assert_ptr_nonnull(v);
+    } else {
+        ck_assert_int_eq(rc, -1);
+        ck_assert_ptr_null(v);
+        ck_assert_int_eq(code, parse_cases[_i].code);
+        ck_assert(strlen(msg) > 0);
+    }
+    json_decref(v);
+}
+END_TEST
+
+START_TEST(parse_depth_limit)
+{
+    char body[512];
+    json_t *v = NULL;
+    int code, n;
+    char msg[128];
+
+    /* JRPC_MAX_DEPTH levels parse, one more does not. */
+    for (int depth = JRPC_MAX_DEPTH; depth <= JRPC_MAX_DEPTH + 1; depth++) {
+        n = 0;
+        for (int i = 0; i < depth; i++)
+            body[n++] = '[';
+        for (int i = 0; i < depth; i++)
+            body[n++] = ']';
+        ck_assert_int_eq(jrpc_depth(body, (size_t)n), depth);
+        int rc = jrpc_parse(body, (size_t)n, &v, &code, msg, sizeof(msg));
+        ck_assert_int_eq(rc, depth <= JRPC_MAX_DEPTH ? 0 : -1);
+        json_decref(v);
+        v = NULL;
+    }
+    /* NUL bytes inside the body are refused (they would truncate strings further on). */
+    ck_assert_int_eq(jrpc_parse("{\"a\":\"x\0y\"}", 11, &v, &code, msg, sizeof(msg)), -1);
+}
+END_TEST
+
+static const struct {
+    const char *msg;
+    enum jrpc_kind kind;
+} classify_cases[] = {
+    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", JRPC_KIND_REQUEST},
+    {"{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"ping\",\"params\":{}}", JRPC_KIND_REQUEST},
+    {"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", JRPC_KIND_NOTIFICATION},
+    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", JRPC_KIND_RESPONSE},
+    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1,\"message\":\"x\"}}", JRPC_KIND_RESPONSE},
+    {"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}", JRPC_KIND_INVALID},
+    {"{\"id\":1,\"method\":\"ping\"}", JRPC_KIND_INVALID},
+    {"{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", JRPC_KIND_INVALID},
+    {"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", JRPC_KIND_INVALID},
+    {"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}", JRPC_KIND_INVALID},
+    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", JRPC_KIND_INVALID},
+    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}", JRPC_KIND_INVALID},
+    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":3}", JRPC_KIND_INVALID},
+    {"{\"jsonrpc\":\"2.0\",\"id\":1}", JRPC_KIND_INVALID},
+    {"[1]", JRPC_KIND_INVALID},
+};
+
+START_TEST(classify_table)
+{
+    json_t *m = json_loads(classify_cases[_i].msg, 0, NULL);
+    const char *why = NULL;
+
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(jrpc_classify(m, &why), classify_cases[_i].kind);
+    if (classify_cases[_i].kind == JRPC_KIND_INVALID)
+        ck_assert_ptr_nonnull(why);
+    json_decref(m);
+}
+END_TEST
+
+START_TEST(builders)
+{
+    json_t *id = json_integer(7);
+    json_t *r = jrpc_result(id, json_object());
+    json_t *e = jrpc_error(NULL, JRPC_METHOD_NOT_FOUND, "Method not found: x", NULL);
+
+    ck_assert_str_eq(json_string_value(json_object_get(r, "jsonrpc")), "2.0");
+    ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 7);
+    ck_assert(json_is_object(json_object_get(r, "result")));
+    ck_assert(json_is_null(json_object_get(e, "id")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(e, "error"), "code")),
+                     -32601);
+    json_decref(id);
+    json_decref(r);
+    json_decref(e);
+}
+END_TEST
+
+START_TEST(versions)
+{
+    ck_assert(mcp_version_supported("2025-11-25"));
+    ck_assert(mcp_version_supported("2025-06-18"));
+    ck_assert(mcp_version_supported("2025-03-26"));
+    ck_assert(!mcp_version_supported("2024-11-05"));
+    ck_assert(!mcp_version_supported("2026-07-28"));
+    ck_assert(!mcp_version_supported(NULL));
+}
+END_TEST
+
+/* The dispatch paths that need no database: negotiation, ping, tools/list, errors, batches. */
+static json_t *dispatch(const char *msg, const char *version, struct mcp_ctx *c)
+{
+    json_t *m = json_loads(msg, 0, NULL), *reply = NULL;
+
+    ck_assert_ptr_nonnull(m);
+    mcp_handle(c, m, version, &reply);
+    json_decref(m);
+    return reply;
+}
+
+static long long err_code(const json_t *r)
+{
+    return json_integer_value(json_object_get(json_object_get(r, "error"), "code"));
+}
+
+START_TEST(dispatch_without_db)
+{
+    struct mcp_ctx c = {0};
+    json_t *r;
+
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+                 "\"protocolVersion\":\"2025-06-18\"}}",
+                 NULL, &c);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r, "result"), "protocolVersion")),
+        "2025-06-18");
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+                 "\"protocolVersion\":\"2099-01-01\"}}",
+                 NULL, &c);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r, "result"), "protocolVersion")),
+        MCP_VERSION_LATEST);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}", NULL,
+                 &c);
+    ck_assert_int_eq(err_code(r), JRPC_INVALID_PARAMS);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":\"p\",\"method\":\"ping\"}", NULL, &c);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "p");
+    ck_assert_int_eq(json_object_size(json_object_get(r, "result")), 0);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", NULL, &c);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(r, "result"), "tools")), 7);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":{\"cursor\":"
+                 "\"x\"}}",
+                 NULL, &c);
+    ck_assert_int_eq(err_code(r), JRPC_INVALID_PARAMS);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"prompts/list\"}", NULL, &c);
+    ck_assert_int_eq(err_code(r), JRPC_METHOD_NOT_FOUND);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+                 "\"rm_rf\"}}",
+                 NULL, &c);
+    ck_assert_int_eq(err_code(r), JRPC_INVALID_PARAMS);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{}}", NULL,
+                 &c);
+    ck_assert_int_eq(err_code(r), JRPC_INVALID_PARAMS);
+    json_decref(r);
+    r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"logging/setLevel\",\"params\":{"
+                 "\"level\":\"verbose\"}}",
+                 NULL, &c);
+    ck_assert_int_eq(err_code(r), JRPC_INVALID_PARAMS);
+    json_decref(r);
+    /* notifications are never answered; cancelled records the request id */
+    ck_assert_ptr_null(
+        dispatch("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", NULL, &c));
+    ck_assert_ptr_null(dispatch("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                                "\"params\":{\"requestId\":9}}",
+                                NULL, &c));
+    ck_assert_int_eq(json_integer_value(c.cancel_id), 9);
+    ck_assert_ptr_null(dispatch("{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}", NULL, &c));
+    /* batches: only in 2025-03-26; notifications in them get no entry */
+    r = dispatch("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", "2025-11-25", &c);
+    ck_assert_int_eq(err_code(r), JRPC_INVALID_REQUEST);
+    json_decref(r);
+    r = dispatch("[]", "2025-03-26", &c);
+    ck_assert_int_eq(err_code(r), JRPC_INVALID_REQUEST);
+    json_decref(r);
+    r = dispatch("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\","
+                 "\"method\":\"notifications/initialized\"},{\"x\":1}]",
+                 "2025-03-26", &c);
+    ck_assert_int_eq(json_array_size(r), 2);
+    ck_assert_int_eq(err_code(json_array_get(r, 1)), JRPC_INVALID_REQUEST);
+    json_decref(r);
+    mcp_ctx_clear(&c);
+}
+END_TEST
+
+START_TEST(tool_results_have_both_forms)
+{
+    json_t *r = tools_result(json_pack("{s:n}", "task"));
+    json_t *e = tools_error("stale_epoch", "epoch %d is stale", 3);
+    json_t *parsed;
+
+    parsed = json_loads(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r, "content"), 0), "text")),
+                        0, NULL);
+    ck_assert(json_equal(parsed, json_object_get(r, "structuredContent")));
+    ck_assert(json_is_false(json_object_get(r, "isError")));
+    json_decref(parsed);
+    ck_assert(json_is_true(json_object_get(e, "isError")));
+    parsed = json_loads(json_string_value(json_object_get(
+                            json_array_get(json_object_get(e, "content"), 0), "text")),
+                        0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(parsed, "error"), "code")),
+                     "stale_epoch");
+    json_decref(parsed);
+    json_decref(r);
+    json_decref(e);
+}
+END_TEST
+
+static const struct {
+    const char *name;
+    bool ok;
+} ref_cases[] = {
+    {"drover/12-fix-it", true},
+    {"feature/a.b_c", true},
+    {"main", true},
+    {"", false},
+    {"a..b", false},
+    {"a b", false},
+    {"/a", false},
+    {"a/", false},
+    {"a.", false},
+    {"a//b", false},
+    {"a/.hidden", false},
+    {"a.lock", false},
+    {"x/y.lock/z", false},
+    {"a@{b", false},
+    {"@", false},
+    {"a~1", false},
+    {"a^", false},
+    {"a:b", false},
+    {"a?", false},
+    {"a*", false},
+    {"a[", false},
+    {"a\\b", false},
+    {"-x", false},
+    {"refs/heads/x", false},
+    {"a\x01", false},
+};
+
+START_TEST(branch_names)
+{
+    ck_assert_msg(branches_name_valid(ref_cases[_i].name) == ref_cases[_i].ok, "%s",
+                  ref_cases[_i].name);
+}
+END_TEST
+
+START_TEST(branch_default_names)
+{
+    char out[300];
+
+    branches_default_name(12, "Fix the Login bug!", out, sizeof(out));
+    ck_assert_str_eq(out, "drover/12-fix-the-login-bug");
+    branches_default_name(3, "!!!", out, sizeof(out));
+    ck_assert_str_eq(out, "drover/3");
+    branches_default_name(4, "a very long title that goes on and on and on and on and on and on",
+                          out, sizeof(out));
+    ck_assert(branches_name_valid(out));
+    ck_assert(strlen(out) < 70);
+}
+END_TEST
+
+START_TEST(cfg_defaults_and_validation)
+{
+    struct cfg c;
+    struct err err = {0};
+    char *ok[] = {"serve", "--listen", "127.0.0.1:18199", "--workers", "2", NULL};
+    char *bad_port[] = {"serve", "--listen", "127.0.0.1:99999", NULL};
+    char *bad_auth[] = {"serve", "--listen", "0.0.0.0:8080", "--auth", "off", NULL};
+    char *bad_workers[] = {"serve", "--workers", "0", NULL};
+    char *unknown[] = {"serve", "--bogus", "1", NULL};
+
+    ck_assert_int_eq(cfg_parse(&c, 5, ok, &err), 0);
+    ck_assert_str_eq(c.listen_host, "127.0.0.1");
+    ck_assert_int_eq(c.listen_port, 18199);
+    ck_assert_int_eq(c.workers, 2);
+    ck_assert(c.auth);
+    ck_assert_int_eq(c.long_poll_max, 60);
+    ck_assert_int_gt(c.norigins, 0);
+    cfg_free(&c);
+    ck_assert_int_eq(cfg_parse(&c, 3, bad_port, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--listen"));
+    cfg_free(&c);
+    ck_assert_int_eq(cfg_parse(&c, 5, bad_auth, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "loopback"));
+    cfg_free(&c);
+    ck_assert_int_eq(cfg_parse(&c, 3, bad_workers, &err), -1);
+    cfg_free(&c);
+    ck_assert_int_eq(cfg_parse(&c, 3, unknown, &err), -1);
+    cfg_free(&c);
+    setenv("DROVER_LONG_POLL_MAX", "7", 1);
+    ck_assert_int_eq(cfg_parse(&c, 1, ok, &err), 0);
+    ck_assert_int_eq(c.long_poll_max, 7);
+    cfg_free(&c);
+    setenv("DROVER_LONG_POLL_MAX", "lots", 1);
+    ck_assert_int_eq(cfg_parse(&c, 1, ok, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "DROVER_LONG_POLL_MAX"));
+    cfg_free(&c);
+    unsetenv("DROVER_LONG_POLL_MAX");
+}
+END_TEST
+
+START_TEST(router_patterns)
+{
+    const char *params[ROUTER_MAX_PARAMS];
+    char buf[256];
+    size_t n;
+
+    ck_assert(router_match("/api/tasks/{id}/cancel", "/api/tasks/12/cancel", buf, sizeof(buf),
+                           params, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(params[0], "12");
+    ck_assert(router_match("/api/tasks", "/api/tasks/", buf, sizeof(buf), params, &n));
+    ck_assert(!router_match("/api/tasks/{id}", "/api/tasks/", buf, sizeof(buf), params, &n));
+    ck_assert(!router_match("/api/tasks/{id}", "/api/tasks/1/x", buf, sizeof(buf), params, &n));
+    ck_assert(!router_match("/api/tasks", "/api/taskss", buf, sizeof(buf), params, &n));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("jrpc");
+    TCase *tc = tcase_create("jrpc");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_loop_test(tc, parse_table, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
+    tcase_add_test(tc, parse_depth_limit);
+    tcase_add_loop_test(tc, classify_table, 0, sizeof(classify_cases) / sizeof(classify_cases[0]));
+    tcase_add_test(tc, builders);
+    tcase_add_test(tc, versions);
+    tcase_add_test(tc, dispatch_without_db);
+    tcase_add_test(tc, tool_results_have_both_forms);
+    tcase_add_loop_test(tc, branch_names, 0, sizeof(ref_cases) / sizeof(ref_cases[0]));
+    tcase_add_test(tc, branch_default_names);
+    tcase_add_test(tc, cfg_defaults_and_validation);
+    tcase_add_test(tc, router_patterns);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,603 @@
+/*
+ * MCP dispatch and every tool against a real PostgreSQL, plus the worker-side job execution
+ * (auth, sessions, seed endpoints, held claims) without the network: work_exec() on jobs.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cfg.h"
+#include "forge/forge.h"
+#include "mcp/jrpc.h"
+#include "mcp/mcp.h"
+#include "mcp/tools.h"
+#include "net/authcache.h"
+#include "net/work.h"
+#include "store/agents.h"
+#include "store/branches.h"
+#include "store/sessions.h"
+#include "store/tokens.h"
+#include "testdb.h"
+
+static struct db db;
+static struct cfg cfg;
+static struct work_env env;
+static struct tokens_principal me, other;
+static char my_token[TOKENS_LEN], other_token[TOKENS_LEN], admin_token[TOKENS_LEN];
+
+static void new_agent_token(const char *name, struct tokens_principal *who, char tok[TOKENS_LEN])
+{
+    struct err err = {0};
+    char id[37];
+
+    ck_assert_msg(agents_create(&db, name, "none", id, &err) == 0, "%s", err.msg);
+    ck_assert_msg(tokens_create(&db, TOKENS_SCOPE_AGENT, name, id, tok, NULL, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_msg(tokens_verify(&db, tok, who, &err) == 0, "%s", err.msg);
+}
+
+static void setup(void)
+{
+    struct err err = {0};
+    char *argv[] = {"serve", NULL};
+
+    testdb_connect(&db);
+    testdb_reset(&db);
+    authcache_clear();
+    ck_assert_int_eq(cfg_parse(&cfg, 1, argv, &err), 0);
+    cfg.long_poll_max = 5;
+    env.cfg = &cfg;
+    queue_opts_default(&env.qo);
+    new_agent_token("me", &me, my_token);
+    new_agent_token("other", &other, other_token);
+    ck_assert(tokens_create(&db, TOKENS_SCOPE_ADMIN, "root", NULL, admin_token, NULL, &err) == 0);
+    memset(&forge_hooks, 0, sizeof(forge_hooks));
+}
+
+static void teardown(void)
+{
+    cfg_free(&cfg);
+    db_close(&db);
+}
+
+static long long enqueue(const char *title)
+{
+    struct queue_new_task t = {.title = title, .repo_url = "file:///tmp/r.git"};
+    struct err err = {0};
+    json_t *task = NULL;
+    long long id;
+
+    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
+    id = json_integer_value(json_object_get(task, "id"));
+    json_decref(task);
+    return id;
+}
+
+static void ctx_for(struct mcp_ctx *c, const struct tokens_principal *who)
+{
+    memset(c, 0, sizeof(*c));
+    c->db = &db;
+    c->qo = &env.qo;
+    c->cfg = &cfg;
+    c->who = who;
+}
+
+/* Call a tool as `who`; returns the CallToolResult (owned). */
+static json_t *call(const struct tokens_principal *who, const char *tool, const char *args_fmt, ...)
+{
+    char args[2048];
+    va_list ap;
+    struct mcp_ctx c;
+    json_t *a, *r = NULL;
+
+    va_start(ap, args_fmt);
+    vsnprintf(args, sizeof(args), args_fmt, ap);
+    va_end(ap);
+    a = json_loads(args, 0, NULL);
+    ck_assert_msg(a != NULL, "bad test args %s", args);
+    ctx_for(&c, who);
+    tools_call(&c, tool, a, &r);
+    json_decref(a);
+    mcp_ctx_clear(&c);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+static const json_t *sc(const json_t *r)
+{
+    return json_object_get(r, "structuredContent");
+}
+
+static void assert_error(json_t *r, const char *code)
+{
+    const char *text;
+    json_t *e;
+
+    ck_assert_msg(json_is_true(json_object_get(r, "isError")), "expected an error result");
+    text = json_string_value(
+        json_object_get(json_array_get(json_object_get(r, "content"), 0), "text"));
+    e = json_loads(text, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "code")), code);
+    json_decref(e);
+    json_decref(r);
+}
+
+static long long claim(long long *epoch)
+{
+    json_t *r = call(&me, "get_next_task", "{}");
+    const json_t *t = json_object_get(sc(r), "task");
+    long long id;
+
+    ck_assert(json_is_object(t));
+    id = json_integer_value(json_object_get(t, "id"));
+    *epoch = json_integer_value(json_object_get(t, "lease_epoch"));
+    json_decref(r);
+    return id;
+}
+
+static long long scalar(const char *sql)
+{
+    PGresult *r = PQexec(db.conn, sql);
+    long long v;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(db.conn));
+    v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+START_TEST(get_next_task_empty_claim_and_park)
+{
+    struct mcp_ctx c;
+    json_t *r, *a;
+    long long id, epoch;
+
+    r = call(&me, "get_next_task", "{}");
+    ck_assert(json_is_null(json_object_get(sc(r), "task")));
+    json_decref(r);
+    /* waiting allowed and nothing runnable: the transport is asked to hold the request */
+    ctx_for(&c, &me);
+    c.allow_park = true;
+    a = json_pack("{s:i}", "wait_seconds", 100);
+    tools_call(&c, "get_next_task", a, &r);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(c.park_seconds, 5); /* bounded by --long-poll-max */
+    json_decref(a);
+    mcp_ctx_clear(&c);
+    assert_error(call(&me, "get_next_task", "{\"wait_seconds\":-1}"), "invalid_argument");
+    assert_error(call(&me, "get_next_task", "{\"wait\":1}"), "invalid_argument");
+    enqueue("one");
+    id = claim(&epoch);
+    ck_assert_int_gt(id, 0);
+    ck_assert_int_eq(epoch, 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 1);
+}
+END_TEST
+
+static int forge_calls;
+static int fake_branch(struct db *d, const json_t *task, const char *branch, struct err *err)
+{
+    (void)d;
+    (void)task;
+    forge_calls++;
+    if (strstr(branch, "forge-fails"))
+        return err_set(err, ERR_UNAVAILABLE, "forge down");
+    return 0;
+}
+
+START_TEST(create_branch_rules)
+{
+    long long id, epoch;
+    json_t *r;
+
+    enqueue("Fix the Login");
+    id = claim(&epoch);
+    forge_hooks.create_branch = fake_branch;
+    forge_calls = 0;
+    assert_error(call(&me, "create_branch",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"x/forge-fails\"}", id,
+                      epoch),
+                 "unavailable");
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE branch IS NOT NULL"), 0);
+    r = call(&me, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch);
+    ck_assert_str_eq(json_string_value(json_object_get(sc(r), "branch")), "drover/1-fix-the-login");
+    ck_assert(json_is_true(json_object_get(sc(r), "created")));
+    json_decref(r);
+    ck_assert_int_eq(forge_calls, 2);
+    r = call(&me, "create_branch", "{\"task_id\":\"%lld\",\"lease_epoch\":%lld}", id, epoch);
+    ck_assert(json_is_false(json_object_get(sc(r), "created")));
+    json_decref(r);
+    ck_assert_int_eq(forge_calls, 2); /* idempotent: no second forge call */
+    assert_error(call(&me, "create_branch",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"another\"}", id, epoch),
+                 "conflict");
+    assert_error(
+        call(&me, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch + 1),
+        "stale_epoch");
+    assert_error(
+        call(&other, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch),
+        "forbidden");
+    assert_error(call(&me, "create_branch", "{\"task_id\":999,\"lease_epoch\":1}"), "not_found");
+    assert_error(call(&me, "create_branch", "{\"task_id\":%lld}", id), "invalid_argument");
+    assert_error(call(&me, "create_branch",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"a b\"}", id, epoch),
+                 "invalid_argument");
+}
+END_TEST
+
+START_TEST(log_activity_one_and_batch)
+{
+    long long id, epoch;
+    json_t *r;
+
+    enqueue("logs");
+    id = claim(&epoch);
+    r = call(&me, "log_activity", "{\"task_id\":%lld,\"message\":\"hi\",\"metadata\":{\"k\":1}}",
+             id);
+    ck_assert_int_eq(json_integer_value(json_object_get(sc(r), "logged")), 1);
+    json_decref(r);
+    r = call(&me, "log_activity",
+             "{\"task_id\":%lld,\"entries\":[{\"message\":\"a\"},{\"message\":\"b\",\"level\":"
+             "\"error\"}]}",
+             id);
+    ck_assert_int_eq(json_integer_value(json_object_get(sc(r), "logged")), 2);
+    json_decref(r);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'log'"), 3);
+    assert_error(call(&me, "log_activity", "{\"task_id\":%lld}", id), "invalid_argument");
+    assert_error(
+        call(&me, "log_activity", "{\"task_id\":%lld,\"message\":\"x\",\"level\":\"loud\"}", id),
+        "invalid_argument");
+    assert_error(call(&other, "log_activity", "{\"task_id\":%lld,\"message\":\"x\"}", id),
+                 "forbidden");
+    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'log'"), 3);
+}
+END_TEST
+
+START_TEST(update_status_and_question)
+{
+    long long id, epoch;
+    json_t *r;
+
+    enqueue("status");
+    id = claim(&epoch);
+    assert_error(call(&me, "update_task_status",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"backlog\"}", id, epoch),
+                 "invalid_argument");
+    assert_error(call(&me, "update_task_status",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"completed\",\"result\":"
+                      "[1]}",
+                      id, epoch),
+                 "invalid_argument");
+    assert_error(call(&me, "ask_user_question",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"question\":\"\"}", id, epoch),
+                 "invalid_argument");
+    r = call(&me, "ask_user_question", "{\"task_id\":%lld,\"lease_epoch\":%lld,\"question\":\"?\"}",
+             id, epoch);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(sc(r), "task"), "state")),
+                     "needs_input");
+    json_decref(r);
+    enqueue("done");
+    id = claim(&epoch);
+    r = call(&me, "update_task_status",
+             "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"failed\",\"error\":\"boom\","
+             "\"retry\":false}",
+             id, epoch);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(sc(r), "task"), "state")),
+                     "failed");
+    json_decref(r);
+    assert_error(call(&me, "update_task_status",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"completed\"}", id,
+                      epoch),
+                 "conflict");
+}
+END_TEST
+
+START_TEST(heartbeat_reports_cancellation)
+{
+    long long id, epoch;
+    json_t *r;
+    struct err err = {0};
+    json_t *t = NULL;
+
+    enqueue("hb");
+    id = claim(&epoch);
+    ck_assert(queue_cancel(&db, id, "test", "stop", &t, &err) == 0);
+    json_decref(t);
+    r = call(&me, "heartbeat", "{\"status\":\"busy\",\"task_ids\":[%lld]}", id);
+    ck_assert(json_is_true(
+        json_object_get(json_array_get(json_object_get(sc(r), "tasks"), 0), "cancelled")));
+    ck_assert_int_eq(json_integer_value(json_object_get(sc(r), "heartbeat_interval")), 30);
+    json_decref(r);
+    assert_error(call(&me, "heartbeat", "{\"status\":\"sleepy\"}"), "invalid_argument");
+    assert_error(call(&me, "heartbeat", "{\"task_ids\":[\"x\"]}"), "invalid_argument");
+    assert_error(call(&me, "heartbeat", "{\"agentId\":\"%s\"}", other.agent_id), "forbidden");
+}
+END_TEST
+
+START_TEST(pull_request_recorded_once)
+{
+    long long id, epoch;
+    json_t *r;
+
+    enqueue("pr");
+    id = claim(&epoch);
+    assert_error(call(&me, "create_pull_request",
+                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"title\":\"t\"}", id, epoch),
+                 "conflict"); /* no branch yet */
+    json_decref(call(&me, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch));
+    r = call(&me, "create_pull_request",
+             "{\"task_id\":%lld,\"lease_epoch\":%lld,\"title\":\"PR\",\"body\":\"b\"}", id, epoch);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(sc(r), "pull_request"), "base")), "main");
+    json_decref(r);
+    r = call(&me, "create_pull_request",
+             "{\"task_id\":%lld,\"lease_epoch\":%lld,\"title\":\"Other\"}", id, epoch);
+    ck_assert(json_is_false(json_object_get(sc(r), "created")));
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(sc(r), "pull_request"), "title")), "PR");
+    json_decref(r);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE pull_request->>'state' = 'open'"), 1);
+}
+END_TEST
+
+START_TEST(sessions_are_bound_to_tokens)
+{
+    char sid[SESSIONS_ID_LEN];
+    struct err err = {0};
+    bool found, deleted;
+
+    ck_assert(sessions_create(&db, me.token_id, "2025-11-25", NULL, sid, &err) == 0);
+    ck_assert_int_eq(strlen(sid), SESSIONS_ID_LEN - 1);
+    ck_assert(sessions_check(&db, sid, me.token_id, &found, &err) == 0 && found);
+    ck_assert(sessions_check(&db, sid, other.token_id, &found, &err) == 0 && !found);
+    ck_assert(sessions_check(&db, "nope", me.token_id, &found, &err) == 0 && !found);
+    ck_assert(sessions_check(&db, "bad id with spaces", me.token_id, &found, &err) == 0 && !found);
+    ck_assert(sessions_delete(&db, sid, other.token_id, &deleted, &err) == 0 && !deleted);
+    ck_assert(sessions_delete(&db, sid, me.token_id, &deleted, &err) == 0 && deleted);
+    ck_assert(sessions_check(&db, sid, me.token_id, &found, &err) == 0 && !found);
+}
+END_TEST
+
+/* ---- work_exec: the worker side of every endpoint ---- */
+
+static struct job *job(enum job_kind kind, const char *token, const char *body)
+{
+    struct job *j = job_new(kind, 1);
+
+    j->token = token ? strdup(token) : NULL;
+    if (body) {
+        j->body = strdup(body);
+        j->body_len = strlen(body);
+    }
+    return j;
+}
+
+static json_t *out_json(const struct job *j)
+{
+    json_t *v = j->out ? json_loadb(j->out, j->out_len, 0, NULL) : NULL;
+
+    ck_assert_msg(v != NULL, "reply is not JSON: %.*s", (int)j->out_len, j->out ? j->out : "");
+    return v;
+}
+
+START_TEST(work_auth_paths)
+{
+    static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                               "\"params\":{\"protocolVersion\":\"2025-11-25\"}}";
+    char bogus[TOKENS_LEN];
+    struct err err = {0};
+    int revoked;
+    struct job *j;
+    json_t *v;
+
+    j = job(JOB_MCP, NULL, init);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 401);
+    ck_assert(j->www_auth);
+    job_free(j);
+    memcpy(bogus, my_token, sizeof(bogus));
+    bogus[10] = bogus[10] == 'a' ? 'b' : 'a';
+    j = job(JOB_MCP, bogus, init);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 401);
+    job_free(j);
+    j = job(JOB_MCP, admin_token, init);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 403);
+    job_free(j);
+    /* an agent token: initialize creates a session */
+    j = job(JOB_MCP, my_token, init);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 200);
+    ck_assert_ptr_nonnull(j->new_session);
+    job_free(j);
+    /* X-Agent-ID of someone else */
+    j = job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
+    j->agent_hdr = strdup(other.agent_id);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 403);
+    job_free(j);
+    /* revoked: refused once the cache entry is gone */
+    ck_assert(tokens_revoke(&db, "me", &revoked, &err) == 0);
+    authcache_clear();
+    j = job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 401);
+    job_free(j);
+    /* ws: an auth failure is a JSON-RPC error and closes the connection */
+    j = job(JOB_RPC, NULL, init);
+    j->ws = true;
+    work_exec(&env, &db, j);
+    ck_assert(j->close_ws);
+    v = out_json(j);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
+                     JRPC_UNAUTHORIZED);
+    json_decref(v);
+    job_free(j);
+}
+END_TEST
+
+START_TEST(work_sessions_and_parse_errors)
+{
+    struct job *j;
+    json_t *v;
+    char *sid;
+
+    j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 400); /* no session and not initialize */
+    job_free(j);
+    j = job(JOB_MCP, my_token,
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+            "\"protocolVersion\":\"2025-11-25\"}}");
+    work_exec(&env, &db, j);
+    sid = strdup(j->new_session);
+    job_free(j);
+    j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+    j->session = strdup("mcp_unknown");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 404);
+    job_free(j);
+    j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+    j->session = strdup(sid);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 202);
+    ck_assert_uint_eq(j->out_len, 0);
+    job_free(j);
+    j = job(JOB_MCP, my_token, "{oops");
+    j->session = strdup(sid);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 400);
+    v = out_json(j);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
+                     JRPC_PARSE_ERROR);
+    json_decref(v);
+    job_free(j);
+    j = job(JOB_MCP_DELETE, my_token, NULL);
+    j->session = strdup(sid);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 200);
+    job_free(j);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM mcp_sessions"), 0);
+    free(sid);
+}
+END_TEST
+
+START_TEST(work_held_claim)
+{
+    struct job *j;
+    json_t *v;
+
+    /* get_next_task with wait over /tools/call: parked, then the claim job delivers */
+    j = job(JOB_TOOLS_CALL, my_token,
+            "{\"name\":\"get_next_task\",\"arguments\":{\"wait_seconds\":3}}");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->park_seconds, 3);
+    ck_assert_str_eq(j->agent_id, me.agent_id);
+    ck_assert_int_eq(j->wrap, JOB_WRAP_TOOL);
+    job_free(j);
+    j = job_new(JOB_CLAIM, 1);
+    memcpy(j->agent_id, me.agent_id, sizeof(j->agent_id));
+    j->jrpc_id = json_integer(77);
+    j->deadline_ms = authcache_now_ms() + 5000;
+    work_exec(&env, &db, j);
+    ck_assert_int_gt(j->park_seconds, 0); /* still nothing */
+    enqueue("arrives");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->park_seconds, 0);
+    v = out_json(j);
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "id")), 77);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_object_get(v, "result"), "structuredContent"),
+                            "task"),
+            "title")),
+        "arrives");
+    json_decref(v);
+    job_free(j);
+    /* past the deadline: {task:null} */
+    j = job_new(JOB_CLAIM, 1);
+    memcpy(j->agent_id, me.agent_id, sizeof(j->agent_id));
+    j->wrap = JOB_WRAP_TOOL;
+    j->deadline_ms = authcache_now_ms() - 1;
+    work_exec(&env, &db, j);
+    v = out_json(j);
+    ck_assert(json_is_null(json_object_get(json_object_get(v, "structuredContent"), "task")));
+    json_decref(v);
+    job_free(j);
+}
+END_TEST
+
+START_TEST(work_heartbeat_seed_and_ready)
+{
+    struct job *j;
+    json_t *v;
+    char body[200];
+
+    snprintf(body, sizeof(body), "{\"agentId\":\"%s\",\"status\":\"idle\"}", me.agent_id);
+    j = job(JOB_HEARTBEAT, my_token, body);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 200);
+    v = out_json(j);
+    ck_assert(json_is_array(json_object_get(v, "tasks")));
+    json_decref(v);
+    job_free(j);
+    snprintf(body, sizeof(body), "{\"agentId\":\"%s\",\"status\":\"idle\"}", other.agent_id);
+    j = job(JOB_HEARTBEAT, my_token, body);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 403);
+    job_free(j);
+    j = job(JOB_HEARTBEAT, my_token, "[1,2]");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 400);
+    job_free(j);
+    j = job(JOB_READY, NULL, NULL);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 200);
+    job_free(j);
+    j = job(JOB_API, admin_token, NULL);
+    j->method = strdup("GET");
+    j->path = strdup("/api/whoami");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 200);
+    job_free(j);
+    j = job(JOB_API, my_token, NULL);
+    j->method = strdup("GET");
+    j->path = strdup("/api/whoami");
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 403);
+    job_free(j);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("mcp");
+    TCase *tc = tcase_create("mcp");
+    SRunner *sr;
+    int failed;
+
+    testdb_setup();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, get_next_task_empty_claim_and_park);
+    tcase_add_test(tc, create_branch_rules);
+    tcase_add_test(tc, log_activity_one_and_batch);
+    tcase_add_test(tc, update_status_and_question);
+    tcase_add_test(tc, heartbeat_reports_cancellation);
+    tcase_add_test(tc, pull_request_recorded_once);
+    tcase_add_test(tc, sessions_are_bound_to_tokens);
+    tcase_add_test(tc, work_auth_paths);
+    tcase_add_test(tc, work_sessions_and_parse_errors);
+    tcase_add_test(tc, work_held_claim);
+    tcase_add_test(tc, work_heartbeat_seed_and_ready);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    testdb_teardown();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
