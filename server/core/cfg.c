@@ -123,6 +123,7 @@ static int cfg_set_origins(struct cfg *c, const char *name, const char *v, struc
 
 static int cfg_set_hosts(struct cfg *c, const char *name, const char *v, struct err *err)
 {
+    c->hosts_explicit = true;
     return cfg_set_list(c->hosts, &c->nhosts, name, v, err);
 }
 

@@ -30,6 +30,7 @@ struct cfg {
     int norigins;
     char *hosts[CFG_MAX_NAMES]; /* owned; allowed Host header names (without port) */
     int nhosts;
+    bool hosts_explicit; /* --allowed-hosts / DROVER_ALLOWED_HOSTS given: always enforced */
     char log_level[16];
 };
 

@@ -86,7 +86,10 @@ struct server {
     struct sse *sse; /* open event streams */
     size_t nsse, capsse;
     int inflight; /* jobs submitted whose reply was not yet delivered */
-    int writing;  /* HTTP replies queued but not yet fully written */
+    /* Counts task-ready notifications. A claim that comes back empty after one arrived while
+     * it ran may have looked before that task committed: it is re-run at once. */
+    uint64_t notify_seq;
+    int writing; /* HTTP replies queued but not yet fully written */
     bool stopping;
 };
 
@@ -231,7 +234,7 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
     /* Host matters for a loopback server (a rebinding page resolves to 127.0.0.1); behind a
      * Service or ingress the Host is whatever the operator named it, so only an explicit list
      * is enforced there. */
-    if (cfg_is_loopback(c) || getenv("DROVER_ALLOWED_HOSTS") || c->nhosts > 4) {
+    if (cfg_is_loopback(c) || c->hosts_explicit) {
         char *colon;
         bool ok = false;
 
@@ -493,6 +496,7 @@ static void held_submit(struct server *s, struct held *h)
     j->jrpc_id = h->jrpc_id ? json_incref(h->jrpc_id) : NULL;
     memcpy(j->agent_id, h->agent_id, sizeof(j->agent_id));
     j->deadline_ms = h->deadline_ms;
+    j->notify_seq = s->notify_seq;
     if (pool_submit(s->pool, j) < 0) {
         job_free(j); /* busy: the next tick tries again */
         return;
@@ -720,9 +724,11 @@ static void server_complete(struct server *s, struct job *j)
 {
     switch (j->kind) {
     case JOB_EV_READY:
+        s->notify_seq++;
         held_wake(s, j->nevents * SERVER_WAKE_PER_NOTIFY);
         return;
     case JOB_EV_RESYNC:
+        s->notify_seq++;
         held_wake(s, 0);
         return;
     case JOB_EV_ACTIVITY:
@@ -758,6 +764,8 @@ static void server_complete(struct server *s, struct job *j)
                 if (!h->ws || s->stopping)
                     held_answer_null(s, h);
                 held_remove(s, (size_t)(h - s->held));
+            } else if (j->notify_seq != s->notify_seq) {
+                held_submit(s, h); /* a task became ready while this claim ran */
             }
             return;
         }
@@ -779,6 +787,8 @@ static void server_complete(struct server *s, struct job *j)
             s->held = mem_realloc(s->held, s->capheld * sizeof(*s->held));
         }
         s->held[s->nheld++] = h;
+        if (j->notify_seq != s->notify_seq) /* a task became ready while the claim ran */
+            held_submit(s, &s->held[s->nheld - 1]);
         if (!j->ws) {
             struct lws *wsi = reg_get(s, j->conn_id);
             if (wsi) /* hard backstop; the tick answers at the deadline */
@@ -807,6 +817,7 @@ static void server_drain_done(struct server *s)
 
 static int server_submit(struct server *s, struct job *j)
 {
+    j->notify_seq = s->notify_seq;
     if (pool_submit(s->pool, j) < 0)
         return -1;
     s->inflight++;
@@ -907,6 +918,15 @@ static int http_begin(struct server *s, struct lws *wsi, struct http_txn *t, enu
     t->job->session = hdr_custom_dup(wsi, "mcp-session-id:", 200);
     if (!body)
         return 1;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode chunked request bodies: say so instead of timing out. */
+        t->close_after = true;
+        if (kind == JOB_MCP || kind == JOB_RPC)
+            return txn_jrpc_error(wsi, t, 411, JRPC_INVALID_REQUEST,
+                                  "Length Required: send the body with a Content-Length");
+        return txn_error(wsi, t, 411, "length_required",
+                         "send the body with a Content-Length (chunked bodies are not accepted)");
+    }
     if (cl > s->cfg->max_body) {
         t->close_after = true; /* the body is not read: the connection cannot be reused */
         if (kind == JOB_MCP || kind == JOB_RPC)
@@ -1077,7 +1097,8 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
         return http_seed(s, wsi, t, method, JOB_TOOLS_CALL);
     if (strcmp(uri, "/heartbeat") == 0)
         return http_seed(s, wsi, t, method, JOB_HEARTBEAT);
-    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0)
+    /* /metrics is a public route of the REST router (api/metrics.c). */
+    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0 || strcmp(uri, "/metrics") == 0)
         return http_api(s, wsi, t, method, uri);
     if (strcmp(uri, "/ws") == 0)
         return txn_error(wsi, t, 426, "upgrade_required",

@@ -10,6 +10,7 @@
 #include "mcp/mcp.h"
 #include "mcp/tools.h"
 #include "net/authcache.h"
+#include "net/sesscache.h"
 #include "store/migrate.h"
 #include "store/sessions.h"
 
@@ -138,10 +139,18 @@ static void work_jrpc(const struct work_env *env, struct db *db, struct job *j, 
 
         c.sessions = true;
         if (j->session) {
-            if (sessions_check(db, j->session, j->who.token_id, &found, &err) < 0) {
-                job_reply_json(j, 503,
-                               jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
-                goto out;
+            if (sesscache_known(j->session, j->who.token_id)) {
+                found = true;
+            } else {
+                if (sessions_check(db, j->session, j->who.token_id, &found, &err) < 0 &&
+                    (err.code != ERR_UNAVAILABLE || db_ensure(db, NULL) < 0 ||
+                     sessions_check(db, j->session, j->who.token_id, &found, &err) < 0)) {
+                    job_reply_json(
+                        j, 503, jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
+                    goto out;
+                }
+                if (found) /* only a database answer starts a TTL: it never slides */
+                    sesscache_put(j->session, j->who.token_id);
             }
             if (!found) {
                 job_reply_json(j, 404,
@@ -165,8 +174,10 @@ static void work_jrpc(const struct work_env *env, struct db *db, struct job *j, 
         goto out;
     }
     mcp_handle(&c, msg, j->version, &reply);
-    if (c.new_session[0])
+    if (c.new_session[0]) {
         j->new_session = mem_strdup(c.new_session);
+        sesscache_put(c.new_session, j->who.token_id);
+    }
     if (c.cancel_id)
         j->cancel_id = json_incref(c.cancel_id);
     if (c.park_seconds > 0)
@@ -399,6 +410,11 @@ static void work_sweep(struct db *db, struct job *j)
 
 void work_exec(const struct work_env *env, struct db *db, struct job *j)
 {
+    /* Notice a connection the server closed while it sat idle (a restart, a terminated
+     * backend): libpq's socket is non-blocking, so this reads only what already arrived, and
+     * the next db_ensure reconnects instead of failing this request. */
+    for (int i = 0; i < 2 && db->conn && PQstatus(db->conn) == CONNECTION_OK; i++)
+        PQconsumeInput(db->conn); /* twice: the FATAL message, then the end of the stream */
     switch (j->kind) {
     case JOB_MCP:
         work_jrpc(env, db, j, true);
@@ -412,6 +428,7 @@ void work_exec(const struct work_env *env, struct db *db, struct job *j)
 
         if (work_auth(env, db, j, true) < 0)
             break;
+        sesscache_forget(j->session);
         if (sessions_delete(db, j->session, j->who.token_id, &deleted, &err) < 0)
             job_reply_json(j, 503,
                            jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));

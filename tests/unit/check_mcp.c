@@ -14,6 +14,7 @@
 #include "mcp/mcp.h"
 #include "mcp/tools.h"
 #include "net/authcache.h"
+#include "net/sesscache.h"
 #include "net/work.h"
 #include "store/agents.h"
 #include "store/branches.h"
@@ -46,6 +47,7 @@ static void setup(void)
     testdb_connect(&db);
     testdb_reset(&db);
     authcache_clear();
+    sesscache_clear();
     ck_assert_int_eq(cfg_parse(&cfg, 1, argv, &err), 0);
     cfg.long_poll_max = 5;
     env.cfg = &cfg;
@@ -572,6 +574,53 @@ START_TEST(work_heartbeat_seed_and_ready)
 }
 END_TEST
 
+START_TEST(work_sweep_reaps_expired_leases)
+{
+    long long id, epoch;
+    struct job *j;
+    char sql[128];
+
+    enqueue("expires");
+    id = claim(&epoch);
+    snprintf(sql, sizeof(sql),
+             "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %lld", id);
+    PQclear(PQexec(db.conn, sql));
+    j = job_new(JOB_SWEEP, 0);
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 0);
+    job_free(j);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM tasks WHERE id = %lld AND state = 'backlog'",
+             id);
+    ck_assert_int_eq(scalar(sql), 1);
+}
+END_TEST
+
+START_TEST(deleted_session_is_forgotten_at_once)
+{
+    struct job *j;
+    char *sid;
+
+    j = job(JOB_MCP, my_token,
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+            "\"protocolVersion\":\"2025-11-25\"}}");
+    work_exec(&env, &db, j);
+    sid = strdup(j->new_session);
+    job_free(j);
+    ck_assert(sesscache_known(sid, me.token_id));
+    ck_assert(!sesscache_known(sid, other.token_id));
+    j = job(JOB_MCP_DELETE, my_token, NULL);
+    j->session = strdup(sid);
+    work_exec(&env, &db, j);
+    job_free(j);
+    ck_assert(!sesscache_known(sid, me.token_id));
+    j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
+    j->session = sid;
+    work_exec(&env, &db, j);
+    ck_assert_int_eq(j->status, 404);
+    job_free(j);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mcp");
@@ -593,6 +642,8 @@ int main(void)
     tcase_add_test(tc, work_sessions_and_parse_errors);
     tcase_add_test(tc, work_held_claim);
     tcase_add_test(tc, work_heartbeat_seed_and_ready);
+    tcase_add_test(tc, work_sweep_reaps_expired_leases);
+    tcase_add_test(tc, deleted_session_is_forgotten_at_once);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

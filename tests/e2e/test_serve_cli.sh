@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# droverd serve's configuration and the token command: --help lists every setting, bad values
+# stop the start with a message naming the setting and exit 2, an unreachable database exits 1,
+# token create prints a usable token (agent scope: eval-able lines), token revoke.
+. "$(dirname "$0")/lib.sh"
+drover_e2e_init
+
+help=$("$DROVERD" serve --help) || fail "serve --help exited non-zero"
+for flag in listen database-url workers max-body lease-seconds heartbeat-interval long-poll-max \
+    auth allowed-origins allowed-hosts max-connections idle-timeout sweep-interval log-level; do
+    grep -q -- "--$flag" <<<"$help" || fail "serve --help does not list --$flag"
+done
+grep -q DROVER_LISTEN <<<"$help" || fail "serve --help does not name the environment variables"
+pass "serve --help lists every setting with its environment variable"
+
+bad() { # bad EXPECTED-WORD ARGS... : must exit 2 and mention EXPECTED-WORD
+    local want=$1 out rc=0
+    shift
+    out=$("$@" 2>&1) || rc=$?
+    [ $rc = 2 ] || fail "$* exited $rc, wanted 2: $out"
+    grep -q -- "$want" <<<"$out" || fail "$*: message does not mention $want: $out"
+}
+bad --listen "$DROVERD" serve --listen nope
+bad --listen "$DROVERD" serve --listen 127.0.0.1:70000
+bad --workers "$DROVERD" serve --workers 0
+bad --long-poll-max "$DROVERD" serve --long-poll-max 9999
+bad loopback "$DROVERD" serve --listen 0.0.0.0:18199 --auth off
+bad --auth "$DROVERD" serve --auth maybe
+bad DROVER_WORKERS env DROVER_WORKERS=lots "$DROVERD" serve
+bad bogus "$DROVERD" serve --bogus 1
+pass "bad settings exit 2 naming the setting"
+
+rc=0
+out=$(PGHOST=/nonexistent PGPORT=1 "$DROVERD" serve --listen 127.0.0.1:18199 2>&1) || rc=$?
+[ $rc = 1 ] || fail "unreachable database: exit $rc, wanted 1: $out"
+grep -qi "database" <<<"$out" || fail "unreachable database: unclear message: $out"
+pass "an unreachable database exits 1 with a message"
+
+rc=0
+"$DROVERD" token create --scope root --name x >/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] || fail "token create with a bad scope: exit $rc"
+out=$(drover_token operator cli-op)
+[[ $out =~ ^drv_[0-9a-f]{64}$ ]] || fail "operator token create printed '$out'"
+out=$(drover_token agent cli-agent)
+grep -Eq '^AGENT_ID=[0-9a-f-]{36}$' <<<"$out" || fail "agent token create: no AGENT_ID line: $out"
+grep -Eq '^DROVER_TOKEN=drv_[0-9a-f]{64}$' <<<"$out" || fail "agent token create: no DROVER_TOKEN line"
+eval "$out"
+[ "$(drover_psql "SELECT count(*) FROM agents WHERE id = '$AGENT_ID'")" = 1 ] || fail "agent not registered"
+pass "token create (operator and agent scope)"
+"$DROVERD" token revoke cli-agent 2>/dev/null || fail "token revoke by name failed"
+[ "$(drover_psql "SELECT count(*) FROM api_tokens WHERE name = 'cli-agent' AND revoked_at IS NOT NULL")" = 1 ] ||
+    fail "token not revoked"
+rc=0
+"$DROVERD" token revoke no-such-token 2>/dev/null || rc=$?
+[ $rc = 1 ] || fail "revoking an unknown token: exit $rc"
+pass "token revoke"
