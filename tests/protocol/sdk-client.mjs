@@ -60,8 +60,10 @@ async function call(client, name, args, { expectError = false } = {}) {
 
 async function checkTools(client) {
   const { tools } = await client.listTools();
+  // Other modules may add tools; these seven must be there.
   const names = tools.map((t) => t.name).sort();
-  assert.deepEqual(names, [...TOOLS].sort(), `tools/list: ${names}`);
+  for (const want of TOOLS) assert.ok(names.includes(want), `tools/list lacks ${want}: ${names}`);
+  assert.equal(new Set(names).size, names.length, `duplicate tool names: ${names}`);
   for (const t of tools) {
     assert.ok(t.description && t.description.length > 0, `${t.name}: no description`);
     assert.equal(t.inputSchema?.type, 'object', `${t.name}: inputSchema is not an object schema`);
@@ -87,7 +89,7 @@ async function overHttp() {
   console.log(`   session ${transport.sessionId ?? '(none)'}, server ${JSON.stringify(client.getServerVersion())}`);
   await client.ping();
 
-  step('HTTP: tools/list has exactly the seven tools, each with schemas');
+  step('HTTP: tools/list has the seven tools, each with schemas');
   await checkTools(client);
 
   step('HTTP: get_next_task returns task A');
