@@ -13,7 +13,7 @@
 #   {"drover_tasks_per_s","pgbench_tasks_per_s","ratio","dispatch_p50_ms","dispatch_p99_ms",
 #    "ping_per_s","agents"}
 #
-# Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=10 BENCH_WARMUP=2 BENCH_COUNT=300 BENCH_ROUNDS=3
+# Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_COUNT=300 BENCH_ROUNDS=5
 #   (throughput rounds; each runs pgbench and droverd back to back, order alternating; medians)
 #   BENCH_FILL (tasks pre-filled per throughput run; default sized from BENCH_SECONDS)
 #   BENCH_PORT=18580 (droverd's loopback port)  BENCH_DIR (scratch; default a new /tmp dir)
@@ -27,10 +27,10 @@ source "$(dirname "$0")/lib/common.sh"
 cd "$DROVER_ROOT"
 
 agents=${BENCH_AGENTS:-8}
-seconds=${BENCH_SECONDS:-10}
+seconds=${BENCH_SECONDS:-8}
 warmup=${BENCH_WARMUP:-2}
 count=${BENCH_COUNT:-300}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 fill=${BENCH_FILL:-$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", (s + w) * 6000 + 5000 }')}
 port=${BENCH_PORT:-18580}
 pgmode=${BENCH_PG:-own}
@@ -203,6 +203,9 @@ for r in $(seq "$rounds"); do
 done
 pg_tps=$(median <"$dir/pg_tps")
 dr_tps=$(median <"$dir/dr_tps")
+# The ratio is paired per round (both runs of a round saw the same machine), then the median.
+paste "$dir/dr_tps" "$dir/pg_tps" | awk '{ printf "%.3f\n", ($2 > 0 ? $1 / $2 : 0) }' >"$dir/ratios"
+ratio=$(median %.3f <"$dir/ratios")
 
 drover_log "dispatch: $agents agents long-polling, $count tasks enqueued one at a time"
 psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
@@ -219,7 +222,6 @@ s50=$(jq -r '.from_send_p50_ms' "$dir/dispatch.json")
 s99=$(jq -r '.from_send_p99_ms' "$dir/dispatch.json")
 ping=$(jq -r '.ping_per_s' "$dir/ping.json")
 ping_cpu=$(jq -r '.client_cpu_s * 1000 / .pings' "$dir/ping.json")
-ratio=$(awk -v a="$dr_tps" -v b="$pg_tps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 list() { awk -v f="${2:-%.1f}" '{ printf (NR > 1 ? "/" : "") f, $1 }' "$1"; }
 
 echo
@@ -227,7 +229,7 @@ printf '%-46s %s\n' "measure ($agents agents, ${seconds}s runs, $rounds rounds)"
 printf '%-46s %s\n' "----------------------------------------------" "------------------"
 printf '%-46s %s [%s]\n' "pgbench, droverd's SQL: tasks/s" "$pg_tps" "$(list "$dir/pg_tps")"
 printf '%-46s %s [%s]\n' "droverd over MCP /mcp: tasks/s" "$dr_tps" "$(list "$dir/dr_tps")"
-printf '%-46s %s\n' "ratio droverd / pgbench" "$ratio"
+printf '%-46s %s [%s]\n' "ratio droverd / pgbench (paired per round)" "$ratio" "$(list "$dir/ratios" %.3f)"
 printf '%-46s %s [%s]\n' "droverd CPU per task (ms)" "$(median %.3f <"$dir/dr_cpu")" "$(list "$dir/dr_cpu" %.3f)"
 printf '%-46s %s [%s]\n' "drover-bench (agents) CPU per task (ms)" "$(median %.3f <"$dir/client_cpu")" "$(list "$dir/client_cpu" %.3f)"
 if [ -n "$pgdata" ]; then
