@@ -16,6 +16,7 @@
 # Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_COUNT=300 BENCH_ROUNDS=5
 #   (throughput rounds; each runs pgbench and droverd back to back, order alternating; medians)
 #   BENCH_FILL (tasks pre-filled per throughput run; default sized from BENCH_SECONDS)
+#   BENCH_WORKERS (droverd --workers; default BENCH_AGENTS, pgbench's client count)
 #   BENCH_PORT=18580 (droverd's loopback port)  BENCH_DIR (scratch; default a new /tmp dir)
 #   BENCH_BUILD_DIR (use this build instead of building Release into build/bench)
 #   BENCH_PG=own|env: own = a private cluster (default); env = the PG* environment as given
@@ -31,6 +32,9 @@ seconds=${BENCH_SECONDS:-8}
 warmup=${BENCH_WARMUP:-2}
 count=${BENCH_COUNT:-300}
 rounds=${BENCH_ROUNDS:-5}
+# droverd gets as many database connections (worker threads) as pgbench has clients, so the
+# database sees the same concurrency from both.
+workers=${BENCH_WORKERS:-$agents}
 fill=${BENCH_FILL:-$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", (s + w) * 6000 + 5000 }')}
 port=${BENCH_PORT:-18580}
 pgmode=${BENCH_PG:-own}
@@ -96,7 +100,7 @@ fi
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
-"$build/droverd" serve --listen "127.0.0.1:$port" >"$dir/droverd.log" 2>&1 &
+"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" >"$dir/droverd.log" 2>&1 &
 pids+=($!)
 droverd_pid=$!
 for _ in $(seq 100); do
@@ -227,6 +231,7 @@ list() { awk -v f="${2:-%.1f}" '{ printf (NR > 1 ? "/" : "") f, $1 }' "$1"; }
 echo
 printf '%-46s %s\n' "measure ($agents agents, ${seconds}s runs, $rounds rounds)" "median [per round]"
 printf '%-46s %s\n' "----------------------------------------------" "------------------"
+printf '%-46s %s\n' "database connections: pgbench / droverd" "$agents / $workers"
 printf '%-46s %s [%s]\n' "pgbench, droverd's SQL: tasks/s" "$pg_tps" "$(list "$dir/pg_tps")"
 printf '%-46s %s [%s]\n' "droverd over MCP /mcp: tasks/s" "$dr_tps" "$(list "$dir/dr_tps")"
 printf '%-46s %s [%s]\n' "ratio droverd / pgbench (paired per round)" "$ratio" "$(list "$dir/ratios" %.3f)"
