@@ -13,20 +13,28 @@
 #   {"drover_tasks_per_s","pgbench_tasks_per_s","ratio","dispatch_p50_ms","dispatch_p99_ms",
 #    "ping_per_s","agents"}
 #
-# Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=10 BENCH_WARMUP=2 BENCH_COUNT=300
+# Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_COUNT=300 BENCH_ROUNDS=5
+#   (throughput rounds; each runs pgbench and droverd back to back, order alternating; medians)
 #   BENCH_FILL (tasks pre-filled per throughput run; default sized from BENCH_SECONDS)
+#   BENCH_WORKERS (droverd --workers; default BENCH_AGENTS, pgbench's client count)
 #   BENCH_PORT=18580 (droverd's loopback port)  BENCH_DIR (scratch; default a new /tmp dir)
 #   BENCH_BUILD_DIR (use this build instead of building Release into build/bench)
 #   BENCH_PG=own|env: own = a private cluster (default); env = the PG* environment as given
 #   (PGOPTIONS may pick a schema; the e2e smoke test uses this), no cluster started.
+#   BENCH_STATEMENTS=1 (own cluster only): print, per task of the droverd run, the statements
+#   droverd executed (pg_stat_statements), to see what it does beyond the reference SQL.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$DROVER_ROOT"
 
 agents=${BENCH_AGENTS:-8}
-seconds=${BENCH_SECONDS:-10}
+seconds=${BENCH_SECONDS:-8}
 warmup=${BENCH_WARMUP:-2}
 count=${BENCH_COUNT:-300}
+rounds=${BENCH_ROUNDS:-5}
+# droverd gets as many database connections (worker threads) as pgbench has clients, so the
+# database sees the same concurrency from both.
+workers=${BENCH_WORKERS:-$agents}
 fill=${BENCH_FILL:-$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", (s + w) * 6000 + 5000 }')}
 port=${BENCH_PORT:-18580}
 pgmode=${BENCH_PG:-own}
@@ -82,6 +90,9 @@ shared_buffers = 1GB
 max_wal_size = 4GB
 checkpoint_timeout = 15min
 CONF
+  if [ "${BENCH_STATEMENTS:-0}" = 1 ]; then
+    echo "shared_preload_libraries = 'pg_stat_statements'" >>"$pgdata/postgresql.conf"
+  fi
   as_pg "$pgbin/pg_ctl" -D "$pgdata" -w -l "$dir/postgres.log" start >/dev/null
   export PGHOST=$dir PGPORT=5432 PGUSER=drover PGDATABASE=postgres
   unset PGOPTIONS PGPASSWORD
@@ -89,7 +100,7 @@ fi
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
-"$build/droverd" serve --listen "127.0.0.1:$port" >"$dir/droverd.log" 2>&1 &
+"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" >"$dir/droverd.log" 2>&1 &
 pids+=($!)
 droverd_pid=$!
 for _ in $(seq 100); do
@@ -118,30 +129,87 @@ refill() {
         FROM generate_series(1, $fill) g" \
     -c "VACUUM ANALYZE tasks" -c "VACUUM ANALYZE activity" -c "VACUUM ANALYZE agents" -c "CHECKPOINT"
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-drover_log "pgbench reference: $agents clients, ${seconds}s, droverd's claim + complete SQL"
-refill
-pgbench -n -M prepared -c "$agents" -j 2 -T "$seconds" -f tests/bench/drover_2tx.sql \
-  >"$dir/pgbench.log" 2>&1 || { cat "$dir/pgbench.log" >&2; exit 1; }
-pg_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$dir/pgbench.log" | head -1)
-grep -q '^number of failed transactions: 0 ' "$dir/pgbench.log" || {
-  cat "$dir/pgbench.log" >&2
-  drover_log "pgbench had failed transactions"
-  exit 1
+hz=$(getconf CLK_TCK)
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# PostgreSQL's CPU (own cluster only): the postmaster, its live children and the children it
+# has reaped (a finished pgbench's backends land in its cutime/cstime).
+pg_ticks() {
+  [ -n "$pgdata" ] || { echo 0; return; }
+  local pm t c
+  pm=$(head -1 "$pgdata/postmaster.pid")
+  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for c in $(ps -o pid= --ppid "$pm"); do t=$((t + $(proc_ticks "$c"))); done
+  echo "$t"
+}
+per_task_ms() { # ticks tasks -> ms of CPU per task
+  awk -v d="$1" -v n="$2" -v hz="$hz" 'BEGIN { printf "%.3f\n", (n > 0 ? d * 1000 / hz / n : 0) }'
+}
+median() { # [printf format] < numbers
+  sort -g | awk -v f="${1:-%.1f}" '{ v[NR] = $1 } END { printf f, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-drover_log "drover: $agents agents loop get_next_task -> update_task_status over /mcp, ${seconds}s"
-refill
-c0=$(cpu_ticks "$droverd_pid")
-"$build/drover-bench" tasks --url "http://127.0.0.1:$port" --tokens "$dir/tokens" --agents "$agents" \
-  --seconds "$seconds" --warmup "$warmup" >"$dir/tasks.json" 2>"$dir/tasks.log"
-c1=$(cpu_ticks "$droverd_pid")
-dr_tps=$(jq -r '.tasks_per_s' "$dir/tasks.json")
-dr_tasks=$(jq -r '.tasks' "$dir/tasks.json")
-hz=$(getconf CLK_TCK)
-cpu_ms=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$dr_tasks" -v w="$warmup" -v s="$seconds" \
-  'BEGIN { printf "%.3f", n > 0 ? d * 1000 / hz / (n * (s + w) / s) : 0 }')
+run_pgbench() { # round
+  refill
+  local p0 p1
+  p0=$(pg_ticks)
+  pgbench -n -M prepared -c "$agents" -j 2 -T "$seconds" -f tests/bench/drover_2tx.sql \
+    >"$dir/pgbench.$1.log" 2>&1 || { cat "$dir/pgbench.$1.log" >&2; exit 1; }
+  p1=$(pg_ticks)
+  grep -q '^number of failed transactions: 0 ' "$dir/pgbench.$1.log" || {
+    cat "$dir/pgbench.$1.log" >&2
+    drover_log "pgbench had failed transactions"
+    exit 1
+  }
+  local tps n
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$dir/pgbench.$1.log" | head -1)
+  n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/pgbench.$1.log")
+  echo "$tps" >>"$dir/pg_tps"
+  per_task_ms $((p1 - p0)) "$n" >>"$dir/pg_cpu_pgbench"
+  drover_log "round $1: pgbench $tps tasks/s"
+}
+
+run_drover() { # round
+  refill
+  local c0 c1 p0 p1 tps n all
+  if [ "${BENCH_STATEMENTS:-0}" = 1 ] && [ "$pgmode" = own ]; then
+    psql_q -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+  fi
+  c0=$(proc_ticks "$droverd_pid")
+  p0=$(pg_ticks)
+  "$build/drover-bench" tasks --url "http://127.0.0.1:$port" --tokens "$dir/tokens" \
+    --agents "$agents" --seconds "$seconds" --warmup "$warmup" >"$dir/tasks.$1.json" 2>"$dir/tasks.$1.log"
+  c1=$(proc_ticks "$droverd_pid")
+  p1=$(pg_ticks)
+  tps=$(jq -r '.tasks_per_s' "$dir/tasks.$1.json")
+  n=$(jq -r '.tasks' "$dir/tasks.$1.json")
+  # droverd and PostgreSQL were sampled around warm-up + window; scale the task count to match.
+  all=$(awk -v n="$n" -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", n * (s + w) / s }')
+  echo "$tps" >>"$dir/dr_tps"
+  per_task_ms $((c1 - c0)) "$all" >>"$dir/dr_cpu"
+  per_task_ms $((p1 - p0)) "$all" >>"$dir/pg_cpu_drover"
+  jq -r '.client_cpu_s * 1000 / .tasks' "$dir/tasks.$1.json" >>"$dir/client_cpu"
+  drover_log "round $1: droverd $tps tasks/s"
+  if [ "${BENCH_STATEMENTS:-0}" = 1 ] && [ "$pgmode" = own ]; then
+    psql_q -F $'\t' -c "SELECT round(calls::numeric / greatest($all, 1), 2) AS per_task,
+                                round(mean_exec_time::numeric, 3) AS ms,
+                                left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+                         FROM pg_stat_statements ORDER BY calls DESC LIMIT 15" >"$dir/statements.tsv"
+    drover_log "statements per droverd task (calls, mean ms, query):"
+    cat "$dir/statements.tsv" >&2
+  fi
+}
+
+# Alternate the order each round so slow drift of the machine hits both sides alike.
+drover_log "throughput: $rounds rounds of pgbench (droverd's SQL) and droverd over /mcp," \
+  "$agents clients/agents, ${seconds}s each"
+for r in $(seq "$rounds"); do
+  if [ $((r % 2)) -eq 1 ]; then run_pgbench "$r"; run_drover "$r"; else run_drover "$r"; run_pgbench "$r"; fi
+done
+pg_tps=$(median <"$dir/pg_tps")
+dr_tps=$(median <"$dir/dr_tps")
+# The ratio is paired per round (both runs of a round saw the same machine), then the median.
+paste "$dir/dr_tps" "$dir/pg_tps" | awk '{ printf "%.3f\n", ($2 > 0 ? $1 / $2 : 0) }' >"$dir/ratios"
+ratio=$(median %.3f <"$dir/ratios")
 
 drover_log "dispatch: $agents agents long-polling, $count tasks enqueued one at a time"
 psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
@@ -154,19 +222,31 @@ drover_log "ping: $agents sessions, ${seconds}s"
 
 p50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.json")
 p99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.json")
+s50=$(jq -r '.from_send_p50_ms' "$dir/dispatch.json")
+s99=$(jq -r '.from_send_p99_ms' "$dir/dispatch.json")
 ping=$(jq -r '.ping_per_s' "$dir/ping.json")
-ratio=$(awk -v a="$dr_tps" -v b="$pg_tps" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')
+ping_cpu=$(jq -r '.client_cpu_s * 1000 / .pings' "$dir/ping.json")
+list() { awk -v f="${2:-%.1f}" '{ printf (NR > 1 ? "/" : "") f, $1 }' "$1"; }
 
 echo
-printf '%-44s %14s\n' "measure ($agents agents, ${seconds}s runs)" "value"
-printf '%-44s %14s\n' "--------------------------------------------" "--------------"
-printf '%-44s %14.1f\n' "pgbench, droverd's SQL: tasks/s" "$pg_tps"
-printf '%-44s %14.1f\n' "droverd over MCP /mcp: tasks/s" "$dr_tps"
-printf '%-44s %14.3f\n' "ratio droverd / pgbench" "$ratio"
-printf '%-44s %14s\n' "droverd CPU per task (ms)" "$cpu_ms"
-printf '%-44s %14.3f\n' "dispatch enqueue->receive p50 (ms)" "$p50"
-printf '%-44s %14.3f\n' "dispatch enqueue->receive p99 (ms)" "$p99"
-printf '%-44s %14.1f\n' "MCP ping/s" "$ping"
+printf '%-46s %s\n' "measure ($agents agents, ${seconds}s runs, $rounds rounds)" "median [per round]"
+printf '%-46s %s\n' "----------------------------------------------" "------------------"
+printf '%-46s %s\n' "database connections: pgbench / droverd" "$agents / $workers"
+printf '%-46s %s [%s]\n' "pgbench, droverd's SQL: tasks/s" "$pg_tps" "$(list "$dir/pg_tps")"
+printf '%-46s %s [%s]\n' "droverd over MCP /mcp: tasks/s" "$dr_tps" "$(list "$dir/dr_tps")"
+printf '%-46s %s [%s]\n' "ratio droverd / pgbench (paired per round)" "$ratio" "$(list "$dir/ratios" %.3f)"
+printf '%-46s %s [%s]\n' "droverd CPU per task (ms)" "$(median %.3f <"$dir/dr_cpu")" "$(list "$dir/dr_cpu" %.3f)"
+printf '%-46s %s [%s]\n' "drover-bench (agents) CPU per task (ms)" "$(median %.3f <"$dir/client_cpu")" "$(list "$dir/client_cpu" %.3f)"
+if [ -n "$pgdata" ]; then
+  printf '%-46s %s [%s]\n' "PostgreSQL CPU per task, pgbench run (ms)" "$(median %.3f <"$dir/pg_cpu_pgbench")" "$(list "$dir/pg_cpu_pgbench" %.3f)"
+  printf '%-46s %s [%s]\n' "PostgreSQL CPU per task, droverd run (ms)" "$(median %.3f <"$dir/pg_cpu_drover")" "$(list "$dir/pg_cpu_drover" %.3f)"
+fi
+printf '%-46s %.3f\n' "dispatch commit->receive p50 (ms)" "$p50"
+printf '%-46s %.3f\n' "dispatch commit->receive p99 (ms)" "$p99"
+printf '%-46s %.3f\n' "  same from INSERT sent, p50 (ms)" "$s50"
+printf '%-46s %.3f\n' "  same from INSERT sent, p99 (ms)" "$s99"
+printf '%-46s %.1f\n' "MCP ping/s" "$ping"
+printf '%-46s %.3f\n' "drover-bench CPU per ping (ms)" "$ping_cpu"
 echo
 printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"agents":%d}\n' \
   "$dr_tps" "$pg_tps" "$ratio" "$p50" "$p99" "$ping" "$agents"

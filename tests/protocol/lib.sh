@@ -10,11 +10,16 @@ set -euo pipefail
 
 PROTO_ROOT=${DROVER_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PROTO_BUILD=${DROVER_BUILD_DIR:-$PROTO_ROOT/build}
-PROTO_DROVERD=$PROTO_BUILD/droverd
 PROTO_TMP=$(mktemp -d "${TMPDIR:-/tmp}/drover-e2e.XXXXXX")
-PROTO_SCHEMA=""
-PROTO_PIDS=()
 PROTO_NAME=$(basename "${BASH_SOURCE[1]:-$0}" .sh)
+# The server side comes from the shared e2e helpers (schema, droverd start/stop, psql); these
+# tests use their own port range.
+DROVER_BUILD_DIR=$PROTO_BUILD
+DROVER_PORT_RANGE=${PROTO_PORT_RANGE:-18500-18599}
+# shellcheck source=../e2e/lib.sh
+source "$PROTO_ROOT/tests/e2e/lib.sh"
+set -euo pipefail
+PROTO_DROVERD=$DROVERD
 
 proto_log() { printf '[%s] %s\n' "$PROTO_NAME" "$*" >&2; }
 
@@ -33,82 +38,64 @@ proto_fail() {
   exit 1
 }
 
+# Stops droverd, which must exit 0 on SIGTERM (under ASan a leak report makes it non-zero),
+# prints the logs of a failed test, then lets lib.sh drop the schema.
 proto_cleanup() {
-  local rc=$? pid
-  for pid in "${PROTO_PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PROTO_PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ -n "$PROTO_SCHEMA" ]; then
-    PGOPTIONS='' psql -qAtX -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $PROTO_SCHEMA CASCADE" \
-      >/dev/null 2>&1 || true
+  local rc=$? st=0
+  if [ -n "${DROVER_PID:-}" ]; then
+    drover_stop || st=$?
+    if [ "$st" -ne 0 ] && [ $rc -eq 0 ]; then
+      proto_log "FAIL: droverd exited with status $st after SIGTERM"
+      rc=1
+    fi
   fi
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-    for f in "$PROTO_TMP"/*.log; do
+    for f in "$PROTO_TMP"/*.log ${DROVER_LOG:+"$DROVER_LOG"}; do
       [ -f "$f" ] || continue
       echo "---- $(basename "$f") (last 40 lines) ----" >&2
       tail -n 40 "$f" >&2
     done
   fi
   rm -rf "$PROTO_TMP"
-  exit $rc
+  set +e # drover_cleanup takes the status from $?; errexit would stop right here
+  (exit $rc)
+  drover_cleanup
 }
-trap proto_cleanup EXIT
+trap 'rc=$?; rm -rf "$PROTO_TMP"; exit $rc' EXIT
 
 # psql in the test's schema, quiet, failing on errors.
 proto_psql() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
-# A fresh schema (named after the PID, like tests/support/testdb.c), migrated.
+# A fresh schema, migrated (lib.sh's drover_e2e_init), and the cleanup above.
 proto_db() {
-  [ -x "$PROTO_DROVERD" ] || proto_missing "droverd not built at $PROTO_DROVERD"
-  command -v psql >/dev/null || proto_missing "psql not installed"
-  psql -qAtX -c 'SELECT 1' >/dev/null 2>&1 || proto_missing "no PostgreSQL reachable via PG* env"
-  PROTO_SCHEMA="drover_e2e_$$"
-  PGOPTIONS='' proto_psql -c "DROP SCHEMA IF EXISTS $PROTO_SCHEMA CASCADE" \
-    -c "CREATE SCHEMA $PROTO_SCHEMA" >/dev/null
-  export PGOPTIONS="-c search_path=$PROTO_SCHEMA"
-  "$PROTO_DROVERD" migrate >"$PROTO_TMP/migrate.log" 2>&1 || proto_fail "droverd migrate failed"
+  drover_e2e_init
+  trap proto_cleanup EXIT
 }
 
-# The first free port of the range given to these tests (18500-18599 by default).
+# A free port of the range, for a droverd the test starts another way (scripts/bench.sh).
 proto_port() {
-  local p lo=${DROVER_E2E_PORT_LO:-18500} hi=${DROVER_E2E_PORT_HI:-18599}
+  local p lo=${DROVER_PORT_RANGE%-*} hi=${DROVER_PORT_RANGE#*-}
   for ((p = lo; p <= hi; p++)); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    if ! drover_port_busy "$p"; then
       echo "$p"
       return 0
     fi
   done
-  proto_fail "no free port in $lo-$hi"
+  proto_fail "no free port in $DROVER_PORT_RANGE"
 }
 
-# Start `droverd serve` on a free loopback port with extra args; sets PROTO_PORT and PROTO_URL
-# (http://127.0.0.1:PORT) and waits for /health.
+# Start `droverd serve` with extra args (lib.sh's drover_start: a free port, waits for /ready);
+# sets PROTO_PORT and PROTO_URL.
 proto_serve() {
-  PROTO_PORT=$(proto_port)
-  PROTO_URL="http://127.0.0.1:$PROTO_PORT"
-  "$PROTO_DROVERD" serve --listen "127.0.0.1:$PROTO_PORT" "$@" \
-    >"$PROTO_TMP/droverd.log" 2>&1 &
-  PROTO_PIDS+=($!)
-  for _ in $(seq 100); do
-    if curl -fsS "$PROTO_URL/health" >/dev/null 2>&1; then
-      return 0
-    fi
-    kill -0 "${PROTO_PIDS[-1]}" 2>/dev/null || proto_fail "droverd serve exited at start"
-    sleep 0.1
-  done
-  proto_fail "droverd did not answer /health within 10 s"
+  drover_start "$@"
+  PROTO_URL=$DROVER_URL
+  PROTO_PORT=${DROVER_URL##*:}
 }
 
 # A new agent and its token: sets AGENT_ID and DROVER_TOKEN (droverd prints them as KEY=value).
 proto_agent_token() {
   local out
-  out=$("$PROTO_DROVERD" token create --scope agent --name "${1:-e2e-agent}" 2>"$PROTO_TMP/token.log") ||
-    proto_fail "droverd token create failed"
+  out=$(drover_token agent "${1:-e2e-agent}") || proto_fail "droverd token create failed"
   AGENT_ID=$(sed -n 's/^AGENT_ID=//p' <<<"$out" | tail -1)
   DROVER_TOKEN=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out" | tail -1)
   [ -n "$AGENT_ID" ] && [ -n "$DROVER_TOKEN" ] || proto_fail "token create printed no AGENT_ID/DROVER_TOKEN: $out"

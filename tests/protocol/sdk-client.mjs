@@ -62,6 +62,7 @@ async function checkTools(client) {
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name).sort();
   assert.deepEqual(names, [...TOOLS].sort(), `tools/list: ${names}`);
+  assert.equal(new Set(names).size, names.length, `duplicate tool names: ${names}`);
   for (const t of tools) {
     assert.ok(t.description && t.description.length > 0, `${t.name}: no description`);
     assert.equal(t.inputSchema?.type, 'object', `${t.name}: inputSchema is not an object schema`);
@@ -195,3 +196,5 @@ try {
   // An open WebSocket would keep Node alive: exit now so the test fails instead of hanging.
   process.exit(1);
 }
+// An open WebSocket or a pending long-poll must not keep a failed run alive.
+process.exit(process.exitCode ?? 0);
