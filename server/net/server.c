@@ -26,7 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <netdb.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SERVER_TICK_US (250 * LWS_US_PER_MS)
 #define SERVER_RECHECK_MS 1500       /* re-run every held claim this often (NOTIFY is a hint) */
@@ -1374,6 +1378,33 @@ static void server_release_held(struct server *s)
     }
 }
 
+/*
+ * lws carries on without a listener when the address is not one of this host's, so try the
+ * bind first and refuse to start with a clear message instead. 0 or -1.
+ */
+static int server_check_bind(const char *host, int port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res = NULL;
+    char ps[16];
+    int fd, one = 1, rc = -1;
+
+    snprintf(ps, sizeof(ps), "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
+        log_error("server", "cannot resolve listen host '%s'", host);
+        return -1;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        rc = bind(fd, res->ai_addr, res->ai_addrlen);
+        if (rc < 0)
+            log_error("server", "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc < 0 ? -1 : 0;
+}
+
 int server_run(const struct cfg *cfg)
 {
     struct lws_context_creation_info info;
@@ -1392,7 +1423,8 @@ int server_run(const struct cfg *cfg)
                       server_lws_log);
     memset(&info, 0, sizeof(info));
     info.port = cfg->listen_port;
-    info.iface = cfg->listen_host;
+    /* lws takes an address or an interface name here; "localhost" would be read as the latter */
+    info.iface = strcmp(cfg->listen_host, "localhost") == 0 ? "127.0.0.1" : cfg->listen_host;
     info.protocols = server_protocols;
     info.mounts = &server_mount;
     info.pvo = &server_pvo;
@@ -1408,6 +1440,10 @@ int server_run(const struct cfg *cfg)
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
 
+    if (server_check_bind(info.iface, cfg->listen_port) < 0) {
+        free(s);
+        return 1;
+    }
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
     s->pool = pool_start(cfg->workers, cfg->database_url, work_run, server_wake, s);
     s->ctx = lws_create_context(&info);

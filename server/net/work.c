@@ -19,6 +19,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* An MCP session nobody used for a day is forgotten (clients re-initialize on 404). */
+#define WORK_SESSION_IDLE_SECONDS 86400
+
 static void work_auth_fail(struct job *j, int status, const char *code, const char *msg)
 {
     if (j->ws) {
@@ -399,12 +402,14 @@ static void work_ready(struct db *db, struct job *j)
 static void work_sweep(struct db *db, struct job *j)
 {
     struct err err = {0};
-    int reaped = 0, timed = 0;
+    int reaped = 0, timed = 0, expired = 0;
 
-    if (queue_reap(db, 100, &reaped, &err) < 0 || queue_expire_timeouts(db, 100, &timed, &err) < 0)
+    if (queue_reap(db, 100, &reaped, &err) < 0 ||
+        queue_expire_timeouts(db, 100, &timed, &err) < 0 ||
+        sessions_expire(db, WORK_SESSION_IDLE_SECONDS, &expired, &err) < 0)
         log_warn("sweep", "sweep failed: %s", err.msg);
-    else if (reaped || timed)
-        log_info("sweep", "reaped=%d timed_out=%d", reaped, timed);
+    else if (reaped || timed || expired)
+        log_info("sweep", "reaped=%d timed_out=%d sessions_expired=%d", reaped, timed, expired);
     j->status = 0;
 }
 

@@ -46,6 +46,14 @@ req GET /ready ''
 expect 200 '.status == "ready"' "/ready"
 req GET /nope.html ''
 expect 404 '.error.code == "not_found"' "unknown static path is 404"
+req GET / ''
+if [ "$STATUS" = 200 ]; then # a dashboard is embedded: it must come with a CSP without inline code
+    grep -qi "^content-security-policy:.*script-src 'self'" "$HDRS" || fail "dashboard without a CSP"
+    grep -qi "^content-security-policy:.*unsafe-inline" "$HDRS" && fail "CSP allows inline code"
+    pass "GET / serves the dashboard with a CSP that forbids inline scripts"
+else
+    expect 404 '.error.code == "not_found"' "GET / is 404 when no dashboard is embedded"
+fi
 
 # ---- lifecycle ----
 SID=
@@ -61,7 +69,7 @@ expect 202 '' "notifications/initialized -> 202"
 mcp '{"jsonrpc":"2.0","id":2,"method":"ping"}'
 expect 200 '.id == 2 and .result == {}' "ping"
 mcp '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
-expect 200 '[.result.tools[].name] | contains(["ask_user_question","create_branch","create_pull_request","get_next_task","heartbeat","log_activity","update_task_status"])' "tools/list has the seven core tools"
+expect 200 '[.result.tools[].name] | sort == ["ask_user_question","create_branch","create_pull_request","get_next_task","heartbeat","log_activity","update_task_status"]' "tools/list names"
 jq -e 'all(.result.tools[]; .title and .description and .inputSchema.type == "object" and .outputSchema.type == "object")' <<<"$BODY" >/dev/null || fail "every tool needs title, description, schemas"
 pass "every tool has title, description, inputSchema, outputSchema"
 mcp '{"jsonrpc":"2.0","id":4,"method":"logging/setLevel","params":{"level":"debug"}}'
