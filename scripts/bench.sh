@@ -100,7 +100,7 @@ fi
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
-"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" >"$dir/droverd.log" 2>&1 &
+"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none >"$dir/droverd.log" 2>&1 &
 pids+=($!)
 droverd_pid=$!
 for _ in $(seq 100); do

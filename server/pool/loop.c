@@ -477,9 +477,15 @@ static void loop_evaluate(struct loop *l, const char *trigger)
         if (strcmp(status, "busy") == 0)
             snap.busy++;
         else if (strcmp(status, "idle") == 0) {
+            const char *backend = json_string_value(json_object_get(a, "backend"));
+
             snap.idle++;
-            idle[nidle].id = json_string_value(json_object_get(a, "id"));
-            idle[nidle++].idle = true;
+            /* Only agents this backend started may be scaled down: agents registered from
+             * elsewhere (backend none, another backend, a benchmark) are capacity, not ours. */
+            if (backend_manages_pods(l->be) && backend && strcmp(backend, l->cfg.backend) == 0) {
+                idle[nidle].id = json_string_value(json_object_get(a, "id"));
+                idle[nidle++].idle = true;
+            }
         } else if (strcmp(status, "initializing") == 0)
             snap.starting++;
     }
