@@ -69,8 +69,13 @@ int authcache_verify(struct db *db, const char *token, struct tokens_principal *
     tokens_hash_hex(token, hash);
     if (authcache_get(hash, who))
         return 0;
-    if (tokens_verify(db, token, who, err) < 0)
-        return -1;
+    if (tokens_verify(db, token, who, err) < 0) {
+        /* A connection lost since the last job (a database restart) shows up here first: the
+         * lookup is read-only, so reconnect and ask once more rather than fail the request. */
+        if (err->code != ERR_UNAVAILABLE || db_ensure(db, NULL) < 0 ||
+            tokens_verify(db, token, who, err) < 0)
+            return -1;
+    }
     e = &authcache_tab[authcache_slot(hash)];
     pthread_mutex_lock(&authcache_mu);
     memcpy(e->hash, hash, sizeof(hash));

@@ -67,7 +67,8 @@ struct job {
     struct tokens_principal who; /* JOB_WS_AUTH result / park owner */
     /* Hold instead of answering (get_next_task found nothing). */
     int park_seconds;
-    int nevents; /* JOB_EV_READY: how many notifications were coalesced */
+    uint64_t notify_seq; /* the server's task-ready counter when this job was submitted */
+    int nevents;         /* JOB_EV_READY: how many notifications were coalesced */
     /* Server-sent events: a JOB_API reply that opens a stream, and each JOB_SSE_FETCH. */
     bool is_stream;
     bool stream_end; /* fetch failed or finished: close the stream */

@@ -26,7 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <netdb.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SERVER_TICK_US (250 * LWS_US_PER_MS)
 #define SERVER_RECHECK_MS 1500       /* re-run every held claim this often (NOTIFY is a hint) */
@@ -86,7 +90,10 @@ struct server {
     struct sse *sse; /* open event streams */
     size_t nsse, capsse;
     int inflight; /* jobs submitted whose reply was not yet delivered */
-    int writing;  /* HTTP replies queued but not yet fully written */
+    /* Counts task-ready notifications. A claim that comes back empty after one arrived while
+     * it ran may have looked before that task committed: it is re-run at once. */
+    uint64_t notify_seq;
+    int writing; /* HTTP replies queued but not yet fully written */
     bool stopping;
 };
 
@@ -493,6 +500,7 @@ static void held_submit(struct server *s, struct held *h)
     j->jrpc_id = h->jrpc_id ? json_incref(h->jrpc_id) : NULL;
     memcpy(j->agent_id, h->agent_id, sizeof(j->agent_id));
     j->deadline_ms = h->deadline_ms;
+    j->notify_seq = s->notify_seq;
     if (pool_submit(s->pool, j) < 0) {
         job_free(j); /* busy: the next tick tries again */
         return;
@@ -720,9 +728,11 @@ static void server_complete(struct server *s, struct job *j)
 {
     switch (j->kind) {
     case JOB_EV_READY:
+        s->notify_seq++;
         held_wake(s, j->nevents * SERVER_WAKE_PER_NOTIFY);
         return;
     case JOB_EV_RESYNC:
+        s->notify_seq++;
         held_wake(s, 0);
         return;
     case JOB_EV_ACTIVITY:
@@ -758,6 +768,8 @@ static void server_complete(struct server *s, struct job *j)
                 if (!h->ws || s->stopping)
                     held_answer_null(s, h);
                 held_remove(s, (size_t)(h - s->held));
+            } else if (j->notify_seq != s->notify_seq) {
+                held_submit(s, h); /* a task became ready while this claim ran */
             }
             return;
         }
@@ -779,6 +791,8 @@ static void server_complete(struct server *s, struct job *j)
             s->held = mem_realloc(s->held, s->capheld * sizeof(*s->held));
         }
         s->held[s->nheld++] = h;
+        if (j->notify_seq != s->notify_seq) /* a task became ready while the claim ran */
+            held_submit(s, &s->held[s->nheld - 1]);
         if (!j->ws) {
             struct lws *wsi = reg_get(s, j->conn_id);
             if (wsi) /* hard backstop; the tick answers at the deadline */
@@ -807,6 +821,7 @@ static void server_drain_done(struct server *s)
 
 static int server_submit(struct server *s, struct job *j)
 {
+    j->notify_seq = s->notify_seq;
     if (pool_submit(s->pool, j) < 0)
         return -1;
     s->inflight++;
@@ -907,6 +922,15 @@ static int http_begin(struct server *s, struct lws *wsi, struct http_txn *t, enu
     t->job->session = hdr_custom_dup(wsi, "mcp-session-id:", 200);
     if (!body)
         return 1;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode chunked request bodies: say so instead of timing out. */
+        t->close_after = true;
+        if (kind == JOB_MCP || kind == JOB_RPC)
+            return txn_jrpc_error(wsi, t, 411, JRPC_INVALID_REQUEST,
+                                  "Length Required: send the body with a Content-Length");
+        return txn_error(wsi, t, 411, "length_required",
+                         "send the body with a Content-Length (chunked bodies are not accepted)");
+    }
     if (cl > s->cfg->max_body) {
         t->close_after = true; /* the body is not read: the connection cannot be reused */
         if (kind == JOB_MCP || kind == JOB_RPC)
@@ -1077,7 +1101,8 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
         return http_seed(s, wsi, t, method, JOB_TOOLS_CALL);
     if (strcmp(uri, "/heartbeat") == 0)
         return http_seed(s, wsi, t, method, JOB_HEARTBEAT);
-    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0)
+    /* /metrics is a public route of the REST router (api/metrics.c). */
+    if (strncmp(uri, "/api/", 5) == 0 || strcmp(uri, "/api") == 0 || strcmp(uri, "/metrics") == 0)
         return http_api(s, wsi, t, method, uri);
     if (strcmp(uri, "/ws") == 0)
         return txn_error(wsi, t, 426, "upgrade_required",
@@ -1353,6 +1378,33 @@ static void server_release_held(struct server *s)
     }
 }
 
+/*
+ * lws carries on without a listener when the address is not one of this host's, so try the
+ * bind first and refuse to start with a clear message instead. 0 or -1.
+ */
+static int server_check_bind(const char *host, int port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res = NULL;
+    char ps[16];
+    int fd, one = 1, rc = -1;
+
+    snprintf(ps, sizeof(ps), "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
+        log_error("server", "cannot resolve listen host '%s'", host);
+        return -1;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        rc = bind(fd, res->ai_addr, res->ai_addrlen);
+        if (rc < 0)
+            log_error("server", "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc < 0 ? -1 : 0;
+}
+
 int server_run(const struct cfg *cfg)
 {
     struct lws_context_creation_info info;
@@ -1371,7 +1423,8 @@ int server_run(const struct cfg *cfg)
                       server_lws_log);
     memset(&info, 0, sizeof(info));
     info.port = cfg->listen_port;
-    info.iface = cfg->listen_host;
+    /* lws takes an address or an interface name here; "localhost" would be read as the latter */
+    info.iface = strcmp(cfg->listen_host, "localhost") == 0 ? "127.0.0.1" : cfg->listen_host;
     info.protocols = server_protocols;
     info.mounts = &server_mount;
     info.pvo = &server_pvo;
@@ -1387,6 +1440,10 @@ int server_run(const struct cfg *cfg)
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
 
+    if (server_check_bind(info.iface, cfg->listen_port) < 0) {
+        free(s);
+        return 1;
+    }
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
     s->pool = pool_start(cfg->workers, cfg->database_url, work_run, server_wake, s);
     s->ctx = lws_create_context(&info);

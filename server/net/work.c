@@ -19,6 +19,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* An MCP session nobody used for a day is forgotten (clients re-initialize on 404). */
+#define WORK_SESSION_IDLE_SECONDS 86400
+
 static void work_auth_fail(struct job *j, int status, const char *code, const char *msg)
 {
     if (j->ws) {
@@ -142,7 +145,9 @@ static void work_jrpc(const struct work_env *env, struct db *db, struct job *j, 
             if (sesscache_known(j->session, j->who.token_id)) {
                 found = true;
             } else {
-                if (sessions_check(db, j->session, j->who.token_id, &found, &err) < 0) {
+                if (sessions_check(db, j->session, j->who.token_id, &found, &err) < 0 &&
+                    (err.code != ERR_UNAVAILABLE || db_ensure(db, NULL) < 0 ||
+                     sessions_check(db, j->session, j->who.token_id, &found, &err) < 0)) {
                     job_reply_json(
                         j, 503, jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
                     goto out;
@@ -397,17 +402,24 @@ static void work_ready(struct db *db, struct job *j)
 static void work_sweep(struct db *db, struct job *j)
 {
     struct err err = {0};
-    int reaped = 0, timed = 0;
+    int reaped = 0, timed = 0, expired = 0;
 
-    if (queue_reap(db, 100, &reaped, &err) < 0 || queue_expire_timeouts(db, 100, &timed, &err) < 0)
+    if (queue_reap(db, 100, &reaped, &err) < 0 ||
+        queue_expire_timeouts(db, 100, &timed, &err) < 0 ||
+        sessions_expire(db, WORK_SESSION_IDLE_SECONDS, &expired, &err) < 0)
         log_warn("sweep", "sweep failed: %s", err.msg);
-    else if (reaped || timed)
-        log_info("sweep", "reaped=%d timed_out=%d", reaped, timed);
+    else if (reaped || timed || expired)
+        log_info("sweep", "reaped=%d timed_out=%d sessions_expired=%d", reaped, timed, expired);
     j->status = 0;
 }
 
 void work_exec(const struct work_env *env, struct db *db, struct job *j)
 {
+    /* Notice a connection the server closed while it sat idle (a restart, a terminated
+     * backend): libpq's socket is non-blocking, so this reads only what already arrived, and
+     * the next db_ensure reconnects instead of failing this request. */
+    for (int i = 0; i < 2 && db->conn && PQstatus(db->conn) == CONNECTION_OK; i++)
+        PQconsumeInput(db->conn); /* twice: the FATAL message, then the end of the stream */
     switch (j->kind) {
     case JOB_MCP:
         work_jrpc(env, db, j, true);

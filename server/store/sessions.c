@@ -29,6 +29,10 @@ static const struct db_stmt st_delete = {
     "DELETE FROM mcp_sessions WHERE id = $1 AND coalesce(token_id, 0) = $2::bigint RETURNING id",
     2};
 
+static const struct db_stmt st_expire = {
+    "sessions_expire",
+    "DELETE FROM mcp_sessions WHERE last_seen_at < now() - make_interval(secs => $1)", 1};
+
 static const struct db_stmt st_level = {"sessions_level",
                                         "UPDATE mcp_sessions SET log_level = $2 WHERE id = $1", 2};
 
@@ -108,6 +112,22 @@ int sessions_set_level(struct db *db, const char *id, const char *level, struct 
     r = db_exec(db, &st_level, p, err);
     if (!r)
         return -1;
+    PQclear(r);
+    return 0;
+}
+
+int sessions_expire(struct db *db, int idle_seconds, int *n, struct err *err)
+{
+    char secs[16];
+    const char *p[1] = {secs};
+    PGresult *r;
+
+    *n = 0;
+    snprintf(secs, sizeof(secs), "%d", idle_seconds);
+    r = db_exec(db, &st_expire, p, err);
+    if (!r)
+        return -1;
+    *n = atoi(PQcmdTuples(r));
     PQclear(r);
     return 0;
 }

@@ -28,6 +28,9 @@ int sessions_check(struct db *db, const char *id, long long token_id, bool *foun
 int sessions_delete(struct db *db, const char *id, long long token_id, bool *deleted,
                     struct err *err);
 
+/* Delete sessions unused for `idle_seconds` (a periodic sweep); *n = how many. */
+int sessions_expire(struct db *db, int idle_seconds, int *n, struct err *err);
+
 /* Remember the logging/setLevel level of a session. */
 int sessions_set_level(struct db *db, const char *id, const char *level, struct err *err);
 

@@ -37,6 +37,12 @@ grep -qi "database" <<<"$out" || fail "unreachable database: unclear message: $o
 pass "an unreachable database exits 1 with a message"
 
 rc=0
+out=$("$DROVERD" serve --listen 192.0.2.1:18199 2>&1) || rc=$?
+[ $rc = 1 ] || fail "an address not on this host: exit $rc, wanted 1: $out"
+grep -q "cannot listen" <<<"$out" || fail "an address not on this host: unclear message: $out"
+pass "an address that is not this host's exits 1 instead of running without a listener"
+
+rc=0
 "$DROVERD" token create --scope root --name x >/dev/null 2>&1 || rc=$?
 [ $rc = 2 ] || fail "token create with a bad scope: exit $rc"
 out=$(drover_token operator cli-op)

@@ -9,6 +9,13 @@
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
 
+/* The code under test is compiled into this file so libFuzzer's coverage instrumentation sees
+ * it (the libraries are built without it); the linker then takes these definitions and never
+ * pulls the archive's copies. */
+#include "../../server/core/text.c"
+#include "../../server/mcp/jrpc.c"
+#include "../../server/mcp/mcp.c"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

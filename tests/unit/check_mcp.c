@@ -578,7 +578,7 @@ START_TEST(work_sweep_reaps_expired_leases)
 {
     long long id, epoch;
     struct job *j;
-    char sql[128];
+    char sql[256];
 
     enqueue("expires");
     id = claim(&epoch);
@@ -592,6 +592,22 @@ START_TEST(work_sweep_reaps_expired_leases)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM tasks WHERE id = %lld AND state = 'backlog'",
              id);
     ck_assert_int_eq(scalar(sql), 1);
+    /* and forgets sessions idle for a day, not the fresh one */
+    {
+        char old[SESSIONS_ID_LEN], fresh[SESSIONS_ID_LEN];
+        struct err err = {0};
+
+        ck_assert(sessions_create(&db, me.token_id, "2025-11-25", NULL, old, &err) == 0);
+        ck_assert(sessions_create(&db, me.token_id, "2025-11-25", NULL, fresh, &err) == 0);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE mcp_sessions SET last_seen_at = now() - interval '2 days' WHERE id = '%s'",
+                 old);
+        PQclear(PQexec(db.conn, sql));
+        j = job_new(JOB_SWEEP, 0);
+        work_exec(&env, &db, j);
+        job_free(j);
+        ck_assert_int_eq(scalar("SELECT count(*) FROM mcp_sessions"), 1);
+    }
 }
 END_TEST
 

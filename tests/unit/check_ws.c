@@ -228,6 +228,38 @@ START_TEST(cancelled_poll_is_not_answered)
 }
 END_TEST
 
+START_TEST(back_pressure_loses_nothing)
+{
+    enum { N = 200 };
+    int fd = open_ws("mcp");
+    bool seen[N] = {false}, closed;
+    char msg[128];
+    int got = 0;
+
+    /* Far more requests than the 16 the server keeps in flight per connection, sent without
+     * reading a single reply: reading pauses, resumes, and every request is answered once. */
+    for (int i = 0; i < N; i++) {
+        snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"ping\"}", i);
+        send_str(fd, msg);
+    }
+    while (got < N) {
+        char *r = ws_recv(fd, 5000, &closed);
+        json_t *v;
+        long long id;
+
+        ck_assert_msg(r != NULL, "only %d of %d replies", got, N);
+        v = json_loads(r, 0, NULL);
+        free(r);
+        id = json_integer_value(json_object_get(v, "id"));
+        ck_assert(id >= 0 && id < N && !seen[id]);
+        seen[id] = true;
+        got++;
+        json_decref(v);
+    }
+    close(fd);
+}
+END_TEST
+
 START_TEST(oversized_message_closes)
 {
     int fd = open_ws("mcp");
@@ -288,6 +320,7 @@ int main(void)
     tcase_add_test(tc, round_trips_with_and_without_subprotocol);
     tcase_add_test(tc, held_poll_is_pushed);
     tcase_add_test(tc, cancelled_poll_is_not_answered);
+    tcase_add_test(tc, back_pressure_loses_nothing);
     tcase_add_test(tc, oversized_message_closes);
     tcase_add_test(tc, sigterm_answers_held_ws_poll);
     suite_add_tcase(s, tc);
