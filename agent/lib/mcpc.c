@@ -93,7 +93,8 @@ static json_t *mcpc_sse_find(const char *body, long long id)
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
         if (len && p[len - 1] == '\r')
             len--;
-        if (len >= 5 && strncmp(p, "data:", 5) == 0) {
+        bool is_data = len >= 5 && strncmp(p, "data:", 5) == 0;
+        if (is_data) {
             const char *v = p + 5;
             size_t vl = len - 5;
             if (vl && *v == ' ') {
@@ -106,7 +107,10 @@ static json_t *mcpc_sse_find(const char *body, long long id)
             memcpy(data + dlen, v, vl);
             dlen += vl;
             data[dlen] = '\0';
-        } else if (len == 0 || !eol) {
+        }
+        /* A blank line ends an event, and so does the end of the body (even right after a
+         * data line: there is no line after it to step to). */
+        if ((!is_data && len == 0) || !eol) {
             if (dlen) {
                 json_t *msg = json_loadb(data, dlen, 0, NULL);
                 json_t *mid = json_object_get(msg, "id");

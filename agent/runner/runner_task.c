@@ -4,6 +4,7 @@
 #include "core/mem.h"
 #include "runner_git.h"
 #include "runner_hb.h"
+#include "runner_usage.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -29,9 +30,7 @@ struct runner_task {
     long long batch_since;
     const char *prefix; /* "" or "[setup] " */
     /* Usage from Claude Code's stream-json: running totals and the final result event. */
-    json_int_t in_tokens, out_tokens, cache_tokens;
-    double usd;
-    bool usage_seen;
+    struct runner_usage usage;
     bool stop_logged;
 };
 
@@ -81,43 +80,12 @@ static void runner_task_log(struct runner_task *t, const char *level, const char
 /* Track token and cost usage from a stream-json line; publish it for the heartbeat. */
 static void runner_task_usage(struct runner_task *t, const char *line)
 {
-    json_t *ev, *u;
-    const char *type;
-
-    if (line[0] != '{' || !(ev = json_loads(line, 0, NULL)))
+    if (!runner_usage_line(&t->usage, line))
         return;
-    type = json_string_value(json_object_get(ev, "type"));
-    if (type && strcmp(type, "assistant") == 0)
-        u = json_object_get(json_object_get(ev, "message"), "usage");
-    else if (type && strcmp(type, "result") == 0)
-        u = json_object_get(ev, "usage");
-    else
-        u = NULL;
-    if (u) {
-        json_int_t in = json_integer_value(json_object_get(u, "input_tokens"));
-        json_int_t out = json_integer_value(json_object_get(u, "output_tokens"));
-        json_int_t cache = json_integer_value(json_object_get(u, "cache_read_input_tokens")) +
-                           json_integer_value(json_object_get(u, "cache_creation_input_tokens"));
-        if (strcmp(type, "result") == 0) { /* the totals: replace the running sums */
-            t->in_tokens = in;
-            t->out_tokens = out;
-            t->cache_tokens = cache;
-            if (json_is_number(json_object_get(ev, "total_cost_usd")))
-                t->usd = json_number_value(json_object_get(ev, "total_cost_usd"));
-        } else {
-            t->in_tokens += in;
-            t->out_tokens += out;
-            t->cache_tokens += cache;
-        }
-        t->usage_seen = true;
-        pthread_mutex_lock(&t->r->lock);
-        json_decref(t->r->usage);
-        t->r->usage = json_pack("{s:I, s:I, s:I, s:I, s:f}", "input_tokens", t->in_tokens,
-                                "output_tokens", t->out_tokens, "cache_tokens", t->cache_tokens,
-                                "tokens", t->in_tokens + t->out_tokens, "usd", t->usd);
-        pthread_mutex_unlock(&t->r->lock);
-    }
-    json_decref(ev);
+    pthread_mutex_lock(&t->r->lock);
+    json_decref(t->r->usage);
+    t->r->usage = runner_usage_json(&t->usage);
+    pthread_mutex_unlock(&t->r->lock);
 }
 
 static void runner_task_on_line(void *ud, const char *line)
@@ -166,7 +134,7 @@ static int runner_task_status(struct runner_task *t, const char *status, json_t 
 
     if (extra)
         json_object_update(args, extra);
-    if (t->usage_seen) {
+    if (t->usage.seen) {
         /* The last usage may postdate the last heartbeat: store it on the task (and let the
          * budget check see it) while the task is still in progress. */
         struct err e2 = {0};

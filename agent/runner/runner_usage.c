@@ -1,0 +1,71 @@
+/* Usage from stream-json lines; see runner_usage.h. */
+#include "runner_usage.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Counts come from a program's output: a negative or absurd number must neither make the sums
+ * go backwards nor overflow (signed overflow is undefined behaviour). */
+static json_int_t runner_usage_count(const json_t *u, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(u, key));
+
+    return v > 0 ? v : 0;
+}
+
+static json_int_t runner_usage_add(json_int_t a, json_int_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+bool runner_usage_line(struct runner_usage *u, const char *line)
+{
+    json_t *ev, *us;
+    const char *type;
+    json_int_t in, out, cache;
+    bool result;
+
+    if (line[0] != '{' || !(ev = json_loads(line, 0, NULL)))
+        return false;
+    type = json_string_value(json_object_get(ev, "type"));
+    result = type && strcmp(type, "result") == 0;
+    if (type && strcmp(type, "assistant") == 0)
+        us = json_object_get(json_object_get(ev, "message"), "usage");
+    else if (result)
+        us = json_object_get(ev, "usage");
+    else
+        us = NULL;
+    if (!json_is_object(us)) {
+        json_decref(ev);
+        return false;
+    }
+    in = runner_usage_count(us, "input_tokens");
+    out = runner_usage_count(us, "output_tokens");
+    cache = runner_usage_add(runner_usage_count(us, "cache_read_input_tokens"),
+                             runner_usage_count(us, "cache_creation_input_tokens"));
+    if (result) { /* the totals: replace the running sums */
+        const json_t *cost = json_object_get(ev, "total_cost_usd");
+
+        u->in_tokens = in;
+        u->out_tokens = out;
+        u->cache_tokens = cache;
+        if (json_is_number(cost) && isfinite(json_number_value(cost)) &&
+            json_number_value(cost) >= 0)
+            u->usd = json_number_value(cost);
+    } else {
+        u->in_tokens = runner_usage_add(u->in_tokens, in);
+        u->out_tokens = runner_usage_add(u->out_tokens, out);
+        u->cache_tokens = runner_usage_add(u->cache_tokens, cache);
+    }
+    u->seen = true;
+    json_decref(ev);
+    return true;
+}
+
+json_t *runner_usage_json(const struct runner_usage *u)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:f}", "input_tokens", u->in_tokens, "output_tokens",
+                     u->out_tokens, "cache_tokens", u->cache_tokens, "tokens",
+                     runner_usage_add(u->in_tokens, u->out_tokens), "usd", u->usd);
+}

@@ -1,0 +1,24 @@
+/*
+ * Token and cost usage from Claude Code's `--output-format stream-json` lines: "assistant"
+ * events add to running sums, the final "result" event replaces them with the totals.
+ * Pure; any thread.
+ */
+#ifndef DROVER_RUNNER_USAGE_H
+#define DROVER_RUNNER_USAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct runner_usage {
+    json_int_t in_tokens, out_tokens, cache_tokens; /* never negative, saturating */
+    double usd;
+    bool seen;
+};
+
+/* Apply one output line. True when it carried usage (then u->seen is set). */
+bool runner_usage_line(struct runner_usage *u, const char *line);
+
+/* {"input_tokens","output_tokens","cache_tokens","tokens","usd"}; new reference. */
+json_t *runner_usage_json(const struct runner_usage *u);
+
+#endif
