@@ -1,5 +1,6 @@
 /* The pool thread: leader election, reaper, reconciliation, autoscaler. See loop.h. */
 #include "pool/loop.h"
+#include "core/counters.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "pool/backend.h"
@@ -498,6 +499,7 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     l->failures = l->successes = 0;
 
     policy_decide(&snap, &cfg, loop_now(), &l->hist, d);
+    counters_scale_decision(d->creates > 0 ? "up" : d->ndeletes > 0 ? "down" : "hold");
 
     /* Apply: drain first (the row update that stops claims), then delete; then create. */
     for (i = 0; i < d->ndeletes; i++) {
