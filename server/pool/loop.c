@@ -214,7 +214,8 @@ static void loop_note_failure(struct loop *l, const char *reason)
 {
     l->failures++;
     l->next_retry = loop_now(); /* re-evaluate at once so back-off starts from this failure */
-    snprintf(l->failure_reason, sizeof(l->failure_reason), "%s", reason);
+    snprintf(l->failure_reason, sizeof(l->failure_reason), "%.*s",
+             (int)sizeof(l->failure_reason) - 1, reason); /* truncation is fine */
 }
 
 /* A pod or process ended (from backend_poll). */
