@@ -31,6 +31,29 @@ static void agent_nap(long s)
         usleep(100 * 1000);
 }
 
+extern char **environ;
+
+/*
+ * Server-side secrets have no business in an agent (the process pool backend starts agents from
+ * droverd, whose environment may hold forge tokens and the database password): drop them before
+ * anything is spawned, so neither git nor the coding command can see them.
+ */
+static void agent_scrub_environment(void)
+{
+    static const char *const prefixes[] = {"DROVER_FORGE_", "DATABASE_URL=", "PGPASSWORD="};
+    char names[64][128];
+    size_t n = 0;
+
+    for (char **e = environ; *e && n < 64; e++)
+        for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+            if (strncmp(*e, prefixes[i], strlen(prefixes[i])) == 0) {
+                snprintf(names[n++], sizeof(names[0]), "%.*s", (int)strcspn(*e, "="), *e);
+                break;
+            }
+    for (size_t i = 0; i < n; i++)
+        unsetenv(names[i]);
+}
+
 static void agent_usage(void)
 {
     printf("usage: drover-agent [--help | --version]\n\n"
@@ -71,6 +94,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "drover-agent: DROVER_LOG_LEVEL must be error, warn, info or debug\n");
         return 2;
     }
+    agent_scrub_environment();
     memset(&r, 0, sizeof(r));
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.hb_cond, NULL);

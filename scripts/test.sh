@@ -8,8 +8,12 @@ source "$(dirname "$0")/lib/common.sh"
 cd "$DROVER_ROOT"
 
 drover_deps
-if [ -x scripts/lib/npm-tools.sh ]; then
-  scripts/lib/npm-tools.sh
+# The pinned npm clients: MCP conformance, SDK, Inspector, Claude Code; playwright-core.
+scripts/lib/npm-tools.sh
+if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.drover-lock 2>/dev/null; then
+  drover_log "installing the browser test driver (npm ci --prefix tests/browser)"
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
+  cp tests/browser/package-lock.json tests/browser/node_modules/.drover-lock
 fi
 
 drover_log "building (warnings are errors)"

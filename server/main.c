@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/agents.h"
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -180,6 +181,14 @@ out:
 }
 
 /* droverd serve: migrate, then run the server until SIGTERM. */
+/* GET /api/agents/{id}/logs reads the agent's own output through the pool's backend. */
+static int serve_agent_logs(const struct api_env *env, const char *agent_id, const char *pod_name,
+                            int tail, char **text, size_t *len, struct err *err)
+{
+    (void)env;
+    return agentpool_logs(agent_id, pod_name, tail, text, len, err);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     struct cfg cfg;
@@ -230,6 +239,7 @@ static int cmd_serve(int argc, char **argv)
         cfg_free(&cfg);
         return 1;
     }
+    agents_api_logs_hook = serve_agent_logs;
     r = server_run(&cfg);
     agentpool_stop();
     curl_global_cleanup();

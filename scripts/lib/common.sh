@@ -24,6 +24,8 @@ drover_deps() {
   # Node and npm may come from the machine image rather than Debian's packages: check commands.
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+  # kubectl comes with the machine image; Debian's older client is the fallback.
+  command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     drover_log "missing packages: ${missing[*]} (run as root, or install them)"

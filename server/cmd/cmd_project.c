@@ -90,6 +90,19 @@ int cmd_project(int argc, char **argv)
         fprintf(stderr, "droverd project add: %s\n", err.msg);
         return 2;
     }
+    if (p.forge_kind && kind != FORGE_GIT && (!p.forge_repo_path || !*p.forge_repo_path)) {
+        fprintf(stderr, "droverd project add: --forge-kind %s needs --forge-repo-path\n",
+                p.forge_kind);
+        return 2;
+    }
+    if (p.forge_kind && (kind == FORGE_GITEA || kind == FORGE_GITLAB) &&
+        (!p.forge_api_url || strncmp(p.forge_api_url, "http", 4) != 0)) {
+        fprintf(stderr,
+                "droverd project add: --forge-kind %s needs --forge-api-url "
+                "(https://host/api/v1 or /api/v4)\n",
+                p.forge_kind);
+        return 2;
+    }
     if (p.default_branch && !forge_backend_branch_name_valid(p.default_branch)) {
         fprintf(stderr, "droverd project add: invalid --default-branch '%s'\n", p.default_branch);
         return 2;

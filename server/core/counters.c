@@ -158,7 +158,7 @@ int counters_render(struct buf *out)
         if (counters_tools[i].name[0]) {
             char labels[64];
 
-            snprintf(labels, sizeof(labels), "tool=\"%s\"", counters_tools[i].name);
+            snprintf(labels, sizeof(labels), "tool=\"%.48s\"", counters_tools[i].name);
             rc |= counters_hist_render(out, "drover_tool_call_duration_seconds", labels,
                                        &counters_tools[i].h);
         }

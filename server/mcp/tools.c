@@ -3,6 +3,7 @@
  * JSON Schemas (as JSON text, parsed once) and its implementation. Worker threads.
  */
 #include "mcp/tools.h"
+#include "core/counters.h"
 #include "mcp/tools_preview.h"
 #include "store/budget.h"
 #include "core/log.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 typedef void (*tools_fn)(struct mcp_ctx *c, const json_t *args, json_t **result);
@@ -287,16 +289,26 @@ static int tools_only(const json_t *args, const char *const *allowed, json_t **r
 
 /* ---- the tools ---- */
 
+static double tools_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void tools_claim(struct mcp_ctx *c, const char *agent_id, json_t **result)
 {
     struct err err = {0};
     json_t *task = NULL;
+    double t0 = tools_now();
 
     *result = NULL;
     if (queue_claim(c->db, c->qo, agent_id, &task, &err) < 0) {
         *result = tools_err(&err);
         return;
     }
+    counters_claim(tools_now() - t0, task != NULL);
     if (task)
         *result = tools_result(json_pack("{s:o}", "task", task));
 }
@@ -542,7 +554,13 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
         c->agent_hint = json_string_value(agent); /* auth off: the seed names its agent */
     for (size_t i = 0; i < TOOLS_N; i++) {
         if (strcmp(tools_table[i].name, name) == 0) {
+            double t0 = tools_now();
+
             tools_table[i].fn(c, args, result);
+            /* A parked long-poll (no result yet) is counted when it is answered. */
+            if (*result)
+                counters_tool_call(name, tools_now() - t0,
+                                   !json_is_true(json_object_get(*result, "isError")));
             goto out;
         }
     }

@@ -909,8 +909,10 @@ static int http_begin(struct server *s, struct lws *wsi, struct http_txn *t, enu
     }
     buf_init(&t->body, (size_t)s->cfg->max_body);
     t->st = TXN_BODY;
-    if (cl == 0)
-        return 1; /* nothing will arrive: handle now */
+    /* No Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3): handle now,
+     * or `curl -X POST` without --data would wait for a body that never comes. */
+    if (cl <= 0)
+        return 1;
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * Job execution on worker threads.
  */
 #include "net/work.h"
+#include "store/schedules.h"
 #include "api/router.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 /* An MCP session nobody used for a day is forgotten (clients re-initialize on 404). */
@@ -404,12 +406,17 @@ static void work_sweep(struct db *db, struct job *j)
     struct err err = {0};
     int reaped = 0, timed = 0, expired = 0;
 
+    int fired = 0;
+
     if (queue_reap(db, 100, &reaped, &err) < 0 ||
         queue_expire_timeouts(db, 100, &timed, &err) < 0 ||
-        sessions_expire(db, WORK_SESSION_IDLE_SECONDS, &expired, &err) < 0)
+        sessions_expire(db, WORK_SESSION_IDLE_SECONDS, &expired, &err) < 0 ||
+        /* Cron schedules: each slot fires once however many replicas sweep (a unique row). */
+        schedules_fire_due(db, time(NULL), &fired, &err) < 0)
         log_warn("sweep", "sweep failed: %s", err.msg);
-    else if (reaped || timed || expired)
-        log_info("sweep", "reaped=%d timed_out=%d sessions_expired=%d", reaped, timed, expired);
+    else if (reaped || timed || expired || fired)
+        log_info("sweep", "reaped=%d timed_out=%d sessions_expired=%d schedules_fired=%d", reaped,
+                 timed, expired, fired);
     j->status = 0;
 }
 

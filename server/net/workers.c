@@ -3,6 +3,7 @@
  * thread). Any thread may submit or post; only the service thread pops done jobs.
  */
 #include "net/workers.h"
+#include "core/counters.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -46,11 +47,13 @@ static void *pool_main(void *argp)
             p->in_tail = NULL;
         p->in_len--;
         p->running++;
+        counters_db_pool(p->n, p->running); /* each worker owns one connection */
         pthread_mutex_unlock(&p->mu);
         j->next = NULL;
         p->run(w, j, p->arg);
         pthread_mutex_lock(&p->mu);
         p->running--;
+        counters_db_pool(p->n, p->running);
         pthread_mutex_unlock(&p->mu);
         workers_post_done(p, j);
     }

@@ -2,6 +2,7 @@
 #include "pool/agentpool.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "pool/backend.h"
 #include "pool/loop.h"
 
 #include <limits.h>
@@ -166,13 +167,16 @@ void agentpool_usage(FILE *f)
                 agentpool_knobs[i].help);
 }
 
-/* The one pool thread of this process. */
+/* The one pool thread of this process, and the log reader the REST API shares. */
 static struct {
     pthread_t thread;
     struct loop *loop;
     bool running;
     int hard_cap;
-} agentpool_self;
+    struct agentpool_cfg cfg;
+    pthread_mutex_t logs_mu;
+    struct backend *logs_be;
+} agentpool_self = {.logs_mu = PTHREAD_MUTEX_INITIALIZER};
 
 int agentpool_hard_cap(void)
 {
@@ -206,6 +210,7 @@ int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err
     agentpool_self.loop = l;
     agentpool_self.running = true;
     agentpool_self.hard_cap = cfg->hard_cap;
+    agentpool_self.cfg = *cfg;
     return 0;
 }
 
@@ -218,4 +223,48 @@ void agentpool_stop(void)
     loop_destroy(agentpool_self.loop);
     agentpool_self.loop = NULL;
     agentpool_self.running = false;
+    pthread_mutex_lock(&agentpool_self.logs_mu);
+    backend_close(agentpool_self.logs_be);
+    agentpool_self.logs_be = NULL;
+    pthread_mutex_unlock(&agentpool_self.logs_mu);
+}
+
+int agentpool_logs(const char *agent_id, const char *pod_name, int tail, char **text, size_t *len,
+                   struct err *err)
+{
+    const struct agentpool_cfg *c = &agentpool_self.cfg;
+    struct buf out;
+    int rc = -1;
+
+    *text = NULL;
+    *len = 0;
+    if (!agentpool_self.running || strcmp(c->backend, "none") == 0)
+        return err_set(err, ERR_NOT_FOUND, "no pod backend runs agents here (--pod-backend none)");
+    buf_init(&out, 8u << 20);
+    pthread_mutex_lock(&agentpool_self.logs_mu);
+    if (!agentpool_self.logs_be) {
+        struct backend_cfg bc = {.kind = c->backend,
+                                 .agent_command = c->agent_command,
+                                 .log_dir = c->agent_log_dir,
+                                 .grace_seconds = c->grace_seconds,
+                                 .server_url = c->server_url,
+                                 .namespace = c->namespace_,
+                                 .kubeconfig = c->kubeconfig,
+                                 .pod_template = c->pod_template};
+
+        if (backend_open(&bc, &agentpool_self.logs_be, err) < 0)
+            goto out;
+    }
+    /* The process backend names logs by agent id; Kubernetes by pod name. */
+    if (backend_logs(agentpool_self.logs_be,
+                     pod_name && *pod_name && strcmp(c->backend, "kubernetes") == 0 ? pod_name
+                                                                                    : agent_id,
+                     tail, false, &out, err) < 0)
+        goto out;
+    *text = buf_take(&out, len);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&agentpool_self.logs_mu);
+    buf_clear(&out);
+    return rc;
 }

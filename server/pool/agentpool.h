@@ -85,4 +85,13 @@ int agentpool_hard_cap(void);
 /* Stop the thread (the process backend's agents are terminated with it). Idempotent. */
 void agentpool_stop(void);
 
+/*
+ * The last `tail` lines of an agent's own output (its pod's or process's log), for the REST
+ * API. Uses a backend instance of its own, serialised by a mutex, because the pool thread owns
+ * the loop's. *text is owned by the caller. ERR_NOT_FOUND when there is no log or no backend.
+ * Worker threads.
+ */
+int agentpool_logs(const char *agent_id, const char *pod_name, int tail, char **text, size_t *len,
+                   struct err *err);
+
 #endif

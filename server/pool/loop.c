@@ -1,5 +1,6 @@
 /* The pool thread: leader election, reaper, reconciliation, autoscaler. See loop.h. */
 #include "pool/loop.h"
+#include "core/counters.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "pool/backend.h"
@@ -213,7 +214,8 @@ static void loop_note_failure(struct loop *l, const char *reason)
 {
     l->failures++;
     l->next_retry = loop_now(); /* re-evaluate at once so back-off starts from this failure */
-    snprintf(l->failure_reason, sizeof(l->failure_reason), "%s", reason);
+    snprintf(l->failure_reason, sizeof(l->failure_reason), "%.*s",
+             (int)sizeof(l->failure_reason) - 1, reason); /* truncation is fine */
 }
 
 /* A pod or process ended (from backend_poll). */
@@ -477,9 +479,15 @@ static void loop_evaluate(struct loop *l, const char *trigger)
         if (strcmp(status, "busy") == 0)
             snap.busy++;
         else if (strcmp(status, "idle") == 0) {
+            const char *backend = json_string_value(json_object_get(a, "backend"));
+
             snap.idle++;
-            idle[nidle].id = json_string_value(json_object_get(a, "id"));
-            idle[nidle++].idle = true;
+            /* Only agents this backend started may be scaled down: agents registered from
+             * elsewhere (backend none, another backend, a benchmark) are capacity, not ours. */
+            if (backend_manages_pods(l->be) && backend && strcmp(backend, l->cfg.backend) == 0) {
+                idle[nidle].id = json_string_value(json_object_get(a, "id"));
+                idle[nidle++].idle = true;
+            }
         } else if (strcmp(status, "initializing") == 0)
             snap.starting++;
     }
@@ -492,6 +500,7 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     l->failures = l->successes = 0;
 
     policy_decide(&snap, &cfg, loop_now(), &l->hist, d);
+    counters_scale_decision(d->creates > 0 ? "up" : d->ndeletes > 0 ? "down" : "hold");
 
     /* Apply: drain first (the row update that stops claims), then delete; then create. */
     for (i = 0; i < d->ndeletes; i++) {

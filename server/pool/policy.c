@@ -158,14 +158,14 @@ void policy_decide(const struct policy_snapshot *s, const struct policy_settings
                 creates = 0;
                 d->rate_limited = true;
                 snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-                         "; %s after %d start failure(s) (%s), next try in %.0f s",
+                         "; %s after %d start failure(s) (%.40s), next try in %.0f s",
                          open ? "circuit breaker open" : "back-off", h->consecutive_failures,
                          h->failure_reason, h->last_failure_at + wait - now);
             } else if (open) {
                 /* Half-open: one probe at a time until an agent comes up. */
                 creates = policy_min(creates, policy_max(1 - s->starting, 0));
                 snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-                         "; circuit breaker half-open after %d failures (%s): one probe",
+                         "; circuit breaker half-open after %d failures (%.40s): one probe",
                          h->consecutive_failures, h->failure_reason);
             }
         }

@@ -47,11 +47,16 @@ static double process_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* environ minus the variables we set, plus ours; the strings are owned by the array. */
+/*
+ * environ minus the variables we set and droverd's own secrets (forge tokens, the database's
+ * URL and password, which agents must never see), plus ours; the strings are owned by the
+ * array.
+ */
 static char **process_env(const struct backend_agent *a)
 {
     static const char *const ours[] = {
-        "AGENT_ID=", "DROVER_TOKEN=", "MCP_SERVER_URL=", "DROVER_SERVER_URL="};
+        "AGENT_ID=",     "DROVER_TOKEN=", "MCP_SERVER_URL=", "DROVER_SERVER_URL=",
+        "DROVER_FORGE_", "DATABASE_URL=", "PGPASSWORD=",     "PGPASSFILE="};
     size_t n = 0, k = 0;
     char **env;
 

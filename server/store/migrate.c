@@ -99,10 +99,12 @@ int migrate_apply(struct db *db, const struct migrate_file *files, int *applied,
         *applied = 0;
     if (db_ensure(db, err) < 0)
         return -1;
+    /* The DO block keeps the server from printing "already exists" NOTICEs at every start. */
     if (migrate_exec(db,
-                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     "DO $$ BEGIN IF to_regclass('schema_migrations') IS NULL THEN"
+                     " CREATE TABLE IF NOT EXISTS schema_migrations ("
                      " version integer PRIMARY KEY, name text NOT NULL,"
-                     " applied_at timestamptz NOT NULL DEFAULT now())",
+                     " applied_at timestamptz NOT NULL DEFAULT now()); END IF; END $$",
                      NULL, err) < 0) {
         /* Two replicas may race on the very first CREATE; the loser simply retries once. */
         if (migrate_exec(db, "SELECT 1 FROM schema_migrations LIMIT 0", NULL, err) < 0)

@@ -306,25 +306,8 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 [ "$left" = 0 ] || fail "workspaces not cleaned: $(find "$W"/ws-* -mindepth 1 -maxdepth 1)"
-# --- 8: the embedded default's demo project: file:// remote, no coding command configured ----
-DEMO_URL=$(bash "$SRC/agent/examples/make-demo-repo.sh" "$W/demo")
-P_DEMO=$(pid_of_project demo "$DEMO_URL")
-out=$("$DROVERD" token create --scope agent --name a5 --backend process)
-id5=$(sed -n 's/^AGENT_ID=//p' <<<"$out")
-env -u DROVER_CODING_COMMAND -u ANTHROPIC_API_KEY HOME="$W/nohome" \
-  AGENT_ID=$id5 DROVER_TOKEN=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out") \
-  MCP_SERVER_URL="http://127.0.0.1:$PORT" DROVER_WORKSPACE="$W/ws-a5" HEARTBEAT_INTERVAL=1 \
-  DROVER_POLL_WAIT=1 "$AGENT" >"$W/agent-a5.log" 2>&1 &
-PIDS+=($!)
-AGENT_PID[$id5]=$!
-T_DEMO=$(enqueue "$P_DEMO" "Add a greeting" "Add a friendly greeting to the README.")
-wait_for 20 "SELECT state = 'ready_to_test' FROM tasks WHERE id = $T_DEMO" || fail "demo: $(q "SELECT state, last_error FROM tasks WHERE id = $T_DEMO")"
-br=$(q "SELECT branch FROM tasks WHERE id = $T_DEMO")
-git --git-dir="$W/demo/demo.git" cat-file -e "refs/heads/$br:drover-demo/task-$T_DEMO.md" || fail "demo: no commit in the demo repository"
-grep -q "demo-coder.sh" "$W/agent-a5.log" || fail "demo: the default coding command was not the demo coder"
-echo "[$((SECONDS - T0))s] demo: default coding command (the demo coder) on a file:// demo repository"
-
-# Idle agents stop on SIGTERM with status 0 (under ASan this also proves they leak nothing).
+# Idle agents stop on SIGTERM with status 0 (under ASan this also proves they leak nothing);
+# scenario 8 then has an agent of its own.
 for id in "${!AGENT_PID[@]}"; do
   p=${AGENT_PID[$id]}
   kill -0 "$p" 2>/dev/null || continue
@@ -333,4 +316,38 @@ for id in "${!AGENT_PID[@]}"; do
   [ "$rc" = 0 ] || fail "agent $id exited $rc on SIGTERM"
   [ "$(q "SELECT status FROM agents WHERE id = '$id'")" = offline ] || fail "agent $id not offline"
 done
+
+# --- 8: the embedded default's demo project: file:// remote, no coding command configured ----
+DEMO_URL=$(bash "$SRC/agent/examples/make-demo-repo.sh" "$W/demo")
+P_DEMO=$(pid_of_project demo "$DEMO_URL")
+out=$("$DROVERD" token create --scope agent --name a5 --backend process)
+id5=$(sed -n 's/^AGENT_ID=//p' <<<"$out")
+# Started the way a process pool would, with droverd's secrets in the environment: the agent
+# must drop them (the demo coder's environment is checked below).
+DROVER_FORGE_TOKEN_HUB=$FORGE_SECRET DATABASE_URL=postgres://u:dbsecret-$$@h/db \
+env -u DROVER_CODING_COMMAND -u ANTHROPIC_API_KEY HOME="$W/nohome" \
+  AGENT_ID=$id5 DROVER_TOKEN=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out") \
+  MCP_SERVER_URL="http://127.0.0.1:$PORT" DROVER_WORKSPACE="$W/ws-a5" HEARTBEAT_INTERVAL=1 \
+  DROVER_POLL_WAIT=1 "$AGENT" >"$W/agent-a5.log" 2>&1 &
+PIDS+=($!)
+AGENT_PID[$id5]=$!
+git clone -q "$DEMO_URL" "$W/demo-work"
+printf '%s\n' 'echo "server secrets visible: $(env | grep -c -e DROVER_FORGE_ -e DATABASE_URL || true)"' \
+  > "$W/demo-work/agent-setup.sh"
+git -C "$W/demo-work" add agent-setup.sh
+git -C "$W/demo-work" -c user.name=t -c user.email=t@t commit -qm "check the environment"
+git -C "$W/demo-work" push -q origin main
+T_DEMO=$(enqueue "$P_DEMO" "Add a greeting" "Add a friendly greeting to the README.")
+wait_for 20 "SELECT state = 'ready_to_test' FROM tasks WHERE id = $T_DEMO" || fail "demo: $(q "SELECT state, last_error FROM tasks WHERE id = $T_DEMO")"
+br=$(q "SELECT branch FROM tasks WHERE id = $T_DEMO")
+git --git-dir="$W/demo/demo.git" cat-file -e "refs/heads/$br:drover-demo/task-$T_DEMO.md" || fail "demo: no commit in the demo repository"
+grep -q "demo-coder.sh" "$W/agent-a5.log" || fail "demo: the default coding command was not the demo coder"
+q "SELECT 1 FROM activity WHERE task_id = $T_DEMO AND message = '[setup] server secrets visible: 0'" | grep -q 1 ||
+  fail "demo: droverd's secrets reached the agent's children"
+echo "[$((SECONDS - T0))s] demo: default coding command (the demo coder) on a file:// demo repository"
+
+p=${AGENT_PID[$id5]}
+kill -TERM "$p"
+rc=0; wait "$p" || rc=$?
+[ "$rc" = 0 ] || fail "agent a5 exited $rc on SIGTERM"
 echo "ok ($((SECONDS - T0)) s)"

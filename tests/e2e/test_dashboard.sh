@@ -5,11 +5,11 @@
 source "$(dirname "$0")/ops_lib.sh"
 BROWSER_DIR=$DROVER_SOURCE_DIR/tests/browser
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-  echo "chromium is not installed (Debian package chromium)"; [ "${CI:-}" = true ] && exit 1; exit 77
+  echo "chromium is not installed (Debian package chromium)"; { [ "${CI:-}" = true ] || [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ]; } && exit 1; exit 77
 fi
 if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
   npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund >/dev/null 2>&1 || {
-    echo "playwright-core is not installed: npm ci --prefix tests/browser"; [ "${CI:-}" = true ] && exit 1; exit 77; }
+    echo "playwright-core is not installed: npm ci --prefix tests/browser"; { [ "${CI:-}" = true ] || [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ]; } && exit 1; exit 77; }
 fi
 ops_start
 export URL ADMIN AGENT_TOKEN AGENT_ID

@@ -11,7 +11,9 @@ SRC=${DROVER_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v python3 >/dev/null || { echo "python3 missing"; exit 1; }
 if ! command -v kubectl >/dev/null; then
   # kubectl ships on the C machine image; without it the fidelity check cannot run.
-  echo "SKIP: kubectl not installed"; exit 77
+  echo "kubectl not installed"
+  { [ "${CI:-}" = true ] || [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ]; } && exit 1
+  exit 77
 fi
 python3 -c 'import yaml' || { echo "python3-yaml missing (scripts/lib/common.sh installs it)"; exit 1; }
 

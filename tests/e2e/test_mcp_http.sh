@@ -283,6 +283,15 @@ req POST /tools/call '{"name":"get_next_task","arguments":{"wait_seconds":8}}' -
 wait $BG
 expect 200 '.content[0].text | fromjson | .task.title == "After restart"' "long-poll works after the LISTEN connection was killed"
 
+# ---- /metrics counts what happened above: tool calls, claims, the DB pool ----
+curl -s "$DROVER_URL/metrics" >"$DROVER_TMP/metrics" || fail "GET /metrics"
+for series in 'drover_tool_calls_total{tool="get_next_task"}' 'drover_tool_calls_total{tool="update_task_status"}' \
+    'drover_claim_duration_seconds_count' 'drover_db_pool_connections'; do
+    v=$(grep -F "$series" "$DROVER_TMP/metrics" | head -1 | awk '{print $NF}')
+    awk -v v="${v:-0}" 'BEGIN { exit !(v > 0) }' || fail "$series is ${v:-missing} after the calls above"
+done
+pass "/metrics counts tool calls, claims and the DB pool"
+
 # ---- SIGTERM answers held polls and exits 0 ----
 curl -s -o "$DROVER_TMP/held" -w '%{http_code}' -X POST -H "$CT" -H "Authorization: Bearer $A1_TOKEN" \
     --data '{"name":"get_next_task","arguments":{"wait_seconds":9}}' "$DROVER_URL/tools/call" >"$DROVER_TMP/held.status" &

@@ -44,4 +44,14 @@ states=$(proto_psql -c "SELECT count(*) FROM activity WHERE task_id = $task AND 
 [ "$states" = 1 ] || proto_fail "no in_progress -> completed activity row"
 hb=$(proto_psql -c "SELECT last_heartbeat_at IS NOT NULL FROM agents WHERE id = '$AGENT_ID'")
 [ "$hb" = t ] || proto_fail "the agent's heartbeat was not recorded"
-proto_log "PASS: the seed agent loop completed task $task"
+
+# A task whose work fails is reported failed; with attempts left the queue puts it back in the
+# backlog (with back-off) and keeps the error.
+task2=$(proto_enqueue "seed agent e2e, failing work" "exit 3")
+DROVER_URL=$PROTO_URL DROVER_TOKEN=$DROVER_TOKEN AGENT_ID=$AGENT_ID MAX_TASKS=1 MAX_IDLE_POLLS=3 \
+  WAIT_SECONDS=2 AGENT_WORK='exit 3' \
+  timeout 60 "$PROTO_ROOT/scripts/seed-agent.sh" >"$PROTO_TMP/seed-agent2.log" 2>&1 ||
+  proto_fail "seed-agent.sh (failing work) failed: $(cat "$PROTO_TMP/seed-agent2.log")"
+got=$(proto_psql -F'|' -c "SELECT state, attempt, last_error, run_after > now() FROM tasks WHERE id = $task2")
+[ "$got" = "backlog|1|AGENT_WORK failed|t" ] || proto_fail "failed task: '$got', want 'backlog|1|AGENT_WORK failed|t'"
+proto_log "PASS: the seed agent loop completed task $task and reported task $task2 failed"

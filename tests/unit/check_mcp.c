@@ -88,6 +88,8 @@ static void ctx_for(struct mcp_ctx *c, const struct tokens_principal *who)
 
 /* Call a tool as `who`; returns the CallToolResult (owned). */
 static json_t *call(const struct tokens_principal *who, const char *tool, const char *args_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_t *call(const struct tokens_principal *who, const char *tool, const char *args_fmt, ...)
 {
     char args[2048];
     va_list ap;

@@ -387,7 +387,7 @@ START_TEST(test_pool_lifecycle)
     /* 30 tasks: 10 agents long before the next 30 s tick (woken by drover_task_ready). */
     enqueue(30, 1500);
     took = wait_for(LIVE, 10, 25);
-    ck_assert_msg(took < 10, "took %.1f s", took);
+    ck_assert_msg(took < 20, "took %.1f s (the tick is 30 s)", took);
     ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events WHERE trigger = 'task_ready'") > 0,
                      1);
 
@@ -509,7 +509,7 @@ START_TEST(test_leader_failover)
     loop_destroy(a_leads ? a : b);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM pool_leader WHERE replica = '%s'",
              a_leads ? "replica-b" : "replica-a");
-    ck_assert_msg(wait_for(sql, 1, 10) < 5, "takeover took too long");
+    ck_assert_msg(wait_for(sql, 1, 10) < 8, "takeover took too long");
     /* With backend none the target is still computed and published. */
     wait_for("SELECT count(DISTINCT replica) FROM scale_events", 2, 5);
     ck_assert_int_eq(scalar("SELECT target FROM scale_events ORDER BY id DESC LIMIT 1"), 2);

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# scripts/run.sh, the embedded default, end to end: it comes up with its own PostgreSQL cluster,
+# local agents and the demo repository; a task submitted to it reaches ready_to_test with a
+# commit on its branch in the demo repository; SIGINT (Ctrl-C) shuts everything down cleanly;
+# a second start resumes with the same data and token.
+set -euo pipefail
+root=${DROVER_SOURCE_DIR:?}
+build=${DROVER_BUILD_DIR:?}
+if [ "$(id -u)" -ne 0 ] && ! command -v initdb >/dev/null; then
+  echo "run.sh needs root (to run PostgreSQL as postgres) or initdb on PATH"
+  exit 77
+fi
+tmp=$(mktemp -d /tmp/drover-run-sh.XXXXXX)
+chmod 755 "$tmp"
+port=18710
+pgport=18760
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+while (exec 3<>"/dev/tcp/127.0.0.1/$pgport") 2>/dev/null; do pgport=$((pgport + 1)); done
+pid=""
+fail() {
+  echo "FAIL: $*"
+  echo "---- run.sh output ----"; cat "$tmp/out" 2>/dev/null || true
+  echo "---- droverd.log (last 40) ----"; tail -40 "$tmp/state/logs/droverd.log" 2>/dev/null || true
+  exit 1
+}
+cleanup() {
+  [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null && sleep 3
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  local pgbin
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/state/pg" -m immediate stop >/dev/null 2>&1 || true
+  pkill -f "$tmp/state" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+start() {
+  # env --default-signal: a background job of a non-interactive shell would ignore SIGINT.
+  env -u PGOPTIONS -u PGHOST -u PGPORT -u PGDATABASE --default-signal=INT \
+    DROVER_STATE_DIR="$tmp/state" DROVER_PORT=$port DROVER_PG_PORT=$pgport \
+    DROVER_BUILD_DIR="$build" "$root/scripts/run.sh" >"$tmp/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do
+    grep -q '^DROVER_DEMO_REPO=' "$tmp/out" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || fail "run.sh exited early"
+    sleep 0.2
+  done
+  fail "run.sh did not come up within 60 s"
+}
+
+stop() {
+  kill -INT "$pid"
+  for _ in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -0 "$pid" 2>/dev/null && fail "run.sh did not stop within 30 s of SIGINT"
+  wait "$pid" || fail "run.sh exited non-zero after SIGINT"
+  pid=""
+  if pgrep -f "$tmp/state" >/dev/null; then
+    fail "processes left behind: $(pgrep -af "$tmp/state")"
+  fi
+}
+
+start
+url=$(sed -n 's/^DROVER_URL=//p' "$tmp/out")
+token=$(sed -n 's/^DROVER_TOKEN=//p' "$tmp/out")
+repo=$(sed -n 's/^DROVER_DEMO_REPO=//p' "$tmp/out")
+[ -n "$url" ] && [ -n "$token" ] && [ -d "$repo" ] || fail "run.sh did not print its three lines"
+
+resp=$(curl -fsS -X POST "$url/api/tasks" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' \
+  -d '{"project": "demo", "title": "Add a greeting", "prompt": "Add a file that says hello"}') ||
+  fail "POST /api/tasks failed"
+id=$(jq -r '.task.id // .id' <<<"$resp")
+[ "$id" -gt 0 ] 2>/dev/null || fail "no task id in $resp"
+state=""
+for _ in $(seq 300); do
+  state=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.task.state // .state')
+  [ "$state" = ready_to_test ] && break
+  sleep 0.2
+done
+[ "$state" = ready_to_test ] || fail "task $id is $state, not ready_to_test, after 60 s"
+branch=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.task.branch // .branch')
+git --git-dir "$repo" rev-parse --verify -q "refs/heads/$branch" >/dev/null ||
+  fail "branch $branch is not in the demo repository"
+[ "$(git --git-dir "$repo" rev-list --count "main..$branch")" -ge 1 ] ||
+  fail "branch $branch has no commit of its own"
+echo "ok - task $id reached ready_to_test with a commit on $branch"
+
+stop
+echo "ok - SIGINT stopped droverd, its agents and PostgreSQL"
+
+start
+[ "$(sed -n 's/^DROVER_TOKEN=//p' "$tmp/out")" = "$token" ] || fail "the token changed across restarts"
+got=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.task.state // .state')
+[ "$got" = ready_to_test ] || fail "after a restart task $id is $got"
+echo "ok - a second start resumes with the same data"
+stop
+echo "PASS: scripts/run.sh"
