@@ -204,6 +204,7 @@ for _ in $(seq 1 60); do
 done
 kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null
+DRC=$?
 DPID=
 sleep 1
 ORPHANS=$(pgrep -fc "^drover-agent-chaos-$SEED" || true)
@@ -246,6 +247,10 @@ while IFS='|' read -r id br; do
 done < <(q "SELECT id, coalesce(branch, '') FROM tasks WHERE state = 'ready_to_test'")
 [ "$NOBRANCH" = 0 ] || FAILS+=("$NOBRANCH finished tasks without their commit on the remote")
 [ "$ORPHANS" = 0 ] || FAILS+=("$ORPHANS agent processes left behind")
+[ "$DRC" = 0 ] || FAILS+=("droverd exited with status $DRC on SIGTERM")
+# Sanitizer builds: any report from droverd or an agent fails the run.
+SAN=$(grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W/droverd.log" "$W"/agents/*.log 2>/dev/null | wc -l)
+[ "$SAN" = 0 ] || FAILS+=("sanitizer reports in $SAN log files")
 [ "$RESTARTS" = 3 ] || FAILS+=("only $RESTARTS of 3 restarts happened (the run ended early)")
 STATES=$(q "SELECT string_agg(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM tasks GROUP BY state ORDER BY state) s")
 log "states: $STATES; retried $RETRIED; proxy stalls ${STALLS:-?}; orphan coders ${ORPHANS_CODERS:-0}; ${elapsed}s"
