@@ -125,7 +125,7 @@ start_droverd() {
             --agent-command "$W/agent.sh" --agent-log-dir "$W/agents" \
             --agent-server-url "http://127.0.0.1:$PPORT/mcp" \
             --lease-seconds 6 --heartbeat-interval 1 --sweep-interval 1 --pool-tick 1 \
-            --pool-stale-after 6 --pool-grace 2 --pool-startup-deadline 30 --pool-max-starting "$NAGENTS" \
+            --pool-stale-after 6 --pool-stabilization 2 --pool-grace 2 --pool-startup-deadline 30 --pool-max-starting "$NAGENTS" \
             --pool-orphan-grace 5 --pool-hard-cap 64 >>"$W/droverd.log" 2>&1 &
         DPID=$!
         for _ in $(seq 1 100); do
@@ -197,11 +197,14 @@ elapsed=$(($(date +%s) - start))
 log "workload over after ${elapsed}s: kills $KILLS, restarts $RESTARTS"
 
 # --- drain: every agent must leave, then droverd stops ----------------------------------------
-api PUT /api/pool '{"min_agents":0,"max_agents":0}' >/dev/null
+code=$(api PUT /api/pool '{"min_agents":0,"max_agents":0}')
+[ "$code" = 200 ] || log "PUT /api/pool to drain: HTTP $code"
+drain=$(date +%s)
 for _ in $(seq 1 60); do
     pgrep -f "^drover-agent-chaos-$SEED" >/dev/null || break
     sleep 1
 done
+log "drain: $(pgrep -fc "^drover-agent-chaos-$SEED") agents left after $(($(date +%s) - drain))s"
 kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null
 DRC=$?
