@@ -11,4 +11,5 @@ if [ -z "${DROVER_BUILD_DIR:-}" ]; then
     export DROVER_BUILD_DIR=$PWD/build
 fi
 export DROVER_SOURCE_DIR=$PWD
-CHAOS_TASKS=${1:-${CHAOS_TASKS:-1000}} CHAOS_AGENTS=${CHAOS_AGENTS:-8} exec tests/chaos/chaos.sh
+CHAOS_TASKS=${1:-${CHAOS_TASKS:-1000}} CHAOS_AGENTS=${CHAOS_AGENTS:-8} CHAOS_PORTS=${CHAOS_PORTS:-18660-18699} \
+    exec tests/chaos/chaos.sh
