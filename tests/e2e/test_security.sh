@@ -6,7 +6,7 @@
 # oversized headers and bodies; Host / Origin spoofing; slow-loris (headers and body
 # trickled); and a scan proving no token, forge credential or password reaches droverd's log,
 # the activity / event rows or any API response.
-DROVER_PORT_RANGE=${DROVER_SECURITY_PORTS:-18600-18699}
+DROVER_PORT_RANGE=${DROVER_SECURITY_PORTS:-18600-18639}
 . "$(dirname "$0")/lib.sh"
 drover_e2e_init
 command -v python3 >/dev/null || drover_skip "python3 not installed"
