@@ -7,7 +7,7 @@
 # returns to 2 after the (4 s) stabilization window without retiring a busy agent.
 set -u
 . "$(dirname "$0")/lib.sh"
-export DROVER_PORT_RANGE=18640-18659
+export DROVER_PORT_RANGE=18720-18739
 drover_e2e_init
 AGENT_BIN=${DROVER_BUILD_DIR:?}/agent/drover-agent
 [ -x "$AGENT_BIN" ] || fail "drover-agent is not built: $AGENT_BIN"
