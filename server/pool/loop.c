@@ -249,6 +249,9 @@ static void loop_on_exit(const struct backend_pod *pod, void *arg)
         loop_note_failure(l, pod->reason);
     } else {
         snprintf(why, sizeof(why), "pod ended: %s", pod->reason);
+        /* Capacity just dropped and nothing else announces it (no task became runnable, no
+         * admin change): decide now rather than at the next tick, up to --pool-tick away. */
+        l->next_retry = loop_now();
     }
     json_object_del(l->starting, pod->agent_id);
     /* Its task goes back to the queue now rather than when the lease would have run out. */
@@ -560,6 +563,12 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     /* Come back within a second while held back: by the rate limits, or by the window. */
     l->next_retry =
         d->rate_limited || created < d->creates || d->stabilized > d->raw ? loop_now() + 1 : 0;
+    /* A pin's expiry changes the decision, but no notification marks it: come back right
+     * after it rather than at the next tick (a pin shorter than the tick would otherwise last
+     * until then). */
+    if (d->pinned && isfinite(cfg.pinned_until) &&
+        (l->next_retry == 0 || cfg.pinned_until < l->next_retry))
+        l->next_retry = cfg.pinned_until + 0.01;
     poolstore_leader_set(&l->db, l->cfg.replica, NULL);
 out:
     if (err.code)

@@ -2,6 +2,7 @@
  * The task queue's SQL. Worker threads only (blocking libpq on the caller's connection).
  */
 #include "store/queue.h"
+#include "store/taskjson.h"
 #include "core/mem.h"
 #include "core/buf.h"
 #include "core/text.h"
@@ -12,21 +13,7 @@
 #include <strings.h>
 
 /* The JSON every caller sees for a task `t` joined with its project `p`. */
-#define TASK_JSON                                                                                  \
-    "jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,"               \
-    " 'state', t.state, 'priority', t.priority, 'model', t.model, 'attempt', t.attempt,"           \
-    " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
-    " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
-    " 'base_branch', coalesce(t.base_branch, p.default_branch, 'main'),"                           \
-    " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
-    " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
-    " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \
-    " 'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,"                 \
-    " 'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,"       \
-    " 'updated_at', t.updated_at,"                                                                 \
-    " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
-    "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
-    "   'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))::text"
+#define TASK_JSON TASKJSON_SQL "::text"
 
 /* Recompute an agent's status from what it holds; draining and offline stay as they are. */
 #define AGENT_SETTLE(ids, excluding)                                                               \

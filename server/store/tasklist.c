@@ -1,35 +1,17 @@
 /* Task read models over tasks and activity. Worker threads only. */
 #include "store/tasklist.h"
+#include "store/taskjson.h"
 #include "core/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The same shape as queue.c's task JSON (kept in sync by tests), plus is_group. */
-#define TASKLIST_JSON                                                                              \
-    "jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,"               \
-    " 'state', t.state, 'priority', t.priority, 'model', t.model, 'attempt', t.attempt,"           \
-    " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
-    " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
-    " 'base_branch', coalesce(t.base_branch, p.default_branch, 'main'),"                           \
-    " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
-    " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
-    " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \
-    " 'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,"                 \
-    " 'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,"       \
-    " 'updated_at', t.updated_at, 'is_group', t.is_group,"                                         \
-    " 'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE"                           \
-    "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
-    " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
-    "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
-    "   'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))"
-
 static const struct db_stmt st_page = {
     "tasklist_page",
     "SELECT coalesce(jsonb_agg(x.j ORDER BY x.id DESC), '[]')::text AS tasks,"
     " min(x.id) AS last_id, count(*) AS n FROM ("
-    " SELECT t.id, " TASKLIST_JSON " AS j FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    " SELECT t.id, " TASKJSON_SQL " AS j FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
     " WHERE ($1::text IS NULL OR t.state = $1) AND ($2::bigint IS NULL OR t.project_id = $2)"
     " AND ($3::uuid IS NULL OR t.agent_id = $3) AND ($4::bigint IS NULL OR t.parent_id = $4)"
     " AND ($5::bigint IS NULL OR t.id < $5) ORDER BY t.id DESC LIMIT $6) x",

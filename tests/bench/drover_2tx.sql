@@ -33,7 +33,9 @@ WITH ag AS (SELECT id, status FROM agents
    'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,
    'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,
    'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,
-   'updated_at', t.updated_at,
+   'updated_at', t.updated_at, 'is_group', t.is_group,
+   'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE
+     extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,
    'project', jsonb_build_object('id', p.id, 'name', p.name,
      'repoUrl', coalesce(t.repo_url, p.repo_url),
      'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))::text
@@ -67,7 +69,9 @@ WITH u AS (UPDATE tasks t SET state = 'completed', updated_at = now(),
    'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,
    'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,
    'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,
-   'updated_at', t.updated_at,
+   'updated_at', t.updated_at, 'is_group', t.is_group,
+   'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE
+     extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,
    'project', jsonb_build_object('id', p.id, 'name', p.name,
      'repoUrl', coalesce(t.repo_url, p.repo_url),
      'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))::text AS task

@@ -103,16 +103,9 @@ proto_agent_token() {
 
 # Enqueue a task in backlog straight in SQL (what an operator's POST /api/tasks would do);
 # prints its id.
-# A real bare repository with one commit on main (create_branch pushes to it), made once.
+# A real bare repository with one commit on main (create_branch pushes to it): lib.sh's.
 proto_repo() {
-  local bare="$PROTO_TMP/remote.git" work="$PROTO_TMP/seed"
-  if [ ! -d "$bare" ]; then
-    git init -q --bare -b main "$bare"
-    git init -q -b main "$work"
-    git -C "$work" -c user.name=e2e -c user.email=e2e@localhost commit -q --allow-empty -m init
-    git -C "$work" push -q "$bare" main
-  fi
-  echo "file://$bare"
+  drover_repo
 }
 
 proto_enqueue() {

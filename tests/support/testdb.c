@@ -101,3 +101,10 @@ void testdb_reset(struct db *db)
                    &err) < 0)
         ck_abort_msg("resetting the test database: %s", err.msg);
 }
+
+double testdb_slowdown(void)
+{
+    const char *s = getenv("DROVER_SANITIZED");
+
+    return s && strcmp(s, "1") == 0 ? 3.0 : 1.0;
+}

@@ -28,6 +28,13 @@ void testdb_reset(struct db *db);
 /* The DSN to use for extra connections ("" = PG* environment). */
 const char *testdb_dsn(void);
 
+/*
+ * How much slower than a plain build this one runs: 3 under ASan+UBSan (scripts/test.sh sets
+ * DROVER_SANITIZED=1 there), else 1. Tests that wait for something asynchronous (a pool tick,
+ * a process start) multiply their deadlines by it; the plain run keeps the strict bounds.
+ */
+double testdb_slowdown(void);
+
 /* The schema name. */
 const char *testdb_schema(void);
 

@@ -107,6 +107,7 @@ static void poll_until(struct backend *b, const char *name, enum backend_phase p
     struct timespec t0, t;
     struct err err = {0};
 
+    secs *= testdb_slowdown();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         backend_poll(b, on_event, NULL, &err);
@@ -467,7 +468,7 @@ static void wait_sql(struct db *db, const char *sql, long long want, int secs)
 {
     long long v = -1;
 
-    for (int i = 0; i < secs * 10; i++) {
+    for (int i = 0; i < secs * 10 * (int)testdb_slowdown(); i++) {
         v = sql_ll(db, sql);
         if (v == want)
             return;

@@ -1,0 +1,27 @@
+/*
+ * The JSON every reader returns for a task row `t` joined with its project `p` (as
+ * `... FROM tasks t LEFT JOIN projects p ON p.id = t.project_id`): one definition, so the MCP
+ * tools, the queue functions and the REST API cannot drift apart. SQL text only.
+ */
+#ifndef DROVER_STORE_TASKJSON_H
+#define DROVER_STORE_TASKJSON_H
+
+#define TASKJSON_SQL                                                                               \
+    "jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,"               \
+    " 'state', t.state, 'priority', t.priority, 'model', t.model, 'attempt', t.attempt,"           \
+    " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
+    " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
+    " 'base_branch', coalesce(t.base_branch, p.default_branch, 'main'),"                           \
+    " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
+    " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
+    " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \
+    " 'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,"                 \
+    " 'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,"       \
+    " 'updated_at', t.updated_at, 'is_group', t.is_group,"                                         \
+    " 'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE"                           \
+    "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
+    " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
+    "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
+    "   'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))"
+
+#endif
