@@ -13,7 +13,7 @@
 # Its last line is the summary: `tasks N, kills K, restarts R, lost L, duplicated D`.
 #
 # Environment: CHAOS_TASKS (1000), CHAOS_AGENTS (8), CHAOS_SEED ($$), CHAOS_DEADLINE seconds
-# (1800), CHAOS_PORTS (18600-18699), DROVER_SOURCE_DIR / DROVER_BUILD_DIR. Runs initdb itself
+# (1800), CHAOS_PORTS (18660-18699), DROVER_SOURCE_DIR / DROVER_BUILD_DIR. Runs initdb itself
 # (as the postgres user via runuser when run as root).
 set -uo pipefail
 
@@ -23,7 +23,7 @@ TASKS=${CHAOS_TASKS:-1000}
 NAGENTS=${CHAOS_AGENTS:-8}
 SEED=${CHAOS_SEED:-$$}
 DEADLINE=${CHAOS_DEADLINE:-1800}
-PORTS=${CHAOS_PORTS:-18600-18699}
+PORTS=${CHAOS_PORTS:-18660-18699}
 KILL_EVERY=${CHAOS_KILL_EVERY:-2}
 DROVERD=$BUILD/droverd
 AGENT=$BUILD/agent/drover-agent
