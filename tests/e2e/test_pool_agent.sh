@@ -38,6 +38,15 @@ sleep 1
 [ "$(drover_psql "$LIVE")" = 2 ] || fail "more than 2 agents on an empty queue"
 pass "empty queue: 2 real agents"
 
+# The agent's own output through the pod backend: GET /api/agents/{id}/logs.
+OPER=$(drover_token operator pool-operator)
+one=$(drover_psql "SELECT id FROM agents WHERE status = 'idle' LIMIT 1")
+code=$(curl -s -o "$DROVER_TMP/agent.log" -w '%{http_code}' -H "Authorization: Bearer $OPER" \
+    "$DROVER_URL/api/agents/$one/logs?tail=20")
+[ "$code" = 200 ] && grep -q "starting agent=$one" "$DROVER_TMP/agent.log" ||
+    fail "GET /api/agents/$one/logs: $code $(head -c 300 "$DROVER_TMP/agent.log")"
+pass "an agent's own output through GET /api/agents/{id}/logs"
+
 drover_psql "INSERT INTO tasks (title, description, repo_url, max_attempts)
              SELECT 'pool task ' || g, 'Write a note. sleep 2', '$repo', 3
              FROM generate_series(1, 30) g" >/dev/null
