@@ -165,7 +165,9 @@ static const struct cfg_opt cfg_opts[] = {
     {"max-connections", "DROVER_MAX_CONNECTIONS", "4096", "file descriptors for connections",
      cfg_set_conns},
     {"idle-timeout", "DROVER_IDLE_TIMEOUT", "30",
-     "seconds a connection may idle or dribble a request before it is closed", cfg_set_idle},
+     "seconds a request may dribble in (headers, body) before the connection is closed; idle "
+     "keep-alive connections stay open at least 2 x heartbeat-interval + 15 s",
+     cfg_set_idle},
     {"sweep-interval", "DROVER_SWEEP_INTERVAL", "5",
      "seconds between runs of the lease reaper and the timeout sweep", cfg_set_sweep},
     {"log-level", "DROVER_LOG_LEVEL", "info", "error|warn|info|debug", cfg_set_log},

@@ -1405,7 +1405,12 @@ int server_run(const struct cfg *cfg)
         info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
     info.fd_limit_per_thread = (unsigned)cfg->max_conns;
     info.timeout_secs = (unsigned)cfg->idle_timeout;
-    info.keepalive_timeout = cfg->idle_timeout;
+    /* An agent's keep-alive connection idles for a heartbeat interval between requests: closing
+     * it at the same moment the next heartbeat is sent fails that heartbeat (seen at 10,000
+     * agents with both at 30 s). Keep idle connections past one interval, with slack. */
+    info.keepalive_timeout = cfg->idle_timeout > 2 * cfg->heartbeat_interval + 15
+                                 ? cfg->idle_timeout
+                                 : 2 * cfg->heartbeat_interval + 15;
     info.timeout_secs_ah_idle = (unsigned)cfg->idle_timeout; /* headers dribbled in */
     info.retry_and_idle_policy = &server_retry;
     info.max_http_header_data = 8192;
