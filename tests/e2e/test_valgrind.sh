@@ -29,6 +29,7 @@ valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=de
   "$PROTO_DROVERD" serve --listen "127.0.0.1:$port" --pod-backend none --workers 2 \
   >"$PROTO_TMP/droverd.log" 2>&1 &
 vpid=$!
+DROVER_PID=$vpid # proto_cleanup stops it if the test fails early
 for _ in $(seq 600); do
   curl -fsS -o /dev/null "$url/ready" 2>/dev/null && break
   kill -0 "$vpid" 2>/dev/null || proto_fail "droverd under valgrind exited: $(tail -20 "$vlog")"
@@ -83,6 +84,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/tasks")
 kill -TERM "$vpid"
 st=0
 wait "$vpid" || st=$?
+DROVER_PID=""
 grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost" "$vlog" >&2 || true
 [ "$st" -eq 0 ] || proto_fail "droverd under valgrind exited $st: $(grep -A40 -m1 -E '^==[0-9]+== (Invalid|Conditional|Syscall|Mismatched|.*definitely lost in)' "$vlog" || tail -60 "$vlog")"
 grep -q "ERROR SUMMARY: 0 errors" "$vlog" || proto_fail "memcheck reported errors: $(tail -40 "$vlog")"
