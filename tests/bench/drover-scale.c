@@ -56,7 +56,8 @@ static struct scale_tok *scale_t;
 static int scale_ntok;
 static double *scale_lat;
 static long scale_nlat, scale_caplat;
-static long scale_sent, scale_ok, scale_fail, scale_late, scale_closed, scale_connfail;
+static long scale_sent, scale_ok, scale_fail, scale_late, scale_closed, scale_closed_ws,
+    scale_connfail;
 static int scale_ep;
 
 static double scale_now(void)
@@ -162,9 +163,10 @@ static void scale_kill(struct scale_conn *c, bool by_server)
         return;
     if (c->st == SC_WAIT)
         scale_fail++;
-    if (by_server)
+    if (by_server) {
         scale_closed++;
-    else if (c->st == SC_CONNECTING || c->st == SC_UPGRADE || c->st == SC_INIT)
+        scale_closed_ws += c->ws;
+    } else if (c->st == SC_CONNECTING || c->st == SC_UPGRADE || c->st == SC_INIT)
         scale_connfail++;
     epoll_ctl(scale_ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -295,10 +297,20 @@ static void scale_readable(struct scale_conn *c, double now)
                 return;
             bool bad = op == 1 &&
                        (memmem(pl, pn, "\"error\"", 7) || memmem(pl, pn, "\"isError\":true", 14));
+            if (bad && scale_fail < 5) /* before the payload is consumed */
+                fprintf(stderr, "drover-scale: ws error reply: %.*s\n", (int)(pn < 200 ? pn : 200),
+                        pl);
             scale_consume(c, n);
             if (op == 8) {
                 scale_kill(c, true);
                 return;
+            }
+            if (op == 9) { /* lws pings idle WebSockets: answer as a real client does */
+                static const char pong[6] = {(char)0x8a, (char)0x80, 0, 0, 0, 0};
+                if (scale_send(c, pong, sizeof(pong)) < 0) {
+                    scale_kill(c, true);
+                    return;
+                }
             }
             if (op != 1)
                 continue; /* ping/pong */
@@ -310,8 +322,6 @@ static void scale_readable(struct scale_conn *c, double now)
                 c->st = SC_IDLE;
             } else if (c->st == SC_WAIT) {
                 if (bad) {
-                    if (scale_fail < 5)
-                        fprintf(stderr, "drover-scale: ws heartbeat error\n");
                     scale_fail++;
                 } else {
                     scale_ok++;
@@ -564,13 +574,15 @@ int main(int argc, char **argv)
     }
     qsort(scale_lat, (size_t)scale_nlat, sizeof(double), scale_cmp);
     printf("{\"conns\":%d,\"ws_conns\":%d,\"established\":%d,\"connect_failed\":%ld,"
-           "\"open_at_end\":%ld,\"closed_by_server\":%ld,\"ramp_s\":%.2f,\"interval_s\":%g,"
+           "\"open_at_end\":%ld,\"closed_by_server\":%ld,\"closed_ws\":%ld,\"ramp_s\":%.2f,"
+           "\"interval_s\":%g,"
            "\"seconds\":%g,\"heartbeats_sent\":%ld,\"heartbeats_ok\":%ld,\"heartbeats_failed\":%ld,"
            "\"unanswered\":%ld,\"late\":%ld,\"heartbeats_per_s\":%.1f,\"hb_p50_ms\":%.3f,"
            "\"hb_p99_ms\":%.3f,\"hb_max_ms\":%.3f,\"client_cpu_s\":%.2f}\n",
-           conns, nws, estab, scale_connfail, open_at_end, scale_closed, ramp_s, interval, seconds,
-           scale_sent, scale_ok, scale_fail, unanswered, scale_late, (double)scale_ok / seconds,
-           scale_pct(0.5), scale_pct(0.99), scale_nlat ? scale_lat[scale_nlat - 1] : 0, cpu);
+           conns, nws, estab, scale_connfail, open_at_end, scale_closed, scale_closed_ws, ramp_s,
+           interval, seconds, scale_sent, scale_ok, scale_fail, unanswered, scale_late,
+           (double)scale_ok / seconds, scale_pct(0.5), scale_pct(0.99),
+           scale_nlat ? scale_lat[scale_nlat - 1] : 0, cpu);
     for (int i = 0; i < conns; i++)
         if (scale_c[i].st != SC_DEAD)
             close(scale_c[i].fd);
