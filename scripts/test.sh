@@ -42,7 +42,7 @@ pg_virtualenv -o max_connections=400 -o fsync=off bash -c '
     ctest --test-dir build/fuzz -R "^fuzz_" --output-on-failure >"$1/fuzz.log" 2>&1 || rc=1
     cat "$1/fuzz.log"
   fi
-  DROVER_SANITIZED=1 ctest --test-dir build/asan --output-on-failure -E "^e2e_(bench|format)" \
+  DROVER_SANITIZED=1 ctest --test-dir build/asan --output-on-failure -E "^e2e_(bench|format|valgrind)" \
     >"$1/asan.log" 2>&1 || rc=1
   cat "$1/asan.log"
   ctest --test-dir build/test --output-on-failure >"$1/test.log" 2>&1 || rc=1

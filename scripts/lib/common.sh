@@ -10,7 +10,7 @@ DROVER_APT_PACKAGES=(
   check libsubunit-dev
   postgresql postgresql-contrib postgresql-common
   clang clang-format libclang-rt-14-dev python3
-  prometheus chromium python3-yaml openssl
+  prometheus chromium python3-yaml openssl valgrind
 )
 
 drover_log() { printf '==> %s\n' "$*" >&2; }
