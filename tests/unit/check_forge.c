@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fakeproc.h"
 #include "core/mem.h"
 #include "forge/forge_backend.h"
 
@@ -26,36 +27,12 @@ static char main_sha[41];
 
 static void fake_start(void)
 {
-    const char *src = getenv("DROVER_SOURCE_DIR");
-    char script[1024], line[64] = "";
-    int p[2];
-    FILE *f;
-
-    snprintf(script, sizeof(script), "%s/tests/fakes/fake_forge.py", src ? src : ".");
-    if (pipe(p) != 0)
-        exit(1);
-    fake_pid = fork();
-    if (fake_pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        execlp("python3", "python3", script, "--token", TOKEN, (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    f = fdopen(p[0], "r");
-    if (!fgets(line, sizeof(line), f) || sscanf(line, "PORT=%d", &fake_port) != 1) {
-        fprintf(stderr, "fake forge did not start (%s)\n", script);
-        exit(1);
-    }
-    fclose(f);
+    fake_pid = fakeproc_start("tests/fakes/fake_forge.py", TOKEN, &fake_port);
 }
 
 static void fake_stop(void)
 {
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        waitpid(fake_pid, NULL, 0);
-    }
+    fakeproc_stop(fake_pid);
 }
 
 static void git_setup(void)
