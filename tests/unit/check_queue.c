@@ -228,6 +228,25 @@ START_TEST(claim_orders_by_priority_then_age_and_honours_run_after)
 }
 END_TEST
 
+/* Most claims are long-polls finding nothing: those must lock and write nothing (a row lock
+ * would give the transaction an id and its commit a WAL flush). A lock leaves the locker's id
+ * in the row's xmax. */
+START_TEST(empty_claim_takes_no_lock)
+{
+    char ag[37];
+    char sql[160];
+
+    new_agent(ag);
+    snprintf(sql, sizeof(sql), "SELECT xmax::text::bigint FROM agents WHERE id = '%s'", ag);
+    ck_assert_int_eq(scalar(sql), 0);
+    ck_assert_ptr_null(claim(ag));
+    ck_assert_int_eq(scalar(sql), 0);
+    enqueue("one", 0);
+    json_decref(claim(ag)); /* a claim that takes a task does lock (and update) the agent */
+    ck_assert_int_ne(scalar(sql), 0);
+}
+END_TEST
+
 START_TEST(claim_refuses_draining_offline_and_unknown_agents)
 {
     char ag[37];
@@ -827,6 +846,7 @@ int main(void)
     tcase_add_loop_test(tc, enqueue_rejects_bad_input_and_changes_nothing, 0,
                         sizeof(bad_tasks) / sizeof(bad_tasks[0]));
     tcase_add_test(tc, claim_orders_by_priority_then_age_and_honours_run_after);
+    tcase_add_test(tc, empty_claim_takes_no_lock);
     tcase_add_test(tc, claim_refuses_draining_offline_and_unknown_agents);
     tcase_add_test(tc, drain_refuses_busy_agent);
     tcase_add_test(tc, concurrent_claims_never_share_and_cover_all);
