@@ -15,11 +15,12 @@
  * connection (JSON-RPC ids tell the replies apart); an HTTP agent holds it on a second
  * keep-alive connection with its own MCP session (POST /mcp initialize, then tools/call), as
  * drover-agent's poll and heartbeat clients do. An empty answer ({task:null} at the deadline)
- * is re-polled at once; a refused one after 1 s. The polls start spread over the first
- * min(interval, 5 s). With --tasks-per-s R (and the PG* environment pointing at droverd's database)
- * tasks are inserted at that rate during the run (titles scale-task-<n>); the agent whose held poll
- * gets one completes it (update_task_status completed) and polls again. Claim latency = the
- * INSERT's commit to the task arriving in an agent's poll answer.
+ * is re-polled at once; a refused one after drover-agent's back-off (1 s doubling to 30 s). The
+ * polls start spread over the first min(interval, 5 s). With --tasks-per-s R (and the PG*
+ * environment pointing at droverd's database) tasks are inserted at that rate during the run
+ * (titles scale-task-<n>); the agent whose held poll gets one completes it (update_task_status
+ * completed) and polls again. Claim latency = the INSERT's commit to the task arriving in an
+ * agent's poll answer.
  *
  *   drover-scale --host 127.0.0.1 --port P --tokens F --conns N [--ws FRACTION]
  *                --interval S --seconds S [--ramp-max M] [--poll W [--tasks-per-s R]]
@@ -71,6 +72,7 @@ struct scale_conn {
     double sent_at; /* heartbeat in flight since */
     enum scale_poll pst;
     double poll_at; /* PO_BACKOFF: when to poll again */
+    int backoff;    /* seconds before the next retry after a refusal (drover-agent's 1..30) */
     char sid[128];  /* HTTP poller: Mcp-Session-Id */
     char *rbuf;
     size_t rlen, rcap;
@@ -265,10 +267,13 @@ static void scale_poll_send(struct scale_conn *c)
         scale_kill(c, true);
 }
 
+/* After a refusal ("server busy") wait as drover-agent does, 1 s doubling to 30 s, with 20 %
+ * jitter so that refused agents do not come back in step. */
 static void scale_poll_backoff(struct scale_conn *c, double now)
 {
+    c->backoff = c->backoff ? (c->backoff * 2 > 30 ? 30 : c->backoff * 2) : 1;
     c->pst = PO_BACKOFF;
-    c->poll_at = now + 1;
+    c->poll_at = now + c->backoff * (0.8 + 0.4 * (double)rand() / RAND_MAX);
 }
 
 /* A reply to get_next_task: a task (complete it), none (poll again) or a refusal (back off). */
@@ -290,6 +295,7 @@ static void scale_poll_reply(struct scale_conn *c, const json_t *msg, int status
         scale_poll_backoff(c, now);
         return;
     }
+    c->backoff = 0;
     if (!json_is_object(task)) {
         scale_polls_null++;
         scale_poll_send(c);
