@@ -16,11 +16,11 @@
  * keep-alive connection with its own MCP session (POST /mcp initialize, then tools/call), as
  * drover-agent's poll and heartbeat clients do. An empty answer ({task:null} at the deadline)
  * is re-polled at once; a refused one after drover-agent's back-off (1 s doubling to 30 s). The
- * polls start spread over the first min(interval, 5 s). With --tasks-per-s R (and the PG*
- * environment pointing at droverd's database) tasks are inserted at that rate during the run
- * (titles scale-task-<n>); the agent whose held poll gets one completes it (update_task_status
- * completed) and polls again. Claim latency = the INSERT's commit to the task arriving in an
- * agent's poll answer.
+ * polls start spread over the first W seconds, as agents started at different times would. With
+ * --tasks-per-s R (and the PG* environment pointing at droverd's database) tasks are inserted at
+ * that rate during the run (titles scale-task-<n>); the agent whose held poll gets one completes it
+ * (update_task_status completed) and polls again. Claim latency = the INSERT's commit to the task
+ * arriving in an agent's poll answer.
  *
  *   drover-scale --host 127.0.0.1 --port P --tokens F --conns N [--ws FRACTION]
  *                --interval S --seconds S [--ramp-max M] [--poll W [--tasks-per-s R]]
@@ -851,9 +851,11 @@ int main(int argc, char **argv)
             }
             turn++;
         }
-        /* Polls start spread over the first min(interval, 5 s), then are held all the time. */
+        /* Polls start spread over the first poll wait, then are held all the time; so the
+         * empty answers at the deadline, each followed by a new poll, come evenly too (as from
+         * agents that started at different times), not as one burst every wait. */
         while (scale_poll_wait > 0 && pstart < conns &&
-               start + (double)pstart * (interval < 5 ? interval : 5) / conns <= now) {
+               start + (double)pstart * scale_poll_wait / conns <= now) {
             struct scale_conn *pc = &scale_c[scale_c[pstart++].poll];
             if (pc->pst == PO_NONE && (pc->st == SC_IDLE || pc->st == SC_WAIT))
                 scale_poll_send(pc);
