@@ -40,6 +40,7 @@ struct loop {
     bool drain_started;
     double last_eval; /* when the policy last ran: task_done is debounced against it */
     double done_due;  /* a task_done notification is waiting for this time; 0 = none */
+    char schema[128]; /* drover_task_done's payload for this schema's tasks */
     struct policy_history hist;
     double next_tick, next_retry;
     int failures, successes;   /* start outcomes since the last evaluation */
@@ -148,6 +149,10 @@ static int loop_open_listen(struct loop *l, struct err *err)
         l->listen = NULL;
         return -1;
     }
+    PQclear(r);
+    r = PQexec(l->listen, "SELECT current_schema()");
+    snprintf(l->schema, sizeof(l->schema), "%s",
+             PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     return 0;
 }
@@ -628,7 +633,7 @@ static const char *loop_wait(struct loop *l, int ms)
     }
     while ((n = PQnotifies(l->listen)) != NULL) {
         if (strcmp(n->relname, QUEUE_CHANNEL_DONE) == 0) {
-            if (l->done_due == 0)
+            if (l->done_due == 0 && strcmp(n->extra, l->schema) == 0)
                 l->done_due = l->last_eval + LOOP_DONE_DEBOUNCE;
         } else if (!trigger || strcmp(n->relname, AGENTPOOL_CHANNEL) == 0) {
             trigger = strcmp(n->relname, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
@@ -697,10 +702,10 @@ void loop_run(struct loop *l)
         now = loop_now();
         if (!trigger && now >= l->next_tick)
             trigger = "tick";
-        if (!trigger && l->next_retry > 0 && now >= l->next_retry)
-            trigger = "retry";
         if (!trigger && l->done_due > 0 && now >= l->done_due)
             trigger = "task_done";
+        if (!trigger && l->next_retry > 0 && now >= l->next_retry)
+            trigger = "retry";
         if (!trigger)
             continue;
         if (strcmp(trigger, "tick") == 0)
