@@ -21,10 +21,10 @@
 #include <unistd.h>
 
 /* One lock per schema, so separate test schemas (and deployments) elect separately. */
+#define LOOP_LOCK "hashtext('drover.pool.' || current_schema())"
 /* Seconds between evaluations woken by drover_task_done: a busy queue finishes tasks all the
  * time, and each evaluation costs a few queries (and a pod list on Kubernetes). */
 #define LOOP_DONE_DEBOUNCE 1.0
-#define LOOP_LOCK "hashtext('drover.pool.' || current_schema())"
 
 struct loop {
     struct agentpool_cfg cfg;

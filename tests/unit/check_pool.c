@@ -8,6 +8,8 @@
  *    Scenarios: settle at 2; 30 tasks -> 10 long before a tick; drain -> back to 2 after the
  *    window without touching a busy agent; kill -9 mid-task -> re-run once; admin min/max and
  *    pin -> the pool follows; a crashing agent command opens the breaker with its exit code.
+ *  - The pool thread with backend none: a drop in load is decided within about a second
+ *    (drover_task_done, debounced), not at the 30 s tick, and the window and min still hold.
  */
 #include <check.h>
 #include <signal.h>
