@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Drover at scale (issue 7): 10,000 concurrent agent connections heartbeating against one
-# droverd, half HTTP keep-alive (POST /heartbeat) and half WebSocket (/ws, tools/call heartbeat),
-# at the real interval (30 s) and compressed (1 s); droverd's RSS and CPU, heartbeat throughput
-# and latency, and claim latency (drover-bench dispatch: agents long-polling get_next_task while
-# the 10,000 heartbeat), next to the pgbench ceiling of droverd's claim+complete SQL measured in
-# the same run on the same cluster. Bounded: every phase has a fixed length; it stops by itself.
+# Drover at scale (issue 7): 10,000 concurrent agents against one droverd, half on HTTP
+# keep-alive (POST /heartbeat, and a second connection holding a get_next_task long-poll over
+# /mcp) and half on one WebSocket each (/ws: heartbeats and the held get_next_task multiplexed),
+# heartbeating at the real interval (30 s) and compressed (1 s) while every agent holds a
+# long-poll (wait_seconds SCALE_POLL, drover-agent's default 20) and tasks arrive at
+# SCALE_TASKS_PER_S; droverd's RSS and CPU, heartbeat throughput and latency, and claim latency
+# (INSERT commit -> task in a held poll's answer), next to the pgbench ceiling of droverd's
+# claim+complete SQL measured in the same run on the same cluster. Bounded: every phase has a
+# fixed length; it stops by itself.
 #
 # Builds Release into build/bench, raises the descriptor limit (ulimit -n to the hard limit;
 # droverd --max-connections), starts a private PostgreSQL cluster (as scripts/bench.sh) and
@@ -12,9 +15,12 @@
 # (one agent and one token per connection; api_tokens.token_hash = SHA-256 of the token text,
 # as server/store/tokens.c stores it), so no two connections share an agent.
 #
-# Env (defaults): SCALE_CONNS=10000 SCALE_WS=0.5 (fraction of WebSockets)
+# Env (defaults): SCALE_CONNS=10000 (agents) SCALE_WS=0.5 (fraction on WebSockets)
 #   SCALE_PHASES="30:60 1:60" (interval:seconds per phase)  SCALE_WORKERS=8 (droverd --workers)
-#   SCALE_DISPATCH=200 (tasks for the claim-latency probe; 0 = none)  SCALE_DISPATCH_AGENTS=8
+#   SCALE_POLL=20 (get_next_task wait_seconds every agent holds; 0 = heartbeats only)
+#   SCALE_TASKS_PER_S=10 (tasks inserted during each phase, claimed by the held polls)
+#   SCALE_DISPATCH=200 (with SCALE_POLL=0 only: tasks for a drover-bench dispatch claim probe of
+#   SCALE_DISPATCH_AGENTS=8 separate long-polling agents; 0 = none)
 #   SCALE_IDLE_TIMEOUT=90 (droverd --idle-timeout; see below)  SCALE_PGBENCH_SECONDS=10  SCALE_PORT=18920  SCALE_DIR (scratch; default a new /tmp dir)
 #   SCALE_BUILD_DIR (use this build)
 # Ends with one JSON line per phase.
@@ -26,7 +32,10 @@ conns=${SCALE_CONNS:-10000}
 wsfrac=${SCALE_WS:-0.5}
 phases=${SCALE_PHASES:-30:60 1:60}
 workers=${SCALE_WORKERS:-8}
+poll=${SCALE_POLL:-20}
+tps=${SCALE_TASKS_PER_S:-10}
 ndispatch=${SCALE_DISPATCH:-200}
+[ "$poll" -eq 0 ] || ndispatch=0 # the held polls themselves measure claim latency
 dagents=${SCALE_DISPATCH_AGENTS:-8}
 pgsecs=${SCALE_PGBENCH_SECONDS:-10}
 port=${SCALE_PORT:-18920}
@@ -66,8 +75,11 @@ for b in droverd drover-bench drover-scale; do
 done
 
 # One descriptor per connection on each side (drover-scale and droverd are separate processes),
-# plus PostgreSQL connections, files and the listener.
-need=$((conns + 1024))
+# plus PostgreSQL connections, files and the listener. With long-polls an HTTP agent has two
+# connections (poll and heartbeat, as drover-agent's two clients), a WebSocket agent one.
+nconn=$conns
+[ "$poll" -eq 0 ] || nconn=$((conns + conns - $(awk -v n="$conns" -v f="$wsfrac" 'BEGIN{printf "%d", n * f + 0.5}')))
+need=$((nconn + 1024))
 [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$need" ] ||
   { drover_log "ulimit -Hn is $(ulimit -Hn); $need descriptors are needed (raise the hard limit)"; exit 1; }
 ulimit -Sn "$need" # the soft limit only: plain `ulimit -n` would lower the hard one too
@@ -128,7 +140,8 @@ psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACU
   -c "VACUUM ANALYZE agents"
 
 "$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none \
-  --max-connections "$((conns + 512))" --idle-timeout "$idle" >"$dir/droverd.log" 2>&1 &
+  --max-connections "$((nconn + 512))" --idle-timeout "$idle" --long-poll-max "$((poll > 60 ? poll : 60))" \
+  >"$dir/droverd.log" 2>&1 &
 pids+=($!)
 dpid=$!
 for _ in $(seq 100); do
@@ -144,9 +157,13 @@ results=()
 for ph in $phases; do
   interval=${ph%%:*}
   secs=${ph##*:}
-  drover_log "phase: $conns connections (WebSocket fraction $wsfrac), heartbeat every ${interval}s, ${secs}s"
+  drover_log "phase: $conns agents, $nconn connections (WebSocket fraction $wsfrac), heartbeat every" \
+    "${interval}s, long-poll ${poll}s, $tps tasks/s, ${secs}s"
+  pollargs=()
+  [ "$poll" -eq 0 ] || pollargs=(--poll "$poll" --tasks-per-s "$tps")
   "$build/drover-scale" --port "$port" --tokens "$dir/tokens" --conns "$conns" --ws "$wsfrac" \
-    --interval "$interval" --seconds "$secs" >"$dir/scale.$interval.json" 2>"$dir/scale.$interval.log" &
+    --interval "$interval" --seconds "$secs" "${pollargs[@]}" >"$dir/scale.$interval.json" \
+    2>"$dir/scale.$interval.log" &
   spid=$!
   for _ in $(seq 1200); do
     grep -q "connections up" "$dir/scale.$interval.log" && break
@@ -160,7 +177,7 @@ for ph in $phases; do
   rss_load=$(rss_kb "$dpid")
   nfd=$(fds "$dpid")
   p50=null p99=null
-  if [ "$ndispatch" -gt 0 ]; then
+  if [ "$ndispatch" -gt 0 ]; then # claim latency from separate agents when none hold polls
     "$build/drover-bench" dispatch --url "http://127.0.0.1:$port" --tokens "$dir/dtokens" \
       --agents "$dagents" --count "$ndispatch" --wait 10 >"$dir/dispatch.$interval.json" \
       2>"$dir/dispatch.$interval.log" || true
@@ -192,10 +209,12 @@ for ph in $phases; do
     . + {droverd_rss_idle_mib: ($rss_idle / 1024 | . * 10 | round / 10),
          droverd_rss_loaded_mib: ($rss_load / 1024 | . * 10 | round / 10),
          rss_kib_per_conn: ((($rss_load - $rss_idle) / .established) | . * 100 | round / 100),
+         rss_kib_per_agent: ((($rss_load - $rss_idle) / .agents) | . * 100 | round / 100),
          droverd_fds: $nfd,
          droverd_cpu_pct: (($c / $hz) / $dt * 100 | round),
          droverd_cpu_us_per_hb: (if .heartbeats_per_s > 0 then (($c / $hz) / $dt / .heartbeats_per_s * 1e6 | round) else null end),
-         claim_p50_ms: $p50, claim_p99_ms: $p99,
+         claim_p50_ms: (if $p50 == null then .claim_p50_ms else $p50 end),
+         claim_p99_ms: (if $p99 == null then .claim_p99_ms else $p99 end),
          pgbench_tasks_per_s: $pg,
          hb_per_s_vs_pgbench: (.heartbeats_per_s / $pg | . * 1000 | round / 1000)}' <<<"$j")
   results+=("$line")
@@ -203,12 +222,13 @@ for ph in $phases; do
 done
 
 echo
-printf '%-8s %-6s %-8s %-9s %-8s %-9s %-9s %-9s %-8s %-7s %-9s %-9s\n' interval conns hb/s "hb p50" "hb p99" late "RSS MiB" KiB/conn "CPU %" "us/hb" "claim p50" "claim p99"
+printf '%-8s %-6s %-6s %-6s %-8s %-9s %-8s %-7s %-9s %-9s %-8s %-7s %-9s %-9s %-9s\n' interval agents conns held hb/s "hb p50" "hb p99" late "RSS MiB" KiB/agent "CPU %" "us/hb" tasks "claim p50" "claim p99"
 for l in "${results[@]}"; do
-  jq -r '[.interval_s, .established, .heartbeats_per_s, .hb_p50_ms, .hb_p99_ms, .late,
-          .droverd_rss_loaded_mib, .rss_kib_per_conn, .droverd_cpu_pct, .droverd_cpu_us_per_hb,
-          .claim_p50_ms, .claim_p99_ms] | @tsv' <<<"$l" |
-    awk -F'\t' '{ printf "%-8s %-6s %-8s %-9s %-8s %-9s %-9s %-9s %-8s %-7s %-9s %-9s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12 }'
+  jq -r '[.interval_s, .agents, .established, .polls_held_mid, .heartbeats_per_s, .hb_p50_ms,
+          .hb_p99_ms, .late, .droverd_rss_loaded_mib, .rss_kib_per_agent, .droverd_cpu_pct,
+          .droverd_cpu_us_per_hb, "\(.tasks_claimed)/\(.tasks_inserted)", .claim_p50_ms,
+          .claim_p99_ms] | @tsv' <<<"$l" |
+    awk -F'\t' '{ printf "%-8s %-6s %-6s %-6s %-8s %-9s %-8s %-7s %-9s %-9s %-8s %-7s %-9s %-9s %-9s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15 }'
 done
 echo "pgbench ceiling (droverd's claim+complete SQL, 8 clients): $pg_tps tasks/s; droverd idle RSS $((rss_idle / 1024)) MiB"
 echo

@@ -213,6 +213,13 @@ static int cmd_serve(int argc, char **argv)
         cfg_free(&cfg);
         return r < 0 ? 2 : 0;
     }
+    /* After cfg_parse (the log level), before anything starts: a missing agent program is a
+     * start-up error, not a pool of agents exiting 127. */
+    if (agentpool_cfg_resolve(&pcfg, &err) < 0) {
+        fprintf(stderr, "droverd serve: %s\n", err.msg);
+        cfg_free(&cfg);
+        return 1;
+    }
     /* Migrations run under an advisory lock, so replicas starting together are safe. */
     if (db_open(&db, cfg.database_url, &err) < 0 ||
         migrate_apply(&db, migrate_files, &applied, &err) < 0) {

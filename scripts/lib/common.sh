@@ -6,7 +6,8 @@ DROVER_ROOT=${DROVER_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # Debian packages the build, the tests and the embedded default need.
 DROVER_APT_PACKAGES=(
   build-essential cmake pkg-config git curl jq ca-certificates procps iproute2
-  libwebsockets-dev libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libyaml-dev
+  libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libpq-dev libcurl4-openssl-dev
+  libssl-dev libyaml-dev
   check libsubunit-dev
   postgresql postgresql-contrib postgresql-common
   clang clang-format libclang-rt-14-dev python3

@@ -139,6 +139,14 @@ static int cfg_set_log(struct cfg *c, const char *name, const char *v, struct er
     return 0;
 }
 
+static int cfg_set_loop(struct cfg *c, const char *name, const char *v, struct err *err)
+{
+    if (strcmp(v, "epoll") != 0 && strcmp(v, "poll") != 0)
+        return err_set(err, ERR_INVALID, "%s must be epoll or poll (got '%s')", name, v);
+    c->event_loop_poll = strcmp(v, "poll") == 0;
+    return 0;
+}
+
 static const struct cfg_opt cfg_opts[] = {
     {"listen", "DROVER_LISTEN", "127.0.0.1:8080", "HOST:PORT to listen on (port 0: any free one)",
      cfg_set_listen},
@@ -171,6 +179,10 @@ static const struct cfg_opt cfg_opts[] = {
     {"sweep-interval", "DROVER_SWEEP_INTERVAL", "5",
      "seconds between runs of the lease reaper and the timeout sweep", cfg_set_sweep},
     {"log-level", "DROVER_LOG_LEVEL", "info", "error|warn|info|debug", cfg_set_log},
+    {"event-loop", "DROVER_EVENT_LOOP", "epoll",
+     "epoll (libev through lws's evlib plugin; cost per event independent of the number of "
+     "connections) or poll (lws's built-in loop: O(connections) per wake-up)",
+     cfg_set_loop},
 };
 
 #define CFG_NOPTS (sizeof(cfg_opts) / sizeof(cfg_opts[0]))

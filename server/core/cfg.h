@@ -32,6 +32,7 @@ struct cfg {
     int nhosts;
     bool hosts_explicit; /* --allowed-hosts / DROVER_ALLOWED_HOSTS given: always enforced */
     char log_level[16];
+    bool event_loop_poll; /* --event-loop poll: lws's own poll() loop instead of libev (epoll) */
 };
 
 /*

@@ -10,88 +10,83 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *forge_gitea_branch(const json_t *b, bool created)
+static json_t *forge_gitea_branch(const void *name, const json_t *b, bool created)
 {
-    const json_t *c = json_object_get(b, "commit");
-
-    return forge_backend_branch_record(json_string_value(json_object_get(b, "name")),
-                                       json_string_value(json_object_get(c, "id")), NULL, created);
+    (void)name;
+    return forge_backend_branch_record(
+        json_string_value(json_object_get(b, "name")),
+        json_string_value(json_object_get(json_object_get(b, "commit"), "id")), NULL, created);
 }
+
+/* 409: GET the branch (ctx: its name). */
+static int forge_gitea_existing_branch(const struct forge *f, const struct forge_http_create *op,
+                                       const void *name, const struct forge_http_resp *conflict,
+                                       json_t **found, struct err *err)
+{
+    char *one = mem_printf("/repos/%s/branches/%s", f->repo_path, (const char *)name);
+    int r = forge_http_get_json(f, one, JSON_OBJECT, "reading the existing branch", found, err);
+
+    (void)op;
+    (void)conflict;
+    free(one);
+    return r == 0 ? 0 : -1;
+}
+
+static const struct forge_http_create forge_gitea_branch_op = {
+    "creating the branch", 409, forge_gitea_existing_branch, forge_gitea_branch};
 
 int forge_gitea_create_branch(const struct forge *f, const char *name, const char *base,
                               json_t **out, struct err *err)
 {
-    char *path = mem_printf("/repos/%s/branches", f->repo_path), *one = NULL;
+    char *path = mem_printf("/repos/%s/branches", f->repo_path);
     json_t *body = json_pack("{s:s, s:s}", "new_branch_name", name, "old_ref_name", base);
-    struct forge_http_resp r, g = {0};
-    int rc = -1;
+    int rc = forge_http_create(f, &forge_gitea_branch_op, path, body, name, out, err);
 
-    if (forge_http_request(f, "POST", path, body, &r, err) < 0)
-        goto out;
-    if (r.status == 201 && json_is_object(r.json)) {
-        *out = forge_gitea_branch(r.json, true);
-        rc = 0;
-    } else if (r.status == 409) {
-        one = mem_printf("/repos/%s/branches/%s", f->repo_path, name);
-        if (forge_http_request(f, "GET", one, NULL, &g, err) < 0)
-            goto out;
-        if (g.status != 200 || !json_is_object(g.json)) {
-            forge_http_fail(&g, "reading the existing branch", err);
-            goto out;
-        }
-        *out = forge_gitea_branch(g.json, false);
-        rc = 0;
-    } else {
-        forge_http_fail(&r, "creating the branch", err);
-    }
-out:
-    forge_http_resp_clear(&r);
-    forge_http_resp_clear(&g);
     json_decref(body);
     free(path);
-    free(one);
     return rc;
 }
 
-static json_t *forge_gitea_pr(const json_t *p, const struct forge_pr_req *req, bool created)
+static json_t *forge_gitea_pr(const void *req, const json_t *p, bool created)
 {
     return forge_backend_pr_record(FORGE_GITEA, json_integer_value(json_object_get(p, "number")),
                                    json_string_value(json_object_get(p, "html_url")),
                                    json_string_value(json_object_get(p, "state")), req, created);
 }
 
-/* The open pull request from head into base, paging through the list (50 per page). */
-static int forge_gitea_find_pr(const struct forge *f, const struct forge_pr_req *req, json_t **out,
-                               struct err *err)
+/*
+ * 409: the open pull request from head into base (ctx: the request), paging through the list
+ * (50 per page) because Gitea's list cannot be filtered by branch.
+ */
+static int forge_gitea_existing_pr(const struct forge *f, const struct forge_http_create *op,
+                                   const void *ctx, const struct forge_http_resp *conflict,
+                                   json_t **found, struct err *err)
 {
+    const struct forge_pr_req *req = ctx;
+
+    (void)op;
+    (void)conflict;
     for (int page = 1; page <= 20; page++) {
         char *path = mem_printf("/repos/%s/pulls?state=open&limit=50&page=%d", f->repo_path, page);
-        struct forge_http_resp r;
+        json_t *list = NULL, *p;
         size_t i, n;
-        json_t *p;
+        int r = forge_http_get_json(f, path, JSON_ARRAY, "listing pull requests", &list, err);
 
-        if (forge_http_request(f, "GET", path, NULL, &r, err) < 0) {
-            free(path);
-            return -1;
-        }
         free(path);
-        if (r.status != 200 || !json_is_array(r.json)) {
-            forge_http_fail(&r, "listing pull requests", err);
-            forge_http_resp_clear(&r);
+        if (r != 0)
             return -1;
-        }
-        n = json_array_size(r.json);
-        json_array_foreach(r.json, i, p)
+        n = json_array_size(list);
+        json_array_foreach(list, i, p)
         {
             const char *h = json_string_value(json_object_get(json_object_get(p, "head"), "ref"));
             const char *b = json_string_value(json_object_get(json_object_get(p, "base"), "ref"));
             if (h && b && strcmp(h, req->head) == 0 && strcmp(b, req->base) == 0) {
-                *out = forge_gitea_pr(p, req, false);
-                forge_http_resp_clear(&r);
+                *found = json_incref(p);
+                json_decref(list);
                 return 0;
             }
         }
-        forge_http_resp_clear(&r);
+        json_decref(list);
         if (n < 50)
             break;
     }
@@ -101,27 +96,17 @@ static int forge_gitea_find_pr(const struct forge *f, const struct forge_pr_req 
                    req->head, req->base);
 }
 
+static const struct forge_http_create forge_gitea_pr_op = {"creating the pull request", 409,
+                                                           forge_gitea_existing_pr, forge_gitea_pr};
+
 int forge_gitea_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
                                     json_t **out, struct err *err)
 {
     char *path = mem_printf("/repos/%s/pulls", f->repo_path);
     json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "head", req->head, "base", req->base, "title",
                              req->title, "body", req->body ? req->body : "");
-    struct forge_http_resp r;
-    int rc = -1;
+    int rc = forge_http_create(f, &forge_gitea_pr_op, path, body, req, out, err);
 
-    if (forge_http_request(f, "POST", path, body, &r, err) < 0)
-        goto out;
-    if (r.status == 201 && json_is_object(r.json)) {
-        *out = forge_gitea_pr(r.json, req, true);
-        rc = 0;
-    } else if (r.status == 409) {
-        rc = forge_gitea_find_pr(f, req, out, err);
-    } else {
-        forge_http_fail(&r, "creating the pull request", err);
-    }
-    forge_http_resp_clear(&r);
-out:
     json_decref(body);
     free(path);
     return rc;

@@ -10,13 +10,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *forge_gitlab_branch(const json_t *b, bool created)
+static json_t *forge_gitlab_branch(const void *one, const json_t *b, bool created)
 {
+    (void)one;
     return forge_backend_branch_record(
         json_string_value(json_object_get(b, "name")),
         json_string_value(json_object_get(json_object_get(b, "commit"), "id")),
         json_string_value(json_object_get(b, "web_url")), created);
 }
+
+/*
+ * 400: "Branch already exists" or a bad ref, and only reading the branch (ctx: its API path)
+ * tells which. When it is absent the 400 was the real answer.
+ */
+static int forge_gitlab_existing_branch(const struct forge *f, const struct forge_http_create *op,
+                                        const void *one, const struct forge_http_resp *conflict,
+                                        json_t **found, struct err *err)
+{
+    int r = forge_http_get_json(f, one, JSON_OBJECT, "reading the branch", found, err);
+
+    if (r == 1) {
+        forge_http_fail(conflict, op->what, err);
+        if (err && strstr(forge_http_message(conflict), "nvalid reference"))
+            err->code = ERR_NOT_FOUND; /* the base ref does not exist */
+    }
+    return r == 0 ? 0 : -1;
+}
+
+static const struct forge_http_create forge_gitlab_branch_op = {
+    "creating the branch", 400, forge_gitlab_existing_branch, forge_gitlab_branch};
 
 int forge_gitlab_create_branch(const struct forge *f, const char *name, const char *base,
                                json_t **out, struct err *err)
@@ -25,32 +47,8 @@ int forge_gitlab_create_branch(const struct forge *f, const char *name, const ch
     char *eb = forge_http_escape(base);
     char *path = mem_printf("/projects/%s/repository/branches?branch=%s&ref=%s", id, en, eb);
     char *one = mem_printf("/projects/%s/repository/branches/%s", id, en);
-    struct forge_http_resp r, g = {0};
-    int rc = -1;
+    int rc = forge_http_create(f, &forge_gitlab_branch_op, path, NULL, one, out, err);
 
-    if (forge_http_request(f, "POST", path, NULL, &r, err) < 0)
-        goto out;
-    if (r.status == 201 && json_is_object(r.json)) {
-        *out = forge_gitlab_branch(r.json, true);
-        rc = 0;
-    } else if (r.status == 400) {
-        /* "Branch already exists" or a bad ref: only reading the branch tells which. */
-        if (forge_http_request(f, "GET", one, NULL, &g, err) < 0)
-            goto out;
-        if (g.status == 200 && json_is_object(g.json)) {
-            *out = forge_gitlab_branch(g.json, false);
-            rc = 0;
-        } else {
-            forge_http_fail(&r, "creating the branch", err);
-            if (strstr(forge_http_message(&r), "nvalid reference"))
-                err->code = ERR_NOT_FOUND; /* the base ref does not exist */
-        }
-    } else {
-        forge_http_fail(&r, "creating the branch", err);
-    }
-out:
-    forge_http_resp_clear(&r);
-    forge_http_resp_clear(&g);
     free(id);
     free(en);
     free(eb);
@@ -59,58 +57,64 @@ out:
     return rc;
 }
 
-static json_t *forge_gitlab_mr(const json_t *m, const struct forge_pr_req *req, bool created)
+static json_t *forge_gitlab_mr(const void *req, const json_t *m, bool created)
 {
     return forge_backend_pr_record(FORGE_GITLAB, json_integer_value(json_object_get(m, "iid")),
                                    json_string_value(json_object_get(m, "web_url")),
                                    json_string_value(json_object_get(m, "state")), req, created);
 }
 
-int forge_gitlab_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
-                                     json_t **out, struct err *err)
+/* 409: the open merge request between the same branches (ctx: the request). */
+static int forge_gitlab_existing_mr(const struct forge *f, const struct forge_http_create *op,
+                                    const void *ctx, const struct forge_http_resp *conflict,
+                                    json_t **found, struct err *err)
 {
+    const struct forge_pr_req *req = ctx;
     char *id = forge_http_escape(f->repo_path), *eh = forge_http_escape(req->head);
     char *eb = forge_http_escape(req->base);
-    char *path = mem_printf("/projects/%s/merge_requests", id);
-    char *list = mem_printf("/projects/%s/merge_requests?source_branch=%s&target_branch=%s"
+    char *path = mem_printf("/projects/%s/merge_requests?source_branch=%s&target_branch=%s"
                             "&state=opened",
                             id, eh, eb);
-    json_t *body =
-        json_pack("{s:s, s:s, s:s, s:s}", "source_branch", req->head, "target_branch", req->base,
-                  "title", req->title, "description", req->body ? req->body : "");
-    struct forge_http_resp r, g = {0};
+    json_t *list = NULL;
     int rc = -1;
 
-    if (forge_http_request(f, "POST", path, body, &r, err) < 0)
+    (void)op;
+    (void)conflict;
+    if (forge_http_get_json(f, path, JSON_ARRAY, "listing merge requests", &list, err) != 0)
         goto out;
-    if (r.status == 201 && json_is_object(r.json)) {
-        *out = forge_gitlab_mr(r.json, req, true);
-        rc = 0;
-    } else if (r.status == 409) {
-        if (forge_http_request(f, "GET", list, NULL, &g, err) < 0)
-            goto out;
-        if (g.status != 200 || !json_is_array(g.json)) {
-            forge_http_fail(&g, "listing merge requests", err);
-        } else if (json_array_size(g.json) == 0) {
-            err_set(err, ERR_CONFLICT,
-                    "the forge reports a merge request for %s -> %s but none "
-                    "is open",
-                    req->head, req->base);
-        } else {
-            *out = forge_gitlab_mr(json_array_get(g.json, 0), req, false);
-            rc = 0;
-        }
-    } else {
-        forge_http_fail(&r, "creating the merge request", err);
+    if (json_array_size(list) == 0) {
+        err_set(err, ERR_CONFLICT,
+                "the forge reports a merge request for %s -> %s but none "
+                "is open",
+                req->head, req->base);
+        goto out;
     }
+    *found = json_incref(json_array_get(list, 0));
+    rc = 0;
 out:
-    forge_http_resp_clear(&r);
-    forge_http_resp_clear(&g);
-    json_decref(body);
+    json_decref(list);
     free(id);
     free(eh);
     free(eb);
     free(path);
-    free(list);
+    return rc;
+}
+
+static const struct forge_http_create forge_gitlab_mr_op = {
+    "creating the merge request", 409, forge_gitlab_existing_mr, forge_gitlab_mr};
+
+int forge_gitlab_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
+                                     json_t **out, struct err *err)
+{
+    char *id = forge_http_escape(f->repo_path);
+    char *path = mem_printf("/projects/%s/merge_requests", id);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:s}", "source_branch", req->head, "target_branch", req->base,
+                  "title", req->title, "description", req->body ? req->body : "");
+    int rc = forge_http_create(f, &forge_gitlab_mr_op, path, body, req, out, err);
+
+    json_decref(body);
+    free(id);
+    free(path);
     return rc;
 }

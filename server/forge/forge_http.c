@@ -175,3 +175,47 @@ int forge_http_fail(const struct forge_http_resp *r, const char *what, struct er
     return err_set(err, code, "%s: forge answered HTTP %ld%s%.160s", what, r->status,
                    *msg ? ": " : "", msg);
 }
+
+int forge_http_get_json(const struct forge *f, const char *path, json_type type, const char *what,
+                        json_t **json, struct err *err)
+{
+    struct forge_http_resp r;
+    int rc = 1;
+
+    *json = NULL;
+    if (forge_http_request(f, "GET", path, NULL, &r, err) < 0)
+        return -1;
+    if (r.status == 200 && r.json && json_typeof(r.json) == type) {
+        *json = json_incref(r.json);
+        rc = 0;
+    } else {
+        forge_http_fail(&r, what, err);
+    }
+    forge_http_resp_clear(&r);
+    return rc;
+}
+
+int forge_http_create(const struct forge *f, const struct forge_http_create *op, const char *path,
+                      const json_t *body, const void *ctx, json_t **out, struct err *err)
+{
+    struct forge_http_resp r;
+    json_t *found = NULL;
+    int rc = -1;
+
+    if (forge_http_request(f, "POST", path, body, &r, err) < 0)
+        return -1;
+    if (r.status == 201 && json_is_object(r.json)) {
+        *out = op->record(ctx, r.json, true);
+        rc = 0;
+    } else if (r.status == op->exists_status) {
+        if (op->existing(f, op, ctx, &r, &found, err) == 0) {
+            *out = op->record(ctx, found, false);
+            rc = 0;
+        }
+    } else {
+        forge_http_fail(&r, op->what, err);
+    }
+    json_decref(found);
+    forge_http_resp_clear(&r);
+    return rc;
+}

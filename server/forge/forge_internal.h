@@ -60,6 +60,44 @@ int forge_http_fail(const struct forge_http_resp *r, const char *what, struct er
 const char *forge_http_message(const struct forge_http_resp *r);
 
 /*
+ * GET `path` and expect 200 with a JSON value of `type` (JSON_OBJECT or JSON_ARRAY).
+ * 0 with *json set (owned); 1 when the forge answered something else (err set by
+ * forge_http_fail with `what`, so a 404 reads ERR_NOT_FOUND); -1 when no answer arrived.
+ */
+int forge_http_get_json(const struct forge *f, const char *path, json_type type, const char *what,
+                        json_t **json, struct err *err);
+
+/*
+ * One idempotent create operation of a backend (a static const per operation): POST, where one
+ * status means "it may already exist". That status is 409 on Gitea, but GitLab answers 400 and
+ * GitHub 422 for an existing object and for real validation failures alike, so only the
+ * backend's `existing` lookup can tell.
+ */
+struct forge_http_create {
+    const char *what;   /* "creating the branch": the context of error messages */
+    long exists_status; /* the answer that may mean "already exists" */
+    /*
+     * Read back what `conflict` (the POST's answer with exists_status) may be about: 0 with
+     * *found set (owned), or -1 with err set. A lookup that finds nothing usually means the
+     * conflict was a real failure: forge_http_fail(conflict, op->what, err).
+     */
+    int (*existing)(const struct forge *f, const struct forge_http_create *op, const void *ctx,
+                    const struct forge_http_resp *conflict, json_t **found, struct err *err);
+    /* The result record (owned) from the forge's object: the 201 answer or what was found. */
+    json_t *(*record)(const void *ctx, const json_t *object, bool created);
+};
+
+/*
+ * Run `op`: POST `body` (NULL: an empty POST) to `path`; `ctx` is handed to op's callbacks.
+ * 0 with *out = op->record(...) of what was made (201 with a JSON object; "created": true) or
+ * of what already existed (`existing` succeeded; false). -1 with err: no answer
+ * (ERR_UNAVAILABLE), the lookup's error, or forge_http_fail's mapping of any other answer (a
+ * body that is not JSON included); *out is untouched then.
+ */
+int forge_http_create(const struct forge *f, const struct forge_http_create *op, const char *path,
+                      const json_t *body, const void *ctx, json_t **out, struct err *err);
+
+/*
  * Run `argv` (argv[0] looked up in PATH) with the current environment plus `extra_env`
  * ("NAME=value", NULL-terminated, may be NULL), stdin from /dev/null, stdout and stderr captured
  * together (first 64 KiB) into *output (owned, may be NULL). *status is the exit code, or -1

@@ -25,11 +25,12 @@ enum job_kind {
     JOB_API,        /* /api/...: the REST router */
     JOB_READY,      /* GET /ready */
     JOB_SWEEP,      /* periodic: reaper + timeout sweep */
+    JOB_RECHECK,    /* periodic while polls are held: how many tasks are claimable now? */
     JOB_SSE_FETCH,  /* fetch the next events of a server-sent-events stream */
     JOB_WS_AUTH,    /* verify a new ws connection's token; failure closes it */
     /* Events posted straight to the completion queue by the LISTEN thread. */
     JOB_EV_READY,    /* NOTIFY drover_task_ready: re-run some held claims */
-    JOB_EV_RESYNC,   /* LISTEN reconnected: notifications may be lost, re-run all */
+    JOB_EV_RESYNC,   /* LISTEN reconnected: notifications may be lost, recheck at once */
     JOB_EV_ACTIVITY, /* NOTIFY drover_activity (for event streams) */
 };
 
@@ -68,7 +69,8 @@ struct job {
     /* Hold instead of answering (get_next_task found nothing). */
     int park_seconds;
     uint64_t notify_seq; /* the server's task-ready counter when this job was submitted */
-    int nevents;         /* JOB_EV_READY: how many notifications were coalesced */
+    int nevents; /* JOB_EV_READY: notifications coalesced; JOB_RECHECK: in, the number of held
+                  * polls (the most worth counting), out, claimable tasks (-1 = unknown) */
     /* Server-sent events: a JOB_API reply that opens a stream, and each JOB_SSE_FETCH. */
     bool is_stream;
     bool stream_end; /* fetch failed or finished: close the stream */

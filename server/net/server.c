@@ -21,8 +21,10 @@
 #include "net/workers.h"
 #include "net/work.h"
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +36,14 @@
 #include <unistd.h>
 
 #define SERVER_TICK_US (250 * LWS_US_PER_MS)
-#define SERVER_RECHECK_MS 1500       /* re-run every held claim this often (NOTIFY is a hint) */
-#define SERVER_WAKE_PER_NOTIFY 4     /* held claims re-run per task-ready notification */
-#define SERVER_WS_MAX_OUTSTANDING 16 /* queued + running messages before rx is paused */
-#define SERVER_DRAIN_MS 10000        /* longest wait for in-flight work at shutdown */
+/* While polls are held, ask this often how many tasks are claimable and wake that many: NOTIFY
+ * is only a hint, and a back-off's run_after passes silently. (Re-running every held claim
+ * instead cost one claim statement per held poll per period: 6,700/s at 10,000 agents.) */
+#define SERVER_RECHECK_MS 1500
+#define SERVER_WAKE_PER_NOTIFY 4      /* held claims re-run per task-ready notification */
+#define SERVER_WS_MAX_OUTSTANDING 16  /* queued + running messages before rx is paused */
+#define SERVER_DRAIN_MS 10000         /* longest wait for in-flight work at shutdown */
+#define SERVER_WAIT_BACKSTOP_MS 60000 /* an HTTP request unanswered this long is dropped */
 #define SERVER_REG_BUCKETS 4096
 
 static atomic_bool server_stop_flag;
@@ -76,10 +82,26 @@ struct sse {
 #define SERVER_SSE_KEEPALIVE_MS 15000
 #define SERVER_SSE_MAX_QUEUED 256 /* chunks queued for a slow client before it is dropped */
 
+/*
+ * Connection deadlines of our own. lws 4.1 keeps every pending timeout (lws_set_timeout, and
+ * the WebSocket ping/hang-up timer) in one list sorted by deadline and inserts by walking it
+ * from the earliest, so a new deadline later than all others (the usual case: same duration,
+ * set later) costs a walk over every connection that has one. With 10,000 idle keep-alive
+ * connections that walk was most of droverd's CPU per request. So idle and waiting HTTP
+ * connections carry no lws timeout: they sit in FIFOs of our own, one per fixed duration, in
+ * which appending keeps the order, and the tick closes what is past due from the front.
+ */
+struct http_txn;
+struct txn_fifo {
+    struct http_txn *head, *tail;
+    long long limit_ms; /* how long a member may stay */
+};
+
 struct server {
     struct work_env env; /* first: the pool hands &server to work_run as its env */
     const struct cfg *cfg;
     struct lws_context *ctx;
+    struct ev_loop *ev; /* the libev loop lws runs on (NULL: lws's poll() loop) */
     struct workers *pool;
     struct listen *listen;
     struct reg_node *reg[SERVER_REG_BUCKETS];
@@ -88,7 +110,7 @@ struct server {
     size_t nheld, capheld;
     lws_sorted_usec_list_t tick;
     long long last_recheck_ms, last_sweep_ms;
-    bool sweep_pending;
+    bool sweep_pending, recheck_pending;
     struct sse *sse; /* open event streams */
     size_t nsse, capsse;
     int inflight; /* jobs submitted whose reply was not yet delivered */
@@ -100,6 +122,8 @@ struct server {
     atomic_bool claims_closed;
     bool closing;
     bool stopping;
+    struct txn_fifo idle;    /* keep-alive connections between requests */
+    struct txn_fifo waiting; /* requests handed to a worker (not held polls) */
 };
 
 /* Per HTTP connection state; reused across keep-alive requests (reset in LWS_CALLBACK_HTTP). */
@@ -130,6 +154,11 @@ struct http_txn {
     bool sse_hdrs_sent;
     struct ws_msg *sse_head, *sse_tail;
     int nsse;
+    /* membership of a deadline FIFO (idle keep-alive, or waiting for a worker) */
+    struct txn_fifo *fifo;
+    struct http_txn *fprev, *fnext;
+    struct lws *wsi; /* only for closing it from the tick; same thread */
+    long long fifo_since_ms;
 };
 
 /* Per WebSocket connection state. */
@@ -239,8 +268,58 @@ static bool server_origin_ok(struct server *s, struct lws *wsi)
 static void sse_remove(struct server *s, uint64_t conn_id);
 static void held_drop_conn(struct server *s, uint64_t conn_id);
 
+static void fifo_del(struct http_txn *t)
+{
+    struct txn_fifo *f = t->fifo;
+
+    if (!f)
+        return;
+    if (t->fprev)
+        t->fprev->fnext = t->fnext;
+    else
+        f->head = t->fnext;
+    if (t->fnext)
+        t->fnext->fprev = t->fprev;
+    else
+        f->tail = t->fprev;
+    t->fprev = t->fnext = NULL;
+    t->fifo = NULL;
+}
+
+/* Put t at the back of f and drop its lws timeout (see struct txn_fifo). */
+static void fifo_add(struct txn_fifo *f, struct lws *wsi, struct http_txn *t)
+{
+    fifo_del(t);
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0); /* an unlink: O(1) */
+    t->wsi = wsi;
+    t->fifo = f;
+    t->fifo_since_ms = authcache_now_ms();
+    t->fprev = f->tail;
+    t->fnext = NULL;
+    if (f->tail)
+        f->tail->fnext = t;
+    else
+        f->head = t;
+    f->tail = t;
+}
+
+/* Close the members that stayed past the limit, oldest first. (Killing "now" puts the wsi at
+ * the front of lws's sorted list: no walk.) */
+static void fifo_expire(struct txn_fifo *f, long long now, const char *why)
+{
+    while (f->head && now - f->head->fifo_since_ms >= f->limit_ms) {
+        struct http_txn *t = f->head;
+
+        fifo_del(t);
+        if (why)
+            log_warn("server", "closing a connection: %s", why);
+        lws_set_timeout(t->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
 static void txn_clear(struct server *s, struct http_txn *t)
 {
+    fifo_del(t);
     if (t->id && t->st == TXN_WAIT)
         held_drop_conn(s, t->id); /* the client left: stop claiming on its behalf */
     if (t->st == TXN_READY || t->st == TXN_HDRS_SENT)
@@ -285,6 +364,7 @@ static void txn_set(struct lws *wsi, struct http_txn *t, int status, const char 
     t->status = status;
     t->content_type = ctype;
     t->st = TXN_READY;
+    fifo_del(t);
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     lws_callback_on_writable(wsi);
 }
@@ -410,7 +490,10 @@ static int txn_write(struct server *s, struct lws *wsi, struct http_txn *t)
     t->id = 0;
     if (t->close_after)
         return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    fifo_add(&s->idle, wsi, t); /* instead of lws's keep-alive timeout */
+    return 0;
 }
 
 /* ---- held long-polls ---- */
@@ -643,6 +726,7 @@ static void sse_open(struct server *s, struct job *j)
     if (!t || t->id != j->conn_id)
         return;
     t->st = TXN_SSE;
+    fifo_del(t);
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     lws_callback_on_writable(wsi);
     e.last_keepalive_ms = authcache_now_ms();
@@ -712,7 +796,12 @@ static void server_complete(struct server *s, struct job *j)
         return;
     case JOB_EV_RESYNC:
         s->notify_seq++;
-        held_wake(s, 0);
+        s->last_recheck_ms = 0; /* notifications may have been lost: count at the next tick */
+        return;
+    case JOB_RECHECK:
+        s->recheck_pending = false;
+        if (j->nevents > 0)
+            held_wake(s, j->nevents * SERVER_WAKE_PER_NOTIFY);
         return;
     case JOB_EV_ACTIVITY:
         for (size_t i = 0; i < s->nsse; i++) {
@@ -774,8 +863,8 @@ static void server_complete(struct server *s, struct job *j)
             held_submit(s, &s->held[s->nheld - 1]);
         if (!j->ws) {
             struct lws *wsi = reg_get(s, j->conn_id);
-            if (wsi) /* hard backstop; the tick answers at the deadline */
-                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, j->park_seconds + 15);
+            if (wsi) /* held: the tick answers at the deadline, not the waiting backstop */
+                fifo_del(lws_wsi_user(wsi));
         }
         return;
     }
@@ -824,9 +913,18 @@ static void server_tick(lws_sorted_usec_list_t *sul)
         i++;
     }
     sse_tick(s, now);
-    if (now - s->last_recheck_ms >= SERVER_RECHECK_MS) {
+    fifo_expire(&s->idle, now, NULL);
+    fifo_expire(&s->waiting, now, "no reply from a worker within 60 s");
+    if (s->nheld > 0 && !s->recheck_pending && !s->stopping &&
+        now - s->last_recheck_ms >= SERVER_RECHECK_MS) {
+        struct job *j = job_new(JOB_RECHECK, 0);
         s->last_recheck_ms = now;
-        held_wake(s, 0);
+        j->nevents = s->nheld > INT_MAX / SERVER_WAKE_PER_NOTIFY ? INT_MAX / SERVER_WAKE_PER_NOTIFY
+                                                                 : (int)s->nheld;
+        if (workers_submit(s->pool, j) < 0)
+            job_free(j); /* busy: the next tick asks again */
+        else
+            s->recheck_pending = true;
     }
     if (!s->sweep_pending && !s->stopping &&
         now - s->last_sweep_ms >= (long long)s->cfg->sweep_interval * 1000) {
@@ -933,8 +1031,8 @@ static int http_submit(struct server *s, struct lws *wsi, struct http_txn *t)
         job_free(j);
         return txn_error(wsi, t, 503, "busy", "server busy, retry shortly");
     }
-    /* Workers answer within the statement timeout; a held poll re-arms this when parked. */
-    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 60);
+    /* Workers answer within the statement timeout; this is a backstop (a held poll leaves it). */
+    fifo_add(&s->waiting, wsi, t);
     return 0;
 }
 
@@ -1297,10 +1395,62 @@ static const struct lws_http_mount server_mount = {
 static const struct lws_protocol_vhost_options server_pvo_default = {NULL, NULL, "default", ""};
 static const struct lws_protocol_vhost_options server_pvo = {NULL, &server_pvo_default, "mcp", ""};
 
+/* No WebSocket ping/hang-up timer: lws would keep one per connection in its sorted timeout
+ * list (see struct txn_fifo), re-inserted at every message. Dead peers are found by TCP
+ * keepalive instead (info.ka_*), live agents heartbeat anyway. */
 static const lws_retry_bo_t server_retry = {
-    .secs_since_valid_ping = 30,
-    .secs_since_valid_hangup = 75,
+    .secs_since_valid_ping = 0,
+    .secs_since_valid_hangup = 0,
 };
+
+/* One round of the event loop: wait for events (the 250 ms tick bounds it) and handle them. */
+static int server_service(struct server *s)
+{
+    if (s->ev) {
+        ev_run(s->ev, EVRUN_ONCE);
+        return 0;
+    }
+    return lws_service(s->ctx, 0);
+}
+
+/*
+ * lws 4.1's own loop calls poll() over every connection at each wake-up: with 10,000 agents
+ * that scan was most of droverd's CPU. With epoll (libev, loaded by lws from Debian's
+ * libwebsockets-evlib-ev) a wake-up costs what is ready, not what is open. The loop is ours
+ * ("foreign" to lws) so that one round at a time can run and the stop logic stays here.
+ */
+static struct lws_context *server_context(struct server *s, struct lws_context_creation_info *info)
+{
+    void *loops[1];
+    struct lws_context *ctx;
+
+    if (!s->cfg->event_loop_poll) {
+        /* ev_loop_new, not the default loop: that one would take over SIGCHLD, which the
+         * process pod backend needs for its agents. */
+        s->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+        if (s->ev) {
+            loops[0] = s->ev;
+            info->foreign_loops = loops;
+            info->options |= LWS_SERVER_OPTION_LIBEV;
+            ctx = lws_create_context(info);
+            info->foreign_loops = NULL;
+            info->options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+            if (ctx) {
+                log_info("server", "event loop: libev (%s)",
+                         ev_backend(s->ev) == EVBACKEND_EPOLL ? "epoll" : "not epoll");
+                return ctx;
+            }
+            ev_loop_destroy(s->ev);
+            s->ev = NULL;
+        }
+        log_warn("server", "event loop: libev unavailable (is libwebsockets-evlib-ev "
+                           "installed?); falling back to poll()");
+    }
+    ctx = lws_create_context(info);
+    if (ctx)
+        log_info("server", "event loop: poll");
+    return ctx;
+}
 
 static void server_signal(int sig)
 {
@@ -1418,6 +1568,13 @@ int server_run(const struct cfg *cfg)
                                  : 2 * cfg->heartbeat_interval + 15;
     info.timeout_secs_ah_idle = (unsigned)cfg->idle_timeout; /* headers dribbled in */
     info.retry_and_idle_policy = &server_retry;
+    /* A peer that vanished (no FIN, no RST) is found by the kernel: probes after 60 s idle,
+     * every 10 s, closed after 3 unanswered (~90 s). */
+    info.ka_time = 60;
+    info.ka_probes = 3;
+    info.ka_interval = 10;
+    s->idle.limit_ms = (long long)info.keepalive_timeout * 1000;
+    s->waiting.limit_ms = SERVER_WAIT_BACKSTOP_MS;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
 
@@ -1427,7 +1584,7 @@ int server_run(const struct cfg *cfg)
     }
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
     s->pool = workers_start(cfg->workers, cfg->database_url, work_run, server_wake, s);
-    s->ctx = lws_create_context(&info);
+    s->ctx = server_context(s, &info);
     if (!s->ctx) {
         log_error("server", "cannot listen on %s:%d (address in use or not available?)",
                   cfg->listen_host, cfg->listen_port);
@@ -1451,7 +1608,7 @@ int server_run(const struct cfg *cfg)
     s->last_sweep_ms = authcache_now_ms();
     lws_sul_schedule(s->ctx, 0, &s->tick, server_tick, SERVER_TICK_US);
 
-    while (lws_service(s->ctx, 0) >= 0) {
+    while (server_service(s) >= 0) {
         if (atomic_load(&server_stop_flag) && !s->closing) {
             /* Agents this droverd started hand their tasks back through it: keep serving them
              * (but hand out no new task) until the hook says they are gone. Waiting polls get
@@ -1482,11 +1639,12 @@ int server_run(const struct cfg *cfg)
                 break;
         }
     }
-    /* Let the last replies reach their sockets. Each pass would otherwise sleep until the next
-     * event or tick (lws ignores the timeout): up to 5 s spent for nothing at exit. */
+    /* Let the last replies reach their sockets. Each pass would otherwise wait for the next
+     * event or tick (lws_service ignores its timeout, EVRUN_ONCE blocks): up to 5 s spent for
+     * nothing at exit. */
     for (int i = 0; i < 20; i++) {
         lws_cancel_service(s->ctx);
-        lws_service(s->ctx, 0);
+        server_service(s);
     }
     rc = 0;
 out:
@@ -1497,6 +1655,8 @@ out:
         server_signal_ctx = NULL;
         lws_context_destroy(s->ctx);
     }
+    if (s->ev)
+        ev_loop_destroy(s->ev);
     workers_free(s->pool);
     for (size_t i = 0; i < s->nheld; i++)
         held_free(&s->held[i]);

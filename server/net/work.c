@@ -469,6 +469,17 @@ void work_exec(const struct work_env *env, struct db *db, struct job *j)
     case JOB_SWEEP:
         work_sweep(db, j);
         break;
+    case JOB_RECHECK: {
+        struct err err = {0};
+        int n = 0;
+
+        if (queue_runnable(db, j->nevents > 0 ? j->nevents : 1, &n, &err) < 0) {
+            log_warn("server", "recheck failed: %s", err.msg);
+            n = -1;
+        }
+        j->nevents = n;
+        break;
+    }
     case JOB_SSE_FETCH:
         work_sse_fetch(db, j);
         break;

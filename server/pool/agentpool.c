@@ -2,6 +2,7 @@
 #include "pool/agentpool.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "pool/agentbin.h"
 #include "pool/backend.h"
 #include "pool/loop.h"
 
@@ -27,7 +28,9 @@ const struct agentpool_knob agentpool_knobs[] = {
     KS("pod-backend", "DROVER_POD_BACKEND", backend,
        "where agents run: process (local child processes), kubernetes, none"),
     KS("agent-command", "DROVER_AGENT_COMMAND", agent_command,
-       "process backend: the agent command line (run with /bin/sh -c)"),
+       "process backend: the agent command line (run with /bin/sh -c); default: the "
+       "drover-agent built or installed with droverd (<droverd's dir>/agent/ or its own dir), "
+       "else drover-agent on PATH"),
     KS("agent-log-dir", "DROVER_AGENT_LOG_DIR", agent_log_dir,
        "process backend: directory of the per-agent log files"),
     KS("agent-server-url", "DROVER_AGENT_SERVER_URL", server_url,
@@ -67,7 +70,7 @@ void agentpool_cfg_default(struct agentpool_cfg *c)
 
     memset(c, 0, sizeof(*c));
     snprintf(c->backend, sizeof(c->backend), "process");
-    snprintf(c->agent_command, sizeof(c->agent_command), "drover-agent");
+    /* agent_command stays empty: agentpool_cfg_resolve() finds drover-agent. */
     snprintf(c->agent_log_dir, sizeof(c->agent_log_dir), "/tmp/drover-agents");
     c->hard_cap = 50;
     c->tick_seconds = 30;
@@ -161,6 +164,27 @@ int agentpool_cfg_args(struct agentpool_cfg *c, int *argc, char **argv, struct e
     }
     argv[out] = NULL;
     *argc = out;
+    return 0;
+}
+
+int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err)
+{
+    char exe[PATH_MAX], found[PATH_MAX];
+    enum agentbin_source src;
+    struct err why = {0};
+
+    if (strcmp(c->backend, "process") != 0 || c->agent_command[0])
+        return 0;
+    if (agentbin_self(exe, sizeof(exe), &why) < 0)
+        exe[0] = '\0'; /* no /proc: PATH alone */
+    if (agentbin_find(exe, getenv("PATH"), found, sizeof(found), &src, &why) < 0)
+        return err_set(err, ERR_NOT_FOUND,
+                       "--pod-backend process: %s; build it (cmake --build build --target "
+                       "drover-agent) or give --agent-command",
+                       why.msg);
+    if (agentbin_quote(found, c->agent_command, sizeof(c->agent_command), err) < 0)
+        return -1;
+    log_info("pool", "agent command from=%s path=\"%s\"", agentbin_source_name(src), found);
     return 0;
 }
 

@@ -17,7 +17,7 @@
 
 struct agentpool_cfg {
     char backend[16];             /* --pod-backend process|kubernetes|none */
-    char agent_command[1024];     /* --agent-command (process) */
+    char agent_command[1024];     /* --agent-command (process); "" = agentpool_cfg_resolve */
     char agent_log_dir[512];      /* --agent-log-dir (process) */
     char server_url[512];         /* --agent-server-url: MCP_SERVER_URL handed to agents */
     int hard_cap;                 /* --pool-hard-cap: no setting or pin may exceed it */
@@ -67,6 +67,14 @@ int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err);
  * missing one.
  */
 int agentpool_cfg_args(struct agentpool_cfg *c, int *argc, char **argv, struct err *err);
+
+/*
+ * The process backend's default agent command, when none was given (flag or environment):
+ * the quoted path of the drover-agent agentbin_find() picks for this droverd, logged with where
+ * it came from. 0 (also when nothing needed resolving), or -1 with ERR_NOT_FOUND saying where it
+ * looked: better to refuse to start than to start agents that exit 127.
+ */
+int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err);
 
 /* Print the pool's settings (flag, environment variable, meaning) for --help. */
 void agentpool_usage(FILE *f);

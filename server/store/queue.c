@@ -144,6 +144,12 @@ static const struct db_stmt st_reap = {
     " SELECT count(*) AS n FROM u",
     1};
 
+static const struct db_stmt st_runnable = {
+    "queue_runnable",
+    "SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE state = 'backlog'"
+    "  AND run_after <= now() LIMIT $1) r",
+    1};
+
 static const struct db_stmt st_timeouts = {
     "queue_timeouts",
     "WITH over AS (SELECT id FROM tasks WHERE state = 'in_progress'"
@@ -795,6 +801,11 @@ static int queue_sweep(struct db *db, const struct db_stmt *st, int limit, int *
 int queue_reap(struct db *db, int limit, int *n, struct err *err)
 {
     return queue_sweep(db, &st_reap, limit, n, err);
+}
+
+int queue_runnable(struct db *db, int limit, int *n, struct err *err)
+{
+    return queue_sweep(db, &st_runnable, limit, n, err);
 }
 
 int queue_expire_timeouts(struct db *db, int limit, int *n, struct err *err)

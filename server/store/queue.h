@@ -124,6 +124,12 @@ int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task
  */
 int queue_reap(struct db *db, int limit, int *n, struct err *err);
 
+/*
+ * How many backlog tasks are claimable now, counting at most `limit` (*n). Cheap (the partial
+ * claim index): droverd asks this periodically instead of re-running every held claim.
+ */
+int queue_runnable(struct db *db, int limit, int *n, struct err *err);
+
 /* Move up to `limit` in_progress tasks past their timeout to needs_input (reason timeout). */
 int queue_expire_timeouts(struct db *db, int limit, int *n, struct err *err);
 

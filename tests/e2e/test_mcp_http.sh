@@ -224,6 +224,21 @@ EPOCH=$(jq -r '.result.structuredContent.task.lease_epoch' <<<"$BODY")
 TID=$(jq -r '.result.structuredContent.task.id' <<<"$BODY")
 call update_task_status "{\"task_id\":$TID,\"lease_epoch\":$EPOCH,\"status\":\"completed\"}"
 
+# ---- long-poll: a back-off that ends wakes no NOTIFY; the periodic recheck finds the task ----
+# The insert's NOTIFY fires while run_after is still ahead, so that claim finds nothing; nothing
+# else notifies when run_after passes.
+TID=$(drover_psql "INSERT INTO tasks (title, description, repo_url, run_after)
+                   VALUES ('Later', 'x', 'https://git.example/r.git', now() + interval '2 s') RETURNING id")
+START=$(date +%s%N)
+call get_next_task '{"wait_seconds":10}'
+END=$(date +%s%N)
+expect 200 ".result.structuredContent.task.id == $TID" "held get_next_task gets a task whose run_after passed"
+MS=$(((END - START) / 1000000))
+[ "$MS" -ge 1500 ] && [ "$MS" -lt 6000 ] || fail "delayed task handed over after ${MS} ms (due at ~2000)"
+pass "delayed task handed over ${MS} ms after the poll began (due at ~2000 ms)"
+EPOCH=$(jq -r '.result.structuredContent.task.lease_epoch' <<<"$BODY")
+call update_task_status "{\"task_id\":$TID,\"lease_epoch\":$EPOCH,\"status\":\"completed\"}"
+
 # deadline
 START=$(date +%s)
 call get_next_task '{"wait_seconds":1}'

@@ -7,7 +7,8 @@ drover_e2e_init
 
 help=$("$DROVERD" serve --help) || fail "serve --help exited non-zero"
 for flag in listen database-url workers max-body lease-seconds heartbeat-interval long-poll-max \
-    auth allowed-origins allowed-hosts max-connections idle-timeout sweep-interval log-level; do
+    auth allowed-origins allowed-hosts max-connections idle-timeout sweep-interval log-level \
+    event-loop; do
     grep -q -- "--$flag" <<<"$help" || fail "serve --help does not list --$flag"
 done
 grep -q DROVER_LISTEN <<<"$help" || fail "serve --help does not name the environment variables"
@@ -28,7 +29,29 @@ bad loopback "$DROVERD" serve --listen 0.0.0.0:18199 --auth off
 bad --auth "$DROVERD" serve --auth maybe
 bad DROVER_WORKERS env DROVER_WORKERS=lots "$DROVERD" serve
 bad bogus "$DROVERD" serve --bogus 1
+bad --event-loop "$DROVERD" serve --event-loop select
 pass "bad settings exit 2 naming the setting"
+
+# Both event loops serve: libev/epoll (the default) and lws's own poll() loop.
+for loop in epoll poll; do
+    "$DROVERD" serve --listen 127.0.0.1:0 --pod-backend none --event-loop $loop \
+        >"$DROVER_TMP/loop.$loop" 2>&1 &
+    p=$!
+    port=""
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^droverd listening on .*:\([0-9]*\)$/\1/p' "$DROVER_TMP/loop.$loop")
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || fail "--event-loop $loop: droverd did not start: $(cat "$DROVER_TMP/loop.$loop")"
+    curl -fsS "http://127.0.0.1:$port/health" | grep -q '"ok"' || fail "--event-loop $loop: /health"
+    want="event loop: libev (epoll)"
+    [ $loop = epoll ] || want="event loop: poll"
+    grep -q "$want" "$DROVER_TMP/loop.$loop" || fail "--event-loop $loop: no '$want' in the log"
+    kill -TERM $p
+    wait $p || fail "--event-loop $loop: exit $? after SIGTERM"
+done
+pass "--event-loop epoll (libev) and poll both serve and stop cleanly"
 
 rc=0
 out=$(PGHOST=/nonexistent PGPORT=1 "$DROVERD" serve --listen 127.0.0.1:18199 2>&1) || rc=$?

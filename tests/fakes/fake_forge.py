@@ -16,7 +16,10 @@ Every flavour has the repository "acme/widgets" with branch "main". Auth: the to
 --token, in each forge's header (Gitea "Authorization: token T", GitLab "PRIVATE-TOKEN: T",
 GitHub "Authorization: Bearer T" plus a required User-Agent). Request bodies are validated
 against the documented required fields. GET /_fake/requests lists what was received (method,
-path) so tests can count calls. POST /_fake/preview is a preview-deploy webhook (answers
+path) so tests can count calls. Any method on /_fake/answer?status=N&body=TEXT[&type=CT]
+answers status N with TEXT as the body (Content-Type CT, default text/html): the answers no
+forge API documents but proxies and broken forges give (an HTML error page, a 201 without JSON),
+for tests of the HTTP layer itself. POST /_fake/preview is a preview-deploy webhook (answers
 {"url": "https://preview.test/task-<task>"}). Listens on 127.0.0.1 at --port (0 = any) and prints PORT=<n>.
 """
 import argparse
@@ -77,6 +80,14 @@ class Handler(BaseHTTPRequestHandler):
         if raw_path == "/_fake/requests":
             with LOCK:
                 return self.reply(200, list(REQUESTS))
+        if raw_path == "/_fake/answer":
+            data = q.get("body", "").encode()
+            self.send_response(int(q.get("status", "200")))
+            self.send_header("Content-Type", q.get("type", "text/html"))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
         if body is None:
             return self.reply(400, {"message": "Problems parsing JSON"})
         if raw_path == "/_fake/preview" and method == "POST":

@@ -158,6 +158,72 @@ START_TEST(declared_oversized_body_is_413)
 }
 END_TEST
 
+/* One request on an open keep-alive connection; true when a 200 came back. */
+static bool health_on(int fd)
+{
+    static const char req[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    char b[1024];
+    size_t n = 0;
+
+    if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1)
+        return false;
+    /* The headers and the body may come in separate segments: read up to the body's end. */
+    while (n < sizeof(b) - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t r;
+
+        if (poll(&p, 1, 3000) <= 0 || (r = read(fd, b + n, sizeof(b) - 1 - n)) <= 0)
+            return false;
+        n += (size_t)r;
+        b[n] = '\0';
+        if (strstr(b, "\"status\":\"ok\"}"))
+            return strstr(b, "200 OK") != NULL;
+    }
+    return false;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * droverd closes idle keep-alive connections itself (a FIFO on its tick, not lws's timeout):
+ * with --heartbeat-interval 1 and --idle-timeout 2 the keep-alive period is 2 x 1 + 15 = 17 s.
+ * A connection used every 4 s must stay open meanwhile; an idle one must close at ~17 s.
+ */
+START_TEST(idle_keepalive_connection_closed_after_the_period)
+{
+    static const char *const extra[] = {
+        "--idle-timeout", "2", "--heartbeat-interval", "1", "--workers", "2", NULL};
+    int idle, busy;
+    double t0, closed_at = 0;
+
+    ck_assert_msg(droverd_proc_start(&proc, extra) == 0, "droverd did not start");
+    idle = tcp();
+    busy = tcp();
+    ck_assert_int_ge(idle, 0);
+    ck_assert_int_ge(busy, 0);
+    ck_assert(health_on(idle));
+    t0 = now_s();
+    ck_assert(health_on(busy));
+    while (now_s() - t0 < 24 && !closed_at) {
+        if (closed_within(idle, 4000))
+            closed_at = now_s() - t0;
+        ck_assert_msg(health_on(busy), "a connection in use was closed at %.1f s", now_s() - t0);
+    }
+    ck_assert_msg(closed_at >= 15 && closed_at <= 21, "idle connection closed at %.1f s (0 = not)",
+                  closed_at);
+    close(idle);
+    close(busy);
+    ck_assert_int_eq(droverd_proc_stop(&proc), 0);
+    proc.pid = 0;
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("limits");
@@ -171,6 +237,10 @@ int main(void)
     tcase_add_test(tc, thousands_of_idle_connections);
     tcase_add_test(tc, slow_loris_headers_and_body_are_dropped);
     tcase_add_test(tc, declared_oversized_body_is_413);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("keepalive"); /* its own droverd settings */
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, idle_keepalive_connection_closed_after_the_period);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

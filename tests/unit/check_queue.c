@@ -754,6 +754,7 @@ START_TEST(counts_are_consistent)
     char a1[37], a2[37], a3[37];
     struct queue_counts c;
     struct err err = {0};
+    int n = 0;
     struct queue_new_task later = {.title = "later", .repo_url = "r", .delay_seconds = 60};
     json_t *t;
 
@@ -776,6 +777,14 @@ START_TEST(counts_are_consistent)
     ck_assert_int_eq(c.idle, 0);
     ck_assert_int_eq(c.expired_leases, 1);
     ck_assert(c.oldest_backlog_age >= 0);
+    /* What droverd's periodic recheck asks: runnable backlog only, counted up to the limit. */
+    ck_assert_int_eq(queue_runnable(&db, 100, &n, &err), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(queue_runnable(&db, 2, &n, &err), 0);
+    ck_assert_int_eq(n, 2);
+    exec_ok("UPDATE tasks SET run_after = now() - interval '1 second' WHERE title = 'later'");
+    ck_assert_int_eq(queue_runnable(&db, 100, &n, &err), 0);
+    ck_assert_int_eq(n, 4);
 }
 END_TEST
 
