@@ -689,7 +689,7 @@ void loop_run(struct loop *l)
             continue;
         }
         if (!loop_elect(l)) {
-            for (int i = 0; i < 10 && !atomic_load(&l->stop); i++)
+            for (int i = 0; i < 10 && !atomic_load(&l->stop) && !atomic_load(&l->drain); i++)
                 usleep(100000);
             continue;
         }
