@@ -21,6 +21,7 @@
 #   SCALE_TASKS_PER_S=10 (tasks inserted during each phase, claimed by the held polls)
 #   SCALE_DISPATCH=200 (with SCALE_POLL=0 only: tasks for a drover-bench dispatch claim probe of
 #   SCALE_DISPATCH_AGENTS=8 separate long-polling agents; 0 = none)
+#   SCALE_EVENT_LOOP=epoll (droverd --event-loop; poll = lws's own loop, for comparison)
 #   SCALE_IDLE_TIMEOUT=90 (droverd --idle-timeout; see below)  SCALE_PGBENCH_SECONDS=10  SCALE_PORT=18920  SCALE_DIR (scratch; default a new /tmp dir)
 #   SCALE_BUILD_DIR (use this build)
 # Ends with one JSON line per phase.
@@ -43,6 +44,7 @@ port=${SCALE_PORT:-18920}
 # default 30 s heartbeat an HTTP agent's connection then races the close at every beat (measured:
 # ~1 % of heartbeats failed, connections torn down). Keep it above the heartbeat interval.
 idle=${SCALE_IDLE_TIMEOUT:-90}
+evloop=${SCALE_EVENT_LOOP:-epoll}
 dir=${SCALE_DIR:-$(mktemp -d /tmp/drover-scale.XXXXXX)}
 mkdir -p "$dir"
 pids=()
@@ -140,7 +142,7 @@ psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACU
   -c "VACUUM ANALYZE agents"
 
 "$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none \
-  --max-connections "$((nconn + 512))" --idle-timeout "$idle" --long-poll-max "$((poll > 60 ? poll : 60))" \
+  --max-connections "$((nconn + 512))" --idle-timeout "$idle" --event-loop "$evloop" --long-poll-max "$((poll > 60 ? poll : 60))" \
   >"$dir/droverd.log" 2>&1 &
 pids+=($!)
 dpid=$!

@@ -38,7 +38,7 @@ static int cfg_int(const char *name, const char *v, long lo, long hi, long *out,
 static int cfg_set_listen(struct cfg *c, const char *name, const char *v, struct err *err)
 {
     const char *colon = strrchr(v, ':');
-    long port;
+    long port = 0;
     size_t hl;
 
     if (!colon || colon == v)
@@ -69,7 +69,7 @@ static int cfg_set_db(struct cfg *c, const char *name, const char *v, struct err
 #define CFG_INT_SETTER(fn, field, lo, hi)                                                          \
     static int fn(struct cfg *c, const char *name, const char *v, struct err *err)                 \
     {                                                                                              \
-        long n;                                                                                    \
+        long n = 0;                                                                                \
         if (cfg_int(name, v, lo, hi, &n, err) < 0)                                                 \
             return -1;                                                                             \
         c->field = n;                                                                              \

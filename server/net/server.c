@@ -492,7 +492,10 @@ static int txn_write(struct server *s, struct lws *wsi, struct http_txn *t)
         return -1;
     if (lws_http_transaction_completed(wsi))
         return -1;
-    fifo_add(&s->idle, wsi, t); /* instead of lws's keep-alive timeout */
+    /* lws 4.1 rebinds the protocol there: `t` was freed, the connection has new (zeroed) data. */
+    t = lws_wsi_user(wsi);
+    if (t)
+        fifo_add(&s->idle, wsi, t); /* instead of lws's keep-alive timeout */
     return 0;
 }
 
@@ -1215,6 +1218,12 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (t)
             txn_clear(s, t);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* The last word before lws frees the connection's data (it comes to this callback for
+         * every connection): never leave it linked in a FIFO, whichever way it closed. */
+        if (t && lws_get_protocol(wsi) && lws_get_protocol(wsi)->callback == http_cb)
+            fifo_del(t);
         break;
     default:
         break;

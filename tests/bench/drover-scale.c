@@ -15,11 +15,11 @@
  * connection (JSON-RPC ids tell the replies apart); an HTTP agent holds it on a second
  * keep-alive connection with its own MCP session (POST /mcp initialize, then tools/call), as
  * drover-agent's poll and heartbeat clients do. An empty answer ({task:null} at the deadline)
- * is re-polled at once; a refused one after 1 s. A poll starts at the agent's first heartbeat
- * turn. With --tasks-per-s R (and the PG* environment pointing at droverd's database) tasks are
- * inserted at that rate during the run (titles scale-task-<n>); the agent whose held poll gets
- * one completes it (update_task_status completed) and polls again. Claim latency = the INSERT's
- * commit to the task arriving in an agent's poll answer.
+ * is re-polled at once; a refused one after 1 s. The polls start spread over the first
+ * min(interval, 5 s). With --tasks-per-s R (and the PG* environment pointing at droverd's database)
+ * tasks are inserted at that rate during the run (titles scale-task-<n>); the agent whose held poll
+ * gets one completes it (update_task_status completed) and polls again. Claim latency = the
+ * INSERT's commit to the task arriving in an agent's poll answer.
  *
  *   drover-scale --host 127.0.0.1 --port P --tokens F --conns N [--ws FRACTION]
  *                --interval S --seconds S [--ramp-max M] [--poll W [--tasks-per-s R]]
@@ -825,6 +825,7 @@ int main(int argc, char **argv)
     double next_task = start + (tps > 0 ? 1 / tps : 0), last_scan = start;
     long long turn = 0;
     long held_mid = -1;
+    int pstart = 0;
     for (;;) {
         double now = scale_now();
         if (now >= end)
@@ -832,7 +833,7 @@ int main(int argc, char **argv)
         while (start + (double)(turn / conns) * interval +
                    (double)(turn % conns) * interval / conns <=
                now) {
-            struct scale_conn *c = &scale_c[turn % conns], *pc = &scale_c[c->poll];
+            struct scale_conn *c = &scale_c[turn % conns];
             if (c->st == SC_IDLE) {
                 c->sent_at = now;
                 c->st = SC_WAIT;
@@ -842,10 +843,14 @@ int main(int argc, char **argv)
             } else if (c->st == SC_WAIT) {
                 scale_late++;
             }
-            if (scale_poll_wait > 0 && pc->pst == PO_NONE &&
-                (pc->st == SC_IDLE || pc->st == SC_WAIT))
-                scale_poll_send(pc);
             turn++;
+        }
+        /* Polls start spread over the first min(interval, 5 s), then are held all the time. */
+        while (scale_poll_wait > 0 && pstart < conns &&
+               start + (double)pstart * (interval < 5 ? interval : 5) / conns <= now) {
+            struct scale_conn *pc = &scale_c[scale_c[pstart++].poll];
+            if (pc->pst == PO_NONE && (pc->st == SC_IDLE || pc->st == SC_WAIT))
+                scale_poll_send(pc);
         }
         while (pg && now >= next_task && now < end - 5 && scale_ntasks < scale_captasks) {
             if (scale_insert(pg, scale_ntasks) == 0)
