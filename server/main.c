@@ -247,6 +247,10 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     agents_api_logs_hook = serve_agent_logs;
+    /* On SIGTERM the server keeps serving until the agents this droverd started have handed
+     * their tasks back (or --shutdown-grace ran out and they were killed). */
+    server_drain_hook.begin = agentpool_drain;
+    server_drain_hook.done = agentpool_drained;
     r = server_run(&cfg);
     agentpool_stop();
     curl_global_cleanup();

@@ -304,6 +304,8 @@ void tools_claim(struct mcp_ctx *c, const char *agent_id, json_t **result)
     double t0 = tools_now();
 
     *result = NULL;
+    if (c->claims_closed)
+        return; /* droverd is shutting down: no task goes to an agent it may not see finish */
     if (queue_claim(c->db, c->qo, agent_id, &task, &err) < 0) {
         *result = tools_err(&err);
         return;

@@ -48,6 +48,7 @@
 
 static atomic_bool server_stop_flag;
 static struct lws_context *server_signal_ctx;
+struct server_drain server_drain_hook;
 
 /* ---- the request-id registry: id -> wsi ---- */
 
@@ -117,6 +118,9 @@ struct server {
      * it ran may have looked before that task committed: it is re-run at once. */
     uint64_t notify_seq;
     int writing; /* HTTP replies queued but not yet fully written */
+    /* Shutdown: claims closed while server_drain_hook waits (closing), then stopping. */
+    atomic_bool claims_closed;
+    bool closing;
     bool stopping;
     struct txn_fifo idle;    /* keep-alive connections between requests */
     struct txn_fifo waiting; /* requests handed to a worker (not held polls) */
@@ -1554,6 +1558,7 @@ int server_run(const struct cfg *cfg)
     s->env.cfg = cfg;
     queue_opts_default(&s->env.qo);
     s->env.qo.lease_seconds = cfg->lease_seconds;
+    s->env.claims_closed = &s->claims_closed;
     /* Connections, plus the workers' and the LISTEN thread's database sockets, the pool's, and
      * files. */
     server_set_fd_limit(cfg->max_conns + cfg->workers + 64);
@@ -1621,7 +1626,20 @@ int server_run(const struct cfg *cfg)
     lws_sul_schedule(s->ctx, 0, &s->tick, server_tick, SERVER_TICK_US);
 
     while (server_service(s) >= 0) {
-        if (atomic_load(&server_stop_flag) && !s->stopping) {
+        if (atomic_load(&server_stop_flag) && !s->closing) {
+            /* Agents this droverd started hand their tasks back through it: keep serving them
+             * (but hand out no new task) until the hook says they are gone. Waiting polls get
+             * {task: null} now; later ones are held, claiming nothing, until stopping. */
+            log_info("server", "stopping: no new claims; waiting for this droverd's own agents");
+            s->closing = true;
+            atomic_store(&s->claims_closed, true);
+            server_release_held(s);
+            if (server_drain_hook.begin)
+                server_drain_hook.begin();
+        }
+        if (s->closing && !s->stopping && server_drain_hook.done && !server_drain_hook.done())
+            continue;
+        if (s->closing && !s->stopping) {
             /* New requests get 503 + close from here on. (lws_context_deprecate would close the
              * listener, but it also drops connections whose replies are still queued.) */
             log_info("server", "stopping: refusing new requests, finishing in-flight ones");
@@ -1638,9 +1656,13 @@ int server_run(const struct cfg *cfg)
                 break;
         }
     }
-    /* Let the last replies reach their sockets. */
-    for (int i = 0; i < 20; i++)
+    /* Let the last replies reach their sockets. Each pass would otherwise wait for the next
+     * event or tick (lws_service ignores its timeout, EVRUN_ONCE blocks): up to 5 s spent for
+     * nothing at exit. */
+    for (int i = 0; i < 20; i++) {
+        lws_cancel_service(s->ctx);
         server_service(s);
+    }
     rc = 0;
 out:
     listen_stop(s->listen);

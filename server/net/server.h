@@ -8,12 +8,28 @@
 #ifndef DROVER_NET_SERVER_H
 #define DROVER_NET_SERVER_H
 
+#include <stdbool.h>
+
 #include "core/cfg.h"
 
 /*
- * Run until SIGTERM/SIGINT: stop accepting, finish in-flight requests, answer held long-polls
- * with {task: null}, return 0. Returns 1 when the server cannot start.
- * Call from the main thread after migrations ran.
+ * What the server waits for on SIGTERM before it stops serving: begin() is called once, then
+ * done() on every pass of the service loop until it returns true (main.c: the pool's own agents
+ * handing their tasks back, pool/agentpool.h). Service thread; NULL members: nothing to wait for.
+ */
+struct server_drain {
+    void (*begin)(void);
+    bool (*done)(void);
+};
+/* Set before server_run. */
+extern struct server_drain server_drain_hook;
+
+/*
+ * Run until SIGTERM/SIGINT, then shut down in order: (a) close claims (no task is handed out;
+ * held get_next_task long-polls are answered {task: null} at once, later ones are held without
+ * claiming), (b) keep serving everything else until server_drain_hook says done, (c) stop
+ * accepting, answer what is held, finish in-flight requests, return 0.
+ * Returns 1 when the server cannot start. Call from the main thread after migrations ran.
  */
 int server_run(const struct cfg *cfg);
 

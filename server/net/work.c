@@ -90,6 +90,7 @@ static void work_ctx(const struct work_env *env, struct db *db, struct job *j, s
     c->who = &j->who;
     c->agent_hint = !env->cfg->auth ? j->agent_hdr : NULL;
     c->allow_park = true;
+    c->claims_closed = env->claims_closed && atomic_load(env->claims_closed);
 }
 
 /* The parked-claim bookkeeping common to every transport. */

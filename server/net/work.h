@@ -6,6 +6,8 @@
 #ifndef DROVER_NET_WORK_H
 #define DROVER_NET_WORK_H
 
+#include <stdatomic.h>
+
 #include "core/cfg.h"
 #include "net/workers.h"
 #include "store/queue.h"
@@ -13,6 +15,7 @@
 struct work_env {
     const struct cfg *cfg;
     struct queue_opts qo;
+    atomic_bool *claims_closed; /* set at shutdown: get_next_task hands out nothing; may be NULL */
 };
 
 /* The workers_run_fn of the server's pool; `arg` is the server, whose first member is the env. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KS(f, e, field, h)                                                                         \
@@ -50,6 +51,9 @@ const struct agentpool_knob agentpool_knobs[] = {
        "seconds between SIGTERM and SIGKILL when an agent is deleted"),
     KI("pool-max-starting", "DROVER_POOL_MAX_STARTING", max_starting, 1, 1000,
        "at most this many agents starting at once"),
+    KI("shutdown-grace", "DROVER_SHUTDOWN_GRACE", shutdown_grace_seconds, 0, 3600,
+       "on SIGTERM, seconds this droverd keeps serving its own agents while they hand their "
+       "tasks back (SIGKILL after)"),
     KS("k8s-namespace", "DROVER_K8S_NAMESPACE", namespace_,
        "kubernetes backend: namespace of the agent pods (default: the service account's)"),
     KS("kubeconfig", "KUBECONFIG", kubeconfig,
@@ -76,6 +80,7 @@ void agentpool_cfg_default(struct agentpool_cfg *c)
     c->orphan_grace_seconds = 60;
     c->grace_seconds = 30;
     c->max_starting = 4;
+    c->shutdown_grace_seconds = 20;
     snprintf(c->pod_template, sizeof(c->pod_template), "k8s/agent-pod.yaml");
     gethostname(host, sizeof(host) - 1);
     snprintf(c->replica, sizeof(c->replica), "%s-%ld", host, (long)getpid());
@@ -200,6 +205,7 @@ static struct {
     struct agentpool_cfg cfg;
     pthread_mutex_t logs_mu;
     struct backend *logs_be;
+    double drain_deadline; /* agentpool_drained's backstop; 0 = no drain asked */
 } agentpool_self = {.logs_mu = PTHREAD_MUTEX_INITIALIZER};
 
 int agentpool_hard_cap(void)
@@ -238,6 +244,39 @@ int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err
     return 0;
 }
 
+static double agentpool_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The pool thread SIGKILLs at the grace; this much more lets it reap and requeue. */
+#define AGENTPOOL_DRAIN_SLACK 5
+
+void agentpool_drain(void)
+{
+    if (!agentpool_self.running || agentpool_self.drain_deadline > 0)
+        return;
+    agentpool_self.drain_deadline =
+        agentpool_now() + agentpool_self.cfg.shutdown_grace_seconds + AGENTPOOL_DRAIN_SLACK;
+    loop_request_drain(agentpool_self.loop, agentpool_self.cfg.shutdown_grace_seconds);
+}
+
+bool agentpool_drained(void)
+{
+    if (!agentpool_self.running || agentpool_self.drain_deadline <= 0 ||
+        loop_drained(agentpool_self.loop))
+        return true;
+    if (agentpool_now() > agentpool_self.drain_deadline) {
+        log_warn("pool", "shutting down without waiting longer for the pool thread");
+        agentpool_self.drain_deadline = -1; /* past due: warn once */
+        return true;
+    }
+    return false;
+}
+
 void agentpool_stop(void)
 {
     if (!agentpool_self.running)
@@ -247,6 +286,7 @@ void agentpool_stop(void)
     loop_destroy(agentpool_self.loop);
     agentpool_self.loop = NULL;
     agentpool_self.running = false;
+    agentpool_self.drain_deadline = 0;
     pthread_mutex_lock(&agentpool_self.logs_mu);
     backend_close(agentpool_self.logs_be);
     agentpool_self.logs_be = NULL;

@@ -6,6 +6,7 @@
 #ifndef DROVER_POOL_AGENTPOOL_H
 #define DROVER_POOL_AGENTPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,6 +28,7 @@ struct agentpool_cfg {
     int orphan_grace_seconds;     /* --pool-orphan-grace */
     int grace_seconds;            /* --pool-grace: SIGTERM/gracePeriodSeconds on delete */
     int max_starting;             /* --pool-max-starting */
+    int shutdown_grace_seconds;   /* --shutdown-grace: own agents' hand-back time on SIGTERM */
     char namespace_[64];          /* --k8s-namespace */
     char kubeconfig[512];         /* --kubeconfig */
     char pod_template[512];       /* --agent-pod-template */
@@ -89,6 +91,21 @@ int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err
  * else 50. Any thread (set once by agentpool_start before the API serves requests).
  */
 int agentpool_hard_cap(void);
+
+/*
+ * droverd's shutdown, step one: ask the agents this replica started (process backend) to stop,
+ * so they hand their tasks back while the server still serves them; SIGKILL after
+ * --shutdown-grace. Kubernetes pods are left running. A no-op when not running.
+ * agentpool_drain and agentpool_drained: one thread (droverd's service thread).
+ */
+void agentpool_drain(void);
+
+/*
+ * True once none of this replica's own agents runs (at once when it has none, or when the pool
+ * is not running), or when the grace has passed by more than a few seconds (a backstop in case
+ * the pool thread is stuck). Cheap: the server polls it.
+ */
+bool agentpool_drained(void);
 
 /* Stop the thread (the process backend's agents are terminated with it). Idempotent. */
 void agentpool_stop(void);

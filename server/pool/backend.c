@@ -62,8 +62,8 @@ static void none_destroy(struct backend *b)
     (void)b;
 }
 
-static const struct backend_ops none_ops = {"none",    none_create, none_remove, none_list,
-                                            none_poll, none_logs,   none_destroy};
+static const struct backend_ops none_ops = {"none",    none_create, none_remove,  none_list,
+                                            none_poll, none_logs,   none_destroy, NULL};
 
 int backend_open(const struct backend_cfg *cfg, struct backend **out, struct err *err)
 {
@@ -133,6 +133,11 @@ int backend_logs(struct backend *b, const char *name, int tail_lines, bool follo
                  struct err *err)
 {
     return b->ops->logs(b, name, tail_lines, follow, out, err);
+}
+
+int backend_shutdown(struct backend *b, int grace_seconds)
+{
+    return b->ops->shutdown ? b->ops->shutdown(b, grace_seconds) : 0;
 }
 
 bool backend_manages_pods(const struct backend *b)

@@ -68,6 +68,8 @@ struct backend_ops {
     int (*logs)(struct backend *b, const char *name, int tail_lines, bool follow, struct buf *out,
                 struct err *err);
     void (*destroy)(struct backend *b);
+    /* Optional (NULL: nothing stops with droverd). See backend_shutdown. */
+    int (*shutdown)(struct backend *b, int grace_seconds);
 };
 
 struct backend {
@@ -87,6 +89,14 @@ int backend_list(struct backend *b, struct backend_pod **pods, size_t *n, struct
 int backend_poll(struct backend *b, backend_event_fn fn, void *arg, struct err *err);
 int backend_logs(struct backend *b, const char *name, int tail_lines, bool follow, struct buf *out,
                  struct err *err);
+
+/*
+ * droverd is shutting down: ask the agents that stop with it to stop now (process: SIGTERM to
+ * each agent's group, SIGKILL by backend_poll once `grace_seconds` have passed). Returns how
+ * many of them are still running (call again, after backend_poll, to watch them go): 0 for
+ * kubernetes, whose pods outlive droverd and are adopted by the next leader, and for none.
+ */
+int backend_shutdown(struct backend *b, int grace_seconds);
 
 /* True when the backend runs agents (process, kubernetes); false for none. */
 bool backend_manages_pods(const struct backend *b);

@@ -857,8 +857,9 @@ static void k8s_destroy(struct backend *b)
     free(k);
 }
 
-static const struct backend_ops k8s_ops = {"kubernetes", k8s_create, k8s_remove, k8s_list,
-                                           k8s_poll,     k8s_logs,   k8s_destroy};
+/* No shutdown: agent pods outlive a droverd restart (the next leader adopts them). */
+static const struct backend_ops k8s_ops = {"kubernetes", k8s_create, k8s_remove,  k8s_list,
+                                           k8s_poll,     k8s_logs,   k8s_destroy, NULL};
 
 int k8s_open(struct backend *b, struct err *err)
 {

@@ -22,6 +22,9 @@
 
 /* One lock per schema, so separate test schemas (and deployments) elect separately. */
 #define LOOP_LOCK "hashtext('drover.pool.' || current_schema())"
+/* Seconds between evaluations woken by drover_task_done: a busy queue finishes tasks all the
+ * time, and each evaluation costs a few queries (and a pod list on Kubernetes). */
+#define LOOP_DONE_DEBOUNCE 1.0
 
 struct loop {
     struct agentpool_cfg cfg;
@@ -31,6 +34,13 @@ struct loop {
     struct backend *be;
     bool leader;
     atomic_int stop;
+    /* Shutdown hand-back (loop_request_drain): requested, then done. */
+    atomic_int drain, drained;
+    atomic_int drain_grace;
+    bool drain_started;
+    double last_eval; /* when the policy last ran: task_done is debounced against it */
+    double done_due;  /* a task_done notification is waiting for this time; 0 = none */
+    char schema[128]; /* drover_task_done's payload for this schema's tasks */
     struct policy_history hist;
     double next_tick, next_retry;
     int failures, successes;   /* start outcomes since the last evaluation */
@@ -73,6 +83,17 @@ int loop_create(const struct agentpool_cfg *cfg, const char *dsn, struct loop **
 void loop_request_stop(struct loop *l)
 {
     atomic_store(&l->stop, 1);
+}
+
+void loop_request_drain(struct loop *l, int grace_seconds)
+{
+    atomic_store(&l->drain_grace, grace_seconds);
+    atomic_store(&l->drain, 1);
+}
+
+bool loop_drained(struct loop *l)
+{
+    return atomic_load(&l->drained) != 0;
 }
 
 static void loop_resign(struct loop *l)
@@ -119,7 +140,8 @@ static int loop_open_listen(struct loop *l, struct err *err)
         l->listen = NULL;
         return -1;
     }
-    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " AGENTPOOL_CHANNEL);
+    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " QUEUE_CHANNEL_DONE
+                          "; LISTEN " AGENTPOOL_CHANNEL);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         err_set(err, ERR_UNAVAILABLE, "LISTEN failed: %s", PQerrorMessage(l->listen));
         PQclear(r);
@@ -127,6 +149,10 @@ static int loop_open_listen(struct loop *l, struct err *err)
         l->listen = NULL;
         return -1;
     }
+    PQclear(r);
+    r = PQexec(l->listen, "SELECT current_schema()");
+    snprintf(l->schema, sizeof(l->schema), "%s",
+             PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     return 0;
 }
@@ -449,6 +475,9 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     char adopt[37];
     int created = 0;
 
+    /* Every evaluation reads fresh counts, so it also answers a pending task_done. */
+    l->last_eval = loop_now();
+    l->done_due = 0;
     loop_reap(l);
     loop_reconcile(l);
     /* Agents requested through the API get their token and pod here. */
@@ -536,10 +565,12 @@ static void loop_evaluate(struct loop *l, const char *trigger)
                        cfg.hard_cap, "pinned_target", d->pinned ? cfg.pinned_target : -1,
                        "start_failures", snap.start_failures, "consecutive_failures",
                        l->hist.consecutive_failures, "backend", l->cfg.backend);
-    /* Retries are recorded only when they act or carry news (failures, breaker changes). */
-    if (strcmp(trigger, "retry") != 0 || created > 0 || json_array_size(deletes) > 0 ||
-        snap.start_failures > 0 || snap.start_successes > 0 || d->raw != l->last_raw ||
-        d->target != l->last_target || d->breaker_open != l->last_breaker) {
+    /* Retries and task_done re-evaluations (up to one a second under load) are recorded only
+     * when they act or carry news (a new target, failures, breaker changes). */
+    if ((strcmp(trigger, "retry") != 0 && strcmp(trigger, "task_done") != 0) || created > 0 ||
+        json_array_size(deletes) > 0 || snap.start_failures > 0 || snap.start_successes > 0 ||
+        d->raw != l->last_raw || d->target != l->last_target ||
+        d->breaker_open != l->last_breaker) {
         struct poolstore_event ev = {.replica = l->cfg.replica,
                                      .trigger = trigger,
                                      .reason = d->reason,
@@ -580,7 +611,8 @@ out:
     free(d);
 }
 
-/* Wait up to `ms` for a notification; returns the trigger it implies, or NULL. */
+/* Wait up to `ms` for a notification; returns the trigger it implies, or NULL. A task_done
+ * notification is not a trigger: it schedules one, at most a second after the last evaluation. */
 static const char *loop_wait(struct loop *l, int ms)
 {
     struct pollfd pfd = {.fd = PQsocket(l->listen), .events = POLLIN};
@@ -600,10 +632,48 @@ static const char *loop_wait(struct loop *l, int ms)
         return "tick";
     }
     while ((n = PQnotifies(l->listen)) != NULL) {
-        trigger = strcmp(n->relname, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
+        if (strcmp(n->relname, QUEUE_CHANNEL_DONE) == 0) {
+            if (l->done_due == 0 && strcmp(n->extra, l->schema) == 0)
+                l->done_due = l->last_eval + LOOP_DONE_DEBOUNCE;
+        } else if (!trigger || strcmp(n->relname, AGENTPOOL_CHANNEL) == 0) {
+            trigger = strcmp(n->relname, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
+        }
         PQfreemem(n);
     }
     return trigger;
+}
+
+/*
+ * Shutdown hand-back: no more scaling; this replica's own agents are asked to stop (they hand
+ * their tasks back through the server, which keeps serving them) and reaped as they exit, so a
+ * task whose agent had to be killed goes back to the queue at once too (loop_on_exit).
+ * Leadership is kept until loop_destroy: a new leader would take the exiting agents' rows for
+ * lost pods. Kubernetes pods are left running.
+ */
+static void loop_drain_step(struct loop *l)
+{
+    struct err err = {0};
+    int left = 0, grace = atomic_load(&l->drain_grace);
+
+    if (!l->drain_started) {
+        l->drain_started = true;
+        if (l->be) {
+            left = backend_shutdown(l->be, grace);
+            if (left > 0)
+                log_info("pool",
+                         "shutting down: asked %d agent(s) to hand their tasks back and stop"
+                         " (grace %d s)",
+                         left, grace);
+        }
+    }
+    if (l->be) {
+        backend_poll(l->be, loop_on_exit, l, &err);
+        left = backend_shutdown(l->be, grace);
+    }
+    if (left == 0 && !atomic_load(&l->drained)) {
+        log_info("pool", "shutting down: none of this replica's agents is running");
+        atomic_store(&l->drained, 1);
+    }
 }
 
 void loop_run(struct loop *l)
@@ -613,8 +683,13 @@ void loop_run(struct loop *l)
         double now;
         struct err err = {0};
 
+        if (atomic_load(&l->drain)) {
+            loop_drain_step(l);
+            usleep(50000);
+            continue;
+        }
         if (!loop_elect(l)) {
-            for (int i = 0; i < 10 && !atomic_load(&l->stop); i++)
+            for (int i = 0; i < 10 && !atomic_load(&l->stop) && !atomic_load(&l->drain); i++)
                 usleep(100000);
             continue;
         }
@@ -627,6 +702,8 @@ void loop_run(struct loop *l)
         now = loop_now();
         if (!trigger && now >= l->next_tick)
             trigger = "tick";
+        if (!trigger && l->done_due > 0 && now >= l->done_due)
+            trigger = "task_done";
         if (!trigger && l->next_retry > 0 && now >= l->next_retry)
             trigger = "retry";
         if (!trigger)

@@ -29,7 +29,7 @@ struct process_child {
     char name[32];
     char uid[32];
     char agent_id[37];
-    double term_at; /* when SIGTERM was sent; 0 = not asked to stop */
+    double kill_at; /* SIGKILL at this time, if still running; 0 = not asked to stop */
     bool killed;    /* SIGKILL sent */
 };
 
@@ -170,11 +170,29 @@ static int process_remove(struct backend *b, const char *name, const char *uid, 
     (void)err;
     if (!c || (uid && *uid && strcmp(uid, c->uid) != 0))
         return 0; /* already gone (or a different incarnation): nothing to stop */
-    if (c->term_at == 0) {
-        c->term_at = process_now();
+    if (c->kill_at == 0) {
+        c->kill_at = process_now() + b->cfg.grace_seconds;
         kill(-c->pid, SIGTERM);
     }
     return 0;
+}
+
+/* droverd is stopping: every agent it started is asked to stop, and killed after the grace. */
+static int process_shutdown(struct backend *b, int grace_seconds)
+{
+    struct process_impl *p = b->impl;
+    double deadline = process_now() + grace_seconds;
+
+    for (size_t i = 0; i < p->n; i++) {
+        struct process_child *c = &p->kids[i];
+
+        if (c->kill_at == 0)
+            kill(-c->pid, SIGTERM);
+        /* An earlier delete's deadline stands when it is sooner. */
+        if (c->kill_at == 0 || deadline < c->kill_at)
+            c->kill_at = deadline;
+    }
+    return (int)p->n;
 }
 
 static void process_fill(const struct process_child *c, struct backend_pod *pod)
@@ -232,7 +250,9 @@ static int process_poll(struct backend *b, backend_event_fn fn, void *arg, struc
                 fn(&pod, arg);
             continue;
         }
-        if (c->term_at > 0 && !c->killed && now - c->term_at >= b->cfg.grace_seconds) {
+        if (c->kill_at > 0 && !c->killed && now >= c->kill_at) {
+            log_warn("pool.process", "agent process outlived its grace: agent=%s pid=%ld SIGKILL",
+                     c->agent_id, (long)c->pid);
             kill(-c->pid, SIGKILL);
             c->killed = true;
         }
@@ -311,9 +331,9 @@ static void process_destroy(struct backend *b)
     free(p);
 }
 
-static const struct backend_ops process_ops = {"process",      process_create, process_remove,
-                                               process_list,   process_poll,   process_logs,
-                                               process_destroy};
+static const struct backend_ops process_ops = {"process",       process_create,  process_remove,
+                                               process_list,    process_poll,    process_logs,
+                                               process_destroy, process_shutdown};
 
 int process_open(struct backend *b, struct err *err)
 {

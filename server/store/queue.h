@@ -24,6 +24,8 @@
 
 #define QUEUE_CHANNEL_READY "drover_task_ready"
 #define QUEUE_CHANNEL_ACTIVITY "drover_activity"
+/* A task left the backlog or in_progress for good (sql/006): the autoscaler's load-drop hint. */
+#define QUEUE_CHANNEL_DONE "drover_task_done"
 
 #define QUEUE_TITLE_MAX 500          /* characters */
 #define QUEUE_DESCRIPTION_MAX 100000 /* characters */

@@ -179,6 +179,15 @@ START_TEST(test_create_list_delete)
     }
     free(pods);
 
+    /* droverd's shutdown leaves agent pods running (they outlive a restart): nothing to wait
+     * for, nothing deleted. */
+    {
+        long long deletes = count_requests("DELETE", "/pods/");
+
+        ck_assert_int_eq(backend_shutdown(b, 5), 0);
+        ck_assert_int_eq(count_requests("DELETE", "/pods/"), deletes);
+    }
+
     /* Watch: Running, then deletion (MODIFIED with deletionTimestamp, then DELETED). */
     nseen = 0;
     poll_until(b, p1.name, BACKEND_RUNNING, NULL, 10);

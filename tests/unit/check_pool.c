@@ -8,6 +8,8 @@
  *    Scenarios: settle at 2; 30 tasks -> 10 long before a tick; drain -> back to 2 after the
  *    window without touching a busy agent; kill -9 mid-task -> re-run once; admin min/max and
  *    pin -> the pool follows; a crashing agent command opens the breaker with its exit code.
+ *  - The pool thread with backend none: a drop in load is decided within about a second
+ *    (drover_task_done, debounced), not at the 30 s tick, and the window and min still hold.
  */
 #include <check.h>
 #include <signal.h>
@@ -530,6 +532,104 @@ START_TEST(test_leader_failover)
 }
 END_TEST
 
+/*
+ * Load drops: the leader re-evaluates within about a second (drover_task_done), not at the 30 s
+ * tick; those evaluations are debounced to one a second; the scale-down window and min_agents
+ * still hold. Backend none: the agents are rows this test heartbeats, and the decisions are
+ * what scale_events records.
+ */
+START_TEST(test_load_drop_wakes_the_pool)
+{
+    struct agentpool_cfg c;
+    struct queue_opts qo;
+    struct loop *l;
+    pthread_t t;
+    struct err err = {0};
+    char ids[8][37], sql[400];
+    json_t *tasks[6] = {0};
+    long long first, m0;
+    double t0, took;
+
+    exec_ok("UPDATE pool_settings SET min_agents = 3, max_agents = 10");
+    queue_opts_default(&qo);
+    qo.lease_seconds = 120;
+    enqueue(6, 0);
+    /* 6 busy agents and 2 idle ones: raw = busy + 1 = 7 < current = 8, nothing to create. */
+    for (int i = 0; i < 8; i++) {
+        json_t *out = NULL;
+
+        ck_assert_msg(agents_create(&db, "drop", "none", ids[i], &err) == 0, "%s", err.msg);
+        ck_assert_msg(queue_heartbeat(&db, &qo, ids[i], NULL, NULL, NULL, &out, &err) == 0, "%s",
+                      err.msg);
+        json_decref(out);
+        if (i < 6)
+            ck_assert_msg(queue_claim(&db, &qo, ids[i], &tasks[i], &err) == 0 && tasks[i], "%s",
+                          err.msg);
+    }
+    agentpool_cfg_default(&c);
+    snprintf(c.backend, sizeof(c.backend), "none");
+    c.tick_seconds = 30;
+    c.stabilization_seconds = 3;
+    ck_assert_msg(loop_create(&c, testdb_dsn(), &l, &err) == 0, "%s", err.msg);
+    pthread_create(&t, NULL, run_loop, l);
+    /* The start-up evaluation (a tick); then nothing is due for 30 s. */
+    wait_for("SELECT count(*) FROM scale_events WHERE trigger = 'tick' AND raw = 7 AND target = 7",
+             1, 10);
+    usleep(1500000);
+    m0 = scalar("SELECT max(id) FROM scale_events");
+
+    /* The load drops: the 6 tasks finish within 0.75 s. */
+    t0 = now_s();
+    for (int i = 0; i < 6; i++) {
+        json_t *done = NULL;
+
+        ck_assert_msg(queue_update_status(
+                          &db, &qo, ids[i], json_integer_value(json_object_get(tasks[i], "id")),
+                          json_integer_value(json_object_get(tasks[i], "lease_epoch")), "completed",
+                          &(struct queue_outcome){0}, &done, &err) == 0,
+                      "%s", err.msg);
+        json_decref(done);
+        json_decref(tasks[i]);
+        usleep(150000);
+    }
+    /* Noticed at once: the first decision after the drop comes within ~1 s and sees it. (The
+     * NOTIFY channels are database-wide: another schema's task_ready may wake this leader too,
+     * which only makes it sooner.) */
+    snprintf(sql, sizeof(sql), "SELECT least(count(*), 1) FROM scale_events WHERE id > %lld", m0);
+    took = wait_for(sql, 1, 5);
+    ck_assert_msg(took < 2, "the first decision came %.1f s after the first task finished", took);
+    snprintf(sql, sizeof(sql), "SELECT min(id) FROM scale_events WHERE id > %lld", m0);
+    first = scalar(sql);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM scale_events WHERE id = %lld AND raw < 7 AND target = 7"
+             " AND reason LIKE '%%stabilised at 7%%'",
+             first);
+    ck_assert_int_eq(scalar(sql), 1);
+    /* The window (3 s since raw 7 was last in force) still holds, then min_agents = 3 does. */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM scale_events WHERE id > %lld AND target = 3 AND raw = 3", m0);
+    took = now_s() - t0 + wait_for(sql, 1, 10);
+    ck_assert_msg(took > 2.8 && took < 7, "the scale-down came %.1f s after the drop", took);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM scale_events WHERE id > %lld AND target < 3",
+             m0);
+    ck_assert_int_eq(scalar(sql), 0);
+    /* Woken by drover_task_done, and debounced: no evaluation it woke came less than a second
+     * after the one before (6 tasks finished within 0.75 s, each changing raw: without the
+     * debounce each would have been recorded). */
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM scale_events WHERE id > %lld AND trigger = 'task_done'", m0);
+    ck_assert_int_ge(scalar(sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM scale_events a JOIN scale_events b ON b.id > a.id"
+             " WHERE a.id > %lld AND b.trigger = 'task_done' AND b.ts - a.ts < interval '0.9 s'",
+             m0);
+    ck_assert_int_eq(scalar(sql), 0);
+    loop_request_stop(l);
+    pthread_join(t, NULL);
+    loop_destroy(l);
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
@@ -547,6 +647,7 @@ static Suite *pool_suite(void)
     tcase_add_test(loop, test_pool_lifecycle);
     tcase_add_test(loop, test_crashing_agents_open_the_breaker);
     tcase_add_test(loop, test_leader_failover);
+    tcase_add_test(loop, test_load_drop_wakes_the_pool);
     suite_add_tcase(s, loop);
     return s;
 }
