@@ -215,6 +215,9 @@ for ph in $phases; do
          droverd_fds: $nfd,
          droverd_cpu_pct: (($c / $hz) / $dt * 100 | round),
          droverd_cpu_us_per_hb: (if .heartbeats_per_s > 0 then (($c / $hz) / $dt / .heartbeats_per_s * 1e6 | round) else null end),
+         requests_per_s: ((.heartbeats_ok + .polls_sent + .tasks_completed) / .seconds | . * 10 | round / 10),
+         droverd_cpu_us_per_request: (((.heartbeats_ok + .polls_sent + .tasks_completed) / .seconds) as $r
+           | if $r > 0 then (($c / $hz) / $dt / $r * 1e6 | round) else null end),
          claim_p50_ms: (if $p50 == null then .claim_p50_ms else $p50 end),
          claim_p99_ms: (if $p99 == null then .claim_p99_ms else $p99 end),
          pgbench_tasks_per_s: $pg,

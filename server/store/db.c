@@ -7,6 +7,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define DB_RETRIES 3 /* tries of a statement that lost a deadlock or serialization conflict */
 
 static _Thread_local char db_sqlstate[6];
 
@@ -120,14 +123,30 @@ PGresult *db_exec(struct db *db, const struct db_stmt *st, const char *const *pa
         }
         db->prep[db->nprep++] = st;
     }
-    r = PQexecPrepared(db->conn, st->name, st->nparams, params, NULL, NULL, 0);
-    s = PQresultStatus(r);
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+    for (int attempt = 1;; attempt++) {
+        const char *code;
+
+        r = PQexecPrepared(db->conn, st->name, st->nparams, params, NULL, NULL, 0);
+        s = PQresultStatus(r);
+        if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+            return r;
+        /* A deadlock or serialization victim that was its own transaction was rolled back
+         * whole: running it again is the same as a fresh request. (Inside BEGIN ... COMMIT the
+         * caller's transaction is aborted and must fail.) */
+        code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (attempt < DB_RETRIES && code &&
+            (strcmp(code, "40P01") == 0 || strcmp(code, "40001") == 0) &&
+            PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+            log_warn("db", "%s: %s, retrying (attempt %d)", st->name,
+                     strcmp(code, "40P01") == 0 ? "deadlock" : "serialization failure", attempt);
+            PQclear(r);
+            usleep((useconds_t)(1000 + rand() % 9000)); /* 1-10 ms, apart from the other party */
+            continue;
+        }
         db_map_error(db, r, err);
         PQclear(r);
         return NULL;
     }
-    return r;
 }
 
 int db_command(struct db *db, const char *sql, struct err *err)

@@ -74,13 +74,20 @@ static const struct db_stmt st_claim = {
     "  (SELECT " TASK_JSON " FROM c t LEFT JOIN projects p ON p.id = t.project_id) AS task",
     2};
 
+/*
+ * The heartbeat extends the agent's leases, then locks the agent row (ag reads ext, so it runs
+ * after it): tasks first, then the agent, as update_status, the claim and the reaper lock. The
+ * other order deadlocked against an update_task_status of the same agent arriving on its other
+ * connection (seen at 1,000 agents heartbeating every second).
+ */
 static const struct db_stmt st_heartbeat = {
     "queue_heartbeat",
-    "WITH ag AS (SELECT id, status FROM agents WHERE id = $1 FOR UPDATE),"
-    " ext AS (UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2),"
+    "WITH ext AS (UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2),"
     "  usage = CASE WHEN $5::jsonb IS NULL THEN usage ELSE $5::jsonb END"
-    "  WHERE agent_id = $1 AND state = 'in_progress' AND EXISTS (SELECT 1 FROM ag)"
+    "  WHERE agent_id = $1 AND state = 'in_progress'"
     "  RETURNING id, state, lease_expires_at),"
+    " ag AS (SELECT id, status FROM agents WHERE id = $1 AND (SELECT count(*) FROM ext) >= 0"
+    "  FOR UPDATE),"
     " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
     "  offline_reason = CASE WHEN $3 = 'offline' THEN 'agent reported offline' END,"
     "  usage = CASE WHEN $5::jsonb IS NULL THEN a.usage ELSE $5::jsonb END,"
