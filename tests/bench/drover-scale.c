@@ -906,8 +906,10 @@ int main(int argc, char **argv)
         open_at_end += scale_c[i].st == SC_IDLE || scale_c[i].st == SC_WAIT;
         unanswered += scale_c[i].st == SC_WAIT;
     }
-    qsort(scale_hb.v, (size_t)scale_hb.n, sizeof(double), scale_cmp);
-    qsort(scale_claim.v, (size_t)scale_claim.n, sizeof(double), scale_cmp);
+    if (scale_hb.n) /* qsort(NULL, 0, ...) is undefined */
+        qsort(scale_hb.v, (size_t)scale_hb.n, sizeof(double), scale_cmp);
+    if (scale_claim.n)
+        qsort(scale_claim.v, (size_t)scale_claim.n, sizeof(double), scale_cmp);
     printf("{\"conns\":%d,\"agents\":%d,\"connections\":%d,\"ws_conns\":%d,\"established\":%d,"
            "\"connect_failed\":%ld,\"open_at_end\":%ld,\"closed_by_server\":%ld,\"closed_ws\":%ld,"
            "\"ramp_s\":%.2f,\"interval_s\":%g,\"seconds\":%g,\"heartbeats_sent\":%ld,"
