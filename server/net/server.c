@@ -1166,6 +1166,11 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
         return 0;
     }
     if (strcmp(uri, "/ready") == 0) {
+        /* Shutting down (its own agents still handing tasks back): out of the load balancer. */
+        if (s->closing) {
+            txn_json(wsi, t, 503, json_pack("{s:s}", "status", "stopping"));
+            return 0;
+        }
         n = http_begin(s, wsi, t, JOB_READY, false);
         return n == 1 ? http_submit(s, wsi, t) : n;
     }

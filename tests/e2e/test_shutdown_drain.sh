@@ -131,6 +131,13 @@ pid=$(drover_psql "SELECT substr(a.pod_name, 6) FROM tasks t JOIN agents a ON a.
                    WHERE t.id = $task2")
 t0=$(date +%s%N)
 kill -TERM "$DROVER_PID"
+# During the grace droverd still serves (its agents hand tasks back through it) but is not
+# ready: a load balancer or Kubernetes Service sends nothing new its way.
+sleep 1
+ready=$(curl -s -o /dev/null -w '%{http_code}' "$DROVER_URL/ready")
+health=$(curl -s -o /dev/null -w '%{http_code}' "$DROVER_URL/health")
+[ "$ready" = 503 ] && [ "$health" = 200 ] ||
+    fail "during the shutdown grace: /ready $ready (wanted 503), /health $health (wanted 200)"
 rc=0
 wait "$DROVER_PID" || rc=$?
 DROVER_PID=""
@@ -144,4 +151,5 @@ gone "$pid"
     "pod ended: killed by signal 9" ] ||
     fail "agent row: $(drover_psql "SELECT status, offline_reason FROM agents WHERE pod_name = 'proc-$pid'")"
 grep -q 'outlived its grace' "$DROVER_LOG" || fail "no SIGKILL log line"
-pass "an agent ignoring SIGTERM: killed after the 3 s grace ($took ms), its task requeued at once"
+pass "an agent ignoring SIGTERM: killed after the 3 s grace ($took ms), its task requeued at once;" \
+    "/ready 503 and /health 200 meanwhile"
