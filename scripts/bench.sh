@@ -25,6 +25,7 @@
 #   droverd executed (pg_stat_statements), to see what it does beyond the reference SQL.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/benchpg.sh"
 cd "$DROVER_ROOT"
 
 agents=${BENCH_AGENTS:-8}
@@ -41,17 +42,12 @@ pgmode=${BENCH_PG:-own}
 dir=${BENCH_DIR:-$(mktemp -d /tmp/drover-bench.XXXXXX)}
 mkdir -p "$dir"
 pids=()
-pgdata=""
-
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 cleanup() {
   local rc=$? p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ -n "$pgdata" ]; then
-    as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
-  fi
+  benchpg_stop
   if [ $rc -ne 0 ]; then
     for f in "$dir"/*.log; do
       [ -f "$f" ] && { echo "---- $f (last 30 lines)" >&2; tail -n 30 "$f" >&2; }
@@ -75,27 +71,9 @@ for b in droverd drover-bench; do
 done
 
 if [ "$pgmode" = own ]; then
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-  pgdata=$dir/pg
-  mkdir -p "$pgdata"
-  [ "$(id -u)" -ne 0 ] || chown -R postgres "$dir"
-  drover_log "initdb + start a private PostgreSQL in $pgdata (Unix socket only)"
-  as_pg "$pgbin/initdb" -D "$pgdata" -A trust -U drover >"$dir/initdb.log" 2>&1
-  # The settings of shared/reference/queue-bench/pg_cluster.sh, so figures stay comparable.
-  cat >>"$pgdata/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-max_connections = 300
-shared_buffers = 1GB
-max_wal_size = 4GB
-checkpoint_timeout = 15min
-CONF
-  if [ "${BENCH_STATEMENTS:-0}" = 1 ]; then
-    echo "shared_preload_libraries = 'pg_stat_statements'" >>"$pgdata/postgresql.conf"
-  fi
-  as_pg "$pgbin/pg_ctl" -D "$pgdata" -w -l "$dir/postgres.log" start >/dev/null
-  export PGHOST=$dir PGPORT=5432 PGUSER=drover PGDATABASE=postgres
-  unset PGOPTIONS PGPASSWORD
+  extra=()
+  [ "${BENCH_STATEMENTS:-0}" != 1 ] || extra=("shared_preload_libraries = 'pg_stat_statements'")
+  benchpg_start "$dir" "${extra[@]}"
 fi
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
@@ -134,9 +112,9 @@ proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # PostgreSQL's CPU (own cluster only): the postmaster, its live children and the children it
 # has reaped (a finished pgbench's backends land in its cutime/cstime).
 pg_ticks() {
-  [ -n "$pgdata" ] || { echo 0; return; }
+  [ -n "$benchpg_data" ] || { echo 0; return; }
   local pm t c
-  pm=$(head -1 "$pgdata/postmaster.pid")
+  pm=$(head -1 "$benchpg_data/postmaster.pid")
   t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
   for c in $(ps -o pid= --ppid "$pm"); do t=$((t + $(proc_ticks "$c"))); done
   echo "$t"
@@ -238,7 +216,7 @@ printf '%-46s %s [%s]\n' "droverd over MCP /mcp: tasks/s" "$dr_tps" "$(list "$di
 printf '%-46s %s [%s]\n' "ratio droverd / pgbench (paired per round)" "$ratio" "$(list "$dir/ratios" %.3f)"
 printf '%-46s %s [%s]\n' "droverd CPU per task (ms)" "$(median %.3f <"$dir/dr_cpu")" "$(list "$dir/dr_cpu" %.3f)"
 printf '%-46s %s [%s]\n' "drover-bench (agents) CPU per task (ms)" "$(median %.3f <"$dir/client_cpu")" "$(list "$dir/client_cpu" %.3f)"
-if [ -n "$pgdata" ]; then
+if [ -n "$benchpg_data" ]; then
   printf '%-46s %s [%s]\n' "PostgreSQL CPU per task, pgbench run (ms)" "$(median %.3f <"$dir/pg_cpu_pgbench")" "$(list "$dir/pg_cpu_pgbench" %.3f)"
   printf '%-46s %s [%s]\n' "PostgreSQL CPU per task, droverd run (ms)" "$(median %.3f <"$dir/pg_cpu_drover")" "$(list "$dir/pg_cpu_drover" %.3f)"
 fi

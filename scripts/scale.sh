@@ -10,7 +10,8 @@
 # fixed length; it stops by itself.
 #
 # Builds Release into build/bench, raises the descriptor limit (ulimit -n to the hard limit;
-# droverd --max-connections), starts a private PostgreSQL cluster (as scripts/bench.sh) and
+# droverd --max-connections), starts a private PostgreSQL cluster (scripts/lib/benchpg.sh, as
+# scripts/bench.sh) and
 # droverd on 127.0.0.1. Agents: SCALE_CONNS agent rows and tokens inserted in bulk with SQL
 # (one agent and one token per connection; api_tokens.token_hash = SHA-256 of the token text,
 # as server/store/tokens.c stores it), so no two connections share an agent.
@@ -27,6 +28,7 @@
 # Ends with one JSON line per phase.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/benchpg.sh"
 cd "$DROVER_ROOT"
 
 conns=${SCALE_CONNS:-10000}
@@ -48,14 +50,12 @@ evloop=${SCALE_EVENT_LOOP:-epoll}
 dir=${SCALE_DIR:-$(mktemp -d /tmp/drover-scale.XXXXXX)}
 mkdir -p "$dir"
 pids=()
-pgdata=""
 
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   local rc=$? p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -z "$pgdata" ] || as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
+  benchpg_stop
   if [ $rc -ne 0 ]; then
     for f in "$dir"/*.log; do [ -f "$f" ] && { echo "---- $f" >&2; tail -n 20 "$f" >&2; }; done
   fi
@@ -88,22 +88,7 @@ ulimit -Sn "$need" # the soft limit only: plain `ulimit -n` would lower the hard
 drover_log "ulimit -n $(ulimit -Sn) (hard $(ulimit -Hn)); somaxconn $(cat /proc/sys/net/core/somaxconn);" \
   "ephemeral ports $(tr '\t' - </proc/sys/net/ipv4/ip_local_port_range)"
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-pgdata=$dir/pg
-mkdir -p "$pgdata"
-[ "$(id -u)" -ne 0 ] || chown -R postgres "$dir"
-as_pg "$pgbin/initdb" -D "$pgdata" -A trust -U drover >"$dir/initdb.log" 2>&1
-cat >>"$pgdata/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-max_connections = 300
-shared_buffers = 1GB
-max_wal_size = 4GB
-checkpoint_timeout = 15min
-CONF
-as_pg "$pgbin/pg_ctl" -D "$pgdata" -w -l "$dir/postgres.log" start >/dev/null
-export PGHOST=$dir PGPORT=5432 PGUSER=drover PGDATABASE=postgres
-unset PGOPTIONS PGPASSWORD
+benchpg_start "$dir"
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
 
