@@ -39,24 +39,8 @@ workers=${BENCH_WORKERS:-$agents}
 fill=${BENCH_FILL:-$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", (s + w) * 6000 + 5000 }')}
 port=${BENCH_PORT:-18580}
 pgmode=${BENCH_PG:-own}
-dir=${BENCH_DIR:-$(mktemp -d /tmp/drover-bench.XXXXXX)}
-mkdir -p "$dir"
-pids=()
-
-cleanup() {
-  local rc=$? p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  benchpg_stop
-  if [ $rc -ne 0 ]; then
-    for f in "$dir"/*.log; do
-      [ -f "$f" ] && { echo "---- $f (last 30 lines)" >&2; tail -n 30 "$f" >&2; }
-    done
-  fi
-  [ -n "${BENCH_DIR:-}" ] || rm -rf "$dir"
-  exit $rc
-}
-trap cleanup EXIT
+benchpg_scratch drover-bench "${BENCH_DIR:-}"
+dir=$benchpg_dir
 
 if [ -n "${BENCH_BUILD_DIR:-}" ]; then
   build=$BENCH_BUILD_DIR
@@ -79,7 +63,7 @@ psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
 "$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none >"$dir/droverd.log" 2>&1 &
-pids+=($!)
+benchpg_pids+=($!)
 droverd_pid=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

@@ -47,22 +47,8 @@ port=${SCALE_PORT:-18920}
 # ~1 % of heartbeats failed, connections torn down). Keep it above the heartbeat interval.
 idle=${SCALE_IDLE_TIMEOUT:-90}
 evloop=${SCALE_EVENT_LOOP:-epoll}
-dir=${SCALE_DIR:-$(mktemp -d /tmp/drover-scale.XXXXXX)}
-mkdir -p "$dir"
-pids=()
-
-cleanup() {
-  local rc=$? p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  benchpg_stop
-  if [ $rc -ne 0 ]; then
-    for f in "$dir"/*.log; do [ -f "$f" ] && { echo "---- $f" >&2; tail -n 20 "$f" >&2; }; done
-  fi
-  [ -n "${SCALE_DIR:-}" ] || rm -rf "$dir"
-  exit $rc
-}
-trap cleanup EXIT
+benchpg_scratch drover-scale "${SCALE_DIR:-}"
+dir=$benchpg_dir
 
 if [ -n "${SCALE_BUILD_DIR:-}" ]; then
   build=$SCALE_BUILD_DIR
@@ -129,7 +115,7 @@ psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACU
 "$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none \
   --max-connections "$((nconn + 512))" --idle-timeout "$idle" --event-loop "$evloop" --long-poll-max "$((poll > 60 ? poll : 60))" \
   >"$dir/droverd.log" 2>&1 &
-pids+=($!)
+benchpg_pids+=($!)
 dpid=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break

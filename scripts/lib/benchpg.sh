@@ -8,9 +8,16 @@
 #                                      comparable) plus CONF_LINEs; start it; export PG* for it
 #   benchpg_stop                       stop it (fast), if started; safe in an EXIT trap
 #   benchpg_as_pg CMD...               run CMD as the cluster's owner
+#   benchpg_scratch PREFIX [KEEP_DIR]  set benchpg_dir to KEEP_DIR, or to a new /tmp/PREFIX.XXXXXX
+#                                      removed at exit, and install the exit trap: it stops the
+#                                      processes in benchpg_pids, then the cluster, and on
+#                                      failure shows the tail of every DIR/*.log
 
 benchpg_data=""
 benchpg_bin=""
+benchpg_dir=""
+benchpg_keep=""
+benchpg_pids=()
 
 benchpg_as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -42,4 +49,25 @@ CONF
 benchpg_stop() {
   [ -z "$benchpg_data" ] ||
     benchpg_as_pg "$benchpg_bin/pg_ctl" -D "$benchpg_data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+benchpg_scratch() {
+  benchpg_keep=${2:-}
+  benchpg_dir=${2:-$(mktemp -d "/tmp/$1.XXXXXX")}
+  mkdir -p "$benchpg_dir"
+  trap benchpg_exit EXIT
+}
+
+benchpg_exit() {
+  local rc=$? p f
+  for p in "${benchpg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${benchpg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  benchpg_stop
+  if [ $rc -ne 0 ]; then
+    for f in "$benchpg_dir"/*.log; do
+      [ -f "$f" ] && { echo "---- $f (last 30 lines)" >&2; tail -n 30 "$f" >&2; }
+    done
+  fi
+  [ -n "$benchpg_keep" ] || rm -rf "$benchpg_dir"
+  exit $rc
 }
