@@ -8,17 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/agents.h"
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "cmd/cmd_project.h"
-#include "forge/forge_install.h"
+#include "cmd/cmd_serve.h"
 #include "store/agents.h"
 #include "store/db.h"
 #include "store/migrate.h"
-#include "net/server.h"
-#include "pool/agentpool.h"
 #include "store/queue.h"
 #include "store/tokens.h"
 
@@ -110,7 +107,7 @@ out:
 static int cmd_selftest(int argc, char **argv)
 {
     const char *url = argc > 2 && strcmp(argv[1], "--database-url") == 0 ? argv[2] : NULL;
-    struct queue_new_task nt = {.title = "droverd selftest",
+    struct model_task_new nt = {.title = "droverd selftest",
                                 .description = "round trip check made by droverd selftest",
                                 .repo_url = "selftest://none",
                                 .priority = 1000};
@@ -180,84 +177,6 @@ out:
     return rc;
 }
 
-/* droverd serve: migrate, then run the server until SIGTERM. */
-/* GET /api/agents/{id}/logs reads the agent's own output through the pool's backend. */
-static int serve_agent_logs(const struct api_env *env, const char *agent_id, const char *pod_name,
-                            int tail, char **text, size_t *len, struct err *err)
-{
-    (void)env;
-    return agentpool_logs(agent_id, pod_name, tail, text, len, err);
-}
-
-static int cmd_serve(int argc, char **argv)
-{
-    struct cfg cfg;
-    struct agentpool_cfg pcfg;
-    struct err err = {0};
-    struct db db;
-    int r, applied = 0;
-
-    /* The agent pool's settings are a table of their own (pool/agentpool.c): take them out of
-     * argv first, then the server's parser sees only its own. */
-    agentpool_cfg_default(&pcfg);
-    if (agentpool_cfg_env(&pcfg, &err) < 0 || agentpool_cfg_args(&pcfg, &argc, argv, &err) < 0) {
-        fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
-        return 2;
-    }
-    r = cfg_parse(&cfg, argc, argv, &err);
-    if (r != 0) {
-        if (r < 0)
-            fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
-        else
-            agentpool_usage(stdout);
-        cfg_free(&cfg);
-        return r < 0 ? 2 : 0;
-    }
-    /* After cfg_parse (the log level), before anything starts: a missing agent program is a
-     * start-up error, not a pool of agents exiting 127. */
-    if (agentpool_cfg_resolve(&pcfg, &err) < 0) {
-        fprintf(stderr, "droverd serve: %s\n", err.msg);
-        cfg_free(&cfg);
-        return 1;
-    }
-    /* Migrations run under an advisory lock, so replicas starting together are safe. */
-    if (db_open(&db, cfg.database_url, &err) < 0 ||
-        migrate_apply(&db, migrate_files, &applied, &err) < 0) {
-        fprintf(stderr, "droverd serve: %s\n", err.msg);
-        db_close(&db);
-        cfg_free(&cfg);
-        return 1;
-    }
-    db_close(&db);
-    if (applied)
-        log_info("main", "applied %d migration(s)", applied);
-    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's rule */
-    /* Forge backends behind create_branch / create_pull_request (tokens: DROVER_FORGE_TOKEN_*,
-     * or the file named by DROVER_FORGE_SECRETS). */
-    forge_install(getenv("DROVER_FORGE_SECRETS"));
-    if (!pcfg.server_url[0])
-        snprintf(pcfg.server_url, sizeof(pcfg.server_url), "http://%s:%d",
-                 strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host,
-                 cfg.listen_port);
-    /* The pool thread has its own connections; only the advisory-lock holder acts. */
-    if (agentpool_start(&pcfg, cfg.database_url, &err) < 0) {
-        fprintf(stderr, "droverd serve: agent pool: %s\n", err.msg);
-        curl_global_cleanup();
-        cfg_free(&cfg);
-        return 1;
-    }
-    agents_api_logs_hook = serve_agent_logs;
-    /* On SIGTERM the server keeps serving until the agents this droverd started have handed
-     * their tasks back (or --shutdown-grace ran out and they were killed). */
-    server_drain_hook.begin = agentpool_drain;
-    server_drain_hook.done = agentpool_drained;
-    r = server_run(&cfg);
-    agentpool_stop();
-    curl_global_cleanup();
-    cfg_free(&cfg);
-    return r;
-}
-
 static void cmd_token_usage(FILE *f)
 {
     fprintf(f, "usage: droverd token create --scope agent|operator|admin --name NAME\n"
@@ -278,8 +197,8 @@ static int cmd_token(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *scope_s = NULL, *name = NULL, *url = NULL, *backend = "none", *sub;
-    enum tokens_scope scope;
-    char token[TOKENS_LEN], agent[37];
+    enum principal_scope scope;
+    char token[PRINCIPAL_TOKEN_LEN], agent[37];
     struct err err = {0};
     struct db db;
     long long id = 0;
@@ -317,7 +236,7 @@ static int cmd_token(int argc, char **argv)
             fprintf(stderr, "droverd token create: --scope and --name are required\n");
             return 2;
         }
-        if (tokens_scope_parse(scope_s, &scope, &err) < 0) {
+        if (principal_scope_parse(scope_s, &scope, &err) < 0) {
             fprintf(stderr, "droverd token create: %s\n", err.msg);
             return 2;
         }
@@ -341,7 +260,7 @@ static int cmd_token(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (scope == TOKENS_SCOPE_AGENT) {
+    if (scope == PRINCIPAL_AGENT) {
         /* The agent row and its token in one transaction: no agent without a token. */
         if (db_begin(&db, &err) < 0 || agents_create(&db, name, backend, agent, &err) < 0 ||
             tokens_create(&db, scope, name, agent, token, &id, &err) < 0 ||

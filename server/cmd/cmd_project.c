@@ -3,9 +3,10 @@
  * scripts/run.sh can set up the demo project without the REST API. Main thread.
  */
 #include "cmd/cmd_project.h"
+#include "core/model.h"
 #include "forge/forge_backend.h"
 #include "store/db.h"
-#include "store/forge_projects.h"
+#include "svc/svc_projects.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -35,8 +36,15 @@ int cmd_project(int argc, char **argv)
                                          {"database-url", required_argument, NULL, 'd'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    struct forge_projects_new p = {0};
+    struct {
+        const char *name, *repo_url, *default_branch, *forge_kind, *forge_api_url,
+            *forge_repo_path;
+    } p = {0};
     const char *url = getenv("DATABASE_URL"), *settings = NULL;
+    struct svc_env env = {0}; /* svc_env_clear is safe on a zeroed one */
+    struct svc_ctx ctx = {&env, NULL};
+    bool created = false;
+    json_t *in = NULL;
     json_t *sj = NULL, *out = NULL;
     enum forge_kind kind;
     struct err err = {0};
@@ -103,7 +111,7 @@ int cmd_project(int argc, char **argv)
                 p.forge_kind);
         return 2;
     }
-    if (p.default_branch && !forge_backend_branch_name_valid(p.default_branch)) {
+    if (p.default_branch && !model_branch_name_valid(p.default_branch)) {
         fprintf(stderr, "droverd project add: invalid --default-branch '%s'\n", p.default_branch);
         return 2;
     }
@@ -114,20 +122,35 @@ int cmd_project(int argc, char **argv)
             fprintf(stderr, "droverd project add: --settings must be a JSON object\n");
             goto out;
         }
-        p.settings = sj;
     }
+    in = json_pack("{s:s,s:s}", "name", p.name, "repository", p.repo_url);
+    if (p.default_branch)
+        json_object_set_new(in, "default_branch", json_string(p.default_branch));
+    if (p.forge_kind)
+        json_object_set_new(in, "forge_kind", json_string(p.forge_kind));
+    if (p.forge_api_url)
+        json_object_set_new(in, "forge_api_url", json_string(p.forge_api_url));
+    if (p.forge_repo_path)
+        json_object_set_new(in, "forge_repo_path", json_string(p.forge_repo_path));
+    if (sj)
+        json_object_set(in, "settings", sj);
     rc = 1;
+    svc_env_default(&env);
+    ctx.db = &db;
     if (db_open(&db, url && *url ? url : NULL, &err) < 0 ||
-        forge_projects_upsert(&db, &p, &out, &err) < 0) {
+        svc_projects_upsert(&ctx, in, &out, &created, &err) < 0) {
         fprintf(stderr, "droverd project add: %s\n", err.msg);
         goto out;
     }
+    json_object_set_new(out, "created", json_boolean(created));
     s = json_dumps(out, JSON_COMPACT);
     printf("%s\nPROJECT_ID=%lld\n", s, (long long)json_integer_value(json_object_get(out, "id")));
     free(s);
     rc = 0;
 out:
     db_close(&db);
+    svc_env_clear(&env);
+    json_decref(in);
     json_decref(sj);
     json_decref(out);
     return rc;

@@ -54,8 +54,8 @@ static json_t *mcp_initialize(struct mcp_ctx *c, const json_t *params, int *code
         mcp_version_supported(json_string_value(pv)) ? json_string_value(pv) : MCP_VERSION_LATEST;
     if (c->sessions) {
         long long tok = c->who ? c->who->token_id : 0;
-        if (sessions_create(c->db, tok, version, json_object_get(params, "clientInfo"),
-                            c->new_session, &err) < 0) {
+        if (svc_sessions_create(c->svc, tok, version, json_object_get(params, "clientInfo"),
+                                c->new_session, &err) < 0) {
             log_warn("mcp", "session not created: %s", err.msg);
             *code = JRPC_INTERNAL_ERROR;
             *msg = "could not create a session (database unavailable?)";
@@ -127,7 +127,10 @@ static void mcp_one(struct mcp_ctx *c, const json_t *msg, json_t **reply)
             code = JRPC_INVALID_PARAMS;
             emsg = buf;
         } else {
-            tools_call(c, json_string_value(name), json_is_object(args) ? args : NULL, &result);
+            struct err err = {0};
+
+            tools_call(c, json_string_value(name), json_is_object(args) ? args : NULL, &result,
+                       &err);
             if (!result && c->park_seconds > 0) {
                 c->park_id = json_incref((json_t *)id);
                 return;
@@ -144,7 +147,7 @@ static void mcp_one(struct mcp_ctx *c, const json_t *msg, json_t **reply)
                    "emergency";
         } else {
             struct err err = {0};
-            if (sessions_set_level(c->db, c->session_id, json_string_value(lvl), &err) < 0)
+            if (svc_sessions_set_level(c->svc, c->session_id, json_string_value(lvl), &err) < 0)
                 log_warn("mcp", "log level not stored: %s", err.msg);
             result = json_object();
         }

@@ -292,12 +292,12 @@ out:
 /* Create the token and the pod of an agent row that exists already. */
 static int loop_launch(struct loop *l, const char *id, struct err *err)
 {
-    char token[TOKENS_LEN], name[64];
+    char token[PRINCIPAL_TOKEN_LEN], name[64];
     struct backend_agent a = {.agent_id = id, .token = token, .server_url = l->cfg.server_url};
     struct backend_pod pod;
 
     snprintf(name, sizeof(name), "agent-%.8s", id);
-    if (tokens_create(&l->db, TOKENS_SCOPE_AGENT, name, id, token, NULL, err) < 0)
+    if (tokens_create(&l->db, PRINCIPAL_AGENT, name, id, token, NULL, err) < 0)
         return -1;
     if (backend_create(l->be, &a, &pod, err) < 0) {
         memset(token, 0, sizeof(token));

@@ -103,7 +103,7 @@ static int64_t add_project(const char *name, const char *url, const json_t *sett
 /* Enqueue on `project` and claim it for a new agent: the claimed task JSON (owned). */
 static json_t *claimed_task(int64_t project, const char *budget, char agent[37])
 {
-    struct queue_new_task nt = {
+    struct model_task_new nt = {
         .title = "Forge test", .project_id = project, .budget_json = budget};
     struct err err = {0};
     json_t *t = NULL, *c = NULL;

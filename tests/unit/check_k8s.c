@@ -588,7 +588,7 @@ START_TEST(test_pool_on_kubernetes)
        work, port);
     /* Orphans are found by the reconcile of each evaluation: wake one with a task. */
     {
-        struct queue_new_task t = {.title = "wake", .repo_url = "file:///tmp/r.git"};
+        struct model_task_new t = {.title = "wake", .repo_url = "file:///tmp/r.git"};
         json_t *task = NULL;
 
         ck_assert(queue_enqueue(&db, &t, &task, NULL, &err) == 0);

@@ -25,16 +25,16 @@
 static struct db db;
 static struct cfg cfg;
 static struct work_env env;
-static struct tokens_principal me, other;
-static char my_token[TOKENS_LEN], other_token[TOKENS_LEN], admin_token[TOKENS_LEN];
+static struct principal me, other;
+static char my_token[PRINCIPAL_TOKEN_LEN], other_token[PRINCIPAL_TOKEN_LEN], admin_token[PRINCIPAL_TOKEN_LEN];
 
-static void new_agent_token(const char *name, struct tokens_principal *who, char tok[TOKENS_LEN])
+static void new_agent_token(const char *name, struct principal *who, char tok[PRINCIPAL_TOKEN_LEN])
 {
     struct err err = {0};
     char id[37];
 
     ck_assert_msg(agents_create(&db, name, "none", id, &err) == 0, "%s", err.msg);
-    ck_assert_msg(tokens_create(&db, TOKENS_SCOPE_AGENT, name, id, tok, NULL, &err) == 0, "%s",
+    ck_assert_msg(tokens_create(&db, PRINCIPAL_AGENT, name, id, tok, NULL, &err) == 0, "%s",
                   err.msg);
     ck_assert_msg(tokens_verify(&db, tok, who, &err) == 0, "%s", err.msg);
 }
@@ -54,7 +54,7 @@ static void setup(void)
     queue_opts_default(&env.qo);
     new_agent_token("me", &me, my_token);
     new_agent_token("other", &other, other_token);
-    ck_assert(tokens_create(&db, TOKENS_SCOPE_ADMIN, "root", NULL, admin_token, NULL, &err) == 0);
+    ck_assert(tokens_create(&db, PRINCIPAL_ADMIN, "root", NULL, admin_token, NULL, &err) == 0);
     memset(&forge_hooks, 0, sizeof(forge_hooks));
 }
 
@@ -66,7 +66,7 @@ static void teardown(void)
 
 static long long enqueue(const char *title)
 {
-    struct queue_new_task t = {.title = title, .repo_url = "file:///tmp/r.git"};
+    struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
     struct err err = {0};
     json_t *task = NULL;
     long long id;
@@ -77,7 +77,7 @@ static long long enqueue(const char *title)
     return id;
 }
 
-static void ctx_for(struct mcp_ctx *c, const struct tokens_principal *who)
+static void ctx_for(struct mcp_ctx *c, const struct principal *who)
 {
     memset(c, 0, sizeof(*c));
     c->db = &db;
@@ -87,9 +87,9 @@ static void ctx_for(struct mcp_ctx *c, const struct tokens_principal *who)
 }
 
 /* Call a tool as `who`; returns the CallToolResult (owned). */
-static json_t *call(const struct tokens_principal *who, const char *tool, const char *args_fmt, ...)
+static json_t *call(const struct principal *who, const char *tool, const char *args_fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static json_t *call(const struct tokens_principal *who, const char *tool, const char *args_fmt, ...)
+static json_t *call(const struct principal *who, const char *tool, const char *args_fmt, ...)
 {
     char args[2048];
     va_list ap;
@@ -390,7 +390,7 @@ START_TEST(work_auth_paths)
 {
     static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
                                "\"params\":{\"protocolVersion\":\"2025-11-25\"}}";
-    char bogus[TOKENS_LEN];
+    char bogus[PRINCIPAL_TOKEN_LEN];
     struct err err = {0};
     int revoked;
     struct job *j;

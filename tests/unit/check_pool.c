@@ -46,7 +46,7 @@ static void fake_term(int sig)
 static int fake_agent(void)
 {
     const char *id = getenv("AGENT_ID"), *token = getenv("DROVER_TOKEN");
-    struct tokens_principal who;
+    struct principal who;
     struct queue_opts qo;
     struct err err = {0};
     struct db d;
@@ -95,7 +95,7 @@ static int fake_agent(void)
                     json_decref(out);
                 }
             }
-            queue_update_status(&d, &qo, id, tid, ep, "completed", &(struct queue_outcome){0},
+            queue_update_status(&d, &qo, id, tid, ep, "completed", &(struct model_outcome){0},
                                 &done, &err);
             json_decref(done);
             json_decref(task);
@@ -159,7 +159,7 @@ static void enqueue(int n, int ms)
 {
     for (int i = 0; i < n; i++) {
         char title[32];
-        struct queue_new_task t = {.title = title, .repo_url = "file:///tmp/r.git"};
+        struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
         struct err err = {0};
         json_t *task = NULL;
 
@@ -188,7 +188,7 @@ static void teardown(void)
     db_close(&db);
 }
 
-static struct tokens_principal admin = {.scope = TOKENS_SCOPE_ADMIN, .name = "alice"};
+static struct principal admin = {.scope = PRINCIPAL_ADMIN, .name = "alice"};
 
 static struct api_response
 call(int (*fn)(const struct api_request *, const char *const *, size_t, struct api_response *),
@@ -586,7 +586,7 @@ START_TEST(test_load_drop_wakes_the_pool)
         ck_assert_msg(queue_update_status(
                           &db, &qo, ids[i], json_integer_value(json_object_get(tasks[i], "id")),
                           json_integer_value(json_object_get(tasks[i], "lease_epoch")), "completed",
-                          &(struct queue_outcome){0}, &done, &err) == 0,
+                          &(struct model_outcome){0}, &done, &err) == 0,
                       "%s", err.msg);
         json_decref(done);
         json_decref(tasks[i]);
