@@ -1,11 +1,11 @@
 /* A direct-mapped TTL cache under one mutex. Any thread. */
 #include "core/ttlcache.h"
+#include "core/clock.h"
 #include "core/mem.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct ttlcache_entry {
     char key[TTLCACHE_KEY_MAX + 1];
@@ -18,14 +18,6 @@ struct ttlcache {
     long long ttl_ms;
     unsigned char *tab; /* slots × (entry + value) */
 };
-
-static long long ttlcache_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct ttlcache *ttlcache_new(size_t slots, size_t value_size, long long ttl_ms)
 {
@@ -67,7 +59,7 @@ bool ttlcache_get(struct ttlcache *c, const char *key, void *value)
         return false;
     e = ttlcache_slot(c, key);
     pthread_mutex_lock(&c->mu);
-    hit = strcmp(e->key, key) == 0 && e->expires_ms > ttlcache_now_ms();
+    hit = strcmp(e->key, key) == 0 && e->expires_ms > clock_ms();
     if (hit && value)
         memcpy(value, e + 1, c->value_size);
     pthread_mutex_unlock(&c->mu);
@@ -83,7 +75,7 @@ void ttlcache_put(struct ttlcache *c, const char *key, const void *value)
     e = ttlcache_slot(c, key);
     pthread_mutex_lock(&c->mu);
     strcpy(e->key, key);
-    e->expires_ms = ttlcache_now_ms() + c->ttl_ms;
+    e->expires_ms = clock_ms() + c->ttl_ms;
     if (c->value_size)
         memcpy(e + 1, value, c->value_size);
     pthread_mutex_unlock(&c->mu);

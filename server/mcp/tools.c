@@ -3,6 +3,7 @@
  * JSON Schemas (as JSON text, parsed once) and its implementation. Worker threads.
  */
 #include "mcp/tools.h"
+#include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -20,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 
 /* 0 with *result (NULL only for a held get_next_task), or -1 with err set. */
@@ -287,14 +287,6 @@ static int tools_lease(const json_t *args, long long *id, long long *epoch, stru
 
 /* ---- the tools ---- */
 
-static double tools_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void tools_claim(struct mcp_ctx *c, const char *agent_id, json_t **result)
 {
     struct err err = {0};
@@ -541,14 +533,14 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
     for (size_t i = 0; i < TOOLS_N; i++) {
         if (strcmp(tools_table[i].name, name) != 0)
             continue;
-        t0 = tools_now();
+        t0 = clock_s();
         if (tools_table[i].fn(c, args, result, err) < 0) {
             json_decref(*result);
             *result = tools_error(err);
         }
         /* A held long-poll (no result yet) is counted when it is answered. */
         if (*result)
-            counters_tool_call(name, tools_now() - t0, err->code == ERR_OK);
+            counters_tool_call(name, clock_s() - t0, err->code == ERR_OK);
         goto out;
     }
     err_set(err, ERR_INVALID, "unknown tool '%.100s'", name);

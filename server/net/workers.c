@@ -61,7 +61,7 @@ static void *pool_main(void *argp)
     return NULL;
 }
 
-struct workers *workers_start(int n, workers_open_fn open, workers_close_fn close,
+struct workers *workers_start(int n, workers_open_fn open, workers_close_fn close, void *open_arg,
                               workers_run_fn run, workers_wake_fn wake, void *arg)
 {
     struct workers *p = mem_calloc(1, sizeof(*p));
@@ -79,7 +79,7 @@ struct workers *workers_start(int n, workers_open_fn open, workers_close_fn clos
     for (int i = 0; i < n; i++) {
         p->workers[i].pool = p;
         p->workers[i].index = i;
-        p->workers[i].ctx = open ? open(arg) : NULL;
+        p->workers[i].ctx = open ? open(open_arg) : NULL;
         if (pthread_create(&p->threads[i], NULL, pool_main, &p->workers[i]) != 0) {
             log_error("pool", "cannot start worker thread %d", i);
             abort();

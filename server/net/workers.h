@@ -31,8 +31,11 @@ typedef void (*workers_run_fn)(struct workers_worker *w, struct job *j, void *ar
 /* Called (from any thread) after something was pushed on the completion queue. */
 typedef void (*workers_wake_fn)(void *arg);
 
-/* Start `n` workers, each with a context from `open(arg)`; `run` and `wake` get `arg` too. */
-struct workers *workers_start(int n, workers_open_fn open, workers_close_fn close,
+/*
+ * Start `n` workers, each with a context from `open(open_arg)` (freed by `close`); `run` and
+ * `wake` get `arg`.
+ */
+struct workers *workers_start(int n, workers_open_fn open, workers_close_fn close, void *open_arg,
                               workers_run_fn run, workers_wake_fn wake, void *arg);
 
 /* Queue a job (ownership passes on success). -1 when the queue is full or stopping. */

@@ -7,6 +7,10 @@
 #include "core/mem.h"
 #include "store/queue.h"
 #include "store/queue_int.h"
+#include "store/taskjson.h"
+
+/* The JSON every caller sees for a task `t` joined with its project `p`. */
+#define TASK_JSON TASKJSON_SQL "::text"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,21 +1,12 @@
 /* The claim. Worker threads. */
 #include "svc/svc_claim.h"
+#include "core/clock.h"
 #include "core/counters.h"
 #include "store/queue.h"
 
-#include <time.h>
-
-static double svc_claim_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int svc_claim(struct svc_ctx *c, const char *agent_id, json_t **task, struct err *err)
 {
-    double t0 = svc_claim_now();
+    double t0 = clock_s();
 
     *task = NULL;
     /* Shutting down: no task goes to an agent this droverd may not see finish. */
@@ -23,7 +14,7 @@ int svc_claim(struct svc_ctx *c, const char *agent_id, json_t **task, struct err
         return 0;
     if (queue_claim(c->db, &c->env->qo, agent_id, task, err) < 0)
         return -1;
-    counters_claim(svc_claim_now() - t0, *task != NULL);
+    counters_claim(clock_s() - t0, *task != NULL);
     return 0;
 }
 

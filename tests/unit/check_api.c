@@ -15,28 +15,32 @@
 #include <unistd.h>
 
 #include "api/agents.h"
+#include "api/openapi.h"
 #include "api/router.h"
 #include "api/tasks.h"
 #include "core/counters.h"
 #include "core/cron.h"
-#include "net/assets.h"
+#include "pool/agentpool.h"
 #include "store/agents.h"
+#include "store/tokens.h"
 #include "store/events.h"
 #include "store/queue.h"
 #include "store/schedules.h"
 #include "testdb.h"
 
 static struct db db;
+static struct svc_env env;
+static struct svc_ctx svc;
 
 static void setup(void)
 {
-    testdb_connect(&db);
+    testdb_svc(&db, &env, &svc);
     testdb_reset(&db);
 }
 
 static void teardown(void)
 {
-    db_close(&db);
+    testdb_svc_close(&db, &env);
 }
 
 struct call {
@@ -75,7 +79,7 @@ static struct call request(enum principal_scope scope, const char *method, const
     req.idempotency_key = idem;
     req.last_event_id = last_event_id;
     req.who = scope == PRINCIPAL_NONE ? NULL : &who;
-    req.db = &db;
+    req.svc = &svc;
     router_dispatch(&req, &resp);
     c.status = resp.status;
     c.body = resp.body;
@@ -559,31 +563,45 @@ START_TEST(agents_list_and_show)
 }
 END_TEST
 
-static const char *pod_output = "line one\nline two\n";
-
-static int fake_pod_logs(const struct api_env *env, const char *agent_id, const char *pod_name,
-                         int tail, char **text, size_t *len, struct err *err)
+/* A real pool on the process backend that may start no agent (max 0): only its logs are read. */
+static struct agentpool *logs_pool(const char *dir)
 {
-    (void)env;
-    (void)agent_id;
-    (void)pod_name;
-    (void)tail;
-    (void)err;
-    *text = strdup(pod_output);
-    *len = strlen(*text);
-    return 0;
+    struct agentpool_cfg pc;
+    struct agentpool *p = NULL;
+    struct err err = {0};
+
+    ck_assert_int_eq(scalar("UPDATE pool_settings SET min_agents = 0, max_agents = 0 RETURNING 1"),
+                     1);
+    agentpool_cfg_default(&pc);
+    snprintf(pc.backend, sizeof(pc.backend), "process");
+    snprintf(pc.agent_command, sizeof(pc.agent_command), "true");
+    snprintf(pc.agent_log_dir, sizeof(pc.agent_log_dir), "%s", dir);
+    ck_assert_msg(agentpool_start(&pc, testdb_dsn(), &p, &err) == 0, "%s", err.msg);
+    return p;
 }
 
-START_TEST(agent_pod_logs_through_the_backend_hook)
+static void write_file(const char *path, const char *text)
 {
-    char agent[37], path[160], cursor[API_STREAM_CURSOR_MAX];
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(agent_pod_logs_through_the_backend)
+{
+    char agent[37], path[160], cursor[API_STREAM_CURSOR_MAX], dir[] = "/tmp/drover-logs-XXXXXX";
+    char log[256];
     struct err err = {0};
     json_t *ev = NULL;
     struct call c;
 
+    ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(agents_create(&db, "pod", "process", agent, &err), 0);
-    agents_api_logs_hook = fake_pod_logs;
-    pod_output = "line one\nline two\n";
+    env.pool = logs_pool(dir);
+    snprintf(log, sizeof(log), "%s/%s.log", dir, agent);
+    write_file(log, "line one\nline two\n");
     snprintf(path, sizeof(path), "/api/agents/%s/logs?tail=50", agent);
     c = request(PRINCIPAL_OPERATOR, "GET", path, NULL, NULL, NULL);
     ck_assert_int_eq(c.status, 200);
@@ -594,22 +612,26 @@ START_TEST(agent_pod_logs_through_the_backend_hook)
     ck_assert_int_eq(c.status, 200);
     ck_assert_ptr_nonnull(c.stream.fetch);
     snprintf(cursor, sizeof(cursor), "%s", c.stream.cursor);
-    ck_assert_int_eq(c.stream.fetch(&db, c.stream.arg, cursor, &ev, &err), 0);
+    ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 2);
     ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 1), "data"), "line"), "line two");
     json_decref(ev);
-    pod_output = "line one\nline two\nline three\n";
-    ck_assert_int_eq(c.stream.fetch(&db, c.stream.arg, cursor, &ev, &err), 0);
+    write_file(log, "line one\nline two\nline three\n");
+    ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 1);
     ck_assert_str_eq(jstr(json_array_get(ev, 0), "id"), "3");
     json_decref(ev);
-    pod_output = "restarted\n"; /* a new container: start over */
-    ck_assert_int_eq(c.stream.fetch(&db, c.stream.arg, cursor, &ev, &err), 0);
+    write_file(log, "restarted\n"); /* a new container: start over */
+    ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 1);
     ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "line"), "restarted");
     json_decref(ev);
     call_clear(&c);
-    agents_api_logs_hook = NULL;
+    agentpool_stop(env.pool);
+    env.pool = NULL;
+    scalar("UPDATE pool_settings SET min_agents = 2, max_agents = 10 RETURNING 1");
+    unlink(log);
+    rmdir(dir);
     expect_error("GET", path, NULL, 501, "no_pod_backend");
 }
 END_TEST
@@ -970,7 +992,7 @@ START_TEST(metrics_exposition)
         "# TYPE drover_agent_heartbeat_age_seconds histogram\n",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-        ck_assert_msg(strstr(c.raw, want[i]), "missing %s in\n%s", want[i], c.raw);
+        ck_assert_msg(strstr(c.raw, want[i]), "missing %s in\n%.3000s", want[i], c.raw);
     /* Every sample line is a drover_ metric. */
     for (char *line = c.raw; *line;) {
         char *nl = strchr(line, '\n');
@@ -1010,14 +1032,12 @@ static bool routed_key(const char *method, const char *pattern)
 /* Every route in the tables is in the OpenAPI document and every documented path is a route. */
 START_TEST(openapi_document_matches_route_tables)
 {
-    const struct assets_file *f = assets_find("/openapi.json");
     json_error_t je;
     json_t *doc, *paths, *item;
     const char *path;
     size_t documented = 0, routed = 0, pool_missing = 0;
 
-    ck_assert_ptr_nonnull(f);
-    doc = json_loadb((const char *)f->data, f->len, 0, &je);
+    doc = json_loadb(openapi_json, openapi_json_len, 0, &je);
     ck_assert_msg(doc, "%s", je.text);
     ck_assert_int_eq(strncmp(jstr(doc, "openapi"), "3.", 2), 0);
     paths = json_object_get(doc, "paths");
@@ -1091,7 +1111,7 @@ int main(void)
     tcase_add_test(tc, detail_answer_cancel_retry_and_logs);
     tcase_add_test(tc, scopes_operator_reads_admin_writes_agent_refused);
     tcase_add_test(tc, agents_list_and_show);
-    tcase_add_test(tc, agent_pod_logs_through_the_backend_hook);
+    tcase_add_test(tc, agent_pod_logs_through_the_backend);
     tcase_add_test(tc, projects_crud);
     tcase_add_test(tc, alertmanager_hook_dedups_by_group_key);
     tcase_add_test(tc, schedules_crud_and_validation);

@@ -21,6 +21,9 @@
 #include "pool/kubeconfig.h"
 #include "store/queue.h"
 #include "testdb.h"
+
+/* The pool the current test started (agentpool_start), if any. */
+static struct agentpool *pool;
 #include "core/clock.h"
 
 /* The fake listens on a free port it picks (within nothing we assume), read from a file. */
@@ -543,7 +546,7 @@ START_TEST(test_pool_on_kubernetes)
     c.orphan_grace_seconds = 1;
     c.grace_seconds = 1;
     c.max_starting = 10;
-    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &pool, &err) == 0, "%s", err.msg);
 
     /* Two pods for min_agents 2; the agents come up (first heartbeat). */
     wait_sql(&db,
@@ -620,7 +623,8 @@ START_TEST(test_pool_on_kubernetes)
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM agents WHERE pod_name = '%s' AND status = 'offline'", pod);
     wait_sql(&db, sql, 1, 15);
-    agentpool_stop();
+    agentpool_stop(pool);
+    pool = NULL;
     ck_assert_int_gt(sql_ll(&db, "SELECT count(*) FROM scale_events"), 0);
     db_close(&db);
 }

@@ -28,9 +28,14 @@
 #include "store/queue.h"
 #include "store/tokens.h"
 #include "testdb.h"
+
+/* The pool the current test started (agentpool_start), if any. */
+static struct agentpool *pool;
 #include "core/clock.h"
 
 static struct db db;
+static struct svc_env env;
+static struct svc_ctx svc;
 static char self_exe[1024];
 static char log_dir[256];
 
@@ -172,13 +177,13 @@ static void reset_all(void)
 
 static void setup(void)
 {
-    testdb_connect(&db);
+    testdb_svc(&db, &env, &svc);
     reset_all();
 }
 
 static void teardown(void)
 {
-    db_close(&db);
+    testdb_svc_close(&db, &env);
 }
 
 static struct principal admin = {.scope = PRINCIPAL_ADMIN, .name = "alice"};
@@ -193,7 +198,7 @@ call(int (*fn)(const struct api_request *, const char *const *, size_t, struct a
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
                               .who = &admin,
-                              .db = &db};
+                              .svc = &svc};
     struct api_response resp = {0};
     const char *params[1] = {param};
 
@@ -373,7 +378,8 @@ static void start_pool(const char *command, int stabilization)
     c.grace_seconds = 2;
     c.max_starting = 10;
     c.startup_deadline_seconds = 20;
-    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &pool, &err) == 0, "%s", err.msg);
+    env.pool = pool;
 }
 
 START_TEST(test_pool_lifecycle)
@@ -457,7 +463,8 @@ START_TEST(test_pool_lifecycle)
     json_decref(r.body);
     wait_for("SELECT count(*) FROM agents WHERE name LIKE 'requested by%' AND status = 'idle'", 1,
              15);
-    agentpool_stop();
+    agentpool_stop(pool);
+    pool = env.pool = NULL;
     /* Stopping droverd stops its process agents. */
     ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events") > 0, 1);
 }
@@ -475,7 +482,8 @@ START_TEST(test_crashing_agents_open_the_breaker)
                      1);
     /* While open, nothing is being created. */
     ck_assert_int_eq(scalar(LIVE), 0);
-    agentpool_stop();
+    agentpool_stop(pool);
+    pool = env.pool = NULL;
 }
 END_TEST
 
