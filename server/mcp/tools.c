@@ -185,8 +185,8 @@ json_t *tools_error(const struct err *err)
     json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", err_name(err), "message",
                           err->msg[0] ? err->msg : "the tool failed");
     char *text = json_dumps(e, JSON_COMPACT);
-    json_t *r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text,
-                          "isError", 1);
+    json_t *r =
+        json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text, "isError", 1);
 
     free(text);
     json_decref(e);
@@ -466,8 +466,7 @@ TOOLS_FN(tools_heartbeat)
         return -1;
     if (usage && !json_is_null(usage) && !json_is_object(usage))
         return err_set(err, ERR_INVALID, "usage must be an object");
-    if (svc_status_heartbeat(c->svc, tools_agent(c), status,
-                             ids && json_is_array(ids) ? ids : NULL,
+    if (svc_status_heartbeat(c->svc, tools_agent(c), status, ids && json_is_array(ids) ? ids : NULL,
                              usage && json_is_object(usage) ? usage : NULL, &out, err) < 0)
         return -1;
     *result = tools_result(out);

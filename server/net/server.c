@@ -1595,8 +1595,8 @@ int server_run(const struct cfg *cfg, const struct server_app *app)
         return 1;
     }
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
-    s->pool = workers_start(cfg->workers, app->worker_open, app->worker_close, app->arg,
-                            work_run, server_wake, s);
+    s->pool = workers_start(cfg->workers, app->worker_open, app->worker_close, app->arg, work_run,
+                            server_wake, s);
     s->ctx = server_context(s, &info);
     if (!s->ctx) {
         log_error("server", "cannot listen on %s:%d (address in use or not available?)",

@@ -50,7 +50,6 @@ static const struct db_stmt st_activity = {
 static const struct db_stmt st_settle_agent = {
     "queue_settle_agent", QUEUE_AGENT_SETTLE("$1::uuid", "SELECT NULL::bigint WHERE false"), 1};
 
-
 static int queue_write_activity(struct db *db, int64_t task_id, const char *agent_id,
                                 const char *level, const char *message, json_t *meta,
                                 struct err *err)
@@ -275,7 +274,8 @@ int queue_update_status(struct db *db, const struct queue_opts *o, const char *a
         return -1;
     if (oc && oc->result && !json_is_object(oc->result))
         return err_set(err, ERR_INVALID, "result must be an object");
-    return queue_transition(db, true, task_id, agent_id, NULL, queue_check_agent_update, &a, task, err);
+    return queue_transition(db, true, task_id, agent_id, NULL, queue_check_agent_update, &a, task,
+                            err);
 }
 
 struct queue_admin_arg {
@@ -380,4 +380,3 @@ int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task
 
     return queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
 }
-

@@ -485,11 +485,10 @@ START_TEST(scopes_operator_reads_admin_writes_agent_refused)
                 continue;
             }
             if (strcmp(r->method, "GET") == 0 && strncmp(r->pattern, "/api/tokens", 11) != 0)
-                ck_assert_msg(r->min_scope == PRINCIPAL_OPERATOR, "%s %s", r->method,
-                              r->pattern);
+                ck_assert_msg(r->min_scope == PRINCIPAL_OPERATOR, "%s %s", r->method, r->pattern);
             else
-                ck_assert_msg(r->min_scope == PRINCIPAL_ADMIN, "%s %s must need admin",
-                              r->method, r->pattern);
+                ck_assert_msg(r->min_scope == PRINCIPAL_ADMIN, "%s %s must need admin", r->method,
+                              r->pattern);
         }
     struct call c = request(PRINCIPAL_OPERATOR, "POST", "/api/tasks",
                             "{\"prompt\":\"x\",\"repository\":\"r\"}", NULL, NULL);
@@ -1053,7 +1052,7 @@ START_TEST(openapi_document_matches_route_tables)
             const char *scope = jstr(op, "x-drover-scope");
             ck_assert_str_eq(scope, r->min_scope == PRINCIPAL_ADMIN      ? "admin"
                                     : r->min_scope == PRINCIPAL_OPERATOR ? "operator"
-                                                                            : "public");
+                                                                         : "public");
             routed++;
         }
     /* The pool branch's routes are documented here too; until its tables are merged in they

@@ -163,8 +163,8 @@ START_TEST(branch_and_pr_on_git_backend)
     struct svc_pull_req pr = {.title = "T"};
     struct err err = {0};
 
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", &out, &err) == 0,
-                  "%s", err.msg);
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", &out, &err) == 0, "%s",
+                  err.msg);
     ck_assert(json_is_true(json_object_get(out, "created")));
     json_decref(out);
     snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse -q --verify refs/heads/drover/hooked",

@@ -307,7 +307,7 @@ START_TEST(branch_default_names)
     model_branch_default(3, "!!!", out, sizeof(out));
     ck_assert_str_eq(out, "drover/3");
     model_branch_default(4, "a very long title that goes on and on and on and on and on and on",
-                          out, sizeof(out));
+                         out, sizeof(out));
     ck_assert(model_branch_name_valid(out));
     ck_assert(strlen(out) < 70);
 }

@@ -31,7 +31,8 @@ static struct svc_ctx svc;
 static pid_t forge_pid;
 static int forge_port;
 static struct principal me, other;
-static char my_token[PRINCIPAL_TOKEN_LEN], other_token[PRINCIPAL_TOKEN_LEN], admin_token[PRINCIPAL_TOKEN_LEN];
+static char my_token[PRINCIPAL_TOKEN_LEN], other_token[PRINCIPAL_TOKEN_LEN],
+    admin_token[PRINCIPAL_TOKEN_LEN];
 
 static void new_agent_token(const char *name, struct principal *who, char tok[PRINCIPAL_TOKEN_LEN])
 {
