@@ -1,5 +1,6 @@
 /* RFC 6455 client over a blocking TCP socket. The thread that owns the `struct wsc`. */
 #include "wsc.h"
+#include "core/clock.h"
 #include "core/mem.h"
 
 #include <errno.h>
@@ -21,14 +22,6 @@
 
 #define WSC_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WSC_MAX_MESSAGE (16u << 20)
-
-static long long wsc_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Write everything or fail. */
 static int wsc_write_all(int fd, const void *p, size_t n, struct err *err)
@@ -53,7 +46,7 @@ static ssize_t wsc_read_some(struct wsc *w, void *p, size_t n, long long deadlin
 {
     for (;;) {
         struct pollfd pf = {.fd = w->fd, .events = POLLIN};
-        long long left = deadline - wsc_now_ms();
+        long long left = deadline - clock_ms();
         ssize_t k;
 
         if (abort_flag && *abort_flag)
@@ -142,7 +135,7 @@ int wsc_connect(struct wsc *w, const char *url, const char *subprotocol, const c
     unsigned char nonce[16], sha[SHA_DIGEST_LENGTH];
     const char *p = url + 5, *path, *colon, *end;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    long long deadline = wsc_now_ms() + (timeout_s > 0 ? timeout_s : 30) * 1000LL;
+    long long deadline = clock_ms() + (timeout_s > 0 ? timeout_s : 30) * 1000LL;
     size_t rlen = 0, hl;
     char *accept_concat;
     int fd = -1, rc = -1, status = 0;
@@ -264,7 +257,7 @@ out:
 int wsc_recv(struct wsc *w, long timeout_ms, volatile const int *abort_flag, char **msg,
              size_t *len, struct err *err)
 {
-    long long deadline = wsc_now_ms() + timeout_ms;
+    long long deadline = clock_ms() + timeout_ms;
     unsigned char *acc = NULL;
     size_t acc_len = 0;
     int rc = -1;

@@ -1,5 +1,6 @@
 /* Heartbeats on their own thread and connection. */
 #include "runner_hb.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -73,8 +74,7 @@ static void *runner_hb_main(void *ud)
         if (ready && runner_hb_send(r, &m, NULL, &err) < 0)
             log_warn("agent", "heartbeat failed (%s)", err.msg);
         pthread_mutex_lock(&r->lock);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += r->cfg.heartbeat_s;
+        until = clock_wall_in(r->cfg.heartbeat_s * 1000LL);
         while (!r->hb_stop && pthread_cond_timedwait(&r->hb_cond, &r->lock, &until) != ETIMEDOUT)
             ;
     }

@@ -1,5 +1,6 @@
 /* logfmt lines on stderr. Any thread. */
 #include "core/log.h"
+#include "core/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +14,8 @@ static const char *const log_names[] = {"error", "warn", "info", "debug"};
 void log_emit(enum log_level lvl, const char *mod, const char *fmt, ...)
 {
     char msg[1024], esc[2100], ts[40];
-    struct timespec now;
+    long long now_ms;
+    time_t now;
     struct tm tm;
     va_list ap;
     size_t j = 0;
@@ -33,11 +35,12 @@ void log_emit(enum log_level lvl, const char *mod, const char *fmt, ...)
         }
     }
     esc[j] = '\0';
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
+    now_ms = clock_wall_ms();
+    now = (time_t)(now_ms / 1000);
+    gmtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "ts=%s.%03ldZ lvl=%s mod=%s msg=\"%s\"\n", ts, now.tv_nsec / 1000000,
-            log_names[lvl], mod, esc);
+    fprintf(stderr, "ts=%s.%03lldZ lvl=%s mod=%s msg=\"%s\"\n", ts, now_ms % 1000, log_names[lvl],
+            mod, esc);
 }
 
 int log_level_parse(const char *s, enum log_level *out)

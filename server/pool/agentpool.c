@@ -1,5 +1,6 @@
 /* Pool configuration knobs and the pool thread's start/stop. Main thread only. */
 #include "pool/agentpool.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "pool/agentbin.h"
@@ -244,14 +245,6 @@ int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err
     return 0;
 }
 
-static double agentpool_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The pool thread SIGKILLs at the grace; this much more lets it reap and requeue. */
 #define AGENTPOOL_DRAIN_SLACK 5
 
@@ -260,7 +253,7 @@ void agentpool_drain(void)
     if (!agentpool_self.running || agentpool_self.drain_deadline > 0)
         return;
     agentpool_self.drain_deadline =
-        agentpool_now() + agentpool_self.cfg.shutdown_grace_seconds + AGENTPOOL_DRAIN_SLACK;
+        clock_s() + agentpool_self.cfg.shutdown_grace_seconds + AGENTPOOL_DRAIN_SLACK;
     loop_request_drain(agentpool_self.loop, agentpool_self.cfg.shutdown_grace_seconds);
 }
 
@@ -269,7 +262,7 @@ bool agentpool_drained(void)
     if (!agentpool_self.running || agentpool_self.drain_deadline <= 0 ||
         loop_drained(agentpool_self.loop))
         return true;
-    if (agentpool_now() > agentpool_self.drain_deadline) {
+    if (clock_s() > agentpool_self.drain_deadline) {
         log_warn("pool", "shutting down without waiting longer for the pool thread");
         agentpool_self.drain_deadline = -1; /* past due: warn once */
         return true;

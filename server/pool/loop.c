@@ -1,5 +1,6 @@
 /* The pool thread: leader election, reaper, reconciliation, autoscaler. See loop.h. */
 #include "pool/loop.h"
+#include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -51,14 +52,6 @@ struct loop {
     json_t *orphans;  /* pod name -> monotonic time first seen without an agent row */
     json_t *waiting;  /* agent id -> why its pod is not running yet (ImagePullBackOff, ...) */
 };
-
-static double loop_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int loop_create(const struct agentpool_cfg *cfg, const char *dsn, struct loop **out,
                 struct err *err)
@@ -239,7 +232,7 @@ static void loop_retire(struct loop *l, const json_t *agent, const char *reason)
 static void loop_note_failure(struct loop *l, const char *reason)
 {
     l->failures++;
-    l->next_retry = loop_now(); /* re-evaluate at once so back-off starts from this failure */
+    l->next_retry = clock_s(); /* re-evaluate at once so back-off starts from this failure */
     snprintf(l->failure_reason, sizeof(l->failure_reason), "%.*s",
              (int)sizeof(l->failure_reason) - 1, reason); /* truncation is fine */
 }
@@ -277,7 +270,7 @@ static void loop_on_exit(const struct backend_pod *pod, void *arg)
         snprintf(why, sizeof(why), "pod ended: %s", pod->reason);
         /* Capacity just dropped and nothing else announces it (no task became runnable, no
          * admin change): decide now rather than at the next tick, up to --pool-tick away. */
-        l->next_retry = loop_now();
+        l->next_retry = clock_s();
     }
     json_object_del(l->starting, pod->agent_id);
     /* Its task goes back to the queue now rather than when the lease would have run out. */
@@ -306,7 +299,7 @@ static int loop_launch(struct loop *l, const char *id, struct err *err)
     memset(token, 0, sizeof(token));
     if (poolstore_agent_set_pod(&l->db, id, pod.name, pod.uid, err) < 0)
         return -1;
-    json_object_set_new(l->starting, id, json_real(loop_now()));
+    json_object_set_new(l->starting, id, json_real(clock_s()));
     return 0;
 }
 
@@ -412,7 +405,7 @@ static void loop_reconcile(struct loop *l)
     struct backend_pod *pods = NULL;
     size_t npods = 0, i;
     json_t *live = NULL, *a, *seen = json_object();
-    double now = loop_now();
+    double now = clock_s();
     int n;
 
     if (!backend_manages_pods(l->be))
@@ -476,7 +469,7 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     int created = 0;
 
     /* Every evaluation reads fresh counts, so it also answers a pending task_done. */
-    l->last_eval = loop_now();
+    l->last_eval = clock_s();
     l->done_due = 0;
     loop_reap(l);
     loop_reconcile(l);
@@ -499,7 +492,7 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     cfg.hard_cap = l->cfg.hard_cap;
     cfg.pinned_target = ps.pinned_target;
     /* The pin's expiry is on the database's clock; the policy runs on ours. */
-    cfg.pinned_until = isinf(ps.pinned_until) ? INFINITY : loop_now() + (ps.pinned_until - ps.now);
+    cfg.pinned_until = isinf(ps.pinned_until) ? INFINITY : clock_s() + (ps.pinned_until - ps.now);
     cfg.max_starting = l->cfg.max_starting;
     cfg.stabilization_seconds = l->cfg.stabilization_seconds;
 
@@ -531,7 +524,7 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     snap.failure_reason = l->failure_reason[0] ? l->failure_reason : NULL;
     l->failures = l->successes = 0;
 
-    policy_decide(&snap, &cfg, loop_now(), &l->hist, d);
+    policy_decide(&snap, &cfg, clock_s(), &l->hist, d);
     counters_scale_decision(d->creates > 0 ? "up" : d->ndeletes > 0 ? "down" : "hold");
 
     /* Apply: drain first (the row update that stops claims), then delete; then create. */
@@ -593,7 +586,7 @@ static void loop_evaluate(struct loop *l, const char *trigger)
     l->last_breaker = d->breaker_open;
     /* Come back within a second while held back: by the rate limits, or by the window. */
     l->next_retry =
-        d->rate_limited || created < d->creates || d->stabilized > d->raw ? loop_now() + 1 : 0;
+        d->rate_limited || created < d->creates || d->stabilized > d->raw ? clock_s() + 1 : 0;
     /* A pin's expiry changes the decision, but no notification marks it: come back right
      * after it rather than at the next tick (a pin shorter than the tick would otherwise last
      * until then). */
@@ -699,7 +692,7 @@ void loop_run(struct loop *l)
             usleep(250000);
         if (l->be)
             backend_poll(l->be, loop_on_exit, l, &err);
-        now = loop_now();
+        now = clock_s();
         if (!trigger && now >= l->next_tick)
             trigger = "tick";
         if (!trigger && l->done_due > 0 && now >= l->done_due)

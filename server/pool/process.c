@@ -7,6 +7,7 @@
  * Pool thread only. posix_spawn, not fork + setenv, because droverd is multi-threaded.
  */
 #include "pool/backend.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -38,14 +39,6 @@ struct process_impl {
     size_t n, cap;
     unsigned long long seq;
 };
-
-static double process_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * environ minus the variables we set and droverd's own secrets (forge tokens, the database's
@@ -171,7 +164,7 @@ static int process_remove(struct backend *b, const char *name, const char *uid, 
     if (!c || (uid && *uid && strcmp(uid, c->uid) != 0))
         return 0; /* already gone (or a different incarnation): nothing to stop */
     if (c->kill_at == 0) {
-        c->kill_at = process_now() + b->cfg.grace_seconds;
+        c->kill_at = clock_s() + b->cfg.grace_seconds;
         kill(-c->pid, SIGTERM);
     }
     return 0;
@@ -181,7 +174,7 @@ static int process_remove(struct backend *b, const char *name, const char *uid, 
 static int process_shutdown(struct backend *b, int grace_seconds)
 {
     struct process_impl *p = b->impl;
-    double deadline = process_now() + grace_seconds;
+    double deadline = clock_s() + grace_seconds;
 
     for (size_t i = 0; i < p->n; i++) {
         struct process_child *c = &p->kids[i];
@@ -220,7 +213,7 @@ static int process_list(struct backend *b, struct backend_pod **pods, size_t *n,
 static int process_poll(struct backend *b, backend_event_fn fn, void *arg, struct err *err)
 {
     struct process_impl *p = b->impl;
-    double now = process_now();
+    double now = clock_s();
 
     (void)err;
     for (size_t i = 0; i < p->n;) {
@@ -312,7 +305,7 @@ static int process_logs(struct backend *b, const char *name, int tail_lines, boo
 static void process_destroy(struct backend *b)
 {
     struct process_impl *p = b->impl;
-    double start = process_now();
+    double start = clock_s();
 
     /* droverd is stopping: its agents stop with it (SIGTERM, SIGKILL after the grace). */
     for (size_t i = 0; i < p->n; i++)
@@ -321,7 +314,7 @@ static void process_destroy(struct backend *b)
         process_poll(b, NULL, NULL, NULL);
         if (p->n == 0)
             break;
-        if (process_now() - start > b->cfg.grace_seconds) {
+        if (clock_s() - start > b->cfg.grace_seconds) {
             for (size_t i = 0; i < p->n; i++)
                 kill(-p->kids[i].pid, SIGKILL);
         }

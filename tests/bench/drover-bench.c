@@ -36,6 +36,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 #define BENCH_MAX_AGENTS 256
 #define BENCH_PROTOCOL "2025-11-25"
 
@@ -72,14 +74,6 @@ static pthread_cond_t bench_cv = PTHREAD_COND_INITIALIZER;
 static double *bench_sent, *bench_acked, *bench_recv;
 static long bench_nlat;
 static long bench_ready; /* agents with a session, waiting to start */
-
-static double bench_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void bench_sleep(double s)
 {
@@ -427,7 +421,7 @@ static void *bench_dispatch_agent(void *arg)
     while (!atomic_load(&bench_stop)) {
         char *desc = NULL;
         int got = bench_take(a, bench_o.wait, &id, &epoch, &desc);
-        double now = bench_now();
+        double now = clock_s();
 
         if (got < 0) {
             bench_fail(a, "get_next_task");
@@ -516,7 +510,7 @@ static int bench_dispatch_enqueue(PGconn *pg)
 
         bench_sleep(0.01); /* let the previous receiver complete and poll again */
         snprintf(desc, sizeof(desc), "%d", i);
-        bench_sent[i] = bench_now();
+        bench_sent[i] = clock_s();
         r = PQexecParams(pg,
                          "INSERT INTO tasks (title, description, repo_url)"
                          " VALUES ('bench dispatch', $1, 'https://git.example/bench.git')",
@@ -527,9 +521,8 @@ static int bench_dispatch_enqueue(PGconn *pg)
             return -1;
         }
         PQclear(r);
-        bench_acked[i] = bench_now();
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_sec += 10;
+        bench_acked[i] = clock_s();
+        dl = clock_wall_in(10 * 1000);
         pthread_mutex_lock(&bench_mu);
         while (bench_nlat < want) {
             if (pthread_cond_timedwait(&bench_cv, &bench_mu, &dl) != 0)
@@ -651,9 +644,9 @@ int main(int argc, char **argv)
 
     if (fn == bench_dispatch_agent) {
         bench_sleep(0.3); /* every agent is now parked in its long-poll */
-        t0 = bench_now();
+        t0 = clock_s();
         int erc = atomic_load(&bench_errors) == 0 ? bench_dispatch_enqueue(pg) : -1;
-        t1 = bench_now();
+        t1 = clock_s();
         /* One "stop" task per agent ends each long-poll loop promptly. */
         PGresult *r = PQexec(pg, "INSERT INTO tasks (title, description, repo_url) SELECT"
                                  " 'bench stop', 'stop', 'https://git.example/bench.git'"
@@ -695,11 +688,11 @@ int main(int argc, char **argv)
     } else {
         bench_sleep(bench_o.warmup);
         atomic_store(&bench_measuring, true);
-        t0 = bench_now();
+        t0 = clock_s();
         double c0 = bench_cpu();
         bench_sleep(bench_o.seconds);
         atomic_store(&bench_measuring, false);
-        t1 = bench_now();
+        t1 = clock_s();
         double c1 = bench_cpu();
         atomic_store(&bench_stop, true);
         for (int i = 0; i < bench_o.agents; i++)

@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+
 enum scale_state { SC_NONE, SC_CONNECTING, SC_UPGRADE, SC_INIT, SC_IDLE, SC_WAIT, SC_DEAD };
 
 /* The long-poll side of an agent (on its WebSocket, or on an HTTP agent's second connection). */
@@ -100,14 +102,6 @@ static double *scale_ins_at;        /* task n: when its INSERT committed */
 static unsigned char *scale_claims; /* task n: how many times it was handed out (0..255) */
 static long scale_ntasks, scale_captasks, scale_claimed, scale_completed, scale_dup;
 static int scale_ep;
-
-static double scale_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double scale_cpu(void)
 {
@@ -621,7 +615,7 @@ static double scale_pct(const struct scale_lat *l, double p)
 
 static void scale_events(struct epoll_event *evs, int k)
 {
-    double now = scale_now();
+    double now = clock_s();
 
     for (int i = 0; i < k; i++) {
         struct scale_conn *c = evs[i].data.ptr;
@@ -647,7 +641,7 @@ static int scale_insert(PGconn *pg, long n)
     if (rc < 0)
         fprintf(stderr, "drover-scale: insert: %s", PQerrorMessage(pg));
     PQclear(r);
-    scale_ins_at[n] = scale_now();
+    scale_ins_at[n] = clock_s();
     return rc;
 }
 
@@ -776,7 +770,7 @@ int main(int argc, char **argv)
 
     /* Ramp up: at most --ramp-max connections (or handshakes) in progress at once, so the
      * server's listen backlog is not flooded. */
-    double t0 = scale_now();
+    double t0 = clock_s();
     int next = 0, pending = 0, estab = 0;
     struct epoll_event evs[512];
     while (next < scale_nconns || pending > 0) {
@@ -809,31 +803,31 @@ int main(int argc, char **argv)
             if (c->st == SC_CONNECTING)
                 scale_connected(c);
             else if (c->st != SC_DEAD)
-                scale_readable(c, scale_now());
+                scale_readable(c, clock_s());
             if (before != SC_IDLE && before != SC_DEAD && (c->st == SC_IDLE || c->st == SC_DEAD))
                 pending--;
             if (before != SC_IDLE && c->st == SC_IDLE)
                 estab++;
         }
-        if (scale_now() - t0 > 120) {
+        if (clock_s() - t0 > 120) {
             fprintf(stderr, "drover-scale: ramp-up did not finish in 120 s\n");
             break;
         }
     }
-    double ramp_s = scale_now() - t0;
+    double ramp_s = clock_s() - t0;
     fprintf(stderr, "drover-scale: %d of %d connections up (%d agents, %d WebSocket) in %.1f s\n",
             estab, scale_nconns, conns, nws, ramp_s);
 
     /* Steady state: agent i heartbeats at start + k * interval + i * interval / conns, and
      * starts its long-poll at its first turn. Tasks go in at --tasks-per-s until 5 s before
      * the end (so the last ones are claimed within the run). */
-    double start = scale_now(), end = start + seconds, c0 = scale_cpu(), last = start;
+    double start = clock_s(), end = start + seconds, c0 = scale_cpu(), last = start;
     double next_task = start + (tps > 0 ? 1 / tps : 0), last_scan = start;
     long long turn = 0;
     long held_mid = -1;
     int pstart = 0;
     for (;;) {
-        double now = scale_now();
+        double now = clock_s();
         if (now >= end)
             break;
         while (start + (double)(turn / conns) * interval +
@@ -864,7 +858,7 @@ int main(int argc, char **argv)
             if (scale_insert(pg, scale_ntasks) == 0)
                 scale_ntasks++;
             next_task += 1 / tps;
-            now = scale_now();
+            now = clock_s();
         }
         if (scale_poll_wait > 0 && now - last_scan >= 0.1) { /* refused polls: retry */
             last_scan = now;
@@ -875,7 +869,7 @@ int main(int argc, char **argv)
         }
         int k = epoll_wait(scale_ep, evs, 512, 2);
         scale_events(evs, k);
-        now = scale_now();
+        now = clock_s();
         if (scale_poll_wait > 0 && held_mid < 0 && now - start >= seconds / 2)
             held_mid = scale_count_polls(PO_HELD);
         if (now - last >= 10) {
@@ -890,12 +884,12 @@ int main(int argc, char **argv)
     }
     long held_end = scale_poll_wait > 0 ? scale_count_polls(PO_HELD) : 0;
     /* Let the heartbeats in flight and the last tasks' hand-overs come back (up to 5 s). */
-    double drain_end = scale_now() + 5;
+    double drain_end = clock_s() + 5;
     for (;;) {
         int inflight = 0;
         for (int i = 0; i < conns; i++)
             inflight += scale_c[i].st == SC_WAIT;
-        if ((!inflight && scale_claimed >= scale_ntasks) || scale_now() >= drain_end)
+        if ((!inflight && scale_claimed >= scale_ntasks) || clock_s() >= drain_end)
             break;
         int k = epoll_wait(scale_ep, evs, 512, 50);
         scale_events(evs, k);

@@ -1,5 +1,6 @@
 /* droverd child processes and a tiny WebSocket client for tests. */
 #include "droverd_proc.h"
+#include "core/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -183,13 +184,10 @@ static int ws_read_full(int fd, void *p, size_t n, long long deadline_ms)
     size_t got = 0;
 
     while (got < n) {
-        struct timespec ts;
-        long long now;
+        long long now = clock_ms();
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         ssize_t r;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
         if (now >= deadline_ms || poll(&pfd, 1, (int)(deadline_ms - now)) <= 0)
             return -1;
         r = read(fd, (char *)p + got, n - got);
@@ -202,12 +200,9 @@ static int ws_read_full(int fd, void *p, size_t n, long long deadline_ms)
 
 char *ws_recv(int fd, int timeout_ms, bool *closed)
 {
-    struct timespec ts;
-    long long deadline;
+    long long deadline = clock_ms() + timeout_ms;
 
     *closed = false;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    deadline = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
     for (;;) {
         unsigned char h[2], ext[8];
         uint64_t len;

@@ -21,6 +21,7 @@
 #include "pool/kubeconfig.h"
 #include "store/queue.h"
 #include "testdb.h"
+#include "core/clock.h"
 
 /* The fake listens on a free port it picks (within nothing we assume), read from a file. */
 static int port;
@@ -104,17 +105,15 @@ static bool has_event(const char *name, enum backend_phase ph, const char *reaso
 static void poll_until(struct backend *b, const char *name, enum backend_phase ph,
                        const char *reason, double secs)
 {
-    struct timespec t0, t;
     struct err err = {0};
+    double t0 = clock_s();
 
     secs *= testdb_slowdown();
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         backend_poll(b, on_event, NULL, &err);
         if (has_event(name, ph, reason))
             return;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((double)(t.tv_sec - t0.tv_sec) > secs)
+        if (clock_s() - t0 > secs)
             ck_abort_msg("no event phase %d for %s (%s) within %.0f s", ph, name,
                          reason ? reason : "", secs);
         usleep(50000);

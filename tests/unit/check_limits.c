@@ -17,6 +17,7 @@
 
 #include "droverd_proc.h"
 #include "testdb.h"
+#include "core/clock.h"
 
 #define IDLE_CONNS 2000
 
@@ -182,14 +183,6 @@ static bool health_on(int fd)
     return false;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * droverd closes idle keep-alive connections itself (a FIFO on its tick, not lws's timeout):
  * with --heartbeat-interval 1 and --idle-timeout 2 the keep-alive period is 2 x 1 + 15 = 17 s.
@@ -208,12 +201,12 @@ START_TEST(idle_keepalive_connection_closed_after_the_period)
     ck_assert_int_ge(idle, 0);
     ck_assert_int_ge(busy, 0);
     ck_assert(health_on(idle));
-    t0 = now_s();
+    t0 = clock_s();
     ck_assert(health_on(busy));
-    while (now_s() - t0 < 24 && !closed_at) {
+    while (clock_s() - t0 < 24 && !closed_at) {
         if (closed_within(idle, 4000))
-            closed_at = now_s() - t0;
-        ck_assert_msg(health_on(busy), "a connection in use was closed at %.1f s", now_s() - t0);
+            closed_at = clock_s() - t0;
+        ck_assert_msg(health_on(busy), "a connection in use was closed at %.1f s", clock_s() - t0);
     }
     ck_assert_msg(closed_at >= 15 && closed_at <= 21, "idle connection closed at %.1f s (0 = not)",
                   closed_at);

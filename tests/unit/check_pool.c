@@ -28,6 +28,7 @@
 #include "store/queue.h"
 #include "store/tokens.h"
 #include "testdb.h"
+#include "core/clock.h"
 
 static struct db db;
 static char self_exe[1024];
@@ -127,25 +128,17 @@ static void exec_ok(const char *sql)
     ck_assert_msg(db_command(&db, sql, &err) == 0, "%s: %s", sql, err.msg);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait until `sql` returns `want`, for up to `secs`; returns the seconds it took. */
 static double wait_for(const char *sql, long long want, double secs)
 {
-    double t0 = now_s();
+    double t0 = clock_s();
     long long v = -1;
 
     secs *= testdb_slowdown();
-    while (now_s() - t0 < secs) {
+    while (clock_s() - t0 < secs) {
         v = scalar(sql);
         if (v == want)
-            return now_s() - t0;
+            return clock_s() - t0;
         usleep(100000);
     }
     ck_abort_msg("timed out after %.0f s: %s = %lld, want %lld", secs, sql, v, want);
@@ -579,7 +572,7 @@ START_TEST(test_load_drop_wakes_the_pool)
     m0 = scalar("SELECT max(id) FROM scale_events");
 
     /* The load drops: the 6 tasks finish within 0.75 s. */
-    t0 = now_s();
+    t0 = clock_s();
     for (int i = 0; i < 6; i++) {
         json_t *done = NULL;
 
@@ -608,7 +601,7 @@ START_TEST(test_load_drop_wakes_the_pool)
     /* The window (3 s since raw 7 was last in force) still holds, then min_agents = 3 does. */
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM scale_events WHERE id > %lld AND target = 3 AND raw = 3", m0);
-    took = now_s() - t0 + wait_for(sql, 1, 10);
+    took = clock_s() - t0 + wait_for(sql, 1, 10);
     ck_assert_msg(took > 2.8 && took < 7, "the scale-down came %.1f s after the drop", took);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM scale_events WHERE id > %lld AND target < 3",
              m0);

@@ -17,6 +17,7 @@
 #include "store/queue.h"
 #include "store/tokens.h"
 #include "testdb.h"
+#include "core/clock.h"
 
 static struct db db;
 static struct droverd_proc proc;
@@ -41,14 +42,6 @@ static void teardown(void)
     if (proc.pid > 0)
         droverd_proc_stop(&proc);
     db_close(&db);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int open_ws(const char *subprotocol)
@@ -172,7 +165,7 @@ START_TEST(held_poll_is_pushed)
     r = rpc(fd, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"ping\"}", 3000);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 11);
     json_decref(r);
-    t0 = now_ms();
+    t0 = clock_ms();
     enqueue("pushed");
     {
         char *msg = ws_recv(fd, 5000, &closed);
@@ -180,7 +173,7 @@ START_TEST(held_poll_is_pushed)
         r = json_loads(msg, 0, NULL);
         free(msg);
     }
-    dt = now_ms() - t0;
+    dt = clock_ms() - t0;
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 10);
     ck_assert_str_eq(
         json_string_value(json_object_get(
