@@ -2,7 +2,8 @@
  * droverctl's shared state: the REST client, the --json switch, the name of the command being
  * run (for messages), the exit codes, and the shape of a command's entry point. Every command
  * handler (ctl_tasks.c, ctl_agents.c, ctl_pool.c, ctl_projects.c, ctl_tokens.c) has this
- * signature; ctl_main.c's table maps command names to them. Single-threaded.
+ * signature; ctl_main.c's table maps command names to them and holds each one's --help text.
+ * Single-threaded.
  */
 #ifndef DROVER_AGENT_CTL_H
 #define DROVER_AGENT_CTL_H
@@ -20,6 +21,7 @@ struct ctl {
     struct httpc http;
     bool json;            /* --json: print the API's JSON instead of a table */
     const char *prog_cmd; /* "task add", for messages */
+    const char *usage;    /* the command's --help text (from ctl_main.c's table) */
 };
 
 /*

@@ -28,14 +28,8 @@ int ctl_agents_list(struct ctl *ctl, int argc, char **argv)
     size_t i;
     int rc = ctl_args_parse(ctl, argc, argv, spec, &a, 0, 0);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl agents [--status S] [--all] [--json]\n\nAgents with status, "
-               "pod, heartbeat age, current task and uptime.\n--all includes agents offline "
-               "for more than an hour.\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     snprintf(path, sizeof(path), "/api/agents?%s%s%s", ctl_args_opt(&a, "all") ? "all=1&" : "",
              ctl_args_opt(&a, "status") ? "status=" : "",
              ctl_args_opt(&a, "status") ? ctl_args_opt(&a, "status") : "");

@@ -82,6 +82,14 @@ int ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_args
     return 0;
 }
 
+int ctl_args_exit(const struct ctl *ctl, int rc)
+{
+    if (rc != CTL_ARGS_HELP)
+        return CTL_USAGE;
+    fputs(ctl->usage ? ctl->usage : "", stdout);
+    return CTL_OK;
+}
+
 const char *ctl_args_opt(const struct ctl_args *a, const char *name)
 {
     for (int j = 0; a->spec && a->spec[j].name; j++)

@@ -36,6 +36,12 @@ struct ctl_args {
 int ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_args_spec *spec,
                    struct ctl_args *a, int minpos, int maxpos);
 
+/*
+ * What a command returns when ctl_args_parse did not return 0: after --help, the command's usage
+ * (ctl->usage) on stdout and CTL_OK; after a parse error (already reported), CTL_USAGE.
+ */
+int ctl_args_exit(const struct ctl *ctl, int rc);
+
 /* The value of option `name` ("" for a flag that was given), or NULL when it was not given. */
 const char *ctl_args_opt(const struct ctl_args *a, const char *name);
 

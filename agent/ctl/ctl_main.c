@@ -22,27 +22,69 @@
 
 #define CTL_MAIN_DEFAULT_URL "http://127.0.0.1:8080"
 
-/* Every command: "droverctl GROUP [SUB] ARGS...". A group without subcommands has sub NULL. */
+/*
+ * Every command: "droverctl GROUP [SUB] ARGS...", what its --help prints, and its handler. A
+ * group without subcommands has sub NULL.
+ */
 static const struct ctl_main_cmd {
     const char *group, *sub;
-    const char *name; /* how messages name it */
+    const char *name;  /* how messages name it */
+    const char *usage; /* its --help */
     ctl_run_fn *run;
 } ctl_main_cmds[] = {
-    {"task", "add", "task add", ctl_tasks_add},
-    {"task", "list", "task list", ctl_tasks_list},
-    {"task", "show", "task show", ctl_tasks_show},
-    {"task", "logs", "task logs", ctl_tasks_logs},
-    {"task", "cancel", "task cancel", ctl_tasks_cancel},
-    {"task", "answer", "task answer", ctl_tasks_answer},
-    {"task", "retry", "task retry", ctl_tasks_retry},
-    {"agents", NULL, "agents", ctl_agents_list},
-    {"pool", "get", "pool get", ctl_pool_get},
-    {"pool", "set", "pool set", ctl_pool_set},
-    {"pool", "scale", "pool scale", ctl_pool_scale},
-    {"project", "add", "project add", ctl_projects_add},
-    {"project", "list", "project list", ctl_projects_list},
-    {"token", "create", "token create", ctl_tokens_create},
-    {"token", "revoke", "token revoke", ctl_tokens_revoke},
+    {"task", "add", "task add",
+     "usage: droverctl task add [--project NAME | --repo URL] [--branch BASE]\n"
+     "         [--title T] [--priority N] [--model M] [--agents N] [--max-attempts N]\n"
+     "         [--timeout SECONDS] [--budget-tokens N] [--budget-usd X]\n"
+     "         [--idempotency-key K] [--json] PROMPT...\n\n"
+     "Queues a task (202). --agents N (1-10) fans the prompt out to N agents, each\n"
+     "its own task and branch under one parent. The same --idempotency-key returns\n"
+     "the same task instead of a second one.\n",
+     ctl_tasks_add},
+    {"task", "list", "task list",
+     "usage: droverctl task list [--state S] [--project P] [--agent ID] [--limit N]\n"
+     "         [--cursor C] [--json]\n\nNewest first. When more remain, the last line "
+     "gives the --cursor for the next page.\n",
+     ctl_tasks_list},
+    {"task", "show", "task show",
+     "usage: droverctl task show ID [--json]\n\nThe task with its history, branch, "
+     "pull request and (needs_input) question.\n",
+     ctl_tasks_show},
+    {"task", "logs", "task logs",
+     "usage: droverctl task logs ID [-f|--follow] [--json]\n\nPrints the task's "
+     "activity. -f keeps printing new lines until the task finishes\n(or Ctrl-C). "
+     "--json prints one JSON object per line.\n",
+     ctl_tasks_logs},
+    {"task", "cancel", "task cancel",
+     "usage: droverctl task cancel ID [--reason TEXT]\n\nCancels the task (a "
+     "fan-out parent cancels its open children).\n",
+     ctl_tasks_cancel},
+    {"task", "answer", "task answer",
+     "usage: droverctl task answer ID TEXT...\n\nAnswers a needs_input task's "
+     "question; the task returns to the backlog\nwith the answer in its context.\n",
+     ctl_tasks_answer},
+    {"task", "retry", "task retry",
+     "usage: droverctl task retry ID\n\nPuts a failed or cancelled task back in "
+     "the backlog with fresh attempts.\n",
+     ctl_tasks_retry},
+    {"agents", NULL, "agents",
+     "usage: droverctl agents [--status S] [--all] [--json]\n\nAgents with status, "
+     "pod, heartbeat age, current task and uptime.\n--all includes agents offline "
+     "for more than an hour.\n",
+     ctl_agents_list},
+    {"pool", "get", "pool get", "usage: droverctl pool get [--json]\n", ctl_pool_get},
+    {"pool", "set", "pool set", "usage: droverctl pool set [--min N] [--max N]\n", ctl_pool_set},
+    {"pool", "scale", "pool scale",
+     "usage: droverctl pool scale TARGET [--for SECONDS] | --unpin\n", ctl_pool_scale},
+    {"project", "add", "project add",
+     "usage: droverctl project add NAME REPOSITORY [--branch B] [--forge KIND] "
+     "[--forge-url URL] [--forge-repo PATH]\n",
+     ctl_projects_add},
+    {"project", "list", "project list", "usage: droverctl project list [--json]\n",
+     ctl_projects_list},
+    {"token", "create", "token create",
+     "usage: droverctl token create NAME --scope S [--agent ID] [--json]\n", ctl_tokens_create},
+    {"token", "revoke", "token revoke", "usage: droverctl token revoke ID\n", ctl_tokens_revoke},
 };
 
 /* What a group prints for a missing or unknown subcommand (stderr) or for --help (stdout). */
@@ -102,13 +144,10 @@ static int ctl_main_run(struct ctl *ctl, int argc, char **argv)
         if (strcmp(argv[0], c->group) != 0)
             continue;
         known = true;
-        if (!c->sub) {
+        if (!c->sub || strcmp(sub, c->sub) == 0) {
             ctl->prog_cmd = c->name;
-            return c->run(ctl, argc - 1, argv + 1);
-        }
-        if (strcmp(sub, c->sub) == 0) {
-            ctl->prog_cmd = c->name;
-            return c->run(ctl, argc - 2, argv + 2);
+            ctl->usage = c->usage;
+            return c->sub ? c->run(ctl, argc - 2, argv + 2) : c->run(ctl, argc - 1, argv + 1);
         }
     }
     if (known)

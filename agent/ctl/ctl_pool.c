@@ -30,12 +30,8 @@ int ctl_pool_get(struct ctl *ctl, int argc, char **argv)
     struct ctl_args a;
     int rc = ctl_args_parse(ctl, argc, argv, ctl_pool_spec, &a, 0, 0);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl pool get [--json]\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     return ctl_pool_send(ctl, "GET", "/api/pool", NULL);
 }
 
@@ -49,12 +45,8 @@ int ctl_pool_set(struct ctl *ctl, int argc, char **argv)
     long long v;
     int rc = ctl_args_parse(ctl, argc, argv, ctl_pool_spec, &a, 0, 0);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl pool set [--min N] [--max N]\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     if (!ctl_args_opt(&a, "min") && !ctl_args_opt(&a, "max")) {
         fprintf(stderr, "droverctl pool set: give --min and/or --max\n");
         return CTL_USAGE;
@@ -112,11 +104,9 @@ int ctl_pool_scale(struct ctl *ctl, int argc, char **argv)
     json_t *body;
     int rc = ctl_args_parse(ctl, argc, argv, ctl_pool_spec, &a, 0, 1);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl pool scale TARGET [--for SECONDS] | --unpin\n");
-        return CTL_OK;
-    }
-    if (rc < 0 || !(body = ctl_pool_scale_body(&a)))
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
+    if (!(body = ctl_pool_scale_body(&a)))
         return CTL_USAGE;
     return ctl_pool_send(ctl, "POST", "/api/pool/scale", body);
 }

@@ -22,13 +22,8 @@ int ctl_projects_add(struct ctl *ctl, int argc, char **argv)
     json_t *body, *out = NULL;
     int rc = ctl_args_parse(ctl, argc, argv, spec, &a, 2, 2);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl project add NAME REPOSITORY [--branch B] [--forge KIND] "
-               "[--forge-url URL] [--forge-repo PATH]\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     body = json_pack("{s:s,s:s}", "name", a.pos[0], "repository", a.pos[1]);
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (ctl_args_opt(&a, fields[i].opt))
@@ -51,12 +46,8 @@ int ctl_projects_list(struct ctl *ctl, int argc, char **argv)
     size_t i;
     int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 0, 0);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl project list [--json]\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     rc = ctl_out_call(ctl, "GET", "/api/projects", NULL, NULL, &out);
     if (rc == CTL_OK && ctl->json) {
         ctl_out_json(out);

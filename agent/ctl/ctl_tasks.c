@@ -120,17 +120,9 @@ int ctl_tasks_add(struct ctl *ctl, int argc, char **argv)
     size_t i;
     int rc = ctl_args_parse(ctl, argc, argv, spec, &a, 1, CTL_ARGS_MAXPOS);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl task add [--project NAME | --repo URL] [--branch BASE]\n"
-               "         [--title T] [--priority N] [--model M] [--agents N] [--max-attempts N]\n"
-               "         [--timeout SECONDS] [--budget-tokens N] [--budget-usd X]\n"
-               "         [--idempotency-key K] [--json] PROMPT...\n\n"
-               "Queues a task (202). --agents N (1-10) fans the prompt out to N agents, each\n"
-               "its own task and branch under one parent. The same --idempotency-key returns\n"
-               "the same task instead of a second one.\n");
-        return CTL_OK;
-    }
-    if (rc < 0 || !(body = ctl_tasks_add_body(&a)))
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
+    if (!(body = ctl_tasks_add_body(&a)))
         return CTL_USAGE;
     if (ctl_args_opt(&a, "idempotency-key")) {
         snprintf(hdr, sizeof(hdr), "Idempotency-Key: %.200s", ctl_args_opt(&a, "idempotency-key"));
@@ -163,14 +155,8 @@ int ctl_tasks_list(struct ctl *ctl, int argc, char **argv)
     size_t i;
     int rc = ctl_args_parse(ctl, argc, argv, spec, &a, 0, 0);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl task list [--state S] [--project P] [--agent ID] [--limit N]\n"
-               "         [--cursor C] [--json]\n\nNewest first. When more remain, the last line "
-               "gives the --cursor for the next page.\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     buf_init(&path, CTL_TASKS_PATH_MAX);
     buf_appendf(&path, "/api/tasks?");
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -228,12 +214,9 @@ int ctl_tasks_show(struct ctl *ctl, int argc, char **argv)
     long long id;
     int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl task show ID [--json]\n\nThe task with its history, branch, "
-               "pull request and (needs_input) question.\n");
-        return CTL_OK;
-    }
-    if (rc < 0 || ctl_tasks_id(a.pos[0], &id) < 0)
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
+    if (ctl_tasks_id(a.pos[0], &id) < 0)
         return CTL_USAGE;
     snprintf(path, sizeof(path), "/api/tasks/%lld", id);
     rc = ctl_out_call(ctl, "GET", path, NULL, NULL, &out);
@@ -308,13 +291,9 @@ int ctl_tasks_logs(struct ctl *ctl, int argc, char **argv)
     bool done;
     int rc = ctl_args_parse(ctl, argc, argv, spec, &a, 1, 1);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl task logs ID [-f|--follow] [--json]\n\nPrints the task's "
-               "activity. -f keeps printing new lines until the task finishes\n(or Ctrl-C). "
-               "--json prints one JSON object per line.\n");
-        return CTL_OK;
-    }
-    if (rc < 0 || ctl_tasks_id(a.pos[0], &id) < 0)
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
+    if (ctl_tasks_id(a.pos[0], &id) < 0)
         return CTL_USAGE;
     for (;;) {
         if (ctl_tasks_logs_page(ctl, id, ctl->json, &after, &n) != CTL_OK)
@@ -345,19 +324,9 @@ static int ctl_tasks_act(struct ctl *ctl, int argc, char **argv, const char *act
     int rc =
         ctl_args_parse(ctl, argc, argv, spec, &a, answer ? 2 : 1, answer ? CTL_ARGS_MAXPOS : 1);
 
-    if (rc == CTL_ARGS_HELP) {
-        if (answer)
-            printf("usage: droverctl task answer ID TEXT...\n\nAnswers a needs_input task's "
-                   "question; the task returns to the backlog\nwith the answer in its context.\n");
-        else if (strcmp(action, "cancel") == 0)
-            printf("usage: droverctl task cancel ID [--reason TEXT]\n\nCancels the task (a "
-                   "fan-out parent cancels its open children).\n");
-        else
-            printf("usage: droverctl task retry ID\n\nPuts a failed or cancelled task back in "
-                   "the backlog with fresh attempts.\n");
-        return CTL_OK;
-    }
-    if (rc < 0 || ctl_tasks_id(a.pos[0], &id) < 0)
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
+    if (ctl_tasks_id(a.pos[0], &id) < 0)
         return CTL_USAGE;
     if (answer) {
         char *text = ctl_args_join(&a, 1);

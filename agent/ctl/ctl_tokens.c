@@ -13,12 +13,8 @@ int ctl_tokens_create(struct ctl *ctl, int argc, char **argv)
     json_t *body, *out = NULL;
     int rc = ctl_args_parse(ctl, argc, argv, spec, &a, 1, 1);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl token create NAME --scope S [--agent ID] [--json]\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     if (!ctl_args_opt(&a, "scope")) {
         fprintf(stderr, "droverctl token create: --scope is required (operator, admin or agent)\n");
         return CTL_USAGE;
@@ -45,12 +41,8 @@ int ctl_tokens_revoke(struct ctl *ctl, int argc, char **argv)
     long long id;
     int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
 
-    if (rc == CTL_ARGS_HELP) {
-        printf("usage: droverctl token revoke ID\n");
-        return CTL_OK;
-    }
-    if (rc < 0)
-        return CTL_USAGE;
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
     if (ctl_args_int(a.pos[0], "token id", 1, 9223372036854775807LL, &id) < 0)
         return CTL_USAGE;
     snprintf(path, sizeof(path), "/api/tokens/%lld", id);
