@@ -31,11 +31,36 @@ static bool droverd_port_free(int port)
     return ok;
 }
 
+extern char **environ;
+
+/*
+ * Whether droverd inherits the variable `e` ("NAME=value") of the test's environment. Not
+ * DATABASE_URL (it would win over the PG* settings and PGOPTIONS that put droverd in the test's
+ * schema), droverd's own DROVER_* settings (the test passes what it wants as arguments) nor the
+ * Kubernetes client's: the test depends on nothing of the caller's it does not set itself.
+ */
+static bool droverd_env_passes(const char *e)
+{
+    static const char *const keep[] = {"DROVER_BUILD_DIR=", "DROVER_SOURCE_DIR=", "DROVER_TEST_",
+                                       "DROVER_SANITIZED=", "DROVER_PORT_RANGE="};
+    static const char *const drop[] = {"DATABASE_URL=", "DROVER_", "KUBECONFIG=", "KUBERNETES_"};
+
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (strncmp(e, keep[i], strlen(keep[i])) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        if (strncmp(e, drop[i], strlen(drop[i])) == 0)
+            return false;
+    return true;
+}
+
 static int droverd_try(struct droverd_proc *p, int port, const char *const *extra)
 {
     const char *build = getenv("DROVER_BUILD_DIR");
     char exe[1024], listen[64], line[256];
     const char *argv[32];
+    char **envp;
+    size_t envc;
     int n = 0, pipefd[2];
     FILE *f;
 
@@ -51,16 +76,27 @@ static int droverd_try(struct droverd_proc *p, int port, const char *const *extr
     for (size_t i = 0; extra && extra[i] && n < 30; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    if (pipe(pipefd) < 0)
+    for (envc = 0; environ[envc]; envc++)
+        ;
+    envp = calloc(envc + 1, sizeof(*envp));
+    if (!envp)
         return -1;
+    for (size_t i = 0, k = 0; i < envc; i++)
+        if (droverd_env_passes(environ[i]))
+            envp[k++] = environ[i];
+    if (pipe(pipefd) < 0) {
+        free(envp);
+        return -1;
+    }
     p->pid = fork();
     if (p->pid == 0) {
         dup2(pipefd[1], 1);
         close(pipefd[0]);
         close(pipefd[1]);
-        execv(exe, (char *const *)argv);
+        execve(exe, (char *const *)argv, envp);
         _exit(127);
     }
+    free(envp);
     close(pipefd[1]);
     f = fdopen(pipefd[0], "r");
     while (fgets(line, sizeof(line), f)) {
