@@ -71,6 +71,83 @@ static void agent_usage(void)
            "See docs/agent.md.\n");
 }
 
+/* Back-off between retries: 1, 2, 4, 8, 16, then 30 s. */
+static long agent_backoff_next(long backoff)
+{
+    return backoff < 16 ? backoff * 2 : 30;
+}
+
+/*
+ * MCP initialize, retried until droverd answers (pods start together: it may come up after
+ * us) or SIGTERM. -1 when the token is refused.
+ */
+static int agent_connect(struct mcpc *m, struct err *err)
+{
+    long backoff = 1;
+
+    while (!runner_shutdown && mcpc_initialize(m, "drover-agent", DROVER_AGENT_VERSION, err) < 0) {
+        if (err->code == ERR_UNAUTHORIZED || err->code == ERR_FORBIDDEN) {
+            fprintf(stderr, "drover-agent: %s\n", err->msg);
+            return -1;
+        }
+        log_warn("agent", "droverd not reachable, retrying (%s)", err->msg);
+        agent_nap(backoff);
+        backoff = agent_backoff_next(backoff);
+    }
+    return 0;
+}
+
+/*
+ * Long-poll get_next_task and work each task, until SIGTERM, DROVER_MAX_TASKS, an empty poll
+ * under DROVER_EXIT_WHEN_IDLE, a drain or a refused token. Returns the number of tasks worked.
+ */
+static long agent_work(struct runner *r, struct mcpc *m)
+{
+    struct err err = {0};
+    long done = 0, backoff = 1;
+
+    while (!runner_shutdown && (r->cfg.max_tasks == 0 || done < r->cfg.max_tasks)) {
+        json_t *args = json_pack("{s:i}", "wait_seconds", (int)r->cfg.poll_wait_s), *res = NULL;
+        const json_t *task;
+        int c;
+
+        /* Only the long poll is abandoned on SIGTERM; a task's final calls must get through. */
+        m->http.abort_flag = (volatile const int *)&runner_shutdown;
+        c = mcpc_call(m, "get_next_task", args, r->cfg.poll_wait_s + 30, &res, &err);
+        m->http.abort_flag = NULL;
+
+        json_decref(args);
+        if (c < 0) {
+            if (runner_shutdown)
+                break;
+            if (err.code == ERR_UNAUTHORIZED || err.code == ERR_FORBIDDEN) {
+                log_error("agent", "token refused (%s)", err.msg);
+                break;
+            }
+            if (err.code == ERR_CONFLICT) { /* draining: the pool wants us gone */
+                log_info("agent", "draining: no more tasks (%s)", err.msg);
+                break;
+            }
+            log_warn("agent", "get_next_task failed (%s)", err.msg);
+            agent_nap(backoff);
+            backoff = agent_backoff_next(backoff);
+            continue;
+        }
+        backoff = 1;
+        task = json_object_get(res, "task");
+        if (json_is_object(task)) {
+            if (runner_task_run(r, m, task, &err) < 0)
+                log_warn("agent", "task hand-off failed (%s)", err.msg);
+            done++;
+        } else if (r->cfg.once) {
+            json_decref(res);
+            break;
+        }
+        json_decref(res);
+    }
+    return done;
+}
+
 int main(int argc, char **argv)
 {
     struct runner r;
@@ -79,7 +156,7 @@ int main(int argc, char **argv)
     struct sigaction sa;
     const char *lvl = getenv("DROVER_LOG_LEVEL");
     pthread_t hb;
-    long done = 0, backoff = 1;
+    long done = 0;
     int rc = 1, hb_started = 0, m_ready = 0;
 
     if (argc > 1) {
@@ -116,17 +193,8 @@ int main(int argc, char **argv)
     m_ready = 1;
     log_info("agent", "starting agent=%s server=%s command='%s'",
              r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command);
-    /* droverd may come up after us (pods start together): retry until it answers. */
-    while (!runner_shutdown &&
-           mcpc_initialize(&m, "drover-agent", DROVER_AGENT_VERSION, &err) < 0) {
-        if (err.code == ERR_UNAUTHORIZED || err.code == ERR_FORBIDDEN) {
-            fprintf(stderr, "drover-agent: %s\n", err.msg);
-            goto out;
-        }
-        log_warn("agent", "droverd not reachable, retrying (%s)", err.msg);
-        agent_nap(backoff);
-        backoff = backoff < 16 ? backoff * 2 : 30;
-    }
+    if (agent_connect(&m, &err) < 0)
+        goto out;
     if (runner_shutdown) {
         rc = 0;
         goto out;
@@ -136,46 +204,7 @@ int main(int argc, char **argv)
         goto out;
     }
     hb_started = 1;
-    backoff = 1;
-    while (!runner_shutdown && (r.cfg.max_tasks == 0 || done < r.cfg.max_tasks)) {
-        json_t *args = json_pack("{s:i}", "wait_seconds", (int)r.cfg.poll_wait_s), *res = NULL;
-        const json_t *task;
-        int c;
-
-        /* Only the long poll is abandoned on SIGTERM; a task's final calls must get through. */
-        m.http.abort_flag = (volatile const int *)&runner_shutdown;
-        c = mcpc_call(&m, "get_next_task", args, r.cfg.poll_wait_s + 30, &res, &err);
-        m.http.abort_flag = NULL;
-
-        json_decref(args);
-        if (c < 0) {
-            if (runner_shutdown)
-                break;
-            if (err.code == ERR_UNAUTHORIZED || err.code == ERR_FORBIDDEN) {
-                log_error("agent", "token refused (%s)", err.msg);
-                break;
-            }
-            if (err.code == ERR_CONFLICT) { /* draining: the pool wants us gone */
-                log_info("agent", "draining: no more tasks (%s)", err.msg);
-                break;
-            }
-            log_warn("agent", "get_next_task failed (%s)", err.msg);
-            agent_nap(backoff);
-            backoff = backoff < 16 ? backoff * 2 : 30;
-            continue;
-        }
-        backoff = 1;
-        task = json_object_get(res, "task");
-        if (json_is_object(task)) {
-            if (runner_task_run(&r, &m, task, &err) < 0)
-                log_warn("agent", "task hand-off failed (%s)", err.msg);
-            done++;
-        } else if (r.cfg.once) {
-            json_decref(res);
-            break;
-        }
-        json_decref(res);
-    }
+    done = agent_work(&r, &m);
     rc = 0;
 out:
     if (hb_started)

@@ -1,13 +1,9 @@
-/* Blocking JSON-over-HTTP client on libcurl. The thread that owns the `struct httpc`. */
+/* JSON over the shared HTTP client (core/http). The thread that owns the `struct httpc`. */
 #include "httpc.h"
-#include "core/buf.h"
 #include "core/mem.h"
 
-#include <ctype.h>
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define HTTPC_MAX_BODY (64u << 20)
 
@@ -18,9 +14,8 @@ int httpc_init(struct httpc *c, const char *base_url, const char *token, struct 
     memset(c, 0, sizeof(*c));
     if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8)))
         return err_set(err, ERR_INVALID, "server URL must start with http:// or https://");
-    c->curl = curl_easy_init();
-    if (!c->curl)
-        return err_set(err, ERR_INTERNAL, "curl_easy_init failed");
+    if (http_init(&c->http, err) < 0)
+        return -1;
     c->base_url = mem_strdup(base_url);
     n = strlen(c->base_url);
     while (n > 0 && c->base_url[n - 1] == '/')
@@ -34,8 +29,7 @@ void httpc_clear(struct httpc *c)
 {
     if (!c)
         return;
-    if (c->curl)
-        curl_easy_cleanup(c->curl);
+    http_clear(&c->http);
     if (c->token)
         memset(c->token, 0, strlen(c->token));
     free(c->token);
@@ -54,120 +48,59 @@ void httpc_resp_clear(struct httpc_resp *r)
     memset(r, 0, sizeof(*r));
 }
 
-static size_t httpc_on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct buf *b = ud;
-
-    return buf_append(b, p, size * n) < 0 ? 0 : size * n;
-}
-
-/* Keeps the one response header the MCP client needs. */
-static size_t httpc_on_header(char *p, size_t size, size_t n, void *ud)
-{
-    struct httpc_resp *r = ud;
-    size_t len = size * n, k = strlen("mcp-session-id:");
-
-    if (len > k && strncasecmp(p, "mcp-session-id:", k) == 0) {
-        const char *v = p + k;
-        size_t vl = len - k;
-
-        while (vl && isspace((unsigned char)*v)) {
-            v++;
-            vl--;
-        }
-        while (vl && isspace((unsigned char)v[vl - 1]))
-            vl--;
-        free(r->session_id);
-        r->session_id = mem_strndup(v, vl);
-    }
-    return len;
-}
-
-static int httpc_on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    volatile const int *flag = ud;
-
-    (void)dt;
-    (void)dn;
-    (void)ut;
-    (void)un;
-    return flag && *flag ? 1 : 0;
-}
-
 int httpc_request(struct httpc *c, const char *method, const char *path, const json_t *body,
                   const char *const *headers, long timeout_s, struct httpc_resp *resp,
                   struct err *err)
 {
-    CURL *h = c->curl;
-    struct curl_slist *hl = NULL;
-    struct buf in;
-    char *url = NULL, *payload = NULL, *auth = NULL;
-    char *ct = NULL;
+    static const char *const keep[] = {"Mcp-Session-Id", NULL};
+    size_t nh = 0;
+    const char **hl;
+    struct http_req req = {.method = method,
+                           .timeout_s = timeout_s > 0 ? timeout_s : c->timeout_s,
+                           .bearer = c->token,
+                           .max_body = HTTPC_MAX_BODY,
+                           .keep_headers = keep,
+                           .abort_flag = c->abort_flag};
+    struct http_resp r;
+    char *url, *payload = NULL;
+    size_t n = 0;
     json_error_t je;
-    CURLcode cc;
     int rc = -1;
 
     memset(resp, 0, sizeof(*resp));
-    buf_init(&in, HTTPC_MAX_BODY);
     if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0)
         url = mem_strdup(path);
     else
         url = mem_printf("%s%s%s", c->base_url, path[0] == '/' ? "" : "/", path);
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : c->timeout_s);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, httpc_on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &in);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, httpc_on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
-    if (c->abort_flag) {
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, httpc_on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->abort_flag);
-    }
-    hl = curl_slist_append(hl, "Accept: application/json, text/event-stream");
-    if (c->token) {
-        auth = mem_printf("Authorization: Bearer %s", c->token);
-        hl = curl_slist_append(hl, auth);
-    }
-    for (size_t i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
+    req.url = url;
+    while (headers && headers[nh])
+        nh++;
+    hl = mem_calloc(nh + 2, sizeof(*hl));
+    hl[n++] = "Accept: application/json, text/event-stream";
+    for (size_t i = 0; i < nh; i++)
+        hl[n++] = headers[i];
+    req.headers = hl;
     if (body) {
         payload = json_dumps(body, JSON_COMPACT);
-        hl = curl_slist_append(hl, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
-    } else if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "HEAD") != 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+        req.body = payload;
+        req.content_type = "application/json";
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        req.body = ""; /* an empty POST: Content-Length: 0 */
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        err_set(err, ERR_UNAVAILABLE, "%s %s: %s", method, url, curl_easy_strerror(cc));
+    if (http_request(&c->http, &req, &r, err) < 0)
         goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct)
-        resp->content_type = mem_strdup(ct);
-    resp->body = buf_take(&in, &resp->len);
+    resp->status = r.status;
+    resp->body = r.body;
+    resp->len = r.len;
+    resp->content_type = r.content_type;
+    resp->session_id = r.kept[0];
+    r.body = r.content_type = r.kept[0] = NULL;
     if (resp->len)
         resp->json = json_loadb(resp->body, resp->len, 0, &je);
     rc = 0;
 out:
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hl);
-    if (auth) {
-        memset(auth, 0, strlen(auth));
-        free(auth);
-    }
-    buf_clear(&in);
+    http_resp_clear(&r);
+    free(hl);
     free(payload);
     free(url);
     return rc;

@@ -1,7 +1,9 @@
 /*
- * A small blocking HTTP client for JSON APIs on libcurl: the transport under the agent's MCP
- * client and droverctl's REST calls. One `struct httpc` per thread (a CURL handle is not
- * shared); keep-alive is reused across requests.
+ * JSON over HTTP for the agent side: the transport under the agent's MCP client and
+ * droverctl's REST calls, on the shared client (core/http.h: no redirects, bounded bodies). It
+ * adds a base URL, the bearer token, the JSON body and reply, and the Mcp-Session-Id header.
+ * One `struct httpc` per thread (its handle is not shared); keep-alive is reused across
+ * requests.
  */
 #ifndef DROVER_AGENT_HTTPC_H
 #define DROVER_AGENT_HTTPC_H
@@ -10,12 +12,13 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "core/http.h"
 
 struct httpc {
-    void *curl;     /* CURL *, owned */
-    char *base_url; /* owned, no trailing slash: "http://127.0.0.1:8080" */
-    char *token;    /* owned bearer token, or NULL; never logged */
-    long timeout_s; /* default per-request timeout */
+    struct http http; /* the reusable handle */
+    char *base_url;   /* owned, no trailing slash: "http://127.0.0.1:8080" */
+    char *token;      /* owned bearer token, or NULL; never logged */
+    long timeout_s;   /* default per-request timeout */
     /* When set and non-zero (e.g. by a signal handler), a transfer in flight is abandoned
      * (ERR_UNAVAILABLE) within about a second: lets a long poll end promptly on SIGTERM. */
     volatile const int *abort_flag;

@@ -360,8 +360,9 @@ out:
     return rc;
 }
 
-int mcpc_request(struct mcpc *m, const char *method, const json_t *params, long timeout_s,
-                 json_t **result, struct err *err)
+/* A JSON-RPC request (e.g. "tools/call"); *result = the "result" member (owned). */
+static int mcpc_request(struct mcpc *m, const char *method, const json_t *params, long timeout_s,
+                        json_t **result, struct err *err)
 {
     int rc;
 

@@ -54,10 +54,6 @@ int mcpc_initialize(struct mcpc *m, const char *client_name, const char *client_
 int mcpc_call(struct mcpc *m, const char *name, const json_t *args, long timeout_s, json_t **result,
               struct err *err);
 
-/* A generic JSON-RPC request (e.g. "tools/list", "ping"); *result = the "result" member. */
-int mcpc_request(struct mcpc *m, const char *method, const json_t *params, long timeout_s,
-                 json_t **result, struct err *err);
-
 /* The err_code for a server error name ("not_found", "stale_epoch", ...); ERR_INTERNAL if unknown.
  */
 enum err_code mcpc_err_code(const char *name);

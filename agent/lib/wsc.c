@@ -1,26 +1,24 @@
-/* RFC 6455 client over a blocking TCP socket. The thread that owns the `struct wsc`. */
+/*
+ * RFC 6455 client over a blocking TCP socket; the framing and the handshake are wsframe's.
+ * The thread that owns the `struct wsc`.
+ */
 #include "wsc.h"
 #include "core/clock.h"
 #include "core/mem.h"
+#include "wsframe.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <poll.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define WSC_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WSC_MAX_MESSAGE (16u << 20)
 
 /* Write everything or fail. */
@@ -92,31 +90,14 @@ static void wsc_consume(struct wsc *w, size_t n)
 
 static int wsc_send_frame(struct wsc *w, int opcode, const void *data, size_t len, struct err *err)
 {
-    unsigned char hdr[14], mask[4], *frame;
-    size_t h = 0;
+    unsigned char mask[4], *frame;
+    size_t n;
     int rc;
 
-    hdr[h++] = (unsigned char)(0x80 | opcode);
-    if (len < 126) {
-        hdr[h++] = (unsigned char)(0x80 | len);
-    } else if (len <= 0xffff) {
-        hdr[h++] = 0x80 | 126;
-        hdr[h++] = (unsigned char)(len >> 8);
-        hdr[h++] = (unsigned char)len;
-    } else {
-        hdr[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; i--)
-            hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
-    }
-    if (RAND_bytes(mask, 4) != 1)
-        return err_set(err, ERR_INTERNAL, "no randomness for the websocket mask");
-    memcpy(hdr + h, mask, 4);
-    h += 4;
-    frame = mem_alloc(h + len);
-    memcpy(frame, hdr, h);
-    for (size_t i = 0; i < len; i++)
-        frame[h + i] = ((const unsigned char *)data)[i] ^ mask[i & 3];
-    rc = wsc_write_all(w->fd, frame, h + len, err);
+    if (wsframe_random_mask(mask, err) < 0)
+        return -1;
+    frame = wsframe_encode(opcode, data, len, mask, &n);
+    rc = wsc_write_all(w->fd, frame, n, err);
     free(frame);
     return rc;
 }
@@ -125,19 +106,48 @@ int wsc_send(struct wsc *w, const char *data, size_t len, struct err *err)
 {
     if (w->fd < 0)
         return err_set(err, ERR_UNAVAILABLE, "websocket is not connected");
-    return wsc_send_frame(w, 0x1, data, len, err);
+    return wsc_send_frame(w, WSFRAME_TEXT, data, len, err);
+}
+
+/* Read the upgrade response's head; bytes after it (early frames) stay in rx. */
+static int wsc_read_head(struct wsc *w, const char *key, long long deadline, int *status,
+                         bool *accepted, struct err *err)
+{
+    char resp[8192];
+    size_t rlen = 0;
+    long head = 0;
+
+    while (head == 0) {
+        ssize_t k;
+
+        if (rlen == sizeof(resp))
+            return err_set(err, ERR_UNAVAILABLE, "websocket upgrade: response head too large");
+        k = wsc_read_some(w, resp + rlen, sizeof(resp) - rlen, deadline, NULL, err);
+        if (k < 0)
+            return -1;
+        rlen += (size_t)k;
+        head = wsframe_response(resp, rlen, key, status, accepted);
+    }
+    if (head < 0)
+        return err_set(err, ERR_UNAVAILABLE, "no HTTP answer to the websocket upgrade");
+    if (rlen > (size_t)head) { /* early frame bytes: keep them */
+        w->rx_cap = rlen - (size_t)head + 4096;
+        w->rx = mem_alloc(w->rx_cap);
+        memcpy(w->rx, resp + head, rlen - (size_t)head);
+        w->rx_len = rlen - (size_t)head;
+    }
+    return 0;
 }
 
 int wsc_connect(struct wsc *w, const char *url, const char *subprotocol, const char *const *headers,
                 long timeout_s, struct err *err)
 {
-    char host[256], port[8] = "80", *req = NULL, key[32], expect[64], resp[8192];
-    unsigned char nonce[16], sha[SHA_DIGEST_LENGTH];
+    char host[256], port[8] = "80", hostport[270], *req = NULL, key[25];
     const char *p = url + 5, *path, *colon, *end;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     long long deadline = clock_ms() + (timeout_s > 0 ? timeout_s : 30) * 1000LL;
-    size_t rlen = 0, hl;
-    char *accept_concat;
+    size_t hl;
+    bool accepted = false;
     int fd = -1, rc = -1, status = 0;
 
     memset(w, 0, sizeof(*w));
@@ -164,55 +174,14 @@ int wsc_connect(struct wsc *w, const char *url, const char *subprotocol, const c
         err_set(err, ERR_UNAVAILABLE, "connect to %s:%s: %s", host, port, strerror(errno));
         goto out;
     }
-    if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
-        err_set(err, ERR_INTERNAL, "no randomness for the websocket key");
+    if (wsframe_key(key, err) < 0)
         goto out;
-    }
-    EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
-    req = mem_printf("GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\n%s%s%s",
-                     path, host, port, key, subprotocol ? "Sec-WebSocket-Protocol: " : "",
-                     subprotocol ? subprotocol : "", subprotocol ? "\r\n" : "");
-    for (size_t i = 0; headers && headers[i]; i++) {
-        char *n = mem_printf("%s%s\r\n", req, headers[i]);
-        memset(req, 0, strlen(req));
-        free(req);
-        req = n;
-    }
-    {
-        char *n = mem_printf("%s\r\n", req);
-        memset(req, 0, strlen(req));
-        free(req);
-        req = n;
-    }
+    snprintf(hostport, sizeof(hostport), "%s:%s", host, port);
+    req = wsframe_request(path, hostport, key, subprotocol, headers);
     w->fd = fd;
-    if (wsc_write_all(fd, req, strlen(req), err) < 0)
+    if (wsc_write_all(fd, req, strlen(req), err) < 0 ||
+        wsc_read_head(w, key, deadline, &status, &accepted, err) < 0)
         goto out;
-    /* Read the response head byte by byte-ish: frames may follow it in the same segment. */
-    while (rlen < sizeof(resp) - 1) {
-        ssize_t k = wsc_read_some(w, resp + rlen, sizeof(resp) - 1 - rlen, deadline, NULL, err);
-        char *eoh;
-        if (k < 0)
-            goto out;
-        rlen += (size_t)k;
-        resp[rlen] = '\0';
-        if ((eoh = strstr(resp, "\r\n\r\n"))) {
-            size_t head = (size_t)(eoh + 4 - resp);
-            if (rlen > head) { /* early frame bytes: keep them */
-                w->rx = mem_alloc(rlen - head + 4096);
-                w->rx_cap = rlen - head + 4096;
-                memcpy(w->rx, resp + head, rlen - head);
-                w->rx_len = rlen - head;
-            }
-            *eoh = '\0';
-            break;
-        }
-    }
-    if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1) {
-        err_set(err, ERR_UNAVAILABLE, "no HTTP answer to the websocket upgrade");
-        goto out;
-    }
     if (status != 101) {
         err_set(err,
                 status == 401   ? ERR_UNAUTHORIZED
@@ -221,19 +190,9 @@ int wsc_connect(struct wsc *w, const char *url, const char *subprotocol, const c
                 "websocket upgrade refused: HTTP %d", status);
         goto out;
     }
-    accept_concat = mem_printf("%s" WSC_GUID, key);
-    SHA1((const unsigned char *)accept_concat, strlen(accept_concat), sha);
-    free(accept_concat);
-    EVP_EncodeBlock((unsigned char *)expect, sha, sizeof(sha));
-    {
-        char *a = strcasestr(resp, "\r\nsec-websocket-accept:");
-        char got[64] = "";
-        if (a)
-            sscanf(a + strlen("\r\nsec-websocket-accept:"), " %63s", got);
-        if (strcmp(got, expect) != 0) {
-            err_set(err, ERR_UNAVAILABLE, "websocket upgrade: bad Sec-WebSocket-Accept");
-            goto out;
-        }
+    if (!accepted) {
+        err_set(err, ERR_UNAVAILABLE, "websocket upgrade: bad Sec-WebSocket-Accept");
+        goto out;
     }
     rc = 0;
 out:
@@ -254,6 +213,26 @@ out:
     return rc;
 }
 
+/* Make sure rx holds the whole frame at its start; *f describes it. */
+static int wsc_next_frame(struct wsc *w, struct wsframe *f, long long deadline,
+                          volatile const int *abort_flag, struct err *err)
+{
+    int r;
+
+    if (wsc_fill(w, 2, deadline, abort_flag, err) < 0)
+        return -1;
+    while ((r = wsframe_parse(w->rx, w->rx_len, f)) == 0)
+        if (wsc_fill(w, f->header_len, deadline, abort_flag, err) < 0)
+            return -1;
+    if (r < 0 || f->payload_len > w->max_message)
+        return err_set(err, ERR_TOO_LARGE, "websocket message too large");
+    if (wsc_fill(w, f->header_len + (size_t)f->payload_len, deadline, abort_flag, err) < 0)
+        return -1;
+    if (f->masked)
+        wsframe_mask(w->rx + f->header_len, (size_t)f->payload_len, f->mask);
+    return 0;
+}
+
 int wsc_recv(struct wsc *w, long timeout_ms, volatile const int *abort_flag, char **msg,
              size_t *len, struct err *err)
 {
@@ -267,60 +246,34 @@ int wsc_recv(struct wsc *w, long timeout_ms, volatile const int *abort_flag, cha
     if (w->fd < 0)
         return err_set(err, ERR_UNAVAILABLE, "websocket is not connected");
     for (;;) {
-        size_t h = 2, plen;
-        int fin, op;
-        bool masked;
-        unsigned char mask[4] = {0};
+        struct wsframe f;
+        unsigned char *pl;
+        size_t plen;
 
-        if (wsc_fill(w, 2, deadline, abort_flag, err) < 0)
+        if (wsc_next_frame(w, &f, deadline, abort_flag, err) < 0)
             goto out;
-        fin = w->rx[0] & 0x80;
-        op = w->rx[0] & 0x0f;
-        masked = w->rx[1] & 0x80;
-        plen = w->rx[1] & 0x7f;
-        if (plen == 126) {
-            if (wsc_fill(w, 4, deadline, abort_flag, err) < 0)
-                goto out;
-            plen = ((size_t)w->rx[2] << 8) | w->rx[3];
-            h = 4;
-        } else if (plen == 127) {
-            if (wsc_fill(w, 10, deadline, abort_flag, err) < 0)
-                goto out;
-            plen = 0;
-            for (int i = 0; i < 8; i++)
-                plen = (plen << 8) | w->rx[2 + i];
-            h = 10;
-        }
-        if (plen > w->max_message || acc_len + plen > w->max_message) {
+        pl = w->rx + f.header_len;
+        plen = (size_t)f.payload_len;
+        if (acc_len + plen > w->max_message) {
             err_set(err, ERR_TOO_LARGE, "websocket message too large");
             goto out;
         }
-        if (masked) {
-            if (wsc_fill(w, h + 4, deadline, abort_flag, err) < 0)
+        if (f.opcode == WSFRAME_PING) { /* pong with the same payload */
+            if (wsc_send_frame(w, WSFRAME_PONG, pl, plen, err) < 0)
                 goto out;
-            memcpy(mask, w->rx + h, 4);
-            h += 4;
-        }
-        if (wsc_fill(w, h + plen, deadline, abort_flag, err) < 0)
-            goto out;
-        if (masked)
-            for (size_t i = 0; i < plen; i++)
-                w->rx[h + i] ^= mask[i & 3];
-        if (op == 0x9) { /* ping -> pong with the same payload */
-            if (wsc_send_frame(w, 0xA, w->rx + h, plen, err) < 0)
-                goto out;
-        } else if (op == 0x8) {
-            wsc_send_frame(w, 0x8, w->rx + h, plen < 2 ? plen : 2, err);
+        } else if (f.opcode == WSFRAME_CLOSE) {
+            wsc_send_frame(w, WSFRAME_CLOSE, pl, plen < 2 ? plen : 2, err);
             err_set(err, ERR_UNAVAILABLE, "websocket closed by the server");
             close(w->fd);
             w->fd = -1;
             goto out;
-        } else if (op == 0x0 || op == 0x1 || op == 0x2) {
+        } else if (f.opcode == WSFRAME_CONT || f.opcode == WSFRAME_TEXT ||
+                   f.opcode == WSFRAME_BINARY) {
             acc = mem_realloc(acc, acc_len + plen + 1);
-            memcpy(acc + acc_len, w->rx + h, plen);
+            memcpy(acc + acc_len, pl, plen);
             acc_len += plen;
-            if (fin) {
-                wsc_consume(w, h + plen);
+            if (f.fin) {
+                wsc_consume(w, f.header_len + plen);
                 acc[acc_len] = '\0';
                 *msg = (char *)acc;
                 *len = acc_len;
@@ -329,7 +282,7 @@ int wsc_recv(struct wsc *w, long timeout_ms, volatile const int *abort_flag, cha
                 goto out;
             }
         } /* pong and unknown control frames are ignored */
-        wsc_consume(w, h + plen);
+        wsc_consume(w, f.header_len + plen);
     }
 out:
     free(acc);
@@ -343,7 +296,7 @@ void wsc_close(struct wsc *w)
     if (w->fd >= 0) {
         struct err ignored;
         unsigned char code[2] = {0x03, 0xe8}; /* 1000 normal closure */
-        wsc_send_frame(w, 0x8, code, 2, &ignored);
+        wsc_send_frame(w, WSFRAME_CLOSE, code, 2, &ignored);
         close(w->fd);
     }
     free(w->rx);

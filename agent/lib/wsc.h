@@ -1,7 +1,8 @@
 /*
  * A minimal blocking WebSocket client (RFC 6455) for MCP over droverd's /ws: plain ws:// over
  * TCP, one text message per JSON-RPC message, client frames masked, ping answered, close
- * honoured. libcurl 7.88 has no stable WebSocket API, hence this. One thread per `struct wsc`.
+ * honoured (the framing and handshake are wsframe.h's). libcurl 7.88 has no stable WebSocket
+ * API, hence this. One thread per `struct wsc`.
  */
 #ifndef DROVER_AGENT_WSC_H
 #define DROVER_AGENT_WSC_H

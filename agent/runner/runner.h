@@ -48,7 +48,4 @@ extern volatile sig_atomic_t runner_shutdown;
 int runner_cfg_load(struct runner_cfg *cfg, struct err *err);
 void runner_cfg_clear(struct runner_cfg *cfg);
 
-/* The default coding command: Claude Code when a logged-in `claude` exists, else the demo. */
-char *runner_cfg_default_command(void);
-
 #endif

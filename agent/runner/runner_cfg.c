@@ -84,7 +84,8 @@ static char *runner_cfg_demo_path(void)
     return mem_strdup("drover-demo-coder");
 }
 
-char *runner_cfg_default_command(void)
+/* The default coding command: Claude Code when a logged-in `claude` exists, else the demo. */
+static char *runner_cfg_default_command(void)
 {
     const char *home = getenv("HOME");
     char cred[PATH_MAX];

@@ -8,7 +8,7 @@
 #ifndef DROVER_AGENT_RUNNER_GIT_H
 #define DROVER_AGENT_RUNNER_GIT_H
 
-#include "proc.h"
+#include "core/proc.h"
 #include "runner.h"
 
 /* The environment for git commands (owned; proc_env_free). */

@@ -1,9 +1,15 @@
-/* The life of one task in drover-agent. Main thread. */
+/*
+ * The life of one task in drover-agent: runner_task_run walks the steps in runner_task_steps[]
+ * (bottom of the file) over one struct runner_task; above them, the helpers they share: the
+ * activity log batching, status reports, git commit and push, the command's environment.
+ * Main thread.
+ */
 #include "runner_task.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "runner_git.h"
 #include "runner_hb.h"
+#include "runner_prompt.h"
 #include "runner_usage.h"
 
 #include <errno.h>
@@ -15,23 +21,36 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RUNNER_TASK_BATCH 50      /* log lines per log_activity call */
-#define RUNNER_TASK_FLUSH_MS 1000 /* ... or this old */
-#define RUNNER_TASK_LINE_MAX 4000 /* characters kept of one output line */
+#define RUNNER_TASK_BATCH 50             /* log lines per log_activity call */
+#define RUNNER_TASK_FLUSH_MS 1000        /* ... or this old */
+#define RUNNER_TASK_LINE_MAX 4000        /* characters kept of one output line */
+#define RUNNER_TASK_DEFAULT_TIMEOUT 7200 /* seconds, when the task and TASK_TIMEOUT say none */
+#define RUNNER_TASK_FORGE_TIMEOUT 120    /* seconds for create_branch / create_pull_request */
 
+/* One task's state, shared by the steps of runner_task_run. */
 struct runner_task {
     struct runner *r;
     struct mcpc *m;
+    const json_t *task; /* borrowed: the get_next_task result's "task" */
     int64_t id, epoch, attempt;
     const char *title;
-    char dir[1024], repo[1100], branch[256], base_sha[41], head_sha[41];
+    const char *url;      /* borrowed: the repository, or NULL */
+    const char *base;     /* borrowed: the base branch */
+    long timeout_s;       /* the attempt's whole time budget */
+    long long started_ms; /* when the task was taken */
+    char dir[1024], repo[1100], branch[256], base_sha[41], head_sha[41], mcp_config[1200];
+    char *safe_url; /* owned: url without credentials, for messages */
+    char *prompt;   /* owned */
     char **git_env, **cmd_env;
-    json_t *batch; /* pending log entries */
+    struct proc_result cmd; /* how the coding command ended */
+    bool changed;           /* HEAD moved from the base (there is work to push) */
+    json_t *batch;          /* pending log entries */
     long long batch_since;
     const char *prefix; /* "" or "[setup] " */
     /* Usage from Claude Code's stream-json: running totals and the final result event. */
     struct runner_usage usage;
     bool stop_logged;
+    int rc; /* what runner_task_run returns, once a step ended the task */
 };
 
 static long long runner_task_now_ms(void)
@@ -174,36 +193,6 @@ static int runner_task_fail(struct runner_task *t, bool retry, struct err *err, 
     return rc;
 }
 
-/* The prompt the coding command gets: title, description, answers given so far. Owned. */
-static char *runner_task_prompt(const json_t *task, const char *branch)
-{
-    const char *title = json_string_value(json_object_get(task, "title"));
-    const char *desc = json_string_value(json_object_get(task, "description"));
-    const json_t *ctx = json_object_get(task, "context"), *c;
-    char *p = mem_printf("%s\n\n%s", title ? title : "", desc ? desc : ""), *q;
-    size_t i;
-
-    if (json_array_size(ctx)) {
-        q = mem_printf("%s\n\nAnswers and notes from earlier attempts:", p);
-        free(p);
-        p = q;
-        json_array_foreach(ctx, i, c)
-        {
-            char *s =
-                json_is_string(c) ? mem_strdup(json_string_value(c)) : json_dumps(c, JSON_COMPACT);
-            q = mem_printf("%s\n- %s", p, s);
-            free(s);
-            free(p);
-            p = q;
-        }
-    }
-    q = mem_printf("%s\n\n(Drover: you are on branch %s; commit or leave your changes in the "
-                   "working tree, the runner commits and pushes them.)",
-                   p, branch);
-    free(p);
-    return q;
-}
-
 static int runner_task_rm(const char *dir)
 {
     char *argv[] = {"rm", "-rf", "--", (char *)dir, NULL};
@@ -294,8 +283,10 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
  * The MCP config for Claude Code: droverd over HTTP, the token by ${DROVER_TOKEN} expansion so
  * it is never written to disk.
  */
-static int runner_task_mcp_config(struct runner_task *t, char *path, size_t sz, struct err *err)
+static int runner_task_mcp_config(struct runner_task *t, struct err *err)
 {
+    char *path = t->mcp_config;
+    size_t sz = sizeof(t->mcp_config);
     json_t *cfg = json_pack("{s:{s:{s:s, s:s, s:{s:s}}}}", "mcpServers", "drover", "type", "http",
                             "url", t->m->url, "headers", "Authorization", "Bearer ${DROVER_TOKEN}");
     int rc;
@@ -307,7 +298,7 @@ static int runner_task_mcp_config(struct runner_task *t, char *path, size_t sz, 
 }
 
 /* Run the repository's agent-setup.sh when present. 0 ok/absent, 1 failed (reported), -1. */
-static int runner_task_setup(struct runner_task *t, long timeout_s, struct err *err)
+static int runner_task_setup_script(struct runner_task *t, long timeout_s, struct err *err)
 {
     char script[1200];
     char *argv[] = {"bash", "agent-setup.sh", NULL};
@@ -340,266 +331,379 @@ static int runner_task_setup(struct runner_task *t, long timeout_s, struct err *
     return 1;
 }
 
-int runner_task_run(struct runner *r, struct mcpc *m, const json_t *task, struct err *err)
+/* Seconds left of the attempt's budget (at least 1). */
+static long runner_task_left(const struct runner_task *t)
 {
-    struct runner_task t;
-    const json_t *project = json_object_get(task, "project");
-    const char *url = json_string_value(json_object_get(project, "repoUrl"));
-    const char *base = json_string_value(json_object_get(task, "base_branch"));
-    long timeout = (long)json_integer_value(json_object_get(task, "timeout_seconds"));
-    long long started = runner_task_now_ms();
-    char *prompt = NULL, *safe_url = NULL, *commit_msg = NULL, mcp_config[1200];
-    json_t *res = NULL, *args = NULL, *extra = NULL;
-    struct proc_result pr;
-    bool changed = false;
-    int rc = -1;
+    long left = t->timeout_s - (long)((runner_task_now_ms() - t->started_ms) / 1000);
 
-    memset(&t, 0, sizeof(t));
-    t.r = r;
-    t.m = m;
-    t.id = json_integer_value(json_object_get(task, "id"));
-    t.epoch = json_integer_value(json_object_get(task, "lease_epoch"));
-    t.attempt = json_integer_value(json_object_get(task, "attempt"));
-    t.title = json_string_value(json_object_get(task, "title"));
-    if (!t.title)
-        t.title = "";
-    t.batch = json_array();
-    t.batch_since = started;
-    t.prefix = "";
-    if (!base || !*base)
-        base = json_string_value(json_object_get(project, "defaultBranch"));
-    if (!base || !*base)
-        base = "main";
+    return left > 0 ? left : 1;
+}
+
+/* A step ends the task: `rc` is what runner_task_run returns. */
+static bool runner_task_end(struct runner_task *t, int rc)
+{
+    t->rc = rc;
+    return false;
+}
+
+/* Fill in the task's state and tell the heartbeat thread which task runs. */
+static void runner_task_begin(struct runner_task *t, struct runner *r, struct mcpc *m,
+                              const json_t *task)
+{
+    const json_t *project = json_object_get(task, "project");
+    long timeout = (long)json_integer_value(json_object_get(task, "timeout_seconds"));
+
+    memset(t, 0, sizeof(*t));
+    t->r = r;
+    t->m = m;
+    t->task = task;
+    t->rc = -1;
+    t->started_ms = runner_task_now_ms();
+    t->id = json_integer_value(json_object_get(task, "id"));
+    t->epoch = json_integer_value(json_object_get(task, "lease_epoch"));
+    t->attempt = json_integer_value(json_object_get(task, "attempt"));
+    t->title = json_string_value(json_object_get(task, "title"));
+    if (!t->title)
+        t->title = "";
+    t->url = json_string_value(json_object_get(project, "repoUrl"));
+    t->base = json_string_value(json_object_get(task, "base_branch"));
+    if (!t->base || !*t->base)
+        t->base = json_string_value(json_object_get(project, "defaultBranch"));
+    if (!t->base || !*t->base)
+        t->base = "main";
     if (r->cfg.task_timeout_s > 0 && (timeout <= 0 || r->cfg.task_timeout_s < timeout))
         timeout = r->cfg.task_timeout_s;
-    if (timeout <= 0)
-        timeout = 7200;
+    t->timeout_s = timeout > 0 ? timeout : RUNNER_TASK_DEFAULT_TIMEOUT;
+    t->batch = json_array();
+    t->batch_since = t->started_ms;
+    t->prefix = "";
     pthread_mutex_lock(&r->lock);
-    r->task_id = t.id;
+    r->task_id = t->id;
     r->cancelled = false;
     json_decref(r->usage);
     r->usage = NULL;
     pthread_mutex_unlock(&r->lock);
-    t.git_env = runner_git_env(&r->cfg);
-    snprintf(t.dir, sizeof(t.dir), "%s/task-%lld-%lld", r->cfg.workspace, (long long)t.id,
-             (long long)t.epoch);
-    snprintf(t.repo, sizeof(t.repo), "%s/repo", t.dir);
-    runner_task_rm(t.dir);
-    if (mkdir(t.dir, 0700) < 0) {
-        rc = runner_task_fail(&t, true, err, "cannot create workspace %s: %s", t.dir,
-                              strerror(errno));
-        goto out;
+    t->git_env = runner_git_env(&r->cfg);
+    snprintf(t->dir, sizeof(t->dir), "%s/task-%lld-%lld", r->cfg.workspace, (long long)t->id,
+             (long long)t->epoch);
+    snprintf(t->repo, sizeof(t->repo), "%s/repo", t->dir);
+}
+
+/* Step: a fresh workspace directory for this attempt. */
+static bool runner_task_workspace(struct runner_task *t, struct err *err)
+{
+    runner_task_rm(t->dir);
+    if (mkdir(t->dir, 0700) < 0)
+        return runner_task_end(t, runner_task_fail(t, true, err, "cannot create workspace %s: %s",
+                                                   t->dir, strerror(errno)));
+    runner_task_log(t, "info", "drover-agent took task %lld (attempt %lld)", (long long)t->id,
+                    (long long)t->attempt);
+    return true;
+}
+
+/* Note the repository's instructions for coding agents (the coding command reads them). */
+static void runner_task_note_instructions(struct runner_task *t)
+{
+    static const char *const notes[] = {"CLAUDE.md", "AGENTS.md"};
+
+    for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
+        char p[1200];
+
+        snprintf(p, sizeof(p), "%s/%s", t->repo, notes[i]);
+        if (access(p, R_OK) == 0)
+            runner_task_log(t, "info", "repository instructions: %s (read by the coding command)",
+                            notes[i]);
     }
-    runner_task_log(&t, "info", "drover-agent took task %lld (attempt %lld)", (long long)t.id,
-                    (long long)json_integer_value(json_object_get(task, "attempt")));
-    if (!url || !*url) {
-        rc = runner_task_fail(&t, false, err, "the task names no repository");
-        goto out;
-    }
-    safe_url = runner_git_redact(url);
-    runner_task_log(&t, "info", "cloning %s (branch %s, depth 1)", safe_url, base);
-    {
-        const char *clone[] = {"clone", "-q", "--depth", "1", "--single-branch", "--branch", base,
-                               "--",    url,  t.repo,    NULL};
-        t.prefix = "[git] ";
-        if (runner_git(t.git_env, t.dir, clone, runner_task_on_line, &t, &pr, err) < 0)
-            goto out;
-        runner_task_flush(&t);
-        t.prefix = "";
-        if (pr.exit_code != 0) {
-            /* A repository that is not there will not appear on a retry; a network
-             * failure may go away. */
-            bool missing = strstr(pr.last_line, "not found") || strstr(pr.last_line, "does not") ||
-                           strstr(pr.last_line, "not appear") ||
-                           strstr(pr.last_line, "Remote branch");
-            rc = runner_task_fail(&t, !missing, err, "cannot clone %s (branch %s): %s", safe_url,
-                                  base, pr.last_line);
-            goto out;
-        }
-    }
-    if (runner_git_head(t.git_env, t.repo, t.base_sha, err) < 0) {
-        rc = runner_task_fail(&t, true, err, "%s", err->msg);
-        goto out;
-    }
-    {
-        static const char *const notes[] = {"CLAUDE.md", "AGENTS.md"};
-        for (size_t i = 0; i < 2; i++) {
-            char p[1200];
-            snprintf(p, sizeof(p), "%s/%s", t.repo, notes[i]);
-            if (access(p, R_OK) == 0)
-                runner_task_log(&t, "info",
-                                "repository instructions: %s (read by the coding "
-                                "command)",
-                                notes[i]);
-        }
-    }
-    /* The branch: the server names it (and has the forge create it from the base). */
-    args = json_pack("{s:I, s:I}", "task_id", (json_int_t)t.id, "lease_epoch", (json_int_t)t.epoch);
-    if (mcpc_call(m, "create_branch", args, 120, &res, err) < 0) {
-        rc = runner_task_fail(&t, true, err, "create_branch failed: %s", err->msg);
-        goto out;
-    }
-    snprintf(t.branch, sizeof(t.branch), "%s",
-             json_string_value(json_object_get(res, "branch"))
-                 ? json_string_value(json_object_get(res, "branch"))
-                 : "");
-    if (!t.branch[0]) {
-        rc = runner_task_fail(&t, true, err, "create_branch returned no branch name");
-        goto out;
-    }
-    {
-        char *src = mem_printf("refs/heads/%s", t.branch);
-        const char *fetch[] = {"fetch", "-q", "--depth", "1", "origin", src, NULL};
-        const char *co_fetched[] = {"checkout", "-q", "-B", t.branch, "FETCH_HEAD", NULL};
-        const char *co_new[] = {"checkout", "-q", "-B", t.branch, NULL};
-        int f = runner_git(t.git_env, t.repo, fetch, NULL, NULL, &pr, err);
-        /* An existing remote branch (a retried attempt's work in progress) is continued. */
-        bool fetched = f == 0 && pr.exit_code == 0;
-        free(src);
-        if (runner_git(t.git_env, t.repo, fetched ? co_fetched : co_new, NULL, NULL, &pr, err) <
-                0 ||
-            pr.exit_code != 0) {
-            rc = runner_task_fail(&t, true, err, "git checkout of %s failed: %s", t.branch,
-                                  pr.last_line);
-            goto out;
-        }
-        if (fetched) {
-            char cloned[41];
-            memcpy(cloned, t.base_sha, sizeof(cloned));
-            if (runner_git_head(t.git_env, t.repo, t.base_sha, err) < 0) {
-                rc = runner_task_fail(&t, true, err, "%s", err->msg);
-                goto out;
-            }
-            fetched = strcmp(cloned, t.base_sha) != 0;
-        }
-        runner_task_log(&t, "info", "working on branch %s%s", t.branch,
-                        fetched ? " (continuing the work pushed by an earlier attempt)" : "");
-    }
-    if (runner_task_mcp_config(&t, mcp_config, sizeof(mcp_config), err) < 0) {
-        rc = runner_task_fail(&t, true, err, "%s", err->msg);
-        goto out;
-    }
-    prompt = runner_task_prompt(task, t.branch);
-    t.cmd_env = runner_task_cmd_env(&t, prompt, mcp_config);
-    {
-        long left = timeout - (long)((runner_task_now_ms() - started) / 1000);
-        int s = runner_task_setup(&t, left > 0 ? left : 1, err);
-        if (s < 0)
-            goto out;
-        if (s > 0) {
-            rc = 0;
-            goto out;
-        }
-    }
-    runner_task_log(&t, "info", "running the coding command (timeout %ld s)", timeout);
-    {
-        char *argv[] = {"/bin/sh", "-c", r->cfg.coding_command, NULL};
-        long left = timeout - (long)((runner_task_now_ms() - started) / 1000);
-        struct proc_opts o = {.argv = argv,
-                              .cwd = t.repo,
-                              .env = t.cmd_env,
-                              .timeout_s = left > 0 ? left : 1,
-                              .grace_s = r->cfg.stop_grace_s,
-                              .should_stop = runner_task_should_stop,
-                              .on_line = runner_task_on_line,
-                              .ud = &t};
-        if (proc_run(&o, &pr, err) < 0) {
-            rc = runner_task_fail(&t, true, err, "cannot start the coding command: %s", err->msg);
-            goto out;
-        }
-        runner_task_flush(&t);
-    }
-    commit_msg = pr.stop || pr.exit_code != 0
-                     ? mem_printf("WIP: %s\n\nDrover task %lld, attempt stopped (%s).", t.title,
-                                  (long long)t.id,
-                                  pr.stop == PROC_STOP_TIMEOUT     ? "timeout"
-                                  : pr.stop == PROC_STOP_SHUTDOWN  ? "agent shutdown"
-                                  : pr.stop == PROC_STOP_CANCELLED ? "cancelled"
-                                                                   : "command failed")
-                     : mem_printf("%s\n\nDrover task %lld.", t.title, (long long)t.id);
-    if (runner_task_commit(&t, commit_msg, &changed, err) < 0) {
-        rc = runner_task_fail(&t, true, err, "%s", err->msg);
-        goto out;
-    }
-    if (changed && runner_task_push(&t, err) < 0) {
-        rc = runner_task_fail(&t, true, err, "%s", err->msg);
-        goto out;
-    }
-    if (pr.stop == PROC_STOP_CANCELLED) {
-        /* The server ended the task (cancelled, timed out, lease lost): its work in progress is
-         * pushed above so nothing is lost; the task is no longer ours to update. */
-        log_info("agent", "task %lld: stopped the coding command: the server ended the task%s",
-                 (long long)t.id, changed ? " (work in progress pushed)" : "");
-        rc = 0;
-        goto out;
-    }
-    if (pr.stop == PROC_STOP_SHUTDOWN) {
-        rc = runner_task_fail(&t, true, err,
-                              "agent shut down mid-task (SIGTERM); %s; handing the task back",
-                              changed ? "work in progress pushed" : "no changes yet");
-        goto out;
-    }
-    if (pr.stop == PROC_STOP_TIMEOUT) {
-        char q[512];
-        snprintf(q, sizeof(q),
-                 "The coding command ran past the task timeout of %ld s. %s Answer to resume.",
-                 timeout,
-                 changed ? "Its work in progress is on the branch." : "It changed nothing.");
-        runner_task_log(&t, "warning", "timed out after %ld s", timeout);
-        extra = json_pack("{s:s, s:s}", "reason", "timeout", "question", q);
-        rc = runner_task_status(&t, "needs_input", extra, err);
-        goto out;
-    }
+}
+
+/* Step: a shallow clone of the base branch; base_sha is where it starts. */
+static bool runner_task_clone(struct runner_task *t, struct err *err)
+{
+    const char *clone[] = {"clone", "-q",   "--depth", "1", "--single-branch", "--branch", t->base,
+                           "--",    t->url, t->repo,   NULL};
+    struct proc_result pr;
+
+    if (!t->url || !*t->url)
+        return runner_task_end(t, runner_task_fail(t, false, err, "the task names no repository"));
+    t->safe_url = runner_git_redact(t->url);
+    runner_task_log(t, "info", "cloning %s (branch %s, depth 1)", t->safe_url, t->base);
+    t->prefix = "[git] ";
+    if (runner_git(t->git_env, t->dir, clone, runner_task_on_line, t, &pr, err) < 0)
+        return runner_task_end(t, -1);
+    runner_task_flush(t);
+    t->prefix = "";
     if (pr.exit_code != 0) {
-        rc = runner_task_fail(&t, true, err, "the coding command exited with status %d: %s",
-                              pr.exit_code, pr.last_line);
+        /* A repository that is not there will not appear on a retry; a network failure may go
+         * away. */
+        bool missing = strstr(pr.last_line, "not found") || strstr(pr.last_line, "does not") ||
+                       strstr(pr.last_line, "not appear") || strstr(pr.last_line, "Remote branch");
+
+        return runner_task_end(t,
+                               runner_task_fail(t, !missing, err, "cannot clone %s (branch %s): %s",
+                                                t->safe_url, t->base, pr.last_line));
+    }
+    if (runner_git_head(t->git_env, t->repo, t->base_sha, err) < 0)
+        return runner_task_end(t, runner_task_fail(t, true, err, "%s", err->msg));
+    runner_task_note_instructions(t);
+    return true;
+}
+
+/* The server names the branch (and has the forge create it from the base). Step semantics. */
+static bool runner_task_name_branch(struct runner_task *t, struct err *err)
+{
+    json_t *args = json_pack("{s:I, s:I}", "task_id", (json_int_t)t->id, "lease_epoch",
+                             (json_int_t)t->epoch),
+           *res = NULL;
+    const char *name;
+    bool named = false;
+
+    if (mcpc_call(t->m, "create_branch", args, RUNNER_TASK_FORGE_TIMEOUT, &res, err) < 0) {
+        runner_task_end(t, runner_task_fail(t, true, err, "create_branch failed: %s", err->msg));
         goto out;
     }
-    if (!changed) {
-        runner_task_log(&t, "notice", "the coding command finished without changing anything");
-        extra = json_pack("{s:{s:s, s:b}}", "result", "branch", t.branch, "changes", false);
-        rc = runner_task_status(&t, "completed", extra, err);
+    name = json_string_value(json_object_get(res, "branch"));
+    snprintf(t->branch, sizeof(t->branch), "%s", name ? name : "");
+    if (!t->branch[0]) {
+        runner_task_end(t, runner_task_fail(t, true, err, "create_branch returned no branch name"));
         goto out;
     }
+    named = true;
+out:
     json_decref(args);
     json_decref(res);
-    res = NULL;
-    args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t.id, "lease_epoch",
-                     (json_int_t)t.epoch, "title", t.title, "body", prompt);
-    if (mcpc_call(m, "create_pull_request", args, 120, &res, err) < 0) {
-        rc = runner_task_fail(&t, true, err, "create_pull_request failed: %s", err->msg);
+    return named;
+}
+
+/*
+ * Step: the task's branch, checked out. An existing remote branch (a retried attempt's work in
+ * progress) is continued; base_sha then moves to its head.
+ */
+static bool runner_task_branch(struct runner_task *t, struct err *err)
+{
+    char *src;
+    struct proc_result pr;
+    bool fetched;
+
+    if (!runner_task_name_branch(t, err))
+        return false;
+    src = mem_printf("refs/heads/%s", t->branch);
+    {
+        const char *fetch[] = {"fetch", "-q", "--depth", "1", "origin", src, NULL};
+        const char *co_fetched[] = {"checkout", "-q", "-B", t->branch, "FETCH_HEAD", NULL};
+        const char *co_new[] = {"checkout", "-q", "-B", t->branch, NULL};
+
+        fetched =
+            runner_git(t->git_env, t->repo, fetch, NULL, NULL, &pr, err) == 0 && pr.exit_code == 0;
+        free(src);
+        if (runner_git(t->git_env, t->repo, fetched ? co_fetched : co_new, NULL, NULL, &pr, err) <
+                0 ||
+            pr.exit_code != 0)
+            return runner_task_end(t,
+                                   runner_task_fail(t, true, err, "git checkout of %s failed: %s",
+                                                    t->branch, pr.last_line));
+    }
+    if (fetched) {
+        char cloned[41];
+
+        memcpy(cloned, t->base_sha, sizeof(cloned));
+        if (runner_git_head(t->git_env, t->repo, t->base_sha, err) < 0)
+            return runner_task_end(t, runner_task_fail(t, true, err, "%s", err->msg));
+        fetched = strcmp(cloned, t->base_sha) != 0;
+    }
+    runner_task_log(t, "info", "working on branch %s%s", t->branch,
+                    fetched ? " (continuing the work pushed by an earlier attempt)" : "");
+    return true;
+}
+
+/* Step: the coding command's MCP config, prompt and environment. */
+static bool runner_task_command_env(struct runner_task *t, struct err *err)
+{
+    if (runner_task_mcp_config(t, err) < 0)
+        return runner_task_end(t, runner_task_fail(t, true, err, "%s", err->msg));
+    t->prompt = runner_prompt_build(t->task, t->branch);
+    t->cmd_env = runner_task_cmd_env(t, t->prompt, t->mcp_config);
+    return true;
+}
+
+/* Step: the repository's agent-setup.sh; a failure of its own is reported and ends the task. */
+static bool runner_task_setup(struct runner_task *t, struct err *err)
+{
+    int s = runner_task_setup_script(t, runner_task_left(t), err);
+
+    if (s < 0)
+        return runner_task_end(t, -1);
+    return s > 0 ? runner_task_end(t, 0) : true;
+}
+
+/* Step: the coding command, in the clone, for what is left of the time budget. */
+static bool runner_task_code(struct runner_task *t, struct err *err)
+{
+    char *argv[] = {"/bin/sh", "-c", t->r->cfg.coding_command, NULL};
+    struct proc_opts o = {.argv = argv,
+                          .cwd = t->repo,
+                          .env = t->cmd_env,
+                          .grace_s = t->r->cfg.stop_grace_s,
+                          .should_stop = runner_task_should_stop,
+                          .on_line = runner_task_on_line,
+                          .ud = t};
+
+    runner_task_log(t, "info", "running the coding command (timeout %ld s)", t->timeout_s);
+    o.timeout_s = runner_task_left(t);
+    if (proc_run(&o, &t->cmd, err) < 0)
+        return runner_task_end(
+            t, runner_task_fail(t, true, err, "cannot start the coding command: %s", err->msg));
+    runner_task_flush(t);
+    return true;
+}
+
+/* Step: commit what the command left (a WIP commit when it did not finish) and push it. */
+static bool runner_task_publish(struct runner_task *t, struct err *err)
+{
+    const struct proc_result *pr = &t->cmd;
+    char *msg = pr->stop || pr->exit_code != 0
+                    ? mem_printf("WIP: %s\n\nDrover task %lld, attempt stopped (%s).", t->title,
+                                 (long long)t->id,
+                                 pr->stop == PROC_STOP_TIMEOUT     ? "timeout"
+                                 : pr->stop == PROC_STOP_SHUTDOWN  ? "agent shutdown"
+                                 : pr->stop == PROC_STOP_CANCELLED ? "cancelled"
+                                                                   : "command failed")
+                    : mem_printf("%s\n\nDrover task %lld.", t->title, (long long)t->id);
+    int rc = runner_task_commit(t, msg, &t->changed, err);
+
+    free(msg);
+    if (rc < 0 || (t->changed && runner_task_push(t, err) < 0))
+        return runner_task_end(t, runner_task_fail(t, true, err, "%s", err->msg));
+    return true;
+}
+
+/* The coding command ran past the time budget: the task waits for an answer to resume. */
+static int runner_task_report_timeout(struct runner_task *t, struct err *err)
+{
+    char q[512];
+    json_t *extra;
+    int rc;
+
+    snprintf(q, sizeof(q),
+             "The coding command ran past the task timeout of %ld s. %s Answer to resume.",
+             t->timeout_s,
+             t->changed ? "Its work in progress is on the branch." : "It changed nothing.");
+    runner_task_log(t, "warning", "timed out after %ld s", t->timeout_s);
+    extra = json_pack("{s:s, s:s}", "reason", "timeout", "question", q);
+    rc = runner_task_status(t, "needs_input", extra, err);
+    json_decref(extra);
+    return rc;
+}
+
+/* The command finished with changes: open the pull request and hand the task over for testing. */
+static int runner_task_report_ready(struct runner_task *t, struct err *err)
+{
+    json_t *args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
+                             (json_int_t)t->epoch, "title", t->title, "body", t->prompt),
+           *res = NULL, *extra = NULL, *prj;
+    const char *purl;
+    int rc;
+
+    if (mcpc_call(t->m, "create_pull_request", args, RUNNER_TASK_FORGE_TIMEOUT, &res, err) < 0) {
+        rc = runner_task_fail(t, true, err, "create_pull_request failed: %s", err->msg);
         goto out;
     }
-    {
-        json_t *prj = json_object_get(res, "pull_request");
-        const char *purl = json_string_value(json_object_get(prj, "url"));
-        runner_task_log(&t, "info", "pull request %s", purl ? purl : "recorded");
-        extra = json_pack("{s:{s:s, s:s, s:O}}", "result", "branch", t.branch, "commit", t.head_sha,
-                          "pull_request", prj ? prj : json_null());
-    }
-    pthread_mutex_lock(&r->lock);
-    if (r->usage)
-        json_object_set(json_object_get(extra, "result"), "usage", r->usage);
-    pthread_mutex_unlock(&r->lock);
-    rc = runner_task_status(&t, "ready_to_test", extra, err);
+    prj = json_object_get(res, "pull_request");
+    purl = json_string_value(json_object_get(prj, "url"));
+    runner_task_log(t, "info", "pull request %s", purl ? purl : "recorded");
+    extra = json_pack("{s:{s:s, s:s, s:O}}", "result", "branch", t->branch, "commit", t->head_sha,
+                      "pull_request", prj ? prj : json_null());
+    pthread_mutex_lock(&t->r->lock);
+    if (t->r->usage)
+        json_object_set(json_object_get(extra, "result"), "usage", t->r->usage);
+    pthread_mutex_unlock(&t->r->lock);
+    rc = runner_task_status(t, "ready_to_test", extra, err);
 out:
-    runner_task_flush(&t);
-    if (t.dir[0])
-        runner_task_rm(t.dir);
-    pthread_mutex_lock(&r->lock);
-    r->task_id = 0;
-    r->cancelled = false;
-    json_decref(r->usage);
-    r->usage = NULL;
-    pthread_mutex_unlock(&r->lock);
-    proc_env_free(t.git_env);
-    proc_env_free(t.cmd_env);
-    json_decref(t.batch);
     json_decref(args);
     json_decref(res);
     json_decref(extra);
-    free(prompt);
-    free(safe_url);
-    free(commit_msg);
     return rc;
+}
+
+/* Step: tell the server how the attempt ended (the work, if any, is pushed by now). */
+static bool runner_task_report(struct runner_task *t, struct err *err)
+{
+    const struct proc_result *pr = &t->cmd;
+    json_t *extra;
+    int rc;
+
+    switch (pr->stop) {
+    case PROC_STOP_CANCELLED:
+        /* The server ended the task (cancelled, timed out, lease lost): its work in progress is
+         * pushed so nothing is lost; the task is no longer ours to update. */
+        log_info("agent", "task %lld: stopped the coding command: the server ended the task%s",
+                 (long long)t->id, t->changed ? " (work in progress pushed)" : "");
+        return runner_task_end(t, 0);
+    case PROC_STOP_SHUTDOWN:
+        return runner_task_end(
+            t, runner_task_fail(t, true, err,
+                                "agent shut down mid-task (SIGTERM); %s; handing the task back",
+                                t->changed ? "work in progress pushed" : "no changes yet"));
+    case PROC_STOP_TIMEOUT:
+        return runner_task_end(t, runner_task_report_timeout(t, err));
+    case PROC_STOP_NONE:
+        break;
+    }
+    if (pr->exit_code != 0)
+        return runner_task_end(t, runner_task_fail(t, true, err,
+                                                   "the coding command exited with status %d: %s",
+                                                   pr->exit_code, pr->last_line));
+    if (!t->changed) {
+        runner_task_log(t, "notice", "the coding command finished without changing anything");
+        extra = json_pack("{s:{s:s, s:b}}", "result", "branch", t->branch, "changes", false);
+        rc = runner_task_status(t, "completed", extra, err);
+        json_decref(extra);
+        return runner_task_end(t, rc);
+    }
+    return runner_task_end(t, runner_task_report_ready(t, err));
+}
+
+/* Flush the log, remove the workspace, tell the heartbeat thread the agent is idle. */
+static void runner_task_finish(struct runner_task *t)
+{
+    runner_task_flush(t);
+    if (t->dir[0])
+        runner_task_rm(t->dir);
+    pthread_mutex_lock(&t->r->lock);
+    t->r->task_id = 0;
+    t->r->cancelled = false;
+    json_decref(t->r->usage);
+    t->r->usage = NULL;
+    pthread_mutex_unlock(&t->r->lock);
+    proc_env_free(t->git_env);
+    proc_env_free(t->cmd_env);
+    json_decref(t->batch);
+    free(t->prompt);
+    free(t->safe_url);
+}
+
+/*
+ * The steps of one attempt, in order. Each either hands over to the next (true) or ends the
+ * task (false) after reporting the outcome, with t->rc set; the last one always ends it.
+ */
+static bool (*const runner_task_steps[])(struct runner_task *t, struct err *err) = {
+    runner_task_workspace,   /* a fresh directory */
+    runner_task_clone,       /* the base branch, shallow */
+    runner_task_branch,      /* the task's branch, from the server */
+    runner_task_command_env, /* MCP config, prompt, environment */
+    runner_task_setup,       /* agent-setup.sh */
+    runner_task_code,        /* the coding command */
+    runner_task_publish,     /* commit and push */
+    runner_task_report,      /* the final status (and the pull request) */
+};
+
+int runner_task_run(struct runner *r, struct mcpc *m, const json_t *task, struct err *err)
+{
+    struct runner_task t;
+
+    runner_task_begin(&t, r, m, task);
+    for (size_t i = 0; i < sizeof(runner_task_steps) / sizeof(runner_task_steps[0]); i++)
+        if (!runner_task_steps[i](&t, err))
+            break;
+    runner_task_finish(&t);
+    return t.rc;
 }

@@ -1,7 +1,8 @@
 /*
- * One task from claim to hand-off: workspace, clone, agent-setup.sh, branch, the coding
- * command (output streamed to log_activity, usage tracked), commit and push, pull request,
- * final status, cleanup. Main thread.
+ * One task from claim to hand-off, as a sequence of steps: workspace, clone, branch (named by
+ * the server), the coding command's environment, agent-setup.sh, the coding command (output
+ * streamed to log_activity, usage tracked), commit and push, final status (with the pull
+ * request), cleanup. Main thread.
  */
 #ifndef DROVER_AGENT_RUNNER_TASK_H
 #define DROVER_AGENT_RUNNER_TASK_H

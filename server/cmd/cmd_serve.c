@@ -63,23 +63,18 @@ int cmd_serve(int argc, char **argv)
     struct server_app app = {0};
     atomic_bool claims_closed = false;
     struct agentpool_cfg pcfg;
+    struct opt_group pool;
     struct err err = {0};
     struct cfg cfg;
     int r;
 
-    /* The agent pool's settings are a table of their own (pool/agentpool.c): take them out of
-     * argv first, then the server's parser sees only its own. */
+    /* The agent pool contributes its rows to the settings table: one parser, one --help. */
     agentpool_cfg_default(&pcfg);
-    if (agentpool_cfg_env(&pcfg, &err) < 0 || agentpool_cfg_args(&pcfg, &argc, argv, &err) < 0) {
-        fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
-        return 2;
-    }
-    r = cfg_parse(&cfg, argc, argv, &err);
+    pool = agentpool_opt_group(&pcfg);
+    r = cfg_parse_with(&cfg, &pool, 1, argc, argv, &err);
     if (r != 0) {
         if (r < 0)
             fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
-        else
-            agentpool_usage(stdout);
         cfg_free(&cfg);
         return r < 0 ? 2 : 0;
     }

@@ -1,7 +1,8 @@
 /*
- * droverd serve's configuration: one table of settings (flag, environment variable, default,
- * validation, help text). Parsed once on the main thread at start-up, read-only afterwards, so
- * any thread may read a `struct cfg` once the server runs.
+ * droverd serve's configuration: its rows of the one settings table (core/opt: flag,
+ * environment variable, default, validation, help text), to which other modules add theirs.
+ * Parsed once on the main thread at start-up, read-only afterwards, so any thread may read a
+ * `struct cfg` once the server runs.
  */
 #ifndef DROVER_CORE_CFG_H
 #define DROVER_CORE_CFG_H
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/opt.h"
 
 #define CFG_MAX_NAMES 16
 
@@ -36,13 +38,20 @@ struct cfg {
 };
 
 /*
- * Fill `c` from defaults, then the environment, then argv (getopt_long; argv[0] is the command
- * name). Returns 0, 1 when --help was printed (exit 0), or -1 with `err` set (exit 2).
+ * Fill `c` from defaults, then the environment, then argv (argv[0] is the command name), and
+ * with it the targets of `extra`: the settings other modules contribute (the agent pool's), read
+ * by the same parser in the same pass. Returns 0, 1 when --help was printed (every group; exit
+ * 0), or -1 with `err` set (exit 2).
  */
+int cfg_parse_with(struct cfg *c, const struct opt_group *extra, size_t nextra, int argc,
+                   char **argv, struct err *err);
+
+/* cfg_parse_with without other modules' settings. */
 int cfg_parse(struct cfg *c, int argc, char **argv, struct err *err);
 
-/* Print every setting with its flag, environment variable, default and meaning. */
-void cfg_usage(FILE *f);
+/* Print every setting (droverd serve's, then `extra`'s) with its flag, environment variable,
+ * default and meaning. */
+void cfg_usage(FILE *f, const struct opt_group *extra, size_t nextra);
 
 /* True when the listener only accepts loopback connections. */
 bool cfg_is_loopback(const struct cfg *c);

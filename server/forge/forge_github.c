@@ -4,6 +4,7 @@
  * there; POST pulls answers 422 "A pull request already exists for owner:branch", resolved by
  * listing open pulls with head=owner:branch. Worker threads only.
  */
+#include "core/http.h"
 #include "core/mem.h"
 #include "forge/forge_internal.h"
 
@@ -109,7 +110,7 @@ static int forge_github_existing_pr(const struct forge *f, const struct forge_ht
 {
     const struct forge_pr_req *req = ctx;
     size_t olen = strcspn(f->repo_path, "/");
-    char *eh = forge_http_escape(req->head), *eb = forge_http_escape(req->base);
+    char *eh = http_escape(req->head), *eb = http_escape(req->base);
     char *path = mem_printf("/repos/%s/pulls?head=%.*s:%s&base=%s&state=open", f->repo_path,
                             (int)olen, f->repo_path, eh, eb);
     json_t *list = NULL;

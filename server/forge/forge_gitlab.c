@@ -4,6 +4,7 @@
  * POST /projects/:id/merge_requests answers 409 when an open merge request joins the same
  * branches. :id is the URL-encoded path ("group%2Fproject"). Worker threads only.
  */
+#include "core/http.h"
 #include "core/mem.h"
 #include "forge/forge_internal.h"
 
@@ -43,8 +44,8 @@ static const struct forge_http_create forge_gitlab_branch_op = {
 int forge_gitlab_create_branch(const struct forge *f, const char *name, const char *base,
                                json_t **out, struct err *err)
 {
-    char *id = forge_http_escape(f->repo_path), *en = forge_http_escape(name);
-    char *eb = forge_http_escape(base);
+    char *id = http_escape(f->repo_path), *en = http_escape(name);
+    char *eb = http_escape(base);
     char *path = mem_printf("/projects/%s/repository/branches?branch=%s&ref=%s", id, en, eb);
     char *one = mem_printf("/projects/%s/repository/branches/%s", id, en);
     int rc = forge_http_create(f, &forge_gitlab_branch_op, path, NULL, one, out, err);
@@ -70,8 +71,8 @@ static int forge_gitlab_existing_mr(const struct forge *f, const struct forge_ht
                                     json_t **found, struct err *err)
 {
     const struct forge_pr_req *req = ctx;
-    char *id = forge_http_escape(f->repo_path), *eh = forge_http_escape(req->head);
-    char *eb = forge_http_escape(req->base);
+    char *id = http_escape(f->repo_path), *eh = http_escape(req->head);
+    char *eb = http_escape(req->base);
     char *path = mem_printf("/projects/%s/merge_requests?source_branch=%s&target_branch=%s"
                             "&state=opened",
                             id, eh, eb);
@@ -106,7 +107,7 @@ static const struct forge_http_create forge_gitlab_mr_op = {
 int forge_gitlab_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
                                      json_t **out, struct err *err)
 {
-    char *id = forge_http_escape(f->repo_path);
+    char *id = http_escape(f->repo_path);
     char *path = mem_printf("/projects/%s/merge_requests", id);
     json_t *body =
         json_pack("{s:s, s:s, s:s, s:s}", "source_branch", req->head, "target_branch", req->base,

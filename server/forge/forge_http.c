@@ -1,18 +1,16 @@
-/* libcurl exchanges with forge REST APIs. Worker threads only (blocking). */
-#include "core/buf.h"
+/*
+ * Forge REST exchanges on the shared HTTP client (core/http): the API base URL, each forge's
+ * auth header and JSON in and out; the idempotent create all three API backends share.
+ * Worker threads only (blocking).
+ */
+#include "core/http.h"
 #include "core/mem.h"
 #include "forge/forge_internal.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FORGE_HTTP_MAX_BODY (8u << 20)
-
-static size_t forge_http_on_body(char *p, size_t size, size_t n, void *ud)
-{
-    return buf_append(ud, p, size * n) < 0 ? 0 : size * n;
-}
 
 static const char *forge_http_default_api(enum forge_kind k)
 {
@@ -23,79 +21,63 @@ int forge_http_request(const struct forge *f, const char *method, const char *pa
                        const json_t *body, struct forge_http_resp *resp, struct err *err)
 {
     const char *api = f->api_url && *f->api_url ? f->api_url : forge_http_default_api(f->kind);
-    struct curl_slist *hl = NULL;
+    const char *hl[8];
+    struct http_req req = {.method = method,
+                           .headers = hl,
+                           .timeout_s = f->timeout_s > 0 ? f->timeout_s : 60L,
+                           .max_body = FORGE_HTTP_MAX_BODY};
+    struct http_resp r;
     char *url = NULL, *payload = NULL, *auth = NULL;
-    size_t alen = strlen(api);
-    struct buf in;
-    CURLcode cc;
-    CURL *h;
+    size_t alen = strlen(api), n = 0;
     int rc = -1;
 
     memset(resp, 0, sizeof(*resp));
     if (!*api)
         return err_set(err, ERR_INVALID, "the %s forge needs the project's forge_api_url",
                        forge_backend_kind_name(f->kind));
-    h = curl_easy_init();
-    if (!h)
-        return err_set(err, ERR_INTERNAL, "curl_easy_init failed");
-    buf_init(&in, FORGE_HTTP_MAX_BODY);
     while (alen && api[alen - 1] == '/')
         alen--;
     url = mem_printf("%.*s%s", (int)alen, api, path);
-    hl = curl_slist_append(hl, "Accept: application/json");
+    req.url = url;
+    hl[n++] = "Accept: application/json";
     if (f->kind == FORGE_GITHUB) {
         /* GitHub rejects requests without a User-Agent and versions its API by header. */
-        hl = curl_slist_append(hl, "Accept: application/vnd.github+json");
-        hl = curl_slist_append(hl, "X-GitHub-Api-Version: 2022-11-28");
+        hl[n++] = "Accept: application/vnd.github+json";
+        hl[n++] = "X-GitHub-Api-Version: 2022-11-28";
     }
-    hl = curl_slist_append(hl, "User-Agent: droverd");
+    hl[n++] = "User-Agent: droverd";
     if (f->token && *f->token) {
         if (f->kind == FORGE_GITLAB)
             auth = mem_printf("PRIVATE-TOKEN: %s", f->token);
         else if (f->kind == FORGE_GITEA)
             auth = mem_printf("Authorization: token %s", f->token);
         else
-            auth = mem_printf("Authorization: Bearer %s", f->token);
-        hl = curl_slist_append(hl, auth);
+            req.bearer = f->token;
+        if (auth)
+            hl[n++] = auth;
     }
+    hl[n] = NULL;
     if (body) {
         payload = json_dumps(body, JSON_COMPACT);
-        hl = curl_slist_append(hl, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+        req.body = payload;
+        req.content_type = "application/json";
     } else if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+        req.body = ""; /* an empty POST: Content-Length: 0 */
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, f->timeout_s > 0 ? f->timeout_s : 60L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, forge_http_on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &in);
-    /* Never follow redirects: a redirect to another host would carry the token there. */
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        /* The URL carries no secret (tokens travel in headers), so it can be quoted. */
-        err_set(err, ERR_UNAVAILABLE, "%s %s: %s", method, url, curl_easy_strerror(cc));
+    if (http_request(NULL, &req, &r, err) < 0)
         goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (in.len)
-        resp->json = json_loadb(in.data, in.len, 0, NULL);
-    resp->body = buf_take(&in, NULL);
+    resp->status = r.status;
+    if (r.len)
+        resp->json = json_loadb(r.body, r.len, 0, NULL);
+    resp->body = r.body;
+    r.body = NULL;
     rc = 0;
 out:
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hl);
+    http_resp_clear(&r);
     if (auth) {
         memset(auth, 0, strlen(auth));
         free(auth);
     }
-    buf_clear(&in);
     free(payload);
     free(url);
     return rc;
@@ -108,27 +90,6 @@ void forge_http_resp_clear(struct forge_http_resp *r)
     json_decref(r->json);
     free(r->body);
     memset(r, 0, sizeof(*r));
-}
-
-char *forge_http_escape(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s), k = 0;
-    char *o = mem_alloc(n * 3 + 1);
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '.' || c == '_' || c == '~' || c == '-') {
-            o[k++] = (char)c;
-        } else {
-            o[k++] = '%';
-            o[k++] = hex[c >> 4];
-            o[k++] = hex[c & 15];
-        }
-    }
-    o[k] = '\0';
-    return o;
 }
 
 const char *forge_http_message(const struct forge_http_resp *r)

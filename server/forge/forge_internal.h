@@ -1,6 +1,7 @@
 /*
  * What the forge backends share and nothing outside server/forge/ uses: the backend entry
- * points behind forge.h, an HTTP helper on libcurl, and a subprocess runner for git.
+ * points behind forge.h, forge REST exchanges on the shared HTTP client (core/http.h; paths
+ * are escaped with http_escape), and a subprocess runner for git.
  * Blocking; worker threads only.
  */
 #ifndef DROVER_FORGE_INTERNAL_H
@@ -48,8 +49,6 @@ struct forge_http_resp {
 int forge_http_request(const struct forge *f, const char *method, const char *path,
                        const json_t *body, struct forge_http_resp *resp, struct err *err);
 void forge_http_resp_clear(struct forge_http_resp *r);
-/* Percent-encode every byte outside [A-Za-z0-9._~-] (so '/' too). Owned result. */
-char *forge_http_escape(const char *s);
 /*
  * Map a non-2xx answer to an error: 401 -> ERR_UNAUTHORIZED, 403 -> ERR_FORBIDDEN, 404 ->
  * ERR_NOT_FOUND, 409/422/400 -> ERR_CONFLICT/ERR_INVALID, 5xx -> ERR_UNAVAILABLE, with the

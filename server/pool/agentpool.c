@@ -1,4 +1,7 @@
-/* Pool configuration knobs and the pool thread's start/stop. Main thread only. */
+/*
+ * The pool's settings (its rows of the one settings table, core/opt) and the pool thread's
+ * start/stop. Main thread only.
+ */
 #include "pool/agentpool.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -15,157 +18,92 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KS(f, e, field, h)                                                                         \
-    {                                                                                              \
-        f, e, h, AGENTPOOL_KNOB_STR, offsetof(struct agentpool_cfg, field),                        \
-            sizeof(((struct agentpool_cfg *)0)->field), 0, 0                                       \
-    }
-#define KI(f, e, field, lo, hi, h)                                                                 \
-    {                                                                                              \
-        f, e, h, AGENTPOOL_KNOB_INT, offsetof(struct agentpool_cfg, field), sizeof(int), lo, hi    \
-    }
+static int agentpool_set_backend(void *target, const struct opt *o, const char *name, const char *v,
+                                 struct err *err)
+{
+    struct agentpool_cfg *c = target;
 
-const struct agentpool_knob agentpool_knobs[] = {
-    KS("pod-backend", "DROVER_POD_BACKEND", backend,
-       "where agents run: process (local child processes), kubernetes, none"),
-    KS("agent-command", "DROVER_AGENT_COMMAND", agent_command,
+    (void)o;
+    if (strcmp(v, "process") != 0 && strcmp(v, "kubernetes") != 0 && strcmp(v, "none") != 0)
+        return err_set(err, ERR_INVALID, "%s must be process, kubernetes or none (got '%s')", name,
+                       v);
+    snprintf(c->backend, sizeof(c->backend), "%s", v);
+    return 0;
+}
+
+#define PS(f, e, d, field, h) OPT_STR_ROW(f, e, d, struct agentpool_cfg, field, h)
+#define PI(f, e, d, field, lo, hi, h) OPT_INT_ROW(f, e, d, struct agentpool_cfg, field, lo, hi, h)
+
+static const struct opt agentpool_opts[] = {
+    OPT_CUSTOM_ROW("pod-backend", "DROVER_POD_BACKEND", "process", agentpool_set_backend,
+                   "where agents run: process (local child processes), kubernetes, none"),
+    /* No default: agentpool_cfg_resolve() finds drover-agent. */
+    PS("agent-command", "DROVER_AGENT_COMMAND", NULL, agent_command,
        "process backend: the agent command line (run with /bin/sh -c); default: the "
        "drover-agent built or installed with droverd (<droverd's dir>/agent/ or its own dir), "
        "else drover-agent on PATH"),
-    KS("agent-log-dir", "DROVER_AGENT_LOG_DIR", agent_log_dir,
+    PS("agent-log-dir", "DROVER_AGENT_LOG_DIR", "/tmp/drover-agents", agent_log_dir,
        "process backend: directory of the per-agent log files"),
-    KS("agent-server-url", "DROVER_AGENT_SERVER_URL", server_url,
-       "the server URL agents are given (MCP_SERVER_URL)"),
-    KI("pool-hard-cap", "DROVER_POOL_HARD_CAP", hard_cap, 0, 10000,
+    PS("agent-server-url", "DROVER_AGENT_SERVER_URL", NULL, server_url,
+       "the server URL agents are given (MCP_SERVER_URL); default: the listen address"),
+    PI("pool-hard-cap", "DROVER_POOL_HARD_CAP", "50", hard_cap, 0, 10000,
        "ceiling for max_agents and pinned targets"),
-    KI("pool-tick", "DROVER_POOL_TICK", tick_seconds, 1, 3600,
+    PI("pool-tick", "DROVER_POOL_TICK", "30", tick_seconds, 1, 3600,
        "seconds between autoscaler evaluations (also right after a task becomes runnable)"),
-    KI("pool-stabilization", "DROVER_POOL_STABILIZATION", stabilization_seconds, 0, 86400,
+    PI("pool-stabilization", "DROVER_POOL_STABILIZATION", "300", stabilization_seconds, 0, 86400,
        "scale-down stabilization window in seconds"),
-    KI("pool-startup-deadline", "DROVER_POOL_STARTUP_DEADLINE", startup_deadline_seconds, 1, 86400,
-       "seconds an agent may take to send its first heartbeat"),
-    KI("pool-stale-after", "DROVER_POOL_STALE_AFTER", stale_after_seconds, 1, 86400,
+    PI("pool-startup-deadline", "DROVER_POOL_STARTUP_DEADLINE", "180", startup_deadline_seconds, 1,
+       86400, "seconds an agent may take to send its first heartbeat"),
+    PI("pool-stale-after", "DROVER_POOL_STALE_AFTER", "300", stale_after_seconds, 1, 86400,
        "seconds of heartbeat silence before an agent is reaped"),
-    KI("pool-orphan-grace", "DROVER_POOL_ORPHAN_GRACE", orphan_grace_seconds, 0, 86400,
+    PI("pool-orphan-grace", "DROVER_POOL_ORPHAN_GRACE", "60", orphan_grace_seconds, 0, 86400,
        "seconds before a pod with Drover's labels but no agent row is deleted"),
-    KI("pool-grace", "DROVER_POOL_GRACE", grace_seconds, 1, 3600,
+    PI("pool-grace", "DROVER_POOL_GRACE", "30", grace_seconds, 1, 3600,
        "seconds between SIGTERM and SIGKILL when an agent is deleted"),
-    KI("pool-max-starting", "DROVER_POOL_MAX_STARTING", max_starting, 1, 1000,
+    PI("pool-max-starting", "DROVER_POOL_MAX_STARTING", "4", max_starting, 1, 1000,
        "at most this many agents starting at once"),
-    KI("shutdown-grace", "DROVER_SHUTDOWN_GRACE", shutdown_grace_seconds, 0, 3600,
+    PI("shutdown-grace", "DROVER_SHUTDOWN_GRACE", "20", shutdown_grace_seconds, 0, 3600,
        "on SIGTERM, seconds this droverd keeps serving its own agents while they hand their "
        "tasks back (SIGKILL after)"),
-    KS("k8s-namespace", "DROVER_K8S_NAMESPACE", namespace_,
+    PS("k8s-namespace", "DROVER_K8S_NAMESPACE", NULL, namespace_,
        "kubernetes backend: namespace of the agent pods (default: the service account's)"),
-    KS("kubeconfig", "KUBECONFIG", kubeconfig,
+    PS("kubeconfig", "KUBECONFIG", NULL, kubeconfig,
        "kubernetes backend: kubeconfig file (default: in-cluster service account)"),
-    KS("agent-pod-template", "DROVER_AGENT_POD_TEMPLATE", pod_template,
+    PS("agent-pod-template", "DROVER_AGENT_POD_TEMPLATE", "k8s/agent-pod.yaml", pod_template,
        "kubernetes backend: agent pod template (YAML or JSON)"),
-    KS("replica-id", "DROVER_REPLICA_ID", replica, "this replica's name in scale_events"),
+    /* No default row: <host name>-<pid>, computed by agentpool_cfg_default. */
+    PS("replica-id", "DROVER_REPLICA_ID", NULL, replica, "this replica's name in scale_events"),
 };
-const size_t agentpool_nknobs = sizeof(agentpool_knobs) / sizeof(agentpool_knobs[0]);
+
+struct opt_group agentpool_opt_group(struct agentpool_cfg *c)
+{
+    return (struct opt_group){"agent pool settings", agentpool_opts,
+                              sizeof(agentpool_opts) / sizeof(agentpool_opts[0]), c};
+}
 
 void agentpool_cfg_default(struct agentpool_cfg *c)
 {
+    struct opt_group g = agentpool_opt_group(c);
     char host[64] = "droverd";
 
     memset(c, 0, sizeof(*c));
-    snprintf(c->backend, sizeof(c->backend), "process");
-    /* agent_command stays empty: agentpool_cfg_resolve() finds drover-agent. */
-    snprintf(c->agent_log_dir, sizeof(c->agent_log_dir), "/tmp/drover-agents");
-    c->hard_cap = 50;
-    c->tick_seconds = 30;
-    c->stabilization_seconds = 300;
-    c->startup_deadline_seconds = 180;
-    c->stale_after_seconds = 300;
-    c->orphan_grace_seconds = 60;
-    c->grace_seconds = 30;
-    c->max_starting = 4;
-    c->shutdown_grace_seconds = 20;
-    snprintf(c->pod_template, sizeof(c->pod_template), "k8s/agent-pod.yaml");
+    (void)opt_defaults(&g, 1, NULL); /* the table's own defaults: valid by construction */
     gethostname(host, sizeof(host) - 1);
     snprintf(c->replica, sizeof(c->replica), "%s-%ld", host, (long)getpid());
 }
 
-static int agentpool_knob_apply(struct agentpool_cfg *c, const struct agentpool_knob *k,
-                                const char *value, struct err *err)
-{
-    char *base = (char *)c + k->offset;
-
-    if (k->type == AGENTPOOL_KNOB_STR) {
-        if (strlen(value) >= k->size)
-            return err_set(err, ERR_INVALID, "--%s is longer than %zu characters", k->flag,
-                           k->size - 1);
-        if (strcmp(k->flag, "pod-backend") == 0 && strcmp(value, "process") != 0 &&
-            strcmp(value, "kubernetes") != 0 && strcmp(value, "none") != 0)
-            return err_set(err, ERR_INVALID,
-                           "--pod-backend must be process, kubernetes or none (got '%s')", value);
-        snprintf(base, k->size, "%s", value);
-    } else {
-        char *end;
-        long v = strtol(value, &end, 10);
-
-        if (!*value || *end || v < k->min || v > k->max)
-            return err_set(err, ERR_INVALID, "--%s must be an integer between %d and %d (got '%s')",
-                           k->flag, k->min, k->max, value);
-        *(int *)(void *)base = (int)v;
-    }
-    return 1;
-}
-
 int agentpool_cfg_set(struct agentpool_cfg *c, const char *flag, const char *value, struct err *err)
 {
-    for (size_t i = 0; i < agentpool_nknobs; i++)
-        if (strcmp(agentpool_knobs[i].flag, flag) == 0)
-            return agentpool_knob_apply(c, &agentpool_knobs[i], value ? value : "", err);
-    return 0;
+    struct opt_group g = agentpool_opt_group(c);
+
+    return opt_set(&g, 1, flag, value, err);
 }
 
 int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err)
 {
-    for (size_t i = 0; i < agentpool_nknobs; i++) {
-        const char *v = getenv(agentpool_knobs[i].env);
+    struct opt_group g = agentpool_opt_group(c);
 
-        if (v && *v && agentpool_knob_apply(c, &agentpool_knobs[i], v, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int agentpool_cfg_args(struct agentpool_cfg *c, int *argc, char **argv, struct err *err)
-{
-    int out = 1;
-
-    for (int i = 1; i < *argc; i++) {
-        const char *a = argv[i], *eq, *value = NULL;
-        char flag[64];
-        int r;
-
-        if (strncmp(a, "--", 2) != 0) {
-            argv[out++] = argv[i];
-            continue;
-        }
-        eq = strchr(a, '=');
-        snprintf(flag, sizeof(flag), "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a + 2)), a + 2);
-        if (eq)
-            value = eq + 1;
-        else if (i + 1 < *argc)
-            value = argv[i + 1];
-        r = agentpool_cfg_set(c, flag, value ? value : "", err);
-        if (r < 0)
-            return -1;
-        if (r == 0) {
-            argv[out++] = argv[i];
-            continue;
-        }
-        if (!value)
-            return err_set(err, ERR_INVALID, "--%s needs a value", flag);
-        if (!eq)
-            i++; /* the value was the next argument */
-    }
-    argv[out] = NULL;
-    *argc = out;
-    return 0;
+    return opt_env(&g, 1, err);
 }
 
 int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err)
@@ -187,14 +125,6 @@ int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err)
         return -1;
     log_info("pool", "agent command from=%s path=\"%s\"", agentbin_source_name(src), found);
     return 0;
-}
-
-void agentpool_usage(FILE *f)
-{
-    fprintf(f, "\nagent pool settings (flag / environment variable):\n");
-    for (size_t i = 0; i < agentpool_nknobs; i++)
-        fprintf(f, "  --%-24s %-30s %s\n", agentpool_knobs[i].flag, agentpool_knobs[i].env,
-                agentpool_knobs[i].help);
 }
 
 /* A running pool: its thread, and the log reader the REST API shares. */

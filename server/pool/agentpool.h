@@ -1,5 +1,5 @@
 /*
- * The agent pool as a service inside droverd: configuration knobs, and starting/stopping the
+ * The agent pool as a service inside droverd: its settings, and starting/stopping the
  * pool thread (leader election, autoscaler, reaper, reconciliation; see loop.h).
  * agentpool_start/agentpool_stop: the main thread only.
  */
@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/opt.h"
 
 /* NOTIFY channel the API uses to wake the leader after a settings or agent change. */
 #define AGENTPOOL_CHANNEL "drover_pool"
@@ -35,38 +36,26 @@ struct agentpool_cfg {
     char replica[128];            /* --replica-id: names this droverd in scale_events */
 };
 
-/* One knob: its flag, its environment variable, its help line. */
-struct agentpool_knob {
-    const char *flag; /* without the leading "--" */
-    const char *env;
-    const char *help;
-    enum { AGENTPOOL_KNOB_STR, AGENTPOOL_KNOB_INT } type;
-    size_t offset, size; /* into struct agentpool_cfg; size of the char array for strings */
-    int min, max;        /* integers only */
-};
+/*
+ * The pool's settings over `c`: its rows of the one settings table (core/opt.h), titled for
+ * --help. droverd serve parses them with its own in one pass (cfg_parse_with) and lists them
+ * in one --help.
+ */
+struct opt_group agentpool_opt_group(struct agentpool_cfg *c);
 
-extern const struct agentpool_knob agentpool_knobs[];
-extern const size_t agentpool_nknobs;
-
-/* The defaults (process backend, tick 30 s, window 300 s, deadline 180 s, stale 300 s...). */
+/* The defaults (process backend, tick 30 s, window 300 s, deadline 180 s, stale 300 s...; the
+ * replica id <host name>-<pid>). */
 void agentpool_cfg_default(struct agentpool_cfg *c);
 
 /*
- * Set the knob named by `flag` ("pod-backend") from text. Returns 1 when set, 0 when the flag
- * is not a pool knob, -1 with ERR_INVALID for a bad value.
+ * Set the setting named by `flag` ("pod-backend") from text. Returns 1 when set, 0 when the
+ * flag is not a pool setting, -1 with ERR_INVALID for a bad value.
  */
 int agentpool_cfg_set(struct agentpool_cfg *c, const char *flag, const char *value,
                       struct err *err);
 
-/* Apply every knob's environment variable that is set. 0 or -1 (first bad value). */
+/* Apply every setting's environment variable that is set. 0 or -1 (first bad value). */
 int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err);
-
-/*
- * Take the pool's flags (--flag VALUE or --flag=VALUE) out of argv (argv[0] is kept), so the
- * server's own parser sees only its settings. *argc is updated. 0, or -1 for a bad value or a
- * missing one.
- */
-int agentpool_cfg_args(struct agentpool_cfg *c, int *argc, char **argv, struct err *err);
 
 /*
  * The process backend's default agent command, when none was given (flag or environment):
@@ -75,9 +64,6 @@ int agentpool_cfg_args(struct agentpool_cfg *c, int *argc, char **argv, struct e
  * looked: better to refuse to start than to start agents that exit 127.
  */
 int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err);
-
-/* Print the pool's settings (flag, environment variable, meaning) for --help. */
-void agentpool_usage(FILE *f);
 
 /* A running pool (its thread). */
 struct agentpool;

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +23,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 struct process_child {
     pid_t pid;
@@ -42,41 +41,23 @@ struct process_impl {
 
 /*
  * environ minus the variables we set and droverd's own secrets (forge tokens, the database's
- * URL and password, which agents must never see), plus ours; the strings are owned by the
- * array.
+ * URL and password, which agents must never see), plus ours; free with proc_env_free.
  */
 static char **process_env(const struct backend_agent *a)
 {
-    static const char *const ours[] = {
-        "AGENT_ID=",     "DROVER_TOKEN=", "MCP_SERVER_URL=", "DROVER_SERVER_URL=",
-        "DROVER_FORGE_", "DATABASE_URL=", "PGPASSWORD=",     "PGPASSFILE="};
-    size_t n = 0, k = 0;
-    char **env;
+    static const char *const secrets[] = {"DROVER_FORGE_*", "DATABASE_URL", "PGPASSWORD",
+                                          "PGPASSFILE", NULL};
+    char *ours[5] = {mem_printf("AGENT_ID=%s", a->agent_id),
+                     mem_printf("DROVER_TOKEN=%s", a->token),
+                     mem_printf("MCP_SERVER_URL=%s", a->server_url ? a->server_url : ""),
+                     mem_printf("DROVER_SERVER_URL=%s", a->server_url ? a->server_url : ""), NULL};
+    char **env = proc_env_build(ours, secrets);
 
-    while (environ[n])
-        n++;
-    env = mem_calloc(n + 5, sizeof(char *));
-    for (size_t i = 0; i < n; i++) {
-        bool skip = false;
-
-        for (size_t j = 0; j < sizeof(ours) / sizeof(ours[0]); j++)
-            if (strncmp(environ[i], ours[j], strlen(ours[j])) == 0)
-                skip = true;
-        if (!skip)
-            env[k++] = mem_strdup(environ[i]);
+    for (size_t i = 0; ours[i]; i++) {
+        memset(ours[i], 0, strlen(ours[i]));
+        free(ours[i]);
     }
-    env[k++] = mem_printf("AGENT_ID=%s", a->agent_id);
-    env[k++] = mem_printf("DROVER_TOKEN=%s", a->token);
-    env[k++] = mem_printf("MCP_SERVER_URL=%s", a->server_url ? a->server_url : "");
-    env[k++] = mem_printf("DROVER_SERVER_URL=%s", a->server_url ? a->server_url : "");
     return env;
-}
-
-static void process_env_free(char **env)
-{
-    for (size_t i = 0; env[i]; i++)
-        free(env[i]);
-    free(env);
 }
 
 static int process_create(struct backend *b, const struct backend_agent *a, struct backend_pod *out,
@@ -144,7 +125,7 @@ static int process_create(struct backend *b, const struct backend_agent *a, stru
 out:
     free(logpath);
     free(cmd);
-    process_env_free(env);
+    proc_env_free(env);
     return rc;
 }
 

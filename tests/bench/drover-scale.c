@@ -54,6 +54,10 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "wsframe.h"
+
+/* One fixed Sec-WebSocket-Key for every connection: randomness buys a load generator nothing. */
+#define SCALE_WS_KEY "dGhlIHNhbXBsZSBub25jZQ=="
 
 enum scale_state { SC_NONE, SC_CONNECTING, SC_UPGRADE, SC_INIT, SC_IDLE, SC_WAIT, SC_DEAD };
 
@@ -149,25 +153,15 @@ static int scale_send(struct scale_conn *c, const char *p, size_t n)
 /* A masked text frame (mask key 0: the payload goes as is, which RFC 6455 allows). */
 static int scale_ws_send(struct scale_conn *c, const char *msg)
 {
-    char f[1024];
+    static const unsigned char mask[4] = {0, 0, 0, 0};
+    unsigned char f[1024];
     size_t n = strlen(msg), h;
 
-    f[0] = (char)0x81;
-    if (n < 126) {
-        f[1] = (char)(0x80 | n);
-        h = 2;
-    } else {
-        f[1] = (char)(0x80 | 126);
-        f[2] = (char)(n >> 8);
-        f[3] = (char)(n & 0xff);
-        h = 4;
-    }
-    memset(f + h, 0, 4);
-    h += 4;
-    if (h + n > sizeof(f))
+    if (n + WSFRAME_HEADER_MAX > sizeof(f))
         return -1;
+    h = wsframe_header(f, WSFRAME_TEXT, true, n, mask);
     memcpy(f + h, msg, n);
-    return scale_send(c, f, h + n);
+    return scale_send(c, (const char *)f, h + n);
 }
 
 /* One JSON-RPC request to MCP: a ws text frame, or POST /mcp on an HTTP poller. */
@@ -382,31 +376,15 @@ static void scale_http_header(const struct scale_conn *c, size_t hl, const char 
 /* One complete server frame at the start of rbuf? Returns its length, sets opcode and payload. */
 static size_t scale_ws_msg(struct scale_conn *c, int *op, const char **pl, size_t *pn)
 {
-    const unsigned char *b = (const unsigned char *)c->rbuf;
-    size_t n, h = 2;
+    struct wsframe f;
 
-    if (c->rlen < 2)
+    if (wsframe_parse((const unsigned char *)c->rbuf, c->rlen, &f) != 1 ||
+        c->rlen < f.header_len + f.payload_len)
         return 0;
-    *op = b[0] & 0x0f;
-    n = b[1] & 0x7f;
-    if (n == 126) {
-        if (c->rlen < 4)
-            return 0;
-        n = ((size_t)b[2] << 8) | b[3];
-        h = 4;
-    } else if (n == 127) {
-        if (c->rlen < 10)
-            return 0;
-        n = 0;
-        for (int i = 0; i < 8; i++)
-            n = (n << 8) | b[2 + i];
-        h = 10;
-    }
-    if (c->rlen < h + n)
-        return 0;
-    *pl = c->rbuf + h;
-    *pn = n;
-    return h + n;
+    *op = f.opcode;
+    *pl = c->rbuf + f.header_len;
+    *pn = (size_t)f.payload_len;
+    return f.header_len + (size_t)f.payload_len;
 }
 
 static void scale_consume(struct scale_conn *c, size_t n)
@@ -509,9 +487,13 @@ static void scale_readable(struct scale_conn *c, double now)
         size_t pn = 0;
 
         if (c->st == SC_UPGRADE) {
-            if (!(n = scale_http_msg(c, &status, &hl)))
+            bool accepted = false;
+            long head = wsframe_response(c->rbuf, c->rlen, SCALE_WS_KEY, &status, &accepted);
+
+            if (head == 0)
                 return;
-            if (status != 101) {
+            n = head > 0 ? (size_t)head : c->rlen;
+            if (!accepted) {
                 fprintf(stderr, "drover-scale: /ws upgrade refused: HTTP %d\n", status);
                 scale_kill(c, false);
                 return;
@@ -527,16 +509,19 @@ static void scale_readable(struct scale_conn *c, double now)
         if (c->ws) {
             if (!(n = scale_ws_msg(c, &op, &pl, &pn)))
                 return;
-            if (op == 1)
+            if (op == WSFRAME_TEXT)
                 scale_ws_text(c, pl, pn, now); /* before the payload is consumed */
             scale_consume(c, n);
-            if (op == 8) {
+            if (op == WSFRAME_CLOSE) {
                 scale_kill(c, true);
                 return;
             }
-            if (op == 9) { /* lws pings idle WebSockets: answer as a real client does */
-                static const char pong[6] = {(char)0x8a, (char)0x80, 0, 0, 0, 0};
-                if (scale_send(c, pong, sizeof(pong)) < 0) {
+            if (op == WSFRAME_PING) { /* lws pings idle WebSockets: answer as a real client does */
+                static const unsigned char zero[4] = {0, 0, 0, 0};
+                unsigned char pong[WSFRAME_HEADER_MAX];
+                size_t pl_n = wsframe_header(pong, WSFRAME_PONG, true, 0, zero);
+
+                if (scale_send(c, (const char *)pong, pl_n) < 0) {
                     scale_kill(c, true);
                     return;
                 }
@@ -587,16 +572,16 @@ static void scale_connected(struct scale_conn *c)
         c->st = SC_IDLE;
         return;
     }
-    char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mcp\r\n"
-                     "Authorization: Bearer %s\r\nX-Agent-ID: %s\r\n\r\n",
-                     scale_t[c->tok].token, scale_t[c->tok].agent);
+    char auth[sizeof(scale_t[0].token) + 32], agent[sizeof(scale_t[0].agent) + 16], *req;
+    const char *hdrs[] = {auth, agent, NULL};
+
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", scale_t[c->tok].token);
+    snprintf(agent, sizeof(agent), "X-Agent-ID: %s", scale_t[c->tok].agent);
+    req = wsframe_request("/ws", "127.0.0.1", SCALE_WS_KEY, "mcp", hdrs);
     c->st = SC_UPGRADE;
-    if (scale_send(c, req, (size_t)n) < 0)
+    if (scale_send(c, req, strlen(req)) < 0)
         scale_kill(c, false);
+    free(req);
 }
 
 static int scale_cmp(const void *x, const void *y)

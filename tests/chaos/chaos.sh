@@ -18,6 +18,9 @@
 set -uo pipefail
 
 SRC=${DROVER_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# Nothing of the caller's environment but CHAOS_* and the build: tests/e2e/harness.sh.
+# shellcheck source=../e2e/harness.sh
+. "$SRC/tests/e2e/harness.sh"
 BUILD=${DROVER_BUILD_DIR:-$SRC/build}
 TASKS=${CHAOS_TASKS:-1000}
 NAGENTS=${CHAOS_AGENTS:-8}
@@ -50,6 +53,7 @@ fi
 
 W=$(mktemp -d /tmp/drover-chaos.XXXXXX)
 chmod 755 "$W"
+drover_harness_home "$W/home"
 LOG=$W/chaos.log
 DPID= PPID_PROXY=
 log() { echo "chaos: $*" | tee -a "$LOG" >&2; }
@@ -206,14 +210,14 @@ for _ in $(seq 1 60); do
 done
 log "drain: $(pgrep -fc "^drover-agent-chaos-$SEED") agents left after $(($(date +%s) - drain))s"
 kill -TERM "$DPID"
-wait "$DPID" 2>/dev/null
+drover_wait_pid 60 "$DPID" 2>/dev/null
 DRC=$?
 DPID=
 sleep 1
 ORPHANS=$(pgrep -fc "^drover-agent-chaos-$SEED" || true)
 ORPHANS_CODERS=$(pgrep -fc "demo-coder.sh" -U "$(id -u)" 2>/dev/null | head -1)
 kill "$PPID_PROXY" 2>/dev/null
-wait "$PPID_PROXY" 2>/dev/null
+drover_wait_pid 10 "$PPID_PROXY" 2>/dev/null
 PPID_PROXY=
 STALLS=$(sed -n 's/^stalls //p' "$W/proxy.out")
 

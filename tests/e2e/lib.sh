@@ -9,16 +9,21 @@
 #   drover_start [ARGS...]     starts `droverd serve` on a free port of DROVER_PORT_RANGE
 #                              (default 18100-18199), waits for /ready; sets DROVER_URL,
 #                              DROVER_PID, DROVER_LOG
-#   drover_stop                SIGTERM + wait; returns droverd's exit status
+#   drover_stop                SIGTERM + wait (at most 90 s, then SIGKILL: status 124);
+#                              returns droverd's exit status
 #   DROVER_APPNAME             droverd's application_name (pg_stat_activity), e.g. to
 #                              pg_terminate_backend its connections in a recovery test
 #   drover_psql SQL            runs SQL in the test schema (prints unaligned tuples)
 #   drover_enqueue TITLE [PRIO] inserts a runnable task, prints its id
 #   fail MSG / pass MSG        report and exit 1 / print "ok - MSG"
 #
-# Everything uses only the PG* environment (PGHOST, PGPORT, PGUSER, ...), as CI does.
+# Everything uses only the PG* environment (PGHOST, PGPORT, PGUSER, ...), as CI does; the rest
+# of the caller's environment is scrubbed (harness.sh), and drover_e2e_init gives the test a
+# HOME of its own under DROVER_TMP.
 
 set -u
+# shellcheck source=harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 : "${DROVER_BUILD_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}"
 : "${DROVER_PORT_RANGE:=18100-18199}"
@@ -70,9 +75,11 @@ drover_e2e_init() {
     command -v curl >/dev/null || drover_skip "curl not installed"
     command -v jq >/dev/null || drover_skip "jq not installed"
     [ -x "$DROVERD" ] || drover_skip "droverd not built at $DROVERD"
-    PGOPTIONS= psql -X -q -c "SELECT 1" >/dev/null 2>&1 || drover_skip "no PostgreSQL reachable"
+    PGOPTIONS= PGCONNECT_TIMEOUT=10 psql -X -q -c "SELECT 1" >/dev/null 2>&1 ||
+        drover_skip "no PostgreSQL reachable"
     DROVER_SCHEMA="e2e_$(basename "$0" .sh | tr -c 'a-zA-Z0-9_\n' '_')_$$"
     DROVER_TMP=$(mktemp -d)
+    drover_harness_home "$DROVER_TMP/home"
     DROVER_APPNAME="droverd_$DROVER_SCHEMA"
     trap drover_cleanup EXIT
     PGOPTIONS= psql -X -q -c "CREATE SCHEMA $DROVER_SCHEMA" >/dev/null || fail "cannot create schema"
@@ -123,7 +130,7 @@ drover_start() {
                 DROVER_PID=""
                 break # could not bind (a race for the port): try the next one
             fi
-            if curl -fsS -o /dev/null "$DROVER_URL/ready" 2>/dev/null; then
+            if curl -fsS --max-time 2 -o /dev/null "$DROVER_URL/ready" 2>/dev/null; then
                 return 0
             fi
             sleep 0.1
@@ -139,7 +146,7 @@ drover_stop() {
     local rc=0
     [ -n "$DROVER_PID" ] || return 0
     kill -TERM "$DROVER_PID" 2>/dev/null || true
-    wait "$DROVER_PID" || rc=$?
+    drover_wait_pid 90 "$DROVER_PID" || rc=$?
     DROVER_PID=""
     return $rc
 }

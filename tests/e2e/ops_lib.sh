@@ -1,7 +1,10 @@
 # Sourced by the ops e2e tests: a droverd in a schema of its own on a free loopback port, with
-# admin, operator and agent tokens. Relies only on the PG* environment. Sets DROVERD, CTL, URL,
+# admin, operator and agent tokens. Relies only on the PG* environment (the rest of the caller's
+# is scrubbed: harness.sh; ops_start gives the test a HOME of its own). Sets DROVERD, CTL, URL,
 # ADMIN, OPERATOR, AGENT_TOKEN, AGENT_ID and OPS_DIR; ops_stop runs on exit.
 set -euo pipefail
+# shellcheck source=harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 : "${DROVER_BUILD_DIR:?}" "${DROVER_SOURCE_DIR:?}"
 DROVERD=$DROVER_BUILD_DIR/droverd
@@ -13,13 +16,13 @@ OPS_PID=
 ops_psql() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 ops_stop() {
-  if [ -n "$OPS_PID" ]; then kill "$OPS_PID" 2>/dev/null || true; wait "$OPS_PID" 2>/dev/null || true; fi
+  if [ -n "$OPS_PID" ]; then kill "$OPS_PID" 2>/dev/null || true; drover_wait_pid 90 "$OPS_PID" 2>/dev/null || true; fi
   PGOPTIONS= ops_psql -c "DROP SCHEMA IF EXISTS $OPS_SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -rf "$OPS_DIR"
 }
 trap ops_stop EXIT
 
-if ! ops_psql -c 'SELECT 1' >/dev/null 2>&1; then
+if ! PGCONNECT_TIMEOUT=10 ops_psql -c 'SELECT 1' >/dev/null 2>&1; then
   echo "no PostgreSQL reachable through PG*"
   if [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ] || [ "${CI:-}" = true ]; then exit 1; fi
   exit 77
@@ -30,6 +33,7 @@ ops_free_port() {
 }
 
 ops_start() {
+  drover_harness_home "$OPS_DIR/home"
   PGOPTIONS= ops_psql -c "CREATE SCHEMA $OPS_SCHEMA" >/dev/null
   export PGOPTIONS="-c search_path=$OPS_SCHEMA"
   "$DROVERD" migrate >"$OPS_DIR/migrate.log" 2>&1
@@ -45,7 +49,7 @@ ops_start() {
     --log-level warn >"$OPS_DIR/droverd.log" 2>&1 &
   OPS_PID=$!
   for _ in $(seq 1 100); do
-    curl -sf "$URL/health" >/dev/null 2>&1 && return 0
+    curl -sf --max-time 2 "$URL/health" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "droverd did not start:"; cat "$OPS_DIR/droverd.log"; exit 1

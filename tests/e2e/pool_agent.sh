@@ -3,7 +3,8 @@
 # process backend starts for each agent. It speaks to droverd over HTTP with its own token
 # (AGENT_ID, DROVER_TOKEN, MCP_SERVER_URL from the pool): heartbeats, long-polls
 # get_next_task, "works" for the milliseconds in the task's title ("work 1500"), completes the
-# task, and exits when its agent is drained or on SIGTERM.
+# task, and exits when its agent is drained or on SIGTERM (or after 600 s, should droverd be gone
+# without telling it).
 set -u
 url=${MCP_SERVER_URL:?}
 H=(-H "Authorization: Bearer ${DROVER_TOKEN:?}" -H 'Content-Type: application/json')
@@ -12,7 +13,7 @@ result() { jq -c '.structuredContent // (.content[0].text | fromjson)' 2>/dev/nu
 heartbeat() {
   curl -s --max-time 5 "${H[@]}" "$url/heartbeat" -d "{\"agentId\":\"$AGENT_ID\"$1}" | result
 }
-while :; do
+while [ $SECONDS -lt 600 ]; do
   status=$(heartbeat "" | jq -r '.agent.status // empty')
   case $status in draining | offline) exit 0 ;; esac
   task=$(curl -s --max-time 10 "${H[@]}" "$url/tools/call" \

@@ -43,7 +43,7 @@ fail() {
 }
 agent_cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do drover_wait_pid 30 "$p" 2>/dev/null || true; done
   rm -rf "$W"
 }
 trap 'rc=$?; agent_cleanup; (exit $rc); drover_cleanup' EXIT
@@ -76,7 +76,7 @@ make_repo broken 'echo "setup: installing dependencies"; echo "setup: boom, cann
 git daemon --reuseaddr --listen=127.0.0.1 --port="$GITPORT" --base-path="$W/git" --export-all \
   --enable=receive-pack --informative-errors "$W/git" >"$W/gitd.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 50); do git ls-remote "git://127.0.0.1:$GITPORT/alpha.git" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 50); do timeout 5 git ls-remote "git://127.0.0.1:$GITPORT/alpha.git" >/dev/null 2>&1 && break; sleep 0.1; done
 GURL=git://127.0.0.1:$GITPORT
 # The token-protected smart-HTTP server for the "secure" repository.
 GIT_SECRET=tok-$$-e2e-secret
@@ -93,7 +93,7 @@ python3 "$SRC/tests/fakes/git_http_server.py" --root "$W/http" --token "$GIT_SEC
 PIDS+=($!)
 for _ in $(seq 50); do grep -q PORT= "$W/githttp.port" 2>/dev/null && break; sleep 0.1; done
 HURL=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/githttp.port")
-GIT_TERMINAL_PROMPT=0 git ls-remote "$HURL/secure.git" >/dev/null 2>&1 && fail "the HTTP git server does not check credentials"
+GIT_TERMINAL_PROMPT=0 timeout 20 git ls-remote "$HURL/secure.git" >/dev/null 2>&1 && fail "the HTTP git server does not check credentials"
 
 # The fake forge API (GitHub dialect used here) with a preview webhook.
 FORGE_SECRET=forge-$$-secret
@@ -280,7 +280,7 @@ wait_for 20 "SELECT count(*) > 0 FROM activity WHERE task_id = $T_TERM AND messa
 holder=$(q "SELECT agent_id FROM tasks WHERE id = $T_TERM")
 pid=${AGENT_PID[$holder]}
 kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
+rc=0; drover_wait_pid 60 "$pid" || rc=$?
 [ "$rc" = 0 ] || fail "sigterm: agent exited $rc"
 row=$(q "SELECT state || '|' || attempt || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T_TERM")
 [[ $row == backlog\|1\|*SIGTERM* ]] || [[ $row == in_progress\|2\|* ]] || fail "sigterm: task not handed back: $row"
@@ -313,7 +313,7 @@ for id in "${!AGENT_PID[@]}"; do
   p=${AGENT_PID[$id]}
   kill -0 "$p" 2>/dev/null || continue
   kill -TERM "$p"
-  rc=0; wait "$p" || rc=$?
+  rc=0; drover_wait_pid 60 "$p" || rc=$?
   [ "$rc" = 0 ] || fail "agent $id exited $rc on SIGTERM"
   [ "$(q "SELECT status FROM agents WHERE id = '$id'")" = offline ] || fail "agent $id not offline"
 done
@@ -349,6 +349,6 @@ echo "[$((SECONDS - T0))s] demo: default coding command (the demo coder) on a fi
 
 p=${AGENT_PID[$id5]}
 kill -TERM "$p"
-rc=0; wait "$p" || rc=$?
+rc=0; drover_wait_pid 60 "$p" || rc=$?
 [ "$rc" = 0 ] || fail "agent a5 exited $rc on SIGTERM"
 echo "ok ($((SECONDS - T0)) s)"

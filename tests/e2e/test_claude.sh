@@ -17,7 +17,7 @@ export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1
 unset ANTHROPIC_API_KEY CLAUDE_CODE_OAUTH_TOKEN || true
 mkdir -p "$HOME/project"
 cd "$HOME/project" || exit 1
-"$claude" --version >"$PROTO_TMP/claude-version.log" 2>&1 ||
+timeout 60 "$claude" --version >"$PROTO_TMP/claude-version.log" 2>&1 </dev/null ||
   proto_missing "Claude Code does not run here: $(cat "$PROTO_TMP/claude-version.log")"
 
 cc() { timeout 60 "$claude" "$@" </dev/null; }

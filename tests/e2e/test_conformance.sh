@@ -24,7 +24,7 @@ proto_serve --auth off
 
 conf=$PROTO_NPM/node_modules/@modelcontextprotocol/conformance/dist/index.js
 set +e
-(cd "$PROTO_TMP" && "$PROTO_NODE" "$conf" server --url "$PROTO_URL/mcp" \
+(cd "$PROTO_TMP" && timeout 600 "$PROTO_NODE" "$conf" server --url "$PROTO_URL/mcp" \
   --expected-failures "$baseline" -o "$PROTO_TMP/results") >"$PROTO_TMP/conformance.log" 2>&1
 rc=$?
 set -e

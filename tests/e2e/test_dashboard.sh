@@ -8,7 +8,8 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "chromium is not installed (Debian package chromium)"; { [ "${CI:-}" = true ] || [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ]; } && exit 1; exit 77
 fi
 if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
-  npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund >/dev/null 2>&1 || {
+  # (The one step that may download: the caller's proxy settings back, and a bound.)
+  env "${DROVER_HARNESS_PROXY[@]}" timeout 600 npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund >/dev/null 2>&1 || {
     echo "playwright-core is not installed: npm ci --prefix tests/browser"; { [ "${CI:-}" = true ] || [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ]; } && exit 1; exit 77; }
 fi
 ops_start

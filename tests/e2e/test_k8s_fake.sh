@@ -8,6 +8,8 @@
 # Kubernetes OpenAPI definitions.
 set -euo pipefail
 SRC=${DROVER_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=harness.sh
+source "$(dirname "$0")/harness.sh"
 command -v python3 >/dev/null || { echo "python3 missing"; exit 1; }
 if ! command -v kubectl >/dev/null; then
   # kubectl ships on the C machine image; without it the fidelity check cannot run.
@@ -18,7 +20,14 @@ fi
 python3 -c 'import yaml' || { echo "python3-yaml missing (scripts/lib/common.sh installs it)"; exit 1; }
 
 work=$(mktemp -d)
-cleanup() { [ -n "${fake:-}" ] && kill "$fake" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+drover_harness_home "$work/home"
+cleanup() {
+  if [ -n "${fake:-}" ]; then
+    kill "$fake" 2>/dev/null || true
+    drover_wait_pid 10 "$fake" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap "cp \"\$work\"/requests.jsonl /tmp/k8s-requests.jsonl; cleanup" EXIT
 
@@ -97,7 +106,7 @@ grep -q NotFound "$work/err" || fail "no NotFound: $(cat "$work/err")"
 k delete pod "${names[1]#pod/}" "${names[2]#pod/}" --grace-period=0 --force >/dev/null 2>&1 || fail "force delete"
 sleep 1.5
 kill $watcher 2>/dev/null || true
-wait $watcher 2>/dev/null || true
+drover_wait_pid 10 $watcher 2>/dev/null || true
 for t in ADDED MODIFIED DELETED; do
   jq -se --arg t $t 'map(select(.type == $t)) | length > 0' "$work/watch.json" >/dev/null || fail "watch saw no $t"
 done
@@ -109,7 +118,7 @@ code=$(c -o "$work/gone" -w '%{http_code}' -H 'Authorization: Bearer s3cret' \
   "$url/api/v1/namespaces/drover/pods?watch=1&resourceVersion=101")
 [ "$code" = 410 ] && jq -e '.reason == "Expired"' "$work/gone" >/dev/null || fail "410 http"
 ctl '{"action":"gone_mode","mode":"stream"}'
-c -H 'Authorization: Bearer s3cret' \
+c --max-time 10 -H 'Authorization: Bearer s3cret' \
   "$url/api/v1/namespaces/drover/pods?watch=1&resourceVersion=101" >"$work/gone2"
 jq -e '.type == "ERROR" and .object.code == 410' "$work/gone2" >/dev/null || fail "410 stream"
 

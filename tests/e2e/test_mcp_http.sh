@@ -215,7 +215,7 @@ START=$(date +%s%N)
 BG=$!
 call get_next_task '{"wait_seconds":8}'
 END=$(date +%s%N)
-wait $BG
+drover_wait_pid 30 $BG
 expect 200 '.result.structuredContent.task.title == "Wake me"' "held get_next_task gets the task enqueued meanwhile"
 MS=$(((END - START) / 1000000))
 [ "$MS" -lt 1900 ] || fail "wake took ${MS} ms (enqueued at ~1000 ms)"
@@ -250,7 +250,7 @@ BG=$!
 START=$(date +%s%N)
 mcp '{"jsonrpc":"2.0","id":4242,"method":"tools/call","params":{"name":"get_next_task","arguments":{"wait_seconds":8}}}'
 END=$(date +%s%N)
-wait $BG
+drover_wait_pid 30 $BG
 MS=$(((END - START) / 1000000))
 [ "$MS" -lt 3000 ] || fail "cancelled poll still held for ${MS} ms"
 expect 200 '.result.structuredContent.task == null' "notifications/cancelled ends the held poll (${MS} ms)"
@@ -295,7 +295,7 @@ sleep 1 # the LISTEN thread reconnects with back-off
 ( sleep 1; drover_enqueue "After restart" >/dev/null ) &
 BG=$!
 req POST /tools/call '{"name":"get_next_task","arguments":{"wait_seconds":8}}' -H "$CT" -H "Authorization: Bearer $A1_TOKEN"
-wait $BG
+drover_wait_pid 30 $BG
 expect 200 '.content[0].text | fromjson | .task.title == "After restart"' "long-poll works after the LISTEN connection was killed"
 
 # ---- /metrics counts what happened above: tool calls, claims, the DB pool ----
@@ -308,13 +308,13 @@ done
 pass "/metrics counts tool calls, claims and the DB pool"
 
 # ---- SIGTERM answers held polls and exits 0 ----
-curl -s -o "$DROVER_TMP/held" -w '%{http_code}' -X POST -H "$CT" -H "Authorization: Bearer $A1_TOKEN" \
+curl -s --max-time 30 -o "$DROVER_TMP/held" -w '%{http_code}' -X POST -H "$CT" -H "Authorization: Bearer $A1_TOKEN" \
     --data '{"name":"get_next_task","arguments":{"wait_seconds":9}}' "$DROVER_URL/tools/call" >"$DROVER_TMP/held.status" &
 CURL=$!
 sleep 0.8
 START=$(date +%s%N)
 drover_stop || fail "droverd exited non-zero on SIGTERM"
-wait $CURL || true
+drover_wait_pid 30 $CURL || true
 END=$(date +%s%N)
 [ "$(cat "$DROVER_TMP/held.status")" = 200 ] || fail "held poll not answered on SIGTERM"
 jq -e '.structuredContent.task == null' "$DROVER_TMP/held" >/dev/null || fail "held poll answer: $(cat "$DROVER_TMP/held")"

@@ -6,12 +6,16 @@
 set -euo pipefail
 root=${DROVER_SOURCE_DIR:?}
 build=${DROVER_BUILD_DIR:?}
+# shellcheck source=harness.sh
+source "$root/tests/e2e/harness.sh"
 if [ "$(id -u)" -ne 0 ] && ! command -v initdb >/dev/null; then
   echo "run.sh needs root (to run PostgreSQL as postgres) or initdb on PATH"
   exit 77
 fi
 tmp=$(mktemp -d /tmp/drover-run-sh.XXXXXX)
 chmod 755 "$tmp"
+# No ~/.claude of the caller's: run.sh would pick Claude Code as the coding command.
+drover_harness_home "$tmp/home"
 port=18710
 pgport=18760
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done

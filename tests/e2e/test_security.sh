@@ -313,7 +313,7 @@ for mode in headers body; do
         [ $((($(date +%s%N) - t0) / 1000000)) -lt 2000 ] || fail "others waited over 2 s during the $mode slow-loris"
         sleep 0.5
     done
-    wait $LPID
+    drover_wait_pid 60 $LPID || fail "slow-loris ($mode): the client did not finish"
     read -r closed secs <"$DROVER_TMP/loris.$mode"
     [ "$closed" = 20 ] || fail "slow-loris ($mode): only $closed of 20 connections closed in ${secs}s"
     pass "slow-loris ($mode trickled): all 20 connections closed after ${secs}s, others served meanwhile"

@@ -2,6 +2,8 @@
 # droverd serve's configuration and the token command: --help lists every setting, bad values
 # stop the start with a message naming the setting and exit 2, an unreachable database exits 1,
 # token create prints a usable token (agent scope: eval-able lines), token revoke.
+# Every droverd that should refuse to start runs under `timeout`: one that starts after all
+# (a bad setting accepted, a database reached) fails the step instead of serving forever.
 . "$(dirname "$0")/lib.sh"
 drover_e2e_init
 
@@ -17,7 +19,7 @@ pass "serve --help lists every setting with its environment variable"
 bad() { # bad EXPECTED-WORD ARGS... : must exit 2 and mention EXPECTED-WORD
     local want=$1 out rc=0
     shift
-    out=$("$@" 2>&1) || rc=$?
+    out=$(timeout 20 "$@" 2>&1) || rc=$?
     [ $rc = 2 ] || fail "$* exited $rc, wanted 2: $out"
     grep -q -- "$want" <<<"$out" || fail "$*: message does not mention $want: $out"
 }
@@ -49,18 +51,18 @@ for loop in epoll poll; do
     [ $loop = epoll ] || want="event loop: poll"
     grep -q "$want" "$DROVER_TMP/loop.$loop" || fail "--event-loop $loop: no '$want' in the log"
     kill -TERM $p
-    wait $p || fail "--event-loop $loop: exit $? after SIGTERM"
+    drover_wait_pid 30 $p || fail "--event-loop $loop: exit $? after SIGTERM"
 done
 pass "--event-loop epoll (libev) and poll both serve and stop cleanly"
 
 rc=0
-out=$(PGHOST=/nonexistent PGPORT=1 "$DROVERD" serve --listen 127.0.0.1:18199 2>&1) || rc=$?
+out=$(PGHOST=/nonexistent PGPORT=1 timeout 30 "$DROVERD" serve --listen 127.0.0.1:18199 2>&1) || rc=$?
 [ $rc = 1 ] || fail "unreachable database: exit $rc, wanted 1: $out"
 grep -qi "database" <<<"$out" || fail "unreachable database: unclear message: $out"
 pass "an unreachable database exits 1 with a message"
 
 rc=0
-out=$("$DROVERD" serve --listen 192.0.2.1:18199 2>&1) || rc=$?
+out=$(timeout 30 "$DROVERD" serve --listen 192.0.2.1:18199 2>&1) || rc=$?
 [ $rc = 1 ] || fail "an address not on this host: exit $rc, wanted 1: $out"
 grep -q "cannot listen" <<<"$out" || fail "an address not on this host: unclear message: $out"
 pass "an address that is not this host's exits 1 instead of running without a listener"

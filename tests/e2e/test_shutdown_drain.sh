@@ -70,7 +70,7 @@ wait_for "SELECT status FROM agents WHERE id = '$AGENT_ID'" idle 15 "the outside
 t0=$(date +%s%N)
 kill -TERM "$DROVER_PID"
 rc=0
-wait "$DROVER_PID" || rc=$?
+drover_wait_pid 60 "$DROVER_PID" || rc=$?
 DROVER_PID=""
 took=$((($(date +%s%N) - t0) / 1000000))
 [ "$rc" = 0 ] || fail "droverd exited $rc on SIGTERM"
@@ -99,7 +99,7 @@ kill -0 "$EXT_PID" 2>/dev/null || fail "droverd's shutdown stopped an agent it d
 pass "SIGTERM: task $task back in the backlog after $took ms (lease 60 s), droverd exited 0," \
     "no agent process left, the outside agent untouched"
 kill -TERM "$EXT_PID"
-wait "$EXT_PID" 2>/dev/null
+drover_wait_pid 30 "$EXT_PID" 2>/dev/null
 EXT_PID=""
 # Its goodbye found no droverd: take it out of the pool's count as the stale reaper would.
 drover_psql "UPDATE agents SET status = 'offline' WHERE id = '$AGENT_ID'" >/dev/null
@@ -107,16 +107,17 @@ drover_psql "UPDATE agents SET status = 'offline' WHERE id = '$AGENT_ID'" >/dev/
 # ---- 2: an agent that ignores SIGTERM is killed after --shutdown-grace ---------------------------
 cat >"$DROVER_TMP/stubborn.sh" <<'EOF'
 #!/usr/bin/env bash
-# Claims one task and works on it forever, ignoring SIGTERM.
+# Claims one task and works on it "forever" (until droverd SIGKILLs it, or 120 s should droverd
+# be gone), ignoring SIGTERM.
 trap '' TERM
 url=${MCP_SERVER_URL%/mcp}
 H=(-H "Authorization: Bearer $DROVER_TOKEN" -H 'Content-Type: application/json')
-while :; do
+while [ $SECONDS -lt 120 ]; do
     curl -s --max-time 3 "${H[@]}" "$url/heartbeat" -d "{\"agentId\":\"$AGENT_ID\"}" >/dev/null
     curl -s --max-time 5 "${H[@]}" "$url/tools/call" \
         -d '{"name":"get_next_task","arguments":{"wait_seconds":1}}' | grep -q '"id"' && break
 done
-while :; do
+while [ $SECONDS -lt 120 ]; do
     curl -s --max-time 3 "${H[@]}" "$url/heartbeat" -d "{\"agentId\":\"$AGENT_ID\"}" >/dev/null
     sleep 0.5
 done
@@ -139,7 +140,7 @@ health=$(curl -s -o /dev/null -w '%{http_code}' "$DROVER_URL/health")
 [ "$ready" = 503 ] && [ "$health" = 200 ] ||
     fail "during the shutdown grace: /ready $ready (wanted 503), /health $health (wanted 200)"
 rc=0
-wait "$DROVER_PID" || rc=$?
+drover_wait_pid 60 "$DROVER_PID" || rc=$?
 DROVER_PID=""
 took=$((($(date +%s%N) - t0) / 1000000))
 [ "$rc" = 0 ] || fail "droverd exited $rc"

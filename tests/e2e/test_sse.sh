@@ -12,7 +12,8 @@ TID=$(drover_enqueue "Streamed")
 drover_psql "INSERT INTO activity (task_id, kind, message) VALUES ($TID, 'log', 'first')" >/dev/null
 FIRST=$(drover_psql "SELECT max(id) FROM activity")
 
-curl -s -N -H "Authorization: Bearer $OPERATOR" "$DROVER_URL/api/stream/activity?task_id=$TID" \
+# (--max-time: the stream stays open until droverd stops, below; this bounds it if it does not.)
+curl -s -N --max-time 120 -H "Authorization: Bearer $OPERATOR" "$DROVER_URL/api/stream/activity?task_id=$TID" \
     -D "$DROVER_TMP/sse.h" >"$DROVER_TMP/sse.out" &
 CURL=$!
 sleep 0.5
@@ -52,5 +53,5 @@ pass "scope and parameter checks"
 
 START=$(date +%s%N)
 drover_stop || fail "droverd exited non-zero with a stream open"
-wait $CURL || true
+drover_wait_pid 30 $CURL || true
 pass "SIGTERM ends open streams and exits 0 in $((($(date +%s%N) - START) / 1000000)) ms"

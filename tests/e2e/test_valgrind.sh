@@ -31,7 +31,7 @@ valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=de
 vpid=$!
 DROVER_PID=$vpid # proto_cleanup stops it if the test fails early
 for _ in $(seq 600); do
-  curl -fsS -o /dev/null "$url/ready" 2>/dev/null && break
+  curl -fsS --max-time 2 -o /dev/null "$url/ready" 2>/dev/null && break
   kill -0 "$vpid" 2>/dev/null || proto_fail "droverd under valgrind exited: $(tail -20 "$vlog")"
   sleep 0.1
 done
@@ -83,7 +83,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/tasks")
 
 kill -TERM "$vpid"
 st=0
-wait "$vpid" || st=$?
+drover_wait_pid 180 "$vpid" || st=$?
 DROVER_PID=""
 grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost" "$vlog" >&2 || true
 [ "$st" -eq 0 ] || proto_fail "droverd under valgrind exited $st: $(grep -A40 -m1 -E '^==[0-9]+== (Invalid|Conditional|Syscall|Mismatched|.*definitely lost in)' "$vlog" || tail -60 "$vlog")"

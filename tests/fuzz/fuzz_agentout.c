@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: a coding command's output as drover-agent reads it: the line splitter
- * (proc_feed / proc_emit in agent/runner/proc.c, with the output cut into arbitrary read()
+ * (proc_feed / proc_emit in server/core/proc.c, with the output cut into arbitrary read()
  * slices, CRLF, over-long lines) feeding every line to the stream-json usage reader
  * (agent/runner/runner_usage.c), as runner_task's line callback does. The first byte chooses
  * the slicing.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/runner/proc.c"
+#include "../../server/core/proc.c"
 #include "../../agent/runner/runner_usage.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

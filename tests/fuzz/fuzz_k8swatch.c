@@ -1,15 +1,17 @@
 /*
- * libFuzzer target: the Kubernetes watch-stream splitter and event reader (k8s_watch_data,
- * k8s_watch_line, k8s_pod_fill, k8s_observe in server/pool/k8s.c). The first byte chooses how
- * the input is sliced into write callbacks, as curl delivers a chunked stream in arbitrary
- * pieces; the rest is the stream.
+ * libFuzzer target: the Kubernetes watch-stream splitter and event reader (k8s_watch_data in
+ * server/pool/k8s_watch.c, with k8s_pods_fill and k8s_pods_observe behind it). The first byte
+ * chooses how the input is sliced into slices of the stream, as curl delivers a chunked stream
+ * in arbitrary pieces; the rest is the stream.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Compiled in so coverage instrumentation sees it and the static functions are reachable. */
-#include "../../server/pool/k8s.c"
+/* Compiled in (not linked from drovercore) so coverage instrumentation sees them. */
+#include "../../server/pool/k8s_pods.c"
+#include "../../server/pool/k8s_watch.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,12 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memset(&k, 0, sizeof(k));
     buf_init(&k.line, 1u << 16); /* small cap so the over-long-line path is reached */
-    k.watch_status = 200;        /* skips curl_easy_getinfo: no handle here */
+    k.watch_status = 200;        /* a 200 stream: every slice is events */
     slice = (size_t)(data[0] % 64) + 1;
     while (off < size) {
         size_t n = size - off < slice ? size - off : slice;
 
-        if (k8s_watch_data((char *)data + off, 1, n, &k) != n)
+        if (k8s_watch_data(&k, 200, (const char *)data + off, n) < 0)
             break; /* the real caller drops the stream */
         off += n;
         slice = (slice * 7 + 3) % 97 + 1;

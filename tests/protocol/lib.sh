@@ -1,12 +1,15 @@
 # shellcheck shell=bash
 # Sourced by the real-client e2e tests (tests/e2e/test_{conformance,sdk,inspector,claude,
 # seed_agent,bench}.sh): a fresh schema, a droverd on a free loopback port in it, the pinned npm
-# clients, and cleanup on exit. Relies only on the PG* environment (CI runs under pg_virtualenv).
+# clients, and cleanup on exit. Relies only on the PG* environment (CI runs under pg_virtualenv):
+# the rest of the caller's environment is scrubbed (tests/e2e/harness.sh) before anything runs.
 #
 # A missing prerequisite skips (exit 77) on a developer machine but FAILS when
 # DROVER_TEST_REQUIRE_DB=1 (CI), so a broken install can never pass as "skipped".
 
 set -euo pipefail
+# shellcheck source=../e2e/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/harness.sh"
 
 PROTO_ROOT=${DROVER_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PROTO_BUILD=${DROVER_BUILD_DIR:-$PROTO_ROOT/build}
@@ -117,10 +120,11 @@ proto_enqueue() {
 }
 
 # The pinned npm clients (scripts/lib/npm-tools.sh); sets PROTO_NPM (the install directory)
-# and PROTO_NODE (Node 22).
+# and PROTO_NODE (Node 22). The one step that may download: it gets the caller's proxy settings
+# back, and a bound.
 proto_npm_tools() {
   local tools=$PROTO_ROOT/scripts/lib/npm-tools.sh
-  if ! PROTO_NPM=$("$tools" --dir 2>"$PROTO_TMP/npm-tools.log"); then
+  if ! PROTO_NPM=$(env "${DROVER_HARNESS_PROXY[@]}" timeout 600 "$tools" --dir 2>"$PROTO_TMP/npm-tools.log"); then
     cat "$PROTO_TMP/npm-tools.log" >&2
     proto_missing "the npm clients could not be installed (scripts/lib/npm-tools.sh)"
   fi

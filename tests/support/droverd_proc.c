@@ -1,6 +1,8 @@
-/* droverd child processes and a tiny WebSocket client for tests. */
+/* droverd child processes and a tiny WebSocket client for tests (framing: agent/lib/wsframe). */
 #include "droverd_proc.h"
 #include "core/clock.h"
+#include "core/mem.h"
+#include "wsframe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,11 +31,36 @@ static bool droverd_port_free(int port)
     return ok;
 }
 
+extern char **environ;
+
+/*
+ * Whether droverd inherits the variable `e` ("NAME=value") of the test's environment. Not
+ * DATABASE_URL (it would win over the PG* settings and PGOPTIONS that put droverd in the test's
+ * schema), droverd's own DROVER_* settings (the test passes what it wants as arguments) nor the
+ * Kubernetes client's: the test depends on nothing of the caller's it does not set itself.
+ */
+static bool droverd_env_passes(const char *e)
+{
+    static const char *const keep[] = {"DROVER_BUILD_DIR=", "DROVER_SOURCE_DIR=", "DROVER_TEST_",
+                                       "DROVER_SANITIZED=", "DROVER_PORT_RANGE="};
+    static const char *const drop[] = {"DATABASE_URL=", "DROVER_", "KUBECONFIG=", "KUBERNETES_"};
+
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (strncmp(e, keep[i], strlen(keep[i])) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        if (strncmp(e, drop[i], strlen(drop[i])) == 0)
+            return false;
+    return true;
+}
+
 static int droverd_try(struct droverd_proc *p, int port, const char *const *extra)
 {
     const char *build = getenv("DROVER_BUILD_DIR");
     char exe[1024], listen[64], line[256];
     const char *argv[32];
+    char **envp;
+    size_t envc;
     int n = 0, pipefd[2];
     FILE *f;
 
@@ -49,16 +76,27 @@ static int droverd_try(struct droverd_proc *p, int port, const char *const *extr
     for (size_t i = 0; extra && extra[i] && n < 30; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    if (pipe(pipefd) < 0)
+    for (envc = 0; environ[envc]; envc++)
+        ;
+    envp = calloc(envc + 1, sizeof(*envp));
+    if (!envp)
         return -1;
+    for (size_t i = 0, k = 0; i < envc; i++)
+        if (droverd_env_passes(environ[i]))
+            envp[k++] = environ[i];
+    if (pipe(pipefd) < 0) {
+        free(envp);
+        return -1;
+    }
     p->pid = fork();
     if (p->pid == 0) {
         dup2(pipefd[1], 1);
         close(pipefd[0]);
         close(pipefd[1]);
-        execv(exe, (char *const *)argv);
+        execve(exe, (char *const *)argv, envp);
         _exit(127);
     }
+    free(envp);
     close(pipefd[1]);
     f = fdopen(pipefd[0], "r");
     while (fgets(line, sizeof(line), f)) {
@@ -107,37 +145,44 @@ int ws_connect(int port, const char *path, const char *headers, const char *subp
                int *status)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    char req[2048], resp[4096];
-    int fd = socket(AF_INET, SOCK_STREAM, 0), n, used = 0;
+    char resp[4096], key[25], host[32], *extra = NULL, *req;
+    const char *lines[2] = {NULL, NULL};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), used = 0;
+    long head = 0;
+    bool accepted = false;
 
     *status = 0;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || wsframe_key(key, NULL) < 0) {
         close(fd);
         return -1;
     }
-    n = snprintf(req, sizeof(req),
-                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 "Sec-WebSocket-Version: 13\r\n%s%s%s%s\r\n",
-                 path, port, subprotocol ? "Sec-WebSocket-Protocol: " : "",
-                 subprotocol ? subprotocol : "", subprotocol ? "\r\n" : "", headers ? headers : "");
-    if (write(fd, req, (size_t)n) != n) {
+    if (headers && *headers) { /* "Name: value\r\n..." lines: one entry without the last CRLF */
+        size_t n = strlen(headers);
+
+        extra = mem_strdup(headers);
+        while (n && (extra[n - 1] == '\n' || extra[n - 1] == '\r'))
+            extra[--n] = '\0';
+        lines[0] = extra;
+    }
+    snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+    req = wsframe_request(path, host, key, subprotocol, lines);
+    free(extra);
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        free(req);
         close(fd);
         return -1;
     }
+    free(req);
     /* Read the response head byte by byte so no frame bytes are consumed. */
-    while (used < (int)sizeof(resp) - 1) {
+    while (head == 0 && used < (int)sizeof(resp)) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         if (poll(&pfd, 1, 3000) <= 0 || read(fd, resp + used, 1) != 1)
             break;
         used++;
-        resp[used] = '\0';
-        if (used >= 4 && memcmp(resp + used - 4, "\r\n\r\n", 4) == 0)
-            break;
+        head = wsframe_response(resp, (size_t)used, key, status, &accepted);
     }
-    resp[used] = '\0';
-    if (sscanf(resp, "HTTP/1.1 %d", status) != 1 || *status != 101) {
+    if (head <= 0 || !accepted) {
         close(fd);
         return -1;
     }
@@ -146,37 +191,18 @@ int ws_connect(int port, const char *path, const char *headers, const char *subp
 
 static int ws_frame(int fd, int opcode, const char *data, size_t len)
 {
-    unsigned char hdr[14], mask[4] = {0x12, 0x34, 0x56, 0x78};
-    size_t h = 0;
-    char *buf;
-    int rc;
+    static const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
+    size_t n;
+    unsigned char *frame = wsframe_encode(opcode, data, len, mask, &n);
+    int rc = write(fd, frame, n) == (ssize_t)n ? 0 : -1;
 
-    hdr[h++] = (unsigned char)(0x80 | opcode);
-    if (len < 126) {
-        hdr[h++] = (unsigned char)(0x80 | len);
-    } else if (len < 65536) {
-        hdr[h++] = 0x80 | 126;
-        hdr[h++] = (unsigned char)(len >> 8);
-        hdr[h++] = (unsigned char)len;
-    } else {
-        hdr[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; i--)
-            hdr[h++] = (unsigned char)((uint64_t)len >> (8 * i));
-    }
-    memcpy(hdr + h, mask, 4);
-    h += 4;
-    buf = malloc(h + len);
-    memcpy(buf, hdr, h);
-    for (size_t i = 0; i < len; i++)
-        buf[h + i] = (char)(data[i] ^ mask[i % 4]);
-    rc = write(fd, buf, h + len) == (ssize_t)(h + len) ? 0 : -1;
-    free(buf);
+    free(frame);
     return rc;
 }
 
 int ws_send(int fd, const char *text, size_t len)
 {
-    return ws_frame(fd, 1, text, len);
+    return ws_frame(fd, WSFRAME_TEXT, text, len);
 }
 
 static int ws_read_full(int fd, void *p, size_t n, long long deadline_ms)
@@ -204,46 +230,39 @@ char *ws_recv(int fd, int timeout_ms, bool *closed)
 
     *closed = false;
     for (;;) {
-        unsigned char h[2], ext[8];
-        uint64_t len;
+        unsigned char h[WSFRAME_HEADER_MAX];
+        struct wsframe f;
         char *data;
-        int op, r;
+        int r;
 
         if ((r = ws_read_full(fd, h, 2, deadline)) < 0) {
             *closed = r == -2;
             return NULL;
         }
-        op = h[0] & 0x0f;
-        len = h[1] & 0x7f;
-        if (len == 126) {
-            if (ws_read_full(fd, ext, 2, deadline) < 0)
-                return NULL;
-            len = ((uint64_t)ext[0] << 8) | ext[1];
-        } else if (len == 127) {
-            if (ws_read_full(fd, ext, 8, deadline) < 0)
-                return NULL;
-            len = 0;
-            for (int i = 0; i < 8; i++)
-                len = (len << 8) | ext[i];
-        }
-        if (len > 64 * 1024 * 1024)
+        if (wsframe_parse(h, 2, &f) == 0 &&
+            (ws_read_full(fd, h + 2, f.header_len - 2, deadline) < 0 ||
+             wsframe_parse(h, f.header_len, &f) != 1))
             return NULL;
-        data = malloc(len + 1);
-        if (ws_read_full(fd, data, len, deadline) < 0) {
+        if (f.payload_len > 64 * 1024 * 1024)
+            return NULL;
+        data = malloc((size_t)f.payload_len + 1);
+        if (ws_read_full(fd, data, (size_t)f.payload_len, deadline) < 0) {
             free(data);
             *closed = true;
             return NULL;
         }
-        data[len] = '\0';
-        if (op == 1)
+        if (f.masked)
+            wsframe_mask((unsigned char *)data, (size_t)f.payload_len, f.mask);
+        data[f.payload_len] = '\0';
+        if (f.opcode == WSFRAME_TEXT)
             return data;
-        if (op == 8) {
+        if (f.opcode == WSFRAME_CLOSE) {
             free(data);
             *closed = true;
             return NULL;
         }
-        if (op == 9)
-            ws_frame(fd, 10, data, len);
+        if (f.opcode == WSFRAME_PING)
+            ws_frame(fd, WSFRAME_PONG, data, (size_t)f.payload_len);
         free(data);
     }
 }

@@ -1,7 +1,8 @@
 /*
  * Run a real `droverd serve` from a Check test: a child process on a free port of
- * DROVER_PORT_RANGE (default 18100-18199) in the test's schema (PGOPTIONS from testdb), plus a
- * minimal WebSocket client (RFC 6455 text frames) to talk to /ws. Test processes only.
+ * DROVER_PORT_RANGE (default 18100-18199) in the test's schema (PGOPTIONS from testdb), with
+ * none of the caller's DATABASE_URL, DROVER_* settings or kubeconfig, plus a minimal WebSocket
+ * client (RFC 6455 text frames) to talk to /ws. Test processes only.
  */
 #ifndef DROVER_DROVERD_PROC_H
 #define DROVER_DROVERD_PROC_H

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fakeproc.h"
+#include "core/http.h"
 #include "core/mem.h"
 #include "forge/forge_internal.h"
 
@@ -40,7 +41,7 @@ static const struct forge fake = {.kind = FORGE_GITEA,
 /* The fake's /_fake/answer path that answers `status` with `body` of content type `type`. */
 static char *answer_path(int status, const char *type, const char *body)
 {
-    char *t = forge_http_escape(type), *b = forge_http_escape(body);
+    char *t = http_escape(type), *b = http_escape(body);
     char *p = mem_printf("/_fake/answer?status=%d&type=%s&body=%s", status, t, b);
 
     free(t);

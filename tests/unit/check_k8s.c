@@ -21,6 +21,7 @@
 #include "pool/kubeconfig.h"
 #include "store/queue.h"
 #include "testdb.h"
+#include "core/clock.h"
 
 /* The pool the current test started (agentpool_start), if any. */
 static struct agentpool *pool;

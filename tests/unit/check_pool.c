@@ -28,6 +28,7 @@
 #include "store/queue.h"
 #include "store/tokens.h"
 #include "testdb.h"
+#include "core/clock.h"
 
 /* The pool the current test started (agentpool_start), if any. */
 static struct agentpool *pool;

@@ -1,0 +1,216 @@
+/*
+ * droverctl: run Drover from a terminal over the REST API. Tasks (add, list, show, logs,
+ * cancel, answer, retry), agents, the pool, projects and tokens. DROVER_URL and DROVER_TOKEN
+ * (or --url / --token) say where and as whom. Every read takes --json for scripts.
+ * Exit codes: 0 ok, 1 error (the server refused, or could not be reached), 2 usage.
+ *
+ * This file holds the global options and the command table; each command lives in the file
+ * of its resource (ctl_tasks.c, ctl_agents.c, ctl_pool.c, ctl_projects.c, ctl_tokens.c).
+ * Single-threaded.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctl_agents.h"
+#include "ctl_pool.h"
+#include "ctl_projects.h"
+#include "ctl_tasks.h"
+#include "ctl_tokens.h"
+
+#define CTL_MAIN_DEFAULT_URL "http://127.0.0.1:8080"
+
+/*
+ * Every command: "droverctl GROUP [SUB] ARGS...", what its --help prints, and its handler. A
+ * group without subcommands has sub NULL.
+ */
+static const struct ctl_main_cmd {
+    const char *group, *sub;
+    const char *name;  /* how messages name it */
+    const char *usage; /* its --help */
+    ctl_run_fn *run;
+} ctl_main_cmds[] = {
+    {"task", "add", "task add",
+     "usage: droverctl task add [--project NAME | --repo URL] [--branch BASE]\n"
+     "         [--title T] [--priority N] [--model M] [--agents N] [--max-attempts N]\n"
+     "         [--timeout SECONDS] [--budget-tokens N] [--budget-usd X]\n"
+     "         [--idempotency-key K] [--json] PROMPT...\n\n"
+     "Queues a task (202). --agents N (1-10) fans the prompt out to N agents, each\n"
+     "its own task and branch under one parent. The same --idempotency-key returns\n"
+     "the same task instead of a second one.\n",
+     ctl_tasks_add},
+    {"task", "list", "task list",
+     "usage: droverctl task list [--state S] [--project P] [--agent ID] [--limit N]\n"
+     "         [--cursor C] [--json]\n\nNewest first. When more remain, the last line "
+     "gives the --cursor for the next page.\n",
+     ctl_tasks_list},
+    {"task", "show", "task show",
+     "usage: droverctl task show ID [--json]\n\nThe task with its history, branch, "
+     "pull request and (needs_input) question.\n",
+     ctl_tasks_show},
+    {"task", "logs", "task logs",
+     "usage: droverctl task logs ID [-f|--follow] [--json]\n\nPrints the task's "
+     "activity. -f keeps printing new lines until the task finishes\n(or Ctrl-C). "
+     "--json prints one JSON object per line.\n",
+     ctl_tasks_logs},
+    {"task", "cancel", "task cancel",
+     "usage: droverctl task cancel ID [--reason TEXT]\n\nCancels the task (a "
+     "fan-out parent cancels its open children).\n",
+     ctl_tasks_cancel},
+    {"task", "answer", "task answer",
+     "usage: droverctl task answer ID TEXT...\n\nAnswers a needs_input task's "
+     "question; the task returns to the backlog\nwith the answer in its context.\n",
+     ctl_tasks_answer},
+    {"task", "retry", "task retry",
+     "usage: droverctl task retry ID\n\nPuts a failed or cancelled task back in "
+     "the backlog with fresh attempts.\n",
+     ctl_tasks_retry},
+    {"agents", NULL, "agents",
+     "usage: droverctl agents [--status S] [--all] [--json]\n\nAgents with status, "
+     "pod, heartbeat age, current task and uptime.\n--all includes agents offline "
+     "for more than an hour.\n",
+     ctl_agents_list},
+    {"pool", "get", "pool get", "usage: droverctl pool get [--json]\n", ctl_pool_get},
+    {"pool", "set", "pool set", "usage: droverctl pool set [--min N] [--max N]\n", ctl_pool_set},
+    {"pool", "scale", "pool scale",
+     "usage: droverctl pool scale TARGET [--for SECONDS] | --unpin\n", ctl_pool_scale},
+    {"project", "add", "project add",
+     "usage: droverctl project add NAME REPOSITORY [--branch B] [--forge KIND] "
+     "[--forge-url URL] [--forge-repo PATH]\n",
+     ctl_projects_add},
+    {"project", "list", "project list", "usage: droverctl project list [--json]\n",
+     ctl_projects_list},
+    {"token", "create", "token create",
+     "usage: droverctl token create NAME --scope S [--agent ID] [--json]\n", ctl_tokens_create},
+    {"token", "revoke", "token revoke", "usage: droverctl token revoke ID\n", ctl_tokens_revoke},
+};
+
+/* What a group prints for a missing or unknown subcommand (stderr) or for --help (stdout). */
+static const struct {
+    const char *group, *usage;
+} ctl_main_groups[] = {
+    {"task", "usage: droverctl task add|list|show|logs|cancel|answer|retry ... "
+             "(each takes --help)\n"},
+    {"pool", "usage: droverctl pool get [--json]\n"
+             "       droverctl pool set [--min N] [--max N]\n"
+             "       droverctl pool scale TARGET [--for SECONDS] | --unpin\n\n"
+             "get shows min/max/target/actual and recent scale decisions; set changes the\n"
+             "bounds; scale pins the pool to TARGET agents (until --unpin or --for ends).\n"},
+    {"project", "usage: droverctl project add NAME REPOSITORY [--branch B] [--forge KIND]\n"
+                "                 [--forge-url URL] [--forge-repo PATH]\n"
+                "       droverctl project list [--json]\n\nKIND is git (default), gitea, gitlab "
+                "or github.\n"},
+    {"token", "usage: droverctl token create NAME --scope operator|admin|agent [--agent ID]\n"
+              "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
+};
+
+static void ctl_main_usage(FILE *f)
+{
+    fputs("usage: droverctl [--url URL] [--token TOKEN] COMMAND [ARGS] [--json] [--help]\n\n"
+          "commands:\n"
+          "  task add|list|show|logs|cancel|answer|retry   tasks (logs -f follows)\n"
+          "  agents                                        agents and their heartbeats\n"
+          "  pool get|set|scale                            pool size and bounds\n"
+          "  project add|list                              projects\n"
+          "  token create|revoke                           API tokens\n\n"
+          "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN say where and as whom.\n"
+          "Exit codes: 0 ok, 1 error, 2 usage. Every command takes --help.\n",
+          f);
+}
+
+/* `group` was given without a subcommand it knows (`sub`): its usage, exit 0 for --help. */
+static int ctl_main_group_usage(const char *group, const char *sub)
+{
+    bool help = strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0;
+
+    for (size_t i = 0; i < sizeof(ctl_main_groups) / sizeof(ctl_main_groups[0]); i++)
+        if (strcmp(ctl_main_groups[i].group, group) == 0)
+            fputs(ctl_main_groups[i].usage, help ? stdout : stderr);
+    return help ? CTL_OK : CTL_USAGE;
+}
+
+/* Run the command named by argv[0] (and argv[1], for a group with subcommands). */
+static int ctl_main_run(struct ctl *ctl, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    bool known = false;
+
+    ctl->prog_cmd = argv[0];
+    for (size_t i = 0; i < sizeof(ctl_main_cmds) / sizeof(ctl_main_cmds[0]); i++) {
+        const struct ctl_main_cmd *c = &ctl_main_cmds[i];
+
+        if (strcmp(argv[0], c->group) != 0)
+            continue;
+        known = true;
+        if (!c->sub || strcmp(sub, c->sub) == 0) {
+            ctl->prog_cmd = c->name;
+            ctl->usage = c->usage;
+            return c->sub ? c->run(ctl, argc - 2, argv + 2) : c->run(ctl, argc - 1, argv + 1);
+        }
+    }
+    if (known)
+        return ctl_main_group_usage(argv[0], sub);
+    fprintf(stderr, "droverctl: unknown command '%s'\n", argv[0]);
+    ctl_main_usage(stderr);
+    return CTL_USAGE;
+}
+
+/*
+ * The options before the command (--url, --token, --json, --help). True with *cmd = the index
+ * of the command in argv; false when droverctl is done, with its exit code in *rc.
+ */
+static bool ctl_main_options(struct ctl *ctl, int argc, char **argv, const char **url,
+                             const char **token, int *cmd, int *rc)
+{
+    int i = 1;
+
+    while (i < argc && argv[i][0] == '-') {
+        if ((strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "--token") == 0) && i + 1 < argc) {
+            if (argv[i][2] == 'u')
+                *url = argv[i + 1];
+            else
+                *token = argv[i + 1];
+            i += 2;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            ctl->json = true;
+            i++;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            ctl_main_usage(stdout);
+            *rc = CTL_OK;
+            return false;
+        } else {
+            fprintf(stderr, "droverctl: unknown option '%s'\n", argv[i]);
+            ctl_main_usage(stderr);
+            *rc = CTL_USAGE;
+            return false;
+        }
+    }
+    if (i >= argc) {
+        ctl_main_usage(stderr);
+        *rc = CTL_USAGE;
+        return false;
+    }
+    *cmd = i;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    const char *url = getenv("DROVER_URL"), *token = getenv("DROVER_TOKEN");
+    struct ctl ctl = {0};
+    struct err err = {0};
+    int cmd, rc;
+
+    if (!ctl_main_options(&ctl, argc, argv, &url, &token, &cmd, &rc))
+        return rc;
+    if (httpc_init(&ctl.http, url && *url ? url : CTL_MAIN_DEFAULT_URL,
+                   token && *token ? token : NULL, &err) < 0) {
+        fprintf(stderr, "droverctl: %s\n", err.msg);
+        return CTL_ERR;
+    }
+    rc = ctl_main_run(&ctl, argc - cmd, argv + cmd);
+    httpc_clear(&ctl.http);
+    return rc;
+}
