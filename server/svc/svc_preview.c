@@ -1,7 +1,7 @@
 /* trigger_preview_deploy. Worker threads. */
 #include "svc/svc_preview.h"
+#include "core/http.h"
 #include "core/mem.h"
-#include "forge/forge_internal.h"
 #include "store/branches.h"
 #include "store/projects.h"
 
@@ -13,16 +13,37 @@ static bool svc_preview_is_http(const char *u)
     return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0);
 }
 
+/* The webhook answers {"url": ...} / {"preview_url": ...} or the URL as plain text. Owned. */
+static char *svc_preview_answer(const struct http_resp *r)
+{
+    json_t *j = json_loadb(r->body, r->len, 0, NULL);
+    const char *u = json_string_value(json_object_get(j, "url"));
+    char *url;
+
+    if (!u)
+        u = json_string_value(json_object_get(j, "preview_url"));
+    if (u)
+        url = mem_strdup(u);
+    else
+        url = j ? NULL : mem_strndup(r->body, strcspn(r->body, "\r\n"));
+    json_decref(j);
+    return url;
+}
+
 /* Call the webhook of `project` for the task; *url owned. No transaction open. */
 static int svc_preview_call(const json_t *project, const json_t *task, char **url, struct err *err)
 {
-    const char *hook = json_string_value(
-        json_object_get(json_object_get(project, "settings"), "preview_webhook"));
-    const json_t *branch = json_object_get(task, "branch"), *pr = json_object_get(task, "pull_request");
-    struct forge f = {.kind = FORGE_GIT, .timeout_s = 30};
-    struct forge_http_resp r = {0};
-    const char *u;
+    const char *hook =
+        json_string_value(json_object_get(json_object_get(project, "settings"), "preview_webhook"));
+    const json_t *branch = json_object_get(task, "branch"),
+                 *pr = json_object_get(task, "pull_request");
+    struct http_req req = {.method = "POST",
+                           .content_type = "application/json",
+                           .timeout_s = 30,
+                           .max_body = 64 * 1024};
+    struct http_resp r;
     json_t *body;
+    char *text = NULL;
     int rc = -1;
 
     *url = NULL;
@@ -30,22 +51,19 @@ static int svc_preview_call(const json_t *project, const json_t *task, char **ur
         return err_set(err, ERR_INVALID,
                        "project '%s' has no preview_webhook (an http(s) URL) in its settings",
                        json_string_value(json_object_get(project, "name")));
-    f.api_url = hook;
     body = json_pack("{s:O, s:O, s:O}", "task", json_object_get(task, "id"), "branch",
                      branch ? branch : json_null(), "pull_request", pr ? pr : json_null());
-    if (forge_http_request(&f, "POST", "", body, &r, err) < 0)
+    text = json_dumps(body, JSON_COMPACT);
+    req.url = hook;
+    req.body = text;
+    if (http_request(NULL, &req, &r, err) < 0)
         goto out;
     if (r.status < 200 || r.status > 299) {
-        forge_http_fail(&r, "the preview webhook", err);
+        err_set(err, r.status >= 500 ? ERR_UNAVAILABLE : ERR_INVALID,
+                "the preview webhook answered HTTP %ld", r.status);
         goto out;
     }
-    u = json_string_value(json_object_get(r.json, "url"));
-    if (!u)
-        u = json_string_value(json_object_get(r.json, "preview_url"));
-    if (u)
-        *url = mem_strdup(u);
-    else if (!r.json && r.body)
-        *url = mem_strndup(r.body, strcspn(r.body, "\r\n"));
+    *url = svc_preview_answer(&r);
     if (!svc_preview_is_http(*url) || strlen(*url) > 2048) {
         free(*url);
         *url = NULL;
@@ -54,8 +72,9 @@ static int svc_preview_call(const json_t *project, const json_t *task, char **ur
     }
     rc = 0;
 out:
-    forge_http_resp_clear(&r);
+    http_resp_clear(&r);
     json_decref(body);
+    free(text);
     return rc;
 }
 
