@@ -69,8 +69,8 @@ static int admin_tokens_revoke(const struct api_request *req, const char *const 
 
     if (np < 1 || reply_path_id(params[0], "token", resp, &id) < 0)
         return 0;
-    if (svc_tokens_revoke(req->svc, params[0], req->who ? req->who->token_id : 0, &revoked,
-                          &err) < 0)
+    if (svc_tokens_revoke(req->svc, params[0], req->who ? req->who->token_id : 0, &revoked, &err) <
+        0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, json_pack("{s:I,s:i}", "id", (json_int_t)id, "revoked", revoked));
 }

@@ -25,7 +25,7 @@ struct api_request {
     const char *idempotency_key; /* Idempotency-Key header, or NULL */
     const char *last_event_id;   /* Last-Event-ID header, or NULL */
     const struct principal *who; /* NULL: no token (public routes only) */
-    struct svc_ctx *svc;          /* the worker's: environment and connection */
+    struct svc_ctx *svc;         /* the worker's: environment and connection */
 };
 
 /*

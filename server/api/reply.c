@@ -28,8 +28,8 @@ int reply_err(struct api_response *resp, const struct err *err)
                                 err->msg[0] ? err->msg : "request failed"));
 }
 
-int reply_error(struct api_response *resp, enum err_code code, const char *reason,
-                const char *fmt, ...)
+int reply_error(struct api_response *resp, enum err_code code, const char *reason, const char *fmt,
+                ...)
 {
     struct err e = {.code = code, .reason = reason};
     va_list ap;
@@ -51,14 +51,14 @@ int reply_body_object(const struct api_request *req, struct api_response *resp, 
         return -1;
     }
     if (req->body_len > REPLY_BODY_MAX) {
-        reply_error(resp, ERR_TOO_LARGE, "body_too_large", "the request body is larger than %d bytes",
-                    REPLY_BODY_MAX);
+        reply_error(resp, ERR_TOO_LARGE, "body_too_large",
+                    "the request body is larger than %d bytes", REPLY_BODY_MAX);
         return -1;
     }
     j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        reply_error(resp, ERR_INVALID, "invalid_json", "the body is not valid JSON: %s (line %d)", je.text,
-                    je.line);
+        reply_error(resp, ERR_INVALID, "invalid_json", "the body is not valid JSON: %s (line %d)",
+                    je.text, je.line);
         return -1;
     }
     if (!json_is_object(j)) {
@@ -153,8 +153,8 @@ int reply_query_int(const struct api_request *req, const char *name, long long m
     errno = 0;
     n = got > 0 && v[0] ? strtoll(v, &end, 10) : 0;
     if (got < 0 || !v[0] || errno || *end || n < min || n > max) {
-        reply_error(resp, ERR_INVALID, "invalid_parameter", "%s must be an integer from %lld to %lld", name,
-                    min, max);
+        reply_error(resp, ERR_INVALID, "invalid_parameter",
+                    "%s must be an integer from %lld to %lld", name, min, max);
         return -1;
     }
     *out = n;
@@ -186,8 +186,8 @@ int reply_member_int(json_t *obj, const char *name, long long min, long long max
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        reply_error(resp, ERR_INVALID, "invalid_field", "%s must be an integer from %lld to %lld", name,
-                    min, max);
+        reply_error(resp, ERR_INVALID, "invalid_field", "%s must be an integer from %lld to %lld",
+                    name, min, max);
         return -1;
     }
     *out = json_integer_value(v);

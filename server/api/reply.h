@@ -27,8 +27,8 @@ int reply_json(struct api_response *resp, int status, json_t *body);
 int reply_err(struct api_response *resp, const struct err *err);
 
 /* The same for an error made here: class `code`, `reason` (a static string, may be NULL). */
-int reply_error(struct api_response *resp, enum err_code code, const char *reason,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int reply_error(struct api_response *resp, enum err_code code, const char *reason, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Parse the body as a JSON object. On failure replies 400 (invalid_json / body_not_object /

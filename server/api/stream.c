@@ -13,7 +13,8 @@
 
 /* The api_stream fetch function: activity rows after the cursor (an activity id). */
 static int stream_activity_fetch(struct svc_ctx *svc, const char *arg,
-                                 char cursor[API_STREAM_CURSOR_MAX], json_t **events, struct err *err)
+                                 char cursor[API_STREAM_CURSOR_MAX], json_t **events,
+                                 struct err *err)
 {
     long long after = strtoll(cursor, NULL, 10);
 

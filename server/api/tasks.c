@@ -252,12 +252,14 @@ static int tasks_list(const struct api_request *req, const char *const *params, 
     f.state = got > 0 ? state : NULL;
     got = reply_query(req->query, "project", proj, sizeof(proj));
     if (got < 0)
-        return reply_error(resp, ERR_INVALID, "invalid_parameter", "project must be an id or a name");
+        return reply_error(resp, ERR_INVALID, "invalid_parameter",
+                           "project must be an id or a name");
     if (got > 0 && svc_tasks_project(req->svc, proj, &f.project_id, &err) < 0)
         return reply_err(resp, &err);
     got = reply_query(req->query, "agent", agent, sizeof(agent));
     if (got < 0 || (got > 0 && !text_is_uuid(agent)))
-        return reply_error(resp, ERR_INVALID, "invalid_parameter", "agent must be an agent id (a UUID)");
+        return reply_error(resp, ERR_INVALID, "invalid_parameter",
+                           "agent must be an agent id (a UUID)");
     f.agent_id = got > 0 ? agent : NULL;
     got = reply_query(req->query, "cursor", cursor, sizeof(cursor));
     if (got > 0) {

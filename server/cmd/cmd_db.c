@@ -11,4 +11,3 @@ const char *cmd_database_url(const char *flag)
         return flag;
     return env && *env ? env : NULL;
 }
-

@@ -67,4 +67,3 @@ out:
     db_close(&db);
     return rc;
 }
-

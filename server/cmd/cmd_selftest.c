@@ -1,4 +1,5 @@
-/* `droverd selftest`: one enqueue -> claim -> complete round trip through the queue. Main thread. */
+/* `droverd selftest`: one enqueue -> claim -> complete round trip through the queue. Main thread.
+ */
 #include "cmd/cmd_selftest.h"
 #include "cmd/cmd_db.h"
 #include "core/err.h"
@@ -86,4 +87,3 @@ out:
     db_close(&db);
     return rc;
 }
-

@@ -1,4 +1,5 @@
-/* `droverd selftest`: one enqueue -> claim -> complete round trip through the queue. Main thread. */
+/* `droverd selftest`: one enqueue -> claim -> complete round trip through the queue. Main thread.
+ */
 #ifndef DROVER_CMD_SELFTEST_H
 #define DROVER_CMD_SELFTEST_H
 

@@ -48,9 +48,8 @@ static int cmd_serve_migrate(const char *dsn, struct err *err)
     struct db db;
     int applied = 0, rc;
 
-    rc = db_open(&db, dsn, err) < 0 || migrate_apply(&db, migrate_files, &applied, err) < 0
-             ? -1
-             : 0;
+    rc =
+        db_open(&db, dsn, err) < 0 || migrate_apply(&db, migrate_files, &applied, err) < 0 ? -1 : 0;
     db_close(&db);
     if (rc == 0 && applied)
         log_info("main", "applied %d migration(s)", applied);

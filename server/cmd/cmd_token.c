@@ -105,8 +105,7 @@ static int cmd_token_create(struct db *db, const struct cmd_token_args *a, struc
         printf("%s\n", token);
     }
     memset(token, 0, sizeof(token));
-    fprintf(stderr, "created %s token %lld (%s); it is not shown again\n", a->scope_s, id,
-            a->name);
+    fprintf(stderr, "created %s token %lld (%s); it is not shown again\n", a->scope_s, id, a->name);
     return 0;
 }
 

@@ -6,9 +6,12 @@
 #include <string.h>
 
 static const char *const model_states[MODEL_NSTATES] = {
-    [MODEL_BACKLOG] = "backlog",         [MODEL_IN_PROGRESS] = "in_progress",
-    [MODEL_READY_TO_TEST] = "ready_to_test", [MODEL_NEEDS_INPUT] = "needs_input",
-    [MODEL_COMPLETED] = "completed",     [MODEL_FAILED] = "failed",
+    [MODEL_BACKLOG] = "backlog",
+    [MODEL_IN_PROGRESS] = "in_progress",
+    [MODEL_READY_TO_TEST] = "ready_to_test",
+    [MODEL_NEEDS_INPUT] = "needs_input",
+    [MODEL_COMPLETED] = "completed",
+    [MODEL_FAILED] = "failed",
     [MODEL_CANCELLED] = "cancelled",
 };
 
@@ -18,13 +21,18 @@ static const struct {
 } model_transitions[] = {
     {MODEL_BACKLOG, MODEL_IN_PROGRESS},       /* claim */
     {MODEL_IN_PROGRESS, MODEL_READY_TO_TEST}, /* the agent's outcome ... */
-    {MODEL_IN_PROGRESS, MODEL_NEEDS_INPUT},   {MODEL_IN_PROGRESS, MODEL_COMPLETED},
-    {MODEL_IN_PROGRESS, MODEL_FAILED},        {MODEL_IN_PROGRESS, MODEL_BACKLOG}, /* retry, reap */
-    {MODEL_NEEDS_INPUT, MODEL_BACKLOG},       /* answered */
-    {MODEL_READY_TO_TEST, MODEL_COMPLETED},   /* accepted */
-    {MODEL_BACKLOG, MODEL_CANCELLED},         {MODEL_IN_PROGRESS, MODEL_CANCELLED},
-    {MODEL_NEEDS_INPUT, MODEL_CANCELLED},     {MODEL_READY_TO_TEST, MODEL_CANCELLED},
-    {MODEL_FAILED, MODEL_BACKLOG},            {MODEL_CANCELLED, MODEL_BACKLOG}, /* retry */
+    {MODEL_IN_PROGRESS, MODEL_NEEDS_INPUT},
+    {MODEL_IN_PROGRESS, MODEL_COMPLETED},
+    {MODEL_IN_PROGRESS, MODEL_FAILED},
+    {MODEL_IN_PROGRESS, MODEL_BACKLOG},     /* retry, reap */
+    {MODEL_NEEDS_INPUT, MODEL_BACKLOG},     /* answered */
+    {MODEL_READY_TO_TEST, MODEL_COMPLETED}, /* accepted */
+    {MODEL_BACKLOG, MODEL_CANCELLED},
+    {MODEL_IN_PROGRESS, MODEL_CANCELLED},
+    {MODEL_NEEDS_INPUT, MODEL_CANCELLED},
+    {MODEL_READY_TO_TEST, MODEL_CANCELLED},
+    {MODEL_FAILED, MODEL_BACKLOG},
+    {MODEL_CANCELLED, MODEL_BACKLOG}, /* retry */
 };
 
 const char *model_state_name(enum model_state s)

@@ -56,7 +56,7 @@ bool model_state_terminal(const char *name);
 #define MODEL_TIMEOUT_MIN 1
 #define MODEL_TIMEOUT_MAX 604800 /* a week */
 #define MODEL_TIMEOUT_DEFAULT 7200
-#define MODEL_FANOUT_MAX 10  /* agent_count of a fan-out group */
+#define MODEL_FANOUT_MAX 10      /* agent_count of a fan-out group */
 #define MODEL_LOG_BATCH_MAX 1000 /* entries of one log_activity call */
 #define MODEL_PR_TITLE_MAX 500
 #define MODEL_PR_BODY_MAX 65536

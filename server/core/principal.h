@@ -9,12 +9,7 @@
 #include "core/err.h"
 
 /* Ordered: operator < admin for the REST API; agent is separate (MCP tools only). */
-enum principal_scope {
-    PRINCIPAL_NONE = 0,
-    PRINCIPAL_AGENT,
-    PRINCIPAL_OPERATOR,
-    PRINCIPAL_ADMIN
-};
+enum principal_scope { PRINCIPAL_NONE = 0, PRINCIPAL_AGENT, PRINCIPAL_OPERATOR, PRINCIPAL_ADMIN };
 
 /* Who a verified token belongs to. */
 struct principal {

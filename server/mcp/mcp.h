@@ -19,17 +19,17 @@
 
 /* Everything one message is handled with, plus what it asks the transport to do afterwards. */
 struct mcp_ctx {
-    struct svc_ctx *svc;                /* the worker's: environment and connection */
-    const struct principal *who;        /* the caller (auth off: scope NONE) */
-    const char *agent_hint;             /* auth off only: X-Agent-ID, else NULL */
-    const char *session_id;             /* /mcp with a session, else NULL */
-    bool sessions;                      /* initialize creates a session (/mcp) */
-    bool allow_park;                    /* get_next_task may ask to be held */
+    struct svc_ctx *svc;         /* the worker's: environment and connection */
+    const struct principal *who; /* the caller (auth off: scope NONE) */
+    const char *agent_hint;      /* auth off only: X-Agent-ID, else NULL */
+    const char *session_id;      /* /mcp with a session, else NULL */
+    bool sessions;               /* initialize creates a session (/mcp) */
+    bool allow_park;             /* get_next_task may ask to be held */
     /* Outputs. */
     char new_session[SVC_SESSIONS_ID_LEN]; /* set by initialize when `sessions` */
-    int park_seconds;                  /* > 0: hold this request and retry the claim */
-    json_t *park_id;                   /* the JSON-RPC id of the held request (owned) */
-    json_t *cancel_id;                 /* notifications/cancelled requestId (owned) */
+    int park_seconds;                      /* > 0: hold this request and retry the claim */
+    json_t *park_id;                       /* the JSON-RPC id of the held request (owned) */
+    json_t *cancel_id;                     /* notifications/cancelled requestId (owned) */
 };
 
 void mcp_ctx_clear(struct mcp_ctx *c);

@@ -72,15 +72,16 @@ static int mcp_serve_auth(struct svc_ctx *c, const struct mcp_request *rq, struc
                 mcp_serve_json(rp, 200, jrpc_error(NULL, JRPC_SERVER_ERROR, err.msg, NULL));
             else
                 mcp_serve_json(rp, 503,
-                               json_pack("{s:{s:s,s:s}}", "error", "code", "unavailable",
-                                         "message", "database unavailable, retry shortly"));
+                               json_pack("{s:{s:s,s:s}}", "error", "code", "unavailable", "message",
+                                         "database unavailable, retry shortly"));
             return -1;
         }
         mcp_serve_auth_fail(rq, rp, 401, "invalid_token", err.msg);
         return -1;
     }
     if (rp->who.scope != PRINCIPAL_AGENT) {
-        mcp_serve_auth_fail(rq, rp, 403, "insufficient_scope", "this endpoint needs an agent token");
+        mcp_serve_auth_fail(rq, rp, 403, "insufficient_scope",
+                            "this endpoint needs an agent token");
         return -1;
     }
     if (rq->agent_hdr && strcasecmp(rq->agent_hdr, rp->who.agent_id) != 0) {
@@ -136,8 +137,8 @@ static bool mcp_serve_is_initialize(const json_t *msg)
 }
 
 /* Legacy-era sessions on /mcp: 0 to go on (m set up), -1 with the reply set. */
-static int mcp_serve_session(struct svc_ctx *c, const struct mcp_request *rq,
-                             struct mcp_reply *rp, const json_t *msg, struct mcp_ctx *m)
+static int mcp_serve_session(struct svc_ctx *c, const struct mcp_request *rq, struct mcp_reply *rp,
+                             const json_t *msg, struct mcp_ctx *m)
 {
     struct err err = {0};
     bool found = false;
@@ -152,8 +153,7 @@ static int mcp_serve_session(struct svc_ctx *c, const struct mcp_request *rq,
         return -1;
     }
     if (svc_sessions_check(c, rq->session, rp->who.token_id, &found, &err) < 0) {
-        mcp_serve_json(rp, 503,
-                       jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
+        mcp_serve_json(rp, 503, jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
         return -1;
     }
     if (!found) {
@@ -233,8 +233,10 @@ out:
 static void mcp_serve_heartbeat(struct svc_ctx *c, const struct mcp_request *rq,
                                 struct mcp_reply *rp)
 {
-    static const char *const copy[][2] = {{"agentId", "agentId"}, {"status", "status"},
-                                          {"taskIds", "task_ids"}, {"task_ids", "task_ids"},
+    static const char *const copy[][2] = {{"agentId", "agentId"},
+                                          {"status", "status"},
+                                          {"taskIds", "task_ids"},
+                                          {"task_ids", "task_ids"},
                                           {"usage", "usage"}};
     struct mcp_ctx m;
     json_t *msg, *args = NULL, *result = NULL;

@@ -35,12 +35,12 @@ enum mcp_wrap {
 
 struct mcp_request {
     enum mcp_serve_kind kind;
-    bool ws;             /* the reply goes out as a WebSocket message */
-    const char *body;    /* may be NULL */
+    bool ws;          /* the reply goes out as a WebSocket message */
+    const char *body; /* may be NULL */
     size_t body_len;
-    const char *token;   /* bearer token, or NULL */
-    const char *session; /* Mcp-Session-Id, or NULL */
-    const char *version; /* MCP-Protocol-Version (validated by the transport), or NULL */
+    const char *token;     /* bearer token, or NULL */
+    const char *session;   /* Mcp-Session-Id, or NULL */
+    const char *version;   /* MCP-Protocol-Version (validated by the transport), or NULL */
     const char *agent_hdr; /* X-Agent-ID, or NULL */
     /* MCP_SERVE_CLAIM: whose held poll, what to answer, until when (monotonic ms). */
     const char *agent_id;

@@ -62,9 +62,9 @@ struct job {
     char *out;  /* owned, LWS_PRE headroom is added by the service thread */
     size_t out_len;
     const char *content_type;
-    char *new_session;           /* owned: Mcp-Session-Id to send */
-    bool www_auth;               /* add WWW-Authenticate (401) */
-    bool close_ws;               /* ws: close after sending (auth failed) */
+    char *new_session;    /* owned: Mcp-Session-Id to send */
+    bool www_auth;        /* add WWW-Authenticate (401) */
+    bool close_ws;        /* ws: close after sending (auth failed) */
     struct principal who; /* JOB_WS_AUTH result / park owner */
     /* Hold instead of answering (get_next_task found nothing). */
     int park_seconds;

@@ -85,8 +85,8 @@ static int branches_check(const PGresult *r, const char *agent_id, int64_t epoch
                        "lease epoch %lld is stale (current %lld): the lease was lost",
                        (long long)epoch, db_get_ll(r, 0, "lease_epoch"));
     if (strcmp(state, "in_progress") != 0)
-        return err_set(err, ERR_CONFLICT, "task is %s, not in_progress: the lease is no longer held",
-                       state);
+        return err_set(err, ERR_CONFLICT,
+                       "task is %s, not in_progress: the lease is no longer held", state);
     if (strcmp(db_get(r, 0, "expired"), "t") == 0)
         return err_set(err, ERR_STALE_EPOCH, "the lease expired before this request arrived");
     return 0;
@@ -191,8 +191,9 @@ int branches_record_pr(struct db *db, const char *agent_id, int64_t task_id, int
     if (branches_record(db, &st_record_pr, agent_id, task_id, epoch, pr_s, &r, fence, err) < 0)
         goto out;
     kept = db_get(r, 0, "pr") ? json_loads(db_get(r, 0, "pr"), 0, &je) : NULL;
-    *out = json_pack("{s:I,s:o,s:b}", "task_id", (json_int_t)task_id, "pull_request",
-                     kept ? kept : json_null(), "created", strcmp(db_get(r, 0, "created"), "t") == 0);
+    *out =
+        json_pack("{s:I,s:o,s:b}", "task_id", (json_int_t)task_id, "pull_request",
+                  kept ? kept : json_null(), "created", strcmp(db_get(r, 0, "created"), "t") == 0);
     rc = 0;
 out:
     PQclear(r);

@@ -17,7 +17,7 @@
 
 /* What the fence read of a task the caller holds. */
 struct branches_lease {
-    json_t *task;   /* owned: the task as every reader sees it (store/taskjson.h) */
+    json_t *task; /* owned: the task as every reader sees it (store/taskjson.h) */
     const char *branch, *title, *base; /* borrowed from task; branch may be NULL */
     const json_t *pr;                  /* borrowed: the recorded pull request, or NULL */
     int64_t project_id;                /* 0 = a task without a project */

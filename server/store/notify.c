@@ -50,8 +50,7 @@ fail:
     return -1;
 }
 
-int notify_open(const char *dsn, const char *const *channels, struct notify **out,
-                struct err *err)
+int notify_open(const char *dsn, const char *const *channels, struct notify **out, struct err *err)
 {
     struct notify *n = mem_calloc(1, sizeof(*n));
     size_t k = 0;
@@ -100,8 +99,7 @@ int notify_wait(struct notify *n, int ms, notify_fn fn, void *arg, struct err *e
     pfd.events = POLLIN;
     pfd.revents = 0;
     rc = poll(&pfd, 1, ms);
-    if ((rc > 0 && !PQconsumeInput(n->conn)) ||
-        (rc == 0 && PQstatus(n->conn) == CONNECTION_BAD)) {
+    if ((rc > 0 && !PQconsumeInput(n->conn)) || (rc == 0 && PQstatus(n->conn) == CONNECTION_BAD)) {
         PQfinish(n->conn);
         n->conn = NULL;
         return notify_connect(n, err) < 0 ? -1 : 1;

@@ -19,8 +19,7 @@ typedef void (*notify_fn)(const char *channel, const char *payload, void *arg);
  * Connect to `dsn` (NULL: the PG* environment) and LISTEN on `channels` (NULL-terminated).
  * ERR_UNAVAILABLE when the database cannot be reached. *out owned (notify_close).
  */
-int notify_open(const char *dsn, const char *const *channels, struct notify **out,
-                struct err *err);
+int notify_open(const char *dsn, const char *const *channels, struct notify **out, struct err *err);
 void notify_close(struct notify *n);
 
 /*

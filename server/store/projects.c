@@ -106,8 +106,7 @@ static void projects_params(const struct projects_row *in, const char *p[7], cha
     p[6] = *settings;
 }
 
-int projects_create(struct db *db, const struct projects_row *in, json_t **project,
-                    struct err *err)
+int projects_create(struct db *db, const struct projects_row *in, json_t **project, struct err *err)
 {
     const char *p[7];
     char *settings;

@@ -203,8 +203,7 @@ void queue_opts_default(struct queue_opts *o)
 }
 
 /* Checks a caller-supplied string: valid UTF-8 and at most `max` characters. */
-int queue_check_text(const char *field, const char *s, size_t max, bool required,
-                            struct err *err)
+int queue_check_text(const char *field, const char *s, size_t max, bool required, struct err *err)
 {
     if (!s || !*s) {
         if (required)
@@ -367,7 +366,8 @@ int queue_enqueue_group(struct db *db, const struct model_task_new *t, int count
     if (queue_enqueue(db, t, parent, &made, err) < 0)
         goto out;
     if (made) {
-        snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(*parent, "id")));
+        snprintf(id, sizeof(id), "%lld",
+                 (long long)json_integer_value(json_object_get(*parent, "id")));
         snprintf(n, sizeof(n), "%d", count);
         r = db_exec(db, &st_group, p2, err);
         if (!r)

@@ -140,5 +140,4 @@ struct queue_counts {
 /* All counts from one statement, so they are one consistent snapshot. */
 int queue_counts(struct db *db, struct queue_counts *c, struct err *err);
 
-
 #endif

@@ -19,8 +19,7 @@
     " WHERE a.id IN (" ids ") AND a.status IN ('idle', 'busy', 'initializing')"
 
 /* A caller-supplied string: valid UTF-8 and at most `max` characters (ERR_TOO_LARGE beyond). */
-int queue_check_text(const char *field, const char *s, size_t max, bool required,
-                     struct err *err);
+int queue_check_text(const char *field, const char *s, size_t max, bool required, struct err *err);
 /* An agent id: a UUID. */
 int queue_check_agent(const char *agent_id, struct err *err);
 /* The JSON text of a row, parsed (owned), or NULL with ERR_INTERNAL. */

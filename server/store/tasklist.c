@@ -149,4 +149,3 @@ int tasklist_children(struct db *db, int64_t parent_id, json_t **children, struc
     snprintf(id, sizeof(id), "%lld", (long long)parent_id);
     return tasklist_one(db, &st_children, params, children, err);
 }
-

@@ -30,5 +30,4 @@ int tasklist_logs(struct db *db, int64_t task_id, int64_t after, int limit, json
 /* Children of a fan-out parent: [{id, state, branch, agent_id, pull_request}]. */
 int tasklist_children(struct db *db, int64_t parent_id, json_t **children, struct err *err);
 
-
 #endif

@@ -4,8 +4,8 @@
 #include "svc/svc_tasks.h"
 
 /* After a transition: answer with the task as the detail view shows it. */
-static int svc_actions_detail(struct svc_ctx *c, int64_t id, int rc, json_t *moved,
-                              json_t **task, struct err *err)
+static int svc_actions_detail(struct svc_ctx *c, int64_t id, int rc, json_t *moved, json_t **task,
+                              struct err *err)
 {
     json_decref(moved);
     if (rc < 0)

@@ -1,8 +1,8 @@
 /*
  * What people do to a task: cancel it (a fan-out group with its open children, in one
  * transaction), answer its question (needs_input -> backlog, not a failed attempt), retry it
- * (failed | cancelled -> backlog with a fresh attempt budget). `actor` names who, recorded in the task's history. *task = the task with its
- * history afterwards (svc_tasks_detail). Worker threads.
+ * (failed | cancelled -> backlog with a fresh attempt budget). `actor` names who, recorded in the
+ * task's history. *task = the task with its history afterwards (svc_tasks_detail). Worker threads.
  */
 #ifndef DROVER_SVC_ACTIONS_H
 #define DROVER_SVC_ACTIONS_H

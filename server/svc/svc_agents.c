@@ -19,8 +19,8 @@ bool svc_agents_have_logs(struct svc_ctx *c)
     return c->env->pool != NULL;
 }
 
-int svc_agents_logs(struct svc_ctx *c, const char *id, const char *pod_name, int tail,
-                    char **text, size_t *len, struct err *err)
+int svc_agents_logs(struct svc_ctx *c, const char *id, const char *pod_name, int tail, char **text,
+                    size_t *len, struct err *err)
 {
     if (!c->env->pool)
         return err_set(err, ERR_NOT_FOUND, "this server has no pod backend");

@@ -20,7 +20,7 @@ int svc_agents_get(struct svc_ctx *c, const char *id, json_t **agent, struct err
 bool svc_agents_have_logs(struct svc_ctx *c);
 
 /* The last `tail` lines of the agent's output (*text owned). ERR_NOT_FOUND: no log. */
-int svc_agents_logs(struct svc_ctx *c, const char *id, const char *pod_name, int tail,
-                    char **text, size_t *len, struct err *err);
+int svc_agents_logs(struct svc_ctx *c, const char *id, const char *pod_name, int tail, char **text,
+                    size_t *len, struct err *err);
 
 #endif

@@ -20,8 +20,7 @@ bool svc_auth_peek(const struct svc_env *env, const char *token, struct principa
     return ttlcache_get(env->auth, hash, who);
 }
 
-int svc_auth_verify(struct svc_ctx *c, const char *token, struct principal *who,
-                    struct err *err)
+int svc_auth_verify(struct svc_ctx *c, const char *token, struct principal *who, struct err *err)
 {
     char hash[65];
 

@@ -22,8 +22,7 @@ struct ttlcache *svc_auth_cache_new(void);
  * reconnect when the connection was lost since the last request). ERR_UNAUTHORIZED for an
  * unknown, malformed or revoked token; ERR_UNAVAILABLE without a database. Worker threads.
  */
-int svc_auth_verify(struct svc_ctx *c, const char *token, struct principal *who,
-                    struct err *err);
+int svc_auth_verify(struct svc_ctx *c, const char *token, struct principal *who, struct err *err);
 
 /* The cache alone, never blocking (the lws service thread): true and *who on a fresh hit. */
 bool svc_auth_peek(const struct svc_env *env, const char *token, struct principal *who);

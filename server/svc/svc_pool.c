@@ -48,20 +48,20 @@ int svc_pool_get(struct svc_ctx *c, json_t **out, struct err *err)
         return -1;
     }
     pinned = s.pinned_target >= 0 && s.pinned_until > s.now;
-    *out = json_pack(
-        "{s:{s:i,s:i,s:i,s:o,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:o}", "settings",
-        "min_agents", s.min_agents, "max_agents", s.max_agents, "hard_cap", svc_pool_hard_cap(c),
-        "pinned_target", pinned ? json_integer(s.pinned_target) : json_null(), "pinned_until",
-        pinned ? svc_pool_time(s.pinned_until) : json_null(), "counts", "backlog",
-        (json_int_t)n.backlog, "delayed", (json_int_t)n.delayed, "in_progress",
-        (json_int_t)n.in_progress, "busy", (json_int_t)n.busy, "idle", (json_int_t)n.idle,
-        "starting", (json_int_t)n.starting, "draining", (json_int_t)n.draining, "leader", leader,
-        "decisions", events, "audit", audit);
+    *out = json_pack("{s:{s:i,s:i,s:i,s:o,s:o},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:o}",
+                     "settings", "min_agents", s.min_agents, "max_agents", s.max_agents, "hard_cap",
+                     svc_pool_hard_cap(c), "pinned_target",
+                     pinned ? json_integer(s.pinned_target) : json_null(), "pinned_until",
+                     pinned ? svc_pool_time(s.pinned_until) : json_null(), "counts", "backlog",
+                     (json_int_t)n.backlog, "delayed", (json_int_t)n.delayed, "in_progress",
+                     (json_int_t)n.in_progress, "busy", (json_int_t)n.busy, "idle",
+                     (json_int_t)n.idle, "starting", (json_int_t)n.starting, "draining",
+                     (json_int_t)n.draining, "leader", leader, "decisions", events, "audit", audit);
     return 0;
 }
 
-int svc_pool_set(struct svc_ctx *c, const char *actor, const int *min_agents,
-                 const int *max_agents, struct err *err)
+int svc_pool_set(struct svc_ctx *c, const char *actor, const int *min_agents, const int *max_agents,
+                 struct err *err)
 {
     struct poolstore_settings s;
 
@@ -100,8 +100,7 @@ int svc_pool_agent_stop(struct svc_ctx *c, const char *actor, const char *id, bo
 
     if (poolstore_agent_stop(c->db, id, force, before, err) < 0)
         return -1;
-    detail = json_pack("{s:s,s:s,s:b}", "agent_id", id, "previous_status", before, "force",
-                       force);
+    detail = json_pack("{s:s,s:s,s:b}", "agent_id", id, "previous_status", before, "force", force);
     poolstore_audit(c->db, actor, "stop_agent", detail, NULL);
     json_decref(detail);
     if (force) {

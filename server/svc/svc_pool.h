@@ -19,8 +19,8 @@
 int svc_pool_get(struct svc_ctx *c, json_t **out, struct err *err);
 
 /* Set min and/or max (NULL = keep): 0 <= min <= max <= hard cap, audited under `actor`. */
-int svc_pool_set(struct svc_ctx *c, const char *actor, const int *min_agents,
-                 const int *max_agents, struct err *err);
+int svc_pool_set(struct svc_ctx *c, const char *actor, const int *min_agents, const int *max_agents,
+                 struct err *err);
 
 /* Pin the pool at `count` for `ttl_seconds` (0 = until unpinned); unpin when `unpin`. */
 int svc_pool_pin(struct svc_ctx *c, const char *actor, bool unpin, int count, int ttl_seconds,

@@ -35,8 +35,8 @@ static int svc_projects_name_ok(const char *n, struct err *err)
 static int svc_projects_row(const json_t *in, bool create, struct projects_row *row,
                             struct err *err)
 {
-    const char **cols[6] = {&row->name,          &row->repository,    &row->default_branch,
-                            &row->forge_kind,    &row->forge_api_url, &row->forge_repo_path};
+    const char **cols[6] = {&row->name,       &row->repository,    &row->default_branch,
+                            &row->forge_kind, &row->forge_api_url, &row->forge_repo_path};
     const char *key;
     json_t *v;
 

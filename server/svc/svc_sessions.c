@@ -54,8 +54,7 @@ int svc_sessions_delete(struct svc_ctx *c, const char *id, long long token_id, b
     return sessions_delete(c->db, id, token_id, deleted, err);
 }
 
-int svc_sessions_set_level(struct svc_ctx *c, const char *id, const char *level,
-                           struct err *err)
+int svc_sessions_set_level(struct svc_ctx *c, const char *id, const char *level, struct err *err)
 {
     return sessions_set_level(c->db, id, level, err);
 }

@@ -35,7 +35,6 @@ int svc_sessions_delete(struct svc_ctx *c, const char *id, long long token_id, b
                         struct err *err);
 
 /* logging/setLevel of a session (no session: nothing to store). */
-int svc_sessions_set_level(struct svc_ctx *c, const char *id, const char *level,
-                           struct err *err);
+int svc_sessions_set_level(struct svc_ctx *c, const char *id, const char *level, struct err *err);
 
 #endif

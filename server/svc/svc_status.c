@@ -10,15 +10,14 @@ int svc_status_update(struct svc_ctx *c, const char *agent_id, int64_t task_id, 
     return queue_update_status(c->db, &c->env->qo, agent_id, task_id, epoch, to, oc, task, err);
 }
 
-int svc_status_log(struct svc_ctx *c, const char *agent_id, int64_t task_id,
-                   const json_t *entries, int *n, struct err *err)
+int svc_status_log(struct svc_ctx *c, const char *agent_id, int64_t task_id, const json_t *entries,
+                   int *n, struct err *err)
 {
     return queue_log(c->db, agent_id, task_id, entries, n, err);
 }
 
 int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *status,
-                         const json_t *task_ids, const json_t *usage, json_t **out,
-                         struct err *err)
+                         const json_t *task_ids, const json_t *usage, json_t **out, struct err *err)
 {
     int over = 0;
 

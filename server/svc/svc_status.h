@@ -22,8 +22,8 @@ int svc_status_update(struct svc_ctx *c, const char *agent_id, int64_t task_id, 
                       struct err *err);
 
 /* Append log lines (one object or an array: {message, level?, metadata?}). *n = rows. */
-int svc_status_log(struct svc_ctx *c, const char *agent_id, int64_t task_id,
-                   const json_t *entries, int *n, struct err *err);
+int svc_status_log(struct svc_ctx *c, const char *agent_id, int64_t task_id, const json_t *entries,
+                   int *n, struct err *err);
 
 /*
  * A heartbeat: budgets first (an over-budget task stops and is reported cancelled), then the

@@ -67,8 +67,7 @@ int svc_tasks_detail(struct svc_ctx *c, int64_t id, json_t **out, struct err *er
     if (queue_get(c->db, id, &task, err) < 0 || tasklist_history(c->db, id, &hist, err) < 0)
         goto fail;
     json_object_set_new(task, "history", hist);
-    if (json_is_true(json_object_get(task, "is_group")) &&
-        svc_tasks_children(c, id, task, err) < 0)
+    if (json_is_true(json_object_get(task, "is_group")) && svc_tasks_children(c, id, task, err) < 0)
         goto fail;
     *out = task;
     return 0;
