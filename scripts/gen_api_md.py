@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render docs/api.md from server/net/www/openapi.json (the document droverd serves).
+"""Render docs/api.md from server/api/openapi.json (the document droverd serves).
 
   python3 scripts/gen_api_md.py           # rewrite docs/api.md
   python3 scripts/gen_api_md.py --check   # exit 1 when docs/api.md is out of date
@@ -9,12 +9,12 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-SRC = os.path.join(ROOT, "server/net/www/openapi.json")
+SRC = os.path.join(ROOT, "server/api/openapi.json")
 OUT = os.path.join(ROOT, "docs/api.md")
 
 INTRO = """# REST API
 
-Generated from `server/net/www/openapi.json` (served at `GET /api/openapi.json`) by
+Generated from `server/api/openapi.json` (served at `GET /api/openapi.json`) by
 `scripts/gen_api_md.py`; `tests/e2e/test_api_docs.sh` fails when this page and the document
 disagree, and `tests/unit/check_api.c` fails when the document and the route tables disagree.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Writes server/net/www/openapi.json, the REST API's OpenAPI 3 document. The document is kept
+# Writes server/api/openapi.json, the REST API's OpenAPI 3 document. The document is kept
 # in the repository (droverd embeds it); tests/unit/check_openapi.c checks that it names every
 # route in the route tables and nothing else, and scripts/gen_api_md.py renders docs/api.md.
 import json
@@ -113,6 +113,6 @@ doc = {"openapi": "3.1.0", "info": {"title": "Drover REST API", "version": "0.1.
      "responses": {"Error": {"description": "An error (400 bad input, 401 no/bad token, 403 scope, 404 unknown, 409 conflict, 503 database)", "content": {"application/json": {"schema": ref("Error")}}}}}}
 import os, sys
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-with open(os.path.join(root, "server/net/www/openapi.json"), "w") as f:
+with open(os.path.join(root, "server/api/openapi.json"), "w") as f:
     json.dump(doc, f, indent=1)
     f.write("\n")

@@ -2,37 +2,19 @@
 #include "api/agents.h"
 #include "api/reply.h"
 #include "core/text.h"
-#include "store/agents.h"
+#include "svc/svc_agents.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-agents_api_logs_fn agents_api_logs_hook;
-
-static const struct db_stmt st_list = {
-    "agents_api_list",
-    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'name', a.name, 'status', a.status,"
-    " 'backend', a.backend, 'pod_name', a.pod_name, 'offline_reason', a.offline_reason,"
-    " 'created_at', a.created_at, 'last_heartbeat_at', a.last_heartbeat_at,"
-    " 'heartbeat_age_seconds', extract(epoch FROM now() - a.last_heartbeat_at),"
-    " 'uptime_seconds', extract(epoch FROM now() - a.created_at),"
-    " 'current_task', (SELECT jsonb_build_object('id', t.id, 'title', t.title, 'branch', t.branch)"
-    "   FROM tasks t WHERE t.agent_id = a.id AND t.state = 'in_progress' ORDER BY t.id LIMIT 1))"
-    " ORDER BY a.status = 'offline', a.created_at, a.id), '[]')::text"
-    " FROM agents a WHERE ($1::text IS NULL OR a.status = $1)"
-    " AND ($2 OR a.status <> 'offline' OR a.updated_at > now() - interval '1 hour')",
-    2};
-
 static int agents_list(const struct api_request *req, const char *const *params, size_t np,
                        struct api_response *resp)
 {
     char status[32], all[8];
-    const char *p[2];
     struct err err = {0};
-    json_error_t je;
-    PGresult *r;
     json_t *list;
+    bool every;
     int got;
 
     (void)params;
@@ -41,18 +23,12 @@ static int agents_list(const struct api_request *req, const char *const *params,
     if (got < 0 ||
         (got > 0 && strcmp(status, "initializing") && strcmp(status, "idle") &&
          strcmp(status, "busy") && strcmp(status, "draining") && strcmp(status, "offline")))
-        return reply_error(resp, 400, "invalid_status",
+        return reply_error(resp, ERR_INVALID, "invalid_status",
                            "status must be initializing, idle, busy, draining or offline");
-    p[0] = got > 0 ? status : NULL;
-    got = reply_query(req->query, "all", all, sizeof(all));
-    p[1] = got > 0 && (strcmp(all, "1") == 0 || strcmp(all, "true") == 0) ? "true" : "false";
-    r = db_exec(req->db, &st_list, p, &err);
-    if (!r)
+    every = reply_query(req->query, "all", all, sizeof(all)) > 0 &&
+            (strcmp(all, "1") == 0 || strcmp(all, "true") == 0);
+    if (svc_agents_list(req->svc, got > 0 ? status : NULL, every, &list, &err) < 0)
         return reply_err(resp, &err);
-    list = json_loads(PQgetvalue(r, 0, 0), 0, &je);
-    PQclear(r);
-    if (!list)
-        return reply_error(resp, 500, "internal", "database returned unreadable JSON");
     return reply_json(resp, 200, json_pack("{s:o}", "agents", list));
 }
 
@@ -63,30 +39,29 @@ static int agents_show(const struct api_request *req, const char *const *params,
     json_t *agent;
 
     if (np < 1 || !text_is_uuid(params[0]))
-        return reply_error(resp, 400, "invalid_id", "agent id must be a UUID");
-    if (agents_get(req->db, params[0], &agent, &err) < 0)
+        return reply_error(resp, ERR_INVALID, "invalid_id", "agent id must be a UUID");
+    if (svc_agents_get(req->svc, params[0], &agent, &err) < 0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, agent);
 }
 
 /*
  * The SSE fetch for GET /api/agents/{id}/logs?follow=1. arg = "<agent id> <pod name>", cursor =
- * how many lines were sent. Each run re-reads the pod's tail through the hook and sends the
+ * how many lines were sent. Each run re-reads the pod's tail through the pool and sends the
  * lines past the cursor; a shorter output (a restarted pod) starts over from its first line.
  */
-static int agents_logs_fetch(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
-                             json_t **events, struct err *err)
+static int agents_logs_fetch(struct svc_ctx *svc, const char *arg,
+                             char cursor[API_STREAM_CURSOR_MAX], json_t **events, struct err *err)
 {
     char agent[37], pod[200] = "";
     long long sent = strtoll(cursor, NULL, 10), n = 0;
     char *text = NULL, *line, *save = NULL;
     size_t len = 0;
 
-    (void)db;
     *events = NULL;
-    if (sscanf(arg, "%36s %199s", agent, pod) < 1 || !agents_api_logs_hook)
+    if (sscanf(arg, "%36s %199s", agent, pod) < 1)
         return err_set(err, ERR_INTERNAL, "agent log stream lost its agent");
-    if (agents_api_logs_hook(NULL, agent, pod[0] ? pod : NULL, 10000, &text, &len, err) < 0)
+    if (svc_agents_logs(svc, agent, pod[0] ? pod : NULL, 10000, &text, &len, err) < 0)
         return -1;
     *events = json_array();
     for (const char *c = text; c && *c; c++)
@@ -117,15 +92,15 @@ static int agents_logs(const struct api_request *req, const char *const *params,
     size_t len = 0;
 
     if (np < 1 || !text_is_uuid(params[0]))
-        return reply_error(resp, 400, "invalid_id", "agent id must be a UUID");
+        return reply_error(resp, ERR_INVALID, "invalid_id", "agent id must be a UUID");
     if (reply_query_int(req, "tail", 1, 10000, 200, resp, &tail) < 0 ||
         reply_query_int(req, "follow", 0, 1, 0, resp, &follow) < 0)
         return 0;
-    if (agents_get(req->db, params[0], &agent, &err) < 0)
+    if (svc_agents_get(req->svc, params[0], &agent, &err) < 0)
         return reply_err(resp, &err);
-    if (!agents_api_logs_hook) {
+    if (!svc_agents_have_logs(req->svc)) {
         json_decref(agent);
-        return reply_error(resp, 501, "no_pod_backend",
+        return reply_error(resp, ERR_UNSUPPORTED, "no_pod_backend",
                            "this server has no pod backend to read agent output from");
     }
     if (follow) {
@@ -138,9 +113,8 @@ static int agents_logs(const struct api_request *req, const char *const *params,
         json_decref(agent);
         return 0;
     }
-    if (agents_api_logs_hook(req->env, params[0],
-                             json_string_value(json_object_get(agent, "pod_name")), (int)tail,
-                             &text, &len, &err) < 0) {
+    if (svc_agents_logs(req->svc, params[0], json_string_value(json_object_get(agent, "pod_name")),
+                        (int)tail, &text, &len, &err) < 0) {
         json_decref(agent);
         return reply_err(resp, &err);
     }
@@ -153,8 +127,8 @@ static int agents_logs(const struct api_request *req, const char *const *params,
 }
 
 const struct api_route agents_routes[] = {
-    {"GET", "/api/agents", TOKENS_SCOPE_OPERATOR, agents_list},
-    {"GET", "/api/agents/{id}", TOKENS_SCOPE_OPERATOR, agents_show},
-    {"GET", "/api/agents/{id}/logs", TOKENS_SCOPE_OPERATOR, agents_logs},
-    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+    {"GET", "/api/agents", PRINCIPAL_OPERATOR, agents_list},
+    {"GET", "/api/agents/{id}", PRINCIPAL_OPERATOR, agents_show},
+    {"GET", "/api/agents/{id}/logs", PRINCIPAL_OPERATOR, agents_logs},
+    {NULL, NULL, PRINCIPAL_NONE, NULL},
 };

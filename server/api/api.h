@@ -1,8 +1,9 @@
 /*
  * The contract between the HTTP transport (net/) and the REST handlers (api/): a parsed request
- * in, a status plus a JSON body out. Handlers run on worker threads with the worker's own
- * database connection; they never see lws objects. Route tables are static arrays exported by
- * each api/ file and collected by the router (api/router.c).
+ * in, a status plus a JSON body out. A handler parses and checks its input, calls one use case
+ * of the service layer (svc/) through the worker's `struct svc_ctx`, and shapes the reply; it
+ * never sees lws objects or SQL. Route tables are static arrays exported by each api/ file and
+ * collected by the router (api/router.c). Worker threads.
  */
 #ifndef DROVER_API_API_H
 #define DROVER_API_API_H
@@ -12,10 +13,8 @@
 #include <stddef.h>
 
 #include "core/err.h"
-#include "store/db.h"
-#include "store/tokens.h"
-
-struct api_env; /* server-wide services (config, pool, forges): defined by the server */
+#include "core/principal.h"
+#include "svc/svc.h"
 
 struct api_request {
     const char *method; /* "GET", "POST", "PUT", "DELETE" */
@@ -25,9 +24,8 @@ struct api_request {
     size_t body_len;
     const char *idempotency_key; /* Idempotency-Key header, or NULL */
     const char *last_event_id;   /* Last-Event-ID header, or NULL */
-    const struct tokens_principal *who;
-    struct db *db; /* the worker's connection */
-    const struct api_env *env;
+    const struct principal *who; /* NULL: no token (public routes only) */
+    struct svc_ctx *svc;         /* the worker's: environment and connection */
 };
 
 /*
@@ -37,16 +35,16 @@ struct api_request {
  * is notified and at least every API_STREAM_POLL_MS, writes each returned event, and sends a
  * `: keepalive` comment every 15 s. Handlers stay plain blocking code; they never see lws.
  *
- * fetch(db, arg, cursor, events, err): return 0 with *events an owned array of events, each
+ * fetch(svc, arg, cursor, events, err): return 0 with *events an owned array of events, each
  * {"id": "<cursor>" | N, "event"?: "<type>", "data"?: <json>} (without "data" the whole object
  * is sent), and `cursor` advanced past them (in/out, NUL-terminated); -1 ends the stream.
- * Worker threads, with the worker's connection.
+ * Worker threads, with the worker's context.
  */
 #define API_STREAM_CURSOR_MAX 128
 #define API_STREAM_POLL_MS 2000
 
 struct api_stream {
-    int (*fetch)(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
+    int (*fetch)(struct svc_ctx *svc, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
                  json_t **events, struct err *err);
     char arg[256];                      /* handler-defined filter, e.g. a task id */
     char cursor[API_STREAM_CURSOR_MAX]; /* where to start (Last-Event-ID, ?after=) */
@@ -65,7 +63,7 @@ struct api_response {
 struct api_route {
     const char *method;
     const char *pattern;
-    enum tokens_scope min_scope; /* TOKENS_SCOPE_NONE: public */
+    enum principal_scope min_scope; /* PRINCIPAL_NONE: public */
     int (*fn)(const struct api_request *req, const char *const *params, size_t nparams,
               struct api_response *resp);
 };

@@ -2,6 +2,8 @@
 #include "api/metrics.h"
 #include "api/reply.h"
 #include "core/counters.h"
+#include "core/model.h"
+#include "svc/svc_metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,74 +13,59 @@
 static const int metrics_age_bounds[] = {5, 10, 15, 30, 60, 120, 300, 600};
 #define METRICS_NAGE (sizeof(metrics_age_bounds) / sizeof(metrics_age_bounds[0]))
 
-static const char *const metrics_states[] = {
-    "backlog", "in_progress", "ready_to_test", "needs_input", "completed", "failed", "cancelled"};
 static const char *const metrics_statuses[] = {"initializing", "idle", "busy", "draining",
                                                "offline"};
-
-static const struct db_stmt st_snapshot = {
-    "metrics_snapshot",
-    "SELECT"
-    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS backlog,"
-    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after > now()) AS delayed,"
-    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM tasks"
-    "   WHERE state = 'backlog' AND run_after <= now()) AS oldest,"
-    " (SELECT count(*) FROM tasks WHERE state = 'in_progress' AND lease_expires_at < now())"
-    "   AS expired,"
-    " (SELECT coalesce(jsonb_object_agg(state, n), '{}')::text FROM (SELECT state, count(*) AS n"
-    "   FROM tasks WHERE NOT is_group GROUP BY state) s) AS states,"
-    " (SELECT coalesce(jsonb_object_agg(status, n), '{}')::text FROM (SELECT status,"
-    "   count(*) AS n FROM agents GROUP BY status) s) AS statuses,"
-    " (SELECT coalesce(jsonb_agg(extract(epoch FROM now() - last_heartbeat_at)), '[]')::text"
-    "   FROM agents WHERE status <> 'offline' AND last_heartbeat_at IS NOT NULL) AS ages,"
-    " (SELECT min_agents FROM pool_settings WHERE id = 1) AS min_agents,"
-    " (SELECT max_agents FROM pool_settings WHERE id = 1) AS max_agents,"
-    " (SELECT CASE WHEN pinned_until IS NULL OR pinned_until > now() THEN pinned_target END"
-    "   FROM pool_settings WHERE id = 1) AS pinned",
-    0};
 
 static int metrics_gauge(struct buf *b, const char *name, const char *help, const char *value)
 {
     return buf_appendf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
 }
 
-int metrics_render_db(struct db *db, struct buf *b, struct err *err)
+static int metrics_gauge_ll(struct buf *b, const char *name, const char *help, long long v)
 {
-    json_t *states = NULL, *statuses = NULL, *ages = NULL, *v;
+    char s[32];
+
+    snprintf(s, sizeof(s), "%lld", v);
+    return metrics_gauge(b, name, help, s);
+}
+
+/* Append the database-derived metrics to `b`. 0 or -1 with err. */
+static int metrics_render(struct svc_ctx *svc, struct buf *b, struct err *err)
+{
     unsigned long long bucket[METRICS_NAGE] = {0};
+    struct svc_metrics m;
+    char age[32];
     double sum = 0;
-    json_error_t je;
-    PGresult *r;
+    json_t *v;
     size_t i;
     int rc = 0;
 
-    r = db_exec(db, &st_snapshot, NULL, err);
-    if (!r)
+    if (svc_metrics_take(svc, &m, err) < 0)
         return -1;
-    states = json_loads(db_get(r, 0, "states"), 0, &je);
-    statuses = json_loads(db_get(r, 0, "statuses"), 0, &je);
-    ages = json_loads(db_get(r, 0, "ages"), 0, &je);
-    rc |= metrics_gauge(b, "drover_backlog", "Tasks runnable now (backlog, run_after passed).",
-                        db_get(r, 0, "backlog"));
-    rc |= metrics_gauge(b, "drover_backlog_delayed", "Backlog tasks waiting out a retry back-off.",
-                        db_get(r, 0, "delayed"));
+    snprintf(age, sizeof(age), "%g", m.oldest_backlog_age);
+    rc |= metrics_gauge_ll(b, "drover_backlog", "Tasks runnable now (backlog, run_after passed).",
+                           m.backlog);
+    rc |= metrics_gauge_ll(b, "drover_backlog_delayed",
+                           "Backlog tasks waiting out a retry back-off.", m.delayed);
     rc |= metrics_gauge(b, "drover_backlog_oldest_age_seconds", "Age of the oldest runnable task.",
-                        db_get(r, 0, "oldest"));
-    rc |= metrics_gauge(b, "drover_expired_leases",
-                        "In-progress tasks whose lease expired (the reaper's work).",
-                        db_get(r, 0, "expired"));
+                        age);
+    rc |= metrics_gauge_ll(b, "drover_expired_leases",
+                           "In-progress tasks whose lease expired (the reaper's work).",
+                           m.expired_leases);
     rc |= buf_appendf(b, "# HELP drover_tasks Tasks by state (fan-out groups excluded).\n"
                          "# TYPE drover_tasks gauge\n");
-    for (i = 0; i < sizeof(metrics_states) / sizeof(metrics_states[0]); i++)
-        rc |=
-            buf_appendf(b, "drover_tasks{state=\"%s\"} %lld\n", metrics_states[i],
-                        (long long)json_integer_value(json_object_get(states, metrics_states[i])));
+    for (int st = 0; st < MODEL_NSTATES; st++) {
+        const char *name = model_state_name((enum model_state)st);
+
+        rc |= buf_appendf(b, "drover_tasks{state=\"%s\"} %lld\n", name,
+                          (long long)json_integer_value(json_object_get(m.states, name)));
+    }
     rc |= buf_appendf(b, "# HELP drover_agents Agents by status.\n# TYPE drover_agents gauge\n");
     for (i = 0; i < sizeof(metrics_statuses) / sizeof(metrics_statuses[0]); i++)
         rc |= buf_appendf(
             b, "drover_agents{status=\"%s\"} %lld\n", metrics_statuses[i],
-            (long long)json_integer_value(json_object_get(statuses, metrics_statuses[i])));
-    json_array_foreach(ages, i, v)
+            (long long)json_integer_value(json_object_get(m.statuses, metrics_statuses[i])));
+    json_array_foreach(m.ages, i, v)
     {
         double a = json_number_value(v);
 
@@ -96,18 +83,15 @@ int metrics_render_db(struct db *db, struct buf *b, struct err *err)
                       "drover_agent_heartbeat_age_seconds_bucket{le=\"+Inf\"} %zu\n"
                       "drover_agent_heartbeat_age_seconds_sum %.3f\n"
                       "drover_agent_heartbeat_age_seconds_count %zu\n",
-                      json_array_size(ages), sum, json_array_size(ages));
-    rc |= metrics_gauge(b, "drover_pool_min_agents", "Configured minimum pool size.",
-                        db_get(r, 0, "min_agents"));
-    rc |= metrics_gauge(b, "drover_pool_max_agents", "Configured maximum pool size.",
-                        db_get(r, 0, "max_agents"));
-    if (!db_is_null(r, 0, "pinned"))
-        rc |= metrics_gauge(b, "drover_pool_pinned_target", "Pinned pool size, while pinned.",
-                            db_get(r, 0, "pinned"));
-    PQclear(r);
-    json_decref(states);
-    json_decref(statuses);
-    json_decref(ages);
+                      json_array_size(m.ages), sum, json_array_size(m.ages));
+    rc |= metrics_gauge_ll(b, "drover_pool_min_agents", "Configured minimum pool size.",
+                           m.min_agents);
+    rc |= metrics_gauge_ll(b, "drover_pool_max_agents", "Configured maximum pool size.",
+                           m.max_agents);
+    if (m.pinned)
+        rc |= metrics_gauge_ll(b, "drover_pool_pinned_target", "Pinned pool size, while pinned.",
+                               m.pinned_target);
+    svc_metrics_clear(&m);
     if (rc)
         return err_set(err, ERR_TOO_LARGE, "metrics output exceeds its buffer");
     return 0;
@@ -122,7 +106,7 @@ static int metrics_handler(const struct api_request *req, const char *const *par
     (void)params;
     (void)np;
     buf_init(&b, 4 * 1024 * 1024);
-    if (metrics_render_db(req->db, &b, &err) < 0 || counters_render(&b) < 0) {
+    if (metrics_render(req->svc, &b, &err) < 0 || counters_render(&b) < 0) {
         buf_clear(&b);
         if (!err.code)
             err_set(&err, ERR_INTERNAL, "metrics output exceeds its buffer");
@@ -135,6 +119,6 @@ static int metrics_handler(const struct api_request *req, const char *const *par
 }
 
 const struct api_route metrics_routes[] = {
-    {"GET", "/metrics", TOKENS_SCOPE_NONE, metrics_handler},
-    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+    {"GET", "/metrics", PRINCIPAL_NONE, metrics_handler},
+    {NULL, NULL, PRINCIPAL_NONE, NULL},
 };

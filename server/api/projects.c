@@ -1,10 +1,7 @@
 /* REST handlers for projects and schedules. Worker threads. */
 #include "api/projects.h"
 #include "api/reply.h"
-#include "store/projects.h"
-#include "store/schedules.h"
-
-#include <time.h>
+#include "svc/svc_projects.h"
 
 static int projects_api_list(const struct api_request *req, const char *const *params, size_t np,
                              struct api_response *resp)
@@ -14,7 +11,7 @@ static int projects_api_list(const struct api_request *req, const char *const *p
 
     (void)params;
     (void)np;
-    if (projects_list(req->db, &list, &err) < 0)
+    if (svc_projects_list(req->svc, &list, &err) < 0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, json_pack("{s:o}", "projects", list));
 }
@@ -29,7 +26,7 @@ static int projects_api_create(const struct api_request *req, const char *const 
     (void)np;
     if (reply_body_object(req, resp, &body) < 0)
         return 0;
-    if (projects_create(req->db, body, &p, &err) < 0)
+    if (svc_projects_create(req->svc, body, &p, &err) < 0)
         reply_err(resp, &err);
     else
         reply_json(resp, 201, p);
@@ -43,7 +40,7 @@ static int projects_api_show(const struct api_request *req, const char *const *p
     struct err err = {0};
     json_t *p;
 
-    if (np < 1 || projects_get(req->db, params[0], &p, &err) < 0)
+    if (np < 1 || svc_projects_get(req->svc, params[0], &p, &err) < 0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, p);
 }
@@ -53,13 +50,12 @@ static int projects_api_update(const struct api_request *req, const char *const 
 {
     struct err err = {0};
     json_t *body, *p;
-    int64_t id;
 
-    if (np < 1 || projects_resolve(req->db, params[0], &id, &err) < 0)
-        return reply_err(resp, &err);
+    if (np < 1)
+        return reply_error(resp, ERR_NOT_FOUND, NULL, "no such project");
     if (reply_body_object(req, resp, &body) < 0)
         return 0;
-    if (projects_update(req->db, id, body, &p, &err) < 0)
+    if (svc_projects_update(req->svc, params[0], body, &p, &err) < 0)
         reply_err(resp, &err);
     else
         reply_json(resp, 200, p);
@@ -73,8 +69,7 @@ static int projects_api_delete(const struct api_request *req, const char *const 
     struct err err = {0};
     int64_t id;
 
-    if (np < 1 || projects_resolve(req->db, params[0], &id, &err) < 0 ||
-        projects_delete(req->db, id, &err) < 0)
+    if (np < 1 || svc_projects_delete(req->svc, params[0], &id, &err) < 0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
 }
@@ -87,7 +82,7 @@ static int schedules_api_list(const struct api_request *req, const char *const *
 
     (void)params;
     (void)np;
-    if (schedules_list(req->db, time(NULL), &list, &err) < 0)
+    if (svc_projects_schedules(req->svc, &list, &err) < 0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, json_pack("{s:o}", "schedules", list));
 }
@@ -102,7 +97,7 @@ static int schedules_api_create(const struct api_request *req, const char *const
     (void)np;
     if (reply_body_object(req, resp, &body) < 0)
         return 0;
-    if (schedules_create(req->db, body, &s, &err) < 0)
+    if (svc_projects_schedule_create(req->svc, body, &s, &err) < 0)
         reply_err(resp, &err);
     else
         reply_json(resp, 201, s);
@@ -118,19 +113,19 @@ static int schedules_api_delete(const struct api_request *req, const char *const
 
     if (np < 1 || reply_path_id(params[0], "schedule", resp, &id) < 0)
         return 0;
-    if (schedules_delete(req->db, id, &err) < 0)
+    if (svc_projects_schedule_delete(req->svc, id, &err) < 0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
 }
 
 const struct api_route projects_routes[] = {
-    {"GET", "/api/projects", TOKENS_SCOPE_OPERATOR, projects_api_list},
-    {"POST", "/api/projects", TOKENS_SCOPE_ADMIN, projects_api_create},
-    {"GET", "/api/projects/{id}", TOKENS_SCOPE_OPERATOR, projects_api_show},
-    {"PUT", "/api/projects/{id}", TOKENS_SCOPE_ADMIN, projects_api_update},
-    {"DELETE", "/api/projects/{id}", TOKENS_SCOPE_ADMIN, projects_api_delete},
-    {"GET", "/api/schedules", TOKENS_SCOPE_OPERATOR, schedules_api_list},
-    {"POST", "/api/schedules", TOKENS_SCOPE_ADMIN, schedules_api_create},
-    {"DELETE", "/api/schedules/{id}", TOKENS_SCOPE_ADMIN, schedules_api_delete},
-    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+    {"GET", "/api/projects", PRINCIPAL_OPERATOR, projects_api_list},
+    {"POST", "/api/projects", PRINCIPAL_ADMIN, projects_api_create},
+    {"GET", "/api/projects/{id}", PRINCIPAL_OPERATOR, projects_api_show},
+    {"PUT", "/api/projects/{id}", PRINCIPAL_ADMIN, projects_api_update},
+    {"DELETE", "/api/projects/{id}", PRINCIPAL_ADMIN, projects_api_delete},
+    {"GET", "/api/schedules", PRINCIPAL_OPERATOR, schedules_api_list},
+    {"POST", "/api/schedules", PRINCIPAL_ADMIN, schedules_api_create},
+    {"DELETE", "/api/schedules/{id}", PRINCIPAL_ADMIN, schedules_api_delete},
+    {NULL, NULL, PRINCIPAL_NONE, NULL},
 };

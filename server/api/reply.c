@@ -18,22 +18,26 @@ int reply_json(struct api_response *resp, int status, json_t *body)
     return 0;
 }
 
-int reply_error(struct api_response *resp, int status, const char *code, const char *fmt, ...)
+int reply_err(struct api_response *resp, const struct err *err)
 {
-    char msg[512];
+    enum err_code code = err->code == ERR_OK ? ERR_INTERNAL : err->code;
+
+    return reply_json(resp, err_http_status(code),
+                      json_pack("{s:{s:s,s:s}}", "error", "code",
+                                err->reason ? err->reason : err_code_name(code), "message",
+                                err->msg[0] ? err->msg : "request failed"));
+}
+
+int reply_error(struct api_response *resp, enum err_code code, const char *reason, const char *fmt,
+                ...)
+{
+    struct err e = {.code = code, .reason = reason};
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
     va_end(ap);
-    return reply_json(resp, status,
-                      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
-}
-
-int reply_err(struct api_response *resp, const struct err *err)
-{
-    return reply_error(resp, err_http_status(err->code), err_code_name(err->code), "%s",
-                       err->msg[0] ? err->msg : "request failed");
+    return reply_err(resp, &e);
 }
 
 int reply_body_object(const struct api_request *req, struct api_response *resp, json_t **out)
@@ -43,23 +47,23 @@ int reply_body_object(const struct api_request *req, struct api_response *resp, 
 
     *out = NULL;
     if (!req->body || req->body_len == 0) {
-        reply_error(resp, 400, "body_required", "send a JSON object as the request body");
+        reply_error(resp, ERR_INVALID, "body_required", "send a JSON object as the request body");
         return -1;
     }
     if (req->body_len > REPLY_BODY_MAX) {
-        reply_error(resp, 413, "body_too_large", "the request body is larger than %d bytes",
-                    REPLY_BODY_MAX);
+        reply_error(resp, ERR_TOO_LARGE, "body_too_large",
+                    "the request body is larger than %d bytes", REPLY_BODY_MAX);
         return -1;
     }
     j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        reply_error(resp, 400, "invalid_json", "the body is not valid JSON: %s (line %d)", je.text,
-                    je.line);
+        reply_error(resp, ERR_INVALID, "invalid_json", "the body is not valid JSON: %s (line %d)",
+                    je.text, je.line);
         return -1;
     }
     if (!json_is_object(j)) {
         json_decref(j);
-        reply_error(resp, 400, "body_not_object", "the body must be a JSON object");
+        reply_error(resp, ERR_INVALID, "body_not_object", "the body must be a JSON object");
         return -1;
     }
     *out = j;
@@ -129,7 +133,7 @@ int reply_path_id(const char *s, const char *what, struct api_response *resp, in
     errno = 0;
     v = s && *s && isdigit((unsigned char)*s) ? strtoll(s, &end, 10) : 0;
     if (!s || !*s || errno || v <= 0 || *end) {
-        reply_error(resp, 400, "invalid_id", "%s id must be a positive integer", what);
+        reply_error(resp, ERR_INVALID, "invalid_id", "%s id must be a positive integer", what);
         return -1;
     }
     *id = v;
@@ -149,8 +153,8 @@ int reply_query_int(const struct api_request *req, const char *name, long long m
     errno = 0;
     n = got > 0 && v[0] ? strtoll(v, &end, 10) : 0;
     if (got < 0 || !v[0] || errno || *end || n < min || n > max) {
-        reply_error(resp, 400, "invalid_parameter", "%s must be an integer from %lld to %lld", name,
-                    min, max);
+        reply_error(resp, ERR_INVALID, "invalid_parameter",
+                    "%s must be an integer from %lld to %lld", name, min, max);
         return -1;
     }
     *out = n;
@@ -165,7 +169,7 @@ int reply_member_string(json_t *obj, const char *name, struct api_response *resp
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v)) {
-        reply_error(resp, 400, "invalid_field", "%s must be a string", name);
+        reply_error(resp, ERR_INVALID, "invalid_field", "%s must be a string", name);
         return -1;
     }
     *out = json_string_value(v);
@@ -182,8 +186,8 @@ int reply_member_int(json_t *obj, const char *name, long long min, long long max
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        reply_error(resp, 400, "invalid_field", "%s must be an integer from %lld to %lld", name,
-                    min, max);
+        reply_error(resp, ERR_INVALID, "invalid_field", "%s must be an integer from %lld to %lld",
+                    name, min, max);
         return -1;
     }
     *out = json_integer_value(v);

@@ -20,14 +20,15 @@
 int reply_json(struct api_response *resp, int status, json_t *body);
 
 /*
- * Reply with the error body. `code` is a stable snake_case name callers can match on; the
- * message says what to fix. Always returns 0 (the request was handled).
+ * Reply with the error body {"error": {"code", "message"}} for `err`: the HTTP status its class
+ * maps to (core/err.h, the one mapping), and as "code" its reason, else its class's name.
+ * Always returns 0 (the request was handled).
  */
-int reply_error(struct api_response *resp, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Reply with the status and code that `err` maps to. Always returns 0. */
 int reply_err(struct api_response *resp, const struct err *err);
+
+/* The same for an error made here: class `code`, `reason` (a static string, may be NULL). */
+int reply_error(struct api_response *resp, enum err_code code, const char *reason, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Parse the body as a JSON object. On failure replies 400 (invalid_json / body_not_object /

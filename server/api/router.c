@@ -2,15 +2,11 @@
  * REST routing. Worker threads.
  */
 #include "api/router.h"
+#include "api/reply.h"
+#include "svc/svc_auth.h"
 
 #include <stdio.h>
 #include <string.h>
-
-void router_error(struct api_response *resp, int status, const char *code, const char *msg)
-{
-    resp->status = status;
-    resp->body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-}
 
 bool router_match(const char *pattern, const char *path, char *buf, size_t bufsz,
                   const char **params, size_t *nparams)
@@ -46,7 +42,7 @@ bool router_match(const char *pattern, const char *path, char *buf, size_t bufsz
 void router_dispatch(const struct api_request *req, struct api_response *resp)
 {
     const char *params[ROUTER_MAX_PARAMS];
-    char buf[1024], msg[160];
+    char buf[1024];
     size_t np;
     bool path_known = false;
 
@@ -58,22 +54,21 @@ void router_dispatch(const struct api_request *req, struct api_response *resp)
             path_known = true;
             if (strcmp(r->method, req->method) != 0)
                 continue;
-            if (r->min_scope != TOKENS_SCOPE_NONE) {
-                if (!req->who || req->who->scope == TOKENS_SCOPE_NONE) {
-                    router_error(resp, 401, "unauthorized",
-                                 "send Authorization: Bearer <operator or admin token>");
+            if (r->min_scope != PRINCIPAL_NONE) {
+                if (!req->who || req->who->scope == PRINCIPAL_NONE) {
+                    reply_error(resp, ERR_UNAUTHORIZED, NULL,
+                                "send Authorization: Bearer <operator or admin token>");
                     return;
                 }
-                if (req->who->scope == TOKENS_SCOPE_AGENT || req->who->scope < r->min_scope) {
-                    snprintf(msg, sizeof(msg), "this needs an %s token",
-                             tokens_scope_name(r->min_scope));
-                    router_error(resp, 403, "forbidden", msg);
+                if (req->who->scope == PRINCIPAL_AGENT || req->who->scope < r->min_scope) {
+                    reply_error(resp, ERR_FORBIDDEN, NULL, "this needs an %s token",
+                                principal_scope_name(r->min_scope));
                     return;
                 }
             }
             if (r->fn(req, params, np, resp) < 0 || resp->status == 0) {
                 if (!resp->body && !resp->raw)
-                    router_error(resp, 500, "internal", "the handler failed");
+                    reply_error(resp, ERR_INTERNAL, NULL, "the handler failed");
                 else if (resp->status == 0)
                     resp->status = 500;
             }
@@ -81,7 +76,42 @@ void router_dispatch(const struct api_request *req, struct api_response *resp)
         }
     }
     if (path_known)
-        router_error(resp, 405, "method_not_allowed", "this path does not take that method");
+        reply_error(resp, ERR_METHOD, NULL, "this path does not take that method");
     else
-        router_error(resp, 404, "not_found", "no such API endpoint");
+        reply_error(resp, ERR_NOT_FOUND, NULL, "no such API endpoint");
+}
+
+void router_serve(struct svc_ctx *svc, const char *token, struct api_request *req,
+                  struct api_response *resp, struct principal *who)
+{
+    const struct cfg *cfg = svc->env->cfg;
+    struct err err = {0};
+
+    memset(resp, 0, sizeof(*resp));
+    memset(who, 0, sizeof(*who));
+    req->who = NULL;
+    req->svc = svc;
+    if (cfg && !cfg->auth) {
+        who->scope = PRINCIPAL_ADMIN; /* auth off (loopback only): everyone is the admin */
+        snprintf(who->name, sizeof(who->name), "auth-off");
+        req->who = who;
+    } else if (token) {
+        if (svc_auth_verify(svc, token, who, &err) < 0) {
+            if (err.code == ERR_UNAVAILABLE)
+                reply_error(resp, ERR_UNAVAILABLE, NULL, "database unavailable, retry shortly");
+            else
+                reply_error(resp, ERR_UNAUTHORIZED, "invalid_token", "%s", err.msg);
+            return;
+        }
+        if (who->scope == PRINCIPAL_AGENT) {
+            reply_error(resp, ERR_FORBIDDEN, NULL, "agent tokens cannot use the REST API");
+            return;
+        }
+        req->who = who;
+    }
+    if (svc_ctx_ensure(svc, &err) < 0) {
+        reply_error(resp, ERR_UNAVAILABLE, NULL, "database unavailable, retry shortly");
+        return;
+    }
+    router_dispatch(req, resp);
 }

@@ -2,7 +2,7 @@
  * The REST router: matches a request against the route tables collected in routes.c, checks
  * the caller's scope and runs the handler. Worker threads (handlers block on the database).
  *
- * Scopes: a route's min_scope is TOKENS_SCOPE_NONE (public), OPERATOR or ADMIN; admin
+ * Scopes: a route's min_scope is PRINCIPAL_NONE (public), OPERATOR or ADMIN; admin
  * includes operator. Agent tokens are refused on /api with 403 (they act only through MCP).
  */
 #ifndef DROVER_API_ROUTER_H
@@ -21,8 +21,14 @@ extern const struct api_route *const routes_tables[];
  */
 void router_dispatch(const struct api_request *req, struct api_response *resp);
 
-/* {"error":{"code","message"}} with `status`. */
-void router_error(struct api_response *resp, int status, const char *code, const char *msg);
+/*
+ * What the transport calls for a REST request: authenticate `token` (NULL: none; with auth
+ * off everyone is the admin), refuse agent tokens (403), make sure the database is there
+ * (503), then dispatch. `who` is storage for the caller that req->who points to; req->svc is
+ * set to `svc`. Always fills `resp`.
+ */
+void router_serve(struct svc_ctx *svc, const char *token, struct api_request *req,
+                  struct api_response *resp, struct principal *who);
 
 /* Match `pattern` against `path`; fills params (borrowed copies into `buf`). */
 bool router_match(const char *pattern, const char *path, char *buf, size_t bufsz,

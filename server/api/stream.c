@@ -4,37 +4,23 @@
  * resumes exactly. The reference user of the transport's SSE facility (api.h). Worker threads.
  */
 #include "api/stream.h"
-#include "api/router.h"
+#include "api/reply.h"
+#include "svc/svc_events.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct db_stmt st_after = {
-    "stream_activity_after",
-    "SELECT coalesce(json_agg(json_build_object('id', a.id, 'event', a.kind, 'data',"
-    "  json_build_object('id', a.id, 'task_id', a.task_id, 'agent_id', a.agent_id, 'ts', a.ts,"
-    "   'kind', a.kind, 'level', a.level, 'message', a.message, 'metadata', a.metadata))"
-    "  ORDER BY a.id), '[]')::text AS events, max(a.id) AS last"
-    " FROM (SELECT * FROM activity WHERE id > $1::bigint"
-    "  AND ($2::bigint IS NULL OR task_id = $2::bigint) ORDER BY id LIMIT 500) a",
-    2};
-
-int stream_activity_fetch(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
-                          json_t **events, struct err *err)
+/* The api_stream fetch function: activity rows after the cursor (an activity id). */
+static int stream_activity_fetch(struct svc_ctx *svc, const char *arg,
+                                 char cursor[API_STREAM_CURSOR_MAX], json_t **events,
+                                 struct err *err)
 {
-    const char *p[2] = {cursor, *arg ? arg : NULL};
-    PGresult *r = db_exec(db, &st_after, p, err);
+    long long after = strtoll(cursor, NULL, 10);
 
-    *events = NULL;
-    if (!r)
+    if (svc_events_activity(svc, strtoll(arg, NULL, 10), &after, events, err) < 0)
         return -1;
-    *events = json_loads(db_get(r, 0, "events"), 0, NULL);
-    if (db_get(r, 0, "last"))
-        snprintf(cursor, API_STREAM_CURSOR_MAX, "%s", db_get(r, 0, "last"));
-    PQclear(r);
-    if (!*events)
-        return err_set(err, ERR_INTERNAL, "activity rows did not serialise");
+    snprintf(cursor, API_STREAM_CURSOR_MAX, "%lld", after);
     return 0;
 }
 
@@ -66,13 +52,11 @@ static int stream_activity(const struct api_request *req, const char *const *par
     (void)nparams;
     if (stream_query_id(req->query, "task_id", task, sizeof(task)) < 0 ||
         stream_query_id(req->query, "after", after, sizeof(after)) < 0) {
-        router_error(resp, 400, "invalid_argument", "task_id and after must be integers");
-        return 0;
+        return reply_error(resp, ERR_INVALID, NULL, "task_id and after must be integers");
     }
     if (lei && *lei) {
         if (strspn(lei, "0123456789") != strlen(lei) || strlen(lei) > 18) {
-            router_error(resp, 400, "invalid_argument", "Last-Event-ID must be an activity id");
-            return 0;
+            return reply_error(resp, ERR_INVALID, NULL, "Last-Event-ID must be an activity id");
         }
         snprintf(after, sizeof(after), "%s", lei);
     }
@@ -84,6 +68,6 @@ static int stream_activity(const struct api_request *req, const char *const *par
 }
 
 const struct api_route stream_routes[] = {
-    {"GET", "/api/stream/activity", TOKENS_SCOPE_OPERATOR, stream_activity},
-    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+    {"GET", "/api/stream/activity", PRINCIPAL_OPERATOR, stream_activity},
+    {NULL, NULL, PRINCIPAL_NONE, NULL},
 };

@@ -2,11 +2,10 @@
 #include "api/tasks.h"
 #include "api/reply.h"
 #include "core/mem.h"
+#include "core/model.h"
 #include "core/text.h"
-#include "store/projects.h"
-#include "store/events.h"
-#include "store/queue.h"
-#include "store/tasklist.h"
+#include "svc/svc_actions.h"
+#include "svc/svc_tasks.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -106,7 +105,7 @@ static int tasks_check_budget(json_t *b, struct api_response *resp)
     }
     return 0;
 bad:
-    reply_error(resp, 400, "invalid_budget",
+    reply_error(resp, ERR_INVALID, "invalid_budget",
                 "budget must be an object with a positive integer \"tokens\" and/or a positive "
                 "number \"usd\"");
     return -1;
@@ -124,28 +123,11 @@ static int tasks_unknown_field(json_t *body, struct api_response *resp)
         for (int i = 0; tasks_fields[i] && !known; i++)
             known = strcmp(k, tasks_fields[i]) == 0;
         if (!known) {
-            reply_error(resp, 400, "unknown_field",
+            reply_error(resp, ERR_INVALID, "unknown_field",
                         "unknown field '%.60s'; see GET /api/openapi.json for the task fields", k);
             return -1;
         }
     }
-    return 0;
-}
-
-static int tasks_children_full(struct db *db, int64_t parent, json_t *task, struct err *err)
-{
-    struct tasklist_filter f = {.parent_id = parent, .limit = 200};
-    json_t *kids = NULL;
-    int64_t next;
-
-    if (tasklist_page(db, &f, &kids, &next, err) < 0)
-        return -1;
-    /* Pages are newest first; children read better in creation order. */
-    json_t *ordered = json_array();
-    for (size_t i = json_array_size(kids); i > 0; i--)
-        json_array_append(ordered, json_array_get(kids, i - 1));
-    json_decref(kids);
-    json_object_set_new(task, "children", ordered);
     return 0;
 }
 
@@ -155,10 +137,10 @@ static int tasks_create(const struct api_request *req, const char *const *params
     const char *prompt = NULL, *alt = NULL, *title = NULL, *desc = NULL, *repo = NULL;
     const char *branch = NULL, *model = NULL;
     long long prio = 0, maxa = 0, tmo = 0, count = 1;
-    struct queue_new_task t = {0};
+    struct model_task_new t = {0};
     json_t *body = NULL, *task = NULL, *proj, *budget;
-    char *title_owned = NULL, *budget_s = NULL, *key = NULL, projbuf[128];
-    bool created = false, in_tx = false;
+    char *title_owned = NULL, *budget_s = NULL, projbuf[128];
+    bool created = false;
     struct err err = {0};
     int64_t project_id = 0;
 
@@ -174,17 +156,20 @@ static int tasks_create(const struct api_request *req, const char *const *params
         reply_member_string(body, "repository", resp, &repo) < 0 ||
         reply_member_string(body, "branch", resp, &branch) < 0 ||
         reply_member_string(body, "model", resp, &model) < 0 ||
-        reply_member_int(body, "priority", -1000, 1000, resp, &prio, NULL) < 0 ||
-        reply_member_int(body, "max_attempts", 1, 100, resp, &maxa, NULL) < 0 ||
-        reply_member_int(body, "timeout_seconds", 1, 604800, resp, &tmo, NULL) < 0 ||
-        reply_member_int(body, "agent_count", 1, TASKS_FANOUT_MAX, resp, &count, NULL) < 0)
+        reply_member_int(body, "priority", MODEL_PRIORITY_MIN, MODEL_PRIORITY_MAX, resp, &prio,
+                         NULL) < 0 ||
+        reply_member_int(body, "max_attempts", MODEL_ATTEMPTS_MIN, MODEL_ATTEMPTS_MAX, resp, &maxa,
+                         NULL) < 0 ||
+        reply_member_int(body, "timeout_seconds", MODEL_TIMEOUT_MIN, MODEL_TIMEOUT_MAX, resp, &tmo,
+                         NULL) < 0 ||
+        reply_member_int(body, "agent_count", 1, MODEL_FANOUT_MAX, resp, &count, NULL) < 0)
         goto out;
     if (!prompt || !*prompt)
         prompt = alt;
     if (!prompt || !*prompt)
         prompt = desc;
     if (!prompt || !*prompt) {
-        reply_error(resp, 400, "prompt_required",
+        reply_error(resp, ERR_INVALID, "prompt_required",
                     "say what to do: \"prompt\" (or \"task\" / \"description\") must be a "
                     "non-empty string");
         goto out;
@@ -204,15 +189,15 @@ static int tasks_create(const struct api_request *req, const char *const *params
         else if (json_is_string(proj) && json_string_length(proj) < sizeof(projbuf))
             snprintf(projbuf, sizeof(projbuf), "%s", json_string_value(proj));
         else {
-            reply_error(resp, 400, "invalid_field", "project must be a project id or name");
+            reply_error(resp, ERR_INVALID, "invalid_field", "project must be a project id or name");
             goto out;
         }
-        if (projects_resolve(req->db, projbuf, &project_id, &err) < 0) {
+        if (svc_tasks_project(req->svc, projbuf, &project_id, &err) < 0) {
             reply_err(resp, &err);
             goto out;
         }
     } else if (!repo || !*repo) {
-        reply_error(resp, 400, "repository_required",
+        reply_error(resp, ERR_INVALID, "repository_required",
                     "name a \"project\" (id or name) or a \"repository\" URL to work on");
         goto out;
     }
@@ -227,78 +212,25 @@ static int tasks_create(const struct api_request *req, const char *const *params
     t.timeout_seconds = (int)tmo;
     t.idempotency_key = req->idempotency_key;
     t.budget_json = budget_s;
-    if (count == 1) {
-        if (queue_enqueue(req->db, &t, &task, &created, &err) < 0) {
-            reply_err(resp, &err);
-            goto out;
-        }
-    } else {
-        /* The group and its children appear together or not at all. */
-        if (db_begin(req->db, &err) < 0) {
-            reply_err(resp, &err);
-            goto out;
-        }
-        in_tx = true;
-        if (queue_enqueue(req->db, &t, &task, &created, &err) < 0)
-            goto fail;
-        int64_t parent = json_integer_value(json_object_get(task, "id"));
-        if (created) {
-            if (tasklist_make_group(req->db, parent, (int)count, &err) < 0)
-                goto fail;
-            for (long long i = 1; i <= count; i++) {
-                struct queue_new_task c = t;
-                json_t *child = NULL;
-                char *ctitle = mem_printf("%s [%lld/%lld]", title, i, count);
-
-                free(key);
-                key = req->idempotency_key ? mem_printf("%.180s#%lld", req->idempotency_key, i)
-                                           : NULL;
-                c.title = ctitle;
-                c.parent_id = parent;
-                c.idempotency_key = key;
-                int rc = queue_enqueue(req->db, &c, &child, NULL, &err);
-                free(ctitle);
-                json_decref(child);
-                if (rc < 0)
-                    goto fail;
-            }
-        }
-        if (db_commit(req->db, &err) < 0)
-            goto fail;
-        in_tx = false;
-        json_decref(task);
-        task = NULL;
-        if (queue_get(req->db, parent, &task, &err) < 0 ||
-            tasks_children_full(req->db, parent, task, &err) < 0) {
-            reply_err(resp, &err);
-            goto out;
-        }
-    }
-    if (tasklist_decorate(req->db, task, &err) < 0) {
+    if (svc_tasks_submit(req->svc, &t, (int)count, &task, &created, &err) < 0) {
         reply_err(resp, &err);
         goto out;
     }
     json_object_set_new(task, "created", json_boolean(created));
     reply_json(resp, 202, task);
     task = NULL;
-    goto out;
-fail:
-    reply_err(resp, &err);
 out:
-    if (in_tx)
-        db_rollback(req->db);
     json_decref(task);
     json_decref(body);
     free(title_owned);
     free(budget_s);
-    free(key);
     return 0;
 }
 
 static int tasks_list(const struct api_request *req, const char *const *params, size_t np,
                       struct api_response *resp)
 {
-    struct tasklist_filter f = {0};
+    struct model_task_filter f = {0};
     char state[32], proj[128], agent[64], cursor[64];
     long long limit, parent;
     json_t *tasks = NULL;
@@ -314,33 +246,34 @@ static int tasks_list(const struct api_request *req, const char *const *params, 
     f.limit = (int)limit;
     f.parent_id = parent;
     got = reply_query(req->query, "state", state, sizeof(state));
-    if (got < 0 || (got > 0 && !queue_state_valid(state)))
-        return reply_error(resp, 400, "invalid_state",
-                           "state must be one of backlog, in_progress, ready_to_test, "
-                           "needs_input, completed, failed, cancelled");
+    if (got < 0 || (got > 0 && !model_state_valid(state)))
+        return reply_error(resp, ERR_INVALID, "invalid_state", "state must be one of %s",
+                           model_state_list());
     f.state = got > 0 ? state : NULL;
     got = reply_query(req->query, "project", proj, sizeof(proj));
     if (got < 0)
-        return reply_error(resp, 400, "invalid_parameter", "project must be an id or a name");
-    if (got > 0 && projects_resolve(req->db, proj, &f.project_id, &err) < 0)
+        return reply_error(resp, ERR_INVALID, "invalid_parameter",
+                           "project must be an id or a name");
+    if (got > 0 && svc_tasks_project(req->svc, proj, &f.project_id, &err) < 0)
         return reply_err(resp, &err);
     got = reply_query(req->query, "agent", agent, sizeof(agent));
     if (got < 0 || (got > 0 && !text_is_uuid(agent)))
-        return reply_error(resp, 400, "invalid_parameter", "agent must be an agent id (a UUID)");
+        return reply_error(resp, ERR_INVALID, "invalid_parameter",
+                           "agent must be an agent id (a UUID)");
     f.agent_id = got > 0 ? agent : NULL;
     got = reply_query(req->query, "cursor", cursor, sizeof(cursor));
     if (got > 0) {
         long long before;
 
         if (tasks_cursor_decode(cursor, &before) < 0)
-            return reply_error(resp, 400, "invalid_cursor",
+            return reply_error(resp, ERR_INVALID, "invalid_cursor",
                                "cursor is not one this server issued; pass next_cursor from the "
                                "previous page unchanged");
         f.before_id = before;
     } else if (got < 0) {
-        return reply_error(resp, 400, "invalid_cursor", "cursor is too long");
+        return reply_error(resp, ERR_INVALID, "invalid_cursor", "cursor is too long");
     }
-    if (tasklist_page(req->db, &f, &tasks, &next, &err) < 0)
+    if (svc_tasks_list(req->svc, &f, &tasks, &next, &err) < 0)
         return reply_err(resp, &err);
     json_t *out = json_pack("{s:o}", "tasks", tasks);
     if (next) {
@@ -354,26 +287,6 @@ static int tasks_list(const struct api_request *req, const char *const *params, 
     return reply_json(resp, 200, out);
 }
 
-/* The task with its history, duration and (for a group) children. */
-static int tasks_detail(struct db *db, int64_t id, json_t **out, struct err *err)
-{
-    json_t *task = NULL, *hist = NULL;
-
-    *out = NULL;
-    if (queue_get(db, id, &task, err) < 0 || tasklist_decorate(db, task, err) < 0 ||
-        tasklist_history(db, id, &hist, err) < 0)
-        goto fail;
-    json_object_set_new(task, "history", hist);
-    if (json_is_true(json_object_get(task, "is_group")) &&
-        tasks_children_full(db, id, task, err) < 0)
-        goto fail;
-    *out = task;
-    return 0;
-fail:
-    json_decref(task);
-    return -1;
-}
-
 static int tasks_show(const struct api_request *req, const char *const *params, size_t np,
                       struct api_response *resp)
 {
@@ -383,7 +296,7 @@ static int tasks_show(const struct api_request *req, const char *const *params, 
 
     if (np < 1 || reply_path_id(params[0], "task", resp, &id) < 0)
         return 0;
-    if (tasks_detail(req->db, id, &task, &err) < 0)
+    if (svc_tasks_detail(req->svc, id, &task, &err) < 0)
         return reply_err(resp, &err);
     return reply_json(resp, 200, task);
 }
@@ -394,7 +307,7 @@ static int tasks_act(const struct api_request *req, const char *const *params, s
                      struct api_response *resp, enum tasks_action act)
 {
     const char *text = NULL;
-    json_t *body = NULL, *task = NULL, *kids = NULL;
+    json_t *body = NULL, *task = NULL;
     struct err err = {0};
     int64_t id;
     int rc;
@@ -407,59 +320,31 @@ static int tasks_act(const struct api_request *req, const char *const *params, s
         if (reply_member_string(body, act == TASKS_ANSWER ? "answer" : "reason", resp, &text) < 0)
             goto out;
         if (act == TASKS_ANSWER && (!text || !*text)) {
-            reply_error(resp, 400, "answer_required",
+            reply_error(resp, ERR_INVALID, "answer_required",
                         "send {\"answer\": \"...\"} with the reply to the task's question");
             goto out;
         }
     }
     switch (act) {
     case TASKS_CANCEL:
-        rc = queue_cancel(req->db, id, reply_actor(req), text, &task, &err);
-        /* Cancelling a fan-out group cancels the children still open. */
-        if (rc == 0) {
-            struct tasklist_filter f = {.parent_id = id, .limit = 200};
-            int64_t next;
-            size_t i;
-            json_t *k;
-
-            if (tasklist_page(req->db, &f, &kids, &next, &err) == 0)
-                json_array_foreach(kids, i, k)
-                {
-                    const char *s = json_string_value(json_object_get(k, "state"));
-                    json_t *ct = NULL;
-                    struct err e2 = {0};
-
-                    if (s && queue_transition_allowed(s, "cancelled"))
-                        queue_cancel(req->db, json_integer_value(json_object_get(k, "id")),
-                                     reply_actor(req), "its fan-out group was cancelled", &ct, &e2);
-                    json_decref(ct);
-                }
-        }
+        rc = svc_actions_cancel(req->svc, id, reply_actor(req), text, &task, &err);
         break;
     case TASKS_ANSWER:
-        rc = queue_answer(req->db, id, reply_actor(req), text, &task, &err);
+        rc = svc_actions_answer(req->svc, id, reply_actor(req), text, &task, &err);
         break;
     default:
-        rc = queue_retry(req->db, id, reply_actor(req), &task, &err);
+        rc = svc_actions_retry(req->svc, id, reply_actor(req), &task, &err);
         break;
     }
     if (rc < 0) {
-        if (err.code == ERR_CONFLICT)
-            reply_error(resp, 409, "invalid_transition", "%s", err.msg);
-        else
-            reply_err(resp, &err);
-        goto out;
-    }
-    json_decref(task);
-    task = NULL;
-    if (tasks_detail(req->db, id, &task, &err) < 0) {
+        if (err.code == ERR_CONFLICT && !err.reason)
+            err.reason = "invalid_transition";
         reply_err(resp, &err);
         goto out;
     }
     reply_json(resp, 200, task);
     task = NULL;
 out:
-    json_decref(kids);
     json_decref(task);
     json_decref(body);
     return 0;
@@ -484,13 +369,12 @@ static int tasks_retry(const struct api_request *req, const char *const *params,
 }
 
 /* The SSE fetch for GET /api/tasks/{id}/logs?follow=1: arg = task id, cursor = activity id. */
-static int tasks_logs_fetch(struct db *db, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
-                            json_t **events, struct err *err)
+static int tasks_logs_fetch(struct svc_ctx *svc, const char *arg,
+                            char cursor[API_STREAM_CURSOR_MAX], json_t **events, struct err *err)
 {
-    long long last;
+    long long last = strtoll(cursor, NULL, 10);
 
-    if (events_task_logs(db, strtoll(arg, NULL, 10), strtoll(cursor, NULL, 10), 500, events, &last,
-                         err) < 0)
+    if (svc_tasks_logs_events(svc, strtoll(arg, NULL, 10), &last, events, err) < 0)
         return -1;
     snprintf(cursor, API_STREAM_CURSOR_MAX, "%lld", last);
     return 0;
@@ -510,7 +394,7 @@ static int tasks_logs(const struct api_request *req, const char *const *params, 
         reply_query_int(req, "limit", 1, 1000, 200, resp, &limit) < 0 ||
         reply_query_int(req, "follow", 0, 1, 0, resp, &follow) < 0)
         return 0;
-    if (queue_get(req->db, id, &task, &err) < 0)
+    if (svc_tasks_get(req->svc, id, &task, &err) < 0)
         return reply_err(resp, &err);
     json_decref(task);
     if (follow) {
@@ -520,7 +404,7 @@ static int tasks_logs(const struct api_request *req, const char *const *params, 
         if (lei && *lei) {
             after = strtoll(lei, &end, 10);
             if (*end || after < 0)
-                return reply_error(resp, 400, "invalid_cursor",
+                return reply_error(resp, ERR_INVALID, "invalid_cursor",
                                    "Last-Event-ID must be the id of an event this stream sent");
         }
         resp->status = 200;
@@ -529,7 +413,7 @@ static int tasks_logs(const struct api_request *req, const char *const *params, 
         snprintf(resp->stream.cursor, sizeof(resp->stream.cursor), "%lld", after);
         return 0;
     }
-    if (tasklist_logs(req->db, id, after, (int)limit, &entries, &err) < 0)
+    if (svc_tasks_logs(req->svc, id, after, (int)limit, &entries, &err) < 0)
         return reply_err(resp, &err);
     size_t n = json_array_size(entries);
     long long next =
@@ -540,12 +424,12 @@ static int tasks_logs(const struct api_request *req, const char *const *params, 
 }
 
 const struct api_route tasks_routes[] = {
-    {"POST", "/api/tasks", TOKENS_SCOPE_ADMIN, tasks_create},
-    {"GET", "/api/tasks", TOKENS_SCOPE_OPERATOR, tasks_list},
-    {"GET", "/api/tasks/{id}", TOKENS_SCOPE_OPERATOR, tasks_show},
-    {"POST", "/api/tasks/{id}/cancel", TOKENS_SCOPE_ADMIN, tasks_cancel},
-    {"POST", "/api/tasks/{id}/answer", TOKENS_SCOPE_ADMIN, tasks_answer},
-    {"POST", "/api/tasks/{id}/retry", TOKENS_SCOPE_ADMIN, tasks_retry},
-    {"GET", "/api/tasks/{id}/logs", TOKENS_SCOPE_OPERATOR, tasks_logs},
-    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+    {"POST", "/api/tasks", PRINCIPAL_ADMIN, tasks_create},
+    {"GET", "/api/tasks", PRINCIPAL_OPERATOR, tasks_list},
+    {"GET", "/api/tasks/{id}", PRINCIPAL_OPERATOR, tasks_show},
+    {"POST", "/api/tasks/{id}/cancel", PRINCIPAL_ADMIN, tasks_cancel},
+    {"POST", "/api/tasks/{id}/answer", PRINCIPAL_ADMIN, tasks_answer},
+    {"POST", "/api/tasks/{id}/retry", PRINCIPAL_ADMIN, tasks_retry},
+    {"GET", "/api/tasks/{id}/logs", PRINCIPAL_OPERATOR, tasks_logs},
+    {NULL, NULL, PRINCIPAL_NONE, NULL},
 };

@@ -1,14 +1,12 @@
 /*
  * REST handlers for tasks: create (with fan-out and idempotency), list with cursor pages,
  * detail with history, cancel / answer / retry, and logs (paged, or followed as SSE).
- * Worker threads (each handler uses the request's database connection).
+ * Worker threads.
  */
 #ifndef DROVER_API_TASKS_H
 #define DROVER_API_TASKS_H
 
 #include "api/api.h"
-
-#define TASKS_FANOUT_MAX 10
 
 extern const struct api_route tasks_routes[];
 

@@ -10,12 +10,12 @@ static int whoami_get(const struct api_request *req, const char *const *params, 
     (void)params;
     (void)nparams;
     resp->status = 200;
-    resp->body = json_pack("{s:s,s:s,s:I}", "scope", tokens_scope_name(req->who->scope), "name",
+    resp->body = json_pack("{s:s,s:s,s:I}", "scope", principal_scope_name(req->who->scope), "name",
                            req->who->name, "token_id", (json_int_t)req->who->token_id);
     return 0;
 }
 
 const struct api_route whoami_routes[] = {
-    {"GET", "/api/whoami", TOKENS_SCOPE_OPERATOR, whoami_get},
-    {NULL, NULL, TOKENS_SCOPE_NONE, NULL},
+    {"GET", "/api/whoami", PRINCIPAL_OPERATOR, whoami_get},
+    {NULL, NULL, PRINCIPAL_NONE, NULL},
 };

@@ -12,6 +12,21 @@ int err_set(struct err *err, enum err_code code, const char *fmt, ...)
     if (!err)
         return -1;
     err->code = code;
+    err->reason = NULL;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int err_detail(struct err *err, enum err_code code, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return -1;
+    err->code = code;
+    err->reason = reason;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
@@ -23,6 +38,7 @@ void err_clear(struct err *err)
     if (!err)
         return;
     err->code = ERR_OK;
+    err->reason = NULL;
     err->msg[0] = '\0';
 }
 
@@ -41,6 +57,9 @@ static const struct {
     [ERR_UNAVAILABLE] = {"unavailable", 503},
     [ERR_BUSY] = {"busy", 503},
     [ERR_INTERNAL] = {"internal", 500},
+    [ERR_RATE_LIMITED] = {"rate_limited", 429},
+    [ERR_METHOD] = {"method_not_allowed", 405},
+    [ERR_UNSUPPORTED] = {"not_supported", 501},
 };
 
 const char *err_code_name(enum err_code code)
@@ -55,4 +74,27 @@ int err_http_status(enum err_code code)
     if ((unsigned)code >= sizeof(err_table) / sizeof(err_table[0]))
         return 500;
     return err_table[code].http;
+}
+
+const char *err_name(const struct err *err)
+{
+    return err->reason ? err->reason : err_code_name(err->code);
+}
+
+int err_jrpc_code(enum err_code code)
+{
+    switch (code) {
+    case ERR_INVALID:
+    case ERR_TOO_LARGE:
+        return -32602;
+    case ERR_INTERNAL:
+        return -32603;
+    default:
+        return -32000;
+    }
+}
+
+int err_exit_code(enum err_code code)
+{
+    return code == ERR_INVALID || code == ERR_TOO_LARGE ? 2 : 1;
 }

@@ -1,5 +1,6 @@
 /* Backend dispatch, branch-name rules and credential lookup. Any thread. */
 #include "forge/forge_backend.h"
+#include "core/model.h"
 #include "core/mem.h"
 #include "forge/forge_internal.h"
 
@@ -37,28 +38,6 @@ const char *forge_backend_kind_name(enum forge_kind k)
  * component, no component starting with '.' or ending in ".lock", no "..", no leading '-'.
  * Narrower than git on purpose: the name also travels in URLs and forge API paths.
  */
-bool forge_backend_branch_name_valid(const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    const char *comp;
-
-    if (n == 0 || n > 200 || name[0] == '-' || name[0] == '/' || name[n - 1] == '/' ||
-        name[n - 1] == '.' || strstr(name, "..") || strstr(name, "//") || strcmp(name, "HEAD") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (!isalnum(c) && c != '.' && c != '_' && c != '/' && c != '-')
-            return false;
-    }
-    for (comp = name; comp; comp = strchr(comp, '/') ? strchr(comp, '/') + 1 : NULL) {
-        const char *end = strchr(comp, '/');
-        size_t len = end ? (size_t)(end - comp) : strlen(comp);
-        if (comp[0] == '.' || (len >= 5 && strncmp(comp + len - 5, ".lock", 5) == 0))
-            return false;
-    }
-    return true;
-}
-
 json_t *forge_backend_branch_record(const char *name, const char *sha, const char *url,
                                     bool created)
 {
@@ -95,9 +74,9 @@ int forge_backend_create_branch(const struct forge *f, const char *name, const c
                                 json_t **out, struct err *err)
 {
     *out = NULL;
-    if (!forge_backend_branch_name_valid(name))
+    if (!model_branch_name_valid(name))
         return err_set(err, ERR_INVALID, "invalid branch name '%s'", name ? name : "");
-    if (!forge_backend_branch_name_valid(base))
+    if (!model_branch_name_valid(base))
         return err_set(err, ERR_INVALID, "invalid base branch '%s'", base ? base : "");
     if (f->kind != FORGE_GIT && !forge_backend_repo_path_valid(f->repo_path))
         return err_set(err, ERR_INVALID, "the %s forge needs a valid forge_repo_path (owner/repo)",
@@ -119,7 +98,7 @@ int forge_backend_create_pull_request(const struct forge *f, const struct forge_
                                       json_t **out, struct err *err)
 {
     *out = NULL;
-    if (!forge_backend_branch_name_valid(req->head) || !forge_backend_branch_name_valid(req->base))
+    if (!model_branch_name_valid(req->head) || !model_branch_name_valid(req->base))
         return err_set(err, ERR_INVALID, "invalid head or base branch");
     if (strcmp(req->head, req->base) == 0)
         return err_set(err, ERR_INVALID, "head and base are the same branch '%s'", req->head);

@@ -1,7 +1,7 @@
 /*
  * Branch and pull-request backends: one interface over a plain git remote, Gitea/Forgejo,
- * GitLab and GitHub. Reached from the create_branch / create_pull_request tools through the
- * forge_hooks table (forge.h), which forge_install() fills.
+ * GitLab and GitHub, called by the service layer (svc/svc_branch.c, svc/svc_pull.c) outside
+ * any database transaction. Branch names follow core/model.h's one rule.
  * Every call blocks (git subprocesses or libcurl): worker threads only.
  *
  * Both operations are idempotent: an existing branch or an open pull request for the same
@@ -36,9 +36,6 @@ struct forge {
 /* "git" | "gitea" | "forgejo" | "gitlab" | "github" -> kind. 0, or -1 with ERR_INVALID. */
 int forge_backend_kind_parse(const char *s, enum forge_kind *out, struct err *err);
 const char *forge_backend_kind_name(enum forge_kind k);
-
-/* True when `name` is an acceptable branch name (git check-ref-format rules, ASCII subset). */
-bool forge_backend_branch_name_valid(const char *name);
 
 /*
  * Create branch `name` from branch `base`. *out = {"name", "sha", "created", "url"?} (owned).

@@ -54,8 +54,8 @@ static json_t *mcp_initialize(struct mcp_ctx *c, const json_t *params, int *code
         mcp_version_supported(json_string_value(pv)) ? json_string_value(pv) : MCP_VERSION_LATEST;
     if (c->sessions) {
         long long tok = c->who ? c->who->token_id : 0;
-        if (sessions_create(c->db, tok, version, json_object_get(params, "clientInfo"),
-                            c->new_session, &err) < 0) {
+        if (svc_sessions_create(c->svc, tok, version, json_object_get(params, "clientInfo"),
+                                c->new_session, &err) < 0) {
             log_warn("mcp", "session not created: %s", err.msg);
             *code = JRPC_INTERNAL_ERROR;
             *msg = "could not create a session (database unavailable?)";
@@ -69,6 +69,113 @@ static json_t *mcp_initialize(struct mcp_ctx *c, const json_t *params, int *code
     return r;
 }
 
+/*
+ * A method: the result (owned), or NULL with *code and *msg set (msg may point into `buf`,
+ * MCP_MSG_MAX bytes), or NULL with c->park_seconds set (a held get_next_task).
+ */
+#define MCP_MSG_MAX 200
+typedef json_t *(*mcp_method_fn)(struct mcp_ctx *c, const json_t *id, const json_t *params,
+                                 int *code, const char **msg, char *buf);
+
+static json_t *mcp_m_initialize(struct mcp_ctx *c, const json_t *id, const json_t *params,
+                                int *code, const char **msg, char *buf)
+{
+    (void)id;
+    (void)buf;
+    return mcp_initialize(c, params, code, msg);
+}
+
+static json_t *mcp_m_ping(struct mcp_ctx *c, const json_t *id, const json_t *params, int *code,
+                          const char **msg, char *buf)
+{
+    (void)c, (void)id, (void)params, (void)code, (void)msg, (void)buf;
+    return json_object();
+}
+
+static json_t *mcp_m_tools_list(struct mcp_ctx *c, const json_t *id, const json_t *params,
+                                int *code, const char **msg, char *buf)
+{
+    (void)c, (void)id, (void)buf;
+    if (json_object_get(params, "cursor")) { /* we never hand out cursors: one page */
+        *code = JRPC_INVALID_PARAMS;
+        *msg = "invalid cursor";
+        return NULL;
+    }
+    return json_pack("{s:o}", "tools", tools_list());
+}
+
+static json_t *mcp_m_tools_call(struct mcp_ctx *c, const json_t *id, const json_t *params,
+                                int *code, const char **msg, char *buf)
+{
+    const json_t *name = json_object_get(params, "name");
+    const json_t *args = json_object_get(params, "arguments");
+    struct err err = {0};
+    json_t *result = NULL;
+
+    if (!json_is_string(name)) {
+        *code = JRPC_INVALID_PARAMS;
+        *msg = "tools/call needs params.name (a string)";
+        return NULL;
+    }
+    if (args && !json_is_null(args) && !json_is_object(args)) {
+        *code = JRPC_INVALID_PARAMS;
+        *msg = "tools/call params.arguments must be an object";
+        return NULL;
+    }
+    if (!tools_known(json_string_value(name))) {
+        snprintf(buf, MCP_MSG_MAX, "Unknown tool: %.100s", json_string_value(name));
+        *code = JRPC_INVALID_PARAMS;
+        *msg = buf;
+        return NULL;
+    }
+    tools_call(c, json_string_value(name), json_is_object(args) ? args : NULL, &result, &err);
+    if (!result && c->park_seconds > 0)
+        c->park_id = json_incref((json_t *)id);
+    return result;
+}
+
+static json_t *mcp_m_set_level(struct mcp_ctx *c, const json_t *id, const json_t *params, int *code,
+                               const char **msg, char *buf)
+{
+    const json_t *lvl = json_object_get(params, "level");
+    struct err err = {0};
+    bool ok = false;
+
+    (void)id, (void)buf;
+    for (size_t i = 0; json_is_string(lvl) && mcp_levels[i]; i++)
+        ok = ok || strcmp(json_string_value(lvl), mcp_levels[i]) == 0;
+    if (!ok) {
+        *code = JRPC_INVALID_PARAMS;
+        *msg = "level must be one of debug, info, notice, warning, error, critical, alert, "
+               "emergency";
+        return NULL;
+    }
+    if (svc_sessions_set_level(c->svc, c->session_id, json_string_value(lvl), &err) < 0)
+        log_warn("mcp", "log level not stored: %s", err.msg);
+    return json_object();
+}
+
+static const struct {
+    const char *name;
+    mcp_method_fn fn;
+} mcp_methods[] = {
+    {"initialize", mcp_m_initialize},      {"ping", mcp_m_ping},
+    {"tools/list", mcp_m_tools_list},      {"tools/call", mcp_m_tools_call},
+    {"logging/setLevel", mcp_m_set_level},
+};
+
+/* A notification is never answered; notifications/cancelled names the request to drop. */
+static void mcp_notification(struct mcp_ctx *c, const char *method, const json_t *params)
+{
+    const json_t *rid = json_object_get(params, "requestId");
+
+    if (strcmp(method, "notifications/cancelled") == 0 && rid &&
+        (json_is_string(rid) || json_is_integer(rid))) {
+        json_decref(c->cancel_id);
+        c->cancel_id = json_incref((json_t *)rid);
+    }
+}
+
 /* One request or notification. *reply stays NULL for notifications. */
 static void mcp_one(struct mcp_ctx *c, const json_t *msg, json_t **reply)
 {
@@ -77,7 +184,8 @@ static void mcp_one(struct mcp_ctx *c, const json_t *msg, json_t **reply)
     enum jrpc_kind kind = jrpc_classify(msg, &why);
     json_t *result = NULL;
     int code = 0;
-    char buf[200];
+    char buf[MCP_MSG_MAX];
+    size_t i;
 
     *reply = NULL;
     if (kind == JRPC_KIND_INVALID) {
@@ -94,64 +202,21 @@ static void mcp_one(struct mcp_ctx *c, const json_t *msg, json_t **reply)
         code = JRPC_INVALID_PARAMS;
         emsg = "params must be an object";
     } else if (kind == JRPC_KIND_NOTIFICATION) {
-        if (strcmp(method, "notifications/cancelled") == 0) {
-            const json_t *rid = json_object_get(params, "requestId");
-            if (rid && (json_is_string(rid) || json_is_integer(rid))) {
-                json_decref(c->cancel_id);
-                c->cancel_id = json_incref((json_t *)rid);
-            }
-        }
-        return; /* initialized, cancelled, anything else: never answered */
-    } else if (strcmp(method, "initialize") == 0) {
-        result = mcp_initialize(c, params, &code, &emsg);
-    } else if (strcmp(method, "ping") == 0) {
-        result = json_object();
-    } else if (strcmp(method, "tools/list") == 0) {
-        if (json_object_get(params, "cursor")) { /* we never hand out cursors: one page */
-            code = JRPC_INVALID_PARAMS;
-            emsg = "invalid cursor";
-        } else {
-            result = json_pack("{s:o}", "tools", tools_list());
-        }
-    } else if (strcmp(method, "tools/call") == 0) {
-        const json_t *name = json_object_get(params, "name");
-        const json_t *args = json_object_get(params, "arguments");
-        if (!json_is_string(name)) {
-            code = JRPC_INVALID_PARAMS;
-            emsg = "tools/call needs params.name (a string)";
-        } else if (args && !json_is_null(args) && !json_is_object(args)) {
-            code = JRPC_INVALID_PARAMS;
-            emsg = "tools/call params.arguments must be an object";
-        } else if (!tools_known(json_string_value(name))) {
-            snprintf(buf, sizeof(buf), "Unknown tool: %.100s", json_string_value(name));
-            code = JRPC_INVALID_PARAMS;
-            emsg = buf;
-        } else {
-            tools_call(c, json_string_value(name), json_is_object(args) ? args : NULL, &result);
-            if (!result && c->park_seconds > 0) {
-                c->park_id = json_incref((json_t *)id);
-                return;
-            }
-        }
-    } else if (strcmp(method, "logging/setLevel") == 0) {
-        const json_t *lvl = json_object_get(params, "level");
-        bool ok = false;
-        for (size_t i = 0; json_is_string(lvl) && mcp_levels[i]; i++)
-            ok = ok || strcmp(json_string_value(lvl), mcp_levels[i]) == 0;
-        if (!ok) {
-            code = JRPC_INVALID_PARAMS;
-            emsg = "level must be one of debug, info, notice, warning, error, critical, alert, "
-                   "emergency";
-        } else {
-            struct err err = {0};
-            if (sessions_set_level(c->db, c->session_id, json_string_value(lvl), &err) < 0)
-                log_warn("mcp", "log level not stored: %s", err.msg);
-            result = json_object();
-        }
+        mcp_notification(c, method, params);
+        return;
     } else {
-        snprintf(buf, sizeof(buf), "Method not found: %.100s", method);
-        code = JRPC_METHOD_NOT_FOUND;
-        emsg = buf;
+        for (i = 0; i < sizeof(mcp_methods) / sizeof(mcp_methods[0]); i++)
+            if (strcmp(method, mcp_methods[i].name) == 0)
+                break;
+        if (i < sizeof(mcp_methods) / sizeof(mcp_methods[0])) {
+            result = mcp_methods[i].fn(c, id, params, &code, &emsg, buf);
+            if (!result && c->park_seconds > 0)
+                return; /* held: answered later */
+        } else {
+            snprintf(buf, sizeof(buf), "Method not found: %.100s", method);
+            code = JRPC_METHOD_NOT_FOUND;
+            emsg = buf;
+        }
     }
     if (kind != JRPC_KIND_REQUEST) {
         json_decref(result);

@@ -1,8 +1,8 @@
 /*
  * MCP method dispatch over JSON-RPC: initialize (version negotiation), ping, tools/list,
  * tools/call, logging/setLevel and the notifications. Transport-independent: /mcp, /rpc,
- * /tools/call and /ws all end here. Runs on a worker thread with that worker's database
- * connection; never touches lws.
+ * /tools/call and /ws all end here (through mcp_serve.h). Runs on a worker thread with that
+ * worker's service context; never touches lws.
  */
 #ifndef DROVER_MCP_MCP_H
 #define DROVER_MCP_MCP_H
@@ -10,31 +10,26 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/cfg.h"
-#include "store/db.h"
-#include "store/queue.h"
-#include "store/sessions.h"
-#include "store/tokens.h"
+#include "core/principal.h"
+#include "svc/svc.h"
+#include "svc/svc_sessions.h"
 
 #define MCP_VERSION_LATEST "2025-11-25"
 #define MCP_SERVER_VERSION "0.1.0"
 
 /* Everything one message is handled with, plus what it asks the transport to do afterwards. */
 struct mcp_ctx {
-    struct db *db;
-    const struct queue_opts *qo;
-    const struct cfg *cfg;
-    const struct tokens_principal *who; /* the caller (auth off: scope NONE) */
-    const char *agent_hint;             /* auth off only: X-Agent-ID, else NULL */
-    const char *session_id;             /* /mcp with a session, else NULL */
-    bool sessions;                      /* initialize creates a session (/mcp) */
-    bool allow_park;                    /* get_next_task may ask to be held */
-    bool claims_closed;                 /* shutting down: get_next_task hands out nothing */
+    struct svc_ctx *svc;         /* the worker's: environment and connection */
+    const struct principal *who; /* the caller (auth off: scope NONE) */
+    const char *agent_hint;      /* auth off only: X-Agent-ID, else NULL */
+    const char *session_id;      /* /mcp with a session, else NULL */
+    bool sessions;               /* initialize creates a session (/mcp) */
+    bool allow_park;             /* get_next_task may ask to be held */
     /* Outputs. */
-    char new_session[SESSIONS_ID_LEN]; /* set by initialize when `sessions` */
-    int park_seconds;                  /* > 0: hold this request and retry the claim */
-    json_t *park_id;                   /* the JSON-RPC id of the held request (owned) */
-    json_t *cancel_id;                 /* notifications/cancelled requestId (owned) */
+    char new_session[SVC_SESSIONS_ID_LEN]; /* set by initialize when `sessions` */
+    int park_seconds;                      /* > 0: hold this request and retry the claim */
+    json_t *park_id;                       /* the JSON-RPC id of the held request (owned) */
+    json_t *cancel_id;                     /* notifications/cancelled requestId (owned) */
 };
 
 void mcp_ctx_clear(struct mcp_ctx *c);

@@ -3,13 +3,17 @@
  * JSON Schemas (as JSON text, parsed once) and its implementation. Worker threads.
  */
 #include "mcp/tools.h"
+#include "core/clock.h"
 #include "core/counters.h"
-#include "mcp/tools_preview.h"
-#include "store/budget.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/model.h"
 #include "core/text.h"
-#include "store/branches.h"
+#include "svc/svc_branch.h"
+#include "svc/svc_claim.h"
+#include "svc/svc_preview.h"
+#include "svc/svc_pull.h"
+#include "svc/svc_status.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -17,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 
-typedef void (*tools_fn)(struct mcp_ctx *c, const json_t *args, json_t **result);
+/* 0 with *result (NULL only for a held get_next_task), or -1 with err set. */
+typedef int (*tools_fn)(struct mcp_ctx *c, const json_t *args, json_t **result, struct err *err);
 
 struct tools_def {
     const char *name, *title, *description, *input, *output;
@@ -36,13 +40,16 @@ struct tools_def {
     "{\"type\":\"object\",\"properties\":{\"task\":{\"type\":[\"object\",\"null\"]}},"             \
     "\"required\":[\"task\"]}"
 
-static void tools_get_next_task(struct mcp_ctx *c, const json_t *args, json_t **result);
-static void tools_create_branch(struct mcp_ctx *c, const json_t *args, json_t **result);
-static void tools_log_activity(struct mcp_ctx *c, const json_t *args, json_t **result);
-static void tools_update_task_status(struct mcp_ctx *c, const json_t *args, json_t **result);
-static void tools_heartbeat(struct mcp_ctx *c, const json_t *args, json_t **result);
-static void tools_ask_user_question(struct mcp_ctx *c, const json_t *args, json_t **result);
-static void tools_create_pull_request(struct mcp_ctx *c, const json_t *args, json_t **result);
+#define TOOLS_FN(name)                                                                             \
+    static int name(struct mcp_ctx *c, const json_t *args, json_t **result, struct err *err)
+TOOLS_FN(tools_get_next_task);
+TOOLS_FN(tools_create_branch);
+TOOLS_FN(tools_log_activity);
+TOOLS_FN(tools_update_task_status);
+TOOLS_FN(tools_heartbeat);
+TOOLS_FN(tools_ask_user_question);
+TOOLS_FN(tools_create_pull_request);
+TOOLS_FN(tools_trigger_preview_deploy);
 
 static const struct tools_def tools_table[] = {
     {"get_next_task", "Get the next task",
@@ -122,7 +129,7 @@ static const struct tools_def tools_table[] = {
      "},\"required\":[\"task_id\",\"lease_epoch\"],\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"preview_url\":"
      "{\"type\":\"string\"}},\"required\":[\"task_id\",\"preview_url\"]}",
-     tools_preview_deploy},
+     tools_trigger_preview_deploy},
 };
 
 #define TOOLS_N (sizeof(tools_table) / sizeof(tools_table[0]))
@@ -173,27 +180,17 @@ json_t *tools_result(json_t *structured)
     return r;
 }
 
-json_t *tools_error(const char *code, const char *fmt, ...)
+json_t *tools_error(const struct err *err)
 {
-    char msg[512];
-    va_list ap;
-    json_t *e, *r;
-    char *text;
+    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", err_name(err), "message",
+                          err->msg[0] ? err->msg : "the tool failed");
+    char *text = json_dumps(e, JSON_COMPACT);
+    json_t *r =
+        json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text, "isError", 1);
 
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    e = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-    text = json_dumps(e, JSON_COMPACT);
-    r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text, "isError", 1);
     free(text);
     json_decref(e);
     return r;
-}
-
-static json_t *tools_err(const struct err *err)
-{
-    return tools_error(err_code_name(err->code), "%s", err->msg);
 }
 
 const char *tools_agent(const struct mcp_ctx *c)
@@ -203,73 +200,67 @@ const char *tools_agent(const struct mcp_ctx *c)
     return c->agent_hint ? c->agent_hint : "";
 }
 
-/* ---- argument helpers: each returns 0, or -1 with *result set to an isError result ---- */
-
-static int tools_need_agent(struct mcp_ctx *c, json_t **result)
+static const struct cfg *tools_cfg(const struct mcp_ctx *c)
 {
-    if (!text_is_uuid(tools_agent(c))) {
-        *result = tools_error("unauthorized", "no agent: call with an agent token%s",
-                              c->cfg && !c->cfg->auth ? " (or an X-Agent-ID header)" : "");
-        return -1;
-    }
+    return c->svc ? c->svc->env->cfg : NULL;
+}
+
+/* ---- argument helpers: each returns 0 (1: absent), or -1 with err set ---- */
+
+static int tools_need_agent(struct mcp_ctx *c, struct err *err)
+{
+    const struct cfg *cfg = tools_cfg(c);
+
+    if (!text_is_uuid(tools_agent(c)))
+        return err_set(err, ERR_UNAUTHORIZED, "no agent: call with an agent token%s",
+                       cfg && !cfg->auth ? " (or an X-Agent-ID header)" : "");
     return 0;
 }
 
 static int tools_int(const json_t *args, const char *key, bool required, long long lo, long long hi,
-                     long long *out, json_t **result)
+                     long long *out, struct err *err)
 {
     const json_t *v = json_object_get(args, key);
     char *end;
 
     if (!v || json_is_null(v)) {
-        if (required) {
-            *result = tools_error("invalid_argument", "%s is required", key);
-            return -1;
-        }
+        if (required)
+            return err_set(err, ERR_INVALID, "%s is required", key);
         return 1;
     }
-    if (json_is_integer(v))
+    if (json_is_integer(v)) {
         *out = json_integer_value(v);
-    else if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 20) {
+    } else if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < 20) {
         *out = strtoll(json_string_value(v), &end, 10); /* shell agents send "12" */
-        if (*end) {
-            *result = tools_error("invalid_argument", "%s must be an integer", key);
-            return -1;
-        }
+        if (*end)
+            return err_set(err, ERR_INVALID, "%s must be an integer", key);
     } else {
-        *result = tools_error("invalid_argument", "%s must be an integer", key);
-        return -1;
+        return err_set(err, ERR_INVALID, "%s must be an integer", key);
     }
-    if (*out < lo || *out > hi) {
-        *result = tools_error("invalid_argument", "%s must be from %lld to %lld", key, lo, hi);
-        return -1;
-    }
+    if (*out < lo || *out > hi)
+        return err_set(err, ERR_INVALID, "%s must be from %lld to %lld", key, lo, hi);
     return 0;
 }
 
 static int tools_str(const json_t *args, const char *key, bool required, const char **out,
-                     json_t **result)
+                     struct err *err)
 {
     const json_t *v = json_object_get(args, key);
 
     *out = NULL;
     if (!v || json_is_null(v)) {
-        if (required) {
-            *result = tools_error("invalid_argument", "%s is required", key);
-            return -1;
-        }
+        if (required)
+            return err_set(err, ERR_INVALID, "%s is required", key);
         return 0;
     }
-    if (!json_is_string(v)) {
-        *result = tools_error("invalid_argument", "%s must be a string", key);
-        return -1;
-    }
+    if (!json_is_string(v))
+        return err_set(err, ERR_INVALID, "%s must be a string", key);
     *out = json_string_value(v);
     return 0;
 }
 
 /* Unknown argument names are refused, so a typo ("taskId") is not silently ignored. */
-static int tools_only(const json_t *args, const char *const *allowed, json_t **result)
+static int tools_only(const json_t *args, const char *const *allowed, struct err *err)
 {
     const char *k;
     const json_t *v;
@@ -279,105 +270,94 @@ static int tools_only(const json_t *args, const char *const *allowed, json_t **r
         bool ok = false;
         for (size_t i = 0; allowed[i]; i++)
             ok = ok || strcmp(k, allowed[i]) == 0;
-        if (!ok) {
-            *result = tools_error("invalid_argument", "unknown argument '%.60s'", k);
-            return -1;
-        }
+        if (!ok)
+            return err_set(err, ERR_INVALID, "unknown argument '%.60s'", k);
     }
+    return 0;
+}
+
+/* The task a tool acts on and the lease it claims to hold: both required. */
+static int tools_lease(const json_t *args, long long *id, long long *epoch, struct err *err)
+{
+    if (tools_int(args, "task_id", true, 1, INT64_MAX, id, err) < 0 ||
+        tools_int(args, "lease_epoch", true, 0, INT64_MAX, epoch, err) < 0)
+        return -1;
     return 0;
 }
 
 /* ---- the tools ---- */
 
-static double tools_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void tools_claim(struct mcp_ctx *c, const char *agent_id, json_t **result)
 {
     struct err err = {0};
     json_t *task = NULL;
-    double t0 = tools_now();
 
     *result = NULL;
-    if (c->claims_closed)
-        return; /* droverd is shutting down: no task goes to an agent it may not see finish */
-    if (queue_claim(c->db, c->qo, agent_id, &task, &err) < 0) {
-        *result = tools_err(&err);
-        return;
-    }
-    counters_claim(tools_now() - t0, task != NULL);
-    if (task)
+    if (svc_claim(c->svc, agent_id, &task, &err) < 0)
+        *result = tools_error(&err);
+    else if (task)
         *result = tools_result(json_pack("{s:o}", "task", task));
 }
 
-static void tools_get_next_task(struct mcp_ctx *c, const json_t *args, json_t **result)
+TOOLS_FN(tools_get_next_task)
 {
     static const char *const ok[] = {"wait_seconds", "agentId", NULL};
+    const struct cfg *cfg = tools_cfg(c);
     long long wait = 0;
-    int max = c->cfg ? c->cfg->long_poll_max : 0;
+    int max = cfg ? cfg->long_poll_max : 0;
+    json_t *task = NULL;
 
-    if (tools_only(args, ok, result) < 0 || tools_need_agent(c, result) < 0 ||
-        tools_int(args, "wait_seconds", false, 0, 3600, &wait, result) < 0)
-        return;
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_int(args, "wait_seconds", false, 0, 3600, &wait, err) < 0)
+        return -1;
     if (wait > max)
         wait = max; /* a bound, not an error: the agent simply polls again */
-    tools_claim(c, tools_agent(c), result);
-    if (*result)
-        return;
+    if (svc_claim(c->svc, tools_agent(c), &task, err) < 0)
+        return -1;
+    if (task) {
+        *result = tools_result(json_pack("{s:o}", "task", task));
+        return 0;
+    }
     if (wait > 0 && c->allow_park) {
         c->park_seconds = (int)wait;
-        return;
+        return 0;
     }
     *result = tools_result(json_pack("{s:n}", "task"));
+    return 0;
 }
 
-static void tools_create_branch(struct mcp_ctx *c, const json_t *args, json_t **result)
+TOOLS_FN(tools_create_branch)
 {
     static const char *const ok[] = {"task_id", "lease_epoch", "name", "agentId", NULL};
     long long id, epoch;
     const char *name;
-    struct err err = {0};
     json_t *out = NULL;
 
-    if (tools_only(args, ok, result) < 0 || tools_need_agent(c, result) < 0 ||
-        tools_int(args, "task_id", true, 1, INT64_MAX, &id, result) < 0 ||
-        tools_int(args, "lease_epoch", true, 0, INT64_MAX, &epoch, result) < 0 ||
-        tools_str(args, "name", false, &name, result) < 0)
-        return;
-    if (branches_create(c->db, tools_agent(c), id, epoch, name, &out, &err) < 0)
-        *result = tools_err(&err);
-    else
-        *result = tools_result(out);
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 || tools_str(args, "name", false, &name, err) < 0 ||
+        svc_branch_create(c->svc, tools_agent(c), id, epoch, name, &out, err) < 0)
+        return -1;
+    *result = tools_result(out);
+    return 0;
 }
 
-static void tools_log_activity(struct mcp_ctx *c, const json_t *args, json_t **result)
+TOOLS_FN(tools_log_activity)
 {
     static const char *const ok[] = {"task_id", "level",   "message", "metadata",
                                      "entries", "agentId", NULL};
     const json_t *entries = json_object_get(args, "entries");
     json_t *one = NULL;
     long long id;
-    int n = 0;
-    struct err err = {0};
+    int n = 0, rc = -1;
 
-    if (tools_only(args, ok, result) < 0 || tools_need_agent(c, result) < 0 ||
-        tools_int(args, "task_id", true, 1, INT64_MAX, &id, result) < 0)
-        return;
-    if (entries && !json_is_array(entries)) {
-        *result = tools_error("invalid_argument",
-                              "entries must be an array of {level, message, metadata}");
-        return;
-    }
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_int(args, "task_id", true, 1, INT64_MAX, &id, err) < 0)
+        return -1;
+    if (entries && !json_is_array(entries))
+        return err_set(err, ERR_INVALID, "entries must be an array of {level, message, metadata}");
     if (!entries) {
-        if (!json_is_string(json_object_get(args, "message"))) {
-            *result = tools_error("invalid_argument", "message (a string) or entries is required");
-            return;
-        }
+        if (!json_is_string(json_object_get(args, "message")))
+            return err_set(err, ERR_INVALID, "message (a string) or entries is required");
         one = json_object();
         json_object_set(one, "message", json_object_get(args, "message"));
         if (json_object_get(args, "level"))
@@ -386,162 +366,156 @@ static void tools_log_activity(struct mcp_ctx *c, const json_t *args, json_t **r
             json_object_set(one, "metadata", json_object_get(args, "metadata"));
         entries = one;
     }
-    if (queue_log(c->db, tools_agent(c), id, entries, &n, &err) < 0)
-        *result = tools_err(&err);
-    else
+    if (svc_status_log(c->svc, tools_agent(c), id, entries, &n, err) == 0) {
         *result = tools_result(json_pack("{s:I,s:i}", "task_id", (json_int_t)id, "logged", n));
+        rc = 0;
+    }
     json_decref(one);
+    return rc;
 }
 
-static void tools_transition(struct mcp_ctx *c, long long id, long long epoch, const char *to,
-                             const struct queue_outcome *oc, json_t **result)
+static int tools_transition(struct mcp_ctx *c, long long id, long long epoch, const char *to,
+                            const struct model_outcome *oc, json_t **result, struct err *err)
 {
-    struct err err = {0};
     json_t *task = NULL;
 
-    if (queue_update_status(c->db, c->qo, tools_agent(c), id, epoch, to, oc, &task, &err) < 0)
-        *result = tools_err(&err);
-    else
-        *result = tools_result(json_pack("{s:o}", "task", task));
+    if (svc_status_update(c->svc, tools_agent(c), id, epoch, to, oc, &task, err) < 0)
+        return -1;
+    *result = tools_result(json_pack("{s:o}", "task", task));
+    return 0;
 }
 
-static void tools_update_task_status(struct mcp_ctx *c, const json_t *args, json_t **result)
+TOOLS_FN(tools_update_task_status)
 {
     static const char *const ok[] = {"task_id", "lease_epoch", "status", "error",   "question",
                                      "reason",  "result",      "retry",  "agentId", NULL};
-    struct queue_outcome oc = {0};
+    struct model_outcome oc = {0};
     const json_t *retry = json_object_get(args, "retry"), *res = json_object_get(args, "result");
     const char *status;
     long long id, epoch;
 
-    if (tools_only(args, ok, result) < 0 || tools_need_agent(c, result) < 0 ||
-        tools_int(args, "task_id", true, 1, INT64_MAX, &id, result) < 0 ||
-        tools_int(args, "lease_epoch", true, 0, INT64_MAX, &epoch, result) < 0 ||
-        tools_str(args, "status", true, &status, result) < 0 ||
-        tools_str(args, "error", false, &oc.error, result) < 0 ||
-        tools_str(args, "question", false, &oc.question, result) < 0 ||
-        tools_str(args, "reason", false, &oc.reason, result) < 0)
-        return;
-    if (retry && !json_is_boolean(retry)) {
-        *result = tools_error("invalid_argument", "retry must be a boolean");
-        return;
-    }
-    if (res && !json_is_null(res) && !json_is_object(res)) {
-        *result = tools_error("invalid_argument", "result must be an object");
-        return;
-    }
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 ||
+        tools_str(args, "status", true, &status, err) < 0 ||
+        tools_str(args, "error", false, &oc.error, err) < 0 ||
+        tools_str(args, "question", false, &oc.question, err) < 0 ||
+        tools_str(args, "reason", false, &oc.reason, err) < 0)
+        return -1;
+    if (retry && !json_is_boolean(retry))
+        return err_set(err, ERR_INVALID, "retry must be a boolean");
+    if (res && !json_is_null(res) && !json_is_object(res))
+        return err_set(err, ERR_INVALID, "result must be an object");
     if (strcmp(status, "ready_to_test") != 0 && strcmp(status, "needs_input") != 0 &&
-        strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0) {
-        *result = tools_error("invalid_argument",
-                              "status must be ready_to_test, needs_input, completed or failed");
-        return;
-    }
+        strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0)
+        return err_set(err, ERR_INVALID,
+                       "status must be ready_to_test, needs_input, completed or failed");
     oc.no_retry = retry && json_is_false(retry);
     oc.result = res && json_is_object(res) ? res : NULL;
-    tools_transition(c, id, epoch, status, &oc, result);
+    return tools_transition(c, id, epoch, status, &oc, result, err);
 }
 
-static void tools_ask_user_question(struct mcp_ctx *c, const json_t *args, json_t **result)
+TOOLS_FN(tools_ask_user_question)
 {
     static const char *const ok[] = {"task_id", "lease_epoch", "question", "agentId", NULL};
-    struct queue_outcome oc = {.reason = "question"};
+    struct model_outcome oc = {.reason = "question"};
     long long id, epoch;
 
-    if (tools_only(args, ok, result) < 0 || tools_need_agent(c, result) < 0 ||
-        tools_int(args, "task_id", true, 1, INT64_MAX, &id, result) < 0 ||
-        tools_int(args, "lease_epoch", true, 0, INT64_MAX, &epoch, result) < 0 ||
-        tools_str(args, "question", true, &oc.question, result) < 0)
-        return;
-    if (!*oc.question) {
-        *result = tools_error("invalid_argument", "question must not be empty");
-        return;
-    }
-    tools_transition(c, id, epoch, "needs_input", &oc, result);
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 ||
+        tools_str(args, "question", true, &oc.question, err) < 0)
+        return -1;
+    if (!*oc.question)
+        return err_set(err, ERR_INVALID, "question must not be empty");
+    return tools_transition(c, id, epoch, "needs_input", &oc, result, err);
 }
 
-static void tools_heartbeat(struct mcp_ctx *c, const json_t *args, json_t **result)
+/* task_ids: null or an array of positive integers. */
+static int tools_task_ids(const json_t *ids, struct err *err)
+{
+    size_t i;
+    const json_t *v;
+
+    if (!ids || json_is_null(ids))
+        return 0;
+    if (!json_is_array(ids))
+        return err_set(err, ERR_INVALID, "task_ids must be an array of integers");
+    json_array_foreach(ids, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return err_set(err, ERR_INVALID, "task_ids must be positive integers");
+    }
+    return 0;
+}
+
+TOOLS_FN(tools_heartbeat)
 {
     static const char *const ok[] = {"status", "task_ids", "usage", "agentId", "taskIds", NULL};
     const json_t *ids = json_object_get(args, "task_ids"), *usage = json_object_get(args, "usage");
     const char *status;
-    struct err err = {0};
     json_t *out = NULL;
-    int over = 0;
 
     if (!ids)
         ids = json_object_get(args, "taskIds");
-    if (tools_only(args, ok, result) < 0 || tools_need_agent(c, result) < 0 ||
-        tools_str(args, "status", false, &status, result) < 0)
-        return;
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_str(args, "status", false, &status, err) < 0)
+        return -1;
     if (status && strcmp(status, "idle") != 0 && strcmp(status, "busy") != 0 &&
-        strcmp(status, "offline") != 0) {
-        *result = tools_error("invalid_argument", "status must be idle, busy or offline");
-        return;
-    }
-    if (ids && !json_is_null(ids) && !json_is_array(ids)) {
-        *result = tools_error("invalid_argument", "task_ids must be an array of integers");
-        return;
-    }
-    if (usage && !json_is_null(usage) && !json_is_object(usage)) {
-        *result = tools_error("invalid_argument", "usage must be an object");
-        return;
-    }
-    if (ids && json_is_array(ids)) {
-        size_t i;
-        const json_t *v;
-        json_array_foreach(ids, i, v) if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        {
-            *result = tools_error("invalid_argument", "task_ids must be positive integers");
-            return;
-        }
-    }
-    /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
-    if (budget_enforce(c->db, tools_agent(c), usage && json_is_object(usage) ? usage : NULL, &over,
-                       &err) < 0) {
-        *result = tools_err(&err);
-        return;
-    }
-    if (queue_heartbeat(c->db, c->qo, tools_agent(c), status,
-                        ids && json_is_array(ids) ? ids : NULL,
-                        usage && json_is_object(usage) ? usage : NULL, &out, &err) < 0) {
-        *result = tools_err(&err);
-        return;
-    }
-    json_object_set_new(out, "heartbeat_interval",
-                        json_integer(c->cfg ? c->cfg->heartbeat_interval : 30));
+        strcmp(status, "offline") != 0)
+        return err_set(err, ERR_INVALID, "status must be idle, busy or offline");
+    if (tools_task_ids(ids, err) < 0)
+        return -1;
+    if (usage && !json_is_null(usage) && !json_is_object(usage))
+        return err_set(err, ERR_INVALID, "usage must be an object");
+    if (svc_status_heartbeat(c->svc, tools_agent(c), status, ids && json_is_array(ids) ? ids : NULL,
+                             usage && json_is_object(usage) ? usage : NULL, &out, err) < 0)
+        return -1;
     *result = tools_result(out);
+    return 0;
 }
 
-static void tools_create_pull_request(struct mcp_ctx *c, const json_t *args, json_t **result)
+TOOLS_FN(tools_create_pull_request)
 {
     static const char *const ok[] = {"task_id", "lease_epoch", "title",   "body",
                                      "head",    "base",        "agentId", NULL};
-    const char *title, *body, *head, *base;
+    struct svc_pull_req req;
     long long id, epoch;
-    struct err err = {0};
     json_t *out = NULL;
 
-    if (tools_only(args, ok, result) < 0 || tools_need_agent(c, result) < 0 ||
-        tools_int(args, "task_id", true, 1, INT64_MAX, &id, result) < 0 ||
-        tools_int(args, "lease_epoch", true, 0, INT64_MAX, &epoch, result) < 0 ||
-        tools_str(args, "title", true, &title, result) < 0 ||
-        tools_str(args, "body", false, &body, result) < 0 ||
-        tools_str(args, "head", false, &head, result) < 0 ||
-        tools_str(args, "base", false, &base, result) < 0)
-        return;
-    if (branches_pull_request(c->db, tools_agent(c), id, epoch, title, body, head, base, &out,
-                              &err) < 0)
-        *result = tools_err(&err);
-    else
-        *result = tools_result(out);
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 ||
+        tools_str(args, "title", true, &req.title, err) < 0 ||
+        tools_str(args, "body", false, &req.body, err) < 0 ||
+        tools_str(args, "head", false, &req.head, err) < 0 ||
+        tools_str(args, "base", false, &req.base, err) < 0 ||
+        svc_pull_create(c->svc, tools_agent(c), id, epoch, &req, &out, err) < 0)
+        return -1;
+    *result = tools_result(out);
+    return 0;
 }
 
-void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t **result)
+TOOLS_FN(tools_trigger_preview_deploy)
+{
+    static const char *const ok[] = {"task_id", "lease_epoch", "agentId", NULL};
+    long long id, epoch;
+    json_t *out = NULL;
+
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 ||
+        svc_preview_deploy(c->svc, tools_agent(c), id, epoch, &out, err) < 0)
+        return -1;
+    *result = tools_result(out);
+    return 0;
+}
+
+void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t **result,
+                struct err *err)
 {
     json_t *empty = NULL;
     const json_t *agent;
+    double t0;
 
     *result = NULL;
+    err_clear(err);
     if (!args)
         args = empty = json_object();
     /* An agentId argument (seed scripts send it) must name the caller. */
@@ -549,24 +523,27 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
     if (agent &&
         (!json_is_string(agent) || (c->who && c->who->agent_id[0] &&
                                     strcasecmp(json_string_value(agent), c->who->agent_id) != 0))) {
-        *result = tools_error("forbidden", "agentId does not match the agent of this token");
+        err_set(err, ERR_FORBIDDEN, "agentId does not match the agent of this token");
+        *result = tools_error(err);
         goto out;
     }
     if (agent && !(c->who && c->who->agent_id[0]) && !c->agent_hint)
         c->agent_hint = json_string_value(agent); /* auth off: the seed names its agent */
     for (size_t i = 0; i < TOOLS_N; i++) {
-        if (strcmp(tools_table[i].name, name) == 0) {
-            double t0 = tools_now();
-
-            tools_table[i].fn(c, args, result);
-            /* A parked long-poll (no result yet) is counted when it is answered. */
-            if (*result)
-                counters_tool_call(name, tools_now() - t0,
-                                   !json_is_true(json_object_get(*result, "isError")));
-            goto out;
+        if (strcmp(tools_table[i].name, name) != 0)
+            continue;
+        t0 = clock_s();
+        if (tools_table[i].fn(c, args, result, err) < 0) {
+            json_decref(*result);
+            *result = tools_error(err);
         }
+        /* A held long-poll (no result yet) is counted when it is answered. */
+        if (*result)
+            counters_tool_call(name, clock_s() - t0, err->code == ERR_OK);
+        goto out;
     }
-    *result = tools_error("invalid_argument", "unknown tool '%.100s'", name);
+    err_set(err, ERR_INVALID, "unknown tool '%.100s'", name);
+    *result = tools_error(err);
 out:
     json_decref(empty);
 }

@@ -1,6 +1,7 @@
 /*
- * The MCP tools an agent calls: their definitions (tools/list) and their implementations over
- * the queue. Worker threads (the implementations block on the database).
+ * The MCP tools an agent calls: their definitions (tools/list) and their implementations, each
+ * the protocol side of one use case of the service layer (svc/). Worker threads (the
+ * implementations block on the database and, for branches and pull requests, the forge).
  */
 #ifndef DROVER_MCP_TOOLS_H
 #define DROVER_MCP_TOOLS_H
@@ -18,10 +19,12 @@ bool tools_known(const char *name);
 
 /*
  * Run tool `name` with `args` (an object, may be NULL). *result is a CallToolResult; input and
- * business errors are isError results. For get_next_task with nothing claimable and waiting
- * allowed, *result is NULL and c->park_seconds is set.
+ * business errors are isError results whose error is also in *err (its class tells a
+ * transport that answers with an HTTP status which one; ERR_OK on success). For get_next_task
+ * with nothing claimable and waiting allowed, *result is NULL and c->park_seconds is set.
  */
-void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t **result);
+void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t **result,
+                struct err *err);
 
 /* get_next_task's claim alone, for re-running a held request: *result NULL = still nothing. */
 void tools_claim(struct mcp_ctx *c, const char *agent_id, json_t **result);
@@ -29,8 +32,8 @@ void tools_claim(struct mcp_ctx *c, const char *agent_id, json_t **result);
 /* A CallToolResult carrying `structured` (stolen) as structuredContent and content[0].text. */
 json_t *tools_result(json_t *structured);
 
-/* An isError CallToolResult: content[0].text = {"error":{"code","message"}}. */
-json_t *tools_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An isError CallToolResult: content[0].text = {"error":{"code": err_name(err), "message"}}. */
+json_t *tools_error(const struct err *err);
 
 /* The agent the caller acts as ("" when none). */
 const char *tools_agent(const struct mcp_ctx *c);

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
-#include "store/tokens.h"
+#include "core/principal.h"
 
 enum job_kind {
     JOB_MCP,        /* POST /mcp: one JSON-RPC body with a session */
@@ -62,10 +62,10 @@ struct job {
     char *out;  /* owned, LWS_PRE headroom is added by the service thread */
     size_t out_len;
     const char *content_type;
-    char *new_session;           /* owned: Mcp-Session-Id to send */
-    bool www_auth;               /* add WWW-Authenticate (401) */
-    bool close_ws;               /* ws: close after sending (auth failed) */
-    struct tokens_principal who; /* JOB_WS_AUTH result / park owner */
+    char *new_session;    /* owned: Mcp-Session-Id to send */
+    bool www_auth;        /* add WWW-Authenticate (401) */
+    bool close_ws;        /* ws: close after sending (auth failed) */
+    struct principal who; /* JOB_WS_AUTH result / park owner */
     /* Hold instead of answering (get_next_task found nothing). */
     int park_seconds;
     uint64_t notify_seq; /* the server's task-ready counter when this job was submitted */

@@ -12,9 +12,9 @@
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
-#include "mcp/tools.h"
 #include "net/assets.h"
-#include "net/authcache.h"
+#include "core/clock.h"
+#include "mcp/mcp_serve.h"
 #include "net/job.h"
 #include "net/listen.h"
 #include "net/reqcheck.h"
@@ -48,7 +48,6 @@
 
 static atomic_bool server_stop_flag;
 static struct lws_context *server_signal_ctx;
-struct server_drain server_drain_hook;
 
 /* ---- the request-id registry: id -> wsi ---- */
 
@@ -98,8 +97,8 @@ struct txn_fifo {
 };
 
 struct server {
-    struct work_env env; /* first: the pool hands &server to work_run as its env */
     const struct cfg *cfg;
+    const struct server_app *app;
     struct lws_context *ctx;
     struct ev_loop *ev; /* the libev loop lws runs on (NULL: lws's poll() loop) */
     struct workers *pool;
@@ -118,8 +117,8 @@ struct server {
      * it ran may have looked before that task committed: it is re-run at once. */
     uint64_t notify_seq;
     int writing; /* HTTP replies queued but not yet fully written */
-    /* Shutdown: claims closed while server_drain_hook waits (closing), then stopping. */
-    atomic_bool claims_closed;
+    /* Shutdown: claims closed (app->claims_closed) while the app drains (closing), then
+     * stopping. */
     bool closing;
     bool stopping;
     struct txn_fifo idle;    /* keep-alive connections between requests */
@@ -168,7 +167,7 @@ struct ws_sess {
     struct ws_msg *out_head, *out_tail;
     int nout, running;
     bool paused, close_after;
-    char token[TOKENS_LEN + 8];
+    char token[PRINCIPAL_TOKEN_LEN + 8];
     char agent_hdr[40];
 };
 
@@ -293,7 +292,7 @@ static void fifo_add(struct txn_fifo *f, struct lws *wsi, struct http_txn *t)
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0); /* an unlink: O(1) */
     t->wsi = wsi;
     t->fifo = f;
-    t->fifo_since_ms = authcache_now_ms();
+    t->fifo_since_ms = clock_ms();
     t->fprev = f->tail;
     t->fnext = NULL;
     if (f->tail)
@@ -503,9 +502,8 @@ static int txn_write(struct server *s, struct lws *wsi, struct http_txn *t)
 
 static json_t *held_null_reply(const struct held *h)
 {
-    json_t *r = tools_result(json_pack("{s:n}", "task"));
-
-    return h->wrap == JOB_WRAP_TOOL ? r : jrpc_result(h->jrpc_id, r);
+    return mcp_serve_empty_claim(h->wrap == JOB_WRAP_TOOL ? MCP_WRAP_TOOL : MCP_WRAP_JRPC,
+                                 h->jrpc_id);
 }
 
 static void held_free(struct held *h)
@@ -685,7 +683,7 @@ static void sse_submit(struct server *s, struct sse *e)
     }
     e->inflight = true;
     e->dirty = false;
-    e->last_fetch_ms = authcache_now_ms();
+    e->last_fetch_ms = clock_ms();
 }
 
 /* Queue SSE text on a stream's connection. */
@@ -732,7 +730,7 @@ static void sse_open(struct server *s, struct job *j)
     fifo_del(t);
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
     lws_callback_on_writable(wsi);
-    e.last_keepalive_ms = authcache_now_ms();
+    e.last_keepalive_ms = clock_ms();
     if (s->nsse == s->capsse) {
         s->capsse = s->capsse ? s->capsse * 2 : 16;
         s->sse = mem_realloc(s->sse, s->capsse * sizeof(*s->sse));
@@ -851,7 +849,7 @@ static void server_complete(struct server *s, struct job *j)
         h.jrpc_id = j->jrpc_id ? json_incref(j->jrpc_id) : NULL;
         memcpy(h.agent_id, j->agent_id, sizeof(h.agent_id));
         h.session = j->session ? mem_strdup(j->session) : NULL;
-        h.deadline_ms = authcache_now_ms() + (long long)j->park_seconds * 1000;
+        h.deadline_ms = clock_ms() + (long long)j->park_seconds * 1000;
         if (s->stopping) {
             held_answer_null(s, &h);
             held_free(&h);
@@ -904,7 +902,7 @@ static int server_submit(struct server *s, struct job *j)
 static void server_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *s = lws_container_of(sul, struct server, tick);
-    long long now = authcache_now_ms();
+    long long now = clock_ms();
 
     for (size_t i = 0; i < s->nheld;) {
         struct held *h = &s->held[i];
@@ -1149,7 +1147,7 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
 
     txn_clear(s, t);
     t->id = reg_add(s, wsi);
-    t->started_ms = authcache_now_ms();
+    t->started_ms = clock_ms();
     if (!method) {
         t->close_after = true;
         return txn_error(wsi, t, 400, "bad_request", "unsupported method or URI too long");
@@ -1208,7 +1206,7 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
         if (t->st != TXN_BODY)
             return 0;
         /* A body dribbled slower than the idle timeout is a slow-loris: drop it. */
-        if (authcache_now_ms() - t->started_ms > (long long)s->cfg->idle_timeout * 1000)
+        if (clock_ms() - t->started_ms > (long long)s->cfg->idle_timeout * 1000)
             return -1;
         if (buf_append(&t->body, in, len) < 0)
             return -1; /* over --max-body without a Content-Length saying so: close */
@@ -1288,16 +1286,13 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         tok = hdr_bearer(wsi);
         /* Malformed or missing: refuse the upgrade now. A well-formed token is verified (via
          * the cache) on the worker for every message, so revocation applies here too. */
-        if (s->cfg->auth && (!tok || strlen(tok) != TOKENS_LEN - 1)) {
+        if (s->cfg->auth && (!tok || strlen(tok) != PRINCIPAL_TOKEN_LEN - 1)) {
             free(tok);
             return 1;
         }
-        if (s->cfg->auth) {
-            struct tokens_principal who;
-            if (authcache_peek(tok, &who) && who.scope != TOKENS_SCOPE_AGENT) {
-                free(tok);
-                return 1; /* known, but not an agent token */
-            }
+        if (s->cfg->auth && mcp_serve_ws_peek(s->app->env, tok) < 0) {
+            free(tok);
+            return 1; /* known, but not an agent token */
         }
         if (w) {
             snprintf(w->token, sizeof(w->token), "%s", tok ? tok : "");
@@ -1307,13 +1302,11 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
-        struct tokens_principal who;
-
         w->id = reg_add(s, wsi);
         buf_init(&w->rx, (size_t)s->cfg->max_body);
         /* A token the cache does not know is verified now, so a bad one is refused (error +
          * close) before the client sends anything; every message is checked again anyway. */
-        if (s->cfg->auth && !authcache_peek(w->token, &who)) {
+        if (s->cfg->auth && mcp_serve_ws_peek(s->app->env, w->token) == 0) {
             struct job *j = job_new(JOB_WS_AUTH, w->id);
             j->ws = true;
             j->token = mem_strdup(w->token);
@@ -1551,7 +1544,7 @@ static int server_check_bind(const char *host, int port)
     return rc < 0 ? -1 : 0;
 }
 
-int server_run(const struct cfg *cfg)
+int server_run(const struct cfg *cfg, const struct server_app *app)
 {
     struct lws_context_creation_info info;
     struct server *s = mem_calloc(1, sizeof(*s));
@@ -1560,10 +1553,7 @@ int server_run(const struct cfg *cfg)
     int rc = 1;
 
     s->cfg = cfg;
-    s->env.cfg = cfg;
-    queue_opts_default(&s->env.qo);
-    s->env.qo.lease_seconds = cfg->lease_seconds;
-    s->env.claims_closed = &s->claims_closed;
+    s->app = app;
     /* Connections, plus the workers' and the LISTEN thread's database sockets, the pool's, and
      * files. */
     server_set_fd_limit(cfg->max_conns + cfg->workers + 64);
@@ -1605,7 +1595,8 @@ int server_run(const struct cfg *cfg)
         return 1;
     }
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
-    s->pool = workers_start(cfg->workers, cfg->database_url, work_run, server_wake, s);
+    s->pool = workers_start(cfg->workers, app->worker_open, app->worker_close, app->arg, work_run,
+                            server_wake, s);
     s->ctx = server_context(s, &info);
     if (!s->ctx) {
         log_error("server", "cannot listen on %s:%d (address in use or not available?)",
@@ -1627,7 +1618,7 @@ int server_run(const struct cfg *cfg)
         printf("droverd listening on %s:%d\n", cfg->listen_host, port);
         fflush(stdout);
     }
-    s->last_sweep_ms = authcache_now_ms();
+    s->last_sweep_ms = clock_ms();
     lws_sul_schedule(s->ctx, 0, &s->tick, server_tick, SERVER_TICK_US);
 
     while (server_service(s) >= 0) {
@@ -1637,12 +1628,13 @@ int server_run(const struct cfg *cfg)
              * {task: null} now; later ones are held, claiming nothing, until stopping. */
             log_info("server", "stopping: no new claims; waiting for this droverd's own agents");
             s->closing = true;
-            atomic_store(&s->claims_closed, true);
+            if (app->claims_closed)
+                atomic_store(app->claims_closed, true);
             server_release_held(s);
-            if (server_drain_hook.begin)
-                server_drain_hook.begin();
+            if (app->drain_begin)
+                app->drain_begin(app->arg);
         }
-        if (s->closing && !s->stopping && server_drain_hook.done && !server_drain_hook.done())
+        if (s->closing && !s->stopping && app->drain_done && !app->drain_done(app->arg))
             continue;
         if (s->closing && !s->stopping) {
             /* New requests get 503 + close from here on. (lws_context_deprecate would close the
@@ -1650,14 +1642,14 @@ int server_run(const struct cfg *cfg)
             log_info("server", "stopping: refusing new requests, finishing in-flight ones");
             s->stopping = true;
             sse_close_all(s);
-            drain_until = authcache_now_ms() + SERVER_DRAIN_MS;
+            drain_until = clock_ms() + SERVER_DRAIN_MS;
         }
         if (s->stopping) {
             server_drain_done(s);
             server_release_held(s);
             if ((s->inflight <= 0 && s->nheld == 0 && s->writing <= 0 &&
                  workers_busy(s->pool) == 0) ||
-                authcache_now_ms() > drain_until)
+                clock_ms() > drain_until)
                 break;
         }
     }

@@ -8,29 +8,42 @@
 #ifndef DROVER_NET_SERVER_H
 #define DROVER_NET_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "core/cfg.h"
 
+struct svc_env;
+
 /*
- * What the server waits for on SIGTERM before it stops serving: begin() is called once, then
- * done() on every pass of the service loop until it returns true (main.c: the pool's own agents
- * handing their tasks back, pool/agentpool.h). Service thread; NULL members: nothing to wait for.
+ * What droverd plugs into the transport (cmd/cmd_serve.c builds it). net/ never looks inside
+ * `env`; it hands it to mcp/ where a check needs no database (the token cache on a WebSocket
+ * upgrade).
  */
-struct server_drain {
-    void (*begin)(void);
-    bool (*done)(void);
+struct server_app {
+    const struct svc_env *env;
+    void *arg; /* handed to every function below */
+    /* Each worker thread's own context (a struct svc_ctx with its database connection). */
+    void *(*worker_open)(void *arg);
+    void (*worker_close)(void *ctx);
+    /* Set at shutdown: get_next_task hands out no task (the services read it too). */
+    atomic_bool *claims_closed;
+    /*
+     * What the server waits for on SIGTERM before it stops serving: drain_begin() once, then
+     * drain_done() on every pass of the service loop until it returns true (the pool's own
+     * agents handing their tasks back). Service thread; NULL: nothing to wait for.
+     */
+    void (*drain_begin)(void *arg);
+    bool (*drain_done)(void *arg);
 };
-/* Set before server_run. */
-extern struct server_drain server_drain_hook;
 
 /*
  * Run until SIGTERM/SIGINT, then shut down in order: (a) close claims (no task is handed out;
  * held get_next_task long-polls are answered {task: null} at once, later ones are held without
- * claiming), (b) keep serving everything else until server_drain_hook says done, (c) stop
+ * claiming), (b) keep serving everything else until app->drain_done says so, (c) stop
  * accepting, answer what is held, finish in-flight requests, return 0.
  * Returns 1 when the server cannot start. Call from the main thread after migrations ran.
  */
-int server_run(const struct cfg *cfg);
+int server_run(const struct cfg *cfg, const struct server_app *app);
 
 #endif

@@ -1,27 +1,20 @@
 /*
- * What a worker does with a job: authenticate, check the session, parse, dispatch (MCP, the
- * seed endpoints, the REST router, /ready, the sweep) and leave the reply in the job.
- * Worker threads; never touches lws.
+ * What a worker does with a job: hand it, as plain data, to the protocol layer it belongs to
+ * (mcp/mcp_serve.h for the MCP endpoints and held claims, api/router.h for REST and /ready
+ * and the periodic jobs) and copy the answer back into the job. Worker threads; never
+ * touches lws.
  */
 #ifndef DROVER_NET_WORK_H
 #define DROVER_NET_WORK_H
 
-#include <stdatomic.h>
-
-#include "core/cfg.h"
 #include "net/workers.h"
-#include "store/queue.h"
 
-struct work_env {
-    const struct cfg *cfg;
-    struct queue_opts qo;
-    atomic_bool *claims_closed; /* set at shutdown: get_next_task hands out nothing; may be NULL */
-};
+struct svc_ctx;
 
-/* The workers_run_fn of the server's pool; `arg` is the server, whose first member is the env. */
+/* The workers_run_fn of the server's pool: `w->ctx` is the worker's struct svc_ctx. */
 void work_run(struct workers_worker *w, struct job *j, void *arg);
 
-/* Same, with the env given directly (tests). */
-void work_exec(const struct work_env *env, struct db *db, struct job *j);
+/* The same, with the context given directly (tests). */
+void work_exec(struct svc_ctx *svc, struct job *j);
 
 #endif

@@ -20,6 +20,7 @@ struct workers {
     pthread_mutex_t done_mu;
     workers_run_fn run;
     workers_wake_fn wake;
+    workers_close_fn close;
     void *arg;
     int n;
     pthread_t *threads;
@@ -60,8 +61,8 @@ static void *pool_main(void *argp)
     return NULL;
 }
 
-struct workers *workers_start(int n, const char *dsn, workers_run_fn run, workers_wake_fn wake,
-                              void *arg)
+struct workers *workers_start(int n, workers_open_fn open, workers_close_fn close, void *open_arg,
+                              workers_run_fn run, workers_wake_fn wake, void *arg)
 {
     struct workers *p = mem_calloc(1, sizeof(*p));
 
@@ -70,18 +71,15 @@ struct workers *workers_start(int n, const char *dsn, workers_run_fn run, worker
     pthread_cond_init(&p->cv, NULL);
     p->run = run;
     p->wake = wake;
+    p->close = close;
     p->arg = arg;
     p->n = n;
     p->threads = mem_calloc((size_t)n, sizeof(*p->threads));
     p->workers = mem_calloc((size_t)n, sizeof(*p->workers));
     for (int i = 0; i < n; i++) {
-        struct err err = {0};
-
         p->workers[i].pool = p;
         p->workers[i].index = i;
-        /* A database that is down now is retried by db_ensure on the first job. */
-        if (db_open(&p->workers[i].db, dsn, &err) < 0)
-            log_warn("pool", "worker %d: %s (will retry)", i, err.msg);
+        p->workers[i].ctx = open ? open(open_arg) : NULL;
         if (pthread_create(&p->threads[i], NULL, pool_main, &p->workers[i]) != 0) {
             log_error("pool", "cannot start worker thread %d", i);
             abort();
@@ -159,7 +157,9 @@ void workers_stop(struct workers *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n; i++) {
         pthread_join(p->threads[i], NULL);
-        db_close(&p->workers[i].db);
+        if (p->close)
+            p->close(p->workers[i].ctx);
+        p->workers[i].ctx = NULL;
     }
     free(p->threads);
     p->threads = NULL;

@@ -127,24 +127,22 @@ int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err)
     return 0;
 }
 
-/* The one pool thread of this process, and the log reader the REST API shares. */
-static struct {
+/* A running pool: its thread, and the log reader the REST API shares. */
+struct agentpool {
     pthread_t thread;
     struct loop *loop;
-    bool running;
-    int hard_cap;
     struct agentpool_cfg cfg;
     pthread_mutex_t logs_mu;
     struct backend *logs_be;
     double drain_deadline; /* agentpool_drained's backstop; 0 = no drain asked */
-} agentpool_self = {.logs_mu = PTHREAD_MUTEX_INITIALIZER};
+};
 
-int agentpool_hard_cap(void)
+int agentpool_hard_cap(const struct agentpool *p)
 {
     struct agentpool_cfg c;
 
-    if (agentpool_self.hard_cap > 0)
-        return agentpool_self.hard_cap;
+    if (p && p->cfg.hard_cap > 0)
+        return p->cfg.hard_cap;
     agentpool_cfg_default(&c);
     agentpool_cfg_env(&c, NULL);
     return c.hard_cap;
@@ -156,80 +154,78 @@ static void *agentpool_thread(void *arg)
     return NULL;
 }
 
-int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err *err)
+int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct agentpool **out,
+                    struct err *err)
 {
+    struct agentpool *p;
     struct loop *l;
 
-    if (agentpool_self.running)
-        return err_set(err, ERR_CONFLICT, "the pool is already running");
+    *out = NULL;
     if (loop_create(cfg, dsn, &l, err) < 0)
         return -1;
-    if (pthread_create(&agentpool_self.thread, NULL, agentpool_thread, l) != 0) {
+    p = mem_calloc(1, sizeof(*p));
+    pthread_mutex_init(&p->logs_mu, NULL);
+    p->loop = l;
+    p->cfg = *cfg;
+    if (pthread_create(&p->thread, NULL, agentpool_thread, l) != 0) {
         loop_destroy(l);
+        pthread_mutex_destroy(&p->logs_mu);
+        free(p);
         return err_set(err, ERR_INTERNAL, "cannot start the pool thread");
     }
-    agentpool_self.loop = l;
-    agentpool_self.running = true;
-    agentpool_self.hard_cap = cfg->hard_cap;
-    agentpool_self.cfg = *cfg;
+    *out = p;
     return 0;
 }
 
 /* The pool thread SIGKILLs at the grace; this much more lets it reap and requeue. */
 #define AGENTPOOL_DRAIN_SLACK 5
 
-void agentpool_drain(void)
+void agentpool_drain(struct agentpool *p)
 {
-    if (!agentpool_self.running || agentpool_self.drain_deadline > 0)
+    if (!p || p->drain_deadline > 0)
         return;
-    agentpool_self.drain_deadline =
-        clock_s() + agentpool_self.cfg.shutdown_grace_seconds + AGENTPOOL_DRAIN_SLACK;
-    loop_request_drain(agentpool_self.loop, agentpool_self.cfg.shutdown_grace_seconds);
+    p->drain_deadline = clock_s() + p->cfg.shutdown_grace_seconds + AGENTPOOL_DRAIN_SLACK;
+    loop_request_drain(p->loop, p->cfg.shutdown_grace_seconds);
 }
 
-bool agentpool_drained(void)
+bool agentpool_drained(struct agentpool *p)
 {
-    if (!agentpool_self.running || agentpool_self.drain_deadline <= 0 ||
-        loop_drained(agentpool_self.loop))
+    if (!p || p->drain_deadline <= 0 || loop_drained(p->loop))
         return true;
-    if (clock_s() > agentpool_self.drain_deadline) {
+    if (clock_s() > p->drain_deadline) {
         log_warn("pool", "shutting down without waiting longer for the pool thread");
-        agentpool_self.drain_deadline = -1; /* past due: warn once */
+        p->drain_deadline = -1; /* past due: warn once */
         return true;
     }
     return false;
 }
 
-void agentpool_stop(void)
+void agentpool_stop(struct agentpool *p)
 {
-    if (!agentpool_self.running)
+    if (!p)
         return;
-    loop_request_stop(agentpool_self.loop);
-    pthread_join(agentpool_self.thread, NULL);
-    loop_destroy(agentpool_self.loop);
-    agentpool_self.loop = NULL;
-    agentpool_self.running = false;
-    agentpool_self.drain_deadline = 0;
-    pthread_mutex_lock(&agentpool_self.logs_mu);
-    backend_close(agentpool_self.logs_be);
-    agentpool_self.logs_be = NULL;
-    pthread_mutex_unlock(&agentpool_self.logs_mu);
+    loop_request_stop(p->loop);
+    pthread_join(p->thread, NULL);
+    loop_destroy(p->loop);
+    backend_close(p->logs_be);
+    pthread_mutex_destroy(&p->logs_mu);
+    free(p);
 }
 
-int agentpool_logs(const char *agent_id, const char *pod_name, int tail, char **text, size_t *len,
-                   struct err *err)
+int agentpool_logs(struct agentpool *p, const char *agent_id, const char *pod_name, int tail,
+                   char **text, size_t *len, struct err *err)
 {
-    const struct agentpool_cfg *c = &agentpool_self.cfg;
+    const struct agentpool_cfg *c = &p->cfg;
     struct buf out;
     int rc = -1;
 
     *text = NULL;
     *len = 0;
-    if (!agentpool_self.running || strcmp(c->backend, "none") == 0)
+    if (strcmp(c->backend, "none") == 0)
         return err_set(err, ERR_NOT_FOUND, "no pod backend runs agents here (--pod-backend none)");
     buf_init(&out, 8u << 20);
-    pthread_mutex_lock(&agentpool_self.logs_mu);
-    if (!agentpool_self.logs_be) {
+    pthread_mutex_lock(&p->logs_mu);
+    if (!p->logs_be) {
         struct backend_cfg bc = {.kind = c->backend,
                                  .agent_command = c->agent_command,
                                  .log_dir = c->agent_log_dir,
@@ -239,11 +235,11 @@ int agentpool_logs(const char *agent_id, const char *pod_name, int tail, char **
                                  .kubeconfig = c->kubeconfig,
                                  .pod_template = c->pod_template};
 
-        if (backend_open(&bc, &agentpool_self.logs_be, err) < 0)
+        if (backend_open(&bc, &p->logs_be, err) < 0)
             goto out;
     }
     /* The process backend names logs by agent id; Kubernetes by pod name. */
-    if (backend_logs(agentpool_self.logs_be,
+    if (backend_logs(p->logs_be,
                      pod_name && *pod_name && strcmp(c->backend, "kubernetes") == 0 ? pod_name
                                                                                     : agent_id,
                      tail, false, &out, err) < 0)
@@ -251,7 +247,7 @@ int agentpool_logs(const char *agent_id, const char *pod_name, int tail, char **
     *text = buf_take(&out, len);
     rc = 0;
 out:
-    pthread_mutex_unlock(&agentpool_self.logs_mu);
+    pthread_mutex_unlock(&p->logs_mu);
     buf_clear(&out);
     return rc;
 }

@@ -65,36 +65,40 @@ int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err);
  */
 int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err);
 
+/* A running pool (its thread). */
+struct agentpool;
+
 /*
  * Start the pool thread with a connection of its own to `dsn` (NULL: the PG* environment).
  * The thread runs until agentpool_stop(); only the replica holding the pool's advisory lock acts.
- * The configuration is copied.
+ * The configuration is copied. Main thread.
  */
-int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct err *err);
+int agentpool_start(const struct agentpool_cfg *cfg, const char *dsn, struct agentpool **out,
+                    struct err *err);
 
 /*
- * The hard cap the admin API validates against: the running pool's, else DROVER_POOL_HARD_CAP,
- * else 50. Any thread (set once by agentpool_start before the API serves requests).
+ * The hard cap the admin API validates against: the running pool's (`p`), else
+ * DROVER_POOL_HARD_CAP, else 50. Any thread.
  */
-int agentpool_hard_cap(void);
+int agentpool_hard_cap(const struct agentpool *p);
 
 /*
  * droverd's shutdown, step one: ask the agents this replica started (process backend) to stop,
  * so they hand their tasks back while the server still serves them; SIGKILL after
- * --shutdown-grace. Kubernetes pods are left running. A no-op when not running.
+ * --shutdown-grace. Kubernetes pods are left running. A no-op for NULL.
  * agentpool_drain and agentpool_drained: one thread (droverd's service thread).
  */
-void agentpool_drain(void);
+void agentpool_drain(struct agentpool *p);
 
 /*
- * True once none of this replica's own agents runs (at once when it has none, or when the pool
- * is not running), or when the grace has passed by more than a few seconds (a backstop in case
- * the pool thread is stuck). Cheap: the server polls it.
+ * True once none of this replica's own agents runs (at once when it has none, or for NULL), or
+ * when the grace has passed by more than a few seconds (a backstop in case the pool thread is
+ * stuck). Cheap: the server polls it.
  */
-bool agentpool_drained(void);
+bool agentpool_drained(struct agentpool *p);
 
-/* Stop the thread (the process backend's agents are terminated with it). Idempotent. */
-void agentpool_stop(void);
+/* Stop the thread (the process backend's agents are terminated with it) and free `p`. */
+void agentpool_stop(struct agentpool *p);
 
 /*
  * The last `tail` lines of an agent's own output (its pod's or process's log), for the REST
@@ -102,7 +106,7 @@ void agentpool_stop(void);
  * the loop's. *text is owned by the caller. ERR_NOT_FOUND when there is no log or no backend.
  * Worker threads.
  */
-int agentpool_logs(const char *agent_id, const char *pod_name, int tail, char **text, size_t *len,
-                   struct err *err);
+int agentpool_logs(struct agentpool *p, const char *agent_id, const char *pod_name, int tail,
+                   char **text, size_t *len, struct err *err);
 
 #endif

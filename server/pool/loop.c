@@ -7,6 +7,7 @@
 #include "pool/backend.h"
 #include "pool/policy.h"
 #include "store/agents.h"
+#include "store/notify.h"
 #include "store/poolstore.h"
 #include "store/queue.h"
 #include "store/tokens.h"
@@ -21,8 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One lock per schema, so separate test schemas (and deployments) elect separately. */
-#define LOOP_LOCK "hashtext('drover.pool.' || current_schema())"
 /* Seconds between evaluations woken by drover_task_done: a busy queue finishes tasks all the
  * time, and each evaluation costs a few queries (and a pod list on Kubernetes). */
 #define LOOP_DONE_DEBOUNCE 1.0
@@ -30,8 +29,8 @@
 struct loop {
     struct agentpool_cfg cfg;
     char *dsn;
-    struct db db;   /* holds the advisory lock: its session is the leadership */
-    PGconn *listen; /* LISTEN drover_task_ready, drover_pool */
+    struct db db;          /* holds the advisory lock: its session is the leadership */
+    struct notify *listen; /* LISTEN drover_task_ready, drover_task_done, drover_pool */
     struct backend *be;
     bool leader;
     atomic_int stop;
@@ -91,10 +90,8 @@ bool loop_drained(struct loop *l)
 
 static void loop_resign(struct loop *l)
 {
-    if (l->listen) {
-        PQfinish(l->listen);
-        l->listen = NULL;
-    }
+    notify_close(l->listen);
+    l->listen = NULL;
     l->leader = false;
 }
 
@@ -114,39 +111,24 @@ void loop_destroy(struct loop *l)
 
 /* ---- leadership ---------------------------------------------------------------------- */
 
-static const struct db_stmt st_try_lock = {"loop_try_lock",
-                                           "SELECT pg_try_advisory_lock(" LOOP_LOCK ") AS ok", 0};
-static const struct db_stmt st_holds_lock = {
-    "loop_holds_lock",
-    "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted"
-    " AND pid = pg_backend_pid()",
-    0};
+/*
+ * The best-effort steps of the loop (a row update that a later pass repeats anyway): a
+ * failure is logged with what was being done, never silently dropped.
+ */
+static void loop_warn(int rc, const struct err *err, const char *what, const char *id)
+{
+    if (rc < 0)
+        log_warn("pool", "%s failed: agent=%s err='%s'", what, id ? id : "-", err->msg);
+}
 
 static int loop_open_listen(struct loop *l, struct err *err)
 {
-    PGresult *r;
+    static const char *const channels[] = {QUEUE_CHANNEL_READY, QUEUE_CHANNEL_DONE,
+                                           AGENTPOOL_CHANNEL, NULL};
 
-    l->listen = PQconnectdb(l->dsn ? l->dsn : "");
-    if (PQstatus(l->listen) != CONNECTION_OK) {
-        err_set(err, ERR_UNAVAILABLE, "pool listen connection: %s", PQerrorMessage(l->listen));
-        PQfinish(l->listen);
-        l->listen = NULL;
+    if (notify_open(l->dsn, channels, &l->listen, err) < 0)
         return -1;
-    }
-    r = PQexec(l->listen, "LISTEN " QUEUE_CHANNEL_READY "; LISTEN " QUEUE_CHANNEL_DONE
-                          "; LISTEN " AGENTPOOL_CHANNEL);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        err_set(err, ERR_UNAVAILABLE, "LISTEN failed: %s", PQerrorMessage(l->listen));
-        PQclear(r);
-        PQfinish(l->listen);
-        l->listen = NULL;
-        return -1;
-    }
-    PQclear(r);
-    r = PQexec(l->listen, "SELECT current_schema()");
-    snprintf(l->schema, sizeof(l->schema), "%s",
-             PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
-    PQclear(r);
+    snprintf(l->schema, sizeof(l->schema), "%s", notify_schema(l->listen));
     return 0;
 }
 
@@ -154,30 +136,17 @@ static int loop_open_listen(struct loop *l, struct err *err)
 static bool loop_elect(struct loop *l)
 {
     struct err err = {0};
-    PGresult *r;
-    bool got;
+    bool held = false;
 
     if (l->leader) {
         /* The session is the lease: if the connection was reset, the lock went with it. */
-        r = db_exec(&l->db, &st_holds_lock, NULL, &err);
-        if (r && db_get_ll(r, 0, "n") > 0) {
-            PQclear(r);
+        if (poolstore_lead_held(&l->db, &held, &err) == 0 && held)
             return true;
-        }
-        if (r)
-            PQclear(r);
         log_warn("pool", "lost the pool leadership: replica=%s err='%s'", l->cfg.replica, err.msg);
         loop_resign(l);
         return false;
     }
-    if (db_ensure(&l->db, &err) < 0)
-        return false;
-    r = db_exec(&l->db, &st_try_lock, NULL, &err);
-    if (!r)
-        return false;
-    got = strcmp(db_get(r, 0, "ok"), "t") == 0;
-    PQclear(r);
-    if (!got)
+    if (db_ensure(&l->db, &err) < 0 || poolstore_lead_try(&l->db, &held, &err) < 0 || !held)
         return false;
     if (!l->be) {
         struct backend_cfg bc = {.kind = l->cfg.backend,
@@ -192,25 +161,45 @@ static bool loop_elect(struct loop *l)
         if (backend_open(&bc, &l->be, &err) < 0) {
             log_error("pool", "cannot open the pod backend: backend=%s err='%s'", l->cfg.backend,
                       err.msg);
-            db_command(&l->db, "SELECT pg_advisory_unlock_all()", NULL);
+            poolstore_lead_release(&l->db);
             return false;
         }
     }
     if (loop_open_listen(l, &err) < 0) {
         log_error("pool", "%s", err.msg);
-        db_command(&l->db, "SELECT pg_advisory_unlock_all()", NULL);
+        poolstore_lead_release(&l->db);
         return false;
     }
     l->leader = true;
     l->next_tick = 0;
     memset(&l->hist, 0, sizeof(l->hist));
-    poolstore_leader_set(&l->db, l->cfg.replica, NULL);
+    loop_warn(poolstore_leader_set(&l->db, l->cfg.replica, &err), &err, "recording the leader",
+              NULL);
     log_info("pool", "leading the agent pool: replica=%s backend=%s", l->cfg.replica,
              l->cfg.backend);
     return true;
 }
 
 /* ---- agent lifecycle helpers ----------------------------------------------------------- */
+
+/* Leases one agent's end may hand back in one sweep. */
+#define LOOP_REAP_BATCH 100
+
+/*
+ * An agent is gone (its pod ended, or vanished): its tasks go back to the queue now rather
+ * than when their leases would have run out, and the agent is marked offline. Returns how
+ * many tasks were requeued.
+ */
+static int loop_release(struct loop *l, const char *id, const char *why)
+{
+    struct err err = {0};
+    int n = 0;
+
+    loop_warn(poolstore_expire_agent_leases(&l->db, id, &err), &err, "expiring its leases", id);
+    loop_warn(agents_mark_offline(&l->db, id, why, &err), &err, "marking it offline", id);
+    loop_warn(queue_reap(&l->db, LOOP_REAP_BATCH, &n, &err), &err, "requeueing its tasks", id);
+    return n;
+}
 
 /* Delete an agent's pod (if it has one) and mark it offline; a no-op for other backends'. */
 static void loop_retire(struct loop *l, const json_t *agent, const char *reason)
@@ -273,10 +262,7 @@ static void loop_on_exit(const struct backend_pod *pod, void *arg)
         l->next_retry = clock_s();
     }
     json_object_del(l->starting, pod->agent_id);
-    /* Its task goes back to the queue now rather than when the lease would have run out. */
-    poolstore_expire_agent_leases(&l->db, pod->agent_id, NULL);
-    agents_mark_offline(&l->db, pod->agent_id, why, NULL);
-    queue_reap(&l->db, 100, &n, NULL);
+    n = loop_release(l, pod->agent_id, why);
     log_warn("pool", "agent ended: agent=%s reason='%s' requeued=%d", pod->agent_id, why, n);
 out:
     json_decref(agent);
@@ -285,12 +271,12 @@ out:
 /* Create the token and the pod of an agent row that exists already. */
 static int loop_launch(struct loop *l, const char *id, struct err *err)
 {
-    char token[TOKENS_LEN], name[64];
+    char token[PRINCIPAL_TOKEN_LEN], name[64];
     struct backend_agent a = {.agent_id = id, .token = token, .server_url = l->cfg.server_url};
     struct backend_pod pod;
 
     snprintf(name, sizeof(name), "agent-%.8s", id);
-    if (tokens_create(&l->db, TOKENS_SCOPE_AGENT, name, id, token, NULL, err) < 0)
+    if (tokens_create(&l->db, PRINCIPAL_AGENT, name, id, token, NULL, err) < 0)
         return -1;
     if (backend_create(l->be, &a, &pod, err) < 0) {
         memset(token, 0, sizeof(token));
@@ -312,8 +298,10 @@ static int loop_create_agent(struct loop *l, struct err *err)
     if (loop_launch(l, id, err) < 0) {
         char why[300];
 
+        struct err e2 = {0};
+
         snprintf(why, sizeof(why), "could not start: %s", err->msg);
-        agents_mark_offline(&l->db, id, why, NULL);
+        loop_warn(agents_mark_offline(&l->db, id, why, &e2), &e2, "marking it offline", id);
         loop_note_failure(l, err->msg);
         return -1;
     }
@@ -358,7 +346,7 @@ static void loop_reap(struct loop *l)
                 loop_retire(l, ag, why);
         }
     }
-    if (queue_reap(&l->db, 100, &n, &err) == 0 && n > 0)
+    if (queue_reap(&l->db, LOOP_REAP_BATCH, &n, &err) == 0 && n > 0)
         log_info("pool", "expired leases returned to the queue: n=%d", n);
     json_decref(live);
     live = NULL;
@@ -406,7 +394,6 @@ static void loop_reconcile(struct loop *l)
     size_t npods = 0, i;
     json_t *live = NULL, *a, *seen = json_object();
     double now = clock_s();
-    int n;
 
     if (!backend_manages_pods(l->be))
         goto out;
@@ -428,7 +415,9 @@ static void loop_reconcile(struct loop *l)
         } else if (now - json_number_value(json_object_get(l->orphans, name)) >=
                    l->cfg.orphan_grace_seconds) {
             log_warn("pool", "deleting an orphan pod: pod=%s agent=%s", name, pods[i].agent_id);
-            backend_remove(l->be, name, pods[i].uid, NULL);
+            loop_warn(backend_remove(l->be, name, pods[i].uid, &err), &err,
+                      "deleting the orphan pod", pods[i].agent_id);
+            err_clear(&err);
             json_object_del(l->orphans, name);
         }
     }
@@ -440,12 +429,10 @@ static void loop_reconcile(struct loop *l)
 
         if (!pod || !backend || strcmp(backend, l->cfg.backend) != 0 || json_object_get(seen, pod))
             continue;
-        poolstore_expire_agent_leases(&l->db, id, NULL);
-        agents_mark_offline(&l->db, id, "pod gone", NULL);
         json_object_del(l->starting, id);
-        log_warn("pool", "agent's pod is gone: agent=%s pod=%s", id, pod);
+        log_warn("pool", "agent's pod is gone: agent=%s pod=%s requeued=%d", id, pod,
+                 loop_release(l, id, "pod gone"));
     }
-    queue_reap(&l->db, 100, &n, NULL);
 out:
     if (err.code)
         log_warn("pool", "reconcile: err='%s'", err.msg);
@@ -454,81 +441,81 @@ out:
     json_decref(seen);
 }
 
-static void loop_evaluate(struct loop *l, const char *trigger)
+/* Agents requested through the API get their token and pod here. */
+static void loop_adopt(struct loop *l)
 {
-    struct err err = {0};
-    struct poolstore_settings ps;
-    struct policy_settings cfg;
-    struct policy_snapshot snap = {0};
-    struct policy_decision *d = mem_calloc(1, sizeof(*d));
-    struct policy_agent *idle = NULL;
-    struct queue_counts qc;
-    json_t *live = NULL, *a, *inputs = NULL, *deletes = json_array();
-    size_t i, nidle = 0;
+    struct err err = {0}, e2 = {0};
     char adopt[37];
-    int created = 0;
 
-    /* Every evaluation reads fresh counts, so it also answers a pending task_done. */
-    l->last_eval = clock_s();
-    l->done_due = 0;
-    loop_reap(l);
-    loop_reconcile(l);
-    /* Agents requested through the API get their token and pod here. */
     while (backend_manages_pods(l->be) &&
            poolstore_agent_adopt(&l->db, l->cfg.backend, adopt, &err) == 1) {
         if (loop_launch(l, adopt, &err) < 0) {
-            agents_mark_offline(&l->db, adopt, err.msg, NULL);
+            loop_warn(agents_mark_offline(&l->db, adopt, err.msg, &e2), &e2, "marking it offline",
+                      adopt);
             loop_note_failure(l, err.msg);
         }
     }
-    err_clear(&err);
-    if (poolstore_settings_get(&l->db, &ps, &err) < 0 || queue_counts(&l->db, &qc, &err) < 0 ||
-        poolstore_agents_live(&l->db, &live, &err) < 0)
-        goto out;
+}
 
-    policy_settings_default(&cfg);
-    cfg.min_agents = ps.min_agents;
-    cfg.max_agents = ps.max_agents;
-    cfg.hard_cap = l->cfg.hard_cap;
-    cfg.pinned_target = ps.pinned_target;
+/* The policy's settings from the pool's row and droverd's knobs. */
+static void loop_settings(const struct loop *l, const struct poolstore_settings *ps,
+                          struct policy_settings *cfg)
+{
+    policy_settings_default(cfg);
+    cfg->min_agents = ps->min_agents;
+    cfg->max_agents = ps->max_agents;
+    cfg->hard_cap = l->cfg.hard_cap;
+    cfg->pinned_target = ps->pinned_target;
     /* The pin's expiry is on the database's clock; the policy runs on ours. */
-    cfg.pinned_until = isinf(ps.pinned_until) ? INFINITY : clock_s() + (ps.pinned_until - ps.now);
-    cfg.max_starting = l->cfg.max_starting;
-    cfg.stabilization_seconds = l->cfg.stabilization_seconds;
+    cfg->pinned_until =
+        isinf(ps->pinned_until) ? INFINITY : clock_s() + (ps->pinned_until - ps->now);
+    cfg->max_starting = l->cfg.max_starting;
+    cfg->stabilization_seconds = l->cfg.stabilization_seconds;
+}
 
-    idle = mem_calloc(json_array_size(live) + 1, sizeof(*idle));
+/* What the policy sees: head counts, the idle agents this backend may scale down. */
+static void loop_snapshot(struct loop *l, const json_t *live, const struct queue_counts *qc,
+                          struct policy_snapshot *snap, struct policy_agent *idle)
+{
+    size_t i;
+    const json_t *a;
+
     json_array_foreach(live, i, a)
     {
         const char *status = json_string_value(json_object_get(a, "status"));
+        const char *backend = json_string_value(json_object_get(a, "backend"));
 
-        if (strcmp(status, "busy") == 0)
-            snap.busy++;
-        else if (strcmp(status, "idle") == 0) {
-            const char *backend = json_string_value(json_object_get(a, "backend"));
-
-            snap.idle++;
+        if (strcmp(status, "busy") == 0) {
+            snap->busy++;
+        } else if (strcmp(status, "idle") == 0) {
+            snap->idle++;
             /* Only agents this backend started may be scaled down: agents registered from
              * elsewhere (backend none, another backend, a benchmark) are capacity, not ours. */
             if (backend_manages_pods(l->be) && backend && strcmp(backend, l->cfg.backend) == 0) {
-                idle[nidle].id = json_string_value(json_object_get(a, "id"));
-                idle[nidle++].idle = true;
+                idle[snap->nagents].id = json_string_value(json_object_get(a, "id"));
+                idle[snap->nagents++].idle = true;
             }
-        } else if (strcmp(status, "initializing") == 0)
-            snap.starting++;
+        } else if (strcmp(status, "initializing") == 0) {
+            snap->starting++;
+        }
     }
-    snap.backlog = qc.backlog;
-    snap.agents = idle;
-    snap.nagents = nidle;
-    snap.start_failures = l->failures;
-    snap.start_successes = l->successes;
-    snap.failure_reason = l->failure_reason[0] ? l->failure_reason : NULL;
+    snap->backlog = qc->backlog;
+    snap->agents = idle;
+    snap->start_failures = l->failures;
+    snap->start_successes = l->successes;
+    snap->failure_reason = l->failure_reason[0] ? l->failure_reason : NULL;
     l->failures = l->successes = 0;
+}
 
-    policy_decide(&snap, &cfg, clock_s(), &l->hist, d);
-    counters_scale_decision(d->creates > 0 ? "up" : d->ndeletes > 0 ? "down" : "hold");
+/* Apply a decision: drain first (the row update that stops claims), then delete; then create.
+ * The deleted agents' ids go to `deletes`; returns how many were created. */
+static int loop_apply(struct loop *l, const struct policy_decision *d, const json_t *live,
+                      json_t *deletes)
+{
+    struct err err = {0};
+    int created = 0;
 
-    /* Apply: drain first (the row update that stops claims), then delete; then create. */
-    for (i = 0; i < d->ndeletes; i++) {
+    for (size_t i = 0; i < d->ndeletes; i++) {
         bool drained = false;
 
         if (agents_drain(&l->db, d->deletes[i], &drained, &err) < 0 || !drained) {
@@ -539,31 +526,38 @@ static void loop_evaluate(struct loop *l, const char *trigger)
         if (backend_manages_pods(l->be))
             loop_retire(l, loop_find(live, d->deletes[i]), "scaled down");
     }
-    if (backend_manages_pods(l->be)) {
-        for (int k = 0; k < d->creates; k++) {
-            if (loop_create_agent(l, &err) < 0) {
-                log_warn("pool", "agent create failed: err='%s'", err.msg);
-                err_clear(&err);
-                break;
-            }
-            created++;
+    for (int k = 0; backend_manages_pods(l->be) && k < d->creates; k++) {
+        if (loop_create_agent(l, &err) < 0) {
+            log_warn("pool", "agent create failed: err='%s'", err.msg);
+            break;
         }
+        created++;
     }
+    return created;
+}
 
+/* Record the decision in scale_events. Retries and task_done re-evaluations (up to one a
+ * second under load) are recorded only when they act or carry news. */
+static void loop_record(struct loop *l, const char *trigger, const struct policy_decision *d,
+                        const struct policy_snapshot *snap, const struct policy_settings *cfg,
+                        const struct queue_counts *qc, const json_t *deletes, int created)
+{
+    struct err err = {0};
+    json_t *inputs;
+
+    if ((strcmp(trigger, "retry") == 0 || strcmp(trigger, "task_done") == 0) && created == 0 &&
+        json_array_size(deletes) == 0 && snap->start_failures == 0 && snap->start_successes == 0 &&
+        d->raw == l->last_raw && d->target == l->last_target && d->breaker_open == l->last_breaker)
+        return;
     inputs = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:s}", "backlog",
-                       (json_int_t)qc.backlog, "delayed", (json_int_t)qc.delayed, "busy",
-                       (json_int_t)snap.busy, "idle", (json_int_t)snap.idle, "starting",
-                       (json_int_t)snap.starting, "in_progress", (json_int_t)qc.in_progress,
-                       "min_agents", cfg.min_agents, "max_agents", cfg.max_agents, "hard_cap",
-                       cfg.hard_cap, "pinned_target", d->pinned ? cfg.pinned_target : -1,
-                       "start_failures", snap.start_failures, "consecutive_failures",
+                       (json_int_t)qc->backlog, "delayed", (json_int_t)qc->delayed, "busy",
+                       (json_int_t)snap->busy, "idle", (json_int_t)snap->idle, "starting",
+                       (json_int_t)snap->starting, "in_progress", (json_int_t)qc->in_progress,
+                       "min_agents", cfg->min_agents, "max_agents", cfg->max_agents, "hard_cap",
+                       cfg->hard_cap, "pinned_target", d->pinned ? cfg->pinned_target : -1,
+                       "start_failures", snap->start_failures, "consecutive_failures",
                        l->hist.consecutive_failures, "backend", l->cfg.backend);
-    /* Retries and task_done re-evaluations (up to one a second under load) are recorded only
-     * when they act or carry news (a new target, failures, breaker changes). */
-    if ((strcmp(trigger, "retry") != 0 && strcmp(trigger, "task_done") != 0) || created > 0 ||
-        json_array_size(deletes) > 0 || snap.start_failures > 0 || snap.start_successes > 0 ||
-        d->raw != l->last_raw || d->target != l->last_target ||
-        d->breaker_open != l->last_breaker) {
+    {
         struct poolstore_event ev = {.replica = l->cfg.replica,
                                      .trigger = trigger,
                                      .reason = d->reason,
@@ -578,62 +572,101 @@ static void loop_evaluate(struct loop *l, const char *trigger)
         if (poolstore_record(&l->db, &ev, &err) < 0)
             log_warn("pool", "cannot record the decision: err='%s'", err.msg);
     }
-    if (created || json_array_size(deletes))
-        log_info("pool", "scaled: trigger=%s target=%d created=%d deleted=%zu reason='%s'", trigger,
-                 d->target, created, json_array_size(deletes), d->reason);
+    json_decref(inputs);
+}
+
+/* When to come back before the next tick: within a second while held back (by the rate
+ * limits, or by the window), and right after a pin expires (no notification marks that). */
+static void loop_schedule(struct loop *l, const struct policy_decision *d,
+                          const struct policy_settings *cfg, int created)
+{
     l->last_raw = d->raw;
     l->last_target = d->target;
     l->last_breaker = d->breaker_open;
-    /* Come back within a second while held back: by the rate limits, or by the window. */
     l->next_retry =
         d->rate_limited || created < d->creates || d->stabilized > d->raw ? clock_s() + 1 : 0;
-    /* A pin's expiry changes the decision, but no notification marks it: come back right
-     * after it rather than at the next tick (a pin shorter than the tick would otherwise last
-     * until then). */
-    if (d->pinned && isfinite(cfg.pinned_until) &&
-        (l->next_retry == 0 || cfg.pinned_until < l->next_retry))
-        l->next_retry = cfg.pinned_until + 0.01;
-    poolstore_leader_set(&l->db, l->cfg.replica, NULL);
+    if (d->pinned && isfinite(cfg->pinned_until) &&
+        (l->next_retry == 0 || cfg->pinned_until < l->next_retry))
+        l->next_retry = cfg->pinned_until + 0.01;
+}
+
+static void loop_evaluate(struct loop *l, const char *trigger)
+{
+    struct err err = {0};
+    struct poolstore_settings ps;
+    struct policy_settings cfg;
+    struct policy_snapshot snap = {0};
+    struct policy_decision *d = mem_calloc(1, sizeof(*d));
+    struct policy_agent *idle = NULL;
+    struct queue_counts qc;
+    json_t *live = NULL, *deletes = json_array();
+    int created;
+
+    /* Every evaluation reads fresh counts, so it also answers a pending task_done. */
+    l->last_eval = clock_s();
+    l->done_due = 0;
+    loop_reap(l);
+    loop_reconcile(l);
+    loop_adopt(l);
+    if (poolstore_settings_get(&l->db, &ps, &err) < 0 || queue_counts(&l->db, &qc, &err) < 0 ||
+        poolstore_agents_live(&l->db, &live, &err) < 0)
+        goto out;
+    loop_settings(l, &ps, &cfg);
+    idle = mem_calloc(json_array_size(live) + 1, sizeof(*idle));
+    loop_snapshot(l, live, &qc, &snap, idle);
+    policy_decide(&snap, &cfg, clock_s(), &l->hist, d);
+    counters_scale_decision(d->creates > 0 ? "up" : d->ndeletes > 0 ? "down" : "hold");
+    created = loop_apply(l, d, live, deletes);
+    loop_record(l, trigger, d, &snap, &cfg, &qc, deletes, created);
+    if (created || json_array_size(deletes))
+        log_info("pool", "scaled: trigger=%s target=%d created=%d deleted=%zu reason='%s'", trigger,
+                 d->target, created, json_array_size(deletes), d->reason);
+    loop_schedule(l, d, &cfg, created);
+    loop_warn(poolstore_leader_set(&l->db, l->cfg.replica, &err), &err, "recording the leader",
+              NULL);
+    err_clear(&err);
 out:
     if (err.code)
         log_warn("pool", "evaluation failed: err='%s'", err.msg);
     json_decref(live);
-    json_decref(inputs);
     json_decref(deletes);
     free(idle);
     free(d);
+}
+
+/* What loop_wait collects from one round of notifications. */
+struct loop_heard {
+    struct loop *l;
+    const char *trigger;
+};
+
+static void loop_heard(const char *channel, const char *payload, void *arg)
+{
+    struct loop_heard *h = arg;
+    struct loop *l = h->l;
+
+    if (strcmp(channel, QUEUE_CHANNEL_DONE) == 0) {
+        if (l->done_due == 0 && payload && strcmp(payload, l->schema) == 0)
+            l->done_due = l->last_eval + LOOP_DONE_DEBOUNCE;
+    } else if (!h->trigger || strcmp(channel, AGENTPOOL_CHANNEL) == 0) {
+        h->trigger = strcmp(channel, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
+    }
 }
 
 /* Wait up to `ms` for a notification; returns the trigger it implies, or NULL. A task_done
  * notification is not a trigger: it schedules one, at most a second after the last evaluation. */
 static const char *loop_wait(struct loop *l, int ms)
 {
-    struct pollfd pfd = {.fd = PQsocket(l->listen), .events = POLLIN};
-    const char *trigger = NULL;
-    PGnotify *n;
+    struct loop_heard h = {l, NULL};
+    struct err err = {0};
+    int rc = notify_wait(l->listen, ms, loop_heard, &h, &err);
 
-    if (pfd.fd < 0 || poll(&pfd, 1, ms) < 0) {
-        if (pfd.fd < 0)
-            usleep((useconds_t)ms * 1000);
-        return NULL;
-    }
-    if (!PQconsumeInput(l->listen)) {
-        log_warn("pool", "listen connection lost: err='%s'", PQerrorMessage(l->listen));
-        PQfinish(l->listen);
-        l->listen = NULL;
-        loop_open_listen(l, NULL);
+    if (rc != 0) {
+        /* Notifications may have been missed while the connection was down: look now. */
+        log_warn("pool", "listen connection lost: err='%s'", err.msg);
         return "tick";
     }
-    while ((n = PQnotifies(l->listen)) != NULL) {
-        if (strcmp(n->relname, QUEUE_CHANNEL_DONE) == 0) {
-            if (l->done_due == 0 && strcmp(n->extra, l->schema) == 0)
-                l->done_due = l->last_eval + LOOP_DONE_DEBOUNCE;
-        } else if (!trigger || strcmp(n->relname, AGENTPOOL_CHANNEL) == 0) {
-            trigger = strcmp(n->relname, AGENTPOOL_CHANNEL) == 0 ? "api" : "task_ready";
-        }
-        PQfreemem(n);
-    }
-    return trigger;
+    return h.trigger;
 }
 
 /*

@@ -20,6 +20,20 @@ static const struct db_stmt st_get = {
     " FROM agents a WHERE a.id = $1",
     1};
 
+static const struct db_stmt st_list = {
+    "agents_list",
+    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'name', a.name, 'status', a.status,"
+    " 'backend', a.backend, 'pod_name', a.pod_name, 'offline_reason', a.offline_reason,"
+    " 'created_at', a.created_at, 'last_heartbeat_at', a.last_heartbeat_at,"
+    " 'heartbeat_age_seconds', extract(epoch FROM now() - a.last_heartbeat_at),"
+    " 'uptime_seconds', extract(epoch FROM now() - a.created_at),"
+    " 'current_task', (SELECT jsonb_build_object('id', t.id, 'title', t.title, 'branch', t.branch)"
+    "   FROM tasks t WHERE t.agent_id = a.id AND t.state = 'in_progress' ORDER BY t.id LIMIT 1))"
+    " ORDER BY a.status = 'offline', a.created_at, a.id), '[]')::text"
+    " FROM agents a WHERE ($1::text IS NULL OR a.status = $1)"
+    " AND ($2 OR a.status <> 'offline' OR a.updated_at > now() - interval '1 hour')",
+    2};
+
 static const struct db_stmt st_drain = {
     "agents_drain",
     "UPDATE agents SET status = 'draining', updated_at = now()"
@@ -102,4 +116,18 @@ int agents_mark_offline(struct db *db, const char *id, const char *reason, struc
     n = PQntuples(r);
     PQclear(r);
     return n ? 0 : err_set(err, ERR_NOT_FOUND, "agent %s does not exist", id);
+}
+
+int agents_list(struct db *db, const char *status, bool all, json_t **agents, struct err *err)
+{
+    const char *p[2] = {status, all ? "true" : "false"};
+    json_error_t je;
+    PGresult *r = db_exec(db, &st_list, p, err);
+
+    *agents = NULL;
+    if (!r)
+        return -1;
+    *agents = json_loads(PQgetvalue(r, 0, 0), 0, &je);
+    PQclear(r);
+    return *agents ? 0 : err_set(err, ERR_INTERNAL, "database returned unreadable JSON");
 }

@@ -19,6 +19,13 @@ int agents_create(struct db *db, const char *name, const char *backend, char id[
 int agents_get(struct db *db, const char *id, json_t **agent, struct err *err);
 
 /*
+ * Agents, live ones first then by age: {id, name, status, backend, pod_name, offline_reason,
+ * created_at, last_heartbeat_at, heartbeat_age_seconds, uptime_seconds, current_task}.
+ * `status` NULL = any; offline agents quiet for over an hour only with `all`.
+ */
+int agents_list(struct db *db, const char *status, bool all, json_t **agents, struct err *err);
+
+/*
  * Mark an idle agent draining in one row update, so it can no longer claim. *drained is false
  * (and nothing changes) when the agent is busy or already draining/offline.
  */

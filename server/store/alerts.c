@@ -56,7 +56,7 @@ static int alerts_lock(struct db *db, const char *key, const char *status, long 
     return 0;
 }
 
-int alerts_open(struct db *db, const char *group_key, const struct queue_new_task *t, json_t **task,
+int alerts_open(struct db *db, const char *group_key, const struct model_task_new *t, json_t **task,
                 bool *created, struct err *err)
 {
     char tid[24], pid[24];

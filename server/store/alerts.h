@@ -17,7 +17,7 @@
  * and remember it for the group (*created = true). Concurrent calls for one key serialise on
  * the group row.
  */
-int alerts_open(struct db *db, const char *group_key, const struct queue_new_task *t, json_t **task,
+int alerts_open(struct db *db, const char *group_key, const struct model_task_new *t, json_t **task,
                 bool *created, struct err *err);
 
 /* For a resolved group: note it on the group's unfinished task, if any. *task may be NULL. */

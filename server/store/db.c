@@ -56,6 +56,12 @@ void db_close(struct db *db)
     memset(db, 0, sizeof(*db));
 }
 
+void db_refresh(struct db *db)
+{
+    for (int i = 0; i < 2 && db->conn && PQstatus(db->conn) == CONNECTION_OK; i++)
+        PQconsumeInput(db->conn); /* twice: the FATAL message, then the end of the stream */
+}
+
 int db_ensure(struct db *db, struct err *err)
 {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK)

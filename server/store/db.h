@@ -34,6 +34,13 @@ struct db {
 int db_open(struct db *db, const char *dsn, struct err *err);
 void db_close(struct db *db);
 
+/*
+ * Notice a connection the server closed while it sat idle (a restart, a terminated backend):
+ * libpq's socket is non-blocking, so this reads only what already arrived, and the next
+ * db_ensure reconnects instead of failing a request. Cheap; call before each request.
+ */
+void db_refresh(struct db *db);
+
 /* Makes sure the connection is usable, resetting it when it was lost. 0 or -1. */
 int db_ensure(struct db *db, struct err *err);
 

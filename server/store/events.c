@@ -51,6 +51,17 @@ static const struct db_stmt st_task_logs = {
     " FROM activity WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     3};
 
+/* Every activity row, or a task's, after an id (GET /api/stream/activity). */
+static const struct db_stmt st_activity_after = {
+    "events_activity_after",
+    "SELECT coalesce(json_agg(json_build_object('id', a.id, 'event', a.kind, 'data',"
+    "  json_build_object('id', a.id, 'task_id', a.task_id, 'agent_id', a.agent_id, 'ts', a.ts,"
+    "   'kind', a.kind, 'level', a.level, 'message', a.message, 'metadata', a.metadata))"
+    "  ORDER BY a.id), '[]')::text AS events, max(a.id) AS last"
+    " FROM (SELECT * FROM activity WHERE id > $1::bigint"
+    "  AND ($2::bigint IS NULL OR task_id = $2::bigint) ORDER BY id LIMIT 500) a",
+    2};
+
 /* "a.h" (before scale events were part of the feed) or "a.h.s". */
 static int events_parse_cursor(const char *c, long long *a, long long *h, long long *s)
 {
@@ -170,5 +181,27 @@ int events_task_logs(struct db *db, long long task_id, long long after, int limi
         events_add(*events, id, "log", db_get(r, i, "data"));
     }
     PQclear(r);
+    return 0;
+}
+
+int events_activity(struct db *db, long long task_id, long long *after, json_t **events,
+                    struct err *err)
+{
+    char a[24], t[24];
+    const char *p[2] = {a, task_id > 0 ? t : NULL};
+    PGresult *r;
+
+    *events = NULL;
+    snprintf(a, sizeof(a), "%lld", *after);
+    snprintf(t, sizeof(t), "%lld", task_id);
+    r = db_exec(db, &st_activity_after, p, err);
+    if (!r)
+        return -1;
+    *events = json_loads(db_get(r, 0, "events"), 0, NULL);
+    if (db_get(r, 0, "last"))
+        *after = db_get_ll(r, 0, "last");
+    PQclear(r);
+    if (!*events)
+        return err_set(err, ERR_INTERNAL, "activity rows did not serialise");
     return 0;
 }

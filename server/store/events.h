@@ -29,4 +29,12 @@ int events_poll(struct db *db, const char *cursor, int limit, json_t **events,
 int events_task_logs(struct db *db, long long task_id, long long after, int limit, json_t **events,
                      long long *last, struct err *err);
 
+/*
+ * Up to 500 activity rows with id > *after (of task `task_id`, or all when 0), oldest first, as
+ * events {id, event: kind, data: {id, task_id, agent_id, ts, kind, level, message, metadata}};
+ * *after advances to the last one.
+ */
+int events_activity(struct db *db, long long task_id, long long *after, json_t **events,
+                    struct err *err);
+
 #endif

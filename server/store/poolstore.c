@@ -25,6 +25,17 @@ static const struct db_stmt st_set = {
     "  u.max_agents) FROM old, u, (SELECT pg_notify('drover_pool', 'settings')) n RETURNING id",
     3};
 
+/* One lock per schema, so separate test schemas (and deployments) elect separately. */
+#define POOLSTORE_LOCK "hashtext('drover.pool.' || current_schema())"
+
+static const struct db_stmt st_lead_try = {
+    "poolstore_lead_try", "SELECT pg_try_advisory_lock(" POOLSTORE_LOCK ") AS ok", 0};
+static const struct db_stmt st_lead_held = {
+    "poolstore_lead_held",
+    "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid()",
+    0};
+
 static const struct db_stmt st_pin = {
     "poolstore_pin",
     "WITH old AS (SELECT pinned_target, pinned_until FROM pool_settings WHERE id = 1 FOR UPDATE),"
@@ -406,4 +417,33 @@ int poolstore_agent_adopt(struct db *db, const char *backend, char id[37], struc
         snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     return n ? 1 : 0;
+}
+
+int poolstore_lead_try(struct db *db, bool *leading, struct err *err)
+{
+    PGresult *r = db_exec(db, &st_lead_try, NULL, err);
+
+    *leading = false;
+    if (!r)
+        return -1;
+    *leading = strcmp(db_get(r, 0, "ok"), "t") == 0;
+    PQclear(r);
+    return 0;
+}
+
+int poolstore_lead_held(struct db *db, bool *leading, struct err *err)
+{
+    PGresult *r = db_exec(db, &st_lead_held, NULL, err);
+
+    *leading = false;
+    if (!r)
+        return -1;
+    *leading = db_get_ll(r, 0, "n") > 0;
+    PQclear(r);
+    return 0;
+}
+
+void poolstore_lead_release(struct db *db)
+{
+    db_command(db, "SELECT pg_advisory_unlock_all()", NULL);
 }

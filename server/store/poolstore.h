@@ -12,6 +12,14 @@
 #include "core/err.h"
 #include "store/db.h"
 
+/*
+ * Leadership of the pool: a session-level advisory lock, one per schema. The session is the
+ * lease: the lock goes when the connection does. *leading tells whether this session has it.
+ */
+int poolstore_lead_try(struct db *db, bool *leading, struct err *err);
+int poolstore_lead_held(struct db *db, bool *leading, struct err *err);
+void poolstore_lead_release(struct db *db);
+
 struct poolstore_settings {
     int min_agents, max_agents;
     int pinned_target;   /* -1: none */

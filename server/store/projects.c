@@ -1,24 +1,41 @@
-/* Project rows. Worker threads only. */
+/* Project rows. Worker threads or subcommands. */
 #include "store/projects.h"
-#include "core/mem.h"
-#include "core/text.h"
+#include "core/model.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The schema's column default repeats it; a NULL given here means "the default". */
+#define PROJECTS_DEFAULT_BRANCH_SQL "'" MODEL_DEFAULT_BRANCH "'"
+
 #define PROJECT_JSON                                                                               \
     "jsonb_build_object('id', id, 'name', name, 'repository', repo_url, 'default_branch',"         \
     " default_branch, 'forge_kind', forge_kind, 'forge_api_url', forge_api_url,"                   \
     " 'forge_repo_path', forge_repo_path, 'settings', settings, 'created_at', created_at,"         \
-    " 'updated_at', updated_at)::text"
+    " 'updated_at', updated_at)"
 
+/* Column defaults come from the schema (default_branch 'main', forge_kind 'git', settings {}). */
 static const struct db_stmt st_create = {
     "projects_create",
     "INSERT INTO projects (name, repo_url, default_branch, forge_kind, forge_api_url,"
-    " forge_repo_path, settings) VALUES ($1, $2, coalesce($3, 'main'), coalesce($4, 'git'), $5,"
-    " $6, coalesce($7::jsonb, '{}')) RETURNING " PROJECT_JSON " AS p",
+    " forge_repo_path, settings) VALUES ($1, $2, coalesce($3, " PROJECTS_DEFAULT_BRANCH_SQL "),"
+    " coalesce($4, 'git'), $5, $6, coalesce($7::jsonb, '{}'))"
+    " RETURNING " PROJECT_JSON "::text AS p, true AS created",
+    7};
+
+static const struct db_stmt st_upsert = {
+    "projects_upsert",
+    "INSERT INTO projects AS p (name, repo_url, default_branch, forge_kind, forge_api_url,"
+    " forge_repo_path, settings) VALUES ($1, $2, coalesce($3, " PROJECTS_DEFAULT_BRANCH_SQL "),"
+    " coalesce($4, 'git'), $5, $6, coalesce($7::jsonb, '{}'))"
+    " ON CONFLICT (name) DO UPDATE SET repo_url = EXCLUDED.repo_url,"
+    " default_branch = EXCLUDED.default_branch, forge_kind = EXCLUDED.forge_kind,"
+    " forge_api_url = EXCLUDED.forge_api_url, forge_repo_path = EXCLUDED.forge_repo_path,"
+    " settings = CASE WHEN $7::jsonb IS NULL THEN p.settings ELSE EXCLUDED.settings END,"
+    " updated_at = now()"
+    " RETURNING " PROJECT_JSON "::text AS p, xmax = 0 AS created",
     7};
 
 static const struct db_stmt st_update = {
@@ -28,25 +45,21 @@ static const struct db_stmt st_update = {
     " forge_api_url = coalesce($6, forge_api_url),"
     " forge_repo_path = coalesce($7, forge_repo_path),"
     " settings = coalesce($8::jsonb, settings), updated_at = now()"
-    " WHERE id = $1 RETURNING " PROJECT_JSON " AS p",
+    " WHERE id = $1 RETURNING " PROJECT_JSON "::text AS p, false AS created",
     8};
 
 static const struct db_stmt st_list = {
     "projects_list",
-    "SELECT coalesce(jsonb_agg(" PROJECT_JSON "::jsonb ORDER BY id), '[]')::text FROM projects", 0};
+    "SELECT coalesce(jsonb_agg(" PROJECT_JSON " ORDER BY id), '[]')::text FROM projects", 0};
 
 static const struct db_stmt st_get = {
     "projects_get",
-    "SELECT " PROJECT_JSON " AS p FROM projects WHERE ($1::bigint IS NOT NULL AND id = $1)"
+    "SELECT " PROJECT_JSON "::text AS p FROM projects WHERE ($1::bigint IS NOT NULL AND id = $1)"
     " OR ($1::bigint IS NULL AND name = $2)",
     2};
 
 static const struct db_stmt st_delete = {"projects_delete",
                                          "DELETE FROM projects WHERE id = $1 RETURNING id", 1};
-
-static const char *const projects_fields[] = {
-    "name",          "repository",      "default_branch", "forge_kind",
-    "forge_api_url", "forge_repo_path", "settings",       NULL};
 
 static json_t *projects_parse(const char *s, struct err *err)
 {
@@ -58,73 +71,12 @@ static json_t *projects_parse(const char *s, struct err *err)
     return j;
 }
 
-/* Checks the input object and extracts the text parameters (settings serialised). */
-static int projects_params(const json_t *in, bool create, const char *out[7], char **settings,
-                           struct err *err)
-{
-    const char *key;
-    json_t *v;
-
-    *settings = NULL;
-    json_object_foreach((json_t *)in, key, v)
-    {
-        bool known = false;
-
-        for (int i = 0; projects_fields[i]; i++)
-            known |= strcmp(key, projects_fields[i]) == 0;
-        if (!known)
-            return err_set(err, ERR_INVALID,
-                           "unknown field '%.60s'; a project has name, repository, default_branch, "
-                           "forge_kind, forge_api_url, forge_repo_path and settings",
-                           key);
-    }
-    for (int i = 0; i < 6; i++) {
-        v = json_object_get(in, projects_fields[i]);
-        out[i] = NULL;
-        if (!v || json_is_null(v))
-            continue;
-        if (!json_is_string(v) || !json_string_length(v))
-            return err_set(err, ERR_INVALID, "%s must be a non-empty string", projects_fields[i]);
-        out[i] = json_string_value(v);
-        if (!text_utf8_valid(out[i], strlen(out[i])))
-            return err_set(err, ERR_INVALID, "%s is not valid UTF-8", projects_fields[i]);
-    }
-    if (create && (!out[0] || !out[1]))
-        return err_set(err, ERR_INVALID, "a project needs a name and a repository URL");
-    if (out[0]) {
-        const char *n = out[0];
-        size_t len = strlen(n);
-        bool ok = len >= 1 && len <= 100 && isalnum((unsigned char)n[0]);
-
-        for (size_t i = 0; ok && i < len; i++)
-            ok = isalnum((unsigned char)n[i]) || strchr("._-", n[i]);
-        if (!ok)
-            return err_set(err, ERR_INVALID,
-                           "name must be 1-100 characters of letters, digits, '.', '_' or '-', "
-                           "starting with a letter or digit");
-        ok = false;
-        for (size_t i = 0; i < len; i++)
-            ok |= !isdigit((unsigned char)n[i]);
-        if (!ok)
-            return err_set(err, ERR_INVALID, "name must not be all digits (ids are numbers)");
-    }
-    if (out[3] && strcmp(out[3], "git") && strcmp(out[3], "gitea") && strcmp(out[3], "gitlab") &&
-        strcmp(out[3], "github"))
-        return err_set(err, ERR_INVALID, "forge_kind must be git, gitea, gitlab or github");
-    v = json_object_get(in, "settings");
-    if (v && !json_is_null(v)) {
-        if (!json_is_object(v))
-            return err_set(err, ERR_INVALID, "settings must be a JSON object");
-        *settings = json_dumps(v, JSON_COMPACT);
-    }
-    return 0;
-}
-
 static int projects_write(struct db *db, const struct db_stmt *st, const char *const *params,
-                          json_t **project, struct err *err)
+                          json_t **project, bool *created, struct err *err)
 {
     PGresult *r = db_exec(db, st, params, err);
 
+    *project = NULL;
     if (!r) {
         if (strcmp(db_last_sqlstate(), "23505") == 0)
             err_set(err, ERR_CONFLICT, "a project with that name exists already");
@@ -135,40 +87,63 @@ static int projects_write(struct db *db, const struct db_stmt *st, const char *c
         return err_set(err, ERR_NOT_FOUND, "no such project");
     }
     *project = projects_parse(PQgetvalue(r, 0, 0), err);
+    if (created)
+        *created = strcmp(db_get(r, 0, "created"), "t") == 0;
     PQclear(r);
     return *project ? 0 : -1;
 }
 
-int projects_create(struct db *db, const json_t *in, json_t **project, struct err *err)
+/* The row as the seven text parameters of create/upsert (settings serialised into *settings). */
+static void projects_params(const struct projects_row *in, const char *p[7], char **settings)
+{
+    *settings = in->settings ? json_dumps(in->settings, JSON_COMPACT) : NULL;
+    p[0] = in->name;
+    p[1] = in->repository;
+    p[2] = in->default_branch;
+    p[3] = in->forge_kind;
+    p[4] = in->forge_api_url;
+    p[5] = in->forge_repo_path;
+    p[6] = *settings;
+}
+
+int projects_create(struct db *db, const struct projects_row *in, json_t **project, struct err *err)
 {
     const char *p[7];
-    char *settings = NULL;
+    char *settings;
     int rc;
 
-    *project = NULL;
-    if (projects_params(in, true, p, &settings, err) < 0)
-        return -1;
-    p[6] = settings;
-    rc = projects_write(db, &st_create, p, project, err);
+    projects_params(in, p, &settings);
+    rc = projects_write(db, &st_create, p, project, NULL, err);
     free(settings);
     return rc;
 }
 
-int projects_update(struct db *db, int64_t id, const json_t *in, json_t **project, struct err *err)
+int projects_upsert(struct db *db, const struct projects_row *in, json_t **project, bool *created,
+                    struct err *err)
 {
-    const char *p[7], *params[8];
-    char idbuf[24], *settings = NULL;
+    const char *p[7];
+    char *settings;
     int rc;
 
-    *project = NULL;
-    if (projects_params(in, false, p, &settings, err) < 0)
-        return -1;
+    projects_params(in, p, &settings);
+    rc = projects_write(db, &st_upsert, p, project, created, err);
+    free(settings);
+    return rc;
+}
+
+int projects_update(struct db *db, int64_t id, const struct projects_row *in, json_t **project,
+                    struct err *err)
+{
+    const char *p[7], *params[8];
+    char idbuf[24], *settings;
+    int rc;
+
+    projects_params(in, p, &settings);
     snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
     params[0] = idbuf;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         params[i + 1] = p[i];
-    params[7] = settings;
-    rc = projects_write(db, &st_update, params, project, err);
+    rc = projects_write(db, &st_update, params, project, NULL, err);
     free(settings);
     return rc;
 }
@@ -196,6 +171,8 @@ int projects_get(struct db *db, const char *ref, json_t **project, struct err *e
         numeric = isdigit((unsigned char)*c);
     if (!ref || !*ref || strlen(ref) > 100)
         return err_set(err, ERR_INVALID, "name a project by its id or name");
+    if (numeric && strlen(ref) > 18)
+        return err_set(err, ERR_NOT_FOUND, "project '%.100s' does not exist", ref);
     params[0] = numeric ? ref : NULL;
     params[1] = ref;
     r = db_exec(db, &st_get, params, err);
@@ -208,6 +185,14 @@ int projects_get(struct db *db, const char *ref, json_t **project, struct err *e
     *project = projects_parse(PQgetvalue(r, 0, 0), err);
     PQclear(r);
     return *project ? 0 : -1;
+}
+
+int projects_get_id(struct db *db, int64_t id, json_t **project, struct err *err)
+{
+    char ref[24];
+
+    snprintf(ref, sizeof(ref), "%lld", (long long)id);
+    return projects_get(db, ref, project, err);
 }
 
 int projects_resolve(struct db *db, const char *ref, int64_t *id, struct err *err)

@@ -2,6 +2,7 @@
  * The task queue's SQL. Worker threads only (blocking libpq on the caller's connection).
  */
 #include "store/queue.h"
+#include "store/queue_int.h"
 #include "store/taskjson.h"
 #include "core/mem.h"
 #include "core/buf.h"
@@ -14,13 +15,6 @@
 
 /* The JSON every caller sees for a task `t` joined with its project `p`. */
 #define TASK_JSON TASKJSON_SQL "::text"
-
-/* Recompute an agent's status from what it holds; draining and offline stay as they are. */
-#define AGENT_SETTLE(ids, excluding)                                                               \
-    "UPDATE agents a SET status = CASE WHEN EXISTS (SELECT 1 FROM tasks x WHERE"                   \
-    " x.agent_id = a.id AND x.state = 'in_progress' AND x.id NOT IN (" excluding "))"              \
-    " THEN 'busy' ELSE 'idle' END, updated_at = now()"                                             \
-    " WHERE a.id IN (" ids ") AND a.status IN ('idle', 'busy', 'initializing')"
 
 static const struct db_stmt st_enqueue = {
     "queue_enqueue",
@@ -37,6 +31,17 @@ static const struct db_stmt st_enqueue = {
     " SELECT false, " TASK_JSON " FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
     "  WHERE $10::text IS NOT NULL AND t.idempotency_key = $10 AND NOT EXISTS (SELECT 1 FROM ins)",
     13};
+
+/* Mark a freshly enqueued task as a fan-out group of $2 (never claimable, in_progress). */
+static const struct db_stmt st_group = {
+    "queue_group",
+    "WITH u AS (UPDATE tasks SET is_group = true, state = 'in_progress', run_after = now(),"
+    "  updated_at = now() WHERE id = $1 AND state = 'backlog' RETURNING id)"
+    " INSERT INTO activity (task_id, kind, message, metadata)"
+    " SELECT id, 'state', 'backlog -> in_progress: fan-out to ' || $2 || ' agents',"
+    " jsonb_build_object('from', 'backlog', 'to', 'in_progress', 'fanout', $2::int) FROM u"
+    " RETURNING task_id",
+    2};
 
 static const struct db_stmt st_project_exists = {"queue_project_exists",
                                                  "SELECT 1 FROM projects WHERE id = $1", 1};
@@ -106,39 +111,6 @@ static const struct db_stmt st_heartbeat = {
     "   WHERE t.id = ANY ($4::bigint[]) AND t.id NOT IN (SELECT id FROM ext)) s)::text AS tasks",
     5};
 
-static const struct db_stmt st_lock_task = {
-    "queue_lock_task",
-    "SELECT state, agent_id, lease_epoch, attempt, max_attempts,"
-    " lease_expires_at IS NOT NULL AND lease_expires_at <= now() AS expired"
-    " FROM tasks WHERE id = $1 FOR UPDATE",
-    1};
-
-static const struct db_stmt st_set_state = {
-    "queue_set_state",
-    "WITH u AS (UPDATE tasks t SET state = $2, updated_at = now(),"
-    "  lease_expires_at = CASE WHEN $2 = 'in_progress' THEN t.lease_expires_at END,"
-    "  finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() END,"
-    "  last_error = coalesce($3, t.last_error),"
-    "  question = CASE WHEN $2 = 'needs_input' THEN $4 ELSE t.question END,"
-    "  reason = CASE WHEN $2 = 'needs_input' THEN coalesce($5, 'question') ELSE NULL END,"
-    "  result = coalesce($6::jsonb, t.result),"
-    "  run_after = CASE WHEN $2 = 'backlog' THEN now() + make_interval(secs => $7)"
-    "   ELSE t.run_after END,"
-    "  context = CASE WHEN $8::jsonb IS NULL THEN t.context ELSE t.context || $8::jsonb END,"
-    "  attempt = CASE WHEN $9 THEN 0 ELSE t.attempt END"
-    "  WHERE t.id = $1 RETURNING t.*)"
-    " SELECT " TASK_JSON " AS task FROM u t LEFT JOIN projects p ON p.id = t.project_id",
-    9};
-
-static const struct db_stmt st_activity = {
-    "queue_activity",
-    "INSERT INTO activity (task_id, agent_id, kind, level, message, metadata)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-    6};
-
-static const struct db_stmt st_settle_agent = {
-    "queue_settle_agent", AGENT_SETTLE("$1::uuid", "SELECT NULL::bigint WHERE false"), 1};
-
 static const struct db_stmt st_reap = {
     "queue_reap",
     "WITH expired AS (SELECT id FROM tasks WHERE state = 'in_progress'"
@@ -175,7 +147,7 @@ static const struct db_stmt st_timeouts = {
     " resume it from the work pushed so far.',"
     "  lease_expires_at = NULL, updated_at = now()"
     "  FROM over o WHERE t.id = o.id RETURNING t.id, t.agent_id, t.lease_epoch, t.attempt),"
-    " settle AS (" AGENT_SETTLE(
+    " settle AS (" QUEUE_AGENT_SETTLE(
         "SELECT agent_id FROM u",
         "SELECT id FROM u") "),"
                             " act AS (INSERT INTO activity (task_id, agent_id, kind, level, "
@@ -223,21 +195,6 @@ static const struct db_stmt st_counts = {
     "   AS expired",
     0};
 
-static const char *const queue_states[] = {
-    "backlog", "in_progress", "ready_to_test", "needs_input", "completed", "failed", "cancelled"};
-
-static const struct {
-    const char *from, *to;
-} queue_transitions[] = {
-    {"backlog", "in_progress"},     {"in_progress", "ready_to_test"},
-    {"in_progress", "needs_input"}, {"in_progress", "completed"},
-    {"in_progress", "failed"},      {"in_progress", "backlog"}, /* retry, reap */
-    {"needs_input", "backlog"},     {"ready_to_test", "completed"},
-    {"backlog", "cancelled"},       {"in_progress", "cancelled"},
-    {"needs_input", "cancelled"},   {"ready_to_test", "cancelled"},
-    {"failed", "backlog"},          {"cancelled", "backlog"}, /* admin retry */
-};
-
 void queue_opts_default(struct queue_opts *o)
 {
     o->lease_seconds = 120;
@@ -245,26 +202,8 @@ void queue_opts_default(struct queue_opts *o)
     o->backoff_max_seconds = 3600;
 }
 
-bool queue_state_valid(const char *s)
-{
-    for (size_t i = 0; s && i < sizeof(queue_states) / sizeof(queue_states[0]); i++)
-        if (strcmp(s, queue_states[i]) == 0)
-            return true;
-    return false;
-}
-
-bool queue_transition_allowed(const char *from, const char *to)
-{
-    for (size_t i = 0; i < sizeof(queue_transitions) / sizeof(queue_transitions[0]); i++)
-        if (strcmp(queue_transitions[i].from, from) == 0 &&
-            strcmp(queue_transitions[i].to, to) == 0)
-            return true;
-    return false;
-}
-
 /* Checks a caller-supplied string: valid UTF-8 and at most `max` characters. */
-static int queue_check_text(const char *field, const char *s, size_t max, bool required,
-                            struct err *err)
+int queue_check_text(const char *field, const char *s, size_t max, bool required, struct err *err)
 {
     if (!s || !*s) {
         if (required)
@@ -278,14 +217,14 @@ static int queue_check_text(const char *field, const char *s, size_t max, bool r
     return 0;
 }
 
-static int queue_check_agent(const char *agent_id, struct err *err)
+int queue_check_agent(const char *agent_id, struct err *err)
 {
     if (!text_is_uuid(agent_id))
         return err_set(err, ERR_INVALID, "agent id must be a UUID");
     return 0;
 }
 
-static json_t *queue_parse(const char *text, struct err *err)
+json_t *queue_parse(const char *text, struct err *err)
 {
     json_error_t je;
     json_t *j = text ? json_loads(text, 0, &je) : NULL;
@@ -295,7 +234,7 @@ static json_t *queue_parse(const char *text, struct err *err)
     return j;
 }
 
-int queue_enqueue(struct db *db, const struct queue_new_task *t, json_t **task, bool *created,
+int queue_enqueue(struct db *db, const struct model_task_new *t, json_t **task, bool *created,
                   struct err *err)
 {
     char prio[16], proj[24], maxa[16], tmo[16], parent[24], delay[16];
@@ -306,19 +245,23 @@ int queue_enqueue(struct db *db, const struct queue_new_task *t, json_t **task, 
     *task = NULL;
     if (created)
         *created = false;
-    if (queue_check_text("title", t->title, QUEUE_TITLE_MAX, true, err) < 0 ||
-        queue_check_text("description", t->description, QUEUE_DESCRIPTION_MAX, false, err) < 0 ||
-        queue_check_text("model", t->model, 200, false, err) < 0 ||
-        queue_check_text("repository", t->repo_url, 2048, false, err) < 0 ||
-        queue_check_text("branch", t->base_branch, 255, false, err) < 0 ||
-        queue_check_text("idempotency key", t->idempotency_key, 200, false, err) < 0)
+    if (queue_check_text("title", t->title, MODEL_TITLE_MAX, true, err) < 0 ||
+        queue_check_text("description", t->description, MODEL_DESCRIPTION_MAX, false, err) < 0 ||
+        queue_check_text("model", t->model, MODEL_MODEL_MAX, false, err) < 0 ||
+        queue_check_text("repository", t->repo_url, MODEL_REPO_URL_MAX, false, err) < 0 ||
+        queue_check_text("branch", t->base_branch, MODEL_BRANCH_MAX, false, err) < 0 ||
+        queue_check_text("idempotency key", t->idempotency_key, MODEL_IDEMPOTENCY_KEY_MAX, false,
+                         err) < 0)
         return -1;
-    if (t->priority < -1000 || t->priority > 1000)
-        return err_set(err, ERR_INVALID, "priority must be between -1000 and 1000");
-    if (t->max_attempts < 0 || t->max_attempts > 100)
-        return err_set(err, ERR_INVALID, "max_attempts must be between 1 and 100");
-    if (t->timeout_seconds < 0 || t->timeout_seconds > 604800)
-        return err_set(err, ERR_INVALID, "timeout_seconds must be between 1 and 604800");
+    if (t->priority < MODEL_PRIORITY_MIN || t->priority > MODEL_PRIORITY_MAX)
+        return err_set(err, ERR_INVALID, "priority must be between %d and %d", MODEL_PRIORITY_MIN,
+                       MODEL_PRIORITY_MAX);
+    if (t->max_attempts < 0 || t->max_attempts > MODEL_ATTEMPTS_MAX)
+        return err_set(err, ERR_INVALID, "max_attempts must be between %d and %d",
+                       MODEL_ATTEMPTS_MIN, MODEL_ATTEMPTS_MAX);
+    if (t->timeout_seconds < 0 || t->timeout_seconds > MODEL_TIMEOUT_MAX)
+        return err_set(err, ERR_INVALID, "timeout_seconds must be between %d and %d",
+                       MODEL_TIMEOUT_MIN, MODEL_TIMEOUT_MAX);
     if (t->delay_seconds < 0)
         return err_set(err, ERR_INVALID, "delay must not be negative");
     if (t->project_id <= 0 && (!t->repo_url || !*t->repo_url))
@@ -334,8 +277,9 @@ int queue_enqueue(struct db *db, const struct queue_new_task *t, json_t **task, 
     }
     snprintf(prio, sizeof(prio), "%d", t->priority);
     snprintf(proj, sizeof(proj), "%lld", (long long)t->project_id);
-    snprintf(maxa, sizeof(maxa), "%d", t->max_attempts ? t->max_attempts : 3);
-    snprintf(tmo, sizeof(tmo), "%d", t->timeout_seconds ? t->timeout_seconds : 7200);
+    snprintf(maxa, sizeof(maxa), "%d", t->max_attempts ? t->max_attempts : MODEL_ATTEMPTS_DEFAULT);
+    snprintf(tmo, sizeof(tmo), "%d",
+             t->timeout_seconds ? t->timeout_seconds : MODEL_TIMEOUT_DEFAULT);
     snprintf(parent, sizeof(parent), "%lld", (long long)t->parent_id);
     snprintf(delay, sizeof(delay), "%d", t->delay_seconds);
     if (t->project_id > 0) {
@@ -399,6 +343,66 @@ int queue_enqueue(struct db *db, const struct queue_new_task *t, json_t **task, 
     rc = 0;
 out:
     PQclear(r);
+    return rc;
+}
+
+int queue_enqueue_group(struct db *db, const struct model_task_new *t, int count, json_t **parent,
+                        bool *created, struct err *err)
+{
+    char id[24], n[16], *key = NULL;
+    const char *p2[2] = {id, n};
+    bool made = false;
+    PGresult *r;
+    int rc = -1;
+
+    *parent = NULL;
+    if (created)
+        *created = false;
+    if (count < 2 || count > MODEL_FANOUT_MAX)
+        return err_set(err, ERR_INVALID, "a fan-out group has 2 to %d agents", MODEL_FANOUT_MAX);
+    /* The group and its children appear together or not at all. */
+    if (db_begin(db, err) < 0)
+        return -1;
+    if (queue_enqueue(db, t, parent, &made, err) < 0)
+        goto out;
+    if (made) {
+        snprintf(id, sizeof(id), "%lld",
+                 (long long)json_integer_value(json_object_get(*parent, "id")));
+        snprintf(n, sizeof(n), "%d", count);
+        r = db_exec(db, &st_group, p2, err);
+        if (!r)
+            goto out;
+        PQclear(r);
+        for (int i = 1; i <= count; i++) {
+            struct model_task_new c = *t;
+            json_t *child = NULL;
+            char *title = mem_printf("%s [%d/%d]", t->title, i, count);
+            int crc;
+
+            free(key);
+            key = t->idempotency_key ? mem_printf("%.180s#%d", t->idempotency_key, i) : NULL;
+            c.title = title;
+            c.parent_id = json_integer_value(json_object_get(*parent, "id"));
+            c.idempotency_key = key;
+            crc = queue_enqueue(db, &c, &child, NULL, err);
+            free(title);
+            json_decref(child);
+            if (crc < 0)
+                goto out;
+        }
+    }
+    if (db_commit(db, err) < 0)
+        goto out;
+    if (created)
+        *created = made;
+    rc = 0;
+out:
+    if (rc < 0) {
+        db_rollback(db);
+        json_decref(*parent);
+        *parent = NULL;
+    }
+    free(key);
     return rc;
 }
 
@@ -508,295 +512,6 @@ out:
     return rc;
 }
 
-static int queue_write_activity(struct db *db, int64_t task_id, const char *agent_id,
-                                const char *level, const char *message, json_t *meta,
-                                struct err *err)
-{
-    char id[24];
-    char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
-    const char *params[6] = {id, agent_id, "state", level, message, meta_s};
-    PGresult *r;
-
-    snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    r = db_exec(db, &st_activity, params, err);
-    free(meta_s);
-    if (!r)
-        return -1;
-    PQclear(r);
-    return 0;
-}
-
-/* Everything one transition needs to write, besides the target state. */
-struct queue_change {
-    const char *error, *question, *reason;
-    const json_t *result;
-    int delay_seconds;
-    const json_t *context_add; /* array appended to context */
-    bool reset_attempts;
-};
-
-/*
- * Lock the task, let `check` decide, write the new state and its activity row, settle the
- * agent. Runs in one transaction; any refusal rolls back and changes nothing.
- */
-struct queue_locked {
-    char state[32];
-    char agent[40];
-    long long epoch;
-    int attempt, max_attempts;
-    bool expired;
-};
-
-typedef int (*queue_check_fn)(const struct queue_locked *l, const void *arg, const char **to,
-                              struct queue_change *ch, struct err *err);
-
-static int queue_transition(struct db *db, int64_t task_id, const char *actor_agent,
-                            const char *actor, queue_check_fn check, const void *arg, json_t **task,
-                            struct err *err)
-{
-    char id[24], delay[16];
-    const char *p1[1] = {id};
-    const char *to = NULL;
-    struct queue_locked l;
-    struct queue_change ch;
-    char *result_s = NULL, *ctx_s = NULL, *msg = NULL;
-    PGresult *r = NULL;
-    json_t *meta = NULL;
-    int rc = -1;
-
-    *task = NULL;
-    memset(&ch, 0, sizeof(ch));
-    memset(&l, 0, sizeof(l));
-    snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    if (task_id <= 0)
-        return err_set(err, ERR_INVALID, "task id must be a positive integer");
-    if (db_begin(db, err) < 0)
-        return -1;
-    r = db_exec(db, &st_lock_task, p1, err);
-    if (!r)
-        goto out;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-        goto out;
-    }
-    snprintf(l.state, sizeof(l.state), "%s", db_get(r, 0, "state"));
-    snprintf(l.agent, sizeof(l.agent), "%s",
-             db_get(r, 0, "agent_id") ? db_get(r, 0, "agent_id") : "");
-    l.epoch = db_get_ll(r, 0, "lease_epoch");
-    l.attempt = (int)db_get_ll(r, 0, "attempt");
-    l.max_attempts = (int)db_get_ll(r, 0, "max_attempts");
-    l.expired = strcmp(db_get(r, 0, "expired"), "t") == 0;
-    PQclear(r);
-    r = NULL;
-    if (check(&l, arg, &to, &ch, err) < 0)
-        goto out;
-    if (!queue_transition_allowed(l.state, to)) {
-        err_set(err, ERR_CONFLICT, "task %lld is %s; %s -> %s is not allowed", (long long)task_id,
-                l.state, l.state, to);
-        goto out;
-    }
-    if (ch.result)
-        result_s = json_dumps(ch.result, JSON_COMPACT);
-    if (ch.context_add)
-        ctx_s = json_dumps(ch.context_add, JSON_COMPACT);
-    snprintf(delay, sizeof(delay), "%d", ch.delay_seconds);
-    {
-        const char *params[9] = {id,          to,        ch.error,
-                                 ch.question, ch.reason, result_s,
-                                 delay,       ctx_s,     ch.reset_attempts ? "true" : "false"};
-
-        r = db_exec(db, &st_set_state, params, err);
-    }
-    if (!r)
-        goto out;
-    *task = queue_parse(db_get(r, 0, "task"), err);
-    PQclear(r);
-    r = NULL;
-    if (!*task)
-        goto out;
-    meta = json_pack("{s:s,s:s,s:I,s:i}", "from", l.state, "to", to, "epoch", (json_int_t)l.epoch,
-                     "attempt", l.attempt);
-    if (actor)
-        json_object_set_new(meta, "by", json_string(actor));
-    if (ch.error)
-        json_object_set_new(meta, "error", json_string(ch.error));
-    if (ch.reason)
-        json_object_set_new(meta, "reason", json_string(ch.reason));
-    if (ch.delay_seconds)
-        json_object_set_new(meta, "retry_in_seconds", json_integer(ch.delay_seconds));
-    msg = mem_printf("%s -> %s%s%s", l.state, to, ch.error ? ": " : "", ch.error ? ch.error : "");
-    if (strlen(msg) > 4000)
-        msg[4000] = '\0';
-    if (queue_write_activity(db, task_id, actor_agent ? actor_agent : (l.agent[0] ? l.agent : NULL),
-                             strcmp(to, "failed") == 0 ? "error" : "info", msg, meta, err) < 0)
-        goto out;
-    if (l.agent[0] && strcmp(l.state, "in_progress") == 0) {
-        const char *pa[1] = {l.agent};
-
-        r = db_exec(db, &st_settle_agent, pa, err);
-        if (!r)
-            goto out;
-        PQclear(r);
-        r = NULL;
-    }
-    if (db_commit(db, err) < 0)
-        goto out;
-    rc = 0;
-out:
-    if (rc < 0) {
-        db_rollback(db);
-        json_decref(*task);
-        *task = NULL;
-    }
-    PQclear(r);
-    json_decref(meta);
-    free(result_s);
-    free(ctx_s);
-    free(msg);
-    return rc;
-}
-
-struct queue_agent_arg {
-    const struct queue_opts *o;
-    const char *agent_id;
-    int64_t epoch;
-    const char *to;
-    const struct queue_outcome *oc;
-};
-
-static int queue_check_agent_update(const struct queue_locked *l, const void *argp, const char **to,
-                                    struct queue_change *ch, struct err *err)
-{
-    const struct queue_agent_arg *a = argp;
-
-    if (strcasecmp(l->agent, a->agent_id) != 0)
-        return err_set(err, ERR_FORBIDDEN, "task is not leased to agent %s", a->agent_id);
-    if (a->epoch != l->epoch)
-        return err_set(err, ERR_STALE_EPOCH,
-                       "lease epoch %lld is stale (current %lld): the lease was lost",
-                       (long long)a->epoch, l->epoch);
-    if (strcmp(l->state, "in_progress") != 0)
-        return err_set(err, ERR_CONFLICT,
-                       "task is %s, not in_progress: the lease is no longer held", l->state);
-    if (l->expired)
-        return err_set(err, ERR_STALE_EPOCH, "the lease expired before this update arrived");
-    *to = a->to;
-    if (strcmp(a->to, "failed") == 0) {
-        ch->error = a->oc && a->oc->error ? a->oc->error : "failed without an error message";
-        if (!(a->oc && a->oc->no_retry) && l->attempt < l->max_attempts) {
-            long long d = a->o->backoff_base_seconds;
-
-            for (int i = 1; i < l->attempt && d < a->o->backoff_max_seconds; i++)
-                d *= 2;
-            if (d > a->o->backoff_max_seconds)
-                d = a->o->backoff_max_seconds;
-            *to = "backlog";
-            ch->delay_seconds = (int)d;
-        }
-    } else if (strcmp(a->to, "needs_input") == 0) {
-        ch->question = a->oc && a->oc->question ? a->oc->question : NULL;
-        ch->reason = a->oc && a->oc->reason ? a->oc->reason : "question";
-        if (!ch->question && strcmp(ch->reason, "question") == 0)
-            return err_set(err, ERR_INVALID, "needs_input needs a question");
-    } else if (strcmp(a->to, "in_progress") == 0 || strcmp(a->to, "backlog") == 0 ||
-               strcmp(a->to, "cancelled") == 0) {
-        return err_set(err, ERR_CONFLICT, "an agent may not move its task to %s", a->to);
-    }
-    if (a->oc)
-        ch->result = a->oc->result;
-    return 0;
-}
-
-int queue_update_status(struct db *db, const struct queue_opts *o, const char *agent_id,
-                        int64_t task_id, int64_t epoch, const char *to,
-                        const struct queue_outcome *oc, json_t **task, struct err *err)
-{
-    struct queue_agent_arg a = {o, agent_id, epoch, to, oc};
-
-    *task = NULL;
-    if (queue_check_agent(agent_id, err) < 0)
-        return -1;
-    if (!queue_state_valid(to))
-        return err_set(
-            err, ERR_INVALID,
-            "unknown state '%.40s' (use ready_to_test, needs_input, completed or failed)",
-            to ? to : "");
-    if (oc && (queue_check_text("error", oc->error, QUEUE_ERROR_MAX, false, err) < 0 ||
-               queue_check_text("question", oc->question, 10000, false, err) < 0 ||
-               queue_check_text("reason", oc->reason, 50, false, err) < 0))
-        return -1;
-    if (oc && oc->result && !json_is_object(oc->result))
-        return err_set(err, ERR_INVALID, "result must be an object");
-    return queue_transition(db, task_id, agent_id, NULL, queue_check_agent_update, &a, task, err);
-}
-
-struct queue_admin_arg {
-    const char *to;
-    const char *why;
-    json_t *context;
-    bool reset;
-};
-
-static int queue_check_admin(const struct queue_locked *l, const void *argp, const char **to,
-                             struct queue_change *ch, struct err *err)
-{
-    const struct queue_admin_arg *a = argp;
-
-    (void)err;
-    (void)l;
-    *to = a->to;
-    ch->error = a->why;
-    ch->context_add = a->context;
-    ch->reset_attempts = a->reset;
-    return 0;
-}
-
-int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
-                 struct err *err)
-{
-    struct queue_admin_arg a = {"cancelled", NULL, NULL, false};
-    char *msg = NULL;
-    int rc;
-
-    if (queue_check_text("reason", why, 2000, false, err) < 0)
-        return -1;
-    msg = mem_printf("cancelled by %s%s%s", actor ? actor : "an admin", why ? ": " : "",
-                     why ? why : "");
-    a.why = msg;
-    rc = queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
-    free(msg);
-    return rc;
-}
-
-int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
-                 json_t **task, struct err *err)
-{
-    struct queue_admin_arg a = {"backlog", NULL, NULL, false};
-    int rc;
-
-    if (queue_check_text("answer", answer, 100000, true, err) < 0)
-        return -1;
-    a.context = json_pack("[{s:s,s:s,s:s}]", "type", "answer", "text", answer, "by",
-                          actor ? actor : "admin");
-    rc = queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
-    json_decref(a.context);
-    return rc;
-}
-
-int queue_accept(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
-{
-    struct queue_admin_arg a = {"completed", NULL, NULL, false};
-
-    return queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
-}
-
-int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
-{
-    struct queue_admin_arg a = {"backlog", NULL, NULL, true};
-
-    return queue_transition(db, task_id, NULL, actor, queue_check_admin, &a, task, err);
-}
-
 static int queue_sweep(struct db *db, const struct db_stmt *st, int limit, int *n, struct err *err)
 {
     char lim[16];
@@ -828,31 +543,24 @@ int queue_expire_timeouts(struct db *db, int limit, int *n, struct err *err)
     return queue_sweep(db, &st_timeouts, limit, n, err);
 }
 
-static const char *const queue_levels[] = {"debug", "info", "notice", "warning", "error"};
-
 /* Validates one log entry and appends its normalised form to `arr`. */
 static int queue_log_entry(const json_t *e, json_t *arr, struct err *err)
 {
     const json_t *m = json_object_get(e, "message"), *lv = json_object_get(e, "level"),
                  *md = json_object_get(e, "metadata");
     const char *level = "info";
-    bool ok = false;
 
     if (!json_is_object(e))
         return err_set(err, ERR_INVALID, "each log entry must be an object");
     if (!json_is_string(m) || json_string_length(m) == 0)
         return err_set(err, ERR_INVALID, "each log entry needs a non-empty message");
-    if (queue_check_text("message", json_string_value(m), QUEUE_MESSAGE_MAX, true, err) < 0)
+    if (queue_check_text("message", json_string_value(m), MODEL_MESSAGE_MAX, true, err) < 0)
         return -1;
     if (lv) {
         if (!json_is_string(lv))
             return err_set(err, ERR_INVALID, "level must be a string");
-        for (size_t i = 0; i < sizeof(queue_levels) / sizeof(queue_levels[0]); i++)
-            if (strcmp(json_string_value(lv), queue_levels[i]) == 0)
-                ok = true;
-        if (!ok)
-            return err_set(err, ERR_INVALID,
-                           "level must be one of debug, info, notice, warning, error");
+        if (!model_log_level_valid(json_string_value(lv)))
+            return err_set(err, ERR_INVALID, "level must be one of %s", model_log_level_list());
         level = json_string_value(lv);
     }
     if (md && !json_is_object(md) && !json_is_null(md))
@@ -880,8 +588,8 @@ int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t
     if (agent_id && queue_check_agent(agent_id, err) < 0)
         goto out;
     if (json_is_array(entries)) {
-        if (json_array_size(entries) == 0 || json_array_size(entries) > 1000) {
-            err_set(err, ERR_INVALID, "a batch holds 1 to 1000 entries");
+        if (json_array_size(entries) == 0 || json_array_size(entries) > MODEL_LOG_BATCH_MAX) {
+            err_set(err, ERR_INVALID, "a batch holds 1 to %d entries", MODEL_LOG_BATCH_MAX);
             goto out;
         }
         for (size_t i = 0; i < json_array_size(entries); i++)

@@ -20,17 +20,13 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/model.h"
 #include "store/db.h"
 
 #define QUEUE_CHANNEL_READY "drover_task_ready"
 #define QUEUE_CHANNEL_ACTIVITY "drover_activity"
 /* A task left the backlog or in_progress for good (sql/006): the autoscaler's load-drop hint. */
 #define QUEUE_CHANNEL_DONE "drover_task_done"
-
-#define QUEUE_TITLE_MAX 500          /* characters */
-#define QUEUE_DESCRIPTION_MAX 100000 /* characters */
-#define QUEUE_MESSAGE_MAX 65536      /* characters, one activity line */
-#define QUEUE_ERROR_MAX 10000        /* characters kept of an error */
 
 struct queue_opts {
     int lease_seconds;        /* a claim or heartbeat extends the lease this far; default 120 */
@@ -41,29 +37,22 @@ struct queue_opts {
 /* Fills in the defaults above. */
 void queue_opts_default(struct queue_opts *o);
 
-struct queue_new_task {
-    const char *title;           /* required, 1..500 characters */
-    const char *description;     /* the prompt; may be NULL */
-    int priority;                /* -1000..1000, higher first */
-    const char *model;           /* may be NULL */
-    int64_t project_id;          /* 0 = none (then repo_url names the repository) */
-    const char *repo_url;        /* may be NULL */
-    const char *base_branch;     /* may be NULL: the project's default branch */
-    int max_attempts;            /* 0 = default (3) */
-    int timeout_seconds;         /* 0 = default (7200) */
-    const char *idempotency_key; /* may be NULL */
-    int64_t parent_id;           /* 0 = none */
-    const char *budget_json;     /* may be NULL: {"tokens": N, "usd": X} */
-    int delay_seconds;           /* run_after = now() + delay */
-};
-
 /*
  * Insert a task in `backlog`. With an idempotency key that already exists, returns the existing
  * task and *created = false. Returns 0 with *task owned by the caller, or -1 (ERR_INVALID for
  * bad fields, ERR_NOT_FOUND for an unknown project or parent).
  */
-int queue_enqueue(struct db *db, const struct queue_new_task *t, json_t **task, bool *created,
+int queue_enqueue(struct db *db, const struct model_task_new *t, json_t **task, bool *created,
                   struct err *err);
+
+/*
+ * A fan-out group: the parent (never claimable: it is the group) and `count` children that
+ * agents claim, all in one transaction. The children get the titles "<title> [i/count]" and,
+ * with an idempotency key, "<key>#i". A key that exists returns the existing group (*created
+ * false). *parent owned.
+ */
+int queue_enqueue_group(struct db *db, const struct model_task_new *t, int count, json_t **parent,
+                        bool *created, struct err *err);
 
 /*
  * Claim the most urgent runnable task for `agent_id` (one statement, FOR UPDATE SKIP LOCKED):
@@ -86,15 +75,6 @@ int queue_heartbeat(struct db *db, const struct queue_opts *o, const char *agent
                     const char *reported, const json_t *task_ids, const json_t *usage, json_t **out,
                     struct err *err);
 
-/* What an agent reports with a transition. Every field may be NULL. */
-struct queue_outcome {
-    const char *error;    /* failed: what went wrong */
-    const char *question; /* needs_input: what to ask */
-    const char *reason;   /* needs_input: "question" (default), "timeout", "budget" */
-    const json_t *result; /* completed / ready_to_test: free-form result object */
-    bool no_retry;        /* failed: do not retry even when attempts remain */
-};
-
 /*
  * The lease holder moves its task: in_progress -> ready_to_test | needs_input | completed |
  * failed. Refused, changing nothing, when the task is unknown (ERR_NOT_FOUND), leased to
@@ -105,9 +85,12 @@ struct queue_outcome {
  */
 int queue_update_status(struct db *db, const struct queue_opts *o, const char *agent_id,
                         int64_t task_id, int64_t epoch, const char *to,
-                        const struct queue_outcome *oc, json_t **task, struct err *err);
+                        const struct model_outcome *oc, json_t **task, struct err *err);
 
-/* Admin/operator transitions. `actor` names who did it (recorded in activity). */
+/*
+ * Admin/operator transitions. `actor` names who did it (recorded in activity). Cancelling a
+ * fan-out group cancels its open children in the same transaction.
+ */
 int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
                  struct err *err);
 /* needs_input -> backlog, the answer appended to the task's context. */
@@ -156,10 +139,5 @@ struct queue_counts {
 
 /* All counts from one statement, so they are one consistent snapshot. */
 int queue_counts(struct db *db, struct queue_counts *c, struct err *err);
-
-/* True when `from -> to` is a legal transition (the table in docs/architecture.md). */
-bool queue_transition_allowed(const char *from, const char *to);
-/* True for a known state name. */
-bool queue_state_valid(const char *s);
 
 #endif

@@ -191,7 +191,7 @@ static int schedules_fire_one(struct db *db, PGresult *due, int row, time_t slot
     const char *sid = db_get(due, row, "id");
     const char *p2[2] = {sid, slotbuf};
     const char *p3[3] = {sid, slotbuf, tid};
-    struct queue_new_task t = {0};
+    struct model_task_new t = {0};
     json_t *task = NULL;
     PGresult *r = NULL;
     int rc = -1;

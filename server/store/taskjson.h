@@ -6,12 +6,17 @@
 #ifndef DROVER_STORE_TASKJSON_H
 #define DROVER_STORE_TASKJSON_H
 
+#include "core/model.h"
+
+/* The base branch of a task: its own, its project's, else the model's default. */
+#define TASKJSON_BASE "coalesce(t.base_branch, p.default_branch, '" MODEL_DEFAULT_BRANCH "')"
+
 #define TASKJSON_SQL                                                                               \
     "jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,"               \
     " 'state', t.state, 'priority', t.priority, 'model', t.model, 'attempt', t.attempt,"           \
     " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
     " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
-    " 'base_branch', coalesce(t.base_branch, p.default_branch, 'main'),"                           \
+    " 'base_branch', " TASKJSON_BASE ","                                                           \
     " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
     " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
     " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \
@@ -22,6 +27,6 @@
     "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
     " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
     "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
-    "   'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))"
+    "   'defaultBranch', " TASKJSON_BASE "))"
 
 #endif

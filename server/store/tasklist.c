@@ -49,23 +49,6 @@ static const struct db_stmt st_children = {
     " '[]')::text AS c FROM tasks WHERE parent_id = $1",
     1};
 
-static const struct db_stmt st_group = {
-    "tasklist_group",
-    "WITH u AS (UPDATE tasks SET is_group = true, state = 'in_progress', run_after = now(),"
-    "  updated_at = now() WHERE id = $1 AND state = 'backlog' RETURNING id)"
-    " INSERT INTO activity (task_id, kind, message, metadata)"
-    " SELECT id, 'state', 'backlog -> in_progress: fan-out to ' || $2 || ' agents',"
-    " jsonb_build_object('from', 'backlog', 'to', 'in_progress', 'fanout', $2::int) FROM u"
-    " RETURNING task_id",
-    2};
-
-static const struct db_stmt st_decorate = {
-    "tasklist_decorate",
-    "SELECT t.is_group, CASE WHEN t.started_at IS NULL THEN NULL ELSE"
-    " extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END AS duration"
-    " FROM tasks t WHERE t.id = $1",
-    1};
-
 static json_t *tasklist_parse(const char *s, struct err *err)
 {
     json_error_t je;
@@ -76,7 +59,7 @@ static json_t *tasklist_parse(const char *s, struct err *err)
     return j;
 }
 
-int tasklist_page(struct db *db, const struct tasklist_filter *f, json_t **tasks,
+int tasklist_page(struct db *db, const struct model_task_filter *f, json_t **tasks,
                   int64_t *next_before, struct err *err)
 {
     char proj[24], parent[24], before[24], lim[16], last[24];
@@ -165,45 +148,4 @@ int tasklist_children(struct db *db, int64_t parent_id, json_t **children, struc
 
     snprintf(id, sizeof(id), "%lld", (long long)parent_id);
     return tasklist_one(db, &st_children, params, children, err);
-}
-
-int tasklist_make_group(struct db *db, int64_t task_id, int n, struct err *err)
-{
-    char id[24], cnt[16];
-    const char *params[2] = {id, cnt};
-    PGresult *r;
-    int rows;
-
-    snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    snprintf(cnt, sizeof(cnt), "%d", n);
-    r = db_exec(db, &st_group, params, err);
-    if (!r)
-        return -1;
-    rows = PQntuples(r);
-    PQclear(r);
-    if (rows != 1)
-        return err_set(err, ERR_CONFLICT, "task %lld is no longer in backlog", (long long)task_id);
-    return 0;
-}
-
-int tasklist_decorate(struct db *db, json_t *task, struct err *err)
-{
-    char id[24];
-    const char *params[1] = {id};
-    PGresult *r;
-
-    snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(task, "id")));
-    r = db_exec(db, &st_decorate, params, err);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 1) {
-        json_object_set_new(task, "is_group",
-                            json_boolean(strcmp(db_get(r, 0, "is_group"), "t") == 0));
-        json_object_set_new(task, "duration_seconds",
-                            db_is_null(r, 0, "duration")
-                                ? json_null()
-                                : json_real(strtod(db_get(r, 0, "duration"), NULL)));
-    }
-    PQclear(r);
-    return 0;
 }

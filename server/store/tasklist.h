@@ -10,22 +10,14 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/model.h"
 #include "store/db.h"
-
-struct tasklist_filter {
-    const char *state;    /* NULL = any */
-    int64_t project_id;   /* 0 = any */
-    const char *agent_id; /* NULL = any */
-    int64_t parent_id;    /* 0 = any */
-    int64_t before_id;    /* cursor: only ids below this; 0 = from the newest */
-    int limit;            /* 1..200 */
-};
 
 /*
  * Newest first. *tasks = array (owned); *next_before = the id to pass as before_id for the
  * next page, or 0 when this page is the last.
  */
-int tasklist_page(struct db *db, const struct tasklist_filter *f, json_t **tasks,
+int tasklist_page(struct db *db, const struct model_task_filter *f, json_t **tasks,
                   int64_t *next_before, struct err *err);
 
 /* The task's state changes in order: [{id, ts, from, to, message, agent_id}]. */
@@ -37,11 +29,5 @@ int tasklist_logs(struct db *db, int64_t task_id, int64_t after, int limit, json
 
 /* Children of a fan-out parent: [{id, state, branch, agent_id, pull_request}]. */
 int tasklist_children(struct db *db, int64_t parent_id, json_t **children, struct err *err);
-
-/* Mark a freshly enqueued task as a fan-out group of `n` (never claimable). */
-int tasklist_make_group(struct db *db, int64_t task_id, int n, struct err *err);
-
-/* Extra fields the list and detail views add to a queue task: is_group, duration_seconds. */
-int tasklist_decorate(struct db *db, json_t *task, struct err *err);
 
 #endif

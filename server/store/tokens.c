@@ -20,29 +20,19 @@ static const struct db_stmt st_verify = {
     " WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL",
     1};
 
+static const struct db_stmt st_list = {
+    "tokens_list",
+    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'name', name, 'scope', scope,"
+    " 'agent_id', agent_id, 'created_at', created_at, 'last_used_at', last_used_at,"
+    " 'revoked_at', revoked_at) ORDER BY id), '[]')::text FROM api_tokens"
+    " WHERE scope <> 'agent' OR $1",
+    1};
+
 static const struct db_stmt st_revoke = {
     "tokens_revoke",
     "UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL"
     " AND (name = $1 OR ($1 ~ '^[0-9]{1,18}$' AND id = $1::bigint)) RETURNING id",
     1};
-
-static const char *const tokens_names[] = {"none", "agent", "operator", "admin"};
-
-int tokens_scope_parse(const char *s, enum tokens_scope *out, struct err *err)
-{
-    for (int i = TOKENS_SCOPE_AGENT; i <= TOKENS_SCOPE_ADMIN; i++) {
-        if (s && strcmp(s, tokens_names[i]) == 0) {
-            *out = (enum tokens_scope)i;
-            return 0;
-        }
-    }
-    return err_set(err, ERR_INVALID, "scope must be agent, operator or admin");
-}
-
-const char *tokens_scope_name(enum tokens_scope s)
-{
-    return (unsigned)s <= TOKENS_SCOPE_ADMIN ? tokens_names[s] : "none";
-}
 
 void tokens_hash_hex(const char *token, char out[65])
 {
@@ -55,8 +45,8 @@ void tokens_hash_hex(const char *token, char out[65])
     out[64] = '\0';
 }
 
-int tokens_create(struct db *db, enum tokens_scope scope, const char *name, const char *agent_id,
-                  char token[TOKENS_LEN], long long *id, struct err *err)
+int tokens_create(struct db *db, enum principal_scope scope, const char *name, const char *agent_id,
+                  char token[PRINCIPAL_TOKEN_LEN], long long *id, struct err *err)
 {
     unsigned char raw[32];
     char hash[65];
@@ -68,9 +58,9 @@ int tokens_create(struct db *db, enum tokens_scope scope, const char *name, cons
         *id = 0;
     if (!name || !*name || strlen(name) > 200 || !text_utf8_valid(name, strlen(name)))
         return err_set(err, ERR_INVALID, "token name must be 1 to 200 characters of UTF-8");
-    if (scope < TOKENS_SCOPE_AGENT || scope > TOKENS_SCOPE_ADMIN)
+    if (scope < PRINCIPAL_AGENT || scope > PRINCIPAL_ADMIN)
         return err_set(err, ERR_INVALID, "scope must be agent, operator or admin");
-    if ((scope == TOKENS_SCOPE_AGENT) != (agent_id != NULL))
+    if ((scope == PRINCIPAL_AGENT) != (agent_id != NULL))
         return err_set(err, ERR_INVALID, "an agent token needs an agent id, and only it");
     if (agent_id && !text_is_uuid(agent_id))
         return err_set(err, ERR_INVALID, "agent id must be a UUID");
@@ -81,7 +71,7 @@ int tokens_create(struct db *db, enum tokens_scope scope, const char *name, cons
         snprintf(token + 4 + 2 * i, 3, "%02x", raw[i]);
     tokens_hash_hex(token, hash);
     params[0] = name;
-    params[1] = tokens_names[scope];
+    params[1] = principal_scope_name(scope);
     params[2] = hash;
     params[3] = agent_id;
     r = db_exec(db, &st_create, params, err);
@@ -95,7 +85,7 @@ int tokens_create(struct db *db, enum tokens_scope scope, const char *name, cons
     return 0;
 }
 
-int tokens_verify(struct db *db, const char *token, struct tokens_principal *who, struct err *err)
+int tokens_verify(struct db *db, const char *token, struct principal *who, struct err *err)
 {
     char hash[65];
     const char *params[1] = {hash};
@@ -103,7 +93,7 @@ int tokens_verify(struct db *db, const char *token, struct tokens_principal *who
     const char *scope, *agent;
 
     memset(who, 0, sizeof(*who));
-    if (!token || strlen(token) != TOKENS_LEN - 1 || strncmp(token, "drv_", 4) != 0)
+    if (!token || strlen(token) != PRINCIPAL_TOKEN_LEN - 1 || strncmp(token, "drv_", 4) != 0)
         return err_set(err, ERR_UNAUTHORIZED, "missing or malformed bearer token");
     tokens_hash_hex(token, hash);
     r = db_exec(db, &st_verify, params, err);
@@ -116,7 +106,7 @@ int tokens_verify(struct db *db, const char *token, struct tokens_principal *who
     who->token_id = db_get_ll(r, 0, "id");
     scope = db_get(r, 0, "scope");
     agent = db_get(r, 0, "agent_id");
-    tokens_scope_parse(scope, &who->scope, NULL);
+    principal_scope_parse(scope, &who->scope, NULL);
     snprintf(who->name, sizeof(who->name), "%s", db_get(r, 0, "name"));
     snprintf(who->agent_id, sizeof(who->agent_id), "%s", agent ? agent : "");
     PQclear(r);
@@ -139,4 +129,18 @@ int tokens_revoke(struct db *db, const char *ref, int *revoked, struct err *err)
     if (*revoked == 0)
         return err_set(err, ERR_NOT_FOUND, "no active token with id or name '%s'", ref);
     return 0;
+}
+
+int tokens_list(struct db *db, bool agents, json_t **tokens, struct err *err)
+{
+    const char *p[1] = {agents ? "true" : "false"};
+    json_error_t je;
+    PGresult *r = db_exec(db, &st_list, p, err);
+
+    *tokens = NULL;
+    if (!r)
+        return -1;
+    *tokens = json_loads(PQgetvalue(r, 0, 0), 0, &je);
+    PQclear(r);
+    return *tokens ? 0 : err_set(err, ERR_INTERNAL, "database returned unreadable JSON");
 }

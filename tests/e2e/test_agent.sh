@@ -16,8 +16,9 @@
 #     pushes with GIT_TOKEN, droverd creates the branch with DROVER_FORGE_TOKEN_<PROJECT>; the
 #     token is in no log, no activity row and not in the coding command's environment.
 #  7. A project on a GitHub-style forge (tests/fakes/fake_forge.py): droverd creates the branch
-#     and the pull request through the forge API with DROVER_FORGE_TOKEN_<PROJECT>, and
-#     trigger_preview_deploy calls the project's preview webhook and records its URL.
+#     and the pull request through the forge API with DROVER_FORGE_TOKEN_<PROJECT>; once the
+#     task is ready_to_test its former holder can no longer trigger_preview_deploy (the one
+#     fence of every task tool; the webhook itself is tested in check_forge_store).
 #  8. A budget: usage reported with heartbeats past the task's budget stops it (needs_input,
 #     reason budget).
 set -euo pipefail
@@ -229,8 +230,8 @@ epoch=$(q "SELECT lease_epoch FROM tasks WHERE id = $T_HUB")
 call='{"name": "trigger_preview_deploy", "arguments": {"task_id": '$T_HUB', "lease_epoch": '$epoch'}}'
 res=$(curl -fsS -H "Authorization: Bearer ${AGENT_TOK[$holder]}" -H 'Content-Type: application/json' \
   -d "$call" "$DROVER_URL/tools/call")
-[ "$(jq -r '.content[0].text | fromjson | .preview_url' <<<"$res")" = "https://preview.test/task-$T_HUB" ] || fail "preview: $res"
-[ "$(q "SELECT preview_url FROM tasks WHERE id = $T_HUB")" = "https://preview.test/task-$T_HUB" ] || fail "preview URL not recorded"
+[ "$(jq -r '.content[0].text | fromjson | .error.code' <<<"$res")" = conflict ] || fail "preview after ready_to_test: $res"
+[ -z "$(q "SELECT preview_url FROM tasks WHERE id = $T_HUB")" ] || fail "a preview URL was recorded for a task no longer in progress"
 for id in "${!AGENT_TOK[@]}"; do [ "$id" != "$holder" ] && other=$id; done
 res=$(curl -sS -H "Authorization: Bearer ${AGENT_TOK[$other]}" -H 'Content-Type: application/json' -d "$call" "$DROVER_URL/tools/call")
 [ "$(jq -r '.isError' <<<"$res")" = true ] || fail "preview: another agent was allowed: $res"

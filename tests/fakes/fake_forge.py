@@ -20,13 +20,17 @@ path) so tests can count calls. Any method on /_fake/answer?status=N&body=TEXT[&
 answers status N with TEXT as the body (Content-Type CT, default text/html): the answers no
 forge API documents but proxies and broken forges give (an HTML error page, a 201 without JSON),
 for tests of the HTTP layer itself. POST /_fake/preview is a preview-deploy webhook (answers
-{"url": "https://preview.test/task-<task>"}). Listens on 127.0.0.1 at --port (0 = any) and prints PORT=<n>.
+{"url": "https://preview.test/task-<task>"}). POST /_fake/stall?seconds=N makes every later
+create (a POST to a forge API path) wait N seconds before it is handled, as a slow or
+overloaded forge does (0 ends it); creates are served concurrently meanwhile.
+Listens on 127.0.0.1 at --port (0 = any) and prints PORT=<n>.
 """
 import argparse
 import hashlib
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -43,6 +47,7 @@ STATE = {"gitea": {"acme/widgets": new_state()},
          "gitlab": {"acme/widgets": new_state()},
          "github": {"acme/widgets": new_state()}}
 TOKEN = ""
+STALL = {"seconds": 0.0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -88,6 +93,10 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
             return None
+        if raw_path == "/_fake/stall" and method == "POST":
+            with LOCK:
+                STALL["seconds"] = float(q.get("seconds", "0"))
+            return self.reply(200, {"stall_seconds": STALL["seconds"]})
         if body is None:
             return self.reply(400, {"message": "Problems parsing JSON"})
         if raw_path == "/_fake/preview" and method == "POST":
@@ -97,6 +106,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 REQUESTS.append({"method": method, "path": raw_path, "body": body})
             return self.reply(200, {"url": "https://preview.test/task-%d" % body["task"]})
+        with LOCK:
+            stall = STALL["seconds"] if method == "POST" else 0
+        if stall > 0:
+            time.sleep(stall)  # outside the lock: other requests go on meanwhile
         with LOCK:
             if raw_path.startswith("/api/v1/"):
                 return self.gitea(method, raw_path[len("/api/v1"):], q, body)

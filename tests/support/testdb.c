@@ -108,3 +108,17 @@ double testdb_slowdown(void)
 
     return s && strcmp(s, "1") == 0 ? 3.0 : 1.0;
 }
+
+void testdb_svc(struct db *db, struct svc_env *env, struct svc_ctx *ctx)
+{
+    testdb_connect(db);
+    svc_env_default(env);
+    ctx->env = env;
+    ctx->db = db;
+}
+
+void testdb_svc_close(struct db *db, struct svc_env *env)
+{
+    svc_env_clear(env);
+    db_close(db);
+}

@@ -8,6 +8,7 @@
 #define DROVER_TESTDB_H
 
 #include "store/db.h"
+#include "svc/svc.h"
 
 /*
  * Create and migrate the schema. Without a reachable database: exits 77 (CTest "skipped"),
@@ -21,6 +22,13 @@ void testdb_teardown(void);
 
 /* Open a connection to the test schema; aborts the test on failure. */
 void testdb_connect(struct db *db);
+
+/*
+ * testdb_connect(db), and a service environment with its defaults (env) and a context over
+ * that connection (ctx), as a worker has. Undo with testdb_svc_close.
+ */
+void testdb_svc(struct db *db, struct svc_env *env, struct svc_ctx *ctx);
+void testdb_svc_close(struct db *db, struct svc_env *env);
 
 /* Empty every table (RESTART IDENTITY) so each test starts clean. */
 void testdb_reset(struct db *db);

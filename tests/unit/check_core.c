@@ -93,18 +93,18 @@ START_TEST(queue_transition_table)
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
         if (strcmp(allowed[i], key) == 0)
             expect = 1;
-    ck_assert_msg(queue_transition_allowed(from, to) == expect, "%s", key);
+    ck_assert_msg(model_transition_allowed(from, to) == expect, "%s", key);
 }
 END_TEST
 
 START_TEST(queue_terminal_states_have_no_exit_but_retry)
 {
-    ck_assert(!queue_transition_allowed("completed", "backlog"));
-    ck_assert(!queue_transition_allowed("completed", "cancelled"));
-    ck_assert(!queue_transition_allowed("failed", "completed"));
-    ck_assert(queue_state_valid("needs_input"));
-    ck_assert(!queue_state_valid("done"));
-    ck_assert(!queue_state_valid(NULL));
+    ck_assert(!model_transition_allowed("completed", "backlog"));
+    ck_assert(!model_transition_allowed("completed", "cancelled"));
+    ck_assert(!model_transition_allowed("failed", "completed"));
+    ck_assert(model_state_valid("needs_input"));
+    ck_assert(!model_state_valid("done"));
+    ck_assert(!model_state_valid(NULL));
 }
 END_TEST
 

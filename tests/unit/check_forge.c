@@ -14,6 +14,7 @@
 
 #include "fakeproc.h"
 #include "core/mem.h"
+#include "core/model.h"
 #include "forge/forge_backend.h"
 
 #define TOKEN "fake-forge-secret"
@@ -278,8 +279,7 @@ static const struct {
 
 START_TEST(branch_names)
 {
-    ck_assert_msg(forge_backend_branch_name_valid(names[_i].name) == names[_i].ok, "%s",
-                  names[_i].name);
+    ck_assert_msg(model_branch_name_valid(names[_i].name) == names[_i].ok, "%s", names[_i].name);
 }
 END_TEST
 

@@ -1,8 +1,8 @@
 /*
- * The forge module's database side against the real PostgreSQL: projects (droverd project
- * add), the installed create_branch / create_pull_request hooks on a git project (a real bare
- * repository), budgets enforced on heartbeats, and trigger_preview_deploy's webhook call
- * (against the fake forge's preview endpoint).
+ * The forge-facing use cases against the real PostgreSQL: projects as `droverd project add`
+ * writes them, create_branch / create_pull_request on a git project (a real bare repository:
+ * svc/svc_branch.c, svc/svc_pull.c), budgets enforced on heartbeats, and
+ * trigger_preview_deploy's webhook call (against the fake forge's preview endpoint).
  */
 #include <check.h>
 #include <signal.h>
@@ -13,15 +13,18 @@
 #include <unistd.h>
 
 #include "core/mem.h"
-#include "forge/forge.h"
-#include "forge/forge_install.h"
 #include "store/agents.h"
 #include "store/budget.h"
-#include "store/forge_projects.h"
 #include "store/queue.h"
+#include "svc/svc_branch.h"
+#include "svc/svc_preview.h"
+#include "svc/svc_projects.h"
+#include "svc/svc_pull.h"
 #include "testdb.h"
 
 static struct db db;
+static struct svc_env env;
+static struct svc_ctx svc;
 static struct queue_opts qo;
 static char gitdir[256];
 static pid_t fake_pid;
@@ -29,14 +32,14 @@ static int fake_port;
 
 static void setup(void)
 {
-    testdb_connect(&db);
+    testdb_svc(&db, &env, &svc);
     testdb_reset(&db);
     queue_opts_default(&qo);
 }
 
 static void teardown(void)
 {
-    db_close(&db);
+    testdb_svc_close(&db, &env);
 }
 
 static void fixtures_up(void)
@@ -89,12 +92,16 @@ static void fixtures_down(void)
 
 static int64_t add_project(const char *name, const char *url, const json_t *settings)
 {
-    struct forge_projects_new p = {.name = name, .repo_url = url, .settings = settings};
+    json_t *p = json_pack("{s:s,s:s}", "name", name, "repository", url);
     struct err err = {0};
     json_t *out = NULL;
+    bool created;
     int64_t id;
 
-    ck_assert_msg(forge_projects_upsert(&db, &p, &out, &err) == 0, "%s", err.msg);
+    if (settings)
+        json_object_set(p, "settings", (json_t *)settings);
+    ck_assert_msg(svc_projects_upsert(&svc, p, &out, &created, &err) == 0, "%s", err.msg);
+    json_decref(p);
     id = json_integer_value(json_object_get(out, "id"));
     json_decref(out);
     return id;
@@ -103,8 +110,10 @@ static int64_t add_project(const char *name, const char *url, const json_t *sett
 /* Enqueue on `project` and claim it for a new agent: the claimed task JSON (owned). */
 static json_t *claimed_task(int64_t project, const char *budget, char agent[37])
 {
-    struct queue_new_task nt = {
-        .title = "Forge test", .project_id = project, .budget_json = budget};
+    struct model_task_new nt = {.title = "Forge test",
+                                .project_id = project,
+                                .repo_url = project ? NULL : "file:///nonexistent/repo.git",
+                                .budget_json = budget};
     struct err err = {0};
     json_t *t = NULL, *c = NULL;
 
@@ -117,58 +126,72 @@ static json_t *claimed_task(int64_t project, const char *budget, char agent[37])
 
 START_TEST(project_upsert)
 {
-    struct forge_projects_new p = {.name = "demo", .repo_url = "/srv/demo.git"};
+    json_t *p = json_pack("{s:s,s:s}", "name", "demo", "repository", "/srv/demo.git");
     struct err err = {0};
     json_t *a = NULL, *b = NULL;
+    bool created = false;
 
-    ck_assert_int_eq(forge_projects_upsert(&db, &p, &a, &err), 0);
-    ck_assert(json_is_true(json_object_get(a, "created")));
+    ck_assert_int_eq(svc_projects_upsert(&svc, p, &a, &created, &err), 0);
+    ck_assert(created);
     ck_assert_str_eq(json_string_value(json_object_get(a, "forge_kind")), "git");
-    p.repo_url = "/srv/demo2.git";
-    p.forge_kind = "forgejo";
-    p.forge_api_url = "https://forge.test/api/v1";
-    p.forge_repo_path = "me/demo";
-    ck_assert_int_eq(forge_projects_upsert(&db, &p, &b, &err), 0);
-    ck_assert(json_is_false(json_object_get(b, "created")));
+    json_object_set_new(p, "repository", json_string("/srv/demo2.git"));
+    json_object_set_new(p, "forge_kind", json_string("forgejo"));
+    json_object_set_new(p, "forge_api_url", json_string("https://forge.test/api/v1"));
+    json_object_set_new(p, "forge_repo_path", json_string("me/demo"));
+    ck_assert_int_eq(svc_projects_upsert(&svc, p, &b, &created, &err), 0);
+    ck_assert(!created);
     ck_assert(json_equal(json_object_get(a, "id"), json_object_get(b, "id")));
     ck_assert_str_eq(json_string_value(json_object_get(b, "forge_kind")), "gitea");
-    ck_assert_str_eq(json_string_value(json_object_get(b, "repo_url")), "/srv/demo2.git");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "repository")), "/srv/demo2.git");
     json_decref(a);
     json_decref(b);
-    p.name = "bad name!";
-    ck_assert_int_eq(forge_projects_upsert(&db, &p, &a, &err), -1);
+    json_object_set_new(p, "name", json_string("bad name!"));
+    ck_assert_int_eq(svc_projects_upsert(&svc, p, &a, &created, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_null(a);
+    json_decref(p);
 }
 END_TEST
 
-START_TEST(hooks_git_backend)
+START_TEST(branch_and_pr_on_git_backend)
 {
     char *url = mem_printf("%s/r.git", gitdir), agent[37], cmd[1024];
     int64_t pid = add_project("hooked", url, NULL);
-    json_t *task = claimed_task(pid, NULL, agent);
-    json_t *pr =
-        json_pack("{s:s, s:s, s:s}", "title", "T", "head", "drover/hooked", "base", "main");
+    json_t *task = claimed_task(pid, NULL, agent), *out = NULL;
+    int64_t id = json_integer_value(json_object_get(task, "id"));
+    int64_t epoch = json_integer_value(json_object_get(task, "lease_epoch"));
+    struct svc_pull_req pr = {.title = "T"};
     struct err err = {0};
 
-    forge_install(NULL);
-    ck_assert_msg(forge_hooks.create_branch(&db, task, "drover/hooked", &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", &out, &err) == 0, "%s",
+                  err.msg);
+    ck_assert(json_is_true(json_object_get(out, "created")));
+    json_decref(out);
     snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse -q --verify refs/heads/drover/hooked",
              url);
     ck_assert_int_eq(system(cmd), 0);
-    /* Idempotent: the branch exists now. */
-    ck_assert_int_eq(forge_hooks.create_branch(&db, task, "drover/hooked", &err), 0);
-    ck_assert_msg(forge_hooks.create_pull_request(&db, task, pr, &err) == 0, "%s", err.msg);
-    ck_assert_str_eq(json_string_value(json_object_get(pr, "forge")), "git");
-    ck_assert_int_eq(forge_hooks.create_branch(&db, task, "bad..name", &err), -1);
+    /* Idempotent: the branch is recorded now. */
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", &out, &err), 0);
+    ck_assert(json_is_false(json_object_get(out, "created")));
+    json_decref(out);
+    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(out, "pull_request"), "forge")), "git");
+    json_decref(out);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "bad..name", &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
-    /* A task without a project has no forge: the hooks leave it to be recorded only. */
-    json_object_set_new(task, "project",
-                        json_pack("{s:n, s:s}", "id", "repoUrl", "file:///nonexistent/repo.git"));
-    ck_assert_int_eq(forge_hooks.create_branch(&db, task, "drover/none", &err), 0);
-    ck_assert_int_eq(forge_hooks.create_pull_request(&db, task, pr, &err), 0);
     json_decref(task);
-    json_decref(pr);
+    /* A task without a project has no forge: its branch and pull request are only recorded. */
+    task = claimed_task(0, NULL, agent);
+    id = json_integer_value(json_object_get(task, "id"));
+    epoch = json_integer_value(json_object_get(task, "lease_epoch"));
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/none", &out, &err) == 0, "%s",
+                  err.msg);
+    json_decref(out);
+    ck_assert_int_eq(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err), 0);
+    ck_assert_ptr_null(json_object_get(json_object_get(out, "pull_request"), "forge"));
+    json_decref(out);
+    json_decref(task);
     free(url);
 }
 END_TEST
@@ -215,11 +238,13 @@ START_TEST(preview_webhook)
     json_t *settings = json_pack("{s:s}", "preview_webhook", hook);
     int64_t pid = add_project("previewed", "/srv/p.git", settings), none;
     json_t *task = claimed_task(pid, NULL, agent), *out = NULL, *t2 = NULL;
+    int64_t id = json_integer_value(json_object_get(task, "id"));
+    int64_t epoch = json_integer_value(json_object_get(task, "lease_epoch"));
     struct err err = {0};
     char sql[128];
     PGresult *r;
 
-    ck_assert_msg(forge_install_preview(&db, task, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_preview_deploy(&svc, agent, id, epoch, &out, &err) == 0, "%s", err.msg);
     snprintf(sql, sizeof(sql), "https://preview.test/task-%lld",
              (long long)json_integer_value(json_object_get(task, "id")));
     ck_assert_str_eq(json_string_value(json_object_get(out, "preview_url")), sql);
@@ -233,7 +258,10 @@ START_TEST(preview_webhook)
     json_decref(out);
     out = NULL;
     t2 = claimed_task(none, NULL, agent);
-    ck_assert_int_eq(forge_install_preview(&db, t2, &out, &err), -1);
+    ck_assert_int_eq(svc_preview_deploy(&svc, agent, json_integer_value(json_object_get(t2, "id")),
+                                        json_integer_value(json_object_get(t2, "lease_epoch")),
+                                        &out, &err),
+                     -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err.msg, "preview_webhook"));
     json_decref(settings);
@@ -255,7 +283,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, project_upsert);
-    tcase_add_test(tc, hooks_git_backend);
+    tcase_add_test(tc, branch_and_pr_on_git_backend);
     tcase_add_test(tc, budget_stops_task);
     tcase_add_test(tc, preview_webhook);
     suite_add_tcase(s, tc);

@@ -11,7 +11,7 @@
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
 #include "mcp/tools.h"
-#include "store/branches.h"
+#include "core/model.h"
 
 static const struct {
     const char *body;
@@ -235,7 +235,11 @@ END_TEST
 START_TEST(tool_results_have_both_forms)
 {
     json_t *r = tools_result(json_pack("{s:n}", "task"));
-    json_t *e = tools_error("stale_epoch", "epoch %d is stale", 3);
+    struct err stale = {0};
+    json_t *e;
+
+    err_set(&stale, ERR_STALE_EPOCH, "epoch %d is stale", 3);
+    e = tools_error(&stale);
     json_t *parsed;
 
     parsed = json_loads(json_string_value(json_object_get(
@@ -289,7 +293,7 @@ static const struct {
 
 START_TEST(branch_names)
 {
-    ck_assert_msg(branches_name_valid(ref_cases[_i].name) == ref_cases[_i].ok, "%s",
+    ck_assert_msg(model_branch_name_valid(ref_cases[_i].name) == ref_cases[_i].ok, "%s",
                   ref_cases[_i].name);
 }
 END_TEST
@@ -298,13 +302,13 @@ START_TEST(branch_default_names)
 {
     char out[300];
 
-    branches_default_name(12, "Fix the Login bug!", out, sizeof(out));
+    model_branch_default(12, "Fix the Login bug!", out, sizeof(out));
     ck_assert_str_eq(out, "drover/12-fix-the-login-bug");
-    branches_default_name(3, "!!!", out, sizeof(out));
+    model_branch_default(3, "!!!", out, sizeof(out));
     ck_assert_str_eq(out, "drover/3");
-    branches_default_name(4, "a very long title that goes on and on and on and on and on and on",
-                          out, sizeof(out));
-    ck_assert(branches_name_valid(out));
+    model_branch_default(4, "a very long title that goes on and on and on and on and on and on",
+                         out, sizeof(out));
+    ck_assert(model_branch_name_valid(out));
     ck_assert(strlen(out) < 70);
 }
 END_TEST

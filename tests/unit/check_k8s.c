@@ -23,6 +23,10 @@
 #include "testdb.h"
 #include "core/clock.h"
 
+/* The pool the current test started (agentpool_start), if any. */
+static struct agentpool *pool;
+#include "core/clock.h"
+
 /* The fake listens on a free port it picks (within nothing we assume), read from a file. */
 static int port;
 
@@ -543,7 +547,7 @@ START_TEST(test_pool_on_kubernetes)
     c.orphan_grace_seconds = 1;
     c.grace_seconds = 1;
     c.max_starting = 10;
-    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &pool, &err) == 0, "%s", err.msg);
 
     /* Two pods for min_agents 2; the agents come up (first heartbeat). */
     wait_sql(&db,
@@ -587,7 +591,7 @@ START_TEST(test_pool_on_kubernetes)
        work, port);
     /* Orphans are found by the reconcile of each evaluation: wake one with a task. */
     {
-        struct queue_new_task t = {.title = "wake", .repo_url = "file:///tmp/r.git"};
+        struct model_task_new t = {.title = "wake", .repo_url = "file:///tmp/r.git"};
         json_t *task = NULL;
 
         ck_assert(queue_enqueue(&db, &t, &task, NULL, &err) == 0);
@@ -620,7 +624,8 @@ START_TEST(test_pool_on_kubernetes)
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM agents WHERE pod_name = '%s' AND status = 'offline'", pod);
     wait_sql(&db, sql, 1, 15);
-    agentpool_stop();
+    agentpool_stop(pool);
+    pool = NULL;
     ck_assert_int_gt(sql_ll(&db, "SELECT count(*) FROM scale_events"), 0);
     db_close(&db);
 }

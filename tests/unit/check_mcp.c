@@ -9,32 +9,38 @@
 #include <string.h>
 
 #include "core/cfg.h"
-#include "forge/forge.h"
+#include "core/clock.h"
+#include "core/ttlcache.h"
+#include "fakeproc.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
 #include "mcp/tools.h"
-#include "net/authcache.h"
-#include "net/sesscache.h"
 #include "net/work.h"
 #include "store/agents.h"
-#include "store/branches.h"
+#include "store/queue.h"
 #include "store/sessions.h"
 #include "store/tokens.h"
 #include "testdb.h"
 
+#define FORGE_TOKEN "forge-secret"
+
 static struct db db;
 static struct cfg cfg;
-static struct work_env env;
-static struct tokens_principal me, other;
-static char my_token[TOKENS_LEN], other_token[TOKENS_LEN], admin_token[TOKENS_LEN];
+static struct svc_env env;
+static struct svc_ctx svc;
+static pid_t forge_pid;
+static int forge_port;
+static struct principal me, other;
+static char my_token[PRINCIPAL_TOKEN_LEN], other_token[PRINCIPAL_TOKEN_LEN],
+    admin_token[PRINCIPAL_TOKEN_LEN];
 
-static void new_agent_token(const char *name, struct tokens_principal *who, char tok[TOKENS_LEN])
+static void new_agent_token(const char *name, struct principal *who, char tok[PRINCIPAL_TOKEN_LEN])
 {
     struct err err = {0};
     char id[37];
 
     ck_assert_msg(agents_create(&db, name, "none", id, &err) == 0, "%s", err.msg);
-    ck_assert_msg(tokens_create(&db, TOKENS_SCOPE_AGENT, name, id, tok, NULL, &err) == 0, "%s",
+    ck_assert_msg(tokens_create(&db, PRINCIPAL_AGENT, name, id, tok, NULL, &err) == 0, "%s",
                   err.msg);
     ck_assert_msg(tokens_verify(&db, tok, who, &err) == 0, "%s", err.msg);
 }
@@ -44,29 +50,25 @@ static void setup(void)
     struct err err = {0};
     char *argv[] = {"serve", NULL};
 
-    testdb_connect(&db);
+    testdb_svc(&db, &env, &svc);
     testdb_reset(&db);
-    authcache_clear();
-    sesscache_clear();
     ck_assert_int_eq(cfg_parse(&cfg, 1, argv, &err), 0);
     cfg.long_poll_max = 5;
     env.cfg = &cfg;
-    queue_opts_default(&env.qo);
     new_agent_token("me", &me, my_token);
     new_agent_token("other", &other, other_token);
-    ck_assert(tokens_create(&db, TOKENS_SCOPE_ADMIN, "root", NULL, admin_token, NULL, &err) == 0);
-    memset(&forge_hooks, 0, sizeof(forge_hooks));
+    ck_assert(tokens_create(&db, PRINCIPAL_ADMIN, "root", NULL, admin_token, NULL, &err) == 0);
 }
 
 static void teardown(void)
 {
     cfg_free(&cfg);
-    db_close(&db);
+    testdb_svc_close(&db, &env);
 }
 
 static long long enqueue(const char *title)
 {
-    struct queue_new_task t = {.title = title, .repo_url = "file:///tmp/r.git"};
+    struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
     struct err err = {0};
     json_t *task = NULL;
     long long id;
@@ -77,23 +79,22 @@ static long long enqueue(const char *title)
     return id;
 }
 
-static void ctx_for(struct mcp_ctx *c, const struct tokens_principal *who)
+static void ctx_for(struct mcp_ctx *c, const struct principal *who)
 {
     memset(c, 0, sizeof(*c));
-    c->db = &db;
-    c->qo = &env.qo;
-    c->cfg = &cfg;
+    c->svc = &svc;
     c->who = who;
 }
 
 /* Call a tool as `who`; returns the CallToolResult (owned). */
-static json_t *call(const struct tokens_principal *who, const char *tool, const char *args_fmt, ...)
+static json_t *call(const struct principal *who, const char *tool, const char *args_fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static json_t *call(const struct tokens_principal *who, const char *tool, const char *args_fmt, ...)
+static json_t *call(const struct principal *who, const char *tool, const char *args_fmt, ...)
 {
     char args[2048];
     va_list ap;
     struct mcp_ctx c;
+    struct err err;
     json_t *a, *r = NULL;
 
     va_start(ap, args_fmt);
@@ -102,7 +103,7 @@ static json_t *call(const struct tokens_principal *who, const char *tool, const 
     a = json_loads(args, 0, NULL);
     ck_assert_msg(a != NULL, "bad test args %s", args);
     ctx_for(&c, who);
-    tools_call(&c, tool, a, &r);
+    tools_call(&c, tool, a, &r, &err);
     json_decref(a);
     mcp_ctx_clear(&c);
     ck_assert_ptr_nonnull(r);
@@ -154,6 +155,7 @@ static long long scalar(const char *sql)
 
 START_TEST(get_next_task_empty_claim_and_park)
 {
+    struct err err;
     struct mcp_ctx c;
     json_t *r, *a;
     long long id, epoch;
@@ -165,7 +167,7 @@ START_TEST(get_next_task_empty_claim_and_park)
     ctx_for(&c, &me);
     c.allow_park = true;
     a = json_pack("{s:i}", "wait_seconds", 100);
-    tools_call(&c, "get_next_task", a, &r);
+    tools_call(&c, "get_next_task", a, &r, &err);
     ck_assert_ptr_null(r);
     ck_assert_int_eq(c.park_seconds, 5); /* bounded by --long-poll-max */
     json_decref(a);
@@ -180,15 +182,43 @@ START_TEST(get_next_task_empty_claim_and_park)
 }
 END_TEST
 
-static int forge_calls;
-static int fake_branch(struct db *d, const json_t *task, const char *branch, struct err *err)
+/* The branch creations the fake forge received (its request log). */
+static int forge_branch_posts(void)
 {
-    (void)d;
-    (void)task;
-    forge_calls++;
-    if (strstr(branch, "forge-fails"))
-        return err_set(err, ERR_UNAVAILABLE, "forge down");
-    return 0;
+    char cmd[256], out[64] = "";
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd),
+             "curl -s --max-time 10 http://127.0.0.1:%d/_fake/requests | python3 -c 'import json,"
+             "sys; print(sum(1 for r in json.load(sys.stdin) if r[\"method\"] == \"POST\" and "
+             "r[\"path\"].split(\"?\")[0].endswith(\"/branches\")))'",
+             forge_port);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(out, sizeof(out), f));
+    pclose(f);
+    return atoi(out);
+}
+
+/* A Gitea project on the fake forge (`api` = its API URL), and one task of it. */
+static long long enqueue_on_forge(const char *title, const char *api)
+{
+    struct model_task_new t = {.title = title};
+    struct err err = {0};
+    json_t *task = NULL;
+    char sql[512];
+    long long id;
+
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO projects (name, repo_url, forge_kind, forge_api_url, forge_repo_path)"
+             " VALUES ('widgets', 'https://forge.test/acme/widgets.git', 'gitea', '%s',"
+             " 'acme/widgets') RETURNING id",
+             api);
+    t.project_id = scalar(sql);
+    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
+    id = json_integer_value(json_object_get(task, "id"));
+    json_decref(task);
+    return id;
 }
 
 START_TEST(create_branch_rules)
@@ -196,24 +226,32 @@ START_TEST(create_branch_rules)
     long long id, epoch;
     json_t *r;
 
-    enqueue("Fix the Login");
+    char sql[256];
+    int posts;
+
+    /* First the project's forge cannot be reached: a clear error, nothing recorded. */
+    enqueue_on_forge("Fix the Login", "http://127.0.0.1:1/api/v1");
     id = claim(&epoch);
-    forge_hooks.create_branch = fake_branch;
-    forge_calls = 0;
+    setenv("DROVER_FORGE_TOKEN", FORGE_TOKEN, 1);
     assert_error(call(&me, "create_branch",
                       "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"x/forge-fails\"}", id,
                       epoch),
                  "unavailable");
     ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE branch IS NOT NULL"), 0);
+    snprintf(sql, sizeof(sql),
+             "UPDATE projects SET forge_api_url = 'http://127.0.0.1:%d/api/v1' RETURNING id",
+             forge_port);
+    scalar(sql);
+    posts = forge_branch_posts();
     r = call(&me, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch);
     ck_assert_str_eq(json_string_value(json_object_get(sc(r), "branch")), "drover/1-fix-the-login");
     ck_assert(json_is_true(json_object_get(sc(r), "created")));
     json_decref(r);
-    ck_assert_int_eq(forge_calls, 2);
+    ck_assert_int_eq(forge_branch_posts(), posts + 1);
     r = call(&me, "create_branch", "{\"task_id\":\"%lld\",\"lease_epoch\":%lld}", id, epoch);
     ck_assert(json_is_false(json_object_get(sc(r), "created")));
     json_decref(r);
-    ck_assert_int_eq(forge_calls, 2); /* idempotent: no second forge call */
+    ck_assert_int_eq(forge_branch_posts(), posts + 1); /* idempotent: no second forge call */
     assert_error(call(&me, "create_branch",
                       "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"another\"}", id, epoch),
                  "conflict");
@@ -390,50 +428,50 @@ START_TEST(work_auth_paths)
 {
     static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
                                "\"params\":{\"protocolVersion\":\"2025-11-25\"}}";
-    char bogus[TOKENS_LEN];
+    char bogus[PRINCIPAL_TOKEN_LEN];
     struct err err = {0};
     int revoked;
     struct job *j;
     json_t *v;
 
     j = job(JOB_MCP, NULL, init);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 401);
     ck_assert(j->www_auth);
     job_free(j);
     memcpy(bogus, my_token, sizeof(bogus));
     bogus[10] = bogus[10] == 'a' ? 'b' : 'a';
     j = job(JOB_MCP, bogus, init);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 401);
     job_free(j);
     j = job(JOB_MCP, admin_token, init);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 403);
     job_free(j);
     /* an agent token: initialize creates a session */
     j = job(JOB_MCP, my_token, init);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 200);
     ck_assert_ptr_nonnull(j->new_session);
     job_free(j);
     /* X-Agent-ID of someone else */
     j = job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
     j->agent_hdr = strdup(other.agent_id);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 403);
     job_free(j);
     /* revoked: refused once the cache entry is gone */
     ck_assert(tokens_revoke(&db, "me", &revoked, &err) == 0);
-    authcache_clear();
+    ttlcache_clear(env.auth);
     j = job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 401);
     job_free(j);
     /* ws: an auth failure is a JSON-RPC error and closes the connection */
     j = job(JOB_RPC, NULL, init);
     j->ws = true;
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert(j->close_ws);
     v = out_json(j);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
@@ -450,29 +488,29 @@ START_TEST(work_sessions_and_parse_errors)
     char *sid;
 
     j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 400); /* no session and not initialize */
     job_free(j);
     j = job(JOB_MCP, my_token,
             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
             "\"protocolVersion\":\"2025-11-25\"}}");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     sid = strdup(j->new_session);
     job_free(j);
     j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
     j->session = strdup("mcp_unknown");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 404);
     job_free(j);
     j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
     j->session = strdup(sid);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 202);
     ck_assert_uint_eq(j->out_len, 0);
     job_free(j);
     j = job(JOB_MCP, my_token, "{oops");
     j->session = strdup(sid);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 400);
     v = out_json(j);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
@@ -481,7 +519,7 @@ START_TEST(work_sessions_and_parse_errors)
     job_free(j);
     j = job(JOB_MCP_DELETE, my_token, NULL);
     j->session = strdup(sid);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 200);
     job_free(j);
     ck_assert_int_eq(scalar("SELECT count(*) FROM mcp_sessions"), 0);
@@ -497,7 +535,7 @@ START_TEST(work_held_claim)
     /* get_next_task with wait over /tools/call: parked, then the claim job delivers */
     j = job(JOB_TOOLS_CALL, my_token,
             "{\"name\":\"get_next_task\",\"arguments\":{\"wait_seconds\":3}}");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->park_seconds, 3);
     ck_assert_str_eq(j->agent_id, me.agent_id);
     ck_assert_int_eq(j->wrap, JOB_WRAP_TOOL);
@@ -505,11 +543,11 @@ START_TEST(work_held_claim)
     j = job_new(JOB_CLAIM, 1);
     memcpy(j->agent_id, me.agent_id, sizeof(j->agent_id));
     j->jrpc_id = json_integer(77);
-    j->deadline_ms = authcache_now_ms() + 5000;
-    work_exec(&env, &db, j);
+    j->deadline_ms = clock_ms() + 5000;
+    work_exec(&svc, j);
     ck_assert_int_gt(j->park_seconds, 0); /* still nothing */
     enqueue("arrives");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->park_seconds, 0);
     v = out_json(j);
     ck_assert_int_eq(json_integer_value(json_object_get(v, "id")), 77);
@@ -525,8 +563,8 @@ START_TEST(work_held_claim)
     j = job_new(JOB_CLAIM, 1);
     memcpy(j->agent_id, me.agent_id, sizeof(j->agent_id));
     j->wrap = JOB_WRAP_TOOL;
-    j->deadline_ms = authcache_now_ms() - 1;
-    work_exec(&env, &db, j);
+    j->deadline_ms = clock_ms() - 1;
+    work_exec(&svc, j);
     v = out_json(j);
     ck_assert(json_is_null(json_object_get(json_object_get(v, "structuredContent"), "task")));
     json_decref(v);
@@ -542,7 +580,7 @@ START_TEST(work_heartbeat_seed_and_ready)
 
     snprintf(body, sizeof(body), "{\"agentId\":\"%s\",\"status\":\"idle\"}", me.agent_id);
     j = job(JOB_HEARTBEAT, my_token, body);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 200);
     v = out_json(j);
     ck_assert(json_is_array(json_object_get(v, "tasks")));
@@ -550,27 +588,27 @@ START_TEST(work_heartbeat_seed_and_ready)
     job_free(j);
     snprintf(body, sizeof(body), "{\"agentId\":\"%s\",\"status\":\"idle\"}", other.agent_id);
     j = job(JOB_HEARTBEAT, my_token, body);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 403);
     job_free(j);
     j = job(JOB_HEARTBEAT, my_token, "[1,2]");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 400);
     job_free(j);
     j = job(JOB_READY, NULL, NULL);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 200);
     job_free(j);
     j = job(JOB_API, admin_token, NULL);
     j->method = strdup("GET");
     j->path = strdup("/api/whoami");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 200);
     job_free(j);
     j = job(JOB_API, my_token, NULL);
     j->method = strdup("GET");
     j->path = strdup("/api/whoami");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 403);
     job_free(j);
 }
@@ -588,7 +626,7 @@ START_TEST(work_sweep_reaps_expired_leases)
              "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %lld", id);
     PQclear(PQexec(db.conn, sql));
     j = job_new(JOB_SWEEP, 0);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 0);
     job_free(j);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM tasks WHERE id = %lld AND state = 'backlog'",
@@ -596,7 +634,7 @@ START_TEST(work_sweep_reaps_expired_leases)
     ck_assert_int_eq(scalar(sql), 1);
     /* and forgets sessions idle for a day, not the fresh one */
     {
-        char old[SESSIONS_ID_LEN], fresh[SESSIONS_ID_LEN];
+        char old[SVC_SESSIONS_ID_LEN], fresh[SVC_SESSIONS_ID_LEN];
         struct err err = {0};
 
         ck_assert(sessions_create(&db, me.token_id, "2025-11-25", NULL, old, &err) == 0);
@@ -606,12 +644,20 @@ START_TEST(work_sweep_reaps_expired_leases)
                  old);
         PQclear(PQexec(db.conn, sql));
         j = job_new(JOB_SWEEP, 0);
-        work_exec(&env, &db, j);
+        work_exec(&svc, j);
         job_free(j);
         ck_assert_int_eq(scalar("SELECT count(*) FROM mcp_sessions"), 1);
     }
 }
 END_TEST
+
+/* True when this replica's session cache holds `sid` for `token_id`. */
+static bool session_cached(const char *sid, long long token_id)
+{
+    long long owner;
+
+    return ttlcache_get(env.sessions, sid, &owner) && owner == token_id;
+}
 
 START_TEST(deleted_session_is_forgotten_at_once)
 {
@@ -621,19 +667,19 @@ START_TEST(deleted_session_is_forgotten_at_once)
     j = job(JOB_MCP, my_token,
             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
             "\"protocolVersion\":\"2025-11-25\"}}");
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     sid = strdup(j->new_session);
     job_free(j);
-    ck_assert(sesscache_known(sid, me.token_id));
-    ck_assert(!sesscache_known(sid, other.token_id));
+    ck_assert(session_cached(sid, me.token_id));
+    ck_assert(!session_cached(sid, other.token_id));
     j = job(JOB_MCP_DELETE, my_token, NULL);
     j->session = strdup(sid);
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     job_free(j);
-    ck_assert(!sesscache_known(sid, me.token_id));
+    ck_assert(!session_cached(sid, me.token_id));
     j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
     j->session = sid;
-    work_exec(&env, &db, j);
+    work_exec(&svc, j);
     ck_assert_int_eq(j->status, 404);
     job_free(j);
 }
@@ -647,6 +693,7 @@ int main(void)
     int failed;
 
     testdb_setup();
+    forge_pid = fakeproc_start("tests/fakes/fake_forge.py", FORGE_TOKEN, &forge_port);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, get_next_task_empty_claim_and_park);
@@ -667,6 +714,7 @@ int main(void)
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    fakeproc_stop(forge_pid);
     testdb_teardown();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -30,7 +30,13 @@
 #include "testdb.h"
 #include "core/clock.h"
 
+/* The pool the current test started (agentpool_start), if any. */
+static struct agentpool *pool;
+#include "core/clock.h"
+
 static struct db db;
+static struct svc_env env;
+static struct svc_ctx svc;
 static char self_exe[1024];
 static char log_dir[256];
 
@@ -47,7 +53,7 @@ static void fake_term(int sig)
 static int fake_agent(void)
 {
     const char *id = getenv("AGENT_ID"), *token = getenv("DROVER_TOKEN");
-    struct tokens_principal who;
+    struct principal who;
     struct queue_opts qo;
     struct err err = {0};
     struct db d;
@@ -96,7 +102,7 @@ static int fake_agent(void)
                     json_decref(out);
                 }
             }
-            queue_update_status(&d, &qo, id, tid, ep, "completed", &(struct queue_outcome){0},
+            queue_update_status(&d, &qo, id, tid, ep, "completed", &(struct model_outcome){0},
                                 &done, &err);
             json_decref(done);
             json_decref(task);
@@ -152,7 +158,7 @@ static void enqueue(int n, int ms)
 {
     for (int i = 0; i < n; i++) {
         char title[32];
-        struct queue_new_task t = {.title = title, .repo_url = "file:///tmp/r.git"};
+        struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
         struct err err = {0};
         json_t *task = NULL;
 
@@ -172,16 +178,16 @@ static void reset_all(void)
 
 static void setup(void)
 {
-    testdb_connect(&db);
+    testdb_svc(&db, &env, &svc);
     reset_all();
 }
 
 static void teardown(void)
 {
-    db_close(&db);
+    testdb_svc_close(&db, &env);
 }
 
-static struct tokens_principal admin = {.scope = TOKENS_SCOPE_ADMIN, .name = "alice"};
+static struct principal admin = {.scope = PRINCIPAL_ADMIN, .name = "alice"};
 
 static struct api_response
 call(int (*fn)(const struct api_request *, const char *const *, size_t, struct api_response *),
@@ -193,7 +199,7 @@ call(int (*fn)(const struct api_request *, const char *const *, size_t, struct a
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
                               .who = &admin,
-                              .db = &db};
+                              .svc = &svc};
     struct api_response resp = {0};
     const char *params[1] = {param};
 
@@ -373,7 +379,8 @@ static void start_pool(const char *command, int stabilization)
     c.grace_seconds = 2;
     c.max_starting = 10;
     c.startup_deadline_seconds = 20;
-    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &err) == 0, "%s", err.msg);
+    ck_assert_msg(agentpool_start(&c, testdb_dsn(), &pool, &err) == 0, "%s", err.msg);
+    env.pool = pool;
 }
 
 START_TEST(test_pool_lifecycle)
@@ -457,7 +464,8 @@ START_TEST(test_pool_lifecycle)
     json_decref(r.body);
     wait_for("SELECT count(*) FROM agents WHERE name LIKE 'requested by%' AND status = 'idle'", 1,
              15);
-    agentpool_stop();
+    agentpool_stop(pool);
+    pool = env.pool = NULL;
     /* Stopping droverd stops its process agents. */
     ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events") > 0, 1);
 }
@@ -475,7 +483,8 @@ START_TEST(test_crashing_agents_open_the_breaker)
                      1);
     /* While open, nothing is being created. */
     ck_assert_int_eq(scalar(LIVE), 0);
-    agentpool_stop();
+    agentpool_stop(pool);
+    pool = env.pool = NULL;
 }
 END_TEST
 
@@ -579,7 +588,7 @@ START_TEST(test_load_drop_wakes_the_pool)
         ck_assert_msg(queue_update_status(
                           &db, &qo, ids[i], json_integer_value(json_object_get(tasks[i], "id")),
                           json_integer_value(json_object_get(tasks[i], "lease_epoch")), "completed",
-                          &(struct queue_outcome){0}, &done, &err) == 0,
+                          &(struct model_outcome){0}, &done, &err) == 0,
                       "%s", err.msg);
         json_decref(done);
         json_decref(tasks[i]);

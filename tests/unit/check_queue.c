@@ -55,7 +55,7 @@ static void new_agent(char id[37])
 
 static int64_t enqueue(const char *title, int priority)
 {
-    struct queue_new_task t = {
+    struct model_task_new t = {
         .title = title, .repo_url = "file:///tmp/repo.git", .priority = priority};
     struct err err = {0};
     json_t *task = NULL;
@@ -103,7 +103,7 @@ static char *snapshot(void)
 
 START_TEST(enqueue_returns_backlog_task_and_activity)
 {
-    struct queue_new_task t = {.title = "Add /health",
+    struct model_task_new t = {.title = "Add /health",
                                .description = "prompt",
                                .repo_url = "file:///r.git",
                                .base_branch = "dev",
@@ -127,7 +127,7 @@ END_TEST
 
 START_TEST(enqueue_with_project)
 {
-    struct queue_new_task t = {.title = "x", .project_id = 1};
+    struct model_task_new t = {.title = "x", .project_id = 1};
     struct err err = {0};
     json_t *task = NULL;
 
@@ -146,7 +146,7 @@ END_TEST
 
 START_TEST(enqueue_idempotency_key_returns_existing)
 {
-    struct queue_new_task t = {.title = "once", .repo_url = "r", .idempotency_key = "k-1"};
+    struct model_task_new t = {.title = "once", .repo_url = "r", .idempotency_key = "k-1"};
     struct err err = {0};
     json_t *a = NULL, *b = NULL;
     bool created = true;
@@ -165,7 +165,7 @@ START_TEST(enqueue_idempotency_key_returns_existing)
 END_TEST
 
 static char big[600];
-static const struct queue_new_task bad_tasks[] = {
+static const struct model_task_new bad_tasks[] = {
     {.title = NULL, .repo_url = "r"},
     {.title = "", .repo_url = "r"},
     {.title = big, .repo_url = "r"},
@@ -201,7 +201,7 @@ START_TEST(claim_orders_by_priority_then_age_and_honours_run_after)
 {
     char ag[37];
     int64_t low = enqueue("low", 0), high = enqueue("high", 10), low2 = enqueue("low2", 0);
-    struct queue_new_task later = {
+    struct model_task_new later = {
         .title = "later", .repo_url = "r", .priority = 100, .delay_seconds = 3600};
     struct err err = {0};
     json_t *t;
@@ -416,7 +416,7 @@ START_TEST(update_status_completes_and_frees_agent)
     char ag[37];
     struct err err = {0};
     json_t *t, *done = NULL, *result = json_pack("{s:s}", "summary", "ok");
-    struct queue_outcome oc = {.result = result};
+    struct model_outcome oc = {.result = result};
 
     enqueue("t", 0);
     new_agent(ag);
@@ -513,7 +513,7 @@ START_TEST(failed_retries_with_backoff_then_terminal)
 {
     char ag[37];
     struct err err = {0};
-    struct queue_outcome oc = {.error = "tests failed"};
+    struct model_outcome oc = {.error = "tests failed"};
     json_t *t, *out = NULL;
     int64_t id = enqueue("flaky", 0);
 
@@ -552,7 +552,7 @@ START_TEST(failed_without_retry_is_terminal)
 {
     char ag[37];
     struct err err = {0};
-    struct queue_outcome oc = {.error = "repository not found", .no_retry = true};
+    struct model_outcome oc = {.error = "repository not found", .no_retry = true};
     json_t *t, *out = NULL;
 
     enqueue("t", 0);
@@ -616,7 +616,7 @@ START_TEST(reap_at_max_attempts_fails_task)
 {
     char ag[37];
     struct err err = {0};
-    struct queue_new_task nt = {.title = "once", .repo_url = "r", .max_attempts = 1};
+    struct model_task_new nt = {.title = "once", .repo_url = "r", .max_attempts = 1};
     json_t *t = NULL;
     int n = 0;
 
@@ -667,7 +667,7 @@ START_TEST(needs_input_answer_and_accept_flow)
 {
     char ag[37];
     struct err err = {0};
-    struct queue_outcome oc = {.question = "Which port?"};
+    struct model_outcome oc = {.question = "Which port?"};
     json_t *t, *out = NULL;
     int64_t id;
 
@@ -774,7 +774,7 @@ START_TEST(counts_are_consistent)
     struct queue_counts c;
     struct err err = {0};
     int n = 0;
-    struct queue_new_task later = {.title = "later", .repo_url = "r", .delay_seconds = 60};
+    struct model_task_new later = {.title = "later", .repo_url = "r", .delay_seconds = 60};
     json_t *t;
 
     for (int i = 0; i < 5; i++)

@@ -21,7 +21,7 @@
 
 static struct db db;
 static struct droverd_proc proc;
-static char token[TOKENS_LEN], auth_hdr[128];
+static char token[PRINCIPAL_TOKEN_LEN], auth_hdr[128];
 
 static void setup(void)
 {
@@ -32,7 +32,7 @@ static void setup(void)
     testdb_connect(&db);
     testdb_reset(&db);
     ck_assert(agents_create(&db, "ws", "none", agent, &err) == 0);
-    ck_assert(tokens_create(&db, TOKENS_SCOPE_AGENT, "ws", agent, token, NULL, &err) == 0);
+    ck_assert(tokens_create(&db, PRINCIPAL_AGENT, "ws", agent, token, NULL, &err) == 0);
     snprintf(auth_hdr, sizeof(auth_hdr), "Authorization: Bearer %s\r\n", token);
     ck_assert_msg(droverd_proc_start(&proc, extra) == 0, "droverd did not start");
 }
@@ -74,7 +74,7 @@ static json_t *rpc(int fd, const char *msg, int timeout_ms)
 
 static void enqueue(const char *title)
 {
-    struct queue_new_task t = {.title = title, .repo_url = "file:///tmp/r.git"};
+    struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
     struct err err = {0};
     json_t *task = NULL;
 

@@ -1,0 +1,122 @@
+/* droverd serve. Main thread. */
+#include "cmd/cmd_serve.h"
+#include "core/cfg.h"
+#include "core/log.h"
+#include "net/server.h"
+#include "pool/agentpool.h"
+#include "store/db.h"
+#include "store/migrate.h"
+#include "svc/svc.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the transport's callbacks need: the environment and where workers connect. */
+struct cmd_serve_app {
+    struct svc_env env;
+    const char *dsn;
+    struct agentpool *pool;
+};
+
+static void *cmd_serve_worker_open(void *arg)
+{
+    struct cmd_serve_app *a = arg;
+
+    return svc_ctx_open(&a->env, a->dsn);
+}
+
+static void cmd_serve_worker_close(void *ctx)
+{
+    svc_ctx_close(ctx);
+}
+
+static void cmd_serve_drain_begin(void *arg)
+{
+    agentpool_drain(((struct cmd_serve_app *)arg)->pool);
+}
+
+static bool cmd_serve_drain_done(void *arg)
+{
+    return agentpool_drained(((struct cmd_serve_app *)arg)->pool);
+}
+
+/* Migrations run under an advisory lock, so replicas starting together are safe. */
+static int cmd_serve_migrate(const char *dsn, struct err *err)
+{
+    struct db db;
+    int applied = 0, rc;
+
+    rc =
+        db_open(&db, dsn, err) < 0 || migrate_apply(&db, migrate_files, &applied, err) < 0 ? -1 : 0;
+    db_close(&db);
+    if (rc == 0 && applied)
+        log_info("main", "applied %d migration(s)", applied);
+    return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct cmd_serve_app a = {0};
+    struct server_app app = {0};
+    atomic_bool claims_closed = false;
+    struct agentpool_cfg pcfg;
+    struct opt_group pool;
+    struct err err = {0};
+    struct cfg cfg;
+    int r;
+
+    /* The agent pool contributes its rows to the settings table: one parser, one --help. */
+    agentpool_cfg_default(&pcfg);
+    pool = agentpool_opt_group(&pcfg);
+    r = cfg_parse_with(&cfg, &pool, 1, argc, argv, &err);
+    if (r != 0) {
+        if (r < 0)
+            fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
+        cfg_free(&cfg);
+        return r < 0 ? 2 : 0;
+    }
+    /* After cfg_parse (the log level), before anything starts: a missing agent program is a
+     * start-up error, not a pool of agents exiting 127. */
+    if (agentpool_cfg_resolve(&pcfg, &err) < 0 || cmd_serve_migrate(cfg.database_url, &err) < 0) {
+        fprintf(stderr, "droverd serve: %s\n", err.msg);
+        cfg_free(&cfg);
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's rule */
+    if (!pcfg.server_url[0])
+        snprintf(pcfg.server_url, sizeof(pcfg.server_url), "http://%s:%d",
+                 strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host,
+                 cfg.listen_port);
+    /* The pool thread has its own connections; only the advisory-lock holder acts. */
+    if (agentpool_start(&pcfg, cfg.database_url, &a.pool, &err) < 0) {
+        fprintf(stderr, "droverd serve: agent pool: %s\n", err.msg);
+        curl_global_cleanup();
+        cfg_free(&cfg);
+        return 1;
+    }
+    svc_env_default(&a.env);
+    a.env.cfg = &cfg;
+    a.env.qo.lease_seconds = cfg.lease_seconds;
+    /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
+    a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
+    a.env.pool = a.pool;
+    a.env.claims_closed = &claims_closed;
+    a.dsn = cfg.database_url;
+    app.env = &a.env;
+    app.arg = &a;
+    app.worker_open = cmd_serve_worker_open;
+    app.worker_close = cmd_serve_worker_close;
+    app.claims_closed = &claims_closed;
+    /* On SIGTERM the server keeps serving until the agents this droverd started have handed
+     * their tasks back (or --shutdown-grace ran out and they were killed). */
+    app.drain_begin = cmd_serve_drain_begin;
+    app.drain_done = cmd_serve_drain_done;
+    r = server_run(&cfg, &app);
+    agentpool_stop(a.pool);
+    svc_env_clear(&a.env);
+    curl_global_cleanup();
+    cfg_free(&cfg);
+    return r;
+}

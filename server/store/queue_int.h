@@ -1,0 +1,28 @@
+/*
+ * What the queue's files (queue.c, queue_move.c) share and nothing else uses. SQL text and
+ * small checks; the threads of their callers.
+ */
+#ifndef DROVER_STORE_QUEUE_INT_H
+#define DROVER_STORE_QUEUE_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+/* Recompute an agent's status from what it holds; draining and offline stay as they are. */
+#define QUEUE_AGENT_SETTLE(ids, excluding)                                                         \
+    "UPDATE agents a SET status = CASE WHEN EXISTS (SELECT 1 FROM tasks x WHERE"                   \
+    " x.agent_id = a.id AND x.state = 'in_progress' AND x.id NOT IN (" excluding "))"              \
+    " THEN 'busy' ELSE 'idle' END, updated_at = now()"                                             \
+    " WHERE a.id IN (" ids ") AND a.status IN ('idle', 'busy', 'initializing')"
+
+/* A caller-supplied string: valid UTF-8 and at most `max` characters (ERR_TOO_LARGE beyond). */
+int queue_check_text(const char *field, const char *s, size_t max, bool required, struct err *err);
+/* An agent id: a UUID. */
+int queue_check_agent(const char *agent_id, struct err *err);
+/* The JSON text of a row, parsed (owned), or NULL with ERR_INTERNAL. */
+json_t *queue_parse(const char *text, struct err *err);
+
+#endif

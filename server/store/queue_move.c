@@ -1,0 +1,382 @@
+/*
+ * Task transitions: the lease holder's (update_task_status) and people's (cancel, answer,
+ * accept, retry), each checked against the model's lifecycle (core/model.h) under the task's
+ * row lock, with its activity row, in one transaction; and the same for a fan-out group as a
+ * whole. Worker threads only.
+ */
+#include "core/mem.h"
+#include "store/queue.h"
+#include "store/queue_int.h"
+#include "store/taskjson.h"
+
+/* The JSON every caller sees for a task `t` joined with its project `p`. */
+#define TASK_JSON TASKJSON_SQL "::text"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct db_stmt st_lock_task = {
+    "queue_lock_task",
+    "SELECT state, agent_id, lease_epoch, attempt, max_attempts,"
+    " lease_expires_at IS NOT NULL AND lease_expires_at <= now() AS expired"
+    " FROM tasks WHERE id = $1 FOR UPDATE",
+    1};
+
+static const struct db_stmt st_set_state = {
+    "queue_set_state",
+    "WITH u AS (UPDATE tasks t SET state = $2, updated_at = now(),"
+    "  lease_expires_at = CASE WHEN $2 = 'in_progress' THEN t.lease_expires_at END,"
+    "  finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() END,"
+    "  last_error = coalesce($3, t.last_error),"
+    "  question = CASE WHEN $2 = 'needs_input' THEN $4 ELSE t.question END,"
+    "  reason = CASE WHEN $2 = 'needs_input' THEN coalesce($5, 'question') ELSE NULL END,"
+    "  result = coalesce($6::jsonb, t.result),"
+    "  run_after = CASE WHEN $2 = 'backlog' THEN now() + make_interval(secs => $7)"
+    "   ELSE t.run_after END,"
+    "  context = CASE WHEN $8::jsonb IS NULL THEN t.context ELSE t.context || $8::jsonb END,"
+    "  attempt = CASE WHEN $9 THEN 0 ELSE t.attempt END"
+    "  WHERE t.id = $1 RETURNING t.*)"
+    " SELECT " TASK_JSON " AS task FROM u t LEFT JOIN projects p ON p.id = t.project_id",
+    9};
+
+static const struct db_stmt st_activity = {
+    "queue_activity",
+    "INSERT INTO activity (task_id, agent_id, kind, level, message, metadata)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+    6};
+
+static const struct db_stmt st_settle_agent = {
+    "queue_settle_agent", QUEUE_AGENT_SETTLE("$1::uuid", "SELECT NULL::bigint WHERE false"), 1};
+
+static int queue_write_activity(struct db *db, int64_t task_id, const char *agent_id,
+                                const char *level, const char *message, json_t *meta,
+                                struct err *err)
+{
+    char id[24];
+    char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    const char *params[6] = {id, agent_id, "state", level, message, meta_s};
+    PGresult *r;
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    r = db_exec(db, &st_activity, params, err);
+    free(meta_s);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* Everything one transition needs to write, besides the target state. */
+struct queue_change {
+    const char *error, *question, *reason;
+    const json_t *result;
+    int delay_seconds;
+    const json_t *context_add; /* array appended to context */
+    bool reset_attempts;
+};
+
+/*
+ * Lock the task, let `check` decide, write the new state and its activity row, settle the
+ * agent. Runs in one transaction; any refusal rolls back and changes nothing.
+ */
+struct queue_locked {
+    char state[32];
+    char agent[40];
+    long long epoch;
+    int attempt, max_attempts;
+    bool expired;
+};
+
+typedef int (*queue_check_fn)(const struct queue_locked *l, const void *arg, const char **to,
+                              struct queue_change *ch, struct err *err);
+
+/*
+ * `own_tx`: begin and commit (roll back on refusal) here; false: the caller's transaction is
+ * open and the caller commits or rolls back (a group moved as a whole).
+ */
+static int queue_transition(struct db *db, bool own_tx, int64_t task_id, const char *actor_agent,
+                            const char *actor, queue_check_fn check, const void *arg, json_t **task,
+                            struct err *err)
+{
+    char id[24], delay[16];
+    const char *p1[1] = {id};
+    const char *to = NULL;
+    struct queue_locked l;
+    struct queue_change ch;
+    char *result_s = NULL, *ctx_s = NULL, *msg = NULL;
+    PGresult *r = NULL;
+    json_t *meta = NULL;
+    int rc = -1;
+
+    *task = NULL;
+    memset(&ch, 0, sizeof(ch));
+    memset(&l, 0, sizeof(l));
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    if (task_id <= 0)
+        return err_set(err, ERR_INVALID, "task id must be a positive integer");
+    if (own_tx && db_begin(db, err) < 0)
+        return -1;
+    r = db_exec(db, &st_lock_task, p1, err);
+    if (!r)
+        goto out;
+    if (PQntuples(r) == 0) {
+        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
+        goto out;
+    }
+    snprintf(l.state, sizeof(l.state), "%s", db_get(r, 0, "state"));
+    snprintf(l.agent, sizeof(l.agent), "%s",
+             db_get(r, 0, "agent_id") ? db_get(r, 0, "agent_id") : "");
+    l.epoch = db_get_ll(r, 0, "lease_epoch");
+    l.attempt = (int)db_get_ll(r, 0, "attempt");
+    l.max_attempts = (int)db_get_ll(r, 0, "max_attempts");
+    l.expired = strcmp(db_get(r, 0, "expired"), "t") == 0;
+    PQclear(r);
+    r = NULL;
+    if (check(&l, arg, &to, &ch, err) < 0)
+        goto out;
+    if (!model_transition_allowed(l.state, to)) {
+        err_set(err, ERR_CONFLICT, "task %lld is %s; %s -> %s is not allowed", (long long)task_id,
+                l.state, l.state, to);
+        goto out;
+    }
+    if (ch.result)
+        result_s = json_dumps(ch.result, JSON_COMPACT);
+    if (ch.context_add)
+        ctx_s = json_dumps(ch.context_add, JSON_COMPACT);
+    snprintf(delay, sizeof(delay), "%d", ch.delay_seconds);
+    {
+        const char *params[9] = {id,          to,        ch.error,
+                                 ch.question, ch.reason, result_s,
+                                 delay,       ctx_s,     ch.reset_attempts ? "true" : "false"};
+
+        r = db_exec(db, &st_set_state, params, err);
+    }
+    if (!r)
+        goto out;
+    *task = queue_parse(db_get(r, 0, "task"), err);
+    PQclear(r);
+    r = NULL;
+    if (!*task)
+        goto out;
+    meta = json_pack("{s:s,s:s,s:I,s:i}", "from", l.state, "to", to, "epoch", (json_int_t)l.epoch,
+                     "attempt", l.attempt);
+    if (actor)
+        json_object_set_new(meta, "by", json_string(actor));
+    if (ch.error)
+        json_object_set_new(meta, "error", json_string(ch.error));
+    if (ch.reason)
+        json_object_set_new(meta, "reason", json_string(ch.reason));
+    if (ch.delay_seconds)
+        json_object_set_new(meta, "retry_in_seconds", json_integer(ch.delay_seconds));
+    msg = mem_printf("%s -> %s%s%s", l.state, to, ch.error ? ": " : "", ch.error ? ch.error : "");
+    if (strlen(msg) > 4000)
+        msg[4000] = '\0';
+    if (queue_write_activity(db, task_id, actor_agent ? actor_agent : (l.agent[0] ? l.agent : NULL),
+                             strcmp(to, "failed") == 0 ? "error" : "info", msg, meta, err) < 0)
+        goto out;
+    if (l.agent[0] && strcmp(l.state, "in_progress") == 0) {
+        const char *pa[1] = {l.agent};
+
+        r = db_exec(db, &st_settle_agent, pa, err);
+        if (!r)
+            goto out;
+        PQclear(r);
+        r = NULL;
+    }
+    if (own_tx && db_commit(db, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0) {
+        if (own_tx)
+            db_rollback(db);
+        json_decref(*task);
+        *task = NULL;
+    }
+    PQclear(r);
+    json_decref(meta);
+    free(result_s);
+    free(ctx_s);
+    free(msg);
+    return rc;
+}
+
+struct queue_agent_arg {
+    const struct queue_opts *o;
+    const char *agent_id;
+    int64_t epoch;
+    const char *to;
+    const struct model_outcome *oc;
+};
+
+static int queue_check_agent_update(const struct queue_locked *l, const void *argp, const char **to,
+                                    struct queue_change *ch, struct err *err)
+{
+    const struct queue_agent_arg *a = argp;
+
+    if (strcasecmp(l->agent, a->agent_id) != 0)
+        return err_set(err, ERR_FORBIDDEN, "task is not leased to agent %s", a->agent_id);
+    if (a->epoch != l->epoch)
+        return err_set(err, ERR_STALE_EPOCH,
+                       "lease epoch %lld is stale (current %lld): the lease was lost",
+                       (long long)a->epoch, l->epoch);
+    if (strcmp(l->state, "in_progress") != 0)
+        return err_set(err, ERR_CONFLICT,
+                       "task is %s, not in_progress: the lease is no longer held", l->state);
+    if (l->expired)
+        return err_set(err, ERR_STALE_EPOCH, "the lease expired before this update arrived");
+    *to = a->to;
+    if (strcmp(a->to, "failed") == 0) {
+        ch->error = a->oc && a->oc->error ? a->oc->error : "failed without an error message";
+        if (!(a->oc && a->oc->no_retry) && l->attempt < l->max_attempts) {
+            long long d = a->o->backoff_base_seconds;
+
+            for (int i = 1; i < l->attempt && d < a->o->backoff_max_seconds; i++)
+                d *= 2;
+            if (d > a->o->backoff_max_seconds)
+                d = a->o->backoff_max_seconds;
+            *to = "backlog";
+            ch->delay_seconds = (int)d;
+        }
+    } else if (strcmp(a->to, "needs_input") == 0) {
+        ch->question = a->oc && a->oc->question ? a->oc->question : NULL;
+        ch->reason = a->oc && a->oc->reason ? a->oc->reason : "question";
+        if (!ch->question && strcmp(ch->reason, "question") == 0)
+            return err_set(err, ERR_INVALID, "needs_input needs a question");
+    } else if (strcmp(a->to, "in_progress") == 0 || strcmp(a->to, "backlog") == 0 ||
+               strcmp(a->to, "cancelled") == 0) {
+        return err_set(err, ERR_CONFLICT, "an agent may not move its task to %s", a->to);
+    }
+    if (a->oc)
+        ch->result = a->oc->result;
+    return 0;
+}
+
+int queue_update_status(struct db *db, const struct queue_opts *o, const char *agent_id,
+                        int64_t task_id, int64_t epoch, const char *to,
+                        const struct model_outcome *oc, json_t **task, struct err *err)
+{
+    struct queue_agent_arg a = {o, agent_id, epoch, to, oc};
+
+    *task = NULL;
+    if (queue_check_agent(agent_id, err) < 0)
+        return -1;
+    if (!model_state_valid(to))
+        return err_set(
+            err, ERR_INVALID,
+            "unknown state '%.40s' (use ready_to_test, needs_input, completed or failed)",
+            to ? to : "");
+    if (oc && (queue_check_text("error", oc->error, MODEL_ERROR_MAX, false, err) < 0 ||
+               queue_check_text("question", oc->question, MODEL_QUESTION_MAX, false, err) < 0 ||
+               queue_check_text("reason", oc->reason, 50, false, err) < 0))
+        return -1;
+    if (oc && oc->result && !json_is_object(oc->result))
+        return err_set(err, ERR_INVALID, "result must be an object");
+    return queue_transition(db, true, task_id, agent_id, NULL, queue_check_agent_update, &a, task,
+                            err);
+}
+
+struct queue_admin_arg {
+    const char *to;
+    const char *why;
+    json_t *context;
+    bool reset;
+};
+
+static int queue_check_admin(const struct queue_locked *l, const void *argp, const char **to,
+                             struct queue_change *ch, struct err *err)
+{
+    const struct queue_admin_arg *a = argp;
+
+    (void)err;
+    (void)l;
+    *to = a->to;
+    ch->error = a->why;
+    ch->context_add = a->context;
+    ch->reset_attempts = a->reset;
+    return 0;
+}
+
+/* The open children of a fan-out group, locked: ids in creation order. */
+static const struct db_stmt st_children_lock = {
+    "queue_children_lock",
+    "SELECT id FROM tasks WHERE parent_id = $1 AND state NOT IN ('completed', 'failed',"
+    " 'cancelled') ORDER BY id FOR UPDATE",
+    1};
+
+int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
+                 struct err *err)
+{
+    struct queue_admin_arg a = {"cancelled", NULL, NULL, false};
+    struct queue_admin_arg child = {"cancelled", "its fan-out group was cancelled", NULL, false};
+    char id[24], *msg = NULL;
+    const char *p1[1] = {id};
+    PGresult *r = NULL;
+    int rc = -1;
+
+    *task = NULL;
+    if (queue_check_text("reason", why, 2000, false, err) < 0)
+        return -1;
+    msg = mem_printf("cancelled by %s%s%s", actor ? actor : "an admin", why ? ": " : "",
+                     why ? why : "");
+    a.why = msg;
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    /* A group and its open children end together, or nothing changes. */
+    if (db_begin(db, err) < 0)
+        goto out;
+    if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0)
+        goto out;
+    r = db_exec(db, &st_children_lock, p1, err);
+    if (!r)
+        goto out;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *ct = NULL;
+        int crc = queue_transition(db, false, strtoll(PQgetvalue(r, i, 0), NULL, 10), NULL, actor,
+                                   queue_check_admin, &child, &ct, err);
+
+        json_decref(ct);
+        if (crc < 0)
+            goto out;
+    }
+    rc = db_commit(db, err);
+out:
+    if (rc < 0) {
+        db_rollback(db);
+        json_decref(*task);
+        *task = NULL;
+    }
+    PQclear(r);
+    free(msg);
+    return rc;
+}
+
+int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
+                 json_t **task, struct err *err)
+{
+    struct queue_admin_arg a = {"backlog", NULL, NULL, false};
+    int rc;
+
+    if (queue_check_text("answer", answer, MODEL_ANSWER_MAX, true, err) < 0)
+        return -1;
+    a.context = json_pack("[{s:s,s:s,s:s}]", "type", "answer", "text", answer, "by",
+                          actor ? actor : "admin");
+    rc = queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
+    json_decref(a.context);
+    return rc;
+}
+
+int queue_accept(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
+{
+    struct queue_admin_arg a = {"completed", NULL, NULL, false};
+
+    return queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
+}
+
+int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
+{
+    struct queue_admin_arg a = {"backlog", NULL, NULL, true};
+
+    return queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
+}

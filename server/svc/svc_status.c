@@ -1,0 +1,32 @@
+/* Status, log lines and heartbeats of a lease holder. Worker threads. */
+#include "svc/svc_status.h"
+#include "store/budget.h"
+#include "store/queue.h"
+
+int svc_status_update(struct svc_ctx *c, const char *agent_id, int64_t task_id, int64_t epoch,
+                      const char *to, const struct model_outcome *oc, json_t **task,
+                      struct err *err)
+{
+    return queue_update_status(c->db, &c->env->qo, agent_id, task_id, epoch, to, oc, task, err);
+}
+
+int svc_status_log(struct svc_ctx *c, const char *agent_id, int64_t task_id, const json_t *entries,
+                   int *n, struct err *err)
+{
+    return queue_log(c->db, agent_id, task_id, entries, n, err);
+}
+
+int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *status,
+                         const json_t *task_ids, const json_t *usage, json_t **out, struct err *err)
+{
+    int over = 0;
+
+    *out = NULL;
+    /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
+    if (budget_enforce(c->db, agent_id, usage, &over, err) < 0 ||
+        queue_heartbeat(c->db, &c->env->qo, agent_id, status, task_ids, usage, out, err) < 0)
+        return -1;
+    json_object_set_new(*out, "heartbeat_interval",
+                        json_integer(c->env->cfg ? c->env->cfg->heartbeat_interval : 30));
+    return 0;
+}

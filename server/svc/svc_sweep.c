@@ -1,0 +1,32 @@
+/* The periodic sweep and readiness. Worker threads. */
+#include "svc/svc_sweep.h"
+#include "store/migrate.h"
+#include "store/queue.h"
+#include "store/schedules.h"
+#include "store/sessions.h"
+#include "svc/svc_sessions.h"
+
+#include <string.h>
+#include <time.h>
+
+int svc_sweep_run(struct svc_ctx *c, struct svc_sweep_counts *n, struct err *err)
+{
+    memset(n, 0, sizeof(*n));
+    if (queue_reap(c->db, SVC_SWEEP_BATCH, &n->reaped, err) < 0 ||
+        queue_expire_timeouts(c->db, SVC_SWEEP_BATCH, &n->timed_out, err) < 0 ||
+        sessions_expire(c->db, SVC_SESSIONS_IDLE_SECONDS, &n->sessions_expired, err) < 0 ||
+        /* Cron schedules: each slot fires once however many replicas sweep (a unique row). */
+        schedules_fire_due(c->db, time(NULL), &n->schedules_fired, err) < 0)
+        return -1;
+    return 0;
+}
+
+int svc_sweep_ready(struct svc_ctx *c, int *pending, struct err *err)
+{
+    *pending = 0;
+    if (db_ensure(c->db, err) < 0 || migrate_pending(c->db, migrate_files, pending, err) < 0)
+        return err_set(err, ERR_UNAVAILABLE, "%s", err->msg);
+    if (*pending)
+        return err_set(err, ERR_CONFLICT, "%d migration(s) pending", *pending);
+    return 0;
+}
