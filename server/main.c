@@ -189,6 +189,19 @@ static int serve_agent_logs(const struct api_env *env, const char *agent_id, con
     return agentpool_logs(agent_id, pod_name, tail, text, len, err);
 }
 
+/* The server's shutdown hooks (net/server.h): the pool's own agents hand their tasks back. */
+static void serve_drain_begin(void *arg)
+{
+    (void)arg;
+    agentpool_drain();
+}
+
+static bool serve_drain_done(void *arg)
+{
+    (void)arg;
+    return agentpool_drained();
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     struct cfg cfg;
@@ -249,9 +262,8 @@ static int cmd_serve(int argc, char **argv)
     agents_api_logs_hook = serve_agent_logs;
     /* On SIGTERM the server keeps serving until the agents this droverd started have handed
      * their tasks back (or --shutdown-grace ran out and they were killed). */
-    server_drain_hook.begin = agentpool_drain;
-    server_drain_hook.done = agentpool_drained;
-    r = server_run(&cfg);
+    r = server_run(&cfg, &(struct server_app){.drain_begin = serve_drain_begin,
+                                              .drain_done = serve_drain_done});
     agentpool_stop();
     curl_global_cleanup();
     cfg_free(&cfg);

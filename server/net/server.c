@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,14 @@
 #define SERVER_DRAIN_MS 10000         /* longest wait for in-flight work at shutdown */
 #define SERVER_WAIT_BACKSTOP_MS 60000 /* an HTTP request unanswered this long is dropped */
 
-static atomic_bool server_stop_flag;
-static struct lws_context *server_signal_ctx;
-struct server_drain server_drain_hook;
+/*
+ * The running server, for the SIGTERM/SIGINT handler: a handler gets no argument, so this one
+ * pointer is how it finds the server's stop flag and the context it wakes (everything else is
+ * reached from the context). Atomic and lock-free, so a handler on any thread never sees it
+ * half written; set once the context exists, cleared before it is destroyed.
+ */
+static _Atomic(struct server *) server_signalled;
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "the signal handler needs a lock-free pointer");
 
 static const struct lws_protocols server_protocols[] = {
     {"http", http_cb, sizeof(struct http_txn), 0, 0, NULL, 0},
@@ -153,10 +159,13 @@ static void server_tick(lws_sorted_usec_list_t *sul)
 
 static void server_signal(int sig)
 {
+    struct server *s = atomic_load(&server_signalled);
+
     (void)sig;
-    atomic_store(&server_stop_flag, true);
-    if (server_signal_ctx)
-        lws_cancel_service(server_signal_ctx);
+    if (s) {
+        atomic_store(&s->stop_requested, true);
+        lws_cancel_service(s->ctx);
+    }
 }
 
 static void server_wake(void *arg)
@@ -242,11 +251,13 @@ static void server_info(struct server *s, struct lws_context_creation_info *info
     info->pt_serv_buf_size = 32768;
 }
 
-static struct server *server_new(const struct cfg *cfg)
+static struct server *server_new(const struct cfg *cfg, const struct server_app *app)
 {
     struct server *s = mem_calloc(1, sizeof(*s));
 
     s->cfg = cfg;
+    if (app)
+        s->app = *app;
     s->env.cfg = cfg;
     queue_opts_default(&s->env.qo);
     s->env.qo.lease_seconds = cfg->lease_seconds;
@@ -261,7 +272,7 @@ static void server_free(struct server *s)
     workers_stop(s->pool);
     if (s->ctx) {
         lws_sul_cancel(&s->tick);
-        server_signal_ctx = NULL;
+        atomic_store(&server_signalled, NULL);
         lws_context_destroy(s->ctx);
     }
     evloop_destroy(s->ev);
@@ -280,7 +291,7 @@ static void server_listening(struct server *s)
     struct lws_vhost *vh = lws_get_vhost_by_name(s->ctx, "default");
     int port = vh ? lws_get_vhost_listen_port(vh) : s->cfg->listen_port;
 
-    server_signal_ctx = s->ctx;
+    atomic_store(&server_signalled, s);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = server_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -295,7 +306,7 @@ static void server_listening(struct server *s)
 /* ---- run and stop ---- */
 
 /* SIGTERM: agents this droverd started hand their tasks back through it, so keep serving them
- * (but hand out no new task) until server_drain_hook says they are gone. Waiting polls get
+ * (but hand out no new task) until app.drain_done says they are gone. Waiting polls get
  * {task: null} now; later ones are held, claiming nothing, until stopping. */
 static void server_close_claims(struct server *s)
 {
@@ -303,8 +314,8 @@ static void server_close_claims(struct server *s)
     s->closing = true;
     atomic_store(&s->claims_closed, true);
     held_release_all(s);
-    if (server_drain_hook.begin)
-        server_drain_hook.begin();
+    if (s->app.drain_begin)
+        s->app.drain_begin(s->app.arg);
 }
 
 /* New requests get 503 + close from here on. (lws_context_deprecate would close the listener,
@@ -330,9 +341,9 @@ static void server_loop(struct server *s)
     long long drain_until = 0;
 
     while (evloop_run_once(s->ctx, s->ev) >= 0) {
-        if (atomic_load(&server_stop_flag) && !s->closing)
+        if (atomic_load(&s->stop_requested) && !s->closing)
             server_close_claims(s);
-        if (s->closing && !s->stopping && server_drain_hook.done && !server_drain_hook.done())
+        if (s->closing && !s->stopping && s->app.drain_done && !s->app.drain_done(s->app.arg))
             continue;
         if (s->closing && !s->stopping) {
             server_stop_serving(s);
@@ -350,10 +361,10 @@ static void server_loop(struct server *s)
     }
 }
 
-int server_run(const struct cfg *cfg)
+int server_run(const struct cfg *cfg, const struct server_app *app)
 {
     struct lws_context_creation_info info;
-    struct server *s = server_new(cfg);
+    struct server *s = server_new(cfg, app);
     int rc = 1;
 
     /* Connections, plus the workers' and the LISTEN thread's database sockets, the pool's, and

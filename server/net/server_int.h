@@ -89,6 +89,7 @@ struct txn_fifo {
 struct server {
     struct work_env env; /* first: the pool hands &server to work_run as its env */
     const struct cfg *cfg;
+    struct server_app app; /* the caller's shutdown hooks (zeroed when none) */
     struct lws_context *ctx;
     struct ev_loop *ev; /* the libev loop lws runs on (NULL: lws's poll() loop) */
     struct workers *pool;
@@ -116,8 +117,10 @@ struct server {
     long long last_sweep_ms;
     bool sweep_pending;
     int inflight; /* jobs submitted whose reply was not yet delivered */
-    /* Shutdown: claims closed while server_drain_hook waits (closing), then stopping.
-     * claims_closed is read by workers (work_env.claims_closed). */
+    /* Shutdown. stop_requested is set by the signal handler (any thread); claims_closed is
+     * read by workers (work_env.claims_closed). Then closing while app.drain_done waits, then
+     * stopping. */
+    atomic_bool stop_requested;
     atomic_bool claims_closed;
     bool closing;
     bool stopping;
