@@ -8,7 +8,6 @@
  * replies, starting a job for a request, writing the response and the lws "http" protocol
  * callback; which path does what is the route table (net/route.c). Service thread only.
  */
-#include "core/log.h"
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
@@ -29,13 +28,7 @@ static void http_txn_clear(struct server *s, struct http_txn *t)
         s->writing--;
     if (t->st == TXN_SSE)
         sse_remove(s, t->id);
-    while (t->sse_head) {
-        struct ws_msg *m = t->sse_head;
-        t->sse_head = m->next;
-        free(m);
-    }
-    t->sse_tail = NULL;
-    t->nsse = 0;
+    msgq_clear(&t->sse_out);
     t->sse_hdrs_sent = false;
     if (t->id)
         conn_del(s, t->id);

@@ -4,6 +4,7 @@
  *
  *   conn.c    the connection registry (id -> wsi) and delivering a reply to an id
  *   fifo.c    the deadline FIFOs of idle and waiting HTTP connections
+ *   msgq.c    a connection's queue of output chunks (ws messages, SSE events)
  *   http.c    the HTTP transaction: request checks, replies, starting a job, the lws callback
  *   route.c   the route table (path -> methods -> handler) and its handlers
  *   held.c    held get_next_task long-polls
@@ -130,11 +131,17 @@ struct server {
 
 enum txn_state { TXN_IDLE, TXN_BODY, TXN_WAIT, TXN_READY, TXN_HDRS_SENT, TXN_DONE, TXN_SSE };
 
-/* A chunk of output with LWS_PRE headroom (ws messages, SSE events). */
-struct ws_msg {
-    struct ws_msg *next;
+/* ---- msgq.c: output chunks with LWS_PRE headroom (ws messages, SSE events) ---- */
+
+struct msgq_msg {
+    struct msgq_msg *next;
     size_t len;
     unsigned char data[]; /* LWS_PRE + len */
+};
+
+struct msgq {
+    struct msgq_msg *head, *tail;
+    int n;
 };
 
 struct http_txn {
@@ -153,8 +160,7 @@ struct http_txn {
     const char *allow;
     /* server-sent events */
     bool sse_hdrs_sent;
-    struct ws_msg *sse_head, *sse_tail;
-    int nsse;
+    struct msgq sse_out;
     /* membership of a deadline FIFO (idle keep-alive, or waiting for a worker) */
     struct txn_fifo *fifo;
     struct http_txn *fprev, *fnext;
@@ -174,8 +180,8 @@ enum http_body {
 struct ws_sess {
     uint64_t id;
     struct buf rx;
-    struct ws_msg *out_head, *out_tail;
-    int nout, running;
+    struct msgq out;
+    int running;
     bool paused, close_after;
     char token[TOKENS_LEN + 8];
     char agent_hdr[40];
@@ -195,6 +201,11 @@ void conn_free_all(struct server *s);
  * response with `status`; `j` (may be NULL) adds its headers and ws close. */
 void conn_deliver(struct server *s, uint64_t conn_id, bool ws, int status, const char *out,
                   size_t len, const struct job *j);
+
+/* msgq.c */
+void msgq_push(struct msgq *q, const void *data, size_t len); /* copied */
+void msgq_drop(struct msgq *q);                               /* free the head, if any */
+void msgq_clear(struct msgq *q);
 
 /* fifo.c */
 void fifo_add(struct txn_fifo *f, struct lws *wsi, struct http_txn *t); /* drops the lws timeout */

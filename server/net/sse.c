@@ -10,7 +10,6 @@
 #include "net/server_int.h"
 #include "net/workers.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define SSE_KEEPALIVE_MS 15000
@@ -51,26 +50,16 @@ static void sse_queue(struct server *s, uint64_t conn_id, const char *text, size
 {
     struct lws *wsi = conn_get(s, conn_id);
     struct http_txn *t;
-    struct ws_msg *m;
 
     if (!wsi || !len)
         return;
     t = lws_wsi_user(wsi);
-    if (t->nsse >= SSE_MAX_QUEUED) { /* a client this slow reconnects with Last-Event-ID */
+    if (t->sse_out.n >= SSE_MAX_QUEUED) { /* a client this slow reconnects with Last-Event-ID */
         t->close_after = true;
         lws_callback_on_writable(wsi);
         return;
     }
-    m = mem_alloc(sizeof(*m) + LWS_PRE + len);
-    m->next = NULL;
-    m->len = len;
-    memcpy(m->data + LWS_PRE, text, len);
-    if (t->sse_tail)
-        t->sse_tail->next = m;
-    else
-        t->sse_head = m;
-    t->sse_tail = m;
-    t->nsse++;
+    msgq_push(&t->sse_out, text, len);
     lws_callback_on_writable(wsi);
 }
 
@@ -161,7 +150,7 @@ void sse_close_all(struct server *s)
 int sse_write(struct lws *wsi, struct http_txn *t)
 {
     uint8_t hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof(hb) - 1;
-    struct ws_msg *m;
+    struct msgq_msg *m;
 
     if (!t->sse_hdrs_sent) {
         if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream",
@@ -172,21 +161,17 @@ int sse_write(struct lws *wsi, struct http_txn *t)
             return -1;
         t->sse_hdrs_sent = true;
         lws_http_mark_sse(wsi); /* no idle timeouts on this stream */
-        if (t->sse_head || t->close_after)
+        if (t->sse_out.head || t->close_after)
             lws_callback_on_writable(wsi);
         return 0;
     }
-    m = t->sse_head;
+    m = t->sse_out.head;
     if (!m)
         return t->close_after ? -1 : 0;
     if (lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_HTTP) != (int)m->len)
         return -1;
-    t->sse_head = m->next;
-    if (!t->sse_head)
-        t->sse_tail = NULL;
-    t->nsse--;
-    free(m);
-    if (t->sse_head || t->close_after)
+    msgq_drop(&t->sse_out);
+    if (t->sse_out.head || t->close_after)
         lws_callback_on_writable(wsi);
     return 0;
 }

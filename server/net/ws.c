@@ -21,24 +21,14 @@
 
 void ws_queue(struct lws *wsi, struct ws_sess *w, const char *out, size_t len)
 {
-    struct ws_msg *m = mem_alloc(sizeof(*m) + LWS_PRE + len);
-
-    m->next = NULL;
-    m->len = len;
-    memcpy(m->data + LWS_PRE, out, len);
-    if (w->out_tail)
-        w->out_tail->next = m;
-    else
-        w->out_head = m;
-    w->out_tail = m;
-    w->nout++;
+    msgq_push(&w->out, out, len);
     lws_callback_on_writable(wsi);
 }
 
 /* Read again once the backlog is down to half. */
 static void ws_maybe_resume(struct lws *wsi, struct ws_sess *w)
 {
-    if (w->paused && w->nout + w->running < WS_MAX_OUTSTANDING / 2) {
+    if (w->paused && w->out.n + w->running < WS_MAX_OUTSTANDING / 2) {
         w->paused = false;
         lws_rx_flow_control(wsi, 1);
     }
@@ -64,13 +54,7 @@ static void ws_clear(struct server *s, struct ws_sess *w)
         held_drop_conn(s, w->id); /* nobody left to answer */
     }
     w->id = 0;
-    while (w->out_head) {
-        struct ws_msg *m = w->out_head;
-        w->out_head = m->next;
-        free(m);
-    }
-    w->out_tail = NULL;
-    w->nout = 0;
+    msgq_clear(&w->out);
     buf_clear(&w->rx);
 }
 
@@ -150,7 +134,7 @@ static int ws_receive(struct server *s, struct lws *wsi, struct ws_sess *w, cons
         return 0;
     }
     w->running++;
-    if (w->nout + w->running >= WS_MAX_OUTSTANDING) {
+    if (w->out.n + w->running >= WS_MAX_OUTSTANDING) {
         w->paused = true; /* back-pressure: read no more until replies drain */
         lws_rx_flow_control(wsi, 0);
     }
@@ -160,7 +144,7 @@ static int ws_receive(struct server *s, struct lws *wsi, struct ws_sess *w, cons
 /* Send the next queued message. 0, or -1 to close. */
 static int ws_writeable(struct lws *wsi, struct ws_sess *w)
 {
-    struct ws_msg *m = w->out_head;
+    struct msgq_msg *m = w->out.head;
 
     if (!m) {
         if (w->close_after) {
@@ -171,12 +155,8 @@ static int ws_writeable(struct lws *wsi, struct ws_sess *w)
     }
     if (lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
         return -1;
-    w->out_head = m->next;
-    if (!w->out_head)
-        w->out_tail = NULL;
-    w->nout--;
-    free(m);
-    if (w->out_head || w->close_after)
+    msgq_drop(&w->out);
+    if (w->out.head || w->close_after)
         lws_callback_on_writable(wsi);
     ws_maybe_resume(wsi, w);
     return 0;
