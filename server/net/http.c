@@ -8,6 +8,7 @@
  * replies, starting a job for a request, writing the response and the lws "http" protocol
  * callback; which path does what is the route table (net/route.c). Service thread only.
  */
+#include "core/log.h"
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
@@ -252,6 +253,12 @@ int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
         if (s && s->pool)
             server_completions(s);
         return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* A WebSocket upgrade bound to this protocol instead of "mcp" (one that names no
+         * subprotocol, before lws made "mcp" the default: see server_run). Nothing here would
+         * check its token or answer it: refuse it. */
+        log_warn("server", "refusing a WebSocket upgrade that reached the http protocol");
+        return 1;
     case LWS_CALLBACK_HTTP:
         return http_request(s, wsi, t) < 0 ? -1 : 0;
     case LWS_CALLBACK_HTTP_BODY:

@@ -285,6 +285,23 @@ static void server_free(struct server *s)
     free(s);
 }
 
+/*
+ * lws 4.1 initializes its protocols from a timer just after the context is created, and only
+ * then makes "mcp" the default protocol of WebSocket upgrades that name none. On the libev
+ * loop that timer waits while connections keep the loop busy, so a droverd started under load
+ * bound such upgrades to the http protocol, where nobody checked or answered them. Let the
+ * init run before saying we listen. (Bounded: the timer is due at once; http_cb refuses
+ * whatever still comes early.)
+ */
+static void server_await_protocols(struct server *s)
+{
+    for (int i = 0; i < 100 && !s->protocols_ready; i++)
+        if (evloop_run_once(s->ctx, s->ev) < 0)
+            break;
+    if (!s->protocols_ready)
+        log_warn("server", "lws has not initialized its protocols yet");
+}
+
 static void server_listening(struct server *s)
 {
     struct sigaction sa;
@@ -384,9 +401,12 @@ int server_run(const struct cfg *cfg, const struct server_app *app)
         goto out;
     }
     s->listen = listen_start(cfg->database_url, s->pool);
-    server_listening(s);
+    /* Before the loop first runs: on libev, lws arms its timer for the earliest one only from
+     * inside the loop (after an event), so one scheduled later could wait for the next. */
     s->last_sweep_ms = authcache_now_ms();
     lws_sul_schedule(s->ctx, 0, &s->tick, server_tick, SERVER_TICK_US);
+    server_await_protocols(s);
+    server_listening(s);
     server_loop(s);
     rc = 0;
 out:

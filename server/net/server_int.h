@@ -117,7 +117,8 @@ struct server {
     lws_sorted_usec_list_t tick;
     long long last_sweep_ms;
     bool sweep_pending;
-    int inflight; /* jobs submitted whose reply was not yet delivered */
+    int inflight;         /* jobs submitted whose reply was not yet delivered */
+    bool protocols_ready; /* lws ran its protocol init (ws.c sees PROTOCOL_INIT) */
     /* Shutdown. stop_requested is set by the signal handler (any thread); claims_closed is
      * read by workers (work_env.claims_closed). Then closing while app.drain_done waits, then
      * stopping. */

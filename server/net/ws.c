@@ -168,6 +168,10 @@ int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
     struct ws_sess *w = user;
 
     switch (reason) {
+    case LWS_CALLBACK_PROTOCOL_INIT:
+        /* After "mcp" became the default protocol of upgrades that name none. */
+        s->protocols_ready = true;
+        break;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return ws_filter(s, wsi, w);
     case LWS_CALLBACK_ESTABLISHED:
