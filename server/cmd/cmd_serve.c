@@ -2,11 +2,14 @@
 #include "cmd/cmd_serve.h"
 #include "core/cfg.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "net/server.h"
 #include "pool/agentpool.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/queue.h"
 #include "svc/svc.h"
+#include "svc/svc_listen.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -40,6 +43,49 @@ static void cmd_serve_drain_begin(void *arg)
 static bool cmd_serve_drain_done(void *arg)
 {
     return agentpool_drained(((struct cmd_serve_app *)arg)->pool);
+}
+
+/* The change feed reaches the transport's held polls and event streams. */
+struct cmd_serve_feed {
+    struct server *server;
+    struct svc_listen *listen;
+};
+
+static void cmd_serve_heard(void *arg, const char *channel, int count)
+{
+    struct cmd_serve_feed *f = arg;
+
+    server_post_event(f->server,
+                      strcmp(channel, QUEUE_CHANNEL_READY) == 0 ? SERVER_EV_TASK_READY
+                                                                : SERVER_EV_ACTIVITY,
+                      count);
+}
+
+static void cmd_serve_resync(void *arg)
+{
+    server_post_event(((struct cmd_serve_feed *)arg)->server, SERVER_EV_RESYNC, 0);
+}
+
+static void *cmd_serve_events_start(void *arg, struct server *s)
+{
+    static const char *const channels[] = {QUEUE_CHANNEL_READY, QUEUE_CHANNEL_ACTIVITY, NULL};
+    struct cmd_serve_app *a = arg;
+    struct cmd_serve_feed *f = mem_calloc(1, sizeof(*f));
+    struct svc_listen_cb cb = {cmd_serve_heard, cmd_serve_resync, f};
+
+    f->server = s;
+    f->listen = svc_listen_start(a->dsn, channels, &cb);
+    return f;
+}
+
+static void cmd_serve_events_stop(void *handle)
+{
+    struct cmd_serve_feed *f = handle;
+
+    if (!f)
+        return;
+    svc_listen_stop(f->listen);
+    free(f);
 }
 
 /* Migrations run under an advisory lock, so replicas starting together are safe. */
@@ -113,6 +159,8 @@ int cmd_serve(int argc, char **argv)
      * their tasks back (or --shutdown-grace ran out and they were killed). */
     app.drain_begin = cmd_serve_drain_begin;
     app.drain_done = cmd_serve_drain_done;
+    app.events_start = cmd_serve_events_start;
+    app.events_stop = cmd_serve_events_stop;
     r = server_run(&cfg, &app);
     agentpool_stop(a.pool);
     svc_env_clear(&a.env);

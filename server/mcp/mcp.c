@@ -1,5 +1,6 @@
 /*
- * MCP method dispatch. Worker threads.
+ * MCP method dispatch: worker threads. The mcp_reply_* bodies: any thread (the transports'
+ * service thread sends them).
  */
 #include "mcp/mcp.h"
 #include "core/log.h"
@@ -35,6 +36,33 @@ bool mcp_version_supported(const char *v)
         if (strcmp(v, mcp_versions[i]) == 0)
             return true;
     return false;
+}
+
+json_t *mcp_reply_held_empty(bool tool_call, const json_t *id)
+{
+    json_t *r = tools_result(json_pack("{s:n}", "task"));
+
+    return tool_call ? r : jrpc_result(id, r);
+}
+
+json_t *mcp_reply_transport_error(int code, const char *msg)
+{
+    return jrpc_error(NULL, code, msg, NULL);
+}
+
+json_t *mcp_reply_version_unsupported(const char *v)
+{
+    char list[128], msg[256];
+    size_t used = 0;
+
+    list[0] = '\0';
+    for (size_t i = 0; mcp_versions[i] && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+                                 mcp_versions[i]);
+    snprintf(msg, sizeof(msg),
+             "Bad Request: Unsupported protocol version: %.60s (supported versions: %s)",
+             v ? v : "(too long)", list);
+    return jrpc_error(NULL, JRPC_SERVER_ERROR, msg, NULL);
 }
 
 static json_t *mcp_initialize(struct mcp_ctx *c, const json_t *params, int *code, const char **msg)

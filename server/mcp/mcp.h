@@ -38,6 +38,23 @@ void mcp_ctx_clear(struct mcp_ctx *c);
 bool mcp_version_supported(const char *v);
 
 /*
+ * Reply bodies the transports send without a worker (net/). Any thread; each returns a new
+ * reference.
+ *
+ * mcp_reply_held_empty: a held get_next_task that ends with no task (its deadline, a cancel,
+ * shutdown): {"task": null} as a tool result, bare for /tools/call (`tool_call`), else the
+ * JSON-RPC result for `id` (NULL: null).
+ * mcp_reply_transport_error: an error of the transport itself (bad Origin, wrong method, a full
+ * queue ...): the JSON-RPC error without an id that the SDKs send; the HTTP status is the
+ * transport's.
+ * mcp_reply_version_unsupported: an MCP-Protocol-Version this server does not speak, with the
+ * versions it does; `v` NULL: the header was too long to repeat.
+ */
+json_t *mcp_reply_held_empty(bool tool_call, const json_t *id);
+json_t *mcp_reply_transport_error(int code, const char *msg);
+json_t *mcp_reply_version_unsupported(const char *v);
+
+/*
  * Handle one message (object) or a batch (array; only with protocol 2025-03-26, `version`).
  * *reply is the response to send (object or array), or NULL when nothing is answered
  * (notifications, client responses, or a held request: see park_seconds).

@@ -278,13 +278,6 @@ int mcp_serve_ws_peek(const struct svc_env *env, const char *token)
     return who.scope == PRINCIPAL_AGENT ? 1 : -1;
 }
 
-json_t *mcp_serve_empty_claim(enum mcp_wrap wrap, const json_t *jrpc_id)
-{
-    json_t *r = tools_result(json_pack("{s:n}", "task"));
-
-    return wrap == MCP_WRAP_TOOL ? r : jrpc_result(jrpc_id, r);
-}
-
 /* A held get_next_task, once more: the task, or keep holding, or {task: null} at the deadline. */
 static void mcp_serve_claim(struct svc_ctx *c, const struct mcp_request *rq, struct mcp_reply *rp)
 {
@@ -299,7 +292,7 @@ static void mcp_serve_claim(struct svc_ctx *c, const struct mcp_request *rq, str
             rp->park_seconds = 1; /* still nothing: keep holding */
             return;
         }
-        mcp_serve_json(rp, 200, mcp_serve_empty_claim(rq->wrap, rq->jrpc_id));
+        mcp_serve_json(rp, 200, mcp_reply_held_empty(rq->wrap == MCP_WRAP_TOOL, rq->jrpc_id));
         return;
     }
     rp->park_seconds = 0;

@@ -75,7 +75,4 @@ void mcp_reply_clear(struct mcp_reply *rp);
  */
 int mcp_serve_ws_peek(const struct svc_env *env, const char *token);
 
-/* The body of an answer to a held get_next_task that found nothing: {task: null}. Owned. */
-json_t *mcp_serve_empty_claim(enum mcp_wrap wrap, const json_t *jrpc_id);
-
 #endif

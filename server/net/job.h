@@ -1,7 +1,7 @@
 /*
  * A unit of work handed from the lws service thread to a worker and back: the request as
  * plain data in, the reply as plain data out. Never contains an lws object; the connection is
- * named by `conn_id` (the request-id registry of server.c), so a reply for a connection that
+ * named by `conn_id` (the request-id registry, net/conn.c), so a reply for a connection that
  * went away is simply dropped.
  */
 #ifndef DROVER_NET_JOB_H

@@ -1,0 +1,294 @@
+/*
+ * The HTTP transaction of one connection, reused across keep-alive requests:
+ *
+ *   IDLE -> (request) -> BODY (collecting) -> WAIT (a worker has the job) -> READY (reply set)
+ *        -> HDRS_SENT -> DONE -> IDLE again, or SSE (a stream, until it ends).
+ *
+ * This file holds the checks every request passes (method, Origin/Host, shutdown), the
+ * replies, starting a job for a request, writing the response and the lws "http" protocol
+ * callback; which path does what is the route table (net/route.c). Service thread only.
+ */
+#include "core/log.h"
+#include "core/mem.h"
+#include "mcp/jrpc.h"
+#include "mcp/mcp.h"
+#include "core/clock.h"
+#include "net/hdr.h"
+#include "net/server_int.h"
+#include "net/workers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void http_txn_clear(struct server *s, struct http_txn *t)
+{
+    fifo_del(t);
+    if (t->id && t->st == TXN_WAIT)
+        held_drop_conn(s, t->id); /* the client left: stop claiming on its behalf */
+    if (t->st == TXN_READY || t->st == TXN_HDRS_SENT)
+        s->writing--;
+    if (t->st == TXN_SSE)
+        sse_remove(s, t->id);
+    msgq_clear(&t->sse_out);
+    t->sse_hdrs_sent = false;
+    if (t->id)
+        conn_del(s, t->id);
+    t->id = 0;
+    job_free(t->job);
+    t->job = NULL;
+    buf_clear(&t->body);
+    free(t->out);
+    t->out = NULL;
+    free(t->session_hdr);
+    t->session_hdr = NULL;
+    t->out_len = 0;
+    t->st = TXN_IDLE;
+    t->www_auth = t->close_after = t->is_asset = false;
+    t->allow = NULL;
+    t->status = 0;
+}
+
+void http_reply(struct lws *wsi, struct http_txn *t, int status, const char *ctype,
+                const void *data, size_t len)
+{
+    if (t->st != TXN_READY && t->st != TXN_HDRS_SENT)
+        server_of(wsi)->writing++;
+    free(t->out);
+    t->out = mem_alloc(LWS_PRE + len + 1);
+    if (len)
+        memcpy(t->out + LWS_PRE, data, len);
+    t->out_len = len;
+    t->status = status;
+    t->content_type = ctype;
+    t->st = TXN_READY;
+    fifo_del(t);
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+    lws_callback_on_writable(wsi);
+}
+
+void http_reply_json(struct lws *wsi, struct http_txn *t, int status, json_t *body)
+{
+    char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+    http_reply(wsi, t, status, "application/json", s, s ? strlen(s) : 0);
+    free(s);
+    json_decref(body);
+}
+
+int http_reply_error(struct lws *wsi, struct http_txn *t, int status, const char *code,
+                     const char *msg)
+{
+    http_reply_json(wsi, t, status,
+                    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    return 0;
+}
+
+int http_reply_jrpc(struct lws *wsi, struct http_txn *t, int status, int code, const char *msg)
+{
+    http_reply_json(wsi, t, status, mcp_reply_transport_error(code, msg));
+    return 0;
+}
+
+static int http_add_header(struct lws *wsi, const char *name, const char *value, size_t len,
+                           uint8_t **p, uint8_t *end)
+{
+    return lws_add_http_header_by_name(wsi, (const uint8_t *)name, (const uint8_t *)value, (int)len,
+                                       p, end);
+}
+
+/* The response headers of a READY transaction. 0 or -1. */
+static int http_write_headers(struct lws *wsi, struct http_txn *t, uint8_t *start, uint8_t **p,
+                              uint8_t *end)
+{
+    static const char auth[] = "Bearer realm=\"drover\", error=\"invalid_token\"";
+    static const char csp[] =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+    if (lws_add_http_common_headers(wsi, (unsigned)t->status, t->content_type,
+                                    (lws_filepos_t)t->out_len, p, end))
+        return -1;
+    if (!t->is_asset && http_add_header(wsi, "cache-control:", "no-store", 8, p, end))
+        return -1;
+    if (t->session_hdr &&
+        http_add_header(wsi, "mcp-session-id:", t->session_hdr, strlen(t->session_hdr), p, end))
+        return -1;
+    if (t->www_auth && http_add_header(wsi, "www-authenticate:", auth, sizeof(auth) - 1, p, end))
+        return -1;
+    if (t->allow && http_add_header(wsi, "allow:", t->allow, strlen(t->allow), p, end))
+        return -1;
+    if (t->is_asset &&
+        (http_add_header(wsi, "content-security-policy:", csp, sizeof(csp) - 1, p, end) ||
+         http_add_header(wsi, "x-content-type-options:", "nosniff", 7, p, end)))
+        return -1;
+    if (t->close_after && http_add_header(wsi, "connection:", "close", 5, p, end))
+        return -1;
+    return lws_finalize_write_http_header(wsi, start, p, end) ? -1 : 0;
+}
+
+static int http_write(struct server *s, struct lws *wsi, struct http_txn *t)
+{
+    uint8_t hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof(hb) - 1;
+
+    switch (t->st) {
+    case TXN_SSE:
+        return sse_write(wsi, t);
+    case TXN_READY:
+        if (http_write_headers(wsi, t, start, &p, end) < 0)
+            return -1;
+        t->st = TXN_HDRS_SENT;
+        if (t->out_len) {
+            lws_callback_on_writable(wsi); /* the body goes out in the next WRITEABLE */
+            return 0;
+        }
+        break;
+    case TXN_HDRS_SENT:
+        if (lws_write(wsi, t->out + LWS_PRE, t->out_len, LWS_WRITE_HTTP_FINAL) != (int)t->out_len)
+            return -1;
+        break;
+    default:
+        return 0; /* spurious WRITEABLE */
+    }
+    t->st = TXN_DONE;
+    s->writing--;
+    if (t->id)
+        conn_del(s, t->id);
+    t->id = 0;
+    if (t->close_after)
+        return -1;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    /* lws 4.1 rebinds the protocol there: `t` was freed, the connection has new (zeroed) data. */
+    t = lws_wsi_user(wsi);
+    if (t)
+        fifo_add(&s->idle, wsi, t); /* instead of lws's keep-alive timeout */
+    return 0;
+}
+
+int http_job_begin(struct server *s, struct lws *wsi, struct http_txn *t, enum job_kind kind,
+                   enum http_body body)
+{
+    long long cl = hdr_content_length(wsi);
+
+    t->job = job_new(kind, t->id);
+    t->job->token = hdr_bearer(wsi);
+    t->job->agent_hdr = hdr_custom_dup(wsi, "x-agent-id:", 64);
+    t->job->session = hdr_custom_dup(wsi, "mcp-session-id:", 200);
+    if (body == HTTP_NO_BODY)
+        return 1;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* lws 4.1 does not decode chunked request bodies: say so instead of timing out. */
+        t->close_after = true;
+        if (body == HTTP_BODY_JRPC)
+            return http_reply_jrpc(wsi, t, 411, JRPC_INVALID_REQUEST,
+                                   "Length Required: send the body with a Content-Length");
+        return http_reply_error(
+            wsi, t, 411, "length_required",
+            "send the body with a Content-Length (chunked bodies are not accepted)");
+    }
+    if (cl > s->cfg->max_body) {
+        t->close_after = true; /* the body is not read: the connection cannot be reused */
+        if (body == HTTP_BODY_JRPC)
+            return http_reply_jrpc(wsi, t, 413, JRPC_INVALID_REQUEST,
+                                   "Payload Too Large: request body exceeds the limit");
+        return http_reply_error(wsi, t, 413, "too_large", "request body exceeds --max-body");
+    }
+    buf_init(&t->body, (size_t)s->cfg->max_body);
+    t->st = TXN_BODY;
+    /* No Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3): handle now,
+     * or `curl -X POST` without --data would wait for a body that never comes. */
+    if (cl <= 0)
+        return 1;
+    return 0;
+}
+
+int http_job_submit(struct server *s, struct lws *wsi, struct http_txn *t)
+{
+    struct job *j = t->job;
+
+    t->job = NULL;
+    if (t->body.len) {
+        j->body = buf_take(&t->body, &j->body_len);
+    }
+    t->st = TXN_WAIT;
+    if (server_submit(s, j) < 0) {
+        job_free(j);
+        return http_reply_error(wsi, t, 503, "busy", "server busy, retry shortly");
+    }
+    /* Workers answer within the statement timeout; this is a backstop (a held poll leaves it). */
+    fifo_add(&s->waiting, wsi, t);
+    return 0;
+}
+
+/* A new request on the connection: the checks every route shares, then the route table. */
+static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
+{
+    char uri[2048];
+    const char *method = hdr_method(wsi, uri, sizeof(uri));
+
+    http_txn_clear(s, t);
+    t->id = conn_add(s, wsi);
+    t->started_ms = clock_ms();
+    if (!method) {
+        t->close_after = true;
+        return http_reply_error(wsi, t, 400, "bad_request", "unsupported method or URI too long");
+    }
+    if (!hdr_origin_ok(s->cfg, wsi))
+        return http_reply_jrpc(wsi, t, 403, JRPC_SERVER_ERROR,
+                               "Forbidden: Origin or Host not allowed");
+    if (s->stopping) {
+        t->close_after = true;
+        return http_reply_error(wsi, t, 503, "shutting_down", "server is shutting down");
+    }
+    return route_dispatch(s, wsi, t, method, uri);
+}
+
+int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct server *s = server_of(wsi);
+    struct http_txn *t = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (s && s->pool)
+            server_completions(s);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* A WebSocket upgrade bound to this protocol instead of "mcp" (one that names no
+         * subprotocol, before lws made "mcp" the default: see server_run). Nothing here would
+         * check its token or answer it: refuse it. */
+        log_warn("server", "refusing a WebSocket upgrade that reached the http protocol");
+        return 1;
+    case LWS_CALLBACK_HTTP:
+        return http_request(s, wsi, t) < 0 ? -1 : 0;
+    case LWS_CALLBACK_HTTP_BODY:
+        if (t->st != TXN_BODY)
+            return 0;
+        /* A body dribbled slower than the idle timeout is a slow-loris: drop it. */
+        if (clock_ms() - t->started_ms > (long long)s->cfg->idle_timeout * 1000)
+            return -1;
+        if (buf_append(&t->body, in, len) < 0)
+            return -1; /* over --max-body without a Content-Length saying so: close */
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (t->st != TXN_BODY)
+            return 0;
+        return http_job_submit(s, wsi, t) < 0 ? -1 : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return http_write(s, wsi, t);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (t)
+            http_txn_clear(s, t);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* The last word before lws frees the connection's data (it comes to this callback for
+         * every connection): never leave it linked in a FIFO, whichever way it closed. */
+        if (t && lws_get_protocol(wsi) && lws_get_protocol(wsi)->callback == http_cb)
+            fifo_del(t);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
