@@ -137,6 +137,10 @@ static const struct opt cfg_opts[] = {
                    "libpq URL or DSN (default: the PG* environment)"),
     OPT_INT_ROW("workers", "DROVER_WORKERS", "4", struct cfg, workers, 1, 64,
                 "worker threads, each with its own database connection"),
+    OPT_INT_ROW("slow-workers", "DROVER_SLOW_WORKERS", "4", struct cfg, slow_workers, 1, 64,
+                "worker threads for tool calls that wait on a forge or a webhook (create_branch,"
+                " create_pull_request, trigger_preview_deploy), each with its own database"
+                " connection, so a slow forge cannot hold up heartbeats and claims"),
     OPT_INT_ROW("max-body", "DROVER_MAX_BODY", "1048576", struct cfg, max_body, 1024,
                 64L * 1024 * 1024, "largest request body / ws message in bytes"),
     OPT_INT_ROW("lease-seconds", "DROVER_LEASE_SECONDS", "120", struct cfg, lease_seconds, 5, 86400,

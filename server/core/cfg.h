@@ -20,7 +20,8 @@ struct cfg {
     int listen_port;          /* 8080; 0 = any free port (tests) */
     const char *database_url; /* NULL = PG* environment */
     int workers;
-    long max_body; /* bytes, HTTP bodies and ws messages */
+    int slow_workers; /* for tool calls that wait on an external service */
+    long max_body;    /* bytes, HTTP bodies and ws messages */
     int lease_seconds;
     int heartbeat_interval; /* seconds, advertised to agents */
     int long_poll_max;      /* seconds, bound of get_next_task wait_seconds */

@@ -165,6 +165,25 @@ static int mcp_serve_session(struct svc_ctx *c, const struct mcp_request *rq, st
     return 0;
 }
 
+/* A tools/call of a slow tool, alone or in a batch. */
+static bool mcp_serve_is_slow(const json_t *msg)
+{
+    size_t i;
+    const json_t *m;
+
+    if (json_is_array(msg)) {
+        json_array_foreach(msg, i, m)
+        {
+            if (mcp_serve_is_slow(m))
+                return true;
+        }
+        return false;
+    }
+    return json_is_string(json_object_get(msg, "method")) &&
+           strcmp(json_string_value(json_object_get(msg, "method")), "tools/call") == 0 &&
+           tools_slow(json_string_value(json_object_get(json_object_get(msg, "params"), "name")));
+}
+
 static void mcp_serve_jrpc(struct svc_ctx *c, const struct mcp_request *rq, struct mcp_reply *rp,
                            bool sessions)
 {
@@ -177,6 +196,10 @@ static void mcp_serve_jrpc(struct svc_ctx *c, const struct mcp_request *rq, stru
     mcp_serve_ctx(c, rq, rp, &m);
     if (sessions && mcp_serve_session(c, rq, rp, msg, &m) < 0)
         goto out;
+    if (!rq->slow_ok && mcp_serve_is_slow(msg)) {
+        rp->reroute = true;
+        goto out;
+    }
     /* A lone message that is not JSON-RPC at all is the transport's 400. */
     if (!rq->ws && json_is_object(msg) && jrpc_classify(msg, &why) == JRPC_KIND_INVALID) {
         char buf[200];
@@ -217,6 +240,10 @@ static void mcp_serve_tools_call(struct svc_ctx *c, const struct mcp_request *rq
     if (!json_is_string(name) || (args && !json_is_null(args) && !json_is_object(args))) {
         err_set(&e, ERR_INVALID, "body must be {\"name\": \"<tool>\", \"arguments\": {...}}");
         mcp_serve_error(rp, &e);
+        goto out;
+    }
+    if (!rq->slow_ok && tools_slow(json_string_value(name))) {
+        rp->reroute = true;
         goto out;
     }
     tools_call(&m, json_string_value(name), json_is_object(args) ? args : NULL, &result, &e);

@@ -42,6 +42,7 @@ struct mcp_request {
     const char *session;   /* Mcp-Session-Id, or NULL */
     const char *version;   /* MCP-Protocol-Version (validated by the transport), or NULL */
     const char *agent_hdr; /* X-Agent-ID, or NULL */
+    bool slow_ok;          /* this worker may run slow tools (tools_slow); else reroute */
     /* MCP_SERVE_CLAIM: whose held poll, what to answer, until when (monotonic ms). */
     const char *agent_id;
     const json_t *jrpc_id;
@@ -63,6 +64,8 @@ struct mcp_reply {
     enum mcp_wrap wrap;
     char agent_id[37];
     json_t *cancel_id; /* owned: notifications/cancelled requestId */
+    /* Nothing was done: the request calls a slow tool and must run on a slow worker. */
+    bool reroute;
 };
 
 void mcp_serve(struct svc_ctx *c, const struct mcp_request *rq, struct mcp_reply *rp);

@@ -29,6 +29,7 @@ typedef int (*tools_fn)(struct mcp_ctx *c, const json_t *args, json_t **result, 
 struct tools_def {
     const char *name, *title, *description, *input, *output;
     tools_fn fn;
+    bool slow; /* calls an external service (a forge, a webhook): runs on the slow workers */
 };
 
 #define TASK_ID_PROP                                                                               \
@@ -59,7 +60,7 @@ static const struct tools_def tools_table[] = {
      "{\"type\":\"object\",\"properties\":{\"wait_seconds\":{\"type\":\"integer\",\"minimum\":0,"
      "\"description\":\"long-poll up to this many seconds (bounded by the server)\"}},"
      "\"additionalProperties\":false}",
-     TASK_OUT, tools_get_next_task},
+     TASK_OUT, tools_get_next_task, false},
     {"create_branch", "Create the task's branch",
      "Create (or return the already recorded) working branch of a task you hold. The name "
      "defaults to drover/<task id>-<slug of the title>.",
@@ -69,7 +70,7 @@ static const struct tools_def tools_table[] = {
      "\"required\":[\"task_id\",\"lease_epoch\"],\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"branch\":{\"type\":"
      "\"string\"},\"created\":{\"type\":\"boolean\"}},\"required\":[\"task_id\",\"branch\"]}",
-     tools_create_branch},
+     tools_create_branch, true},
     {"log_activity", "Log progress",
      "Append one log line (level, message, metadata) or a batch (entries) to a task you hold.",
      "{\"type\":\"object\",\"properties\":{" TASK_ID_PROP
@@ -83,7 +84,7 @@ static const struct tools_def tools_table[] = {
      "\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"logged\":{\"type\":"
      "\"integer\"}},\"required\":[\"task_id\",\"logged\"]}",
-     tools_log_activity},
+     tools_log_activity, false},
     {"update_task_status", "Update the task's status",
      "Move a task you hold to ready_to_test, needs_input (with a question), completed or failed "
      "(with an error; retried with back-off unless retry is false). Fenced: a stale lease_epoch "
@@ -94,7 +95,7 @@ static const struct tools_def tools_table[] = {
      "{\"type\":\"string\",\"enum\":[\"question\",\"timeout\",\"budget\"]},\"result\":{\"type\":"
      "\"object\"},\"retry\":{\"type\":\"boolean\"}},\"required\":[\"task_id\",\"lease_epoch\","
      "\"status\"],\"additionalProperties\":false}",
-     TASK_OUT, tools_update_task_status},
+     TASK_OUT, tools_update_task_status, false},
     {"heartbeat", "Heartbeat",
      "Report that this agent is alive: extends the leases of its tasks and returns, per task, "
      "whether it was cancelled (stop working on it when cancelled is true).",
@@ -103,14 +104,14 @@ static const struct tools_def tools_table[] = {
      "\"integer\"}},\"usage\":{\"type\":\"object\"}},\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"agent\":{\"type\":\"object\"},\"tasks\":{\"type\":"
      "\"array\"},\"heartbeat_interval\":{\"type\":\"integer\"}},\"required\":[\"tasks\"]}",
-     tools_heartbeat},
+     tools_heartbeat, false},
     {"ask_user_question", "Ask the user a question",
      "Park a task you hold in needs_input with a question for a human; it comes back to the "
      "queue with the answer.",
      "{\"type\":\"object\",\"properties\":{" TASK_ID_PROP "," EPOCH_PROP
      ",\"question\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":10000}},\"required\":["
      "\"task_id\",\"lease_epoch\",\"question\"],\"additionalProperties\":false}",
-     TASK_OUT, tools_ask_user_question},
+     TASK_OUT, tools_ask_user_question, false},
     {"create_pull_request", "Open a pull request",
      "Record (and, with a forge configured, open) the pull request of a task you hold. "
      "Idempotent: a second call returns the recorded one.",
@@ -121,7 +122,7 @@ static const struct tools_def tools_table[] = {
      "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"pull_request\":"
      "{\"type\":\"object\"},\"created\":{\"type\":\"boolean\"}},\"required\":[\"task_id\","
      "\"pull_request\"]}",
-     tools_create_pull_request},
+     tools_create_pull_request, true},
     {"trigger_preview_deploy", "Deploy a preview",
      "Ask the project's preview webhook (settings.preview_webhook) to deploy the branch of a "
      "task you hold; records and returns the preview URL it answers.",
@@ -129,7 +130,7 @@ static const struct tools_def tools_table[] = {
      "},\"required\":[\"task_id\",\"lease_epoch\"],\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"preview_url\":"
      "{\"type\":\"string\"}},\"required\":[\"task_id\",\"preview_url\"]}",
-     tools_trigger_preview_deploy},
+     tools_trigger_preview_deploy, true},
 };
 
 #define TOOLS_N (sizeof(tools_table) / sizeof(tools_table[0]))
@@ -160,6 +161,14 @@ json_t *tools_list(void)
 {
     pthread_once(&tools_once, tools_build);
     return json_deep_copy(tools_cached); /* callers may modify; jansson refcounts are not atomic */
+}
+
+bool tools_slow(const char *name)
+{
+    for (size_t i = 0; name && i < TOOLS_N; i++)
+        if (strcmp(tools_table[i].name, name) == 0)
+            return tools_table[i].slow;
+    return false;
 }
 
 bool tools_known(const char *name)

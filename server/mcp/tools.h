@@ -18,6 +18,13 @@ json_t *tools_list(void);
 bool tools_known(const char *name);
 
 /*
+ * True for a tool that calls an external service (a forge's API, git over the network, a
+ * webhook) and may take as long as that service does: the transport runs it on workers of
+ * its own, so a slow forge cannot hold up heartbeats and claims.
+ */
+bool tools_slow(const char *name);
+
+/*
  * Run tool `name` with `args` (an object, may be NULL). *result is a CallToolResult; input and
  * business errors are isError results whose error is also in *err (its class tells a
  * transport that answers with an HTTP status which one; ERR_OK on success). For get_next_task

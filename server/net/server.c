@@ -74,27 +74,46 @@ int server_submit(struct server *s, struct job *j)
     return 0;
 }
 
-static void server_complete(struct server *s, struct job *j)
+/*
+ * A job that calls an external service (a forge, a webhook) came back untouched from a
+ * database worker: it runs again on the slow workers, so a forge that takes a minute holds one
+ * of those and never the workers heartbeats and claims need. true: `j` was taken over.
+ */
+static bool server_reroute(struct server *s, struct job *j)
 {
+    j->reroute = false;
+    j->slow = true;
+    j->status = 0;
+    if (workers_submit(s->slow, j) == 0)
+        return true;
+    job_reply_error(j, 503, "busy", "server busy, retry shortly");
+    return false;
+}
+
+/* Handle one finished job; true when it was handed on (not to be freed). */
+static bool server_complete(struct server *s, struct job *j)
+{
+    if (j->reroute && server_reroute(s, j))
+        return true;
     switch (j->kind) {
     case JOB_EV_READY:
         held_notified(s, j->nevents);
-        return;
+        return false;
     case JOB_EV_RESYNC:
         held_resync(s);
-        return;
+        return false;
     case JOB_RECHECK:
         held_recheck_done(s, j->nevents);
-        return;
+        return false;
     case JOB_EV_ACTIVITY:
         sse_activity(s);
-        return;
+        return false;
     case JOB_SSE_FETCH:
         sse_fetched(s, j);
-        return;
+        return false;
     case JOB_SWEEP:
         s->sweep_pending = false;
-        return;
+        return false;
     default:
         break;
     }
@@ -106,27 +125,28 @@ static void server_complete(struct server *s, struct job *j)
         ws_job_done(s, j->conn_id);
     if (j->kind == JOB_CLAIM) {
         if (!held_claim_done(s, j))
-            return;
+            return false;
     } else if (j->park_seconds > 0) {
         held_park(s, j);
-        return;
+        return false;
     }
     if (j->is_stream) {
         sse_open(s, j);
-        return;
+        return false;
     }
     if (j->status == 0 && !j->close_ws)
-        return;
+        return false;
     conn_deliver(s, j->conn_id, j->ws, j->status, j->out, j->out_len, j);
+    return false;
 }
 
 void server_completions(struct server *s)
 {
     struct job *j;
 
-    while ((j = workers_done_pop(s->pool))) {
-        server_complete(s, j);
-        job_free(j);
+    while ((j = workers_done_pop(s->pool)) || (s->slow && (j = workers_done_pop(s->slow)))) {
+        if (!server_complete(s, j))
+            job_free(j);
     }
 }
 
@@ -277,6 +297,7 @@ static void server_free(struct server *s)
 {
     if (s->app.events_stop)
         s->app.events_stop(s->events);
+    workers_stop(s->slow);
     workers_stop(s->pool);
     if (s->ctx) {
         lws_sul_cancel(&s->tick);
@@ -284,6 +305,7 @@ static void server_free(struct server *s)
         lws_context_destroy(s->ctx);
     }
     evloop_destroy(s->ev);
+    workers_free(s->slow);
     workers_free(s->pool);
     for (size_t i = 0; i < s->nheld; i++)
         held_free(&s->held[i]);
@@ -358,7 +380,8 @@ static bool server_drained(struct server *s, long long drain_until)
 {
     server_completions(s);
     held_release_all(s);
-    return (s->inflight <= 0 && s->nheld == 0 && s->writing <= 0 && workers_busy(s->pool) == 0) ||
+    return (s->inflight <= 0 && s->nheld == 0 && s->writing <= 0 && workers_busy(s->pool) == 0 &&
+            workers_busy(s->slow) == 0) ||
            clock_ms() > drain_until;
 }
 
@@ -403,6 +426,8 @@ int server_run(const struct cfg *cfg, const struct server_app *app)
         goto out;
     /* Workers before the context: they only need a wake function that tolerates ctx == NULL. */
     s->pool = workers_start(cfg->workers, s->app.worker_open, s->app.worker_close, s->app.arg,
+                            work_run, server_wake, s);
+    s->slow = workers_start(cfg->slow_workers, s->app.worker_open, s->app.worker_close, s->app.arg,
                             work_run, server_wake, s);
     s->ctx = evloop_create(&info, cfg->event_loop_poll, &s->ev);
     if (!s->ctx) {

@@ -91,9 +91,10 @@ struct server {
     const struct cfg *cfg;
     struct server_app app; /* what droverd plugs in (copied) */
     struct lws_context *ctx;
-    struct ev_loop *ev; /* the libev loop lws runs on (NULL: lws's poll() loop) */
-    struct workers *pool;
-    void *events; /* the app's change feed (events_start) */
+    struct ev_loop *ev;   /* the libev loop lws runs on (NULL: lws's poll() loop) */
+    struct workers *pool; /* the database workers */
+    struct workers *slow; /* workers for jobs that wait on an external service (reroute) */
+    void *events;         /* the app's change feed (events_start) */
     /* conn.c */
     struct conn_node *conns[CONN_BUCKETS];
     uint64_t next_id;

@@ -30,6 +30,7 @@ static void work_mcp(struct svc_ctx *svc, struct job *j, enum mcp_serve_kind kin
         .session = j->session,
         .version = j->version,
         .agent_hdr = j->agent_hdr,
+        .slow_ok = j->slow,
         .agent_id = j->agent_id,
         .jrpc_id = j->jrpc_id,
         .wrap = j->wrap == JOB_WRAP_TOOL ? MCP_WRAP_TOOL : MCP_WRAP_JRPC,
@@ -39,6 +40,7 @@ static void work_mcp(struct svc_ctx *svc, struct job *j, enum mcp_serve_kind kin
     struct mcp_reply rp = {0};
 
     mcp_serve(svc, &rq, &rp);
+    j->reroute = rp.reroute;
     work_take(j, rp.status, &rp.out, rp.out_len);
     j->www_auth = rp.www_auth;
     j->close_ws = rp.close_ws;

@@ -7,7 +7,9 @@
 #      waits on a lock and no droverd connection sits idle in a transaction;
 #   2. the branch is recorded once the forge answers;
 #   3. a lease lost while the forge works gets the usual stale-lease error, and the branch the
-#      forge created is still recorded on the task (with a note saying so).
+#      forge created is still recorded on the task (with a note saying so);
+#   4. more stalled creates than there are database workers still leave heartbeats answered at
+#      once: calls that wait on a forge run on workers of their own (--slow-workers).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || drover_skip "python3 is missing"
@@ -39,7 +41,7 @@ TOK_A=$DROVER_TOKEN
 eval "$(drover_token agent other)"
 TOK_B=$DROVER_TOKEN
 ADMIN=$(drover_token admin root)
-DROVER_FORGE_TOKEN=$FORGE_TOKEN drover_start --workers 4
+DROVER_FORGE_TOKEN=$FORGE_TOKEN drover_start --workers 4 --slow-workers 8
 
 now_ms() { date +%s%3N; }
 # rpc TOKEN TOOL ARGS-JSON [MAX-TIME]: the tool's structuredContent, or its error text.
@@ -118,3 +120,34 @@ wait "$BRANCH_PID" || fail "create_branch did not come back"
 drover_psql "SELECT message FROM activity WHERE task_id = $T3" | grep -q 'after the lease was lost' ||
   fail "no note says the branch was recorded after the lease was lost"
 pass "a lease lost meanwhile: the stale-lease error, and the branch still recorded"
+
+# --- 4: more stalled creates than database workers -------------------------------------------
+stall 0
+declare -a PIDS=()
+for i in 1 2 3 4 5 6; do
+  eval "$(drover_token agent "slow$i")"
+  enqueue "slow $i" >/dev/null
+  C=$(rpc "$DROVER_TOKEN" get_next_task '{}')
+  echo "$DROVER_TOKEN $(echo "$C" | jq -r .task.id) $(echo "$C" | jq -r .task.lease_epoch)" >"$DROVER_TMP/slow$i"
+done
+enqueue "holder task" >/dev/null
+C4=$(rpc "$TOK_A" get_next_task '{}')
+stall 20
+for i in 1 2 3 4 5 6; do
+  read -r tok id ep <"$DROVER_TMP/slow$i"
+  rpc "$tok" create_branch "{\"task_id\":$id,\"lease_epoch\":$ep}" 90 >"$DROVER_TMP/slow$i.json" &
+  PIDS+=($!)
+done
+sleep 3
+for i in 1 2 3; do
+  timed "heartbeat $i with six creates stalled" rpc "$TOK_A" heartbeat \
+    "{\"status\":\"busy\",\"task_ids\":[$(echo "$C4" | jq -r .task.id)]}" >/dev/null
+  no_lock_waits
+  sleep 1
+done
+pass "six stalled creates (four database workers) leave heartbeats answered within $BOUND_MS ms"
+for p in "${PIDS[@]}"; do wait "$p" || fail "a stalled create_branch did not come back"; done
+for i in 1 2 3 4 5 6; do
+  [ "$(jq -r .created "$DROVER_TMP/slow$i.json")" = true ] || fail "slow create $i: $(cat "$DROVER_TMP/slow$i.json")"
+done
+pass "all six stalled creates finished and were recorded"
