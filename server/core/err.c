@@ -60,6 +60,9 @@ static const struct {
     [ERR_RATE_LIMITED] = {"rate_limited", 429},
     [ERR_METHOD] = {"method_not_allowed", 405},
     [ERR_UNSUPPORTED] = {"not_supported", 501},
+    [ERR_LENGTH_REQUIRED] = {"length_required", 411},
+    [ERR_MEDIA_TYPE] = {"unsupported_media_type", 415},
+    [ERR_UPGRADE] = {"upgrade_required", 426},
 };
 
 const char *err_code_name(enum err_code code)

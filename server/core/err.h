@@ -24,6 +24,10 @@ enum err_code {
     ERR_RATE_LIMITED, /* the caller sent too much too fast: 429 */
     ERR_METHOD,       /* the path does not take that method: 405 */
     ERR_UNSUPPORTED,  /* this server lacks what the request needs (a pod backend): 501 */
+    /* The HTTP transport's own refusals (net/). */
+    ERR_LENGTH_REQUIRED, /* a body without Content-Length (chunked): 411 */
+    ERR_MEDIA_TYPE,      /* a body of the wrong Content-Type: 415 */
+    ERR_UPGRADE,         /* a WebSocket endpoint asked for without the upgrade: 426 */
 };
 
 struct err {

@@ -75,11 +75,12 @@ void http_reply_json(struct lws *wsi, struct http_txn *t, int status, json_t *bo
     json_decref(body);
 }
 
-int http_reply_error(struct lws *wsi, struct http_txn *t, int status, const char *code,
+int http_reply_error(struct lws *wsi, struct http_txn *t, enum err_code code, const char *reason,
                      const char *msg)
 {
-    http_reply_json(wsi, t, status,
-                    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    http_reply_json(wsi, t, err_http_status(code),
+                    json_pack("{s:{s:s,s:s}}", "error", "code",
+                              reason ? reason : err_code_name(code), "message", msg));
     return 0;
 }
 
@@ -183,7 +184,7 @@ int http_job_begin(struct server *s, struct lws *wsi, struct http_txn *t, enum j
             return http_reply_jrpc(wsi, t, 411, JRPC_INVALID_REQUEST,
                                    "Length Required: send the body with a Content-Length");
         return http_reply_error(
-            wsi, t, 411, "length_required",
+            wsi, t, ERR_LENGTH_REQUIRED, NULL,
             "send the body with a Content-Length (chunked bodies are not accepted)");
     }
     if (cl > s->cfg->max_body) {
@@ -191,7 +192,7 @@ int http_job_begin(struct server *s, struct lws *wsi, struct http_txn *t, enum j
         if (body == HTTP_BODY_JRPC)
             return http_reply_jrpc(wsi, t, 413, JRPC_INVALID_REQUEST,
                                    "Payload Too Large: request body exceeds the limit");
-        return http_reply_error(wsi, t, 413, "too_large", "request body exceeds --max-body");
+        return http_reply_error(wsi, t, ERR_TOO_LARGE, NULL, "request body exceeds --max-body");
     }
     buf_init(&t->body, (size_t)s->cfg->max_body);
     t->st = TXN_BODY;
@@ -213,7 +214,7 @@ int http_job_submit(struct server *s, struct lws *wsi, struct http_txn *t)
     t->st = TXN_WAIT;
     if (server_submit(s, j) < 0) {
         job_free(j);
-        return http_reply_error(wsi, t, 503, "busy", "server busy, retry shortly");
+        return http_reply_error(wsi, t, ERR_BUSY, NULL, "server busy, retry shortly");
     }
     /* Workers answer within the statement timeout; this is a backstop (a held poll leaves it). */
     fifo_add(&s->waiting, wsi, t);
@@ -231,14 +232,16 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
     t->started_ms = clock_ms();
     if (!method) {
         t->close_after = true;
-        return http_reply_error(wsi, t, 400, "bad_request", "unsupported method or URI too long");
+        return http_reply_error(wsi, t, ERR_INVALID, "bad_request",
+                                "unsupported method or URI too long");
     }
     if (!hdr_origin_ok(s->cfg, wsi))
         return http_reply_jrpc(wsi, t, 403, JRPC_SERVER_ERROR,
                                "Forbidden: Origin or Host not allowed");
     if (s->stopping) {
         t->close_after = true;
-        return http_reply_error(wsi, t, 503, "shutting_down", "server is shutting down");
+        return http_reply_error(wsi, t, ERR_UNAVAILABLE, "shutting_down",
+                                "server is shutting down");
     }
     return route_dispatch(s, wsi, t, method, uri);
 }

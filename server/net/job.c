@@ -2,6 +2,7 @@
  * Job records. Created on the service thread, filled on a worker, freed on the service thread.
  */
 #include "net/job.h"
+#include "core/err.h"
 #include "core/mem.h"
 
 #include <stdlib.h>
@@ -51,7 +52,9 @@ void job_reply_json(struct job *j, int status, json_t *body)
     }
 }
 
-void job_reply_error(struct job *j, int status, const char *code, const char *msg)
+void job_reply_error(struct job *j, enum err_code code, const char *reason, const char *msg)
 {
-    job_reply_json(j, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    job_reply_json(j, err_http_status(code),
+                   json_pack("{s:{s:s,s:s}}", "error", "code",
+                             reason ? reason : err_code_name(code), "message", msg));
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "core/err.h"
 #include "core/principal.h"
 
 enum job_kind {
@@ -84,7 +85,8 @@ struct job *job_new(enum job_kind kind, uint64_t conn_id);
 void job_free(struct job *j);
 /* Serialise `body` (stolen) as the reply with `status`. */
 void job_reply_json(struct job *j, int status, json_t *body);
-/* The REST error body {"error":{"code","message"}}. */
-void job_reply_error(struct job *j, int status, const char *code, const char *msg);
+/* The REST error body {"error":{"code": reason or the class's name, "message"}}, with the
+ * class's status (core/err.h). */
+void job_reply_error(struct job *j, enum err_code code, const char *reason, const char *msg);
 
 #endif

@@ -122,7 +122,7 @@ static int route_mcp_delete(const struct route_req *rq)
 static int route_seed(const struct route_req *rq)
 {
     if (!hdr_ctype_json(rq->wsi))
-        return http_reply_error(rq->wsi, rq->t, 415, "unsupported_media_type",
+        return http_reply_error(rq->wsi, rq->t, ERR_MEDIA_TYPE, NULL,
                                 "Content-Type must be application/json");
     return route_job(rq);
 }
@@ -146,7 +146,7 @@ static int route_api(const struct route_req *rq)
 /* A plain GET of /ws: the upgrade is handled before routing (net/ws.c). */
 static int route_ws(const struct route_req *rq)
 {
-    return http_reply_error(rq->wsi, rq->t, 426, "upgrade_required",
+    return http_reply_error(rq->wsi, rq->t, ERR_UPGRADE, NULL,
                             "/ws is a WebSocket endpoint (subprotocol mcp)");
 }
 
@@ -156,7 +156,7 @@ static int route_asset(const struct route_req *rq)
     const struct assets_file *f = assets_find(rq->path);
 
     if (!f)
-        return http_reply_error(rq->wsi, rq->t, 404, "not_found", "no such page");
+        return http_reply_error(rq->wsi, rq->t, ERR_NOT_FOUND, NULL, "no such page");
     rq->t->is_asset = true;
     http_reply(rq->wsi, rq->t, 200, assets_mime(f->path), f->data, f->len);
     return 0;
@@ -249,7 +249,7 @@ static int route_not_allowed(struct lws *wsi, struct http_txn *t, const struct r
     if (r->jrpc_405)
         return http_reply_jrpc(wsi, t, 405, JRPC_SERVER_ERROR, "Method not allowed.");
     snprintf(msg, sizeof(msg), "use %s", r->allow);
-    return http_reply_error(wsi, t, 405, "method_not_allowed", msg);
+    return http_reply_error(wsi, t, ERR_METHOD, NULL, msg);
 }
 
 int route_dispatch(struct server *s, struct lws *wsi, struct http_txn *t, const char *method,

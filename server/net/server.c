@@ -86,7 +86,7 @@ static bool server_reroute(struct server *s, struct job *j)
     j->status = 0;
     if (workers_submit(s->slow, j) == 0)
         return true;
-    job_reply_error(j, 503, "busy", "server busy, retry shortly");
+    job_reply_error(j, ERR_BUSY, NULL, "server busy, retry shortly");
     return false;
 }
 

@@ -219,7 +219,7 @@ void http_reply(struct lws *wsi, struct http_txn *t, int status, const char *cty
                 const void *data, size_t len);
 void http_reply_json(struct lws *wsi, struct http_txn *t, int status, json_t *body); /* steals */
 /* {"error":{"code","message"}}. Returns 0 (handlers return it). */
-int http_reply_error(struct lws *wsi, struct http_txn *t, int status, const char *code,
+int http_reply_error(struct lws *wsi, struct http_txn *t, enum err_code code, const char *reason,
                      const char *msg);
 /* A transport error as JSON-RPC (the body comes from mcp/). Returns 0. */
 int http_reply_jrpc(struct lws *wsi, struct http_txn *t, int status, int code, const char *msg);
