@@ -81,7 +81,7 @@ enum err_code mcpc_err_code(const char *name)
  * The JSON-RPC response with id `id` from an SSE body: events are separated by blank lines,
  * each event's data lines joined by '\n'. Notifications and requests on the stream are skipped.
  */
-static json_t *mcpc_sse_find(const char *body, long long id)
+json_t *mcpc_sse_find(const char *body, long long id)
 {
     const char *p = body;
     char *data = NULL;

@@ -58,4 +58,10 @@ int mcpc_call(struct mcpc *m, const char *name, const json_t *args, long timeout
  */
 enum err_code mcpc_err_code(const char *name);
 
+/*
+ * The JSON-RPC response with `id` in a text/event-stream body (the events' data lines), or
+ * NULL. Owned. Pure; the fuzzer reaches it through this header.
+ */
+json_t *mcpc_sse_find(const char *body, long long id);
+
 #endif

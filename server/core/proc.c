@@ -75,9 +75,15 @@ static void proc_emit(const struct proc_opts *o, struct proc_result *res, char *
         o->on_line(o->ud, line);
 }
 
-static void proc_feed(const struct proc_opts *o, struct proc_result *res, char *line, size_t *llen,
-                      const char *chunk, size_t n)
+void proc_feed(const struct proc_opts *o, struct proc_result *res, char *line, size_t *llen,
+               const char *chunk, size_t n)
 {
+    if (!chunk) { /* the end of the output: a last line without '\n' */
+        if (*llen)
+            proc_emit(o, res, line, *llen);
+        *llen = 0;
+        return;
+    }
     if (o->capture && o->capture->len < o->capture->limit) { /* past the cap: drained only */
         size_t room = o->capture->limit - o->capture->len;
 
@@ -234,8 +240,7 @@ int proc_run(const struct proc_opts *o, struct proc_result *res, struct err *err
     close(pfd[1]);
     pfd[1] = -1;
     wst = proc_watch(o, pid, pfd[0], res, line, &llen);
-    if (llen)
-        proc_emit(o, res, line, llen);
+    proc_feed(o, res, line, &llen, NULL, 0);
     /* Leave nothing of the group behind (background jobs the command started). */
     kill(-pid, SIGKILL);
     res->term_signal = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;

@@ -56,4 +56,14 @@ int proc_run(const struct proc_opts *o, struct proc_result *res, struct err *err
 char **proc_env_build(char *const *set, const char *const *unset);
 void proc_env_free(char **env);
 
+/*
+ * The line splitter proc_run feeds the child's output through: `chunk` (n bytes) is appended
+ * to the current line (`line`, PROC_LINE_MAX + 1 bytes, *llen used; longer lines are cut) and
+ * each complete line goes to o->on_line (and res->last_line); o->capture gets the raw bytes.
+ * `chunk` NULL ends the output: the unfinished line, if any, goes out too.
+ * Pure; exposed so the fuzzer reaches it through this header.
+ */
+void proc_feed(const struct proc_opts *o, struct proc_result *res, char *line, size_t *llen,
+               const char *chunk, size_t n);
+
 #endif

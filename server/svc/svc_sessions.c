@@ -56,5 +56,7 @@ int svc_sessions_delete(struct svc_ctx *c, const char *id, long long token_id, b
 
 int svc_sessions_set_level(struct svc_ctx *c, const char *id, const char *level, struct err *err)
 {
+    if (!id)
+        return 0; /* no session (the seed endpoints, /ws): nothing to remember it in */
     return sessions_set_level(c->db, id, level, err);
 }

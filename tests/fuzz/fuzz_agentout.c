@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/core/proc.c"
-#include "../../agent/runner/runner_usage.c"
+#include "core/proc.h"
+#include "runner_usage.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,8 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += n;
         slice = slice * 31 % 4093 + 1;
     }
-    if (llen)
-        proc_emit(&o, &res, line, llen); /* the last line without '\n', as proc_run does */
+    proc_feed(&o, &res, line, &llen, NULL, 0); /* the last line without '\n', as proc_run does */
     if (u.in_tokens < 0 || u.out_tokens < 0 || u.cache_tokens < 0)
         __builtin_trap();
     if (strnlen(res.last_line, sizeof(res.last_line)) == sizeof(res.last_line))

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/core/cron.c"
+#include "core/cron.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/net/assets.c"
-#include "../../server/net/reqcheck.c"
-#include "../../server/api/router.c"
+#include "api/router.h"
+#include "net/assets.h"
+#include "net/reqcheck.h"
 #include "core/cfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -12,9 +12,8 @@
 /* The code under test is compiled into this file so libFuzzer's coverage instrumentation sees
  * it (the libraries are built without it); the linker then takes these definitions and never
  * pulls the archive's copies. */
-#include "../../server/core/text.c"
-#include "../../server/mcp/jrpc.c"
-#include "../../server/mcp/mcp.c"
+#include "mcp/jrpc.h"
+#include "mcp/mcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,8 +10,9 @@
 #include <string.h>
 
 /* Compiled in (not linked from drovercore) so coverage instrumentation sees them. */
-#include "../../server/pool/k8s_pods.c"
-#include "../../server/pool/k8s_watch.c"
+#include "core/buf.h"
+#include "core/log.h"
+#include "pool/k8s_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,6 @@
 /*
- * libFuzzer target: the process backend's log reader (process_logs in server/pool/process.c):
+ * libFuzzer target: the process backend's log reader (its `logs` operation, reached through
+ * pool/backend.h as droverd's REST API reaches it):
  * the agent-name check (no path escapes) and the last-N-lines tail over arbitrary file bytes.
  * Input: two bytes of tail_lines, a name up to the first NUL, then the log file's contents.
  */
@@ -8,16 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/pool/process.c"
+#include "core/buf.h"
+#include "core/mem.h"
+#include "pool/backend.h"
+
+#include <stdbool.h>
+#include <stdio.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char dir[] = "/tmp/drover-fuzz-proclog-XXXXXX";
-    static bool made;
-    struct process_impl impl = {0};
-    struct backend b = {0};
+    static struct backend *b;
     struct buf out;
     struct err err = {0};
     const uint8_t *nul;
@@ -25,10 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int tail;
     FILE *f;
 
-    if (!made) {
-        if (!mkdtemp(dir))
+    if (!b) {
+        struct backend_cfg bc = {.kind = "process", .agent_command = "true", .log_dir = dir};
+
+        if (!mkdtemp(dir) || backend_open(&bc, &b, &err) < 0)
             __builtin_trap();
-        made = true;
     }
     if (size < 2)
         return 0;
@@ -52,10 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fwrite(data, 1, size, f);
     fclose(f);
     free(path);
-    b.cfg.log_dir = dir;
-    b.impl = &impl;
     buf_init(&out, 1u << 20);
-    if (process_logs(&b, name, tail, false, &out, &err) == 0 && strcmp(name, "agent-1") == 0) {
+    if (backend_logs(b, name, tail, false, &out, &err) == 0 && strcmp(name, "agent-1") == 0) {
         /* The tail is a suffix of the file. */
         if (out.len > size || (out.len && memcmp(out.data, data + size - out.len, out.len) != 0))
             __builtin_trap();

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/lib/mcpc.c"
+#include "mcpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

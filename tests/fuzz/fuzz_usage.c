@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/runner/runner_usage.c"
+#include "runner_usage.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,12 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/router.h"
-#include "core/cfg.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
 #include "mcp/tools.h"
-#include "core/model.h"
 
 static const struct {
     const char *body;
@@ -260,128 +257,6 @@ START_TEST(tool_results_have_both_forms)
 }
 END_TEST
 
-static const struct {
-    const char *name;
-    bool ok;
-} ref_cases[] = {
-    {"drover/12-fix-it", true},
-    {"feature/a.b_c", true},
-    {"main", true},
-    {"", false},
-    {"a..b", false},
-    {"a b", false},
-    {"/a", false},
-    {"a/", false},
-    {"a.", false},
-    {"a//b", false},
-    {"a/.hidden", false},
-    {"a.lock", false},
-    {"x/y.lock/z", false},
-    {"a@{b", false},
-    {"@", false},
-    {"a~1", false},
-    {"a^", false},
-    {"a:b", false},
-    {"a?", false},
-    {"a*", false},
-    {"a[", false},
-    {"a\\b", false},
-    {"-x", false},
-    {"refs/heads/x", false},
-    {"a\x01", false},
-};
-
-START_TEST(branch_names)
-{
-    ck_assert_msg(model_branch_name_valid(ref_cases[_i].name) == ref_cases[_i].ok, "%s",
-                  ref_cases[_i].name);
-}
-END_TEST
-
-START_TEST(branch_default_names)
-{
-    char out[300];
-
-    model_branch_default(12, "Fix the Login bug!", out, sizeof(out));
-    ck_assert_str_eq(out, "drover/12-fix-the-login-bug");
-    model_branch_default(3, "!!!", out, sizeof(out));
-    ck_assert_str_eq(out, "drover/3");
-    model_branch_default(4, "a very long title that goes on and on and on and on and on and on",
-                         out, sizeof(out));
-    ck_assert(model_branch_name_valid(out));
-    ck_assert(strlen(out) < 70);
-}
-END_TEST
-
-START_TEST(cfg_defaults_and_validation)
-{
-    struct cfg c;
-    struct err err = {0};
-    char *ok[] = {"serve", "--listen", "127.0.0.1:18199", "--workers", "2", NULL};
-    char *bad_port[] = {"serve", "--listen", "127.0.0.1:99999", NULL};
-    char *bad_auth[] = {"serve", "--listen", "0.0.0.0:8080", "--auth", "off", NULL};
-    char *bad_workers[] = {"serve", "--workers", "0", NULL};
-    char *unknown[] = {"serve", "--bogus", "1", NULL};
-
-    ck_assert_int_eq(cfg_parse(&c, 5, ok, &err), 0);
-    ck_assert_str_eq(c.listen_host, "127.0.0.1");
-    ck_assert_int_eq(c.listen_port, 18199);
-    ck_assert_int_eq(c.workers, 2);
-    ck_assert(c.auth);
-    ck_assert_int_eq(c.long_poll_max, 60);
-    ck_assert_int_gt(c.norigins, 0);
-    cfg_free(&c);
-    ck_assert_int_eq(cfg_parse(&c, 3, bad_port, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "--listen"));
-    cfg_free(&c);
-    ck_assert_int_eq(cfg_parse(&c, 5, bad_auth, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "loopback"));
-    cfg_free(&c);
-    ck_assert_int_eq(cfg_parse(&c, 3, bad_workers, &err), -1);
-    cfg_free(&c);
-    ck_assert_int_eq(cfg_parse(&c, 3, unknown, &err), -1);
-    cfg_free(&c);
-    {
-        char *hosts[] = {"serve",           "--listen",   "0.0.0.0:8080",
-                         "--allowed-hosts", "drover.svc", NULL};
-        ck_assert_int_eq(cfg_parse(&c, 5, hosts, &err), 0);
-        ck_assert(c.hosts_explicit);
-        ck_assert_int_eq(c.nhosts, 1);
-        ck_assert_str_eq(c.hosts[0], "drover.svc");
-        cfg_free(&c);
-        ck_assert_int_eq(cfg_parse(&c, 3, ok, &err), 0);
-        ck_assert(!c.hosts_explicit);
-        cfg_free(&c);
-    }
-    setenv("DROVER_LONG_POLL_MAX", "7", 1);
-    ck_assert_int_eq(cfg_parse(&c, 1, ok, &err), 0);
-    ck_assert_int_eq(c.long_poll_max, 7);
-    cfg_free(&c);
-    setenv("DROVER_LONG_POLL_MAX", "lots", 1);
-    ck_assert_int_eq(cfg_parse(&c, 1, ok, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "DROVER_LONG_POLL_MAX"));
-    cfg_free(&c);
-    unsetenv("DROVER_LONG_POLL_MAX");
-}
-END_TEST
-
-START_TEST(router_patterns)
-{
-    const char *params[ROUTER_MAX_PARAMS];
-    char buf[256];
-    size_t n;
-
-    ck_assert(router_match("/api/tasks/{id}/cancel", "/api/tasks/12/cancel", buf, sizeof(buf),
-                           params, &n));
-    ck_assert_uint_eq(n, 1);
-    ck_assert_str_eq(params[0], "12");
-    ck_assert(router_match("/api/tasks", "/api/tasks/", buf, sizeof(buf), params, &n));
-    ck_assert(!router_match("/api/tasks/{id}", "/api/tasks/", buf, sizeof(buf), params, &n));
-    ck_assert(!router_match("/api/tasks/{id}", "/api/tasks/1/x", buf, sizeof(buf), params, &n));
-    ck_assert(!router_match("/api/tasks", "/api/taskss", buf, sizeof(buf), params, &n));
-}
-END_TEST
-
 int main(void)
 {
     Suite *s = suite_create("jrpc");
@@ -396,10 +271,6 @@ int main(void)
     tcase_add_test(tc, versions);
     tcase_add_test(tc, dispatch_without_db);
     tcase_add_test(tc, tool_results_have_both_forms);
-    tcase_add_loop_test(tc, branch_names, 0, sizeof(ref_cases) / sizeof(ref_cases[0]));
-    tcase_add_test(tc, branch_default_names);
-    tcase_add_test(tc, cfg_defaults_and_validation);
-    tcase_add_test(tc, router_patterns);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
