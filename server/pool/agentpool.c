@@ -69,8 +69,10 @@ static const struct opt agentpool_opts[] = {
        "kubernetes backend: namespace of the agent pods (default: the service account's)"),
     PS("kubeconfig", "KUBECONFIG", NULL, kubeconfig,
        "kubernetes backend: kubeconfig file (default: in-cluster service account)"),
-    PS("agent-pod-template", "DROVER_AGENT_POD_TEMPLATE", "k8s/agent-pod.yaml", pod_template,
-       "kubernetes backend: agent pod template (YAML or JSON)"),
+    PS("agent-pod-template", "DROVER_AGENT_POD_TEMPLATE", "/etc/drover/agent-pod.yaml",
+       pod_template,
+       "kubernetes backend: agent pod template (YAML or JSON; k8s/deployment.yaml mounts "
+       "k8s/agent-pod.yaml here)"),
     /* No default row: <host name>-<pid>, computed by agentpool_cfg_default. */
     PS("replica-id", "DROVER_REPLICA_ID", NULL, replica, "this replica's name in scale_events"),
 };
@@ -99,7 +101,7 @@ int agentpool_cfg_set(struct agentpool_cfg *c, const char *flag, const char *val
     return opt_set(&g, 1, flag, value, err);
 }
 
-int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err)
+static int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err)
 {
     struct opt_group g = agentpool_opt_group(c);
 

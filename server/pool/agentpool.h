@@ -54,9 +54,6 @@ void agentpool_cfg_default(struct agentpool_cfg *c);
 int agentpool_cfg_set(struct agentpool_cfg *c, const char *flag, const char *value,
                       struct err *err);
 
-/* Apply every setting's environment variable that is set. 0 or -1 (first bad value). */
-int agentpool_cfg_env(struct agentpool_cfg *c, struct err *err);
-
 /*
  * The process backend's default agent command, when none was given (flag or environment):
  * the quoted path of the drover-agent agentbin_find() picks for this droverd, logged with where

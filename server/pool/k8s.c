@@ -242,8 +242,9 @@ static const struct backend_ops k8s_ops = {"kubernetes",   k8s_create, k8s_remov
 int k8s_open(struct backend *b, struct err *err)
 {
     struct k8s_impl *k = mem_calloc(1, sizeof(*k));
-    const char *tpath =
-        b->cfg.pod_template && *b->cfg.pod_template ? b->cfg.pod_template : "k8s/agent-pod.yaml";
+    /* Absolute: a relative default would depend on the directory droverd was started in. */
+    const char *tpath = b->cfg.pod_template && *b->cfg.pod_template ? b->cfg.pod_template
+                                                                    : "/etc/drover/agent-pod.yaml";
     const char *kcpath = b->cfg.kubeconfig && *b->cfg.kubeconfig ? b->cfg.kubeconfig : NULL;
     char *text = NULL;
     size_t len;

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *k8s_api_token(struct k8s_impl *k, bool force)
+/* The bearer token; a token file is re-read every minute (and with `force`: after a 401). */
+static const char *k8s_api_token(struct k8s_impl *k, bool force)
 {
     if (k->kc.token_file && (force || !k->token || clock_s() - k->token_read_at > 60)) {
         char *t = kubeconfig_read_file(k->kc.token_file, NULL, NULL);

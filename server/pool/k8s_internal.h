@@ -52,9 +52,6 @@ struct k8s_impl {
 
 /* ---- k8s_api ---- */
 
-/* The bearer token; a token file is re-read every minute (and with `force`: after a 401). */
-const char *k8s_api_token(struct k8s_impl *k, bool force);
-
 /* The cluster's TLS settings and the current token, on a request. */
 void k8s_api_auth(struct k8s_impl *k, struct http_req *req, bool force_token);
 

@@ -14,6 +14,14 @@ static const struct db_stmt st_census = {
     "   FROM agents WHERE status <> 'offline' AND last_heartbeat_at IS NOT NULL) AS ages",
     0};
 
+static void census_clear(struct census *c)
+{
+    json_decref(c->states);
+    json_decref(c->statuses);
+    json_decref(c->ages);
+    memset(c, 0, sizeof(*c));
+}
+
 int census_take(struct db *db, struct census *c, struct err *err)
 {
     json_error_t je;
@@ -32,12 +40,4 @@ int census_take(struct db *db, struct census *c, struct err *err)
         return err_set(err, ERR_INTERNAL, "database returned unreadable JSON");
     }
     return 0;
-}
-
-void census_clear(struct census *c)
-{
-    json_decref(c->states);
-    json_decref(c->statuses);
-    json_decref(c->ages);
-    memset(c, 0, sizeof(*c));
 }

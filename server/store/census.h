@@ -18,6 +18,5 @@ struct census {
 };
 
 int census_take(struct db *db, struct census *c, struct err *err);
-void census_clear(struct census *c);
 
 #endif

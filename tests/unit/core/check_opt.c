@@ -217,7 +217,7 @@ START_TEST(serve_reads_the_pool_rows_in_the_same_pass)
     ck_assert_int_eq(p.max_starting, 9);
     ck_assert_int_eq(p.stabilization_seconds, 300); /* defaults kept */
     ck_assert_str_eq(p.agent_log_dir, "/tmp/drover-agents");
-    ck_assert_str_eq(p.pod_template, "k8s/agent-pod.yaml");
+    ck_assert_str_eq(p.pod_template, "/etc/drover/agent-pod.yaml");
     ck_assert_str_ne(p.replica, ""); /* computed, not a row default */
     cfg_free(&c);
     ck_assert_int_eq(cfg_parse_with(&c, &pool, 1, 3, bad, &err), -1);
