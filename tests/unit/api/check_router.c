@@ -23,7 +23,6 @@ START_TEST(router_patterns)
 }
 END_TEST
 
-
 int main(void)
 {
     Suite *s = suite_create("router");

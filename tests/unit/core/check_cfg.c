@@ -59,7 +59,6 @@ START_TEST(cfg_defaults_and_validation)
 }
 END_TEST
 
-
 int main(void)
 {
     Suite *s = suite_create("cfg");

@@ -59,7 +59,6 @@ START_TEST(branch_default_names)
 }
 END_TEST
 
-
 START_TEST(states_and_transitions)
 {
     enum model_state st;

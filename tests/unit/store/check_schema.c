@@ -75,9 +75,10 @@ START_TEST(text_limits_agree)
     static const struct {
         const char *column;
         long long max;
-    } cols[] = {{"description", MODEL_DESCRIPTION_MAX}, {"model", MODEL_MODEL_MAX},
-                {"base_branch", MODEL_BRANCH_MAX},      {"branch", MODEL_BRANCH_MAX},
-                {"question", MODEL_QUESTION_MAX},       {"idempotency_key", MODEL_IDEMPOTENCY_KEY_MAX}};
+    } cols[] = {
+        {"description", MODEL_DESCRIPTION_MAX}, {"model", MODEL_MODEL_MAX},
+        {"base_branch", MODEL_BRANCH_MAX},      {"branch", MODEL_BRANCH_MAX},
+        {"question", MODEL_QUESTION_MAX},       {"idempotency_key", MODEL_IDEMPOTENCY_KEY_MAX}};
     char v[64];
 
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
@@ -85,16 +86,16 @@ START_TEST(text_limits_agree)
         ck_assert_msg(accepts(cols[i].column, v), "%s of %lld characters refused", cols[i].column,
                       cols[i].max);
         text_of(v, sizeof(v), cols[i].max + 1);
-        ck_assert_msg(!accepts(cols[i].column, v), "%s of %lld characters accepted",
-                      cols[i].column, cols[i].max + 1);
+        ck_assert_msg(!accepts(cols[i].column, v), "%s of %lld characters accepted", cols[i].column,
+                      cols[i].max + 1);
     }
     /* The title (which accepts() always sets) on its own. */
     for (long long n = MODEL_TITLE_MAX; n <= MODEL_TITLE_MAX + 1; n++) {
         char sql[256];
         PGresult *r;
 
-        snprintf(sql, sizeof(sql), "INSERT INTO tasks (title, repo_url) VALUES (repeat('t', %lld), 'r')",
-                 n);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO tasks (title, repo_url) VALUES (repeat('t', %lld), 'r')", n);
         r = PQexec(db.conn, sql);
         ck_assert_msg((PQresultStatus(r) == PGRES_COMMAND_OK) == (n == MODEL_TITLE_MAX),
                       "a title of %lld characters", n);
