@@ -110,7 +110,7 @@ static void work_ops(struct svc_ctx *svc, struct job *j)
         break;
     case JOB_SSE_FETCH:
         j->status = 200;
-        if (ops_stream_fetch(svc, &j->stream, &text, &len) < 0)
+        if (ops_stream_fetch(svc, j->token, &j->stream, &text, &len) < 0)
             j->stream_end = true;
         else
             work_take(j, 200, &text, len);

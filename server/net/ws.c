@@ -115,6 +115,21 @@ static int ws_receive(struct server *s, struct lws *wsi, struct ws_sess *w, cons
     }
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
         return 0;
+    {
+        int ra;
+
+        if (!ratelimit_take(&s->rate, w->token, clock_ms(), &ra)) {
+            json_t *e = mcp_reply_transport_error(JRPC_SERVER_ERROR,
+                                                  "Too Many Requests: this token's rate limit");
+            char *txt = json_dumps(e, JSON_COMPACT);
+
+            free(buf_take(&w->rx, NULL));
+            ws_queue(wsi, w, txt, strlen(txt));
+            free(txt);
+            json_decref(e);
+            return 0;
+        }
+    }
     j = job_new(JOB_RPC, w->id);
     j->ws = true;
     j->body = buf_take(&w->rx, &j->body_len);
@@ -179,6 +194,10 @@ int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         return ws_writeable(wsi, w);
     case LWS_CALLBACK_CLOSED:
         ws_clear(s, w);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s)
+            connlimit_release(&s->per_addr, wsi); /* no-op if http_cb already did */
         break;
     default:
         break;
