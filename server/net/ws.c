@@ -6,6 +6,7 @@
  * connection; reading pauses while WS_MAX_OUTSTANDING messages are queued or running.
  * Service thread only.
  */
+#include "core/log.h"
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WS_MAX_OUTSTANDING 16 /* queued + running messages before rx is paused */
 
@@ -183,6 +185,13 @@ int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         /* After "mcp" became the default protocol of upgrades that name none. */
         s->protocols_ready = true;
         break;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* lws asks the protocol the connection is bound to: refuse h2c here too (http.c). */
+        if (in && strcasecmp(in, "websocket") != 0) {
+            log_debug("server", "refusing an upgrade to '%.20s'", (const char *)in);
+            return -1;
+        }
+        return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return ws_filter(s, wsi, w);
     case LWS_CALLBACK_ESTABLISHED:
@@ -194,6 +203,11 @@ int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         return ws_writeable(wsi, w);
     case LWS_CALLBACK_CLOSED:
         ws_clear(s, w);
+        break;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        /* A new connection reaches the vhost's default protocol, "mcp" (server_run). */
+        if (s)
+            connlimit_bind(&s->per_addr, wsi);
         break;
     case LWS_CALLBACK_WSI_DESTROY:
         if (s)
