@@ -171,6 +171,24 @@ admin POST /api/tasks "${body%\}},\"agent_count\":2}" -H "Idempotency-Key: idem-
 [ "$STATUS" = 409 ] || fail "same key as a group: HTTP $STATUS $BODY"
 pass "idempotency: server namespaces refused to clients; 409 on reuse with another body"
 
+# ---- Alertmanager: the drover_project label chooses only where allowed; titles cut on UTF-8 --
+alert() { # alert GROUPKEY ALERTNAME LABEL-PROJECT -> JSON payload
+    jq -cn --arg k "$1" --arg n "$2" --arg p "$3" '{version: "4", groupKey: $k, status: "firing",
+        commonLabels: {alertname: $n, drover_project: $p}, alerts: [{status: "firing", labels: {alertname: $n}}]}'
+}
+admin POST /api/hooks/alertmanager "$(alert g1 Disk hp)"
+[ "$STATUS" = 403 ] || fail "a drover_project label chose a project without the receiver opting in: $STATUS $BODY"
+admin POST "/api/hooks/alertmanager?projects=other,x" "$(alert g1 Disk hp)"
+[ "$STATUS" = 403 ] || fail "a drover_project label outside ?projects= was taken: $STATUS $BODY"
+admin POST "/api/hooks/alertmanager?projects=other,hp" "$(alert g1 Disk hp)"
+[ "$STATUS" = 202 ] || fail "an allowed drover_project label was refused: $STATUS $BODY"
+long=$(python3 -c 'print("x" + "é" * 150)') # byte 200 falls inside a two-byte character
+admin POST "/api/hooks/alertmanager?project=hp" "$(alert g2 "$long" other)"
+[ "$STATUS" = 202 ] || fail "an alert with a long multibyte name was refused: $STATUS $BODY"
+title=$(jq -r .task.title <<<"$BODY")
+[[ $title == "Alert: x"*"é (1 firing)" ]] || fail "alert title cut badly: $title"
+pass "alerts: the drover_project label only where the URL allows it; titles cut on a character"
+
 # ---- HTTP framing: Content-Length -5, h2c, origins, /ready ---------------------------------
 raw() { # raw BYTES -> what droverd answered before closing (bounded)
     python3 - "$PORT" "$1" <<'EOF'
