@@ -189,6 +189,45 @@ title=$(jq -r .task.title <<<"$BODY")
 [[ $title == "Alert: x"*"é (1 firing)" ]] || fail "alert title cut badly: $title"
 pass "alerts: the drover_project label only where the URL allows it; titles cut on a character"
 
+# ---- droverctl: control characters visible on a terminal; the token off the command line ----
+CTL=$DROVER_BUILD_DIR/agent/droverctl
+drover_psql "UPDATE tasks SET last_error = E'\\x1b]0;owned\\x07\\x1b[2K\\rtests passed \\xc2\\x9b31m', question = E'q\\x1b[1A' WHERE id = $T1" >/dev/null
+# droverctl on a pseudo-terminal, as an operator runs it; the check reads the raw bytes
+python3 - "$CTL" "$DROVER_URL" "$ADMIN" "$T1" <<'EOF' || fail "droverctl on a terminal: see above"
+import os, pty, subprocess, sys
+ctl, url, tok, tid = sys.argv[1:5]
+m, s = pty.openpty()
+env = dict(os.environ, DROVER_URL=url, DROVER_TOKEN=tok)
+p = subprocess.Popen([ctl, "task", "show", tid], stdout=s, stderr=s, env=env)
+os.close(s)
+out = b""
+while True:
+    try:
+        b = os.read(m, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+p.wait(timeout=20)
+bad = [c for c in out if (c < 0x20 and c not in (9, 10, 13)) or c == 0x7f]
+if bad or b"\r" in out.replace(b"\r\n", b"") or b"\xc2\x9b" in out or b"\\x1b]0;owned" not in out:
+    print("droverctl wrote to a terminal:", out, file=sys.stderr)
+    sys.exit(1)
+EOF
+pass "droverctl renders control characters visibly on a terminal"
+printf '%s\n' "$ADMIN" >"$DROVER_TMP/tokfile"
+"$CTL" --url "$DROVER_URL" --token-file "$DROVER_TMP/tokfile" task show "$T1" >/dev/null || fail "--token-file"
+printf '%s\n' "$ADMIN" | "$CTL" --url "$DROVER_URL" --token-file - task show "$T1" >/dev/null || fail "--token-file -"
+"$CTL" --url "$DROVER_URL" --token "$ADMIN" task logs -f "$T1" >/dev/null 2>&1 &
+CPID=$!
+sleep 1
+kill -0 $CPID 2>/dev/null || fail "droverctl task logs -f exited"
+tr '\0' ' ' <"/proc/$CPID/cmdline" | grep -qF "$ADMIN" && fail "the token is visible in droverctl's command line"
+kill $CPID
+wait $CPID 2>/dev/null
+pass "droverctl: --token-file (and stdin); --token scrubbed from its command line"
+
 # ---- HTTP framing: Content-Length -5, h2c, origins, /ready ---------------------------------
 raw() { # raw BYTES -> what droverd answered before closing (bounded)
     python3 - "$PORT" "$1" <<'EOF'
