@@ -165,7 +165,7 @@ static const struct opt cfg_opts[] = {
                 1000000, "file descriptors for connections"),
     OPT_INT_ROW("max-connections-per-address", "DROVER_MAX_CONNECTIONS_PER_ADDRESS", "0",
                 struct cfg, max_conns_per_addr, 0, 1000000,
-                "connections one client address may hold open (0: a quarter of "
+                "connections one client address may hold open (0: half of "
                 "--max-connections); behind a proxy every client has the proxy's address"),
     OPT_INT_ROW("rate-limit", "DROVER_RATE_LIMIT", "100", struct cfg, rate_limit, 0, 1000000,
                 "requests per second one token may make on /api and MCP, sustained (0: off); "

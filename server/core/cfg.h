@@ -24,7 +24,7 @@ struct cfg {
     long max_body;    /* bytes, HTTP bodies and ws messages */
     int lease_seconds;
     int max_tasks_per_agent; /* tasks one agent may hold in_progress */
-    int max_conns_per_addr;  /* connections per client address; 0 = max_conns / 4 */
+    int max_conns_per_addr;  /* connections per client address; 0 = max_conns / 2 */
     int rate_limit;          /* requests per second per token; 0 = off */
     int rate_burst;          /* bucket size of the per-token limit */
     int max_streams_per_token;

@@ -319,7 +319,7 @@ static struct server *server_new(const struct cfg *cfg, const struct server_app 
     s->cfg = cfg;
     s->app = *app;
     connlimit_init(&s->per_addr,
-                   cfg->max_conns_per_addr > 0 ? cfg->max_conns_per_addr : cfg->max_conns / 4);
+                   cfg->max_conns_per_addr > 0 ? cfg->max_conns_per_addr : cfg->max_conns / 2);
     ratelimit_init(&s->rate, cfg->rate_limit, cfg->rate_burst);
     return s;
 }
