@@ -342,6 +342,8 @@ static void server_free(struct server *s)
     for (size_t i = 0; i < s->nheld; i++)
         held_free(&s->held[i]);
     free(s->held);
+    for (size_t i = 0; i < s->nsse; i++)
+        free(s->sse[i].token);
     free(s->sse);
     conn_free_all(s);
     connlimit_free(&s->per_addr);
