@@ -80,6 +80,7 @@ e=$(tool_error)
 # The pool's reaper may have returned it to the backlog meanwhile: agent 1 takes it again.
 drover_psql "UPDATE tasks SET lease_expires_at = now() + interval '1 hour' WHERE id = $T1 AND state = 'in_progress'" >/dev/null
 if [ "$(drover_psql "SELECT state FROM tasks WHERE id = $T1")" = backlog ]; then
+    call "$A1_TOKEN" heartbeat '{"status":"idle"}' # the reaper marked it offline
     claim "$A1_TOKEN"
     [ "$TID" = "$T1" ] || fail "agent 1 could not take task 1 back: $BODY"
     E1=$EPOCH
