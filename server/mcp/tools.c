@@ -9,6 +9,7 @@
 #include "core/mem.h"
 #include "core/model.h"
 #include "core/text.h"
+#include "mcp/mcp_headers.h"
 #include "svc/svc_branch.h"
 #include "svc/svc_claim.h"
 #include "svc/svc_preview.h"
@@ -161,6 +162,33 @@ json_t *tools_list(void)
 {
     pthread_once(&tools_once, tools_build);
     return json_deep_copy(tools_cached); /* callers may modify; jansson refcounts are not atomic */
+}
+
+const json_t *tools_input_schema(const char *name)
+{
+    size_t i;
+    const json_t *t;
+
+    pthread_once(&tools_once, tools_build);
+    json_array_foreach(tools_cached, i, t)
+    {
+        if (name && strcmp(json_string_value(json_object_get(t, "name")), name) == 0)
+            return json_object_get(t, "inputSchema");
+    }
+    return NULL;
+}
+
+size_t tools_header_names(const char **names, size_t max)
+{
+    size_t i, n = 0;
+    const json_t *t;
+
+    pthread_once(&tools_once, tools_build);
+    json_array_foreach(tools_cached, i, t)
+    {
+        mcp_headers_schema_names(json_object_get(t, "inputSchema"), names, &n, max);
+    }
+    return n;
 }
 
 bool tools_slow(const char *name)

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
+#include "mcp/tools.h"
 #include "net/assets.h"
 #include "net/hdr.h"
 #include "net/server_int.h"
@@ -75,15 +76,46 @@ static int route_ready(const struct route_req *rq)
     return route_job(rq);
 }
 
-/* MCP-Protocol-Version, when sent, must be one this server speaks. false: answered 400. */
+/*
+ * MCP-Protocol-Version into v[vsz]; which versions are spoken is the worker's decision (it reads
+ * the body: the era, the request's id). false: too long to repeat, answered 400 here.
+ */
 static bool route_mcp_version(const struct route_req *rq, char *v, int vsz)
 {
-    int n = hdr_custom(rq->wsi, "mcp-protocol-version:", v, vsz);
-
-    if (n != -2 && (n <= 0 || mcp_version_supported(v)))
+    if (hdr_custom(rq->wsi, "mcp-protocol-version:", v, vsz) != -2)
         return true;
-    http_reply_json(rq->wsi, rq->t, 400, mcp_reply_version_unsupported(n > 0 ? v : NULL));
+    http_reply_json(rq->wsi, rq->t, 400, mcp_reply_version_unsupported(NULL));
     return false;
+}
+
+/* One request metadata header (2026-07-28) into *out (owned, NULL when absent). */
+static void route_mcp_hdr(struct lws *wsi, const char *name, char **out, bool *too_long)
+{
+    char b[MCP_HEADERS_VALUE_MAX];
+    int n = hdr_custom(wsi, name, b, sizeof(b));
+
+    if (n == -2)
+        *too_long = true;
+    else if (n >= 0)
+        *out = mem_strdup(b);
+}
+
+/* Mcp-Method, Mcp-Name and the Mcp-Param-* headers the tools declare, for the worker to check. */
+static void route_mcp_hdrs(struct lws *wsi, struct job *j)
+{
+    const char *names[MCP_HEADERS_PARAMS_MAX];
+    size_t n = tools_header_names(names, MCP_HEADERS_PARAMS_MAX);
+    char hname[96];
+
+    j->mcp_hdrs = true;
+    route_mcp_hdr(wsi, "mcp-method:", &j->mcp_method, &j->mcp_hdr_long);
+    route_mcp_hdr(wsi, "mcp-name:", &j->mcp_name, &j->mcp_hdr_long);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(hname, sizeof(hname), "mcp-param-%.60s:", names[i]);
+        for (char *p = hname; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        route_mcp_hdr(wsi, hname, &j->mcp_params[i], &j->mcp_hdr_long);
+    }
 }
 
 static int route_mcp_post(const struct route_req *rq)
@@ -101,8 +133,10 @@ static int route_mcp_post(const struct route_req *rq)
         return http_reply_jrpc(rq->wsi, rq->t, 415, JRPC_SERVER_ERROR,
                                "Unsupported Media Type: Content-Type must be application/json");
     n = http_job_begin(rq->s, rq->wsi, rq->t, rq->rm->kind, rq->rm->body);
-    if (rq->t->job) /* a missing header means 2025-03-26 (the spec's fallback) */
-        rq->t->job->version = mem_strdup(v[0] ? v : "2025-03-26");
+    if (rq->t->job) { /* a missing header means 2025-03-26 (the spec's fallback) */
+        rq->t->job->version = v[0] ? mem_strdup(v) : NULL;
+        route_mcp_hdrs(rq->wsi, rq->t->job);
+    }
     return n == 1 ? http_job_submit(rq->s, rq->wsi, rq->t) : n;
 }
 

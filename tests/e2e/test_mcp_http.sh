@@ -97,7 +97,7 @@ expect 406 '.error.code == -32000' "Accept without text/event-stream -> 406"
 req POST /mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H "Authorization: Bearer $A1_TOKEN" -H "$ACC" -H 'Content-Type: text/plain' -H "Mcp-Session-Id: $SID"
 expect 415 '.error.code == -32000' "text/plain -> 415"
 VER=1999-01-01 mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}'
-expect 400 '.error.code == -32000' "unsupported MCP-Protocol-Version -> 400"
+expect 400 '.id == 1 and .error.code == -32022 and (.error.data.supported | index("2025-11-25"))' "unsupported MCP-Protocol-Version -> 400 with the supported versions and the id"
 mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H 'Origin: http://evil.example.com'
 expect 403 '.error.code == -32000' "foreign Origin -> 403"
 mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H 'Host: evil.example.com'

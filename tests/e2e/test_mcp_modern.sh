@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# MCP 2026-07-28 (the stateless era) on /mcp with curl, beside the legacy era: server/discover,
+# _meta per request, the request metadata headers checked against the body (exact HTTP
+# statuses and JSON-RPC codes), removed and unknown methods, resultType and caching hints,
+# tools called without initialize or a session (a held get_next_task too), auth and scopes as
+# in the legacy era, and bad input changing nothing.
+. "$(dirname "$0")/lib.sh"
+drover_e2e_init
+
+eval "$(drover_token agent e2e-modern)"
+A1_TOKEN=$DROVER_TOKEN A1=$AGENT_ID
+ADMIN=$(drover_token admin e2e-admin)
+drover_start --long-poll-max 10
+
+ACC='Accept: application/json, text/event-stream'
+CT='Content-Type: application/json'
+V=2026-07-28
+META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"e2e","version":"1"}}'
+
+req() { # req METHOD PATH BODY [curl args...] -> STATUS, BODY, HDRS
+    local m=$1 p=$2 b=$3
+    shift 3
+    HDRS="$DROVER_TMP/h"
+    BODY=$(curl -s -X "$m" -D "$HDRS" -o - -w '\n%{http_code}' --max-time 30 "$@" ${b:+--data-binary "$b"} "$DROVER_URL$p")
+    STATUS=${BODY##*$'\n'}
+    BODY=${BODY%$'\n'*}
+}
+# raw BODY [curl args]: POST /mcp with A1's token, Accept and Content-Type only
+raw() { req POST /mcp "$1" -H "Authorization: Bearer $A1_TOKEN" -H "$ACC" -H "$CT" "${@:2}"; }
+# modern ID METHOD PARAMS-WITHOUT-META [NAME]: a conformant 2026-07-28 request
+modern() {
+    local p=${3:+$3,}
+    raw "{\"jsonrpc\":\"2.0\",\"id\":$1,\"method\":\"$2\",\"params\":{$p$META}}" \
+        -H "MCP-Protocol-Version: $V" -H "Mcp-Method: $2" ${4:+-H "Mcp-Name: $4"} "${@:5}"
+}
+expect() { # expect STATUS JQ-EXPR DESCRIPTION
+    [ "$STATUS" = "$1" ] || fail "$3: HTTP $STATUS, wanted $1: $BODY"
+    if [ -n "$2" ]; then
+        jq -e "$2" >/dev/null <<<"$BODY" || fail "$3: body does not satisfy $2: $BODY"
+    fi
+    pass "$3"
+}
+sessions() { drover_psql "SELECT count(*) FROM mcp_sessions"; }
+
+# ---- discovery, lists, calls: no initialize, no session ----
+modern 1 server/discover ''
+expect 200 '.id == 1 and .result.resultType == "complete" and (.result.supportedVersions | index("2026-07-28") and index("2025-11-25")) and .result.capabilities.tools and (.result.capabilities | has("logging") | not) and ._meta == null and .result._meta["io.modelcontextprotocol/serverInfo"].name == "drover" and .result.ttlMs >= 0 and .result.cacheScope == "public" and (.result.instructions | length > 0)' "server/discover"
+! grep -qi '^mcp-session-id:' "$HDRS" || fail "a modern response must not mint a session"
+pass "no Mcp-Session-Id minted"
+modern 2 tools/list ''
+expect 200 '.result.resultType == "complete" and (.result.ttlMs | type == "number") and .result.ttlMs >= 0 and .result.cacheScope == "public" and ([.result.tools[].name] | index("get_next_task"))' "tools/list with resultType, ttlMs, cacheScope"
+modern 3 tools/call '"name":"get_next_task","arguments":{}' get_next_task
+expect 200 '.id == 3 and .result.resultType == "complete" and .result.structuredContent.task == null' "tools/call get_next_task, empty queue"
+TID=$(drover_enqueue "Modern task" 3)
+modern 4 tools/call '"name":"get_next_task","arguments":{}' get_next_task -H 'Mcp-Session-Id: mcp_ignored'
+expect 200 ".result.structuredContent.task.id == $TID" "tools/call claims (an Mcp-Session-Id is ignored)"
+EPOCH=$(jq -r '.result.structuredContent.task.lease_epoch' <<<"$BODY")
+modern 5 tools/call "\"name\":\"log_activity\",\"arguments\":{\"task_id\":$TID,\"message\":\"modern\"}" log_activity
+expect 200 '.result.isError == false and .result.resultType == "complete"' "tools/call log_activity"
+modern 6 tools/call '"name":"heartbeat","arguments":{"status":"busy"}' heartbeat
+expect 200 '.result.isError == false' "tools/call heartbeat"
+[ "$(sessions)" = 0 ] || fail "the modern era must not create sessions"
+pass "no session row created"
+
+# a held get_next_task in the modern era: woken by a new task, answered with resultType
+(
+    sleep 1
+    drover_enqueue "Held modern" 1 >/dev/null
+) &
+BG=$!
+modern 7 tools/call '"name":"get_next_task","arguments":{"wait_seconds":8}' get_next_task
+wait "$BG"
+expect 200 '.id == 7 and .result.resultType == "complete" and .result.structuredContent.task.title == "Held modern"' "held get_next_task answered when a task arrives"
+modern 8 tools/call '"name":"get_next_task","arguments":{"wait_seconds":1}' get_next_task
+expect 200 '.id == 8 and .result.resultType == "complete" and .result.structuredContent.task == null' "held get_next_task times out with resultType"
+
+# ---- header validation: 400 + HeaderMismatch (-32020), the request's id ----
+B='{"jsonrpc":"2.0","id":11,"method":"tools/list","params":{'$META'}}'
+raw "$B" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: prompts/list'
+expect 400 '.id == 11 and .error.code == -32020' "Mcp-Method differs from the body -> 400 -32020"
+raw "$B" -H "MCP-Protocol-Version: $V"
+expect 400 '.id == 11 and .error.code == -32020' "Mcp-Method missing -> 400 -32020"
+raw "$B" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: TOOLS/LIST'
+expect 400 '.error.code == -32020' "header values are case-sensitive"
+raw "$B" -H "mcp-protocol-version: $V" -H 'MCP-METHOD: tools/list'
+expect 200 '.result.tools' "header names are case-insensitive"
+raw "$B" -H 'Mcp-Method: tools/list'
+expect 400 '.id == 11 and .error.code == -32020' "MCP-Protocol-Version missing with _meta -> 400 -32020"
+raw "$B" -H 'MCP-Protocol-Version: 2025-11-25' -H 'Mcp-Method: tools/list'
+expect 400 '.error.code == -32020' "MCP-Protocol-Version differs from _meta -> 400 -32020"
+C='{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"get_next_task","arguments":{},'$META'}}'
+XID=$(drover_enqueue "Must stay queued" 2)
+raw "$C" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: heartbeat'
+expect 400 '.id == 12 and .error.code == -32020' "Mcp-Name differs from params.name -> 400 -32020"
+raw "$C" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: tools/call'
+expect 400 '.error.code == -32020' "Mcp-Name missing on tools/call -> 400 -32020"
+ST=$(drover_psql "SELECT state FROM tasks WHERE id = $XID"); [ "$ST" = backlog ] ||
+    fail "a rejected tools/call must not claim anything (status $ST)"
+pass "rejected calls changed nothing"
+raw "$C" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name:   get_next_task  '
+expect 200 '.result.resultType == "complete"' "whitespace around Mcp-Name is trimmed"
+raw "$C" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: tools/call' -H "Mcp-Name: =?base64?$(printf get_next_task | base64)?="
+expect 200 '.result' "a Base64-encoded Mcp-Name is decoded"
+raw "$C" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: tools/call' -H 'Mcp-Name: =?base64?Z2V0!!!?='
+expect 400 '.error.code == -32020' "invalid Base64 in Mcp-Name -> 400 -32020"
+
+# ---- versions, _meta, methods ----
+raw '{"jsonrpc":"2.0","id":21,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"v999","io.modelcontextprotocol/clientCapabilities":{}}}}' -H 'MCP-Protocol-Version: v999' -H 'Mcp-Method: server/discover'
+expect 400 '.id == 21 and .error.code == -32022 and .error.data.requested == "v999" and (.error.data.supported | index("2026-07-28"))' "unsupported version -> 400 -32022 with the list and the id"
+raw '{"jsonrpc":"2.0","id":22,"method":"ping"}' -H 'MCP-Protocol-Version: 1999-01-01'
+expect 400 '.id == 22 and .error.code == -32022 and (.error.data.supported | index("2025-11-25"))' "unknown header version on a bare request -> 400 with the request's id"
+modern 23 server/discover '' '' -H 'X-Dummy: 1'
+expect 200 '.result.supportedVersions' "control: discover works"
+raw '{"jsonrpc":"2.0","id":24,"method":"server/discover","params":{}}' -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover'
+expect 400 '.id == 24 and .error.code == -32602' "missing _meta -> 400 -32602"
+raw '{"jsonrpc":"2.0","id":25,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}' -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover'
+expect 400 '.id == 25 and .error.code == -32602' "missing clientCapabilities -> 400 -32602"
+raw '{"jsonrpc":"2.0","id":26,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}' -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover'
+expect 200 '.result.supportedVersions' "clientInfo is optional"
+for m in initialize ping logging/setLevel resources/subscribe resources/list unknown/method; do
+    modern 30 "$m" ''
+    expect 404 '.id == 30 and .error.code == -32601' "$m in 2026-07-28 -> 404 -32601"
+done
+modern 31 tools/call '"name":"nope","arguments":{}' nope
+expect 200 '.id == 31 and .error.code == -32602' "unknown tool -> -32602"
+raw '{"jsonrpc":"2.0","id":32,"method":"tools/list","params":{'$META'}' -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: tools/list'
+expect 400 '.error.code == -32700' "malformed JSON -> 400 -32700"
+raw '[{"jsonrpc":"2.0","id":33,"method":"tools/list"}]' -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: tools/list'
+expect 400 '.error.code == -32600' "a batch in 2026-07-28 -> 400 -32600"
+
+# ---- auth works as in the legacy era ----
+req POST /mcp '{"jsonrpc":"2.0","id":41,"method":"server/discover","params":{'"$META"'}}' -H "$ACC" -H "$CT" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover'
+expect 401 '.error == "invalid_token"' "no token -> 401"
+req POST /mcp '{"jsonrpc":"2.0","id":42,"method":"server/discover","params":{'"$META"'}}' -H "$ACC" -H "$CT" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover' -H "Authorization: Bearer $ADMIN"
+expect 403 '.error == "insufficient_scope"' "admin token on /mcp -> 403"
+
+# ---- the legacy era on the same endpoint, unchanged ----
+raw '{"jsonrpc":"2.0","id":51,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"legacy","version":"1"}}}' -H 'MCP-Protocol-Version: 2025-11-25'
+expect 200 '.result.protocolVersion == "2025-11-25" and (.result | has("resultType") | not)' "legacy initialize beside the modern era"
+SID=$(grep -i '^mcp-session-id:' "$HDRS" | awk '{print $2}' | tr -d '\r')
+[ -n "$SID" ] || fail "legacy initialize returned no session"
+raw '{"jsonrpc":"2.0","id":52,"method":"tools/list"}' -H 'MCP-Protocol-Version: 2025-11-25' -H "Mcp-Session-Id: $SID"
+expect 200 '.result.tools and (.result | has("ttlMs") | not)' "legacy tools/list unchanged"
+pass "PASS: modern era"
