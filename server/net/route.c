@@ -7,12 +7,14 @@
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
+#include "mcp/mcp_auth.h"
 #include "mcp/tools.h"
 #include "net/assets.h"
 #include "net/hdr.h"
 #include "net/server_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct route_method;
@@ -177,6 +179,38 @@ static int route_api(const struct route_req *rq)
     return n == 1 ? http_job_submit(rq->s, rq->wsi, t) : n;
 }
 
+/* RFC 9728 protected-resource metadata: only where auth is on (there is nothing to get). */
+static int route_prm(const struct route_req *rq)
+{
+    char host[260], base[MCP_AUTH_BASE_MAX];
+
+    if (!rq->s->cfg->auth)
+        return http_reply_error(rq->wsi, rq->t, ERR_NOT_FOUND, NULL, "authentication is off");
+    if (mcp_auth_base(rq->s->cfg,
+                      hdr_copy(rq->wsi, WSI_TOKEN_HOST, host, sizeof(host)) > 0 ? host : NULL, base,
+                      sizeof(base)) < 0)
+        return http_reply_error(rq->wsi, rq->t, ERR_INVALID, NULL,
+                                "a Host header is needed (or set --public-url)");
+    http_reply_json(rq->wsi, rq->t, 200,
+                    mcp_auth_metadata(rq->s->cfg, base, strcmp(rq->path, MCP_AUTH_PRM_PATH) != 0));
+    return 0;
+}
+
+/* The challenge a 401 of this request will carry: it points to the metadata above. */
+static void route_challenge(struct server *s, struct lws *wsi, struct http_txn *t, const char *path)
+{
+    char host[260], base[MCP_AUTH_BASE_MAX], ch[MCP_AUTH_BASE_MAX + 160];
+
+    if (!s->cfg->auth ||
+        mcp_auth_base(s->cfg, hdr_copy(wsi, WSI_TOKEN_HOST, host, sizeof(host)) > 0 ? host : NULL,
+                      base, sizeof(base)) < 0)
+        return;
+    mcp_auth_challenge(base, strncmp(path, "/mcp", 4) == 0 || strcmp(path, "/ws") == 0, ch,
+                       sizeof(ch));
+    free(t->challenge);
+    t->challenge = mem_strdup(ch);
+}
+
 /* A plain GET of /ws: the upgrade is handled before routing (net/ws.c). */
 static int route_ws(const struct route_req *rq)
 {
@@ -234,6 +268,10 @@ static const struct route_method route_any_ws[] = {
     {NULL, route_ws, false, 0, HTTP_NO_BODY},
     {0},
 };
+static const struct route_method route_get_prm[] = {
+    {"GET", route_prm, false, 0, HTTP_NO_BODY},
+    {0},
+};
 static const struct route_method route_get_asset[] = {
     {"GET", route_asset, false, 0, HTTP_NO_BODY},
     {0},
@@ -252,6 +290,8 @@ static const struct route route_table[] = {
     /* /metrics is a public route of the REST router (api/metrics.c). */
     {"/metrics", ROUTE_EXACT, route_api_methods, NULL, false},
     {"/ws", ROUTE_EXACT, route_any_ws, NULL, false},
+    {MCP_AUTH_PRM_PATH, ROUTE_EXACT, route_get_prm, "GET", false},
+    {MCP_AUTH_PRM_PATH "/mcp", ROUTE_EXACT, route_get_prm, "GET", false},
     {NULL, ROUTE_ANY, route_get_asset, "GET", false}, /* the dashboard */
 };
 
@@ -294,5 +334,6 @@ int route_dispatch(struct server *s, struct lws *wsi, struct http_txn *t, const 
 
     if (!rq.rm)
         return route_not_allowed(wsi, t, r);
+    route_challenge(s, wsi, t, path);
     return rq.rm->fn(&rq);
 }

@@ -156,6 +156,7 @@ struct http_txn {
     const char *content_type;
     char *session_hdr;
     bool www_auth, close_after, is_asset;
+    char *challenge; /* owned: WWW-Authenticate of a 401 (mcp/mcp_auth.h), NULL: the plain one */
     const char *allow;
     /* server-sent events */
     bool sse_hdrs_sent;

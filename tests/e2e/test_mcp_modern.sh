@@ -131,6 +131,24 @@ expect 400 '.error.code == -32600' "a batch in 2026-07-28 -> 400 -32600"
 # ---- auth works as in the legacy era ----
 req POST /mcp '{"jsonrpc":"2.0","id":41,"method":"server/discover","params":{'"$META"'}}' -H "$ACC" -H "$CT" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover'
 expect 401 '.error == "invalid_token"' "no token -> 401"
+HOSTPORT=${DROVER_URL#http://}
+grep -qi "^www-authenticate: Bearer realm=\"drover\", error=\"invalid_token\", resource_metadata=\"http://$HOSTPORT/.well-known/oauth-protected-resource/mcp\"" "$HDRS" ||
+    fail "401 challenge without resource_metadata: $(grep -i www-authenticate "$HDRS")"
+pass "401 WWW-Authenticate points to the protected-resource metadata (RFC 9728)"
+req GET /.well-known/oauth-protected-resource/mcp ''
+expect 200 ".resource == \"http://$HOSTPORT/mcp\" and .bearer_methods_supported == [\"header\"] and (.scopes_supported | index(\"developer\")) and (has(\"authorization_servers\") | not)" "GET /.well-known/oauth-protected-resource/mcp"
+req GET /.well-known/oauth-protected-resource ''
+expect 200 ".resource == \"http://$HOSTPORT\"" "GET /.well-known/oauth-protected-resource (the origin)"
+req POST /.well-known/oauth-protected-resource ''
+expect 405 '' "POST to the metadata -> 405"
+req GET /api/tasks ''
+expect 401 '' "REST without a token -> 401"
+grep -qi "^www-authenticate: .*resource_metadata=\"http://$HOSTPORT/.well-known/oauth-protected-resource\"" "$HDRS" ||
+    fail "REST 401 should point to the origin's metadata"
+pass "REST 401 points to the origin's metadata"
+req GET /.well-known/oauth-protected-resource/mcp '' -H 'Host: evil"x'
+[ "$STATUS" -ge 400 ] || fail "a Host with a quote must not reach the metadata: $STATUS $BODY"
+pass "a Host with a quote is refused"
 req POST /mcp '{"jsonrpc":"2.0","id":42,"method":"server/discover","params":{'"$META"'}}' -H "$ACC" -H "$CT" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover' -H "Authorization: Bearer $ADMIN"
 expect 403 '.error == "insufficient_scope"' "admin token on /mcp -> 403"
 
@@ -141,4 +159,15 @@ SID=$(grep -i '^mcp-session-id:' "$HDRS" | awk '{print $2}' | tr -d '\r')
 [ -n "$SID" ] || fail "legacy initialize returned no session"
 raw '{"jsonrpc":"2.0","id":52,"method":"tools/list"}' -H 'MCP-Protocol-Version: 2025-11-25' -H "Mcp-Session-Id: $SID"
 expect 200 '.result.tools and (.result | has("ttlMs") | not)' "legacy tools/list unchanged"
+# an authorization server configured: advertised; static tokens still work
+drover_stop
+drover_start --long-poll-max 10 --public-url https://drover.example.com/ \
+    --oauth-authorization-servers https://auth.example.com
+req GET /.well-known/oauth-protected-resource/mcp ''
+expect 200 '.resource == "https://drover.example.com/mcp" and .authorization_servers == ["https://auth.example.com"]' "--public-url and --oauth-authorization-servers are advertised"
+modern 61 server/discover ''
+expect 200 '.result.supportedVersions' "static bearer tokens keep working"
+timeout 10 "$DROVERD" serve --listen 127.0.0.1:0 --oauth-authorization-servers 'javascript:alert(1)' >/dev/null 2>&1 &&
+    fail "a non-http authorization server must be refused"
+pass "a non-http(s) authorization server URL is refused at start-up"
 pass "PASS: modern era"
