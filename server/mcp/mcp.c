@@ -130,7 +130,7 @@ static json_t *mcp_m_tools_list(struct mcp_ctx *c, const json_t *id, const json_
         *msg = "invalid cursor";
         return NULL;
     }
-    return json_pack("{s:o}", "tools", tools_list());
+    return json_pack("{s:o}", "tools", tools_list_for(c));
 }
 
 static json_t *mcp_m_tools_call(struct mcp_ctx *c, const json_t *id, const json_t *params,

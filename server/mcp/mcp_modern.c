@@ -4,6 +4,7 @@
  */
 #include "mcp/mcp_modern.h"
 #include "mcp/jrpc.h"
+#include "mcp/mcp_tasks.h"
 #include "mcp/tools.h"
 
 #include <stdarg.h>
@@ -40,7 +41,7 @@ json_t *mcp_modern_versions(void)
 
 json_t *mcp_modern_complete(json_t *result)
 {
-    if (result && !json_object_get(result, "resultType"))
+    if (result && !json_object_get(result, "resultType")) /* "task" stays (mcp_tasks.h) */
         json_object_set_new(result, "resultType", json_string("complete"));
     return result;
 }
@@ -75,10 +76,10 @@ static void mcp_modern_discover(struct mcp_ctx *c, struct mcp_modern_out *o)
 {
     (void)c;
     o->result = mcp_modern_cacheable(
-        json_pack("{s:o, s:{s:{}}, s:{s:{s:s, s:s, s:s}}, s:s}", "supportedVersions",
-                  mcp_modern_versions(), "capabilities", "tools", "_meta", MCP_META_SERVER, "name",
-                  "drover", "title", "Drover", "version", MCP_SERVER_VERSION, "instructions",
-                  mcp_instructions()),
+        json_pack("{s:o, s:{s:{}, s:{s:{}}}, s:{s:{s:s, s:s, s:s}}, s:s}", "supportedVersions",
+                  mcp_modern_versions(), "capabilities", "tools", "extensions", MCP_TASKS_EXT,
+                  "_meta", MCP_META_SERVER, "name", "drover", "title", "Drover", "version",
+                  MCP_SERVER_VERSION, "instructions", mcp_instructions()),
         "public");
 }
 
@@ -89,7 +90,8 @@ static void mcp_modern_tools_list(struct mcp_ctx *c, const json_t *params, struc
         mcp_modern_fail(o, 200, JRPC_INVALID_PARAMS, NULL, "invalid cursor");
         return;
     }
-    o->result = mcp_modern_cacheable(json_pack("{s:o}", "tools", tools_list()), "public");
+    /* The list depends on the caller's scope (agent or submitter): not for shared caches. */
+    o->result = mcp_modern_cacheable(json_pack("{s:o}", "tools", tools_list_for(c)), "private");
 }
 
 static void mcp_modern_tools_call(struct mcp_ctx *c, const json_t *id, const json_t *params,
@@ -117,6 +119,21 @@ static void mcp_modern_tools_call(struct mcp_ctx *c, const json_t *id, const jso
     tools_call(c, json_string_value(name), json_is_object(args) ? args : NULL, &o->result, &err);
     if (!o->result && c->park_seconds > 0)
         c->park_id = json_incref((json_t *)id);
+    else if (o->result)
+        o->result = mcp_tasks_maybe_task(c, json_string_value(name), o->result);
+}
+
+static void mcp_modern_tasks(struct mcp_ctx *c, const char *method, const json_t *params,
+                             struct mcp_modern_out *o)
+{
+    struct mcp_tasks_out t = {0};
+
+    mcp_tasks_handle(c, method, params, &t);
+    if (t.result) {
+        o->result = t.result;
+        return;
+    }
+    mcp_modern_fail(o, t.status, t.code, t.data, "%s", t.msg);
 }
 
 /*
@@ -211,6 +228,8 @@ static void mcp_modern_dispatch(struct mcp_ctx *c, const json_t *id, const char 
         mcp_modern_tools_list(c, params, o);
     else if (strcmp(method, "tools/call") == 0)
         mcp_modern_tools_call(c, id, params, o);
+    else if (mcp_tasks_method(method))
+        mcp_modern_tasks(c, method, params, o);
     else /* unknown, or removed in 2026-07-28 (initialize, ping, logging/setLevel, ...) */
         mcp_modern_fail(o, 404, JRPC_METHOD_NOT_FOUND, NULL, "Method not found: %.100s", method);
 }

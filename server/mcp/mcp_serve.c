@@ -5,6 +5,7 @@
 #include "mcp/mcp.h"
 #include "mcp/mcp_modern.h"
 #include "mcp/tools.h"
+#include "mcp/tools_submit.h"
 #include "svc/svc_auth.h"
 
 #include <stdio.h>
@@ -80,9 +81,10 @@ static int mcp_serve_auth(struct svc_ctx *c, const struct mcp_request *rq, struc
         mcp_serve_auth_fail(rq, rp, 401, "invalid_token", err.msg);
         return -1;
     }
-    if (rp->who.scope != PRINCIPAL_AGENT) {
+    /* Agents, and submitters (tools_submit.h: a developer's agent handing work to the pool). */
+    if (rp->who.scope != PRINCIPAL_AGENT && !tools_submit_scope(cfg, &rp->who)) {
         mcp_serve_auth_fail(rq, rp, 403, "insufficient_scope",
-                            "this endpoint needs an agent token");
+                            "this endpoint needs an agent token (or a developer token)");
         return -1;
     }
     if (rq->agent_hdr && strcasecmp(rq->agent_hdr, rp->who.agent_id) != 0) {
@@ -336,7 +338,7 @@ int mcp_serve_ws_peek(const struct svc_env *env, const char *token)
 
     if (!svc_auth_peek(env, token, &who))
         return 0;
-    return who.scope == PRINCIPAL_AGENT ? 1 : -1;
+    return who.scope == PRINCIPAL_AGENT || tools_submit_scope(env->cfg, &who) ? 1 : -1;
 }
 
 /* A held get_next_task, once more: the task, or keep holding, or {task: null} at the deadline. */

@@ -14,6 +14,10 @@
 /* The tools/list array (a new reference). */
 json_t *tools_list(void);
 
+/* The tools `c`'s caller may use (a new array): an agent's, a submitter's (tools_submit.h), or
+ * both with auth off. */
+json_t *tools_list_for(const struct mcp_ctx *c);
+
 /* The inputSchema of tool `name` (borrowed, read-only, lives as long as the process), or NULL. */
 const json_t *tools_input_schema(const char *name);
 

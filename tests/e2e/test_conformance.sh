@@ -17,8 +17,9 @@ next_baseline=$PROTO_ROOT/tests/protocol/conformance-baseline-next.yml
 # server-stateless and caching name fixture checks only).
 GENERIC_LEGACY="server-initialize server-session-lifecycle ping tools-list logging-set-level
   server-sse-multiple-streams dns-rebinding-protection"
-GENERIC_MODERN="server-stateless caching http-header-validation tools-list
-  server-sse-multiple-streams dns-rebinding-protection"
+GENERIC_MODERN="server-stateless caching http-header-validation http-custom-header-server-validation
+  tools-list server-sse-multiple-streams dns-rebinding-protection tasks-capability-negotiation
+  tasks-dispatch-and-envelope"
 for b in "$baseline" "$next_baseline"; do
   for generic in $GENERIC_LEGACY $GENERIC_MODERN; do
     if grep -Eq "^\s*-\s*$generic(\s|$)" "$b"; then

@@ -10,6 +10,7 @@ drover_e2e_init
 eval "$(drover_token agent e2e-modern)"
 A1_TOKEN=$DROVER_TOKEN A1=$AGENT_ID
 ADMIN=$(drover_token admin e2e-admin)
+OPERATOR=$(drover_token operator e2e-operator)
 drover_start --long-poll-max 10
 
 ACC='Accept: application/json, text/event-stream'
@@ -48,7 +49,7 @@ expect 200 '.id == 1 and .result.resultType == "complete" and (.result.supported
 ! grep -qi '^mcp-session-id:' "$HDRS" || fail "a modern response must not mint a session"
 pass "no Mcp-Session-Id minted"
 modern 2 tools/list ''
-expect 200 '.result.resultType == "complete" and (.result.ttlMs | type == "number") and .result.ttlMs >= 0 and .result.cacheScope == "public" and ([.result.tools[].name] | index("get_next_task"))' "tools/list with resultType, ttlMs, cacheScope"
+expect 200 '.result.resultType == "complete" and (.result.ttlMs | type == "number") and .result.ttlMs >= 0 and .result.cacheScope == "private" and ([.result.tools[].name] | index("get_next_task"))' "tools/list with resultType, ttlMs, cacheScope (private: it depends on the scope)"
 modern 3 tools/call '"name":"get_next_task","arguments":{}' get_next_task
 expect 200 '.id == 3 and .result.resultType == "complete" and .result.structuredContent.task == null' "tools/call get_next_task, empty queue"
 TID=$(drover_enqueue "Modern task" 3)
@@ -149,8 +150,96 @@ pass "REST 401 points to the origin's metadata"
 req GET /.well-known/oauth-protected-resource/mcp '' -H 'Host: evil"x'
 [ "$STATUS" -ge 400 ] || fail "a Host with a quote must not reach the metadata: $STATUS $BODY"
 pass "a Host with a quote is refused"
-req POST /mcp '{"jsonrpc":"2.0","id":42,"method":"server/discover","params":{'"$META"'}}' -H "$ACC" -H "$CT" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover' -H "Authorization: Bearer $ADMIN"
-expect 403 '.error == "insufficient_scope"' "admin token on /mcp -> 403"
+req POST /mcp '{"jsonrpc":"2.0","id":42,"method":"server/discover","params":{'"$META"'}}' -H "$ACC" -H "$CT" -H "MCP-Protocol-Version: $V" -H 'Mcp-Method: server/discover' -H "Authorization: Bearer $OPERATOR"
+expect 403 '.error == "insufficient_scope"' "operator token on /mcp -> 403"
+
+# ---- submitters: a developer's agent hands work to the pool (admin scope until `developer`) ----
+TEXT='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}}}'
+REPO=$(drover_repo)
+sub() { # sub ID METHOD PARAMS-WITHOUT-META META [NAME] [curl args]: as the admin (submitter)
+    req POST /mcp "{\"jsonrpc\":\"2.0\",\"id\":$1,\"method\":\"$2\",\"params\":{${3:+$3,}$4}}" \
+        -H "Authorization: Bearer $ADMIN" -H "$ACC" -H "$CT" -H "MCP-Protocol-Version: $V" \
+        -H "Mcp-Method: $2" ${5:+-H "Mcp-Name: $5"} "${@:6}"
+}
+sub 70 tools/list '' "$META"
+expect 200 '([.result.tools[].name] | sort == ["answer_task","cancel_task","list_tasks","submit_task","task_status"]) and .result.cacheScope == "private"' "a submitter sees the submitter tools (cacheScope private)"
+sub 71 server/discover '' "$META"
+expect 200 '.result.capabilities.extensions["io.modelcontextprotocol/tasks"] == {}' "server/discover declares the tasks extension"
+sub 72 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Plain submit\",\"priority\":5}" "$META" submit_task
+expect 200 '.result.resultType == "complete" and .result.structuredContent.task.state == "backlog" and (.result.structuredContent.task_handle | startswith("drv-task-"))' "submit_task without the extension: an ordinary result with the handle"
+PLAIN=$(jq -r '.result.structuredContent.task.id' <<<"$BODY")
+sub 73 tools/call '"name":"submit_task","arguments":{"project":"web","prompt":"x"}' "$META" submit_task -H 'Mcp-Param-Project: other'
+expect 400 '.id == 73 and .error.code == -32020' "Mcp-Param-Project differs from arguments.project -> 400 -32020"
+sub 74 tools/call '"name":"submit_task","arguments":{"project":"web","prompt":"x"}' "$META" submit_task
+expect 400 '.error.code == -32020' "arguments.project without Mcp-Param-Project -> 400 -32020"
+sub 75 tools/call '"name":"submit_task","arguments":{"project":"nope","prompt":"x"}' "$META" submit_task -H 'Mcp-Param-Project: nope'
+expect 200 '.result.isError == true' "an unknown project is a tool error"
+sub 76 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"x\",\"budget\":{\"usd\":-1}}" "$META" submit_task
+expect 200 '.result.isError == true' "a negative budget is refused"
+[ "$(drover_psql "SELECT count(*) FROM tasks WHERE description = 'x'")" = 0 ] || fail "refused submits created tasks"
+pass "refused submits created nothing"
+
+# with the extension: a task handle, followed through tasks/get, update, cancel
+sub 80 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Paint the shed\",\"priority\":1000,\"budget\":{\"tokens\":5000}}" "$TEXT" submit_task
+expect 200 '.result.resultType == "task" and .result.status == "working" and (.result.taskId | startswith("drv-task-")) and .result.pollIntervalMs > 0 and .result.createdAt' "submit_task with the extension -> CreateTaskResult"
+HANDLE=$(jq -r '.result.taskId' <<<"$BODY")
+TID2=$(drover_psql "SELECT id FROM tasks WHERE description = 'Paint the shed'")
+[ "$(drover_psql "SELECT budget->>'tokens' FROM tasks WHERE id = $TID2")" = 5000 ] || fail "budget not stored"
+sub 81 tasks/get "\"taskId\":\"$HANDLE\"" "$TEXT" "$HANDLE"
+expect 200 '.result.resultType == "complete" and .result.status == "working" and .result.taskId == "'"$HANDLE"'"' "tasks/get: working"
+sub 82 tasks/get "\"taskId\":\"$HANDLE\"" "$META" "$HANDLE"
+expect 400 '.error.code == -32021 and .error.data.requiredCapabilities.extensions["io.modelcontextprotocol/tasks"] == {}' "tasks/get without the extension -> 400 -32021"
+sub 83 tasks/get "\"taskId\":\"$HANDLE\"" "$TEXT" other
+expect 400 '.error.code == -32020' "Mcp-Name must be the taskId"
+FORGED=${HANDLE%?}$([ "${HANDLE: -1}" = 0 ] && echo 1 || echo 0)
+sub 84 tasks/get "\"taskId\":\"$FORGED\"" "$TEXT" "$FORGED"
+expect 200 '.error.code == -32602' "a forged handle -> -32602"
+OTHER="drv-task-$PLAIN.${HANDLE#*.}"
+sub 85 tasks/get "\"taskId\":\"$OTHER\"" "$TEXT" "$OTHER"
+expect 200 '.error.code == -32602' "another task's id with this handle's MAC -> -32602"
+# the agent asks a question: input_required with an elicitation inputRequest
+modern 86 tools/call '"name":"get_next_task","arguments":{}' get_next_task
+expect 200 ".result.structuredContent.task.id == $TID2" "the agent claims the submitted task"
+E2=$(jq -r '.result.structuredContent.task.lease_epoch' <<<"$BODY")
+modern 87 tools/call "\"name\":\"ask_user_question\",\"arguments\":{\"task_id\":$TID2,\"lease_epoch\":$E2,\"question\":\"Which colour?\"}" ask_user_question
+expect 200 '.result.isError == false' "the agent asks"
+sub 88 tasks/get "\"taskId\":\"$HANDLE\"" "$TEXT" "$HANDLE"
+expect 200 '.result.status == "input_required" and (.result.inputRequests | to_entries[0].value.method == "elicitation/create" and .params.message == null or true) and (.result.inputRequests | to_entries[0].value.params.message == "Which colour?")' "tasks/get: input_required with the question"
+KEY=$(jq -r '.result.inputRequests | keys[0]' <<<"$BODY")
+sub 89 tasks/update "\"taskId\":\"$HANDLE\",\"inputResponses\":{\"stale-key\":{\"action\":\"accept\",\"content\":{\"answer\":\"red\"}}}" "$TEXT" "$HANDLE"
+expect 200 '.result == {"resultType":"complete"}' "tasks/update with a key not outstanding: acknowledged, ignored"
+[ "$(drover_psql "SELECT state FROM tasks WHERE id = $TID2")" = needs_input ] || fail "an unknown key answered the task"
+sub 90 tasks/update "\"taskId\":\"$HANDLE\",\"inputResponses\":{\"$KEY\":{\"action\":\"accept\",\"content\":{\"answer\":\"blue\"}}}" "$TEXT" "$HANDLE"
+expect 200 '.result.resultType == "complete"' "tasks/update carries the answer"
+[ "$(drover_psql "SELECT state FROM tasks WHERE id = $TID2")" = backlog ] || fail "the answer did not requeue the task"
+drover_psql "SELECT context::text FROM tasks WHERE id = $TID2" | grep -q blue || fail "the answer is not in the task's context"
+pass "needs_input -> backlog with the answer"
+sub 91 tasks/cancel "\"taskId\":\"$HANDLE\"" "$TEXT" "$HANDLE"
+expect 200 '.result.resultType == "complete"' "tasks/cancel acknowledged"
+sub 92 tasks/get "\"taskId\":\"$HANDLE\"" "$TEXT" "$HANDLE"
+expect 200 '.result.status == "cancelled"' "tasks/get: cancelled"
+# a finished task: completed with its result
+sub 93 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Finish me\",\"priority\":999}" "$TEXT" submit_task
+H3=$(jq -r '.result.taskId' <<<"$BODY")
+modern 94 tools/call '"name":"get_next_task","arguments":{}' get_next_task
+T3=$(jq -r '.result.structuredContent.task.id' <<<"$BODY") E3=$(jq -r '.result.structuredContent.task.lease_epoch' <<<"$BODY")
+modern 95 tools/call "\"name\":\"update_task_status\",\"arguments\":{\"task_id\":$T3,\"lease_epoch\":$E3,\"status\":\"completed\",\"result\":{\"summary\":\"all done\"}}" update_task_status
+expect 200 '.result.isError == false' "the agent completes it"
+sub 96 tasks/get "\"taskId\":\"$H3\"" "$TEXT" "$H3"
+expect 200 '.result.status == "completed" and .result.result.isError == false and .result.result.structuredContent.result.summary == "all done"' "tasks/get: completed with the result"
+# the same tools for an agent token: refused, nothing created
+modern 97 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"agent submit\"}" submit_task
+expect 200 '.result.isError == true' "an agent token cannot submit"
+# the legacy era: ordinary tools returning the task id
+req POST /mcp '{"jsonrpc":"2.0","id":98,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"dev","version":"1"}}}' \
+    -H "Authorization: Bearer $ADMIN" -H "$ACC" -H "$CT" -H 'MCP-Protocol-Version: 2025-11-25'
+expect 200 '.result.protocolVersion == "2025-11-25"' "a submitter initializes in the legacy era"
+DSID=$(grep -i '^mcp-session-id:' "$HDRS" | awk '{print $2}' | tr -d '\r')
+req POST /mcp "{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"tools/call\",\"params\":{\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Legacy submit\",\"fan_out\":2}}}" \
+    -H "Authorization: Bearer $ADMIN" -H "$ACC" -H "$CT" -H 'MCP-Protocol-Version: 2025-11-25' -H "Mcp-Session-Id: $DSID"
+expect 200 '.result.structuredContent.task.id > 0 and (.result.structuredContent.task_handle | startswith("drv-task-")) and (.result | has("resultType") | not)' "legacy era: submit_task is an ordinary tool (fan-out 2)"
+[ "$(drover_psql "SELECT count(*) FROM tasks WHERE description = 'Legacy submit' AND parent_id IS NOT NULL")" = 2 ] || fail "fan_out 2 did not make two children"
+pass "fan-out made two children"
 
 # ---- the legacy era on the same endpoint, unchanged ----
 raw '{"jsonrpc":"2.0","id":51,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"legacy","version":"1"}}}' -H 'MCP-Protocol-Version: 2025-11-25'
