@@ -196,23 +196,39 @@ const json_t *tools_input_schema(const char *name)
     return NULL;
 }
 
-size_t tools_header_names(const char **names, size_t max)
+/* The x-mcp-header names of every tool, computed once: the transport asks on every POST. */
+static pthread_once_t tools_hdr_once = PTHREAD_ONCE_INIT;
+static const char *tools_hdr_names[MCP_HEADERS_PARAMS_MAX];
+static size_t tools_hdr_n;
+
+static void tools_hdr_build(void)
 {
-    size_t i, n = 0;
+    size_t i;
     const json_t *t;
 
     pthread_once(&tools_once, tools_build);
     json_array_foreach(tools_cached, i, t)
     {
-        mcp_headers_schema_names(json_object_get(t, "inputSchema"), names, &n, max);
+        mcp_headers_schema_names(json_object_get(t, "inputSchema"), tools_hdr_names, &tools_hdr_n,
+                                 MCP_HEADERS_PARAMS_MAX);
     }
     json_t *sub = tools_submit_list();
     json_array_foreach(sub, i, t)
     {
+        /* the static schemas, not the copy: the names must outlive `sub` */
         mcp_headers_schema_names(tools_submit_schema(json_string_value(json_object_get(t, "name"))),
-                                 names, &n, max);
+                                 tools_hdr_names, &tools_hdr_n, MCP_HEADERS_PARAMS_MAX);
     }
     json_decref(sub);
+}
+
+size_t tools_header_names(const char **names, size_t max)
+{
+    size_t n;
+
+    pthread_once(&tools_hdr_once, tools_hdr_build);
+    n = tools_hdr_n < max ? tools_hdr_n : max;
+    memcpy(names, tools_hdr_names, n * sizeof(*names));
     return n;
 }
 
