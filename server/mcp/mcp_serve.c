@@ -151,16 +151,18 @@ static int mcp_serve_session(struct svc_ctx *c, const struct mcp_request *rq, st
         if (mcp_serve_is_initialize(msg))
             return 0;
         mcp_serve_json(rp, 400,
-                       jrpc_error(NULL, JRPC_SERVER_ERROR,
+                       jrpc_error(jrpc_id(msg), JRPC_SERVER_ERROR,
                                   "Bad Request: Mcp-Session-Id header is required", NULL));
         return -1;
     }
     if (svc_sessions_check(c, rq->session, rp->who.token_id, &found, &err) < 0) {
-        mcp_serve_json(rp, 503, jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
+        mcp_serve_json(rp, 503,
+                       jrpc_error(jrpc_id(msg), JRPC_SERVER_ERROR, "database unavailable", NULL));
         return -1;
     }
     if (!found) {
-        mcp_serve_json(rp, 404, jrpc_error(NULL, JRPC_SERVER_ERROR, "Session not found", NULL));
+        mcp_serve_json(rp, 404,
+                       jrpc_error(jrpc_id(msg), JRPC_SERVER_ERROR, "Session not found", NULL));
         return -1;
     }
     m->session_id = rq->session;
