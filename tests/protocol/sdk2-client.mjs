@@ -6,7 +6,13 @@
 // ships no WebSocket client transport, so /ws is covered by the v1 script (sdk-client.mjs).
 //
 // usage: node sdk2-client.mjs   (env: DROVER_URL, DROVER_TOKEN, TASK_A, TASK_B,
+//                                SUBMIT_TOKEN (a submitter's: admin), PROJECT (a project name),
 //                                DROVER_NPM_TOOLS = the npm-tools directory)
+// As a submitter (modern era): submit_task on PROJECT (the SDK mirrors arguments.project into
+// Mcp-Param-Project, as the tool's x-mcp-header asks; droverd checks it), list_tasks,
+// task_status, cancel_task. The SDK's core has no tasks-extension client (that is the separate
+// @modelcontextprotocol/ext-tasks), so this client does not declare the extension and gets the
+// ordinary results; the extension's flow is tested with curl in e2e_mcp_modern.
 // Task A: get_next_task, create_branch (twice), log_activity (one and a batch), heartbeat,
 // update_task_status (stale epoch -> isError, then completed). Task B: get_next_task,
 // create_branch, create_pull_request, trigger_preview_deploy (isError: no webhook), heartbeat,
@@ -122,6 +128,31 @@ async function modern() {
   await client.close();
 }
 
+async function submitter() {
+  step('submitter: pinned modern with a submitter token: the submitter tools only');
+  const { client } = await connect({ pin: '2026-07-28' }, { Authorization: `Bearer ${env('SUBMIT_TOKEN')}` });
+  const { tools } = await client.listTools();
+  assert.deepEqual(tools.map((x) => x.name).sort(),
+    ['answer_task', 'cancel_task', 'list_tasks', 'submit_task', 'task_status']);
+  step('submitter: submit_task on a project (Mcp-Param-Project mirrored by the SDK)');
+  const sub = await call(client, 'submit_task', { project: env('PROJECT'), prompt: 'sdk2 e2e: delegated work',
+    priority: 3, budget: { tokens: 1000 } });
+  assert.equal(sub.task.state, 'backlog', JSON.stringify(sub));
+  assert.match(sub.task_handle, /^drv-task-\d+\.[0-9a-f]{32}$/);
+  const id = sub.task.id;
+  step('submitter: list_tasks and task_status see it');
+  const list = await call(client, 'list_tasks', { state: 'backlog', limit: 50 });
+  assert.ok(list.tasks.some((x) => x.task.id === id), JSON.stringify(list).slice(0, 300));
+  const st = await call(client, 'task_status', { task_id: id });
+  assert.equal(st.task.description, 'sdk2 e2e: delegated work');
+  step('submitter: cancel_task');
+  const c = await call(client, 'cancel_task', { task_id: id, reason: 'sdk2 e2e' });
+  assert.equal(c.task.state, 'cancelled', JSON.stringify(c));
+  step('submitter: an agent tool with a submitter token is refused');
+  await call(client, 'heartbeat', {}, { expectError: true });
+  await client.close();
+}
+
 async function otherModes() {
   step("auto: the probe selects the modern era");
   const a = await connect('auto');
@@ -141,6 +172,7 @@ async function otherModes() {
 
 try {
   await modern();
+  await submitter();
   await otherModes();
   console.log('OK: v2 SDK client, modern and legacy eras');
 } catch (e) {
