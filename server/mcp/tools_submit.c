@@ -299,6 +299,7 @@ static int submit_list(struct mcp_ctx *c, const json_t *args, json_t **out, stru
     long long limit = 20;
     int64_t next = 0;
     json_t *tasks = NULL, *t, *list;
+    struct svc_handles_key key;
     size_t i;
 
     if (submit_only(args, "list_tasks", err) < 0 ||
@@ -309,17 +310,18 @@ static int submit_list(struct mcp_ctx *c, const json_t *args, json_t **out, stru
     f.limit = (int)limit;
     if (svc_tasks_list(c->svc, &f, &tasks, &next, err) < 0)
         return -1;
+    if (svc_handles_load(c->svc, &key, err) < 0) { /* once for the whole page */
+        json_decref(tasks);
+        return -1;
+    }
     list = json_array();
     json_array_foreach(tasks, i, t)
     {
-        json_t *v = tools_submit_view(c, json_incref(t), err);
-        if (!v) {
-            json_decref(list);
-            json_decref(tasks);
-            return -1;
-        }
-        json_array_append_new(list, v);
+        char h[SVC_HANDLE_LEN];
+        svc_handles_sign(&key, json_integer_value(json_object_get(t, "id")), h);
+        json_array_append_new(list, json_pack("{s:O, s:s}", "task", t, "task_handle", h));
     }
+    svc_handles_wipe(&key);
     json_decref(tasks);
     *out = json_pack("{s:o}", "tasks", list);
     return 0;

@@ -15,6 +15,14 @@
 /* "drv-task-" + id + "." + 32 hex characters + NUL. */
 #define SVC_HANDLE_LEN 72
 
+/* The key, loaded once for signing many handles (list_tasks); wipe it with svc_handles_wipe. */
+struct svc_handles_key {
+    char secret[256];
+};
+int svc_handles_load(struct svc_ctx *c, struct svc_handles_key *k, struct err *err);
+void svc_handles_sign(const struct svc_handles_key *k, int64_t id, char out[SVC_HANDLE_LEN]);
+void svc_handles_wipe(struct svc_handles_key *k);
+
 /* The handle of task `id`. */
 int svc_handles_make(struct svc_ctx *c, int64_t id, char out[SVC_HANDLE_LEN], struct err *err);
 
