@@ -130,6 +130,55 @@ static int cfg_set_loop(void *target, const struct opt *o, const char *name, con
     return 0;
 }
 
+/* An absolute http(s) URL without quotes, spaces or a fragment: it goes into a JSON document and
+ * a quoted-string of WWW-Authenticate. */
+static int cfg_url_ok(const char *name, const char *v, struct err *err)
+{
+    if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+        return err_set(err, ERR_INVALID, "%s: '%s' is not an http(s) URL", name, v);
+    for (const char *p = v; *p; p++)
+        if (*p <= ' ' || *p > '~' || *p == '"' || *p == '\\' || *p == '#')
+            return err_set(err, ERR_INVALID, "%s: '%s' has a character a URL here may not have",
+                           name, v);
+    return 0;
+}
+
+static int cfg_set_public_url(void *target, const struct opt *o, const char *name, const char *v,
+                              struct err *err)
+{
+    struct cfg *c = target;
+    size_t n = strlen(v);
+
+    (void)o;
+    if (!*v) {
+        c->public_url[0] = '\0';
+        return 0;
+    }
+    if (cfg_url_ok(name, v, err) < 0)
+        return -1;
+    while (n && v[n - 1] == '/')
+        n--;
+    if (n >= sizeof(c->public_url))
+        return err_set(err, ERR_INVALID, "%s: URL too long", name);
+    memcpy(c->public_url, v, n);
+    c->public_url[n] = '\0';
+    return 0;
+}
+
+static int cfg_set_oauth_servers(void *target, const struct opt *o, const char *name, const char *v,
+                                 struct err *err)
+{
+    struct cfg *c = target;
+
+    (void)o;
+    if (cfg_set_list(c->oauth_servers, &c->noauth_servers, name, v, err) < 0)
+        return -1;
+    for (int i = 0; i < c->noauth_servers; i++)
+        if (cfg_url_ok(name, c->oauth_servers[i], err) < 0)
+            return -1;
+    return 0;
+}
+
 static const struct opt cfg_opts[] = {
     OPT_CUSTOM_ROW("listen", "DROVER_LISTEN", "127.0.0.1:8080", cfg_set_listen,
                    "HOST:PORT to listen on (port 0: any free one)"),
@@ -161,6 +210,13 @@ static const struct opt cfg_opts[] = {
     OPT_CUSTOM_ROW(
         "allowed-hosts", "DROVER_ALLOWED_HOSTS", NULL, cfg_set_hosts,
         "comma-separated Host names accepted (default: loopback names and the listen host)"),
+    OPT_CUSTOM_ROW("public-url", "DROVER_PUBLIC_URL", NULL, cfg_set_public_url,
+                   "the URL clients reach droverd at (e.g. https://drover.example.com), for the "
+                   "OAuth protected-resource metadata; default: http:// and the request's Host"),
+    OPT_CUSTOM_ROW("oauth-authorization-servers", "DROVER_OAUTH_AUTHORIZATION_SERVERS", NULL,
+                   cfg_set_oauth_servers,
+                   "comma-separated issuer URLs of OAuth authorization servers that mint tokens "
+                   "droverd accepts, advertised in /.well-known/oauth-protected-resource"),
     OPT_INT_ROW("max-connections", "DROVER_MAX_CONNECTIONS", "4096", struct cfg, max_conns, 64,
                 1000000, "file descriptors for connections"),
     OPT_INT_ROW("max-connections-per-address", "DROVER_MAX_CONNECTIONS_PER_ADDRESS", "0",
@@ -283,5 +339,7 @@ void cfg_free(struct cfg *c)
         free(c->origins[i]);
     for (int i = 0; i < c->nhosts; i++)
         free(c->hosts[i]);
-    c->norigins = c->nhosts = 0;
+    for (int i = 0; i < c->noauth_servers; i++)
+        free(c->oauth_servers[i]);
+    c->norigins = c->nhosts = c->noauth_servers = 0;
 }

@@ -41,6 +41,10 @@ struct cfg {
     bool hosts_explicit; /* --allowed-hosts / DROVER_ALLOWED_HOSTS given: always enforced */
     char log_level[16];
     bool event_loop_poll; /* --event-loop poll: lws's own poll() loop instead of libev (epoll) */
+    /* OAuth 2.0 Protected Resource Metadata (RFC 9728, mcp/mcp_auth.h). */
+    char public_url[256];               /* "" = from the request's Host (http://HOST) */
+    char *oauth_servers[CFG_MAX_NAMES]; /* owned; authorization_servers to advertise */
+    int noauth_servers;
 };
 
 /*

@@ -43,6 +43,8 @@ static void http_txn_clear(struct server *s, struct http_txn *t)
     t->out = NULL;
     free(t->session_hdr);
     t->session_hdr = NULL;
+    free(t->challenge);
+    t->challenge = NULL;
     t->out_len = 0;
     t->st = TXN_IDLE;
     t->www_auth = t->close_after = t->is_asset = false;
@@ -117,7 +119,9 @@ static int http_write_headers(struct lws *wsi, struct http_txn *t, uint8_t *star
     if (t->session_hdr &&
         http_add_header(wsi, "mcp-session-id:", t->session_hdr, strlen(t->session_hdr), p, end))
         return -1;
-    if (t->www_auth && http_add_header(wsi, "www-authenticate:", auth, sizeof(auth) - 1, p, end))
+    if (t->www_auth &&
+        http_add_header(wsi, "www-authenticate:", t->challenge ? t->challenge : auth,
+                        t->challenge ? strlen(t->challenge) : sizeof(auth) - 1, p, end))
         return -1;
     if (t->allow && http_add_header(wsi, "allow:", t->allow, strlen(t->allow), p, end))
         return -1;

@@ -163,6 +163,7 @@ struct http_txn {
     char *session_hdr;
     bool www_auth, close_after, is_asset;
     int retry_after; /* > 0: a Retry-After header (429) */
+    char *challenge; /* owned: WWW-Authenticate of a 401 (mcp/mcp_auth.h), NULL: the plain one */
     const char *allow;
     /* server-sent events */
     bool sse_hdrs_sent;
