@@ -26,7 +26,7 @@ def op(summary, scope, responses, params=None, body=None, desc=None, tags=None):
 sse = {"text/event-stream": {"schema": {"type": "string"}}}
 paths = {
  "/api/tasks": {
-  "post": op("Create a task (or a fan-out group of agent_count tasks)", "admin", [ok("The task (created: false when the Idempotency-Key was seen before)", ref("Task"), "202")],
+  "post": op("Create a task (or a fan-out group of agent_count tasks)", "developer", [ok("The task (created: false when the Idempotency-Key was seen before)", ref("Task"), "202")],
      params=[{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 180}, "description": "Repeat a request safely: the same key returns the same task(s)."}],
      body=ref("NewTask"), tags=["tasks"]),
   "get": op("List tasks, newest first, in cursor pages", "operator", [ok("A page of tasks", ref("TaskPage"))],
@@ -34,11 +34,18 @@ paths = {
              q("project", "Project id or name"), q("agent", "Agent id (UUID)"), q("parent", "Fan-out parent task id", "integer"),
              q("limit", "Page size, 1-200 (default 50)", "integer"), q("cursor", "next_cursor of the previous page")], tags=["tasks"])},
  "/api/tasks/{id}": {"get": op("One task with its history, duration and fan-out children", "operator", [ok("The task", ref("Task"))], params=[pid], tags=["tasks"])},
- "/api/tasks/{id}/cancel": {"post": op("Cancel a task (and the open children of a fan-out group)", "admin", [ok("The task", ref("Task"))], params=[pid],
+ "/api/tasks/{id}/cancel": {"post": op("Cancel a task (and the open children of a fan-out group)", "developer", [ok("The task", ref("Task"))], params=[pid],
      desc="Optional body {\"reason\": \"...\"}. 409 invalid_transition when the task already finished.", tags=["tasks"])},
- "/api/tasks/{id}/answer": {"post": op("Answer a needs_input task: it returns to the backlog with the answer in its context", "admin", [ok("The task", ref("Task"))], params=[pid],
+ "/api/tasks/{id}/answer": {"post": op("Answer a needs_input task: it returns to the backlog with the answer in its context", "developer", [ok("The task", ref("Task"))], params=[pid],
      body={"type": "object", "required": ["answer"], "properties": {"answer": {"type": "string", "minLength": 1}}}, tags=["tasks"])},
- "/api/tasks/{id}/retry": {"post": op("Retry a failed or cancelled task with a fresh attempt budget", "admin", [ok("The task", ref("Task"))], params=[pid], tags=["tasks"])},
+ "/api/tasks/{id}/retry": {"post": op("Retry a failed or cancelled task with a fresh attempt budget", "developer", [ok("The task", ref("Task"))], params=[pid], tags=["tasks"])},
+ "/api/tasks/{id}/accept": {"post": op("Accept a ready_to_test task: it is completed", "developer", [ok("The task", ref("Task"))], params=[pid],
+     desc="Optional body {\"comment\": \"...\"}, kept in the task's context. 409 invalid_transition unless the task is ready_to_test. A developer may accept its own tasks (or a project's, with the project setting developer_access: project).", tags=["review"])},
+ "/api/tasks/{id}/rework": {"post": op("Send a ready_to_test task back for another attempt on the same branch", "developer", [ok("The task, in backlog", ref("Task"))], params=[pid],
+     desc="The next attempt's prompt carries the instructions, the earlier result and every review comment a forge webhook delivered since the last rework. The attempt budget starts afresh: a rework is not a failure.",
+     body={"type": "object", "required": ["instructions"], "properties": {"instructions": {"type": "string", "minLength": 1, "maxLength": 20000}}}, tags=["review"])},
+ "/api/tasks/{id}/reject": {"post": op("Reject a ready_to_test task: it is cancelled", "developer", [ok("The task", ref("Task"))], params=[pid],
+     desc="Optional body {\"reason\": \"...\"}; recorded as \"rejected by <who>: <reason>\".", tags=["review"])},
  "/api/tasks/{id}/logs": {"get": op("A task's activity (log lines and state changes), paged by activity id; follow=1 streams it as server-sent events", "operator",
      [{"200": {"description": "A page of entries, or an event stream with follow=1", "content": {"application/json": {"schema": ref("LogPage")}, **sse}}}],
      params=[pid, q("after", "Only entries with a larger id", "integer"), q("limit", "1-1000 (default 200)", "integer"), q("follow", "1 = stream as SSE (Last-Event-ID resumes)", "integer")], tags=["tasks"])},
@@ -70,7 +77,7 @@ paths = {
  "/api/tokens": {
   "get": op("List API tokens (never their secrets)", "admin", [ok("The tokens", {"type": "object", "properties": {"tokens": {"type": "array", "items": {"type": "object"}}}})], tags=["tokens"]),
   "post": op("Create a token; the secret is in this response only", "admin", [ok("The token", {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "scope": {"type": "string"}, "token": {"type": "string"}}}, "201")],
-     body={"type": "object", "required": ["name", "scope"], "properties": {"name": {"type": "string"}, "scope": {"type": "string", "enum": ["agent", "operator", "admin"]}, "agent_id": {"type": "string", "format": "uuid"}}}, tags=["tokens"])},
+     body={"type": "object", "required": ["name", "scope"], "properties": {"name": {"type": "string"}, "scope": {"type": "string", "enum": ["agent", "developer", "operator", "admin"]}, "agent_id": {"type": "string", "format": "uuid"}}}, tags=["tokens"])},
  "/api/tokens/{id}": {"delete": op("Revoke a token", "admin", [ok("Revoked", {"type": "object"})], params=[pid], tags=["tokens"])},
  "/api/pool": {
   "get": op("Pool settings and state: min/max/target/actual, pinned target, leader replica, recent scale decisions", "operator", [ok("The pool", {"type": "object"})], tags=["pool"]),

@@ -96,8 +96,7 @@ int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *
 /* needs_input -> backlog, the answer appended to the task's context. */
 int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
                  json_t **task, struct err *err);
-/* ready_to_test -> completed. */
-int queue_accept(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err);
+/* (ready_to_test -> completed, -> backlog and -> cancelled by a reviewer: store/review.h.) */
 /* failed | cancelled -> backlog with a fresh attempt budget. */
 int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err);
 

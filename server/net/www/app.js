@@ -90,6 +90,7 @@ async function whoami() {
     $('token-btn').textContent = 'Sign in';
   }
   document.body.classList.toggle('admin', state.scope === 'admin');
+  document.body.classList.toggle('developer', state.scope === 'admin' || state.scope === 'developer');
 }
 
 function setupToken() {
@@ -348,7 +349,9 @@ async function loadTask(id) {
   fact(dl, 'Repository', t.project ? t.project.repoUrl : null);
   fact(dl, 'Branch', t.branch ? t.branch + ' (from ' + t.base_branch + ')' : 'not yet (from ' + t.base_branch + ')');
   const pr = t.pull_request;
-  fact(dl, 'Pull request', pr && pr.url ? el('a', { href: pr.url, rel: 'noopener' }, pr.url) : null);
+  fact(dl, 'Pull request', pr && pr.url ? el('span', {}, el('a', { href: pr.url, rel: 'noopener' }, pr.url), pr.state ? ' (' + pr.state + ')' : '')
+    : pr ? 'none: the repository has no forge Drover can reach (plain git); fetch the branch with git fetch origin ' + (pr.head || t.branch)
+    : t.pull_request_note || 'not yet');
   fact(dl, 'Agent', t.agent_id);
   fact(dl, 'Attempt', t.attempt + ' of ' + t.max_attempts);
   fact(dl, 'Duration', t.duration_seconds != null ? ago(t.duration_seconds) : null);
@@ -366,10 +369,14 @@ async function loadTask(id) {
   $('task-question-text').textContent = t.question || '';
   $('task-cancel').disabled = ['completed', 'failed', 'cancelled'].includes(t.state);
   $('task-retry').disabled = !['failed', 'cancelled'].includes(t.state);
+  $('task-review').hidden = t.state !== 'ready_to_test';
+  $('task-review-note').textContent = t.state !== 'ready_to_test' ? '' : pr && pr.url
+    ? 'Review the pull request, then accept it, ask for changes or reject it.'
+    : 'No forge pull request exists for this task' + (t.branch ? '; fetch the branch with: git fetch origin ' + t.branch : '') + '.';
   const ol = $('task-history');
   ol.replaceChildren();
   for (const h of t.history || [])
-    ol.append(el('li', {}, el('time', {}, (h.ts || '').replace('T', ' ').slice(0, 19)), ' ', h.message));
+    ol.append(el('li', {}, el('time', {}, (h.ts || '').replace('T', ' ').slice(0, 19)), ' ', h.message + (h.by ? ' (by ' + h.by + ')' : '')));
   $('log-state').textContent = ['completed', 'failed', 'cancelled'].includes(t.state) ? '(finished)' : '(live)';
 }
 
@@ -401,6 +408,21 @@ function setupTasks() {
   $('task-cancel').addEventListener('click', () => {
     const id = state.taskId;
     act('Cancel', () => api('POST', '/api/tasks/' + id + '/cancel', {})).then(() => loadTask(id));
+  });
+  $('task-accept').addEventListener('click', () => {
+    const id = state.taskId;
+    act('Accept', () => api('POST', '/api/tasks/' + id + '/accept')).then(() => loadTask(id));
+  });
+  $('task-reject').addEventListener('click', () => {
+    const id = state.taskId;
+    const body = $('rework-text').value ? { reason: $('rework-text').value } : undefined;
+    act('Reject', () => api('POST', '/api/tasks/' + id + '/reject', body)).then(() => loadTask(id));
+  });
+  $('rework-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = state.taskId;
+    act('Request changes', () => api('POST', '/api/tasks/' + id + '/rework', { instructions: $('rework-text').value }))
+      .then((t) => { if (t) $('rework-text').value = ''; loadTask(id); });
   });
   $('task-retry').addEventListener('click', () => {
     const id = state.taskId;
