@@ -6,6 +6,7 @@
 #include "api/router.h"
 #include "api/admin.h"
 #include "api/agents.h"
+#include "api/forgehooks.h"
 #include "api/hooks.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
@@ -16,6 +17,7 @@
 #include "api/whoami.h"
 
 const struct api_route *const routes_tables[] = {
-    whoami_routes, stream_routes,  tasks_routes,   agents_routes,   projects_routes, admin_routes,
-    hooks_routes,  metrics_routes, openapi_routes, api_pool_routes, review_routes,   NULL,
+    whoami_routes, stream_routes,     tasks_routes,   agents_routes,  projects_routes,
+    admin_routes,  hooks_routes,      metrics_routes, openapi_routes, api_pool_routes,
+    review_routes, forgehooks_routes, NULL,
 };

@@ -33,8 +33,8 @@ int review_rework(struct db *db, int64_t task_id, const char *actor, const char 
                   json_t **task, struct err *err);
 
 /* ready_to_test -> cancelled ("rejected by <actor>: <why>"). */
-int review_reject(struct db *db, int64_t task_id, const char *actor, const char *why,
-                  json_t **task, struct err *err);
+int review_reject(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
+                  struct err *err);
 
 /* Record who submitted task `task_id` (and its fan-out children). */
 int review_set_submitter(struct db *db, int64_t task_id, const char *name, long long token_id,
@@ -71,7 +71,6 @@ int review_delivery_done(struct db *db, int64_t row_id, int64_t task_id, const c
 void review_delivery_forget(struct db *db, int64_t row_id);
 
 /* The last `limit` deliveries of a project, newest first. */
-int review_deliveries(struct db *db, int64_t project_id, int limit, json_t **out,
-                      struct err *err);
+int review_deliveries(struct db *db, int64_t project_id, int limit, json_t **out, struct err *err);
 
 #endif
