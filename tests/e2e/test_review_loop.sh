@@ -161,7 +161,8 @@ expect "operator accept exit" 1 "$rc"
 grep -q 403 "$W/op.out" || fail "operator accept: $(cat "$W/op.out")"
 expect "other developer exit" 1 "$rc2"
 out=$(DROVER_URL=$DROVER_URL DROVER_TOKEN=$DEV "$CTL" task rework "$T" Add a farewell too)
-expect "droverctl rework" "task $T is now backlog" "$out"
+# (the agent may have claimed it again by the time droverctl reads it back)
+case "$out" in "task $T is now backlog" | "task $T is now in_progress") ;; *) fail "droverctl rework: $out" ;; esac
 wait_for 60 "SELECT state = 'ready_to_test' AND lease_epoch >= 3 FROM tasks WHERE id = $T" ||
   fail "the second rework did not come back"
 git -C "$W/git/hub.git" show "$BRANCH:drover-demo/task-$T.md" | grep -qF "Add a farewell too" ||
