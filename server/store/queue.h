@@ -55,7 +55,8 @@ int queue_enqueue_group(struct db *db, const struct model_task_new *t, int count
                         bool *created, struct err *err);
 
 /*
- * Claim the most urgent runnable task for `agent_id` (one statement, FOR UPDATE SKIP LOCKED):
+ * Claim the most urgent runnable task for `agent_id` (one statement, FOR UPDATE SKIP LOCKED),
+ * skipping projects at their settings.max_in_progress (never over it under concurrency: sql/021):
  * in_progress, attempt + 1, a new lease epoch, a lease of opts->lease_seconds; the agent
  * becomes busy. *task is NULL when nothing is runnable. An unknown agent is ERR_NOT_FOUND; a
  * draining or offline agent is ERR_CONFLICT and claims nothing.
@@ -127,13 +128,14 @@ int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t
 int queue_get(struct db *db, int64_t task_id, json_t **task, struct err *err);
 
 struct queue_counts {
-    long long backlog; /* runnable now */
+    long long backlog; /* claimable now (a limited project's counts up to its free slots) */
     long long delayed; /* backlog waiting for run_after */
     long long in_progress;
     long long needs_input;
     long long busy, idle, starting, draining; /* agents */
     double oldest_backlog_age;                /* seconds; 0 when empty */
     long long expired_leases;
+    long long held; /* runnable but held back by a project's max_in_progress */
 };
 
 /* All counts from one statement, so they are one consistent snapshot. */

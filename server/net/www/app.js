@@ -210,7 +210,7 @@ async function loadPool() {
   $('pool-max').textContent = max ?? '–';
   $('pool-target').textContent = (target ?? '–') + (pinned !== null ? ' (pinned)' : '');
   $('pool-actual').textContent = actual;
-  $('pool-backlog').textContent = backlog ?? '–';
+  $('pool-backlog').textContent = (backlog ?? '–') + (counts && counts.held ? ' (+' + counts.held + ' held by project limits)' : '');
   const leader = p.leader;
   $('pool-leader').textContent = leader ? (leader.replica || JSON.stringify(leader)) : '–';
   /* Never overwrite what the admin is typing (a refresh can land between two fields). */
