@@ -92,21 +92,64 @@ static int review_run(struct db *db, const struct db_stmt *st, const char *const
     return 0;
 }
 
+/* The open siblings of a fan-out child, locked, when its project closes them on accept. */
+static const struct db_stmt st_siblings = {
+    "review_siblings",
+    "SELECT s.id FROM tasks c JOIN tasks s ON s.parent_id = c.parent_id AND s.id <> c.id"
+    " LEFT JOIN projects p ON p.id = c.project_id WHERE c.id = $1"
+    " AND coalesce(p.settings->>'fanout_close_siblings', 'true') <> 'false'"
+    " AND s.state IN ('backlog', 'in_progress', 'needs_input', 'ready_to_test')"
+    " ORDER BY s.id FOR UPDATE OF s",
+    1};
+
 int review_accept(struct db *db, int64_t task_id, const char *actor, const char *comment,
                   json_t **task, struct err *err)
 {
     struct queue_person_move m = {"completed", "ready_to_test", NULL, NULL, false};
+    char id[24], *why = NULL;
+    const char *p1[1] = {id};
     json_t *ctx = NULL;
-    int rc;
+    PGresult *r = NULL;
+    int rc = -1;
 
+    *task = NULL;
     if (queue_check_text("comment", comment, REVIEW_TEXT_MAX, false, err) < 0)
         return -1;
     if (comment && *comment)
         ctx = json_pack("[{s:s,s:s,s:s}]", "type", "accepted", "by", actor ? actor : "admin",
                         "comment", comment);
     m.context = ctx;
-    rc = queue_move_person(db, true, task_id, actor, &m, task, err);
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    /* The accepted child and the siblings it supersedes move together, or nothing does. */
+    if (db_begin(db, err) < 0)
+        goto out;
+    if (queue_move_person(db, false, task_id, actor, &m, task, err) < 0)
+        goto out;
+    r = db_exec(db, &st_siblings, p1, err);
+    if (!r)
+        goto out;
+    why = mem_printf("superseded: its fan-out sibling #%lld was accepted by %s", (long long)task_id,
+                     actor ? actor : "admin");
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct queue_person_move sm = {"cancelled", NULL, why, NULL, false};
+        json_t *st = NULL;
+        int src = queue_move_person(db, false, strtoll(PQgetvalue(r, i, 0), NULL, 10), actor, &sm,
+                                    &st, err);
+
+        json_decref(st);
+        if (src < 0)
+            goto out;
+    }
+    rc = db_commit(db, err);
+out:
+    if (rc < 0) {
+        db_rollback(db);
+        json_decref(*task);
+        *task = NULL;
+    }
+    PQclear(r);
     json_decref(ctx);
+    free(why);
     return rc;
 }
 

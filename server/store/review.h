@@ -19,7 +19,11 @@
 /* Longest rework instructions and review comment, in characters. */
 #define REVIEW_TEXT_MAX 20000
 
-/* ready_to_test -> completed; `comment` (may be NULL) joins the context. *task owned. */
+/*
+ * ready_to_test -> completed; `comment` (may be NULL) joins the context. A fan-out child's open
+ * siblings are cancelled in the same transaction ("superseded"), unless its project's settings
+ * say "fanout_close_siblings": false. *task owned.
+ */
 int review_accept(struct db *db, int64_t task_id, const char *actor, const char *comment,
                   json_t **task, struct err *err);
 

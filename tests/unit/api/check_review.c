@@ -308,6 +308,110 @@ START_TEST(developer_access_project_lets_any_developer_act)
 }
 END_TEST
 
+static const char *state_of(json_int_t id)
+{
+    static char buf[32];
+    char q[128];
+    PGresult *r;
+
+    snprintf(q, sizeof(q), "SELECT state FROM tasks WHERE id = %lld", (long long)id);
+    r = PQexec(db.conn, q);
+    ck_assert_int_eq(PQntuples(r), 1);
+    snprintf(buf, sizeof(buf), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return buf;
+}
+
+/* Claim one child with a new agent and report it ready_to_test; returns the child's id. */
+static json_int_t child_ready(void)
+{
+    char agent[37];
+    struct err err = {0};
+    json_t *t = NULL, *out = NULL;
+    json_int_t id;
+
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_ptr_nonnull(t);
+    id = jint(t, "id");
+    ck_assert_int_eq(queue_update_status(&db, &qo, agent, id, jint(t, "lease_epoch"),
+                                         "ready_to_test", NULL, &out, &err),
+                     0);
+    json_decref(out);
+    json_decref(t);
+    return id;
+}
+
+START_TEST(fanout_group_state_follows_children_and_accept_supersedes_siblings)
+{
+    struct call c = admin("POST", "/api/tasks",
+                          "{\"prompt\":\"try\",\"repository\":\"file:///r.git\","
+                          "\"agent_count\":3}");
+    json_int_t group = jint(c.body, "id"), a, b, d;
+    char path[128];
+
+    ck_assert_int_eq(c.status, 202);
+    json_decref(c.body);
+    ck_assert_str_eq(state_of(group), "in_progress");
+    a = child_ready();
+    b = child_ready();
+    ck_assert_str_eq(state_of(group), "in_progress"); /* one child is still waiting */
+    d = child_ready();
+    ck_assert_str_eq(state_of(group), "ready_to_test");
+    /* A rework of one candidate puts the group back to work. */
+    snprintf(path, sizeof(path), "/api/tasks/%lld/rework", (long long)b);
+    c = admin("POST", path, "{\"instructions\":\"smaller\"}");
+    ck_assert_int_eq(c.status, 200);
+    json_decref(c.body);
+    ck_assert_str_eq(state_of(group), "in_progress");
+    /* Accepting one child cancels its open siblings and completes the group. */
+    snprintf(path, sizeof(path), "/api/tasks/%lld/accept", (long long)a);
+    c = admin("POST", path, NULL);
+    ck_assert_int_eq(c.status, 200);
+    json_decref(c.body);
+    ck_assert_str_eq(state_of(a), "completed");
+    ck_assert_str_eq(state_of(b), "cancelled");
+    ck_assert_str_eq(state_of(d), "cancelled");
+    ck_assert_str_eq(state_of(group), "completed");
+    snprintf(path, sizeof(path), "/api/tasks/%lld", (long long)d);
+    c = admin("GET", path, NULL);
+    ck_assert_ptr_nonnull(strstr(jstr(c.body, "last_error"), "superseded"));
+    json_decref(c.body);
+    snprintf(path, sizeof(path), "/api/tasks/%lld", (long long)group);
+    c = admin("GET", path, NULL);
+    {
+        json_t *h = json_object_get(c.body, "history");
+
+        ck_assert_ptr_nonnull(strstr(jstr(json_array_get(h, json_array_size(h) - 1), "message"),
+                                     "derived from its children"));
+    }
+    json_decref(c.body);
+}
+END_TEST
+
+START_TEST(fanout_close_siblings_can_be_turned_off)
+{
+    struct call c = admin("POST", "/api/projects",
+                          "{\"name\":\"keep\",\"repository\":\"file:///k.git\","
+                          "\"settings\":{\"fanout_close_siblings\":false}}");
+    json_int_t group, a, b;
+    char path[128];
+
+    json_decref(c.body);
+    c = admin("POST", "/api/tasks", "{\"prompt\":\"try\",\"project\":\"keep\",\"agent_count\":2}");
+    group = jint(c.body, "id");
+    json_decref(c.body);
+    a = child_ready();
+    b = child_ready();
+    snprintf(path, sizeof(path), "/api/tasks/%lld/accept", (long long)a);
+    c = admin("POST", path, NULL);
+    ck_assert_int_eq(c.status, 200);
+    json_decref(c.body);
+    ck_assert_str_eq(state_of(b), "ready_to_test");
+    ck_assert_str_eq(state_of(group), "completed");
+}
+END_TEST
+
 START_TEST(scope_table)
 {
     enum principal_scope s;
@@ -343,6 +447,8 @@ int main(void)
     tcase_add_test(tc, reject_closes_a_ready_task);
     tcase_add_test(tc, developer_acts_on_its_own_tasks_only);
     tcase_add_test(tc, developer_access_project_lets_any_developer_act);
+    tcase_add_test(tc, fanout_group_state_follows_children_and_accept_supersedes_siblings);
+    tcase_add_test(tc, fanout_close_siblings_can_be_turned_off);
     tcase_add_test(tc, scope_table);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
