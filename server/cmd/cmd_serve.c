@@ -151,6 +151,8 @@ int cmd_serve(int argc, char **argv)
     a.env.qo.lease_seconds = cfg.lease_seconds;
     /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
+    /* Links in pull requests Drover opens: the dashboard's task page and its transcript. */
+    a.env.public_url = getenv("DROVER_PUBLIC_URL");
     a.env.pool = a.pool;
     a.env.claims_closed = &claims_closed;
     a.dsn = cfg.database_url;

@@ -50,6 +50,11 @@ struct forge_pr_req {
     const char *base;  /* the branch to merge into */
     const char *title; /* required */
     const char *body;  /* may be NULL */
+    /* A team's options (project settings, svc/svc_pull.c); each forge takes what it knows. */
+    bool draft;                /* GitHub "draft"; GitLab "Draft: " and Gitea "WIP: " titles */
+    const char *labels;        /* comma-separated; GitLab only (the others need label ids) */
+    bool remove_source_branch; /* GitLab */
+    bool squash;               /* GitLab */
 };
 
 /*

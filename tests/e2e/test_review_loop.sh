@@ -78,7 +78,7 @@ FURL=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/forge.port")
 
 HOOK_SECRET=hook-$$-secret
 DROVER_FORGE_TOKEN_HUB=$FORGE_TOKEN DROVER_WEBHOOK_SECRET_HUB=$HOOK_SECRET DROVER_LOG_LEVEL=warn \
-  drover_start --sweep-interval 60
+  DROVER_PUBLIC_URL=https://drover.example drover_start --sweep-interval 60
 PORT=${DROVER_URL##*:}
 DEV=$(drover_token developer dana)
 DEV2=$(drover_token developer erin)
@@ -108,6 +108,13 @@ PR=$(q "SELECT pull_request->>'number' FROM tasks WHERE id = $T")
 BRANCH=$(q "SELECT branch FROM tasks WHERE id = $T")
 expect "pull request number" 1 "$PR"
 C1=$(git -C "$W/git/hub.git" rev-list --count "$BRANCH")
+# The body a reviewer reads: the task's link and transcript, the prompt only in <details>.
+body=$(curl -s -H "Authorization: Bearer $FORGE_TOKEN" -H 'User-Agent: e2e' "$FURL/repos/acme/widgets/pulls?state=all" | jq -r '.[0].body')
+for want in "**Drover task #$T**: Add a greeting" "https://drover.example/#/tasks/$T" \
+  "https://drover.example/api/tasks/$T/logs" "<details><summary>The task as submitted</summary>"; do
+  grep -qF -- "$want" <<<"$body" || fail "pull request body lacks '$want': $body"
+done
+grep -qF "(Drover: you are on branch" <<<"$body" && fail "the internal prompt is in the pull request body: $body"
 pass "1: developer's task has pull request #$PR on $BRANCH"
 
 # --- 2 ----------------------------------------------------------------------------------------
