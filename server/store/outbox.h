@@ -17,8 +17,8 @@
 /* Create an endpoint: name, url (http/https), format (generic|slack, NULL = generic), events
  * (a JSON array of event names, NULL = the default set), project_id (0 = every project). */
 int outbox_endpoint_create(struct db *db, const char *name, const char *url, const char *format,
-                           const json_t *events, int64_t project_id, const char *by,
-                           json_t **out, struct err *err);
+                           const json_t *events, int64_t project_id, const char *by, json_t **out,
+                           struct err *err);
 int outbox_endpoint_list(struct db *db, json_t **out, struct err *err);
 int outbox_endpoint_delete(struct db *db, int64_t id, struct err *err);
 
