@@ -358,9 +358,22 @@ async function loadTask(id) {
   fact(dl, 'Priority', String(t.priority));
   if (t.parent_id) fact(dl, 'Fan-out group', taskLink(t.parent_id));
   if (t.children) {
-    const span = el('span');
-    t.children.forEach((c, i) => { if (i) span.append(', '); span.append(taskLink(c.id, '#' + c.id + ' ' + c.state)); });
-    fact(dl, 'Children', span);
+    /* The candidates side by side: state, branch, pull request, tokens, time, summary. */
+    const tokens = (u) => u ? (u.output_tokens ?? u.tokens ?? u.total_tokens ?? null) : null;
+    const tb = el('tbody');
+    for (const c of t.children) {
+      const cpr = c.pull_request;
+      const summary = c.result && (c.result.summary || c.result.message);
+      tb.append(el('tr', {},
+        el('td', {}, taskLink(c.id)), el('td', {}, c.state), el('td', {}, c.branch || '–'),
+        el('td', {}, cpr && cpr.url ? el('a', { href: cpr.url, rel: 'noopener' }, '#' + (cpr.number ?? 'PR')) : (cpr ? 'branch only' : '–')),
+        el('td', {}, tokens(c.usage) != null ? String(tokens(c.usage)) : '–'),
+        el('td', {}, c.duration_seconds != null ? ago(c.duration_seconds) : '–'),
+        el('td', {}, summary ? String(summary).slice(0, 120) : '–')));
+    }
+    const table = el('table', { class: 'children', 'aria-label': 'Fan-out children' },
+      el('thead', {}, el('tr', {}, ...['Child', 'State', 'Branch', 'Pull request', 'Tokens', 'Time', 'Summary'].map((h) => el('th', { scope: 'col' }, h)))), tb);
+    fact(dl, 'Children', table);
   }
   if (t.last_error) fact(dl, 'Last error', t.last_error);
   fact(dl, 'Prompt', t.description);
