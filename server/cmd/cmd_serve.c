@@ -77,7 +77,7 @@ static void *cmd_serve_events_start(void *arg, struct server *s)
 
     f->server = s;
     f->listen = svc_listen_start(a->dsn, channels, &cb);
-    f->outbox = svc_outbox_start(a->dsn);
+    f->outbox = svc_outbox_start(&a->env, a->dsn);
     return f;
 }
 

@@ -66,6 +66,14 @@ int forge_backend_create_pull_request(const struct forge *f, const struct forge_
                                       json_t **out, struct err *err);
 
 /*
+ * Comment `body` on issue (or pull request) `number`: Drover linking a task back to the issue
+ * that asked for it. ERR_INVALID on a plain git remote; the forge's refusals as for the
+ * pull request.
+ */
+int forge_backend_comment(const struct forge *f, long long number, const char *body,
+                          struct err *err);
+
+/*
  * The forge token for project `project`: $DROVER_FORGE_TOKEN_<NAME> (NAME upper-cased, every
  * character other than A-Z0-9 as '_'), else the line "<project> <token>" (or "<project>=<token>")
  * of `secrets_file` (may be NULL; '#' starts a comment), else $DROVER_FORGE_TOKEN. *token is NULL

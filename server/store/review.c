@@ -378,3 +378,70 @@ int review_deliveries(struct db *db, int64_t project_id, int limit, json_t **out
     PQclear(r);
     return *out ? 0 : -1;
 }
+
+static const struct db_stmt st_issue_link = {
+    "review_issue_link",
+    "WITH u AS (UPDATE tasks SET forge_issue = $2 WHERE id = $1 AND forge_issue IS NULL"
+    "  RETURNING id)"
+    " INSERT INTO forge_comments (task_id, issue, body) SELECT id, $2, $3 FROM u",
+    3};
+
+static const struct db_stmt st_comments_take = {
+    "review_comments_take",
+    "WITH due AS (SELECT id FROM forge_comments WHERE state = 'pending'"
+    "  AND next_attempt_at <= now() ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED"
+    "  LIMIT $1),"
+    " u AS (UPDATE forge_comments c SET attempts = c.attempts + 1,"
+    "  next_attempt_at = now() + make_interval(secs => $2) FROM due WHERE c.id = due.id"
+    "  RETURNING c.*)"
+    " SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'task_id', u.task_id, 'issue',"
+    " u.issue, 'body', u.body, 'attempts', u.attempts, 'project_id', t.project_id)"
+    " ORDER BY u.id), '[]')::text FROM u JOIN tasks t ON t.id = u.task_id",
+    2};
+
+static const struct db_stmt st_comment_settle = {
+    "review_comment_settle",
+    "UPDATE forge_comments SET state = CASE WHEN $2 THEN 'posted' WHEN $3 THEN 'dead'"
+    " ELSE 'pending' END, posted_at = CASE WHEN $2 THEN now() END,"
+    " next_attempt_at = CASE WHEN $2 OR $3 THEN next_attempt_at"
+    "  ELSE now() + make_interval(secs => $4) END, last_error = left($5, 1000) WHERE id = $1",
+    5};
+
+int review_issue_link(struct db *db, int64_t task_id, long long issue, const char *body,
+                      struct err *err)
+{
+    char id[24], n[24];
+    const char *p[3] = {id, n, body};
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    snprintf(n, sizeof(n), "%lld", issue);
+    return review_run(db, &st_issue_link, p, err);
+}
+
+int review_comments_take(struct db *db, int limit, int lease_s, json_t **out, struct err *err)
+{
+    char l[16], s[16];
+    const char *p[2] = {l, s};
+    PGresult *r;
+
+    *out = NULL;
+    snprintf(l, sizeof(l), "%d", limit);
+    snprintf(s, sizeof(s), "%d", lease_s);
+    r = db_exec(db, &st_comments_take, p, err);
+    if (!r)
+        return -1;
+    *out = queue_parse(PQgetvalue(r, 0, 0), err);
+    PQclear(r);
+    return *out ? 0 : -1;
+}
+
+int review_comment_settle(struct db *db, int64_t id, bool posted, bool dead, int retry_s,
+                          const char *error, struct err *err)
+{
+    char i[24], r[16];
+    const char *p[5] = {i, posted ? "true" : "false", dead ? "true" : "false", r, error};
+
+    snprintf(i, sizeof(i), "%lld", (long long)id);
+    snprintf(r, sizeof(r), "%d", retry_s);
+    return review_run(db, &st_comment_settle, p, err);
+}

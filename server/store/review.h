@@ -77,4 +77,18 @@ void review_delivery_forget(struct db *db, int64_t row_id);
 /* The last `limit` deliveries of a project, newest first. */
 int review_deliveries(struct db *db, int64_t project_id, int limit, json_t **out, struct err *err);
 
+/*
+ * A task opened for forge issue `issue`: remember it and queue the link-back comment `body`
+ * (one transaction). Only the first call for a task queues anything.
+ */
+int review_issue_link(struct db *db, int64_t task_id, long long issue, const char *body,
+                      struct err *err);
+
+/* Take up to `limit` due link-back comments, leased for `lease_s` seconds: an array of
+ * {id, task_id, issue, body, attempts, project_id}. */
+int review_comments_take(struct db *db, int limit, int lease_s, json_t **out, struct err *err);
+/* Posted, or retry after `retry_s`, or dead. */
+int review_comment_settle(struct db *db, int64_t id, bool posted, bool dead, int retry_s,
+                          const char *error, struct err *err);
+
 #endif

@@ -5,6 +5,9 @@
 #include "core/mem.h"
 #include "store/outbox.h"
 #include "store/projects.h"
+#include "store/queue.h"
+#include "store/review.h"
+#include "svc/svc_forge.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -25,6 +28,7 @@ struct svc_outbox {
     pthread_t thread;
     atomic_bool stop;
     char *dsn;
+    const struct svc_env *env;
 };
 
 void svc_outbox_sign(const char *secret, const char *id, long long ts, const char *body, size_t len,
@@ -191,6 +195,55 @@ int svc_outbox_pass(struct db *db, int *n, struct err *err)
     return rc;
 }
 
+int svc_outbox_comments_pass(struct svc_ctx *c, int *n, struct err *err)
+{
+    json_t *due = NULL, *m;
+    size_t i;
+
+    *n = 0;
+    if (review_comments_take(c->db, SVC_OUTBOX_BATCH, SVC_OUTBOX_TIMEOUT_S * 8, &due, err) < 0)
+        return -1;
+    json_array_foreach(due, i, m)
+    {
+        int64_t id = json_integer_value(json_object_get(m, "id"));
+        int attempts = (int)json_integer_value(json_object_get(m, "attempts")), retry = 5;
+        struct svc_forge sf;
+        struct err ferr = {0};
+        json_t *task = NULL;
+        bool has = false, ok = false;
+
+        for (int k = 1; k < attempts && retry < 3600; k++)
+            retry *= 2;
+        if (queue_get(c->db, json_integer_value(json_object_get(m, "task_id")), &task, &ferr) ==
+                0 &&
+            svc_forge_resolve(c, json_integer_value(json_object_get(m, "project_id")), task, &sf,
+                              &has, &ferr) == 0) {
+            /* No transaction is open: the comment is leased. */
+            ok = has &&
+                 forge_backend_comment(&sf.f, json_integer_value(json_object_get(m, "issue")),
+                                       json_string_value(json_object_get(m, "body")), &ferr) == 0;
+            if (!has)
+                err_set(&ferr, ERR_INVALID, "the task's project has no forge");
+            svc_forge_clear(&sf);
+        }
+        json_decref(task);
+        if (!ok)
+            log_warn("outbox", "comment %lld on issue %lld: attempt %d failed: %s", (long long)id,
+                     (long long)json_integer_value(json_object_get(m, "issue")), attempts,
+                     ferr.msg);
+        if (review_comment_settle(
+                c->db, id, ok,
+                !ok && (attempts >= SVC_OUTBOX_MAX_ATTEMPTS || ferr.code == ERR_INVALID),
+                retry > 3600 ? 3600 : retry, ok ? NULL : ferr.msg, err) < 0) {
+            json_decref(due);
+            return -1;
+        }
+        (*n)++;
+    }
+    json_decref(due);
+    return 0;
+}
+
 static void *svc_outbox_run(void *arg)
 {
     struct svc_outbox *o = arg;
@@ -208,6 +261,14 @@ static void *svc_outbox_run(void *arg)
         }
         if (open && (db_ensure(&db, &err) < 0 || svc_outbox_pass(&db, &n, &err) < 0))
             log_warn("outbox", "delivery pass failed: %s", err.msg);
+        if (open && o->env) {
+            struct svc_ctx c = {o->env, &db};
+            int k = 0;
+
+            if (svc_outbox_comments_pass(&c, &k, &err) < 0)
+                log_warn("outbox", "comment pass failed: %s", err.msg);
+            n += k;
+        }
         if (n > 0)
             continue; /* more may be due */
         for (int i = 0; i < 10 && !atomic_load(&o->stop); i++)
@@ -218,10 +279,11 @@ static void *svc_outbox_run(void *arg)
     return NULL;
 }
 
-struct svc_outbox *svc_outbox_start(const char *dsn)
+struct svc_outbox *svc_outbox_start(const struct svc_env *env, const char *dsn)
 {
     struct svc_outbox *o = mem_calloc(1, sizeof(*o));
 
+    o->env = env;
     o->dsn = dsn ? mem_strdup(dsn) : NULL;
     atomic_init(&o->stop, false);
     if (pthread_create(&o->thread, NULL, svc_outbox_run, o) != 0) {

@@ -21,13 +21,20 @@
 
 struct svc_outbox;
 
-/* Start the outbox thread on `dsn` (NULL: PG*). NULL when the thread could not start. */
-struct svc_outbox *svc_outbox_start(const char *dsn);
+/*
+ * Start the outbox thread on `dsn` (NULL: PG*); `env` (read-only, outlives the thread) gives
+ * the forge settings for the comments that link issue tasks back (store/review.h). NULL when
+ * the thread could not start.
+ */
+struct svc_outbox *svc_outbox_start(const struct svc_env *env, const char *dsn);
 /* Stop and join it (within one delivery's timeout). NULL is a no-op. */
 void svc_outbox_stop(struct svc_outbox *o);
 
 /* One pass: take and deliver what is due (also what tests call). *n = messages attempted. */
 int svc_outbox_pass(struct db *db, int *n, struct err *err);
+
+/* One pass over the due link-back comments on forge issues. *n = comments attempted. */
+int svc_outbox_comments_pass(struct svc_ctx *c, int *n, struct err *err);
 
 /* The Slack form of a message's payload ({"text": ...}). Owned. */
 json_t *svc_outbox_slack(const json_t *payload);

@@ -456,6 +456,17 @@ static int svc_webhooks_issue_task(struct svc_ctx *c, int64_t project_id,
     rc = queue_enqueue(c->db, &t, &task, created, err);
     if (rc == 0)
         *task_id = json_integer_value(json_object_get(task, "id"));
+    if (rc == 0 && *created) {
+        /* Linked back: the outbox thread posts this on the issue (and later the PR's link). */
+        char *link =
+            c->env->public_url && *c->env->public_url
+                ? mem_printf("Drover queued task #%lld for this issue: %s/#/tasks/%lld",
+                             (long long)*task_id, c->env->public_url, (long long)*task_id)
+                : mem_printf("Drover queued task #%lld for this issue.", (long long)*task_id);
+
+        rc = review_issue_link(c->db, *task_id, e->number, link, err);
+        free(link);
+    }
     json_decref(task);
     free(title);
     free(desc);

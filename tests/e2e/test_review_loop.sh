@@ -16,6 +16,8 @@
 #  4. The developer asks for another rework with droverctl; an operator cannot accept (403,
 #     exit 1); a second developer cannot act on the first one's task.
 #  5. The merge webhook completes the task; the history names who did each move.
+#  6. A labelled issue becomes a task, linked back: a comment with the task's link on the issue,
+#     and once the agent opened its pull request, a second with the pull request's URL.
 set -euo pipefail
 
 SRC=${DROVER_SOURCE_DIR:?}
@@ -189,3 +191,16 @@ done
 n=$(curl -s -H "Authorization: Bearer $OPER" "$DROVER_URL/api/projects/hub/webhook-deliveries" | jq '.deliveries | length')
 [ "$n" -ge 6 ] || fail "delivery history: $n"
 pass "5: merge webhook completed the task; history names who did what"
+
+# --- 6 ----------------------------------------------------------------------------------------
+r=$(PR=5 BRANCH=x hook github issues github_issues_labeled --delivery is-1)
+expect "labelled issue" "202 task_created" "${r%% *} $(jq -r .result <<<"${r#* }")"
+IT=$(jq -r .task_id <<<"${r#* }")
+comments() { curl -s -H "Authorization: Bearer $FORGE_TOKEN" -H 'User-Agent: e2e' "$FURL/repos/acme/widgets/issues/5/comments"; }
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ]; do [ "$(comments | jq length)" -ge 2 ] && break; sleep 0.3; done
+c=$(comments)
+[ "$(jq length <<<"$c")" = 2 ] || fail "issue comments: $c / $(q "SELECT state, last_error FROM forge_comments")"
+jq -r '.[0].body' <<<"$c" | grep -qF "Drover queued task #$IT for this issue: https://drover.example/#/tasks/$IT" || fail "first comment: $c"
+jq -r '.[1].body' <<<"$c" | grep -qF "opened a pull request for this issue: https://github.test/acme/widgets/pull/2" || fail "second comment: $c"
+pass "6: labelled issue -> task #$IT, linked back on the issue with its link and its pull request"
