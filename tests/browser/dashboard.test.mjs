@@ -116,11 +116,15 @@ try {
     const ready = async () => {
       const c = await tool('get_next_task', {});
       assert(c.structuredContent.task && c.structuredContent.task.id === taskId, 'claimed ' + JSON.stringify(c));
-      const r = await tool('update_task_status', { task_id: taskId, lease_epoch: c.structuredContent.task.lease_epoch, status: 'ready_to_test', result: { summary: 'health handler added' } });
+      const r = await tool('update_task_status', { task_id: taskId, lease_epoch: c.structuredContent.task.lease_epoch, status: 'ready_to_test', result: { summary: 'health handler added', files: [{ path: 'src/health.c', added: 12, removed: 1 }], diff: '+++ b/src/health.c\n+int health_ok;\n' } });
       assert(!r.isError, 'ready_to_test ' + JSON.stringify(r));
     };
     await ready();
     await page.waitForSelector('#task-review:not([hidden])', { timeout: 10000 });
+    await page.waitForFunction(() => /src\/health\.c/.test(document.getElementById('task-facts').textContent), null, { timeout: 10000 });
+    const facts = await page.textContent('#task-facts');
+    assert(/\+12/.test(facts) && /−1/.test(facts), 'files with +/- counts, got ' + facts);
+    assert(/int health_ok/.test(await page.textContent('#task-diff')), 'the diff is on the page');
     const note = await page.textContent('#task-review-note');
     assert(/No forge pull request/.test(note), 'plain-git note, got ' + note);
     await page.screenshot({ path: join(ARTIFACTS, 'task-review-1280.png'), fullPage: true });

@@ -117,6 +117,10 @@ for want in "**Drover task #$T**: Add a greeting" "https://drover.example/#/task
   grep -qF -- "$want" <<<"$body" || fail "pull request body lacks '$want': $body"
 done
 grep -qF "(Drover: you are on branch" <<<"$body" && fail "the internal prompt is in the pull request body: $body"
+# The change itself, for the reviewer: files with +/- counts and the diff.
+files=$(q "SELECT result->'files' FROM tasks WHERE id = $T")
+[ "$(jq '[.[] | select(.path == "drover-demo/task-'"$T"'.md" and .added > 0)] | length' <<<"$files")" = 1 ] || fail "result.files: $files"
+q "SELECT result->>'diff' FROM tasks WHERE id = $T" | grep -q '^+++ b/drover-demo/task-' || fail "result.diff: $(q "SELECT result->>'diff' FROM tasks WHERE id = $T")"
 pass "1: developer's task has pull request #$PR on $BRANCH"
 
 # --- 2 ----------------------------------------------------------------------------------------

@@ -376,6 +376,21 @@ async function loadTask(id) {
     fact(dl, 'Children', table);
   }
   if (t.last_error) fact(dl, 'Last error', t.last_error);
+  const res = t.result || {};
+  if (Array.isArray(res.files)) {
+    /* The change itself: files with +/- counts, and the diff (as the agent pushed it). */
+    const ul = el('ul', { class: 'files', 'aria-label': 'Files changed' });
+    let add = 0, del = 0;
+    for (const f of res.files) {
+      add += f.added || 0; del += f.removed || 0;
+      ul.append(el('li', {}, el('code', {}, f.path), ' ',
+        el('span', { class: 'added' }, f.added == null ? 'binary' : '+' + f.added), ' ',
+        el('span', { class: 'removed' }, f.removed == null ? '' : '−' + f.removed)));
+    }
+    fact(dl, 'Changes', el('div', {}, res.files.length + ' file(s), +' + add + ' −' + del, ul,
+      res.diff ? el('details', {}, el('summary', {}, 'Diff' + (res.diff_truncated ? ' (truncated)' : '')),
+        el('pre', { class: 'diff', id: 'task-diff' }, res.diff)) : null));
+  }
   fact(dl, 'Prompt', t.description);
   const q = $('task-question');
   q.hidden = t.state !== 'needs_input';
