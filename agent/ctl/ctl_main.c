@@ -69,6 +69,20 @@ static const struct ctl_main_cmd {
      "usage: droverctl task retry ID\n\nPuts a failed or cancelled task back in "
      "the backlog with fresh attempts.\n",
      ctl_tasks_retry},
+    {"task", "accept", "task accept",
+     "usage: droverctl task accept ID [--comment TEXT]\n\nAccepts a ready_to_test task: it "
+     "is completed. Recorded with your token's name.\n",
+     ctl_tasks_accept},
+    {"task", "rework", "task rework",
+     "usage: droverctl task rework ID INSTRUCTIONS...\n\nSends a ready_to_test task back to "
+     "the backlog for another attempt on the same\nbranch (and pull request). The next "
+     "attempt's prompt carries the instructions,\nthe earlier result and the forge's review "
+     "comments; it is not counted as a failure.\n",
+     ctl_tasks_rework},
+    {"task", "reject", "task reject",
+     "usage: droverctl task reject ID [--reason TEXT]\n\nRejects a ready_to_test task: it is "
+     "cancelled.\n",
+     ctl_tasks_reject},
     {"agents", NULL, "agents",
      "usage: droverctl agents [--status S] [--all] [--json]\n\nAgents with status, "
      "pod, heartbeat age, current task and uptime.\n--all includes agents offline "
@@ -93,8 +107,9 @@ static const struct ctl_main_cmd {
 static const struct {
     const char *group, *usage;
 } ctl_main_groups[] = {
-    {"task", "usage: droverctl task add|list|show|logs|cancel|answer|retry ... "
-             "(each takes --help)\n"},
+    {"task",
+     "usage: droverctl task add|list|show|logs|cancel|answer|retry|accept|rework|reject ... "
+     "(each takes --help)\n"},
     {"pool", "usage: droverctl pool get [--json]\n"
              "       droverctl pool set [--min N] [--max N]\n"
              "       droverctl pool scale TARGET [--for SECONDS] | --unpin\n\n"
@@ -104,8 +119,9 @@ static const struct {
                 "                 [--forge-url URL] [--forge-repo PATH]\n"
                 "       droverctl project list [--json]\n\nKIND is git (default), gitea, gitlab "
                 "or github.\n"},
-    {"token", "usage: droverctl token create NAME --scope operator|admin|agent [--agent ID]\n"
-              "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
+    {"token",
+     "usage: droverctl token create NAME --scope developer|operator|admin|agent [--agent ID]\n"
+     "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
 };
 
 static void ctl_main_usage(FILE *f)
@@ -115,6 +131,7 @@ static void ctl_main_usage(FILE *f)
         " [--help]\n\n"
         "commands:\n"
         "  task add|list|show|logs|cancel|answer|retry   tasks (logs -f follows)\n"
+        "  task accept|rework|reject                     review a ready_to_test task\n"
         "  agents                                        agents and their heartbeats\n"
         "  pool get|set|scale                            pool size and bounds\n"
         "  project add|list                              projects\n"

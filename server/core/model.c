@@ -27,6 +27,7 @@ static const struct {
     {MODEL_IN_PROGRESS, MODEL_BACKLOG},     /* retry, reap */
     {MODEL_NEEDS_INPUT, MODEL_BACKLOG},     /* answered */
     {MODEL_READY_TO_TEST, MODEL_COMPLETED}, /* accepted */
+    {MODEL_READY_TO_TEST, MODEL_BACKLOG},   /* rework on the same branch */
     {MODEL_BACKLOG, MODEL_CANCELLED},
     {MODEL_IN_PROGRESS, MODEL_CANCELLED},
     {MODEL_NEEDS_INPUT, MODEL_CANCELLED},

@@ -86,6 +86,7 @@ static void work_api(struct svc_ctx *svc, struct job *j)
     req.body_len = j->body_len;
     req.idempotency_key = j->idem_key;
     req.last_event_id = j->last_event_id;
+    req.hook_headers = j->hook_hdrs;
     router_serve(svc, j->token, &req, &resp, &j->who);
     j->www_auth = resp.status == 401;
     if (resp.stream.fetch && resp.status < 300) {

@@ -73,17 +73,26 @@ static const struct db_stmt st_claim = {
     "queue_claim",
     "WITH held AS (SELECT count(*) AS n FROM tasks WHERE agent_id = $1 AND state = 'in_progress'"
     "  AND NOT is_group),"
-    " pick AS (SELECT t.id FROM tasks t WHERE t.state = 'backlog' AND t.run_after <= now()"
-    "  AND NOT t.is_group AND (SELECT n FROM held) < $3"
-    "  ORDER BY t.priority DESC, t.id FOR UPDATE SKIP LOCKED LIMIT 1),"
+    " pick AS (SELECT t.id, t.project_id, drover_project_limit(p.settings) AS lim"
+    "  FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    "  WHERE t.state = 'backlog' AND t.run_after <= now() AND NOT t.is_group"
+    "  AND (SELECT n FROM held) < $3"
+    "  AND (drover_project_limit(p.settings) IS NULL"
+    "   OR p.in_progress < drover_project_limit(p.settings))"
+    "  ORDER BY t.priority DESC, t.id FOR UPDATE OF t SKIP LOCKED LIMIT 1),"
     " ag AS (SELECT id, status, xmin::text AS x FROM agents WHERE id = $1"
     "  AND EXISTS (SELECT 1 FROM pick) FOR UPDATE),"
+    /* A limited project: its row's lock, re-checked against the committed count (sql/021). */
+    " gate AS (UPDATE projects p SET in_progress = p.in_progress FROM pick"
+    "  WHERE p.id = pick.project_id AND pick.lim IS NOT NULL"
+    "  AND p.in_progress < drover_project_limit(p.settings) RETURNING p.id),"
     " c AS (UPDATE tasks t SET state = 'in_progress', agent_id = $1, attempt = t.attempt + 1,"
     "  lease_epoch = t.lease_epoch + 1, lease_expires_at = now() + make_interval(secs => $2),"
     "  started_at = now(), updated_at = now(), reason = NULL"
     "  FROM pick WHERE t.id = pick.id"
     "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline')"
     "   AND ag.x = (SELECT xmin::text FROM agents WHERE id = $1))"
+    "  AND (pick.lim IS NULL OR EXISTS (SELECT 1 FROM gate))"
     "  RETURNING t.*),"
     " busy AS (UPDATE agents SET status = 'busy', last_heartbeat_at = now(), updated_at = now()"
     "  WHERE id IN (SELECT agent_id FROM c)),"
@@ -154,8 +163,11 @@ static const struct db_stmt st_reap = {
 
 static const struct db_stmt st_runnable = {
     "queue_runnable",
-    "SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE state = 'backlog'"
-    "  AND run_after <= now() AND NOT is_group LIMIT $1) r",
+    "SELECT least(coalesce(sum(CASE WHEN lim IS NULL THEN n ELSE least(n, greatest(lim - ip, 0))"
+    "  END), 0), $1) AS n FROM (SELECT count(*) AS n, drover_project_limit(p.settings) AS lim,"
+    "  max(p.in_progress) AS ip FROM (SELECT project_id FROM tasks WHERE state = 'backlog'"
+    "  AND run_after <= now() AND NOT is_group LIMIT $1) t LEFT JOIN projects p"
+    "  ON p.id = t.project_id GROUP BY p.id, p.settings) g",
     1};
 
 static const struct db_stmt st_timeouts = {
@@ -206,7 +218,13 @@ static const struct db_stmt st_get = {
 static const struct db_stmt st_counts = {
     "queue_counts",
     "SELECT"
-    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS backlog,"
+    /* Claimable now: a limited project's backlog counts up to its free slots (sql/021). */
+    " (SELECT coalesce(sum(CASE WHEN lim IS NULL THEN n ELSE least(n, greatest(lim - ip, 0))"
+    "   END), 0) FROM (SELECT count(*) AS n, drover_project_limit(p.settings) AS lim,"
+    "   max(p.in_progress) AS ip FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    "   WHERE t.state = 'backlog' AND t.run_after <= now() GROUP BY p.id, p.settings) g)"
+    "   AS backlog,"
+    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS runnable,"
     " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after > now()) AS delayed,"
     " (SELECT count(*) FROM tasks WHERE state = 'in_progress') AS in_progress,"
     " (SELECT count(*) FROM tasks WHERE state = 'needs_input') AS needs_input,"
@@ -718,6 +736,7 @@ int queue_counts(struct db *db, struct queue_counts *c, struct err *err)
     if (!r)
         return -1;
     c->backlog = db_get_ll(r, 0, "backlog");
+    c->held = db_get_ll(r, 0, "runnable") - c->backlog;
     c->delayed = db_get_ll(r, 0, "delayed");
     c->in_progress = db_get_ll(r, 0, "in_progress");
     c->needs_input = db_get_ll(r, 0, "needs_input");

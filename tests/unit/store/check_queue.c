@@ -11,6 +11,7 @@
 
 #include "store/agents.h"
 #include "store/queue.h"
+#include "store/review.h"
 #include "testdb.h"
 
 static struct db db;
@@ -719,7 +720,7 @@ START_TEST(needs_input_answer_and_accept_flow)
     ck_assert_str_eq(jstr(out, "reason"), "question");
     json_decref(out);
     json_decref(t);
-    ck_assert_int_eq(queue_accept(&db, id, "admin", &out, &err), -1);
+    ck_assert_int_eq(review_accept(&db, id, "admin", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     ck_assert_int_eq(queue_answer(&db, id, "admin", "", &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
@@ -733,7 +734,7 @@ START_TEST(needs_input_answer_and_accept_flow)
                                          NULL, &out, &err),
                      0);
     json_decref(out);
-    ck_assert_int_eq(queue_accept(&db, id, "admin", &out, &err), 0);
+    ck_assert_int_eq(review_accept(&db, id, "admin", NULL, &out, &err), 0);
     ck_assert_str_eq(jstr(out, "state"), "completed");
     json_decref(out);
     json_decref(t);
