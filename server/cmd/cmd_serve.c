@@ -147,6 +147,12 @@ int cmd_serve(int argc, char **argv)
     a.env.qo.lease_seconds = cfg.lease_seconds;
     /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
+    /* Where forge tokens may go, and which repository URLs droverd's own git may use: https
+     * and ssh unless enabled (file, http and git are for demos and tests). */
+    a.env.forge_allow = getenv("DROVER_FORGE_ALLOW");
+    a.env.repo_protocols = getenv("DROVER_REPO_PROTOCOLS") && *getenv("DROVER_REPO_PROTOCOLS")
+                               ? getenv("DROVER_REPO_PROTOCOLS")
+                               : "https,ssh";
     a.env.pool = a.pool;
     a.env.claims_closed = &claims_closed;
     a.dsn = cfg.database_url;

@@ -28,6 +28,9 @@ struct svc_env {
     const struct cfg *cfg;      /* the serve settings (may be NULL: defaults) */
     struct queue_opts qo;       /* lease length and retry back-off */
     const char *forge_secrets;  /* file of forge tokens (DROVER_FORGE_SECRETS), or NULL */
+    const char *forge_allow;    /* URL prefixes forge tokens may go to (DROVER_FORGE_ALLOW) */
+    const char *repo_protocols; /* schemes droverd's git may use (DROVER_REPO_PROTOCOLS), NULL:
+                                   any (the serve command defaults it to "https,ssh") */
     struct agentpool *pool;     /* the agent pool (agent logs, limits), or NULL: none */
     atomic_bool *claims_closed; /* set at shutdown: no task is handed out; may be NULL */
     struct ttlcache *auth;      /* verified tokens (svc_auth.h), or NULL: no cache */

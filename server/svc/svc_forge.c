@@ -31,6 +31,8 @@ int svc_forge_resolve(struct svc_ctx *c, int64_t project_id, const json_t *task,
                                    c->env->forge_secrets, &sf->token, err) < 0)
         goto fail;
     sf->f.token = sf->token;
+    sf->f.allow = c->env->forge_allow;
+    sf->f.protocols = c->env->repo_protocols;
     if (!sf->f.repo_url || !*sf->f.repo_url) {
         err_set(err, ERR_INVALID, "the task names no repository");
         goto fail;

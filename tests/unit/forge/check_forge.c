@@ -237,6 +237,30 @@ START_TEST(git_branch_and_record)
 }
 END_TEST
 
+/* droverd's git refuses protocols that are not enabled before running anything. */
+START_TEST(git_protocols_refused)
+{
+    char *url = mem_printf("%s/remote.git", gitdir), cmd[1024];
+    struct forge f = {
+        .kind = FORGE_GIT, .repo_url = url, .timeout_s = 30, .protocols = "https,ssh"};
+    struct err err = {0};
+    json_t *a = NULL;
+
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/refused", "main", &a, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    ck_assert_ptr_nonnull(strstr(err.msg, "file protocol is not enabled"));
+    ck_assert_ptr_null(a);
+    snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse -q --verify refs/heads/agent/refused",
+             url);
+    ck_assert_int_ne(system(cmd), 0); /* nothing was pushed */
+    f.protocols = "https,ssh,file";
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/refused", "main", &a, &err) == 0, "%s",
+                  err.msg);
+    json_decref(a);
+    free(url);
+}
+END_TEST
+
 START_TEST(git_failures)
 {
     char *url = mem_printf("%s/remote.git", gitdir), *missing = mem_printf("%s/nope.git", gitdir);
@@ -280,6 +304,56 @@ static const struct {
 START_TEST(branch_names)
 {
     ck_assert_msg(model_branch_name_valid(names[_i].name) == names[_i].ok, "%s", names[_i].name);
+}
+END_TEST
+
+START_TEST(cred_rules)
+{
+    struct forge gh = {.kind = FORGE_GITHUB, .token = "t"};
+    struct forge gl = {.kind = FORGE_GITLAB, .api_url = "https://gl.corp/api/v4", .token = "t"};
+    struct forge listed = {.kind = FORGE_GITEA,
+                           .api_url = "https://evil.example/api/v1",
+                           .allow = "https://git.corp/, https://api.git.corp",
+                           .token = "t"};
+    struct forge proto = {.kind = FORGE_GIT, .repo_url = "/srv/r.git", .protocols = "https,ssh"};
+    struct err err = {0};
+    char b[32];
+
+    ck_assert_str_eq(forge_cred_scheme("https://h/r", b, sizeof(b)), "https");
+    ck_assert_str_eq(forge_cred_scheme("HTTP://h/r", b, sizeof(b)), "http");
+    ck_assert_str_eq(forge_cred_scheme("git@h:o/r.git", b, sizeof(b)), "ssh");
+    ck_assert_str_eq(forge_cred_scheme("git+ssh://h/r", b, sizeof(b)), "ssh");
+    ck_assert_str_eq(forge_cred_scheme("/srv/r.git", b, sizeof(b)), "file");
+    ck_assert_str_eq(forge_cred_scheme("./a:b/r.git", b, sizeof(b)), "file");
+    ck_assert_str_eq(forge_cred_scheme("file:///srv/r.git", b, sizeof(b)), "file");
+    /* The default: the forge's own origin (and, for api.X, X). */
+    ck_assert_int_eq(forge_cred_check(&gh, "https://api.github.com/repos/o/r", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://github.com/o/r.git", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://x:y@github.com/o/r.git", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://github.com.evil/o/r.git", true, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://evil.example/o/r.git", true, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://evil.example/o/r.git", false, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gl, "https://gl.corp/api/v4/projects", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gl, "https://gl.corp:8443/api/v4/projects", true, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&gl, "http://gl.corp/api/v4/projects", true, &err), -1);
+    /* An explicit list wins over the project's own (here hostile) API URL. */
+    ck_assert_int_eq(forge_cred_check(&listed, "https://evil.example/api/v1/repos", true, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "bound to https://git.corp/"));
+    ck_assert_int_eq(forge_cred_check(&listed, "https://git.corp/o/r.git", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&listed, "https://api.git.corp/v1", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&listed, "https://api.git.corpse/v1", true, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&listed, "https://git.corp.evil/o/r.git", true, &err), -1);
+    /* Protocols. */
+    ck_assert_int_eq(forge_cred_check(&proto, "/srv/r.git", false, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "file protocol is not enabled"));
+    ck_assert_int_eq(forge_cred_check(&proto, "file:///srv/r.git", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "http://h/r.git", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "git://h/r.git", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "ext::sh -c evil", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "https://h/r.git", false, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&proto, "git@h:r.git", false, &err), 0);
 }
 END_TEST
 
@@ -344,6 +418,8 @@ int main(void)
     tcase_add_test(api, api_unreachable);
     tcase_add_test(api, git_branch_and_record);
     tcase_add_test(api, git_failures);
+    tcase_add_test(api, git_protocols_refused);
+    tcase_add_test(pure, cred_rules);
     tcase_add_loop_test(pure, branch_names, 0, sizeof(names) / sizeof(names[0]));
     tcase_add_test(pure, token_lookup);
     tcase_add_test(pure, kind_parse);
