@@ -26,8 +26,10 @@ struct runner_cfg {
     char *coding_command; /* DROVER_CODING_COMMAND (a shell command line) */
     char *git_token;      /* GIT_TOKEN_FILE's content or GIT_TOKEN (secret), or NULL */
     char *git_ssh_key;    /* GIT_SSH_KEY_FILE, or NULL */
-    long max_tasks;       /* DROVER_MAX_TASKS: exit after this many, 0 = forever */
-    bool once;            /* DROVER_EXIT_WHEN_IDLE: exit when a poll returns no task */
+    char *token_file;     /* DROVER_TOKEN_FILE, GIT_TOKEN_FILE: masked in the sandbox */
+    char *git_token_file;
+    long max_tasks; /* DROVER_MAX_TASKS: exit after this many, 0 = forever */
+    bool once;      /* DROVER_EXIT_WHEN_IDLE: exit when a poll returns no task */
 };
 
 struct runner_sandbox;

@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "runner_fs.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,11 @@ static int runner_cfg_secret(const char *name, char **out, struct err *err)
         return 0;
     }
     f = fopen(path, "re");
+    if (!f && errno == ENOENT) {
+        /* An optional Secret that was not created: no credential, as if unset. */
+        *out = runner_cfg_str(name, NULL);
+        return 0;
+    }
     if (!f)
         return err_set(err, ERR_INVALID, "%s %s is not readable", fname, path);
     n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -139,6 +145,22 @@ static int runner_cfg_secret(const char *name, char **out, struct err *err)
     *out = mem_strdup(buf);
     memset(buf, 0, sizeof(buf));
     return 0;
+}
+
+/*
+ * DROVER_CA_BUNDLE (an optional ConfigMap): when the file is there, git, OpenSSL and Node in
+ * the agent's children use it (it replaces the system store for the first two, and is added to
+ * Node's); variables already set win.
+ */
+static void runner_cfg_ca_bundle(void)
+{
+    const char *ca = getenv("DROVER_CA_BUNDLE");
+
+    if (!ca || !*ca || access(ca, R_OK) != 0)
+        return;
+    setenv("GIT_SSL_CAINFO", ca, 0);
+    setenv("SSL_CERT_FILE", ca, 0);
+    setenv("NODE_EXTRA_CA_CERTS", ca, 0);
 }
 
 int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
@@ -168,6 +190,9 @@ int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
     cfg->heartbeat_fixed = getenv("HEARTBEAT_INTERVAL") && *getenv("HEARTBEAT_INTERVAL");
     cfg->once =
         getenv("DROVER_EXIT_WHEN_IDLE") && strcmp(getenv("DROVER_EXIT_WHEN_IDLE"), "1") == 0;
+    cfg->token_file = runner_cfg_str("DROVER_TOKEN_FILE", NULL);
+    cfg->git_token_file = runner_cfg_str("GIT_TOKEN_FILE", NULL);
+    runner_cfg_ca_bundle();
     if (cfg->git_ssh_key && access(cfg->git_ssh_key, R_OK) != 0)
         return err_set(err, ERR_INVALID, "GIT_SSH_KEY_FILE %s is not readable", cfg->git_ssh_key);
     if (!cfg->coding_command)
@@ -195,5 +220,7 @@ void runner_cfg_clear(struct runner_cfg *cfg)
     free(cfg->coding_command);
     runner_cfg_wipe(cfg->git_token);
     free(cfg->git_ssh_key);
+    free(cfg->token_file);
+    free(cfg->git_token_file);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -107,8 +107,13 @@ char **runner_sandbox_argv(const struct runner_sandbox *sb, const struct runner_
         runner_sandbox_add3(&a, "--tmpfs", cfg->workspace, NULL);
         if (agent_home && strcmp(agent_home, "/") != 0 && runner_sandbox_exists(agent_home))
             runner_sandbox_add3(&a, "--tmpfs", agent_home, NULL);
+        /* Credential files: masked (a Secret's symlinks resolve to the masked file). */
         if (cfg->git_ssh_key)
-            runner_sandbox_add3(&a, "--ro-bind", "/dev/null", cfg->git_ssh_key);
+            runner_sandbox_add3(&a, "--ro-bind-try", "/dev/null", cfg->git_ssh_key);
+        if (cfg->token_file)
+            runner_sandbox_add3(&a, "--ro-bind-try", "/dev/null", cfg->token_file);
+        if (cfg->git_token_file)
+            runner_sandbox_add3(&a, "--ro-bind-try", "/dev/null", cfg->git_token_file);
         runner_sandbox_add3(&a, "--bind", repo, repo);
         runner_sandbox_add3(&a, "--bind", home, home);
         if (agent_home) {
