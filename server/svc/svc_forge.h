@@ -15,8 +15,9 @@
 /* A resolved forge: the struct the backends take, and what its borrowed strings point into. */
 struct svc_forge {
     struct forge f;
-    json_t *project; /* owned */
-    char *token;     /* owned secret: wiped on clear */
+    json_t *project;     /* owned */
+    char *token;         /* owned secret: wiped on clear */
+    char expires_at[32]; /* a short-lived token's expiry (GitHub App), else "" */
 };
 
 /*

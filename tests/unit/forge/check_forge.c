@@ -5,6 +5,7 @@
  * by reading the existing object back), auth failures and missing refs.
  */
 #include <check.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "core/mem.h"
 #include "core/model.h"
 #include "forge/forge_backend.h"
+#include "forge/forge_ghapp.h"
 
 #define TOKEN "fake-forge-secret"
 /* sha1("main"): the fake's main branch commit. */
@@ -26,8 +28,32 @@ static int fake_port;
 static char gitdir[256];
 static char main_sha[41];
 
+static char appdir[256];
+
+/* A GitHub App for the fake: an RSA key pair, the public half given to the fake. */
+static void app_setup(void)
+{
+    char cmd[1024], pub[300];
+
+    snprintf(appdir, sizeof(appdir), "/tmp/drover-check-forge-app-%d", (int)getpid());
+    snprintf(
+        cmd, sizeof(cmd),
+        "set -e; rm -rf %1$s; mkdir -p %1$s; cd %1$s;"
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem 2>/dev/null;"
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.pem 2>/dev/null;"
+        "openssl pkey -in key.pem -pubout -out pub.pem",
+        appdir);
+    if (system(cmd) != 0)
+        exit(1);
+    snprintf(pub, sizeof(pub), "%s/pub.pem", appdir);
+    setenv("FAKE_FORGE_APP_ID", "4242", 1);
+    setenv("FAKE_FORGE_APP_PUBKEY", pub, 1);
+    setenv("FAKE_FORGE_APP_INSTALLATION", "77", 1);
+}
+
 static void fake_start(void)
 {
+    app_setup();
     fake_pid = fakeproc_start("tests/fakes/fake_forge.py", TOKEN, &fake_port);
 }
 
@@ -65,10 +91,10 @@ static void setup_all(void)
 
 static void teardown_all(void)
 {
-    char cmd[512];
+    char cmd[1024];
 
     fake_stop();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", gitdir);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", gitdir, appdir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", gitdir);
 }
@@ -261,6 +287,86 @@ START_TEST(git_protocols_refused)
 }
 END_TEST
 
+/* GitHub App installation tokens against the fake's copy of GitHub's published API. */
+START_TEST(ghapp_installation_token)
+{
+    char key[300], other[300], expires[32], *tok = NULL, *api = api_url(2), *jwt, *dot, *pl;
+    struct forge_ghapp app = {.app_id = "4242",
+                              .key_file = key,
+                              .installation_id = "77",
+                              .repository = "widgets",
+                              .api_url = api,
+                              .timeout_s = 10};
+    struct forge f;
+    struct err err = {0};
+    json_t *out = NULL, *claims;
+    unsigned char raw[512];
+    int n;
+
+    snprintf(key, sizeof(key), "%s/key.pem", appdir);
+    snprintf(other, sizeof(other), "%s/other.pem", appdir);
+    /* The JWT: RS256, iss the App, a lifetime within GitHub's 10 minutes. */
+    jwt = forge_ghapp_jwt(&app, 1000000, &err);
+    ck_assert_ptr_nonnull(jwt);
+    dot = strchr(jwt, '.');
+    pl = mem_printf("%.*s", (int)strcspn(dot + 1, "."), dot + 1);
+    for (char *p = pl; *p; p++)
+        *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+    while (strlen(pl) % 4) {
+        char *q = mem_printf("%s=", pl);
+        free(pl);
+        pl = q;
+    }
+    n = EVP_DecodeBlock(raw, (const unsigned char *)pl, (int)strlen(pl));
+    ck_assert_int_gt(n, 0);
+    raw[n] = '\0';
+    claims = json_loads((const char *)raw, JSON_DISABLE_EOF_CHECK, NULL);
+    ck_assert_ptr_nonnull(claims);
+    ck_assert_str_eq(json_string_value(json_object_get(claims, "iss")), "4242");
+    ck_assert_int_eq(json_integer_value(json_object_get(claims, "iat")), 1000000 - 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(claims, "exp")), 1000000 + 540);
+    json_decref(claims);
+    free(pl);
+    free(jwt);
+
+    ck_assert_msg(forge_ghapp_token(&app, &tok, expires, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(strncmp(tok, "ghs_", 4), 0);
+    ck_assert_int_eq(strlen(expires), 20);
+    /* The short-lived token works where the static one would. */
+    forge_for(&f, 2, tok);
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/app-token", "main", &out, &err) == 0, "%s",
+                  err.msg);
+    json_decref(out);
+    free((char *)f.api_url);
+    free(tok);
+    tok = NULL;
+    /* Refusals: another installation, another key, another App, a URL off the allow-list. */
+    app.installation_id = "78";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    app.installation_id = "77";
+    app.key_file = other;
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    app.key_file = key;
+    app.app_id = "4243";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    app.app_id = "4242/../x";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    app.app_id = "4242";
+    app.allow = "https://api.github.com/";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    app.allow = NULL;
+    app.key_file = "/nonexistent/key.pem";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_ptr_null(tok);
+    free(api);
+}
+END_TEST
+
 START_TEST(git_failures)
 {
     char *url = mem_printf("%s/remote.git", gitdir), *missing = mem_printf("%s/nope.git", gitdir);
@@ -419,6 +525,7 @@ int main(void)
     tcase_add_test(api, git_branch_and_record);
     tcase_add_test(api, git_failures);
     tcase_add_test(api, git_protocols_refused);
+    tcase_add_test(api, ghapp_installation_token);
     tcase_add_test(pure, cred_rules);
     tcase_add_loop_test(pure, branch_names, 0, sizeof(names) / sizeof(names[0]));
     tcase_add_test(pure, token_lookup);
