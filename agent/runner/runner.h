@@ -28,8 +28,9 @@ struct runner_cfg {
     char *git_ssh_key;    /* GIT_SSH_KEY_FILE, or NULL */
     char *token_file;     /* DROVER_TOKEN_FILE, GIT_TOKEN_FILE: masked in the sandbox */
     char *git_token_file;
-    long max_tasks; /* DROVER_MAX_TASKS: exit after this many, 0 = forever */
-    bool once;      /* DROVER_EXIT_WHEN_IDLE: exit when a poll returns no task */
+    char *git_token_allow; /* DROVER_GIT_TOKEN_ALLOW: URL prefixes GIT_TOKEN may go to */
+    long max_tasks;        /* DROVER_MAX_TASKS: exit after this many, 0 = forever */
+    bool once;             /* DROVER_EXIT_WHEN_IDLE: exit when a poll returns no task */
 };
 
 struct runner_sandbox;

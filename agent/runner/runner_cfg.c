@@ -192,6 +192,7 @@ int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
         getenv("DROVER_EXIT_WHEN_IDLE") && strcmp(getenv("DROVER_EXIT_WHEN_IDLE"), "1") == 0;
     cfg->token_file = runner_cfg_str("DROVER_TOKEN_FILE", NULL);
     cfg->git_token_file = runner_cfg_str("GIT_TOKEN_FILE", NULL);
+    cfg->git_token_allow = runner_cfg_str("DROVER_GIT_TOKEN_ALLOW", NULL);
     runner_cfg_ca_bundle();
     if (cfg->git_ssh_key && access(cfg->git_ssh_key, R_OK) != 0)
         return err_set(err, ERR_INVALID, "GIT_SSH_KEY_FILE %s is not readable", cfg->git_ssh_key);
@@ -222,5 +223,6 @@ void runner_cfg_clear(struct runner_cfg *cfg)
     free(cfg->git_ssh_key);
     free(cfg->token_file);
     free(cfg->git_token_file);
+    free(cfg->git_token_allow);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -36,6 +36,33 @@ char *runner_publish_header_key(const char *url)
     return mem_printf("http.%s.extraHeader", url);
 }
 
+bool runner_publish_token_allowed(const struct runner_cfg *cfg, const char *url)
+{
+    const char *s = cfg->git_token_allow;
+    char *key, *norm;
+    bool ok = false;
+
+    if (!s || !*s)
+        return true;
+    /* Compare without user info, on a boundary: "https://git.corp/acme" is not
+     * "https://git.corp/acme-evil". */
+    key = runner_publish_header_key(url); /* "http.<url>.extraHeader" */
+    norm = mem_printf("%.*s", (int)(strlen(key) - strlen("http.") - strlen(".extraHeader")),
+                      key + strlen("http."));
+    while (*s && !ok) {
+        size_t n;
+
+        s += strspn(s, ", \t");
+        n = strcspn(s, ", \t");
+        ok =
+            n && strncmp(norm, s, n) == 0 && (s[n - 1] == '/' || norm[n] == '\0' || norm[n] == '/');
+        s += n;
+    }
+    free(key);
+    free(norm);
+    return ok;
+}
+
 static char *runner_publish_basic(const char *token)
 {
     char *cred = mem_printf("x-access-token:%s", token);
@@ -86,7 +113,7 @@ char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const c
         set[k++] = mem_printf("GIT_CONFIG_KEY_%zu=%s", nc, fixed[i][0]);
         set[k++] = mem_printf("GIT_CONFIG_VALUE_%zu=%s", nc, fixed[i][1]);
     }
-    if (url && cfg->git_token) {
+    if (url && cfg->git_token && runner_publish_token_allowed(cfg, url)) {
         /* Basic auth with the token as password (GitHub, GitLab, Gitea), for this URL only. */
         char *key = runner_publish_header_key(url), *hdr = runner_publish_basic(cfg->git_token);
 

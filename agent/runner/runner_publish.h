@@ -11,6 +11,8 @@
 #ifndef DROVER_AGENT_RUNNER_PUBLISH_H
 #define DROVER_AGENT_RUNNER_PUBLISH_H
 
+#include <stdbool.h>
+
 #include "core/err.h"
 #include "runner.h"
 
@@ -22,6 +24,12 @@
  */
 char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const char *gitdir,
                           const char *worktree);
+
+/*
+ * GIT_TOKEN goes to `url` only when it lies under DROVER_GIT_TOKEN_ALLOW (URL prefixes,
+ * space or comma separated; unset: any task URL).
+ */
+bool runner_publish_token_allowed(const struct runner_cfg *cfg, const char *url);
 
 /* The key the credential goes under: http.<url without user info>.extraHeader. Owned. */
 char *runner_publish_header_key(const char *url);
