@@ -118,6 +118,9 @@ int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err)
     enum agentbin_source src;
     struct err why = {0};
 
+    if (strcmp(c->backend, "process") == 0 && c->agent_user[0] &&
+        process_check_user(c->agent_user, err) < 0)
+        return -1; /* a start-up error, not a pool that cannot start agents */
     if (strcmp(c->backend, "process") != 0 || c->agent_command[0])
         return 0;
     if (agentbin_self(exe, sizeof(exe), &why) < 0)

@@ -106,4 +106,7 @@ bool backend_manages_pods(const struct backend *b);
 int process_open(struct backend *b, struct err *err);
 int k8s_open(struct backend *b, struct err *err);
 
+/* --agent-user: an existing user other than root, and droverd runs as root. 0 or -1. */
+int process_check_user(const char *user, struct err *err);
+
 #endif

@@ -352,23 +352,30 @@ static const struct backend_ops process_ops = {"process",       process_create, 
                                                process_list,    process_poll,    process_logs,
                                                process_destroy, process_shutdown};
 
+int process_check_user(const char *user, struct err *err)
+{
+    const struct passwd *pw = getpwnam(user);
+
+    if (!pw)
+        return err_set(err, ERR_INVALID, "--agent-user %s: no such user", user);
+    if (pw->pw_uid == 0)
+        return err_set(err, ERR_INVALID, "--agent-user %s is root: name another user", user);
+    if (geteuid() != 0)
+        return err_set(err, ERR_INVALID,
+                       "--agent-user needs droverd to run as root (it runs as uid %u); "
+                       "without root, agents run as droverd's own user",
+                       (unsigned)geteuid());
+    return 0;
+}
+
 int process_open(struct backend *b, struct err *err)
 {
     struct process_impl *p;
     const char *user = b->cfg.agent_user;
 
     if (user && *user) {
-        const struct passwd *pw = getpwnam(user);
-
-        if (!pw)
-            return err_set(err, ERR_INVALID, "--agent-user %s: no such user", user);
-        if (pw->pw_uid == 0)
-            return err_set(err, ERR_INVALID, "--agent-user %s is root: name another user", user);
-        if (geteuid() != 0)
-            return err_set(err, ERR_INVALID,
-                           "--agent-user needs droverd to run as root (it runs as uid %u); "
-                           "without root, agents run as droverd's own user",
-                           (unsigned)geteuid());
+        if (process_check_user(user, err) < 0)
+            return -1;
     } else if (geteuid() == 0) {
         log_warn("pool.process",
                  "droverd runs as root and its agents will too: set --agent-user so that "

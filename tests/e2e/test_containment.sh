@@ -57,7 +57,8 @@ wait_for() { # seconds sql-that-returns-t
   while [ $SECONDS -lt $deadline ]; do [ "$(q "$2")" = t ] && return 0; sleep 0.2; done
   return 1
 }
-capless() { setpriv --inh-caps=-all --bounding-set=-all --no-new-privs "$@"; }
+# No capabilities, same user: a process started through this execs in place, so $! is it.
+CAPLESS=(setpriv --inh-caps=-all --bounding-set=-all --no-new-privs)
 wait_port_file() { for _ in $(seq 100); do grep -q PORT= "$1" 2>/dev/null && return 0; sleep 0.1; done; fail "no port in $1"; }
 
 SECRET=ghs-contain-$$-$RANDOM-secret
@@ -183,16 +184,16 @@ DROVERD=$W/droverd-capless
 DROVER_FORGE_TOKEN_VICTIM=$SECRET DROVER_LOG_LEVEL=warn drover_start --sweep-interval 60
 DROVERD=$REAL_DROVERD
 PORT=${DROVER_URL##*:}
-capless sleep 120 &
+"${CAPLESS[@]}" sleep 120 &
 CONTROL=$!
 PIDS+=($CONTROL)
 sleep 0.3 # setpriv has exec'd sleep
 # Some kernels (gVisor) refuse every cross-process environ read: then the dumpable bit cannot be
 # observed here and the two checks say so instead of passing vacuously.
 DUMPABLE_VISIBLE=0
-capless cat "/proc/$CONTROL/environ" >/dev/null 2>&1 && DUMPABLE_VISIBLE=1
+"${CAPLESS[@]}" cat "/proc/$CONTROL/environ" >/dev/null 2>&1 && DUMPABLE_VISIBLE=1
 if [ $DUMPABLE_VISIBLE = 1 ]; then
-  ! capless cat "/proc/$DROVER_PID/environ" >/dev/null 2>&1 || fail "droverd's environ is readable by a process of its user: droverd is dumpable"
+  ! "${CAPLESS[@]}" cat "/proc/$DROVER_PID/environ" >/dev/null 2>&1 || fail "droverd's environ is readable by a process of its user: droverd is dumpable"
   echo "droverd: non-dumpable (its /proc environ is closed to processes of its user)"
 else
   echo "note: this kernel refuses /proc/<pid>/environ to every other process: the dumpable checks are not observable here"
@@ -222,6 +223,7 @@ wait_for 90 "SELECT state NOT IN ('backlog', 'in_progress') FROM tasks WHERE id 
 TEND=$(date +%s)
 AGENT_PID=$(pgrep -P "$WRAPPER" -x drover-agent || true)
 [ -n "$AGENT_PID" ] || fail "drover-agent is not running under the wrapper"
+PIDS+=($AGENT_PID)
 row=$(q "SELECT state || '|' || coalesce(branch, '') || '|' || coalesce(last_error, '') FROM tasks WHERE id = $T")
 [[ $row == ready_to_test\|* ]] || fail "hostile task: $row"
 BR=$(cut -d'|' -f2 <<<"$row")
@@ -281,14 +283,14 @@ echo "credentials: not in the sink, the logs, the activity, the pushed branch or
 echo "agent: its /proc environ holds neither token"
 
 # drover-agent is non-dumpable too (a capless twin that cannot reach droverd keeps retrying).
-capless env DROVER_TOKEN=x MCP_SERVER_URL=http://127.0.0.1:1/mcp DROVER_SANDBOX=none \
+"${CAPLESS[@]}" env DROVER_TOKEN=x MCP_SERVER_URL=http://127.0.0.1:1/mcp DROVER_SANDBOX=none \
   DROVER_WORKSPACE="$W/ws2" DROVER_CODING_COMMAND=true "$AGENT" >"$W/agent2.log" 2>&1 &
 A2=$!
 PIDS+=($A2)
 for _ in $(seq 50); do grep -q "not reachable" "$W/agent2.log" && break; sleep 0.1; done
 grep -q "not reachable" "$W/agent2.log" || fail "the capless agent did not start"
 if [ $DUMPABLE_VISIBLE = 1 ]; then
-  ! capless cat "/proc/$A2/environ" >/dev/null 2>&1 || fail "drover-agent's environ is readable by a process of its user: it is dumpable"
+  ! "${CAPLESS[@]}" cat "/proc/$A2/environ" >/dev/null 2>&1 || fail "drover-agent's environ is readable by a process of its user: it is dumpable"
   echo "agent: non-dumpable"
 fi
 kill "$A2"
