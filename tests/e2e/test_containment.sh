@@ -47,7 +47,10 @@ fail() {
 }
 contain_cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do drover_wait_pid 30 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    wait "$p" 2>/dev/null || true
+  done
   rm -rf "$W" "$VIS"
 }
 trap 'rc=$?; contain_cleanup; (exit $rc); drover_cleanup' EXIT
@@ -315,7 +318,7 @@ echo "the default command ran" >claude-ran.txt
 EOF
 chmod +x "$VIS/bin/claude"
 kill "$AGENT_PID" "$WRAPPER" 2>/dev/null || true # the first agent must not take the next task
-drover_wait_pid 30 "$AGENT_PID" || true
+for _ in $(seq 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done # not our child
 T2=$(q "INSERT INTO tasks (project_id, title, description, max_attempts) VALUES ($P_VICTIM, '--dangerously-skip-permissions --version', 'A title that looks like a flag.', 1) RETURNING id" | head -n1)
 out=$("$DROVERD" token create --scope agent --name dash --backend process)
 PATH="$VIS/bin:$PATH" ANTHROPIC_API_KEY=sk-test GIT_TOKEN=$SECRET HOME=$AHOME \
@@ -330,4 +333,4 @@ prev=$(q "SELECT message FROM activity WHERE task_id = $T2 AND message LIKE 'cla
 [[ $last == claude-arg:*--dangerously-skip-permissions\ --version* ]] && [ "$prev" = "claude-arg:--" ] ||
   fail "the prompt did not arrive as a prompt after --: $(q "SELECT string_agg(message, ' ' ORDER BY id) FROM activity WHERE task_id = $T2 AND message LIKE 'claude-arg:%'")"
 echo "default command: a prompt starting with - arrives after --, as the prompt"
-pass
+pass "the hostile coding command found no credential"
