@@ -3,6 +3,7 @@
 #include "core/mem.h"
 #include "core/proc.h"
 #include "runner_fs.h"
+#include "mcpc.h"
 #include "runner_git.h"
 
 #include <openssl/evp.h>
@@ -79,8 +80,8 @@ static char *runner_publish_basic(const char *token)
     return hdr;
 }
 
-char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const char *gitdir,
-                          const char *worktree)
+char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const char *token,
+                          const char *gitdir, const char *worktree)
 {
     /* Configuration the command could have planted is never read: the global file (its
      * $HOME may be the agent's) is replaced by /dev/null, and these override the rest. */
@@ -113,9 +114,11 @@ char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const c
         set[k++] = mem_printf("GIT_CONFIG_KEY_%zu=%s", nc, fixed[i][0]);
         set[k++] = mem_printf("GIT_CONFIG_VALUE_%zu=%s", nc, fixed[i][1]);
     }
-    if (url && cfg->git_token && runner_publish_token_allowed(cfg, url)) {
+    if (!token && cfg->git_token && url && runner_publish_token_allowed(cfg, url))
+        token = cfg->git_token; /* the project's own credential (droverd bound it) wins */
+    if (url && token) {
         /* Basic auth with the token as password (GitHub, GitLab, Gitea), for this URL only. */
-        char *key = runner_publish_header_key(url), *hdr = runner_publish_basic(cfg->git_token);
+        char *key = runner_publish_header_key(url), *hdr = runner_publish_basic(token);
 
         set[k++] = mem_printf("GIT_CONFIG_KEY_%zu=%s", nc, key);
         set[k++] = mem_printf("GIT_CONFIG_VALUE_%zu=%s", nc, hdr);
@@ -137,14 +140,14 @@ char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const c
     return env;
 }
 
-int runner_publish_adopt(const struct runner_cfg *cfg, const char *url, const char *gitdir,
-                         const char *worktree, char ***env, struct err *err)
+int runner_publish_adopt(const struct runner_cfg *cfg, const char *url, const char *token,
+                         const char *gitdir, const char *worktree, char ***env, struct err *err)
 {
     static const char *const reset[] = {"reset", "-q", "--hard", NULL};
     struct proc_result res;
 
     proc_env_free(*env);
-    *env = runner_publish_env(cfg, url, gitdir, worktree);
+    *env = runner_publish_env(cfg, url, token, gitdir, worktree);
     if (runner_fs_private_dir(worktree, 0700, err) < 0)
         return -1;
     if (runner_git(*env, worktree, reset, NULL, NULL, &res, err) < 0)
@@ -170,7 +173,7 @@ int runner_publish_handoff(const struct runner_cfg *cfg, const char *gitdir, con
 {
     /* No credential and no GIT_DIR: these run in the command's new repository, before the
      * command exists, and fetch from the runner's repository on disk. */
-    char **env = runner_publish_env(cfg, NULL, NULL, NULL);
+    char **env = runner_publish_env(cfg, NULL, NULL, NULL, NULL);
     char *ref = mem_printf("refs/heads/%s", branch);
     const char *init[] = {"init", "-q", "-b", branch, NULL};
     const char *fetch[] = {"fetch", "-q", "--no-tags", "--depth", "1", "--", gitdir, ref, NULL};
@@ -188,4 +191,38 @@ out:
     free(ref);
     proc_env_free(env);
     return rc;
+}
+
+int runner_publish_fetch_credential(struct mcpc *m, long long task_id, long long epoch,
+                                    char **token, struct err *err)
+{
+    json_t *args = json_pack("{s:I, s:I}", "task_id", (json_int_t)task_id, "lease_epoch",
+                             (json_int_t)epoch),
+           *res = NULL;
+    const char *t;
+    int rc;
+
+    *token = NULL;
+    rc = mcpc_call(m, "get_git_credential", args, 60, &res, err);
+    json_decref(args);
+    if (rc < 0) {
+        /* A droverd without the tool: the agent's own GIT_TOKEN, as before. */
+        bool unknown = strstr(err->msg, "unknown tool") || strstr(err->msg, "Unknown tool") ||
+                       strstr(err->msg, "not found: get_git_credential");
+
+        json_decref(res);
+        if (unknown) {
+            memset(err, 0, sizeof(*err));
+            return 0;
+        }
+        return -1;
+    }
+    t = json_string_value(json_object_get(res, "token"));
+    if (t && *t)
+        *token = mem_strdup(t);
+    /* The answer held the secret: wipe it before it is freed. */
+    if (t)
+        memset((char *)t, 0, strlen(t));
+    json_decref(res);
+    return 0;
 }

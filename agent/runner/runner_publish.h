@@ -18,12 +18,13 @@
 
 /*
  * The environment for git in the runner's repository (owned; proc_env_free). `url`: the
- * task's repository (the credential is scoped to it; NULL: no credential). `gitdir` and
+ * task's repository (the credential is scoped to it; NULL: no credential). `token`: the
+ * task's own credential (get_git_credential), or NULL for the agent's GIT_TOKEN. `gitdir` and
  * `worktree`: GIT_DIR and GIT_WORK_TREE, or NULL (the clone itself; a repository of the
  * command's that the runner prepares before the command runs).
  */
-char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const char *gitdir,
-                          const char *worktree);
+char **runner_publish_env(const struct runner_cfg *cfg, const char *url, const char *token,
+                          const char *gitdir, const char *worktree);
 
 /*
  * GIT_TOKEN goes to `url` only when it lies under DROVER_GIT_TOKEN_ALLOW (URL prefixes,
@@ -39,8 +40,17 @@ char *runner_publish_header_key(const char *url);
  * the runner's repository `gitdir` with `worktree` (created private) as its work tree, which
  * gets the clone's files. 0 or -1.
  */
-int runner_publish_adopt(const struct runner_cfg *cfg, const char *url, const char *gitdir,
-                         const char *worktree, char ***env, struct err *err);
+int runner_publish_adopt(const struct runner_cfg *cfg, const char *url, const char *token,
+                         const char *gitdir, const char *worktree, char ***env, struct err *err);
+
+/*
+ * get_git_credential for the task just claimed: *token (owned, secret) the project's
+ * credential, or NULL when droverd has none for it (or predates the tool). 0, or -1 when the
+ * call failed otherwise (e.g. the lease is gone).
+ */
+struct mcpc;
+int runner_publish_fetch_credential(struct mcpc *m, long long task_id, long long epoch,
+                                    char **token, struct err *err);
 
 /*
  * Give the command its own repository in `worktree` (already checked out by the runner from

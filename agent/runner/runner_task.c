@@ -43,6 +43,7 @@ struct runner_task {
     char dir[1024], repo[1100], branch[256], base_sha[41], head_sha[41], mcp_config[1200];
     char gitdir[1100], home[1100]; /* the runner's own repository; the command's $HOME */
     char *safe_url;                /* owned: url without credentials, for messages */
+    char *git_token;               /* owned secret: the project's credential, or NULL */
     char *prompt;                  /* owned */
     char **git_env, **cmd_env;
     struct proc_result cmd; /* how the coding command ended */
@@ -397,7 +398,7 @@ static void runner_task_begin(struct runner_task *t, struct runner *r, struct mc
     json_decref(r->usage);
     r->usage = NULL;
     pthread_mutex_unlock(&r->lock);
-    t->git_env = runner_publish_env(&r->cfg, t->url, NULL, NULL);
+    t->git_env = NULL; /* built by the credential step, once the task's own token is known */
     snprintf(t->dir, sizeof(t->dir), "%s/task-%lld-%lld", r->cfg.workspace, (long long)t->id,
              (long long)t->epoch);
     snprintf(t->repo, sizeof(t->repo), "%s/repo", t->dir);
@@ -433,6 +434,16 @@ static void runner_task_note_instructions(struct runner_task *t)
     }
 }
 
+/* Step: the project's git credential (get_git_credential), then git's environment. */
+static bool runner_task_credential(struct runner_task *t, struct err *err)
+{
+    if (t->url && runner_publish_fetch_credential(t->m, t->id, t->epoch, &t->git_token, err) < 0)
+        return runner_task_end(
+            t, runner_task_fail(t, true, err, "cannot get the git credential: %s", err->msg));
+    t->git_env = runner_publish_env(&t->r->cfg, t->url, t->git_token, NULL, NULL);
+    return true;
+}
+
 /* Step: a shallow clone of the base branch; base_sha is where it starts. */
 static bool runner_task_clone(struct runner_task *t, struct err *err)
 {
@@ -463,7 +474,8 @@ static bool runner_task_clone(struct runner_task *t, struct err *err)
                                runner_task_fail(t, !missing, err, "cannot clone %s (branch %s): %s",
                                                 t->safe_url, t->base, pr.last_line));
     }
-    if (runner_publish_adopt(&t->r->cfg, t->url, t->gitdir, t->repo, &t->git_env, err) < 0 ||
+    if (runner_publish_adopt(&t->r->cfg, t->url, t->git_token, t->gitdir, t->repo, &t->git_env,
+                             err) < 0 ||
         runner_git_head(t->git_env, t->repo, t->base_sha, err) < 0)
         return runner_task_end(t, runner_task_fail(t, true, err, "%s", err->msg));
     runner_task_note_instructions(t);
@@ -713,6 +725,10 @@ static void runner_task_finish(struct runner_task *t)
     json_decref(t->batch);
     free(t->prompt);
     free(t->safe_url);
+    if (t->git_token) {
+        memset(t->git_token, 0, strlen(t->git_token));
+        free(t->git_token);
+    }
 }
 
 /*
@@ -721,6 +737,7 @@ static void runner_task_finish(struct runner_task *t)
  */
 static bool (*const runner_task_steps[])(struct runner_task *t, struct err *err) = {
     runner_task_workspace,   /* a fresh directory */
+    runner_task_credential,  /* the project's git credential */
     runner_task_clone,       /* the base branch, shallow */
     runner_task_branch,      /* the task's branch, from the server */
     runner_task_command_env, /* MCP config, prompt, environment */

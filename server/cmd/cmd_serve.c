@@ -150,6 +150,7 @@ int cmd_serve(int argc, char **argv)
     /* Where forge tokens may go, and which repository URLs droverd's own git may use: https
      * and ssh unless enabled (file, http and git are for demos and tests). */
     a.env.forge_allow = getenv("DROVER_FORGE_ALLOW");
+    a.env.git_secrets = getenv("DROVER_GIT_SECRETS");
     a.env.github_app_id = getenv("DROVER_GITHUB_APP_ID");
     a.env.github_app_key = getenv("DROVER_GITHUB_APP_KEY_FILE");
     a.env.repo_protocols = getenv("DROVER_REPO_PROTOCOLS") && *getenv("DROVER_REPO_PROTOCOLS")

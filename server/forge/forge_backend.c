@@ -132,6 +132,39 @@ static char *forge_backend_trim(char *s)
     return s;
 }
 
+int forge_backend_token_lookup_file(const char *project, const char *secrets_file, char **token,
+                                    struct err *err)
+{
+    char line[4096];
+    FILE *fp;
+
+    *token = NULL;
+    fp = fopen(secrets_file, "r");
+    if (!fp)
+        return err_set(err, ERR_INTERNAL, "cannot read secrets file %s: %s", secrets_file,
+                       strerror(errno));
+    while (fgets(line, sizeof(line), fp)) {
+        char *s = forge_backend_trim(line), *sep;
+        if (!*s || *s == '#')
+            continue;
+        sep = strpbrk(s, " \t=");
+        if (!sep)
+            continue;
+        *sep = '\0';
+        if (project && strcmp(s, project) == 0) {
+            char *t = forge_backend_trim(sep + 1);
+            if (*t == '=')
+                t = forge_backend_trim(t + 1);
+            if (*t)
+                *token = mem_strdup(t);
+            break;
+        }
+    }
+    memset(line, 0, sizeof(line));
+    fclose(fp);
+    return 0;
+}
+
 int forge_backend_token_lookup(const char *project, const char *secrets_file, char **token,
                                struct err *err)
 {

@@ -84,6 +84,9 @@ int forge_backend_create_pull_request(const struct forge *f, const struct forge_
  * of `secrets_file` (may be NULL; '#' starts a comment), else $DROVER_FORGE_TOKEN. *token is NULL
  * when none is configured (owned otherwise; wipe before free). -1 only when the file is unreadable.
  */
+/* Only the file part: the "<project> <token>" line of `secrets_file`. 0 (*token may be NULL). */
+int forge_backend_token_lookup_file(const char *project, const char *secrets_file, char **token,
+                                    struct err *err);
 int forge_backend_token_lookup(const char *project, const char *secrets_file, char **token,
                                struct err *err);
 

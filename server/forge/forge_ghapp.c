@@ -121,6 +121,8 @@ int forge_ghapp_token(const struct forge_ghapp *app, char **token, char expires_
     body = app->repository && *app->repository
                ? json_pack("{s:[s]}", "repositories", app->repository)
                : json_object();
+    if (app->contents_only)
+        json_object_set_new(body, "permissions", json_pack("{s:s}", "contents", "write"));
     payload = json_dumps(body, JSON_COMPACT);
     req.url = url;
     req.body = payload;

@@ -7,6 +7,8 @@
 #ifndef DROVER_FORGE_GHAPP_H
 #define DROVER_FORGE_GHAPP_H
 
+#include <stdbool.h>
+
 #include "core/err.h"
 
 struct forge_ghapp {
@@ -16,6 +18,7 @@ struct forge_ghapp {
     const char *repository;      /* narrow the token to this repository name, or NULL */
     const char *api_url;         /* https://api.github.com (NULL = that), or GHES' /api/v3 */
     const char *allow;           /* as struct forge.allow: where the JWT may be sent */
+    bool contents_only;          /* ask for {"contents": "write"} only (an agent's git push) */
     long timeout_s;              /* 0 = 60 */
 };
 

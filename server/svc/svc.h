@@ -29,6 +29,7 @@ struct svc_env {
     struct queue_opts qo;       /* lease length and retry back-off */
     const char *forge_secrets;  /* file of forge tokens (DROVER_FORGE_SECRETS), or NULL */
     const char *forge_allow;    /* URL prefixes forge tokens may go to (DROVER_FORGE_ALLOW) */
+    const char *git_secrets;    /* file of agents' git tokens per project (DROVER_GIT_SECRETS) */
     const char *repo_protocols; /* schemes droverd's git may use (DROVER_REPO_PROTOCOLS), NULL:
                                    any (the serve command defaults it to "https,ssh") */
     const char *github_app_id;  /* DROVER_GITHUB_APP_ID: installation tokens for projects with */

@@ -58,7 +58,7 @@ START_TEST(publish_env_scoped)
     setenv("GIT_CONFIG_COUNT", "1", 1);
     setenv("GIT_CONFIG_KEY_0", "core.hooksPath", 1);
     setenv("GIT_CONFIG_VALUE_0", "/planted/hooks", 1);
-    env = runner_publish_env(&cfg, "https://user:pw@git.example/acme/r.git", "/ws/t/git/.git",
+    env = runner_publish_env(&cfg, "https://user:pw@git.example/acme/r.git", NULL, "/ws/t/git/.git",
                              "/ws/t/repo");
     ck_assert_str_eq(env_get(env, "GIT_DIR"), "/ws/t/git/.git");
     ck_assert_str_eq(env_get(env, "GIT_WORK_TREE"), "/ws/t/repo");
@@ -76,7 +76,7 @@ START_TEST(publish_env_scoped)
     free(key);
     proc_env_free(env);
     /* No URL (the command's own repository, before it runs): no credential at all. */
-    env = runner_publish_env(&cfg, NULL, NULL, NULL);
+    env = runner_publish_env(&cfg, NULL, NULL, NULL, NULL);
     ck_assert_ptr_null(env_get(env, "GIT_DIR"));
     for (size_t i = 0; env[i]; i++)
         ck_assert_ptr_null(strstr(env[i], "Authorization"));
@@ -88,7 +88,7 @@ START_TEST(publish_env_scoped)
     ck_assert(runner_publish_token_allowed(&cfg, "https://other.example/x.git"));
     ck_assert(!runner_publish_token_allowed(&cfg, "https://git.example/acme-evil/r.git"));
     ck_assert(!runner_publish_token_allowed(&cfg, "https://evil.example/acme/r.git"));
-    env = runner_publish_env(&cfg, "https://evil.example/acme/r.git", NULL, NULL);
+    env = runner_publish_env(&cfg, "https://evil.example/acme/r.git", NULL, NULL, NULL);
     for (size_t i = 0; env[i]; i++)
         ck_assert_ptr_null(strstr(env[i], "Authorization"));
     proc_env_free(env);
@@ -240,7 +240,7 @@ START_TEST(publish_ignores_planted_git)
     snprintf(cmd, sizeof(cmd),
              "printf '[core]\\n\\thooksPath = %s/repo/.git/hooks\\n' >%s/.gitconfig", base, base);
     ck_assert_int_eq(system(cmd), 0);
-    env = runner_publish_env(&cfg, "https://git.example/r.git", gitdir, wt);
+    env = runner_publish_env(&cfg, "https://git.example/r.git", NULL, gitdir, wt);
     o.env = env;
     o.cwd = wt;
     ck_assert_int_eq(proc_run(&o, &res, &err), 0);
