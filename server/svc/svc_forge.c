@@ -4,9 +4,24 @@
 #include "forge/forge_ghapp.h"
 #include "store/projects.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+const char *svc_forge_allow(const struct svc_ctx *c, const char *project)
+{
+    char var[160] = "DROVER_FORGE_ALLOW_";
+    size_t k = strlen(var);
+    const char *v;
+
+    for (size_t i = 0; project && project[i] && k + 1 < sizeof(var); i++)
+        var[k++] =
+            isalnum((unsigned char)project[i]) ? (char)toupper((unsigned char)project[i]) : '_';
+    var[k] = '\0';
+    v = getenv(var);
+    return v && *v ? v : c->env->forge_allow;
+}
 
 /*
  * A project on GitHub with settings.github_app_installation_id, where droverd has an App
@@ -25,7 +40,7 @@ static int svc_forge_app_token(struct svc_ctx *c, const json_t *p, struct svc_fo
                               .installation_id = id,
                               .repository = slash ? slash + 1 : NULL,
                               .api_url = sf->f.api_url,
-                              .allow = c->env->forge_allow,
+                              .allow = sf->f.allow,
                               .timeout_s = 30};
 
     if (sf->f.kind != FORGE_GITHUB || !inst)
@@ -70,12 +85,12 @@ int svc_forge_resolve(struct svc_ctx *c, int64_t project_id, const json_t *task,
         goto fail;
     sf->f.api_url = json_string_value(json_object_get(p, "forge_api_url"));
     sf->f.repo_path = json_string_value(json_object_get(p, "forge_repo_path"));
+    sf->f.allow = svc_forge_allow(c, json_string_value(json_object_get(p, "name")));
     if (forge_backend_token_lookup(json_string_value(json_object_get(p, "name")),
                                    c->env->forge_secrets, &sf->token, err) < 0 ||
         svc_forge_app_token(c, p, sf, err) < 0)
         goto fail;
     sf->f.token = sf->token;
-    sf->f.allow = c->env->forge_allow;
     sf->f.protocols = c->env->repo_protocols;
     if (!sf->f.repo_url || !*sf->f.repo_url) {
         err_set(err, ERR_INVALID, "the task names no repository");

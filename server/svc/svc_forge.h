@@ -32,4 +32,11 @@ void svc_forge_clear(struct svc_forge *sf);
 /* The base branch of `task` (its own, its project's, else the model's default). Borrowed. */
 const char *svc_forge_base(const json_t *task);
 
+/*
+ * Where project `project`'s credentials may go: DROVER_FORGE_ALLOW_<PROJECT> (URL prefixes; the
+ * name spelt as for DROVER_FORGE_TOKEN_<PROJECT>), else DROVER_FORGE_ALLOW, else NULL (the
+ * forge's own origin).
+ */
+const char *svc_forge_allow(const struct svc_ctx *c, const char *project);
+
 #endif

@@ -7,6 +7,7 @@
 #include "store/branches.h"
 #include "store/gitcred.h"
 #include "store/projects.h"
+#include "svc/svc_forge.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -71,7 +72,7 @@ int svc_gitcred_get(struct svc_ctx *c, const char *agent_id, int64_t task_id, in
     inst = json_object_get(settings, "github_app_installation_id");
     {
         /* The credential goes with this URL only: the same binding as droverd's own. */
-        struct forge f = {.kind = FORGE_GIT, .repo_url = url, .allow = c->env->forge_allow};
+        struct forge f = {.kind = FORGE_GIT, .repo_url = url, .allow = svc_forge_allow(c, name)};
         const char *api = json_string_value(json_object_get(p, "forge_api_url"));
 
         if (kind && strcmp(kind, "github") == 0) {
@@ -87,7 +88,7 @@ int svc_gitcred_get(struct svc_ctx *c, const char *agent_id, int64_t task_id, in
                                       .installation_id = id,
                                       .repository = slash ? slash + 1 : NULL,
                                       .api_url = api,
-                                      .allow = c->env->forge_allow,
+                                      .allow = svc_forge_allow(c, name),
                                       .contents_only = true,
                                       .timeout_s = 30};
 

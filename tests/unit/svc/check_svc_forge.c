@@ -261,8 +261,14 @@ START_TEST(github_app_token)
     ck_assert_ptr_nonnull(strstr(err.msg, "DROVER_GITHUB_APP_ID"));
     env.github_app_id = "4242";
     env.github_app_key = appkey;
+    /* The project's allow-list names another forge: the JWT is not sent. */
+    setenv("DROVER_FORGE_ALLOW_APPHUB", "https://forge.elsewhere.example/", 1);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    setenv("DROVER_FORGE_ALLOW_APPHUB", api, 1);
     ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err) == 0, "%s",
                   err.msg);
+    unsetenv("DROVER_FORGE_ALLOW_APPHUB");
     ck_assert(json_is_true(json_object_get(out, "created")));
     json_decref(out);
     /* Another App id: GitHub (the fake) refuses the JWT. */
