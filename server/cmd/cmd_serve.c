@@ -154,6 +154,15 @@ int cmd_serve(int argc, char **argv)
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
     /* Links in pull requests Drover opens: the dashboard's task page and its transcript. */
     a.env.public_url = getenv("DROVER_PUBLIC_URL");
+    /* Where forge tokens may go, and which repository URLs droverd's own git may use: https
+     * and ssh unless enabled (file, http and git are for demos and tests). */
+    a.env.forge_allow = getenv("DROVER_FORGE_ALLOW");
+    a.env.git_secrets = getenv("DROVER_GIT_SECRETS");
+    a.env.github_app_id = getenv("DROVER_GITHUB_APP_ID");
+    a.env.github_app_key = getenv("DROVER_GITHUB_APP_KEY_FILE");
+    a.env.repo_protocols = getenv("DROVER_REPO_PROTOCOLS") && *getenv("DROVER_REPO_PROTOCOLS")
+                               ? getenv("DROVER_REPO_PROTOCOLS")
+                               : "https,ssh";
     a.env.pool = a.pool;
     a.env.claims_closed = &claims_closed;
     a.dsn = cfg.database_url;
