@@ -20,7 +20,8 @@
 #   {"drover_tasks_per_s","pgbench_tasks_per_s","ratio","dispatch_p50_ms","dispatch_p99_ms",
 #    "ping_per_s","agents","yardstick_tasks_per_s","ratio_yardstick",
 #    "drover_async_tasks_per_s","pgbench_async_tasks_per_s","ratio_async",
-#    "yardstick_async_tasks_per_s","ratio_yardstick_async","flush_per_s"}
+#    "yardstick_async_tasks_per_s","ratio_yardstick_async","flush_per_s",
+#    "dispatch_async_p50_ms","dispatch_async_p99_ms"}
 #
 # Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_COUNT=300 BENCH_ROUNDS=5
 #   (throughput rounds; each runs pgbench and droverd back to back, order alternating; medians)
@@ -259,6 +260,11 @@ drover_log "dispatch: $agents agents long-polling, $count tasks enqueued one at 
 psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
 "$build/drover-bench" dispatch --url "http://127.0.0.1:$port" --tokens "$dir/tokens" \
   --agents "$agents" --count "$count" --wait 10 >"$dir/dispatch.json" 2>"$dir/dispatch.log"
+# The same against the synchronous_commit=off droverd: the claim's commit no longer waits for
+# a WAL flush, so the difference is the disk's (docs/performance.md, "dispatch latency").
+psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
+"$build/drover-bench" dispatch --url "http://127.0.0.1:$aport" --tokens "$dir/tokens" \
+  --agents "$agents" --count "$count" --wait 10 >"$dir/dispatch.async.json" 2>"$dir/dispatch.async.log"
 
 drover_log "ping: $agents sessions, ${seconds}s"
 "$build/drover-bench" ping --url "http://127.0.0.1:$port" --tokens "$dir/tokens" --agents "$agents" \
@@ -268,6 +274,8 @@ p50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.json")
 p99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.json")
 s50=$(jq -r '.from_send_p50_ms' "$dir/dispatch.json")
 s99=$(jq -r '.from_send_p99_ms' "$dir/dispatch.json")
+ap50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.async.json")
+ap99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.async.json")
 ping=$(jq -r '.ping_per_s' "$dir/ping.json")
 ping_cpu=$(jq -r '.client_cpu_s * 1000 / .pings' "$dir/ping.json")
 list() { awk -v f="${2:-%.1f}" '{ printf (NR > 1 ? "/" : "") f, $1 }' "$1"; }
@@ -297,10 +305,12 @@ printf '%-46s %.3f\n' "dispatch commit->receive p50 (ms)" "$p50"
 printf '%-46s %.3f\n' "dispatch commit->receive p99 (ms)" "$p99"
 printf '%-46s %.3f\n' "  same from INSERT sent, p50 (ms)" "$s50"
 printf '%-46s %.3f\n' "  same from INSERT sent, p99 (ms)" "$s99"
+printf '%-46s %.3f\n' "  synchronous_commit=off droverd, p50 (ms)" "$ap50"
+printf '%-46s %.3f\n' "  synchronous_commit=off droverd, p99 (ms)" "$ap99"
 printf '%-46s %.1f\n' "MCP ping/s" "$ping"
 printf '%-46s %.3f\n' "drover-bench CPU per ping (ms)" "$ping_cpu"
 echo
 printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"agents":%d,' \
   "$dr_tps" "$pg_tps" "$ratio" "$p50" "$p99" "$ping" "$agents"
-printf '"yardstick_tasks_per_s":%.1f,"ratio_yardstick":%.3f,"drover_async_tasks_per_s":%.1f,"pgbench_async_tasks_per_s":%.1f,"ratio_async":%.3f,"yardstick_async_tasks_per_s":%.1f,"ratio_yardstick_async":%.3f,"flush_per_s":%.0f}\n' \
-  "$qb_tps" "$ratio_qb" "$dr_atps" "$pg_atps" "$ratio_a" "$qb_atps" "$ratio_qba" "$flush"
+printf '"yardstick_tasks_per_s":%.1f,"ratio_yardstick":%.3f,"drover_async_tasks_per_s":%.1f,"pgbench_async_tasks_per_s":%.1f,"ratio_async":%.3f,"yardstick_async_tasks_per_s":%.1f,"ratio_yardstick_async":%.3f,"flush_per_s":%.0f,"dispatch_async_p50_ms":%.3f,"dispatch_async_p99_ms":%.3f}\n' \
+  "$qb_tps" "$ratio_qb" "$dr_atps" "$pg_atps" "$ratio_a" "$qb_atps" "$ratio_qba" "$flush" "$ap50" "$ap99"
