@@ -24,6 +24,7 @@ struct cfg {
     long max_body;    /* bytes, HTTP bodies and ws messages */
     int lease_seconds;
     int heartbeat_interval; /* seconds, advertised to agents */
+    int heartbeat_batch;    /* most heartbeats per statement (svc_hbbatch) */
     int long_poll_max;      /* seconds, bound of get_next_task wait_seconds */
     bool auth;
     int max_conns;                /* file descriptors lws may use */

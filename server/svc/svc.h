@@ -25,13 +25,14 @@ struct ttlcache;
 
 /* What every use case may read: built once by `droverd serve` (or a test), then read-only. */
 struct svc_env {
-    const struct cfg *cfg;      /* the serve settings (may be NULL: defaults) */
-    struct queue_opts qo;       /* lease length and retry back-off */
-    const char *forge_secrets;  /* file of forge tokens (DROVER_FORGE_SECRETS), or NULL */
-    struct agentpool *pool;     /* the agent pool (agent logs, limits), or NULL: none */
-    atomic_bool *claims_closed; /* set at shutdown: no task is handed out; may be NULL */
-    struct ttlcache *auth;      /* verified tokens (svc_auth.h), or NULL: no cache */
-    struct ttlcache *sessions;  /* known MCP sessions (svc_sessions.h), or NULL: no cache */
+    const struct cfg *cfg;       /* the serve settings (may be NULL: defaults) */
+    struct queue_opts qo;        /* lease length and retry back-off */
+    const char *forge_secrets;   /* file of forge tokens (DROVER_FORGE_SECRETS), or NULL */
+    struct agentpool *pool;      /* the agent pool (agent logs, limits), or NULL: none */
+    atomic_bool *claims_closed;  /* set at shutdown: no task is handed out; may be NULL */
+    struct ttlcache *auth;       /* verified tokens (svc_auth.h), or NULL: no cache */
+    struct ttlcache *sessions;   /* known MCP sessions (svc_sessions.h), or NULL: no cache */
+    struct svc_hbbatch *hbbatch; /* heartbeat group commit (svc_hbbatch.h), or NULL: none */
 };
 
 /* One caller's handle: the environment and its own connection (borrowed). */
