@@ -2,7 +2,9 @@
  * Heartbeats of many agents in one statement (group commit). The requests travel as one JSON
  * array ($1: [{agent, status, ids, usage}], in order); every CTE of queue_heartbeat's statement
  * works on all of them at once, keyed by the request's position n, and the final SELECT gives
- * one row per request with the same `agent` and `tasks` JSON queue_heartbeat answers. The
+ * one row per request with the same `agent` and `tasks` JSON queue_heartbeat answers (a named
+ * task the agent does not hold answers cancelled, with its state only to its last holder: the
+ * heartbeat is no oracle for other agents' tasks). The
  * agents of one batch are distinct (the caller sees to it): a task row is extended once.
  * Locks go tasks, then agents (in id order), as queue_heartbeat, update_status and the reaper
  * lock. Worker threads only.
@@ -15,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How a reported usage is stored over the old one: as queue_heartbeat stores it. */
-#define HBBATCH_USAGE(old, new) new
+/* How a reported usage is stored over the task's and the agent's: as queue_heartbeat stores it
+ * (the server hardening's per-key maximum, drover_usage_merge, replaces these where it is in). */
+#define HBBATCH_TASK_USAGE "req.usage"
+#define HBBATCH_AGENT_USAGE "req.usage"
 
 static const struct db_stmt st_hbbatch = {
     "hbbatch_exec",
@@ -26,47 +30,31 @@ static const struct db_stmt st_hbbatch = {
     "  CASE WHEN jsonb_typeof(r.e->'usage') = 'object' THEN r.e->'usage' END AS usage"
     "  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(e, n)),"
     " ext AS (UPDATE tasks t SET lease_expires_at = now() + make_interval(secs => $2),"
-    "  usage = CASE WHEN req.usage IS NULL THEN t.usage"
-    "   ELSE " HBBATCH_USAGE(
-        "t.usage",
-        "req.usage") " END"
-                     "  FROM req WHERE t.agent_id = req.agent AND t.state = 'in_progress'"
-                     "  RETURNING t.id, t.state, t.lease_expires_at, req.n),"
-                     " ag AS (SELECT a.id, a.status FROM agents a WHERE a.id IN (SELECT agent FROM "
-                     "req)"
-                     "  AND (SELECT count(*) FROM ext) >= 0 ORDER BY a.id FOR UPDATE),"
-                     " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
-                     "  offline_reason = CASE WHEN req.status = 'offline' THEN 'agent reported "
-                     "offline' END,"
-                     "  usage = CASE WHEN req.usage IS NULL THEN a.usage"
-                     "   ELSE " HBBATCH_USAGE(
-                         "a.usage",
-                         "req.usage") " END,"
-                                      "  status = CASE WHEN req.status = 'offline' THEN 'offline'"
-                                      "   WHEN ag.status = 'draining' THEN 'draining'"
-                                      "   WHEN EXISTS (SELECT 1 FROM ext WHERE ext.n = req.n) THEN "
-                                      "'busy' ELSE 'idle' END"
-                                      "  FROM ag, req WHERE a.id = ag.id AND req.agent = a.id"
-                                      "  RETURNING a.id, a.status, a.last_heartbeat_at, req.n)"
-                                      " SELECT req.n,"
-                                      "  (SELECT jsonb_build_object('id', id, 'status', status, "
-                                      "'last_heartbeat_at',"
-                                      "    last_heartbeat_at) FROM upd WHERE upd.n = req.n)::text "
-                                      "AS agent,"
-                                      "  (SELECT coalesce(jsonb_agg(x ORDER BY x->>'id'), '[]') "
-                                      "FROM ("
-                                      "    SELECT jsonb_build_object('id', e.id, 'state', e.state, "
-                                      "'cancelled', false,"
-                                      "     'lease_expires_at', e.lease_expires_at) AS x FROM ext "
-                                      "e WHERE e.n = req.n"
-                                      "    UNION ALL"
-                                      "    SELECT jsonb_build_object('id', t.id, 'state', t.state, "
-                                      "'cancelled', true,"
-                                      "     'lease_expires_at', NULL) FROM tasks t WHERE t.id = "
-                                      "ANY (req.ids)"
-                                      "    AND t.id NOT IN (SELECT id FROM ext WHERE ext.n = "
-                                      "req.n)) s)::text AS tasks"
-                                      " FROM req ORDER BY req.n",
+    "  usage = CASE WHEN req.usage IS NULL THEN t.usage ELSE " HBBATCH_TASK_USAGE " END"
+    "  FROM req WHERE t.agent_id = req.agent AND t.state = 'in_progress'"
+    "  RETURNING t.id, t.state, t.lease_expires_at, req.n),"
+    " ag AS (SELECT a.id, a.status FROM agents a WHERE a.id IN (SELECT agent FROM req)"
+    "  AND (SELECT count(*) FROM ext) >= 0 ORDER BY a.id FOR UPDATE),"
+    " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
+    "  offline_reason = CASE WHEN req.status = 'offline' THEN 'agent reported offline' END,"
+    "  usage = CASE WHEN req.usage IS NULL THEN a.usage ELSE " HBBATCH_AGENT_USAGE " END,"
+    "  status = CASE WHEN req.status = 'offline' THEN 'offline'"
+    "   WHEN ag.status = 'draining' THEN 'draining'"
+    "   WHEN EXISTS (SELECT 1 FROM ext WHERE ext.n = req.n) THEN 'busy' ELSE 'idle' END"
+    "  FROM ag, req WHERE a.id = ag.id AND req.agent = a.id"
+    "  RETURNING a.id, a.status, a.last_heartbeat_at, req.n)"
+    " SELECT req.n,"
+    "  (SELECT jsonb_build_object('id', id, 'status', status, 'last_heartbeat_at',"
+    "    last_heartbeat_at) FROM upd WHERE upd.n = req.n)::text AS agent,"
+    "  (SELECT coalesce(jsonb_agg(x ORDER BY x->>'id'), '[]') FROM ("
+    "    SELECT jsonb_build_object('id', e.id, 'state', e.state, 'cancelled', false,"
+    "     'lease_expires_at', e.lease_expires_at) AS x FROM ext e WHERE e.n = req.n"
+    "    UNION ALL"
+    "    SELECT jsonb_build_object('id', t.id,"
+    "     'state', CASE WHEN t.agent_id = req.agent THEN t.state END, 'cancelled', true,"
+    "     'lease_expires_at', NULL) FROM tasks t WHERE t.id = ANY (req.ids)"
+    "    AND t.id NOT IN (SELECT id FROM ext WHERE ext.n = req.n)) s)::text AS tasks"
+    " FROM req ORDER BY req.n",
     2};
 
 /* The checks queue_heartbeat makes, on one request. 0, or -1 with err. */

@@ -1,7 +1,8 @@
 /*
  * Heartbeat group commit against the real PostgreSQL: one batch statement (store/hbbatch)
  * answers each agent as queue_heartbeat does (its leases extended, cancelled tasks flagged,
- * unknown agents and bad input refused alone), and svc_hbbatch_beat from many threads at once,
+ * another agent's task only as cancelled without its state, unknown agents and bad input
+ * refused alone), and svc_hbbatch_beat from many threads at once,
  * with two threads beating for the same agent, answers every heartbeat with its own reply.
  */
 #include <check.h>
@@ -87,7 +88,7 @@ START_TEST(batch_answers_each_agent_alone)
     /* Leases nearly out: the batch must push them to now + lease. */
     ck_assert(db_command(&db, "UPDATE tasks SET lease_expires_at = now() + interval '1 second'",
                          &err) == 0);
-    ia = json_pack("[I]", (json_int_t)ta);
+    ia = json_pack("[I,I]", (json_int_t)ta, (json_int_t)tb); /* a names b's task too */
     ib = json_pack("[I]", (json_int_t)tb);
     ic = json_pack("[I]", (json_int_t)tc);
     memset(reqs, 0, sizeof(reqs));
@@ -103,6 +104,9 @@ START_TEST(batch_answers_each_agent_alone)
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(reqs[0].out, "agent"), "status")),
         "busy");
+    /* b's task: not a's, so cancelled for a, and no word on its state. */
+    ck_assert(json_is_true(json_object_get(task_in(reqs[0].out, tb), "cancelled")));
+    ck_assert(json_is_null(json_object_get(task_in(reqs[0].out, tb), "state")));
     ck_assert_int_eq(reqs[1].rc, -1);
     ck_assert_int_eq(reqs[1].err.code, ERR_NOT_FOUND);
     ck_assert_int_eq(reqs[2].rc, 0);
