@@ -1,10 +1,11 @@
 /*
  * Group commit for heartbeats. Worker threads that answer heartbeats at the same time join
- * one batch: the first to find no batch running takes every waiting heartbeat (distinct
- * agents, at most `max`), runs them as one statement on its own connection (store/hbbatch)
- * and hands each its answer; those that arrived meanwhile form the next batch. Nothing waits
- * for a timer: an idle server runs batches of one, a busy one batches of what queued up while
- * the previous statement ran. Every heartbeat is answered only after its batch committed, so
+ * one batch: the first to find a batch slot free (two run at once) takes every waiting
+ * heartbeat (distinct agents, none in a running batch, at most `max`), runs them as one
+ * statement on its own connection (store/hbbatch) and hands each its answer; those that
+ * arrived meanwhile form the next batch. Nothing waits for a timer: an idle server runs
+ * batches of one (queue_heartbeat's own statement), a busy one batches of what queued up while
+ * the previous statements ran. Every heartbeat is answered only after its batch committed, so
  * a crash loses only heartbeats nobody was told had landed (their agents retry on the next
  * interval, far inside the lease). Any thread; one per svc_env.
  */
