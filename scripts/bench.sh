@@ -81,12 +81,16 @@ PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off" "$build/droverd" serve --li
   --workers "$workers" --pod-backend none >"$dir/droverd-async.log" 2>&1 &
 benchpg_pids+=($!)
 adroverd_pid=$!
-for p in "$port:$droverd_pid" "$aport:$adroverd_pid"; do
+# Ready when *that* droverd says it listens (another process may answer on a busy port).
+for p in "$port:$droverd_pid:droverd" "$aport:$adroverd_pid:droverd-async"; do
+  IFS=: read -r pp wpid lg <<<"$p"
   for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:${p%%:*}/health" >/dev/null 2>&1 && break
-    kill -0 "${p#*:}" 2>/dev/null || { drover_log "droverd exited"; exit 1; }
+    grep -q "listening on 127.0.0.1:$pp" "$dir/$lg.log" 2>/dev/null &&
+      curl -fsS "http://127.0.0.1:$pp/health" >/dev/null 2>&1 && break
+    kill -0 "$wpid" 2>/dev/null || { drover_log "droverd exited (port $pp in use?)"; exit 1; }
     sleep 0.1
   done
+  grep -q "listening on 127.0.0.1:$pp" "$dir/$lg.log" || { drover_log "droverd did not listen on $pp"; exit 1; }
 done
 
 # The yardstick's own table, in a schema of its own (its `tasks` is not droverd's).

@@ -61,11 +61,14 @@ valgrind --tool=callgrind --collect-atstart=no --toggle-collect=work_run --toggl
   --sweep-interval 3600 >"$dir/droverd.log" 2>&1 &
 pid=$!
 benchpg_pids+=($pid)
+# Ready when *this* droverd says it listens (another process may answer on a busy port).
 for _ in $(seq 600); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { drover_log "droverd exited under callgrind"; exit 1; }
+  grep -q "listening on 127.0.0.1:$port" "$dir/droverd.log" 2>/dev/null &&
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { drover_log "droverd exited under callgrind (port $port in use?)"; exit 1; }
   sleep 0.1
 done
+grep -q "listening on 127.0.0.1:$port" "$dir/droverd.log" || { drover_log "droverd did not listen on $port"; exit 1; }
 url=http://127.0.0.1:$port
 load() { python3 tests/bench/callgrind_load.py "$url" "$token" "$@"; }
 # Warm up (first-use paths: prepared statements, caches), then count each phase alone.

@@ -11,10 +11,10 @@ command -v valgrind >/dev/null || proto_missing "valgrind not installed"
 command -v callgrind_control >/dev/null || proto_missing "callgrind_control not installed"
 
 proto_db
-port=$(proto_port)
-run() { # baseline-file [extra env...]
-  local b=$1
+run() { # baseline-file [extra env...]: each run on a port free at its start
+  local b=$1 port
   shift
+  port=$(proto_port)
   env BENCH_PG=env BENCH_BUILD_DIR=$PROTO_BUILD CALLGRIND_TASKS=10 CALLGRIND_BEATS=20 BENCH_PORT=$port \
     CALLGRIND_BASELINE=$b "$@" timeout 300 "$PROTO_ROOT/scripts/callgrind.sh" 2>>"$PROTO_TMP/cg.log"
 }
