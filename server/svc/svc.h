@@ -36,10 +36,11 @@ struct svc_env {
     const char
         *github_app_key;    /* settings.github_app_installation_id (DROVER_GITHUB_APP_KEY_FILE) */
     struct agentpool *pool; /* the agent pool (agent logs, limits), or NULL: none */
-    atomic_bool *claims_closed; /* set at shutdown: no task is handed out; may be NULL */
-    struct ttlcache *auth;      /* verified tokens (svc_auth.h), or NULL: no cache */
-    struct ttlcache *sessions;  /* known MCP sessions (svc_sessions.h), or NULL: no cache */
-    const char *public_url;     /* where people reach this droverd (DROVER_PUBLIC_URL), or NULL */
+    atomic_bool *claims_closed;  /* set at shutdown: no task is handed out; may be NULL */
+    struct ttlcache *auth;       /* verified tokens (svc_auth.h), or NULL: no cache */
+    struct ttlcache *sessions;   /* known MCP sessions (svc_sessions.h), or NULL: no cache */
+    const char *public_url;      /* where people reach this droverd (DROVER_PUBLIC_URL), or NULL */
+    struct svc_hbbatch *hbbatch; /* heartbeat group commit (svc_hbbatch.h), or NULL: none */
 };
 
 /* One caller's handle: the environment and its own connection (borrowed). */
