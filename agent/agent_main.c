@@ -64,8 +64,10 @@ static void agent_usage(void)
            "  DROVER_WORKSPACE      where repositories are cloned (/tmp/drover-workspace)\n"
            "  HEARTBEAT_INTERVAL    seconds between heartbeats (15)\n"
            "  TASK_TIMEOUT          cap on a task's run time in seconds (the task's own)\n"
-           "  DROVER_CODING_COMMAND shell command run in the clone with $DROVER_TASK_PROMPT\n"
-           "                        (Claude Code when logged in, else the demo coder)\n"
+           "  DROVER_CODING_COMMAND shell command run in the clone with $DROVER_TASK_PROMPT,\n"
+           "                        or \"demo\" for the demo coder (not AI); unset: Claude Code\n"
+           "                        when claude is on PATH with model credentials, else none\n"
+           "                        (the agent then reports itself unusable and takes no task)\n"
            "  GIT_TOKEN | GIT_SSH_KEY_FILE   git credentials (never logged or stored)\n"
            "  DROVER_POLL_WAIT, DROVER_STOP_GRACE, DROVER_MAX_TASKS, DROVER_EXIT_WHEN_IDLE\n"
            "See docs/agent.md.\n");
@@ -148,6 +150,24 @@ static long agent_work(struct runner *r, struct mcpc *m)
     return done;
 }
 
+/*
+ * No usable coding command: take no task, and say why on every heartbeat (the heartbeat thread
+ * sends status unusable with the reason) until SIGTERM, so the dashboard, droverctl, the API
+ * and the pool's circuit breaker see it. Under DROVER_EXIT_WHEN_IDLE, report once and exit 3.
+ */
+static int agent_unusable(struct runner *r, struct mcpc *m)
+{
+    struct err err = {0};
+
+    if (runner_hb_send(r, m, NULL, &err) < 0)
+        log_warn("agent", "unusable heartbeat failed (%s)", err.msg);
+    if (r->cfg.once)
+        return 3;
+    while (!runner_shutdown)
+        agent_nap(1);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct runner r;
@@ -191,8 +211,11 @@ int main(int argc, char **argv)
         goto out;
     }
     m_ready = 1;
-    log_info("agent", "starting agent=%s server=%s command='%s'",
-             r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command);
+    log_info("agent", "starting agent=%s server=%s coder='%s' command='%s'",
+             r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coder ? r.cfg.coder : "none",
+             r.cfg.coding_command ? r.cfg.coding_command : "");
+    if (r.cfg.unusable)
+        log_error("agent", "unusable: %s; taking no task", r.cfg.unusable);
     if (agent_connect(&m, &err) < 0)
         goto out;
     if (runner_shutdown) {
@@ -204,6 +227,14 @@ int main(int argc, char **argv)
         goto out;
     }
     hb_started = 1;
+    if (r.cfg.unusable) {
+        rc = agent_unusable(&r, &m);
+        goto out;
+    }
+    /* Say we are here before the first poll: an agent restarted with the token of one that
+     * stopped cleanly (offline) would otherwise have its claim refused as offline. */
+    if (runner_hb_send(&r, &m, NULL, &err) < 0)
+        log_warn("agent", "first heartbeat failed (%s)", err.msg);
     done = agent_work(&r, &m);
     rc = 0;
 out:

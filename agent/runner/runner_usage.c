@@ -63,9 +63,25 @@ bool runner_usage_line(struct runner_usage *u, const char *line)
     return true;
 }
 
+void runner_usage_base(struct runner_usage *u, const json_t *recorded)
+{
+    const json_t *usd = json_object_get(recorded, "usd");
+
+    u->base_in = runner_usage_count(recorded, "input_tokens");
+    u->base_out = runner_usage_count(recorded, "output_tokens");
+    u->base_cache = runner_usage_count(recorded, "cache_tokens");
+    u->base_usd =
+        json_is_number(usd) && isfinite(json_number_value(usd)) && json_number_value(usd) >= 0
+            ? json_number_value(usd)
+            : 0;
+}
+
 json_t *runner_usage_json(const struct runner_usage *u)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:f}", "input_tokens", u->in_tokens, "output_tokens",
-                     u->out_tokens, "cache_tokens", u->cache_tokens, "tokens",
-                     runner_usage_add(u->in_tokens, u->out_tokens), "usd", u->usd);
+    json_int_t in = runner_usage_add(u->base_in, u->in_tokens);
+    json_int_t out = runner_usage_add(u->base_out, u->out_tokens);
+
+    return json_pack("{s:I, s:I, s:I, s:I, s:f}", "input_tokens", in, "output_tokens", out,
+                     "cache_tokens", runner_usage_add(u->base_cache, u->cache_tokens), "tokens",
+                     runner_usage_add(in, out), "usd", u->base_usd + u->usd);
 }

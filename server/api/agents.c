@@ -20,11 +20,12 @@ static int agents_list(const struct api_request *req, const char *const *params,
     (void)params;
     (void)np;
     got = reply_query(req->query, "status", status, sizeof(status));
-    if (got < 0 ||
-        (got > 0 && strcmp(status, "initializing") && strcmp(status, "idle") &&
-         strcmp(status, "busy") && strcmp(status, "draining") && strcmp(status, "offline")))
-        return reply_error(resp, ERR_INVALID, "invalid_status",
-                           "status must be initializing, idle, busy, draining or offline");
+    if (got < 0 || (got > 0 && strcmp(status, "initializing") && strcmp(status, "idle") &&
+                    strcmp(status, "busy") && strcmp(status, "draining") &&
+                    strcmp(status, "offline") && strcmp(status, "unusable")))
+        return reply_error(
+            resp, ERR_INVALID, "invalid_status",
+            "status must be initializing, idle, busy, draining, offline or unusable");
     every = reply_query(req->query, "all", all, sizeof(all)) > 0 &&
             (strcmp(all, "1") == 0 || strcmp(all, "true") == 0);
     if (svc_agents_list(req->svc, got > 0 ? status : NULL, every, &list, &err) < 0)

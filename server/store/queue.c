@@ -67,7 +67,7 @@ static const struct db_stmt st_claim = {
     "  lease_epoch = t.lease_epoch + 1, lease_expires_at = now() + make_interval(secs => $2),"
     "  started_at = now(), updated_at = now(), reason = NULL"
     "  FROM pick WHERE t.id = pick.id"
-    "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline'))"
+    "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline', 'unusable'))"
     "  RETURNING t.*),"
     " busy AS (UPDATE agents SET status = 'busy', last_heartbeat_at = now(), updated_at = now()"
     "  WHERE id IN (SELECT agent_id FROM c)),"
@@ -427,7 +427,8 @@ int queue_claim(struct db *db, const struct queue_opts *o, const char *agent_id,
         err_set(err, ERR_NOT_FOUND, "agent %s is not registered", agent_id);
         goto out;
     }
-    if (strcmp(status, "draining") == 0 || strcmp(status, "offline") == 0) {
+    if (strcmp(status, "draining") == 0 || strcmp(status, "offline") == 0 ||
+        strcmp(status, "unusable") == 0) {
         err_set(err, ERR_CONFLICT, "agent %s is %s and may not claim tasks", agent_id, status);
         goto out;
     }

@@ -17,6 +17,7 @@
     " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
     " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
     " 'base_branch', " TASKJSON_BASE ","                                                           \
+    " 'base_given', (coalesce(t.base_branch, p.default_branch) IS NOT NULL),"                      \
     " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
     " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
     " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \

@@ -162,7 +162,9 @@ function renderAgents() {
     }
     tb.append(el('tr', { 'data-agent': a.id },
       el('td', { class: 'mono' }, a.name ? a.name + ' ' : '', el('span', { class: 'note' }, a.id.slice(0, 8))),
-      el('td', { class: 'status' }, a.status),
+      el('td', { class: 'status' }, a.status,
+        a.unusable_reason ? el('div', { class: 'note unusable-reason', 'data-unusable': a.id },
+          'unusable: ' + a.unusable_reason) : null),
       el('td', { class: 'mono' }, a.pod_name || '–'),
       el('td', {}, el('span', { class: 'hb ' + cls, 'data-hb': a.id }, label + ' · ' + ago(age))),
       el('td', {}, ct ? taskLink(ct.id || ct, '#' + (ct.id || ct) + (ct.title ? ' ' + ct.title : '')) : '–'),
