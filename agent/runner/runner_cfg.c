@@ -124,9 +124,12 @@ static void runner_cfg_command(struct runner_cfg *cfg)
     cfg->coder = mem_printf("Claude Code (credentials: %s)", how);
     /* Claude Code refuses bypassPermissions as root (measured with 2.1.197), so root gets an
      * explicit allow-list instead; the image runs as a normal user. Only the task's own MCP
-     * server (--strict-mcp-config); the task's model and the project's tools when set. */
+     * server (--strict-mcp-config), its tools in the model's tool list rather than deferred
+     * behind a tool search (a handful of tools; the prompt refers to them by name); the task's
+     * model and the project's tools when set. */
     cfg->coding_command =
-        mem_printf("claude -p \"$DROVER_TASK_PROMPT\" --output-format stream-json --verbose "
+        mem_printf("ENABLE_TOOL_SEARCH=\"${ENABLE_TOOL_SEARCH:-false}\" claude -p "
+                   "\"$DROVER_TASK_PROMPT\" --output-format stream-json --verbose "
                    "--mcp-config \"$DROVER_MCP_CONFIG\" --strict-mcp-config "
                    "${DROVER_MODEL:+--model \"$DROVER_MODEL\"} "
                    "${DROVER_TOOLS:+--tools \"$DROVER_TOOLS\"} %s",

@@ -170,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             REQUESTS.append({"path": path, "model": req.get("model"), "main": main,
                              "tools": [t.get("name") for t in req.get("tools") or []],
-                             "first_user": next((text_of(m.get("content"))[:4000]
+                             "first_user": next((text_of(m.get("content"))[-20000:]
                                                  for m in req.get("messages") or []
                                                  if m.get("role") == "user"), ""),
                              "tool_results": results, "answer": content, "usage": usage})
