@@ -11,6 +11,7 @@
 #include "runner_hb.h"
 #include "runner_mcpd.h"
 #include "runner_prompt.h"
+#include "runner_transcript.h"
 #include "runner_usage.h"
 
 #include <errno.h>
@@ -114,11 +115,21 @@ static void runner_task_usage(struct runner_task *t, const char *line)
 static void runner_task_on_line(void *ud, const char *line)
 {
     struct runner_task *t = ud;
+    json_t *tx;
     char *msg;
 
     if (!*line)
         return;
     runner_task_usage(t, line);
+    /* Claude Code's events become a transcript (runner_transcript.h), other lines stay as
+     * they are. */
+    if (!*t->prefix && (tx = runner_transcript_entries(line))) {
+        json_array_extend(t->batch, tx);
+        json_decref(tx);
+        if (json_array_size(t->batch) >= RUNNER_TASK_BATCH)
+            runner_task_flush(t);
+        return;
+    }
     msg = mem_printf("%s%.*s", t->prefix, RUNNER_TASK_LINE_MAX, line);
     json_array_append_new(t->batch, json_pack("{s:s}", "message", msg));
     free(msg);

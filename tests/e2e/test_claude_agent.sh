@@ -156,11 +156,31 @@ got=$(proto_psql -c "SELECT usage FROM tasks WHERE id = $T")
 [ "$(jq .input_tokens <<<"$got")" = "$(jq .input_tokens <<<"$want")" ] &&
   [ "$(jq .output_tokens <<<"$got")" = "$(jq .output_tokens <<<"$want")" ] ||
   proto_fail "usage on the task $got, the model reported $want"
-cost=$(proto_psql -c "SELECT message FROM activity WHERE task_id = $T AND message LIKE '{%total_cost_usd%'" |
-  jq -s '[.[] | select(.type == "result") | .total_cost_usd] | add')
+cost=$(proto_psql -c "SELECT coalesce(sum((metadata->>'total_cost_usd')::float8), 0) FROM activity
+  WHERE task_id = $T AND metadata->>'source' = 'claude' AND metadata->>'kind' = 'result'")
 jq -e --argjson c "$cost" '.usd > 0 and ((.usd - $c) | fabs) < 1e-9' <<<"$got" >/dev/null ||
   proto_fail "cost on the task $(jq .usd <<<"$got"), Claude Code reported $cost"
 proto_log "usage: $(jq -c . <<<"$got") = what the scripted model reported; cost = Claude Code's"
+
+# --- the transcript: structured activity, not raw JSON ------------------------------------------
+tx() { proto_psql -c "SELECT count(*) FROM activity WHERE task_id = $T AND metadata->>'source' = 'claude' AND $1"; }
+[ "$(tx "metadata->>'kind' = 'tool_use' AND metadata->>'tool' = 'Bash' AND message = '→ Bash: git log --oneline | head -3'")" = 1 ] ||
+  proto_fail "no Bash call in the transcript"
+[ "$(tx "metadata->>'kind' = 'tool_use' AND metadata->>'tool' = 'mcp__drover__ask_user_question'")" = 1 ] ||
+  proto_fail "no ask_user_question call in the transcript"
+[ "$(tx "metadata->>'kind' = 'tool_result' AND (metadata->>'is_error')::boolean AND message LIKE '%get_next_task%'")" -ge 1 ] ||
+  proto_fail "the refused get_next_task is not in the transcript"
+[ "$(tx "metadata->>'kind' = 'text' AND message = 'I asked; stopping until a person answers.'")" = 1 ] ||
+  proto_fail "the model's words are not in the transcript"
+[ "$(tx "metadata->>'kind' = 'result'")" = 2 ] || proto_fail "not one result per attempt in the transcript"
+[ "$(tx "metadata->>'kind' = 'init' AND message LIKE '%drover (connected)%'")" = 2 ] ||
+  proto_fail "the sessions did not start with drover connected: $(proto_psql -c "SELECT message FROM activity WHERE task_id = $T AND metadata->>'kind' = 'init'")"
+[ "$(proto_psql -c "SELECT count(*) FROM activity WHERE task_id = $T AND message LIKE '{\"type\"%'")" = 0 ] ||
+  proto_fail "raw stream-json lines in the activity"
+DROVER_URL=$PROTO_URL DROVER_TOKEN=$ADMIN "$DROVER_BUILD_DIR/agent/droverctl" task logs "$T" >"$W/ctl-logs.out" 2>&1 ||
+  proto_fail "droverctl logs: $(cat "$W/ctl-logs.out")"
+grep -qF "→ Bash: git log --oneline | head -3" "$W/ctl-logs.out" || proto_fail "droverctl logs lacks the transcript: $(head -40 "$W/ctl-logs.out")"
+proto_log "transcript: tool calls, results, the model's words and one result per attempt; droverctl logs shows it"
 
 # --- no agent token in the coding command's world -------------------------------------------------
 ! proto_psql -c "SELECT message FROM activity WHERE task_id = $T" | grep -qF "$DROVER_TOKEN" ||

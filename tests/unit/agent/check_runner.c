@@ -25,6 +25,7 @@
 #include "runner_mcpd.h"
 #include "runner_mcptools.h"
 #include "runner_prompt.h"
+#include "runner_transcript.h"
 
 /* ---- credentials ------------------------------------------------------------------------ */
 
@@ -335,6 +336,97 @@ START_TEST(endpoint_over_http)
 }
 END_TEST
 
+/* ---- the transcript ---------------------------------------------------------------------- */
+
+static json_t *tx_one(const char *line, size_t want)
+{
+    json_t *a = runner_transcript_entries(line);
+
+    ck_assert_msg(a != NULL, "not an event: %s", line);
+    ck_assert_int_eq((int)json_array_size(a), (int)want);
+    return a;
+}
+
+static const char *tx_meta(const json_t *e, const char *k)
+{
+    return json_string_value(json_object_get(json_object_get(e, "metadata"), k));
+}
+
+START_TEST(transcript_from_stream_json)
+{
+    /* Lines as Claude Code 2.1.330 writes them (shortened). */
+    json_t *a;
+    char *big, *line;
+
+    ck_assert_ptr_null(runner_transcript_entries("demo-coder: wrote it"));
+    ck_assert_ptr_null(runner_transcript_entries("{not json"));
+    a = tx_one("{\"type\":\"system\",\"subtype\":\"init\",\"model\":\"claude-sonnet-4-5\","
+               "\"tools\":[\"Bash\",\"mcp__drover__log_activity\"],\"mcp_servers\":[{\"name\":"
+               "\"drover\",\"status\":\"connected\"}]}",
+               1);
+    ck_assert_str_eq(tx_meta(json_array_get(a, 0), "kind"), "init");
+    ck_assert_str_eq(tx_meta(json_array_get(a, 0), "source"), "claude");
+    ck_assert_msg(strstr(json_string_value(json_object_get(json_array_get(a, 0), "message")),
+                         "drover (connected)"),
+                  "init");
+    json_decref(a);
+    a = tx_one("{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"text\",\"text\":"
+               "\"Let me look.\"},{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"Bash\","
+               "\"input\":{\"command\":\"ls -la\",\"description\":\"list\"}},{\"type\":"
+               "\"thinking\",\"thinking\":\"private\"}],\"usage\":{\"input_tokens\":5}}}",
+               2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "message")),
+                     "Let me look.");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 1), "message")),
+                     "→ Bash: ls -la");
+    ck_assert_str_eq(tx_meta(json_array_get(a, 1), "tool"), "Bash");
+    json_decref(a);
+    a = tx_one("{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"tool_use_id\":"
+               "\"toolu_2\",\"type\":\"tool_result\",\"content\":\"<tool_use_error>No such tool "
+               "available: mcp__drover__get_next_task</tool_use_error>\",\"is_error\":true}]}}",
+               1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "level")), "warning");
+    ck_assert(json_is_true(
+        json_object_get(json_object_get(json_array_get(a, 0), "metadata"), "is_error")));
+    json_decref(a);
+    /* A tool result is bounded, cut on a character boundary. */
+    big = mem_alloc(5001);
+    for (int i = 0; i < 5000; i += 2)
+        memcpy(big + i, "\xc3\xa9", 2); /* é */
+    big[5000] = '\0';
+    line = mem_printf("{\"type\":\"user\",\"message\":{\"content\":[{\"type\":\"tool_result\","
+                      "\"content\":[{\"type\":\"text\",\"text\":\"%s\"}]}]}}",
+                      big);
+    a = tx_one(line, 1);
+    {
+        const char *m = json_string_value(json_object_get(json_array_get(a, 0), "message"));
+
+        ck_assert_ptr_nonnull(m); /* jansson refuses invalid UTF-8: a bad cut would be NULL */
+        ck_assert_uint_le(strlen(m), RUNNER_TRANSCRIPT_RESULT_MAX + 16);
+    }
+    json_decref(a);
+    free(line);
+    free(big);
+    a = tx_one("{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turns\":3,"
+               "\"result\":\"All done.\",\"total_cost_usd\":0.0025,\"usage\":{\"input_tokens\":350,"
+               "\"output_tokens\":55}}",
+               1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "message")),
+                     "finished after 3 turns: 350 input, 55 output tokens, $0.0025");
+    json_decref(a);
+    a = tx_one("{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,\"num_turns\":1,"
+               "\"result\":\"Invalid API key · Fix external API key\",\"total_cost_usd\":0}",
+               1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "level")), "error");
+    ck_assert_msg(strstr(json_string_value(json_object_get(json_array_get(a, 0), "message")),
+                         "Invalid API key"),
+                  "the error text");
+    json_decref(a);
+    a = tx_one("{\"type\":\"stream_event\",\"event\":{}}", 0);
+    json_decref(a);
+}
+END_TEST
+
 /* ---- prompt and default branch ------------------------------------------------------------ */
 
 START_TEST(prompt_carries_question_and_answer)
@@ -380,6 +472,7 @@ int main(void)
     tcase_add_test(tc, creds_every_way);
     tcase_add_test(tc, tools_are_task_scoped);
     tcase_add_test(tc, endpoint_over_http);
+    tcase_add_test(tc, transcript_from_stream_json);
     tcase_add_test(tc, prompt_carries_question_and_answer);
     tcase_add_test(tc, symref_line);
     suite_add_tcase(s, tc);
