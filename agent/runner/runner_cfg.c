@@ -132,10 +132,10 @@ static void runner_cfg_command(struct runner_cfg *cfg)
                    "\"$DROVER_TASK_PROMPT\" --output-format stream-json --verbose "
                    "--mcp-config \"$DROVER_MCP_CONFIG\" --strict-mcp-config "
                    "${DROVER_MODEL:+--model \"$DROVER_MODEL\"} "
-                   "${DROVER_TOOLS:+--tools \"$DROVER_TOOLS\"} %s",
-                   geteuid() == 0 ? "--permission-mode acceptEdits --allowedTools "
-                                    "\"${DROVER_ALLOWED_TOOLS:-Bash Edit Write mcp__drover}\""
-                                  : "--permission-mode bypassPermissions");
+                   "${DROVER_TOOLS:+--tools \"$DROVER_TOOLS\"} "
+                   "--permission-mode \"${DROVER_PERMISSION_MODE:-%s}\" "
+                   "${DROVER_ALLOWED_TOOLS:+--allowedTools \"$DROVER_ALLOWED_TOOLS\"}",
+                   geteuid() == 0 ? "acceptEdits" : "bypassPermissions");
 }
 
 int runner_cfg_load(struct runner_cfg *cfg, struct err *err)

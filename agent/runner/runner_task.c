@@ -10,6 +10,7 @@
 #include "runner_git.h"
 #include "runner_hb.h"
 #include "runner_mcpd.h"
+#include "runner_project.h"
 #include "runner_prompt.h"
 #include "runner_transcript.h"
 #include "runner_usage.h"
@@ -274,11 +275,19 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
 {
     /* The agent's token stays with the agent: the model reaches Drover through the task's own
      * endpoint (runner_mcpd.h) with a secret good for this task only. */
-    static const char *const unset[] = {
-        "GIT_TOKEN",       "GIT_SSH_KEY_FILE", "GIT_CONFIG_*", "GIT_ASKPASS",
-        "GIT_SSH_COMMAND", "DROVER_TOKEN",     "DROVER_MODEL", NULL};
-    const char *model = json_string_value(json_object_get(t->task, "model"));
-    char *set[14];
+    static const char *const unset[] = {"GIT_TOKEN",
+                                        "GIT_SSH_KEY_FILE",
+                                        "GIT_CONFIG_*",
+                                        "GIT_ASKPASS",
+                                        "GIT_SSH_COMMAND",
+                                        "DROVER_TOKEN",
+                                        "DROVER_MODEL",
+                                        "DROVER_TOOLS",
+                                        "DROVER_ALLOWED_TOOLS",
+                                        "DROVER_PERMISSION_MODE",
+                                        NULL};
+    struct runner_project pj;
+    char *set[16];
     char **env;
     size_t k = 0;
 
@@ -293,8 +302,16 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
     set[k++] = mem_strdup("GIT_TERMINAL_PROMPT=0");
     set[k++] = mem_printf("DROVER_MCP_URL=%s", t->mcpd.url);
     set[k++] = mem_printf("DROVER_MCP_TOKEN=%s", t->mcpd.secret);
-    if (model && *model)
-        set[k++] = mem_printf("DROVER_MODEL=%s", model);
+    runner_project_settings(t->task, geteuid() == 0, &pj);
+    if (pj.model && *pj.model)
+        set[k++] = mem_printf("DROVER_MODEL=%s", pj.model);
+    if (pj.tools)
+        set[k++] = mem_printf("DROVER_TOOLS=%s", pj.tools);
+    if (pj.allowed)
+        set[k++] = mem_printf("DROVER_ALLOWED_TOOLS=%s", pj.allowed);
+    if (pj.mode)
+        set[k++] = mem_printf("DROVER_PERMISSION_MODE=%s", pj.mode);
+    runner_project_clear(&pj);
     set[k] = NULL;
     env = proc_env_build(set, unset);
     for (size_t i = 0; i < k; i++) {
@@ -317,8 +334,21 @@ static int runner_task_mcp_config(struct runner_task *t, struct err *err)
 
     if (runner_mcpd_start(&t->mcpd, &t->r->cfg, t->id, t->epoch, err) < 0)
         return -1;
-    cfg = json_pack("{s:{s:{s:s, s:s, s:{s:s}}}}", "mcpServers", "drover", "type", "http", "url",
-                    t->mcpd.url, "headers", "Authorization", "Bearer ${DROVER_MCP_TOKEN}");
+    {
+        struct runner_project pj;
+        json_t *servers = json_object();
+
+        /* The project's MCP servers for the coding CLI (their secrets as ${VAR} references,
+         * expanded by Claude Code from the agent's environment), then Drover's own. */
+        runner_project_settings(t->task, false, &pj);
+        if (pj.mcp_servers)
+            json_object_update(servers, (json_t *)pj.mcp_servers);
+        runner_project_clear(&pj);
+        json_object_set_new(servers, "drover",
+                            json_pack("{s:s, s:s, s:{s:s}}", "type", "http", "url", t->mcpd.url,
+                                      "headers", "Authorization", "Bearer ${DROVER_MCP_TOKEN}"));
+        cfg = json_pack("{s:o}", "mcpServers", servers);
+    }
     snprintf(path, sz, "%s/mcp.json", t->dir);
     rc = json_dump_file(cfg, path, JSON_INDENT(2));
     json_decref(cfg);

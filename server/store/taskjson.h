@@ -27,7 +27,7 @@
     " 'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE"                           \
     "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
     " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
-    "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
+    "   'repoUrl', coalesce(t.repo_url, p.repo_url), 'agent', p.settings->'agent',"                \
     "   'defaultBranch', " TASKJSON_BASE "))"
 
 #endif

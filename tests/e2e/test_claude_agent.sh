@@ -57,6 +57,8 @@ cat >"$W/script.json" <<JSON
     "usage": {"input_tokens": 950, "output_tokens": 18}},
    {"blocks": [{"tool": "mcp__drover__get_next_task", "input": {}}],
     "usage": {"input_tokens": 980, "output_tokens": 9}},
+   {"blocks": [{"tool": "Edit", "input": {"file_path": "./README", "old_string": "a", "new_string": "b"}}],
+    "usage": {"input_tokens": 990, "output_tokens": 7}},
    {"blocks": [{"tool": "mcp__drover__ask_user_question", "input": {"question": "$Q"}}],
     "usage": {"input_tokens": 1010, "output_tokens": 22}},
    {"blocks": [{"text": "I asked; stopping until a person answers."}], "usage": {"input_tokens": 1050, "output_tokens": 11}}
@@ -79,7 +81,9 @@ FURL="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/forge.port")"
 repo=$(proto_repo)
 P=$("$DROVERD" project add --name hub --repo-url "$repo" --default-branch main --forge-kind github \
   --forge-api-url "$FURL" --forge-repo-path acme/widgets \
-  --settings "{\"preview_webhook\": \"$FURL/_fake/preview\"}" | sed -n 's/^PROJECT_ID=//p')
+  --settings "{\"preview_webhook\": \"$FURL/_fake/preview\", \"agent\": {\"allowed_tools\": [\"Bash\", \"Write\"],
+    \"mcp_servers\": {\"jira\": {\"type\": \"http\", \"url\": \"http://127.0.0.1:9/mcp\",
+    \"headers\": {\"Authorization\": \"Bearer \${JIRA_TOKEN}\"}}}}}" | sed -n 's/^PROJECT_ID=//p')
 [ -n "$P" ] || proto_fail "project add failed"
 DROVER_FORGE_TOKEN_HUB=$FORGE_SECRET proto_serve --heartbeat-interval 1 --sweep-interval 1
 ADMIN=$(drover_token admin claude-admin)
@@ -92,7 +96,7 @@ T=$(proto_psql -c "INSERT INTO tasks (project_id, title, description, model)
 env -i PATH="$W/bin" HOME="$W/home" AGENT_ID="$AGENT_ID" DROVER_TOKEN="$DROVER_TOKEN" \
   MCP_SERVER_URL="$PROTO_URL/mcp" DROVER_WORKSPACE="$W/ws" HEARTBEAT_INTERVAL=1 DROVER_POLL_WAIT=1 \
   ANTHROPIC_API_KEY="$KEY" ANTHROPIC_BASE_URL="$API" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
-  DISABLE_AUTOUPDATER=1 GIT_CONFIG_NOSYSTEM=1 "$DROVER_BUILD_DIR/agent/drover-agent" >"$W/agent.log" 2>&1 &
+  DISABLE_AUTOUPDATER=1 GIT_CONFIG_NOSYSTEM=1 JIRA_TOKEN=jira-$$-secret "$DROVER_BUILD_DIR/agent/drover-agent" >"$W/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_state() { # state seconds
   local i s
@@ -125,7 +129,13 @@ jq -e '[.[] | .tool_results[] | select(.text | test("init"))] | length > 0' <<<"
   proto_fail "the Bash command's output did not come back to the model"
 jq -e '[.[] | select(.main) | .model] | unique == ["claude-sonnet-4-5"]' <<<"$reqs" >/dev/null ||
   proto_fail "the task's model did not reach Claude Code: $(jq -c '[.[] | .model] | unique' <<<"$reqs")"
-proto_log "attempt 1: Bash ran, log_activity landed, get_next_task refused, needs_input with the question"
+# The project's allow-list (Bash, Write and Drover's tools) refused the Edit.
+edit_id=$(jq -r '[.[] | .answer[]? | select(.type == "tool_use" and .name == "Edit") | .id] | first' <<<"$reqs")
+jq -e --arg id "$edit_id" '[.[] | .tool_results[] | select(.tool_use_id == $id and .is_error)] | length > 0' <<<"$reqs" >/dev/null ||
+  proto_fail "the project's allow-list did not refuse Edit: $(jq -c --arg id "$edit_id" '[.[] | .tool_results[] | select(.tool_use_id == $id)]' <<<"$reqs")"
+proto_psql -c "SELECT message FROM activity WHERE task_id = $T AND metadata->>'kind' = 'init'" | grep -q "jira (" ||
+  proto_fail "the project's MCP server did not reach Claude Code: $(proto_psql -c "SELECT message FROM activity WHERE task_id = $T AND metadata->>'kind' = 'init'")"
+proto_log "attempt 1: Bash ran, log_activity landed, get_next_task refused, Edit refused by the project's allow-list, the project's MCP server configured, needs_input with the question"
 
 # --- the answer, attempt 2 ----------------------------------------------------------------------
 code=$(curl -s -o "$W/answer.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
@@ -183,7 +193,7 @@ grep -qF "→ Bash: git log --oneline | head -3" "$W/ctl-logs.out" || proto_fail
 proto_log "transcript: tool calls, results, the model's words and one result per attempt; droverctl logs shows it"
 
 # --- no agent token in the coding command's world -------------------------------------------------
-! proto_psql -c "SELECT message FROM activity WHERE task_id = $T" | grep -qF "$DROVER_TOKEN" ||
+! proto_psql -c "SELECT message, metadata FROM activity WHERE task_id = $T" | grep -qF -e "$DROVER_TOKEN" -e "jira-$$-secret" ||
   proto_fail "the agent's token is in the activity"
 ! grep -rqF "$DROVER_TOKEN" "$W/home/.claude" 2>/dev/null || proto_fail "the agent's token is in Claude Code's files"
 kill -TERM "$AGENT_PID"

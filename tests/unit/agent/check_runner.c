@@ -24,6 +24,7 @@
 #include "runner_git.h"
 #include "runner_mcpd.h"
 #include "runner_mcptools.h"
+#include "runner_project.h"
 #include "runner_prompt.h"
 #include "runner_transcript.h"
 
@@ -427,6 +428,36 @@ START_TEST(transcript_from_stream_json)
 }
 END_TEST
 
+/* ---- per-project settings ----------------------------------------------------------------- */
+
+START_TEST(project_settings)
+{
+    json_t *task = json_pack("{s:n, s:{s:{s:s, s:[s, s], s:[s], s:{s:{s:s}}}}}", "model", "project",
+                             "agent", "model", "claude-haiku-4-5", "allowed_tools", "Bash(make:*)",
+                             "Write", "tools", "Bash", "mcp_servers", "jira", "type", "http");
+    struct runner_project p;
+
+    runner_project_settings(task, false, &p);
+    ck_assert_str_eq(p.model, "claude-haiku-4-5"); /* the project's default */
+    ck_assert_str_eq(p.allowed, "mcp__drover,Bash(make:*),Write");
+    ck_assert_str_eq(p.mode, "dontAsk");
+    ck_assert_str_eq(p.tools, "Bash");
+    ck_assert_ptr_nonnull(json_object_get(p.mcp_servers, "jira"));
+    runner_project_clear(&p);
+    json_object_set_new(task, "model", json_string("claude-opus-4-5"));
+    json_object_del(json_object_get(json_object_get(task, "project"), "agent"), "allowed_tools");
+    runner_project_settings(task, true, &p);
+    ck_assert_str_eq(p.model, "claude-opus-4-5");               /* the task's own wins */
+    ck_assert_str_eq(p.allowed, "Bash,Edit,Write,mcp__drover"); /* root's default */
+    ck_assert_ptr_null(p.mode);
+    runner_project_clear(&p);
+    runner_project_settings(task, false, &p);
+    ck_assert_ptr_null(p.allowed); /* no list: bypassPermissions, the command's default */
+    runner_project_clear(&p);
+    json_decref(task);
+}
+END_TEST
+
 /* ---- prompt and default branch ------------------------------------------------------------ */
 
 START_TEST(prompt_carries_question_and_answer)
@@ -473,6 +504,7 @@ int main(void)
     tcase_add_test(tc, tools_are_task_scoped);
     tcase_add_test(tc, endpoint_over_http);
     tcase_add_test(tc, transcript_from_stream_json);
+    tcase_add_test(tc, project_settings);
     tcase_add_test(tc, prompt_carries_question_and_answer);
     tcase_add_test(tc, symref_line);
     suite_add_tcase(s, tc);

@@ -663,6 +663,21 @@ START_TEST(projects_crud)
     expect_error("POST", "/api/projects", "{\"name\":\"123\",\"repository\":\"x\"}", 400,
                  "invalid_argument");
     expect_error("POST", "/api/projects", "{\"name\":\"n\"}", 400, "invalid_argument");
+    /* settings.agent (the coding agent's model, MCP servers, tools) is checked up front. */
+    expect_error("PUT", "/api/projects/api", "{\"settings\":{\"agent\":{\"modle\":\"x\"}}}", 400,
+                 "invalid_argument");
+    expect_error("PUT", "/api/projects/api",
+                 "{\"settings\":{\"agent\":{\"mcp_servers\":{\"drover\":{\"type\":\"http\"}}}}}",
+                 400, "invalid_argument");
+    expect_error("PUT", "/api/projects/api",
+                 "{\"settings\":{\"agent\":{\"allowed_tools\":[\"Bash\\\"; rm -rf /\"]}}}", 400,
+                 "invalid_argument");
+    c = admin("PUT", "/api/projects/api",
+              "{\"settings\":{\"agent\":{\"model\":\"claude-sonnet-4-5\",\"tools\":[\"Bash\"],"
+              "\"allowed_tools\":[\"Bash(make:*)\"],\"mcp_servers\":{\"jira\":{\"type\":\"http\","
+              "\"url\":\"https://jira.example/mcp\"}}}}}");
+    ck_assert_int_eq(c.status, 200);
+    call_clear(&c);
     expect_error("POST", "/api/projects",
                  "{\"name\":\"n\",\"repository\":\"x\",\"forge_kind\":\"svn\"}", 400,
                  "invalid_argument");
