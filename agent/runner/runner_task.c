@@ -56,6 +56,7 @@ struct runner_task {
     struct runner_usage usage;
     bool stop_logged;
     struct runner_mcpd mcpd; /* the model's task-scoped MCP endpoint */
+    char model_error[600];   /* the coding CLI's own account of a failed session, or "" */
     int rc;                  /* what runner_task_run returns, once a step ended the task */
 };
 
@@ -125,6 +126,21 @@ static void runner_task_on_line(void *ud, const char *line)
     /* Claude Code's events become a transcript (runner_transcript.h), other lines stay as
      * they are. */
     if (!*t->prefix && (tx = runner_transcript_entries(line))) {
+        size_t i;
+        json_t *e;
+
+        /* A failed session's reason (a rejected key, a failed model call) is the task's
+         * error, rather than the raw JSON of the last line. */
+        json_array_foreach(tx, i, e)
+        {
+            const char *lvl = json_string_value(json_object_get(e, "level"));
+            const char *kind =
+                json_string_value(json_object_get(json_object_get(e, "metadata"), "kind"));
+
+            if (lvl && kind && strcmp(lvl, "error") == 0 && strcmp(kind, "result") == 0)
+                snprintf(t->model_error, sizeof(t->model_error), "%s",
+                         json_string_value(json_object_get(e, "message")));
+        }
         json_array_extend(t->batch, tx);
         json_decref(tx);
         if (json_array_size(t->batch) >= RUNNER_TASK_BATCH)
@@ -770,10 +786,10 @@ static bool runner_task_report(struct runner_task *t, struct err *err)
         json_decref(extra);
         return runner_task_end(t, rc);
     }
-    if (pr->exit_code != 0)
-        return runner_task_end(t, runner_task_fail(t, true, err,
-                                                   "the coding command exited with status %d: %s",
-                                                   pr->exit_code, pr->last_line));
+    if (pr->exit_code != 0 || t->model_error[0])
+        return runner_task_end(
+            t, runner_task_fail(t, true, err, "the coding command exited with status %d: %s",
+                                pr->exit_code, t->model_error[0] ? t->model_error : pr->last_line));
     if (!t->changed) {
         runner_task_log(t, "notice", "the coding command finished without changing anything");
         extra = json_pack("{s:{s:s, s:b}}", "result", "branch", t->branch, "changes", false);

@@ -198,4 +198,32 @@ proto_log "transcript: tool calls, results, the model's words and one result per
 ! grep -rqF "$DROVER_TOKEN" "$W/home/.claude" 2>/dev/null || proto_fail "the agent's token is in Claude Code's files"
 kill -TERM "$AGENT_PID"
 drover_wait_pid 30 "$AGENT_PID" >/dev/null
+
+# --- bad input: a key the API rejects ends the attempt with Claude Code's reason ---------------
+T=$(proto_psql -c "INSERT INTO tasks (project_id, title, description, max_attempts)
+    VALUES ($P, 'Rejected key', 'Anything.', 1) RETURNING id" | head -1)
+env -i PATH="$W/bin" HOME="$W/home" AGENT_ID="$AGENT_ID" DROVER_TOKEN="$DROVER_TOKEN" \
+  MCP_SERVER_URL="$PROTO_URL/mcp" DROVER_WORKSPACE="$W/ws" HEARTBEAT_INTERVAL=1 DROVER_POLL_WAIT=1 \
+  ANTHROPIC_API_KEY="sk-ant-wrong" ANTHROPIC_BASE_URL="$API" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
+  DISABLE_AUTOUPDATER=1 GIT_CONFIG_NOSYSTEM=1 "$DROVER_BUILD_DIR/agent/drover-agent" >"$W/agent-bad.log" 2>&1 &
+AGENT_PID=$!
+wait_state_any() { # seconds
+  local i s
+  for ((i = 0; i < $1 * 5; i++)); do
+    s=$(proto_psql -c "SELECT state FROM tasks WHERE id = $T")
+    case $s in failed | needs_input | ready_to_test | completed) return 0 ;; esac
+    sleep 0.2
+  done
+}
+wait_state_any 120
+err=$(proto_psql -c "SELECT state || ': ' || coalesce(last_error, '') FROM tasks WHERE id = $T")
+[[ $err == failed:* ]] || proto_fail "a rejected key did not fail the task: $err"
+grep -qiE "api key|authentication|401" <<<"$err" || proto_fail "the task's error does not say the key was rejected: $err"
+[ "$(proto_psql -c "SELECT count(*) FROM activity WHERE task_id = $T AND metadata->>'kind' = 'result' AND level = 'error'")" -ge 1 ] ||
+  proto_fail "the transcript has no failed result: $(proto_psql -c "SELECT string_agg(message, E'\n' ORDER BY id) FROM activity WHERE task_id = $T")"
+jq -e '[.[] | select(.refused)] | length > 0' <<<"$(curl -fsS "$API/_fake/requests")" >/dev/null ||
+  proto_fail "the fake API never saw the wrong key"
+kill -TERM "$AGENT_PID"
+drover_wait_pid 30 "$AGENT_PID" >/dev/null
+proto_log "a rejected key: the task failed with Claude Code's reason ($err)"
 proto_log "PASS: the real Claude Code completed a task through drover-agent with task-scoped tools"
