@@ -7,6 +7,7 @@
 # --version` (the pinned version) and `drover-agent --version` to work.
 #
 #   scripts/check-agent-image.sh [BUILD_DIR]     (default build/test; needs root and network)
+#   DROVER_IMAGE_CA=FILE   an extra CA bundle for npm (default $NODE_EXTRA_CA_CERTS)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/test}
@@ -33,12 +34,19 @@ mount --bind /dev "$rootfs/dev"
 mount --bind /dev/pts "$rootfs/dev/pts"
 mount --bind /sys "$rootfs/sys"
 cp "$root/agent/image-runtime.sh" "$rootfs/tmp/image-runtime.sh"
+# Behind a TLS-intercepting proxy the host trusts an extra CA (the image build would get it
+# the same way, e.g. a build secret): hand the host's bundle to npm and Node.
+ca=()
+if [ -n "${DROVER_IMAGE_CA:-${NODE_EXTRA_CA_CERTS:-}}" ]; then
+  cp "${DROVER_IMAGE_CA:-$NODE_EXTRA_CA_CERTS}" "$rootfs/tmp/host-ca.crt"
+  ca=(NODE_EXTRA_CA_CERTS=/tmp/host-ca.crt npm_config_cafile=/tmp/host-ca.crt)
+fi
 echo "==> agent/image-runtime.sh (CLAUDE_CODE_VERSION=$cc NODE_VERSION=$nv)"
 proxy=()
 for v in http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY; do
   [ -n "${!v:-}" ] && proxy+=("$v=${!v}")
 done
-chroot "$rootfs" env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root "${proxy[@]}" \
+chroot "$rootfs" env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root "${proxy[@]}" "${ca[@]}" \
   CLAUDE_CODE_VERSION="$cc" NODE_VERSION="$nv" bash /tmp/image-runtime.sh >"$rootfs.runtime.log" 2>&1 ||
   { tail -30 "$rootfs.runtime.log"; exit 1; }
 # The Dockerfile's COPY and user steps.
