@@ -503,10 +503,19 @@ static bool runner_task_clone(struct runner_task *t, struct err *err)
         /* Neither the task nor its project names a base: the remote's default branch (a
          * `master` repository must work), found the way `git clone` finds it. */
         if (runner_git_default_branch(t->git_env, t->dir, t->url, t->found_base,
-                                      sizeof(t->found_base), err) < 0)
-            return runner_task_end(t, runner_task_fail(t, err->code != ERR_NOT_FOUND, err,
-                                                       "cannot find the default branch of %s: %s",
-                                                       t->safe_url, err->msg));
+                                      sizeof(t->found_base), err) < 0) {
+            /* As for the clone below: a repository that is not there will not appear on a
+             * retry, a network failure may go away. */
+            bool missing = err->code == ERR_NOT_FOUND || strstr(err->msg, "not found") ||
+                           strstr(err->msg, "does not") || strstr(err->msg, "not appear") ||
+                           strstr(err->msg, "no such repository");
+
+            return runner_task_end(
+                t, runner_task_fail(t, !missing, err,
+                                    "cannot clone %s (no base branch given, the remote's "
+                                    "default unknown): %s",
+                                    t->safe_url, err->msg));
+        }
         t->base = t->found_base;
         t->base_found = true;
         runner_task_log(t, "info", "no base branch given: the repository's default is %s", t->base);
