@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Counts come from a program's output: a negative or absurd number must neither make the sums
@@ -54,9 +55,24 @@ bool runner_usage_line(struct runner_usage *u, const char *line)
             json_number_value(cost) >= 0)
             u->usd = json_number_value(cost);
     } else {
-        u->in_tokens = runner_usage_add(u->in_tokens, in);
-        u->out_tokens = runner_usage_add(u->out_tokens, out);
-        u->cache_tokens = runner_usage_add(u->cache_tokens, cache);
+        const char *id = json_string_value(json_object_get(json_object_get(ev, "message"), "id"));
+
+        if (id && *id && strlen(id) < sizeof(u->last_id) && strcmp(id, u->last_id) == 0) {
+            /* Another block of the same message: take back what its last line added. */
+            u->in_tokens -= u->last_in;
+            u->out_tokens -= u->last_out;
+            u->cache_tokens -= u->last_cache;
+        } else {
+            snprintf(u->last_id, sizeof(u->last_id), "%s",
+                     id && strlen(id) < sizeof(u->last_id) ? id : "");
+        }
+        /* What this line really added (the sums saturate). */
+        u->last_in = runner_usage_add(u->in_tokens, in) - u->in_tokens;
+        u->last_out = runner_usage_add(u->out_tokens, out) - u->out_tokens;
+        u->last_cache = runner_usage_add(u->cache_tokens, cache) - u->cache_tokens;
+        u->in_tokens += u->last_in;
+        u->out_tokens += u->last_out;
+        u->cache_tokens += u->last_cache;
     }
     u->seen = true;
     json_decref(ev);

@@ -17,6 +17,10 @@ struct runner_usage {
      * usage and budget cover all its attempts, an ask/answer round included. */
     json_int_t base_in, base_out, base_cache;
     double base_usd;
+    /* Claude Code writes one "assistant" line per content block of a message, each with the
+     * message's usage: a line of the message counted last replaces its figures. */
+    char last_id[64];
+    json_int_t last_in, last_out, last_cache;
 };
 
 /* Start from the task's recorded usage ({"input_tokens", ...}, may be NULL). */

@@ -27,6 +27,7 @@
 #include "runner_project.h"
 #include "runner_prompt.h"
 #include "runner_transcript.h"
+#include "runner_usage.h"
 
 /* ---- credentials ------------------------------------------------------------------------ */
 
@@ -428,6 +429,27 @@ START_TEST(transcript_from_stream_json)
 }
 END_TEST
 
+/* Claude Code writes a message's usage on each of its content blocks' lines: counted once. */
+START_TEST(usage_once_per_message)
+{
+    struct runner_usage u = {0};
+
+    ck_assert(runner_usage_line(&u, "{\"type\":\"assistant\",\"message\":{\"id\":\"m1\","
+                                    "\"usage\":{\"input_tokens\":100,\"output_tokens\":1}}}"));
+    ck_assert(runner_usage_line(&u, "{\"type\":\"assistant\",\"message\":{\"id\":\"m1\","
+                                    "\"usage\":{\"input_tokens\":100,\"output_tokens\":7}}}"));
+    ck_assert_int_eq((int)u.in_tokens, 100);
+    ck_assert_int_eq((int)u.out_tokens, 7);
+    ck_assert(runner_usage_line(&u, "{\"type\":\"assistant\",\"message\":{\"id\":\"m2\","
+                                    "\"usage\":{\"input_tokens\":120,\"output_tokens\":3}}}"));
+    ck_assert_int_eq((int)u.in_tokens, 220);
+    ck_assert_int_eq((int)u.out_tokens, 10);
+    ck_assert(runner_usage_line(&u, "{\"type\":\"result\",\"usage\":{\"input_tokens\":220,"
+                                    "\"output_tokens\":12},\"total_cost_usd\":0.5}"));
+    ck_assert_int_eq((int)u.out_tokens, 12);
+}
+END_TEST
+
 /* ---- per-project settings ----------------------------------------------------------------- */
 
 START_TEST(project_settings)
@@ -505,6 +527,7 @@ int main(void)
     tcase_add_test(tc, endpoint_over_http);
     tcase_add_test(tc, transcript_from_stream_json);
     tcase_add_test(tc, project_settings);
+    tcase_add_test(tc, usage_once_per_message);
     tcase_add_test(tc, prompt_carries_question_and_answer);
     tcase_add_test(tc, symref_line);
     suite_add_tcase(s, tc);
