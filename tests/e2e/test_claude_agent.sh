@@ -113,7 +113,7 @@ grep -q "coder='Claude Code (credentials: ANTHROPIC_API_KEY with ANTHROPIC_BASE_
   proto_fail "the agent does not say it runs Claude Code: $(head -5 "$W/agent.log")"
 
 # --- attempt 1: a command, a log line, a refused tool, a question -------------------------------
-wait_state needs_input 120
+wait_state needs_input 300
 [ "$(proto_psql -c "SELECT question FROM tasks WHERE id = $T")" = "$Q" ] || proto_fail "question: $(proto_psql -c "SELECT question, reason FROM tasks WHERE id = $T")"
 [ "$(proto_psql -c "SELECT reason FROM tasks WHERE id = $T")" = question ] || proto_fail "reason is not question"
 proto_psql -c "SELECT 1 FROM activity WHERE task_id = $T AND message = 'scripted model: read the history'
@@ -141,7 +141,7 @@ proto_log "attempt 1: Bash ran, log_activity landed, get_next_task refused, Edit
 code=$(curl -s -o "$W/answer.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
   -H 'Content-Type: application/json' -d "{\"answer\": \"$ANSWER\"}" "$PROTO_URL/api/tasks/$T/answer")
 [ "$code" = 200 ] || proto_fail "answer: $code $(cat "$W/answer.json")"
-wait_state ready_to_test 120
+wait_state ready_to_test 300
 reqs=$(curl -fsS "$API/_fake/requests")
 jq -e --arg q "Question: $Q" --arg a "$ANSWER" '[.[] | select(.main) | .first_user | select(contains($q) and contains($a))] | length > 0' <<<"$reqs" >/dev/null ||
   proto_fail "the second prompt lacks the question and the answer: $(jq -r '[.[] | select(.main) | .first_user] | last' <<<"$reqs" | head -c 2000)"
@@ -215,7 +215,7 @@ wait_state_any() { # seconds
     sleep 0.2
   done
 }
-wait_state_any 120
+wait_state_any 300
 err=$(proto_psql -c "SELECT state || ': ' || coalesce(last_error, '') FROM tasks WHERE id = $T")
 [[ $err == failed:* ]] || proto_fail "a rejected key did not fail the task: $err"
 grep -qiE "api key|authentication|401" <<<"$err" || proto_fail "the task's error does not say the key was rejected: $err"
