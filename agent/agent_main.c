@@ -138,9 +138,19 @@ static long agent_work(struct runner *r, struct mcpc *m)
         backoff = 1;
         task = json_object_get(res, "task");
         if (json_is_object(task)) {
+            bool unusable;
+
             if (runner_task_run(r, m, task, &err) < 0)
                 log_warn("agent", "task hand-off failed (%s)", err.msg);
             done++;
+            pthread_mutex_lock(&r->lock);
+            unusable = r->cfg.unusable != NULL;
+            pthread_mutex_unlock(&r->lock);
+            if (unusable) { /* the coding command cannot start (runner_task.c) */
+                json_decref(res);
+                log_error("agent", "unusable: %s; taking no more tasks", r->cfg.unusable);
+                break;
+            }
         } else if (r->cfg.once) {
             json_decref(res);
             break;
@@ -236,7 +246,7 @@ int main(int argc, char **argv)
     if (runner_hb_send(&r, &m, NULL, &err) < 0)
         log_warn("agent", "first heartbeat failed (%s)", err.msg);
     done = agent_work(&r, &m);
-    rc = 0;
+    rc = r.cfg.unusable && !runner_shutdown ? agent_unusable(&r, &m) : 0;
 out:
     if (hb_started)
         runner_hb_stop(&r, hb);

@@ -795,6 +795,14 @@ static bool runner_task_report(struct runner_task *t, struct err *err)
         json_decref(extra);
         return runner_task_end(t, rc);
     }
+    if (pr->exit_code == 127 && !t->model_error[0]) {
+        /* The shell could not find the command: every task would fail the same way, so the
+         * agent stops taking them and says why (runner.h, unusable). */
+        pthread_mutex_lock(&t->r->lock);
+        if (!t->r->cfg.unusable)
+            t->r->cfg.unusable = mem_printf("the coding command cannot start: %s", pr->last_line);
+        pthread_mutex_unlock(&t->r->lock);
+    }
     if (pr->exit_code != 0 || t->model_error[0])
         return runner_task_end(
             t, runner_task_fail(t, true, err, "the coding command exited with status %d: %s",

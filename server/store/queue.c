@@ -94,7 +94,11 @@ static const struct db_stmt st_heartbeat = {
     " ag AS (SELECT id, status FROM agents WHERE id = $1 AND (SELECT count(*) FROM ext) >= 0"
     "  FOR UPDATE),"
     " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
-    "  offline_reason = CASE WHEN $3 = 'offline' THEN 'agent reported offline' END,"
+    /* An agent the pool already retired keeps the pool's reason ("unusable: ...") when its
+     * goodbye heartbeat arrives. */
+    "  offline_reason = CASE WHEN $3 = 'offline' AND ag.status = 'offline'"
+    "   THEN coalesce(a.offline_reason, 'agent reported offline')"
+    "   WHEN $3 = 'offline' THEN 'agent reported offline' END,"
     "  usage = CASE WHEN $5::jsonb IS NULL THEN a.usage ELSE $5::jsonb END,"
     "  status = CASE WHEN $3 = 'offline' THEN 'offline'"
     "   WHEN ag.status = 'draining' THEN 'draining'"

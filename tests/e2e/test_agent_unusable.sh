@@ -116,6 +116,23 @@ drover_psql "SELECT 1 FROM activity WHERE task_id = $T AND message LIKE 'no base
 kill -TERM "$pid"
 drover_wait_pid 20 "$pid" >/dev/null
 pass "restart with the same token after a clean stop takes tasks; a master repository works"
+
+# --- 6: a coding command that cannot start --------------------------------------------------
+T2=$(drover_psql "INSERT INTO tasks (project_id, title, description, max_attempts) VALUES ($P, 'Nope', 'x', 1) RETURNING id" | head -1)
+T3=$(drover_psql "INSERT INTO tasks (project_id, title, description, priority) VALUES ($P, 'Later', 'x', -1) RETURNING id" | head -1)
+pid=$(run_agent "$W/agent6.log" DROVER_CODING_COMMAND="/nonexistent/coder --go")
+wait_sql 40 "SELECT state FROM tasks WHERE id = $T2" failed ||
+    fail "task $T2: $(drover_psql "SELECT state, last_error FROM tasks WHERE id = $T2")"
+drover_psql "SELECT last_error FROM tasks WHERE id = $T2" | grep -q "exited with status 127: .*/nonexistent/coder.*not found" ||
+    fail "the error does not say the command was not found: $(drover_psql "SELECT last_error FROM tasks WHERE id = $T2")"
+wait_sql 20 "SELECT status || ' ' || (unusable_reason LIKE 'the coding command cannot start:%') FROM agents WHERE id = '$AID'" "unusable true" ||
+    fail "the agent did not become unusable: $(drover_psql "SELECT status, unusable_reason FROM agents WHERE id = '$AID'")"
+sleep 2
+[ "$(drover_psql "SELECT state FROM tasks WHERE id = $T3")" = backlog ] || fail "an agent whose command cannot start took another task"
+kill -TERM "$pid"
+drover_wait_pid 20 "$pid" >/dev/null
+pass "a coding command that cannot start: the task fails with the shell's reason, the agent turns unusable"
+drover_psql "UPDATE tasks SET state = 'cancelled' WHERE id = $T3" >/dev/null
 drover_stop || fail "droverd exited non-zero"
 
 # --- 5: the pool's circuit breaker -----------------------------------------------------------
