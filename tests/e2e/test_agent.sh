@@ -166,7 +166,7 @@ start_agent a4 "ws://127.0.0.1:$PORT/ws"
 WS_AGENT=$(q "SELECT id FROM agents WHERE name = 'a4'")
 ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE $T_HUB"
 ALL=${ALL// /,}
-wait_for 60 "SELECT count(*) = 25 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
+wait_for 180 "SELECT count(*) = 25 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
   fail "tasks did not finish: $(q "SELECT id, state, last_error FROM tasks WHERE id IN ($ALL) AND state IN ('backlog','in_progress')")"
 echo "[$((SECONDS - T0))s] bulk: 25 tasks settled in $((SECONDS - T0)) s"
 
