@@ -152,7 +152,9 @@ br=$(proto_psql -c "SELECT branch FROM tasks WHERE id = $T")
   proto_fail "GREETING.md is not on $br in the remote"
 pulls=$(curl -fsS -H "Authorization: Bearer $FORGE_SECRET" -H "User-Agent: e2e" "$FURL/repos/acme/widgets/pulls?state=all")
 [ "$(jq length <<<"$pulls")" = 1 ] || proto_fail "not exactly one pull request: $pulls"
-[ "$(jq -r '.[0].title' <<<"$pulls")" = "Add a greeting" ] && [ "$(jq -r '.[0].body' <<<"$pulls")" = "$SUMMARY" ] ||
+# The model's summary is the body (droverd adds its footer with the task's link below it).
+[ "$(jq -r '.[0].title' <<<"$pulls")" = "Add a greeting" ] &&
+  jq -e --arg s "$SUMMARY" '.[0].body | startswith($s + "\n")' <<<"$pulls" >/dev/null ||
   proto_fail "the pull request is not the model's: $pulls"
 [ "$(proto_psql -c "SELECT pull_request->>'url' FROM tasks WHERE id = $T")" = "$(jq -r '.[0].html_url' <<<"$pulls")" ] ||
   proto_fail "the task does not record the pull request"
