@@ -70,8 +70,10 @@ static void agent_usage(void)
            "  DROVER_WORKSPACE      where repositories are cloned (/tmp/drover-workspace)\n"
            "  HEARTBEAT_INTERVAL    seconds between heartbeats (15)\n"
            "  TASK_TIMEOUT          cap on a task's run time in seconds (the task's own)\n"
-           "  DROVER_CODING_COMMAND shell command run in the clone with $DROVER_TASK_PROMPT\n"
-           "                        (Claude Code when logged in, else the demo coder)\n"
+           "  DROVER_CODING_COMMAND shell command run in the clone with $DROVER_TASK_PROMPT,\n"
+           "                        or \"demo\" for the demo coder (not AI); unset: Claude Code\n"
+           "                        when claude is on PATH with model credentials, else none\n"
+           "                        (the agent then reports itself unusable and takes no task)\n"
            "  GIT_TOKEN[_FILE] | GIT_SSH_KEY_FILE   git credentials (never logged or stored)\n"
            "  DROVER_SANDBOX        bwrap (default) | user | none: the coding command's\n"
            "                        containment; DROVER_SANDBOX_USER runs it as that user\n"
@@ -147,9 +149,19 @@ static long agent_work(struct runner *r, struct mcpc *m)
         backoff = 1;
         task = json_object_get(res, "task");
         if (json_is_object(task)) {
+            bool unusable;
+
             if (runner_task_run(r, m, task, &err) < 0)
                 log_warn("agent", "task hand-off failed (%s)", err.msg);
             done++;
+            pthread_mutex_lock(&r->lock);
+            unusable = r->cfg.unusable != NULL;
+            pthread_mutex_unlock(&r->lock);
+            if (unusable) { /* the coding command cannot start (runner_task.c) */
+                json_decref(res);
+                log_error("agent", "unusable: %s; taking no more tasks", r->cfg.unusable);
+                break;
+            }
         } else if (r->cfg.once) {
             json_decref(res);
             break;
@@ -157,6 +169,24 @@ static long agent_work(struct runner *r, struct mcpc *m)
         json_decref(res);
     }
     return done;
+}
+
+/*
+ * No usable coding command: take no task, and say why on every heartbeat (the heartbeat thread
+ * sends status unusable with the reason) until SIGTERM, so the dashboard, droverctl, the API
+ * and the pool's circuit breaker see it. Under DROVER_EXIT_WHEN_IDLE, report once and exit 3.
+ */
+static int agent_unusable(struct runner *r, struct mcpc *m)
+{
+    struct err err = {0};
+
+    if (runner_hb_send(r, m, NULL, &err) < 0)
+        log_warn("agent", "unusable heartbeat failed (%s)", err.msg);
+    if (r->cfg.once)
+        return 3;
+    while (!runner_shutdown)
+        agent_nap(1);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -209,9 +239,12 @@ int main(int argc, char **argv)
         goto out;
     }
     m_ready = 1;
-    log_info("agent", "starting agent=%s server=%s command='%s' sandbox=%s",
-             r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command,
+    log_info("agent", "starting agent=%s server=%s coder='%s' command='%s' sandbox=%s",
+             r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coder ? r.cfg.coder : "none",
+             r.cfg.coding_command ? r.cfg.coding_command : "",
              runner_sandbox_describe(&sb, sbdesc, sizeof(sbdesc)));
+    if (r.cfg.unusable)
+        log_error("agent", "unusable: %s; taking no task", r.cfg.unusable);
     if (agent_connect(&m, &err) < 0)
         goto out;
     if (runner_shutdown) {
@@ -223,8 +256,16 @@ int main(int argc, char **argv)
         goto out;
     }
     hb_started = 1;
+    if (r.cfg.unusable) {
+        rc = agent_unusable(&r, &m);
+        goto out;
+    }
+    /* Say we are here before the first poll: an agent restarted with the token of one that
+     * stopped cleanly (offline) would otherwise have its claim refused as offline. */
+    if (runner_hb_send(&r, &m, NULL, &err) < 0)
+        log_warn("agent", "first heartbeat failed (%s)", err.msg);
     done = agent_work(&r, &m);
-    rc = 0;
+    rc = r.cfg.unusable && !runner_shutdown ? agent_unusable(&r, &m) : 0;
 out:
     if (hb_started)
         runner_hb_stop(&r, hb);

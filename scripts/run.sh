@@ -79,6 +79,22 @@ psql "$DATABASE_URL" -qAtX -c "UPDATE pool_settings SET min_agents = ${DROVER_MI
   max_agents = ${DROVER_MAX_AGENTS:-10}, updated_by = 'run.sh'
   WHERE updated_by IS NULL" >/dev/null
 
+# The coding command, chosen here and said out loud: Claude Code when `claude` is on PATH with
+# model credentials (drover-agent's default then), else the demo coder by name. drover-agent
+# never falls back to the demo coder by itself (docs/agent.md).
+if [ -n "${DROVER_CODING_COMMAND:-}" ]; then
+  coder="DROVER_CODING_COMMAND ($DROVER_CODING_COMMAND)"
+elif command -v claude >/dev/null 2>&1 && { [ -n "${ANTHROPIC_API_KEY:-}" ] ||
+  [ -n "${CLAUDE_CODE_OAUTH_TOKEN:-}" ] || [ -n "${ANTHROPIC_AUTH_TOKEN:-}" ] ||
+  [ -n "${CLAUDE_CODE_USE_BEDROCK:-}" ] || [ -n "${CLAUDE_CODE_USE_VERTEX:-}" ] ||
+  [ -r "$HOME/.claude/.credentials.json" ]; }; then
+  coder="Claude Code (claude -p, $(command -v claude))"
+else
+  export DROVER_CODING_COMMAND=demo
+  coder="the demo coding command (DROVER_CODING_COMMAND=demo, agent/examples/demo-coder.sh: a deterministic change, not AI)"
+fi
+drover_log "agents run $coder"
+
 url=http://127.0.0.1:$port
 drover_log "starting droverd on $url with local agents (logs: $state/logs)"
 # The demo's repository is a local path: enable it (droverd's default is https and ssh only).
@@ -112,10 +128,6 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
-coder="the demo coding command (agent/examples/demo-coder.sh: a deterministic change, not AI)"
-if command -v claude >/dev/null 2>&1 && { [ -n "${ANTHROPIC_API_KEY:-}" ] || [ -d "$HOME/.claude" ]; }; then
-  coder="Claude Code (claude -p)"
-fi
 cat <<EOF
 
 Drover is running.

@@ -16,6 +16,9 @@ static void ctl_agents_line(const json_t *ag)
         snprintf(task, sizeof(task), "%lld", ctl_out_int(ct, "id"));
     printf("%-36s %-12s %-24.24s %-9s %-8s %s\n", ctl_out_str(ag, "id"), ctl_out_str(ag, "status"),
            ctl_out_str(ag, "pod_name"), hb, up, task);
+    /* Why it takes no task: the one thing an operator needs to fix it. */
+    if (json_is_string(json_object_get(ag, "unusable_reason")))
+        printf("  unusable: %s\n", ctl_out_str(ag, "unusable_reason"));
 }
 
 int ctl_agents_list(struct ctl *ctl, int argc, char **argv)

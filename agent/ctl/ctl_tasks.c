@@ -257,7 +257,18 @@ static int ctl_tasks_logs_page(struct ctl *ctl, long long id, bool json, long lo
             puts(s);
             free(s);
         } else {
-            printf("%s %-7s %s\n", ctl_out_str(e, "ts"), ctl_out_str(e, "level"),
+            /* The coding model's transcript (drover-agent's runner_transcript.h) says which
+             * part of the conversation a line is. */
+            const json_t *md = json_object_get(e, "metadata");
+            const char *src = json_string_value(json_object_get(md, "source"));
+            const char *kind = json_string_value(json_object_get(md, "kind"));
+
+            printf("%s %-7s %s%s%s%s\n", ctl_out_str(e, "ts"), ctl_out_str(e, "level"),
+                   src && (!strcmp(src, "claude") || !strcmp(src, "model")) ? "[" : "",
+                   src && !strcmp(src, "model")    ? "model note"
+                   : src && !strcmp(src, "claude") ? (kind ? kind : "claude")
+                                                   : "",
+                   src && (!strcmp(src, "claude") || !strcmp(src, "model")) ? "] " : "",
                    ctl_out_str(e, "message"));
         }
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# drover demo coding command -- a stand-in for a real coding CLI, used when no logged-in
-# `claude` is available (the embedded default) and by the tests. It is a DEMO: it does not
+# drover demo coding command -- a stand-in for a real coding CLI, run only when chosen by name
+# (DROVER_CODING_COMMAND=demo: scripts/run.sh without Claude Code, the tests). It is a DEMO: it does not
 # understand the prompt, it makes a small, real, deterministic change derived from it and
 # commits it.
 #

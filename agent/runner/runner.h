@@ -23,7 +23,9 @@ struct runner_cfg {
     long task_timeout_s;  /* TASK_TIMEOUT, default 0 = the task's own timeout_seconds */
     long poll_wait_s;     /* DROVER_POLL_WAIT: get_next_task long poll, default 20 */
     long stop_grace_s;    /* DROVER_STOP_GRACE: SIGTERM -> SIGKILL, default 10 */
-    char *coding_command; /* DROVER_CODING_COMMAND (a shell command line) */
+    char *coding_command; /* DROVER_CODING_COMMAND (a shell command line), or NULL: unusable */
+    char *coder;          /* what the command is, for the log ("Claude Code (credentials: ...)") */
+    char *unusable;       /* why there is no usable coding command, or NULL */
     char *git_token;      /* GIT_TOKEN_FILE's content or GIT_TOKEN (secret), or NULL */
     char *git_ssh_key;    /* GIT_SSH_KEY_FILE, or NULL */
     char *token_file;     /* DROVER_TOKEN_FILE, GIT_TOKEN_FILE: masked in the sandbox */

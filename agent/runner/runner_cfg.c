@@ -1,6 +1,7 @@
 /* drover-agent's configuration from the environment. Main thread, at start-up. */
 #include "runner.h"
 #include "core/mem.h"
+#include "runner_creds.h"
 #include "runner_fs.h"
 
 #include <errno.h>
@@ -86,27 +87,60 @@ static char *runner_cfg_demo_path(void)
     return mem_strdup("drover-demo-coder");
 }
 
-/* The default coding command: Claude Code when a logged-in `claude` exists, else the demo. */
-static char *runner_cfg_default_command(void)
+static const char *runner_cfg_getenv(const char *name)
 {
-    const char *home = getenv("HOME");
-    char cred[PATH_MAX];
-    bool creds = getenv("ANTHROPIC_API_KEY") && *getenv("ANTHROPIC_API_KEY");
+    return getenv(name);
+}
 
-    if (!creds && home) {
-        snprintf(cred, sizeof(cred), "%s/.claude/.credentials.json", home);
-        creds = access(cred, R_OK) == 0;
+/*
+ * The coding command. DROVER_CODING_COMMAND=demo chooses the demo coder explicitly; any other
+ * value is the command. Unset, it is Claude Code when `claude` is on PATH and has model
+ * credentials; otherwise there is none, and `unusable` says why: the agent then takes no task
+ * rather than fall back to the demo coder, whose commits and pull requests would land on a
+ * real repository.
+ */
+static void runner_cfg_command(struct runner_cfg *cfg)
+{
+    const char *v = getenv("DROVER_CODING_COMMAND");
+    char how[512];
+
+    if (v && strcmp(v, "demo") == 0) {
+        cfg->coding_command = runner_cfg_demo_path();
+        cfg->coder = mem_strdup("the demo coder (DROVER_CODING_COMMAND=demo; not AI)");
+        return;
     }
+    if (v && *v) {
+        cfg->coding_command = mem_strdup(v);
+        cfg->coder = mem_strdup("DROVER_CODING_COMMAND");
+        return;
+    }
+    if (!runner_cfg_in_path("claude")) {
+        cfg->unusable = mem_strdup("no coding command: DROVER_CODING_COMMAND is not set and "
+                                   "claude (Claude Code) is not on PATH");
+        return;
+    }
+    if (!runner_creds_find(runner_cfg_getenv, getenv("HOME"), how, sizeof(how))) {
+        cfg->unusable = mem_strdup(how);
+        return;
+    }
+    cfg->coder = mem_printf("Claude Code (credentials: %s)", how);
     /* Claude Code refuses bypassPermissions as root (measured with 2.1.197), so root gets an
-     * explicit allow-list instead; the image runs as a normal user. */
-    if (runner_cfg_in_path("claude") && creds)
-        /* The prompt goes last, after "--": one that starts with "-" stays a prompt. */
-        return mem_printf("claude --print --output-format stream-json --verbose --mcp-config "
-                          "\"$DROVER_MCP_CONFIG\" %s -- \"$DROVER_TASK_PROMPT\"",
-                          geteuid() == 0 ? "--permission-mode acceptEdits --allowedTools "
-                                           "\"Bash Edit Write mcp__drover\""
-                                         : "--permission-mode bypassPermissions");
-    return runner_cfg_demo_path();
+     * explicit allow-list instead; the image runs as a normal user. Only the task's own MCP
+     * server (--strict-mcp-config), its tools in the model's tool list rather than deferred
+     * behind a tool search (a handful of tools; the prompt refers to them by name); the task's
+     * model and the project's tools when set. The prompt goes last, after "--": one that starts
+     * with "-" stays a prompt (and --allowedTools/--tools, which take several values, cannot
+     * swallow it). */
+    cfg->coding_command =
+        mem_printf("ENABLE_TOOL_SEARCH=\"${ENABLE_TOOL_SEARCH:-false}\" claude --print "
+                   "--output-format stream-json --verbose "
+                   "--mcp-config \"$DROVER_MCP_CONFIG\" --strict-mcp-config "
+                   "${DROVER_MODEL:+--model \"$DROVER_MODEL\"} "
+                   "${DROVER_TOOLS:+--tools \"$DROVER_TOOLS\"} "
+                   "--permission-mode \"${DROVER_PERMISSION_MODE:-%s}\" "
+                   "${DROVER_ALLOWED_TOOLS:+--allowedTools \"$DROVER_ALLOWED_TOOLS\"} "
+                   "-- \"$DROVER_TASK_PROMPT\"",
+                   geteuid() == 0 ? "acceptEdits" : "bypassPermissions");
 }
 
 /*
@@ -169,7 +203,6 @@ int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
     cfg->agent_id = runner_cfg_str("AGENT_ID", NULL);
     cfg->server_url = runner_cfg_str("MCP_SERVER_URL", NULL);
     cfg->workspace = runner_cfg_str("DROVER_WORKSPACE", "/tmp/drover-workspace");
-    cfg->coding_command = runner_cfg_str("DROVER_CODING_COMMAND", NULL);
     if (runner_cfg_secret("DROVER_TOKEN", &cfg->token, err) < 0 ||
         runner_cfg_secret("GIT_TOKEN", &cfg->git_token, err) < 0)
         return -1;
@@ -196,8 +229,7 @@ int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
     runner_cfg_ca_bundle();
     if (cfg->git_ssh_key && access(cfg->git_ssh_key, R_OK) != 0)
         return err_set(err, ERR_INVALID, "GIT_SSH_KEY_FILE %s is not readable", cfg->git_ssh_key);
-    if (!cfg->coding_command)
-        cfg->coding_command = runner_cfg_default_command();
+    runner_cfg_command(cfg);
     /* Searchable (not listable) by others: a sandbox user reaches its own work tree. */
     if (runner_fs_private_dir(cfg->workspace, 0711, err) < 0)
         return -1;
@@ -219,6 +251,8 @@ void runner_cfg_clear(struct runner_cfg *cfg)
     runner_cfg_wipe(cfg->token);
     free(cfg->workspace);
     free(cfg->coding_command);
+    free(cfg->coder);
+    free(cfg->unusable);
     runner_cfg_wipe(cfg->git_token);
     free(cfg->git_ssh_key);
     free(cfg->token_file);

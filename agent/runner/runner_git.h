@@ -19,6 +19,16 @@ int runner_git(char **env, const char *cwd, const char *const *args,
                void (*on_line)(void *, const char *), void *ud, struct proc_result *res,
                struct err *err);
 
+/*
+ * The remote's default branch (`git ls-remote --symref <url> HEAD`: "ref: refs/heads/<b>\tHEAD")
+ * into out. 0; -1 with err when git fails or the remote names none. Blocking.
+ */
+int runner_git_default_branch(char **env, const char *cwd, const char *url, char *out, size_t n,
+                              struct err *err);
+
+/* The branch name of a symref line, or NULL. Pure (the unit tests reach it). */
+const char *runner_git_symref_branch(const char *line, size_t *len);
+
 /* `git rev-parse HEAD` into sha (41 bytes). 0 or -1. */
 int runner_git_head(char **env, const char *cwd, char sha[41], struct err *err);
 

@@ -16,7 +16,11 @@ int runner_hb_send(struct runner *r, struct mcpc *m, const char *status, struct 
 
     pthread_mutex_lock(&r->lock);
     task_id = r->task_id;
+    if (!status && r->cfg.unusable && !task_id)
+        status = "unusable";
     args = json_pack("{s:s}", "status", status ? status : (task_id ? "busy" : "idle"));
+    if (status && strcmp(status, "unusable") == 0)
+        json_object_set_new(args, "reason", json_string(r->cfg.unusable));
     if (task_id)
         json_object_set_new(args, "task_ids", json_pack("[I]", (json_int_t)task_id));
     if (task_id && r->usage)

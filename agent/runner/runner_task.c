@@ -10,9 +10,12 @@
 #include "runner_git.h"
 #include "runner_hb.h"
 #include "runner_diff.h"
+#include "runner_mcpd.h"
+#include "runner_project.h"
 #include "runner_prompt.h"
 #include "runner_publish.h"
 #include "runner_sandbox.h"
+#include "runner_transcript.h"
 #include "runner_usage.h"
 
 #include <errno.h>
@@ -37,8 +40,10 @@ struct runner_task {
     const json_t *task; /* borrowed: the get_next_task result's "task" */
     int64_t id, epoch, attempt;
     const char *title;
-    const char *url;      /* borrowed: the repository, or NULL */
-    const char *base;     /* borrowed: the base branch */
+    const char *url;  /* borrowed: the repository, or NULL */
+    const char *base; /* borrowed: the base branch (NULL until found: the remote's) */
+    bool base_found;  /* neither task nor project named it: the remote's default */
+    char found_base[256];
     long timeout_s;       /* the attempt's whole time budget */
     long long started_ms; /* when the task was taken */
     char dir[1024], repo[1100], branch[256], base_sha[41], head_sha[41], mcp_config[1200];
@@ -55,7 +60,9 @@ struct runner_task {
     /* Usage from Claude Code's stream-json: running totals and the final result event. */
     struct runner_usage usage;
     bool stop_logged;
-    int rc; /* what runner_task_run returns, once a step ended the task */
+    struct runner_mcpd mcpd; /* the model's task-scoped MCP endpoint */
+    char model_error[600];   /* the coding CLI's own account of a failed session, or "" */
+    int rc;                  /* what runner_task_run returns, once a step ended the task */
 };
 
 static long long runner_task_now_ms(void)
@@ -115,11 +122,36 @@ static void runner_task_usage(struct runner_task *t, const char *line)
 static void runner_task_on_line(void *ud, const char *line)
 {
     struct runner_task *t = ud;
+    json_t *tx;
     char *msg;
 
     if (!*line)
         return;
     runner_task_usage(t, line);
+    /* Claude Code's events become a transcript (runner_transcript.h), other lines stay as
+     * they are. */
+    if (!*t->prefix && (tx = runner_transcript_entries(line))) {
+        size_t i;
+        json_t *e;
+
+        /* A failed session's reason (a rejected key, a failed model call) is the task's
+         * error, rather than the raw JSON of the last line. */
+        json_array_foreach(tx, i, e)
+        {
+            const char *lvl = json_string_value(json_object_get(e, "level"));
+            const char *kind =
+                json_string_value(json_object_get(json_object_get(e, "metadata"), "kind"));
+
+            if (lvl && kind && strcmp(lvl, "error") == 0 && strcmp(kind, "result") == 0)
+                snprintf(t->model_error, sizeof(t->model_error), "%s",
+                         json_string_value(json_object_get(e, "message")));
+        }
+        json_array_extend(t->batch, tx);
+        json_decref(tx);
+        if (json_array_size(t->batch) >= RUNNER_TASK_BATCH)
+            runner_task_flush(t);
+        return;
+    }
     msg = mem_printf("%s%.*s", t->prefix, RUNNER_TASK_LINE_MAX, line);
     json_array_append_new(t->batch, json_pack("{s:s}", "message", msg));
     free(msg);
@@ -262,9 +294,21 @@ out:
 /* The coding command's environment: the task, the MCP config, and no git credentials. */
 static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, const char *mcp_config)
 {
-    static const char *const unset[] = {"GIT_TOKEN",   "GIT_SSH_KEY_FILE", "GIT_CONFIG_*",
-                                        "GIT_ASKPASS", "GIT_SSH_COMMAND",  NULL};
-    char *set[12];
+    /* The agent's token stays with the agent: the model reaches Drover through the task's own
+     * endpoint (runner_mcpd.h) with a secret good for this task only. */
+    static const char *const unset[] = {"GIT_TOKEN",
+                                        "GIT_SSH_KEY_FILE",
+                                        "GIT_CONFIG_*",
+                                        "GIT_ASKPASS",
+                                        "GIT_SSH_COMMAND",
+                                        "DROVER_TOKEN",
+                                        "DROVER_MODEL",
+                                        "DROVER_TOOLS",
+                                        "DROVER_ALLOWED_TOOLS",
+                                        "DROVER_PERMISSION_MODE",
+                                        NULL};
+    struct runner_project pj;
+    char *set[16];
     char **env;
     size_t k = 0;
 
@@ -277,8 +321,18 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
     set[k++] = mem_printf("DROVER_REPO_DIR=%s", t->repo);
     set[k++] = mem_printf("DROVER_TASK_ATTEMPT=%lld", (long long)t->attempt);
     set[k++] = mem_strdup("GIT_TERMINAL_PROMPT=0");
-    /* The agent wiped its own copy from its environment (runner_sandbox_protect_self). */
-    set[k++] = mem_printf("DROVER_TOKEN=%s", t->r->cfg.token);
+    set[k++] = mem_printf("DROVER_MCP_URL=%s", t->mcpd.url);
+    set[k++] = mem_printf("DROVER_MCP_TOKEN=%s", t->mcpd.secret);
+    runner_project_settings(t->task, geteuid() == 0, &pj);
+    if (pj.model && *pj.model)
+        set[k++] = mem_printf("DROVER_MODEL=%s", pj.model);
+    if (pj.tools)
+        set[k++] = mem_printf("DROVER_TOOLS=%s", pj.tools);
+    if (pj.allowed)
+        set[k++] = mem_printf("DROVER_ALLOWED_TOOLS=%s", pj.allowed);
+    if (pj.mode)
+        set[k++] = mem_printf("DROVER_PERMISSION_MODE=%s", pj.mode);
+    runner_project_clear(&pj);
     if (t->r->sandbox && runner_sandbox_contained(t->r->sandbox))
         set[k++] = mem_printf("HOME=%s", t->home);
     set[k] = NULL;
@@ -291,17 +345,34 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
 }
 
 /*
- * The MCP config for Claude Code: droverd over HTTP, the token by ${DROVER_TOKEN} expansion so
- * it is never written to disk.
+ * The MCP config for Claude Code: the task's own endpoint (runner_mcpd.h), its secret by
+ * ${DROVER_MCP_TOKEN} expansion so it is never written to disk.
  */
 static int runner_task_mcp_config(struct runner_task *t, struct err *err)
 {
     char *path = t->mcp_config;
     size_t sz = sizeof(t->mcp_config);
-    json_t *cfg = json_pack("{s:{s:{s:s, s:s, s:{s:s}}}}", "mcpServers", "drover", "type", "http",
-                            "url", t->m->url, "headers", "Authorization", "Bearer ${DROVER_TOKEN}");
+    json_t *cfg;
     int rc;
 
+    if (runner_mcpd_start(&t->mcpd, &t->r->cfg, t->id, t->epoch, err) < 0)
+        return -1;
+    {
+        struct runner_project pj;
+        json_t *servers = json_object();
+
+        /* The project's MCP servers for the coding CLI (their secrets as ${VAR} references,
+         * expanded by Claude Code from the agent's environment), then Drover's own. */
+        runner_project_settings(t->task, false, &pj);
+        if (pj.mcp_servers)
+            json_object_update(servers, (json_t *)pj.mcp_servers);
+        runner_project_clear(&pj);
+        json_object_set_new(servers, "drover",
+                            json_pack("{s:s, s:s, s:{s:s}}", "type", "http", "url", t->mcpd.url,
+                                      "headers", "Authorization", "Bearer ${DROVER_MCP_TOKEN}"));
+        cfg = json_pack("{s:o}", "mcpServers", servers);
+    }
+    /* In the fresh home: the one place besides the work tree the sandboxed command can read. */
     snprintf(path, sz, "%s/mcp.json", t->home);
     rc = json_dump_file(cfg, path, JSON_INDENT(2));
     json_decref(cfg);
@@ -385,13 +456,14 @@ static void runner_task_begin(struct runner_task *t, struct runner *r, struct mc
     t->base = json_string_value(json_object_get(task, "base_branch"));
     if (!t->base || !*t->base)
         t->base = json_string_value(json_object_get(project, "defaultBranch"));
-    if (!t->base || !*t->base)
-        t->base = "main";
+    if (!t->base || !*t->base || json_is_false(json_object_get(task, "base_given")))
+        t->base = NULL; /* neither task nor project names one: the clone step asks the remote */
     if (r->cfg.task_timeout_s > 0 && (timeout <= 0 || r->cfg.task_timeout_s < timeout))
         timeout = r->cfg.task_timeout_s;
     t->timeout_s = timeout > 0 ? timeout : RUNNER_TASK_DEFAULT_TIMEOUT;
     t->batch = json_array();
     t->batch_since = t->started_ms;
+    runner_usage_base(&t->usage, json_object_get(task, "usage"));
     t->prefix = "";
     pthread_mutex_lock(&r->lock);
     r->task_id = t->id;
@@ -449,16 +521,37 @@ static bool runner_task_credential(struct runner_task *t, struct err *err)
 static bool runner_task_clone(struct runner_task *t, struct err *err)
 {
     char into[1100];
-    const char *clone[] = {
-        "clone", "-q", "--no-checkout", "--depth", "1", "--single-branch", "--branch",
-        t->base, "--", t->url,          into,      NULL};
     struct proc_result pr;
 
     if (!t->url || !*t->url)
         return runner_task_end(t, runner_task_fail(t, false, err, "the task names no repository"));
     t->safe_url = runner_git_redact(t->url);
+    if (!t->base) {
+        /* Neither the task nor its project names a base: the remote's default branch (a
+         * `master` repository must work), found the way `git clone` finds it. */
+        if (runner_git_default_branch(t->git_env, t->dir, t->url, t->found_base,
+                                      sizeof(t->found_base), err) < 0) {
+            /* As for the clone below: a repository that is not there will not appear on a
+             * retry, a network failure may go away. */
+            bool missing = err->code == ERR_NOT_FOUND || strstr(err->msg, "not found") ||
+                           strstr(err->msg, "does not") || strstr(err->msg, "not appear") ||
+                           strstr(err->msg, "no such repository");
+
+            return runner_task_end(
+                t, runner_task_fail(t, !missing, err,
+                                    "cannot clone %s (no base branch given, the remote's "
+                                    "default unknown): %s",
+                                    t->safe_url, err->msg));
+        }
+        t->base = t->found_base;
+        t->base_found = true;
+        runner_task_log(t, "info", "no base branch given: the repository's default is %s", t->base);
+    }
     /* The runner's own repository: outside the work tree, hidden from the sandbox. */
     snprintf(into, sizeof(into), "%s/git", t->dir);
+    const char *clone[] = {
+        "clone", "-q", "--no-checkout", "--depth", "1", "--single-branch", "--branch",
+        t->base, "--", t->url,          into,      NULL};
     runner_task_log(t, "info", "cloning %s (branch %s, depth 1)", t->safe_url, t->base);
     t->prefix = "[git] ";
     if (runner_git(t->git_env, t->dir, clone, runner_task_on_line, t, &pr, err) < 0)
@@ -491,6 +584,9 @@ static bool runner_task_name_branch(struct runner_task *t, struct err *err)
            *res = NULL;
     const char *name;
     bool named = false;
+
+    if (t->base_found) /* the server would otherwise start the branch from its own default */
+        json_object_set_new(args, "base", json_string(t->base));
 
     if (mcpc_call(t->m, "create_branch", args, RUNNER_TASK_FORGE_TIMEOUT, &res, err) < 0) {
         runner_task_end(t, runner_task_fail(t, true, err, "create_branch failed: %s", err->msg));
@@ -594,11 +690,14 @@ static bool runner_task_code(struct runner_task *t, struct err *err)
     o.timeout_s = runner_task_left(t);
     if (proc_run(&o, &t->cmd, err) < 0) {
         runner_sandbox_argv_free(argv);
+        runner_mcpd_stop(&t->mcpd);
         return runner_task_end(
             t, runner_task_fail(t, true, err, "cannot start the coding command: %s", err->msg));
     }
     runner_sandbox_argv_free(argv);
     runner_sandbox_reap(t->r->sandbox);
+    /* What the model asked for through its tools is final once the command is gone. */
+    runner_mcpd_stop(&t->mcpd);
     runner_task_flush(t);
     return true;
 }
@@ -641,14 +740,43 @@ static int runner_task_report_timeout(struct runner_task *t, struct err *err)
     return rc;
 }
 
-/* The command finished with changes: open the pull request and hand the task over for testing. */
+/* The model asked for a preview (trigger_preview_deploy): a failure is noted, not fatal. */
+static void runner_task_preview(struct runner_task *t)
+{
+    json_t *args = json_pack("{s:I, s:I}", "task_id", (json_int_t)t->id, "lease_epoch",
+                             (json_int_t)t->epoch),
+           *res = NULL;
+    struct err e = {0};
+
+    if (mcpc_call(t->m, "trigger_preview_deploy", args, RUNNER_TASK_FORGE_TIMEOUT, &res, &e) < 0)
+        runner_task_log(t, "warning", "the preview the model asked for failed: %s", e.msg);
+    else
+        runner_task_log(t, "info", "preview %s",
+                        json_string_value(json_object_get(res, "preview_url"))
+                            ? json_string_value(json_object_get(res, "preview_url"))
+                            : "requested");
+    json_decref(args);
+    json_decref(res);
+}
+
+/*
+ * The command finished with changes: open the pull request (with the model's title and summary
+ * when it called create_pull_request) and hand the task over in the status it chose
+ * (update_task_status), ready_to_test by default.
+ */
 static int runner_task_report_ready(struct runner_task *t, struct err *err)
 {
+    const struct runner_intent *in = &t->mcpd.tools.intent;
+    const char *body = in->pr_body ? in->pr_body : in->summary ? in->summary : t->prompt;
     json_t *args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
-                             (json_int_t)t->epoch, "title", t->title, "body", t->prompt),
+                             (json_int_t)t->epoch, "title", in->pr_title ? in->pr_title : t->title,
+                             "body", body),
            *res = NULL, *extra = NULL, *prj;
-    const char *purl;
+    const char *purl, *status = in->status ? in->status : "ready_to_test";
     int rc;
+
+    if (t->base_found)
+        json_object_set_new(args, "base", json_string(t->base));
 
     if (mcpc_call(t->m, "create_pull_request", args, RUNNER_TASK_FORGE_TIMEOUT, &res, err) < 0) {
         rc = runner_task_fail(t, true, err, "create_pull_request failed: %s", err->msg);
@@ -656,9 +784,14 @@ static int runner_task_report_ready(struct runner_task *t, struct err *err)
     }
     prj = json_object_get(res, "pull_request");
     purl = json_string_value(json_object_get(prj, "url"));
-    runner_task_log(t, "info", "pull request %s", purl ? purl : "recorded");
+    runner_task_log(t, "info", "pull request %s%s", purl ? purl : "recorded",
+                    in->pr_title ? " (the model's title and summary)" : "");
+    if (in->preview)
+        runner_task_preview(t);
     extra = json_pack("{s:{s:s, s:s, s:O}}", "result", "branch", t->branch, "commit", t->head_sha,
                       "pull_request", prj ? prj : json_null());
+    if (in->summary)
+        json_object_set_new(json_object_get(extra, "result"), "summary", json_string(in->summary));
     /* The change itself, for the reviewer's page (runner_diff.h); best effort. */
     {
         json_t *files = NULL;
@@ -679,7 +812,7 @@ static int runner_task_report_ready(struct runner_task *t, struct err *err)
     if (t->r->usage)
         json_object_set(json_object_get(extra, "result"), "usage", t->r->usage);
     pthread_mutex_unlock(&t->r->lock);
-    rc = runner_task_status(t, "ready_to_test", extra, err);
+    rc = runner_task_status(t, status, extra, err);
 out:
     json_decref(args);
     json_decref(res);
@@ -691,6 +824,7 @@ out:
 static bool runner_task_report(struct runner_task *t, struct err *err)
 {
     const struct proc_result *pr = &t->cmd;
+    const struct runner_intent *in = &t->mcpd.tools.intent;
     json_t *extra;
     int rc;
 
@@ -711,13 +845,33 @@ static bool runner_task_report(struct runner_task *t, struct err *err)
     case PROC_STOP_NONE:
         break;
     }
-    if (pr->exit_code != 0)
-        return runner_task_end(t, runner_task_fail(t, true, err,
-                                                   "the coding command exited with status %d: %s",
-                                                   pr->exit_code, pr->last_line));
+    if (in->question) {
+        /* The model parked its task (ask_user_question): its status stands, whatever the
+         * command's exit; the work so far is pushed for the attempt that gets the answer. */
+        runner_task_log(t, "notice", "the model asked: %s", in->question);
+        extra = json_pack("{s:s, s:s}", "reason", "question", "question", in->question);
+        rc = runner_task_status(t, "needs_input", extra, err);
+        json_decref(extra);
+        return runner_task_end(t, rc);
+    }
+    if (pr->exit_code == 127 && !t->model_error[0]) {
+        /* The shell could not find the command: every task would fail the same way, so the
+         * agent stops taking them and says why (runner.h, unusable). */
+        pthread_mutex_lock(&t->r->lock);
+        if (!t->r->cfg.unusable)
+            t->r->cfg.unusable = mem_printf("the coding command cannot start: %s", pr->last_line);
+        pthread_mutex_unlock(&t->r->lock);
+    }
+    if (pr->exit_code != 0 || t->model_error[0])
+        return runner_task_end(
+            t, runner_task_fail(t, true, err, "the coding command exited with status %d: %s",
+                                pr->exit_code, t->model_error[0] ? t->model_error : pr->last_line));
     if (!t->changed) {
         runner_task_log(t, "notice", "the coding command finished without changing anything");
         extra = json_pack("{s:{s:s, s:b}}", "result", "branch", t->branch, "changes", false);
+        if (in->summary)
+            json_object_set_new(json_object_get(extra, "result"), "summary",
+                                json_string(in->summary));
         rc = runner_task_status(t, "completed", extra, err);
         json_decref(extra);
         return runner_task_end(t, rc);
@@ -737,6 +891,7 @@ static void runner_task_finish(struct runner_task *t)
     json_decref(t->r->usage);
     t->r->usage = NULL;
     pthread_mutex_unlock(&t->r->lock);
+    runner_mcpd_clear(&t->mcpd);
     proc_env_free(t->git_env);
     proc_env_free(t->cmd_env);
     json_decref(t->batch);

@@ -13,8 +13,8 @@
 static const int metrics_age_bounds[] = {5, 10, 15, 30, 60, 120, 300, 600};
 #define METRICS_NAGE (sizeof(metrics_age_bounds) / sizeof(metrics_age_bounds[0]))
 
-static const char *const metrics_statuses[] = {"initializing", "idle", "busy", "draining",
-                                               "offline"};
+static const char *const metrics_statuses[] = {"initializing", "idle",    "busy",
+                                               "draining",     "offline", "unusable"};
 
 static int metrics_gauge(struct buf *b, const char *name, const char *help, const char *value)
 {

@@ -19,8 +19,10 @@
 /* Why a run ended early. */
 enum proc_stop { PROC_STOP_NONE = 0, PROC_STOP_TIMEOUT, PROC_STOP_CANCELLED, PROC_STOP_SHUTDOWN };
 
-/* Lines longer than this are cut (the rest of the line is dropped). */
-#define PROC_LINE_MAX 16384
+/* Lines longer than this are cut (the rest of the line is dropped). A coding CLI's event lines
+ * must arrive whole: Claude Code's final stream-json "result" event repeats the whole answer
+ * next to the session's usage and cost, and a cut line loses both. */
+#define PROC_LINE_MAX (1 << 20)
 
 struct proc_opts {
     char *const *argv; /* argv[0] is looked up in PATH */

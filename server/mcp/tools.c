@@ -70,7 +70,9 @@ static const struct tools_def tools_table[] = {
      "defaults to drover/<task id>-<slug of the title>.",
      "{\"type\":\"object\",\"properties\":{" TASK_ID_PROP "," EPOCH_PROP
      ",\"name\":{\"type\":\"string\",\"maxLength\":255,\"description\":\"branch name "
-     "(optional)\"}},"
+     "(optional)\"},\"base\":{\"type\":\"string\",\"maxLength\":255,\"description\":\"the "
+     "branch to start from when neither the task nor its project names one (the repository's "
+     "default branch)\"}},"
      "\"required\":[\"task_id\",\"lease_epoch\"],\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"branch\":{\"type\":"
      "\"string\"},\"created\":{\"type\":\"boolean\"}},\"required\":[\"task_id\",\"branch\"]}",
@@ -102,9 +104,11 @@ static const struct tools_def tools_table[] = {
      TASK_OUT, tools_update_task_status, false},
     {"heartbeat", "Heartbeat",
      "Report that this agent is alive: extends the leases of its tasks and returns, per task, "
-     "whether it was cancelled (stop working on it when cancelled is true).",
+     "whether it was cancelled (stop working on it when cancelled is true). Status unusable "
+     "(with a reason) says the agent has no usable coding command and takes no task.",
      "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"idle\","
-     "\"busy\",\"offline\"]},\"task_ids\":{\"type\":\"array\",\"maxItems\":100,\"items\":{\"type\":"
+     "\"busy\",\"offline\",\"unusable\"]},\"reason\":{\"type\":\"string\",\"maxLength\":1000},"
+     "\"task_ids\":{\"type\":\"array\",\"maxItems\":100,\"items\":{\"type\":"
      "\"integer\"}},\"usage\":{\"type\":\"object\"}},\"additionalProperties\":false}",
      "{\"type\":\"object\",\"properties\":{\"agent\":{\"type\":\"object\"},\"tasks\":{\"type\":"
      "\"array\"},\"heartbeat_interval\":{\"type\":\"integer\"}},\"required\":[\"tasks\"]}",
@@ -421,14 +425,15 @@ TOOLS_FN(tools_get_next_task)
 
 TOOLS_FN(tools_create_branch)
 {
-    static const char *const ok[] = {"task_id", "lease_epoch", "name", "agentId", NULL};
+    static const char *const ok[] = {"task_id", "lease_epoch", "name", "base", "agentId", NULL};
     long long id, epoch;
-    const char *name;
+    const char *name, *base;
     json_t *out = NULL;
 
     if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
         tools_lease(args, &id, &epoch, err) < 0 || tools_str(args, "name", false, &name, err) < 0 ||
-        svc_branch_create(c->svc, tools_agent(c), id, epoch, name, &out, err) < 0)
+        tools_str(args, "base", false, &base, err) < 0 ||
+        svc_branch_create(c->svc, tools_agent(c), id, epoch, name, base, &out, err) < 0)
         return -1;
     *result = tools_result(out);
     return 0;
@@ -542,24 +547,29 @@ static int tools_task_ids(const json_t *ids, struct err *err)
 
 TOOLS_FN(tools_heartbeat)
 {
-    static const char *const ok[] = {"status", "task_ids", "usage", "agentId", "taskIds", NULL};
+    static const char *const ok[] = {"status",  "task_ids", "usage", "reason",
+                                     "agentId", "taskIds",  NULL};
     const json_t *ids = json_object_get(args, "task_ids"), *usage = json_object_get(args, "usage");
-    const char *status;
+    const char *status, *reason;
     json_t *out = NULL;
 
     if (!ids)
         ids = json_object_get(args, "taskIds");
     if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
-        tools_str(args, "status", false, &status, err) < 0)
+        tools_str(args, "status", false, &status, err) < 0 ||
+        tools_str(args, "reason", false, &reason, err) < 0)
         return -1;
     if (status && strcmp(status, "idle") != 0 && strcmp(status, "busy") != 0 &&
-        strcmp(status, "offline") != 0)
-        return err_set(err, ERR_INVALID, "status must be idle, busy or offline");
+        strcmp(status, "offline") != 0 && strcmp(status, "unusable") != 0)
+        return err_set(err, ERR_INVALID, "status must be idle, busy, offline or unusable");
+    if (status && strcmp(status, "unusable") == 0 && (!reason || !*reason))
+        return err_set(err, ERR_INVALID, "status unusable needs a reason");
     if (tools_task_ids(ids, err) < 0)
         return -1;
     if (usage && !json_is_null(usage) && !json_is_object(usage))
         return err_set(err, ERR_INVALID, "usage must be an object");
-    if (svc_status_heartbeat(c->svc, tools_agent(c), status, ids && json_is_array(ids) ? ids : NULL,
+    if (svc_status_heartbeat(c->svc, tools_agent(c), status, reason,
+                             ids && json_is_array(ids) ? ids : NULL,
                              usage && json_is_object(usage) ? usage : NULL, &out, err) < 0)
         return -1;
     *result = tools_result(out);

@@ -376,6 +376,16 @@ static void loop_reap(struct loop *l)
                    json_object_get(l->starting, id)) {
             l->successes++;
             json_object_del(l->starting, id);
+        } else if (strcmp(status, "unusable") == 0 && mine && backend_manages_pods(l->be)) {
+            /* It will never take a task: retire it, and count it as a failed start so the
+             * breaker opens with its reason rather than the pool starting more of the same. */
+            char why[300];
+
+            snprintf(why, sizeof(why), "unusable: %s",
+                     json_string_value(json_object_get(a, "unusable_reason")));
+            json_object_del(l->starting, id);
+            loop_note_failure(l, why);
+            loop_retire(l, a, why);
         } else if (strcmp(status, "draining") == 0 && !has_task && backend_manages_pods(l->be)) {
             loop_retire(l, a, "drained");
         }

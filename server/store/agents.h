@@ -34,4 +34,12 @@ int agents_drain(struct db *db, const char *id, bool *drained, struct err *err);
 /* Mark an agent offline with a reason. */
 int agents_mark_offline(struct db *db, const char *id, const char *reason, struct err *err);
 
+/*
+ * The agent has no usable coding command (docs/agent.md): status 'unusable' with `reason`
+ * (kept on a draining or offline row), its heartbeat time refreshed. ERR_CONFLICT while it
+ * holds a task. *agent = {id, status, unusable_reason, last_heartbeat_at}.
+ */
+int agents_set_unusable(struct db *db, const char *id, const char *reason, json_t **agent,
+                        struct err *err);
+
 #endif

@@ -93,7 +93,8 @@ static const struct db_stmt st_live = {
     "poolstore_live",
     "SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'status', a.status,"
     " 'backend', a.backend, 'pod_name', a.pod_name, 'pod_uid', a.pod_uid,"
-    " 'age_seconds', extract(epoch FROM now() - a.created_at),"
+    " 'unusable_reason', a.unusable_reason, 'age_seconds', extract(epoch FROM now() - "
+    "a.created_at),"
     " 'heartbeat_age_seconds', extract(epoch FROM now() - a.last_heartbeat_at),"
     " 'has_task', EXISTS (SELECT 1 FROM tasks t WHERE t.agent_id = a.id"
     "   AND t.state = 'in_progress')) ORDER BY a.created_at DESC, a.id), '[]')::text"

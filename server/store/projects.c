@@ -8,7 +8,8 @@
 #include <string.h>
 
 /* The schema's column default repeats it; a NULL given here means "the default". */
-#define PROJECTS_DEFAULT_BRANCH_SQL "'" MODEL_DEFAULT_BRANCH "'"
+/* None: the repository's own default branch, found by the agent (sql/011). */
+#define PROJECTS_DEFAULT_BRANCH_SQL "NULL::text"
 
 #define PROJECT_JSON                                                                               \
     "jsonb_build_object('id', id, 'name', name, 'repository', repo_url, 'default_branch',"         \
@@ -16,7 +17,7 @@
     " 'forge_repo_path', forge_repo_path, 'settings', settings, 'created_at', created_at,"         \
     " 'updated_at', updated_at)"
 
-/* Column defaults come from the schema (default_branch 'main', forge_kind 'git', settings {}). */
+/* Column defaults come from the schema (default_branch none, forge_kind 'git', settings {}). */
 static const struct db_stmt st_create = {
     "projects_create",
     "INSERT INTO projects (name, repo_url, default_branch, forge_kind, forge_api_url,"

@@ -90,7 +90,7 @@ static const struct db_stmt st_claim = {
     "  lease_epoch = t.lease_epoch + 1, lease_expires_at = now() + make_interval(secs => $2),"
     "  started_at = now(), updated_at = now(), reason = NULL"
     "  FROM pick WHERE t.id = pick.id"
-    "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline')"
+    "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline', 'unusable')"
     "   AND ag.x = (SELECT xmin::text FROM agents WHERE id = $1))"
     "  AND (pick.lim IS NULL OR EXISTS (SELECT 1 FROM gate))"
     "  RETURNING t.*),"
@@ -123,7 +123,11 @@ static const struct db_stmt st_heartbeat = {
     " ag AS (SELECT id, status FROM agents WHERE id = $1 AND (SELECT count(*) FROM ext) >= 0"
     "  FOR UPDATE),"
     " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
-    "  offline_reason = CASE WHEN $3 = 'offline' THEN 'agent reported offline' END,"
+    /* An agent the pool already retired keeps the pool's reason ("unusable: ...") when its
+     * goodbye heartbeat arrives. */
+    "  offline_reason = CASE WHEN $3 = 'offline' AND ag.status = 'offline'"
+    "   THEN coalesce(a.offline_reason, 'agent reported offline')"
+    "   WHEN $3 = 'offline' THEN 'agent reported offline' END,"
     "  usage = CASE WHEN $5::jsonb IS NULL THEN a.usage ELSE drover_usage_merge(a.usage, $5::jsonb)"
     "   END,"
     "  status = CASE WHEN $3 = 'offline' THEN 'offline'"
@@ -484,7 +488,8 @@ int queue_claim(struct db *db, const struct queue_opts *o, const char *agent_id,
         err_set(err, ERR_NOT_FOUND, "agent %s is not registered", agent_id);
         goto out;
     }
-    if (strcmp(status, "draining") == 0 || strcmp(status, "offline") == 0) {
+    if (strcmp(status, "draining") == 0 || strcmp(status, "offline") == 0 ||
+        strcmp(status, "unusable") == 0) {
         err_set(err, ERR_CONFLICT, "agent %s is %s and may not claim tasks", agent_id, status);
         goto out;
     }

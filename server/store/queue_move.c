@@ -37,8 +37,14 @@ static const struct db_stmt st_set_state = {
     "  result = coalesce($6::jsonb, t.result),"
     "  run_after = CASE WHEN $2 = 'backlog' THEN now() + make_interval(secs => $7)"
     "   ELSE t.run_after END,"
-    "  context = CASE WHEN $8::jsonb IS NULL THEN t.context ELSE t.context || $8::jsonb END,"
-    "  attempt = CASE WHEN $9 THEN 0 ELSE t.attempt END"
+    /* An answer carries the question it answers, so the next prompt can show both. */
+    "  context = CASE WHEN $8::jsonb IS NULL THEN t.context ELSE t.context || (SELECT"
+    "   jsonb_agg(CASE WHEN e->>'type' = 'answer' AND t.question IS NOT NULL"
+    "   AND NOT e ? 'question' THEN e || jsonb_build_object('question', t.question) ELSE e END)"
+    "   FROM jsonb_array_elements($8::jsonb) e) END,"
+    /* A question answered is not a failed attempt: the attempt that asked is given back. */
+    "  attempt = CASE WHEN $9 THEN 0 WHEN t.state = 'needs_input' AND $2 = 'backlog'"
+    "   AND t.reason = 'question' THEN greatest(t.attempt - 1, 0) ELSE t.attempt END"
     "  WHERE t.id = $1 RETURNING t.*)"
     " SELECT " TASK_JSON " AS task FROM u t LEFT JOIN projects p ON p.id = t.project_id",
     9};

@@ -17,6 +17,7 @@
     " 'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,"                               \
     " 'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,"       \
     " 'base_branch', " TASKJSON_BASE ","                                                           \
+    " 'base_given', (coalesce(t.base_branch, p.default_branch) IS NOT NULL),"                      \
     " 'agent_id', t.agent_id, 'parent_id', t.parent_id, 'timeout_seconds', t.timeout_seconds,"     \
     " 'reason', t.reason, 'question', t.question, 'context', t.context,"                           \
     " 'last_error', t.last_error, 'pull_request', t.pull_request, 'result', t.result,"             \
@@ -26,7 +27,7 @@
     " 'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE"                           \
     "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
     " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
-    "   'repoUrl', coalesce(t.repo_url, p.repo_url),"                                              \
+    "   'repoUrl', coalesce(t.repo_url, p.repo_url), 'agent', p.settings->'agent',"                \
     "   'defaultBranch', " TASKJSON_BASE "))"
 
 #endif

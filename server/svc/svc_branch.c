@@ -10,7 +10,7 @@
 
 /* Create `name` on the task's forge (a task without one: nothing to do). No transaction open. */
 static int svc_branch_on_forge(struct svc_ctx *c, const struct branches_lease *l, const char *name,
-                               struct err *err)
+                               const char *base, struct err *err)
 {
     struct svc_forge sf;
     json_t *out = NULL;
@@ -21,7 +21,7 @@ static int svc_branch_on_forge(struct svc_ctx *c, const struct branches_lease *l
         return -1;
     if (!has_forge)
         return 0;
-    if (forge_backend_create_branch(&sf.f, name, svc_forge_base(l->task), &out, err) < 0)
+    if (forge_backend_create_branch(&sf.f, name, svc_forge_base_or(l->task, base), &out, err) < 0)
         goto out;
     log_info("forge", "task=%lld branch=%s forge=%s created=%d",
              (long long)json_integer_value(json_object_get(l->task, "id")), name,
@@ -34,7 +34,7 @@ out:
 }
 
 int svc_branch_create(struct svc_ctx *c, const char *agent_id, int64_t task_id, int64_t epoch,
-                      const char *name, json_t **out, struct err *err)
+                      const char *name, const char *base, json_t **out, struct err *err)
 {
     struct branches_lease l;
     struct err fence = {0};
@@ -48,6 +48,8 @@ int svc_branch_create(struct svc_ctx *c, const char *agent_id, int64_t task_id, 
                        "'%.100s' is not a valid git branch name (no spaces, '..', '~^:?*[\\', "
                        "leading '-' or '.', trailing '/', '.' or '.lock'; at most %d bytes)",
                        name, MODEL_BRANCH_MAX);
+    if (base && !model_branch_name_valid(base))
+        return err_set(err, ERR_INVALID, "base must be a valid git branch name");
     if (branches_fence(c->db, agent_id, task_id, epoch, &l, err) < 0)
         return -1;
     if (!name) {
@@ -66,7 +68,7 @@ int svc_branch_create(struct svc_ctx *c, const char *agent_id, int64_t task_id, 
         goto out;
     }
     /* Outside any transaction: a slow forge holds no row lock and no other request waits. */
-    if (svc_branch_on_forge(c, &l, name, err) < 0)
+    if (svc_branch_on_forge(c, &l, name, base, err) < 0)
         goto out;
     if (branches_record_branch(c->db, agent_id, task_id, epoch, name, &recorded, &fence, err) < 0)
         goto out;

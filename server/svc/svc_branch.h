@@ -12,12 +12,14 @@
 #include "svc/svc.h"
 
 /*
- * `name` NULL = the default name (model_branch_default). Calling again with the same name
+ * `name` NULL = the default name (model_branch_default). `base` (may be NULL) is the branch
+ * to start from when neither the task nor its project names one: the repository's default
+ * branch as the agent found it (a `master` repository).  Calling again with the same name
  * returns the same result without touching the forge; a different name once one is recorded
  * is ERR_CONFLICT. A lease lost while the forge worked gives the stale-lease error, and the
  * branch is still recorded on the task. *out = {"task_id", "branch", "created"} (owned).
  */
 int svc_branch_create(struct svc_ctx *c, const char *agent_id, int64_t task_id, int64_t epoch,
-                      const char *name, json_t **out, struct err *err);
+                      const char *name, const char *base, json_t **out, struct err *err);
 
 #endif

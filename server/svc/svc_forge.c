@@ -115,8 +115,16 @@ void svc_forge_clear(struct svc_forge *sf)
 
 const char *svc_forge_base(const json_t *task)
 {
+    return svc_forge_base_or(task, NULL);
+}
+
+const char *svc_forge_base_or(const json_t *task, const char *found)
+{
     const char *b = json_string_value(json_object_get(task, "base_branch"));
 
+    /* Neither the task nor its project names one: what the agent found on the remote. */
+    if (found && *found && json_is_false(json_object_get(task, "base_given")))
+        return found;
     if (!b || !*b)
         b = json_string_value(json_object_get(json_object_get(task, "project"), "defaultBranch"));
     return b && *b ? b : MODEL_DEFAULT_BRANCH;

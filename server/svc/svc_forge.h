@@ -31,6 +31,9 @@ void svc_forge_clear(struct svc_forge *sf);
 
 /* The base branch of `task` (its own, its project's, else the model's default). Borrowed. */
 const char *svc_forge_base(const json_t *task);
+/* The same, but `found` (the repository's default branch as the agent found it, may be NULL)
+ * before the built-in default. */
+const char *svc_forge_base_or(const json_t *task, const char *found);
 
 /*
  * Where project `project`'s credentials may go: DROVER_FORGE_ALLOW_<PROJECT> (URL prefixes; the

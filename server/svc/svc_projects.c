@@ -6,6 +6,7 @@
 #include "store/schedules.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,6 +29,85 @@ static int svc_projects_name_ok(const char *n, struct err *err)
         digits = digits && isdigit((unsigned char)n[i]);
     if (digits)
         return err_set(err, ERR_INVALID, "name must not be all digits (ids are numbers)");
+    return 0;
+}
+
+/* A list of tool names or permission rules ("Bash(make:*)"): strings without quotes. */
+static int svc_projects_tools(const json_t *v, const char *key, struct err *err)
+{
+    const json_t *t;
+    size_t i;
+
+    if (!v)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > 100)
+        return err_set(err, ERR_INVALID, "settings.agent.%s must be an array of up to 100 names",
+                       key);
+    json_array_foreach(v, i, t)
+    {
+        const char *s = json_string_value(t);
+
+        if (!s || !*s || strlen(s) > 200 || strpbrk(s, "\"'`$\\\n"))
+            return err_set(err, ERR_INVALID,
+                           "settings.agent.%s[%zu] must be a tool name or rule (1 to 200 "
+                           "characters, no quotes, $, backslash or newline)",
+                           key, i);
+    }
+    return 0;
+}
+
+/*
+ * settings.agent, the coding agent's settings (docs/agent.md, "Per project"): model (a
+ * default for tasks without one), mcp_servers (Claude Code mcpServers entries added next to
+ * Drover's own), tools (the built-in tools available) and allowed_tools (the permission
+ * allow-list). Checked here so a typo fails the request rather than every task.
+ */
+static int svc_projects_agent(const json_t *a, struct err *err)
+{
+    static const char *const keys[] = {"model", "mcp_servers", "tools", "allowed_tools", NULL};
+    const char *k, *model;
+    const json_t *v;
+
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_object(a))
+        return err_set(err, ERR_INVALID, "settings.agent must be an object");
+    json_object_foreach((json_t *)a, k, v)
+    {
+        bool known = false;
+
+        for (size_t i = 0; keys[i]; i++)
+            known |= strcmp(k, keys[i]) == 0;
+        if (!known)
+            return err_set(err, ERR_INVALID,
+                           "unknown field settings.agent.%.60s (model, mcp_servers, tools, "
+                           "allowed_tools)",
+                           k);
+    }
+    model = json_string_value(json_object_get(a, "model"));
+    if (json_object_get(a, "model") &&
+        (!model || !*model || strlen(model) > 200 || strpbrk(model, "\"'`$\\\n ")))
+        return err_set(err, ERR_INVALID, "settings.agent.model must be a model name");
+    v = json_object_get(a, "mcp_servers");
+    if (v) {
+        const json_t *srv;
+
+        if (!json_is_object(v) || json_object_size(v) > 20)
+            return err_set(err, ERR_INVALID,
+                           "settings.agent.mcp_servers must be an object of up to 20 servers");
+        json_object_foreach((json_t *)v, k, srv)
+        {
+            if (strcmp(k, "drover") == 0)
+                return err_set(err, ERR_INVALID,
+                               "settings.agent.mcp_servers: \"drover\" is the task's own server");
+            if (!json_is_object(srv))
+                return err_set(err, ERR_INVALID,
+                               "settings.agent.mcp_servers.%.60s must be an object", k);
+        }
+    }
+    if (svc_projects_tools(json_object_get(a, "tools"), "tools", err) < 0 ||
+        svc_projects_tools(json_object_get(a, "allowed_tools"), "allowed_tools", err) < 0)
+        return -1;
     return 0;
 }
 
@@ -80,6 +160,8 @@ static int svc_projects_row(const json_t *in, bool create, struct projects_row *
     if (v && !json_is_null(v)) {
         if (!json_is_object(v))
             return err_set(err, ERR_INVALID, "settings must be a JSON object");
+        if (svc_projects_agent(json_object_get(v, "agent"), err) < 0)
+            return -1;
         row->settings = v;
     }
     return 0;

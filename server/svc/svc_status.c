@@ -1,8 +1,11 @@
 /* Status, log lines and heartbeats of a lease holder. Worker threads. */
 #include "svc/svc_status.h"
+#include "store/agents.h"
 #include "store/budget.h"
 #include "store/queue.h"
 #include "svc/svc_hbbatch.h"
+
+#include <string.h>
 
 int svc_status_update(struct svc_ctx *c, const char *agent_id, int64_t task_id, int64_t epoch,
                       const char *to, const struct model_outcome *oc, json_t **task,
@@ -18,15 +21,25 @@ int svc_status_log(struct svc_ctx *c, const char *agent_id, int64_t task_id, con
 }
 
 int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *status,
-                         const json_t *task_ids, const json_t *usage, json_t **out, struct err *err)
+                         const char *reason, const json_t *task_ids, const json_t *usage,
+                         json_t **out, struct err *err)
 {
     int over = 0;
 
     *out = NULL;
+    if (status && strcmp(status, "unusable") == 0) {
+        json_t *agent = NULL;
+
+        if (agents_set_unusable(c->db, agent_id, reason, &agent, err) < 0)
+            return -1;
+        *out = json_pack("{s:o, s:[]}", "agent", agent, "tasks");
+        goto interval;
+    }
     /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
     if (budget_enforce(c->db, agent_id, usage, &over, err) < 0 ||
         svc_hbbatch_beat(c->env->hbbatch, c, agent_id, status, task_ids, usage, out, err) < 0)
         return -1;
+interval:
     json_object_set_new(*out, "heartbeat_interval",
                         json_integer(c->env->cfg ? c->env->cfg->heartbeat_interval : 30));
     return 0;

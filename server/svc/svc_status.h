@@ -28,10 +28,11 @@ int svc_status_log(struct svc_ctx *c, const char *agent_id, int64_t task_id, con
 /*
  * A heartbeat: budgets first (an over-budget task stops and is reported cancelled), then the
  * leases, then the reply {"agent", "tasks": [{id, state, cancelled, lease_expires_at}],
- * "heartbeat_interval"}. `status`, `task_ids` and `usage` may be NULL.
+ * "heartbeat_interval"}. `status`, `task_ids` and `usage` may be NULL. Status "unusable"
+ * (with `reason`) records that the agent has no usable coding command and takes no task.
  */
 int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *status,
-                         const json_t *task_ids, const json_t *usage, json_t **out,
-                         struct err *err);
+                         const char *reason, const json_t *task_ids, const json_t *usage,
+                         json_t **out, struct err *err);
 
 #endif

@@ -96,6 +96,34 @@ try {
     await page.waitForFunction(() => /wrote the handler/.test(document.getElementById('task-log').textContent), null, { timeout: 10000 });
   });
 
+  await test("the coding model's transcript shows on the task page", async () => {
+    assert(taskId, 'needs the task of the previous test');
+    // What drover-agent's runner_transcript.c makes of Claude Code's stream-json events, and a
+    // note the model logged itself through its task-scoped log_activity.
+    const c = (kind, message, extra) => ({ message, level: extra && extra.level || 'info',
+      metadata: Object.assign({ source: 'claude', kind }, extra && extra.metadata) });
+    await tool('log_activity', { task_id: taskId, entries: [
+      c('init', 'Claude Code session: model claude-sonnet-4-5, 12 tools, MCP servers: drover (connected)'),
+      c('text', 'Looking at the router first.'),
+      c('tool_use', '→ Bash: git log --oneline | head -3', { metadata: { tool: 'Bash', input: 'git log --oneline | head -3' } }),
+      c('tool_result', '← 1a2b3c4 init', { metadata: { is_error: false } }),
+      c('tool_use', '→ mcp__drover__get_next_task: {}', { metadata: { tool: 'mcp__drover__get_next_task', input: '{}' } }),
+      c('tool_result', '← error: No such tool available: mcp__drover__get_next_task', { level: 'warning', metadata: { is_error: true } }),
+      { message: 'scripted model: read the history', metadata: { source: 'model' } },
+      c('result', 'finished after 5 turns: 4890 input, 85 output tokens, $0.0160', { metadata: { total_cost_usd: 0.016 } }),
+    ] });
+    await page.waitForSelector('#task-transcript li[data-tx-kind=result]', { timeout: 10000 });
+    const items = await page.$$eval('#task-transcript li', (lis) => lis.map((li) => [li.dataset.txKind, li.className, li.textContent]));
+    const kinds = items.map((i) => i[0]).join(',');
+    assert(kinds === 'init,text,tool_use,tool_result,tool_use,tool_result,note,result', 'transcript kinds ' + kinds);
+    assert(/→ Bash: git log/.test(items[2][2]), 'tool call ' + items[2][2]);
+    assert(/tx-failed/.test(items[5][1]), 'a refused tool call is not marked: ' + items[5][1]);
+    assert(/4890 input, 85 output tokens/.test(items[7][2]), 'usage ' + items[7][2]);
+    // Plain log lines stay out of the transcript.
+    assert(!items.some((i) => /reading the router/.test(i[2])), 'a plain log line in the transcript');
+    await page.screenshot({ path: join(ARTIFACTS, 'transcript-1280.png'), fullPage: true });
+  });
+
   await test('an admin answers a needs_input question from the UI', async () => {
     assert(taskId, 'needs the task of the previous test');
     await tool('update_task_status', { task_id: taskId, lease_epoch: epoch, status: 'needs_input', question: 'Which port should /health listen on?' });

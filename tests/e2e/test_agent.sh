@@ -166,7 +166,7 @@ start_agent a4 "ws://127.0.0.1:$PORT/ws"
 WS_AGENT=$(q "SELECT id FROM agents WHERE name = 'a4'")
 ALL="${IDS[*]} $T_SETUP $T_MISSING $T_UNREACH $T_SECURE $T_HUB"
 ALL=${ALL// /,}
-wait_for 60 "SELECT count(*) = 25 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
+wait_for 180 "SELECT count(*) = 25 FROM tasks WHERE id IN ($ALL) AND state NOT IN ('backlog', 'in_progress')" ||
   fail "tasks did not finish: $(q "SELECT id, state, last_error FROM tasks WHERE id IN ($ALL) AND state IN ('backlog','in_progress')")"
 echo "[$((SECONDS - T0))s] bulk: 25 tasks settled in $((SECONDS - T0)) s"
 
@@ -320,7 +320,7 @@ for id in "${!AGENT_PID[@]}"; do
   [ "$(q "SELECT status FROM agents WHERE id = '$id'")" = offline ] || fail "agent $id not offline"
 done
 
-# --- 8: the embedded default's demo project: file:// remote, no coding command configured ----
+# --- 8: the embedded default's demo project: file:// remote, the demo coder chosen by name ----
 DEMO_URL=$(bash "$SRC/agent/examples/make-demo-repo.sh" "$W/demo")
 P_DEMO=$(pid_of_project demo "$DEMO_URL")
 out=$("$DROVERD" token create --scope agent --name a5 --backend process)
@@ -328,7 +328,7 @@ id5=$(sed -n 's/^AGENT_ID=//p' <<<"$out")
 # Started the way a process pool would, with droverd's secrets in the environment: the agent
 # must drop them (the demo coder's environment is checked below).
 DROVER_FORGE_TOKEN_HUB=$FORGE_SECRET DATABASE_URL=postgres://u:dbsecret-$$@h/db \
-env -u DROVER_CODING_COMMAND -u ANTHROPIC_API_KEY HOME="$W/nohome" \
+env -u ANTHROPIC_API_KEY DROVER_CODING_COMMAND=demo HOME="$W/nohome" \
   AGENT_ID=$id5 DROVER_TOKEN=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out") \
   MCP_SERVER_URL="http://127.0.0.1:$PORT" DROVER_WORKSPACE="$W/ws-a5" HEARTBEAT_INTERVAL=1 \
   DROVER_POLL_WAIT=1 "$AGENT" >"$W/agent-a5.log" 2>&1 &
@@ -344,7 +344,7 @@ T_DEMO=$(enqueue "$P_DEMO" "Add a greeting" "Add a friendly greeting to the READ
 wait_for 20 "SELECT state = 'ready_to_test' FROM tasks WHERE id = $T_DEMO" || fail "demo: $(q "SELECT state, last_error FROM tasks WHERE id = $T_DEMO")"
 br=$(q "SELECT branch FROM tasks WHERE id = $T_DEMO")
 git --git-dir="$W/demo/demo.git" cat-file -e "refs/heads/$br:drover-demo/task-$T_DEMO.md" || fail "demo: no commit in the demo repository"
-grep -q "demo-coder.sh" "$W/agent-a5.log" || fail "demo: the default coding command was not the demo coder"
+grep -q "demo-coder.sh" "$W/agent-a5.log" || fail "demo: DROVER_CODING_COMMAND=demo did not run the demo coder"
 q "SELECT 1 FROM activity WHERE task_id = $T_DEMO AND message = '[setup] server secrets visible: 0'" | grep -q 1 ||
   fail "demo: droverd's secrets reached the agent's children"
 echo "[$((SECONDS - T0))s] demo: default coding command (the demo coder) on a file:// demo repository"

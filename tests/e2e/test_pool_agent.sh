@@ -28,7 +28,7 @@ wait_for() { # SQL WANT SECONDS WHAT
 
 repo=$(drover_repo)
 mkdir -p "$DROVER_TMP/ws"
-DROVER_WORKSPACE="$DROVER_TMP/ws" HEARTBEAT_INTERVAL=1 \
+DROVER_CODING_COMMAND=demo DROVER_WORKSPACE="$DROVER_TMP/ws" HEARTBEAT_INTERVAL=1 \
     drover_start --pod-backend process --agent-command "$AGENT_BIN" \
     --agent-log-dir "$DROVER_TMP/agents" --pool-tick 30 --pool-stabilization 4 --pool-grace 3 \
     --pool-max-starting 10 --lease-seconds 6 --heartbeat-interval 1 --sweep-interval 1

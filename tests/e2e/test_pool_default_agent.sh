@@ -13,7 +13,7 @@ AGENT_BIN=$(realpath "${DROVER_BUILD_DIR:?}/agent/drover-agent")
 [ -x "$AGENT_BIN" ] || fail "drover-agent is not built: $AGENT_BIN"
 
 mkdir -p "$DROVER_TMP/ws"
-DROVER_WORKSPACE="$DROVER_TMP/ws" HEARTBEAT_INTERVAL=1 \
+DROVER_CODING_COMMAND=demo DROVER_WORKSPACE="$DROVER_TMP/ws" HEARTBEAT_INTERVAL=1 \
     drover_start --pod-backend process --agent-log-dir "$DROVER_TMP/agents" \
     --heartbeat-interval 1 --pool-grace 3
 grep -qF "agent command from=build-tree path=\\\"$AGENT_BIN\\\"" "$DROVER_LOG" ||

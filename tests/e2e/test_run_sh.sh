@@ -38,9 +38,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+extra_env=()
 start() {
   # env --default-signal: a background job of a non-interactive shell would ignore SIGINT.
-  env -u PGOPTIONS -u PGHOST -u PGPORT -u PGDATABASE --default-signal=INT \
+  env -u PGOPTIONS -u PGHOST -u PGPORT -u PGDATABASE --default-signal=INT "${extra_env[@]}" \
     DROVER_STATE_DIR="$tmp/state" DROVER_PORT=$port DROVER_PG_PORT=$pgport \
     DROVER_BUILD_DIR="$build" "$root/scripts/run.sh" >"$tmp/out" 2>&1 &
   pid=$!
@@ -71,6 +72,8 @@ url=$(sed -n 's/^DROVER_URL=//p' "$tmp/out")
 token=$(sed -n 's/^DROVER_TOKEN=//p' "$tmp/out")
 repo=$(sed -n 's/^DROVER_DEMO_REPO=//p' "$tmp/out")
 [ -n "$url" ] && [ -n "$token" ] && [ -d "$repo" ] || fail "run.sh did not print its three lines"
+grep -q "Agents run:       the demo coding command (DROVER_CODING_COMMAND=demo" "$tmp/out" ||
+  fail "run.sh does not say it chose the demo coder"
 
 resp=$(curl -fsS -X POST "$url/api/tasks" -H "Authorization: Bearer $token" \
   -H 'Content-Type: application/json' \
@@ -100,5 +103,48 @@ start
 got=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.task.state // .state')
 [ "$got" = ready_to_test ] || fail "after a restart task $id is $got"
 echo "ok - a second start resumes with the same data"
+stop
+
+# With ANTHROPIC_API_KEY set and claude on PATH, run.sh's agents run Claude Code and say so
+# (against the scripted Messages API of tests/fakes/fake_anthropic.py, offline).
+npm_tools=${DROVER_NPM_TOOLS:-$root/.cache/npm-tools}
+if [ ! -x "$npm_tools/node_modules/.bin/claude" ]; then
+  [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ] && fail "Claude Code is not installed in $npm_tools (scripts/lib/npm-tools.sh)"
+  echo "skip - Claude Code is not installed in $npm_tools"
+  echo "PASS: scripts/run.sh"
+  exit 0
+fi
+mkdir -p "$tmp/bin"
+ln -sf "$npm_tools/node_modules/.bin/claude" "$tmp/bin/claude"
+cat >"$tmp/script.json" <<'JSON'
+[{"when": null, "turns": [
+  {"blocks": [{"tool": "Write", "input": {"file_path": "./HELLO.md", "content": "hello\n"}}],
+   "usage": {"input_tokens": 300, "output_tokens": 20}},
+  {"blocks": [{"text": "Wrote HELLO.md."}], "usage": {"input_tokens": 320, "output_tokens": 5}}]}]
+JSON
+python3 "$root/tests/fakes/fake_anthropic.py" --token sk-ant-run-sh --script "$tmp/script.json" >"$tmp/anthropic.port" 2>&1 &
+fake=$!
+for _ in $(seq 50); do grep -q PORT= "$tmp/anthropic.port" && break; sleep 0.1; done
+extra_env=(PATH="$tmp/bin:$PATH" ANTHROPIC_API_KEY=sk-ant-run-sh
+  ANTHROPIC_BASE_URL="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$tmp/anthropic.port")"
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1)
+start
+grep -q "Agents run:       Claude Code (claude -p, $tmp/bin/claude)" "$tmp/out" ||
+  { kill $fake; fail "run.sh does not say its agents run Claude Code"; }
+resp=$(curl -fsS -X POST "$url/api/tasks" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"project": "demo", "title": "Say hello", "prompt": "Add HELLO.md"}')
+id=$(jq -r '.task.id // .id' <<<"$resp")
+for _ in $(seq 300); do
+  state=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.task.state // .state')
+  case $state in ready_to_test | failed | completed) break ;; esac
+  sleep 0.2
+done
+kill $fake
+[ "$state" = ready_to_test ] || fail "the Claude Code task $id is $state: $(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.last_error')"
+branch=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.task.branch // .branch')
+[ "$(git --git-dir "$repo" show "$branch:HELLO.md")" = hello ] || fail "Claude Code's HELLO.md is not on $branch"
+grep -lq "coder='Claude Code (credentials: ANTHROPIC_API_KEY with ANTHROPIC_BASE_URL)'" "$tmp/state/logs/agents/"* ||
+  fail "no agent log says it runs Claude Code"
+echo "ok - with ANTHROPIC_API_KEY and claude on PATH, run.sh's agents run Claude Code and say so"
 stop
 echo "PASS: scripts/run.sh"

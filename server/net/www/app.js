@@ -163,7 +163,9 @@ function renderAgents() {
     }
     tb.append(el('tr', { 'data-agent': a.id },
       el('td', { class: 'mono' }, a.name ? a.name + ' ' : '', el('span', { class: 'note' }, a.id.slice(0, 8))),
-      el('td', { class: 'status' }, a.status),
+      el('td', { class: 'status' }, a.status,
+        a.unusable_reason ? el('div', { class: 'note unusable-reason', 'data-unusable': a.id },
+          'unusable: ' + a.unusable_reason) : null),
       el('td', { class: 'mono' }, a.pod_name || '–'),
       el('td', {}, el('span', { class: 'hb ' + cls, 'data-hb': a.id }, label + ' · ' + ago(age))),
       el('td', {}, ct ? taskLink(ct.id || ct, '#' + (ct.id || ct) + (ct.title ? ' ' + ct.title : '')) : '–'),
@@ -408,6 +410,19 @@ async function loadTask(id) {
   $('log-state').textContent = ['completed', 'failed', 'cancelled'].includes(t.state) ? '(finished)' : '(live)';
 }
 
+/* The coding model's part of the log (drover-agent's runner_transcript.h; the model's own
+ * log_activity notes), as a transcript people can follow. */
+function transcriptItem(e) {
+  const m = e.metadata || {};
+  if (m.source !== 'claude' && m.source !== 'model') return;
+  const kind = m.source === 'model' ? 'note' : (m.kind || 'event');
+  if (kind === 'event') return;
+  const cls = 'tx-' + kind + (m.is_error ? ' tx-failed' : '') + (e.level === 'error' ? ' tx-error' : '');
+  const label = { text: 'model', tool_use: 'tool', tool_result: 'result', result: 'session', init: 'session', note: 'note' }[kind] || kind;
+  $('task-transcript').append(el('li', { class: cls, 'data-tx-kind': kind },
+    el('span', { class: 'note' }, ((e.ts || '').slice(11, 19)) + ' ' + label + ' '), e.message));
+}
+
 async function pollLog() {
   if (state.page !== 'task') return;
   const id = state.taskId;
@@ -416,8 +431,10 @@ async function pollLog() {
     if (id !== state.taskId) return;
     const pre = $('task-log');
     const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
-    for (const e of out.entries)
+    for (const e of out.entries) {
       pre.append(((e.ts || '').slice(11, 19)) + ' ' + e.level.padEnd(7) + ' ' + e.message + '\n');
+      transcriptItem(e);
+    }
     if (out.entries.length && atEnd) pre.scrollTop = pre.scrollHeight;
     state.logAfter = out.next_after;
   } catch (e) { /* shown by the next successful poll */ }
@@ -582,6 +599,7 @@ function route() {
   if (page !== state.page || newTask !== state.taskId) {
     state.logAfter = 0;
     $('task-log').textContent = '';
+    $('task-transcript').replaceChildren();
   }
   state.page = page;
   state.taskId = newTask;

@@ -18,6 +18,7 @@
 #include "api/openapi.h"
 #include "api/router.h"
 #include "api/tasks.h"
+#include "core/buf.h"
 #include "core/counters.h"
 #include "core/cron.h"
 #include "pool/agentpool.h"
@@ -641,6 +642,33 @@ START_TEST(agent_pod_logs_through_the_backend)
     ck_assert_int_eq(json_array_size(ev), 1);
     ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "line"), "restarted");
     json_decref(ev);
+    /* Past the 10,000-line window the stream keeps going (it used to stall there). */
+    {
+        struct buf b;
+        char *text;
+        size_t n;
+
+        buf_init(&b, 1u << 22);
+        for (int i = 1; i <= 10005; i++)
+            buf_appendf(&b, "big %d\n", i);
+        text = buf_take(&b, &n);
+        write_file(log, text);
+        ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
+        ck_assert_int_eq(json_array_size(ev), 10000);
+        json_decref(ev);
+        free(text);
+        buf_init(&b, 1u << 22);
+        for (int i = 1; i <= 10010; i++)
+            buf_appendf(&b, "big %d\n", i);
+        text = buf_take(&b, &n);
+        write_file(log, text);
+        ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
+        ck_assert_int_eq(json_array_size(ev), 5);
+        ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "line"), "big 10006");
+        json_decref(ev);
+        free(text);
+        buf_clear(&b);
+    }
     call_clear(&c);
     agentpool_stop(env.pool);
     env.pool = NULL;
@@ -679,6 +707,21 @@ START_TEST(projects_crud)
     expect_error("POST", "/api/projects", "{\"name\":\"123\",\"repository\":\"x\"}", 400,
                  "invalid_argument");
     expect_error("POST", "/api/projects", "{\"name\":\"n\"}", 400, "invalid_argument");
+    /* settings.agent (the coding agent's model, MCP servers, tools) is checked up front. */
+    expect_error("PUT", "/api/projects/api", "{\"settings\":{\"agent\":{\"modle\":\"x\"}}}", 400,
+                 "invalid_argument");
+    expect_error("PUT", "/api/projects/api",
+                 "{\"settings\":{\"agent\":{\"mcp_servers\":{\"drover\":{\"type\":\"http\"}}}}}",
+                 400, "invalid_argument");
+    expect_error("PUT", "/api/projects/api",
+                 "{\"settings\":{\"agent\":{\"allowed_tools\":[\"Bash\\\"; rm -rf /\"]}}}", 400,
+                 "invalid_argument");
+    c = admin("PUT", "/api/projects/api",
+              "{\"settings\":{\"agent\":{\"model\":\"claude-sonnet-4-5\",\"tools\":[\"Bash\"],"
+              "\"allowed_tools\":[\"Bash(make:*)\"],\"mcp_servers\":{\"jira\":{\"type\":\"http\","
+              "\"url\":\"https://jira.example/mcp\"}}}}}");
+    ck_assert_int_eq(c.status, 200);
+    call_clear(&c);
     expect_error("POST", "/api/projects",
                  "{\"name\":\"n\",\"repository\":\"x\",\"forge_kind\":\"svn\"}", 400,
                  "invalid_argument");

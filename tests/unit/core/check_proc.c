@@ -72,7 +72,12 @@ START_TEST(long_lines_are_cut)
 {
     struct proc_opts o = {0};
     struct lines l = {0};
-    struct proc_result r = sh("head -c 20000 /dev/zero | tr '\\0' x; echo; echo after", &o, &l);
+    char cmd[128];
+    struct proc_result r;
+
+    snprintf(cmd, sizeof(cmd), "head -c %d /dev/zero | tr '\\0' x; echo; echo after",
+             PROC_LINE_MAX + 5000);
+    r = sh(cmd, &o, &l);
 
     ck_assert_int_eq(r.exit_code, 0);
     ck_assert_int_eq(l.n, 2);

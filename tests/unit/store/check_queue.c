@@ -727,9 +727,13 @@ START_TEST(needs_input_answer_and_accept_flow)
     ck_assert_int_eq(queue_answer(&db, id, "admin", "8080", &out, &err), 0);
     ck_assert_str_eq(jstr(out, "state"), "backlog");
     ck_assert_str_eq(jstr(json_array_get(json_object_get(out, "context"), 0), "text"), "8080");
+    /* The answer carries its question, for the next attempt's prompt. */
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(out, "context"), 0), "question"),
+                     "Which port?");
     json_decref(out);
+    /* An ask/answer round is not a failed attempt: the attempt that asked is given back. */
     t = claim(ag);
-    ck_assert_int_eq(jint(t, "attempt"), 2);
+    ck_assert_int_eq(jint(t, "attempt"), 1);
     ck_assert_int_eq(queue_update_status(&db, &qo, ag, id, jint(t, "lease_epoch"), "ready_to_test",
                                          NULL, &out, &err),
                      0);

@@ -180,30 +180,31 @@ START_TEST(branch_and_pr_on_git_backend)
     struct svc_pull_req pr = {.title = "T"};
     struct err err = {0};
 
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", &out, &err) == 0, "%s",
-                  err.msg);
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", NULL, &out, &err) == 0,
+                  "%s", err.msg);
     ck_assert(json_is_true(json_object_get(out, "created")));
     json_decref(out);
     snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse -q --verify refs/heads/drover/hooked",
              url);
     ck_assert_int_eq(system(cmd), 0);
     /* Idempotent: the branch is recorded now. */
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", &out, &err), 0);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", NULL, &out, &err),
+                     0);
     ck_assert(json_is_false(json_object_get(out, "created")));
     json_decref(out);
     ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(out, "pull_request"), "forge")), "git");
     json_decref(out);
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "bad..name", &out, &err), -1);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "bad..name", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     json_decref(task);
     /* A task without a project has no forge: its branch and pull request are only recorded. */
     task = claimed_task(0, NULL, agent);
     id = json_integer_value(json_object_get(task, "id"));
     epoch = json_integer_value(json_object_get(task, "lease_epoch"));
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/none", &out, &err) == 0, "%s",
-                  err.msg);
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/none", NULL, &out, &err) == 0,
+                  "%s", err.msg);
     json_decref(out);
     ck_assert_int_eq(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err), 0);
     ck_assert_ptr_null(json_object_get(json_object_get(out, "pull_request"), "forge"));
