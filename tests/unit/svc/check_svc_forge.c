@@ -225,7 +225,8 @@ START_TEST(protocols_refused)
     struct err err = {0};
 
     env.repo_protocols = "https,ssh";
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/refused", &out, &err), -1);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/refused", NULL, &out, &err),
+                     -1);
     env.repo_protocols = NULL;
     ck_assert_int_eq(err.code, ERR_FORBIDDEN);
     ck_assert_ptr_nonnull(strstr(err.msg, "file protocol is not enabled"));
@@ -257,18 +258,18 @@ START_TEST(github_app_token)
     id = json_integer_value(json_object_get(task, "id"));
     epoch = json_integer_value(json_object_get(task, "lease_epoch"));
     /* Without an App configured: a clear refusal. */
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err), -1);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err.msg, "DROVER_GITHUB_APP_ID"));
     env.github_app_id = "4242";
     env.github_app_key = appkey;
     /* The project's allow-list names another forge: the JWT is not sent. */
     setenv("DROVER_FORGE_ALLOW_APPHUB", "https://forge.elsewhere.example/", 1);
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err), -1);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_FORBIDDEN);
     setenv("DROVER_FORGE_ALLOW_APPHUB", api, 1);
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err) == 0, "%s",
-                  err.msg);
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/app", NULL, &out, &err) == 0,
+                  "%s", err.msg);
     unsetenv("DROVER_FORGE_ALLOW_APPHUB");
     ck_assert(json_is_true(json_object_get(out, "created")));
     json_decref(out);
