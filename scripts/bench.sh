@@ -67,7 +67,7 @@ fi
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
-"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none >"$dir/droverd.log" 2>&1 &
+"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none --rate-limit 0 >"$dir/droverd.log" 2>&1 &
 benchpg_pids+=($!)
 droverd_pid=$!
 for _ in $(seq 100); do

@@ -23,6 +23,11 @@ struct cfg {
     int slow_workers; /* for tool calls that wait on an external service */
     long max_body;    /* bytes, HTTP bodies and ws messages */
     int lease_seconds;
+    int max_tasks_per_agent; /* tasks one agent may hold in_progress */
+    int max_conns_per_addr;  /* connections per client address; 0 = max_conns / 2 */
+    int rate_limit;          /* requests per second per token; 0 = off */
+    int rate_burst;          /* bucket size of the per-token limit */
+    int max_streams_per_token;
     int heartbeat_interval; /* seconds, advertised to agents */
     int long_poll_max;      /* seconds, bound of get_next_task wait_seconds */
     bool auth;

@@ -35,6 +35,7 @@ void job_free(struct job *j)
     free(j->query);
     free(j->idem_key);
     free(j->last_event_id);
+    free(j->hook_hdrs);
     json_decref(j->jrpc_id);
     free(j->out);
     free(j->new_session);

@@ -63,6 +63,7 @@ struct job {
     bool mcp_hdrs;     /* this job came through POST /mcp: check the headers */
     char *agent_hdr;   /* X-Agent-ID */
     char *method, *path, *query, *idem_key, *last_event_id; /* JOB_API */
+    char *hook_hdrs; /* JOB_API under /api/hooks/: the forge's webhook headers (hdr_hooks) */
     /* JOB_CLAIM: who, what to answer, until when. */
     char agent_id[37];
     json_t *jrpc_id; /* owned */

@@ -175,6 +175,8 @@ static int route_api(const struct route_req *rq)
         t->job->query = hdr_query(rq->wsi);
         t->job->idem_key = hdr_custom_dup(rq->wsi, "idempotency-key:", 256);
         t->job->last_event_id = hdr_custom_dup(rq->wsi, "last-event-id:", 64);
+        if (strncmp(rq->path, "/api/hooks/", 11) == 0)
+            t->job->hook_hdrs = hdr_hooks(rq->wsi);
     }
     return n == 1 ? http_job_submit(rq->s, rq->wsi, t) : n;
 }

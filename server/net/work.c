@@ -86,6 +86,7 @@ static void work_api(struct svc_ctx *svc, struct job *j)
     req.body_len = j->body_len;
     req.idempotency_key = j->idem_key;
     req.last_event_id = j->last_event_id;
+    req.hook_headers = j->hook_hdrs;
     router_serve(svc, j->token, &req, &resp, &j->who);
     j->www_auth = resp.status == 401;
     if (resp.stream.fetch && resp.status < 300) {
@@ -125,7 +126,7 @@ static void work_ops(struct svc_ctx *svc, struct job *j)
         break;
     case JOB_SSE_FETCH:
         j->status = 200;
-        if (ops_stream_fetch(svc, &j->stream, &text, &len) < 0)
+        if (ops_stream_fetch(svc, j->token, &j->stream, &text, &len) < 0)
             j->stream_end = true;
         else
             work_take(j, 200, &text, len);

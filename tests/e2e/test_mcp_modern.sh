@@ -11,7 +11,8 @@ eval "$(drover_token agent e2e-modern)"
 A1_TOKEN=$DROVER_TOKEN A1=$AGENT_ID
 ADMIN=$(drover_token admin e2e-admin)
 OPERATOR=$(drover_token operator e2e-operator)
-drover_start --long-poll-max 10
+# One agent claims several tasks in turn and keeps them: let it hold more than the default one.
+drover_start --long-poll-max 10 --max-tasks-per-agent 8
 
 ACC='Accept: application/json, text/event-stream'
 CT='Content-Type: application/json'

@@ -71,7 +71,7 @@ static void work_one(const char *scheme, bool legacy_only, bool want_modern)
     struct mcpc m;
     struct err err = {0};
     json_t *r = NULL, *args;
-    long long id;
+    long long id, epoch;
 
     enqueue("eras task");
     ck_assert_int_eq(mcpc_init(&m, url, token, &err), 0);
@@ -87,6 +87,7 @@ static void work_one(const char *scheme, bool legacy_only, bool want_modern)
     json_decref(args);
     id = json_integer_value(json_object_get(json_object_get(r, "task"), "id"));
     ck_assert_int_gt(id, 0);
+    epoch = json_integer_value(json_object_get(json_object_get(r, "task"), "lease_epoch"));
     json_decref(r);
     args = json_pack("{s:I, s:s}", "task_id", (json_int_t)id, "message", "from check_mcpc_eras");
     ck_assert_msg(mcpc_call(&m, "log_activity", args, 0, &r, &err) == 0, "%s", err.msg);
@@ -102,6 +103,12 @@ static void work_one(const char *scheme, bool legacy_only, bool want_modern)
     ck_assert_int_eq(mcpc_call(&m, "update_task_status", args, 0, &r, &err), -1);
     ck_assert_int_eq(err.code, ERR_STALE_EPOCH);
     json_decref(args);
+    /* done with it: an agent holds one task at a time (--max-tasks-per-agent 1) */
+    args = json_pack("{s:I, s:I, s:s}", "task_id", (json_int_t)id, "lease_epoch", (json_int_t)epoch,
+                     "status", "completed");
+    ck_assert_msg(mcpc_call(&m, "update_task_status", args, 0, &r, &err) == 0, "%s", err.msg);
+    json_decref(args);
+    json_decref(r);
     mcpc_clear(&m);
     free(url);
 }
