@@ -133,7 +133,8 @@ async function submitter() {
   const { client } = await connect({ pin: '2026-07-28' }, { Authorization: `Bearer ${env('SUBMIT_TOKEN')}` });
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((x) => x.name).sort(),
-    ['answer_task', 'cancel_task', 'list_tasks', 'submit_task', 'task_status']);
+    ['accept_task', 'answer_task', 'cancel_task', 'list_tasks', 'rework_task', 'submit_task',
+      'task_status']);
   step('submitter: submit_task on a project (Mcp-Param-Project mirrored by the SDK)');
   const sub = await call(client, 'submit_task', { project: env('PROJECT'), prompt: 'sdk2 e2e: delegated work',
     priority: 3, budget: { tokens: 1000 } });
