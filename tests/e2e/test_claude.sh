@@ -34,7 +34,7 @@ cc mcp add --transport http drover-badtoken "$PROTO_URL/mcp" \
   --header "Authorization: Bearer not-a-token" >>"$PROTO_TMP/claude-add.log" 2>&1 ||
   proto_fail "claude mcp add (bad token) failed"
 
-dev_token=$(drover_token admin claude-dev)
+dev_token=$(drover_token developer claude-dev)
 cc mcp add --transport http drover-dev "$PROTO_URL/mcp" \
   --header 'Authorization: Bearer ${DROVER_DEV_TOKEN}' >>"$PROTO_TMP/claude-add.log" 2>&1 ||
   proto_fail "claude mcp add (developer) failed"

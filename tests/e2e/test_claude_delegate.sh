@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Claude Code as a developer's agent delegating work to the pool, offline: `claude -p` with
-# Drover added the way docs/mcp.md says (a submitter's token as ${DROVER_DEV_TOKEN}) and the
+# Drover added the way docs/mcp.md says (a developer token as ${DROVER_DEV_TOKEN}) and the
 # Messages API scripted by tests/fakes/fake_messages.py, which has the model call
 # mcp__drover__submit_task. Drover must hold the task afterwards (project, prompt, priority,
 # budget as asked), and Claude Code's final text must quote the task handle droverd returned.
@@ -12,7 +12,7 @@ source "$(dirname "$0")/../protocol/lib.sh"
 proto_npm_tools
 proto_db
 proto_serve
-dev_token=$(drover_token admin claude-delegate)
+dev_token=$(drover_token developer claude-delegate)
 "$PROTO_DROVERD" project add --name webapp --repo-url "$(proto_repo)" >/dev/null ||
   proto_fail "project add failed"
 
