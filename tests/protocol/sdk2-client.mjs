@@ -35,7 +35,7 @@ const taskA = Number(env('TASK_A'));
 const taskB = Number(env('TASK_B'));
 const auth = { Authorization: `Bearer ${token}` };
 const TOOLS = ['get_next_task', 'create_branch', 'log_activity', 'update_task_status', 'heartbeat',
-  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy'];
+  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential'];
 
 function step(name) { console.log(`-- ${name}`); }
 
@@ -78,7 +78,7 @@ async function modern() {
   assert.equal(client.getServerVersion()?.name, 'drover', 'serverInfo from _meta');
   assert.equal(t.sessionId, undefined, 'no session in the modern era');
 
-  step('modern: tools/list has the eight tools');
+  step('modern: tools/list has the agent tools');
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((x) => x.name).sort(), [...TOOLS].sort());
 
