@@ -169,6 +169,11 @@ static int mcp_modern_version(const json_t *msg, const struct mcp_headers *h,
                         h->version);
         return -1;
     }
+    if (!mv && !h) { /* /ws: the version can only come from _meta */
+        mcp_modern_fail(o, 400, JRPC_INVALID_PARAMS, NULL,
+                        "Invalid params: _meta." MCP_META_VERSION " is required");
+        return -1;
+    }
     v = mv ? json_string_value(mv) : h->version;
     if (strcmp(v, MCP_VERSION_MODERN) != 0) {
         mcp_modern_fail(o, 400, JRPC_UNSUPPORTED_VERSION,

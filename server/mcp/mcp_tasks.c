@@ -8,6 +8,7 @@
 #include "mcp/tools_submit.h"
 #include "svc/svc_actions.h"
 #include "svc/svc_handles.h"
+#include "svc/svc_review.h"
 #include "svc/svc_tasks.h"
 
 #include <stdio.h>
@@ -233,6 +234,13 @@ void mcp_tasks_handle(struct mcp_ctx *c, const char *method, const json_t *param
     }
     if (mcp_tasks_resolve(c, params, &id, o) < 0)
         return;
+    if (c->who && c->who->token_id) { /* a developer: only tasks it may act on */
+        struct err err = {0};
+        if (svc_review_authorize(c->svc, c->who, id, &err) < 0) {
+            mcp_tasks_fail(o, 200, JRPC_INVALID_PARAMS, "Invalid params: unknown taskId");
+            return;
+        }
+    }
     if (strcmp(method, "tasks/get") == 0)
         mcp_tasks_get(c, id, json_string_value(json_object_get(params, "taskId")), o);
     else if (strcmp(method, "tasks/update") == 0)

@@ -8,6 +8,7 @@
 #include "mcp/tools.h"
 #include "svc/svc_actions.h"
 #include "svc/svc_handles.h"
+#include "svc/svc_review.h"
 #include "svc/svc_tasks.h"
 
 #include <pthread.h>
@@ -29,6 +30,9 @@ static int submit_list(struct mcp_ctx *c, const json_t *args, json_t **out, stru
 static int submit_status(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err);
 static int submit_answer(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err);
 static int submit_cancel(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err);
+static int submit_accept(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err);
+static int submit_may(struct mcp_ctx *c, int64_t id, struct err *err);
+static int submit_rework(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err);
 
 static const struct submit_def submit_table[] = {
     {"submit_task", "Submit a task to the agent pool",
@@ -79,6 +83,18 @@ static const struct submit_def submit_table[] = {
      "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"reason\":{\"type\":\"string\","
      "\"maxLength\":2000}},\"required\":[\"task_id\"],\"additionalProperties\":false}",
      submit_cancel},
+    {"accept_task", "Accept a task's work",
+     "Accept a task that is ready_to_test (its pull request is good): it becomes completed.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"comment\":{\"type\":\"string\","
+     "\"maxLength\":10000}},\"required\":[\"task_id\"],\"additionalProperties\":false}",
+     submit_accept},
+    {"rework_task", "Send a task back for rework",
+     "Send a ready_to_test task back to the queue with instructions: the next agent works on "
+     "the same branch and pull request with your instructions and the review comments.",
+     "{\"type\":\"object\",\"properties\":{" ID_PROP ",\"instructions\":{\"type\":"
+     "\"string\",\"minLength\":1,\"maxLength\":10000}},\"required\":[\"task_id\","
+     "\"instructions\"],\"additionalProperties\":false}",
+     submit_rework},
 };
 #define SUBMIT_N (sizeof(submit_table) / sizeof(submit_table[0]))
 
@@ -110,8 +126,9 @@ bool tools_submit_scope(const struct cfg *cfg, const struct principal *who)
 {
     if (cfg && !cfg->auth)
         return true; /* loopback-only test mode */
-    /* The one place that says who may submit: `developer` joins admin here. */
-    return who && who->scope == PRINCIPAL_ADMIN;
+    /* The one place that says who may submit: the scopes that may act on tasks (developer,
+     * admin), as /api/tasks decides. */
+    return who && (principal_scope_caps(who->scope) & PRINCIPAL_CAP_TASKS) != 0;
 }
 
 bool tools_submit_allowed(const struct mcp_ctx *c)
@@ -280,6 +297,11 @@ static int submit_task(struct mcp_ctx *c, const json_t *args, json_t **out, stru
     t.budget_json = budget;
     if (svc_tasks_submit(c->svc, &t, (int)fan, &task, &created, err) < 0)
         goto out;
+    /* a developer may act on the tasks it submitted (svc_review_authorize) */
+    if (c->who && c->who->token_id &&
+        svc_review_submitted(c->svc, json_integer_value(json_object_get(task, "id")), c->who, err) <
+            0)
+        goto out;
     log_info("mcp", "task %lld submitted over MCP by %s",
              (long long)json_integer_value(json_object_get(task, "id")), submit_actor(c));
     *out = tools_submit_view(c, task, err);
@@ -318,6 +340,9 @@ static int submit_list(struct mcp_ctx *c, const json_t *args, json_t **out, stru
     json_array_foreach(tasks, i, t)
     {
         char h[SVC_HANDLE_LEN];
+        struct err ae = {0};
+        if (submit_may(c, json_integer_value(json_object_get(t, "id")), &ae) < 0)
+            continue; /* a developer lists what it may act on */
         svc_handles_sign(&key, json_integer_value(json_object_get(t, "id")), h);
         json_array_append_new(list, json_pack("{s:O, s:s}", "task", t, "task_handle", h));
     }
@@ -339,12 +364,20 @@ static int submit_id(const json_t *args, const char *tool, int64_t *id, struct e
     return 0;
 }
 
+/* May the caller act on task `id`? (a developer: its own tasks, or its project's) */
+static int submit_may(struct mcp_ctx *c, int64_t id, struct err *err)
+{
+    if (!c->who || !c->who->token_id)
+        return 0; /* auth off */
+    return svc_review_authorize(c->svc, c->who, id, err);
+}
+
 static int submit_status(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err)
 {
     int64_t id;
     json_t *task = NULL;
 
-    if (submit_id(args, "task_status", &id, err) < 0 ||
+    if (submit_id(args, "task_status", &id, err) < 0 || submit_may(c, id, err) < 0 ||
         svc_tasks_detail(c->svc, id, &task, err) < 0)
         return -1;
     *out = tools_submit_view(c, task, err);
@@ -357,7 +390,7 @@ static int submit_answer(struct mcp_ctx *c, const json_t *args, json_t **out, st
     const char *answer = NULL;
     json_t *task = NULL;
 
-    if (submit_id(args, "answer_task", &id, err) < 0 ||
+    if (submit_id(args, "answer_task", &id, err) < 0 || submit_may(c, id, err) < 0 ||
         submit_str(args, "answer", 10000, &answer, err) < 0)
         return -1;
     if (!answer)
@@ -374,11 +407,42 @@ static int submit_cancel(struct mcp_ctx *c, const json_t *args, json_t **out, st
     const char *why = NULL;
     json_t *task = NULL;
 
-    if (submit_id(args, "cancel_task", &id, err) < 0 ||
+    if (submit_id(args, "cancel_task", &id, err) < 0 || submit_may(c, id, err) < 0 ||
         submit_str(args, "reason", 2000, &why, err) < 0)
         return -1;
     if (svc_actions_cancel(c->svc, id, submit_actor(c), why ? why : "cancelled over MCP", &task,
                            err) < 0)
+        return -1;
+    *out = tools_submit_view(c, task, err);
+    return *out ? 0 : -1;
+}
+
+static int submit_accept(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err)
+{
+    int64_t id;
+    const char *comment = NULL;
+    json_t *task = NULL;
+
+    if (submit_id(args, "accept_task", &id, err) < 0 || submit_may(c, id, err) < 0 ||
+        submit_str(args, "comment", 10000, &comment, err) < 0 ||
+        svc_review_accept(c->svc, id, submit_actor(c), comment, &task, err) < 0)
+        return -1;
+    *out = tools_submit_view(c, task, err);
+    return *out ? 0 : -1;
+}
+
+static int submit_rework(struct mcp_ctx *c, const json_t *args, json_t **out, struct err *err)
+{
+    int64_t id;
+    const char *ins = NULL;
+    json_t *task = NULL;
+
+    if (submit_id(args, "rework_task", &id, err) < 0 || submit_may(c, id, err) < 0 ||
+        submit_str(args, "instructions", 10000, &ins, err) < 0)
+        return -1;
+    if (!ins)
+        return err_set(err, ERR_INVALID, "instructions are required");
+    if (svc_review_rework(c->svc, id, submit_actor(c), ins, &task, err) < 0)
         return -1;
     *out = tools_submit_view(c, task, err);
     return *out ? 0 : -1;

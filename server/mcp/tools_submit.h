@@ -6,9 +6,9 @@
  * and its handle; in 2026-07-28 with io.modelcontextprotocol/tasks declared, submit_task
  * answers with a task handle instead (mcp_tasks.h). Worker threads.
  *
- * Who may submit is one check, tools_submit_allowed: today the admin scope (and everyone with
- * auth off, which is loopback-only); the `developer` scope of the review work takes its place
- * there and nowhere else.
+ * Who may submit is one check, tools_submit_scope: the scopes with PRINCIPAL_CAP_TASKS
+ * (developer, admin; everyone with auth off, which is loopback-only). A developer acts only on
+ * the tasks svc_review_authorize allows (its own, or its project's).
  */
 #ifndef DROVER_MCP_TOOLS_SUBMIT_H
 #define DROVER_MCP_TOOLS_SUBMIT_H

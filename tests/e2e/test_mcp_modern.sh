@@ -163,7 +163,7 @@ sub() { # sub ID METHOD PARAMS-WITHOUT-META META [NAME] [curl args]: as the admi
         -H "Mcp-Method: $2" ${5:+-H "Mcp-Name: $5"} "${@:6}"
 }
 sub 70 tools/list '' "$META"
-expect 200 '([.result.tools[].name] | sort == ["answer_task","cancel_task","list_tasks","submit_task","task_status"]) and .result.cacheScope == "private"' "a submitter sees the submitter tools (cacheScope private)"
+expect 200 '([.result.tools[].name] | sort == ["accept_task","answer_task","cancel_task","list_tasks","rework_task","submit_task","task_status"]) and .result.cacheScope == "private"' "a submitter sees the submitter tools (cacheScope private)"
 sub 71 server/discover '' "$META"
 expect 200 '.result.capabilities.extensions["io.modelcontextprotocol/tasks"] == {}' "server/discover declares the tasks extension"
 sub 72 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Plain submit\",\"priority\":5}" "$META" submit_task
@@ -231,6 +231,32 @@ expect 200 '.result.status == "completed" and .result.result.isError == false an
 # the same tools for an agent token: refused, nothing created
 modern 97 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"agent submit\"}" submit_task
 expect 200 '.result.isError == true' "an agent token cannot submit"
+# developers: their own tasks only; accept and rework through the tools
+DEV1=$(drover_token developer e2e-dev1) DEV2=$(drover_token developer e2e-dev2)
+dev() { local t=$1; shift; ADMIN=$t sub "$@"; }
+dev "$DEV1" 100 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Dev task\",\"priority\":998}" "$TEXT" submit_task
+expect 200 '.result.resultType == "task"' "a developer submits (tasks extension)"
+HD=$(jq -r '.result.taskId' <<<"$BODY")
+TD=$(drover_psql "SELECT id FROM tasks WHERE description = 'Dev task'")
+dev "$DEV2" 101 tasks/get "\"taskId\":\"$HD\"" "$TEXT" "$HD"
+expect 200 '.error.code == -32602' "another developer cannot follow it (-32602)"
+dev "$DEV2" 102 tools/call "\"name\":\"task_status\",\"arguments\":{\"task_id\":$TD}" "$META" task_status
+expect 200 '.result.isError == true' "another developer cannot read it"
+dev "$DEV2" 103 tools/call '"name":"list_tasks","arguments":{}' "$META" list_tasks
+expect 200 "[.result.structuredContent.tasks[].task.id] | index($TD) | not" "another developer does not list it"
+modern 104 tools/call '"name":"get_next_task","arguments":{}' get_next_task
+ED=$(jq -r '.result.structuredContent.task.lease_epoch' <<<"$BODY")
+modern 105 tools/call "\"name\":\"update_task_status\",\"arguments\":{\"task_id\":$TD,\"lease_epoch\":$ED,\"status\":\"ready_to_test\",\"result\":{\"summary\":\"pr open\"}}" update_task_status
+expect 200 '.result.isError == false' "the agent hands it over for review"
+dev "$DEV1" 106 tools/call "\"name\":\"rework_task\",\"arguments\":{\"task_id\":$TD,\"instructions\":\"also add a test\"}" "$META" rework_task
+expect 200 '.result.isError == false and .result.structuredContent.task.state == "backlog"' "rework_task sends it back"
+modern 107 tools/call '"name":"get_next_task","arguments":{}' get_next_task
+ED=$(jq -r '.result.structuredContent.task.lease_epoch' <<<"$BODY")
+modern 108 tools/call "\"name\":\"update_task_status\",\"arguments\":{\"task_id\":$TD,\"lease_epoch\":$ED,\"status\":\"ready_to_test\"}" update_task_status
+dev "$DEV2" 109 tools/call "\"name\":\"accept_task\",\"arguments\":{\"task_id\":$TD}" "$META" accept_task
+expect 200 '.result.isError == true' "another developer cannot accept it"
+dev "$DEV1" 110 tools/call "\"name\":\"accept_task\",\"arguments\":{\"task_id\":$TD}" "$META" accept_task
+expect 200 '.result.isError == false and .result.structuredContent.task.state == "completed"' "accept_task completes it"
 # the legacy era: ordinary tools returning the task id
 req POST /mcp '{"jsonrpc":"2.0","id":98,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"dev","version":"1"}}}' \
     -H "Authorization: Bearer $ADMIN" -H "$ACC" -H "$CT" -H 'MCP-Protocol-Version: 2025-11-25'

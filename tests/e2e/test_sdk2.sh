@@ -12,7 +12,7 @@ proto_serve
 proto_agent_token sdk2-e2e
 task_a=$(proto_enqueue "sdk2 e2e task A" "first" 5)
 task_b=$(proto_enqueue "sdk2 e2e task B" "second" 1)
-submit_token=$(drover_token admin sdk2-dev)
+submit_token=$(drover_token developer sdk2-dev)
 "$PROTO_DROVERD" project add --name sdk2web --repo-url "$(proto_repo)" >/dev/null ||
   proto_fail "project add failed"
 

@@ -35,7 +35,7 @@ const taskA = Number(env('TASK_A'));
 const taskB = Number(env('TASK_B'));
 const auth = { Authorization: `Bearer ${token}` };
 const TOOLS = ['get_next_task', 'create_branch', 'log_activity', 'update_task_status', 'heartbeat',
-  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy'];
+  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential'];
 
 function step(name) { console.log(`-- ${name}`); }
 
@@ -78,7 +78,7 @@ async function modern() {
   assert.equal(client.getServerVersion()?.name, 'drover', 'serverInfo from _meta');
   assert.equal(t.sessionId, undefined, 'no session in the modern era');
 
-  step('modern: tools/list has the eight tools');
+  step('modern: tools/list has the agent tools');
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((x) => x.name).sort(), [...TOOLS].sort());
 
@@ -133,7 +133,8 @@ async function submitter() {
   const { client } = await connect({ pin: '2026-07-28' }, { Authorization: `Bearer ${env('SUBMIT_TOKEN')}` });
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((x) => x.name).sort(),
-    ['answer_task', 'cancel_task', 'list_tasks', 'submit_task', 'task_status']);
+    ['accept_task', 'answer_task', 'cancel_task', 'list_tasks', 'rework_task', 'submit_task',
+      'task_status']);
   step('submitter: submit_task on a project (Mcp-Param-Project mirrored by the SDK)');
   const sub = await call(client, 'submit_task', { project: env('PROJECT'), prompt: 'sdk2 e2e: delegated work',
     priority: 3, budget: { tokens: 1000 } });

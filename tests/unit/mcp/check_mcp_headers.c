@@ -166,6 +166,14 @@ START_TEST(modern_dispatch)
                      "private");
     json_decref(r);
 
+    /* /ws without a version in _meta (found by fuzz_mcpheaders): a clear error, no crash */
+    r = modern(
+        "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"server/discover\",\"params\":{\"_meta\":"
+        "{\"io.modelCapabilities\":{}}}}",
+        NULL, &status);
+    ck_assert_int_eq(error_code(r), JRPC_INVALID_PARAMS);
+    json_decref(r);
+
     r = modern("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/whatever\",\"params\":{" META "}}",
                &h, &status);
     ck_assert_ptr_null(r);
