@@ -39,7 +39,7 @@ fi
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
 token=$("$build/droverd" token create --scope agent --name pingbench 2>/dev/null | sed -n 's/^DROVER_TOKEN=//p')
-"$build/droverd" serve --listen "127.0.0.1:$port" --pod-backend none --max-connections 4096 \
+"$build/droverd" serve --listen "127.0.0.1:$port" --pod-backend none --max-connections 4096 --rate-limit 0 \
   >"$dir/droverd.log" 2>&1 &
 benchpg_pids+=($!)
 dpid=$!
