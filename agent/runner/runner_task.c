@@ -6,6 +6,7 @@
  */
 #include "runner_task.h"
 #include "core/log.h"
+#include "core/buf.h"
 #include "core/mem.h"
 #include "runner_git.h"
 #include "runner_hb.h"
@@ -595,15 +596,41 @@ static int runner_task_report_timeout(struct runner_task *t, struct err *err)
     return rc;
 }
 
+/* What the pull request says the change is: the files with their +/- counts. Owned. */
+static char *runner_task_pr_body(const json_t *files)
+{
+    struct buf b;
+    size_t i;
+    json_t *f;
+
+    buf_init(&b, 16384);
+    buf_appendf(&b, "Files changed (%zu):\n", json_array_size(files));
+    json_array_foreach(files, i, f)
+    {
+        const json_t *a = json_object_get(f, "added"), *r = json_object_get(f, "removed");
+
+        if (json_is_integer(a))
+            buf_appendf(&b, "- `%s` +%lld −%lld\n", json_string_value(json_object_get(f, "path")),
+                        (long long)json_integer_value(a), (long long)json_integer_value(r));
+        else
+            buf_appendf(&b, "- `%s` (binary)\n", json_string_value(json_object_get(f, "path")));
+    }
+    return buf_take(&b, NULL);
+}
+
 /* The command finished with changes: open the pull request and hand the task over for testing. */
 static int runner_task_report_ready(struct runner_task *t, struct err *err)
 {
-    json_t *args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
-                             (json_int_t)t->epoch, "title", t->title, "body", t->prompt),
-           *res = NULL, *extra = NULL, *prj;
+    json_t *args = NULL, *res = NULL, *extra = NULL, *prj, *files = NULL;
+    char *diff = NULL, *body = NULL;
     const char *purl;
-    int rc;
+    int cut = 0, rc;
 
+    /* The change itself, for the reviewers (runner_diff.h); best effort. */
+    if (runner_diff(t->git_env, t->repo, t->base, &files, &diff, &cut) == 0)
+        body = runner_task_pr_body(files);
+    args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
+                     (json_int_t)t->epoch, "title", t->title, "body", body ? body : t->prompt);
     if (mcpc_call(t->m, "create_pull_request", args, RUNNER_TASK_FORGE_TIMEOUT, &res, err) < 0) {
         rc = runner_task_fail(t, true, err, "create_pull_request failed: %s", err->msg);
         goto out;
@@ -613,21 +640,13 @@ static int runner_task_report_ready(struct runner_task *t, struct err *err)
     runner_task_log(t, "info", "pull request %s", purl ? purl : "recorded");
     extra = json_pack("{s:{s:s, s:s, s:O}}", "result", "branch", t->branch, "commit", t->head_sha,
                       "pull_request", prj ? prj : json_null());
-    /* The change itself, for the reviewer's page (runner_diff.h); best effort. */
-    {
-        json_t *files = NULL;
-        char *diff = NULL;
-        int cut = 0;
+    if (files) {
+        json_t *r = json_object_get(extra, "result");
 
-        if (runner_diff(t->git_env, t->repo, t->base, &files, &diff, &cut) == 0) {
-            json_t *r = json_object_get(extra, "result");
-
-            json_object_set_new(r, "files", files);
-            json_object_set_new(r, "diff", json_string(diff));
-            if (cut)
-                json_object_set_new(r, "diff_truncated", json_true());
-            free(diff);
-        }
+        json_object_set(r, "files", files);
+        json_object_set_new(r, "diff", json_string(diff));
+        if (cut)
+            json_object_set_new(r, "diff_truncated", json_true());
     }
     pthread_mutex_lock(&t->r->lock);
     if (t->r->usage)
@@ -638,6 +657,9 @@ out:
     json_decref(args);
     json_decref(res);
     json_decref(extra);
+    json_decref(files);
+    free(diff);
+    free(body);
     return rc;
 }
 
