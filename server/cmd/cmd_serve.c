@@ -149,6 +149,7 @@ int cmd_serve(int argc, char **argv)
     svc_env_default(&a.env);
     a.env.cfg = &cfg;
     a.env.qo.lease_seconds = cfg.lease_seconds;
+    a.env.qo.max_tasks_per_agent = cfg.max_tasks_per_agent;
     /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
     /* Links in pull requests Drover opens: the dashboard's task page and its transcript. */

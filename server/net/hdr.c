@@ -95,9 +95,11 @@ long long hdr_content_length(struct lws *wsi)
 {
     char v[32];
 
-    if (hdr_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, v, sizeof(v)) <= 0)
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
         return -1;
-    return strtoll(v, NULL, 10);
+    if (hdr_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, v, sizeof(v)) <= 0)
+        return -2; /* longer than any length we could take */
+    return reqcheck_content_length(v);
 }
 
 char *hdr_query(struct lws *wsi)

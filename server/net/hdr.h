@@ -42,7 +42,7 @@ bool hdr_ctype_json(struct lws *wsi);
  * method is not one droverd serves or the path does not fit. */
 const char *hdr_method(struct lws *wsi, char *uri, int urisz);
 
-/* Content-Length, or -1 when absent. */
+/* Content-Length, -1 when absent, -2 when it is not a plain decimal number (reqcheck). */
 long long hdr_content_length(struct lws *wsi);
 
 /* The query string, owned: lws splits it into fragments, joined back here with '&' (at most

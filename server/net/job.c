@@ -25,6 +25,10 @@ void job_free(struct job *j)
     free(j->token);
     free(j->session);
     free(j->version);
+    free(j->mcp_method);
+    free(j->mcp_name);
+    for (size_t i = 0; i < MCP_HEADERS_PARAMS_MAX; i++)
+        free(j->mcp_params[i]);
     free(j->agent_hdr);
     free(j->method);
     free(j->path);

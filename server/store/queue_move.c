@@ -375,11 +375,93 @@ int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *
     return rc;
 }
 
+static const struct db_stmt st_is_group = {
+    "queue_is_group", "SELECT is_group FROM tasks WHERE id = $1 FOR UPDATE", 1};
+
+/* The children of a group that a retry puts back in the backlog, locked, in creation order. */
+static const struct db_stmt st_children_retry = {
+    "queue_children_retry",
+    "SELECT id FROM tasks WHERE parent_id = $1 AND state IN ('failed', 'cancelled')"
+    " ORDER BY id FOR UPDATE",
+    1};
+
+static const struct db_stmt st_group_reopen = {
+    "queue_group_reopen",
+    "WITH u AS (UPDATE tasks SET state = 'in_progress', run_after = now(), updated_at = now()"
+    "  WHERE id = $1 AND is_group AND state = 'backlog' RETURNING id)"
+    " INSERT INTO activity (task_id, kind, message, metadata)"
+    " SELECT id, 'state', 'backlog -> in_progress: fan-out group retried, ' || $2 ||"
+    "  ' children re-queued', jsonb_build_object('from', 'backlog', 'to', 'in_progress',"
+    "  'requeued', $2::int) FROM u RETURNING task_id",
+    2};
+
+/*
+ * Retry. A fan-out group is never claimed (it is its children), so retrying one re-opens the
+ * group and puts its failed and cancelled children back in the backlog, all in one
+ * transaction; before, the parent itself went to the backlog and an agent worked it as an
+ * ordinary task while the children stayed cancelled.
+ */
 int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
 {
     struct queue_admin_arg a = {"backlog", NULL, NULL, true, NULL};
+    struct queue_admin_arg child = {"backlog", NULL, NULL, true, NULL};
+    char id[24], n[16];
+    const char *p1[1] = {id};
+    PGresult *r = NULL, *kids = NULL;
+    int rc = -1;
 
-    return queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
+    *task = NULL;
+    if (task_id <= 0)
+        return err_set(err, ERR_INVALID, "task id must be a positive integer");
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    if (db_begin(db, err) < 0)
+        return -1;
+    r = db_exec(db, &st_is_group, p1, err);
+    if (!r)
+        goto out;
+    if (PQntuples(r) == 0) {
+        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
+        goto out;
+    }
+    if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0)
+        goto out;
+    if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+        kids = db_exec(db, &st_children_retry, p1, err);
+        if (!kids)
+            goto out;
+        for (int i = 0; i < PQntuples(kids); i++) {
+            json_t *ct = NULL;
+            int crc = queue_transition(db, false, strtoll(PQgetvalue(kids, i, 0), NULL, 10), NULL,
+                                       actor, queue_check_admin, &child, &ct, err);
+
+            json_decref(ct);
+            if (crc < 0)
+                goto out;
+        }
+        snprintf(n, sizeof(n), "%d", PQntuples(kids));
+        {
+            const char *p2[2] = {id, n};
+
+            PQclear(r);
+            r = db_exec(db, &st_group_reopen, p2, err);
+            if (!r)
+                goto out;
+        }
+        json_decref(*task);
+        *task = NULL;
+        if (queue_get(db, task_id, task, err) < 0)
+            goto out;
+    }
+    rc = db_commit(db, err);
+out:
+    if (rc < 0) {
+        db_rollback(db);
+        json_decref(*task);
+        *task = NULL;
+    }
+    PQclear(r);
+    PQclear(kids);
+    return rc;
 }
 
 int queue_move_person(struct db *db, bool own_tx, int64_t task_id, const char *actor,

@@ -237,7 +237,15 @@ START_TEST(full_creation_with_project_budget_and_idempotency)
     ck_assert_int_eq(jint(a.body, "timeout_seconds"), 60);
     ck_assert_str_eq(jstr(json_object_get(a.body, "project"), "name"), "web");
     ck_assert_int_eq(jint(json_object_get(a.body, "budget"), "tokens"), 1000);
+    /* The same key with another body is a 409, never the first task. */
     b = request(PRINCIPAL_ADMIN, "POST", "/api/tasks", "{\"prompt\":\"p\",\"project\":\"web\"}",
+                "key-1", NULL);
+    ck_assert_int_eq(b.status, 409);
+    call_clear(&b);
+    b = request(PRINCIPAL_ADMIN, "POST", "/api/tasks",
+                "{\"prompt\":\"p\",\"project\":\"web\",\"priority\":7,\"model\":\"m1\","
+                "\"max_attempts\":2,\"timeout_seconds\":60,\"budget\":{\"tokens\":1000,\"usd\":"
+                "2.5}}",
                 "key-1", NULL);
     ck_assert_int_eq(b.status, 202);
     ck_assert(json_is_false(json_object_get(b.body, "created")));
