@@ -6,6 +6,7 @@
  */
 #include "runner_task.h"
 #include "core/log.h"
+#include "core/buf.h"
 #include "core/mem.h"
 #include "runner_git.h"
 #include "runner_hb.h"
@@ -759,22 +760,53 @@ static void runner_task_preview(struct runner_task *t)
     json_decref(res);
 }
 
+/* What the pull request says the change is: the files with their +/- counts. Owned. */
+static char *runner_task_pr_body(const json_t *files)
+{
+    struct buf b;
+    size_t i;
+    json_t *f;
+
+    buf_init(&b, 16384);
+    buf_appendf(&b, "Files changed (%zu):\n", json_array_size(files));
+    json_array_foreach(files, i, f)
+    {
+        const json_t *a = json_object_get(f, "added"), *r = json_object_get(f, "removed");
+
+        if (json_is_integer(a))
+            buf_appendf(&b, "- `%s` +%lld −%lld\n", json_string_value(json_object_get(f, "path")),
+                        (long long)json_integer_value(a), (long long)json_integer_value(r));
+        else
+            buf_appendf(&b, "- `%s` (binary)\n", json_string_value(json_object_get(f, "path")));
+    }
+    return buf_take(&b, NULL);
+}
+
 /*
- * The command finished with changes: open the pull request (with the model's title and summary
- * when it called create_pull_request) and hand the task over in the status it chose
- * (update_task_status), ready_to_test by default.
+ * The command finished with changes: open the pull request (its body: the model's summary when
+ * it called create_pull_request, then the files changed; droverd adds the task's link) and hand
+ * the task over in the status the model chose (update_task_status), ready_to_test by default.
  */
 static int runner_task_report_ready(struct runner_task *t, struct err *err)
 {
     const struct runner_intent *in = &t->mcpd.tools.intent;
-    const char *body = in->pr_body ? in->pr_body : in->summary ? in->summary : t->prompt;
-    json_t *args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
-                             (json_int_t)t->epoch, "title", in->pr_title ? in->pr_title : t->title,
-                             "body", body),
-           *res = NULL, *extra = NULL, *prj;
+    const char *said = in->pr_body ? in->pr_body : in->summary;
+    json_t *args = NULL, *res = NULL, *extra = NULL, *prj, *files = NULL;
+    char *diff = NULL, *body = NULL, *listed = NULL;
     const char *purl, *status = in->status ? in->status : "ready_to_test";
-    int rc;
+    int cut = 0, rc;
 
+    /* The change itself, for the reviewers (runner_diff.h); best effort. */
+    if (runner_diff(t->git_env, t->repo, t->base, &files, &diff, &cut) == 0)
+        listed = runner_task_pr_body(files);
+    if (said && listed)
+        body = mem_printf("%s\n\n%s", said, listed);
+    else if (said || listed)
+        body = mem_strdup(said ? said : listed);
+    args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
+                     (json_int_t)t->epoch, "title", in->pr_title ? in->pr_title : t->title, "body",
+                     body ? body : t->prompt);
+    free(listed);
     if (t->base_found)
         json_object_set_new(args, "base", json_string(t->base));
 
@@ -792,21 +824,13 @@ static int runner_task_report_ready(struct runner_task *t, struct err *err)
                       "pull_request", prj ? prj : json_null());
     if (in->summary)
         json_object_set_new(json_object_get(extra, "result"), "summary", json_string(in->summary));
-    /* The change itself, for the reviewer's page (runner_diff.h); best effort. */
-    {
-        json_t *files = NULL;
-        char *diff = NULL;
-        int cut = 0;
+    if (files) {
+        json_t *r = json_object_get(extra, "result");
 
-        if (runner_diff(t->git_env, t->repo, t->base, &files, &diff, &cut) == 0) {
-            json_t *r = json_object_get(extra, "result");
-
-            json_object_set_new(r, "files", files);
-            json_object_set_new(r, "diff", json_string(diff));
-            if (cut)
-                json_object_set_new(r, "diff_truncated", json_true());
-            free(diff);
-        }
+        json_object_set(r, "files", files);
+        json_object_set_new(r, "diff", json_string(diff));
+        if (cut)
+            json_object_set_new(r, "diff_truncated", json_true());
     }
     pthread_mutex_lock(&t->r->lock);
     if (t->r->usage)
@@ -817,6 +841,9 @@ out:
     json_decref(args);
     json_decref(res);
     json_decref(extra);
+    json_decref(files);
+    free(diff);
+    free(body);
     return rc;
 }
 

@@ -73,6 +73,7 @@ struct forge_pr_req {
     const char *labels;        /* comma-separated; GitLab only (the others need label ids) */
     bool remove_source_branch; /* GitLab */
     bool squash;               /* GitLab */
+    const json_t *reviewer_ids, *assignee_ids; /* GitLab user ids (arrays), or NULL */
 };
 
 /*

@@ -120,6 +120,10 @@ int forge_gitlab_create_pull_request(const struct forge *f, const struct forge_p
         json_object_set_new(body, "squash", json_true());
     if (req->labels && *req->labels)
         json_object_set_new(body, "labels", json_string(req->labels));
+    if (json_is_array(req->reviewer_ids))
+        json_object_set(body, "reviewer_ids", (json_t *)req->reviewer_ids);
+    if (json_is_array(req->assignee_ids))
+        json_object_set(body, "assignee_ids", (json_t *)req->assignee_ids);
     rc = forge_http_create(f, &forge_gitlab_mr_op, path, body, req, out, err);
     free(title);
 

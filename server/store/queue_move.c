@@ -258,13 +258,15 @@ int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *
                      why ? why : "");
     a.why = msg;
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    /* A group and its open children end together, or nothing changes. */
+    /* A group and its open children end together, or nothing changes. The children are
+     * locked before the group: a child's own transition locks the child, then (sql/022's
+     * trigger) the group, so the same order here cannot deadlock against it. */
     if (db_begin(db, err) < 0)
-        goto out;
-    if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0)
         goto out;
     r = db_exec(db, &st_children_lock, p1, err);
     if (!r)
+        goto out;
+    if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0)
         goto out;
     for (int i = 0; i < PQntuples(r); i++) {
         json_t *ct = NULL;

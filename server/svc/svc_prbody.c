@@ -72,4 +72,17 @@ void svc_prbody_options(const json_t *settings, struct forge_pr_req *req, char *
             buf_clear(&b);
     }
     req->labels = *labels;
+    /* GitLab user ids only (the forge's, not Drover's token names): integers, else ignored. */
+    for (int k = 0; k < 2; k++) {
+        const json_t *ids = json_object_get(settings, k ? "pr_assignee_ids" : "pr_reviewer_ids");
+        bool ok = json_is_array(ids) && json_array_size(ids) > 0;
+        size_t i;
+        json_t *v;
+
+        json_array_foreach(ids, i, v) ok = ok && json_is_integer(v) && json_integer_value(v) > 0;
+        if (k)
+            req->assignee_ids = ok ? ids : NULL;
+        else
+            req->reviewer_ids = ok ? ids : NULL;
+    }
 }

@@ -2,8 +2,9 @@
  * What a pull request Drover opens says and how it is opened: a body a reviewer can read (the
  * agent's own summary when it sent one; never the internal prompt, which goes into a collapsed
  * section; the task's link and transcript when DROVER_PUBLIC_URL is set) and the team's options
- * from the project's settings: pr_draft, pr_labels (a string or a list), pr_remove_source_branch
- * and pr_squash. Pure; any thread.
+ * from the project's settings: pr_draft, pr_labels (a string or a list), pr_remove_source_branch,
+ * pr_squash, and GitLab's pr_reviewer_ids / pr_assignee_ids (the forge's user ids). Borrowed
+ * from `settings`: it must outlive the request. Pure; any thread.
  */
 #ifndef DROVER_SVC_PRBODY_H
 #define DROVER_SVC_PRBODY_H

@@ -155,8 +155,9 @@ enum svc_webhooks_kind {
     HOOK_PING,
     HOOK_MERGED,
     HOOK_CLOSED,
-    HOOK_COMMENT, /* a review comment on a pull request (maybe asking for a rework) */
-    HOOK_ISSUE,   /* an issue addressed to Drover */
+    HOOK_REOPENED, /* the pull request is open again: only its recorded state changes */
+    HOOK_COMMENT,  /* a review comment on a pull request (maybe asking for a rework) */
+    HOOK_ISSUE,    /* an issue addressed to Drover */
 };
 
 struct svc_webhooks_ev {
@@ -256,6 +257,9 @@ static void svc_webhooks_github(const char *event, const json_t *b, const char *
              action ? action : "");
     if (strcmp(event, "ping") == 0) {
         e->kind = HOOK_PING;
+    } else if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "reopened") == 0) {
+        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+        e->kind = HOOK_REOPENED;
     } else if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "closed") == 0) {
         svc_webhooks_pr(e, json_object_get(b, "pull_request"));
         e->kind = json_is_true(json_object_get(json_object_get(b, "pull_request"), "merged"))
@@ -317,7 +321,10 @@ static void svc_webhooks_gitea(const char *event, const json_t *b, const char *m
 
     snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
              action ? action : "");
-    if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "closed") == 0) {
+    if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "reopened") == 0) {
+        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+        e->kind = HOOK_REOPENED;
+    } else if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "closed") == 0) {
         svc_webhooks_pr(e, json_object_get(b, "pull_request"));
         e->kind = json_is_true(json_object_get(json_object_get(b, "pull_request"), "merged"))
                       ? HOOK_MERGED
@@ -376,8 +383,11 @@ static void svc_webhooks_gitlab(const char *event, const json_t *b, const char *
     snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
              action ? action : "");
     if (strcmp(event, "Merge Request Hook") == 0 && action &&
-        (strcmp(action, "merge") == 0 || strcmp(action, "close") == 0)) {
-        e->kind = strcmp(action, "merge") == 0 ? HOOK_MERGED : HOOK_CLOSED;
+        (strcmp(action, "merge") == 0 || strcmp(action, "close") == 0 ||
+         strcmp(action, "reopen") == 0)) {
+        e->kind = strcmp(action, "merge") == 0   ? HOOK_MERGED
+                  : strcmp(action, "close") == 0 ? HOOK_CLOSED
+                                                 : HOOK_REOPENED;
         e->number = ji(oa, "iid");
         e->branch = js(oa, "source_branch");
         e->url = js(oa, "url");
@@ -508,8 +518,11 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
     if (queue_get(c->db, *task_id, &t, err) < 0)
         return -1;
     snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(t, "state")));
-    if (e->kind == HOOK_MERGED || e->kind == HOOK_CLOSED) {
-        fields = json_pack("{s:s}", "state", e->kind == HOOK_MERGED ? "merged" : "closed");
+    if (e->kind == HOOK_MERGED || e->kind == HOOK_CLOSED || e->kind == HOOK_REOPENED) {
+        fields = json_pack("{s:s}", "state",
+                           e->kind == HOOK_MERGED   ? "merged"
+                           : e->kind == HOOK_CLOSED ? "closed"
+                                                    : "open");
         if (e->url)
             json_object_set_new(fields, "url", json_string(e->url));
         if (review_pr_update(c->db, *task_id, fields, err) < 0)
@@ -518,6 +531,9 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
     json_decref(t);
     t = NULL;
     switch (e->kind) {
+    case HOOK_REOPENED:
+        *outcome = "pr_state"; /* a cancelled task stays cancelled: retry it to work again */
+        break;
     case HOOK_MERGED:
         if (strcmp(state, "ready_to_test") != 0) {
             *outcome = "merged_noted";

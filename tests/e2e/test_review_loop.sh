@@ -113,7 +113,8 @@ C1=$(git -C "$W/git/hub.git" rev-list --count "$BRANCH")
 # The body a reviewer reads: the task's link and transcript, the prompt only in <details>.
 body=$(curl -s -H "Authorization: Bearer $FORGE_TOKEN" -H 'User-Agent: e2e' "$FURL/repos/acme/widgets/pulls?state=all" | jq -r '.[0].body')
 for want in "**Drover task #$T**: Add a greeting" "https://drover.example/#/tasks/$T" \
-  "https://drover.example/api/tasks/$T/logs" "<details><summary>The task as submitted</summary>"; do
+  "https://drover.example/api/tasks/$T/logs" "<details><summary>The task as submitted</summary>" \
+  "Files changed (" "drover-demo/task-$T.md"; do
   grep -qF -- "$want" <<<"$body" || fail "pull request body lacks '$want': $body"
 done
 grep -qF "(Drover: you are on branch" <<<"$body" && fail "the internal prompt is in the pull request body: $body"

@@ -369,12 +369,15 @@ async function loadTask(id) {
       tb.append(el('tr', {},
         el('td', {}, taskLink(c.id)), el('td', {}, c.state), el('td', {}, c.branch || '–'),
         el('td', {}, cpr && cpr.url ? el('a', { href: cpr.url, rel: 'noopener' }, '#' + (cpr.number ?? 'PR')) : (cpr ? 'branch only' : '–')),
+        el('td', {}, c.result && Array.isArray(c.result.files)
+          ? c.result.files.length + ' files +' + c.result.files.reduce((n, f) => n + (f.added || 0), 0) + ' −' + c.result.files.reduce((n, f) => n + (f.removed || 0), 0)
+          : '–'),
         el('td', {}, tokens(c.usage) != null ? String(tokens(c.usage)) : '–'),
         el('td', {}, c.duration_seconds != null ? ago(c.duration_seconds) : '–'),
         el('td', {}, summary ? String(summary).slice(0, 120) : '–')));
     }
     const table = el('table', { class: 'children', 'aria-label': 'Fan-out children' },
-      el('thead', {}, el('tr', {}, ...['Child', 'State', 'Branch', 'Pull request', 'Tokens', 'Time', 'Summary'].map((h) => el('th', { scope: 'col' }, h)))), tb);
+      el('thead', {}, el('tr', {}, ...['Child', 'State', 'Branch', 'Pull request', 'Changes', 'Tokens', 'Time', 'Summary'].map((h) => el('th', { scope: 'col' }, h)))), tb);
     fact(dl, 'Children', table);
   }
   if (t.last_error) fact(dl, 'Last error', t.last_error);

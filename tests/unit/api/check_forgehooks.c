@@ -449,6 +449,27 @@ START_TEST(gitea_closed_cancels_and_command_reworks)
     free(s);
     /* Gitea's manual redelivery has a new UUID: the same body is still a replay. */
     expect(gitea("pull_request", "pull_request", "g-1-replayed", closed), 200, "duplicate");
+    /* Reopened: the recorded state follows; the task stays as it is. */
+    {
+        char *reopened = payload("gitea_pull_request_closed", 3, "drover/3-a"), q[128];
+
+        {
+            size_t n = strlen(reopened) + 8;
+            char *r2 = malloc(n);
+            char *at = strstr(reopened, "\"action\":\"closed\"");
+
+            snprintf(r2, n, "%.*s\"action\":\"reopened\"%s", (int)(at - reopened), reopened,
+                     at + strlen("\"action\":\"closed\""));
+            expect(gitea("pull_request", "pull_request", "g-1-reopened", r2), 200, "pr_state");
+            free(r2);
+        }
+        free(reopened);
+        snprintf(q, sizeof(q), "SELECT pull_request->>'state' FROM tasks WHERE id = %lld",
+                 (long long)id);
+        s = scalar_s(q);
+        ck_assert_str_eq(s, "open");
+        free(s);
+    }
     /* A rejecting review, then a /drover command in the conversation. */
     id2 = ready_task(4, "drover/4-b", a2);
     review = payload("gitea_pull_request_review_rejected", 4, "drover/4-b");

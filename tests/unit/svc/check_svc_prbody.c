@@ -54,6 +54,15 @@ START_TEST(options_from_project_settings)
     svc_prbody_options(s, &r, &labels);
     ck_assert(r.draft && r.remove_source_branch && r.squash);
     ck_assert_str_eq(r.labels, "drover,bot");
+    ck_assert_ptr_null(r.reviewer_ids);
+    free(labels);
+    json_decref(s);
+    /* GitLab user ids: positive integers only. */
+    s = json_pack("{s:[i,i],s:[s]}", "pr_reviewer_ids", 7, 9, "pr_assignee_ids", "dana");
+    memset(&r, 0, sizeof(r));
+    svc_prbody_options(s, &r, &labels);
+    ck_assert_int_eq(json_array_size(r.reviewer_ids), 2);
+    ck_assert_ptr_null(r.assignee_ids);
     free(labels);
     json_decref(s);
     s = json_pack("{s:s}", "pr_labels", "one");
