@@ -3,6 +3,7 @@
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/opscfg.h"
 #include "net/server.h"
 #include "pool/agentpool.h"
 #include "store/db.h"
@@ -108,15 +109,18 @@ int cmd_serve(int argc, char **argv)
     struct server_app app = {0};
     atomic_bool claims_closed = false;
     struct agentpool_cfg pcfg;
-    struct opt_group pool;
+    struct opt_group groups[2];
+    struct opscfg ocfg;
     struct err err = {0};
     struct cfg cfg;
     int r;
 
     /* The agent pool contributes its rows to the settings table: one parser, one --help. */
     agentpool_cfg_default(&pcfg);
-    pool = agentpool_opt_group(&pcfg);
-    r = cfg_parse_with(&cfg, &pool, 1, argc, argv, &err);
+    opscfg_default(&ocfg);
+    groups[0] = agentpool_opt_group(&pcfg);
+    groups[1] = opscfg_opt_group(&ocfg);
+    r = cfg_parse_with(&cfg, groups, 2, argc, argv, &err);
     if (r != 0) {
         if (r < 0)
             fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
@@ -144,6 +148,7 @@ int cmd_serve(int argc, char **argv)
     }
     svc_env_default(&a.env);
     a.env.cfg = &cfg;
+    a.env.ops = &ocfg;
     a.env.qo.lease_seconds = cfg.lease_seconds;
     /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");

@@ -25,6 +25,7 @@ struct mcp_ctx {
     const char *session_id;      /* /mcp with a session, else NULL */
     bool sessions;               /* initialize creates a session (/mcp) */
     bool allow_park;             /* get_next_task may ask to be held */
+    bool seed;                   /* a seed endpoint: the seed's argument shapes (mcp/seed.h) */
     /* Outputs. */
     char new_session[SVC_SESSIONS_ID_LEN]; /* set by initialize when `sessions` */
     int park_seconds;                      /* > 0: hold this request and retry the claim */

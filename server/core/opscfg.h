@@ -1,0 +1,23 @@
+/*
+ * The operator settings of droverd serve: the default project of submissions that name none. Their
+ * rows of the one settings table (core/opt.h), parsed with the server's own in one pass; read-only
+ * once the server runs, so any thread may read them.
+ */
+#ifndef DROVER_CORE_OPSCFG_H
+#define DROVER_CORE_OPSCFG_H
+
+#include <stdbool.h>
+
+#include "core/opt.h"
+
+struct opscfg {
+    char default_project[128]; /* --default-project: id or name; "" = none */
+};
+
+/* The rows over `c`, titled for --help. */
+struct opt_group opscfg_opt_group(struct opscfg *c);
+
+/* The table's defaults. */
+void opscfg_default(struct opscfg *c);
+
+#endif
