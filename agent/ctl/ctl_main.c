@@ -1,7 +1,8 @@
 /*
  * droverctl: run Drover from a terminal over the REST API. Tasks (add, list, show, logs,
  * cancel, answer, retry), agents, the pool, projects and tokens. DROVER_URL and DROVER_TOKEN
- * (or --url / --token) say where and as whom. Every read takes --json for scripts.
+ * (or --url / --token) say where and as whom. Every command prints a short summary or a
+ * table; --json prints the API's JSON instead, for scripts.
  * Exit codes: 0 ok, 1 error (the server refused, or could not be reached), 2 usage.
  *
  * This file holds the global options and the command table; each command lives in the file
@@ -15,12 +16,16 @@
 
 #include "ctl.h"
 #include "ctl_agents.h"
+#include "ctl_args.h"
+#include "ctl_complete.h"
 #include "ctl_pool.h"
 #include "ctl_projects.h"
 #include "ctl_tasks.h"
 #include "ctl_tokens.h"
 
 #define CTL_MAIN_DEFAULT_URL "http://127.0.0.1:8080"
+
+static ctl_run_fn ctl_main_completion;
 
 /*
  * Every command: "droverctl GROUP [SUB] ARGS...", what its --help prints, and its handler. A
@@ -85,7 +90,33 @@ static const struct ctl_main_cmd {
     {"token", "create", "token create",
      "usage: droverctl token create NAME --scope S [--agent ID] [--json]\n", ctl_tokens_create},
     {"token", "revoke", "token revoke", "usage: droverctl token revoke ID\n", ctl_tokens_revoke},
+    {"completion", NULL, "completion",
+     "usage: droverctl completion bash|zsh\n\nPrints a completion script: add\n"
+     "  source <(droverctl completion bash)   to ~/.bashrc, or\n"
+     "  source <(droverctl completion zsh)    to ~/.zshrc.\n",
+     ctl_main_completion},
 };
+
+/* droverctl completion SHELL: the script, from the table above. */
+static int ctl_main_completion(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_complete_cmd cmds[sizeof(ctl_main_cmds) / sizeof(ctl_main_cmds[0])];
+    size_t n = 0;
+    struct ctl_args a;
+    int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
+
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
+    for (size_t i = 0; i < sizeof(ctl_main_cmds) / sizeof(ctl_main_cmds[0]); i++)
+        if (ctl_main_cmds[i].run != ctl_main_completion)
+            cmds[n++] = (struct ctl_complete_cmd){ctl_main_cmds[i].group, ctl_main_cmds[i].sub,
+                                                  ctl_main_cmds[i].usage};
+    if (ctl_complete_print(stdout, a.pos[0], cmds, n) < 0) {
+        fprintf(stderr, "droverctl completion: unknown shell '%s' (bash or zsh)\n", a.pos[0]);
+        return CTL_USAGE;
+    }
+    return CTL_OK;
+}
 
 /* What a group prints for a missing or unknown subcommand (stderr) or for --help (stdout). */
 static const struct {
@@ -114,7 +145,8 @@ static void ctl_main_usage(FILE *f)
           "  agents                                        agents and their heartbeats\n"
           "  pool get|set|scale                            pool size and bounds\n"
           "  project add|list                              projects\n"
-          "  token create|revoke                           API tokens\n\n"
+          "  token create|revoke                           API tokens\n"
+          "  completion bash|zsh                           shell completion script\n\n"
           "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN say where and as whom.\n"
           "Exit codes: 0 ok, 1 error, 2 usage. Every command takes --help.\n",
           f);
