@@ -1,5 +1,6 @@
 /* droverd serve. Main thread. */
 #include "cmd/cmd_serve.h"
+#include "core/accesslog.h"
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -166,7 +167,14 @@ int cmd_serve(int argc, char **argv)
     app.drain_done = cmd_serve_drain_done;
     app.events_start = cmd_serve_events_start;
     app.events_stop = cmd_serve_events_stop;
+    /* On by default; the service thread only queues records, the log's own thread writes. */
+    if (ocfg.access_log &&
+        !(app.access = accesslog_start(ocfg.access_log_format == OPSCFG_JSON ? ACCESSLOG_JSON
+                                                                             : ACCESSLOG_LOGFMT,
+                                       stderr, &err)))
+        log_warn("main", "no access log: %s", err.msg);
     r = server_run(&cfg, &app);
+    accesslog_stop(app.access);
     agentpool_stop(a.pool);
     svc_env_clear(&a.env);
     curl_global_cleanup();

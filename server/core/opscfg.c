@@ -4,11 +4,40 @@
 #include <stddef.h>
 #include <string.h>
 
+static int opscfg_set_access(void *target, const struct opt *o, const char *name, const char *v,
+                             struct err *err)
+{
+    struct opscfg *c = target;
+
+    (void)o;
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+        return err_set(err, ERR_INVALID, "%s must be on or off (got '%s')", name, v);
+    c->access_log = strcmp(v, "on") == 0;
+    return 0;
+}
+
+static int opscfg_set_format(void *target, const struct opt *o, const char *name, const char *v,
+                             struct err *err)
+{
+    struct opscfg *c = target;
+
+    (void)o;
+    if (strcmp(v, "logfmt") != 0 && strcmp(v, "json") != 0)
+        return err_set(err, ERR_INVALID, "%s must be logfmt or json (got '%s')", name, v);
+    c->access_log_format = strcmp(v, "json") == 0 ? OPSCFG_JSON : OPSCFG_LOGFMT;
+    return 0;
+}
+
 static const struct opt opscfg_opts[] = {
     OPT_STR_ROW("default-project", "DROVER_DEFAULT_PROJECT", "", struct opscfg, default_project,
                 "project (id or name) of a POST /api/tasks that names neither a project nor a "
                 "repository, as the seed's {\"task\": \"...\"} does; empty: such a submission is "
                 "refused"),
+    OPT_CUSTOM_ROW("access-log", "DROVER_ACCESS_LOG", "on", opscfg_set_access,
+                   "on|off: one line per HTTP request (method, path, status, duration, bytes, "
+                   "token name or agent id; never a secret) on stderr"),
+    OPT_CUSTOM_ROW("access-log-format", "DROVER_ACCESS_LOG_FORMAT", "logfmt", opscfg_set_format,
+                   "logfmt|json"),
 };
 
 struct opt_group opscfg_opt_group(struct opscfg *c)

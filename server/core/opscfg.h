@@ -1,7 +1,7 @@
 /*
- * The operator settings of droverd serve: the default project of submissions that name none. Their
- * rows of the one settings table (core/opt.h), parsed with the server's own in one pass; read-only
- * once the server runs, so any thread may read them.
+ * The operator settings of droverd serve: the default project of submissions that name none,
+ * and the access log. Their rows of the one settings table (core/opt.h), parsed with
+ * the server's own in one pass; read-only once the server runs, so any thread may read them.
  */
 #ifndef DROVER_CORE_OPSCFG_H
 #define DROVER_CORE_OPSCFG_H
@@ -10,8 +10,12 @@
 
 #include "core/opt.h"
 
+enum opscfg_log_format { OPSCFG_LOGFMT, OPSCFG_JSON };
+
 struct opscfg {
-    char default_project[128]; /* --default-project: id or name; "" = none */
+    char default_project[128];                /* --default-project: id or name; "" = none */
+    bool access_log;                          /* --access-log on|off */
+    enum opscfg_log_format access_log_format; /* --access-log-format logfmt|json */
 };
 
 /* The rows over `c`, titled for --help. */
