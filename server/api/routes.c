@@ -6,6 +6,7 @@
 #include "api/router.h"
 #include "api/admin.h"
 #include "api/agents.h"
+#include "api/diag.h"
 #include "api/hooks.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
@@ -15,7 +16,6 @@
 #include "api/whoami.h"
 
 const struct api_route *const routes_tables[] = {
-    whoami_routes,   stream_routes,   tasks_routes, agents_routes,
-    projects_routes, admin_routes,    hooks_routes, metrics_routes,
-    openapi_routes,  api_pool_routes, NULL,
+    whoami_routes, stream_routes,  tasks_routes,   agents_routes,   projects_routes, admin_routes,
+    hooks_routes,  metrics_routes, openapi_routes, api_pool_routes, diag_routes,     NULL,
 };

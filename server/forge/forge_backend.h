@@ -61,6 +61,15 @@ int forge_backend_create_pull_request(const struct forge *f, const struct forge_
                                       json_t **out, struct err *err);
 
 /*
+ * Is the forge reachable and does the credential work? A read that needs the credential where
+ * one is configured: git ls-remote of `base` (plain git), GET of the repository (Gitea, GitLab,
+ * GitHub). 0 with *out = {"base_exists"?, "default_branch"?, ...} (owned); -1 with
+ * ERR_UNAVAILABLE (unreachable), ERR_UNAUTHORIZED / ERR_FORBIDDEN (the credential was refused)
+ * or ERR_NOT_FOUND (no such repository, or not visible with this credential). For diagnostics.
+ */
+int forge_backend_probe(const struct forge *f, const char *base, json_t **out, struct err *err);
+
+/*
  * The forge token for project `project`: $DROVER_FORGE_TOKEN_<NAME> (NAME upper-cased, every
  * character other than A-Z0-9 as '_'), else the line "<project> <token>" (or "<project>=<token>")
  * of `secrets_file` (may be NULL; '#' starts a comment), else $DROVER_FORGE_TOKEN. *token is NULL

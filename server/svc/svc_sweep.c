@@ -4,6 +4,7 @@
 #include "store/queue.h"
 #include "store/schedules.h"
 #include "store/sessions.h"
+#include "svc/svc_diag.h"
 #include "svc/svc_sessions.h"
 
 #include <string.h>
@@ -18,6 +19,7 @@ int svc_sweep_run(struct svc_ctx *c, struct svc_sweep_counts *n, struct err *err
         /* Cron schedules: each slot fires once however many replicas sweep (a unique row). */
         schedules_fire_due(c->db, time(NULL), &n->schedules_fired, err) < 0)
         return -1;
+    svc_diag_clock_tick(c); /* the replicas' clock skew, for diagnostics (throttled in SQL) */
     return 0;
 }
 

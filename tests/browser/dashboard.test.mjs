@@ -1,6 +1,7 @@
 // The dashboard in Debian's headless Chromium (playwright-core with executablePath): it loads
 // with no console errors, the agents table updates when an agent heartbeats, a task's log
-// streams live, an admin answers a question and scales the pool from the UI, and it works at
+// streams live, an admin answers a question and scales the pool from the UI, the health page
+// shows the diagnostics, and it works at
 // 1280 px and at phone width. Screenshots go to tests/artifacts/. Run by
 // tests/e2e/test_dashboard.sh, which starts droverd and passes URL and tokens in the environment.
 import { chromium } from 'playwright-core';
@@ -125,6 +126,19 @@ try {
     assert(JSON.stringify(p.json).includes('7'), 'pool max stored');
   });
 
+  await test('the health page shows the diagnostics with status, detail and fix', async () => {
+    await page.click('a[data-nav=health]');
+    await page.waitForSelector('#diag-body tr[data-check=database]', { timeout: 60000 });
+    const st = await page.textContent('#diag-body tr[data-check=database] .diag');
+    assert(st === 'ok', 'database check ok, got ' + st);
+    const sum = await page.getAttribute('#diag-summary', 'data-status');
+    const api = await http(ADMIN, 'GET', '/api/diagnostics');
+    assert(api.status === 200 && sum === api.json.status, 'summary ' + sum + ' vs API ' + api.json.status);
+    const rows = await page.$$eval('#diag-body tr', (trs) => trs.length);
+    assert(rows === api.json.checks.length, rows + ' rows for ' + api.json.checks.length + ' checks');
+    await page.screenshot({ path: join(ARTIFACTS, 'health-1280.png'), fullPage: true });
+  });
+
   await test('keyboard: the skip link comes first and nav links work with Enter', async () => {
     await page.goto('about:blank');
     await page.goto(BASE + '/#/pool');
@@ -142,7 +156,7 @@ try {
     const p2 = await phone.newPage();
     p2.on('pageerror', (e) => consoleErrors.push(String(e)));
     await p2.addInitScript((t) => { if (location.protocol === 'http:') sessionStorage.setItem('drover.token', t); }, ADMIN);
-    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task']]) {
+    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/health', 'health']]) {
       await p2.goto('about:blank');
       await p2.goto(BASE + '/' + hash);
       await p2.waitForFunction(() => document.body.classList.contains('admin'));

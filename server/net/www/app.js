@@ -517,6 +517,7 @@ async function refresh() {
     else if (state.page === 'agents') await loadAgents();
     else if (state.page === 'tasks') await loadBoard();
     else if (state.page === 'task') await loadTask(state.taskId);
+    else if (state.page === 'health' && typeof loadHealth === 'function') await loadHealth();
   } catch (e) { flash(e.message); }
 }
 
@@ -528,6 +529,7 @@ function route() {
   else if (h === '#/agents') page = 'agents';
   else if (h === '#/tasks') page = 'tasks';
   else if (h === '#/new') page = 'new';
+  else if (h === '#/health') page = 'health';
   const newTask = m ? Number(m[1]) : 0;
   if (page !== state.page || newTask !== state.taskId) {
     state.logAfter = 0;
