@@ -1,6 +1,6 @@
 /*
  * The operator settings of droverd serve: the default project of submissions that name none,
- * and the access log. Their rows of the one settings table (core/opt.h), parsed with
+ * the access log, and retention. Their rows of the one settings table (core/opt.h), parsed with
  * the server's own in one pass; read-only once the server runs, so any thread may read them.
  */
 #ifndef DROVER_CORE_OPSCFG_H
@@ -16,6 +16,9 @@ struct opscfg {
     char default_project[128];                /* --default-project: id or name; "" = none */
     bool access_log;                          /* --access-log on|off */
     enum opscfg_log_format access_log_format; /* --access-log-format logfmt|json */
+    int retention_days;     /* --retention-days: activity of finished tasks, scale_events */
+    int retention_interval; /* --retention-interval: seconds between prune runs */
+    int retention_batch;    /* --retention-batch: rows per delete statement */
 };
 
 /* The rows over `c`, titled for --help. */

@@ -5,6 +5,7 @@
 #include "store/schedules.h"
 #include "store/sessions.h"
 #include "svc/svc_diag.h"
+#include "svc/svc_retention.h"
 #include "svc/svc_sessions.h"
 
 #include <string.h>
@@ -20,6 +21,7 @@ int svc_sweep_run(struct svc_ctx *c, struct svc_sweep_counts *n, struct err *err
         schedules_fire_due(c->db, time(NULL), &n->schedules_fired, err) < 0)
         return -1;
     svc_diag_clock_tick(c); /* the replicas' clock skew, for diagnostics (throttled in SQL) */
+    svc_retention_tick(c);  /* when due: one replica per --retention-interval */
     return 0;
 }
 

@@ -1,0 +1,64 @@
+/* Scheduled retention. Worker threads. */
+#include "svc/svc_retention.h"
+#include "core/log.h"
+#include "pool/agentpool.h"
+#include "store/retention.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int svc_retention_run(struct svc_ctx *c, int days, int batch, struct svc_retention_counts *n,
+                      struct err *err)
+{
+    long long boundary = 0;
+    int got = 0, i;
+
+    memset(n, 0, sizeof(*n));
+    if (retention_boundary(c->db, days, &boundary, err) < 0)
+        return -1;
+    for (i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
+        if (retention_activity(c->db, boundary, batch, &got, err) < 0)
+            return -1;
+        n->activity += got;
+        if (got < batch)
+            break;
+    }
+    n->more = i == SVC_RETENTION_MAX_BATCHES;
+    for (i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
+        if (retention_scale_events(c->db, days, batch, &got, err) < 0)
+            return -1;
+        n->scale_events += got;
+        if (got < batch)
+            break;
+    }
+    n->more = n->more || i == SVC_RETENTION_MAX_BATCHES;
+    return 0;
+}
+
+void svc_retention_tick(struct svc_ctx *c)
+{
+    const struct opscfg *o = c->env->ops;
+    struct svc_retention_counts n;
+    struct err err = {0};
+    char replica[160] = "droverd", result[160];
+    bool due = false;
+
+    if (!o)
+        return; /* tests and tools without operator settings: no retention */
+    if (c->env->pool)
+        snprintf(replica, sizeof(replica), "%s", agentpool_config(c->env->pool)->replica);
+    if (retention_claim(c->db, "retention", o->retention_interval, replica, &due, &err) < 0 || !due)
+        return;
+    if (svc_retention_run(c, o->retention_days, o->retention_batch, &n, &err) < 0) {
+        log_warn("retention", "pruning failed: %s", err.msg);
+        return;
+    }
+    snprintf(result, sizeof(result), "{\"activity\":%lld,\"scale_events\":%lld,\"more\":%s}",
+             n.activity, n.scale_events, n.more ? "true" : "false");
+    if (retention_done(c->db, "retention", result, n.more, &err) < 0)
+        log_warn("retention", "run not recorded: %s", err.msg);
+    if (n.activity || n.scale_events)
+        log_info("retention", "pruned activity=%lld scale_events=%lld older than %d days%s",
+                 n.activity, n.scale_events, o->retention_days, n.more ? " (more to go)" : "");
+}
