@@ -20,6 +20,7 @@
 #include "ctl_complete.h"
 #include "ctl_pool.h"
 #include "ctl_projects.h"
+#include "ctl_schedules.h"
 #include "ctl_tasks.h"
 #include "ctl_tokens.h"
 
@@ -90,6 +91,16 @@ static const struct ctl_main_cmd {
     {"token", "create", "token create",
      "usage: droverctl token create NAME --scope S [--agent ID] [--json]\n", ctl_tokens_create},
     {"token", "revoke", "token revoke", "usage: droverctl token revoke ID\n", ctl_tokens_revoke},
+    {"schedule", "list", "schedule list", "usage: droverctl schedule list [--json]\n",
+     ctl_schedules_list},
+    {"schedule", "add", "schedule add",
+     "usage: droverctl schedule add NAME --project P --cron EXPR [--title T]\n"
+     "         [--priority N] [--disabled] [--json] PROMPT...\n\n"
+     "Files PROMPT as a task of project P at every time the five-field cron\n"
+     "expression EXPR (UTC) names, e.g. --cron \"0 6 * * 1-5\".\n",
+     ctl_schedules_add},
+    {"schedule", "delete", "schedule delete", "usage: droverctl schedule delete ID\n",
+     ctl_schedules_delete},
     {"completion", NULL, "completion",
      "usage: droverctl completion bash|zsh\n\nPrints a completion script: add\n"
      "  source <(droverctl completion bash)   to ~/.bashrc, or\n"
@@ -133,6 +144,9 @@ static const struct {
                 "                 [--forge-url URL] [--forge-repo PATH]\n"
                 "       droverctl project list [--json]\n\nKIND is git (default), gitea, gitlab "
                 "or github.\n"},
+    {"schedule", "usage: droverctl schedule list [--json]\n"
+                 "       droverctl schedule add NAME --project P --cron EXPR PROMPT...\n"
+                 "       droverctl schedule delete ID\n"},
     {"token", "usage: droverctl token create NAME --scope operator|admin|agent [--agent ID]\n"
               "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
 };
@@ -145,6 +159,7 @@ static void ctl_main_usage(FILE *f)
           "  agents                                        agents and their heartbeats\n"
           "  pool get|set|scale                            pool size and bounds\n"
           "  project add|list                              projects\n"
+          "  schedule list|add|delete                      scheduled tasks (cron)\n"
           "  token create|revoke                           API tokens\n"
           "  completion bash|zsh                           shell completion script\n\n"
           "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN say where and as whom.\n"

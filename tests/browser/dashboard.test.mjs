@@ -1,7 +1,7 @@
 // The dashboard in Debian's headless Chromium (playwright-core with executablePath): it loads
 // with no console errors, the agents table updates when an agent heartbeats, a task's log
 // streams live, an admin answers a question and scales the pool from the UI, the health page
-// shows the diagnostics, and it works at
+// shows the diagnostics, an admin adds and deletes a schedule, and it works at
 // 1280 px and at phone width. Screenshots go to tests/artifacts/. Run by
 // tests/e2e/test_dashboard.sh, which starts droverd and passes URL and tokens in the environment.
 import { chromium } from 'playwright-core';
@@ -139,6 +139,27 @@ try {
     await page.screenshot({ path: join(ARTIFACTS, 'health-1280.png'), fullPage: true });
   });
 
+  await test('an admin adds and deletes a schedule from the UI', async () => {
+    const pr = await http(ADMIN, 'POST', '/api/projects', { name: 'sched-web', repository: 'file:///srv/web.git' });
+    assert(pr.status === 201 || pr.status === 200, 'project ' + pr.status + ' ' + pr.text);
+    await page.click('a[data-nav=schedules]');
+    await page.waitForSelector('#s-project option[value=sched-web]', { state: 'attached' });
+    await page.fill('#s-name', 'nightly-deps');
+    await page.selectOption('#s-project', 'sched-web');
+    await page.fill('#s-cron', '0 3 * * *');
+    await page.fill('#s-prompt', 'Update the dependencies and run the tests.');
+    await page.click('#schedule-form button[type=submit]');
+    await page.waitForSelector('#schedules-body tr[data-schedule=nightly-deps]', { timeout: 10000 });
+    const api = await http(ADMIN, 'GET', '/api/schedules');
+    const s = api.json.schedules.find((x) => x.name === 'nightly-deps');
+    assert(s && s.cron === '0 3 * * *' && s.enabled, 'stored: ' + JSON.stringify(api.json));
+    await page.screenshot({ path: join(ARTIFACTS, 'schedules-1280.png'), fullPage: true });
+    await page.click(`[data-delete-schedule="${s.id}"]`);
+    await page.waitForSelector('#schedules-body tr[data-schedule=nightly-deps]', { state: 'detached', timeout: 10000 });
+    const after = await http(ADMIN, 'GET', '/api/schedules');
+    assert(!after.json.schedules.some((x) => x.name === 'nightly-deps'), 'deleted');
+  });
+
   await test('keyboard: the skip link comes first and nav links work with Enter', async () => {
     await page.goto('about:blank');
     await page.goto(BASE + '/#/pool');
@@ -156,7 +177,7 @@ try {
     const p2 = await phone.newPage();
     p2.on('pageerror', (e) => consoleErrors.push(String(e)));
     await p2.addInitScript((t) => { if (location.protocol === 'http:') sessionStorage.setItem('drover.token', t); }, ADMIN);
-    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/health', 'health']]) {
+    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/health', 'health'], ['#/schedules', 'schedules']]) {
       await p2.goto('about:blank');
       await p2.goto(BASE + '/' + hash);
       await p2.waitForFunction(() => document.body.classList.contains('admin'));

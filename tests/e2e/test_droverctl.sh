@@ -44,6 +44,28 @@ out=$("$CTL" project list)
 is_json "$out" && proto_fail "project list printed JSON"
 head -1 <<<"$out" | grep -q '^ID' || proto_fail "project list has no header: $out"
 
+# ---- schedules ----
+out=$("$CTL" schedule list) || proto_fail "schedule list failed"
+grep -q '^no schedules' <<<"$out" || proto_fail "empty schedule list: $out"
+out=$("$CTL" schedule add nightly --project web --cron '0 3 * * *' Update the dependencies) ||
+  proto_fail "schedule add failed"
+grep -q '^schedule [0-9]* nightly created (0 3 \* \* \*)' <<<"$out" || proto_fail "schedule add: $out"
+sid=$("$CTL" schedule list --json | jq -r '.schedules[] | select(.name == "nightly") | .id')
+[ -n "$sid" ] || proto_fail "schedule list --json has no nightly"
+[ "$("$CTL" schedule list --json | jq -r '.schedules[0].prompt')" = "Update the dependencies" ] ||
+  proto_fail "the prompt is the joined words"
+out=$("$CTL" schedule list)
+head -1 <<<"$out" | grep -Eq '^ID +NAME' || proto_fail "schedule list header: $out"
+grep -Eq "^$sid +nightly +[0-9]+ +0 3 \* \* \* +yes " <<<"$out" || proto_fail "schedule list row: $out"
+rc=0
+"$CTL" schedule add bad --project web --cron 'not a cron' x 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || proto_fail "a bad cron: exit $rc, want 1 (the server refuses)"
+rc=0
+"$CTL" schedule add nocron --project web x 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || proto_fail "schedule add without --cron: exit $rc, want 2"
+"$CTL" schedule delete "$sid" | grep -q "^schedule $sid deleted$" || proto_fail "schedule delete"
+[ "$("$CTL" schedule list --json | jq '.schedules | length')" = 0 ] || proto_fail "not deleted"
+
 # ---- agents: long-offline agents only with --all ----
 admin=$DROVER_TOKEN
 proto_agent_token ctl-live
@@ -80,6 +102,8 @@ want() { # want "words..." -- command line
   [ "$got" = "$w " ] || proto_fail "completing '$*': got '$got', want '$w'"
 }
 want "pool project" droverctl p
+want "add delete list" droverctl schedule ""
+want "--cron" droverctl schedule add n --cr
 want "get scale set" droverctl pool ""
 want "agents" droverctl --url http://x ag
 want "--state" droverctl task list --st
@@ -88,7 +112,8 @@ want "bash zsh" droverctl completion ""
 want "git gitea github gitlab" droverctl project add web r --forge ""
 want "--all" droverctl agents --a
 # Every command of --help completes.
-for g in task agents pool project token completion; do
-  complete_words droverctl "" | grep -qx "$g" || proto_fail "'$g' does not complete"
+top=$(complete_words droverctl "")
+for g in task agents pool project schedule token completion; do
+  grep -qx -- "$g" <<<"$top" || proto_fail "'$g' does not complete: $top"
 done
 proto_log "PASS: droverctl summaries and --json, agents --all, bash/zsh completion"

@@ -518,6 +518,7 @@ async function refresh() {
     else if (state.page === 'tasks') await loadBoard();
     else if (state.page === 'task') await loadTask(state.taskId);
     else if (state.page === 'health' && typeof loadHealth === 'function') await loadHealth();
+    else if (state.page === 'schedules' && typeof loadSchedules === 'function') await loadSchedules();
   } catch (e) { flash(e.message); }
 }
 
@@ -530,6 +531,7 @@ function route() {
   else if (h === '#/tasks') page = 'tasks';
   else if (h === '#/new') page = 'new';
   else if (h === '#/health') page = 'health';
+  else if (h === '#/schedules') page = 'schedules';
   const newTask = m ? Number(m[1]) : 0;
   if (page !== state.page || newTask !== state.taskId) {
     state.logAfter = 0;
