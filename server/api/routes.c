@@ -7,6 +7,7 @@
 #include "api/admin.h"
 #include "api/agents.h"
 #include "api/diag.h"
+#include "api/history.h"
 #include "api/hooks.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
@@ -16,6 +17,7 @@
 #include "api/whoami.h"
 
 const struct api_route *const routes_tables[] = {
-    whoami_routes, stream_routes,  tasks_routes,   agents_routes,   projects_routes, admin_routes,
-    hooks_routes,  metrics_routes, openapi_routes, api_pool_routes, diag_routes,     NULL,
+    whoami_routes, stream_routes,  tasks_routes,   agents_routes,  projects_routes,
+    admin_routes,  hooks_routes,   metrics_routes, openapi_routes, api_pool_routes,
+    diag_routes,   history_routes, NULL,
 };

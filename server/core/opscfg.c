@@ -46,6 +46,8 @@ static const struct opt opscfg_opts[] = {
                 retention_interval, 10, 86400 * 7, "seconds between retention runs"),
     OPT_INT_ROW("retention-batch", "DROVER_RETENTION_BATCH", "1000", struct opscfg, retention_batch,
                 10, 100000, "rows deleted per statement (each its own short transaction)"),
+    OPT_INT_ROW("history-days", "DROVER_HISTORY_DAYS", "7", struct opscfg, history_days, 1, 90,
+                "days of the dashboard's history (per-minute samples, heartbeat gaps) kept"),
 };
 
 struct opt_group opscfg_opt_group(struct opscfg *c)

@@ -19,6 +19,7 @@ struct opscfg {
     int retention_days;     /* --retention-days: activity of finished tasks, scale_events */
     int retention_interval; /* --retention-interval: seconds between prune runs */
     int retention_batch;    /* --retention-batch: rows per delete statement */
+    int history_days;       /* --history-days: the dashboard's history */
 };
 
 /* The rows over `c`, titled for --help. */

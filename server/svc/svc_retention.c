@@ -2,6 +2,7 @@
 #include "svc/svc_retention.h"
 #include "core/log.h"
 #include "pool/agentpool.h"
+#include "store/history.h"
 #include "store/retention.h"
 
 #include <stdio.h>
@@ -36,12 +37,30 @@ int svc_retention_run(struct svc_ctx *c, int days, int batch, struct svc_retenti
     return 0;
 }
 
+/* The dashboard's history: samples and heartbeat gaps older than --history-days. */
+static void svc_retention_history(struct svc_ctx *c, const struct opscfg *o, long long *n)
+{
+    struct err err = {0};
+    int got = 0;
+
+    for (int i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
+        if (history_prune(c->db, o->history_days, o->retention_batch, &got, &err) < 0) {
+            log_warn("retention", "history not pruned: %s", err.msg);
+            return;
+        }
+        *n += got;
+        if (got < o->retention_batch)
+            return;
+    }
+}
+
 void svc_retention_tick(struct svc_ctx *c)
 {
     const struct opscfg *o = c->env->ops;
     struct svc_retention_counts n;
     struct err err = {0};
     char replica[160] = "droverd", result[160];
+    long long hist = 0;
     bool due = false;
 
     if (!o)
@@ -54,11 +73,15 @@ void svc_retention_tick(struct svc_ctx *c)
         log_warn("retention", "pruning failed: %s", err.msg);
         return;
     }
-    snprintf(result, sizeof(result), "{\"activity\":%lld,\"scale_events\":%lld,\"more\":%s}",
-             n.activity, n.scale_events, n.more ? "true" : "false");
+    svc_retention_history(c, o, &hist);
+    snprintf(result, sizeof(result),
+             "{\"activity\":%lld,\"scale_events\":%lld,\"history\":%lld,\"more\":%s}", n.activity,
+             n.scale_events, hist, n.more ? "true" : "false");
     if (retention_done(c->db, "retention", result, n.more, &err) < 0)
         log_warn("retention", "run not recorded: %s", err.msg);
-    if (n.activity || n.scale_events)
-        log_info("retention", "pruned activity=%lld scale_events=%lld older than %d days%s",
-                 n.activity, n.scale_events, o->retention_days, n.more ? " (more to go)" : "");
+    if (n.activity || n.scale_events || hist)
+        log_info("retention",
+                 "pruned activity=%lld scale_events=%lld (older than %d days) history=%lld%s",
+                 n.activity, n.scale_events, o->retention_days, hist,
+                 n.more ? " (more to go)" : "");
 }

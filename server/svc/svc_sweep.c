@@ -5,6 +5,7 @@
 #include "store/schedules.h"
 #include "store/sessions.h"
 #include "svc/svc_diag.h"
+#include "svc/svc_history.h"
 #include "svc/svc_retention.h"
 #include "svc/svc_sessions.h"
 
@@ -22,6 +23,7 @@ int svc_sweep_run(struct svc_ctx *c, struct svc_sweep_counts *n, struct err *err
         return -1;
     svc_diag_clock_tick(c); /* the replicas' clock skew, for diagnostics (throttled in SQL) */
     svc_retention_tick(c);  /* when due: one replica per --retention-interval */
+    svc_history_tick(c);    /* the dashboard's per-minute sample, once per minute overall */
     return 0;
 }
 
