@@ -63,6 +63,21 @@ try {
     await page.screenshot({ path: join(ARTIFACTS, 'pool-1280.png'), fullPage: true });
   });
 
+  await test('the pool page draws the history droverd kept, with the agent timeline and its gap', async () => {
+    await page.click('a[data-nav=pool]');
+    await page.waitForSelector('#hist-backlog path[data-series=backlog]', { timeout: 10000 });
+    await page.waitForSelector('#hist-pool path[data-series=target]', { state: 'attached' });
+    await page.waitForSelector('#hist-done path[data-series=failed]', { state: 'attached' });
+    await page.waitForSelector(`#hist-agents [data-agent-row="${AGENT_ID}"] rect[data-gap]`, { state: 'attached' });
+    const note = await page.textContent('#hist-note');
+    assert(/heartbeat gap/.test(note) && /sample/.test(note), 'note: ' + note);
+    const h = await http(ADMIN, 'GET', '/api/history?hours=6');
+    assert(h.status === 200 && h.json.samples.length >= 60 && h.json.gaps.length === 1, 'history ' + h.status + ' ' + h.text.slice(0, 200));
+    const bad = await http(ADMIN, 'GET', '/api/history?hours=100000');
+    assert(bad.status === 400, 'a window past --history-days is refused, got ' + bad.status);
+    await page.screenshot({ path: join(ARTIFACTS, 'pool-history-1280.png'), fullPage: true });
+  });
+
   await test('agents table updates live when an agent heartbeats', async () => {
     await page.click('a[data-nav=agents]');
     const hb = `[data-hb="${AGENT_ID}"]`;

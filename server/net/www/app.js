@@ -513,7 +513,11 @@ async function startFeed() {
 async function refresh() {
   if (!state.scope) return;
   try {
-    if (state.page === 'pool') { if (!state.agents.size) await loadAgents(); await loadPool(); }
+    if (state.page === 'pool') {
+      if (!state.agents.size) await loadAgents();
+      await loadPool();
+      if (typeof loadHistory === 'function') loadHistory().catch((e) => flash(e.message));
+    }
     else if (state.page === 'agents') await loadAgents();
     else if (state.page === 'tasks') await loadBoard();
     else if (state.page === 'task') await loadTask(state.taskId);
