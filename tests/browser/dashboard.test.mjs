@@ -94,6 +94,18 @@ try {
     await page.screenshot({ path: join(ARTIFACTS, 'agents-1280.png'), fullPage: true });
   });
 
+  await test("an agent's page shows it and follows its own log", async () => {
+    await page.click(`[data-agent-link="${AGENT_ID}"]`);
+    await page.waitForSelector('#page-agent:not([hidden])');
+    await page.waitForFunction((id) => document.querySelector('[data-fact=id]').textContent === id, AGENT_ID);
+    const st = await page.textContent('[data-fact=status]');
+    assert(st === 'idle', 'status ' + st);
+    // This droverd runs no pod backend: the stream opens and ends, and the page says so.
+    await page.waitForFunction(() => /no output|ended|live/.test(document.getElementById('agent-log-state').textContent), null, { timeout: 15000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'agent-1280.png'), fullPage: true });
+    await page.click('a[data-nav=agents]');
+  });
+
   let taskId = 0, epoch = 0;
   await test("a task's log streams live and the board shows it", async () => {
     const t = await http(ADMIN, 'POST', '/api/tasks', { prompt: 'Add a /health endpoint', repository: 'file:///srv/web.git', title: 'Add /health' });

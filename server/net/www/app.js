@@ -161,7 +161,8 @@ function renderAgents() {
       actions.append(b);
     }
     tb.append(el('tr', { 'data-agent': a.id },
-      el('td', { class: 'mono' }, a.name ? a.name + ' ' : '', el('span', { class: 'note' }, a.id.slice(0, 8))),
+      el('td', { class: 'mono' }, el('a', { href: '#/agents/' + a.id, 'data-agent-link': a.id },
+        a.name ? a.name + ' ' : '', el('span', { class: 'note' }, a.id.slice(0, 8)))),
       el('td', { class: 'status' }, a.status),
       el('td', { class: 'mono' }, a.pod_name || '–'),
       el('td', {}, el('span', { class: 'hb ' + cls, 'data-hb': a.id }, label + ' · ' + ago(age))),
@@ -523,6 +524,7 @@ async function refresh() {
     else if (state.page === 'task') await loadTask(state.taskId);
     else if (state.page === 'health' && typeof loadHealth === 'function') await loadHealth();
     else if (state.page === 'schedules' && typeof loadSchedules === 'function') await loadSchedules();
+    else if (state.page === 'agent' && typeof loadAgentPage === 'function') await loadAgentPage(location.hash.slice(9));
   } catch (e) { flash(e.message); }
 }
 
@@ -536,6 +538,7 @@ function route() {
   else if (h === '#/new') page = 'new';
   else if (h === '#/health') page = 'health';
   else if (h === '#/schedules') page = 'schedules';
+  else if (/^#\/agents\/[0-9a-f-]{36}$/.test(h)) page = 'agent';
   const newTask = m ? Number(m[1]) : 0;
   if (page !== state.page || newTask !== state.taskId) {
     state.logAfter = 0;
@@ -545,7 +548,7 @@ function route() {
   state.taskId = newTask;
   for (const s of document.querySelectorAll('.page')) s.hidden = s.id !== 'page-' + page;
   for (const a of document.querySelectorAll('[data-nav]'))
-    if (a.getAttribute('data-nav') === (page === 'task' ? 'tasks' : page)) a.setAttribute('aria-current', 'page');
+    if (a.getAttribute('data-nav') === (page === 'task' ? 'tasks' : page === 'agent' ? 'agents' : page)) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   if (page === 'tasks' || page === 'new') loadProjects();
   if (page === 'task') pollLog();
