@@ -18,6 +18,7 @@
 #include "ctl_agents.h"
 #include "ctl_args.h"
 #include "ctl_complete.h"
+#include "ctl_health.h"
 #include "ctl_pool.h"
 #include "ctl_projects.h"
 #include "ctl_schedules.h"
@@ -101,6 +102,10 @@ static const struct ctl_main_cmd {
      ctl_schedules_add},
     {"schedule", "delete", "schedule delete", "usage: droverctl schedule delete ID\n",
      ctl_schedules_delete},
+    {"health", NULL, "health",
+     "usage: droverctl health [--json]\n\nWhat droverd finds wrong (GET /api/diagnostics, as "
+     "droverd doctor):\neach check's status, detail and fix. Exit 1 when a check fails.\n",
+     ctl_health},
     {"completion", NULL, "completion",
      "usage: droverctl completion bash|zsh\n\nPrints a completion script: add\n"
      "  source <(droverctl completion bash)   to ~/.bashrc, or\n"
@@ -161,6 +166,7 @@ static void ctl_main_usage(FILE *f)
           "  project add|list                              projects\n"
           "  schedule list|add|delete                      scheduled tasks (cron)\n"
           "  token create|revoke                           API tokens\n"
+          "  health                                        what droverd finds wrong\n"
           "  completion bash|zsh                           shell completion script\n\n"
           "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN say where and as whom.\n"
           "Exit codes: 0 ok, 1 error, 2 usage. Every command takes --help.\n",

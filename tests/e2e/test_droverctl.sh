@@ -80,6 +80,21 @@ grep -q "$gone" <<<"$out" && proto_fail "agents lists an agent offline for 2 hou
 "$CTL" agents --all | grep -q "$gone" || proto_fail "agents --all does not list the long-offline agent"
 [ "$("$CTL" agents --all --json | jq '.agents | length')" = 2 ] || proto_fail "agents --all --json"
 
+# ---- health: the diagnostics report ----
+# The project "web" above points at a repository that does not exist: that check fails.
+rc=0
+out=$("$CTL" health) || rc=$?
+[ "$rc" = 1 ] || proto_fail "health with a failing check: exit $rc, want 1: $out"
+head -1 <<<"$out" | grep -Eq '^STATUS +CHECK +DETAIL' || proto_fail "health header: $out"
+grep -Eq '^ok +database +PostgreSQL answers' <<<"$out" || proto_fail "health rows: $out"
+grep -Eq '^fail +forge:web ' <<<"$out" || proto_fail "health does not show forge:web failing: $out"
+grep -q '^fix forge:web: ' <<<"$out" || proto_fail "health prints no fix: $out"
+grep -q '^overall: fail$' <<<"$out" || proto_fail "health overall: $out"
+proto_psql -c "DELETE FROM projects WHERE name = 'web'" >/dev/null
+out=$("$CTL" health) || proto_fail "health once fixed: $out"
+grep -q '^overall: ok$' <<<"$out" || proto_fail "health overall once fixed: $out"
+[ "$("$CTL" health --json | jq -r .status)" = ok ] || proto_fail "health --json"
+
 # ---- completion ----
 "$CTL" completion bash >"$PROTO_TMP/c.bash" || proto_fail "completion bash failed"
 bash -n "$PROTO_TMP/c.bash" || proto_fail "the bash completion script does not parse"
@@ -113,7 +128,7 @@ want "git gitea github gitlab" droverctl project add web r --forge ""
 want "--all" droverctl agents --a
 # Every command of --help completes.
 top=$(complete_words droverctl "")
-for g in task agents pool project schedule token completion; do
+for g in task agents pool project schedule token health completion; do
   grep -qx -- "$g" <<<"$top" || proto_fail "'$g' does not complete: $top"
 done
 proto_log "PASS: droverctl summaries and --json, agents --all, bash/zsh completion"
