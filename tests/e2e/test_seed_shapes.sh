@@ -140,8 +140,11 @@ got=$(proto_psql -F'|' -c "SELECT state IN ('in_progress', 'backlog'), branch IS
                            (SELECT count(*) FROM activity WHERE task_id = $t3 AND kind = 'log')
                            FROM tasks WHERE id = $t3")
 [ "$got" = "t|t|0" ] || proto_fail "refused calls changed task $t3: '$got'"
-# B takes it again (a new epoch) for the rest.
-proto_psql -c "UPDATE tasks SET state = 'backlog', agent_id = NULL, lease_expires_at = NULL WHERE id = $t3" >/dev/null
+# B takes it again (a new epoch) for the rest. Had the reaper run, it put the task back with a
+# back-off and marked B offline: undo both, as a restarted agent would find things.
+proto_psql -c "UPDATE tasks SET state = 'backlog', agent_id = NULL, lease_expires_at = NULL,
+                 run_after = now() WHERE id = $t3;
+               UPDATE agents SET status = 'idle' WHERE id = '$B_ID'" >/dev/null
 got=$(tool "$B_TOKEN" "$B_ID" get_next_task '{}' | jq -r '.content[0].text | fromjson | .task.id')
 [ "$got" = "$t3" ] || proto_fail "B did not get task $t3 back (got $got)"
 # A stated epoch is still checked as it is: a wrong one is stale even with a live lease.
