@@ -94,6 +94,9 @@ static int agent_connect(struct mcpc *m, struct err *err)
         agent_nap(backoff);
         backoff = agent_backoff_next(backoff);
     }
+    if (!runner_shutdown)
+        log_info("agent", "connected to %s: MCP %s (%s era)", m->url,
+                 m->protocol_version ? m->protocol_version : "?", m->modern ? "modern" : "legacy");
     return 0;
 }
 

@@ -8,10 +8,15 @@
 #      update_task_status(completed) over /mcp on the same pre-filled queue -> tasks/s
 #   3. drover-bench dispatch: N agents long-poll get_next_task; tasks enqueued one by one in SQL;
 #      commit -> receive latency p50/p99 (and from the INSERT sent)
-#   4. drover-bench ping: N sessions send MCP ping -> ping/s
+#   4. drover-bench ping: N sessions send MCP ping -> ping/s; the same in 2026-07-28 (stateless,
+#      server/discover, ping's removed) -> modern ping/s
+#   5. drover-bench call: N agents call heartbeat (a database write) in each era -> call/s
+#   For 4 and 5, droverd's CPU per request (/proc ticks) in each era.
 # Prints a table and ends with exactly one JSON line:
 #   {"drover_tasks_per_s","pgbench_tasks_per_s","ratio","dispatch_p50_ms","dispatch_p99_ms",
-#    "ping_per_s","agents"}
+#    "ping_per_s","modern_ping_per_s","call_per_s","modern_call_per_s",
+#    "droverd_cpu_per_ping_ms","droverd_cpu_per_modern_ping_ms","droverd_cpu_per_call_ms",
+#    "droverd_cpu_per_modern_call_ms","agents"}
 #
 # Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_COUNT=300 BENCH_ROUNDS=5
 #   (throughput rounds; each runs pgbench and droverd back to back, order alternating; medians)
@@ -62,7 +67,7 @@ fi
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
-"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none >"$dir/droverd.log" 2>&1 &
+"$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none --rate-limit 0 >"$dir/droverd.log" 2>&1 &
 benchpg_pids+=($!)
 droverd_pid=$!
 for _ in $(seq 100); do
@@ -179,9 +184,25 @@ psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACU
 "$build/drover-bench" dispatch --url "http://127.0.0.1:$port" --tokens "$dir/tokens" \
   --agents "$agents" --count "$count" --wait 10 >"$dir/dispatch.json" 2>"$dir/dispatch.log"
 
-drover_log "ping: $agents sessions, ${seconds}s"
-"$build/drover-bench" ping --url "http://127.0.0.1:$port" --tokens "$dir/tokens" --agents "$agents" \
-  --seconds "$seconds" --warmup 1 >"$dir/ping.json" 2>"$dir/ping.log"
+# One request kind in one era: rate, and droverd's CPU per request (ticks around warm-up +
+# window, the count scaled to match, as for tasks).
+run_rate() { # mode era name
+  local c0 c1 n all
+  c0=$(proc_ticks "$droverd_pid")
+  "$build/drover-bench" "$1" --era "$2" --url "http://127.0.0.1:$port" --tokens "$dir/tokens" \
+    --agents "$agents" --seconds "$seconds" --warmup 1 >"$dir/$3.json" 2>"$dir/$3.log" ||
+    { cat "$dir/$3.log" >&2; exit 1; }
+  c1=$(proc_ticks "$droverd_pid")
+  n=$(jq -r '.pings // .calls' "$dir/$3.json")
+  all=$(awk -v n="$n" -v s="$seconds" 'BEGIN { printf "%d", n * (s + 1) / s }')
+  per_task_ms $((c1 - c0)) "$all" >"$dir/$3.cpu"
+}
+drover_log "ping: $agents sessions, ${seconds}s (2025-11-25 ping, 2026-07-28 server/discover)"
+run_rate ping legacy ping
+run_rate ping modern mping
+drover_log "tool calls (heartbeat): $agents agents, ${seconds}s, each era"
+run_rate call legacy call
+run_rate call modern mcall
 
 p50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.json")
 p99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.json")
@@ -189,6 +210,11 @@ s50=$(jq -r '.from_send_p50_ms' "$dir/dispatch.json")
 s99=$(jq -r '.from_send_p99_ms' "$dir/dispatch.json")
 ping=$(jq -r '.ping_per_s' "$dir/ping.json")
 ping_cpu=$(jq -r '.client_cpu_s * 1000 / .pings' "$dir/ping.json")
+mping=$(jq -r '.ping_per_s' "$dir/mping.json")
+call=$(jq -r '.call_per_s' "$dir/call.json")
+mcall=$(jq -r '.call_per_s' "$dir/mcall.json")
+ping_dcpu=$(cat "$dir/ping.cpu") mping_dcpu=$(cat "$dir/mping.cpu")
+call_dcpu=$(cat "$dir/call.cpu") mcall_dcpu=$(cat "$dir/mcall.cpu")
 list() { awk -v f="${2:-%.1f}" '{ printf (NR > 1 ? "/" : "") f, $1 }' "$1"; }
 
 echo
@@ -211,5 +237,10 @@ printf '%-46s %.3f\n' "  same from INSERT sent, p99 (ms)" "$s99"
 printf '%-46s %.1f\n' "MCP ping/s" "$ping"
 printf '%-46s %.3f\n' "drover-bench CPU per ping (ms)" "$ping_cpu"
 echo
-printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"agents":%d}\n' \
-  "$dr_tps" "$pg_tps" "$ratio" "$p50" "$p99" "$ping" "$agents"
+printf '%-46s %.1f / %.1f\n' "MCP 2026-07-28 server/discover/s / call/s" "$mping" "$mcall"
+printf '%-46s %.1f\n' "MCP 2025-11-25 tool call (heartbeat)/s" "$call"
+printf '%-46s %.3f / %.3f\n' "droverd CPU per ping: 2025-11-25 / 2026-07-28 (ms)" "$ping_dcpu" "$mping_dcpu"
+printf '%-46s %.3f / %.3f\n' "droverd CPU per tool call: 2025-11-25 / 2026-07-28" "$call_dcpu" "$mcall_dcpu"
+printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"modern_ping_per_s":%.1f,"call_per_s":%.1f,"modern_call_per_s":%.1f,"droverd_cpu_per_ping_ms":%.3f,"droverd_cpu_per_modern_ping_ms":%.3f,"droverd_cpu_per_call_ms":%.3f,"droverd_cpu_per_modern_call_ms":%.3f,"agents":%d}\n' \
+  "$dr_tps" "$pg_tps" "$ratio" "$p50" "$p99" "$ping" "$mping" "$call" "$mcall" \
+  "$ping_dcpu" "$mping_dcpu" "$call_dcpu" "$mcall_dcpu" "$agents"

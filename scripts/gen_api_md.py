@@ -20,8 +20,12 @@ disagree, and `tests/unit/check_api.c` fails when the document and the route tab
 
 ## Basics
 
-- Authenticate with `Authorization: Bearer <token>`. **operator** tokens read, **admin** tokens
-  also write; **agent** tokens are refused on `/api` (403) — agents use MCP. No token: 401.
+- Authenticate with `Authorization: Bearer <token>`. **operator** tokens read; **developer**
+  tokens read and act on tasks (submit, answer, accept, rework, reject, cancel, retry — their
+  own tasks, or every task of a project whose settings say `"developer_access": "project"`);
+  **admin** tokens do everything, including the pool, tokens and projects; **agent** tokens are
+  refused on `/api` (403) — agents use MCP. No token: 401. A route's scope below is the least
+  it needs (a developer passes operator routes; an operator does not pass developer routes).
   Create tokens with `droverd token create` or `POST /api/tokens` / `droverctl token create`.
 - Bodies are JSON objects (at most 1 MiB). Unknown task fields are refused, so typos do not
   pass silently.

@@ -113,7 +113,7 @@ psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACU
   -c "VACUUM ANALYZE agents"
 
 "$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none \
-  --max-connections "$((nconn + 512))" --idle-timeout "$idle" --event-loop "$evloop" --long-poll-max "$((poll > 60 ? poll : 60))" \
+  --max-connections "$((nconn + 512))" --max-connections-per-address "$((nconn + 512))" --idle-timeout "$idle" --event-loop "$evloop" --long-poll-max "$((poll > 60 ? poll : 60))" \
   >"$dir/droverd.log" 2>&1 &
 benchpg_pids+=($!)
 dpid=$!

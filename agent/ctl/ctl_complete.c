@@ -11,7 +11,7 @@ static const struct {
 } ctl_complete_values[] = {
     {"--state", "backlog in_progress needs_input ready_to_test completed failed cancelled"},
     {"--status", "initializing idle busy draining offline"},
-    {"--scope", "operator admin agent"},
+    {"--scope", "developer operator admin agent"},
     {"--forge", "git gitea gitlab github"},
 };
 
@@ -58,7 +58,7 @@ static void ctl_complete_bash(FILE *f, const struct ctl_complete_cmd *cmds, size
           "    # The global options come first; --url and --token take a value.\n"
           "    while [ $i -lt $COMP_CWORD ]; do\n"
           "        case ${COMP_WORDS[i]} in\n"
-          "        --url | --token) i=$((i + 2)) ;;\n"
+          "        --url | --token | --token-file) i=$((i + 2)) ;;\n"
           "        -*) i=$((i + 1)) ;;\n"
           "        *) break ;;\n"
           "        esac\n"
@@ -68,7 +68,7 @@ static void ctl_complete_bash(FILE *f, const struct ctl_complete_cmd *cmds, size
     for (size_t i = 0; i < sizeof(ctl_complete_values) / sizeof(ctl_complete_values[0]); i++)
         fprintf(f, "    %s) COMPREPLY=($(compgen -W '%s' -- \"$cur\")); return 0 ;;\n",
                 ctl_complete_values[i].opt, ctl_complete_values[i].values);
-    fputs("    --url | --token) return 0 ;;\n"
+    fputs("    --url | --token | --token-file) return 0 ;;\n"
           "    esac\n"
           "    if [ $i -ge $COMP_CWORD ]; then\n"
           "        COMPREPLY=($(compgen -W '",
@@ -76,7 +76,7 @@ static void ctl_complete_bash(FILE *f, const struct ctl_complete_cmd *cmds, size
     for (size_t i = 0; i < n; i++)
         if (!ctl_complete_group_seen(cmds, i))
             fprintf(f, "%s ", cmds[i].group);
-    fputs("completion --url --token --json --help' -- \"$cur\"))\n"
+    fputs("completion --url --token --token-file --json --help' -- \"$cur\"))\n"
           "        return 0\n"
           "    fi\n"
           "    group=${COMP_WORDS[i]} gi=$i\n"

@@ -1,8 +1,8 @@
 /*
  * droverctl: run Drover from a terminal over the REST API. Tasks (add, list, show, logs,
  * cancel, answer, retry), agents, the pool, projects and tokens. DROVER_URL and DROVER_TOKEN
- * (or --url / --token) say where and as whom. Every command prints a short summary or a
- * table; --json prints the API's JSON instead, for scripts.
+ * (or --url / --token-file / --token) say where and as whom. Every command prints a short
+ * summary or a table; --json prints the API's JSON instead, for scripts.
  * Exit codes: 0 ok, 1 error (the server refused, or could not be reached), 2 usage.
  *
  * This file holds the global options and the command table; each command lives in the file
@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -23,6 +24,7 @@
 #include "ctl_projects.h"
 #include "ctl_schedules.h"
 #include "ctl_tasks.h"
+#include "ctl_term.h"
 #include "ctl_tokens.h"
 
 #define CTL_MAIN_DEFAULT_URL "http://127.0.0.1:8080"
@@ -74,6 +76,20 @@ static const struct ctl_main_cmd {
      "usage: droverctl task retry ID\n\nPuts a failed or cancelled task back in "
      "the backlog with fresh attempts.\n",
      ctl_tasks_retry},
+    {"task", "accept", "task accept",
+     "usage: droverctl task accept ID [--comment TEXT]\n\nAccepts a ready_to_test task: it "
+     "is completed. Recorded with your token's name.\n",
+     ctl_tasks_accept},
+    {"task", "rework", "task rework",
+     "usage: droverctl task rework ID INSTRUCTIONS...\n\nSends a ready_to_test task back to "
+     "the backlog for another attempt on the same\nbranch (and pull request). The next "
+     "attempt's prompt carries the instructions,\nthe earlier result and the forge's review "
+     "comments; it is not counted as a failure.\n",
+     ctl_tasks_rework},
+    {"task", "reject", "task reject",
+     "usage: droverctl task reject ID [--reason TEXT]\n\nRejects a ready_to_test task: it is "
+     "cancelled.\n",
+     ctl_tasks_reject},
     {"agents", NULL, "agents",
      "usage: droverctl agents [--status S] [--all] [--json]\n\nAgents with status, "
      "pod, heartbeat age, current task and uptime.\n--all includes agents offline "
@@ -138,8 +154,9 @@ static int ctl_main_completion(struct ctl *ctl, int argc, char **argv)
 static const struct {
     const char *group, *usage;
 } ctl_main_groups[] = {
-    {"task", "usage: droverctl task add|list|show|logs|cancel|answer|retry ... "
-             "(each takes --help)\n"},
+    {"task",
+     "usage: droverctl task add|list|show|logs|cancel|answer|retry|accept|rework|reject ... "
+     "(each takes --help)\n"},
     {"pool", "usage: droverctl pool get [--json]\n"
              "       droverctl pool set [--min N] [--max N]\n"
              "       droverctl pool scale TARGET [--for SECONDS] | --unpin\n\n"
@@ -152,25 +169,31 @@ static const struct {
     {"schedule", "usage: droverctl schedule list [--json]\n"
                  "       droverctl schedule add NAME --project P --cron EXPR PROMPT...\n"
                  "       droverctl schedule delete ID\n"},
-    {"token", "usage: droverctl token create NAME --scope operator|admin|agent [--agent ID]\n"
-              "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
+    {"token",
+     "usage: droverctl token create NAME --scope developer|operator|admin|agent [--agent ID]\n"
+     "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
 };
 
 static void ctl_main_usage(FILE *f)
 {
-    fputs("usage: droverctl [--url URL] [--token TOKEN] COMMAND [ARGS] [--json] [--help]\n\n"
-          "commands:\n"
-          "  task add|list|show|logs|cancel|answer|retry   tasks (logs -f follows)\n"
-          "  agents                                        agents and their heartbeats\n"
-          "  pool get|set|scale                            pool size and bounds\n"
-          "  project add|list                              projects\n"
-          "  schedule list|add|delete                      scheduled tasks (cron)\n"
-          "  token create|revoke                           API tokens\n"
-          "  health                                        what droverd finds wrong\n"
-          "  completion bash|zsh                           shell completion script\n\n"
-          "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN say where and as whom.\n"
-          "Exit codes: 0 ok, 1 error, 2 usage. Every command takes --help.\n",
-          f);
+    fputs(
+        "usage: droverctl [--url URL] [--token-file FILE|-] [--token TOKEN] COMMAND [ARGS] [--json]"
+        " [--help]\n\n"
+        "commands:\n"
+        "  task add|list|show|logs|cancel|answer|retry   tasks (logs -f follows)\n"
+        "  task accept|rework|reject                     review a ready_to_test task\n"
+        "  agents                                        agents and their heartbeats\n"
+        "  pool get|set|scale                            pool size and bounds\n"
+        "  project add|list                              projects\n"
+        "  schedule list|add|delete                      scheduled tasks (cron)\n"
+        "  token create|revoke                           API tokens\n"
+        "  health                                        what droverd finds wrong\n"
+        "  completion bash|zsh                           shell completion script\n\n"
+        "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN (or DROVER_TOKEN_FILE,\n"
+        "--token-file: a file holding it, - for stdin; never on a command line) say where and\n"
+        "as whom. On a terminal, control characters in what droverd returns print as \\x1b.\n"
+        "Exit codes: 0 ok, 1 error, 2 usage. Every command takes --help.\n",
+        f);
 }
 
 /* `group` was given without a subcommand it knows (`sub`): its usage, exit 0 for --help. */
@@ -211,8 +234,38 @@ static int ctl_main_run(struct ctl *ctl, int argc, char **argv)
 }
 
 /*
- * The options before the command (--url, --token, --json, --help). True with *cmd = the index
- * of the command in argv; false when droverctl is done, with its exit code in *rc.
+ * The token from a file (its first line; "-" is standard input): 0, or -1 after saying why.
+ * The token lives in a static buffer for the life of the process.
+ */
+static int ctl_main_token_file(const char *path, const char **token)
+{
+    static char tok[512];
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    size_t n;
+
+    if (!f) {
+        fprintf(stderr, "droverctl: --token-file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (!fgets(tok, sizeof(tok), f))
+        tok[0] = '\0';
+    if (f != stdin)
+        fclose(f);
+    n = strcspn(tok, "\r\n");
+    tok[n] = '\0';
+    while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+        tok[--n] = '\0';
+    if (!n) {
+        fprintf(stderr, "droverctl: --token-file %s holds no token\n", path);
+        return -1;
+    }
+    *token = tok;
+    return 0;
+}
+
+/*
+ * The options before the command (--url, --token, --token-file, --json, --help). True with *cmd =
+ * the index of the command in argv; false when droverctl is done, with its exit code in *rc.
  */
 static bool ctl_main_options(struct ctl *ctl, int argc, char **argv, const char **url,
                              const char **token, int *cmd, int *rc)
@@ -221,10 +274,24 @@ static bool ctl_main_options(struct ctl *ctl, int argc, char **argv, const char 
 
     while (i < argc && argv[i][0] == '-') {
         if ((strcmp(argv[i], "--url") == 0 || strcmp(argv[i], "--token") == 0) && i + 1 < argc) {
-            if (argv[i][2] == 'u')
+            if (argv[i][2] == 'u') {
                 *url = argv[i + 1];
-            else
-                *token = argv[i + 1];
+            } else {
+                /* Keep a copy and blank the argument: /proc/<pid>/cmdline (ps) shows argv's
+                 * memory, so the token no longer shows there once this ran. Prefer
+                 * --token-file, which never puts it on a command line at all. */
+                static char copy[512];
+
+                snprintf(copy, sizeof(copy), "%s", argv[i + 1]);
+                memset(argv[i + 1], 'x', strlen(argv[i + 1]));
+                *token = copy;
+            }
+            i += 2;
+        } else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) {
+            if (ctl_main_token_file(argv[i + 1], token) < 0) {
+                *rc = CTL_USAGE;
+                return false;
+            }
             i += 2;
         } else if (strcmp(argv[i], "--json") == 0) {
             ctl->json = true;
@@ -252,10 +319,14 @@ static bool ctl_main_options(struct ctl *ctl, int argc, char **argv, const char 
 int main(int argc, char **argv)
 {
     const char *url = getenv("DROVER_URL"), *token = getenv("DROVER_TOKEN");
+    const char *token_file = getenv("DROVER_TOKEN_FILE");
     struct ctl ctl = {0};
     struct err err = {0};
     int cmd, rc;
 
+    ctl_term_guard();
+    if (token_file && *token_file && ctl_main_token_file(token_file, &token) < 0)
+        return CTL_USAGE;
     if (!ctl_main_options(&ctl, argc, argv, &url, &token, &cmd, &rc))
         return rc;
     if (httpc_init(&ctl.http, url && *url ? url : CTL_MAIN_DEFAULT_URL,

@@ -312,29 +312,37 @@ int ctl_tasks_logs(struct ctl *ctl, int argc, char **argv)
     }
 }
 
-/* POST /api/tasks/{id}/{action} for cancel, answer and retry. */
-static int ctl_tasks_act(struct ctl *ctl, int argc, char **argv, const char *action)
+/*
+ * POST /api/tasks/{id}/{action} for cancel, answer, retry, accept, rework and reject. `text`:
+ * the body field the words after ID fill (answer, rework), else NULL; `opt`: the body field
+ * --reason / --comment fills.
+ */
+static int ctl_tasks_act(struct ctl *ctl, int argc, char **argv, const char *action,
+                         const char *text, const char *opt)
 {
-    static const struct ctl_args_spec spec[] = {{"reason", 0, true}, {NULL, 0, false}};
-    bool answer = strcmp(action, "answer") == 0;
+    static const struct ctl_args_spec spec[] = {
+        {"reason", 0, true}, {"comment", 0, true}, {NULL, 0, false}};
     struct ctl_args a;
     char path[128];
     json_t *body = NULL, *out = NULL;
     long long id;
-    int rc =
-        ctl_args_parse(ctl, argc, argv, spec, &a, answer ? 2 : 1, answer ? CTL_ARGS_MAXPOS : 1);
+    int rc = ctl_args_parse(ctl, argc, argv, spec, &a, text ? 2 : 1, text ? CTL_ARGS_MAXPOS : 1);
 
     if (rc != 0)
         return ctl_args_exit(ctl, rc);
     if (ctl_tasks_id(a.pos[0], &id) < 0)
         return CTL_USAGE;
-    if (answer) {
-        char *text = ctl_args_join(&a, 1);
+    if (text) {
+        char *words = ctl_args_join(&a, 1);
 
-        body = json_pack("{s:s}", "answer", text);
-        free(text);
-    } else if (ctl_args_opt(&a, "reason")) {
-        body = json_pack("{s:s}", "reason", ctl_args_opt(&a, "reason"));
+        body = json_pack("{s:s}", text, words);
+        free(words);
+    } else if (opt && ctl_args_opt(&a, opt)) {
+        body = json_pack("{s:s}", opt, ctl_args_opt(&a, opt));
+    } else if (ctl_args_opt(&a, "reason") || ctl_args_opt(&a, "comment")) {
+        fprintf(stderr, "droverctl: task %s takes %s%s\n", action, opt ? "--" : "no option",
+                opt ? opt : "");
+        return CTL_USAGE;
     }
     snprintf(path, sizeof(path), "/api/tasks/%lld/%s", id, action);
     rc = ctl_out_call(ctl, "POST", path, body, NULL, &out);
@@ -349,15 +357,30 @@ static int ctl_tasks_act(struct ctl *ctl, int argc, char **argv, const char *act
 
 int ctl_tasks_cancel(struct ctl *ctl, int argc, char **argv)
 {
-    return ctl_tasks_act(ctl, argc, argv, "cancel");
+    return ctl_tasks_act(ctl, argc, argv, "cancel", NULL, "reason");
 }
 
 int ctl_tasks_answer(struct ctl *ctl, int argc, char **argv)
 {
-    return ctl_tasks_act(ctl, argc, argv, "answer");
+    return ctl_tasks_act(ctl, argc, argv, "answer", "answer", NULL);
 }
 
 int ctl_tasks_retry(struct ctl *ctl, int argc, char **argv)
 {
-    return ctl_tasks_act(ctl, argc, argv, "retry");
+    return ctl_tasks_act(ctl, argc, argv, "retry", NULL, NULL);
+}
+
+int ctl_tasks_accept(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_tasks_act(ctl, argc, argv, "accept", NULL, "comment");
+}
+
+int ctl_tasks_rework(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_tasks_act(ctl, argc, argv, "rework", "instructions", NULL);
+}
+
+int ctl_tasks_reject(struct ctl *ctl, int argc, char **argv)
+{
+    return ctl_tasks_act(ctl, argc, argv, "reject", NULL, "reason");
 }

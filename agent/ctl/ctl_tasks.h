@@ -15,5 +15,8 @@ ctl_run_fn ctl_tasks_logs;
 ctl_run_fn ctl_tasks_cancel;
 ctl_run_fn ctl_tasks_answer;
 ctl_run_fn ctl_tasks_retry;
+ctl_run_fn ctl_tasks_accept;
+ctl_run_fn ctl_tasks_rework;
+ctl_run_fn ctl_tasks_reject;
 
 #endif

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+
+#define MCPC_META_VERSION "io.modelcontextprotocol/protocolVersion"
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,8 +190,8 @@ static int mcpc_ws_open(struct mcpc *m, bool handshake, struct err *err)
         memset(auth, 0, strlen(auth));
         free(auth);
     }
-    if (rc < 0 || !handshake)
-        return rc;
+    if (rc < 0 || !handshake || m->modern)
+        return rc; /* the modern era has no handshake: each message carries its metadata */
     init = json_pack("{s:s, s:I, s:s, s:{s:s, s:{}, s:{s:s, s:s}}}", "jsonrpc", "2.0", "id",
                      m->next_id++, "method", "initialize", "params", "protocolVersion",
                      m->protocol_version ? m->protocol_version : MCPC_PROTOCOL_VERSION,
@@ -213,8 +215,10 @@ static int mcpc_ws_open(struct mcpc *m, bool handshake, struct err *err)
 static int mcpc_post(struct mcpc *m, json_t *msg, long timeout_s, json_t **reply, int *status,
                      struct err *err)
 {
-    const char *hdrs[3] = {NULL, NULL, NULL};
-    char *h_session = NULL, *h_version = NULL;
+    const char *hdrs[5] = {NULL, NULL, NULL, NULL, NULL};
+    char *h_session = NULL, *h_version = NULL, *h_method = NULL, *h_name = NULL;
+    const json_t *params = json_object_get(msg, "params");
+    bool modern = json_object_get(json_object_get(params, "_meta"), MCPC_META_VERSION) != NULL;
     struct httpc_resp r;
     json_t *id = json_object_get(msg, "id");
     size_t k = 0;
@@ -224,7 +228,8 @@ static int mcpc_post(struct mcpc *m, json_t *msg, long timeout_s, json_t **reply
     *status = 0;
     if (m->ws) {
         const char *method = json_string_value(json_object_get(msg, "method"));
-        bool is_init = method && strcmp(method, "initialize") == 0;
+        bool is_init =
+            method && (strcmp(method, "initialize") == 0 || strcmp(method, "server/discover") == 0);
         if (m->ws->fd < 0 || is_init) {
             wsc_close(m->ws);
             if (mcpc_ws_open(m, !is_init, err) < 0)
@@ -232,10 +237,19 @@ static int mcpc_post(struct mcpc *m, json_t *msg, long timeout_s, json_t **reply
         }
         return mcpc_ws_exchange(m, msg, timeout_s, reply, err);
     }
-    if (m->session_id)
-        hdrs[k++] = h_session = mem_printf("Mcp-Session-Id: %s", m->session_id);
-    if (m->protocol_version)
-        hdrs[k++] = h_version = mem_printf("MCP-Protocol-Version: %s", m->protocol_version);
+    if (modern) { /* 2026-07-28: the body's version, method and name mirrored in headers */
+        const char *method = json_string_value(json_object_get(msg, "method"));
+        const char *name = json_string_value(json_object_get(params, "name"));
+        hdrs[k++] = h_version = mem_printf("MCP-Protocol-Version: %s", MCPC_MODERN_VERSION);
+        hdrs[k++] = h_method = mem_printf("Mcp-Method: %s", method ? method : "");
+        if (name && method && strcmp(method, "tools/call") == 0)
+            hdrs[k++] = h_name = mem_printf("Mcp-Name: %s", name); /* tool names are plain ASCII */
+    } else {
+        if (m->session_id)
+            hdrs[k++] = h_session = mem_printf("Mcp-Session-Id: %s", m->session_id);
+        if (m->protocol_version)
+            hdrs[k++] = h_version = mem_printf("MCP-Protocol-Version: %s", m->protocol_version);
+    }
     if (httpc_request(&m->http, "POST", m->url, msg, hdrs, timeout_s, &r, err) < 0)
         goto out;
     *status = (int)r.status;
@@ -279,6 +293,8 @@ out:
     httpc_resp_clear(&r);
     free(h_session);
     free(h_version);
+    free(h_method);
+    free(h_name);
     return rc;
 }
 
@@ -302,6 +318,15 @@ static int mcpc_unwrap(json_t *reply, json_t **result, struct err *err)
     return 0;
 }
 
+/* The per-request metadata of the modern era (basic/index, _meta). */
+static json_t *mcpc_meta(const struct mcpc *m)
+{
+    return json_pack("{s:s, s:{}, s:{s:s, s:s}}", MCPC_META_VERSION, MCPC_MODERN_VERSION,
+                     "io.modelcontextprotocol/clientCapabilities",
+                     "io.modelcontextprotocol/clientInfo", "name",
+                     m->client_name ? m->client_name : "drover-client", "version", "0");
+}
+
 static int mcpc_send_request(struct mcpc *m, const char *method, const json_t *params,
                              long timeout_s, json_t **result, struct err *err)
 {
@@ -311,13 +336,59 @@ static int mcpc_send_request(struct mcpc *m, const char *method, const json_t *p
     int status, rc;
 
     if (params)
-        json_object_set(msg, "params", (json_t *)params);
+        json_object_set_new(msg, "params", json_deep_copy(params));
+    if (m->modern) {
+        json_t *p = json_object_get(msg, "params");
+        if (!p)
+            json_object_set_new(msg, "params", p = json_object());
+        json_object_set_new(p, "_meta", mcpc_meta(m));
+    }
     rc = mcpc_post(m, msg, timeout_s, &reply, &status, err);
     if (rc == 0)
         rc = mcpc_unwrap(reply, result, err);
     json_decref(reply);
     json_decref(msg);
     return rc < 0 ? (status == 404 ? -2 : -1) : 0;
+}
+
+/*
+ * The modern era's probe: 0 when the server answered server/discover offering 2026-07-28 (the
+ * client is then modern), 1 when it did not understand it (a legacy server: fall back), -1 on
+ * an auth refusal or an outage (err set).
+ */
+static int mcpc_discover(struct mcpc *m, struct err *err)
+{
+    json_t *result = NULL, *versions, *v;
+    struct err perr = {0};
+    size_t i;
+    int rc;
+
+    m->modern = true;
+    rc = mcpc_send_request(m, "server/discover", NULL, 0, &result, &perr);
+    m->modern = false;
+    if (rc != 0) {
+        if (perr.code == ERR_UNAUTHORIZED || perr.code == ERR_FORBIDDEN ||
+            perr.code == ERR_UNAVAILABLE) {
+            *err = perr;
+            return -1;
+        }
+        return 1;
+    }
+    versions = json_object_get(result, "supportedVersions");
+    json_array_foreach(versions, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), MCPC_MODERN_VERSION) == 0)
+            m->modern = true;
+    }
+    if (m->modern) {
+        free(m->protocol_version);
+        m->protocol_version = mem_strdup(MCPC_MODERN_VERSION);
+        json_decref(m->server_info);
+        m->server_info = json_incref(json_object_get(json_object_get(result, "_meta"),
+                                                     "io.modelcontextprotocol/serverInfo"));
+    }
+    json_decref(result);
+    return m->modern ? 0 : 1;
 }
 
 int mcpc_initialize(struct mcpc *m, const char *client_name, const char *client_version,
@@ -335,6 +406,12 @@ int mcpc_initialize(struct mcpc *m, const char *client_name, const char *client_
     if (client_name && client_name != m->client_name) {
         free(m->client_name);
         m->client_name = mem_strdup(client_name);
+    }
+    m->modern = false;
+    if (!m->legacy_only) {
+        int p = mcpc_discover(m, err);
+        if (p <= 0)
+            return p; /* 0: modern; -1: refused or unreachable (no point in initialize) */
     }
     params = json_pack("{s:s, s:{}, s:{s:s, s:s}}", "protocolVersion", MCPC_PROTOCOL_VERSION,
                        "capabilities", "clientInfo", "name",

@@ -1,8 +1,11 @@
 /*
  * An MCP client for drover-agent and droverctl, over Streamable HTTP (http://…/mcp) or
  * droverd's WebSocket endpoint (ws://…/ws, subprotocol "mcp", one JSON-RPC message per text
- * frame): initialize (protocol version negotiation, Mcp-Session-Id over HTTP), then tools/call
- * returning the tool's structured result.
+ * frame), in whichever era the server speaks: mcpc_initialize probes with server/discover
+ * (2026-07-28, stateless: every request then carries _meta and, over HTTP, MCP-Protocol-Version,
+ * Mcp-Method and Mcp-Name) and falls back to initialize (2025-11-25: version negotiation,
+ * Mcp-Session-Id over HTTP) when the server does not answer it; then tools/call returning the
+ * tool's structured result.
  * Blocking; one `struct mcpc` per thread (it owns a libcurl handle).
  *
  * Errors: transport failures are ERR_UNAVAILABLE; HTTP 401 ERR_UNAUTHORIZED, 403
@@ -15,12 +18,14 @@
 #define DROVER_AGENT_MCPC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "core/err.h"
 #include "httpc.h"
 #include "wsc.h"
 
-#define MCPC_PROTOCOL_VERSION "2025-11-25"
+#define MCPC_PROTOCOL_VERSION "2025-11-25" /* the legacy version asked for in initialize */
+#define MCPC_MODERN_VERSION "2026-07-28"   /* the modern version probed first */
 
 struct mcpc {
     struct httpc http;
@@ -31,6 +36,8 @@ struct mcpc {
     long long next_id;
     json_t *server_info; /* owned: the InitializeResult's serverInfo */
     struct wsc *ws;      /* owned: the WebSocket transport, or NULL for HTTP */
+    bool modern;         /* the server answered server/discover: 2026-07-28, no session */
+    bool legacy_only;    /* set before mcpc_initialize to skip the probe */
 };
 
 /*
@@ -42,7 +49,11 @@ struct mcpc {
 int mcpc_init(struct mcpc *m, const char *url, const char *token, struct err *err);
 void mcpc_clear(struct mcpc *m);
 
-/* initialize + notifications/initialized. 0 or -1. */
+/*
+ * Find the server's era: server/discover (2026-07-28) first, unless legacy_only; when that is
+ * not understood (any answer but an auth refusal or an outage), initialize +
+ * notifications/initialized. 0 or -1.
+ */
 int mcpc_initialize(struct mcpc *m, const char *client_name, const char *client_version,
                     struct err *err);
 

@@ -9,6 +9,7 @@
 #include "core/mem.h"
 #include "runner_git.h"
 #include "runner_hb.h"
+#include "runner_diff.h"
 #include "runner_prompt.h"
 #include "runner_usage.h"
 
@@ -612,6 +613,22 @@ static int runner_task_report_ready(struct runner_task *t, struct err *err)
     runner_task_log(t, "info", "pull request %s", purl ? purl : "recorded");
     extra = json_pack("{s:{s:s, s:s, s:O}}", "result", "branch", t->branch, "commit", t->head_sha,
                       "pull_request", prj ? prj : json_null());
+    /* The change itself, for the reviewer's page (runner_diff.h); best effort. */
+    {
+        json_t *files = NULL;
+        char *diff = NULL;
+        int cut = 0;
+
+        if (runner_diff(t->git_env, t->repo, t->base, &files, &diff, &cut) == 0) {
+            json_t *r = json_object_get(extra, "result");
+
+            json_object_set_new(r, "files", files);
+            json_object_set_new(r, "diff", json_string(diff));
+            if (cut)
+                json_object_set_new(r, "diff_truncated", json_true());
+            free(diff);
+        }
+    }
     pthread_mutex_lock(&t->r->lock);
     if (t->r->usage)
         json_object_set(json_object_get(extra, "result"), "usage", t->r->usage);

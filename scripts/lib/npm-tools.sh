@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real MCP clients the e2e tests drive (Node 22, the MCP conformance suite, the
-# TypeScript SDK, the MCP Inspector, Claude Code, ws) from the npm registry, pinned by
+# TypeScript SDK (v1 and the v2 client), the MCP Inspector, Claude Code, ws) from the npm registry, pinned by
 # tests/protocol/package-lock.json, into a project-local directory:
 #   $DROVER_NPM_TOOLS  (default: <checkout>/.cache/npm-tools, git-ignored)
 # Idempotent: when the installed lock file matches the committed one it does nothing (~10 ms).
@@ -26,7 +26,11 @@ current() {
     [ -x "$dir/node_modules/.bin/claude" ] &&
     # Until its install script ran, Claude Code's bin is a small stub, not the native binary.
     [ "$(stat -L -c %s "$dir/node_modules/.bin/claude" 2>/dev/null || echo 0)" -gt 1000000 ] &&
-    [ -f "$dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]
+    [ -f "$dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" ] &&
+    # Conformance 0.2.0-alpha.12 (the 2026-07-28 scenarios), installed under an npm alias
+    # beside 0.1.16, and the v2 SDK client (modern era).
+    [ -f "$dir/node_modules/conformance-next/dist/index.js" ] &&
+    [ -f "$dir/node_modules/@modelcontextprotocol/client/package.json" ]
 }
 
 case "${1:-}" in

@@ -24,6 +24,8 @@ struct api_request {
     size_t body_len;
     const char *idempotency_key; /* Idempotency-Key header, or NULL */
     const char *last_event_id;   /* Last-Event-ID header, or NULL */
+    const char *hook_headers;    /* /api/hooks/...: a forge's webhook headers as "name: value\n"
+                                  * lines, lower-case names (net/hdr.h hdr_hooks), or NULL */
     const struct principal *who; /* NULL: no token (public routes only) */
     struct svc_ctx *svc;         /* the worker's: environment and connection */
     bool slow_ok;                /* on the slow workers: a handler may call out (a forge) */

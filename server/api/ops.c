@@ -1,5 +1,6 @@
 /* /ready, the sweep, the claimable count and SSE fetches. Worker threads. */
 #include "api/ops.h"
+#include "svc/svc_auth.h"
 #include "api/reply.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -49,8 +50,10 @@ int ops_runnable(struct svc_ctx *svc, int limit)
     return n;
 }
 
-int ops_stream_fetch(struct svc_ctx *svc, struct api_stream *st, char **text, size_t *len)
+int ops_stream_fetch(struct svc_ctx *svc, const char *token, struct api_stream *st, char **text,
+                     size_t *len)
 {
+    struct principal who;
     struct err err = {0};
     struct buf b;
     json_t *events = NULL, *e;
@@ -60,6 +63,15 @@ int ops_stream_fetch(struct svc_ctx *svc, struct api_stream *st, char **text, si
     *len = 0;
     if (svc_ctx_ensure(svc, &err) < 0)
         return 0; /* try again on the next poll */
+    /* The token that opened the stream still has to be valid (revoked: the stream ends). A
+     * database hiccup is not a revocation: try again on the next poll. Auth off: no token. */
+    if (token && (!svc->env->cfg || svc->env->cfg->auth) &&
+        svc_auth_verify(svc, token, &who, &err) < 0) {
+        if (err.code != ERR_UNAUTHORIZED && err.code != ERR_FORBIDDEN)
+            return 0;
+        log_info("sse", "stream ended: its token is no longer valid");
+        return -1;
+    }
     if (st->fetch(svc, st->arg, st->cursor, &events, &err) < 0) {
         log_info("sse", "stream ended: %s", err.msg);
         return -1;

@@ -24,7 +24,8 @@ int ops_runnable(struct svc_ctx *svc, int limit);
  * The next events of `st` (its cursor advanced) as SSE text in *text (owned). -1 ends the
  * stream.
  */
-int ops_stream_fetch(struct svc_ctx *svc, struct api_stream *st, char **text, size_t *len);
+int ops_stream_fetch(struct svc_ctx *svc, const char *token, struct api_stream *st, char **text,
+                     size_t *len);
 
 /* Before each job: notice a connection the database closed while idle. */
 void ops_refresh(struct svc_ctx *svc);

@@ -60,9 +60,11 @@ void router_dispatch(const struct api_request *req, struct api_response *resp)
                                 "send Authorization: Bearer <operator or admin token>");
                     return;
                 }
-                if (req->who->scope == PRINCIPAL_AGENT || req->who->scope < r->min_scope) {
-                    reply_error(resp, ERR_FORBIDDEN, NULL, "this needs an %s token",
-                                principal_scope_name(r->min_scope));
+                if (!principal_allows(req->who->scope, r->min_scope)) {
+                    reply_error(resp, ERR_FORBIDDEN, NULL, "this needs %s token",
+                                r->min_scope == PRINCIPAL_DEVELOPER ? "a developer or admin"
+                                : r->min_scope == PRINCIPAL_ADMIN   ? "an admin"
+                                                                    : "an operator or higher");
                     return;
                 }
             }

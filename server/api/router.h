@@ -2,8 +2,9 @@
  * The REST router: matches a request against the route tables collected in routes.c, checks
  * the caller's scope and runs the handler. Worker threads (handlers block on the database).
  *
- * Scopes: a route's min_scope is PRINCIPAL_NONE (public), OPERATOR or ADMIN; admin
- * includes operator. Agent tokens are refused on /api with 403 (they act only through MCP).
+ * Scopes: a route's min_scope is PRINCIPAL_NONE (public), OPERATOR (reading), DEVELOPER
+ * (acting on tasks) or ADMIN (managing); core/principal.c's table says which scopes have that
+ * capability. Agent tokens are refused on /api with 403 (they act only through MCP).
  */
 #ifndef DROVER_API_ROUTER_H
 #define DROVER_API_ROUTER_H

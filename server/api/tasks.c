@@ -5,6 +5,7 @@
 #include "core/model.h"
 #include "core/text.h"
 #include "svc/svc_actions.h"
+#include "svc/svc_review.h"
 #include "svc/svc_tasks.h"
 
 #include <stdint.h>
@@ -231,6 +232,11 @@ static int tasks_create(const struct api_request *req, const char *const *params
         reply_err(resp, &err);
         goto out;
     }
+    if (created && svc_review_submitted(req->svc, json_integer_value(json_object_get(task, "id")),
+                                        req->who, &err) < 0) {
+        reply_err(resp, &err);
+        goto out;
+    }
     json_object_set_new(task, "created", json_boolean(created));
     reply_json(resp, 202, task);
     task = NULL;
@@ -340,6 +346,10 @@ static int tasks_act(const struct api_request *req, const char *const *params, s
             goto out;
         }
     }
+    if (svc_review_authorize(req->svc, req->who, id, &err) < 0) {
+        reply_err(resp, &err);
+        goto out;
+    }
     switch (act) {
     case TASKS_CANCEL:
         rc = svc_actions_cancel(req->svc, id, reply_actor(req), text, &task, &err);
@@ -439,12 +449,12 @@ static int tasks_logs(const struct api_request *req, const char *const *params, 
 }
 
 const struct api_route tasks_routes[] = {
-    {"POST", "/api/tasks", PRINCIPAL_ADMIN, tasks_create},
+    {"POST", "/api/tasks", PRINCIPAL_DEVELOPER, tasks_create},
     {"GET", "/api/tasks", PRINCIPAL_OPERATOR, tasks_list},
     {"GET", "/api/tasks/{id}", PRINCIPAL_OPERATOR, tasks_show},
-    {"POST", "/api/tasks/{id}/cancel", PRINCIPAL_ADMIN, tasks_cancel},
-    {"POST", "/api/tasks/{id}/answer", PRINCIPAL_ADMIN, tasks_answer},
-    {"POST", "/api/tasks/{id}/retry", PRINCIPAL_ADMIN, tasks_retry},
+    {"POST", "/api/tasks/{id}/cancel", PRINCIPAL_DEVELOPER, tasks_cancel},
+    {"POST", "/api/tasks/{id}/answer", PRINCIPAL_DEVELOPER, tasks_answer},
+    {"POST", "/api/tasks/{id}/retry", PRINCIPAL_DEVELOPER, tasks_retry},
     {"GET", "/api/tasks/{id}/logs", PRINCIPAL_OPERATOR, tasks_logs},
     {NULL, NULL, PRINCIPAL_NONE, NULL},
 };

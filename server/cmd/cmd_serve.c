@@ -12,6 +12,7 @@
 #include "store/queue.h"
 #include "svc/svc.h"
 #include "svc/svc_listen.h"
+#include "svc/svc_outbox.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@ static bool cmd_serve_drain_done(void *arg)
 struct cmd_serve_feed {
     struct server *server;
     struct svc_listen *listen;
+    struct svc_outbox *outbox; /* notifications out: a thread of its own, started alongside */
 };
 
 static void cmd_serve_heard(void *arg, const char *channel, int count)
@@ -77,6 +79,7 @@ static void *cmd_serve_events_start(void *arg, struct server *s)
 
     f->server = s;
     f->listen = svc_listen_start(a->dsn, channels, &cb);
+    f->outbox = svc_outbox_start(&a->env, a->dsn);
     return f;
 }
 
@@ -87,6 +90,7 @@ static void cmd_serve_events_stop(void *handle)
     if (!f)
         return;
     svc_listen_stop(f->listen);
+    svc_outbox_stop(f->outbox);
     free(f);
 }
 
@@ -151,8 +155,11 @@ int cmd_serve(int argc, char **argv)
     a.env.cfg = &cfg;
     a.env.ops = &ocfg;
     a.env.qo.lease_seconds = cfg.lease_seconds;
+    a.env.qo.max_tasks_per_agent = cfg.max_tasks_per_agent;
     /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
+    /* Links in pull requests Drover opens: the dashboard's task page and its transcript. */
+    a.env.public_url = getenv("DROVER_PUBLIC_URL");
     a.env.pool = a.pool;
     a.env.claims_closed = &claims_closed;
     a.dsn = cfg.database_url;

@@ -130,6 +130,55 @@ static int cfg_set_loop(void *target, const struct opt *o, const char *name, con
     return 0;
 }
 
+/* An absolute http(s) URL without quotes, spaces or a fragment: it goes into a JSON document and
+ * a quoted-string of WWW-Authenticate. */
+static int cfg_url_ok(const char *name, const char *v, struct err *err)
+{
+    if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+        return err_set(err, ERR_INVALID, "%s: '%s' is not an http(s) URL", name, v);
+    for (const char *p = v; *p; p++)
+        if (*p <= ' ' || *p > '~' || *p == '"' || *p == '\\' || *p == '#')
+            return err_set(err, ERR_INVALID, "%s: '%s' has a character a URL here may not have",
+                           name, v);
+    return 0;
+}
+
+static int cfg_set_public_url(void *target, const struct opt *o, const char *name, const char *v,
+                              struct err *err)
+{
+    struct cfg *c = target;
+    size_t n = strlen(v);
+
+    (void)o;
+    if (!*v) {
+        c->public_url[0] = '\0';
+        return 0;
+    }
+    if (cfg_url_ok(name, v, err) < 0)
+        return -1;
+    while (n && v[n - 1] == '/')
+        n--;
+    if (n >= sizeof(c->public_url))
+        return err_set(err, ERR_INVALID, "%s: URL too long", name);
+    memcpy(c->public_url, v, n);
+    c->public_url[n] = '\0';
+    return 0;
+}
+
+static int cfg_set_oauth_servers(void *target, const struct opt *o, const char *name, const char *v,
+                                 struct err *err)
+{
+    struct cfg *c = target;
+
+    (void)o;
+    if (cfg_set_list(c->oauth_servers, &c->noauth_servers, name, v, err) < 0)
+        return -1;
+    for (int i = 0; i < c->noauth_servers; i++)
+        if (cfg_url_ok(name, c->oauth_servers[i], err) < 0)
+            return -1;
+    return 0;
+}
+
 static const struct opt cfg_opts[] = {
     OPT_CUSTOM_ROW("listen", "DROVER_LISTEN", "127.0.0.1:8080", cfg_set_listen,
                    "HOST:PORT to listen on (port 0: any free one)"),
@@ -145,6 +194,10 @@ static const struct opt cfg_opts[] = {
                 64L * 1024 * 1024, "largest request body / ws message in bytes"),
     OPT_INT_ROW("lease-seconds", "DROVER_LEASE_SECONDS", "120", struct cfg, lease_seconds, 5, 86400,
                 "how long a claim or heartbeat keeps a task leased"),
+    OPT_INT_ROW("max-tasks-per-agent", "DROVER_MAX_TASKS_PER_AGENT", "1", struct cfg,
+                max_tasks_per_agent, 1, 1000,
+                "tasks one agent may hold in_progress at once (get_next_task answers no task "
+                "beyond it), so one agent token cannot drain the backlog"),
     OPT_INT_ROW("heartbeat-interval", "DROVER_HEARTBEAT_INTERVAL", "30", struct cfg,
                 heartbeat_interval, 1, 3600, "seconds between agent heartbeats (told to agents)"),
     OPT_INT_ROW("long-poll-max", "DROVER_LONG_POLL_MAX", "60", struct cfg, long_poll_max, 0, 300,
@@ -157,8 +210,27 @@ static const struct opt cfg_opts[] = {
     OPT_CUSTOM_ROW(
         "allowed-hosts", "DROVER_ALLOWED_HOSTS", NULL, cfg_set_hosts,
         "comma-separated Host names accepted (default: loopback names and the listen host)"),
+    OPT_CUSTOM_ROW("public-url", "DROVER_PUBLIC_URL", NULL, cfg_set_public_url,
+                   "the URL clients reach droverd at (e.g. https://drover.example.com), for the "
+                   "OAuth protected-resource metadata; default: http:// and the request's Host"),
+    OPT_CUSTOM_ROW("oauth-authorization-servers", "DROVER_OAUTH_AUTHORIZATION_SERVERS", NULL,
+                   cfg_set_oauth_servers,
+                   "comma-separated issuer URLs of OAuth authorization servers that mint tokens "
+                   "droverd accepts, advertised in /.well-known/oauth-protected-resource"),
     OPT_INT_ROW("max-connections", "DROVER_MAX_CONNECTIONS", "4096", struct cfg, max_conns, 64,
                 1000000, "file descriptors for connections"),
+    OPT_INT_ROW("max-connections-per-address", "DROVER_MAX_CONNECTIONS_PER_ADDRESS", "0",
+                struct cfg, max_conns_per_addr, 0, 1000000,
+                "connections one client address may hold open (0: half of "
+                "--max-connections); behind a proxy every client has the proxy's address"),
+    OPT_INT_ROW("rate-limit", "DROVER_RATE_LIMIT", "100", struct cfg, rate_limit, 0, 1000000,
+                "requests per second one token may make on /api and MCP, sustained (0: off); "
+                "beyond it and the burst, 429 with Retry-After"),
+    OPT_INT_ROW("rate-burst", "DROVER_RATE_BURST", "1000", struct cfg, rate_burst, 1, 10000000,
+                "requests one token may make at once above --rate-limit"),
+    OPT_INT_ROW("max-streams-per-token", "DROVER_MAX_STREAMS_PER_TOKEN", "8", struct cfg,
+                max_streams_per_token, 1, 10000,
+                "event streams (?follow=1, /api/events) one token may hold open"),
     OPT_INT_ROW("idle-timeout", "DROVER_IDLE_TIMEOUT", "30", struct cfg, idle_timeout, 1, 3600,
                 "seconds a request may dribble in (headers, body) before the connection is "
                 "closed; idle keep-alive connections stay open at least 2 x heartbeat-interval + "
@@ -214,13 +286,19 @@ static void cfg_default_names(struct cfg *c)
         if (!cfg_is_loopback(c) && strcmp(c->listen_host, "0.0.0.0") != 0)
             c->hosts[c->nhosts++] = mem_strdup(c->listen_host);
     }
+    /*
+     * Only the listen address's own origin (a loopback listener answers to each loopback
+     * name, on its own port): a page served by anything else on this host, port 80 included,
+     * is a foreign origin.
+     */
     if (c->norigins == 0) {
-        for (size_t i = 0; i < 3; i++) {
-            c->origins[c->norigins++] = mem_printf("http://%s", names[i]);
-            c->origins[c->norigins++] = mem_printf("http://%s:%d", names[i], c->listen_port);
-        }
-        if (!cfg_is_loopback(c)) {
-            extra = mem_printf("http://%s:%d", c->listen_host, c->listen_port);
+        if (cfg_is_loopback(c)) {
+            for (size_t i = 0; i < 3; i++)
+                c->origins[c->norigins++] = mem_printf("http://%s:%d", names[i], c->listen_port);
+        } else {
+            extra = strchr(c->listen_host, ':') && c->listen_host[0] != '['
+                        ? mem_printf("http://[%s]:%d", c->listen_host, c->listen_port)
+                        : mem_printf("http://%s:%d", c->listen_host, c->listen_port);
             c->origins[c->norigins++] = extra;
         }
     }
@@ -261,5 +339,7 @@ void cfg_free(struct cfg *c)
         free(c->origins[i]);
     for (int i = 0; i < c->nhosts; i++)
         free(c->hosts[i]);
-    c->norigins = c->nhosts = 0;
+    for (int i = 0; i < c->noauth_servers; i++)
+        free(c->oauth_servers[i]);
+    c->norigins = c->nhosts = c->noauth_servers = 0;
 }

@@ -23,6 +23,11 @@ struct cfg {
     int slow_workers; /* for tool calls that wait on an external service */
     long max_body;    /* bytes, HTTP bodies and ws messages */
     int lease_seconds;
+    int max_tasks_per_agent; /* tasks one agent may hold in_progress */
+    int max_conns_per_addr;  /* connections per client address; 0 = max_conns / 2 */
+    int rate_limit;          /* requests per second per token; 0 = off */
+    int rate_burst;          /* bucket size of the per-token limit */
+    int max_streams_per_token;
     int heartbeat_interval; /* seconds, advertised to agents */
     int long_poll_max;      /* seconds, bound of get_next_task wait_seconds */
     bool auth;
@@ -36,6 +41,10 @@ struct cfg {
     bool hosts_explicit; /* --allowed-hosts / DROVER_ALLOWED_HOSTS given: always enforced */
     char log_level[16];
     bool event_loop_poll; /* --event-loop poll: lws's own poll() loop instead of libev (epoll) */
+    /* OAuth 2.0 Protected Resource Metadata (RFC 9728, mcp/mcp_auth.h). */
+    char public_url[256];               /* "" = from the request's Host (http://HOST) */
+    char *oauth_servers[CFG_MAX_NAMES]; /* owned; authorization_servers to advertise */
+    int noauth_servers;
 };
 
 /*

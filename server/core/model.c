@@ -27,6 +27,7 @@ static const struct {
     {MODEL_IN_PROGRESS, MODEL_BACKLOG},     /* retry, reap */
     {MODEL_NEEDS_INPUT, MODEL_BACKLOG},     /* answered */
     {MODEL_READY_TO_TEST, MODEL_COMPLETED}, /* accepted */
+    {MODEL_READY_TO_TEST, MODEL_BACKLOG},   /* rework on the same branch */
     {MODEL_BACKLOG, MODEL_CANCELLED},
     {MODEL_IN_PROGRESS, MODEL_CANCELLED},
     {MODEL_NEEDS_INPUT, MODEL_CANCELLED},
@@ -137,4 +138,48 @@ bool model_log_level_valid(const char *level)
 const char *model_log_level_list(void)
 {
     return "debug, info, notice, warning, error";
+}
+
+int model_usage_check(const json_t *usage, struct err *err)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(usage))
+        return err_set(err, ERR_INVALID, "usage must be an object");
+    if (json_object_size(usage) > MODEL_USAGE_KEYS_MAX)
+        return err_set(err, ERR_TOO_LARGE, "usage holds more than %d keys", MODEL_USAGE_KEYS_MAX);
+    json_object_foreach((json_t *)usage, k, v)
+    {
+        if (strlen(k) == 0 || strlen(k) > MODEL_USAGE_KEY_MAX)
+            return err_set(err, ERR_INVALID, "usage keys are 1 to %d bytes", MODEL_USAGE_KEY_MAX);
+        /* jansson refuses NaN and infinities when parsing, so a number here is finite. */
+        if (!json_is_number(v) || json_number_value(v) < 0)
+            return err_set(err, ERR_INVALID, "usage.%.64s must be a non-negative number", k);
+    }
+    return 0;
+}
+
+int model_idem_key_check(const char *key, struct err *err)
+{
+    if (!key || !*key)
+        return 0;
+    if (strchr(key, '#'))
+        return err_set(err, ERR_INVALID,
+                       "an idempotency key may not contain '#' (fan-out children use KEY#i)");
+    if (strncmp(key, "schedule:", 9) == 0)
+        return err_set(err, ERR_INVALID,
+                       "an idempotency key may not start with 'schedule:' (scheduled runs use it)");
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return err_set(err, ERR_INVALID, "an idempotency key may not hold control characters");
+    return 0;
+}
+
+bool model_text_has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+            return true;
+    return false;
 }

@@ -85,6 +85,28 @@ const char *model_log_level_list(void);
 
 #include <jansson.h>
 
+#include "core/err.h"
+
+/* A heartbeat's usage object: at most this many keys, each of at most MODEL_USAGE_KEY_MAX bytes. */
+#define MODEL_USAGE_KEYS_MAX 16
+#define MODEL_USAGE_KEY_MAX 64
+/*
+ * A usage report ({"tokens": 1200, "usd": 0.5, ...}): an object of at most MODEL_USAGE_KEYS_MAX
+ * keys whose values are non-negative finite numbers. 0, or -1 with ERR_INVALID / ERR_TOO_LARGE.
+ */
+int model_usage_check(const json_t *usage, struct err *err);
+
+/*
+ * A client's idempotency key. Keys the server derives live in their own namespaces: a fan-out
+ * child is "<key>#<i>" and a schedule's run "schedule:<id>:<slot>", so a client key may contain
+ * no '#' and may not start with "schedule:" (nor any control character). 0, or -1 with
+ * ERR_INVALID.
+ */
+int model_idem_key_check(const char *key, struct err *err);
+
+/* True when `s` holds a C0 control character other than tab and newline, or DEL. */
+bool model_text_has_control(const char *s);
+
 /* A task to create (svc_tasks_submit, queue_enqueue). Strings are borrowed; NULL = not given. */
 struct model_task_new {
     const char *title;           /* required, 1..MODEL_TITLE_MAX characters */
@@ -100,6 +122,7 @@ struct model_task_new {
     int64_t parent_id;           /* 0 = none */
     const char *budget_json;     /* may be NULL: {"tokens": N, "usd": X} */
     int delay_seconds;           /* run_after = now() + delay */
+    int fanout;                  /* > 0: the parent of a fan-out group of this many (fingerprint) */
 };
 
 /* What an agent reports with a transition. Every field may be NULL. */

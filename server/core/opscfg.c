@@ -38,10 +38,10 @@ static const struct opt opscfg_opts[] = {
                    "token name or agent id; never a secret) on stderr"),
     OPT_CUSTOM_ROW("access-log-format", "DROVER_ACCESS_LOG_FORMAT", "logfmt", opscfg_set_format,
                    "logfmt|json"),
-    OPT_INT_ROW("retention-days", "DROVER_RETENTION_DAYS", "30", struct opscfg, retention_days, 1,
-                3650,
-                "days the activity of finished tasks and scale decisions are kept (the activity of "
-                "open tasks is kept however old)"),
+    OPT_INT_ROW(
+        "retention-days", "DROVER_RETENTION_DAYS", "30", struct opscfg, retention_days, 1, 3650,
+        "days the activity of finished tasks, scale decisions and delivered notifications are "
+        "kept (the activity of open tasks is kept however old)"),
     OPT_INT_ROW("retention-interval", "DROVER_RETENTION_INTERVAL", "3600", struct opscfg,
                 retention_interval, 10, 86400 * 7, "seconds between retention runs"),
     OPT_INT_ROW("retention-batch", "DROVER_RETENTION_BATCH", "1000", struct opscfg, retention_batch,

@@ -91,3 +91,16 @@ void text_slug(const char *s, char *out, size_t outsz)
     }
     out[j] = '\0';
 }
+
+size_t text_utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n <= max)
+        return n;
+    /* Back up over continuation bytes (10xxxxxx) to the start of the character cut in two. */
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}

@@ -12,6 +12,8 @@
 bool text_utf8_valid(const char *s, size_t len);
 /* Number of UTF-8 code points in the NUL-terminated s (assumes valid UTF-8). */
 size_t text_utf8_chars(const char *s);
+/* The longest prefix of `s` of at most `max` bytes that does not split a UTF-8 character. */
+size_t text_utf8_prefix(const char *s, size_t max);
 /* True for the canonical 8-4-4-4-12 hex form. */
 bool text_is_uuid(const char *s);
 /* Lower-case a-z0-9 and '-' from s into out (at most outsz-1 bytes, no leading/trailing '-'). */

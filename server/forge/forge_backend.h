@@ -50,6 +50,11 @@ struct forge_pr_req {
     const char *base;  /* the branch to merge into */
     const char *title; /* required */
     const char *body;  /* may be NULL */
+    /* A team's options (project settings, svc/svc_pull.c); each forge takes what it knows. */
+    bool draft;                /* GitHub "draft"; GitLab "Draft: " and Gitea "WIP: " titles */
+    const char *labels;        /* comma-separated; GitLab only (the others need label ids) */
+    bool remove_source_branch; /* GitLab */
+    bool squash;               /* GitLab */
 };
 
 /*
@@ -68,6 +73,14 @@ int forge_backend_create_pull_request(const struct forge *f, const struct forge_
  * or ERR_NOT_FOUND (no such repository, or not visible with this credential). For diagnostics.
  */
 int forge_backend_probe(const struct forge *f, const char *base, json_t **out, struct err *err);
+
+/*
+ * Comment `body` on issue (or pull request) `number`: Drover linking a task back to the issue
+ * that asked for it. ERR_INVALID on a plain git remote; the forge's refusals as for the
+ * pull request.
+ */
+int forge_backend_comment(const struct forge *f, long long number, const char *body,
+                          struct err *err);
 
 /*
  * The forge token for project `project`: $DROVER_FORGE_TOKEN_<NAME> (NAME upper-cased, every

@@ -103,9 +103,12 @@ int forge_gitea_create_pull_request(const struct forge *f, const struct forge_pr
                                     json_t **out, struct err *err)
 {
     char *path = mem_printf("/repos/%s/pulls", f->repo_path);
+    char *title = mem_printf("%s%s", req->draft ? "WIP: " : "", req->title);
     json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "head", req->head, "base", req->base, "title",
-                             req->title, "body", req->body ? req->body : "");
+                             title, "body", req->body ? req->body : "");
     int rc = forge_http_create(f, &forge_gitea_pr_op, path, body, req, out, err);
+
+    free(title);
 
     json_decref(body);
     free(path);

@@ -136,7 +136,11 @@ int forge_github_create_pull_request(const struct forge *f, const struct forge_p
     char *path = mem_printf("/repos/%s/pulls", f->repo_path);
     json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "title", req->title, "head", req->head, "base",
                              req->base, "body", req->body ? req->body : "");
-    int rc = forge_http_create(f, &forge_github_pr_op, path, body, req, out, err);
+    int rc;
+
+    if (req->draft)
+        json_object_set_new(body, "draft", json_true());
+    rc = forge_http_create(f, &forge_github_pr_op, path, body, req, out, err);
 
     json_decref(body);
     free(path);

@@ -109,10 +109,19 @@ int forge_gitlab_create_pull_request(const struct forge *f, const struct forge_p
 {
     char *id = http_escape(f->repo_path);
     char *path = mem_printf("/projects/%s/merge_requests", id);
-    json_t *body =
-        json_pack("{s:s, s:s, s:s, s:s}", "source_branch", req->head, "target_branch", req->base,
-                  "title", req->title, "description", req->body ? req->body : "");
-    int rc = forge_http_create(f, &forge_gitlab_mr_op, path, body, req, out, err);
+    char *title = mem_printf("%s%s", req->draft ? "Draft: " : "", req->title);
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "source_branch", req->head, "target_branch",
+                             req->base, "title", title, "description", req->body ? req->body : "");
+    int rc;
+
+    if (req->remove_source_branch)
+        json_object_set_new(body, "remove_source_branch", json_true());
+    if (req->squash)
+        json_object_set_new(body, "squash", json_true());
+    if (req->labels && *req->labels)
+        json_object_set_new(body, "labels", json_string(req->labels));
+    rc = forge_http_create(f, &forge_gitlab_mr_op, path, body, req, out, err);
+    free(title);
 
     json_decref(body);
     free(id);

@@ -17,6 +17,10 @@ enum jrpc_code {
     JRPC_INTERNAL_ERROR = -32603,
     JRPC_SERVER_ERROR = -32000, /* transport-level: bad session, not acceptable, busy */
     JRPC_UNAUTHORIZED = -32001,
+    /* 2026-07-28 (the spec's reserved range -32020..-32099). */
+    JRPC_HEADER_MISMATCH = -32020,     /* HTTP headers disagree with the body, or are missing */
+    JRPC_MISSING_CAPABILITY = -32021,  /* the request needs a client capability not declared */
+    JRPC_UNSUPPORTED_VERSION = -32022, /* data: {supported: [...], requested} */
 };
 
 #define JRPC_MAX_DEPTH 32  /* deepest nesting of arrays/objects accepted */

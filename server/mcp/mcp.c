@@ -5,6 +5,7 @@
 #include "mcp/mcp.h"
 #include "core/log.h"
 #include "mcp/jrpc.h"
+#include "mcp/mcp_modern.h"
 #include "mcp/tools.h"
 
 #include <stdio.h>
@@ -38,11 +39,16 @@ bool mcp_version_supported(const char *v)
     return false;
 }
 
-json_t *mcp_reply_held_empty(bool tool_call, const json_t *id)
+const char *mcp_instructions(void)
+{
+    return MCP_INSTRUCTIONS;
+}
+
+json_t *mcp_reply_held_empty(bool tool_call, bool modern, const json_t *id)
 {
     json_t *r = tools_result(json_pack("{s:n}", "task"));
 
-    return tool_call ? r : jrpc_result(id, r);
+    return tool_call ? r : jrpc_result(id, modern ? mcp_modern_complete(r) : r);
 }
 
 json_t *mcp_reply_transport_error(int code, const char *msg)
@@ -52,17 +58,12 @@ json_t *mcp_reply_transport_error(int code, const char *msg)
 
 json_t *mcp_reply_version_unsupported(const char *v)
 {
-    char list[128], msg[256];
-    size_t used = 0;
+    char msg[160];
 
-    list[0] = '\0';
-    for (size_t i = 0; mcp_versions[i] && used < sizeof(list); i++)
-        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
-                                 mcp_versions[i]);
-    snprintf(msg, sizeof(msg),
-             "Bad Request: Unsupported protocol version: %.60s (supported versions: %s)",
-             v ? v : "(too long)", list);
-    return jrpc_error(NULL, JRPC_SERVER_ERROR, msg, NULL);
+    snprintf(msg, sizeof(msg), "Bad Request: Unsupported protocol version: %.60s",
+             v ? v : "(too long)");
+    return jrpc_error(NULL, JRPC_UNSUPPORTED_VERSION, msg,
+                      json_pack("{s:o}", "supported", mcp_modern_versions()));
 }
 
 static json_t *mcp_initialize(struct mcp_ctx *c, const json_t *params, int *code, const char **msg)
@@ -129,7 +130,7 @@ static json_t *mcp_m_tools_list(struct mcp_ctx *c, const json_t *id, const json_
         *msg = "invalid cursor";
         return NULL;
     }
-    return json_pack("{s:o}", "tools", tools_list());
+    return json_pack("{s:o}", "tools", tools_list_for(c));
 }
 
 static json_t *mcp_m_tools_call(struct mcp_ctx *c, const json_t *id, const json_t *params,

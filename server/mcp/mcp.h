@@ -14,7 +14,8 @@
 #include "svc/svc.h"
 #include "svc/svc_sessions.h"
 
-#define MCP_VERSION_LATEST "2025-11-25"
+#define MCP_VERSION_LATEST "2025-11-25" /* the newest legacy (initialize-based) version */
+#define MCP_VERSION_MODERN "2026-07-28" /* the stateless era (mcp_modern.h) */
 #define MCP_SERVER_VERSION "0.1.0"
 
 /* Everything one message is handled with, plus what it asks the transport to do afterwards. */
@@ -26,6 +27,9 @@ struct mcp_ctx {
     bool sessions;               /* initialize creates a session (/mcp) */
     bool allow_park;             /* get_next_task may ask to be held */
     bool seed;                   /* a seed endpoint: the seed's argument shapes (mcp/seed.h) */
+    /* 2026-07-28 (mcp_modern.h): the request's own metadata, borrowed from the message. */
+    bool modern;
+    const json_t *client_caps; /* _meta io.modelcontextprotocol/clientCapabilities */
     /* Outputs. */
     char new_session[SVC_SESSIONS_ID_LEN]; /* set by initialize when `sessions` */
     int park_seconds;                      /* > 0: hold this request and retry the claim */
@@ -35,7 +39,10 @@ struct mcp_ctx {
 
 void mcp_ctx_clear(struct mcp_ctx *c);
 
-/* True for a protocol version this server speaks. */
+/* What the server tells models about itself (initialize and server/discover). */
+const char *mcp_instructions(void);
+
+/* True for a legacy-era protocol version this server speaks (initialize, sessions). */
 bool mcp_version_supported(const char *v);
 
 /*
@@ -44,14 +51,14 @@ bool mcp_version_supported(const char *v);
  *
  * mcp_reply_held_empty: a held get_next_task that ends with no task (its deadline, a cancel,
  * shutdown): {"task": null} as a tool result, bare for /tools/call (`tool_call`), else the
- * JSON-RPC result for `id` (NULL: null).
+ * JSON-RPC result for `id` (NULL: null), with resultType when the request was `modern`.
  * mcp_reply_transport_error: an error of the transport itself (bad Origin, wrong method, a full
  * queue ...): the JSON-RPC error without an id that the SDKs send; the HTTP status is the
  * transport's.
  * mcp_reply_version_unsupported: an MCP-Protocol-Version this server does not speak, with the
  * versions it does; `v` NULL: the header was too long to repeat.
  */
-json_t *mcp_reply_held_empty(bool tool_call, const json_t *id);
+json_t *mcp_reply_held_empty(bool tool_call, bool modern, const json_t *id);
 json_t *mcp_reply_transport_error(int code, const char *msg);
 json_t *mcp_reply_version_unsupported(const char *v);
 

@@ -3,7 +3,9 @@
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
+#include "mcp/mcp_modern.h"
 #include "mcp/tools.h"
+#include "mcp/tools_submit.h"
 #include "svc/svc_auth.h"
 
 #include <stdio.h>
@@ -79,9 +81,10 @@ static int mcp_serve_auth(struct svc_ctx *c, const struct mcp_request *rq, struc
         mcp_serve_auth_fail(rq, rp, 401, "invalid_token", err.msg);
         return -1;
     }
-    if (rp->who.scope != PRINCIPAL_AGENT) {
+    /* Agents, and submitters (tools_submit.h: a developer's agent handing work to the pool). */
+    if (rp->who.scope != PRINCIPAL_AGENT && !tools_submit_scope(cfg, &rp->who)) {
         mcp_serve_auth_fail(rq, rp, 403, "insufficient_scope",
-                            "this endpoint needs an agent token");
+                            "this endpoint needs an agent token (or a developer token)");
         return -1;
     }
     if (rq->agent_hdr && strcasecmp(rq->agent_hdr, rp->who.agent_id) != 0) {
@@ -152,16 +155,18 @@ static int mcp_serve_session(struct svc_ctx *c, const struct mcp_request *rq, st
         if (mcp_serve_is_initialize(msg))
             return 0;
         mcp_serve_json(rp, 400,
-                       jrpc_error(NULL, JRPC_SERVER_ERROR,
+                       jrpc_error(jrpc_id(msg), JRPC_SERVER_ERROR,
                                   "Bad Request: Mcp-Session-Id header is required", NULL));
         return -1;
     }
     if (svc_sessions_check(c, rq->session, rp->who.token_id, &found, &err) < 0) {
-        mcp_serve_json(rp, 503, jrpc_error(NULL, JRPC_SERVER_ERROR, "database unavailable", NULL));
+        mcp_serve_json(rp, 503,
+                       jrpc_error(jrpc_id(msg), JRPC_SERVER_ERROR, "database unavailable", NULL));
         return -1;
     }
     if (!found) {
-        mcp_serve_json(rp, 404, jrpc_error(NULL, JRPC_SERVER_ERROR, "Session not found", NULL));
+        mcp_serve_json(rp, 404,
+                       jrpc_error(jrpc_id(msg), JRPC_SERVER_ERROR, "Session not found", NULL));
         return -1;
     }
     m->session_id = rq->session;
@@ -188,6 +193,28 @@ static bool mcp_serve_is_slow(const json_t *msg)
            tools_slow(json_string_value(json_object_get(json_object_get(msg, "params"), "name")));
 }
 
+/* A 2026-07-28 request: stateless (no session, Mcp-Session-Id ignored), headers checked. */
+static void mcp_serve_modern(struct svc_ctx *c, const struct mcp_request *rq, struct mcp_reply *rp,
+                             const json_t *msg, struct mcp_ctx *m)
+{
+    json_t *reply = NULL;
+    int status;
+
+    (void)c;
+    if (!rq->slow_ok && mcp_serve_is_slow(msg)) {
+        rp->reroute = true;
+        return;
+    }
+    mcp_modern_handle(m, msg, rq->ws ? NULL : rq->hdrs, &reply, &status);
+    if (m->park_seconds > 0) {
+        mcp_serve_park(rp, m, MCP_WRAP_MODERN);
+        json_decref(reply);
+    } else if (reply)
+        mcp_serve_json(rp, status, reply);
+    else
+        rp->status = rq->ws ? 0 : 202;
+}
+
 static void mcp_serve_jrpc(struct svc_ctx *c, const struct mcp_request *rq, struct mcp_reply *rp,
                            bool sessions)
 {
@@ -198,6 +225,17 @@ static void mcp_serve_jrpc(struct svc_ctx *c, const struct mcp_request *rq, stru
     if (mcp_serve_auth(c, rq, rp) < 0 || !(msg = mcp_serve_parse(rq, rp)))
         return;
     mcp_serve_ctx(c, rq, rp, &m);
+    if (json_is_object(msg) && mcp_modern_is(msg, rq->version)) {
+        mcp_serve_modern(c, rq, rp, msg, &m);
+        goto out;
+    }
+    if (json_is_array(msg) && rq->version && !mcp_version_supported(rq->version)) {
+        mcp_serve_json(rp, 400,
+                       jrpc_error(NULL, JRPC_INVALID_REQUEST,
+                                  "Invalid Request: batches exist only in protocol 2025-03-26",
+                                  NULL));
+        goto out;
+    }
     if (sessions && mcp_serve_session(c, rq, rp, msg, &m) < 0)
         goto out;
     if (!rq->slow_ok && mcp_serve_is_slow(msg)) {
@@ -306,7 +344,7 @@ int mcp_serve_ws_peek(const struct svc_env *env, const char *token)
 
     if (!svc_auth_peek(env, token, &who))
         return 0;
-    return who.scope == PRINCIPAL_AGENT ? 1 : -1;
+    return who.scope == PRINCIPAL_AGENT || tools_submit_scope(env->cfg, &who) ? 1 : -1;
 }
 
 /* A held get_next_task, once more: the task, or keep holding, or {task: null} at the deadline. */
@@ -323,10 +361,14 @@ static void mcp_serve_claim(struct svc_ctx *c, const struct mcp_request *rq, str
             rp->park_seconds = 1; /* still nothing: keep holding */
             return;
         }
-        mcp_serve_json(rp, 200, mcp_reply_held_empty(rq->wrap == MCP_WRAP_TOOL, rq->jrpc_id));
+        mcp_serve_json(rp, 200,
+                       mcp_reply_held_empty(rq->wrap == MCP_WRAP_TOOL, rq->wrap == MCP_WRAP_MODERN,
+                                            rq->jrpc_id));
         return;
     }
     rp->park_seconds = 0;
+    if (rq->wrap == MCP_WRAP_MODERN)
+        result = mcp_modern_complete(result);
     mcp_serve_json(rp, 200, rq->wrap == MCP_WRAP_TOOL ? result : jrpc_result(rq->jrpc_id, result));
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/principal.h"
+#include "mcp/mcp_headers.h"
 #include "svc/svc.h"
 #include "svc/svc_sessions.h"
 
@@ -31,6 +32,7 @@ enum mcp_serve_kind {
 enum mcp_wrap {
     MCP_WRAP_JRPC,
     MCP_WRAP_TOOL,
+    MCP_WRAP_MODERN, /* a 2026-07-28 JSON-RPC response: the result carries resultType */
 };
 
 struct mcp_request {
@@ -38,11 +40,12 @@ struct mcp_request {
     bool ws;          /* the reply goes out as a WebSocket message */
     const char *body; /* may be NULL */
     size_t body_len;
-    const char *token;     /* bearer token, or NULL */
-    const char *session;   /* Mcp-Session-Id, or NULL */
-    const char *version;   /* MCP-Protocol-Version (validated by the transport), or NULL */
-    const char *agent_hdr; /* X-Agent-ID, or NULL */
-    bool slow_ok;          /* this worker may run slow tools (tools_slow); else reroute */
+    const char *token;              /* bearer token, or NULL */
+    const char *session;            /* Mcp-Session-Id, or NULL */
+    const char *version;            /* MCP-Protocol-Version as sent, or NULL */
+    const struct mcp_headers *hdrs; /* POST /mcp: the request metadata headers; else NULL */
+    const char *agent_hdr;          /* X-Agent-ID, or NULL */
+    bool slow_ok;                   /* this worker may run slow tools (tools_slow); else reroute */
     /* MCP_SERVE_CLAIM: whose held poll, what to answer, until when (monotonic ms). */
     const char *agent_id;
     const json_t *jrpc_id;

@@ -10,6 +10,8 @@
 #include "core/mem.h"
 #include "core/model.h"
 #include "core/text.h"
+#include "mcp/mcp_headers.h"
+#include "mcp/tools_submit.h"
 #include "svc/svc_branch.h"
 #include "svc/svc_claim.h"
 #include "svc/svc_preview.h"
@@ -164,6 +166,73 @@ json_t *tools_list(void)
     return json_deep_copy(tools_cached); /* callers may modify; jansson refcounts are not atomic */
 }
 
+json_t *tools_list_for(const struct mcp_ctx *c)
+{
+    const struct cfg *cfg = c->svc ? c->svc->env->cfg : NULL;
+    bool agent = (cfg && !cfg->auth) || !c->who || c->who->scope == PRINCIPAL_AGENT ||
+                 c->who->scope == PRINCIPAL_NONE;
+    json_t *list = agent ? tools_list() : json_array();
+
+    if (tools_submit_allowed(c)) {
+        json_t *sub = tools_submit_list();
+        json_array_extend(list, sub);
+        json_decref(sub);
+    }
+    return list;
+}
+
+const json_t *tools_input_schema(const char *name)
+{
+    size_t i;
+    const json_t *t;
+
+    if (tools_submit_known(name))
+        return tools_submit_schema(name);
+    pthread_once(&tools_once, tools_build);
+    json_array_foreach(tools_cached, i, t)
+    {
+        if (name && strcmp(json_string_value(json_object_get(t, "name")), name) == 0)
+            return json_object_get(t, "inputSchema");
+    }
+    return NULL;
+}
+
+/* The x-mcp-header names of every tool, computed once: the transport asks on every POST. */
+static pthread_once_t tools_hdr_once = PTHREAD_ONCE_INIT;
+static const char *tools_hdr_names[MCP_HEADERS_PARAMS_MAX];
+static size_t tools_hdr_n;
+
+static void tools_hdr_build(void)
+{
+    size_t i;
+    const json_t *t;
+
+    pthread_once(&tools_once, tools_build);
+    json_array_foreach(tools_cached, i, t)
+    {
+        mcp_headers_schema_names(json_object_get(t, "inputSchema"), tools_hdr_names, &tools_hdr_n,
+                                 MCP_HEADERS_PARAMS_MAX);
+    }
+    json_t *sub = tools_submit_list();
+    json_array_foreach(sub, i, t)
+    {
+        /* the static schemas, not the copy: the names must outlive `sub` */
+        mcp_headers_schema_names(tools_submit_schema(json_string_value(json_object_get(t, "name"))),
+                                 tools_hdr_names, &tools_hdr_n, MCP_HEADERS_PARAMS_MAX);
+    }
+    json_decref(sub);
+}
+
+size_t tools_header_names(const char **names, size_t max)
+{
+    size_t n;
+
+    pthread_once(&tools_hdr_once, tools_hdr_build);
+    n = tools_hdr_n < max ? tools_hdr_n : max;
+    memcpy(names, tools_hdr_names, n * sizeof(*names));
+    return n;
+}
+
 bool tools_slow(const char *name)
 {
     for (size_t i = 0; name && i < TOOLS_N; i++)
@@ -174,6 +243,8 @@ bool tools_slow(const char *name)
 
 bool tools_known(const char *name)
 {
+    if (tools_submit_known(name))
+        return true;
     for (size_t i = 0; i < TOOLS_N; i++)
         if (strcmp(tools_table[i].name, name) == 0)
             return true;
@@ -526,6 +597,16 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
 
     *result = NULL;
     err_clear(err);
+    if (tools_submit_known(name)) { /* a developer's agent handing work to the pool */
+        tools_submit_call(c, name, args, result, err);
+        return;
+    }
+    if (c->who && c->who->scope != PRINCIPAL_AGENT && c->who->scope != PRINCIPAL_NONE &&
+        tools_known(name)) { /* a submitter's token on /mcp: the agent tools are not theirs */
+        err_set(err, ERR_FORBIDDEN, "%s needs an agent token", name);
+        *result = tools_error(err);
+        return;
+    }
     if (!args)
         args = empty = json_object();
     /* An agentId argument (seed scripts send it) must name the caller. */

@@ -14,6 +14,17 @@
 /* The tools/list array (a new reference). */
 json_t *tools_list(void);
 
+/* The tools `c`'s caller may use (a new array): an agent's, a submitter's (tools_submit.h), or
+ * both with auth off. */
+json_t *tools_list_for(const struct mcp_ctx *c);
+
+/* The inputSchema of tool `name` (borrowed, read-only, lives as long as the process), or NULL. */
+const json_t *tools_input_schema(const char *name);
+
+/* The x-mcp-header names the tools' inputSchemas declare (2026-07-28: mirrored into
+ * Mcp-Param-{name} headers), into names[max] (borrowed, static); returns how many. Any thread. */
+size_t tools_header_names(const char **names, size_t max);
+
 /* True when `name` is one of the tools. */
 bool tools_known(const char *name);
 

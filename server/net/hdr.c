@@ -2,6 +2,7 @@
  * Request headers off an lws connection (net/hdr.h). Service thread only.
  */
 #include "net/hdr.h"
+#include "core/buf.h"
 #include "core/mem.h"
 #include "net/reqcheck.h"
 
@@ -94,9 +95,11 @@ long long hdr_content_length(struct lws *wsi)
 {
     char v[32];
 
-    if (hdr_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, v, sizeof(v)) <= 0)
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
         return -1;
-    return strtoll(v, NULL, 10);
+    if (hdr_copy(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, v, sizeof(v)) <= 0)
+        return -2; /* longer than any length we could take */
+    return reqcheck_content_length(v);
 }
 
 char *hdr_query(struct lws *wsi)
@@ -114,4 +117,32 @@ char *hdr_query(struct lws *wsi)
         used += snprintf(q + used, sizeof(q) - (size_t)used, "%s%s", used ? "&" : "", frag);
     }
     return mem_strdup(q);
+}
+
+/* The headers forges sign and identify their webhook deliveries with (api/forgehooks.c). */
+static const char *const hdr_hook_names[] = {
+    "x-gitea-signature:", "x-forgejo-signature:",  "x-hub-signature-256:",
+    "x-gitlab-token:",    "webhook-signature:",    "webhook-id:",
+    "webhook-timestamp:", "x-gitea-event:",        "x-gitea-event-type:",
+    "x-forgejo-event:",   "x-forgejo-event-type:", "x-github-event:",
+    "x-gitlab-event:",    "x-gitea-delivery:",     "x-forgejo-delivery:",
+    "x-github-delivery:", "x-gitlab-event-uuid:",  NULL};
+
+char *hdr_hooks(struct lws *wsi)
+{
+    struct buf b;
+    char v[512];
+
+    buf_init(&b, 8192);
+    for (int i = 0; hdr_hook_names[i]; i++) {
+        const char *n = hdr_hook_names[i];
+
+        if (hdr_custom(wsi, n, v, sizeof(v)) > 0)
+            buf_appendf(&b, "%.*s: %s\n", (int)strlen(n) - 1, n, v);
+    }
+    if (b.len == 0) {
+        buf_clear(&b);
+        return NULL;
+    }
+    return buf_take(&b, NULL);
 }

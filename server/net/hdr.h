@@ -17,6 +17,11 @@ int hdr_copy(struct lws *wsi, enum lws_token_indexes t, char *out, int outsz);
 
 /* The same for a header lws has no token for; `name` is lower case with its colon. */
 int hdr_custom(struct lws *wsi, const char *name, char *out, int outsz);
+/*
+ * The webhook headers of a forge delivery (signatures, event names, delivery ids) as
+ * "name: value\n" lines with lower-case names, or NULL when none came. Owned.
+ */
+char *hdr_hooks(struct lws *wsi);
 
 /* A custom header of at most `max` - 1 bytes, owned, or NULL (absent or too long). */
 char *hdr_custom_dup(struct lws *wsi, const char *name, int max);
@@ -37,7 +42,7 @@ bool hdr_ctype_json(struct lws *wsi);
  * method is not one droverd serves or the path does not fit. */
 const char *hdr_method(struct lws *wsi, char *uri, int urisz);
 
-/* Content-Length, or -1 when absent. */
+/* Content-Length, -1 when absent, -2 when it is not a plain decimal number (reqcheck). */
 long long hdr_content_length(struct lws *wsi);
 
 /* The query string, owned: lws splits it into fragments, joined back here with '&' (at most

@@ -32,7 +32,8 @@ void held_free(struct held *h)
 /* Answer a held poll with {task:null} (deadline, cancellation of an HTTP poll, shutdown). */
 static void held_answer_null(struct server *s, struct held *h)
 {
-    json_t *r = mcp_reply_held_empty(h->wrap == JOB_WRAP_TOOL, h->jrpc_id);
+    json_t *r =
+        mcp_reply_held_empty(h->wrap == JOB_WRAP_TOOL, h->wrap == JOB_WRAP_MODERN, h->jrpc_id);
     char *txt = json_dumps(r, JSON_COMPACT);
 
     conn_deliver(s, h->conn_id, h->ws, 200, txt, strlen(txt), NULL);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The finished transaction's access log line: queued, formatted and written by the log's thread. */
 static void http_access(struct server *s, struct http_txn *t, size_t bytes)
@@ -58,9 +59,12 @@ static void http_txn_clear(struct server *s, struct http_txn *t)
     t->out = NULL;
     free(t->session_hdr);
     t->session_hdr = NULL;
+    free(t->challenge);
+    t->challenge = NULL;
     t->out_len = 0;
     t->st = TXN_IDLE;
     t->www_auth = t->close_after = t->is_asset = false;
+    t->retry_after = 0;
     t->allow = NULL;
     t->status = 0;
 }
@@ -131,7 +135,9 @@ static int http_write_headers(struct lws *wsi, struct http_txn *t, uint8_t *star
     if (t->session_hdr &&
         http_add_header(wsi, "mcp-session-id:", t->session_hdr, strlen(t->session_hdr), p, end))
         return -1;
-    if (t->www_auth && http_add_header(wsi, "www-authenticate:", auth, sizeof(auth) - 1, p, end))
+    if (t->www_auth &&
+        http_add_header(wsi, "www-authenticate:", t->challenge ? t->challenge : auth,
+                        t->challenge ? strlen(t->challenge) : sizeof(auth) - 1, p, end))
         return -1;
     if (t->allow && http_add_header(wsi, "allow:", t->allow, strlen(t->allow), p, end))
         return -1;
@@ -139,6 +145,13 @@ static int http_write_headers(struct lws *wsi, struct http_txn *t, uint8_t *star
         (http_add_header(wsi, "content-security-policy:", csp, sizeof(csp) - 1, p, end) ||
          http_add_header(wsi, "x-content-type-options:", "nosniff", 7, p, end)))
         return -1;
+    if (t->retry_after > 0) {
+        char ra[16];
+        int n = snprintf(ra, sizeof(ra), "%d", t->retry_after);
+
+        if (http_add_header(wsi, "retry-after:", ra, (size_t)n, p, end))
+            return -1;
+    }
     if (t->close_after && http_add_header(wsi, "connection:", "close", 5, p, end))
         return -1;
     return lws_finalize_write_http_header(wsi, start, p, end) ? -1 : 0;
@@ -193,6 +206,24 @@ int http_job_begin(struct server *s, struct lws *wsi, struct http_txn *t, enum j
     t->job->token = hdr_bearer(wsi);
     t->job->agent_hdr = hdr_custom_dup(wsi, "x-agent-id:", 64);
     t->job->session = hdr_custom_dup(wsi, "mcp-session-id:", 200);
+    if (cl == -2) {
+        /* "-5" or "5, 6": where this request's body ends is unknown, so the connection cannot
+         * carry another one (reading on would take body bytes for the next request). */
+        t->close_after = true;
+        if (body == HTTP_BODY_JRPC)
+            return http_reply_jrpc(wsi, t, 400, JRPC_INVALID_REQUEST,
+                                   "Bad Request: invalid Content-Length");
+        return http_reply_error(wsi, t, ERR_INVALID, "bad_request", "invalid Content-Length");
+    }
+    if (!ratelimit_take(&s->rate, t->job->token, clock_ms(), &t->retry_after)) {
+        t->close_after = body != HTTP_NO_BODY && cl > 0; /* the body is not read */
+        if (body == HTTP_BODY_JRPC)
+            return http_reply_jrpc(wsi, t, 429, JRPC_SERVER_ERROR,
+                                   "Too Many Requests: this token's rate limit; see Retry-After");
+        return http_reply_error(wsi, t, ERR_RATE_LIMITED, NULL,
+                                "too many requests with this token; retry after the number of "
+                                "seconds in Retry-After (--rate-limit)");
+    }
     if (body == HTTP_NO_BODY)
         return 1;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
@@ -279,6 +310,25 @@ int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
         if (s && s->pool)
             server_completions(s);
         return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: {
+        /* `user` is lws's accept record here, not our transaction. */
+        const struct lws_filter_network_conn_args *a = user;
+
+        return connlimit_admit(&s->per_addr, a ? (const struct sockaddr *)&a->cli_addr : NULL) ? 0
+                                                                                               : 1;
+    }
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* HTTP/2 over cleartext would bypass the Host allow-list and the header limits that
+         * the HTTP/1.1 path applies: only WebSocket upgrades are taken; h2c hangs up. */
+        if (in && strcasecmp(in, "websocket") != 0) {
+            log_debug("server", "refusing an upgrade to '%.20s'", (const char *)in);
+            return -1;
+        }
+        return 0;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+    case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+        connlimit_bind(&s->per_addr, wsi);
+        break;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* A WebSocket upgrade bound to this protocol instead of "mcp" (one that names no
          * subprotocol, before lws made "mcp" the default: see server_run). Nothing here would
@@ -312,6 +362,8 @@ int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
          * every connection): never leave it linked in a FIFO, whichever way it closed. */
         if (t && lws_get_protocol(wsi) && lws_get_protocol(wsi)->callback == http_cb)
             fifo_del(t);
+        if (s)
+            connlimit_release(&s->per_addr, wsi);
         break;
     default:
         break;

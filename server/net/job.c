@@ -25,12 +25,17 @@ void job_free(struct job *j)
     free(j->token);
     free(j->session);
     free(j->version);
+    free(j->mcp_method);
+    free(j->mcp_name);
+    for (size_t i = 0; i < MCP_HEADERS_PARAMS_MAX; i++)
+        free(j->mcp_params[i]);
     free(j->agent_hdr);
     free(j->method);
     free(j->path);
     free(j->query);
     free(j->idem_key);
     free(j->last_event_id);
+    free(j->hook_hdrs);
     json_decref(j->jrpc_id);
     free(j->out);
     free(j->new_session);

@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "core/err.h"
 #include "core/principal.h"
+#include "mcp/mcp_headers.h"
 
 enum job_kind {
     JOB_MCP,        /* POST /mcp: one JSON-RPC body with a session */
@@ -36,8 +37,9 @@ enum job_kind {
 };
 
 enum job_wrap {
-    JOB_WRAP_JRPC, /* held claim answers a JSON-RPC request */
-    JOB_WRAP_TOOL, /* held claim answers POST /tools/call with the bare tool result */
+    JOB_WRAP_JRPC,   /* held claim answers a JSON-RPC request */
+    JOB_WRAP_TOOL,   /* held claim answers POST /tools/call with the bare tool result */
+    JOB_WRAP_MODERN, /* held claim answers a 2026-07-28 request (resultType in the result) */
 };
 
 struct job {
@@ -50,11 +52,18 @@ struct job {
     /* Request (owned strings, NULL when absent). */
     char *body;
     size_t body_len;
-    char *token;     /* bearer token */
-    char *session;   /* Mcp-Session-Id */
-    char *version;   /* MCP-Protocol-Version (validated), or NULL */
-    char *agent_hdr; /* X-Agent-ID */
+    char *token;   /* bearer token */
+    char *session; /* Mcp-Session-Id */
+    char *version; /* MCP-Protocol-Version as sent, or NULL */
+    /* POST /mcp, 2026-07-28's request metadata headers (NULL: absent): Mcp-Method, Mcp-Name and
+     * the Mcp-Param-{name} the tools declare (mcp_params[i] for tools_header_names' i-th). */
+    char *mcp_method, *mcp_name;
+    char *mcp_params[MCP_HEADERS_PARAMS_MAX];
+    bool mcp_hdr_long; /* one of them was too long to copy */
+    bool mcp_hdrs;     /* this job came through POST /mcp: check the headers */
+    char *agent_hdr;   /* X-Agent-ID */
     char *method, *path, *query, *idem_key, *last_event_id; /* JOB_API */
+    char *hook_hdrs; /* JOB_API under /api/hooks/: the forge's webhook headers (hdr_hooks) */
     /* JOB_CLAIM: who, what to answer, until when. */
     char agent_id[37];
     json_t *jrpc_id; /* owned */

@@ -1,6 +1,8 @@
 /* Header checks on plain strings; see reqcheck.h. */
 #include "net/reqcheck.h"
 
+#include <limits.h>
+
 #include <string.h>
 #include <strings.h>
 
@@ -60,4 +62,21 @@ const char *reqcheck_bearer(const char *a)
     if (!a || strncasecmp(a, "Bearer ", 7) != 0)
         return NULL;
     return a + 7 + strspn(a + 7, " ");
+}
+
+long long reqcheck_content_length(const char *v)
+{
+    long long n = 0;
+
+    /* RFC 9110 §8.6: 1*DIGIT. No sign, no spaces inside, no list ("5, 5"), no overflow. */
+    if (!v || !*v)
+        return -2;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -2;
+        if (n > (LLONG_MAX - 9) / 10)
+            return -2;
+        n = n * 10 + (*p - '0');
+    }
+    return n;
 }

@@ -27,4 +27,8 @@ bool reqcheck_ctype_json(const char *ctype);
 /* The token in an "Authorization: Bearer <token>" value, or NULL (borrowed from `auth`). */
 const char *reqcheck_bearer(const char *auth);
 
+/* A Content-Length value: its length, or -2 unless it is only digits (a sign, "-5", a list or
+ * an overflow is -2: the request is refused and the connection closed, never read as no body). */
+long long reqcheck_content_length(const char *v);
+
 #endif

@@ -7,11 +7,14 @@
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
+#include "mcp/mcp_auth.h"
+#include "mcp/tools.h"
 #include "net/assets.h"
 #include "net/hdr.h"
 #include "net/server_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct route_method;
@@ -75,15 +78,46 @@ static int route_ready(const struct route_req *rq)
     return route_job(rq);
 }
 
-/* MCP-Protocol-Version, when sent, must be one this server speaks. false: answered 400. */
+/*
+ * MCP-Protocol-Version into v[vsz]; which versions are spoken is the worker's decision (it reads
+ * the body: the era, the request's id). false: too long to repeat, answered 400 here.
+ */
 static bool route_mcp_version(const struct route_req *rq, char *v, int vsz)
 {
-    int n = hdr_custom(rq->wsi, "mcp-protocol-version:", v, vsz);
-
-    if (n != -2 && (n <= 0 || mcp_version_supported(v)))
+    if (hdr_custom(rq->wsi, "mcp-protocol-version:", v, vsz) != -2)
         return true;
-    http_reply_json(rq->wsi, rq->t, 400, mcp_reply_version_unsupported(n > 0 ? v : NULL));
+    http_reply_json(rq->wsi, rq->t, 400, mcp_reply_version_unsupported(NULL));
     return false;
+}
+
+/* One request metadata header (2026-07-28) into *out (owned, NULL when absent). */
+static void route_mcp_hdr(struct lws *wsi, const char *name, char **out, bool *too_long)
+{
+    char b[MCP_HEADERS_VALUE_MAX];
+    int n = hdr_custom(wsi, name, b, sizeof(b));
+
+    if (n == -2)
+        *too_long = true;
+    else if (n >= 0)
+        *out = mem_strdup(b);
+}
+
+/* Mcp-Method, Mcp-Name and the Mcp-Param-* headers the tools declare, for the worker to check. */
+static void route_mcp_hdrs(struct lws *wsi, struct job *j)
+{
+    const char *names[MCP_HEADERS_PARAMS_MAX];
+    size_t n = tools_header_names(names, MCP_HEADERS_PARAMS_MAX);
+    char hname[96];
+
+    j->mcp_hdrs = true;
+    route_mcp_hdr(wsi, "mcp-method:", &j->mcp_method, &j->mcp_hdr_long);
+    route_mcp_hdr(wsi, "mcp-name:", &j->mcp_name, &j->mcp_hdr_long);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(hname, sizeof(hname), "mcp-param-%.60s:", names[i]);
+        for (char *p = hname; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        route_mcp_hdr(wsi, hname, &j->mcp_params[i], &j->mcp_hdr_long);
+    }
 }
 
 static int route_mcp_post(const struct route_req *rq)
@@ -101,8 +135,10 @@ static int route_mcp_post(const struct route_req *rq)
         return http_reply_jrpc(rq->wsi, rq->t, 415, JRPC_SERVER_ERROR,
                                "Unsupported Media Type: Content-Type must be application/json");
     n = http_job_begin(rq->s, rq->wsi, rq->t, rq->rm->kind, rq->rm->body);
-    if (rq->t->job) /* a missing header means 2025-03-26 (the spec's fallback) */
-        rq->t->job->version = mem_strdup(v[0] ? v : "2025-03-26");
+    if (rq->t->job) { /* a missing header means 2025-03-26 (the spec's fallback) */
+        rq->t->job->version = v[0] ? mem_strdup(v) : NULL;
+        route_mcp_hdrs(rq->wsi, rq->t->job);
+    }
     return n == 1 ? http_job_submit(rq->s, rq->wsi, rq->t) : n;
 }
 
@@ -139,8 +175,42 @@ static int route_api(const struct route_req *rq)
         t->job->query = hdr_query(rq->wsi);
         t->job->idem_key = hdr_custom_dup(rq->wsi, "idempotency-key:", 256);
         t->job->last_event_id = hdr_custom_dup(rq->wsi, "last-event-id:", 64);
+        if (strncmp(rq->path, "/api/hooks/", 11) == 0)
+            t->job->hook_hdrs = hdr_hooks(rq->wsi);
     }
     return n == 1 ? http_job_submit(rq->s, rq->wsi, t) : n;
+}
+
+/* RFC 9728 protected-resource metadata: only where auth is on (there is nothing to get). */
+static int route_prm(const struct route_req *rq)
+{
+    char host[260], base[MCP_AUTH_BASE_MAX];
+
+    if (!rq->s->cfg->auth)
+        return http_reply_error(rq->wsi, rq->t, ERR_NOT_FOUND, NULL, "authentication is off");
+    if (mcp_auth_base(rq->s->cfg,
+                      hdr_copy(rq->wsi, WSI_TOKEN_HOST, host, sizeof(host)) > 0 ? host : NULL, base,
+                      sizeof(base)) < 0)
+        return http_reply_error(rq->wsi, rq->t, ERR_INVALID, NULL,
+                                "a Host header is needed (or set --public-url)");
+    http_reply_json(rq->wsi, rq->t, 200,
+                    mcp_auth_metadata(rq->s->cfg, base, strcmp(rq->path, MCP_AUTH_PRM_PATH) != 0));
+    return 0;
+}
+
+/* The challenge a 401 of this request will carry: it points to the metadata above. */
+static void route_challenge(struct server *s, struct lws *wsi, struct http_txn *t, const char *path)
+{
+    char host[260], base[MCP_AUTH_BASE_MAX], ch[MCP_AUTH_BASE_MAX + 160];
+
+    if (!s->cfg->auth ||
+        mcp_auth_base(s->cfg, hdr_copy(wsi, WSI_TOKEN_HOST, host, sizeof(host)) > 0 ? host : NULL,
+                      base, sizeof(base)) < 0)
+        return;
+    mcp_auth_challenge(base, strncmp(path, "/mcp", 4) == 0 || strcmp(path, "/ws") == 0, ch,
+                       sizeof(ch));
+    free(t->challenge);
+    t->challenge = mem_strdup(ch);
 }
 
 /* A plain GET of /ws: the upgrade is handled before routing (net/ws.c). */
@@ -200,6 +270,10 @@ static const struct route_method route_any_ws[] = {
     {NULL, route_ws, false, 0, HTTP_NO_BODY},
     {0},
 };
+static const struct route_method route_get_prm[] = {
+    {"GET", route_prm, false, 0, HTTP_NO_BODY},
+    {0},
+};
 static const struct route_method route_get_asset[] = {
     {"GET", route_asset, false, 0, HTTP_NO_BODY},
     {0},
@@ -218,6 +292,8 @@ static const struct route route_table[] = {
     /* /metrics is a public route of the REST router (api/metrics.c). */
     {"/metrics", ROUTE_EXACT, route_api_methods, NULL, false},
     {"/ws", ROUTE_EXACT, route_any_ws, NULL, false},
+    {MCP_AUTH_PRM_PATH, ROUTE_EXACT, route_get_prm, "GET", false},
+    {MCP_AUTH_PRM_PATH "/mcp", ROUTE_EXACT, route_get_prm, "GET", false},
     {NULL, ROUTE_ANY, route_get_asset, "GET", false}, /* the dashboard */
 };
 
@@ -260,5 +336,6 @@ int route_dispatch(struct server *s, struct lws *wsi, struct http_txn *t, const 
 
     if (!rq.rm)
         return route_not_allowed(wsi, t, r);
+    route_challenge(s, wsi, t, path);
     return rq.rm->fn(&rq);
 }

@@ -27,6 +27,8 @@
 #define SERVER_TICK_US (250 * LWS_US_PER_MS)
 #define SERVER_DRAIN_MS 10000         /* longest wait for in-flight work at shutdown */
 #define SERVER_WAIT_BACKSTOP_MS 60000 /* an HTTP request unanswered this long is dropped */
+#define SERVER_LWS_FDS 16     /* lws's own descriptors besides connections (listeners, pipe) */
+#define SERVER_FD_RESERVE 256 /* descriptors kept for everything that is not a connection */
 
 /*
  * The running server, for the SIGTERM/SIGINT handler: a handler gets no argument, so this one
@@ -208,12 +210,39 @@ void server_post_event(struct server *s, enum server_event ev, int count)
     workers_post_done(s->pool, j); /* wakes the service thread */
 }
 
+/*
+ * lws's own lines, at most SERVER_LWS_LOG_PER_S a second: an error that repeats per event (an
+ * accept failing for want of descriptors) must not write megabytes a second. What was held
+ * back is counted in the next line that passes. lws's log hook carries no context, so the
+ * budget is this file's (the service thread is the only caller that logs at a rate).
+ */
+#define SERVER_LWS_LOG_PER_S 20
+static struct {
+    long long window_ms;
+    int lines;
+    long long dropped;
+} server_lws_budget;
+
 static void server_lws_log(int level, const char *line)
 {
     size_t n = strlen(line);
+    long long now = clock_ms();
 
+    if (now - server_lws_budget.window_ms >= 1000) {
+        server_lws_budget.window_ms = now;
+        server_lws_budget.lines = 0;
+    }
+    if (++server_lws_budget.lines > SERVER_LWS_LOG_PER_S) {
+        server_lws_budget.dropped++;
+        return;
+    }
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
+    if (server_lws_budget.dropped) {
+        log_warn("lws", "%lld lines suppressed (more than %d a second)", server_lws_budget.dropped,
+                 SERVER_LWS_LOG_PER_S);
+        server_lws_budget.dropped = 0;
+    }
     if (level & LLL_ERR)
         log_warn("lws", "%.*s", (int)n, line);
     else
@@ -289,6 +318,9 @@ static struct server *server_new(const struct cfg *cfg, const struct server_app 
 
     s->cfg = cfg;
     s->app = *app;
+    connlimit_init(&s->per_addr,
+                   cfg->max_conns_per_addr > 0 ? cfg->max_conns_per_addr : cfg->max_conns / 2);
+    ratelimit_init(&s->rate, cfg->rate_limit, cfg->rate_burst);
     return s;
 }
 
@@ -310,8 +342,11 @@ static void server_free(struct server *s)
     for (size_t i = 0; i < s->nheld; i++)
         held_free(&s->held[i]);
     free(s->held);
+    for (size_t i = 0; i < s->nsse; i++)
+        free(s->sse[i].token);
     free(s->sse);
     conn_free_all(s);
+    connlimit_free(&s->per_addr);
     free(s);
 }
 
@@ -416,9 +451,17 @@ int server_run(const struct cfg *cfg, const struct server_app *app)
     struct server *s = server_new(cfg, app);
     int rc = 1;
 
-    /* Connections, plus the workers' and the LISTEN thread's database sockets, the pool's, and
-     * files. */
-    evloop_set_fd_limit(cfg->max_conns + cfg->workers + 64);
+    /*
+     * lws sizes its connection table from the descriptor limit it sees at context creation
+     * and stops accepting (takes the listener out of the poll set) one short of it. So the
+     * limit at creation is the connections plus lws's own few descriptors; right after, it is
+     * raised by a reserve for everything else (the workers' and the LISTEN thread's database
+     * sockets, the pool's, files, curl). Then accept() never fails with EMFILE while the
+     * listener is still polled, which made lws retry it in a loop at a full core, logging
+     * each failure (issue 13: 3.3 million lines in 5 s). A descriptor numbered past lws's
+     * table (others hold low numbers) is refused and closed by lws, one per attempt.
+     */
+    evloop_set_fd_limit(cfg->max_conns + SERVER_LWS_FDS);
     lws_set_log_level(LLL_ERR | (log_threshold >= LOG_DEBUG ? LLL_WARN | LLL_NOTICE : 0),
                       server_lws_log);
     server_info(s, &info);
@@ -435,6 +478,8 @@ int server_run(const struct cfg *cfg, const struct server_app *app)
                   cfg->listen_host, cfg->listen_port);
         goto out;
     }
+    evloop_set_fd_limit(cfg->max_conns + SERVER_LWS_FDS + SERVER_FD_RESERVE +
+                        2 * (cfg->workers + cfg->slow_workers));
     if (s->app.events_start)
         s->events = s->app.events_start(s->app.arg, s);
     /* Before the loop first runs: on libev, lws arms its timer for the earliest one only from

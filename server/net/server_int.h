@@ -29,7 +29,9 @@
 #include "core/accesslog.h"
 #include "core/buf.h"
 #include "core/cfg.h"
+#include "net/connlimit.h"
 #include "net/job.h"
+#include "net/ratelimit.h"
 #include "net/server.h"
 #include "net/work.h"
 
@@ -65,6 +67,7 @@ struct held {
 
 struct sse {
     uint64_t conn_id;
+    char *token; /* owned; re-verified by every fetch, so a revoked token's stream ends */
     struct api_stream st;
     bool inflight, dirty;
     long long last_fetch_ms, last_keepalive_ms;
@@ -96,6 +99,9 @@ struct server {
     struct workers *pool; /* the database workers */
     struct workers *slow; /* workers for jobs that wait on an external service (reroute) */
     void *events;         /* the app's change feed (events_start) */
+    /* connlimit.c, ratelimit.c */
+    struct connlimit per_addr;
+    struct ratelimit rate;
     /* conn.c */
     struct conn_node *conns[CONN_BUCKETS];
     uint64_t next_id;
@@ -157,6 +163,8 @@ struct http_txn {
     const char *content_type;
     char *session_hdr;
     bool www_auth, close_after, is_asset;
+    int retry_after; /* > 0: a Retry-After header (429) */
+    char *challenge; /* owned: WWW-Authenticate of a 401 (mcp/mcp_auth.h), NULL: the plain one */
     const char *allow;
     /* server-sent events */
     bool sse_hdrs_sent;

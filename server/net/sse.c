@@ -3,7 +3,9 @@
  * struct api_stream); the connection then stays open and a worker fetches the next events
  * (JOB_SSE_FETCH) when NOTIFY drover_activity says there may be some, and every
  * API_STREAM_POLL_MS anyway. Events and keepalive comments queue on the connection and go out
- * as it becomes writable. Service thread only.
+ * as it becomes writable. Every fetch carries the stream's token and the worker verifies it
+ * again (api/ops.c), so a stream opened with a token that is revoked since ends within a poll
+ * interval plus the token cache's TTL. Service thread only.
  */
 #include "core/mem.h"
 #include "core/clock.h"
@@ -23,12 +25,33 @@ static struct sse *sse_find(struct server *s, uint64_t conn_id)
     return NULL;
 }
 
+static void sse_free_token(struct sse *e)
+{
+    if (e->token) {
+        memset(e->token, 0, strlen(e->token));
+        free(e->token);
+        e->token = NULL;
+    }
+}
+
 void sse_remove(struct server *s, uint64_t conn_id)
 {
     struct sse *e = sse_find(s, conn_id);
 
-    if (e)
+    if (e) {
+        sse_free_token(e);
         *e = s->sse[--s->nsse];
+    }
+}
+
+/* Streams open with `token`. */
+static int sse_count_token(const struct server *s, const char *token)
+{
+    int n = 0;
+
+    for (size_t i = 0; token && i < s->nsse; i++)
+        n += s->sse[i].token && strcmp(s->sse[i].token, token) == 0;
+    return n;
 }
 
 static void sse_submit(struct server *s, struct sse *e)
@@ -36,6 +59,7 @@ static void sse_submit(struct server *s, struct sse *e)
     struct job *j = job_new(JOB_SSE_FETCH, e->conn_id);
 
     j->stream = e->st;
+    j->token = e->token ? mem_strdup(e->token) : NULL;
     if (workers_submit(s->pool, j) < 0) {
         job_free(j); /* busy: the next tick tries again */
         return;
@@ -85,6 +109,16 @@ void sse_open(struct server *s, const struct job *j)
     t = lws_wsi_user(wsi);
     if (!t || t->id != j->conn_id)
         return;
+    /* A token holds a bounded number of streams: each costs a fetch every poll interval. */
+    if (sse_count_token(s, j->token) >= s->cfg->max_streams_per_token) {
+        t->close_after = true;
+        t->retry_after = API_STREAM_POLL_MS / 1000 + 1;
+        http_reply_error(wsi, t, ERR_RATE_LIMITED, NULL,
+                         "this token holds as many event streams as it may "
+                         "(--max-streams-per-token); close one first");
+        return;
+    }
+    e.token = j->token ? mem_strdup(j->token) : NULL;
     t->st = TXN_SSE;
     fifo_del(t);
     lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
@@ -142,8 +176,10 @@ void sse_tick(struct server *s, long long now)
 /* Shutdown: end every stream (clients reconnect elsewhere with Last-Event-ID). */
 void sse_close_all(struct server *s)
 {
-    for (size_t i = 0; i < s->nsse; i++)
+    for (size_t i = 0; i < s->nsse; i++) {
         sse_close_conn(s, s->sse[i].conn_id);
+        sse_free_token(&s->sse[i]);
+    }
     s->nsse = 0;
 }
 

@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "mcp/mcp_serve.h"
+#include "mcp/tools.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,24 @@ static void work_mcp(struct svc_ctx *svc, struct job *j, enum mcp_serve_kind kin
         .slow_ok = j->slow,
         .agent_id = j->agent_id,
         .jrpc_id = j->jrpc_id,
-        .wrap = j->wrap == JOB_WRAP_TOOL ? MCP_WRAP_TOOL : MCP_WRAP_JRPC,
+        .wrap = j->wrap == JOB_WRAP_TOOL     ? MCP_WRAP_TOOL
+                : j->wrap == JOB_WRAP_MODERN ? MCP_WRAP_MODERN
+                                             : MCP_WRAP_JRPC,
         .deadline_ms = j->deadline_ms,
         .now_ms = clock_ms(),
     };
     struct mcp_reply rp = {0};
+    struct mcp_headers h = {.version = j->version,
+                            .method = j->mcp_method,
+                            .name = j->mcp_name,
+                            .too_long = j->mcp_hdr_long};
+    const char *pnames[MCP_HEADERS_PARAMS_MAX];
+    size_t np = tools_header_names(pnames, MCP_HEADERS_PARAMS_MAX);
 
+    for (size_t i = 0; i < np; i++)
+        if (j->mcp_params[i])
+            h.params[h.nparams++] = (struct mcp_header_param){pnames[i], j->mcp_params[i]};
+    rq.hdrs = j->mcp_hdrs ? &h : NULL;
     mcp_serve(svc, &rq, &rp);
     j->reroute = rp.reroute;
     work_take(j, rp.status, &rp.out, rp.out_len);
@@ -51,7 +64,9 @@ static void work_mcp(struct svc_ctx *svc, struct job *j, enum mcp_serve_kind kin
         j->cancel_id = json_incref(rp.cancel_id);
     j->park_seconds = rp.park_seconds;
     if (rp.park_seconds > 0 && kind != MCP_SERVE_CLAIM) {
-        j->wrap = rp.wrap == MCP_WRAP_TOOL ? JOB_WRAP_TOOL : JOB_WRAP_JRPC;
+        j->wrap = rp.wrap == MCP_WRAP_TOOL     ? JOB_WRAP_TOOL
+                  : rp.wrap == MCP_WRAP_MODERN ? JOB_WRAP_MODERN
+                                               : JOB_WRAP_JRPC;
         json_decref(j->jrpc_id);
         j->jrpc_id = rp.park_id ? json_incref(rp.park_id) : NULL;
         memcpy(j->agent_id, rp.agent_id, sizeof(j->agent_id));
@@ -72,6 +87,7 @@ static void work_api(struct svc_ctx *svc, struct job *j)
     req.idempotency_key = j->idem_key;
     req.last_event_id = j->last_event_id;
     req.slow_ok = j->slow;
+    req.hook_headers = j->hook_hdrs;
     router_serve(svc, j->token, &req, &resp, &j->who);
     if (resp.reroute) { /* a handler that calls out: again, on the slow workers */
         j->reroute = true;
@@ -117,7 +133,7 @@ static void work_ops(struct svc_ctx *svc, struct job *j)
         break;
     case JOB_SSE_FETCH:
         j->status = 200;
-        if (ops_stream_fetch(svc, &j->stream, &text, &len) < 0)
+        if (ops_stream_fetch(svc, j->token, &j->stream, &text, &len) < 0)
             j->stream_end = true;
         else
             work_take(j, 200, &text, len);

@@ -6,6 +6,7 @@
  * connection; reading pauses while WS_MAX_OUTSTANDING messages are queued or running.
  * Service thread only.
  */
+#include "core/log.h"
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WS_MAX_OUTSTANDING 16 /* queued + running messages before rx is paused */
 
@@ -115,6 +117,21 @@ static int ws_receive(struct server *s, struct lws *wsi, struct ws_sess *w, cons
     }
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
         return 0;
+    {
+        int ra;
+
+        if (!ratelimit_take(&s->rate, w->token, clock_ms(), &ra)) {
+            json_t *e = mcp_reply_transport_error(JRPC_SERVER_ERROR,
+                                                  "Too Many Requests: this token's rate limit");
+            char *txt = json_dumps(e, JSON_COMPACT);
+
+            free(buf_take(&w->rx, NULL));
+            ws_queue(wsi, w, txt, strlen(txt));
+            free(txt);
+            json_decref(e);
+            return 0;
+        }
+    }
     j = job_new(JOB_RPC, w->id);
     j->ws = true;
     j->body = buf_take(&w->rx, &j->body_len);
@@ -168,6 +185,13 @@ int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         /* After "mcp" became the default protocol of upgrades that name none. */
         s->protocols_ready = true;
         break;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* lws asks the protocol the connection is bound to: refuse h2c here too (http.c). */
+        if (in && strcasecmp(in, "websocket") != 0) {
+            log_debug("server", "refusing an upgrade to '%.20s'", (const char *)in);
+            return -1;
+        }
+        return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return ws_filter(s, wsi, w);
     case LWS_CALLBACK_ESTABLISHED:
@@ -179,6 +203,15 @@ int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         return ws_writeable(wsi, w);
     case LWS_CALLBACK_CLOSED:
         ws_clear(s, w);
+        break;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        /* A new connection reaches the vhost's default protocol, "mcp" (server_run). */
+        if (s)
+            connlimit_bind(&s->per_addr, wsi);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s)
+            connlimit_release(&s->per_addr, wsi); /* no-op if http_cb already did */
         break;
     default:
         break;

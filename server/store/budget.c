@@ -1,18 +1,25 @@
-/* Budget enforcement on heartbeats. Worker threads only. */
+/*
+ * Budget enforcement on heartbeats: a task whose usage, merged with the report the way the
+ * heartbeat stores it (per key the larger number, sql/030), passes its budget moves to
+ * needs_input. Worker threads only.
+ */
 #include "store/budget.h"
+#include "core/model.h"
 
 #include <stdlib.h>
 
 static const struct db_stmt st_enforce = {
     "budget_enforce",
-    "WITH over AS (SELECT id FROM tasks WHERE agent_id = $1 AND state = 'in_progress'"
-    "  AND budget IS NOT NULL AND ("
-    "   (jsonb_typeof(budget->'tokens') = 'number' AND jsonb_typeof($2::jsonb->'tokens') ="
-    "    'number' AND ($2::jsonb->>'tokens')::numeric > (budget->>'tokens')::numeric)"
-    "   OR (jsonb_typeof(budget->'usd') = 'number' AND jsonb_typeof($2::jsonb->'usd') ="
-    "    'number' AND ($2::jsonb->>'usd')::numeric > (budget->>'usd')::numeric))"
-    "  ORDER BY id FOR UPDATE),"
-    " u AS (UPDATE tasks t SET state = 'needs_input', reason = 'budget', usage = $2::jsonb,"
+    "WITH m AS (SELECT id, drover_usage_merge(usage, $2::jsonb) AS u FROM tasks"
+    "  WHERE agent_id = $1 AND state = 'in_progress' AND budget IS NOT NULL),"
+    " over AS (SELECT t.id, m.u FROM tasks t JOIN m ON m.id = t.id WHERE ("
+    "   (jsonb_typeof(t.budget->'tokens') = 'number' AND jsonb_typeof(m.u->'tokens') ="
+    "    'number' AND (m.u->>'tokens')::numeric > (t.budget->>'tokens')::numeric)"
+    "   OR (jsonb_typeof(t.budget->'usd') = 'number' AND jsonb_typeof(m.u->'usd') ="
+    "    'number' AND (m.u->>'usd')::numeric > (t.budget->>'usd')::numeric))"
+    "  ORDER BY t.id FOR UPDATE OF t),"
+    " u AS (UPDATE tasks t SET state = 'needs_input', reason = 'budget',"
+    "  usage = drover_usage_merge(t.usage, $2::jsonb),"
     "  question = 'The task used more than its budget ' || t.budget::text || '. Raise the"
     " budget or answer to resume it from the work pushed so far.',"
     "  lease_expires_at = NULL, updated_at = now()"
@@ -35,8 +42,8 @@ int budget_enforce(struct db *db, const char *agent_id, const json_t *usage, int
     *n = 0;
     if (!usage)
         return 0;
-    if (!json_is_object(usage))
-        return err_set(err, ERR_INVALID, "usage must be an object");
+    if (model_usage_check(usage, err) < 0)
+        return -1;
     u = json_dumps(usage, JSON_COMPACT);
     params[1] = u;
     r = db_exec(db, &st_enforce, params, err);

@@ -18,19 +18,24 @@
 
 static const struct db_stmt st_enqueue = {
     "queue_enqueue",
-    "WITH ins AS (INSERT INTO tasks (title, description, priority, model, project_id, repo_url,"
-    "  base_branch, max_attempts, timeout_seconds, idempotency_key, parent_id, budget, run_after)"
+    "WITH fp AS (SELECT CASE WHEN $10::text IS NOT NULL THEN md5(jsonb_build_array($1::text,"
+    "  coalesce($2::text, ''), $3::int, $4::text, $5::bigint, $6::text, $7::text, $8::int,"
+    "  $9::int, $11::bigint, $12::jsonb, $14::int)::text) END AS f),"
+    " ins AS (INSERT INTO tasks (title, description, priority, model, project_id, repo_url,"
+    "  base_branch, max_attempts, timeout_seconds, idempotency_key, parent_id, budget, run_after,"
+    "  idem_fingerprint)"
     " VALUES ($1, coalesce($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb,"
-    "  now() + make_interval(secs => $13))"
+    "  now() + make_interval(secs => $13), (SELECT f FROM fp))"
     " ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),"
     " act AS (INSERT INTO activity (task_id, kind, message, metadata)"
     "  SELECT id, 'state', 'created -> backlog', jsonb_build_object('to', 'backlog') FROM ins)"
-    " SELECT true AS created, " TASK_JSON " AS task FROM ins t"
+    " SELECT true AS created, true AS same, " TASK_JSON " AS task FROM ins t"
     "  LEFT JOIN projects p ON p.id = t.project_id"
     " UNION ALL"
-    " SELECT false, " TASK_JSON " FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    " SELECT false, coalesce(t.idem_fingerprint = (SELECT f FROM fp), true), " TASK_JSON
+    "  FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
     "  WHERE $10::text IS NOT NULL AND t.idempotency_key = $10 AND NOT EXISTS (SELECT 1 FROM ins)",
-    13};
+    14};
 
 /* Mark a freshly enqueued task as a fan-out group of $2 (never claimable, in_progress). */
 static const struct db_stmt st_group = {
@@ -56,18 +61,38 @@ static const struct db_stmt st_task_exists = {"queue_task_exists",
  * of the same agent: if the drain committed first, the lock wait returns the row as drained
  * and the task is not taken; otherwise the drain's `status = 'idle'` re-check sees `busy`.
  * Locks go task, then agent, as in the reaper and update_status.
+ *
+ * An agent holds at most $3 tasks (--max-tasks-per-agent, default 1), so one agent token
+ * cannot drain the backlog and read every prompt. `held` counts in the statement's snapshot;
+ * a concurrent claim by the same agent that committed after that snapshot also changed the
+ * agent row (busy CTE), so the locked row's xmin differs from the snapshot's and this claim
+ * takes nothing (the caller sees no task and polls again). Fan-out groups (is_group) are
+ * never claimed, whatever their state: a group is its children.
  */
 static const struct db_stmt st_claim = {
     "queue_claim",
-    "WITH pick AS (SELECT t.id FROM tasks t WHERE t.state = 'backlog' AND t.run_after <= now()"
-    "  ORDER BY t.priority DESC, t.id FOR UPDATE SKIP LOCKED LIMIT 1),"
-    " ag AS (SELECT id, status FROM agents WHERE id = $1 AND EXISTS (SELECT 1 FROM pick)"
-    "  FOR UPDATE),"
+    "WITH held AS (SELECT count(*) AS n FROM tasks WHERE agent_id = $1 AND state = 'in_progress'"
+    "  AND NOT is_group),"
+    " pick AS (SELECT t.id, t.project_id, drover_project_limit(p.settings) AS lim"
+    "  FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    "  WHERE t.state = 'backlog' AND t.run_after <= now() AND NOT t.is_group"
+    "  AND (SELECT n FROM held) < $3"
+    "  AND (drover_project_limit(p.settings) IS NULL"
+    "   OR p.in_progress < drover_project_limit(p.settings))"
+    "  ORDER BY t.priority DESC, t.id FOR UPDATE OF t SKIP LOCKED LIMIT 1),"
+    " ag AS (SELECT id, status, xmin::text AS x FROM agents WHERE id = $1"
+    "  AND EXISTS (SELECT 1 FROM pick) FOR UPDATE),"
+    /* A limited project: its row's lock, re-checked against the committed count (sql/021). */
+    " gate AS (UPDATE projects p SET in_progress = p.in_progress FROM pick"
+    "  WHERE p.id = pick.project_id AND pick.lim IS NOT NULL"
+    "  AND p.in_progress < drover_project_limit(p.settings) RETURNING p.id),"
     " c AS (UPDATE tasks t SET state = 'in_progress', agent_id = $1, attempt = t.attempt + 1,"
     "  lease_epoch = t.lease_epoch + 1, lease_expires_at = now() + make_interval(secs => $2),"
     "  started_at = now(), updated_at = now(), reason = NULL"
     "  FROM pick WHERE t.id = pick.id"
-    "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline'))"
+    "  AND EXISTS (SELECT 1 FROM ag WHERE ag.status NOT IN ('draining', 'offline')"
+    "   AND ag.x = (SELECT xmin::text FROM agents WHERE id = $1))"
+    "  AND (pick.lim IS NULL OR EXISTS (SELECT 1 FROM gate))"
     "  RETURNING t.*),"
     " busy AS (UPDATE agents SET status = 'busy', last_heartbeat_at = now(), updated_at = now()"
     "  WHERE id IN (SELECT agent_id FROM c)),"
@@ -77,9 +102,13 @@ static const struct db_stmt st_claim = {
     " SELECT COALESCE((SELECT status FROM ag), (SELECT status FROM agents WHERE id = $1))"
     "  AS agent_status,"
     "  (SELECT " TASK_JSON " FROM c t LEFT JOIN projects p ON p.id = t.project_id) AS task",
-    2};
+    3};
 
 /*
+ * A named task the agent does not hold answers cancelled with a state only when this agent was
+ * its last holder: the heartbeat is no oracle for other agents' tasks. Usage is merged
+ * (drover_usage_merge, sql/030: per key the larger number), so a total never goes down.
+ *
  * The heartbeat extends the agent's leases, then locks the agent row (ag reads ext, so it runs
  * after it): tasks first, then the agent, as update_status, the claim and the reaper lock. The
  * other order deadlocked against an update_task_status of the same agent arriving on its other
@@ -88,14 +117,15 @@ static const struct db_stmt st_claim = {
 static const struct db_stmt st_heartbeat = {
     "queue_heartbeat",
     "WITH ext AS (UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2),"
-    "  usage = CASE WHEN $5::jsonb IS NULL THEN usage ELSE $5::jsonb END"
+    "  usage = CASE WHEN $5::jsonb IS NULL THEN usage ELSE drover_usage_merge(usage, $5::jsonb) END"
     "  WHERE agent_id = $1 AND state = 'in_progress'"
     "  RETURNING id, state, lease_expires_at),"
     " ag AS (SELECT id, status FROM agents WHERE id = $1 AND (SELECT count(*) FROM ext) >= 0"
     "  FOR UPDATE),"
     " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
     "  offline_reason = CASE WHEN $3 = 'offline' THEN 'agent reported offline' END,"
-    "  usage = CASE WHEN $5::jsonb IS NULL THEN a.usage ELSE $5::jsonb END,"
+    "  usage = CASE WHEN $5::jsonb IS NULL THEN a.usage ELSE drover_usage_merge(a.usage, $5::jsonb)"
+    "   END,"
     "  status = CASE WHEN $3 = 'offline' THEN 'offline'"
     "   WHEN ag.status = 'draining' THEN 'draining'"
     "   WHEN EXISTS (SELECT 1 FROM ext) THEN 'busy' ELSE 'idle' END"
@@ -106,8 +136,8 @@ static const struct db_stmt st_heartbeat = {
     "   SELECT jsonb_build_object('id', e.id, 'state', e.state, 'cancelled', false,"
     "    'lease_expires_at', e.lease_expires_at) AS x FROM ext e"
     "   UNION ALL"
-    "   SELECT jsonb_build_object('id', t.id, 'state', t.state, 'cancelled', true,"
-    "    'lease_expires_at', NULL) FROM tasks t"
+    "   SELECT jsonb_build_object('id', t.id, 'state', CASE WHEN t.agent_id = $1 THEN t.state END,"
+    "    'cancelled', true, 'lease_expires_at', NULL) FROM tasks t"
     "   WHERE t.id = ANY ($4::bigint[]) AND t.id NOT IN (SELECT id FROM ext)) s)::text AS tasks",
     5};
 
@@ -133,8 +163,11 @@ static const struct db_stmt st_reap = {
 
 static const struct db_stmt st_runnable = {
     "queue_runnable",
-    "SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE state = 'backlog'"
-    "  AND run_after <= now() LIMIT $1) r",
+    "SELECT least(coalesce(sum(CASE WHEN lim IS NULL THEN n ELSE least(n, greatest(lim - ip, 0))"
+    "  END), 0), $1) AS n FROM (SELECT count(*) AS n, drover_project_limit(p.settings) AS lim,"
+    "  max(p.in_progress) AS ip FROM (SELECT project_id FROM tasks WHERE state = 'backlog'"
+    "  AND run_after <= now() AND NOT is_group LIMIT $1) t LEFT JOIN projects p"
+    "  ON p.id = t.project_id GROUP BY p.id, p.settings) g",
     1};
 
 static const struct db_stmt st_timeouts = {
@@ -169,8 +202,12 @@ static const struct db_stmt st_log = {
     " SELECT count(*) AS n FROM ins",
     3};
 
-static const struct db_stmt st_task_agent = {"queue_task_agent",
-                                             "SELECT agent_id, state FROM tasks WHERE id = $1", 1};
+/* Who may still log: the holder, or the last holder for QUEUE_LOG_GRACE_SECONDS after release. */
+static const struct db_stmt st_task_agent = {
+    "queue_task_agent",
+    "SELECT agent_id, state, state = 'in_progress' OR (released_at IS NOT NULL"
+    "  AND released_at > now() - make_interval(secs => $2)) AS open FROM tasks WHERE id = $1",
+    2};
 
 static const struct db_stmt st_get = {
     "queue_get",
@@ -181,7 +218,13 @@ static const struct db_stmt st_get = {
 static const struct db_stmt st_counts = {
     "queue_counts",
     "SELECT"
-    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS backlog,"
+    /* Claimable now: a limited project's backlog counts up to its free slots (sql/021). */
+    " (SELECT coalesce(sum(CASE WHEN lim IS NULL THEN n ELSE least(n, greatest(lim - ip, 0))"
+    "   END), 0) FROM (SELECT count(*) AS n, drover_project_limit(p.settings) AS lim,"
+    "   max(p.in_progress) AS ip FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
+    "   WHERE t.state = 'backlog' AND t.run_after <= now() GROUP BY p.id, p.settings) g)"
+    "   AS backlog,"
+    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS runnable,"
     " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after > now()) AS delayed,"
     " (SELECT count(*) FROM tasks WHERE state = 'in_progress') AS in_progress,"
     " (SELECT count(*) FROM tasks WHERE state = 'needs_input') AS needs_input,"
@@ -200,6 +243,7 @@ void queue_opts_default(struct queue_opts *o)
     o->lease_seconds = 120;
     o->backoff_base_seconds = 10;
     o->backoff_max_seconds = 3600;
+    o->max_tasks_per_agent = 1;
 }
 
 /* Checks a caller-supplied string: valid UTF-8 and at most `max` characters. */
@@ -237,8 +281,8 @@ json_t *queue_parse(const char *text, struct err *err)
 int queue_enqueue(struct db *db, const struct model_task_new *t, json_t **task, bool *created,
                   struct err *err)
 {
-    char prio[16], proj[24], maxa[16], tmo[16], parent[24], delay[16];
-    const char *params[13];
+    char prio[16], proj[24], maxa[16], tmo[16], parent[24], delay[16], fan[16];
+    const char *params[14];
     PGresult *r = NULL;
     int rc = -1;
 
@@ -321,6 +365,8 @@ int queue_enqueue(struct db *db, const struct model_task_new *t, json_t **task, 
     params[10] = t->parent_id > 0 ? parent : NULL;
     params[11] = t->budget_json;
     params[12] = delay;
+    snprintf(fan, sizeof(fan), "%d", t->fanout);
+    params[13] = fan;
     /* A concurrent insert with the same key commits after our snapshot: look again once. */
     for (int tries = 0; tries < 2; tries++) {
         r = db_exec(db, &st_enqueue, params, err);
@@ -333,6 +379,11 @@ int queue_enqueue(struct db *db, const struct model_task_new *t, json_t **task, 
     }
     if (!r) {
         err_set(err, ERR_BUSY, "idempotency key is being used by a concurrent request; retry");
+        goto out;
+    }
+    /* The key was used before for a different request: say so rather than answer with it. */
+    if (strcmp(db_get(r, 0, "same"), "t") != 0) {
+        err_set(err, ERR_CONFLICT, "idempotency key was already used for a different request");
         goto out;
     }
     *task = queue_parse(db_get(r, 0, "task"), err);
@@ -363,8 +414,13 @@ int queue_enqueue_group(struct db *db, const struct model_task_new *t, int count
     /* The group and its children appear together or not at all. */
     if (db_begin(db, err) < 0)
         return -1;
-    if (queue_enqueue(db, t, parent, &made, err) < 0)
-        goto out;
+    {
+        struct model_task_new g = *t;
+
+        g.fanout = count; /* a key reused for a group of another size is a different request */
+        if (queue_enqueue(db, &g, parent, &made, err) < 0)
+            goto out;
+    }
     if (made) {
         snprintf(id, sizeof(id), "%lld",
                  (long long)json_integer_value(json_object_get(*parent, "id")));
@@ -409,8 +465,8 @@ out:
 int queue_claim(struct db *db, const struct queue_opts *o, const char *agent_id, json_t **task,
                 struct err *err)
 {
-    char lease[16];
-    const char *params[2] = {agent_id, lease};
+    char lease[16], lim[16];
+    const char *params[3] = {agent_id, lease, lim};
     const char *status;
     PGresult *r;
     int rc = -1;
@@ -419,6 +475,7 @@ int queue_claim(struct db *db, const struct queue_opts *o, const char *agent_id,
     if (queue_check_agent(agent_id, err) < 0)
         return -1;
     snprintf(lease, sizeof(lease), "%d", o->lease_seconds);
+    snprintf(lim, sizeof(lim), "%d", o->max_tasks_per_agent > 0 ? o->max_tasks_per_agent : 1);
     r = db_exec(db, &st_claim, params, err);
     if (!r)
         return -1;
@@ -465,8 +522,8 @@ int queue_heartbeat(struct db *db, const struct queue_opts *o, const char *agent
         return err_set(err, ERR_INVALID, "status must be idle, busy, initializing or offline");
     if (task_ids && !json_is_array(task_ids))
         return err_set(err, ERR_INVALID, "task ids must be an array of integers");
-    if (usage && !json_is_object(usage))
-        return err_set(err, ERR_INVALID, "usage must be an object");
+    if (usage && model_usage_check(usage, err) < 0)
+        return -1;
     buf_append(&ids, "{", 1);
     for (size_t i = 0; task_ids && i < json_array_size(task_ids); i++) {
         json_t *v = json_array_get(task_ids, i);
@@ -556,6 +613,10 @@ static int queue_log_entry(const json_t *e, json_t *arr, struct err *err)
         return err_set(err, ERR_INVALID, "each log entry needs a non-empty message");
     if (queue_check_text("message", json_string_value(m), MODEL_MESSAGE_MAX, true, err) < 0)
         return -1;
+    /* Escapes in a log line would reach operators' terminals (droverctl, `tasks logs`). */
+    if (model_text_has_control(json_string_value(m)))
+        return err_set(err, ERR_INVALID,
+                       "message holds control characters (only tab and newline are allowed)");
     if (lv) {
         if (!json_is_string(lv))
             return err_set(err, ERR_INVALID, "level must be a string");
@@ -599,8 +660,10 @@ int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t
         goto out;
     }
     {
-        const char *p1[1] = {id};
+        char grace[16];
+        const char *p1[2] = {id, grace};
 
+        snprintf(grace, sizeof(grace), "%d", QUEUE_LOG_GRACE_SECONDS);
         r = db_exec(db, &st_task_agent, p1, err);
         if (!r)
             goto out;
@@ -613,6 +676,13 @@ int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t
             (!db_get(r, 0, "agent_id") || strcasecmp(db_get(r, 0, "agent_id"), agent_id) != 0)) {
             err_set(err, ERR_FORBIDDEN, "task %lld is not leased to agent %s", (long long)task_id,
                     agent_id);
+            goto out;
+        }
+        /* The last holder's late lines land for a short grace, then the history is closed. */
+        if (agent_id && strcmp(db_get(r, 0, "open"), "t") != 0) {
+            err_set(err, ERR_CONFLICT,
+                    "task %lld left agent %s more than %d s ago: its log is closed to it",
+                    (long long)task_id, agent_id, QUEUE_LOG_GRACE_SECONDS);
             goto out;
         }
         PQclear(r);
@@ -666,6 +736,7 @@ int queue_counts(struct db *db, struct queue_counts *c, struct err *err)
     if (!r)
         return -1;
     c->backlog = db_get_ll(r, 0, "backlog");
+    c->held = db_get_ll(r, 0, "runnable") - c->backlog;
     c->delayed = db_get_ll(r, 0, "delayed");
     c->in_progress = db_get_ll(r, 0, "in_progress");
     c->needs_input = db_get_ll(r, 0, "needs_input");

@@ -28,10 +28,14 @@
 /* A task left the backlog or in_progress for good (sql/006): the autoscaler's load-drop hint. */
 #define QUEUE_CHANNEL_DONE "drover_task_done"
 
+/* How long the last holder of a task may still append log lines after it left in_progress. */
+#define QUEUE_LOG_GRACE_SECONDS 30
+
 struct queue_opts {
     int lease_seconds;        /* a claim or heartbeat extends the lease this far; default 120 */
     int backoff_base_seconds; /* first retry delay; doubles per attempt; default 10 */
     int backoff_max_seconds;  /* cap of the retry delay; default 3600 */
+    int max_tasks_per_agent;  /* tasks one agent may hold in_progress at once; default 1 */
 };
 
 /* Fills in the defaults above. */
@@ -55,9 +59,11 @@ int queue_enqueue_group(struct db *db, const struct model_task_new *t, int count
                         bool *created, struct err *err);
 
 /*
- * Claim the most urgent runnable task for `agent_id` (one statement, FOR UPDATE SKIP LOCKED):
+ * Claim the most urgent runnable task for `agent_id` (one statement, FOR UPDATE SKIP LOCKED),
+ * skipping projects at their settings.max_in_progress (never over it under concurrency: sql/021):
  * in_progress, attempt + 1, a new lease epoch, a lease of opts->lease_seconds; the agent
- * becomes busy. *task is NULL when nothing is runnable. An unknown agent is ERR_NOT_FOUND; a
+ * becomes busy. *task is NULL when nothing is runnable, or when the agent already holds
+ * opts->max_tasks_per_agent tasks (never a fan-out group). An unknown agent is ERR_NOT_FOUND; a
  * draining or offline agent is ERR_CONFLICT and claims nothing.
  */
 int queue_claim(struct db *db, const struct queue_opts *o, const char *agent_id, json_t **task,
@@ -96,8 +102,7 @@ int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *
 /* needs_input -> backlog, the answer appended to the task's context. */
 int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
                  json_t **task, struct err *err);
-/* ready_to_test -> completed. */
-int queue_accept(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err);
+/* (ready_to_test -> completed, -> backlog and -> cancelled by a reviewer: store/review.h.) */
 /* failed | cancelled -> backlog with a fresh attempt budget. */
 int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err);
 
@@ -128,13 +133,14 @@ int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t
 int queue_get(struct db *db, int64_t task_id, json_t **task, struct err *err);
 
 struct queue_counts {
-    long long backlog; /* runnable now */
+    long long backlog; /* claimable now (a limited project's counts up to its free slots) */
     long long delayed; /* backlog waiting for run_after */
     long long in_progress;
     long long needs_input;
     long long busy, idle, starting, draining; /* agents */
     double oldest_backlog_age;                /* seconds; 0 when empty */
     long long expired_leases;
+    long long held; /* runnable but held back by a project's max_in_progress */
 };
 
 /* All counts from one statement, so they are one consistent snapshot. */

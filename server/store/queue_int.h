@@ -1,6 +1,6 @@
 /*
- * What the queue's files (queue.c, queue_move.c) share and nothing else uses. SQL text and
- * small checks; the threads of their callers.
+ * What the queue's files (queue.c, queue_move.c, and review.c's people's moves) share and
+ * nothing outside store/ uses. SQL text and small checks; the threads of their callers.
  */
 #ifndef DROVER_STORE_QUEUE_INT_H
 #define DROVER_STORE_QUEUE_INT_H
@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "store/db.h"
 
 /* Recompute an agent's status from what it holds; draining and offline stay as they are. */
 #define QUEUE_AGENT_SETTLE(ids, excluding)                                                         \
@@ -24,5 +25,19 @@ int queue_check_text(const char *field, const char *s, size_t max, bool required
 int queue_check_agent(const char *agent_id, struct err *err);
 /* The JSON text of a row, parsed (owned), or NULL with ERR_INTERNAL. */
 json_t *queue_parse(const char *text, struct err *err);
+
+/*
+ * A person's (or a forge's) move of a task: to `to`, only from `from` when set, checked against
+ * the model's lifecycle under the row lock; `why` becomes the activity message's tail and the
+ * task's last_error; `context` (an array) is appended to the task's context; `reset` gives a
+ * fresh attempt budget. `actor` is recorded as "by". own_tx false: the caller's transaction.
+ */
+struct queue_person_move {
+    const char *to, *from, *why;
+    const json_t *context;
+    bool reset;
+};
+int queue_move_person(struct db *db, bool own_tx, int64_t task_id, const char *actor,
+                      const struct queue_person_move *m, json_t **task, struct err *err);
 
 #endif

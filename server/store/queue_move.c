@@ -28,7 +28,9 @@ static const struct db_stmt st_set_state = {
     "queue_set_state",
     "WITH u AS (UPDATE tasks t SET state = $2, updated_at = now(),"
     "  lease_expires_at = CASE WHEN $2 = 'in_progress' THEN t.lease_expires_at END,"
-    "  finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() END,"
+    "  finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') AND"
+    "   t.state = 'ready_to_test' THEN coalesce(t.finished_at, now())"
+    "   WHEN $2 IN ('completed', 'failed', 'cancelled', 'ready_to_test') THEN now() END,"
     "  last_error = coalesce($3, t.last_error),"
     "  question = CASE WHEN $2 = 'needs_input' THEN $4 ELSE t.question END,"
     "  reason = CASE WHEN $2 = 'needs_input' THEN coalesce($5, 'question') ELSE NULL END,"
@@ -281,8 +283,9 @@ int queue_update_status(struct db *db, const struct queue_opts *o, const char *a
 struct queue_admin_arg {
     const char *to;
     const char *why;
-    json_t *context;
+    const json_t *context;
     bool reset;
+    const char *from; /* the state the task must be in, or NULL for any the model allows */
 };
 
 static int queue_check_admin(const struct queue_locked *l, const void *argp, const char **to,
@@ -290,8 +293,8 @@ static int queue_check_admin(const struct queue_locked *l, const void *argp, con
 {
     const struct queue_admin_arg *a = argp;
 
-    (void)err;
-    (void)l;
+    if (a->from && strcmp(l->state, a->from) != 0)
+        return err_set(err, ERR_CONFLICT, "task is %s, not %s", l->state, a->from);
     *to = a->to;
     ch->error = a->why;
     ch->context_add = a->context;
@@ -309,8 +312,9 @@ static const struct db_stmt st_children_lock = {
 int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
                  struct err *err)
 {
-    struct queue_admin_arg a = {"cancelled", NULL, NULL, false};
-    struct queue_admin_arg child = {"cancelled", "its fan-out group was cancelled", NULL, false};
+    struct queue_admin_arg a = {"cancelled", NULL, NULL, false, NULL};
+    struct queue_admin_arg child = {"cancelled", "its fan-out group was cancelled", NULL, false,
+                                    NULL};
     char id[24], *msg = NULL;
     const char *p1[1] = {id};
     PGresult *r = NULL;
@@ -355,28 +359,115 @@ out:
 int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
                  json_t **task, struct err *err)
 {
-    struct queue_admin_arg a = {"backlog", NULL, NULL, false};
+    struct queue_admin_arg a = {"backlog", NULL, NULL, false, NULL};
     int rc;
 
     if (queue_check_text("answer", answer, MODEL_ANSWER_MAX, true, err) < 0)
         return -1;
-    a.context = json_pack("[{s:s,s:s,s:s}]", "type", "answer", "text", answer, "by",
-                          actor ? actor : "admin");
+    json_t *ctx = json_pack("[{s:s,s:s,s:s}]", "type", "answer", "text", answer, "by",
+                            actor ? actor : "admin");
+
+    a.context = ctx;
     rc = queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
-    json_decref(a.context);
+    json_decref(ctx);
     return rc;
 }
 
-int queue_accept(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
-{
-    struct queue_admin_arg a = {"completed", NULL, NULL, false};
+static const struct db_stmt st_is_group = {
+    "queue_is_group", "SELECT is_group FROM tasks WHERE id = $1 FOR UPDATE", 1};
 
-    return queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
-}
+/* The children of a group that a retry puts back in the backlog, locked, in creation order. */
+static const struct db_stmt st_children_retry = {
+    "queue_children_retry",
+    "SELECT id FROM tasks WHERE parent_id = $1 AND state IN ('failed', 'cancelled')"
+    " ORDER BY id FOR UPDATE",
+    1};
 
+static const struct db_stmt st_group_reopen = {
+    "queue_group_reopen",
+    "WITH u AS (UPDATE tasks SET state = 'in_progress', run_after = now(), updated_at = now()"
+    "  WHERE id = $1 AND is_group AND state = 'backlog' RETURNING id)"
+    " INSERT INTO activity (task_id, kind, message, metadata)"
+    " SELECT id, 'state', 'backlog -> in_progress: fan-out group retried, ' || $2 ||"
+    "  ' children re-queued', jsonb_build_object('from', 'backlog', 'to', 'in_progress',"
+    "  'requeued', $2::int) FROM u RETURNING task_id",
+    2};
+
+/*
+ * Retry. A fan-out group is never claimed (it is its children), so retrying one re-opens the
+ * group and puts its failed and cancelled children back in the backlog, all in one
+ * transaction; before, the parent itself went to the backlog and an agent worked it as an
+ * ordinary task while the children stayed cancelled.
+ */
 int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
 {
-    struct queue_admin_arg a = {"backlog", NULL, NULL, true};
+    struct queue_admin_arg a = {"backlog", NULL, NULL, true, NULL};
+    struct queue_admin_arg child = {"backlog", NULL, NULL, true, NULL};
+    char id[24], n[16];
+    const char *p1[1] = {id};
+    PGresult *r = NULL, *kids = NULL;
+    int rc = -1;
 
-    return queue_transition(db, true, task_id, NULL, actor, queue_check_admin, &a, task, err);
+    *task = NULL;
+    if (task_id <= 0)
+        return err_set(err, ERR_INVALID, "task id must be a positive integer");
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    if (db_begin(db, err) < 0)
+        return -1;
+    r = db_exec(db, &st_is_group, p1, err);
+    if (!r)
+        goto out;
+    if (PQntuples(r) == 0) {
+        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
+        goto out;
+    }
+    if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0)
+        goto out;
+    if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+        kids = db_exec(db, &st_children_retry, p1, err);
+        if (!kids)
+            goto out;
+        for (int i = 0; i < PQntuples(kids); i++) {
+            json_t *ct = NULL;
+            int crc = queue_transition(db, false, strtoll(PQgetvalue(kids, i, 0), NULL, 10), NULL,
+                                       actor, queue_check_admin, &child, &ct, err);
+
+            json_decref(ct);
+            if (crc < 0)
+                goto out;
+        }
+        snprintf(n, sizeof(n), "%d", PQntuples(kids));
+        {
+            const char *p2[2] = {id, n};
+
+            PQclear(r);
+            r = db_exec(db, &st_group_reopen, p2, err);
+            if (!r)
+                goto out;
+        }
+        json_decref(*task);
+        *task = NULL;
+        if (queue_get(db, task_id, task, err) < 0)
+            goto out;
+    }
+    rc = db_commit(db, err);
+out:
+    if (rc < 0) {
+        db_rollback(db);
+        json_decref(*task);
+        *task = NULL;
+    }
+    PQclear(r);
+    PQclear(kids);
+    return rc;
+}
+
+int queue_move_person(struct db *db, bool own_tx, int64_t task_id, const char *actor,
+                      const struct queue_person_move *m, json_t **task, struct err *err)
+{
+    struct queue_admin_arg a = {m->to, m->why, m->context, m->reset, m->from};
+
+    if (queue_check_text("reason", m->why, 4000, false, err) < 0)
+        return -1;
+    return queue_transition(db, own_tx, task_id, NULL, actor, queue_check_admin, &a, task, err);
 }

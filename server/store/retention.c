@@ -45,6 +45,16 @@ static const struct db_stmt st_scale = {
     " DELETE FROM scale_events d USING v WHERE d.id = v.id",
     2};
 
+/* Delivered notifications only: pending ones are still to be sent, dead ones are kept for people
+ * to read until the same horizon as the rest (they age out by created_at). */
+static const struct db_stmt st_outbox = {
+    "retention_outbox",
+    "WITH v AS (SELECT id FROM outbox WHERE state IN ('delivered', 'dead')"
+    "  AND coalesce(delivered_at, created_at) < now() - make_interval(days => $1::int)"
+    "  ORDER BY id LIMIT $2::int FOR UPDATE SKIP LOCKED)"
+    " DELETE FROM outbox d USING v WHERE d.id = v.id",
+    2};
+
 int retention_claim(struct db *db, const char *name, int interval_s, const char *replica, bool *due,
                     struct err *err)
 {
@@ -123,4 +133,9 @@ int retention_activity(struct db *db, long long boundary, int batch, int *n, str
 int retention_scale_events(struct db *db, int days, int batch, int *n, struct err *err)
 {
     return retention_delete(db, &st_scale, days, batch, n, err);
+}
+
+int retention_outbox(struct db *db, int days, int batch, int *n, struct err *err)
+{
+    return retention_delete(db, &st_outbox, days, batch, n, err);
 }

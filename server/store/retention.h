@@ -6,7 +6,8 @@
  *
  * Kept: every activity row of a task that is still open (backlog, in_progress, needs_input,
  * ready_to_test), however old. Pruned after `days`: activity of finished tasks (completed,
- * failed, cancelled) and rows with no task, and scale_events.
+ * failed, cancelled) and rows with no task, scale_events, and delivered (or dead)
+ * notifications of the outbox.
  */
 #ifndef DROVER_STORE_RETENTION_H
 #define DROVER_STORE_RETENTION_H
@@ -36,5 +37,8 @@ int retention_activity(struct db *db, long long boundary, int batch, int *n, str
 
 /* Delete up to `batch` scale_events older than `days`. *n = rows deleted. */
 int retention_scale_events(struct db *db, int days, int batch, int *n, struct err *err);
+
+/* Delete up to `batch` delivered (or dead) notifications older than `days`. *n = rows deleted. */
+int retention_outbox(struct db *db, int days, int batch, int *n, struct err *err);
 
 #endif

@@ -30,7 +30,7 @@ static const struct db_stmt st_history = {
     "tasklist_history",
     "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'ts', ts, 'from',"
     " metadata->>'from', 'to', metadata->>'to', 'message', message, 'agent_id', agent_id,"
-    " 'level', level) ORDER BY id), '[]')::text AS h FROM activity"
+    " 'level', level, 'by', metadata->>'by') ORDER BY id), '[]')::text AS h FROM activity"
     " WHERE task_id = $1 AND kind = 'state'",
     1};
 

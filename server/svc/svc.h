@@ -34,6 +34,7 @@ struct svc_env {
     atomic_bool *claims_closed; /* set at shutdown: no task is handed out; may be NULL */
     struct ttlcache *auth;      /* verified tokens (svc_auth.h), or NULL: no cache */
     struct ttlcache *sessions;  /* known MCP sessions (svc_sessions.h), or NULL: no cache */
+    const char *public_url;     /* where people reach this droverd (DROVER_PUBLIC_URL), or NULL */
 };
 
 /* One caller's handle: the environment and its own connection (borrowed). */

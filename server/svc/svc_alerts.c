@@ -1,5 +1,6 @@
 /* Alertmanager as a trigger. Worker threads (svc_alerts_render: any thread). */
 #include "svc/svc_alerts.h"
+#include "core/text.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "store/alerts.h"
@@ -160,7 +161,14 @@ int svc_alerts_intake(struct svc_ctx *c, const char *project_ref, const json_t *
     tmpl =
         json_string_value(json_object_get(json_object_get(project, "settings"), "alert_template"));
     prompt = svc_alerts_render(tmpl && *tmpl ? tmpl : SVC_ALERTS_DEFAULT_TEMPLATE, payload);
-    snprintf(title, sizeof(title), "Alert: %.200s (%zu firing)", svc_alerts_name(payload), firing);
+    {
+        /* Cut on a character boundary: a split character made the title invalid UTF-8, the
+         * task was refused and Alertmanager retried forever. */
+        const char *name = svc_alerts_name(payload);
+
+        snprintf(title, sizeof(title), "Alert: %.*s (%zu firing)", (int)text_utf8_prefix(name, 200),
+                 name, firing);
+    }
     t.title = title;
     t.description = prompt;
     t.project_id = json_integer_value(json_object_get(project, "id"));

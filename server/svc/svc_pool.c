@@ -57,6 +57,8 @@ int svc_pool_get(struct svc_ctx *c, json_t **out, struct err *err)
                      (json_int_t)n.in_progress, "busy", (json_int_t)n.busy, "idle",
                      (json_int_t)n.idle, "starting", (json_int_t)n.starting, "draining",
                      (json_int_t)n.draining, "leader", leader, "decisions", events, "audit", audit);
+    /* Runnable tasks a project's max_in_progress holds back: they add no pods. */
+    json_object_set_new(json_object_get(*out, "counts"), "held", json_integer(n.held));
     return 0;
 }
 

@@ -5,7 +5,9 @@
 #include "core/text.h"
 #include "store/branches.h"
 #include "svc/svc_forge.h"
+#include "svc/svc_prbody.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int svc_pull_check(const char *field, const char *s, size_t max, struct err *err)
@@ -28,6 +30,7 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
     };
     struct svc_forge sf;
     json_t *out = NULL;
+    char *body = NULL, *labels = NULL;
     bool has_forge;
     int rc = -1;
 
@@ -35,8 +38,14 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
         return -1;
     if (!has_forge)
         return 0;
+    /* What a reviewer reads, and the team's options (svc/svc_prbody.h). */
+    body = svc_prbody_compose(l->task, req.body, c->env->public_url);
+    req.body = body;
+    svc_prbody_options(json_object_get(sf.project, "settings"), &req, &labels);
     if (forge_backend_create_pull_request(&sf.f, &req, &out, err) < 0)
         goto out;
+    if (req.draft)
+        json_object_set_new(pr, "draft", json_true());
     json_object_set(pr, "forge", json_object_get(out, "forge"));
     json_object_set(pr, "number", json_object_get(out, "number"));
     json_object_set(pr, "url", json_object_get(out, "url"));
@@ -48,6 +57,8 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
 out:
     json_decref(out);
     svc_forge_clear(&sf);
+    free(body);
+    free(labels);
     return rc;
 }
 

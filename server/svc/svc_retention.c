@@ -34,6 +34,14 @@ int svc_retention_run(struct svc_ctx *c, int days, int batch, struct svc_retenti
             break;
     }
     n->more = n->more || i == SVC_RETENTION_MAX_BATCHES;
+    for (i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
+        if (retention_outbox(c->db, days, batch, &got, err) < 0)
+            return -1;
+        n->outbox += got;
+        if (got < batch)
+            break;
+    }
+    n->more = n->more || i == SVC_RETENTION_MAX_BATCHES;
     return 0;
 }
 
@@ -79,9 +87,10 @@ void svc_retention_tick(struct svc_ctx *c)
              n.scale_events, hist, n.more ? "true" : "false");
     if (retention_done(c->db, "retention", result, n.more, &err) < 0)
         log_warn("retention", "run not recorded: %s", err.msg);
-    if (n.activity || n.scale_events || hist)
+    if (n.activity || n.scale_events || n.outbox || hist)
         log_info("retention",
-                 "pruned activity=%lld scale_events=%lld (older than %d days) history=%lld%s",
-                 n.activity, n.scale_events, o->retention_days, hist,
+                 "pruned activity=%lld scale_events=%lld outbox=%lld (older than %d days) "
+                 "history=%lld%s",
+                 n.activity, n.scale_events, n.outbox, o->retention_days, hist,
                  n.more ? " (more to go)" : "");
 }

@@ -17,7 +17,7 @@
 #define SVC_RETENTION_MAX_BATCHES 20
 
 struct svc_retention_counts {
-    long long activity, scale_events;
+    long long activity, scale_events, outbox;
     bool more; /* stopped at the cap: more rows are old enough */
 };
 

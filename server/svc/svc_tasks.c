@@ -28,6 +28,9 @@ int svc_tasks_submit(struct svc_ctx *c, const struct model_task_new *t, int coun
     int64_t parent;
 
     *task = NULL;
+    /* Client keys and the keys the server derives (KEY#i, schedule:...) never meet. */
+    if (model_idem_key_check(t->idempotency_key, err) < 0)
+        return -1;
     if (count <= 1)
         return queue_enqueue(c->db, t, task, created, err);
     if (queue_enqueue_group(c->db, t, count, task, created, err) < 0)

@@ -16,6 +16,10 @@
  *       just before its INSERT was sent; the receiving agent records now - then. p50/p99.
  *   drover-bench ping     --url U --tokens F --agents N --seconds S
  *       N sessions send MCP ping as fast as they can; ping/s.
+ *   drover-bench call     --url U --tokens F --agents N --seconds S
+ *       N agents call the heartbeat tool (a database write) as fast as they can; call/s.
+ * Every mode takes --era legacy (default: initialize, a session) or --era modern (2026-07-28:
+ * stateless, _meta and Mcp-Method/Mcp-Name per request; ping becomes server/discover).
  *
  * --tokens F: one "AGENT_ID TOKEN" pair per line (scripts/bench.sh writes it from
  * `droverd token create --scope agent`); agent i uses line i. Each run prints one JSON line on
@@ -40,11 +44,17 @@
 
 #define BENCH_MAX_AGENTS 256
 #define BENCH_PROTOCOL "2025-11-25"
+#define BENCH_MODERN "2026-07-28"
+#define BENCH_META                                                                                 \
+    "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"" BENCH_MODERN "\","                 \
+    "\"io.modelcontextprotocol/clientCapabilities\":{},"                                           \
+    "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"drover-bench\",\"version\":\"1\"}}"
 
 struct bench_opts {
     const char *mode, *url, *tokens, *database_url;
     int agents, count, wait;
     double seconds, warmup;
+    bool modern; /* --era modern: MCP 2026-07-28, no session, _meta and headers per request */
 };
 
 /* One agent: its identity, its connection and its MCP session. */
@@ -148,7 +158,9 @@ static void bench_set_headers(struct bench_agent *a)
     snprintf(line, sizeof(line), "Authorization: Bearer %s", a->token);
     a->hdrs = curl_slist_append(a->hdrs, line);
     a->hdrs = curl_slist_append(a->hdrs, "Expect:");
-    if (a->session[0]) {
+    if (bench_o.modern)
+        a->hdrs = curl_slist_append(a->hdrs, "MCP-Protocol-Version: " BENCH_MODERN);
+    else if (a->session[0]) {
         snprintf(line, sizeof(line), "Mcp-Session-Id: %s", a->session);
         a->hdrs = curl_slist_append(a->hdrs, line);
         a->hdrs = curl_slist_append(a->hdrs, "MCP-Protocol-Version: " BENCH_PROTOCOL);
@@ -224,15 +236,52 @@ static int bench_post(struct bench_agent *a, const char *body, long id, json_t *
     return 0;
 }
 
+/*
+ * One request. Modern era: `params` (an object, or NULL) gets _meta, and the request carries
+ * Mcp-Method (and Mcp-Name: `name`, for tools/call) on top of the agent's headers.
+ */
+static int bench_request_named(struct bench_agent *a, const char *method, const char *params,
+                               const char *name, json_t **result)
+{
+    char body[2048], mh[160], nh[160];
+    long id = ++a->next_id;
+    struct curl_slist *extra = NULL, *last;
+    int rc;
+
+    if (!bench_o.modern) {
+        snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\"%s%s}", id,
+                 method, params ? ",\"params\":" : "", params ? params : "");
+        return bench_post(a, body, id, result);
+    }
+    /* params is "{...}": splice _meta in before its closing brace */
+    snprintf(body, sizeof(body),
+             "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\",\"params\":{%.*s%s" BENCH_META "}}",
+             id, method, params ? (int)strlen(params) - 2 : 0, params ? params + 1 : "",
+             params && strlen(params) > 2 ? "," : "");
+    snprintf(mh, sizeof(mh), "Mcp-Method: %s", method);
+    extra = curl_slist_append(NULL, mh);
+    if (name) {
+        snprintf(nh, sizeof(nh), "Mcp-Name: %s", name);
+        curl_slist_append(extra, nh);
+    }
+    /* append the per-request headers to the agent's list for this one request */
+    for (last = a->hdrs; last && last->next; last = last->next)
+        ;
+    if (last)
+        last->next = extra;
+    curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, a->hdrs ? a->hdrs : extra);
+    rc = bench_post(a, body, id, result);
+    if (last)
+        last->next = NULL;
+    curl_slist_free_all(extra);
+    curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, a->hdrs);
+    return rc;
+}
+
 static int bench_request(struct bench_agent *a, const char *method, const char *params,
                          json_t **result)
 {
-    char body[2048];
-    long id = ++a->next_id;
-
-    snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"%s\"%s%s}", id,
-             method, params ? ",\"params\":" : "", params ? params : "");
-    return bench_post(a, body, id, result);
+    return bench_request_named(a, method, params, NULL, result);
 }
 
 /* A tool call; *out = structuredContent (owned). An isError result is an error. */
@@ -243,7 +292,7 @@ static int bench_tool(struct bench_agent *a, const char *name, const char *args,
 
     *out = NULL;
     snprintf(params, sizeof(params), "{\"name\":\"%s\",\"arguments\":%s}", name, args);
-    if (bench_request(a, "tools/call", params, &r) < 0)
+    if (bench_request_named(a, "tools/call", params, name, &r) < 0)
         return -1;
     if (json_is_true(json_object_get(r, "isError"))) {
         json_t *c = json_array_get(json_object_get(r, "content"), 0);
@@ -285,6 +334,8 @@ static int bench_connect(struct bench_agent *a)
     curl_easy_setopt(a->h, CURLOPT_TIMEOUT, (long)bench_o.wait + 30L);
     a->session[0] = '\0';
     bench_set_headers(a);
+    if (bench_o.modern) /* stateless: nothing to set up */
+        return 0;
     if (bench_request(a, "initialize",
                       "{\"protocolVersion\":\"" BENCH_PROTOCOL "\",\"capabilities\":{},"
                       "\"clientInfo\":{\"name\":\"drover-bench\",\"version\":\"1\"}}",
@@ -396,8 +447,34 @@ static void *bench_ping_agent(void *arg)
     while (!atomic_load(&bench_stop)) {
         json_t *r = NULL;
 
-        if (bench_request(a, "ping", NULL, &r) < 0) {
+        /* 2026-07-28 removed ping: its cheapest request is server/discover */
+        if (bench_request(a, bench_o.modern ? "server/discover" : "ping", NULL, &r) < 0) {
             bench_fail(a, "ping");
+            continue;
+        }
+        json_decref(r);
+        if (atomic_load(&bench_measuring))
+            atomic_fetch_add(&bench_done, 1);
+    }
+    return NULL;
+}
+
+/* `call`: a tool call that reaches the database (heartbeat) as fast as possible. */
+static void *bench_call_agent(void *arg)
+{
+    struct bench_agent *a = arg;
+
+    if (bench_connect(a) < 0) {
+        bench_fail(a, "connect");
+        bench_ready_wait();
+        return NULL;
+    }
+    bench_ready_wait();
+    while (!atomic_load(&bench_stop)) {
+        json_t *r = NULL;
+
+        if (bench_tool(a, "heartbeat", "{\"status\":\"idle\"}", &r) < 0) {
+            bench_fail(a, "heartbeat");
             continue;
         }
         json_decref(r);
@@ -549,25 +626,32 @@ static double bench_cpu(void)
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: drover-bench tasks|dispatch|ping --url URL --tokens FILE --agents N\n"
-               "         [--seconds S] [--warmup S] [--count C] [--wait W] [--database-url DSN]\n");
+    fprintf(f, "usage: drover-bench tasks|dispatch|ping|call --url URL --tokens FILE --agents N\n"
+               "         [--seconds S] [--warmup S] [--count C] [--wait W] [--database-url DSN]\n"
+               "         [--era legacy|modern]\n");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},    {"tokens", required_argument, NULL, 't'},
-        {"agents", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
-        {"warmup", required_argument, NULL, 'w'}, {"count", required_argument, NULL, 'c'},
-        {"wait", required_argument, NULL, 'W'},   {"database-url", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"tokens", required_argument, NULL, 't'},
+                                         {"agents", required_argument, NULL, 'n'},
+                                         {"seconds", required_argument, NULL, 's'},
+                                         {"warmup", required_argument, NULL, 'w'},
+                                         {"count", required_argument, NULL, 'c'},
+                                         {"wait", required_argument, NULL, 'W'},
+                                         {"database-url", required_argument, NULL, 'd'},
+                                         {"era", required_argument, NULL, 'e'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     void *(*fn)(void *) = NULL;
     pthread_t th[BENCH_MAX_AGENTS];
     PGconn *pg = NULL;
     double t0, t1;
     int c, rc = 1;
 
-    bench_o = (struct bench_opts){NULL, "http://127.0.0.1:8080", NULL, NULL, 8, 200, 5, 10, 1};
+    bench_o =
+        (struct bench_opts){NULL, "http://127.0.0.1:8080", NULL, NULL, 8, 200, 5, 10, 1, false};
     if (argc < 2) {
         bench_usage(stderr);
         return 2;
@@ -600,6 +684,13 @@ int main(int argc, char **argv)
         case 'd':
             bench_o.database_url = optarg;
             break;
+        case 'e':
+            if (strcmp(optarg, "modern") != 0 && strcmp(optarg, "legacy") != 0) {
+                bench_usage(stderr);
+                return 2;
+            }
+            bench_o.modern = strcmp(optarg, "modern") == 0;
+            break;
         case 'h':
             bench_usage(stdout);
             return 0;
@@ -614,6 +705,8 @@ int main(int argc, char **argv)
         fn = bench_ping_agent;
     else if (strcmp(bench_o.mode, "dispatch") == 0)
         fn = bench_dispatch_agent;
+    else if (strcmp(bench_o.mode, "call") == 0)
+        fn = bench_call_agent;
     if (!fn || !bench_o.tokens || bench_o.agents < 1 || bench_o.agents > BENCH_MAX_AGENTS ||
         bench_o.seconds <= 0 || bench_o.warmup < 0 || bench_o.count < 1 || bench_o.wait < 1) {
         bench_usage(stderr);
@@ -700,9 +793,15 @@ int main(int argc, char **argv)
         long n = atomic_load(&bench_done);
         printf("{\"mode\":\"%s\",\"agents\":%d,\"seconds\":%.3f,\"%s\":%ld,\"%s_per_s\":%.1f,"
                "\"client_cpu_s\":%.3f,\"errors\":%ld}\n",
-               bench_o.mode, bench_o.agents, t1 - t0, fn == bench_ping_agent ? "pings" : "tasks", n,
-               fn == bench_ping_agent ? "ping" : "tasks", (double)n / (t1 - t0), c1 - c0,
-               atomic_load(&bench_errors));
+               bench_o.mode, bench_o.agents, t1 - t0,
+               fn == bench_ping_agent   ? "pings"
+               : fn == bench_call_agent ? "calls"
+                                        : "tasks",
+               n,
+               fn == bench_ping_agent   ? "ping"
+               : fn == bench_call_agent ? "call"
+                                        : "tasks",
+               (double)n / (t1 - t0), c1 - c0, atomic_load(&bench_errors));
         rc = atomic_load(&bench_errors) == 0 && n > 0 ? 0 : 1;
     }
 out:

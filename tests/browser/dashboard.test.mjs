@@ -139,6 +139,40 @@ try {
     assert(t.json.context.some((c) => c.text === 'Use 8080, the main port.'), 'answer in context');
   });
 
+  await test('a reviewer asks for changes, then accepts, from the UI', async () => {
+    assert(taskId, 'needs the task of the previous tests');
+    const ready = async () => {
+      const c = await tool('get_next_task', {});
+      assert(c.structuredContent.task && c.structuredContent.task.id === taskId, 'claimed ' + JSON.stringify(c));
+      const r = await tool('update_task_status', { task_id: taskId, lease_epoch: c.structuredContent.task.lease_epoch, status: 'ready_to_test', result: { summary: 'health handler added', files: [{ path: 'src/health.c', added: 12, removed: 1 }], diff: '+++ b/src/health.c\n+int health_ok;\n' } });
+      assert(!r.isError, 'ready_to_test ' + JSON.stringify(r));
+    };
+    await ready();
+    await page.waitForSelector('#task-review:not([hidden])', { timeout: 10000 });
+    await page.waitForFunction(() => /src\/health\.c/.test(document.getElementById('task-facts').textContent), null, { timeout: 10000 });
+    const facts = await page.textContent('#task-facts');
+    assert(/\+12/.test(facts) && /−1/.test(facts), 'files with +/- counts, got ' + facts);
+    assert(/int health_ok/.test(await page.textContent('#task-diff')), 'the diff is on the page');
+    const note = await page.textContent('#task-review-note');
+    assert(/No forge pull request/.test(note), 'plain-git note, got ' + note);
+    await page.screenshot({ path: join(ARTIFACTS, 'task-review-1280.png'), fullPage: true });
+    await page.fill('#rework-text', 'Also return the version.');
+    await page.click('#task-rework');
+    await page.waitForSelector('[data-task-state=backlog]', { timeout: 10000 });
+    let t = await http(ADMIN, 'GET', '/api/tasks/' + taskId);
+    const rw = t.json.context[t.json.context.length - 1];
+    assert(rw.type === 'rework' && rw.instructions === 'Also return the version.', 'rework context ' + JSON.stringify(rw));
+    assert(rw.previous_result && rw.previous_result.summary === 'health handler added', 'earlier result kept');
+    await ready();
+    await page.waitForSelector('#task-review:not([hidden])', { timeout: 10000 });
+    await page.click('#task-accept');
+    await page.waitForSelector('[data-task-state=completed]', { timeout: 10000 });
+    t = await http(ADMIN, 'GET', '/api/tasks/' + taskId);
+    assert(t.json.history.some((h) => h.to === 'completed' && h.by), 'accept recorded with who');
+    const dur = await page.textContent('#task-facts');
+    assert(!/Pull request–/.test(dur), 'pull request fact filled');
+  });
+
   await test('an admin scales the pool from the UI', async () => {
     if (!poolApi) skip('this build has no /api/pool (the pool branch provides it)');
     await page.click('a[data-nav=pool]');

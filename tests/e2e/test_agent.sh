@@ -207,6 +207,8 @@ br=$(cut -d'|' -f2 <<<"$row")
 git --git-dir="$W/http/secure.git" cat-file -e "refs/heads/$br:drover-demo/task-$T_SECURE.md" || fail "secure: not pushed"
 q "SELECT 1 FROM activity WHERE task_id = $T_SECURE AND message = '[setup] secrets visible: 0'" | grep -q 1 ||
   fail "secure: credentials visible to agent-setup.sh: $(q "SELECT message FROM activity WHERE task_id = $T_SECURE AND message LIKE '[setup]%'")"
+# drover-agent speaks the modern era when droverd offers it (mcpc probes server/discover).
+grep -qh "MCP 2026-07-28 (modern era)" "$W"/agent-*.log || fail "drover-agent did not use MCP 2026-07-28"
 B64=$(printf 'x-access-token:%s' "$GIT_SECRET" | base64 -w0)
 for f in "$W"/*.log "$DROVER_LOG"; do
   ! grep -q -e "$GIT_SECRET" -e "$B64" -e "$FORGE_SECRET" "$f" || fail "a token leaked into $f"

@@ -41,7 +41,7 @@ TOK_A=$DROVER_TOKEN
 eval "$(drover_token agent other)"
 TOK_B=$DROVER_TOKEN
 ADMIN=$(drover_token admin root)
-DROVER_FORGE_TOKEN=$FORGE_TOKEN drover_start --workers 4 --slow-workers 8
+DROVER_FORGE_TOKEN=$FORGE_TOKEN drover_start --workers 4 --slow-workers 8 --max-tasks-per-agent 3 # the holder keeps task 1 while it takes 3 and 4
 
 now_ms() { date +%s%3N; }
 # rpc TOKEN TOOL ARGS-JSON [MAX-TIME]: the tool's structuredContent, or its error text.

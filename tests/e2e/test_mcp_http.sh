@@ -10,6 +10,7 @@ A1_TOKEN=$DROVER_TOKEN A1=$AGENT_ID
 eval "$(drover_token agent e2e-other)"
 A2_TOKEN=$DROVER_TOKEN A2=$AGENT_ID
 ADMIN=$(drover_token admin e2e-admin)
+OPERATOR=$(drover_token operator e2e-operator)
 drover_start --long-poll-max 10
 
 ACC='Accept: application/json, text/event-stream'
@@ -97,7 +98,7 @@ expect 406 '.error.code == -32000' "Accept without text/event-stream -> 406"
 req POST /mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H "Authorization: Bearer $A1_TOKEN" -H "$ACC" -H 'Content-Type: text/plain' -H "Mcp-Session-Id: $SID"
 expect 415 '.error.code == -32000' "text/plain -> 415"
 VER=1999-01-01 mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}'
-expect 400 '.error.code == -32000' "unsupported MCP-Protocol-Version -> 400"
+expect 400 '.id == 1 and .error.code == -32022 and (.error.data.supported | index("2025-11-25"))' "unsupported MCP-Protocol-Version -> 400 with the supported versions and the id"
 mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H 'Origin: http://evil.example.com'
 expect 403 '.error.code == -32000' "foreign Origin -> 403"
 mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H 'Host: evil.example.com'
@@ -141,8 +142,8 @@ grep -qi '^www-authenticate: Bearer realm="drover", error="invalid_token"' "$HDR
 pass "401 carries WWW-Authenticate"
 req POST /mcp '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}' -H "$ACC" -H "$CT" -H "Authorization: Bearer drv_$(printf '0%.0s' $(seq 1 64))"
 expect 401 '' "unknown token -> 401"
-req POST /mcp '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}' -H "$ACC" -H "$CT" -H "Authorization: Bearer $ADMIN"
-expect 403 '.error == "insufficient_scope"' "admin token on /mcp -> 403"
+req POST /mcp '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}' -H "$ACC" -H "$CT" -H "Authorization: Bearer $OPERATOR"
+expect 403 '.error == "insufficient_scope"' "operator token on /mcp -> 403 (agents and submitters only)"
 req POST /mcp '{"jsonrpc":"2.0","id":1,"method":"ping"}' -H "$ACC" -H "$CT" -H "Authorization: Bearer $A2_TOKEN" -H "Mcp-Session-Id: $SID"
 expect 404 '' "another token's session -> 404"
 req POST /tools/call '{"name":"heartbeat","arguments":{}}' -H "$CT" -H "Authorization: Bearer $A1_TOKEN" -H "X-Agent-ID: $A2"

@@ -17,6 +17,7 @@ eval "$(drover_token agent sec-agent-2)"
 A2_TOKEN=$DROVER_TOKEN
 ADMIN=$(drover_token admin sec-admin)
 OPER=$(drover_token operator sec-operator)
+DEV=$(drover_token developer sec-developer)
 # A forge credential droverd holds (the git forge never needs it, but it must never leak).
 FORGE_SECRET="forgesecret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export DROVER_FORGE_TOKEN=$FORGE_SECRET
@@ -72,15 +73,19 @@ TID=$(drover_enqueue sec-task)
 TASKS_BEFORE=$(drover_psql "SELECT count(*) FROM tasks")
 
 # ---- REST routes: no token, agent token, operator on admin routes --------------------------
-# method path min-scope (none | operator | admin); ids are an existing task / a harmless one.
+# method path min-scope (none | operator | developer | admin); ids are an existing task / a
+# harmless one. Developer routes refuse operators; admin routes refuse operators and developers.
 ROUTES="GET /api/whoami operator
 GET /api/stream/activity operator
-POST /api/tasks admin
+POST /api/tasks developer
 GET /api/tasks operator
 GET /api/tasks/$TID operator
-POST /api/tasks/999999/cancel admin
-POST /api/tasks/999999/answer admin
-POST /api/tasks/999999/retry admin
+POST /api/tasks/999999/cancel developer
+POST /api/tasks/999999/answer developer
+POST /api/tasks/999999/retry developer
+POST /api/tasks/999999/accept developer
+POST /api/tasks/999999/rework developer
+POST /api/tasks/999999/reject developer
 GET /api/tasks/$TID/logs operator
 GET /api/agents operator
 GET /api/agents/$A1 operator
@@ -97,6 +102,11 @@ GET /api/tokens admin
 POST /api/tokens admin
 DELETE /api/tokens/999999 admin
 GET /api/events operator
+GET /api/notifications/endpoints operator
+POST /api/notifications/endpoints admin
+DELETE /api/notifications/endpoints/999999 admin
+GET /api/notifications/deliveries operator
+GET /api/projects/nope/webhook-deliveries operator
 POST /api/hooks/alertmanager admin
 GET /api/pool operator
 PUT /api/pool admin
@@ -116,14 +126,29 @@ while read -r m p scope; do
     [ "$STATUS" = 401 ] || fail "$m $p with a made-up token: HTTP $STATUS, wanted 401"
     req "$m" "$p" "$body" -H "$CT" -H "Authorization: Bearer $A1_TOKEN" --max-time 3
     [ "$STATUS" = 403 ] || fail "$m $p with an agent token: HTTP $STATUS, wanted 403"
-    if [ "$scope" = admin ]; then
+    if [ "$scope" = admin ] || [ "$scope" = developer ]; then
         req "$m" "$p" "$body" -H "$CT" -H "Authorization: Bearer $OPER" --max-time 3
         [ "$STATUS" = 403 ] || fail "$m $p with an operator token: HTTP $STATUS, wanted 403"
+    fi
+    if [ "$scope" = admin ]; then
+        req "$m" "$p" "$body" -H "$CT" -H "Authorization: Bearer $DEV" --max-time 3
+        [ "$STATUS" = 403 ] || fail "$m $p with a developer token: HTTP $STATUS, wanted 403"
     fi
     n=$((n + 1))
 done <<<"$ROUTES"
 [ "$(drover_psql "SELECT count(*) FROM tasks")" = "$TASKS_BEFORE" ] || fail "a refused request changed tasks"
-pass "$n protected routes: 401 without / with a bad token, 403 for agents, 403 for operators on admin routes"
+pass "$n protected routes: 401 without / with a bad token, 403 for agents, 403 for operators on developer and admin routes, 403 for developers on admin routes"
+
+# ---- forge webhooks: public routes that a missing or forged signature cannot pass -----------
+for f in gitea gitlab github; do
+    req POST "/api/hooks/forge/$f/nope" '{"action":"closed"}' -H "$CT" --max-time 3
+    [ "$STATUS" = 401 ] || fail "unsigned $f webhook: HTTP $STATUS, wanted 401"
+    req POST "/api/hooks/forge/$f/nope" '{"action":"closed"}' -H "$CT" -H 'X-Hub-Signature-256: sha256=00' \
+        -H 'X-Gitea-Signature: 00' -H 'X-Gitlab-Token: guess' --max-time 3
+    [ "$STATUS" = 401 ] || fail "forged $f webhook: HTTP $STATUS, wanted 401"
+done
+[ "$(drover_psql "SELECT count(*) FROM forge_deliveries")" = 0 ] || fail "a refused webhook was recorded"
+pass "forge webhooks: unsigned and forged deliveries are 401 and recorded nowhere"
 
 # ---- MCP tools: no token, operator/admin tokens, another agent's task, stale epoch ----------
 TOOLS="get_next_task create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy"

@@ -10,7 +10,8 @@ drover_e2e_init
 help=$("$DROVERD" serve --help) || fail "serve --help exited non-zero"
 for flag in listen database-url workers max-body lease-seconds heartbeat-interval long-poll-max \
     auth allowed-origins allowed-hosts max-connections idle-timeout sweep-interval log-level \
-    event-loop; do
+    event-loop max-tasks-per-agent max-connections-per-address rate-limit rate-burst \
+    max-streams-per-token; do
     grep -q -- "--$flag" <<<"$help" || fail "serve --help does not list --$flag"
 done
 grep -q DROVER_LISTEN <<<"$help" || fail "serve --help does not name the environment variables"
@@ -27,6 +28,8 @@ bad --listen "$DROVERD" serve --listen nope
 bad --listen "$DROVERD" serve --listen 127.0.0.1:70000
 bad --workers "$DROVERD" serve --workers 0
 bad --long-poll-max "$DROVERD" serve --long-poll-max 9999
+bad --max-tasks-per-agent "$DROVERD" serve --max-tasks-per-agent 0
+bad --rate-limit "$DROVERD" serve --rate-limit -1
 bad loopback "$DROVERD" serve --listen 0.0.0.0:18199 --auth off
 bad --auth "$DROVERD" serve --auth maybe
 bad DROVER_WORKERS env DROVER_WORKERS=lots "$DROVERD" serve

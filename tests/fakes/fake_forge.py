@@ -12,6 +12,8 @@ status codes, error bodies, including the conflict answers):
                           POST/GET projects/:id/merge_requests    (409 open MR exists)
   GitHub         /        GET repos/{o}/{r}/git/ref/heads/{b}, POST repos/{o}/{r}/git/refs (422 exists)
                           POST/GET repos/{o}/{r}/pulls            (422 "A pull request already exists")
+  Issue comments: POST/GET repos/{o}/{r}/issues/{n}/comments (Gitea, GitHub: {"body"}),
+                  POST/GET projects/:id/issues/:iid/notes (GitLab)
 
 Every flavour has the repository "acme/widgets" with branch "main". Auth: the token given with
 --token, in each forge's header (Gitea "Authorization: token T", GitLab "PRIVATE-TOKEN: T",
@@ -41,7 +43,14 @@ MAIN_SHA = hashlib.sha1(b"main").hexdigest()
 
 
 def new_state():
-    return {"branches": {"main": MAIN_SHA}, "pulls": []}
+    return {"branches": {"main": MAIN_SHA}, "pulls": [], "comments": []}
+
+
+def add_comment(repo, number, body, url):
+    """An issue comment (Gitea/GitHub) or note (GitLab): 400/422 without a body."""
+    c = {"id": len(repo["comments"]) + 1, "issue": number, "body": body, "html_url": url}
+    repo["comments"].append(c)
+    return c
 
 
 STATE = {"gitea": {"acme/widgets": new_state()},
@@ -146,6 +155,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
                                     "url": ""})
         rest = "/".join(parts[5:])
+        if parts[4] == "issues" and len(parts) == 7 and parts[6] == "comments":
+            if method == "GET":
+                return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(parts[5])])
+            if method == "POST":
+                if not isinstance(body.get("body"), str) or not body["body"]:
+                    return self.reply(422, {"message": "[Body]: Required", "url": ""})
+                return self.reply(201, add_comment(repo, int(parts[5]), body["body"],
+                                                   "http://gitea.test/c"))
         if parts[4] == "branches" and method == "POST" and not rest:
             name = body.get("new_branch_name")
             old = body.get("old_ref_name") or body.get("old_branch_name") or "main"
@@ -213,6 +230,13 @@ class Handler(BaseHTTPRequestHandler):
         if repo is None or "/" in parts[2]:
             return self.reply(404, {"message": "404 Project Not Found"})
         rest = parts[3:]
+        if len(rest) == 3 and rest[0] == "issues" and rest[2] == "notes":
+            if method == "GET":
+                return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(rest[1])])
+            if method == "POST":
+                if not isinstance(body.get("body"), str) or not body["body"]:
+                    return self.reply(400, {"error": "body is missing"})
+                return self.reply(201, add_comment(repo, int(rest[1]), body["body"], None))
         params = dict(q)
         params.update({k: v for k, v in body.items() if isinstance(v, str)})
         if rest[:2] == ["repository", "branches"] and len(rest) == 2 and method == "POST":
@@ -281,6 +305,15 @@ class Handler(BaseHTTPRequestHandler):
         if repo is None:
             return self.reply(404, {"message": "Not Found"})
         rest = parts[4:]
+        if len(rest) == 3 and rest[0] == "issues" and rest[2] == "comments":
+            if method == "GET":
+                return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(rest[1])])
+            if method == "POST":
+                if not isinstance(body.get("body"), str) or not body["body"]:
+                    return self.reply(422, {"message": "Validation Failed", "errors": [
+                        {"resource": "IssueComment", "field": "body", "code": "missing_field"}]})
+                return self.reply(201, add_comment(repo, int(rest[1]), body["body"],
+                                                   "https://github.test/c"))
         if rest[:3] == ["git", "ref", "heads"] and method == "GET":
             name = "/".join(rest[3:])
             if name not in repo["branches"]:

@@ -90,6 +90,7 @@ async function whoami() {
     $('token-btn').textContent = 'Sign in';
   }
   document.body.classList.toggle('admin', state.scope === 'admin');
+  document.body.classList.toggle('developer', state.scope === 'admin' || state.scope === 'developer');
 }
 
 function setupToken() {
@@ -210,7 +211,7 @@ async function loadPool() {
   $('pool-max').textContent = max ?? '–';
   $('pool-target').textContent = (target ?? '–') + (pinned !== null ? ' (pinned)' : '');
   $('pool-actual').textContent = actual;
-  $('pool-backlog').textContent = backlog ?? '–';
+  $('pool-backlog').textContent = (backlog ?? '–') + (counts && counts.held ? ' (+' + counts.held + ' held by project limits)' : '');
   const leader = p.leader;
   $('pool-leader').textContent = leader ? (leader.replica || JSON.stringify(leader)) : '–';
   /* Never overwrite what the admin is typing (a refresh can land between two fields). */
@@ -349,28 +350,62 @@ async function loadTask(id) {
   fact(dl, 'Repository', t.project ? t.project.repoUrl : null);
   fact(dl, 'Branch', t.branch ? t.branch + ' (from ' + t.base_branch + ')' : 'not yet (from ' + t.base_branch + ')');
   const pr = t.pull_request;
-  fact(dl, 'Pull request', pr && pr.url ? el('a', { href: pr.url, rel: 'noopener' }, pr.url) : null);
+  fact(dl, 'Pull request', pr && pr.url ? el('span', {}, el('a', { href: pr.url, rel: 'noopener' }, pr.url), pr.state ? ' (' + pr.state + ')' : '')
+    : pr ? 'none: the repository has no forge Drover can reach (plain git); fetch the branch with git fetch origin ' + (pr.head || t.branch)
+    : t.pull_request_note || 'not yet');
   fact(dl, 'Agent', t.agent_id);
   fact(dl, 'Attempt', t.attempt + ' of ' + t.max_attempts);
   fact(dl, 'Duration', t.duration_seconds != null ? ago(t.duration_seconds) : null);
   fact(dl, 'Priority', String(t.priority));
   if (t.parent_id) fact(dl, 'Fan-out group', taskLink(t.parent_id));
   if (t.children) {
-    const span = el('span');
-    t.children.forEach((c, i) => { if (i) span.append(', '); span.append(taskLink(c.id, '#' + c.id + ' ' + c.state)); });
-    fact(dl, 'Children', span);
+    /* The candidates side by side: state, branch, pull request, tokens, time, summary. */
+    const tokens = (u) => u ? (u.output_tokens ?? u.tokens ?? u.total_tokens ?? null) : null;
+    const tb = el('tbody');
+    for (const c of t.children) {
+      const cpr = c.pull_request;
+      const summary = c.result && (c.result.summary || c.result.message);
+      tb.append(el('tr', {},
+        el('td', {}, taskLink(c.id)), el('td', {}, c.state), el('td', {}, c.branch || '–'),
+        el('td', {}, cpr && cpr.url ? el('a', { href: cpr.url, rel: 'noopener' }, '#' + (cpr.number ?? 'PR')) : (cpr ? 'branch only' : '–')),
+        el('td', {}, tokens(c.usage) != null ? String(tokens(c.usage)) : '–'),
+        el('td', {}, c.duration_seconds != null ? ago(c.duration_seconds) : '–'),
+        el('td', {}, summary ? String(summary).slice(0, 120) : '–')));
+    }
+    const table = el('table', { class: 'children', 'aria-label': 'Fan-out children' },
+      el('thead', {}, el('tr', {}, ...['Child', 'State', 'Branch', 'Pull request', 'Tokens', 'Time', 'Summary'].map((h) => el('th', { scope: 'col' }, h)))), tb);
+    fact(dl, 'Children', table);
   }
   if (t.last_error) fact(dl, 'Last error', t.last_error);
+  const res = t.result || {};
+  if (Array.isArray(res.files)) {
+    /* The change itself: files with +/- counts, and the diff (as the agent pushed it). */
+    const ul = el('ul', { class: 'files', 'aria-label': 'Files changed' });
+    let add = 0, del = 0;
+    for (const f of res.files) {
+      add += f.added || 0; del += f.removed || 0;
+      ul.append(el('li', {}, el('code', {}, f.path), ' ',
+        el('span', { class: 'added' }, f.added == null ? 'binary' : '+' + f.added), ' ',
+        el('span', { class: 'removed' }, f.removed == null ? '' : '−' + f.removed)));
+    }
+    fact(dl, 'Changes', el('div', {}, res.files.length + ' file(s), +' + add + ' −' + del, ul,
+      res.diff ? el('details', {}, el('summary', {}, 'Diff' + (res.diff_truncated ? ' (truncated)' : '')),
+        el('pre', { class: 'diff', id: 'task-diff' }, res.diff)) : null));
+  }
   fact(dl, 'Prompt', t.description);
   const q = $('task-question');
   q.hidden = t.state !== 'needs_input';
   $('task-question-text').textContent = t.question || '';
   $('task-cancel').disabled = ['completed', 'failed', 'cancelled'].includes(t.state);
   $('task-retry').disabled = !['failed', 'cancelled'].includes(t.state);
+  $('task-review').hidden = t.state !== 'ready_to_test';
+  $('task-review-note').textContent = t.state !== 'ready_to_test' ? '' : pr && pr.url
+    ? 'Review the pull request, then accept it, ask for changes or reject it.'
+    : 'No forge pull request exists for this task' + (t.branch ? '; fetch the branch with: git fetch origin ' + t.branch : '') + '.';
   const ol = $('task-history');
   ol.replaceChildren();
   for (const h of t.history || [])
-    ol.append(el('li', {}, el('time', {}, (h.ts || '').replace('T', ' ').slice(0, 19)), ' ', h.message));
+    ol.append(el('li', {}, el('time', {}, (h.ts || '').replace('T', ' ').slice(0, 19)), ' ', h.message + (h.by ? ' (by ' + h.by + ')' : '')));
   $('log-state').textContent = ['completed', 'failed', 'cancelled'].includes(t.state) ? '(finished)' : '(live)';
 }
 
@@ -402,6 +437,21 @@ function setupTasks() {
   $('task-cancel').addEventListener('click', () => {
     const id = state.taskId;
     act('Cancel', () => api('POST', '/api/tasks/' + id + '/cancel', {})).then(() => loadTask(id));
+  });
+  $('task-accept').addEventListener('click', () => {
+    const id = state.taskId;
+    act('Accept', () => api('POST', '/api/tasks/' + id + '/accept')).then(() => loadTask(id));
+  });
+  $('task-reject').addEventListener('click', () => {
+    const id = state.taskId;
+    const body = $('rework-text').value ? { reason: $('rework-text').value } : undefined;
+    act('Reject', () => api('POST', '/api/tasks/' + id + '/reject', body)).then(() => loadTask(id));
+  });
+  $('rework-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = state.taskId;
+    act('Request changes', () => api('POST', '/api/tasks/' + id + '/rework', { instructions: $('rework-text').value }))
+      .then((t) => { if (t) $('rework-text').value = ''; loadTask(id); });
   });
   $('task-retry').addEventListener('click', () => {
     const id = state.taskId;

@@ -3,7 +3,8 @@
  * answers with SSE streams (priming events, notifications, multi-line data), requires the
  * session and protocol-version headers, and can forget sessions: structured results, text-only
  * results, tool errors mapped to err codes, JSON-RPC errors, re-initialization after a 404,
- * auth and transport failures.
+ * auth and transport failures. The fake speaks only the legacy era, so every test here also
+ * covers the fall-back from the 2026-07-28 probe (check_mcpc_eras has the modern era).
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -51,6 +52,7 @@ START_TEST(initialize_and_calls)
 
     client(&m, TOKEN);
     ck_assert_msg(mcpc_initialize(&m, "check", "1", &err) == 0, "%s", err.msg);
+    ck_assert(!m.modern); /* the fake is legacy-only: server/discover failed, initialize worked */
     ck_assert_ptr_nonnull(m.session_id);
     ck_assert_str_eq(m.protocol_version, "2025-11-25");
     ck_assert_str_eq(json_string_value(json_object_get(m.server_info, "name")), "fake-mcp");

@@ -80,7 +80,7 @@ static const char *const allowed[] = {
     "in_progress>completed", "in_progress>failed",        "in_progress>backlog",
     "needs_input>backlog",   "ready_to_test>completed",   "backlog>cancelled",
     "in_progress>cancelled", "needs_input>cancelled",     "ready_to_test>cancelled",
-    "failed>backlog",        "cancelled>backlog"};
+    "failed>backlog",        "cancelled>backlog",         "ready_to_test>backlog"};
 
 START_TEST(queue_transition_table)
 {

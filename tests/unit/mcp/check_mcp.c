@@ -445,10 +445,20 @@ START_TEST(work_auth_paths)
     work_exec(&svc, j);
     ck_assert_int_eq(j->status, 401);
     job_free(j);
+    /* an admin may submit work (tools_submit.h), an operator may not use MCP at all */
     j = job(JOB_MCP, admin_token, init);
     work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 403);
+    ck_assert_int_eq(j->status, 200);
     job_free(j);
+    {
+        char op[PRINCIPAL_TOKEN_LEN];
+        struct err e = {0};
+        ck_assert(tokens_create(&db, PRINCIPAL_OPERATOR, "op", NULL, op, NULL, &e) == 0);
+        j = job(JOB_MCP, op, init);
+        work_exec(&svc, j);
+        ck_assert_int_eq(j->status, 403);
+        job_free(j);
+    }
     /* an agent token: initialize creates a session */
     j = job(JOB_MCP, my_token, init);
     work_exec(&svc, j);

@@ -11,6 +11,7 @@
 
 #include "store/agents.h"
 #include "store/queue.h"
+#include "store/review.h"
 #include "testdb.h"
 
 static struct db db;
@@ -153,11 +154,17 @@ START_TEST(enqueue_idempotency_key_returns_existing)
 
     ck_assert_int_eq(queue_enqueue(&db, &t, &a, &created, &err), 0);
     ck_assert(created);
-    t.title = "twice";
     ck_assert_int_eq(queue_enqueue(&db, &t, &b, &created, &err), 0);
     ck_assert(!created);
     ck_assert_int_eq(jint(a, "id"), jint(b, "id"));
     ck_assert_str_eq(jstr(b, "title"), "once");
+    /* The same key for a different request is a conflict, never the other task. */
+    t.title = "twice";
+    json_decref(b);
+    b = NULL;
+    ck_assert_int_eq(queue_enqueue(&db, &t, &b, &created, &err), -1);
+    ck_assert_int_eq(err.code, ERR_CONFLICT);
+    ck_assert_ptr_null(b);
     ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 1);
     json_decref(a);
     json_decref(b);
@@ -209,6 +216,7 @@ START_TEST(claim_orders_by_priority_then_age_and_honours_run_after)
     ck_assert_int_eq(queue_enqueue(&db, &later, &t, NULL, &err), 0);
     json_decref(t);
     new_agent(ag);
+    qo.max_tasks_per_agent = 100; /* one agent takes them all, to see the order */
     t = claim(ag);
     ck_assert_int_eq(jint(t, "id"), high);
     ck_assert_str_eq(jstr(t, "state"), "in_progress");
@@ -332,6 +340,36 @@ static int cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+START_TEST(claim_limit_per_agent_and_never_a_group)
+{
+    char ag[37], other[37];
+    int64_t a = enqueue("a", 5), b = enqueue("b", 4);
+    struct err err = {0};
+    json_t *t = NULL;
+
+    new_agent(ag);
+    new_agent(other);
+    /* A group parent in the backlog (a retried cancelled group, before the fix) is no task. */
+    exec_ok("UPDATE tasks SET is_group = true, priority = 100 WHERE id = (SELECT max(id) FROM "
+            "tasks)");
+    t = claim(ag);
+    ck_assert_int_eq(jint(t, "id"), a);
+    json_decref(t);
+    /* The default limit is one task in progress per agent. */
+    ck_assert_int_eq(queue_claim(&db, &qo, ag, &t, &err), 0);
+    ck_assert_ptr_null(t);
+    t = claim(other);
+    ck_assert_ptr_null(t); /* b is the group parent here: nothing else is claimable */
+    (void)b;
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 1);
+    qo.max_tasks_per_agent = 2;
+    exec_ok("UPDATE tasks SET is_group = false WHERE state = 'backlog'");
+    t = claim(ag);
+    ck_assert_int_eq(jint(t, "id"), b);
+    json_decref(t);
+}
+END_TEST
+
 START_TEST(concurrent_claims_never_share_and_cover_all)
 {
     struct claimer cs[CONC_THREADS];
@@ -341,6 +379,7 @@ START_TEST(concurrent_claims_never_share_and_cover_all)
 
     exec_ok("INSERT INTO tasks (title, repo_url, priority)"
             " SELECT 'task ' || g, 'r', g % 7 FROM generate_series(1, 10000) g");
+    qo.max_tasks_per_agent = CONC_TASKS; /* each claimer keeps what it takes */
     for (int i = 0; i < CONC_THREADS; i++) {
         memset(&cs[i], 0, sizeof(cs[i]));
         new_agent(cs[i].agent);
@@ -681,7 +720,7 @@ START_TEST(needs_input_answer_and_accept_flow)
     ck_assert_str_eq(jstr(out, "reason"), "question");
     json_decref(out);
     json_decref(t);
-    ck_assert_int_eq(queue_accept(&db, id, "admin", &out, &err), -1);
+    ck_assert_int_eq(review_accept(&db, id, "admin", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     ck_assert_int_eq(queue_answer(&db, id, "admin", "", &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
@@ -695,7 +734,7 @@ START_TEST(needs_input_answer_and_accept_flow)
                                          NULL, &out, &err),
                      0);
     json_decref(out);
-    ck_assert_int_eq(queue_accept(&db, id, "admin", &out, &err), 0);
+    ck_assert_int_eq(review_accept(&db, id, "admin", NULL, &out, &err), 0);
     ck_assert_str_eq(jstr(out, "state"), "completed");
     json_decref(out);
     json_decref(t);
@@ -849,6 +888,7 @@ int main(void)
     tcase_add_test(tc, empty_claim_takes_no_lock);
     tcase_add_test(tc, claim_refuses_draining_offline_and_unknown_agents);
     tcase_add_test(tc, drain_refuses_busy_agent);
+    tcase_add_test(tc, claim_limit_per_agent_and_never_a_group);
     tcase_add_test(tc, concurrent_claims_never_share_and_cover_all);
     tcase_add_test(tc, heartbeat_extends_lease_and_reports_cancellation);
     tcase_add_test(tc, update_status_completes_and_frees_agent);

@@ -26,7 +26,8 @@ static void setup(void)
     testdb_svc(&db, &env, &ctx);
     testdb_reset(&db);
     ck_assert_msg(db_command(&db,
-                             "TRUNCATE scale_events; UPDATE maintenance_runs SET last_run_at = "
+                             "TRUNCATE scale_events, outbox, notify_endpoints CASCADE; UPDATE "
+                             "maintenance_runs SET last_run_at = "
                              "'-infinity', last_result = NULL",
                              &err) == 0,
                   "%s", err.msg);
@@ -59,7 +60,7 @@ static long long scalar(const char *sql)
  * new row each, `n` old rows without a task; old and new scale decisions. */
 static void fill(int n)
 {
-    char sql[1024];
+    char sql[4096];
 
     exec_ok("INSERT INTO tasks (id, title, state) VALUES (1, 'done', 'completed'),"
             " (2, 'open', 'in_progress'), (3, 'waiting', 'needs_input'), (4, 'gone', 'cancelled')");
@@ -76,7 +77,13 @@ static void fill(int n)
         " SELECT now() - interval '40 days', 'r', 'tick', '{}', 1, 1, 1, 'old'"
         " FROM generate_series(1, %d);"
         "INSERT INTO scale_events (replica, trigger, inputs, raw, target, current, reason)"
-        " VALUES ('r', 'tick', '{}', 1, 1, 1, 'new')",
+        " VALUES ('r', 'tick', '{}', 1, 1, 1, 'new');"
+        "INSERT INTO notify_endpoints (id, name, url) VALUES (1, 'hook', 'https://h.test/');"
+        "INSERT INTO outbox (endpoint_id, event, payload, state, created_at, delivered_at)"
+        " VALUES (1, 'completed', '{}', 'delivered', now() - interval '40 days',"
+        "  now() - interval '40 days'),"
+        " (1, 'completed', '{}', 'pending', now() - interval '40 days', NULL),"
+        " (1, 'completed', '{}', 'delivered', now(), now())",
         n, n, n);
     exec_ok(sql);
 }
@@ -97,9 +104,13 @@ START_TEST(prunes_finished_and_keeps_open_and_recent)
                             " NOT IN (2, 3)"),
                      0);
     ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events"), 1);
+    /* The old delivered notification goes; the pending one and the recent one stay. */
+    ck_assert_int_eq(n.outbox, 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE state = 'pending'"), 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM outbox"), 2);
     /* Idempotent: nothing more to do. */
     ck_assert_int_eq(svc_retention_run(&ctx, 30, 1000, &n, &err), 0);
-    ck_assert_int_eq(n.activity + n.scale_events, 0);
+    ck_assert_int_eq(n.activity + n.scale_events + n.outbox, 0);
 }
 END_TEST
 

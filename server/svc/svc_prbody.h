@@ -1,0 +1,21 @@
+/*
+ * What a pull request Drover opens says and how it is opened: a body a reviewer can read (the
+ * agent's own summary when it sent one; never the internal prompt, which goes into a collapsed
+ * section; the task's link and transcript when DROVER_PUBLIC_URL is set) and the team's options
+ * from the project's settings: pr_draft, pr_labels (a string or a list), pr_remove_source_branch
+ * and pr_squash. Pure; any thread.
+ */
+#ifndef DROVER_SVC_PRBODY_H
+#define DROVER_SVC_PRBODY_H
+
+#include <jansson.h>
+
+#include "forge/forge_backend.h"
+
+/* The body for `task` (its JSON) given what the agent sent (`agent_body`, may be NULL). Owned. */
+char *svc_prbody_compose(const json_t *task, const char *agent_body, const char *public_url);
+
+/* Fill req's options from the project's `settings`; *labels is owned (may be NULL). */
+void svc_prbody_options(const json_t *settings, struct forge_pr_req *req, char **labels);
+
+#endif

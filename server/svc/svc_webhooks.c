@@ -1,0 +1,686 @@
+/*
+ * Forge webhooks: authenticate, deduplicate, classify, apply. Worker threads.
+ */
+#include "svc/svc_webhooks.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/model.h"
+#include "store/projects.h"
+#include "store/queue.h"
+#include "store/review.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Standard Webhooks: a signed delivery more than this far from now is refused (replays). */
+#define SVC_WEBHOOKS_TOLERANCE_S 300
+
+static const char *const svc_webhooks_names[] = {"gitea", "gitlab", "github"};
+
+int svc_webhooks_header(const char *headers, const char *name, char *out, size_t outsz)
+{
+    size_t nl = strlen(name);
+
+    out[0] = '\0';
+    for (const char *p = headers; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+
+        if (ll > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            size_t vl;
+
+            while (*v == ' ')
+                v++;
+            vl = ll - (size_t)(v - p);
+            if (vl == 0 || vl >= outsz)
+                return 0;
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+            return 1;
+        }
+        p = eol ? eol + 1 : p + ll;
+    }
+    return 0;
+}
+
+void svc_webhooks_hmac_hex(const char *key, size_t keylen, const char *data, size_t len,
+                           char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data, len, md, &n);
+    for (unsigned i = 0; i < n && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+}
+
+/* Equal strings, in time that depends only on their lengths. */
+static bool svc_webhooks_same(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    return la == lb && la > 0 && CRYPTO_memcmp(a, b, la) == 0;
+}
+
+/* $DROVER_WEBHOOK_SECRET_<NAME>, else $DROVER_WEBHOOK_SECRET; NULL when neither is set. */
+static const char *svc_webhooks_secret(const char *project)
+{
+    char var[160];
+    size_t o = snprintf(var, sizeof(var), "DROVER_WEBHOOK_SECRET_");
+    const char *v;
+
+    for (const char *p = project; *p && o + 1 < sizeof(var); p++)
+        var[o++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    var[o] = '\0';
+    v = getenv(var);
+    if (!v || !*v)
+        v = getenv("DROVER_WEBHOOK_SECRET");
+    return v && *v ? v : NULL;
+}
+
+/* Standard Webhooks: any "v1,<base64>" of the header over "id.timestamp.body". */
+static bool svc_webhooks_std_ok(const char *secret, const struct svc_webhooks_in *in)
+{
+    char id[256], ts[32], sigs[512], *save = NULL, *tok;
+    unsigned char key[128], md[EVP_MAX_MD_SIZE];
+    char expect[128];
+    unsigned int n = 0;
+    size_t klen = strlen(secret + 6), signed_len;
+    char *msg;
+    int kl;
+    long long t;
+    bool ok = false;
+
+    if (!svc_webhooks_header(in->headers, "webhook-id", id, sizeof(id)) ||
+        !svc_webhooks_header(in->headers, "webhook-timestamp", ts, sizeof(ts)) ||
+        !svc_webhooks_header(in->headers, "webhook-signature", sigs, sizeof(sigs)))
+        return false;
+    t = strtoll(ts, NULL, 10);
+    if (llabs((long long)time(NULL) - t) > SVC_WEBHOOKS_TOLERANCE_S || klen == 0 || klen > 160)
+        return false;
+    kl = EVP_DecodeBlock(key, (const unsigned char *)secret + 6, (int)klen);
+    if (kl <= 0)
+        return false;
+    kl -= (secret[6 + klen - 1] == '=') + (klen > 1 && secret[6 + klen - 2] == '=');
+    msg = mem_printf("%s.%s.", id, ts);
+    signed_len = strlen(msg);
+    msg = realloc(msg, signed_len + in->body_len + 1);
+    if (!msg)
+        return false;
+    memcpy(msg + signed_len, in->body, in->body_len);
+    HMAC(EVP_sha256(), key, kl, (unsigned char *)msg, signed_len + in->body_len, md, &n);
+    free(msg);
+    EVP_EncodeBlock((unsigned char *)expect, md, (int)n);
+    for (tok = strtok_r(sigs, " ", &save); tok && !ok; tok = strtok_r(NULL, " ", &save))
+        if (strncmp(tok, "v1,", 3) == 0)
+            ok = svc_webhooks_same(tok + 3, expect);
+    OPENSSL_cleanse(key, sizeof(key));
+    return ok;
+}
+
+/* Does the delivery carry the forge's proof of `secret`? */
+static bool svc_webhooks_verified(const char *secret, const struct svc_webhooks_in *in)
+{
+    char sig[300], hex[65];
+
+    if (in->forge == SVC_WEBHOOKS_GITLAB) {
+        if (strncmp(secret, "whsec_", 6) == 0)
+            return svc_webhooks_std_ok(secret, in);
+        return svc_webhooks_header(in->headers, "x-gitlab-token", sig, sizeof(sig)) &&
+               svc_webhooks_same(sig, secret);
+    }
+    svc_webhooks_hmac_hex(secret, strlen(secret), in->body, in->body_len, hex);
+    if (in->forge == SVC_WEBHOOKS_GITEA &&
+        (svc_webhooks_header(in->headers, "x-gitea-signature", sig, sizeof(sig)) ||
+         svc_webhooks_header(in->headers, "x-forgejo-signature", sig, sizeof(sig))))
+        return svc_webhooks_same(sig, hex);
+    if (svc_webhooks_header(in->headers, "x-hub-signature-256", sig, sizeof(sig)))
+        return strncmp(sig, "sha256=", 7) == 0 && svc_webhooks_same(sig + 7, hex);
+    return false;
+}
+
+/* What a delivery means for Drover. */
+enum svc_webhooks_kind {
+    HOOK_IGNORE = 0,
+    HOOK_PING,
+    HOOK_MERGED,
+    HOOK_CLOSED,
+    HOOK_COMMENT, /* a review comment on a pull request (maybe asking for a rework) */
+    HOOK_ISSUE,   /* an issue addressed to Drover */
+};
+
+struct svc_webhooks_ev {
+    enum svc_webhooks_kind kind;
+    char name[200]; /* "pull_request.closed", recorded with the delivery */
+    long long number;
+    const char *branch, *url, *author;
+    const char *body, *path, *ckind; /* HOOK_COMMENT */
+    long long line;
+    bool rework;                                      /* changes requested, or addressed */
+    const char *issue_title, *issue_body, *issue_url; /* HOOK_ISSUE */
+};
+
+static const char *js(const json_t *o, const char *path)
+{
+    char key[64];
+    const char *dot;
+
+    while (o && (dot = strchr(path, '.'))) {
+        snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+        o = json_object_get(o, key);
+        path = dot + 1;
+    }
+    return json_string_value(json_object_get(o, path));
+}
+
+static long long ji(const json_t *o, const char *path)
+{
+    char key[64];
+    const char *dot;
+
+    while (o && (dot = strchr(path, '.'))) {
+        snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+        o = json_object_get(o, key);
+        path = dot + 1;
+    }
+    return json_integer_value(json_object_get(o, path));
+}
+
+/* Addressed to Drover: the project's mention, or a line starting with "/drover". */
+static bool svc_webhooks_addressed(const char *text, const char *mention)
+{
+    if (!text)
+        return false;
+    if (mention && *mention && strstr(text, mention))
+        return true;
+    for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "/drover", 7) == 0 && !isalnum((unsigned char)p[7]))
+            return true;
+    }
+    return false;
+}
+
+/* Does the label array (objects with "name" or "title") hold `label`? */
+static bool svc_webhooks_has_label(const json_t *labels, const char *label)
+{
+    size_t i;
+    json_t *l;
+
+    json_array_foreach(labels, i, l)
+    {
+        const char *n = json_is_string(l) ? json_string_value(l) : js(l, "name");
+
+        if (!n)
+            n = js(l, "title");
+        if (n && strcasecmp(n, label) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void svc_webhooks_pr(struct svc_webhooks_ev *e, const json_t *pr)
+{
+    e->number = ji(pr, "number");
+    e->branch = js(pr, "head.ref");
+    e->url = js(pr, "html_url");
+}
+
+static void svc_webhooks_issue(struct svc_webhooks_ev *e, const json_t *issue)
+{
+    e->kind = HOOK_ISSUE;
+    e->number = ji(issue, "number");
+    e->issue_title = js(issue, "title");
+    e->issue_body = js(issue, "body");
+    e->issue_url = js(issue, "html_url");
+}
+
+/* GitHub's events (X-GitHub-Event), as octokit/webhooks' schemas describe them. */
+static void svc_webhooks_github(const char *event, const json_t *b, const char *mention,
+                                const char *label, struct svc_webhooks_ev *e)
+{
+    const char *action = js(b, "action");
+
+    snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
+             action ? action : "");
+    if (strcmp(event, "ping") == 0) {
+        e->kind = HOOK_PING;
+    } else if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "closed") == 0) {
+        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+        e->kind = json_is_true(json_object_get(json_object_get(b, "pull_request"), "merged"))
+                      ? HOOK_MERGED
+                      : HOOK_CLOSED;
+        e->author = js(b, "sender.login");
+    } else if (strcmp(event, "pull_request_review") == 0 && action &&
+               strcmp(action, "submitted") == 0) {
+        const char *st = js(b, "review.state");
+
+        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+        e->kind = HOOK_COMMENT;
+        e->ckind = "review";
+        e->body = js(b, "review.body");
+        e->author = js(b, "review.user.login");
+        e->rework = (st && strcasecmp(st, "changes_requested") == 0) ||
+                    svc_webhooks_addressed(e->body, mention);
+    } else if (strcmp(event, "pull_request_review_comment") == 0 && action &&
+               strcmp(action, "created") == 0) {
+        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+        e->kind = HOOK_COMMENT;
+        e->ckind = "inline";
+        e->body = js(b, "comment.body");
+        e->author = js(b, "comment.user.login");
+        e->path = js(b, "comment.path");
+        e->line = ji(b, "comment.line") ? ji(b, "comment.line") : ji(b, "comment.original_line");
+        e->rework = svc_webhooks_addressed(e->body, mention);
+    } else if (strcmp(event, "issue_comment") == 0 && action && strcmp(action, "created") == 0) {
+        const json_t *issue = json_object_get(b, "issue");
+
+        if (json_object_get(issue, "pull_request")) {
+            e->kind = HOOK_COMMENT;
+            e->number = ji(issue, "number");
+            e->url = js(issue, "html_url");
+            e->ckind = "comment";
+            e->body = js(b, "comment.body");
+            e->author = js(b, "comment.user.login");
+            e->rework = svc_webhooks_addressed(e->body, mention);
+        } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
+            svc_webhooks_issue(e, issue);
+        }
+    } else if (strcmp(event, "issues") == 0 && action) {
+        const json_t *issue = json_object_get(b, "issue");
+
+        if ((strcmp(action, "labeled") == 0 && js(b, "label.name") &&
+             strcasecmp(js(b, "label.name"), label) == 0) ||
+            (strcmp(action, "opened") == 0 &&
+             (svc_webhooks_addressed(js(issue, "body"), mention) ||
+              svc_webhooks_has_label(json_object_get(issue, "labels"), label))))
+            svc_webhooks_issue(e, issue);
+    }
+}
+
+/* Gitea's and Forgejo's (X-Gitea-Event-Type, else X-Gitea-Event), per modules/structs. */
+static void svc_webhooks_gitea(const char *event, const json_t *b, const char *mention,
+                               const char *label, struct svc_webhooks_ev *e)
+{
+    const char *action = js(b, "action");
+
+    snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
+             action ? action : "");
+    if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "closed") == 0) {
+        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+        e->kind = json_is_true(json_object_get(json_object_get(b, "pull_request"), "merged"))
+                      ? HOOK_MERGED
+                      : HOOK_CLOSED;
+        e->author = js(b, "sender.login");
+    } else if (json_object_get(b, "review") && json_object_get(b, "pull_request")) {
+        /* Event types pull_request_review_{approved,rejected,comment}: a review's body only
+         * (its inline comments are not in the payload). */
+        const char *type = js(b, "review.type");
+
+        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+        e->kind = HOOK_COMMENT;
+        e->ckind = "review";
+        e->body = js(b, "review.content");
+        e->author = js(b, "sender.login");
+        e->rework = (!strstr(event, "approved") &&
+                     (strstr(event, "rejected") || (type && strstr(type, "rejected")))) ||
+                    svc_webhooks_addressed(e->body, mention);
+        if (!e->rework && (!e->body || !*e->body))
+            e->kind = HOOK_IGNORE;
+    } else if (json_object_get(b, "comment") && json_object_get(b, "issue") && action &&
+               strcmp(action, "created") == 0) {
+        /* Event types issue_comment and pull_request_comment (X-Gitea-Event: issue_comment). */
+        const json_t *issue = json_object_get(b, "issue");
+
+        if (json_is_true(json_object_get(b, "is_pull"))) {
+            e->kind = HOOK_COMMENT;
+            e->number = ji(issue, "number");
+            e->url = js(issue, "html_url");
+            e->ckind = "comment";
+            e->body = js(b, "comment.body");
+            e->author = js(b, "comment.user.login");
+            e->rework = svc_webhooks_addressed(e->body, mention);
+        } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
+            svc_webhooks_issue(e, issue);
+        }
+    } else if ((strcmp(event, "issues") == 0 || strcmp(event, "issue_label") == 0) && action) {
+        const json_t *issue = json_object_get(b, "issue");
+
+        if ((strcmp(action, "label_updated") == 0 &&
+             svc_webhooks_has_label(json_object_get(issue, "labels"), label)) ||
+            (strcmp(action, "opened") == 0 &&
+             (svc_webhooks_addressed(js(issue, "body"), mention) ||
+              svc_webhooks_has_label(json_object_get(issue, "labels"), label))))
+            svc_webhooks_issue(e, issue);
+    }
+}
+
+/* GitLab's (X-Gitlab-Event), per doc/user/project/integrations/webhook_events.md. */
+static void svc_webhooks_gitlab(const char *event, const json_t *b, const char *mention,
+                                const char *label, struct svc_webhooks_ev *e)
+{
+    const json_t *oa = json_object_get(b, "object_attributes");
+    const char *action = js(oa, "action");
+
+    snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
+             action ? action : "");
+    if (strcmp(event, "Merge Request Hook") == 0 && action &&
+        (strcmp(action, "merge") == 0 || strcmp(action, "close") == 0)) {
+        e->kind = strcmp(action, "merge") == 0 ? HOOK_MERGED : HOOK_CLOSED;
+        e->number = ji(oa, "iid");
+        e->branch = js(oa, "source_branch");
+        e->url = js(oa, "url");
+        e->author = js(b, "user.username");
+    } else if (strcmp(event, "Note Hook") == 0 && !json_is_true(json_object_get(oa, "system")) &&
+               (!action || strcmp(action, "create") == 0)) {
+        const char *nt = js(oa, "noteable_type");
+
+        if (nt && strcmp(nt, "MergeRequest") == 0) {
+            const json_t *pos = json_object_get(oa, "position");
+
+            e->kind = HOOK_COMMENT;
+            e->number = ji(b, "merge_request.iid");
+            e->branch = js(b, "merge_request.source_branch");
+            e->url = js(oa, "url");
+            e->body = js(oa, "note");
+            e->author = js(b, "user.username");
+            e->ckind = pos && !json_is_null(pos) ? "inline" : "comment";
+            e->path = js(pos, "new_path") ? js(pos, "new_path") : js(pos, "old_path");
+            e->line = ji(pos, "new_line") ? ji(pos, "new_line") : ji(pos, "old_line");
+            e->rework = svc_webhooks_addressed(e->body, mention);
+        } else if (nt && strcmp(nt, "Issue") == 0 &&
+                   svc_webhooks_addressed(js(oa, "note"), mention)) {
+            const json_t *issue = json_object_get(b, "issue");
+
+            e->kind = HOOK_ISSUE;
+            e->number = ji(issue, "iid");
+            e->issue_title = js(issue, "title");
+            e->issue_body = js(issue, "description");
+            e->issue_url = js(issue, "url");
+        }
+    } else if (strcmp(event, "Issue Hook") == 0 && action) {
+        const json_t *prev =
+            json_object_get(json_object_get(json_object_get(b, "changes"), "labels"), "previous");
+        const json_t *cur =
+            json_object_get(json_object_get(json_object_get(b, "changes"), "labels"), "current");
+        bool added =
+            cur && svc_webhooks_has_label(cur, label) && !svc_webhooks_has_label(prev, label);
+
+        if (added || (strcmp(action, "open") == 0 &&
+                      (svc_webhooks_has_label(json_object_get(b, "labels"), label) ||
+                       svc_webhooks_addressed(js(oa, "description"), mention)))) {
+            e->kind = HOOK_ISSUE;
+            e->number = ji(oa, "iid");
+            e->issue_title = js(oa, "title");
+            e->issue_body = js(oa, "description");
+            e->issue_url = js(oa, "url");
+        }
+    }
+}
+
+/* An issue addressed to Drover: one task of the project per issue. */
+static int svc_webhooks_issue_task(struct svc_ctx *c, int64_t project_id,
+                                   const struct svc_webhooks_in *in,
+                                   const struct svc_webhooks_ev *e, int64_t *task_id, bool *created,
+                                   struct err *err)
+{
+    struct model_task_new t = {0};
+    char *title = mem_printf("%s#%lld: %s", in->forge == SVC_WEBHOOKS_GITLAB ? "issue " : "issue ",
+                             e->number, e->issue_title ? e->issue_title : "(untitled)");
+    char *desc = mem_printf("%s\n\n(From the %s issue %s.)",
+                            e->issue_body && *e->issue_body ? e->issue_body
+                            : e->issue_title                ? e->issue_title
+                                                            : "",
+                            svc_webhooks_names[in->forge], e->issue_url ? e->issue_url : "");
+    char *key = mem_printf("forge-issue:%lld:%lld", (long long)project_id, e->number);
+    json_t *task = NULL;
+    int rc;
+
+    if (strlen(title) > 480)
+        title[480] = '\0';
+    t.title = title;
+    t.description = desc;
+    t.project_id = project_id;
+    t.idempotency_key = key;
+    rc = queue_enqueue(c->db, &t, &task, created, err);
+    if (rc == 0)
+        *task_id = json_integer_value(json_object_get(task, "id"));
+    if (rc == 0 && *created) {
+        /* Linked back: the outbox thread posts this on the issue (and later the PR's link). */
+        char *link =
+            c->env->public_url && *c->env->public_url
+                ? mem_printf("Drover queued task #%lld for this issue: %s/#/tasks/%lld",
+                             (long long)*task_id, c->env->public_url, (long long)*task_id)
+                : mem_printf("Drover queued task #%lld for this issue.", (long long)*task_id);
+
+        rc = review_issue_link(c->db, *task_id, e->number, link, err);
+        free(link);
+    }
+    json_decref(task);
+    free(title);
+    free(desc);
+    free(key);
+    return rc;
+}
+
+/* Apply a classified delivery to its task. *outcome is a static string. */
+static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
+                              const struct svc_webhooks_in *in, const struct svc_webhooks_ev *e,
+                              int64_t *task_id, const char **outcome, bool *created,
+                              struct err *err)
+{
+    char actor[260];
+    json_t *t = NULL, *fields = NULL;
+    char state[32];
+    int rc = -1;
+
+    *task_id = 0;
+    *created = false;
+    snprintf(actor, sizeof(actor), "%s:%s", svc_webhooks_names[in->forge],
+             e->author && *e->author ? e->author : "webhook");
+    if (e->kind == HOOK_IGNORE || e->kind == HOOK_PING) {
+        *outcome = e->kind == HOOK_PING ? "pong" : "ignored";
+        return 0;
+    }
+    if (e->kind == HOOK_ISSUE) {
+        if (svc_webhooks_issue_task(c, project_id, in, e, task_id, created, err) < 0)
+            return -1;
+        *outcome = *created ? "task_created" : "task_exists";
+        return 0;
+    }
+    if (review_find_task(c->db, project_id, e->number, e->branch, task_id, err) < 0)
+        return -1;
+    if (!*task_id) {
+        *outcome = "no_task"; /* a pull request Drover did not open */
+        return 0;
+    }
+    if (queue_get(c->db, *task_id, &t, err) < 0)
+        return -1;
+    snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(t, "state")));
+    if (e->kind == HOOK_MERGED || e->kind == HOOK_CLOSED) {
+        fields = json_pack("{s:s}", "state", e->kind == HOOK_MERGED ? "merged" : "closed");
+        if (e->url)
+            json_object_set_new(fields, "url", json_string(e->url));
+        if (review_pr_update(c->db, *task_id, fields, err) < 0)
+            goto out;
+    }
+    json_decref(t);
+    t = NULL;
+    switch (e->kind) {
+    case HOOK_MERGED:
+        if (strcmp(state, "ready_to_test") != 0) {
+            *outcome = "merged_noted";
+            break;
+        }
+        if (review_accept(c->db, *task_id, actor, "pull request merged", &t, err) < 0)
+            goto out;
+        *outcome = "completed";
+        break;
+    case HOOK_CLOSED:
+        if (model_state_terminal(state)) {
+            *outcome = "closed_noted";
+            break;
+        }
+        if (queue_cancel(c->db, *task_id, actor, "the pull request was closed without merging", &t,
+                         err) < 0)
+            goto out;
+        *outcome = "cancelled";
+        break;
+    default: /* HOOK_COMMENT */
+        if (e->body && *e->body &&
+            review_add_comment(c->db, *task_id, e->ckind ? e->ckind : "comment", e->author, e->body,
+                               e->path, e->line, err) < 0)
+            goto out;
+        if (!e->rework) {
+            *outcome = "comment_kept";
+            break;
+        }
+        if (strcmp(state, "ready_to_test") != 0) {
+            *outcome = "comment_kept"; /* the next rework (or the one under way) reads it */
+            break;
+        }
+        if (review_rework(c->db, *task_id, actor,
+                          e->body && *e->body ? NULL : "the reviewer requested changes", &t,
+                          err) < 0)
+            goto out;
+        *outcome = "rework";
+        break;
+    }
+    rc = 0;
+out:
+    json_decref(t);
+    json_decref(fields);
+    return rc;
+}
+
+int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, int *status,
+                         json_t **out, struct err *err)
+{
+    struct svc_webhooks_ev e;
+    char event[128], delivery[256], sha[65];
+    const char *secret, *outcome = "ignored", *mention, *label;
+    json_t *project = NULL, *body = NULL, *settings;
+    int64_t project_id = 0, row = 0, task_id = 0;
+    struct err perr = {0};
+    bool fresh = false, created = false;
+    int rc = -1;
+
+    *out = NULL;
+    *status = 200;
+    delivery[0] = '\0';
+    memset(&e, 0, sizeof(e));
+    /* Authenticate before anything else: unknown project, no secret and a bad signature look
+     * the same from outside, and none of them changes anything. */
+    secret = in->project ? svc_webhooks_secret(in->project) : NULL;
+    if (!secret || projects_resolve(c->db, in->project, &project_id, &perr) < 0 ||
+        projects_get_id(c->db, project_id, &project, &perr) < 0 ||
+        !svc_webhooks_verified(secret, in)) {
+        if (perr.code == ERR_UNAVAILABLE)
+            return err_set(err, ERR_UNAVAILABLE, "database unavailable, retry shortly");
+        err_set(err, ERR_UNAUTHORIZED,
+                "the delivery is not authenticated: unknown project, no webhook secret "
+                "configured for it, or a signature or token that does not match");
+        err->reason = "bad_signature";
+        goto out;
+    }
+    body = json_loadb(in->body, in->body_len, 0, NULL);
+    if (!json_is_object(body)) {
+        err_set(err, ERR_INVALID, "the delivery's body is not a JSON object");
+        goto out;
+    }
+    settings = json_object_get(project, "settings");
+    mention = json_string_value(json_object_get(settings, "review_mention"));
+    label = json_string_value(json_object_get(settings, "issue_label"));
+    if (!mention)
+        mention = "@drover";
+    if (!label)
+        label = "drover";
+    event[0] = '\0';
+    switch (in->forge) {
+    case SVC_WEBHOOKS_GITHUB:
+        svc_webhooks_header(in->headers, "x-github-event", event, sizeof(event));
+        svc_webhooks_header(in->headers, "x-github-delivery", delivery, sizeof(delivery));
+        if (event[0])
+            svc_webhooks_github(event, body, mention, label, &e);
+        break;
+    case SVC_WEBHOOKS_GITEA:
+        if (!svc_webhooks_header(in->headers, "x-gitea-event-type", event, sizeof(event)) &&
+            !svc_webhooks_header(in->headers, "x-forgejo-event-type", event, sizeof(event)) &&
+            !svc_webhooks_header(in->headers, "x-gitea-event", event, sizeof(event)))
+            svc_webhooks_header(in->headers, "x-forgejo-event", event, sizeof(event));
+        if (!svc_webhooks_header(in->headers, "x-gitea-delivery", delivery, sizeof(delivery)))
+            svc_webhooks_header(in->headers, "x-forgejo-delivery", delivery, sizeof(delivery));
+        if (event[0])
+            svc_webhooks_gitea(event, body, mention, label, &e);
+        break;
+    default:
+        svc_webhooks_header(in->headers, "x-gitlab-event", event, sizeof(event));
+        if (in->idempotency_key && *in->idempotency_key)
+            snprintf(delivery, sizeof(delivery), "%s", in->idempotency_key);
+        else if (!svc_webhooks_header(in->headers, "webhook-id", delivery, sizeof(delivery)))
+            svc_webhooks_header(in->headers, "x-gitlab-event-uuid", delivery, sizeof(delivery));
+        if (event[0])
+            svc_webhooks_gitlab(event, body, mention, label, &e);
+        break;
+    }
+    if (!e.name[0])
+        snprintf(e.name, sizeof(e.name), "%.120s", event[0] ? event : "unknown");
+    {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+
+        EVP_Digest(in->body, in->body_len, md, &n, EVP_sha256(), NULL);
+        for (unsigned i = 0; i < 32; i++)
+            snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    }
+    if (!delivery[0])
+        snprintf(delivery, sizeof(delivery), "sha256:%s", sha);
+    if (review_delivery_claim(c->db, project_id, svc_webhooks_names[in->forge], delivery, sha,
+                              e.name, &row, &fresh, err) < 0)
+        goto out;
+    if (!fresh) {
+        *out = json_pack("{s:s,s:s}", "result", "duplicate", "event", e.name);
+        rc = 0;
+        goto out;
+    }
+    if (svc_webhooks_apply(c, project_id, in, &e, &task_id, &outcome, &created, err) < 0) {
+        review_delivery_forget(c->db, row); /* the forge's retry gets another chance */
+        goto out;
+    }
+    if (review_delivery_done(c->db, row, task_id, outcome, err) < 0)
+        goto out;
+    log_info("webhooks", "%s delivery %s (%s) for project %s: %s%s%lld",
+             svc_webhooks_names[in->forge], delivery, e.name, in->project, outcome,
+             task_id ? ", task " : "", (long long)task_id);
+    *out = json_pack("{s:s,s:s}", "result", outcome, "event", e.name);
+    if (task_id)
+        json_object_set_new(*out, "task_id", json_integer(task_id));
+    *status = created ? 202 : 200;
+    rc = 0;
+out:
+    json_decref(project);
+    json_decref(body);
+    return rc;
+}
+
+int svc_webhooks_deliveries(struct svc_ctx *c, const char *project, int limit, json_t **out,
+                            struct err *err)
+{
+    int64_t id;
+
+    *out = NULL;
+    if (projects_resolve(c->db, project, &id, err) < 0)
+        return -1;
+    return review_deliveries(c->db, id, limit, out, err);
+}

@@ -1,0 +1,645 @@
+/*
+ * Forge webhooks through the real router against a real PostgreSQL, with the payloads of
+ * tests/fakes/webhooks/ (the forges' documented examples) and each forge's own signature or
+ * token: merged -> completed, closed -> cancelled, inline comments and a changes-requested
+ * review -> a rework whose context holds the whole thread with file/line, mention and /drover
+ * commands, labelled issues -> one task each; bad, missing and stale signatures, unknown
+ * projects and missing secrets are 401 and change nothing; replays (same delivery id, or the
+ * same body under a new id) change nothing; unknown events are 200 and ignored. GitHub's
+ * published HMAC test vector.
+ */
+#include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/router.h"
+#include "store/agents.h"
+#include "store/queue.h"
+#include "svc/svc_webhooks.h"
+#include "testdb.h"
+
+#define SECRET "It's a Secret to Everybody"
+
+static struct db db;
+static struct svc_env env;
+static struct svc_ctx svc;
+static struct queue_opts qo;
+
+static void setup(void)
+{
+    testdb_svc(&db, &env, &svc);
+    testdb_reset(&db);
+    queue_opts_default(&qo);
+    setenv("DROVER_WEBHOOK_SECRET_WEB", SECRET, 1);
+    unsetenv("DROVER_WEBHOOK_SECRET");
+}
+
+static void teardown(void)
+{
+    testdb_svc_close(&db, &env);
+}
+
+static void sql(const char *q)
+{
+    PGresult *r = PQexec(db.conn, q);
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s: %s", q, PQerrorMessage(db.conn));
+    PQclear(r);
+}
+
+static char *scalar_s(const char *q)
+{
+    PGresult *r = PQexec(db.conn, q);
+    char *s;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(db.conn));
+    s = strdup(PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return s;
+}
+
+static char *snapshot(void)
+{
+    return scalar_s("SELECT (SELECT coalesce(jsonb_agg(t ORDER BY id), '[]') FROM tasks t)::text"
+                    " || (SELECT count(*) FROM activity)::text"
+                    " || (SELECT count(*) FROM review_comments)::text"
+                    " || (SELECT count(*) FROM forge_deliveries)::text");
+}
+
+/* tests/fakes/webhooks/<name>.json with @NUMBER@ and @BRANCH@ filled in. */
+static char *payload(const char *name, int number, const char *branch)
+{
+    char path[1024], num[16], *raw, *out;
+    const char *src = getenv("DROVER_SOURCE_DIR");
+    FILE *f;
+    long n;
+    size_t o = 0;
+
+    snprintf(path, sizeof(path), "%s/tests/fakes/webhooks/%s.json", src ? src : ".", name);
+    f = fopen(path, "rb");
+    ck_assert_msg(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    raw = calloc(1, (size_t)n + 1);
+    ck_assert_int_eq(fread(raw, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    snprintf(num, sizeof(num), "%d", number);
+    out = calloc(1, (size_t)n * 2 + 4096);
+    for (const char *p = raw; *p;) {
+        if (strncmp(p, "@NUMBER@", 8) == 0) {
+            o += (size_t)sprintf(out + o, "%s", num);
+            p += 8;
+        } else if (strncmp(p, "@BRANCH@", 8) == 0) {
+            o += (size_t)sprintf(out + o, "%s", branch);
+            p += 8;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    while (o && (out[o - 1] == '\n'))
+        out[--o] = '\0';
+    free(raw);
+    return out;
+}
+
+struct call {
+    int status;
+    json_t *body;
+};
+
+static struct call deliver(const char *forge, const char *project, const char *headers,
+                           const char *idem, const char *body)
+{
+    struct api_request req = {0};
+    struct api_response resp = {0};
+    char path[256];
+    struct call c;
+
+    snprintf(path, sizeof(path), "/api/hooks/forge/%s/%s", forge, project);
+    req.method = "POST";
+    req.path = path;
+    req.query = "";
+    req.body = body;
+    req.body_len = strlen(body);
+    req.hook_headers = headers;
+    req.idempotency_key = idem;
+    req.svc = &svc;
+    router_dispatch(&req, &resp);
+    free(resp.raw);
+    c.status = resp.status;
+    c.body = resp.body;
+    return c;
+}
+
+static char *hex_sig(const char *secret, const char *body)
+{
+    char *hex = malloc(65);
+
+    svc_webhooks_hmac_hex(secret, strlen(secret), body, strlen(body), hex);
+    return hex;
+}
+
+static struct call github(const char *event, const char *delivery, const char *body)
+{
+    char *sig = hex_sig(SECRET, body), hdr[1024];
+    struct call c;
+
+    snprintf(hdr, sizeof(hdr),
+             "x-github-event: %s\nx-github-delivery: %s\nx-hub-signature-256: sha256=%s\n", event,
+             delivery, sig);
+    c = deliver("github", "web", hdr, NULL, body);
+    free(sig);
+    return c;
+}
+
+static struct call gitea(const char *event, const char *type, const char *delivery,
+                         const char *body)
+{
+    char *sig = hex_sig(SECRET, body), hdr[1024];
+    struct call c;
+
+    snprintf(hdr, sizeof(hdr),
+             "x-gitea-event: %s\nx-gitea-event-type: %s\nx-gitea-delivery: %s\n"
+             "x-gitea-signature: %s\n",
+             event, type, delivery, sig);
+    c = deliver("gitea", "web", hdr, NULL, body);
+    free(sig);
+    return c;
+}
+
+static struct call gitlab(const char *event, const char *idem, const char *body)
+{
+    char hdr[512];
+
+    snprintf(hdr, sizeof(hdr), "x-gitlab-event: %s\nx-gitlab-token: %s\n", event, SECRET);
+    return deliver("gitlab", "web", hdr, idem, body);
+}
+
+static const char *result_of(const struct call *c)
+{
+    return json_string_value(json_object_get(c->body, "result"));
+}
+
+static void expect(struct call c, int status, const char *result)
+{
+    if (c.status != status) {
+        char *d = json_dumps(c.body, 0);
+
+        fprintf(stderr, "unexpected reply: %d %s\n", c.status, d ? d : "");
+        free(d);
+    }
+    ck_assert_msg(c.status == status, "status %d, want %d (%s)", c.status, status,
+                  result_of(&c) ? result_of(&c) : "");
+    if (result)
+        ck_assert_msg(result_of(&c) && strcmp(result_of(&c), result) == 0, "result %s, want %s",
+                      result_of(&c) ? result_of(&c) : "(none)", result);
+    json_decref(c.body);
+}
+
+static json_int_t project_id;
+
+static void make_project(const char *forge)
+{
+    char q[512], *id;
+
+    snprintf(q, sizeof(q),
+             "INSERT INTO projects (name, repo_url, forge_kind, forge_repo_path) VALUES"
+             " ('web', 'file:///srv/web.git', '%s', 'o/web') RETURNING id",
+             forge);
+    id = scalar_s(q);
+    project_id = strtoll(id, NULL, 10);
+    free(id);
+}
+
+/* A task of the project in ready_to_test with pull request `number` on branch `branch`. */
+static json_int_t ready_task(int number, const char *branch, char agent[37])
+{
+    struct model_task_new t = {.title = "fix", .description = "fix it"};
+    struct model_outcome oc = {0};
+    struct err err = {0};
+    json_t *task = NULL, *out = NULL, *res = json_pack("{s:s}", "summary", "fixed");
+    json_int_t id;
+    char q[512];
+
+    t.project_id = project_id;
+    ck_assert_int_eq(queue_enqueue(&db, &t, &task, NULL, &err), 0);
+    id = json_integer_value(json_object_get(task, "id"));
+    json_decref(task);
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &task, &err), 0);
+    snprintf(q, sizeof(q),
+             "UPDATE tasks SET branch = '%s', pull_request = '{\"forge\":\"github\",\"number\":%d,"
+             "\"url\":\"https://forge/pr/%d\",\"state\":\"open\"}' WHERE id = %lld",
+             branch, number, number, (long long)id);
+    sql(q);
+    oc.result = res;
+    ck_assert_int_eq(queue_update_status(&db, &qo, agent, id,
+                                         json_integer_value(json_object_get(task, "lease_epoch")),
+                                         "ready_to_test", &oc, &out, &err),
+                     0);
+    json_decref(out);
+    json_decref(task);
+    json_decref(res);
+    return id;
+}
+
+static char *task_state(json_int_t id)
+{
+    char q[128];
+
+    snprintf(q, sizeof(q), "SELECT state FROM tasks WHERE id = %lld", (long long)id);
+    return scalar_s(q);
+}
+
+/* Claim the task again and hand it back in ready_to_test. */
+static void redo(json_int_t id, const char *agent)
+{
+    struct err err = {0};
+    json_t *task = NULL, *out = NULL;
+
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &task, &err), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(task, "id")), id);
+    ck_assert_int_eq(queue_update_status(&db, &qo, agent, id,
+                                         json_integer_value(json_object_get(task, "lease_epoch")),
+                                         "ready_to_test", NULL, &out, &err),
+                     0);
+    json_decref(out);
+    json_decref(task);
+}
+
+START_TEST(github_hmac_test_vector)
+{
+    char hex[65];
+
+    svc_webhooks_hmac_hex(SECRET, strlen(SECRET), "Hello, World!", 13, hex);
+    ck_assert_str_eq(hex, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+}
+END_TEST
+
+START_TEST(github_review_thread_rework_then_merge)
+{
+    char agent[37], *s, *before, *after;
+    json_int_t id;
+    char *inline_c, *review, *merged, q[256];
+
+    make_project("github");
+    id = ready_task(7, "drover/1-fix", agent);
+    inline_c = payload("github_pull_request_review_comment", 7, "drover/1-fix");
+    review = payload("github_pull_request_review", 7, "drover/1-fix");
+    merged = payload("github_pull_request_closed", 7, "drover/1-fix");
+    {
+        char *ping = payload("github_ping", 0, "");
+
+        expect(github("ping", "d-0", ping), 200, "pong");
+        free(ping);
+    }
+    /* An inline comment is kept; the changes-requested review sends the task back with both. */
+    expect(github("pull_request_review_comment", "d-1", inline_c), 200, "comment_kept");
+    s = task_state(id);
+    ck_assert_str_eq(s, "ready_to_test");
+    free(s);
+    expect(github("pull_request_review", "d-2", review), 200, "rework");
+    s = task_state(id);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    snprintf(q, sizeof(q), "SELECT context->-1->'review' FROM tasks WHERE id = %lld",
+             (long long)id);
+    s = scalar_s(q);
+    ck_assert_msg(strstr(s, "\"path\": \"README.md\"") && strstr(s, "\"line\": 1") &&
+                      strstr(s, "Maybe you should use more emoji") &&
+                      strstr(s, "Please handle the empty file too."),
+                  "%s", s);
+    free(s);
+    snprintf(q, sizeof(q), "SELECT context->-1->>'by' FROM tasks WHERE id = %lld", (long long)id);
+    s = scalar_s(q);
+    ck_assert_str_eq(s, "github:Codertocat");
+    free(s);
+    /* Replays change nothing: the same delivery id, or the same body under another id. */
+    before = snapshot();
+    expect(github("pull_request_review", "d-2", review), 200, "duplicate");
+    expect(github("pull_request_review", "d-2-redelivered", review), 200, "duplicate");
+    after = snapshot();
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    /* The agent pushes again (same branch, same PR); the merge completes the task. */
+    redo(id, agent);
+    expect(github("pull_request", "d-3", merged), 200, "completed");
+    s = task_state(id);
+    ck_assert_str_eq(s, "completed");
+    free(s);
+    snprintf(q, sizeof(q), "SELECT pull_request->>'state' FROM tasks WHERE id = %lld",
+             (long long)id);
+    s = scalar_s(q);
+    ck_assert_str_eq(s, "merged");
+    free(s);
+    s = scalar_s("SELECT string_agg(outcome, ',' ORDER BY id) FROM forge_deliveries");
+    ck_assert_str_eq(s, "pong,comment_kept,rework,completed");
+    free(s);
+    free(inline_c);
+    free(review);
+    free(merged);
+}
+END_TEST
+
+START_TEST(bad_signatures_are_401_and_change_nothing)
+{
+    char agent[37], hdr[512], *before, *after, *body;
+    json_int_t id;
+    struct call c;
+
+    make_project("github");
+    id = ready_task(7, "drover/1-fix", agent);
+    (void)id;
+    body = payload("github_pull_request_closed", 7, "drover/1-fix");
+    before = snapshot();
+    /* Wrong secret, no signature, a tampered body, the SHA-1 header alone. */
+    {
+        char *bad = hex_sig("not the secret", body);
+
+        snprintf(hdr, sizeof(hdr),
+                 "x-github-event: pull_request\nx-github-delivery: x1\n"
+                 "x-hub-signature-256: sha256=%s\n",
+                 bad);
+        free(bad);
+    }
+    c = deliver("github", "web", hdr, NULL, body);
+    ck_assert_int_eq(c.status, 401);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(c.body, "error"), "code")),
+                     "bad_signature");
+    json_decref(c.body);
+    expect(deliver("github", "web", "x-github-event: pull_request\nx-github-delivery: x2\n", NULL,
+                   body),
+           401, NULL);
+    {
+        char *good = hex_sig(SECRET, body), *tampered = strdup(body);
+
+        tampered[strlen(tampered) - 2] = ' ';
+        snprintf(hdr, sizeof(hdr),
+                 "x-github-event: pull_request\nx-github-delivery: x3\n"
+                 "x-hub-signature-256: sha256=%s\n",
+                 good);
+        expect(deliver("github", "web", hdr, NULL, tampered), 401, NULL);
+        /* The right signature for a project that does not exist, or has no secret. */
+        expect(deliver("github", "nosuch", hdr, NULL, body), 401, NULL);
+        sql("INSERT INTO projects (name, repo_url) VALUES ('other', 'file:///o.git')");
+        expect(deliver("github", "other", hdr, NULL, body), 401, NULL);
+        /* A Gitea signature on the GitHub endpoint is not GitHub's. */
+        snprintf(hdr, sizeof(hdr), "x-github-event: pull_request\nx-gitea-signature: %s\n", good);
+        expect(deliver("github", "web", hdr, NULL, body), 401, NULL);
+        free(good);
+        free(tampered);
+    }
+    /* GitLab: a wrong token, none. */
+    expect(deliver("gitlab", "web", "x-gitlab-event: Merge Request Hook\nx-gitlab-token: nope\n",
+                   "k1", body),
+           401, NULL);
+    expect(deliver("gitlab", "web", "x-gitlab-event: Merge Request Hook\n", "k1", body), 401, NULL);
+    after = snapshot();
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(body);
+}
+END_TEST
+
+START_TEST(unknown_events_and_foreign_prs_are_acknowledged)
+{
+    char agent[37], *before, *after, *body;
+
+    make_project("github");
+    ready_task(7, "drover/1-fix", agent);
+    body = payload("github_pull_request_closed", 99, "someone-else");
+    before = snapshot();
+    expect(github("pull_request", "u-1", body), 200, "no_task");
+    expect(github("star", "u-2", "{\"action\":\"created\",\"starred_at\":\"2019-05-15\"}"), 200,
+           "ignored");
+    expect(github("workflow_run", "u-3", "{\"action\":\"completed\"}"), 200, "ignored");
+    after = snapshot();
+    /* Only the deliveries themselves were recorded. */
+    ck_assert_str_ne(before, after);
+    free(before);
+    free(after);
+    after = scalar_s("SELECT count(*) FROM tasks WHERE state = 'ready_to_test'");
+    ck_assert_str_eq(after, "1");
+    free(after);
+    /* A verified body that is not JSON is a 400. */
+    expect(github("pull_request", "u-4", "not json"), 400, NULL);
+    free(body);
+}
+END_TEST
+
+START_TEST(gitea_closed_cancels_and_command_reworks)
+{
+    char agent[37], a2[37], *s, *closed, *review, *comment, hdr[512];
+    json_int_t id, id2;
+
+    make_project("gitea");
+    id = ready_task(3, "drover/3-a", agent);
+    closed = payload("gitea_pull_request_closed", 3, "drover/3-a");
+    expect(gitea("pull_request", "pull_request", "g-1", closed), 200, "cancelled");
+    s = task_state(id);
+    ck_assert_str_eq(s, "cancelled");
+    free(s);
+    /* Gitea's manual redelivery has a new UUID: the same body is still a replay. */
+    expect(gitea("pull_request", "pull_request", "g-1-replayed", closed), 200, "duplicate");
+    /* A rejecting review, then a /drover command in the conversation. */
+    id2 = ready_task(4, "drover/4-b", a2);
+    review = payload("gitea_pull_request_review_rejected", 4, "drover/4-b");
+    expect(gitea("pull_request_rejected", "pull_request_review_rejected", "g-2", review), 200,
+           "rework");
+    s = task_state(id2);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    redo(id2, a2);
+    comment = payload("gitea_issue_comment", 4, "drover/4-b");
+    /* Forgejo's own header names. */
+    {
+        char *sig = hex_sig(SECRET, comment);
+
+        snprintf(hdr, sizeof(hdr),
+                 "x-forgejo-event: issue_comment\nx-forgejo-event-type: pull_request_comment\n"
+                 "x-forgejo-delivery: g-3\nx-forgejo-signature: %s\n",
+                 sig);
+        free(sig);
+    }
+    /* Forgejo's event type for a comment in a PR's conversation is pull_request_comment. */
+    expect(deliver("gitea", "web", hdr, NULL, comment), 200, "rework");
+    s = task_state(id2);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    {
+        char q[256];
+
+        snprintf(q, sizeof(q),
+                 "SELECT context->-1->'review'->0->>'body' FROM tasks WHERE id = %lld",
+                 (long long)id2);
+        s = scalar_s(q);
+        ck_assert_str_eq(s, "/drover rename the helper to parse_line");
+        free(s);
+    }
+    free(closed);
+    free(review);
+    free(comment);
+}
+END_TEST
+
+START_TEST(gitlab_note_rework_merge_and_issue_label)
+{
+    char agent[37], *s, *note, *merge, *issue, q[256];
+    json_int_t id;
+    struct call c;
+
+    make_project("gitlab");
+    id = ready_task(5, "drover/5-c", agent);
+    note = payload("gitlab_note_merge_request", 5, "drover/5-c");
+    expect(gitlab("Note Hook", "11111111-1111-4111-8111-111111111111", note), 200, "rework");
+    snprintf(q, sizeof(q), "SELECT context->-1->'review'->0 FROM tasks WHERE id = %lld",
+             (long long)id);
+    s = scalar_s(q);
+    ck_assert_msg(strstr(s, "\"path\": \"src/io.c\"") && strstr(s, "\"line\": 12"), "%s", s);
+    free(s);
+    /* GitLab retries under the same Idempotency-Key. */
+    expect(gitlab("Note Hook", "11111111-1111-4111-8111-111111111111", note), 200, "duplicate");
+    redo(id, agent);
+    merge = payload("gitlab_merge_request_merge", 5, "drover/5-c");
+    expect(gitlab("Merge Request Hook", "22222222-2222-4222-8222-222222222222", merge), 200,
+           "completed");
+    /* A label added on an issue: one task, linked to the issue. */
+    issue = payload("gitlab_issue_labeled", 23, "");
+    c = gitlab("Issue Hook", "33333333-3333-4333-8333-333333333333", issue);
+    ck_assert_int_eq(c.status, 202);
+    ck_assert_str_eq(result_of(&c), "task_created");
+    snprintf(q, sizeof(q), "SELECT title || ' | ' || description FROM tasks WHERE id = %lld",
+             (long long)json_integer_value(json_object_get(c.body, "task_id")));
+    json_decref(c.body);
+    s = scalar_s(q);
+    ck_assert_msg(strstr(s, "issue #23: New API") &&
+                      strstr(s, "http://example.com/diaspora/issues/23"),
+                  "%s", s);
+    free(s);
+    expect(gitlab("Issue Hook", "44444444-4444-4444-8444-444444444444", issue), 200, "duplicate");
+    free(note);
+    free(merge);
+    free(issue);
+}
+END_TEST
+
+/* Standard Webhooks signature of `body` with key bytes `key` (the whsec_ secret's). */
+static void std_sig(const unsigned char *key, int klen, const char *id, long long ts,
+                    const char *body, char out[100])
+{
+    char *msg = malloc(strlen(body) + 200);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    sprintf(msg, "%s.%lld.%s", id, ts, body);
+    HMAC(EVP_sha256(), key, klen, (unsigned char *)msg, strlen(msg), md, &n);
+    EVP_EncodeBlock((unsigned char *)out, md, (int)n);
+    free(msg);
+}
+
+START_TEST(gitlab_signing_token_standard_webhooks)
+{
+    unsigned char key[32];
+    char b64[64], secret[80], sig[100], hdr[700], agent[37];
+    long long now = (long long)time(NULL);
+    char *merge;
+
+    for (int i = 0; i < 32; i++)
+        key[i] = (unsigned char)(i * 7 + 1);
+    EVP_EncodeBlock((unsigned char *)b64, key, 32);
+    snprintf(secret, sizeof(secret), "whsec_%s", b64);
+    setenv("DROVER_WEBHOOK_SECRET_WEB", secret, 1);
+    make_project("gitlab");
+    ready_task(6, "drover/6-d", agent);
+    merge = payload("gitlab_merge_request_merge", 6, "drover/6-d");
+    /* Stale timestamp: refused even though the signature matches. */
+    std_sig(key, 32, "msg_1", now - 3600, merge, sig);
+    snprintf(hdr, sizeof(hdr),
+             "x-gitlab-event: Merge Request Hook\nwebhook-id: msg_1\nwebhook-timestamp: %lld\n"
+             "webhook-signature: v1,%s\n",
+             now - 3600, sig);
+    expect(deliver("gitlab", "web", hdr, "msg_1", merge), 401, NULL);
+    /* A plain token is not enough once a signing token is configured. */
+    snprintf(hdr, sizeof(hdr), "x-gitlab-event: Merge Request Hook\nx-gitlab-token: %s\n", secret);
+    expect(deliver("gitlab", "web", hdr, "msg_1", merge), 401, NULL);
+    /* Fresh, with a rotated-out key listed first. */
+    std_sig(key, 32, "msg_1", now, merge, sig);
+    snprintf(hdr, sizeof(hdr),
+             "x-gitlab-event: Merge Request Hook\nwebhook-id: msg_1\nwebhook-timestamp: %lld\n"
+             "webhook-signature: v1,AAAAbm90IHRoaXMgb25lAAAAAAAAAAAAAAAAAAAAAAA= v1,%s\n",
+             now, sig);
+    expect(deliver("gitlab", "web", hdr, "msg_1", merge), 200, "completed");
+    free(merge);
+}
+END_TEST
+
+START_TEST(github_issue_label_and_pr_mention)
+{
+    char agent[37], *issue, *s;
+    json_int_t id;
+    struct call c;
+
+    make_project("github");
+    id = ready_task(8, "drover/8-e", agent);
+    issue = payload("github_issues_labeled", 1, "");
+    c = github("issues", "i-1", issue);
+    ck_assert_int_eq(c.status, 202);
+    ck_assert_str_eq(result_of(&c), "task_created");
+    json_decref(c.body);
+    /* The same issue labelled again later (a new delivery): still one task. */
+    {
+        char *again = payload("github_issues_labeled", 1, "");
+
+        again[strlen(again) - 1] = ' ';
+        strcat(again, "}");
+        expect(github("issues", "i-2", again), 200, "task_exists");
+        free(again);
+    }
+    s = scalar_s("SELECT count(*) FROM tasks WHERE title LIKE 'issue #1:%'");
+    ck_assert_str_eq(s, "1");
+    free(s);
+    /* "@drover ..." in a PR conversation sends the task back. */
+    free(issue);
+    issue = payload("github_issue_comment", 8, "");
+    expect(github("issue_comment", "i-3", issue), 200, "rework");
+    s = task_state(id);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    free(issue);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("forgehooks");
+    TCase *tc = tcase_create("forgehooks");
+    SRunner *sr;
+    int failed;
+
+    testdb_setup();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, github_hmac_test_vector);
+    tcase_add_test(tc, github_review_thread_rework_then_merge);
+    tcase_add_test(tc, bad_signatures_are_401_and_change_nothing);
+    tcase_add_test(tc, unknown_events_and_foreign_prs_are_acknowledged);
+    tcase_add_test(tc, gitea_closed_cancels_and_command_reworks);
+    tcase_add_test(tc, gitlab_note_rework_merge_and_issue_label);
+    tcase_add_test(tc, gitlab_signing_token_standard_webhooks);
+    tcase_add_test(tc, github_issue_label_and_pr_mention);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    testdb_teardown();
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,226 @@
+/*
+ * A project's max_in_progress, honoured by the claim statement itself: racing agents (one
+ * connection each, released together) never hold more than the limit; a finished task frees a
+ * slot; tasks of other projects are still claimed; a limit set later counts what already runs;
+ * the counts the autoscaler reads (queue_counts.backlog, queue_runnable) include only claimable
+ * tasks, the rest reported as held.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/agents.h"
+#include "store/queue.h"
+#include "testdb.h"
+
+#define RACERS 12
+
+static struct db db;
+static struct queue_opts qo;
+
+static void setup(void)
+{
+    testdb_connect(&db);
+    testdb_reset(&db);
+    queue_opts_default(&qo);
+}
+
+static void teardown(void)
+{
+    db_close(&db);
+}
+
+static void sql(const char *q)
+{
+    PGresult *r = PQexec(db.conn, q);
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s: %s", q, PQerrorMessage(db.conn));
+    PQclear(r);
+}
+
+static long long scalar(const char *q)
+{
+    PGresult *r = PQexec(db.conn, q);
+    long long v;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(db.conn));
+    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+struct racer {
+    char agent[37];
+    pthread_barrier_t *go;
+    int claimed;
+};
+
+/* Claim until nothing is claimable, on a connection of its own. */
+static void *racer_run(void *arg)
+{
+    struct racer *r = arg;
+    struct db mine;
+    struct err err = {0};
+
+    testdb_connect(&mine);
+    pthread_barrier_wait(r->go);
+    for (int i = 0; i < 5; i++) {
+        json_t *t = NULL;
+
+        if (queue_claim(&mine, &qo, r->agent, &t, &err) < 0)
+            break;
+        if (t)
+            r->claimed++;
+        json_decref(t);
+    }
+    db_close(&mine);
+    return NULL;
+}
+
+static void race(struct racer *rs, int n)
+{
+    pthread_t th[RACERS];
+    pthread_barrier_t go;
+
+    pthread_barrier_init(&go, NULL, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        rs[i].go = &go;
+        rs[i].claimed = 0;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, racer_run, &rs[i]), 0);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+}
+
+START_TEST(racing_claims_never_exceed_the_limit)
+{
+    struct racer rs[RACERS];
+    struct queue_counts qc;
+    struct err err = {0};
+    int total = 0;
+    long long limited;
+
+    sql("INSERT INTO projects (name, repo_url, settings) VALUES"
+        " ('lim', 'file:///l.git', '{\"max_in_progress\": 3}'), ('free', 'file:///f.git', '{}')");
+    limited = scalar("SELECT id FROM projects WHERE name = 'lim'");
+    sql("INSERT INTO tasks (project_id, title, priority) SELECT (SELECT id FROM projects WHERE"
+        " name = 'lim'), 'l' || g, 10 FROM generate_series(1, 40) g");
+    sql("INSERT INTO tasks (project_id, title) SELECT (SELECT id FROM projects WHERE"
+        " name = 'free'), 'f' || g FROM generate_series(1, 5) g");
+    /* The autoscaler sees 3 + 5 claimable, 37 held. */
+    ck_assert_int_eq(queue_counts(&db, &qc, &err), 0);
+    ck_assert_int_eq(qc.backlog, 8);
+    ck_assert_int_eq(qc.held, 37);
+    {
+        int n = 0;
+
+        ck_assert_int_eq(queue_runnable(&db, 1000, &n, &err), 0);
+        ck_assert_int_eq(n, 8);
+    }
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(agents_create(&db, "r", "none", rs[i].agent, &err), 0);
+    race(rs, RACERS);
+    for (int i = 0; i < RACERS; i++)
+        total += rs[i].claimed;
+    /* Exactly the limit of the limited project, and every task of the other one. */
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id"
+                            " WHERE p.name = 'lim' AND t.state = 'in_progress'"),
+                     3);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id"
+                            " WHERE p.name = 'free' AND t.state = 'in_progress'"),
+                     5);
+    ck_assert_int_eq(total, 8);
+    ck_assert_int_eq(scalar("SELECT in_progress FROM projects WHERE name = 'lim'"), 3);
+    ck_assert_int_eq(queue_counts(&db, &qc, &err), 0);
+    ck_assert_int_eq(qc.backlog, 0);
+    ck_assert_int_eq(qc.held, 37);
+    /* One finishes: one slot, one more claim, no more. */
+    {
+        char q[256];
+        json_t *t = NULL, *out = NULL;
+        long long id = scalar("SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id"
+                              " WHERE p.name = 'lim' AND t.state = 'in_progress' LIMIT 1");
+
+        snprintf(q, sizeof(q), "SELECT agent_id FROM tasks WHERE id = %lld", id);
+        {
+            PGresult *r = PQexec(db.conn, q);
+            char agent[37], epoch[24];
+
+            snprintf(agent, sizeof(agent), "%s", PQgetvalue(r, 0, 0));
+            PQclear(r);
+            snprintf(q, sizeof(q), "SELECT lease_epoch FROM tasks WHERE id = %lld", id);
+            snprintf(epoch, sizeof(epoch), "%lld", scalar(q));
+            ck_assert_int_eq(queue_update_status(&db, &qo, agent, id, strtoll(epoch, NULL, 10),
+                                                 "completed", NULL, &out, &err),
+                             0);
+            json_decref(out);
+        }
+        ck_assert_int_eq(scalar("SELECT in_progress FROM projects WHERE name = 'lim'"), 2);
+        race(rs, RACERS);
+        total = 0;
+        for (int i = 0; i < RACERS; i++)
+            total += rs[i].claimed;
+        ck_assert_int_eq(total, 1);
+        (void)t;
+    }
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress' AND"
+                            " project_id = (SELECT id FROM projects WHERE name = 'lim')"),
+                     3);
+    (void)limited;
+    /* Lifting the limit lets the rest run; setting it again counts what runs. */
+    sql("UPDATE projects SET settings = '{}' WHERE name = 'lim'");
+    race(rs, RACERS);
+    ck_assert_int_gt(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress' AND"
+                            " project_id = (SELECT id FROM projects WHERE name = 'lim')"),
+                     3);
+    sql("UPDATE projects SET settings = '{\"max_in_progress\": 1}' WHERE name = 'lim'");
+    ck_assert_int_eq(scalar("SELECT in_progress FROM projects WHERE name = 'lim'"),
+                     scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress' AND"
+                            " project_id = (SELECT id FROM projects WHERE name = 'lim')"));
+}
+END_TEST
+
+START_TEST(a_zero_limit_pauses_a_project)
+{
+    char agent[37];
+    struct err err = {0};
+    json_t *t = NULL;
+
+    sql("INSERT INTO projects (name, repo_url, settings) VALUES"
+        " ('paused', 'file:///p.git', '{\"max_in_progress\": 0}')");
+    sql("INSERT INTO tasks (project_id, title) VALUES ((SELECT id FROM projects), 'x')");
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_ptr_null(t);
+    /* A malformed limit is no limit (the settings are free-form JSON). */
+    sql("UPDATE projects SET settings = '{\"max_in_progress\": \"lots\"}'");
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_ptr_nonnull(t);
+    json_decref(t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("project_limits");
+    TCase *tc = tcase_create("project_limits");
+    SRunner *sr;
+    int failed;
+
+    testdb_setup();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, racing_claims_never_exceed_the_limit);
+    tcase_add_test(tc, a_zero_limit_pauses_a_project);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    testdb_teardown();
+    return failed ? 1 : 0;
+}
