@@ -92,19 +92,23 @@ START_TEST(current_is_the_task_claimed_last)
     char a[37];
     int64_t t1, t2, e, got_e, got_t = 0;
     struct err err = {0};
-    char sql[160];
+    char sql[512];
 
     new_agent(a);
     enqueue("one");
-    enqueue("two");
+    t2 = enqueue("two");
     t1 = claim(a, &e);
-    t2 = claim(a, &e);
+    ck_assert_int_ne(t1, t2);
+    /* An agent allowed several tasks (--max-tasks-per-agent) holds a second one, claimed later. */
     snprintf(sql, sizeof(sql),
-             "UPDATE tasks SET started_at = now() - interval '1 minute' WHERE id = %lld",
-             (long long)t1);
+             "UPDATE tasks SET started_at = now() - interval '1 minute' WHERE id = %lld;"
+             "UPDATE tasks SET state = 'in_progress', agent_id = '%s', lease_epoch = 7,"
+             " started_at = now(), lease_expires_at = now() + interval '1 minute' WHERE id = %lld",
+             (long long)t1, a, (long long)t2);
     exec_ok(sql);
     ck_assert_int_eq(leases_current(&db, a, &got_t, &got_e, &err), 0);
     ck_assert_int_eq(got_t, t2);
+    ck_assert_int_eq(got_e, 7);
 }
 END_TEST
 
