@@ -14,6 +14,7 @@
 #include "mcpc.h"
 #include "runner/runner.h"
 #include "runner/runner_hb.h"
+#include "runner/runner_sandbox.h"
 #include "runner/runner_task.h"
 
 #define DROVER_AGENT_VERSION "0.1.0"
@@ -50,8 +51,13 @@ static void agent_scrub_environment(void)
                 snprintf(names[n++], sizeof(names[0]), "%.*s", (int)strcspn(*e, "="), *e);
                 break;
             }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        char *v = getenv(names[i]);
+
+        if (v) /* the bytes too: /proc/<pid>/environ shows the original block */
+            memset(v, 0, strlen(v));
         unsetenv(names[i]);
+    }
 }
 
 static void agent_usage(void)
@@ -66,7 +72,9 @@ static void agent_usage(void)
            "  TASK_TIMEOUT          cap on a task's run time in seconds (the task's own)\n"
            "  DROVER_CODING_COMMAND shell command run in the clone with $DROVER_TASK_PROMPT\n"
            "                        (Claude Code when logged in, else the demo coder)\n"
-           "  GIT_TOKEN | GIT_SSH_KEY_FILE   git credentials (never logged or stored)\n"
+           "  GIT_TOKEN[_FILE] | GIT_SSH_KEY_FILE   git credentials (never logged or stored)\n"
+           "  DROVER_SANDBOX        bwrap (default) | user | none: the coding command's\n"
+           "                        containment; DROVER_SANDBOX_USER runs it as that user\n"
            "  DROVER_POLL_WAIT, DROVER_STOP_GRACE, DROVER_MAX_TASKS, DROVER_EXIT_WHEN_IDLE\n"
            "See docs/agent.md.\n");
 }
@@ -153,7 +161,9 @@ static long agent_work(struct runner *r, struct mcpc *m)
 
 int main(int argc, char **argv)
 {
+    static const char *const secrets[] = {"DROVER_TOKEN", "GIT_TOKEN", NULL};
     struct runner r;
+    struct runner_sandbox sb;
     struct mcpc m;
     struct err err = {0};
     struct sigaction sa;
@@ -161,6 +171,7 @@ int main(int argc, char **argv)
     pthread_t hb;
     long done = 0;
     int rc = 1, hb_started = 0, m_ready = 0;
+    char sbdesc[128];
 
     if (argc > 1) {
         if (strcmp(argv[1], "--version") == 0) {
@@ -178,11 +189,15 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof(r));
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.hb_cond, NULL);
-    if (runner_cfg_load(&r.cfg, &err) < 0) {
+    if (runner_cfg_load(&r.cfg, &err) < 0 || runner_sandbox_init(&sb, &err) < 0) {
         fprintf(stderr, "drover-agent: %s\n", err.msg);
         runner_cfg_clear(&r.cfg);
         return 2;
     }
+    /* The credentials now live only in r.cfg: not in the environment block, and this process
+     * is not dumpable, so the coding command cannot read them from /proc. */
+    runner_sandbox_protect_self(secrets);
+    r.sandbox = &sb;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = agent_on_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -194,8 +209,9 @@ int main(int argc, char **argv)
         goto out;
     }
     m_ready = 1;
-    log_info("agent", "starting agent=%s server=%s command='%s'",
-             r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command);
+    log_info("agent", "starting agent=%s server=%s command='%s' sandbox=%s",
+             r.cfg.agent_id ? r.cfg.agent_id : "-", m.url, r.cfg.coding_command,
+             runner_sandbox_describe(&sb, sbdesc, sizeof(sbdesc)));
     if (agent_connect(&m, &err) < 0)
         goto out;
     if (runner_shutdown) {

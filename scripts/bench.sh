@@ -12,11 +12,21 @@
 #      server/discover, ping's removed) -> modern ping/s
 #   5. drover-bench call: N agents call heartbeat (a database write) in each era -> call/s
 #   For 4 and 5, droverd's CPU per request (/proc ticks) in each era.
+#   6. the fixed yardstick: the queue research's naive two-transaction pgbench script
+#      (tests/bench/yardstick/dequeue_2tx.sql, a copy of shared/reference/queue-bench/, on its
+#      own minimal table in a schema of its own) -> tasks/s, in the same rounds
+# Each throughput run happens twice per round: durable (synchronous_commit=on, as configured)
+# and with synchronous_commit=off (pgbench and a second droverd given it in PGOPTIONS), so one
+# ratio measures CPU rather than the disk. The disk's flush rate is measured in the same run
+# (pg_test_fsync's fdatasync figure; with BENCH_PG=env a 100-write O_DSYNC dd instead).
 # Prints a table and ends with exactly one JSON line:
 #   {"drover_tasks_per_s","pgbench_tasks_per_s","ratio","dispatch_p50_ms","dispatch_p99_ms",
 #    "ping_per_s","modern_ping_per_s","call_per_s","modern_call_per_s",
 #    "droverd_cpu_per_ping_ms","droverd_cpu_per_modern_ping_ms","droverd_cpu_per_call_ms",
-#    "droverd_cpu_per_modern_call_ms","agents"}
+#    "droverd_cpu_per_modern_call_ms","agents","yardstick_tasks_per_s","ratio_yardstick",
+#    "drover_async_tasks_per_s","pgbench_async_tasks_per_s","ratio_async",
+#    "yardstick_async_tasks_per_s","ratio_yardstick_async","flush_per_s",
+#    "dispatch_async_p50_ms","dispatch_async_p99_ms"}
 #
 # Env (defaults): BENCH_AGENTS=8 BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_COUNT=300 BENCH_ROUNDS=5
 #   (throughput rounds; each runs pgbench and droverd back to back, order alternating; medians)
@@ -67,14 +77,44 @@ fi
 psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1
+# The durable droverd on $port, and one whose sessions commit asynchronously on $port + 1.
+aport=$((port + 1))
 "$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none --rate-limit 0 >"$dir/droverd.log" 2>&1 &
 benchpg_pids+=($!)
 droverd_pid=$!
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  kill -0 "$droverd_pid" 2>/dev/null || { drover_log "droverd exited"; exit 1; }
-  sleep 0.1
+PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off" "$build/droverd" serve --listen "127.0.0.1:$aport" \
+  --workers "$workers" --pod-backend none --rate-limit 0 >"$dir/droverd-async.log" 2>&1 &
+benchpg_pids+=($!)
+adroverd_pid=$!
+# Ready when *that* droverd says it listens (another process may answer on a busy port).
+for p in "$port:$droverd_pid:droverd" "$aport:$adroverd_pid:droverd-async"; do
+  IFS=: read -r pp wpid lg <<<"$p"
+  for _ in $(seq 100); do
+    grep -q "listening on 127.0.0.1:$pp" "$dir/$lg.log" 2>/dev/null &&
+      curl -fsS "http://127.0.0.1:$pp/health" >/dev/null 2>&1 && break
+    kill -0 "$wpid" 2>/dev/null || { drover_log "droverd exited (port $pp in use?)"; exit 1; }
+    sleep 0.1
+  done
+  grep -q "listening on 127.0.0.1:$pp" "$dir/$lg.log" || { drover_log "droverd did not listen on $pp"; exit 1; }
 done
+
+# The yardstick's own table, in a schema of its own (its `tasks` is not droverd's).
+qb_schema=drover_qbench_$$
+psql_q -c "DROP SCHEMA IF EXISTS $qb_schema CASCADE" -c "CREATE SCHEMA $qb_schema" >/dev/null
+qb_opts="${PGOPTIONS:-} -c search_path=$qb_schema -c client_min_messages=warning"
+PGOPTIONS=$qb_opts psql_q -f tests/bench/yardstick/schema.sql >/dev/null
+
+# The disk's flush rate, measured now (the figure that bounds durable commits).
+if [ "$pgmode" = own ] && [ -x "$benchpg_bin/pg_test_fsync" ]; then
+  "$benchpg_bin/pg_test_fsync" -s 1 -f "$dir/fsync.probe" >"$dir/fsync.log" 2>&1 || true
+  flush=$(awk '$1 == "fdatasync" && /ops\/sec/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "ops/sec") { print $i; exit } }' "$dir/fsync.log")
+else
+  flush=$( { TIMEFORMAT=%R; time dd if=/dev/zero of="$dir/fsync.probe" bs=8k count=100 oflag=dsync 2>/dev/null; } 2>&1 |
+    awk '{ printf "%.0f", ($1 > 0 ? 100 / $1 : 0) }')
+fi
+rm -f "$dir/fsync.probe"
+flush=${flush:-0}
+drover_log "disk flush rate: $flush flushes/s"
 
 drover_log "creating $agents agent tokens"
 : >"$dir/tokens"
@@ -115,25 +155,53 @@ median() { # [printf format] < numbers
   sort -g | awk -v f="${1:-%.1f}" '{ v[NR] = $1 } END { printf f, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-run_pgbench() { # round
+run_pgbench() { # round [async]
   refill
-  local p0 p1
+  local p0 p1 n sfx=${2:-} opts=${PGOPTIONS:-}
+  [ -z "$sfx" ] || opts="$opts -c synchronous_commit=off"
   p0=$(pg_ticks)
-  pgbench -n -M prepared -c "$agents" -j 2 -T "$seconds" -f tests/bench/drover_2tx.sql \
-    >"$dir/pgbench.$1.log" 2>&1 || { cat "$dir/pgbench.$1.log" >&2; exit 1; }
+  PGOPTIONS=$opts pgbench -n -M prepared -c "$agents" -j 2 -T "$seconds" -f tests/bench/drover_2tx.sql \
+    >"$dir/pgbench.$1$sfx.log" 2>&1 || { cat "$dir/pgbench.$1$sfx.log" >&2; exit 1; }
+  [ -z "$sfx" ] || { run_pgbench_done "$1" "$sfx"; return; }
   sleep 0.5 # let the postmaster reap pgbench's backends, so their CPU is in its cutime
   p1=$(pg_ticks)
-  grep -q '^number of failed transactions: 0 ' "$dir/pgbench.$1.log" || {
-    cat "$dir/pgbench.$1.log" >&2
+  run_pgbench_done "$1" ""
+  n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/pgbench.$1.log")
+  per_task_ms $((p1 - p0)) "$n" >>"$dir/pg_cpu_pgbench"
+}
+
+run_pgbench_done() { # round suffix: check the log, record tasks/s
+  grep -q '^number of failed transactions: 0 ' "$dir/pgbench.$1$2.log" || {
+    cat "$dir/pgbench.$1$2.log" >&2
     drover_log "pgbench had failed transactions"
     exit 1
   }
-  local tps n
-  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$dir/pgbench.$1.log" | head -1)
-  n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$dir/pgbench.$1.log")
-  echo "$tps" >>"$dir/pg_tps"
-  per_task_ms $((p1 - p0)) "$n" >>"$dir/pg_cpu_pgbench"
-  drover_log "round $1: pgbench $tps tasks/s"
+  local tps
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$dir/pgbench.$1$2.log" | head -1)
+  echo "$tps" >>"$dir/pg_tps$2"
+  drover_log "round $1: pgbench${2:+ (synchronous_commit=off)} $tps tasks/s"
+}
+
+# The yardstick: dequeue + complete as two transactions on the research's minimal table.
+run_yardstick() { # round [async]
+  local sfx=${2:-} opts=$qb_opts tps
+  [ -z "$sfx" ] || opts="$opts -c synchronous_commit=off"
+  PGOPTIONS=$qb_opts psql_q -v rows="$fill" -f tests/bench/yardstick/fill.sql >/dev/null
+  PGOPTIONS=$opts pgbench -n -M prepared -c "$agents" -j 2 -T "$seconds" -f tests/bench/yardstick/dequeue_2tx.sql \
+    >"$dir/yardstick.$1$sfx.log" 2>&1 || { cat "$dir/yardstick.$1$sfx.log" >&2; exit 1; }
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$dir/yardstick.$1$sfx.log" | head -1)
+  echo "$tps" >>"$dir/qb_tps$sfx"
+  drover_log "round $1: yardstick dequeue_2tx${sfx:+ (synchronous_commit=off)} $tps tasks/s"
+}
+
+run_drover_async() { # round: the synchronous_commit=off droverd, tasks/s only
+  local tps
+  refill
+  "$build/drover-bench" tasks --url "http://127.0.0.1:$aport" --tokens "$dir/tokens" \
+    --agents "$agents" --seconds "$seconds" --warmup "$warmup" >"$dir/tasks.$1.async.json" 2>"$dir/tasks.$1.async.log"
+  tps=$(jq -r '.tasks_per_s' "$dir/tasks.$1.async.json")
+  echo "$tps" >>"$dir/dr_tps.async"
+  drover_log "round $1: droverd (synchronous_commit=off) $tps tasks/s"
 }
 
 run_drover() { # round
@@ -167,22 +235,48 @@ run_drover() { # round
   fi
 }
 
-# Alternate the order each round so slow drift of the machine hits both sides alike.
-drover_log "throughput: $rounds rounds of pgbench (droverd's SQL) and droverd over /mcp," \
-  "$agents clients/agents, ${seconds}s each"
-for r in $(seq "$rounds"); do
-  if [ $((r % 2)) -eq 1 ]; then run_pgbench "$r"; run_drover "$r"; else run_drover "$r"; run_pgbench "$r"; fi
-done
-pg_tps=$(median <"$dir/pg_tps")
-dr_tps=$(median <"$dir/dr_tps")
-# The ratio is paired per round (both runs of a round saw the same machine), then the median.
-paste "$dir/dr_tps" "$dir/pg_tps" | awk '{ printf "%.3f\n", ($2 > 0 ? $1 / $2 : 0) }' >"$dir/ratios"
-ratio=$(median %.3f <"$dir/ratios")
-
+# Dispatch first, on a quiet database: after the throughput rounds the database is still
+# digesting their completions (autovacuum, the notification queue) and the figure grew from
+# ~10 to ~76 ms on the shared VM -- that is the database's backlog, not droverd's latency.
 drover_log "dispatch: $agents agents long-polling, $count tasks enqueued one at a time"
 psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
 "$build/drover-bench" dispatch --url "http://127.0.0.1:$port" --tokens "$dir/tokens" \
   --agents "$agents" --count "$count" --wait 10 >"$dir/dispatch.json" 2>"$dir/dispatch.log"
+# The same against the synchronous_commit=off droverd: the claim's commit no longer waits for
+# a WAL flush, so the difference is the disk's (docs/performance.md, "dispatch latency").
+psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACUUM ANALYZE tasks"
+"$build/drover-bench" dispatch --url "http://127.0.0.1:$aport" --tokens "$dir/tokens" \
+  --agents "$agents" --count "$count" --wait 10 >"$dir/dispatch.async.json" 2>"$dir/dispatch.async.log"
+
+# Alternate the order each round so slow drift of the machine hits both sides alike.
+drover_log "throughput: $rounds rounds of pgbench (droverd's SQL) and droverd over /mcp," \
+  "$agents clients/agents, ${seconds}s each"
+for r in $(seq "$rounds"); do
+  if [ $((r % 2)) -eq 1 ]; then
+    run_pgbench "$r"; run_drover "$r"; run_yardstick "$r"
+    run_pgbench "$r" .async; run_drover_async "$r"; run_yardstick "$r" .async
+  else
+    run_yardstick "$r" .async; run_drover_async "$r"; run_pgbench "$r" .async
+    run_yardstick "$r"; run_drover "$r"; run_pgbench "$r"
+  fi
+done
+PGOPTIONS=$qb_opts psql_q -c "DROP SCHEMA $qb_schema CASCADE" >/dev/null
+pg_tps=$(median <"$dir/pg_tps")
+dr_tps=$(median <"$dir/dr_tps")
+qb_tps=$(median <"$dir/qb_tps")
+pg_atps=$(median <"$dir/pg_tps.async")
+dr_atps=$(median <"$dir/dr_tps.async")
+qb_atps=$(median <"$dir/qb_tps.async")
+# Each ratio is paired per round (both runs of a round saw the same machine), then the median.
+pair() { paste "$1" "$2" | awk '{ printf "%.3f\n", ($2 > 0 ? $1 / $2 : 0) }' >"$3"; }
+pair "$dir/dr_tps" "$dir/pg_tps" "$dir/ratios"
+pair "$dir/dr_tps" "$dir/qb_tps" "$dir/ratios_qb"
+pair "$dir/dr_tps.async" "$dir/pg_tps.async" "$dir/ratios.async"
+pair "$dir/dr_tps.async" "$dir/qb_tps.async" "$dir/ratios_qb.async"
+ratio=$(median %.3f <"$dir/ratios")
+ratio_qb=$(median %.3f <"$dir/ratios_qb")
+ratio_a=$(median %.3f <"$dir/ratios.async")
+ratio_qba=$(median %.3f <"$dir/ratios_qb.async")
 
 # One request kind in one era: rate, and droverd's CPU per request (ticks around warm-up +
 # window, the count scaled to match, as for tasks).
@@ -208,6 +302,8 @@ p50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.json")
 p99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.json")
 s50=$(jq -r '.from_send_p50_ms' "$dir/dispatch.json")
 s99=$(jq -r '.from_send_p99_ms' "$dir/dispatch.json")
+ap50=$(jq -r '.dispatch_p50_ms' "$dir/dispatch.async.json")
+ap99=$(jq -r '.dispatch_p99_ms' "$dir/dispatch.async.json")
 ping=$(jq -r '.ping_per_s' "$dir/ping.json")
 ping_cpu=$(jq -r '.client_cpu_s * 1000 / .pings' "$dir/ping.json")
 mping=$(jq -r '.ping_per_s' "$dir/mping.json")
@@ -224,6 +320,14 @@ printf '%-46s %s\n' "database connections: pgbench / droverd" "$agents / $worker
 printf '%-46s %s [%s]\n' "pgbench, droverd's SQL: tasks/s" "$pg_tps" "$(list "$dir/pg_tps")"
 printf '%-46s %s [%s]\n' "droverd over MCP /mcp: tasks/s" "$dr_tps" "$(list "$dir/dr_tps")"
 printf '%-46s %s [%s]\n' "ratio droverd / pgbench (paired per round)" "$ratio" "$(list "$dir/ratios" %.3f)"
+printf '%-46s %s [%s]\n' "yardstick dequeue_2tx: tasks/s" "$qb_tps" "$(list "$dir/qb_tps")"
+printf '%-46s %s [%s]\n' "ratio droverd / yardstick" "$ratio_qb" "$(list "$dir/ratios_qb" %.3f)"
+printf '%-46s %s [%s]\n' "synchronous_commit=off: pgbench tasks/s" "$pg_atps" "$(list "$dir/pg_tps.async")"
+printf '%-46s %s [%s]\n' "synchronous_commit=off: droverd tasks/s" "$dr_atps" "$(list "$dir/dr_tps.async")"
+printf '%-46s %s [%s]\n' "synchronous_commit=off: yardstick tasks/s" "$qb_atps" "$(list "$dir/qb_tps.async")"
+printf '%-46s %s [%s]\n' "synchronous_commit=off: droverd / pgbench" "$ratio_a" "$(list "$dir/ratios.async" %.3f)"
+printf '%-46s %s [%s]\n' "synchronous_commit=off: droverd / yardstick" "$ratio_qba" "$(list "$dir/ratios_qb.async" %.3f)"
+printf '%-46s %s\n' "disk flushes/s (measured in this run)" "$flush"
 printf '%-46s %s [%s]\n' "droverd CPU per task (ms)" "$(median %.3f <"$dir/dr_cpu")" "$(list "$dir/dr_cpu" %.3f)"
 printf '%-46s %s [%s]\n' "drover-bench (agents) CPU per task (ms)" "$(median %.3f <"$dir/client_cpu")" "$(list "$dir/client_cpu" %.3f)"
 if [ -n "$benchpg_data" ]; then
@@ -234,6 +338,8 @@ printf '%-46s %.3f\n' "dispatch commit->receive p50 (ms)" "$p50"
 printf '%-46s %.3f\n' "dispatch commit->receive p99 (ms)" "$p99"
 printf '%-46s %.3f\n' "  same from INSERT sent, p50 (ms)" "$s50"
 printf '%-46s %.3f\n' "  same from INSERT sent, p99 (ms)" "$s99"
+printf '%-46s %.3f\n' "  synchronous_commit=off droverd, p50 (ms)" "$ap50"
+printf '%-46s %.3f\n' "  synchronous_commit=off droverd, p99 (ms)" "$ap99"
 printf '%-46s %.1f\n' "MCP ping/s" "$ping"
 printf '%-46s %.3f\n' "drover-bench CPU per ping (ms)" "$ping_cpu"
 echo
@@ -241,6 +347,8 @@ printf '%-46s %.1f / %.1f\n' "MCP 2026-07-28 server/discover/s / call/s" "$mping
 printf '%-46s %.1f\n' "MCP 2025-11-25 tool call (heartbeat)/s" "$call"
 printf '%-46s %.3f / %.3f\n' "droverd CPU per ping: 2025-11-25 / 2026-07-28 (ms)" "$ping_dcpu" "$mping_dcpu"
 printf '%-46s %.3f / %.3f\n' "droverd CPU per tool call: 2025-11-25 / 2026-07-28" "$call_dcpu" "$mcall_dcpu"
-printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"modern_ping_per_s":%.1f,"call_per_s":%.1f,"modern_call_per_s":%.1f,"droverd_cpu_per_ping_ms":%.3f,"droverd_cpu_per_modern_ping_ms":%.3f,"droverd_cpu_per_call_ms":%.3f,"droverd_cpu_per_modern_call_ms":%.3f,"agents":%d}\n' \
+printf '{"drover_tasks_per_s":%.1f,"pgbench_tasks_per_s":%.1f,"ratio":%.3f,"dispatch_p50_ms":%.3f,"dispatch_p99_ms":%.3f,"ping_per_s":%.1f,"modern_ping_per_s":%.1f,"call_per_s":%.1f,"modern_call_per_s":%.1f,"droverd_cpu_per_ping_ms":%.3f,"droverd_cpu_per_modern_ping_ms":%.3f,"droverd_cpu_per_call_ms":%.3f,"droverd_cpu_per_modern_call_ms":%.3f,"agents":%d,' \
   "$dr_tps" "$pg_tps" "$ratio" "$p50" "$p99" "$ping" "$mping" "$call" "$mcall" \
   "$ping_dcpu" "$mping_dcpu" "$call_dcpu" "$mcall_dcpu" "$agents"
+printf '"yardstick_tasks_per_s":%.1f,"ratio_yardstick":%.3f,"drover_async_tasks_per_s":%.1f,"pgbench_async_tasks_per_s":%.1f,"ratio_async":%.3f,"yardstick_async_tasks_per_s":%.1f,"ratio_yardstick_async":%.3f,"flush_per_s":%.0f,"dispatch_async_p50_ms":%.3f,"dispatch_async_p99_ms":%.3f}\n' \
+  "$qb_tps" "$ratio_qb" "$dr_atps" "$pg_atps" "$ratio_a" "$qb_atps" "$ratio_qba" "$flush" "$ap50" "$ap99"

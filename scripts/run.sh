@@ -81,6 +81,8 @@ psql "$DATABASE_URL" -qAtX -c "UPDATE pool_settings SET min_agents = ${DROVER_MI
 
 url=http://127.0.0.1:$port
 drover_log "starting droverd on $url with local agents (logs: $state/logs)"
+# The demo's repository is a local path: enable it (droverd's default is https and ssh only).
+DROVER_REPO_PROTOCOLS=${DROVER_REPO_PROTOCOLS:-https,ssh,file} \
 "$droverd" serve --listen "127.0.0.1:$port" --pod-backend process \
   --agent-command "$agent" --agent-log-dir "$state/logs/agents" \
   --agent-server-url "$url" >>"$state/logs/droverd.log" 2>&1 &

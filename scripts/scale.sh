@@ -24,7 +24,8 @@
 #   SCALE_DISPATCH_AGENTS=8 separate long-polling agents; 0 = none)
 #   SCALE_EVENT_LOOP=epoll (droverd --event-loop; poll = lws's own loop, for comparison)
 #   SCALE_IDLE_TIMEOUT=90 (droverd --idle-timeout; see below)  SCALE_PGBENCH_SECONDS=10  SCALE_PORT=18920  SCALE_DIR (scratch; default a new /tmp dir)
-#   SCALE_BUILD_DIR (use this build)
+#   SCALE_BUILD_DIR (use this build)  SCALE_HB_BATCH=64 (droverd --heartbeat-batch: heartbeats
+#   per group-commit statement; 1 = each its own, for a same-machine comparison)
 # Ends with one JSON line per phase.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
@@ -47,6 +48,7 @@ port=${SCALE_PORT:-18920}
 # ~1 % of heartbeats failed, connections torn down). Keep it above the heartbeat interval.
 idle=${SCALE_IDLE_TIMEOUT:-90}
 evloop=${SCALE_EVENT_LOOP:-epoll}
+hbbatch=${SCALE_HB_BATCH:-64}
 benchpg_scratch drover-scale "${SCALE_DIR:-}"
 dir=$benchpg_dir
 
@@ -114,6 +116,7 @@ psql_q -c "DELETE FROM tasks WHERE state IN ('backlog', 'in_progress')" -c "VACU
 
 "$build/droverd" serve --listen "127.0.0.1:$port" --workers "$workers" --pod-backend none \
   --max-connections "$((nconn + 512))" --max-connections-per-address "$((nconn + 512))" --idle-timeout "$idle" --event-loop "$evloop" --long-poll-max "$((poll > 60 ? poll : 60))" \
+  --heartbeat-batch "$hbbatch" \
   >"$dir/droverd.log" 2>&1 &
 benchpg_pids+=($!)
 dpid=$!
@@ -179,7 +182,8 @@ for ph in $phases; do
   line=$(jq -c --argjson rss_idle "$rss_idle" --argjson rss_load "$rss_load" --argjson nfd "$nfd" \
     --argjson c "$((c1 - c0))" --argjson hz "$hz" --argjson dt "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" \
     --argjson pg "$pg_tps" --argjson p50 "$p50" --argjson p99 "$p99" '
-    . + {droverd_rss_idle_mib: ($rss_idle / 1024 | . * 10 | round / 10),
+    . + {heartbeat_batch: '"$hbbatch"',
+         droverd_rss_idle_mib: ($rss_idle / 1024 | . * 10 | round / 10),
          droverd_rss_loaded_mib: ($rss_load / 1024 | . * 10 | round / 10),
          rss_kib_per_conn: ((($rss_load - $rss_idle) / .established) | . * 100 | round / 100),
          rss_kib_per_agent: ((($rss_load - $rss_idle) / .agents) | . * 100 | round / 100),

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cmd/cmd_doctor.h"
 #include "cmd/cmd_migrate.h"
@@ -55,6 +56,10 @@ int main(int argc, char **argv)
 {
     const char *lvl = getenv("DROVER_LOG_LEVEL");
 
+    /* droverd holds DATABASE_URL, PGPASSWORD and forge tokens in its environment: processes of
+     * its own user (local agents and their coding commands) must not read /proc/<pid>/environ
+     * or mem, nor ptrace it. Reset by execve, so git and the agents it starts are unaffected. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (lvl && log_level_parse(lvl, &log_threshold) < 0) {
         fprintf(stderr, "droverd: DROVER_LOG_LEVEL must be error, warn, info or debug\n");
         return 2;

@@ -16,7 +16,7 @@
 struct runner_cfg {
     char *agent_id;       /* AGENT_ID (informational: the token says who we are) */
     char *server_url;     /* MCP_SERVER_URL */
-    char *token;          /* DROVER_TOKEN (secret) */
+    char *token;          /* DROVER_TOKEN_FILE's content or DROVER_TOKEN (secret) */
     char *workspace;      /* DROVER_WORKSPACE, default /tmp/drover-workspace */
     long heartbeat_s;     /* HEARTBEAT_INTERVAL, else what droverd advertises, else 15 */
     bool heartbeat_fixed; /* HEARTBEAT_INTERVAL was set: ignore the server's value */
@@ -24,14 +24,20 @@ struct runner_cfg {
     long poll_wait_s;     /* DROVER_POLL_WAIT: get_next_task long poll, default 20 */
     long stop_grace_s;    /* DROVER_STOP_GRACE: SIGTERM -> SIGKILL, default 10 */
     char *coding_command; /* DROVER_CODING_COMMAND (a shell command line) */
-    char *git_token;      /* GIT_TOKEN (secret), or NULL */
+    char *git_token;      /* GIT_TOKEN_FILE's content or GIT_TOKEN (secret), or NULL */
     char *git_ssh_key;    /* GIT_SSH_KEY_FILE, or NULL */
-    long max_tasks;       /* DROVER_MAX_TASKS: exit after this many, 0 = forever */
-    bool once;            /* DROVER_EXIT_WHEN_IDLE: exit when a poll returns no task */
+    char *token_file;     /* DROVER_TOKEN_FILE, GIT_TOKEN_FILE: masked in the sandbox */
+    char *git_token_file;
+    char *git_token_allow; /* DROVER_GIT_TOKEN_ALLOW: URL prefixes GIT_TOKEN may go to */
+    long max_tasks;        /* DROVER_MAX_TASKS: exit after this many, 0 = forever */
+    bool once;             /* DROVER_EXIT_WHEN_IDLE: exit when a poll returns no task */
 };
+
+struct runner_sandbox;
 
 struct runner {
     struct runner_cfg cfg;
+    const struct runner_sandbox *sandbox; /* how the coding command is contained */
     pthread_mutex_t lock;
     /* Under lock: */
     int64_t task_id; /* 0 when idle */

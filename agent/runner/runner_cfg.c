@@ -1,7 +1,9 @@
 /* drover-agent's configuration from the environment. Main thread, at start-up. */
 #include "runner.h"
 #include "core/mem.h"
+#include "runner_fs.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,12 +100,67 @@ static char *runner_cfg_default_command(void)
     /* Claude Code refuses bypassPermissions as root (measured with 2.1.197), so root gets an
      * explicit allow-list instead; the image runs as a normal user. */
     if (runner_cfg_in_path("claude") && creds)
-        return mem_printf("claude -p \"$DROVER_TASK_PROMPT\" --output-format stream-json "
-                          "--verbose --mcp-config \"$DROVER_MCP_CONFIG\" %s",
+        /* The prompt goes last, after "--": one that starts with "-" stays a prompt. */
+        return mem_printf("claude --print --output-format stream-json --verbose --mcp-config "
+                          "\"$DROVER_MCP_CONFIG\" %s -- \"$DROVER_TASK_PROMPT\"",
                           geteuid() == 0 ? "--permission-mode acceptEdits --allowedTools "
                                            "\"Bash Edit Write mcp__drover\""
                                          : "--permission-mode bypassPermissions");
     return runner_cfg_demo_path();
+}
+
+/*
+ * A secret from NAME_FILE (a mounted Secret: nothing in any process's environment) or NAME.
+ * Trailing newlines are dropped. -1 when the file is named but unreadable or empty.
+ */
+static int runner_cfg_secret(const char *name, char **out, struct err *err)
+{
+    char fname[128], buf[8192];
+    const char *path;
+    FILE *f;
+    size_t n;
+
+    snprintf(fname, sizeof(fname), "%s_FILE", name);
+    path = getenv(fname);
+    *out = NULL;
+    if (!path || !*path) {
+        *out = runner_cfg_str(name, NULL);
+        return 0;
+    }
+    f = fopen(path, "re");
+    if (!f && errno == ENOENT) {
+        /* An optional Secret that was not created: no credential, as if unset. */
+        *out = runner_cfg_str(name, NULL);
+        return 0;
+    }
+    if (!f)
+        return err_set(err, ERR_INVALID, "%s %s is not readable", fname, path);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    if (!n)
+        return err_set(err, ERR_INVALID, "%s %s is empty", fname, path);
+    *out = mem_strdup(buf);
+    memset(buf, 0, sizeof(buf));
+    return 0;
+}
+
+/*
+ * DROVER_CA_BUNDLE (an optional ConfigMap): when the file is there, git, OpenSSL and Node in
+ * the agent's children use it (it replaces the system store for the first two, and is added to
+ * Node's); variables already set win.
+ */
+static void runner_cfg_ca_bundle(void)
+{
+    const char *ca = getenv("DROVER_CA_BUNDLE");
+
+    if (!ca || !*ca || access(ca, R_OK) != 0)
+        return;
+    setenv("GIT_SSL_CAINFO", ca, 0);
+    setenv("SSL_CERT_FILE", ca, 0);
+    setenv("NODE_EXTRA_CA_CERTS", ca, 0);
 }
 
 int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
@@ -111,10 +168,11 @@ int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
     memset(cfg, 0, sizeof(*cfg));
     cfg->agent_id = runner_cfg_str("AGENT_ID", NULL);
     cfg->server_url = runner_cfg_str("MCP_SERVER_URL", NULL);
-    cfg->token = runner_cfg_str("DROVER_TOKEN", NULL);
     cfg->workspace = runner_cfg_str("DROVER_WORKSPACE", "/tmp/drover-workspace");
     cfg->coding_command = runner_cfg_str("DROVER_CODING_COMMAND", NULL);
-    cfg->git_token = runner_cfg_str("GIT_TOKEN", NULL);
+    if (runner_cfg_secret("DROVER_TOKEN", &cfg->token, err) < 0 ||
+        runner_cfg_secret("GIT_TOKEN", &cfg->git_token, err) < 0)
+        return -1;
     cfg->git_ssh_key = runner_cfg_str("GIT_SSH_KEY_FILE", NULL);
     if (!cfg->server_url)
         return err_set(err, ERR_INVALID,
@@ -132,13 +190,17 @@ int runner_cfg_load(struct runner_cfg *cfg, struct err *err)
     cfg->heartbeat_fixed = getenv("HEARTBEAT_INTERVAL") && *getenv("HEARTBEAT_INTERVAL");
     cfg->once =
         getenv("DROVER_EXIT_WHEN_IDLE") && strcmp(getenv("DROVER_EXIT_WHEN_IDLE"), "1") == 0;
+    cfg->token_file = runner_cfg_str("DROVER_TOKEN_FILE", NULL);
+    cfg->git_token_file = runner_cfg_str("GIT_TOKEN_FILE", NULL);
+    cfg->git_token_allow = runner_cfg_str("DROVER_GIT_TOKEN_ALLOW", NULL);
+    runner_cfg_ca_bundle();
     if (cfg->git_ssh_key && access(cfg->git_ssh_key, R_OK) != 0)
         return err_set(err, ERR_INVALID, "GIT_SSH_KEY_FILE %s is not readable", cfg->git_ssh_key);
     if (!cfg->coding_command)
         cfg->coding_command = runner_cfg_default_command();
-    if (mkdir(cfg->workspace, 0700) < 0 && access(cfg->workspace, W_OK) != 0)
-        return err_set(err, ERR_INVALID, "DROVER_WORKSPACE %s is not a writable directory",
-                       cfg->workspace);
+    /* Searchable (not listable) by others: a sandbox user reaches its own work tree. */
+    if (runner_fs_private_dir(cfg->workspace, 0711, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -159,5 +221,8 @@ void runner_cfg_clear(struct runner_cfg *cfg)
     free(cfg->coding_command);
     runner_cfg_wipe(cfg->git_token);
     free(cfg->git_ssh_key);
+    free(cfg->token_file);
+    free(cfg->git_token_file);
+    free(cfg->git_token_allow);
     memset(cfg, 0, sizeof(*cfg));
 }

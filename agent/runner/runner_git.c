@@ -6,67 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *runner_git_b64(const char *s)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(s), k = 0;
-    char *o = mem_alloc(4 * ((n + 2) / 3) + 1);
-
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)s[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)s[i + 2];
-        o[k++] = tbl[(v >> 18) & 63];
-        o[k++] = tbl[(v >> 12) & 63];
-        o[k++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-        o[k++] = i + 2 < n ? tbl[v & 63] : '=';
-    }
-    o[k] = '\0';
-    return o;
-}
-
-char **runner_git_env(const struct runner_cfg *cfg)
-{
-    char *set[12] = {0}, *cred = NULL, *b64 = NULL, **env;
-    size_t k = 0;
-
-    set[k++] = mem_strdup("GIT_TERMINAL_PROMPT=0");
-    if (!getenv("GIT_AUTHOR_NAME"))
-        set[k++] = mem_strdup("GIT_AUTHOR_NAME=Drover Agent");
-    if (!getenv("GIT_AUTHOR_EMAIL"))
-        set[k++] = mem_strdup("GIT_AUTHOR_EMAIL=agent@drover.invalid");
-    if (!getenv("GIT_COMMITTER_NAME"))
-        set[k++] = mem_strdup("GIT_COMMITTER_NAME=Drover Agent");
-    if (!getenv("GIT_COMMITTER_EMAIL"))
-        set[k++] = mem_strdup("GIT_COMMITTER_EMAIL=agent@drover.invalid");
-    if (cfg->git_token) {
-        /* Basic auth with the token as password: what GitHub, GitLab and Gitea accept. */
-        cred = mem_printf("x-access-token:%s", cfg->git_token);
-        b64 = runner_git_b64(cred);
-        set[k++] = mem_strdup("GIT_CONFIG_COUNT=1");
-        set[k++] = mem_strdup("GIT_CONFIG_KEY_0=http.extraHeader");
-        set[k++] = mem_printf("GIT_CONFIG_VALUE_0=Authorization: Basic %s", b64);
-    }
-    if (cfg->git_ssh_key)
-        set[k++] = mem_printf("GIT_SSH_COMMAND=ssh -i '%s' -o IdentitiesOnly=yes "
-                              "-o StrictHostKeyChecking=accept-new",
-                              cfg->git_ssh_key);
-    env = proc_env_build(set, NULL);
-    for (size_t i = 0; i < k; i++) {
-        memset(set[i], 0, strlen(set[i]));
-        free(set[i]);
-    }
-    if (cred) {
-        memset(cred, 0, strlen(cred));
-        memset(b64, 0, strlen(b64));
-    }
-    free(cred);
-    free(b64);
-    return env;
-}
-
 char *runner_git_redact(const char *url)
 {
     const char *scheme = strstr(url, "://"), *at, *slash;

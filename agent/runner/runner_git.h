@@ -1,18 +1,12 @@
 /*
- * git for the task thread: the environments git and the coding command run with, and the
- * clone / branch / commit / push steps. Credentials (GIT_TOKEN, GIT_SSH_KEY_FILE) reach git
- * only through the environment of git's own processes (GIT_CONFIG_* http.extraHeader,
- * GIT_SSH_COMMAND): never argv, never the clone's .git/config, never a log line, and never the
- * coding command's environment.
+ * git for the task thread: running git, HEAD, URLs for messages. The environment git runs with
+ * (credentials scoped to the task's URL, the runner's own repository) is runner_publish.h's.
  */
 #ifndef DROVER_AGENT_RUNNER_GIT_H
 #define DROVER_AGENT_RUNNER_GIT_H
 
 #include "core/proc.h"
 #include "runner.h"
-
-/* The environment for git commands (owned; proc_env_free). */
-char **runner_git_env(const struct runner_cfg *cfg);
 
 /* `url` with any user:password@ replaced by ***@, for messages. Owned. */
 char *runner_git_redact(const char *url);

@@ -11,6 +11,8 @@
 #include "runner_hb.h"
 #include "runner_diff.h"
 #include "runner_prompt.h"
+#include "runner_publish.h"
+#include "runner_sandbox.h"
 #include "runner_usage.h"
 
 #include <errno.h>
@@ -40,8 +42,10 @@ struct runner_task {
     long timeout_s;       /* the attempt's whole time budget */
     long long started_ms; /* when the task was taken */
     char dir[1024], repo[1100], branch[256], base_sha[41], head_sha[41], mcp_config[1200];
-    char *safe_url; /* owned: url without credentials, for messages */
-    char *prompt;   /* owned */
+    char gitdir[1100], home[1100]; /* the runner's own repository; the command's $HOME */
+    char *safe_url;                /* owned: url without credentials, for messages */
+    char *git_token;               /* owned secret: the project's credential, or NULL */
+    char *prompt;                  /* owned */
     char **git_env, **cmd_env;
     struct proc_result cmd; /* how the coding command ended */
     bool changed;           /* HEAD moved from the base (there is work to push) */
@@ -235,7 +239,7 @@ static int runner_task_commit(struct runner_task *t, const char *msg, bool *chan
 static int runner_task_push(struct runner_task *t, struct err *err)
 {
     char *ref = mem_printf("HEAD:refs/heads/%s", t->branch);
-    const char *push[] = {"push", "-q", "origin", ref, NULL};
+    const char *push[] = {"push", "-q", "--no-verify", "--", t->url, ref, NULL};
     struct proc_result res;
     int rc = -1;
 
@@ -260,7 +264,7 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
 {
     static const char *const unset[] = {"GIT_TOKEN",   "GIT_SSH_KEY_FILE", "GIT_CONFIG_*",
                                         "GIT_ASKPASS", "GIT_SSH_COMMAND",  NULL};
-    char *set[10];
+    char *set[12];
     char **env;
     size_t k = 0;
 
@@ -273,10 +277,16 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
     set[k++] = mem_printf("DROVER_REPO_DIR=%s", t->repo);
     set[k++] = mem_printf("DROVER_TASK_ATTEMPT=%lld", (long long)t->attempt);
     set[k++] = mem_strdup("GIT_TERMINAL_PROMPT=0");
+    /* The agent wiped its own copy from its environment (runner_sandbox_protect_self). */
+    set[k++] = mem_printf("DROVER_TOKEN=%s", t->r->cfg.token);
+    if (t->r->sandbox && runner_sandbox_contained(t->r->sandbox))
+        set[k++] = mem_printf("HOME=%s", t->home);
     set[k] = NULL;
     env = proc_env_build(set, unset);
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = 0; i < k; i++) {
+        memset(set[i], 0, strlen(set[i]));
         free(set[i]);
+    }
     return env;
 }
 
@@ -292,7 +302,7 @@ static int runner_task_mcp_config(struct runner_task *t, struct err *err)
                             "url", t->m->url, "headers", "Authorization", "Bearer ${DROVER_TOKEN}");
     int rc;
 
-    snprintf(path, sz, "%s/mcp.json", t->dir);
+    snprintf(path, sz, "%s/mcp.json", t->home);
     rc = json_dump_file(cfg, path, JSON_INDENT(2));
     json_decref(cfg);
     return rc == 0 ? 0 : err_set(err, ERR_INTERNAL, "cannot write %s", path);
@@ -302,7 +312,8 @@ static int runner_task_mcp_config(struct runner_task *t, struct err *err)
 static int runner_task_setup_script(struct runner_task *t, long timeout_s, struct err *err)
 {
     char script[1200];
-    char *argv[] = {"bash", "agent-setup.sh", NULL};
+    static const char *const inner[] = {"bash", "agent-setup.sh", NULL};
+    char **argv = runner_sandbox_argv(t->r->sandbox, &t->r->cfg, t->repo, t->home, inner);
     struct proc_opts o = {.argv = argv,
                           .cwd = t->repo,
                           .env = t->cmd_env,
@@ -315,11 +326,15 @@ static int runner_task_setup_script(struct runner_task *t, long timeout_s, struc
     int rc;
 
     snprintf(script, sizeof(script), "%s/agent-setup.sh", t->repo);
-    if (access(script, F_OK) != 0)
+    if (access(script, F_OK) != 0) {
+        runner_sandbox_argv_free(argv);
         return 0;
+    }
     runner_task_log(t, "info", "running agent-setup.sh");
     t->prefix = "[setup] ";
     rc = proc_run(&o, &res, err);
+    runner_sandbox_argv_free(argv);
+    runner_sandbox_reap(t->r->sandbox);
     runner_task_flush(t);
     t->prefix = "";
     if (rc < 0)
@@ -384,17 +399,20 @@ static void runner_task_begin(struct runner_task *t, struct runner *r, struct mc
     json_decref(r->usage);
     r->usage = NULL;
     pthread_mutex_unlock(&r->lock);
-    t->git_env = runner_git_env(&r->cfg);
+    t->git_env = NULL; /* built by the credential step, once the task's own token is known */
     snprintf(t->dir, sizeof(t->dir), "%s/task-%lld-%lld", r->cfg.workspace, (long long)t->id,
              (long long)t->epoch);
     snprintf(t->repo, sizeof(t->repo), "%s/repo", t->dir);
+    snprintf(t->gitdir, sizeof(t->gitdir), "%s/git/.git", t->dir);
+    snprintf(t->home, sizeof(t->home), "%s/home", t->dir);
 }
 
 /* Step: a fresh workspace directory for this attempt. */
 static bool runner_task_workspace(struct runner_task *t, struct err *err)
 {
     runner_task_rm(t->dir);
-    if (mkdir(t->dir, 0700) < 0)
+    /* 0711: a sandbox user reaches repo/ and home/ (handed to it), nothing else in here. */
+    if (mkdir(t->dir, 0700) < 0 || chmod(t->dir, 0711) < 0)
         return runner_task_end(t, runner_task_fail(t, true, err, "cannot create workspace %s: %s",
                                                    t->dir, strerror(errno)));
     runner_task_log(t, "info", "drover-agent took task %lld (attempt %lld)", (long long)t->id,
@@ -417,16 +435,30 @@ static void runner_task_note_instructions(struct runner_task *t)
     }
 }
 
+/* Step: the project's git credential (get_git_credential), then git's environment. */
+static bool runner_task_credential(struct runner_task *t, struct err *err)
+{
+    if (t->url && runner_publish_fetch_credential(t->m, t->id, t->epoch, &t->git_token, err) < 0)
+        return runner_task_end(
+            t, runner_task_fail(t, true, err, "cannot get the git credential: %s", err->msg));
+    t->git_env = runner_publish_env(&t->r->cfg, t->url, t->git_token, NULL, NULL);
+    return true;
+}
+
 /* Step: a shallow clone of the base branch; base_sha is where it starts. */
 static bool runner_task_clone(struct runner_task *t, struct err *err)
 {
-    const char *clone[] = {"clone", "-q",   "--depth", "1", "--single-branch", "--branch", t->base,
-                           "--",    t->url, t->repo,   NULL};
+    char into[1100];
+    const char *clone[] = {
+        "clone", "-q", "--no-checkout", "--depth", "1", "--single-branch", "--branch",
+        t->base, "--", t->url,          into,      NULL};
     struct proc_result pr;
 
     if (!t->url || !*t->url)
         return runner_task_end(t, runner_task_fail(t, false, err, "the task names no repository"));
     t->safe_url = runner_git_redact(t->url);
+    /* The runner's own repository: outside the work tree, hidden from the sandbox. */
+    snprintf(into, sizeof(into), "%s/git", t->dir);
     runner_task_log(t, "info", "cloning %s (branch %s, depth 1)", t->safe_url, t->base);
     t->prefix = "[git] ";
     if (runner_git(t->git_env, t->dir, clone, runner_task_on_line, t, &pr, err) < 0)
@@ -443,7 +475,9 @@ static bool runner_task_clone(struct runner_task *t, struct err *err)
                                runner_task_fail(t, !missing, err, "cannot clone %s (branch %s): %s",
                                                 t->safe_url, t->base, pr.last_line));
     }
-    if (runner_git_head(t->git_env, t->repo, t->base_sha, err) < 0)
+    if (runner_publish_adopt(&t->r->cfg, t->url, t->git_token, t->gitdir, t->repo, &t->git_env,
+                             err) < 0 ||
+        runner_git_head(t->git_env, t->repo, t->base_sha, err) < 0)
         return runner_task_end(t, runner_task_fail(t, true, err, "%s", err->msg));
     runner_task_note_instructions(t);
     return true;
@@ -519,7 +553,14 @@ static bool runner_task_branch(struct runner_task *t, struct err *err)
 /* Step: the coding command's MCP config, prompt and environment. */
 static bool runner_task_command_env(struct runner_task *t, struct err *err)
 {
-    if (runner_task_mcp_config(t, err) < 0)
+    /* The command's own repository and home; the sandbox user's when there is one. */
+    if (mkdir(t->home, 0700) < 0 ||
+        runner_publish_handoff(&t->r->cfg, t->gitdir, t->repo, t->branch, t->safe_url, err) < 0)
+        return runner_task_end(t, runner_task_fail(t, true, err, "cannot prepare the work tree: %s",
+                                                   err->msg[0] ? err->msg : strerror(errno)));
+    if (runner_task_mcp_config(t, err) < 0 ||
+        runner_sandbox_chown(t->r->sandbox, t->repo, err) < 0 ||
+        runner_sandbox_chown(t->r->sandbox, t->home, err) < 0)
         return runner_task_end(t, runner_task_fail(t, true, err, "%s", err->msg));
     t->prompt = runner_prompt_build(t->task, t->branch);
     t->cmd_env = runner_task_cmd_env(t, t->prompt, t->mcp_config);
@@ -539,7 +580,8 @@ static bool runner_task_setup(struct runner_task *t, struct err *err)
 /* Step: the coding command, in the clone, for what is left of the time budget. */
 static bool runner_task_code(struct runner_task *t, struct err *err)
 {
-    char *argv[] = {"/bin/sh", "-c", t->r->cfg.coding_command, NULL};
+    const char *inner[] = {"/bin/sh", "-c", t->r->cfg.coding_command, NULL};
+    char **argv = runner_sandbox_argv(t->r->sandbox, &t->r->cfg, t->repo, t->home, inner);
     struct proc_opts o = {.argv = argv,
                           .cwd = t->repo,
                           .env = t->cmd_env,
@@ -550,9 +592,13 @@ static bool runner_task_code(struct runner_task *t, struct err *err)
 
     runner_task_log(t, "info", "running the coding command (timeout %ld s)", t->timeout_s);
     o.timeout_s = runner_task_left(t);
-    if (proc_run(&o, &t->cmd, err) < 0)
+    if (proc_run(&o, &t->cmd, err) < 0) {
+        runner_sandbox_argv_free(argv);
         return runner_task_end(
             t, runner_task_fail(t, true, err, "cannot start the coding command: %s", err->msg));
+    }
+    runner_sandbox_argv_free(argv);
+    runner_sandbox_reap(t->r->sandbox);
     runner_task_flush(t);
     return true;
 }
@@ -696,6 +742,10 @@ static void runner_task_finish(struct runner_task *t)
     json_decref(t->batch);
     free(t->prompt);
     free(t->safe_url);
+    if (t->git_token) {
+        memset(t->git_token, 0, strlen(t->git_token));
+        free(t->git_token);
+    }
 }
 
 /*
@@ -704,6 +754,7 @@ static void runner_task_finish(struct runner_task *t)
  */
 static bool (*const runner_task_steps[])(struct runner_task *t, struct err *err) = {
     runner_task_workspace,   /* a fresh directory */
+    runner_task_credential,  /* the project's git credential */
     runner_task_clone,       /* the base branch, shallow */
     runner_task_branch,      /* the task's branch, from the server */
     runner_task_command_env, /* MCP config, prompt, environment */

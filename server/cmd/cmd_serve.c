@@ -11,6 +11,7 @@
 #include "store/migrate.h"
 #include "store/queue.h"
 #include "svc/svc.h"
+#include "svc/svc_hbbatch.h"
 #include "svc/svc_listen.h"
 #include "svc/svc_outbox.h"
 
@@ -156,10 +157,20 @@ int cmd_serve(int argc, char **argv)
     a.env.ops = &ocfg;
     a.env.qo.lease_seconds = cfg.lease_seconds;
     a.env.qo.max_tasks_per_agent = cfg.max_tasks_per_agent;
+    svc_hbbatch_set_max(a.env.hbbatch, cfg.heartbeat_batch);
     /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
     /* Links in pull requests Drover opens: the dashboard's task page and its transcript. */
     a.env.public_url = getenv("DROVER_PUBLIC_URL");
+    /* Where forge tokens may go, and which repository URLs droverd's own git may use: https
+     * and ssh unless enabled (file, http and git are for demos and tests). */
+    a.env.forge_allow = getenv("DROVER_FORGE_ALLOW");
+    a.env.git_secrets = getenv("DROVER_GIT_SECRETS");
+    a.env.github_app_id = getenv("DROVER_GITHUB_APP_ID");
+    a.env.github_app_key = getenv("DROVER_GITHUB_APP_KEY_FILE");
+    a.env.repo_protocols = getenv("DROVER_REPO_PROTOCOLS") && *getenv("DROVER_REPO_PROTOCOLS")
+                               ? getenv("DROVER_REPO_PROTOCOLS")
+                               : "https,ssh";
     a.env.pool = a.pool;
     a.env.claims_closed = &claims_closed;
     a.dsn = cfg.database_url;
@@ -182,6 +193,14 @@ int cmd_serve(int argc, char **argv)
         log_warn("main", "no access log: %s", err.msg);
     r = server_run(&cfg, &app);
     accesslog_stop(app.access);
+    {
+        long long batches = 0, beats = 0;
+
+        svc_hbbatch_stats(a.env.hbbatch, &batches, &beats);
+        log_info("serve",
+                 "heartbeat batches=%lld heartbeats=%lld (group commit, --heartbeat-batch %d)",
+                 batches, beats, cfg.heartbeat_batch);
+    }
     agentpool_stop(a.pool);
     svc_env_clear(&a.env);
     curl_global_cleanup();

@@ -200,6 +200,10 @@ static const struct opt cfg_opts[] = {
                 "beyond it), so one agent token cannot drain the backlog"),
     OPT_INT_ROW("heartbeat-interval", "DROVER_HEARTBEAT_INTERVAL", "30", struct cfg,
                 heartbeat_interval, 1, 3600, "seconds between agent heartbeats (told to agents)"),
+    OPT_INT_ROW("heartbeat-batch", "DROVER_HEARTBEAT_BATCH", "64", struct cfg, heartbeat_batch, 0,
+                4096,
+                "most heartbeats written by one statement and commit (group commit: those that "
+                "arrive while the previous batch runs); 0 or 1: each its own"),
     OPT_INT_ROW("long-poll-max", "DROVER_LONG_POLL_MAX", "60", struct cfg, long_poll_max, 0, 300,
                 "upper bound of get_next_task wait_seconds"),
     OPT_CUSTOM_ROW("auth", "DROVER_AUTH", "on", cfg_set_auth,

@@ -29,6 +29,7 @@ struct cfg {
     int rate_burst;          /* bucket size of the per-token limit */
     int max_streams_per_token;
     int heartbeat_interval; /* seconds, advertised to agents */
+    int heartbeat_batch;    /* most heartbeats per statement (svc_hbbatch) */
     int long_poll_max;      /* seconds, bound of get_next_task wait_seconds */
     bool auth;
     int max_conns;                /* file descriptors lws may use */

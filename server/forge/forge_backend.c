@@ -132,14 +132,45 @@ static char *forge_backend_trim(char *s)
     return s;
 }
 
+int forge_backend_token_lookup_file(const char *project, const char *secrets_file, char **token,
+                                    struct err *err)
+{
+    char line[4096];
+    FILE *fp;
+
+    *token = NULL;
+    fp = fopen(secrets_file, "r");
+    if (!fp)
+        return err_set(err, ERR_INTERNAL, "cannot read forge secrets file %s: %s", secrets_file,
+                       strerror(errno));
+    while (fgets(line, sizeof(line), fp)) {
+        char *s = forge_backend_trim(line), *sep;
+        if (!*s || *s == '#')
+            continue;
+        sep = strpbrk(s, " \t=");
+        if (!sep)
+            continue;
+        *sep = '\0';
+        if (project && strcmp(s, project) == 0) {
+            char *t = forge_backend_trim(sep + 1);
+            if (*t == '=')
+                t = forge_backend_trim(t + 1);
+            if (*t)
+                *token = mem_strdup(t);
+            break;
+        }
+    }
+    memset(line, 0, sizeof(line));
+    fclose(fp);
+    return 0;
+}
+
 int forge_backend_token_lookup(const char *project, const char *secrets_file, char **token,
                                struct err *err)
 {
-    char var[160] = "DROVER_FORGE_TOKEN_", line[4096];
+    char var[160] = "DROVER_FORGE_TOKEN_";
     size_t k = strlen(var);
     const char *v;
-    FILE *fp = NULL;
-    int rc = 0;
 
     *token = NULL;
     for (size_t i = 0; project && project[i] && k + 1 < sizeof(var); i++)
@@ -151,33 +182,12 @@ int forge_backend_token_lookup(const char *project, const char *secrets_file, ch
         return 0;
     }
     if (secrets_file && *secrets_file) {
-        fp = fopen(secrets_file, "r");
-        if (!fp)
-            return err_set(err, ERR_INTERNAL, "cannot read forge secrets file %s: %s", secrets_file,
-                           strerror(errno));
-        while (fgets(line, sizeof(line), fp)) {
-            char *s = forge_backend_trim(line), *sep;
-            if (!*s || *s == '#')
-                continue;
-            sep = strpbrk(s, " \t=");
-            if (!sep)
-                continue;
-            *sep = '\0';
-            if (project && strcmp(s, project) == 0) {
-                char *t = forge_backend_trim(sep + 1);
-                if (*t == '=')
-                    t = forge_backend_trim(t + 1);
-                if (*t)
-                    *token = mem_strdup(t);
-                break;
-            }
-        }
-        memset(line, 0, sizeof(line));
-        fclose(fp);
+        if (forge_backend_token_lookup_file(project, secrets_file, token, err) < 0)
+            return -1;
         if (*token)
-            return rc;
+            return 0;
     }
     if ((v = getenv("DROVER_FORGE_TOKEN")) && *v)
         *token = mem_strdup(v);
-    return rc;
+    return 0;
 }

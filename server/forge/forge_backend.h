@@ -31,7 +31,25 @@ struct forge {
     const char *repo_path; /* "owner/repo" (gitea, github) or "group/sub/project" (gitlab) */
     const char *token;     /* secret, may be NULL */
     long timeout_s;        /* per request / git command; 0 = 60 */
+    /*
+     * Where the token may go (forge_cred.c): URL prefixes separated by spaces or commas, or
+     * NULL = the forge's own origin only (api_url's; the git backend: repo_url's).
+     */
+    const char *allow;
+    /* Repository URL schemes droverd's git may use ("https,ssh,http,git,file"), NULL = any. */
+    const char *protocols;
 };
+
+/*
+ * May droverd use `url` for this forge: its scheme is in f->protocols (local paths count as
+ * "file"), and when `with_token`, it lies under f->allow (or the forge's own origin). 0, or -1
+ * with ERR_FORBIDDEN saying which rule refused it. The URL in messages is redacted.
+ */
+int forge_cred_check(const struct forge *f, const char *url, bool with_token, struct err *err);
+
+/* The scheme of a repository URL: "https", "ssh" (also user@host:path), "file" (also local
+ * paths), "http", "git", ... Static string; "unknown" when unrecognised. */
+const char *forge_cred_scheme(const char *url, char *buf, size_t sz);
 
 /* "git" | "gitea" | "forgejo" | "gitlab" | "github" -> kind. 0, or -1 with ERR_INVALID. */
 int forge_backend_kind_parse(const char *s, enum forge_kind *out, struct err *err);
@@ -88,6 +106,9 @@ int forge_backend_comment(const struct forge *f, long long number, const char *b
  * of `secrets_file` (may be NULL; '#' starts a comment), else $DROVER_FORGE_TOKEN. *token is NULL
  * when none is configured (owned otherwise; wipe before free). -1 only when the file is unreadable.
  */
+/* Only the file part: the "<project> <token>" line of `secrets_file`. 0 (*token may be NULL). */
+int forge_backend_token_lookup_file(const char *project, const char *secrets_file, char **token,
+                                    struct err *err);
 int forge_backend_token_lookup(const char *project, const char *secrets_file, char **token,
                                struct err *err);
 

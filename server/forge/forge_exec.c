@@ -1,22 +1,64 @@
 /*
- * Runs git for the git backend on the shared process runner (core/proc): the current
- * environment plus the backend's variables, output captured, bounded in time (SIGKILL to the
- * child's process group at the timeout). Worker threads only (blocking).
+ * Runs git for the git backend on the shared process runner (core/proc): a minimal
+ * environment (never droverd's own: it holds DATABASE_URL, PGPASSWORD and every forge token)
+ * plus the backend's variables, output captured, bounded in time (SIGKILL to the child's
+ * process group at the timeout). Worker threads only (blocking).
  */
 #include "core/buf.h"
+#include "core/mem.h"
 #include "core/proc.h"
 #include "forge/forge_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define FORGE_EXEC_MAX_OUTPUT (64u << 10)
+
+/* What git needs from droverd's environment: finding programs, certificates, proxies. */
+static const char *const forge_exec_keep[] = {"PATH",
+                                              "HOME",
+                                              "LANG",
+                                              "LC_ALL",
+                                              "TZ",
+                                              "TMPDIR",
+                                              "SSL_CERT_FILE",
+                                              "SSL_CERT_DIR",
+                                              "GIT_SSL_CAINFO",
+                                              "GIT_SSH_COMMAND",
+                                              "SSH_AUTH_SOCK",
+                                              "http_proxy",
+                                              "https_proxy",
+                                              "no_proxy",
+                                              "HTTP_PROXY",
+                                              "HTTPS_PROXY",
+                                              "NO_PROXY",
+                                              NULL};
+
+static char **forge_exec_env(char *const *extra)
+{
+    size_t n = 0, k = 0;
+    char **env;
+
+    while (extra && extra[n])
+        n++;
+    env = mem_calloc(n + sizeof(forge_exec_keep) / sizeof(forge_exec_keep[0]) + 1, sizeof(*env));
+    for (size_t i = 0; forge_exec_keep[i]; i++) {
+        const char *v = getenv(forge_exec_keep[i]);
+
+        if (v)
+            env[k++] = mem_printf("%s=%s", forge_exec_keep[i], v);
+    }
+    for (size_t i = 0; i < n; i++)
+        env[k++] = mem_strdup(extra[i]);
+    return env;
+}
 
 int forge_exec_run(char *const *argv, char *const *extra_env, long timeout_s, int *status,
                    char **output, struct err *err)
 {
     struct buf out;
     /* Built before the fork: the child must not allocate. */
-    char **env = proc_env_build(extra_env, NULL);
+    char **env = forge_exec_env(extra_env);
     struct proc_opts o = {.argv = argv,
                           .env = env,
                           .timeout_s = timeout_s > 0 ? timeout_s : 60,

@@ -12,32 +12,64 @@
 #include <string.h>
 #include <strings.h>
 
-/* The extra environment for git: no prompts, and the token as an HTTP header, never argv. */
+/*
+ * The environment for git (forge_exec_run adds only PATH, HOME and the like): no prompts, no
+ * global configuration, hooks off, redirects never followed, only the enabled protocols, and
+ * the token as an HTTP header scoped to the repository URL, never argv.
+ */
 struct forge_git_env {
-    char *vars[6];
+    char *vars[40];
 };
 
 static void forge_git_env_init(struct forge_git_env *e, const struct forge *f)
 {
-    size_t k = 0;
+    static const char *const fixed[][2] = {
+        {"core.hooksPath", "/dev/null"},   {"core.fsmonitor", "false"},
+        {"http.followRedirects", "false"}, {"credential.helper", ""},
+        {"protocol.ext.allow", "never"},
+    };
+    static const char *const protos[] = {"https", "ssh", "http", "git", "file"};
+    size_t k = 0, nc = 0;
 
     memset(e, 0, sizeof(*e));
     e->vars[k++] = mem_strdup("GIT_TERMINAL_PROMPT=0");
     e->vars[k++] = mem_strdup("GIT_ASKPASS=/bin/false");
-    if (f->token && *f->token) {
+    e->vars[k++] = mem_strdup("GIT_CONFIG_GLOBAL=/dev/null");
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++, nc++) {
+        e->vars[k++] = mem_printf("GIT_CONFIG_KEY_%zu=%s", nc, fixed[i][0]);
+        e->vars[k++] = mem_printf("GIT_CONFIG_VALUE_%zu=%s", nc, fixed[i][1]);
+    }
+    if (f->protocols && *f->protocols) {
+        e->vars[k++] = mem_printf("GIT_CONFIG_KEY_%zu=protocol.allow", nc);
+        e->vars[k++] = mem_printf("GIT_CONFIG_VALUE_%zu=never", nc++);
+        for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+            struct err ignored = {0};
+            char probe[32];
+            struct forge one = {.protocols = f->protocols};
+
+            /* forge_cred_check on a sample URL says whether the list enables it. */
+            snprintf(probe, sizeof(probe), "%s://h/r", protos[i]);
+            if (forge_cred_check(&one, probe, false, &ignored) < 0)
+                continue;
+            e->vars[k++] = mem_printf("GIT_CONFIG_KEY_%zu=protocol.%s.allow", nc, protos[i]);
+            e->vars[k++] = mem_printf("GIT_CONFIG_VALUE_%zu=always", nc++);
+        }
+    }
+    if (f->token && *f->token && f->repo_url) {
         char *cred = mem_printf("x-access-token:%s", f->token);
         size_t n = strlen(cred);
         unsigned char *b64 = mem_alloc(4 * ((n + 2) / 3) + 1);
 
         EVP_EncodeBlock(b64, (const unsigned char *)cred, (int)n);
-        e->vars[k++] = mem_strdup("GIT_CONFIG_COUNT=1");
-        e->vars[k++] = mem_strdup("GIT_CONFIG_KEY_0=http.extraHeader");
-        e->vars[k++] = mem_printf("GIT_CONFIG_VALUE_0=Authorization: Basic %s", (char *)b64);
+        e->vars[k++] = mem_printf("GIT_CONFIG_KEY_%zu=http.%s.extraHeader", nc, f->repo_url);
+        e->vars[k++] =
+            mem_printf("GIT_CONFIG_VALUE_%zu=Authorization: Basic %s", nc++, (char *)b64);
         memset(cred, 0, n);
         memset(b64, 0, strlen((char *)b64));
         free(cred);
         free(b64);
     }
+    e->vars[k++] = mem_printf("GIT_CONFIG_COUNT=%zu", nc);
 }
 
 static void forge_git_env_clear(struct forge_git_env *e)
@@ -157,6 +189,8 @@ int forge_git_create_branch(const struct forge *f, const char *name, const char 
         err_set(err, ERR_INVALID, "the project has no repository URL");
         goto out;
     }
+    if (forge_cred_check(f, f->repo_url, f->token && *f->token, err) < 0)
+        goto out;
     if (forge_git_ls_remote(f, &e, name, base, sha, base_sha, err) < 0)
         goto out;
     if (sha[0]) {
@@ -245,6 +279,8 @@ int forge_git_create_pull_request(const struct forge *f, const struct forge_pr_r
         err_set(err, ERR_INVALID, "the project has no repository URL");
         goto out;
     }
+    if (forge_cred_check(f, f->repo_url, f->token && *f->token, err) < 0)
+        goto out;
     if (forge_git_ls_remote(f, &e, req->head, req->base, head_sha, base_sha, err) < 0)
         goto out;
     if (!head_sha[0] || !base_sha[0]) {

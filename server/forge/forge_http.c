@@ -39,6 +39,10 @@ int forge_http_request(const struct forge *f, const char *method, const char *pa
         alen--;
     url = mem_printf("%.*s%s", (int)alen, api, path);
     req.url = url;
+    if (forge_cred_check(f, url, f->token && *f->token, err) < 0) {
+        free(url);
+        return -1;
+    }
     hl[n++] = "Accept: application/json";
     if (f->kind == FORGE_GITHUB) {
         /* GitHub rejects requests without a User-Agent and versions its API by header. */

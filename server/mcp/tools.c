@@ -14,6 +14,7 @@
 #include "mcp/tools_submit.h"
 #include "svc/svc_branch.h"
 #include "svc/svc_claim.h"
+#include "svc/svc_gitcred.h"
 #include "svc/svc_preview.h"
 #include "svc/svc_pull.h"
 #include "svc/svc_status.h"
@@ -54,6 +55,7 @@ TOOLS_FN(tools_heartbeat);
 TOOLS_FN(tools_ask_user_question);
 TOOLS_FN(tools_create_pull_request);
 TOOLS_FN(tools_trigger_preview_deploy);
+TOOLS_FN(tools_get_git_credential);
 
 static const struct tools_def tools_table[] = {
     {"get_next_task", "Get the next task",
@@ -134,6 +136,17 @@ static const struct tools_def tools_table[] = {
      "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"preview_url\":"
      "{\"type\":\"string\"}},\"required\":[\"task_id\",\"preview_url\"]}",
      tools_trigger_preview_deploy, true},
+    {"get_git_credential", "Get the task's git credential",
+     "The git credential of the project of a task you hold, for its repository URL only: "
+     "{url, username, token, expires_at} (token null when the project has none for agents; "
+     "expires_at for short-lived tokens). Never log it.",
+     "{\"type\":\"object\",\"properties\":{" TASK_ID_PROP "," EPOCH_PROP
+     "},\"required\":[\"task_id\",\"lease_epoch\"],\"additionalProperties\":false}",
+     "{\"type\":\"object\",\"properties\":{\"task_id\":{\"type\":\"integer\"},\"url\":"
+     "{\"type\":[\"string\",\"null\"]},\"username\":{\"type\":[\"string\",\"null\"]},"
+     "\"token\":{\"type\":[\"string\",\"null\"]},\"expires_at\":{\"type\":[\"string\","
+     "\"null\"]}},\"required\":[\"task_id\",\"token\"]}",
+     tools_get_git_credential, true},
 };
 
 #define TOOLS_N (sizeof(tools_table) / sizeof(tools_table[0]))
@@ -583,6 +596,20 @@ TOOLS_FN(tools_trigger_preview_deploy)
     if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
         tools_lease(args, &id, &epoch, err) < 0 ||
         svc_preview_deploy(c->svc, tools_agent(c), id, epoch, &out, err) < 0)
+        return -1;
+    *result = tools_result(out);
+    return 0;
+}
+
+TOOLS_FN(tools_get_git_credential)
+{
+    static const char *const ok[] = {"task_id", "lease_epoch", "agentId", NULL};
+    long long id, epoch;
+    json_t *out = NULL;
+
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 ||
+        svc_gitcred_get(c->svc, tools_agent(c), id, epoch, &out, err) < 0)
         return -1;
     *result = tools_result(out);
     return 0;

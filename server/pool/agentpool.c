@@ -44,6 +44,10 @@ static const struct opt agentpool_opts[] = {
        "else drover-agent on PATH"),
     PS("agent-log-dir", "DROVER_AGENT_LOG_DIR", "/tmp/drover-agents", agent_log_dir,
        "process backend: directory of the per-agent log files"),
+    PS("agent-user", "DROVER_AGENT_USER", NULL, agent_user,
+       "process backend: run agents as this user (droverd must run as root), so that they "
+       "cannot read droverd's memory or environment; without it a root droverd's agents run "
+       "as root"),
     PS("agent-server-url", "DROVER_AGENT_SERVER_URL", NULL, server_url,
        "the server URL agents are given (MCP_SERVER_URL); default: the listen address"),
     PI("pool-hard-cap", "DROVER_POOL_HARD_CAP", "50", hard_cap, 0, 10000,
@@ -114,6 +118,9 @@ int agentpool_cfg_resolve(struct agentpool_cfg *c, struct err *err)
     enum agentbin_source src;
     struct err why = {0};
 
+    if (strcmp(c->backend, "process") == 0 && c->agent_user[0] &&
+        process_check_user(c->agent_user, err) < 0)
+        return -1; /* a start-up error, not a pool that cannot start agents */
     if (strcmp(c->backend, "process") != 0 || c->agent_command[0])
         return 0;
     if (agentbin_self(exe, sizeof(exe), &why) < 0)
@@ -236,6 +243,7 @@ int agentpool_logs(struct agentpool *p, const char *agent_id, const char *pod_na
         struct backend_cfg bc = {.kind = c->backend,
                                  .agent_command = c->agent_command,
                                  .log_dir = c->agent_log_dir,
+                                 .agent_user = c->agent_user,
                                  .grace_seconds = c->grace_seconds,
                                  .server_url = c->server_url,
                                  .namespace = c->namespace_,

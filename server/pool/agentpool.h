@@ -20,6 +20,7 @@ struct agentpool_cfg {
     char backend[16];             /* --pod-backend process|kubernetes|none */
     char agent_command[1024];     /* --agent-command (process); "" = agentpool_cfg_resolve */
     char agent_log_dir[512];      /* --agent-log-dir (process) */
+    char agent_user[64];          /* --agent-user (process): run agents as this user */
     char server_url[512];         /* --agent-server-url: MCP_SERVER_URL handed to agents */
     int hard_cap;                 /* --pool-hard-cap: no setting or pin may exceed it */
     int tick_seconds;             /* --pool-tick */

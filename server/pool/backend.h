@@ -17,6 +17,7 @@ struct backend_cfg {
     const char *kind;          /* "process" | "kubernetes" | "none" */
     const char *agent_command; /* process: run with /bin/sh -c; default "drover-agent" */
     const char *log_dir;       /* process: <log_dir>/<agent id>.log; default /tmp/drover-agents */
+    const char *agent_user;    /* process: run agents as this user (droverd is root), or NULL */
     int grace_seconds;         /* delete: SIGTERM, SIGKILL after this (k8s: gracePeriodSeconds) */
     const char *server_url;    /* MCP_SERVER_URL handed to agents */
     const char *namespace;     /* kubernetes */
@@ -104,5 +105,8 @@ bool backend_manages_pods(const struct backend *b);
 /* Constructors of the implementations (process.c, k8s.c). */
 int process_open(struct backend *b, struct err *err);
 int k8s_open(struct backend *b, struct err *err);
+
+/* --agent-user: an existing user other than root, and droverd runs as root. 0 or -1. */
+int process_check_user(const char *user, struct err *err);
 
 #endif

@@ -38,6 +38,7 @@ static int k8s_list(struct backend *b, struct backend_pod **pods, size_t *n, str
         k8s_pods_fill(it, &(*pods)[i]);
     }
     *n = json_array_size(items);
+    k8s_secrets_sweep(k, items);
     json_decref(items);
     return 0;
 }
@@ -229,6 +230,7 @@ static void k8s_destroy(struct backend *b)
     free(k->token);
     free(k->ns);
     json_decref(k->tmpl);
+    json_decref(k->orphan_secrets);
     buf_clear(&k->line);
     free(k->pods);
     free(k->events);

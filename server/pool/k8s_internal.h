@@ -3,6 +3,7 @@
  *  k8s_api    requests to the API server (auth, TLS, retries, errors) on core/http;
  *  k8s_pods   what a pod object says, the pod cache, listing and re-listing;
  *  k8s_watch  the watch stream that keeps the cache current, and backend_poll;
+ *  k8s_secrets  sweeping agent Secrets a dead leader left without their pod;
  *  k8s        the backend itself: create, remove, list, logs, open and destroy.
  * Pool thread only (the thread that owns the backend).
  */
@@ -48,6 +49,7 @@ struct k8s_impl {
     /* Events gathered while parsing, delivered by poll. */
     struct backend_pod *events;
     size_t nevents, capevents;
+    json_t *orphan_secrets; /* Secret name -> clock_s() first seen without a pod (k8s_secrets) */
 };
 
 /* ---- k8s_api ---- */
@@ -93,6 +95,12 @@ int k8s_pods_list_all(struct k8s_impl *k, json_t **items, char rv[64], struct er
 
 /* Re-list: the cache becomes the list, queueing what changed while nobody watched. */
 int k8s_pods_relist(struct k8s_impl *k, struct err *err);
+
+/* ---- k8s_secrets ---- */
+
+/* Delete agent Secrets no pod owns and no pod in `pods` (the list's items) needs, once they
+ * have been so for a grace. Failures are logged; the next list tries again. */
+void k8s_secrets_sweep(struct k8s_impl *k, const json_t *pods);
 
 /* ---- k8s_watch ---- */
 

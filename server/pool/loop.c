@@ -152,6 +152,7 @@ static bool loop_elect(struct loop *l)
         struct backend_cfg bc = {.kind = l->cfg.backend,
                                  .agent_command = l->cfg.agent_command,
                                  .log_dir = l->cfg.agent_log_dir,
+                                 .agent_user = l->cfg.agent_user,
                                  .grace_seconds = l->cfg.grace_seconds,
                                  .server_url = l->cfg.server_url,
                                  .namespace = l->cfg.namespace_,

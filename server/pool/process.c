@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -37,20 +38,47 @@ struct process_impl {
     struct process_child *kids;
     size_t n, cap;
     unsigned long long seq;
+    bool as_user; /* --agent-user: agents run as uid/gid */
+    uid_t uid;
+    gid_t gid;
+    char home[512];
 };
+
+/*
+ * The log directory: ours and private. A default under /tmp may have been created by someone
+ * else first, or be a symlink planted there: refused, never followed.
+ */
+static int process_log_dir(const char *dir, struct err *err)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return err_set(err, ERR_UNAVAILABLE, "cannot create the agent log directory %s: %s", dir,
+                       strerror(errno));
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return err_set(err, ERR_UNAVAILABLE,
+                       "the agent log directory %s is not a directory of droverd's user (a "
+                       "symlink, or created by another user): refusing to use it",
+                       dir);
+    if ((st.st_mode & 077) && chmod(dir, 0700) < 0)
+        return err_set(err, ERR_UNAVAILABLE, "cannot make %s private: %s", dir, strerror(errno));
+    return 0;
+}
 
 /*
  * environ minus the variables we set and droverd's own secrets (forge tokens, the database's
  * URL and password, which agents must never see), plus ours; free with proc_env_free.
  */
-static char **process_env(const struct backend_agent *a)
+static char **process_env(const struct backend_agent *a, const struct process_impl *p)
 {
     static const char *const secrets[] = {"DROVER_FORGE_*", "DATABASE_URL", "PGPASSWORD",
                                           "PGPASSFILE", NULL};
-    char *ours[5] = {mem_printf("AGENT_ID=%s", a->agent_id),
+    char *ours[6] = {mem_printf("AGENT_ID=%s", a->agent_id),
                      mem_printf("DROVER_TOKEN=%s", a->token),
                      mem_printf("MCP_SERVER_URL=%s", a->server_url ? a->server_url : ""),
-                     mem_printf("DROVER_SERVER_URL=%s", a->server_url ? a->server_url : ""), NULL};
+                     mem_printf("DROVER_SERVER_URL=%s", a->server_url ? a->server_url : ""),
+                     p->as_user ? mem_printf("HOME=%s", p->home) : NULL,
+                     NULL};
     char **env = proc_env_build(ours, secrets);
 
     for (size_t i = 0; ours[i]; i++) {
@@ -67,23 +95,37 @@ static int process_create(struct backend *b, const struct backend_agent *a, stru
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     char *logpath = NULL, *cmd = NULL, **env = NULL;
-    char *argv[4];
+    char *argv[12], ruid[32], rgid[32];
+    size_t k = 0;
     pid_t pid;
     int rc = -1, e;
 
-    if (mkdir(b->cfg.log_dir, 0700) < 0 && errno != EEXIST)
-        return err_set(err, ERR_UNAVAILABLE, "cannot create the agent log directory %s: %s",
-                       b->cfg.log_dir, strerror(errno));
+    if (process_log_dir(b->cfg.log_dir, err) < 0)
+        return -1;
     logpath = mem_printf("%s/%s.log", b->cfg.log_dir, a->agent_id);
     cmd = mem_printf("exec %s", b->cfg.agent_command);
-    env = process_env(a);
-    argv[0] = "sh";
-    argv[1] = "-c";
-    argv[2] = cmd;
-    argv[3] = NULL;
+    env = process_env(a, p);
+    if (p->as_user) {
+        /* setpriv: that user's ids and groups, no way back to root. */
+        snprintf(ruid, sizeof(ruid), "--reuid=%u", (unsigned)p->uid);
+        snprintf(rgid, sizeof(rgid), "--regid=%u", (unsigned)p->gid);
+        argv[k++] = "setpriv";
+        argv[k++] = ruid;
+        argv[k++] = rgid;
+        argv[k++] = "--init-groups";
+        argv[k++] = "--no-new-privs";
+        argv[k++] = "--";
+        argv[k++] = "/bin/sh";
+    } else {
+        argv[k++] = "sh";
+    }
+    argv[k++] = "-c";
+    argv[k++] = cmd;
+    argv[k] = NULL;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+                                     0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawnattr_init(&at);
     /* Its own process group, so delete reaches the agent's children too; default signals. */
@@ -98,7 +140,8 @@ static int process_create(struct backend *b, const struct backend_agent *a, stru
     }
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
-    e = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, env);
+    e = p->as_user ? posix_spawnp(&pid, "setpriv", &fa, &at, argv, env)
+                   : posix_spawn(&pid, "/bin/sh", &fa, &at, argv, env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (e != 0) {
@@ -309,10 +352,45 @@ static const struct backend_ops process_ops = {"process",       process_create, 
                                                process_list,    process_poll,    process_logs,
                                                process_destroy, process_shutdown};
 
+int process_check_user(const char *user, struct err *err)
+{
+    const struct passwd *pw = getpwnam(user);
+
+    if (!pw)
+        return err_set(err, ERR_INVALID, "--agent-user %s: no such user", user);
+    if (pw->pw_uid == 0)
+        return err_set(err, ERR_INVALID, "--agent-user %s is root: name another user", user);
+    if (geteuid() != 0)
+        return err_set(err, ERR_INVALID,
+                       "--agent-user needs droverd to run as root (it runs as uid %u); "
+                       "without root, agents run as droverd's own user",
+                       (unsigned)geteuid());
+    return 0;
+}
+
 int process_open(struct backend *b, struct err *err)
 {
-    (void)err;
-    b->impl = mem_calloc(1, sizeof(struct process_impl));
+    struct process_impl *p;
+    const char *user = b->cfg.agent_user;
+
+    if (user && *user) {
+        if (process_check_user(user, err) < 0)
+            return -1;
+    } else if (geteuid() == 0) {
+        log_warn("pool.process",
+                 "droverd runs as root and its agents will too: set --agent-user so that "
+                 "they and their coding commands cannot read droverd's memory or environment");
+    }
+    p = mem_calloc(1, sizeof(struct process_impl));
+    if (user && *user) {
+        const struct passwd *pw = getpwnam(user);
+
+        p->as_user = true;
+        p->uid = pw->pw_uid;
+        p->gid = pw->pw_gid;
+        snprintf(p->home, sizeof(p->home), "%s", pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
+    }
+    b->impl = p;
     b->ops = &process_ops;
     return 0;
 }

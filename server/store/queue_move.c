@@ -1,8 +1,8 @@
 /*
- * Task transitions: the lease holder's (update_task_status) and people's (cancel, answer,
- * accept, retry), each checked against the model's lifecycle (core/model.h) under the task's
- * row lock, with its activity row, in one transaction; and the same for a fan-out group as a
- * whole. Worker threads only.
+ * Task transitions: people's (cancel, answer, accept, retry; the lease holder's
+ * update_task_status is one statement of its own, queue_update.c), each checked against the model's
+ * lifecycle (core/model.h) under the task's row lock, with its activity row, in one transaction;
+ * and the same for a fan-out group as a whole. Worker threads only.
  */
 #include "core/mem.h"
 #include "store/queue.h"
@@ -203,81 +203,6 @@ out:
     free(ctx_s);
     free(msg);
     return rc;
-}
-
-struct queue_agent_arg {
-    const struct queue_opts *o;
-    const char *agent_id;
-    int64_t epoch;
-    const char *to;
-    const struct model_outcome *oc;
-};
-
-static int queue_check_agent_update(const struct queue_locked *l, const void *argp, const char **to,
-                                    struct queue_change *ch, struct err *err)
-{
-    const struct queue_agent_arg *a = argp;
-
-    if (strcasecmp(l->agent, a->agent_id) != 0)
-        return err_set(err, ERR_FORBIDDEN, "task is not leased to agent %s", a->agent_id);
-    if (a->epoch != l->epoch)
-        return err_set(err, ERR_STALE_EPOCH,
-                       "lease epoch %lld is stale (current %lld): the lease was lost",
-                       (long long)a->epoch, l->epoch);
-    if (strcmp(l->state, "in_progress") != 0)
-        return err_set(err, ERR_CONFLICT,
-                       "task is %s, not in_progress: the lease is no longer held", l->state);
-    if (l->expired)
-        return err_set(err, ERR_STALE_EPOCH, "the lease expired before this update arrived");
-    *to = a->to;
-    if (strcmp(a->to, "failed") == 0) {
-        ch->error = a->oc && a->oc->error ? a->oc->error : "failed without an error message";
-        if (!(a->oc && a->oc->no_retry) && l->attempt < l->max_attempts) {
-            long long d = a->o->backoff_base_seconds;
-
-            for (int i = 1; i < l->attempt && d < a->o->backoff_max_seconds; i++)
-                d *= 2;
-            if (d > a->o->backoff_max_seconds)
-                d = a->o->backoff_max_seconds;
-            *to = "backlog";
-            ch->delay_seconds = (int)d;
-        }
-    } else if (strcmp(a->to, "needs_input") == 0) {
-        ch->question = a->oc && a->oc->question ? a->oc->question : NULL;
-        ch->reason = a->oc && a->oc->reason ? a->oc->reason : "question";
-        if (!ch->question && strcmp(ch->reason, "question") == 0)
-            return err_set(err, ERR_INVALID, "needs_input needs a question");
-    } else if (strcmp(a->to, "in_progress") == 0 || strcmp(a->to, "backlog") == 0 ||
-               strcmp(a->to, "cancelled") == 0) {
-        return err_set(err, ERR_CONFLICT, "an agent may not move its task to %s", a->to);
-    }
-    if (a->oc)
-        ch->result = a->oc->result;
-    return 0;
-}
-
-int queue_update_status(struct db *db, const struct queue_opts *o, const char *agent_id,
-                        int64_t task_id, int64_t epoch, const char *to,
-                        const struct model_outcome *oc, json_t **task, struct err *err)
-{
-    struct queue_agent_arg a = {o, agent_id, epoch, to, oc};
-
-    *task = NULL;
-    if (queue_check_agent(agent_id, err) < 0)
-        return -1;
-    if (!model_state_valid(to))
-        return err_set(
-            err, ERR_INVALID,
-            "unknown state '%.40s' (use ready_to_test, needs_input, completed or failed)",
-            to ? to : "");
-    if (oc && (queue_check_text("error", oc->error, MODEL_ERROR_MAX, false, err) < 0 ||
-               queue_check_text("question", oc->question, MODEL_QUESTION_MAX, false, err) < 0 ||
-               queue_check_text("reason", oc->reason, 50, false, err) < 0))
-        return -1;
-    if (oc && oc->result && !json_is_object(oc->result))
-        return err_set(err, ERR_INVALID, "result must be an object");
-    return queue_transition(db, true, task_id, agent_id, NULL, queue_check_agent_update, &a, task,
-                            err);
 }
 
 struct queue_admin_arg {

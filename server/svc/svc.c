@@ -2,6 +2,7 @@
 #include "svc/svc.h"
 #include "core/ttlcache.h"
 #include "svc/svc_auth.h"
+#include "svc/svc_hbbatch.h"
 #include "svc/svc_sessions.h"
 
 #include "core/log.h"
@@ -16,6 +17,7 @@ void svc_env_default(struct svc_env *env)
     queue_opts_default(&env->qo);
     env->auth = svc_auth_cache_new();
     env->sessions = svc_sessions_cache_new();
+    env->hbbatch = svc_hbbatch_new(SVC_HBBATCH_DEFAULT);
 }
 
 void svc_env_clear(struct svc_env *env)
@@ -23,6 +25,8 @@ void svc_env_clear(struct svc_env *env)
     ttlcache_free(env->auth);
     ttlcache_free(env->sessions);
     env->auth = env->sessions = NULL;
+    svc_hbbatch_free(env->hbbatch);
+    env->hbbatch = NULL;
 }
 
 void svc_ctx_refresh(struct svc_ctx *c)

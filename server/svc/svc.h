@@ -30,11 +30,19 @@ struct svc_env {
     const struct opscfg *ops;   /* the operator settings (may be NULL: defaults) */
     struct queue_opts qo;       /* lease length and retry back-off */
     const char *forge_secrets;  /* file of forge tokens (DROVER_FORGE_SECRETS), or NULL */
-    struct agentpool *pool;     /* the agent pool (agent logs, limits), or NULL: none */
-    atomic_bool *claims_closed; /* set at shutdown: no task is handed out; may be NULL */
-    struct ttlcache *auth;      /* verified tokens (svc_auth.h), or NULL: no cache */
-    struct ttlcache *sessions;  /* known MCP sessions (svc_sessions.h), or NULL: no cache */
-    const char *public_url;     /* where people reach this droverd (DROVER_PUBLIC_URL), or NULL */
+    const char *forge_allow;    /* URL prefixes forge tokens may go to (DROVER_FORGE_ALLOW) */
+    const char *git_secrets;    /* file of agents' git tokens per project (DROVER_GIT_SECRETS) */
+    const char *repo_protocols; /* schemes droverd's git may use (DROVER_REPO_PROTOCOLS), NULL:
+                                   any (the serve command defaults it to "https,ssh") */
+    const char *github_app_id;  /* DROVER_GITHUB_APP_ID: installation tokens for projects with */
+    const char
+        *github_app_key;    /* settings.github_app_installation_id (DROVER_GITHUB_APP_KEY_FILE) */
+    struct agentpool *pool; /* the agent pool (agent logs, limits), or NULL: none */
+    atomic_bool *claims_closed;  /* set at shutdown: no task is handed out; may be NULL */
+    struct ttlcache *auth;       /* verified tokens (svc_auth.h), or NULL: no cache */
+    struct ttlcache *sessions;   /* known MCP sessions (svc_sessions.h), or NULL: no cache */
+    const char *public_url;      /* where people reach this droverd (DROVER_PUBLIC_URL), or NULL */
+    struct svc_hbbatch *hbbatch; /* heartbeat group commit (svc_hbbatch.h), or NULL: none */
 };
 
 /* One caller's handle: the environment and its own connection (borrowed). */

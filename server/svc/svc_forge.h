@@ -15,8 +15,9 @@
 /* A resolved forge: the struct the backends take, and what its borrowed strings point into. */
 struct svc_forge {
     struct forge f;
-    json_t *project; /* owned */
-    char *token;     /* owned secret: wiped on clear */
+    json_t *project;     /* owned */
+    char *token;         /* owned secret: wiped on clear */
+    char expires_at[32]; /* a short-lived token's expiry (GitHub App), else "" */
 };
 
 /*
@@ -30,5 +31,12 @@ void svc_forge_clear(struct svc_forge *sf);
 
 /* The base branch of `task` (its own, its project's, else the model's default). Borrowed. */
 const char *svc_forge_base(const json_t *task);
+
+/*
+ * Where project `project`'s credentials may go: DROVER_FORGE_ALLOW_<PROJECT> (URL prefixes; the
+ * name spelt as for DROVER_FORGE_TOKEN_<PROJECT>), else DROVER_FORGE_ALLOW, else NULL (the
+ * forge's own origin).
+ */
+const char *svc_forge_allow(const struct svc_ctx *c, const char *project);
 
 #endif

@@ -2,6 +2,7 @@
 #include "svc/svc_status.h"
 #include "store/budget.h"
 #include "store/queue.h"
+#include "svc/svc_hbbatch.h"
 
 int svc_status_update(struct svc_ctx *c, const char *agent_id, int64_t task_id, int64_t epoch,
                       const char *to, const struct model_outcome *oc, json_t **task,
@@ -24,7 +25,7 @@ int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *st
     *out = NULL;
     /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
     if (budget_enforce(c->db, agent_id, usage, &over, err) < 0 ||
-        queue_heartbeat(c->db, &c->env->qo, agent_id, status, task_ids, usage, out, err) < 0)
+        svc_hbbatch_beat(c->env->hbbatch, c, agent_id, status, task_ids, usage, out, err) < 0)
         return -1;
     json_object_set_new(*out, "heartbeat_interval",
                         json_integer(c->env->cfg ? c->env->cfg->heartbeat_interval : 30));

@@ -1,7 +1,9 @@
 -- pgbench reference for scripts/bench.sh: one "task" = exactly the SQL droverd's queue runs for
 -- get_next_task (queue_claim: one autocommit statement) plus update_task_status(completed)
--- (queue_update_status: BEGIN; lock the row; set the state; write the activity row; settle the
--- agent; COMMIT), copied from server/store/queue.c. Keep the two in step when queue.c changes.
+-- (queue_update_status: one autocommit statement that locks the row, checks the lease, sets
+-- the state, writes the activity row and settles the agent), copied from server/store/queue.c
+-- and server/store/queue_update.c with droverd's parameters filled in (completed, no error, the
+-- default back-off 10 s / 3600 s). Keep them in step when either changes.
 -- Each pgbench client acts as its own agent: 00000000-0000-4000-8000-<client_id, 12 digits>
 -- (scripts/bench.sh creates them). The only addition is `tid`/`epoch`/`agent` in the claim's
 -- output, which pgbench needs for \gset (droverd reads them from the task JSON instead).
@@ -43,23 +45,43 @@ WITH ag AS (SELECT id, status FROM agents
   (SELECT id FROM c) AS tid, (SELECT lease_epoch FROM c) AS epoch,
   (SELECT agent_id FROM c) AS agent
 \gset
-BEGIN;
-SELECT state, agent_id, lease_epoch, attempt, max_attempts,
- lease_expires_at IS NOT NULL AND lease_expires_at <= now() AS expired
- FROM tasks WHERE id = :tid FOR UPDATE;
-WITH u AS (UPDATE tasks t SET state = 'completed', updated_at = now(),
-  lease_expires_at = CASE WHEN 'completed' = 'in_progress' THEN t.lease_expires_at END,
-  finished_at = CASE WHEN 'completed' IN ('completed', 'failed', 'cancelled') THEN now() END,
+WITH l AS (SELECT id, state, agent_id, lease_epoch, attempt, max_attempts,
+  lease_expires_at IS NOT NULL AND lease_expires_at <= now() AS expired
+  FROM tasks WHERE id = :tid FOR UPDATE),
+ ok AS (SELECT l.*, CASE WHEN r.retry THEN 'backlog' ELSE 'completed' END AS to_state,
+  CASE WHEN r.retry THEN least(3600::bigint, 10::bigint * power(2, least(greatest(
+   l.attempt - 1, 0), 40))::bigint) ELSE 0 END AS delay
+  FROM l, LATERAL (SELECT 'completed' = 'failed' AND NOT false::bool AND l.attempt < l.max_attempts
+   AS retry) r
+  WHERE l.state = 'in_progress' AND l.agent_id = :agent::uuid AND l.lease_epoch = :epoch::bigint
+  AND NOT l.expired),
+ u AS (UPDATE tasks t SET state = ok.to_state, updated_at = now(), lease_expires_at = NULL,
+  finished_at = CASE WHEN ok.to_state IN ('completed', 'failed', 'cancelled') THEN now() END,
   last_error = coalesce(NULL, t.last_error),
-  question = CASE WHEN 'completed' = 'needs_input' THEN NULL ELSE t.question END,
-  reason = CASE WHEN 'completed' = 'needs_input' THEN coalesce(NULL, 'question') ELSE NULL END,
+  question = CASE WHEN ok.to_state = 'needs_input' THEN NULL ELSE t.question END,
+  reason = CASE WHEN ok.to_state = 'needs_input' THEN coalesce(NULL, 'question') END,
   result = coalesce(NULL::jsonb, t.result),
-  run_after = CASE WHEN 'completed' = 'backlog' THEN now() + make_interval(secs => 0)
-   ELSE t.run_after END,
-  context = CASE WHEN NULL::jsonb IS NULL THEN t.context ELSE t.context || NULL::jsonb END,
-  attempt = CASE WHEN false THEN 0 ELSE t.attempt END
-  WHERE t.id = :tid RETURNING t.*)
- SELECT jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,
+  run_after = CASE WHEN ok.to_state = 'backlog'
+   THEN now() + make_interval(secs => ok.delay) ELSE t.run_after END
+  FROM ok WHERE t.id = ok.id
+  RETURNING t.*, ok.state AS from_state, ok.to_state, ok.delay, ok.lease_epoch AS old_epoch,
+   ok.attempt AS old_attempt),
+ act AS (INSERT INTO activity (task_id, agent_id, kind, level, message, metadata)
+  SELECT u.id, :agent::uuid, 'state', CASE WHEN u.to_state = 'failed' THEN 'error' ELSE 'info' END,
+   left(u.from_state || ' -> ' || u.to_state || coalesce(': ' || NULL, ''), 4000),
+   jsonb_build_object('from', u.from_state, 'to', u.to_state, 'epoch', u.old_epoch,
+    'attempt', u.old_attempt)
+   || CASE WHEN NULL IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', NULL) END
+   || CASE WHEN u.to_state = 'needs_input' THEN jsonb_build_object('reason',
+    coalesce(NULL, 'question')) ELSE '{}'::jsonb END
+   || CASE WHEN u.delay > 0 THEN jsonb_build_object('retry_in_seconds', u.delay)
+    ELSE '{}'::jsonb END FROM u),
+ settle AS (UPDATE agents a SET status = CASE WHEN EXISTS (SELECT 1 FROM tasks x WHERE
+  x.agent_id = a.id AND x.state = 'in_progress' AND x.id NOT IN (SELECT id FROM u))
+  THEN 'busy' ELSE 'idle' END, updated_at = now()
+  WHERE a.id IN (SELECT agent_id FROM u) AND a.status IN ('idle', 'busy', 'initializing'))
+ SELECT l.state, l.agent_id, l.lease_epoch, l.expired,
+  (SELECT jsonb_build_object('id', t.id, 'title', t.title, 'description', t.description,
    'state', t.state, 'priority', t.priority, 'model', t.model, 'attempt', t.attempt,
    'max_attempts', t.max_attempts, 'lease_epoch', t.lease_epoch,
    'lease_expires_at', t.lease_expires_at, 'run_after', t.run_after, 'branch', t.branch,
@@ -74,13 +96,5 @@ WITH u AS (UPDATE tasks t SET state = 'completed', updated_at = now(),
      extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,
    'project', jsonb_build_object('id', p.id, 'name', p.name,
      'repoUrl', coalesce(t.repo_url, p.repo_url),
-     'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))::text AS task
- FROM u t LEFT JOIN projects p ON p.id = t.project_id;
-INSERT INTO activity (task_id, agent_id, kind, level, message, metadata)
- VALUES (:tid, :agent, 'state', 'info', 'in_progress -> completed',
-  jsonb_build_object('from', 'in_progress', 'to', 'completed', 'epoch', :epoch::bigint, 'attempt', 1));
-UPDATE agents a SET status = CASE WHEN EXISTS (SELECT 1 FROM tasks x WHERE
- x.agent_id = a.id AND x.state = 'in_progress' AND x.id NOT IN (SELECT NULL::bigint WHERE false))
- THEN 'busy' ELSE 'idle' END, updated_at = now()
- WHERE a.id IN (:agent::uuid) AND a.status IN ('idle', 'busy', 'initializing');
-COMMIT;
+     'defaultBranch', coalesce(t.base_branch, p.default_branch, 'main')))::text FROM u t LEFT JOIN projects p ON p.id = t.project_id)
+  AS task FROM l;

@@ -51,6 +51,10 @@ drover_harness_scrub() {
         unset "$name"
     done < <(compgen -e | grep -E '^(DATABASE_URL|DROVER_.*|MCP_.*|AGENT_ID|AGENT_WORK|HEARTBEAT_INTERVAL|TASK_TIMEOUT|MAX_TASKS|MAX_IDLE_POLLS|WAIT_SECONDS|ANTHROPIC_.*|CLAUDE.*|KUBECONFIG|KUBERNETES_.*|[Hh][Tt][Tt][Pp][Ss]?_[Pp][Rr][Oo][Xx][Yy]|[Ff][Tt][Pp]_[Pp][Rr][Oo][Xx][Yy]|[Aa][Ll][Ll]_[Pp][Rr][Oo][Xx][Yy]|[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]|GIT_.*|CURL_HOME|XDG_CONFIG_HOME|BENCH_.*|VALGRIND_OPTS)$')
     export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+    # The tests' repositories are local paths, git:// and plain http:// servers on loopback:
+    # enabled here, as scripts/run.sh's demo does; droverd's own default is https,ssh (a test
+    # of that default unsets this).
+    export DROVER_REPO_PROTOCOLS=https,ssh,http,git,file
 }
 drover_harness_scrub
 

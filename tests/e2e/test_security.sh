@@ -151,7 +151,7 @@ done
 pass "forge webhooks: unsigned and forged deliveries are 401 and recorded nowhere"
 
 # ---- MCP tools: no token, operator/admin tokens, another agent's task, stale epoch ----------
-TOOLS="get_next_task create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy"
+TOOLS="get_next_task create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy get_git_credential"
 for t in $TOOLS; do
     call "" "$t" "$(targs "$t" 1)"
     [ "$STATUS" = 401 ] || fail "tool $t without a token: HTTP $STATUS"
@@ -170,7 +170,7 @@ call "$A1_TOKEN" get_next_task '{}'
 [ "$(jq -r '.structuredContent.task.id // .task.id // empty' <<<"$BODY")" = "$TID" ] ||
     [ "$(jq -r '.content[0].text | fromjson | .task.id' <<<"$BODY" 2>/dev/null)" = "$TID" ] || fail "agent 1 did not claim the task: $BODY"
 EPOCH=$(drover_psql "SELECT lease_epoch FROM tasks WHERE id = $TID")
-for t in create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy; do
+for t in create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy get_git_credential; do
     call "$A2_TOKEN" "$t" "$(targs "$t" "$EPOCH")"
     e=$(tool_error)
     case "$t:$e" in
@@ -192,7 +192,7 @@ call "$A1_TOKEN" get_next_task '{}'
 EPOCH=$(drover_psql "SELECT lease_epoch FROM tasks WHERE id = $TID")
 [ "$EPOCH" -gt "$STALE" ] || fail "re-claim did not move the epoch"
 ACT_BEFORE=$(drover_psql "SELECT count(*) FROM activity WHERE task_id = $TID")
-for t in create_branch update_task_status ask_user_question create_pull_request trigger_preview_deploy; do
+for t in create_branch update_task_status ask_user_question create_pull_request trigger_preview_deploy get_git_credential; do
     call "$A1_TOKEN" "$t" "$(targs "$t" "$STALE" '"stale"')"
     [ "$(tool_error)" = stale_epoch ] || fail "$t with a replayed stale epoch: HTTP $STATUS $BODY"
 done

@@ -8,7 +8,7 @@
 drover_e2e_init
 
 help=$("$DROVERD" serve --help) || fail "serve --help exited non-zero"
-for flag in listen database-url workers max-body lease-seconds heartbeat-interval long-poll-max \
+for flag in listen database-url workers max-body lease-seconds heartbeat-interval heartbeat-batch long-poll-max \
     auth allowed-origins allowed-hosts max-connections idle-timeout sweep-interval log-level \
     event-loop max-tasks-per-agent max-connections-per-address rate-limit rate-burst \
     max-streams-per-token; do

@@ -26,12 +26,25 @@ for tests of the HTTP layer itself. POST /_fake/preview is a preview-deploy webh
 {"url": "https://preview.test/task-<task>"}). POST /_fake/stall?seconds=N makes every later
 create (a POST to a forge API path) wait N seconds before it is handled, as a slow or
 overloaded forge does (0 ends it); creates are served concurrently meanwhile.
+GitHub Apps: with FAKE_FORGE_APP_ID, FAKE_FORGE_APP_PUBKEY (a PEM public key file) and
+FAKE_FORGE_APP_INSTALLATION in the environment, POST /app/installations/{id}/access_tokens
+follows GitHub's published API: the JWT (Authorization: Bearer) must be RS256-signed by that
+key (checked with the openssl CLI), with iss the App id, iat not in the future (60 s leeway) and
+exp in the future at most 10 minutes after iat (401 otherwise, GitHub's message); an unknown
+installation is 404; the answer is 201 {"token": "ghs_...", "expires_at", "permissions",
+"repository_selection"} and the token is accepted by the GitHub routes until it expires (an
+hour; FAKE_FORGE_APP_TTL seconds when set). GET /_fake/app_tokens lists the tokens minted.
 Listens on 127.0.0.1 at --port (0 = any) and prints PORT=<n>.
 """
 import argparse
+import base64
 import hashlib
 import json
+import os
+import secrets
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +71,49 @@ STATE = {"gitea": {"acme/widgets": new_state()},
          "github": {"acme/widgets": new_state()}}
 TOKEN = ""
 STALL = {"seconds": 0.0}
+APP_TOKENS = {}  # token -> expiry (epoch seconds)
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def app_jwt_problem(auth):
+    """None when `auth` carries a JWT GitHub would accept for the configured App, else why not."""
+    if not auth.startswith("Bearer "):
+        return "A JSON web token could not be decoded"
+    parts = auth[7:].split(".")
+    if len(parts) != 3:
+        return "A JSON web token could not be decoded"
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        sig = b64url_decode(parts[2])
+    except ValueError:
+        return "A JSON web token could not be decoded"
+    if header.get("alg") != "RS256":
+        return "'alg' must be RS256"
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "in"), "w") as f:
+            f.write(parts[0] + "." + parts[1])
+        with open(os.path.join(d, "sig"), "wb") as f:
+            f.write(sig)
+        ok = subprocess.run(["openssl", "dgst", "-sha256", "-verify", os.environ["FAKE_FORGE_APP_PUBKEY"],
+                             "-signature", os.path.join(d, "sig"), os.path.join(d, "in")],
+                            capture_output=True).returncode == 0
+    if not ok:
+        return "A JSON web token could not be decoded"
+    now = time.time()
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if str(claims.get("iss")) != os.environ.get("FAKE_FORGE_APP_ID"):
+        return "'Issuer' claim ('iss') must be an Integer"
+    if not isinstance(iat, int) or not isinstance(exp, int):
+        return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+    if iat > now + 60:
+        return "'Issued at' claim ('iat') must be an Integer representing a time in the past"
+    if exp <= now or exp - iat > 600:
+        return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -103,6 +159,29 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
             return None
+        if raw_path == "/_fake/app_tokens":
+            with LOCK:
+                return self.reply(200, sorted(APP_TOKENS))
+        parts = raw_path.strip("/").split("/")
+        if (method == "POST" and len(parts) == 4 and parts[0] == "app" and parts[1] == "installations"
+                and parts[3] == "access_tokens" and os.environ.get("FAKE_FORGE_APP_PUBKEY")):
+            why = app_jwt_problem(self.headers.get("Authorization", ""))
+            if why:
+                return self.reply(401, {"message": why,
+                                        "documentation_url": "https://docs.github.com/rest"})
+            if parts[2] != os.environ.get("FAKE_FORGE_APP_INSTALLATION"):
+                return self.reply(404, {"message": "Not Found",
+                                        "documentation_url": "https://docs.github.com/rest"})
+            if body is None or not isinstance(body.get("repositories", []), list):
+                return self.reply(422, {"message": "Invalid request."})
+            tok = "ghs_" + secrets.token_hex(18)
+            ttl = int(os.environ.get("FAKE_FORGE_APP_TTL", "3600"))
+            with LOCK:
+                APP_TOKENS[tok] = time.time() + ttl
+            exp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl))
+            return self.reply(201, {"token": tok, "expires_at": exp,
+                                    "permissions": {"contents": "write", "pull_requests": "write"},
+                                    "repository_selection": "selected"})
         if raw_path == "/_fake/stall" and method == "POST":
             with LOCK:
                 STALL["seconds"] = float(q.get("seconds", "0"))
@@ -296,7 +375,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(403, {"message": "Request forbidden by administrative rules. "
                                     "Please make sure your request has a User-Agent header"})
         auth = self.headers.get("Authorization", "")
-        if auth not in ("Bearer " + TOKEN, "token " + TOKEN):
+        app_tok = auth.split(" ", 1)[1] if " " in auth else ""
+        app_ok = APP_TOKENS.get(app_tok, 0) > time.time()  # LOCK is held here
+        if auth not in ("Bearer " + TOKEN, "token " + TOKEN) and not app_ok:
             return self.reply(401, {"message": "Bad credentials" if auth else
                                     "Requires authentication",
                                     "documentation_url": "https://docs.github.com/rest"})

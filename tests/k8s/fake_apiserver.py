@@ -17,7 +17,12 @@ Drover uses, closely enough that the real kubectl drives it (tests/e2e/test_k8s_
                  a resourceVersion older than it gets HTTP 410 (or, in mode "stream", HTTP 200
                  with an ERROR event carrying a 410 Expired Status)
   logs           GET .../pods/{name}/log ?follow, tailLines, container (text/plain, chunked)
-  kubelet        a new pod becomes Running after a moment; control actions fail or end it
+  kubelet        a new pod becomes Running after a moment; control actions fail or end it;
+                 with --exec CMD it also runs CMD as the pod's container, a local process in a
+                 session of its own with the container's env (value, or valueFrom.secretKeyRef
+                 read from the Secret's data/stringData) over the fake's own: the process
+                 ending makes the pod Succeeded (exit 0) or Failed (exitCode, 128+signal);
+                 a delete sends SIGTERM to its process group and SIGKILL when the grace ends
   auth           Authorization: Bearer <token> (401 Status otherwise); HTTPS with --tls-cert
 Fault injection and inspection through /_control (no auth):
   POST /_control {"action": "fault", "method": "POST", "path": "/api/v1/...", "status": 429,
@@ -30,11 +35,16 @@ Fault injection and inspection through /_control (no auth):
                  {"action": "log", "name": P, "line": "..."}
                  {"action": "remove", "name": P}  a pod vanishes (node lost), DELETED event
   GET  /_control/requests   every request so far as JSON lines {method, path, query, body}
+  GET  /_control/procs      --exec processes: [{pod, agent_id, pid, alive, started}]
 The request record is also appended to --record FILE, for k8s_validate.py --bodies.
 """
 import argparse
 import base64
 import json
+import os
+import shlex
+import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -53,6 +63,7 @@ STATE = {
     "logs": {},  # (ns, pod) -> [lines]
     "watch_gen": 0,  # bumped by drop_watches
     "requests": [],
+    "procs": {},  # (ns, pod) -> {"proc": Popen, "agent_id", "started"}  (--exec)
 }
 ARGS = None
 HISTORY_MAX = 1000
@@ -148,18 +159,86 @@ def pod_status_running(pod):
                                "imageID": "", "state": {"running": {"startedAt": now_iso()}}}]}
 
 
+def container_env(ns, pod):
+    """The first container's environment as the kubelet would set it, or None when a
+    secretKeyRef cannot be resolved (CreateContainerConfigError). Caller holds LOCK."""
+    env = dict(os.environ)
+    for e in pod["spec"]["containers"][0].get("env") or []:
+        if "value" in e:
+            env[e["name"]] = str(e["value"])
+            continue
+        ref = ((e.get("valueFrom") or {}).get("secretKeyRef")) or {}
+        sec = STATE["objects"]["secrets"].get((ns, ref.get("name")))
+        if not sec:
+            return None
+        if ref.get("key") in (sec.get("stringData") or {}):
+            env[e["name"]] = sec["stringData"][ref["key"]]
+        elif ref.get("key") in (sec.get("data") or {}):
+            env[e["name"]] = base64.b64decode(sec["data"][ref["key"]]).decode()
+        else:
+            return None
+    return env
+
+
+def kubelet_wait(key, proc):
+    """The container ended: the pod's phase follows (restartPolicy Never)."""
+    rc = proc.wait()
+    code = rc if rc >= 0 else 128 - rc
+    with LOCK:
+        pod = STATE["objects"]["pods"].get(key)
+        if not pod or pod["status"].get("phase") != "Running":
+            return
+        pod["status"]["phase"] = "Succeeded" if code == 0 else "Failed"
+        pod["status"]["containerStatuses"] = [{"name": pod["spec"]["containers"][0]["name"],
+            "ready": False, "restartCount": 0, "image": "", "imageID": "",
+            "state": {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}}]
+        bump("pods", "MODIFIED", pod)
+
+
+def kubelet_signal(key, sig):
+    """Signal the container's process group (the pod's processes), if it runs."""
+    with LOCK:
+        p = STATE["procs"].get(key)
+    if p and p["proc"].poll() is None:
+        try:
+            os.killpg(p["proc"].pid, sig)
+        except OSError:
+            pass
+
+
 def kubelet_start(key):
     time.sleep(ARGS.start_delay)
     with LOCK:
         pod = STATE["objects"]["pods"].get(key)
-        if pod and pod["status"].get("phase") == "Pending" and "deletionTimestamp" not in pod["metadata"]:
-            pod_status_running(pod)
+        if not pod or pod["status"].get("phase") != "Pending" or "deletionTimestamp" in pod["metadata"]:
+            return
+        env = container_env(key[0], pod) if ARGS.exec else None
+        if ARGS.exec and env is None:
+            pod["status"]["containerStatuses"] = [{"name": pod["spec"]["containers"][0]["name"],
+                "ready": False, "restartCount": 0, "image": "", "imageID": "",
+                "state": {"waiting": {"reason": "CreateContainerConfigError"}}}]
             bump("pods", "MODIFIED", pod)
+            return
+        pod_status_running(pod)
+        bump("pods", "MODIFIED", pod)
+        if ARGS.exec:
+            logf = open(os.path.join(ARGS.exec_log_dir, key[1] + ".log"), "ab") if ARGS.exec_log_dir \
+                else subprocess.DEVNULL
+            proc = subprocess.Popen(shlex.split(ARGS.exec), env=env, stdin=subprocess.DEVNULL,
+                                    stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            if logf is not subprocess.DEVNULL:
+                logf.close()
+            labels = pod["metadata"].get("labels") or {}
+            STATE["procs"][key] = {"proc": proc, "agent_id": labels.get("drover.dev/agent-id", ""),
+                                   "started": time.time()}
+            threading.Thread(target=kubelet_wait, args=(key, proc), daemon=True).start()
 
 
 def finish_delete(kind, key, uid, delay):
     if delay > 0:
         time.sleep(delay)
+    if kind == "pods":
+        kubelet_signal(key, signal.SIGKILL)  # the grace is over
     with LOCK:
         obj = STATE["objects"][kind].get(key)
         if not obj or obj["metadata"]["uid"] != uid:
@@ -433,6 +512,8 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 out = json.loads(json.dumps(obj))
         delay = grace * ARGS.grace_scale if kind == "pods" else 0
+        if kind == "pods":
+            kubelet_signal((ns, name), signal.SIGTERM)
         if delay > 0:
             threading.Thread(target=finish_delete, args=(kind, (ns, name), uid, delay), daemon=True).start()
         else:
@@ -534,6 +615,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- control ----------------------------------------------------------------------------
     def control(self, method, path, body):
+        if method == "GET" and path == "/_control/procs":
+            with LOCK:
+                out = [{"pod": k[1], "agent_id": p["agent_id"], "pid": p["proc"].pid,
+                        "alive": p["proc"].poll() is None, "started": p["started"]}
+                       for k, p in STATE["procs"].items()]
+            return self.send_json(200, out)
         if method == "GET" and path == "/_control/requests":
             with LOCK:
                 data = "".join(json.dumps(r) + "\n" for r in STATE["requests"]).encode()
@@ -601,6 +688,8 @@ def main():
     p.add_argument("--grace-scale", type=float, default=0.05)
     p.add_argument("--bookmark-interval", type=float, default=1.0)
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--exec", help="run this command as every pod's container (a local process)")
+    p.add_argument("--exec-log-dir", help="with --exec: each pod's output in DIR/<pod>.log")
     p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (and --tls-key)")
     p.add_argument("--tls-key")
     ARGS = p.parse_args()

@@ -5,6 +5,7 @@
  * by reading the existing object back), auth failures and missing refs.
  */
 #include <check.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "core/mem.h"
 #include "core/model.h"
 #include "forge/forge_backend.h"
+#include "forge/forge_ghapp.h"
 
 #define TOKEN "fake-forge-secret"
 /* sha1("main"): the fake's main branch commit. */
@@ -26,8 +28,32 @@ static int fake_port;
 static char gitdir[256];
 static char main_sha[41];
 
+static char appdir[256];
+
+/* A GitHub App for the fake: an RSA key pair, the public half given to the fake. */
+static void app_setup(void)
+{
+    char cmd[1024], pub[300];
+
+    snprintf(appdir, sizeof(appdir), "/tmp/drover-check-forge-app-%d", (int)getpid());
+    snprintf(
+        cmd, sizeof(cmd),
+        "set -e; rm -rf %1$s; mkdir -p %1$s; cd %1$s;"
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem 2>/dev/null;"
+        "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out other.pem 2>/dev/null;"
+        "openssl pkey -in key.pem -pubout -out pub.pem",
+        appdir);
+    if (system(cmd) != 0)
+        exit(1);
+    snprintf(pub, sizeof(pub), "%s/pub.pem", appdir);
+    setenv("FAKE_FORGE_APP_ID", "4242", 1);
+    setenv("FAKE_FORGE_APP_PUBKEY", pub, 1);
+    setenv("FAKE_FORGE_APP_INSTALLATION", "77", 1);
+}
+
 static void fake_start(void)
 {
+    app_setup();
     fake_pid = fakeproc_start("tests/fakes/fake_forge.py", TOKEN, &fake_port);
 }
 
@@ -65,10 +91,10 @@ static void setup_all(void)
 
 static void teardown_all(void)
 {
-    char cmd[512];
+    char cmd[1024];
 
     fake_stop();
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", gitdir);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", gitdir, appdir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", gitdir);
 }
@@ -237,6 +263,110 @@ START_TEST(git_branch_and_record)
 }
 END_TEST
 
+/* droverd's git refuses protocols that are not enabled before running anything. */
+START_TEST(git_protocols_refused)
+{
+    char *url = mem_printf("%s/remote.git", gitdir), cmd[1024];
+    struct forge f = {
+        .kind = FORGE_GIT, .repo_url = url, .timeout_s = 30, .protocols = "https,ssh"};
+    struct err err = {0};
+    json_t *a = NULL;
+
+    ck_assert_int_eq(forge_backend_create_branch(&f, "agent/refused", "main", &a, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    ck_assert_ptr_nonnull(strstr(err.msg, "file protocol is not enabled"));
+    ck_assert_ptr_null(a);
+    snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse -q --verify refs/heads/agent/refused",
+             url);
+    ck_assert_int_ne(system(cmd), 0); /* nothing was pushed */
+    f.protocols = "https,ssh,file";
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/refused", "main", &a, &err) == 0, "%s",
+                  err.msg);
+    json_decref(a);
+    free(url);
+}
+END_TEST
+
+/* GitHub App installation tokens against the fake's copy of GitHub's published API. */
+START_TEST(ghapp_installation_token)
+{
+    char key[300], other[300], expires[32], *tok = NULL, *api = api_url(2), *jwt, *dot, *pl;
+    struct forge_ghapp app = {.app_id = "4242",
+                              .key_file = key,
+                              .installation_id = "77",
+                              .repository = "widgets",
+                              .api_url = api,
+                              .timeout_s = 10};
+    struct forge f;
+    struct err err = {0};
+    json_t *out = NULL, *claims;
+    unsigned char raw[512];
+    int n;
+
+    snprintf(key, sizeof(key), "%s/key.pem", appdir);
+    snprintf(other, sizeof(other), "%s/other.pem", appdir);
+    /* The JWT: RS256, iss the App, a lifetime within GitHub's 10 minutes. */
+    jwt = forge_ghapp_jwt(&app, 1000000, &err);
+    ck_assert_ptr_nonnull(jwt);
+    dot = strchr(jwt, '.');
+    pl = mem_printf("%.*s", (int)strcspn(dot + 1, "."), dot + 1);
+    for (char *p = pl; *p; p++)
+        *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+    while (strlen(pl) % 4) {
+        char *q = mem_printf("%s=", pl);
+        free(pl);
+        pl = q;
+    }
+    n = EVP_DecodeBlock(raw, (const unsigned char *)pl, (int)strlen(pl));
+    ck_assert_int_gt(n, 0);
+    raw[n] = '\0';
+    claims = json_loads((const char *)raw, JSON_DISABLE_EOF_CHECK, NULL);
+    ck_assert_ptr_nonnull(claims);
+    ck_assert_str_eq(json_string_value(json_object_get(claims, "iss")), "4242");
+    ck_assert_int_eq(json_integer_value(json_object_get(claims, "iat")), 1000000 - 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(claims, "exp")), 1000000 + 540);
+    json_decref(claims);
+    free(pl);
+    free(jwt);
+
+    ck_assert_msg(forge_ghapp_token(&app, &tok, expires, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(strncmp(tok, "ghs_", 4), 0);
+    ck_assert_int_eq(strlen(expires), 20);
+    /* The short-lived token works where the static one would. */
+    forge_for(&f, 2, tok);
+    ck_assert_msg(forge_backend_create_branch(&f, "agent/app-token", "main", &out, &err) == 0, "%s",
+                  err.msg);
+    json_decref(out);
+    free((char *)f.api_url);
+    free(tok);
+    tok = NULL;
+    /* Refusals: another installation, another key, another App, a URL off the allow-list. */
+    app.installation_id = "78";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    app.installation_id = "77";
+    app.key_file = other;
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    app.key_file = key;
+    app.app_id = "4243";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    app.app_id = "4242/../x";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    app.app_id = "4242";
+    app.allow = "https://api.github.com/";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    app.allow = NULL;
+    app.key_file = "/nonexistent/key.pem";
+    ck_assert_int_eq(forge_ghapp_token(&app, &tok, expires, &err), -1);
+    ck_assert_ptr_null(tok);
+    free(api);
+}
+END_TEST
+
 START_TEST(git_failures)
 {
     char *url = mem_printf("%s/remote.git", gitdir), *missing = mem_printf("%s/nope.git", gitdir);
@@ -280,6 +410,56 @@ static const struct {
 START_TEST(branch_names)
 {
     ck_assert_msg(model_branch_name_valid(names[_i].name) == names[_i].ok, "%s", names[_i].name);
+}
+END_TEST
+
+START_TEST(cred_rules)
+{
+    struct forge gh = {.kind = FORGE_GITHUB, .token = "t"};
+    struct forge gl = {.kind = FORGE_GITLAB, .api_url = "https://gl.corp/api/v4", .token = "t"};
+    struct forge listed = {.kind = FORGE_GITEA,
+                           .api_url = "https://evil.example/api/v1",
+                           .allow = "https://git.corp/, https://api.git.corp",
+                           .token = "t"};
+    struct forge proto = {.kind = FORGE_GIT, .repo_url = "/srv/r.git", .protocols = "https,ssh"};
+    struct err err = {0};
+    char b[32];
+
+    ck_assert_str_eq(forge_cred_scheme("https://h/r", b, sizeof(b)), "https");
+    ck_assert_str_eq(forge_cred_scheme("HTTP://h/r", b, sizeof(b)), "http");
+    ck_assert_str_eq(forge_cred_scheme("git@h:o/r.git", b, sizeof(b)), "ssh");
+    ck_assert_str_eq(forge_cred_scheme("git+ssh://h/r", b, sizeof(b)), "ssh");
+    ck_assert_str_eq(forge_cred_scheme("/srv/r.git", b, sizeof(b)), "file");
+    ck_assert_str_eq(forge_cred_scheme("./a:b/r.git", b, sizeof(b)), "file");
+    ck_assert_str_eq(forge_cred_scheme("file:///srv/r.git", b, sizeof(b)), "file");
+    /* The default: the forge's own origin (and, for api.X, X). */
+    ck_assert_int_eq(forge_cred_check(&gh, "https://api.github.com/repos/o/r", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://github.com/o/r.git", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://x:y@github.com/o/r.git", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://github.com.evil/o/r.git", true, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://evil.example/o/r.git", true, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&gh, "https://evil.example/o/r.git", false, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gl, "https://gl.corp/api/v4/projects", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&gl, "https://gl.corp:8443/api/v4/projects", true, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&gl, "http://gl.corp/api/v4/projects", true, &err), -1);
+    /* An explicit list wins over the project's own (here hostile) API URL. */
+    ck_assert_int_eq(forge_cred_check(&listed, "https://evil.example/api/v1/repos", true, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "bound to https://git.corp/"));
+    ck_assert_int_eq(forge_cred_check(&listed, "https://git.corp/o/r.git", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&listed, "https://api.git.corp/v1", true, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&listed, "https://api.git.corpse/v1", true, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&listed, "https://git.corp.evil/o/r.git", true, &err), -1);
+    /* Protocols. */
+    ck_assert_int_eq(forge_cred_check(&proto, "/srv/r.git", false, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "file protocol is not enabled"));
+    ck_assert_int_eq(forge_cred_check(&proto, "file:///srv/r.git", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "http://h/r.git", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "git://h/r.git", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "ext::sh -c evil", false, &err), -1);
+    ck_assert_int_eq(forge_cred_check(&proto, "https://h/r.git", false, &err), 0);
+    ck_assert_int_eq(forge_cred_check(&proto, "git@h:r.git", false, &err), 0);
 }
 END_TEST
 
@@ -344,6 +524,9 @@ int main(void)
     tcase_add_test(api, api_unreachable);
     tcase_add_test(api, git_branch_and_record);
     tcase_add_test(api, git_failures);
+    tcase_add_test(api, git_protocols_refused);
+    tcase_add_test(api, ghapp_installation_token);
+    tcase_add_test(pure, cred_rules);
     tcase_add_loop_test(pure, branch_names, 0, sizeof(names) / sizeof(names[0]));
     tcase_add_test(pure, token_lookup);
     tcase_add_test(pure, kind_parse);

@@ -2,7 +2,9 @@
  * The forge-facing use cases against the real PostgreSQL: projects as `droverd project add`
  * writes them, create_branch / create_pull_request on a git project (a real bare repository:
  * svc/svc_branch.c, svc/svc_pull.c), budgets enforced on heartbeats, and
- * trigger_preview_deploy's webhook call (against the fake forge's preview endpoint).
+ * trigger_preview_deploy's webhook call (against the fake forge's preview endpoint), the
+ * repository protocols droverd's git may use, and GitHub App installation tokens (the fake's
+ * copy of GitHub's access_tokens endpoint).
  */
 #include <check.h>
 #include <signal.h>
@@ -29,6 +31,7 @@ static struct queue_opts qo;
 static char gitdir[256];
 static pid_t fake_pid;
 static int fake_port;
+static char appkey[300];
 
 static void setup(void)
 {
@@ -60,6 +63,20 @@ static void fixtures_up(void)
         fprintf(stderr, "cannot set up the git fixture in %s\n", gitdir);
         exit(1);
     }
+    /* A GitHub App the fake knows (its public key) and droverd signs for (the private one). */
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd %1$s; openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+             "-out app.pem 2>/dev/null; openssl pkey -in app.pem -pubout -out app.pub",
+             gitdir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot make the GitHub App key\n");
+        exit(1);
+    }
+    snprintf(appkey, sizeof(appkey), "%s/app.pem", gitdir);
+    snprintf(script, sizeof(script), "%s/app.pub", gitdir);
+    setenv("FAKE_FORGE_APP_ID", "4242", 1);
+    setenv("FAKE_FORGE_APP_PUBKEY", script, 1);
+    setenv("FAKE_FORGE_APP_INSTALLATION", "77", 1);
     snprintf(script, sizeof(script), "%s/tests/fakes/fake_forge.py", src ? src : ".");
     fake_pid = fork();
     if (fake_pid == 0) {
@@ -196,6 +213,81 @@ START_TEST(branch_and_pr_on_git_backend)
 }
 END_TEST
 
+/* droverd's git refuses a protocol that is not enabled, before it runs anything. */
+START_TEST(protocols_refused)
+{
+    char *url = mem_printf("%s/r.git", gitdir), agent[37], cmd[1024];
+    int64_t pid = add_project("localpath", url, NULL);
+    json_t *task = claimed_task(pid, NULL, agent), *out = NULL;
+    int64_t id = json_integer_value(json_object_get(task, "id"));
+    int64_t epoch = json_integer_value(json_object_get(task, "lease_epoch"));
+    struct err err = {0};
+
+    env.repo_protocols = "https,ssh";
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/refused", &out, &err), -1);
+    env.repo_protocols = NULL;
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    ck_assert_ptr_nonnull(strstr(err.msg, "file protocol is not enabled"));
+    snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse -q --verify refs/heads/drover/refused",
+             url);
+    ck_assert_int_ne(system(cmd), 0);
+    json_decref(task);
+    free(url);
+}
+END_TEST
+
+/* A project on GitHub with an App installation: the forge calls use a fresh installation token
+ * (there is no static token for it, which the fake would refuse). */
+START_TEST(github_app_token)
+{
+    char agent[37], *api = mem_printf("http://127.0.0.1:%d", fake_port);
+    json_t *settings = json_pack("{s:i}", "github_app_installation_id", 77);
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O}", "name", "apphub", "repository",
+                          "https://github.test/acme/widgets.git", "forge_kind", "github",
+                          "forge_api_url", api, "forge_repo_path", "acme/widgets", "settings",
+                          settings),
+           *prj = NULL, *task, *out = NULL;
+    struct err err = {0};
+    bool created;
+    int64_t id, epoch;
+
+    ck_assert_msg(svc_projects_upsert(&svc, p, &prj, &created, &err) == 0, "%s", err.msg);
+    task = claimed_task(json_integer_value(json_object_get(prj, "id")), NULL, agent);
+    id = json_integer_value(json_object_get(task, "id"));
+    epoch = json_integer_value(json_object_get(task, "lease_epoch"));
+    /* Without an App configured: a clear refusal. */
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err.msg, "DROVER_GITHUB_APP_ID"));
+    env.github_app_id = "4242";
+    env.github_app_key = appkey;
+    /* The project's allow-list names another forge: the JWT is not sent. */
+    setenv("DROVER_FORGE_ALLOW_APPHUB", "https://forge.elsewhere.example/", 1);
+    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err), -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    setenv("DROVER_FORGE_ALLOW_APPHUB", api, 1);
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/app", &out, &err) == 0, "%s",
+                  err.msg);
+    unsetenv("DROVER_FORGE_ALLOW_APPHUB");
+    ck_assert(json_is_true(json_object_get(out, "created")));
+    json_decref(out);
+    /* Another App id: GitHub (the fake) refuses the JWT. */
+    env.github_app_id = "4243";
+    {
+        struct svc_pull_req pr = {.title = "T"};
+
+        ck_assert_int_eq(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err), -1);
+        ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    }
+    env.github_app_id = env.github_app_key = NULL;
+    json_decref(task);
+    json_decref(prj);
+    json_decref(p);
+    json_decref(settings);
+    free(api);
+}
+END_TEST
+
 START_TEST(budget_stops_task)
 {
     char agent[37];
@@ -286,6 +378,8 @@ int main(void)
     tcase_add_test(tc, branch_and_pr_on_git_backend);
     tcase_add_test(tc, budget_stops_task);
     tcase_add_test(tc, preview_webhook);
+    tcase_add_test(tc, protocols_refused);
+    tcase_add_test(tc, github_app_token);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

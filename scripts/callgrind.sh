@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# droverd's instructions per request, counted by valgrind's callgrind over a fixed workload:
+# deterministic whatever the host does (steal, throttling, disk flushes), unlike tasks/s.
+# droverd runs under callgrind with collection only inside the request path: the worker
+# threads' job function (work_run: JSON-RPC, the use case, libpq) and the service thread's HTTP
+# callback (http_cb); background threads (pool, LISTEN, sweeps) and idle timers are not
+# counted. tests/bench/callgrind_load.py drives one agent over one keep-alive connection:
+#   claims      CALLGRIND_TASKS x (get_next_task -> update_task_status completed)
+#   heartbeats  CALLGRIND_BEATS x heartbeat for one held task
+# and the counters are zeroed and dumped around each phase (callgrind_control).
+# The figures are compared with the committed baseline tests/bench/callgrind_baseline.json
+# (same build type): a rise of more than CALLGRIND_TOLERANCE percent (3) is reported as a
+# REGRESSION (exit 3 with CALLGRIND_STRICT=1). CALLGRIND_UPDATE=1 rewrites the baseline.
+# Ends with one JSON line:
+#   {"claim_complete_ir","heartbeat_ir","baseline_claim_complete_ir","baseline_heartbeat_ir",
+#    "claim_complete_change_pct","heartbeat_change_pct","regression","build_type"}
+#
+# Env: CALLGRIND_TASKS=200 CALLGRIND_BEATS=400 CALLGRIND_TOLERANCE=3 BENCH_BUILD_DIR (a build
+#   to use instead of building Release into build/bench) BENCH_PG=own|env (as scripts/bench.sh)
+#   BENCH_PORT=18590 BENCH_DIR CALLGRIND_BASELINE (another baseline file)
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/benchpg.sh"
+cd "$DROVER_ROOT"
+
+tasks=${CALLGRIND_TASKS:-200}
+beats=${CALLGRIND_BEATS:-400}
+tol=${CALLGRIND_TOLERANCE:-3}
+port=${BENCH_PORT:-18590}
+pgmode=${BENCH_PG:-own}
+baseline=${CALLGRIND_BASELINE:-tests/bench/callgrind_baseline.json}
+benchpg_scratch drover-callgrind "${BENCH_DIR:-}"
+dir=$benchpg_dir
+
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
+  { drover_log "valgrind (with callgrind_control) is not installed"; exit 1; }
+if [ -n "${BENCH_BUILD_DIR:-}" ]; then
+  build=$BENCH_BUILD_DIR
+else
+  drover_deps
+  drover_log "building Release into build/bench"
+  build=build/bench
+  drover_build "$build" -DCMAKE_BUILD_TYPE=Release
+fi
+btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+btype=${btype:-none}
+[ "$pgmode" = own ] && benchpg_start "$dir"
+psql_q() { psql -qAtX -v ON_ERROR_STOP=1 "$@"; }
+
+"$build/droverd" migrate >"$dir/migrate.log" 2>&1
+out=$("$build/droverd" token create --scope agent --name callgrind-agent)
+token=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out")
+psql_q -c "INSERT INTO tasks (title, description, repo_url)
+           SELECT 'cg ' || g, 'callgrind task ' || g, 'https://git.example/cg.git'
+           FROM generate_series(1, $tasks + 10) g" -c "VACUUM ANALYZE tasks"
+
+# One worker, so every request takes the same path; a long sweep, no pool.
+valgrind --tool=callgrind --collect-atstart=no --toggle-collect=work_run --toggle-collect=http_cb \
+  --callgrind-out-file="$dir/callgrind.out.%p" \
+  "$build/droverd" serve --listen "127.0.0.1:$port" --workers 1 --pod-backend none \
+  --sweep-interval 3600 >"$dir/droverd.log" 2>&1 &
+pid=$!
+benchpg_pids+=($pid)
+# Ready when *this* droverd says it listens (another process may answer on a busy port).
+for _ in $(seq 600); do
+  grep -q "listening on 127.0.0.1:$port" "$dir/droverd.log" 2>/dev/null &&
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { drover_log "droverd exited under callgrind (port $port in use?)"; exit 1; }
+  sleep 0.1
+done
+grep -q "listening on 127.0.0.1:$port" "$dir/droverd.log" || { drover_log "droverd did not listen on $port"; exit 1; }
+url=http://127.0.0.1:$port
+load() { python3 tests/bench/callgrind_load.py "$url" "$token" "$@"; }
+# Warm up (first-use paths: prepared statements, caches), then count each phase alone.
+load claims 5
+ir_of() { # the dump file of the last callgrind_control -d: its totals
+  local f
+  f=$(ls -t "$dir"/callgrind.out."$pid"* | head -1)
+  awk '/^(totals|summary):/ { print $2; exit }' "$f"
+}
+callgrind_control -z "$pid" >/dev/null
+load claims "$tasks"
+callgrind_control -d "$pid" >/dev/null
+claim_ir=$(($(ir_of) / tasks))
+held=$(load claim1)
+callgrind_control -z "$pid" >/dev/null
+load heartbeats "$beats" "$held"
+callgrind_control -d "$pid" >/dev/null
+beat_ir=$(($(ir_of) / beats))
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+
+b_claim=0 b_beat=0 b_type=
+if [ -f "$baseline" ]; then
+  b_claim=$(jq -r '.claim_complete_ir // 0' "$baseline")
+  b_beat=$(jq -r '.heartbeat_ir // 0' "$baseline")
+  b_type=$(jq -r '.build_type // ""' "$baseline")
+fi
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? (a - b) * 100 / b : 0) }'; }
+c_pct=$(pct "$claim_ir" "$b_claim")
+h_pct=$(pct "$beat_ir" "$b_beat")
+regression=false
+if [ "$b_type" = "$btype" ]; then
+  awk -v c="$c_pct" -v h="$h_pct" -v t="$tol" 'BEGIN { exit !(c > t || h > t) }' && regression=true
+else
+  drover_log "baseline is of a ${b_type:-missing} build, this is $btype: not compared"
+fi
+printf '%-44s %s\n' "instructions per claim+complete" "$claim_ir (baseline $b_claim, $c_pct%)"
+printf '%-44s %s\n' "instructions per heartbeat" "$beat_ir (baseline $b_beat, $h_pct%)"
+[ "$regression" = false ] || drover_log "REGRESSION: more than $tol% above the baseline"
+if [ "${CALLGRIND_UPDATE:-0}" = 1 ]; then
+  printf '{"claim_complete_ir":%d,"heartbeat_ir":%d,"build_type":"%s","tasks":%d,"beats":%d}\n' \
+    "$claim_ir" "$beat_ir" "$btype" "$tasks" "$beats" >"$baseline"
+  drover_log "baseline written: $baseline"
+fi
+printf '{"claim_complete_ir":%d,"heartbeat_ir":%d,"baseline_claim_complete_ir":%d,"baseline_heartbeat_ir":%d,"claim_complete_change_pct":%s,"heartbeat_change_pct":%s,"regression":%s,"build_type":"%s"}\n' \
+  "$claim_ir" "$beat_ir" "$b_claim" "$b_beat" "$c_pct" "$h_pct" "$regression" "$btype"
+[ "$regression" = false ] || [ "${CALLGRIND_STRICT:-0}" != 1 ] || exit 3
