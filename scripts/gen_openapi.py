@@ -112,7 +112,7 @@ paths = {
 }
 schemas = {
  "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string", "description": "Stable, snake_case"}, "message": {"type": "string", "description": "What to fix"}}}}},
- "NewTask": {"type": "object", "description": "prompt (or task / description) is required, and a project or a repository.", "properties": {
+ "NewTask": {"type": "object", "description": "prompt (or task / description) is required, and a project or a repository; with neither, droverd --default-project names the project (the seed's {\"task\": \"...\"}), else the answer is 400 naming \"project\".", "properties": {
     "prompt": {"type": "string", "minLength": 1}, "task": {"type": "string", "description": "Alias of prompt"}, "title": {"type": "string", "maxLength": 500}, "description": {"type": "string"},
     "project": {"oneOf": [{"type": "string"}, {"type": "integer"}]}, "repository": {"type": "string"}, "branch": {"type": "string", "description": "Base branch"},
     "priority": {"type": "integer", "minimum": -1000, "maximum": 1000}, "model": {"type": "string"}, "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},

@@ -1,12 +1,13 @@
 /*
  * droverd: the Drover server. The table of subcommands (serve, migrate, token, project,
- * selftest), each in its own file under cmd/. Main thread: parses arguments, then runs one.
+ * doctor, selftest), each in its own file under cmd/. Main thread: parses arguments, then runs one.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "cmd/cmd_doctor.h"
 #include "cmd/cmd_migrate.h"
 #include "cmd/cmd_project.h"
 #include "cmd/cmd_selftest.h"
@@ -37,6 +38,8 @@ static const struct droverd_cmd droverd_cmds[] = {
     {"migrate", cmd_migrate, "apply pending database migrations"},
     {"token", cmd_token, "create or revoke API tokens (create --scope S --name N | revoke ID)"},
     {"project", cmd_project, "create or update a project (project add --name N --repo-url U)"},
+    {"doctor", cmd_doctor,
+     "check the database, migrations, pod backend, forges, agents and clocks; --json"},
     {"selftest", cmd_selftest, "enqueue, claim and complete one task (a queue round trip)"},
     {"help", cmd_help, "show this help"},
 };

@@ -1,7 +1,8 @@
 /*
  * droverctl: run Drover from a terminal over the REST API. Tasks (add, list, show, logs,
  * cancel, answer, retry), agents, the pool, projects and tokens. DROVER_URL and DROVER_TOKEN
- * (or --url / --token-file / --token) say where and as whom. Every read takes --json for scripts.
+ * (or --url / --token-file / --token) say where and as whom. Every command prints a short
+ * summary or a table; --json prints the API's JSON instead, for scripts.
  * Exit codes: 0 ok, 1 error (the server refused, or could not be reached), 2 usage.
  *
  * This file holds the global options and the command table; each command lives in the file
@@ -16,13 +17,19 @@
 
 #include "ctl.h"
 #include "ctl_agents.h"
+#include "ctl_args.h"
+#include "ctl_complete.h"
+#include "ctl_health.h"
 #include "ctl_pool.h"
 #include "ctl_projects.h"
+#include "ctl_schedules.h"
 #include "ctl_tasks.h"
 #include "ctl_term.h"
 #include "ctl_tokens.h"
 
 #define CTL_MAIN_DEFAULT_URL "http://127.0.0.1:8080"
+
+static ctl_run_fn ctl_main_completion;
 
 /*
  * Every command: "droverctl GROUP [SUB] ARGS...", what its --help prints, and its handler. A
@@ -101,7 +108,47 @@ static const struct ctl_main_cmd {
     {"token", "create", "token create",
      "usage: droverctl token create NAME --scope S [--agent ID] [--json]\n", ctl_tokens_create},
     {"token", "revoke", "token revoke", "usage: droverctl token revoke ID\n", ctl_tokens_revoke},
+    {"schedule", "list", "schedule list", "usage: droverctl schedule list [--json]\n",
+     ctl_schedules_list},
+    {"schedule", "add", "schedule add",
+     "usage: droverctl schedule add NAME --project P --cron EXPR [--title T]\n"
+     "         [--priority N] [--disabled] [--json] PROMPT...\n\n"
+     "Files PROMPT as a task of project P at every time the five-field cron\n"
+     "expression EXPR (UTC) names, e.g. --cron \"0 6 * * 1-5\".\n",
+     ctl_schedules_add},
+    {"schedule", "delete", "schedule delete", "usage: droverctl schedule delete ID\n",
+     ctl_schedules_delete},
+    {"health", NULL, "health",
+     "usage: droverctl health [--json]\n\nWhat droverd finds wrong (GET /api/diagnostics, as "
+     "droverd doctor):\neach check's status, detail and fix. Exit 1 when a check fails.\n",
+     ctl_health},
+    {"completion", NULL, "completion",
+     "usage: droverctl completion bash|zsh\n\nPrints a completion script: add\n"
+     "  source <(droverctl completion bash)   to ~/.bashrc, or\n"
+     "  source <(droverctl completion zsh)    to ~/.zshrc.\n",
+     ctl_main_completion},
 };
+
+/* droverctl completion SHELL: the script, from the table above. */
+static int ctl_main_completion(struct ctl *ctl, int argc, char **argv)
+{
+    struct ctl_complete_cmd cmds[sizeof(ctl_main_cmds) / sizeof(ctl_main_cmds[0])];
+    size_t n = 0;
+    struct ctl_args a;
+    int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
+
+    if (rc != 0)
+        return ctl_args_exit(ctl, rc);
+    for (size_t i = 0; i < sizeof(ctl_main_cmds) / sizeof(ctl_main_cmds[0]); i++)
+        if (ctl_main_cmds[i].run != ctl_main_completion)
+            cmds[n++] = (struct ctl_complete_cmd){ctl_main_cmds[i].group, ctl_main_cmds[i].sub,
+                                                  ctl_main_cmds[i].usage};
+    if (ctl_complete_print(stdout, a.pos[0], cmds, n) < 0) {
+        fprintf(stderr, "droverctl completion: unknown shell '%s' (bash or zsh)\n", a.pos[0]);
+        return CTL_USAGE;
+    }
+    return CTL_OK;
+}
 
 /* What a group prints for a missing or unknown subcommand (stderr) or for --help (stdout). */
 static const struct {
@@ -119,6 +166,9 @@ static const struct {
                 "                 [--forge-url URL] [--forge-repo PATH]\n"
                 "       droverctl project list [--json]\n\nKIND is git (default), gitea, gitlab "
                 "or github.\n"},
+    {"schedule", "usage: droverctl schedule list [--json]\n"
+                 "       droverctl schedule add NAME --project P --cron EXPR PROMPT...\n"
+                 "       droverctl schedule delete ID\n"},
     {"token",
      "usage: droverctl token create NAME --scope developer|operator|admin|agent [--agent ID]\n"
      "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
@@ -135,7 +185,10 @@ static void ctl_main_usage(FILE *f)
         "  agents                                        agents and their heartbeats\n"
         "  pool get|set|scale                            pool size and bounds\n"
         "  project add|list                              projects\n"
-        "  token create|revoke                           API tokens\n\n"
+        "  schedule list|add|delete                      scheduled tasks (cron)\n"
+        "  token create|revoke                           API tokens\n"
+        "  health                                        what droverd finds wrong\n"
+        "  completion bash|zsh                           shell completion script\n\n"
         "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN (or DROVER_TOKEN_FILE,\n"
         "--token-file: a file holding it, - for stdin; never on a command line) say where and\n"
         "as whom. On a terminal, control characters in what droverd returns print as \\x1b.\n"

@@ -28,6 +28,7 @@ struct api_request {
                                   * lines, lower-case names (net/hdr.h hdr_hooks), or NULL */
     const struct principal *who; /* NULL: no token (public routes only) */
     struct svc_ctx *svc;         /* the worker's: environment and connection */
+    bool slow_ok;                /* on the slow workers: a handler may call out (a forge) */
 };
 
 /*
@@ -59,6 +60,7 @@ struct api_response {
     size_t raw_len;
     const char *content_type; /* for raw; static string */
     struct api_stream stream; /* stream.fetch set: answer with server-sent events */
+    bool reroute; /* nothing done: run the request again on the slow workers (slow_ok) */
 };
 
 /* A route: `pattern` segments in braces match one path segment ("/api/tasks/{id}"). */

@@ -4,6 +4,7 @@
 #include "core/counters.h"
 #include "core/model.h"
 #include "svc/svc_metrics.h"
+#include "svc/svc_poolgauges.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,8 @@ static int metrics_handler(const struct api_request *req, const char *const *par
     (void)params;
     (void)np;
     buf_init(&b, 4 * 1024 * 1024);
-    if (metrics_render(req->svc, &b, &err) < 0 || counters_render(&b) < 0) {
+    if (metrics_render(req->svc, &b, &err) < 0 || svc_poolgauges_render(req->svc, &b, &err) < 0 ||
+        counters_render(&b) < 0) {
         buf_clear(&b);
         if (!err.code)
             err_set(&err, ERR_INTERNAL, "metrics output exceeds its buffer");

@@ -132,6 +132,14 @@ static int tasks_unknown_field(json_t *body, struct api_response *resp)
     return 0;
 }
 
+/* --default-project, or NULL when none is set. */
+static const char *tasks_default_project(const struct api_request *req)
+{
+    const struct opscfg *o = req->svc->env->ops;
+
+    return o && o->default_project[0] ? o->default_project : NULL;
+}
+
 static int tasks_create(const struct api_request *req, const char *const *params, size_t np,
                         struct api_response *resp)
 {
@@ -197,9 +205,16 @@ static int tasks_create(const struct api_request *req, const char *const *params
             reply_err(resp, &err);
             goto out;
         }
+    } else if ((!repo || !*repo) && tasks_default_project(req)) {
+        /* The seed's {"task": "..."} names no project: the operator's default one. */
+        if (svc_tasks_project(req->svc, tasks_default_project(req), &project_id, &err) < 0) {
+            reply_err(resp, &err);
+            goto out;
+        }
     } else if (!repo || !*repo) {
         reply_error(resp, ERR_INVALID, "repository_required",
-                    "name a \"project\" (id or name) or a \"repository\" URL to work on");
+                    "\"project\" is required: name a project (id or name) or a \"repository\" "
+                    "URL to work on (or start droverd with --default-project)");
         goto out;
     }
     t.title = title;

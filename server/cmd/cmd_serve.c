@@ -1,8 +1,10 @@
 /* droverd serve. Main thread. */
 #include "cmd/cmd_serve.h"
+#include "core/accesslog.h"
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/opscfg.h"
 #include "net/server.h"
 #include "pool/agentpool.h"
 #include "store/db.h"
@@ -113,15 +115,18 @@ int cmd_serve(int argc, char **argv)
     struct server_app app = {0};
     atomic_bool claims_closed = false;
     struct agentpool_cfg pcfg;
-    struct opt_group pool;
+    struct opt_group groups[2];
+    struct opscfg ocfg;
     struct err err = {0};
     struct cfg cfg;
     int r;
 
     /* The agent pool contributes its rows to the settings table: one parser, one --help. */
     agentpool_cfg_default(&pcfg);
-    pool = agentpool_opt_group(&pcfg);
-    r = cfg_parse_with(&cfg, &pool, 1, argc, argv, &err);
+    opscfg_default(&ocfg);
+    groups[0] = agentpool_opt_group(&pcfg);
+    groups[1] = opscfg_opt_group(&ocfg);
+    r = cfg_parse_with(&cfg, groups, 2, argc, argv, &err);
     if (r != 0) {
         if (r < 0)
             fprintf(stderr, "droverd serve: %s\n(see droverd serve --help)\n", err.msg);
@@ -149,6 +154,7 @@ int cmd_serve(int argc, char **argv)
     }
     svc_env_default(&a.env);
     a.env.cfg = &cfg;
+    a.env.ops = &ocfg;
     a.env.qo.lease_seconds = cfg.lease_seconds;
     a.env.qo.max_tasks_per_agent = cfg.max_tasks_per_agent;
     svc_hbbatch_set_max(a.env.hbbatch, cfg.heartbeat_batch);
@@ -179,7 +185,14 @@ int cmd_serve(int argc, char **argv)
     app.drain_done = cmd_serve_drain_done;
     app.events_start = cmd_serve_events_start;
     app.events_stop = cmd_serve_events_stop;
+    /* On by default; the service thread only queues records, the log's own thread writes. */
+    if (ocfg.access_log &&
+        !(app.access = accesslog_start(ocfg.access_log_format == OPSCFG_JSON ? ACCESSLOG_JSON
+                                                                             : ACCESSLOG_LOGFMT,
+                                       stderr, &err)))
+        log_warn("main", "no access log: %s", err.msg);
     r = server_run(&cfg, &app);
+    accesslog_stop(app.access);
     {
         long long batches = 0, beats = 0;
 

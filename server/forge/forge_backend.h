@@ -85,6 +85,15 @@ int forge_backend_create_pull_request(const struct forge *f, const struct forge_
                                       json_t **out, struct err *err);
 
 /*
+ * Is the forge reachable and does the credential work? A read that needs the credential where
+ * one is configured: git ls-remote of `base` (plain git), GET of the repository (Gitea, GitLab,
+ * GitHub). 0 with *out = {"base_exists"?, "default_branch"?, ...} (owned); -1 with
+ * ERR_UNAVAILABLE (unreachable), ERR_UNAUTHORIZED / ERR_FORBIDDEN (the credential was refused)
+ * or ERR_NOT_FOUND (no such repository, or not visible with this credential). For diagnostics.
+ */
+int forge_backend_probe(const struct forge *f, const char *base, json_t **out, struct err *err);
+
+/*
  * Comment `body` on issue (or pull request) `number`: Drover linking a task back to the issue
  * that asked for it. ERR_INVALID on a plain git remote; the forge's refusals as for the
  * pull request.

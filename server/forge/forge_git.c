@@ -296,3 +296,18 @@ out:
     forge_git_env_clear(&e);
     return rc;
 }
+
+int forge_git_probe(const struct forge *f, const char *base, json_t **out, struct err *err)
+{
+    struct forge_git_env e;
+    char sha[41], unused[41];
+    int rc;
+
+    forge_git_env_init(&e, f);
+    rc = forge_git_ls_remote(f, &e, base, base, sha, unused, err);
+    forge_git_env_clear(&e);
+    if (rc < 0)
+        return -1;
+    *out = json_pack("{s:s,s:b,s:s}", "base", base, "base_exists", sha[0] != '\0', "sha", sha);
+    return 0;
+}

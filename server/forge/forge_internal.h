@@ -29,6 +29,9 @@ int forge_github_create_branch(const struct forge *f, const char *name, const ch
 int forge_github_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
                                      json_t **out, struct err *err);
 
+/* forge_backend_probe for a plain git remote: ls-remote of `base` (the token as for a push). */
+int forge_git_probe(const struct forge *f, const char *base, json_t **out, struct err *err);
+
 /* The result records every backend returns (owned). */
 json_t *forge_backend_branch_record(const char *name, const char *sha, const char *url,
                                     bool created);

@@ -26,6 +26,7 @@ struct mcp_ctx {
     const char *session_id;      /* /mcp with a session, else NULL */
     bool sessions;               /* initialize creates a session (/mcp) */
     bool allow_park;             /* get_next_task may ask to be held */
+    bool seed;                   /* a seed endpoint: the seed's argument shapes (mcp/seed.h) */
     /* 2026-07-28 (mcp_modern.h): the request's own metadata, borrowed from the message. */
     bool modern;
     const json_t *client_caps; /* _meta io.modelcontextprotocol/clientCapabilities */

@@ -105,6 +105,10 @@ static void mcp_serve_ctx(struct svc_ctx *c, const struct mcp_request *rq, struc
     m->who = &rp->who;
     m->agent_hint = cfg && !cfg->auth ? rq->agent_hdr : NULL;
     m->allow_park = true;
+    /* The seed's plain endpoints take the seed's shapes; /mcp and /ws are MCP as the SDKs speak it.
+     */
+    m->seed = (rq->kind == MCP_SERVE_RPC && !rq->ws) || rq->kind == MCP_SERVE_TOOLS_CALL ||
+              rq->kind == MCP_SERVE_HEARTBEAT;
 }
 
 /* The held-claim bookkeeping common to every transport. */

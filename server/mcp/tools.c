@@ -3,6 +3,7 @@
  * JSON Schemas (as JSON text, parsed once) and its implementation. Worker threads.
  */
 #include "mcp/tools.h"
+#include "mcp/seed.h"
 #include "core/clock.h"
 #include "core/counters.h"
 #include "core/log.h"
@@ -627,7 +628,7 @@ TOOLS_FN(tools_get_git_credential)
 void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t **result,
                 struct err *err)
 {
-    json_t *empty = NULL;
+    json_t *empty = NULL, *seeded = NULL;
     const json_t *agent;
     double t0;
 
@@ -656,6 +657,13 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
     }
     if (agent && !(c->who && c->who->agent_id[0]) && !c->agent_hint)
         c->agent_hint = json_string_value(agent); /* auth off: the seed names its agent */
+    if (c->seed && tools_known(name)) {
+        if (seed_args(c, name, args, &seeded, err) < 0) {
+            *result = tools_error(err);
+            goto out;
+        }
+        args = seeded;
+    }
     for (size_t i = 0; i < TOOLS_N; i++) {
         if (strcmp(tools_table[i].name, name) != 0)
             continue;
@@ -663,6 +671,8 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
         if (tools_table[i].fn(c, args, result, err) < 0) {
             json_decref(*result);
             *result = tools_error(err);
+        } else if (c->seed && *result) {
+            seed_result(name, *result);
         }
         /* A held long-poll (no result yet) is counted when it is answered. */
         if (*result)
@@ -672,5 +682,6 @@ void tools_call(struct mcp_ctx *c, const char *name, const json_t *args, json_t 
     err_set(err, ERR_INVALID, "unknown tool '%.100s'", name);
     *result = tools_error(err);
 out:
+    json_decref(seeded);
     json_decref(empty);
 }

@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "net/server_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 uint64_t conn_add(struct server *s, struct lws *wsi)
@@ -72,6 +73,7 @@ void conn_deliver(struct server *s, uint64_t conn_id, bool ws, int status, const
     struct http_txn *t = lws_wsi_user(wsi);
     if (!t || t->id != conn_id)
         return;
+    conn_note_who(s, j);
     if (j) {
         t->www_auth = j->www_auth;
         if (j->new_session)
@@ -79,4 +81,30 @@ void conn_deliver(struct server *s, uint64_t conn_id, bool ws, int status, const
     }
     http_reply(wsi, t, status, j && j->content_type ? j->content_type : "application/json", out,
                len);
+}
+
+/* Who a job acted for, for the access log: the agent, else the token's name (never a token). */
+static const char *conn_who(const struct job *j)
+{
+    if (j->who.agent_id[0])
+        return j->who.agent_id;
+    if (j->agent_id[0])
+        return j->agent_id; /* a held claim: its agent */
+    if (j->who.name[0] && j->who.token_id == 0 && j->agent_hdr)
+        return j->agent_hdr; /* auth off: the X-Agent-ID the caller named itself by */
+    return j->who.name;
+}
+
+void conn_note_who(struct server *s, const struct job *j)
+{
+    struct lws *wsi;
+    struct http_txn *t;
+    const char *who;
+
+    if (!j || j->ws || !(wsi = conn_get(s, j->conn_id)))
+        return;
+    t = lws_wsi_user(wsi);
+    who = conn_who(j);
+    if (t && t->id == j->conn_id && who[0] && !t->acc.who[0])
+        snprintf(t->acc.who, sizeof(t->acc.who), "%s", who);
 }

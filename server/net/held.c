@@ -128,6 +128,7 @@ void held_park(struct server *s, const struct job *j)
     memcpy(h.agent_id, j->agent_id, sizeof(h.agent_id));
     h.session = j->session ? mem_strdup(j->session) : NULL;
     h.deadline_ms = clock_ms() + (long long)j->park_seconds * 1000;
+    conn_note_who(s, j); /* the answer comes later, from a job that does not authenticate */
     if (s->stopping) {
         held_answer_null(s, &h);
         held_free(&h);

@@ -22,8 +22,24 @@
 #include <string.h>
 #include <strings.h>
 
+/* The finished transaction's access log line: queued, formatted and written by the log's thread. */
+static void http_access(struct server *s, struct http_txn *t, size_t bytes)
+{
+    if (!s->app.access || !t->acc.method[0])
+        return;
+    t->acc.status = t->status ? t->status : 200; /* a stream's headers went out as 200 */
+    t->acc.bytes = bytes;
+    t->acc.duration_us = (long long)(clock_s() * 1e6) - t->started_us;
+    t->acc.ts_ms = 0;
+    accesslog_add(s->app.access, &t->acc);
+    t->acc.method[0] = '\0';
+}
+
 static void http_txn_clear(struct server *s, struct http_txn *t)
 {
+    if (t->st == TXN_SSE)
+        http_access(s, t, 0); /* a stream is logged when it ends */
+    t->acc.method[0] = t->acc.who[0] = '\0';
     fifo_del(t);
     if (t->id && t->st == TXN_WAIT)
         held_drop_conn(s, t->id); /* the client left: stop claiming on its behalf */
@@ -166,6 +182,7 @@ static int http_write(struct server *s, struct lws *wsi, struct http_txn *t)
     }
     t->st = TXN_DONE;
     s->writing--;
+    http_access(s, t, t->out_len);
     if (t->id)
         conn_del(s, t->id);
     t->id = 0;
@@ -262,6 +279,11 @@ static int http_request(struct server *s, struct lws *wsi, struct http_txn *t)
     http_txn_clear(s, t);
     t->id = conn_add(s, wsi);
     t->started_ms = clock_ms();
+    t->started_us = (long long)(clock_s() * 1e6);
+    if (method) {
+        snprintf(t->acc.method, sizeof(t->acc.method), "%s", method);
+        accesslog_set_path(&t->acc, uri);
+    }
     if (!method) {
         t->close_after = true;
         return http_reply_error(wsi, t, ERR_INVALID, "bad_request",

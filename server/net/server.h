@@ -14,6 +14,7 @@
 
 #include "core/cfg.h"
 
+struct accesslog;
 struct svc_env;
 struct server;
 
@@ -53,6 +54,8 @@ struct server_app {
      */
     void *(*events_start)(void *arg, struct server *s);
     void (*events_stop)(void *handle);
+    /* One line per HTTP request (core/accesslog.h); NULL: off. The service thread only queues. */
+    struct accesslog *access;
 };
 
 /*

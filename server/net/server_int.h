@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/accesslog.h"
 #include "core/buf.h"
 #include "core/cfg.h"
 #include "net/connlimit.h"
@@ -173,6 +174,9 @@ struct http_txn {
     struct http_txn *fprev, *fnext;
     struct lws *wsi; /* only for closing it from the tick; same thread */
     long long fifo_since_ms;
+    /* the access log's record: method and path at the request, who when a worker answers */
+    struct accesslog_rec acc;
+    long long started_us;
 };
 
 /* Whether a request has a body to read before its job starts, and how its errors look. */
@@ -208,6 +212,8 @@ void conn_free_all(struct server *s);
  * response with `status`; `j` (may be NULL) adds its headers and ws close. */
 void conn_deliver(struct server *s, uint64_t conn_id, bool ws, int status, const char *out,
                   size_t len, const struct job *j);
+/* Note who `j` was answered for (the token's name or agent id) on its HTTP transaction. */
+void conn_note_who(struct server *s, const struct job *j);
 
 /* msgq.c */
 void msgq_push(struct msgq *q, const void *data, size_t len); /* copied */

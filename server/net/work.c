@@ -86,8 +86,15 @@ static void work_api(struct svc_ctx *svc, struct job *j)
     req.body_len = j->body_len;
     req.idempotency_key = j->idem_key;
     req.last_event_id = j->last_event_id;
+    req.slow_ok = j->slow;
     req.hook_headers = j->hook_hdrs;
     router_serve(svc, j->token, &req, &resp, &j->who);
+    if (resp.reroute) { /* a handler that calls out: again, on the slow workers */
+        j->reroute = true;
+        json_decref(resp.body);
+        free(resp.raw);
+        return;
+    }
     j->www_auth = resp.status == 401;
     if (resp.stream.fetch && resp.status < 300) {
         j->is_stream = true;

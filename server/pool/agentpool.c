@@ -146,6 +146,11 @@ struct agentpool {
     double drain_deadline; /* agentpool_drained's backstop; 0 = no drain asked */
 };
 
+const struct agentpool_cfg *agentpool_config(const struct agentpool *p)
+{
+    return &p->cfg;
+}
+
 int agentpool_hard_cap(const struct agentpool *p)
 {
     struct agentpool_cfg c;

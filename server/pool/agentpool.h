@@ -95,6 +95,9 @@ void agentpool_drain(struct agentpool *p);
  */
 bool agentpool_drained(struct agentpool *p);
 
+/* The settings the pool runs with (read-only; for diagnostics). Any thread. */
+const struct agentpool_cfg *agentpool_config(const struct agentpool *p);
+
 /* Stop the thread (the process backend's agents are terminated with it) and free `p`. */
 void agentpool_stop(struct agentpool *p);
 

@@ -1,7 +1,8 @@
 /*
  * The JSON every reader returns for a task row `t` joined with its project `p` (as
  * `... FROM tasks t LEFT JOIN projects p ON p.id = t.project_id`): one definition, so the MCP
- * tools, the queue functions and the REST API cannot drift apart. SQL text only.
+ * tools, the queue functions and the REST API cannot drift apart. SQL text only. The project's
+ * giteaRepoUrl repeats repoUrl under the seed design's name, so the seed's scripts run as they are.
  */
 #ifndef DROVER_STORE_TASKJSON_H
 #define DROVER_STORE_TASKJSON_H
@@ -28,6 +29,7 @@
     "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
     " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \
     "   'repoUrl', coalesce(t.repo_url, p.repo_url), 'agent', p.settings->'agent',"                \
+    "   'giteaRepoUrl', coalesce(t.repo_url, p.repo_url),"                                         \
     "   'defaultBranch', " TASKJSON_BASE "))"
 
 #endif

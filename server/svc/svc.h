@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "core/cfg.h"
+#include "core/opscfg.h"
 #include "store/db.h"
 #include "store/queue.h"
 
@@ -26,6 +27,7 @@ struct ttlcache;
 /* What every use case may read: built once by `droverd serve` (or a test), then read-only. */
 struct svc_env {
     const struct cfg *cfg;      /* the serve settings (may be NULL: defaults) */
+    const struct opscfg *ops;   /* the operator settings (may be NULL: defaults) */
     struct queue_opts qo;       /* lease length and retry back-off */
     const char *forge_secrets;  /* file of forge tokens (DROVER_FORGE_SECRETS), or NULL */
     const char *forge_allow;    /* URL prefixes forge tokens may go to (DROVER_FORGE_ALLOW) */

@@ -4,6 +4,9 @@
 #include "store/queue.h"
 #include "store/schedules.h"
 #include "store/sessions.h"
+#include "svc/svc_diag.h"
+#include "svc/svc_history.h"
+#include "svc/svc_retention.h"
 #include "svc/svc_sessions.h"
 
 #include <string.h>
@@ -18,6 +21,9 @@ int svc_sweep_run(struct svc_ctx *c, struct svc_sweep_counts *n, struct err *err
         /* Cron schedules: each slot fires once however many replicas sweep (a unique row). */
         schedules_fire_due(c->db, time(NULL), &n->schedules_fired, err) < 0)
         return -1;
+    svc_diag_clock_tick(c); /* the replicas' clock skew, for diagnostics (throttled in SQL) */
+    svc_retention_tick(c);  /* when due: one replica per --retention-interval */
+    svc_history_tick(c);    /* the dashboard's per-minute sample, once per minute overall */
     return 0;
 }
 

@@ -1,6 +1,7 @@
 // The dashboard in Debian's headless Chromium (playwright-core with executablePath): it loads
 // with no console errors, the agents table updates when an agent heartbeats, a task's log
-// streams live, an admin answers a question and scales the pool from the UI, and it works at
+// streams live, an admin answers a question and scales the pool from the UI, the health page
+// shows the diagnostics, an admin adds and deletes a schedule, and it works at
 // 1280 px and at phone width. Screenshots go to tests/artifacts/. Run by
 // tests/e2e/test_dashboard.sh, which starts droverd and passes URL and tokens in the environment.
 import { chromium } from 'playwright-core';
@@ -62,6 +63,21 @@ try {
     await page.screenshot({ path: join(ARTIFACTS, 'pool-1280.png'), fullPage: true });
   });
 
+  await test('the pool page draws the history droverd kept, with the agent timeline and its gap', async () => {
+    await page.click('a[data-nav=pool]');
+    await page.waitForSelector('#hist-backlog path[data-series=backlog]', { timeout: 10000 });
+    await page.waitForSelector('#hist-pool path[data-series=target]', { state: 'attached' });
+    await page.waitForSelector('#hist-done path[data-series=failed]', { state: 'attached' });
+    await page.waitForSelector(`#hist-agents [data-agent-row="${AGENT_ID}"] rect[data-gap]`, { state: 'attached' });
+    const note = await page.textContent('#hist-note');
+    assert(/heartbeat gap/.test(note) && /sample/.test(note), 'note: ' + note);
+    const h = await http(ADMIN, 'GET', '/api/history?hours=6');
+    assert(h.status === 200 && h.json.samples.length >= 60 && h.json.gaps.length === 1, 'history ' + h.status + ' ' + h.text.slice(0, 200));
+    const bad = await http(ADMIN, 'GET', '/api/history?hours=100000');
+    assert(bad.status === 400, 'a window past --history-days is refused, got ' + bad.status);
+    await page.screenshot({ path: join(ARTIFACTS, 'pool-history-1280.png'), fullPage: true });
+  });
+
   await test('agents table updates live when an agent heartbeats', async () => {
     await page.click('a[data-nav=agents]');
     const hb = `[data-hb="${AGENT_ID}"]`;
@@ -76,6 +92,18 @@ try {
     const status = await page.textContent(`tr[data-agent="${AGENT_ID}"] .status`);
     assert(status === 'idle', 'status idle, got ' + status);
     await page.screenshot({ path: join(ARTIFACTS, 'agents-1280.png'), fullPage: true });
+  });
+
+  await test("an agent's page shows it and follows its own log", async () => {
+    await page.click(`[data-agent-link="${AGENT_ID}"]`);
+    await page.waitForSelector('#page-agent:not([hidden])');
+    await page.waitForFunction((id) => document.querySelector('[data-fact=id]').textContent === id, AGENT_ID);
+    const st = await page.textContent('[data-fact=status]');
+    assert(st === 'idle', 'status ' + st);
+    // This droverd runs no pod backend: the stream opens and ends, and the page says so.
+    await page.waitForFunction(() => /no output|ended|live/.test(document.getElementById('agent-log-state').textContent), null, { timeout: 15000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'agent-1280.png'), fullPage: true });
+    await page.click('a[data-nav=agents]');
   });
 
   let taskId = 0, epoch = 0;
@@ -187,6 +215,40 @@ try {
     assert(JSON.stringify(p.json).includes('7'), 'pool max stored');
   });
 
+  await test('the health page shows the diagnostics with status, detail and fix', async () => {
+    await page.click('a[data-nav=health]');
+    await page.waitForSelector('#diag-body tr[data-check=database]', { timeout: 60000 });
+    const st = await page.textContent('#diag-body tr[data-check=database] .diag');
+    assert(st === 'ok', 'database check ok, got ' + st);
+    const sum = await page.getAttribute('#diag-summary', 'data-status');
+    const api = await http(ADMIN, 'GET', '/api/diagnostics');
+    assert(api.status === 200 && sum === api.json.status, 'summary ' + sum + ' vs API ' + api.json.status);
+    const rows = await page.$$eval('#diag-body tr', (trs) => trs.length);
+    assert(rows === api.json.checks.length, rows + ' rows for ' + api.json.checks.length + ' checks');
+    await page.screenshot({ path: join(ARTIFACTS, 'health-1280.png'), fullPage: true });
+  });
+
+  await test('an admin adds and deletes a schedule from the UI', async () => {
+    const pr = await http(ADMIN, 'POST', '/api/projects', { name: 'sched-web', repository: 'file:///srv/web.git' });
+    assert(pr.status === 201 || pr.status === 200, 'project ' + pr.status + ' ' + pr.text);
+    await page.click('a[data-nav=schedules]');
+    await page.waitForSelector('#s-project option[value=sched-web]', { state: 'attached' });
+    await page.fill('#s-name', 'nightly-deps');
+    await page.selectOption('#s-project', 'sched-web');
+    await page.fill('#s-cron', '0 3 * * *');
+    await page.fill('#s-prompt', 'Update the dependencies and run the tests.');
+    await page.click('#schedule-form button[type=submit]');
+    await page.waitForSelector('#schedules-body tr[data-schedule=nightly-deps]', { timeout: 10000 });
+    const api = await http(ADMIN, 'GET', '/api/schedules');
+    const s = api.json.schedules.find((x) => x.name === 'nightly-deps');
+    assert(s && s.cron === '0 3 * * *' && s.enabled, 'stored: ' + JSON.stringify(api.json));
+    await page.screenshot({ path: join(ARTIFACTS, 'schedules-1280.png'), fullPage: true });
+    await page.click(`[data-delete-schedule="${s.id}"]`);
+    await page.waitForSelector('#schedules-body tr[data-schedule=nightly-deps]', { state: 'detached', timeout: 10000 });
+    const after = await http(ADMIN, 'GET', '/api/schedules');
+    assert(!after.json.schedules.some((x) => x.name === 'nightly-deps'), 'deleted');
+  });
+
   await test('keyboard: the skip link comes first and nav links work with Enter', async () => {
     await page.goto('about:blank');
     await page.goto(BASE + '/#/pool');
@@ -204,7 +266,7 @@ try {
     const p2 = await phone.newPage();
     p2.on('pageerror', (e) => consoleErrors.push(String(e)));
     await p2.addInitScript((t) => { if (location.protocol === 'http:') sessionStorage.setItem('drover.token', t); }, ADMIN);
-    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task']]) {
+    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/health', 'health'], ['#/schedules', 'schedules']]) {
       await p2.goto('about:blank');
       await p2.goto(BASE + '/' + hash);
       await p2.waitForFunction(() => document.body.classList.contains('admin'));

@@ -13,6 +13,13 @@ if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
     echo "playwright-core is not installed: npm ci --prefix tests/browser"; { [ "${CI:-}" = true ] || [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ]; } && exit 1; exit 77; }
 fi
 ops_start
+# An hour of history droverd would have kept (sql/042), with one heartbeat gap of the agent.
+ops_psql -c "INSERT INTO history_samples SELECT date_trunc('minute', now()) - make_interval(mins => g),
+               60 - g, 0, 1, 2, 1, 3, 1, 10, g % 3, CASE WHEN g = 30 THEN 1 ELSE 0 END
+             FROM generate_series(1, 60) g ON CONFLICT DO NOTHING;
+             UPDATE agents SET created_at = now() - interval '2 hours' WHERE id = '$AGENT_ID';
+             INSERT INTO agent_gaps (agent_id, gap_start, gap_end)
+               VALUES ('$AGENT_ID', now() - interval '30 minutes', now() - interval '25 minutes')" >/dev/null
 export URL ADMIN AGENT_TOKEN AGENT_ID
 export ARTIFACTS=$DROVER_SOURCE_DIR/tests/artifacts
 timeout 240 node "$BROWSER_DIR/dashboard.test.mjs"

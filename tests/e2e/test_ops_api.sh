@@ -131,11 +131,11 @@ ops_expect "three distinct branches" 3 "$(jq '[.children[].branch | select(. != 
 ok
 # The pool, through the pool routes.
 "$CTL" pool set --min 1 --max 6 >/dev/null; ops_expect "pool set" 0 $?
-ops_expect "pool get max" 6 "$("$CTL" pool get | jq -r .settings.max_agents)"
+ops_expect "pool get max" 6 "$("$CTL" pool get --json | jq -r .settings.max_agents)"
 "$CTL" pool scale 4 --for 600 >/dev/null; ops_expect "pool scale" 0 $?
-ops_expect "pinned" 4 "$("$CTL" pool get | jq -r .settings.pinned_target)"
+ops_expect "pinned" 4 "$("$CTL" pool get --json | jq -r .settings.pinned_target)"
 "$CTL" pool scale --unpin >/dev/null; ops_expect "unpin" 0 $?
-ops_expect "unpinned" null "$("$CTL" pool get | jq -r .settings.pinned_target)"
+ops_expect "unpinned" null "$("$CTL" pool get --json | jq -r .settings.pinned_target)"
 "$CTL" pool set 2>/dev/null; ops_expect "pool set without bounds" 2 $?
 "$CTL" pool set --min 9 --max 3 2>/dev/null; ops_expect "pool set min > max" 1 $?
 DROVER_TOKEN=$OPERATOR "$CTL" pool scale 3 2>/dev/null; ops_expect "operator cannot scale" 1 $?

@@ -4,7 +4,8 @@
 It follows the published APIs for exactly the calls Drover makes (paths, request bodies,
 status codes, error bodies, including the conflict answers):
 
-  Gitea/Forgejo  /api/v1  POST/GET repos/{o}/{r}/branches[/{b}]  (409 exists, 404 old ref)
+  Gitea/Forgejo  /api/v1  GET repos/{o}/{r}                       (the Repository, 404 unknown)
+                          POST/GET repos/{o}/{r}/branches[/{b}]  (409 exists, 404 old ref)
                           POST/GET repos/{o}/{r}/pulls            (409 open PR exists, 422 head == base)
   GitLab         /api/v4  POST projects/:id/repository/branches?branch=&ref=  (400 for every failure)
                           GET  projects/:id/repository/branches/:branch
@@ -220,6 +221,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(401, {"message": "token is required" if not auth
                                     else "user does not exist [uid: 0, name: ]", "url": ""})
         parts = path.split("/")  # ['', 'repos', o, r, what, ...]
+        if len(parts) == 4 and parts[1] == "repos" and method == "GET":
+            if parts[2] + "/" + parts[3] not in STATE["gitea"]:
+                return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
+                                        "url": ""})
+            return self.reply(200, {"id": 1, "name": parts[3], "full_name": parts[2] + "/" + parts[3],
+                                    "default_branch": "main", "private": True, "empty": False})
         if len(parts) < 5 or parts[1] != "repos":
             return self.reply(404, {"message": "Not Found"})
         repo = STATE["gitea"].get(parts[2] + "/" + parts[3])

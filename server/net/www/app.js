@@ -162,7 +162,8 @@ function renderAgents() {
       actions.append(b);
     }
     tb.append(el('tr', { 'data-agent': a.id },
-      el('td', { class: 'mono' }, a.name ? a.name + ' ' : '', el('span', { class: 'note' }, a.id.slice(0, 8))),
+      el('td', { class: 'mono' }, el('a', { href: '#/agents/' + a.id, 'data-agent-link': a.id },
+        a.name ? a.name + ' ' : '', el('span', { class: 'note' }, a.id.slice(0, 8)))),
       el('td', { class: 'status' }, a.status,
         a.unusable_reason ? el('div', { class: 'note unusable-reason', 'data-unusable': a.id },
           'unusable: ' + a.unusable_reason) : null),
@@ -583,10 +584,17 @@ async function startFeed() {
 async function refresh() {
   if (!state.scope) return;
   try {
-    if (state.page === 'pool') { if (!state.agents.size) await loadAgents(); await loadPool(); }
+    if (state.page === 'pool') {
+      if (!state.agents.size) await loadAgents();
+      await loadPool();
+      if (typeof loadHistory === 'function') loadHistory().catch((e) => flash(e.message));
+    }
     else if (state.page === 'agents') await loadAgents();
     else if (state.page === 'tasks') await loadBoard();
     else if (state.page === 'task') await loadTask(state.taskId);
+    else if (state.page === 'health' && typeof loadHealth === 'function') await loadHealth();
+    else if (state.page === 'schedules' && typeof loadSchedules === 'function') await loadSchedules();
+    else if (state.page === 'agent' && typeof loadAgentPage === 'function') await loadAgentPage(location.hash.slice(9));
   } catch (e) { flash(e.message); }
 }
 
@@ -598,6 +606,9 @@ function route() {
   else if (h === '#/agents') page = 'agents';
   else if (h === '#/tasks') page = 'tasks';
   else if (h === '#/new') page = 'new';
+  else if (h === '#/health') page = 'health';
+  else if (h === '#/schedules') page = 'schedules';
+  else if (/^#\/agents\/[0-9a-f-]{36}$/.test(h)) page = 'agent';
   const newTask = m ? Number(m[1]) : 0;
   if (page !== state.page || newTask !== state.taskId) {
     state.logAfter = 0;
@@ -608,7 +619,7 @@ function route() {
   state.taskId = newTask;
   for (const s of document.querySelectorAll('.page')) s.hidden = s.id !== 'page-' + page;
   for (const a of document.querySelectorAll('[data-nav]'))
-    if (a.getAttribute('data-nav') === (page === 'task' ? 'tasks' : page)) a.setAttribute('aria-current', 'page');
+    if (a.getAttribute('data-nav') === (page === 'task' ? 'tasks' : page === 'agent' ? 'agents' : page)) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   if (page === 'tasks' || page === 'new') loadProjects();
   if (page === 'task') pollLog();
