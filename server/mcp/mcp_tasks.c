@@ -24,7 +24,10 @@ static void mcp_tasks_fail(struct mcp_tasks_out *o, int status, int code, const 
 {
     o->status = status;
     o->code = code;
-    snprintf(o->msg, sizeof(o->msg), "%s", msg);
+    size_t n = strnlen(msg, sizeof(o->msg) - 1); /* a longer message is cut, on purpose */
+
+    memcpy(o->msg, msg, n);
+    o->msg[n] = '\0';
 }
 
 /* The inputRequests key of a task's current question: unique over the task's lifetime (the

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 uint64_t conn_add(struct server *s, struct lws *wsi)
 {
@@ -105,6 +106,10 @@ void conn_note_who(struct server *s, const struct job *j)
         return;
     t = lws_wsi_user(wsi);
     who = conn_who(j);
-    if (t && t->id == j->conn_id && who[0] && !t->acc.who[0])
-        snprintf(t->acc.who, sizeof(t->acc.who), "%s", who);
+    if (t && t->id == j->conn_id && who[0] && !t->acc.who[0]) {
+        size_t n = strnlen(who, sizeof(t->acc.who) - 1); /* a long token name is cut */
+
+        memcpy(t->acc.who, who, n);
+        t->acc.who[n] = '\0';
+    }
 }
