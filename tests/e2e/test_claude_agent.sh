@@ -24,10 +24,14 @@ proto_db
 claude_bin=$PROTO_NPM/node_modules/.bin/claude
 [ -x "$claude_bin" ] || proto_missing "Claude Code is not installed in $PROTO_NPM"
 W=$PROTO_TMP
-mkdir -p "$W/bin" "$W/ws" "$W/home"
-ln -sf "$claude_bin" "$W/bin/claude"
-ln -sf "$PROTO_NODE" "$W/bin/node"
-for t in git bash sh env cat ls head grep sed; do ln -sf "$(command -v $t)" "$W/bin/$t"; done
+# The agent's PATH: claude and the few tools it needs. Not under /tmp: the coding command runs
+# in bubblewrap (the default sandbox, docs/security.md), which gives it a /tmp of its own.
+BIN="$DROVER_BUILD_DIR/e2e-claude-agent-bin.$$"
+rm -rf "$BIN"
+mkdir -p "$BIN" "$W/ws" "$W/home"
+ln -sf "$claude_bin" "$BIN/claude"
+ln -sf "$PROTO_NODE" "$BIN/node"
+for t in git bash sh env cat ls head grep sed bwrap true; do ln -sf "$(type -P $t)" "$BIN/$t"; done
 
 # --- the scripted model -----------------------------------------------------------------------
 Q="Which greeting should GREETING.md carry?"
@@ -72,7 +76,7 @@ FAKE_PID=$!
 FORGE_SECRET=forge-$$-secret
 python3 "$PROTO_ROOT/tests/fakes/fake_forge.py" --token "$FORGE_SECRET" >"$W/forge.port" 2>"$W/forge.log" &
 FORGE_PID=$!
-trap 'kill $FAKE_PID $FORGE_PID 2>/dev/null; proto_cleanup' EXIT
+trap 'kill $FAKE_PID $FORGE_PID 2>/dev/null; rm -rf "$BIN"; proto_cleanup' EXIT
 for _ in $(seq 50); do grep -q PORT= "$W/anthropic.port" && grep -q PORT= "$W/forge.port" && break; sleep 0.1; done
 API="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/anthropic.port")"
 FURL="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/forge.port")"
@@ -93,7 +97,7 @@ T=$(proto_psql -c "INSERT INTO tasks (project_id, title, description, model)
     RETURNING id" | head -1)
 
 # --- drover-agent, as an agent pod runs it ------------------------------------------------------
-env -i PATH="$W/bin" HOME="$W/home" AGENT_ID="$AGENT_ID" DROVER_TOKEN="$DROVER_TOKEN" \
+env -i PATH="$BIN" HOME="$W/home" AGENT_ID="$AGENT_ID" DROVER_TOKEN="$DROVER_TOKEN" \
   MCP_SERVER_URL="$PROTO_URL/mcp" DROVER_WORKSPACE="$W/ws" HEARTBEAT_INTERVAL=1 DROVER_POLL_WAIT=1 \
   ANTHROPIC_API_KEY="$KEY" ANTHROPIC_BASE_URL="$API" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
   DISABLE_AUTOUPDATER=1 GIT_CONFIG_NOSYSTEM=1 JIRA_TOKEN=jira-$$-secret "$DROVER_BUILD_DIR/agent/drover-agent" >"$W/agent.log" 2>&1 &
@@ -204,7 +208,7 @@ drover_wait_pid 30 "$AGENT_PID" >/dev/null
 # --- bad input: a key the API rejects ends the attempt with Claude Code's reason ---------------
 T=$(proto_psql -c "INSERT INTO tasks (project_id, title, description, max_attempts)
     VALUES ($P, 'Rejected key', 'Anything.', 1) RETURNING id" | head -1)
-env -i PATH="$W/bin" HOME="$W/home" AGENT_ID="$AGENT_ID" DROVER_TOKEN="$DROVER_TOKEN" \
+env -i PATH="$BIN" HOME="$W/home" AGENT_ID="$AGENT_ID" DROVER_TOKEN="$DROVER_TOKEN" \
   MCP_SERVER_URL="$PROTO_URL/mcp" DROVER_WORKSPACE="$W/ws" HEARTBEAT_INTERVAL=1 DROVER_POLL_WAIT=1 \
   ANTHROPIC_API_KEY="sk-ant-wrong" ANTHROPIC_BASE_URL="$API" CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
   DISABLE_AUTOUPDATER=1 GIT_CONFIG_NOSYSTEM=1 "$DROVER_BUILD_DIR/agent/drover-agent" >"$W/agent-bad.log" 2>&1 &
