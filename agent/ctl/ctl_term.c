@@ -77,25 +77,23 @@ static int ctl_term_close(void *cookie)
 
         (void)!write(t->fd, &b, 1);
     }
-    free(t);
     return 0;
 }
 
-/* A guarded stream writing to `fd`, line-buffered like a terminal's; NULL on failure. */
+/* A guarded stream writing to `fd` (1 or 2), line-buffered like a terminal's; NULL on failure.
+ * Its state is static: the streams live until exit, which never closes them. */
 static FILE *ctl_term_open(int fd)
 {
+    static struct ctl_term terms[3];
     cookie_io_functions_t io = {.write = ctl_term_write, .close = ctl_term_close};
-    struct ctl_term *t = calloc(1, sizeof(*t));
+    struct ctl_term *t = &terms[fd];
     FILE *f;
 
-    if (!t)
-        return NULL;
+    memset(t, 0, sizeof(*t));
     t->fd = fd;
     f = fopencookie(t, "w", io);
-    if (!f) {
-        free(t);
+    if (!f)
         return NULL;
-    }
     setvbuf(f, NULL, fd == 2 ? _IONBF : _IOLBF, 0);
     return f;
 }

@@ -249,12 +249,13 @@ for ph in setup code; do
 done
 grep -aq "^POST /environ-code" "$W/sink.data" || fail "the sink received nothing: the test cannot see exfiltration"
 # The agent took the project's credential once, before any repository code ran; the command's
-# own request for it was refused.
+# own request for it was refused: it holds no agent token at all (the model reaches Drover through
+# the task's own endpoint), and one found anywhere would get "already handed out".
 [ "$(q "SELECT git_credential_epoch = lease_epoch FROM tasks WHERE id = $T")" = t ] ||
   fail "the agent did not fetch the project's git credential"
 for ph in setup code; do
   q "SELECT message FROM activity WHERE task_id = $T AND message LIKE '%hostile[$ph]: get_git_credential answered:%'" |
-    grep -q "already handed out" || fail "get_git_credential was not refused to the $ph phase: $(q "SELECT message FROM activity WHERE task_id = $T AND message LIKE '%get_git_credential answered%'")"
+    grep -Eq "already handed out|invalid_token" || fail "get_git_credential was not refused to the $ph phase: $(q "SELECT message FROM activity WHERE task_id = $T AND message LIKE '%get_git_credential answered%'")"
 done
 echo "[$SECONDS s] hostile: ran as agent-setup.sh and as the coding command; the sink received its loot"
 

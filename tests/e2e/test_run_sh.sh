@@ -34,7 +34,7 @@ cleanup() {
   pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/state/pg" -m immediate stop >/dev/null 2>&1 || true
   pkill -f "$tmp/state" 2>/dev/null || true
-  rm -rf "$tmp"
+  rm -rf "$tmp" "${cbin:-}"
 }
 trap cleanup EXIT
 
@@ -114,8 +114,11 @@ if [ ! -x "$npm_tools/node_modules/.bin/claude" ]; then
   echo "PASS: scripts/run.sh"
   exit 0
 fi
-mkdir -p "$tmp/bin"
-ln -sf "$npm_tools/node_modules/.bin/claude" "$tmp/bin/claude"
+# Not under /tmp: the coding command runs in bubblewrap (the default sandbox), whose /tmp is its
+# own, so a claude found there would not be found by the command.
+cbin="$build/e2e-run-sh-bin.$$"
+mkdir -p "$cbin"
+ln -sf "$npm_tools/node_modules/.bin/claude" "$cbin/claude"
 cat >"$tmp/script.json" <<'JSON'
 [{"when": null, "turns": [
   {"blocks": [{"tool": "Write", "input": {"file_path": "./HELLO.md", "content": "hello\n"}}],
@@ -125,11 +128,11 @@ JSON
 python3 "$root/tests/fakes/fake_anthropic.py" --token sk-ant-run-sh --script "$tmp/script.json" >"$tmp/anthropic.port" 2>&1 &
 fake=$!
 for _ in $(seq 50); do grep -q PORT= "$tmp/anthropic.port" && break; sleep 0.1; done
-extra_env=(PATH="$tmp/bin:$PATH" ANTHROPIC_API_KEY=sk-ant-run-sh
+extra_env=(PATH="$cbin:$PATH" ANTHROPIC_API_KEY=sk-ant-run-sh
   ANTHROPIC_BASE_URL="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$tmp/anthropic.port")"
   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1)
 start
-grep -q "Agents run:       Claude Code (claude -p, $tmp/bin/claude)" "$tmp/out" ||
+grep -q "Agents run:       Claude Code (claude -p, $cbin/claude)" "$tmp/out" ||
   { kill $fake; fail "run.sh does not say its agents run Claude Code"; }
 resp=$(curl -fsS -X POST "$url/api/tasks" -H "Authorization: Bearer $token" \
   -H 'Content-Type: application/json' -d '{"project": "demo", "title": "Say hello", "prompt": "Add HELLO.md"}')
