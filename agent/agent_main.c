@@ -13,6 +13,8 @@
 #include "core/log.h"
 #include "mcpc.h"
 #include "runner/runner.h"
+#include "runner/runner_execc.h"
+#include "runner/runner_execd.h"
 #include "runner/runner_hb.h"
 #include "runner/runner_sandbox.h"
 #include "runner/runner_task.h"
@@ -62,7 +64,8 @@ static void agent_scrub_environment(void)
 
 static void agent_usage(void)
 {
-    printf("usage: drover-agent [--help | --version]\n\n"
+    printf("usage: drover-agent [--help | --version]\n"
+           "       drover-agent exec-serve --socket PATH --peer-uid UID\n\n"
            "Runs coding tasks from a droverd queue. Configured by the environment:\n"
            "  MCP_SERVER_URL        droverd's MCP endpoint (http://host:8080/mcp)   required\n"
            "  DROVER_TOKEN          this agent's bearer token (scope agent)          required\n"
@@ -75,8 +78,10 @@ static void agent_usage(void)
            "                        when claude is on PATH with model credentials, else none\n"
            "                        (the agent then reports itself unusable and takes no task)\n"
            "  GIT_TOKEN[_FILE] | GIT_SSH_KEY_FILE   git credentials (never logged or stored)\n"
-           "  DROVER_SANDBOX        bwrap (default) | user | none: the coding command's\n"
-           "                        containment; DROVER_SANDBOX_USER runs it as that user\n"
+           "  DROVER_SANDBOX        bwrap (default) | user | container | none: the coding\n"
+           "                        command's containment; DROVER_SANDBOX_USER runs it as that\n"
+           "                        user; container: through `exec-serve` (another container,\n"
+           "                        another uid) at DROVER_EXEC_SOCKET (/run/drover/exec.sock)\n"
            "  DROVER_POLL_WAIT, DROVER_STOP_GRACE, DROVER_MAX_TASKS, DROVER_EXIT_WHEN_IDLE\n"
            "See docs/agent.md.\n");
 }
@@ -204,6 +209,12 @@ int main(int argc, char **argv)
     char sbdesc[128];
 
     if (argc > 1) {
+        /* DROVER_SANDBOX=container: the exec service (the coder container) and the runner's
+         * client of it (what the runner starts in place of the coding command). */
+        if (strcmp(argv[1], "exec-serve") == 0)
+            return runner_execd_main(argc, argv);
+        if (strcmp(argv[1], "exec-run") == 0)
+            return runner_execc_main(argc, argv);
         if (strcmp(argv[1], "--version") == 0) {
             printf("drover-agent %s\n", DROVER_AGENT_VERSION);
             return 0;

@@ -7,7 +7,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$DROVER_ROOT"
 
-drover_deps
+# nginx and wrk for e2e_pingbench: the suites run in network namespaces with no way out, so
+# what a test would install on demand must be here before they start.
+drover_deps nginx-light wrk
 # The pinned npm clients: MCP conformance, SDK, Inspector, Claude Code; playwright-core.
 scripts/lib/npm-tools.sh
 if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.drover-lock 2>/dev/null; then

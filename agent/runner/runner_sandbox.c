@@ -3,12 +3,15 @@
 #include "core/mem.h"
 #include "core/proc.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RUNNER_SANDBOX_ARGV_MAX 96
@@ -100,6 +103,12 @@ char **runner_sandbox_argv(const struct runner_sandbox *sb, const struct runner_
     char **out;
 
     runner_sandbox_drop(sb, &a);
+    if (sb->mode == RUNNER_SANDBOX_CONTAINER) {
+        /* The command's cwd, environment and stdio travel with the request (runner_execc.h). */
+        runner_sandbox_add(&a, sb->self_exe);
+        runner_sandbox_add3(&a, "exec-run", "--socket", sb->exec_socket);
+        runner_sandbox_add(&a, "--");
+    }
     if (sb->mode == RUNNER_SANDBOX_BWRAP) {
         runner_sandbox_bwrap_base(&a);
         /* The workspace (other attempts, the runner's own git directory) and the agent's home
@@ -178,6 +187,42 @@ static int runner_sandbox_user(struct runner_sandbox *sb, const char *name, stru
     return 0;
 }
 
+/* Container mode: the exec service answers, as another uid (exec-run refuses its own and
+ * root), and runs a command; it may start after the agent (another container), so wait. */
+static int runner_sandbox_container(struct runner_sandbox *sb, struct err *err)
+{
+    const char *sock = getenv("DROVER_EXEC_SOCKET"), *wait = getenv("DROVER_EXEC_WAIT");
+    long wait_s = wait && *wait ? strtol(wait, NULL, 10) : 120;
+    long long deadline;
+    char why[512] = "";
+    ssize_t n;
+
+    snprintf(sb->exec_socket, sizeof(sb->exec_socket), "%s",
+             sock && *sock ? sock : "/run/drover/exec.sock");
+    n = readlink("/proc/self/exe", sb->self_exe, sizeof(sb->self_exe) - 1);
+    if (n <= 0 || (size_t)n >= sizeof(sb->self_exe) - 1)
+        return err_set(err, ERR_INTERNAL, "cannot find drover-agent's own path: %s",
+                       strerror(errno));
+    sb->self_exe[n] = '\0';
+    deadline = (long long)time(NULL) + (wait_s > 0 ? wait_s : 0);
+    for (;;) {
+        char *argv[] = {sb->self_exe, "exec-run", "--socket", sb->exec_socket, "--", "true", NULL};
+
+        if (runner_sandbox_run(argv, why, sizeof(why)) == 0)
+            return 0;
+        /* A service that answered and refused (same uid, root, peer refused) will not change. */
+        if (strstr(why, "refused") || strstr(why, "runs as uid") ||
+            (long long)time(NULL) >= deadline)
+            break;
+        sleep(1);
+    }
+    return err_set(err, ERR_INVALID,
+                   "the coding command's sandbox (the exec service at %s) cannot run: %s. Start "
+                   "`drover-agent exec-serve --socket %s --peer-uid %u` as another uid "
+                   "(docs/security.md)",
+                   sb->exec_socket, why, sb->exec_socket, (unsigned)geteuid());
+}
+
 int runner_sandbox_init(struct runner_sandbox *sb, struct err *err)
 {
     const char *mode = getenv("DROVER_SANDBOX"), *user = getenv("DROVER_SANDBOX_USER");
@@ -192,9 +237,16 @@ int runner_sandbox_init(struct runner_sandbox *sb, struct err *err)
         sb->mode = RUNNER_SANDBOX_USER;
     else if (strcmp(mode, "none") == 0)
         sb->mode = RUNNER_SANDBOX_NONE;
+    else if (strcmp(mode, "container") == 0)
+        sb->mode = RUNNER_SANDBOX_CONTAINER;
     else
-        return err_set(err, ERR_INVALID, "DROVER_SANDBOX must be bwrap, user or none (not %s)",
-                       mode);
+        return err_set(err, ERR_INVALID,
+                       "DROVER_SANDBOX must be bwrap, user, container or none (not %s)", mode);
+    if (sb->mode == RUNNER_SANDBOX_CONTAINER)
+        return user && *user ? err_set(err, ERR_INVALID,
+                                       "DROVER_SANDBOX=container runs the command as the exec "
+                                       "service's uid: unset DROVER_SANDBOX_USER")
+                             : runner_sandbox_container(sb, err);
     if (user && *user && runner_sandbox_user(sb, user, err) < 0)
         return -1;
     if (sb->mode == RUNNER_SANDBOX_USER && !sb->drop_user)
@@ -223,6 +275,10 @@ bool runner_sandbox_contained(const struct runner_sandbox *sb)
 
 const char *runner_sandbox_describe(const struct runner_sandbox *sb, char *buf, size_t sz)
 {
+    if (sb->mode == RUNNER_SANDBOX_CONTAINER) {
+        snprintf(buf, sz, "container (exec service at %s)", sb->exec_socket);
+        return buf;
+    }
     snprintf(buf, sz, "%s%s%s",
              sb->mode == RUNNER_SANDBOX_BWRAP  ? "bubblewrap"
              : sb->mode == RUNNER_SANDBOX_USER ? "another user"
@@ -231,11 +287,36 @@ const char *runner_sandbox_describe(const struct runner_sandbox *sb, char *buf, 
     return buf;
 }
 
+/* nftw callback: group read/write (and search), setgid directories; links are left alone. */
+static int runner_sandbox_share_one(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+    mode_t m = st->st_mode & 07777;
+
+    (void)f;
+    if (type == FTW_SL || type == FTW_SLN || S_ISLNK(st->st_mode))
+        return 0;
+    if (type == FTW_D || type == FTW_DP)
+        m |= 02070;
+    else if (S_ISREG(st->st_mode))
+        m |= (m & 0100) ? 0070 : 0060;
+    else
+        return 0;
+    return chmod(p, m) < 0 ? -1 : 0;
+}
+
 int runner_sandbox_chown(const struct runner_sandbox *sb, const char *path, struct err *err)
 {
     char owner[64], why[512];
     char *argv[] = {"chown", "-R", "-h", owner, "--", (char *)path, NULL};
 
+    if (sb->mode == RUNNER_SANDBOX_CONTAINER) {
+        /* No root to chown with: the exec service's uid shares our group (the pod's fsGroup);
+         * what it creates under setgid directories, with its umask 007, stays ours to read. */
+        if (nftw(path, runner_sandbox_share_one, 32, FTW_PHYS) != 0)
+            return err_set(err, ERR_INTERNAL, "cannot share %s with the exec service: %s", path,
+                           strerror(errno));
+        return 0;
+    }
     if (!sb->drop_user)
         return 0;
     snprintf(owner, sizeof(owner), "%u:%u", (unsigned)sb->uid, (unsigned)sb->gid);

@@ -7,6 +7,9 @@
  *    only the work tree and a fresh home writable, the workspace's other contents, the agent's
  *    home and the git key hidden; a pid namespace, so no ancestor is visible and nothing it
  *    starts outlives it; no capabilities; a new session), optionally as another user;
+ *    or, where neither user namespaces nor root are available (Kubernetes under the
+ *    `restricted` Pod Security Standard), in another container of the pod that holds no
+ *    credential, through its exec service (DROVER_SANDBOX=container, runner_execd.h);
  *  - the mode is chosen once at start-up (DROVER_SANDBOX) and refused when it cannot work.
  * Main thread.
  */
@@ -22,7 +25,8 @@
 enum runner_sandbox_mode {
     RUNNER_SANDBOX_BWRAP = 0, /* bubblewrap (optionally also as another user) */
     RUNNER_SANDBOX_USER,      /* only another user (the agent runs as root) */
-    RUNNER_SANDBOX_NONE       /* uncontained: chosen explicitly, documented as such */
+    RUNNER_SANDBOX_NONE,      /* uncontained: chosen explicitly, documented as such */
+    RUNNER_SANDBOX_CONTAINER  /* the exec service in another container (another uid) */
 };
 
 struct runner_sandbox {
@@ -31,6 +35,8 @@ struct runner_sandbox {
     uid_t uid;
     gid_t gid;
     char user[64];
+    char exec_socket[108]; /* container: the exec service's socket (DROVER_EXEC_SOCKET) */
+    char self_exe[4096];   /* container: drover-agent itself, which runs `exec-run` */
 };
 
 /*
@@ -40,9 +46,11 @@ struct runner_sandbox {
 void runner_sandbox_protect_self(const char *const *names);
 
 /*
- * DROVER_SANDBOX: "bwrap" (the default), "user" (another user only) or "none" (explicit: the
- * command is not contained); DROVER_SANDBOX_USER: the user to run the command as (the agent
- * must run as root). bwrap is probed: -1 with a message saying what to do when it cannot run.
+ * DROVER_SANDBOX: "bwrap" (the default), "user" (another user only), "container" (the exec
+ * service at DROVER_EXEC_SOCKET, default /run/drover/exec.sock, waited for up to
+ * DROVER_EXEC_WAIT seconds, default 120) or "none" (explicit: the command is not contained);
+ * DROVER_SANDBOX_USER: the user to run the command as (the agent must run as root). bwrap and
+ * the exec service are probed: -1 with a message saying what to do when they cannot run.
  */
 int runner_sandbox_init(struct runner_sandbox *sb, struct err *err);
 
@@ -61,12 +69,16 @@ char **runner_sandbox_argv(const struct runner_sandbox *sb, const struct runner_
                            const char *repo, const char *home, const char *const *inner);
 void runner_sandbox_argv_free(char **argv);
 
-/* Hand `path` (recursively) to the sandbox user when there is one. 0 or -1. */
+/*
+ * Hand `path` (recursively) to the sandbox user when there is one: chown as root; in container
+ * mode, which has no root, group read/write and setgid directories (the exec service's uid is
+ * in the work tree's group: the pod's fsGroup). 0 or -1.
+ */
 int runner_sandbox_chown(const struct runner_sandbox *sb, const char *path, struct err *err);
 
 /*
  * After the command: end whatever it left running. bwrap's pid namespace does that by itself;
- * as another user, every process of that user is killed.
+ * as another user, every process of that user is killed; the exec service does it itself.
  */
 void runner_sandbox_reap(const struct runner_sandbox *sb);
 

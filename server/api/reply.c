@@ -28,6 +28,17 @@ int reply_err(struct api_response *resp, const struct err *err)
                                 err->msg[0] ? err->msg : "request failed"));
 }
 
+int reply_moved(struct api_response *resp, int rc, json_t *task, struct err *err)
+{
+    if (rc < 0) {
+        json_decref(task);
+        if (err->code == ERR_CONFLICT && !err->reason)
+            err->reason = "invalid_transition";
+        return reply_err(resp, err);
+    }
+    return reply_json(resp, 200, task);
+}
+
 int reply_error(struct api_response *resp, enum err_code code, const char *reason, const char *fmt,
                 ...)
 {

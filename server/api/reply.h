@@ -26,6 +26,13 @@ int reply_json(struct api_response *resp, int status, json_t *body);
  */
 int reply_err(struct api_response *resp, const struct err *err);
 
+/*
+ * The tail of a handler that moved a task through one service call returning rc: on failure
+ * reply with err (a conflict that names no reason of its own is an "invalid_transition"), else
+ * 200 with the task. Takes task's reference either way. Always returns 0.
+ */
+int reply_moved(struct api_response *resp, int rc, json_t *task, struct err *err);
+
 /* The same for an error made here: class `code`, `reason` (a static string, may be NULL). */
 int reply_error(struct api_response *resp, enum err_code code, const char *reason, const char *fmt,
                 ...) __attribute__((format(printf, 4, 5)));

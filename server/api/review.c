@@ -54,16 +54,8 @@ static int review_act(const struct api_request *req, const char *const *params, 
         rc = svc_review_reject(req->svc, id, reply_actor(req), text, &task, &err);
         break;
     }
-    if (rc < 0) {
-        if (err.code == ERR_CONFLICT && !err.reason)
-            err.reason = "invalid_transition";
-        reply_err(resp, &err);
-        goto out;
-    }
-    reply_json(resp, 200, task);
-    task = NULL;
+    reply_moved(resp, rc, task, &err);
 out:
-    json_decref(task);
     json_decref(body);
     return 0;
 }

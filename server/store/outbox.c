@@ -6,18 +6,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An endpoint as the API shows it: the URL's path and query cut (a Slack-style incoming webhook
+ * URL is itself the secret; operators may list endpoints). */
+#define OUTBOX_EP_JSON(e)                                                                          \
+    "(to_jsonb(" e ") - 'url' || jsonb_build_object('url', CASE WHEN " e ".url ~"                  \
+    " '^https?://[^/?#]+[/?#].' THEN substring(" e ".url FROM '^https?://[^/?#]+') || '/...'"      \
+    " ELSE " e ".url END))"
+
 static const struct db_stmt st_ep_create = {
     "outbox_ep_create",
     "INSERT INTO notify_endpoints (name, url, format, events, project_id, created_by)"
     " VALUES ($1, $2, coalesce($3, 'generic'),"
     "  coalesce((SELECT array_agg(x) FROM jsonb_array_elements_text($4::jsonb) x),"
     "  '{needs_input,ready_to_test,failed,completed,budget}'), nullif($5, '0')::bigint, $6)"
-    " RETURNING to_jsonb(notify_endpoints.*)::text",
+    " RETURNING " OUTBOX_EP_JSON("notify_endpoints") "::text",
     6};
 
 static const struct db_stmt st_ep_list = {
     "outbox_ep_list",
-    "SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY id), '[]')::text FROM notify_endpoints e", 0};
+    "SELECT coalesce(jsonb_agg(" OUTBOX_EP_JSON("e") " ORDER BY id), '[]')::text"
+                                                     " FROM notify_endpoints e",
+    0};
 
 static const struct db_stmt st_ep_delete = {
     "outbox_ep_delete", "DELETE FROM notify_endpoints WHERE id = $1 RETURNING id", 1};

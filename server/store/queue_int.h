@@ -40,4 +40,17 @@ struct queue_person_move {
 int queue_move_person(struct db *db, bool own_tx, int64_t task_id, const char *actor,
                       const struct queue_person_move *m, json_t **task, struct err *err);
 
+/*
+ * Move each task whose id is column 0 of a row of `ids` (locked by the caller) by `m`, in the
+ * caller's transaction: a group's children or a fan-out child's siblings.
+ */
+int queue_move_each(struct db *db, const PGresult *ids, const char *actor,
+                    const struct queue_person_move *m, struct err *err);
+
+/*
+ * End the transaction of a move that returned *task: commit when rc is 0; otherwise, or when
+ * the commit fails, roll back and drop *task. Returns 0 or -1.
+ */
+int queue_move_finish(struct db *db, int rc, json_t **task, struct err *err);
+
 #endif

@@ -211,18 +211,11 @@ out:
     return rc;
 }
 
-struct queue_admin_arg {
-    const char *to;
-    const char *why;
-    const json_t *context;
-    bool reset;
-    const char *from; /* the state the task must be in, or NULL for any the model allows */
-};
-
+/* A person's move is data (struct queue_person_move); this is how queue_transition reads it. */
 static int queue_check_admin(const struct queue_locked *l, const void *argp, const char **to,
                              struct queue_change *ch, struct err *err)
 {
-    const struct queue_admin_arg *a = argp;
+    const struct queue_person_move *a = argp;
 
     if (a->from && strcmp(l->state, a->from) != 0)
         return err_set(err, ERR_CONFLICT, "task is %s, not %s", l->state, a->from);
@@ -243,9 +236,9 @@ static const struct db_stmt st_children_lock = {
 int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *why, json_t **task,
                  struct err *err)
 {
-    struct queue_admin_arg a = {"cancelled", NULL, NULL, false, NULL};
-    struct queue_admin_arg child = {"cancelled", "its fan-out group was cancelled", NULL, false,
-                                    NULL};
+    struct queue_person_move a = {"cancelled", NULL, NULL, NULL, false};
+    const struct queue_person_move child = {"cancelled", NULL, "its fan-out group was cancelled",
+                                            NULL, false};
     char id[24], *msg = NULL;
     const char *p1[1] = {id};
     PGresult *r = NULL;
@@ -266,24 +259,12 @@ int queue_cancel(struct db *db, int64_t task_id, const char *actor, const char *
     r = db_exec(db, &st_children_lock, p1, err);
     if (!r)
         goto out;
-    if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0)
+    if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0 ||
+        queue_move_each(db, r, actor, &child, err) < 0)
         goto out;
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *ct = NULL;
-        int crc = queue_transition(db, false, strtoll(PQgetvalue(r, i, 0), NULL, 10), NULL, actor,
-                                   queue_check_admin, &child, &ct, err);
-
-        json_decref(ct);
-        if (crc < 0)
-            goto out;
-    }
-    rc = db_commit(db, err);
+    rc = 0;
 out:
-    if (rc < 0) {
-        db_rollback(db);
-        json_decref(*task);
-        *task = NULL;
-    }
+    rc = queue_move_finish(db, rc, task, err);
     PQclear(r);
     free(msg);
     return rc;
@@ -292,7 +273,7 @@ out:
 int queue_answer(struct db *db, int64_t task_id, const char *actor, const char *answer,
                  json_t **task, struct err *err)
 {
-    struct queue_admin_arg a = {"backlog", NULL, NULL, false, NULL};
+    struct queue_person_move a = {"backlog", NULL, NULL, NULL, false};
     int rc;
 
     if (queue_check_text("answer", answer, MODEL_ANSWER_MAX, true, err) < 0)
@@ -334,8 +315,7 @@ static const struct db_stmt st_group_reopen = {
  */
 int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task, struct err *err)
 {
-    struct queue_admin_arg a = {"backlog", NULL, NULL, true, NULL};
-    struct queue_admin_arg child = {"backlog", NULL, NULL, true, NULL};
+    const struct queue_person_move a = {"backlog", NULL, NULL, NULL, true};
     char id[24], n[16];
     const char *p1[1] = {id};
     PGresult *r = NULL, *kids = NULL;
@@ -358,17 +338,8 @@ int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task
         goto out;
     if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
         kids = db_exec(db, &st_children_retry, p1, err);
-        if (!kids)
+        if (!kids || queue_move_each(db, kids, actor, &a, err) < 0)
             goto out;
-        for (int i = 0; i < PQntuples(kids); i++) {
-            json_t *ct = NULL;
-            int crc = queue_transition(db, false, strtoll(PQgetvalue(kids, i, 0), NULL, 10), NULL,
-                                       actor, queue_check_admin, &child, &ct, err);
-
-            json_decref(ct);
-            if (crc < 0)
-                goto out;
-        }
         snprintf(n, sizeof(n), "%d", PQntuples(kids));
         {
             const char *p2[2] = {id, n};
@@ -383,13 +354,9 @@ int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task
         if (queue_get(db, task_id, task, err) < 0)
             goto out;
     }
-    rc = db_commit(db, err);
+    rc = 0;
 out:
-    if (rc < 0) {
-        db_rollback(db);
-        json_decref(*task);
-        *task = NULL;
-    }
+    rc = queue_move_finish(db, rc, task, err);
     PQclear(r);
     PQclear(kids);
     return rc;
@@ -398,9 +365,34 @@ out:
 int queue_move_person(struct db *db, bool own_tx, int64_t task_id, const char *actor,
                       const struct queue_person_move *m, json_t **task, struct err *err)
 {
-    struct queue_admin_arg a = {m->to, m->why, m->context, m->reset, m->from};
-
     if (queue_check_text("reason", m->why, 4000, false, err) < 0)
         return -1;
-    return queue_transition(db, own_tx, task_id, NULL, actor, queue_check_admin, &a, task, err);
+    return queue_transition(db, own_tx, task_id, NULL, actor, queue_check_admin, m, task, err);
+}
+
+int queue_move_each(struct db *db, const PGresult *ids, const char *actor,
+                    const struct queue_person_move *m, struct err *err)
+{
+    if (queue_check_text("reason", m->why, 4000, false, err) < 0)
+        return -1;
+    for (int i = 0; i < PQntuples(ids); i++) {
+        json_t *t = NULL;
+        int rc = queue_transition(db, false, strtoll(PQgetvalue(ids, i, 0), NULL, 10), NULL, actor,
+                                  queue_check_admin, m, &t, err);
+
+        json_decref(t);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int queue_move_finish(struct db *db, int rc, json_t **task, struct err *err)
+{
+    if (rc == 0 && db_commit(db, err) == 0)
+        return 0;
+    db_rollback(db);
+    json_decref(*task);
+    *task = NULL;
+    return -1;
 }

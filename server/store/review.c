@@ -106,6 +106,7 @@ int review_accept(struct db *db, int64_t task_id, const char *actor, const char 
                   json_t **task, struct err *err)
 {
     struct queue_person_move m = {"completed", "ready_to_test", NULL, NULL, false};
+    struct queue_person_move sibling = {"cancelled", NULL, NULL, NULL, false};
     char id[24], *why = NULL;
     const char *p1[1] = {id};
     json_t *ctx = NULL;
@@ -130,23 +131,12 @@ int review_accept(struct db *db, int64_t task_id, const char *actor, const char 
         goto out;
     why = mem_printf("superseded: its fan-out sibling #%lld was accepted by %s", (long long)task_id,
                      actor ? actor : "admin");
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct queue_person_move sm = {"cancelled", NULL, why, NULL, false};
-        json_t *st = NULL;
-        int src = queue_move_person(db, false, strtoll(PQgetvalue(r, i, 0), NULL, 10), actor, &sm,
-                                    &st, err);
-
-        json_decref(st);
-        if (src < 0)
-            goto out;
-    }
-    rc = db_commit(db, err);
+    sibling.why = why;
+    if (queue_move_each(db, r, actor, &sibling, err) < 0)
+        goto out;
+    rc = 0;
 out:
-    if (rc < 0) {
-        db_rollback(db);
-        json_decref(*task);
-        *task = NULL;
-    }
+    rc = queue_move_finish(db, rc, task, err);
     PQclear(r);
     json_decref(ctx);
     free(why);
@@ -204,13 +194,9 @@ int review_rework(struct db *db, int64_t task_id, const char *actor, const char 
     m.context = ctx;
     if (queue_move_person(db, false, task_id, actor, &m, task, err) < 0)
         goto out;
-    rc = db_commit(db, err);
+    rc = 0;
 out:
-    if (rc < 0) {
-        db_rollback(db);
-        json_decref(*task);
-        *task = NULL;
-    }
+    rc = queue_move_finish(db, rc, task, err);
     PQclear(r);
     json_decref(entry);
     json_decref(ctx);

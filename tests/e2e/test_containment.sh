@@ -35,6 +35,17 @@ command -v python3 >/dev/null || drover_skip "python3 is missing"
 command -v bwrap >/dev/null || drover_skip "bubblewrap (bwrap) is missing"
 command -v setpriv >/dev/null || drover_skip "setpriv is missing"
 [ -x "$AGENT" ] || fail "missing $AGENT (build first)"
+# CONTAIN_MODE=container (tests/e2e/test_contain_exec.sh): the pod's layout without Kubernetes:
+# drover-agent as uid AU (the token file readable only by it), the exec service as uid CU (in
+# AU's group, as the pod's fsGroup makes it), DROVER_SANDBOX=container.
+CONTAIN_MODE=${CONTAIN_MODE:-bwrap}
+AU=47011 CU=47012
+if [ "$CONTAIN_MODE" = container ]; then
+  [ "$(id -u)" = 0 ] || drover_skip "needs root (to run the agent and the exec service as two uids)"
+  ! getent passwd $AU $CU >/dev/null || drover_skip "uids $AU/$CU are taken on this machine"
+  setpriv --reuid=$CU --regid=$CU --clear-groups test -x "$AGENT" ||
+    drover_skip "uid $CU cannot run $AGENT (a private build directory)"
+fi
 drover_e2e_init
 
 W=$(mktemp -d /tmp/drover-e2e-contain.XXXXXX)
@@ -74,7 +85,8 @@ python3 "$SRC/tests/fakes/sink_http.py" --log "$W/sink.data" >"$W/sink.port" 2>"
 PIDS+=($!)
 wait_port_file "$W/sink.port"
 SINK=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/sink.port")
-python3 "$SRC/tests/fakes/git_http_server.py" --root "$W/http" --token "$SECRET" \
+printf '%s\n' "$SECRET" >"$W/githttp.token" && chmod 0600 "$W/githttp.token"
+python3 "$SRC/tests/fakes/git_http_server.py" --root "$W/http" --token-file "$W/githttp.token" \
   >"$W/githttp.port" 2>"$W/githttp.log" &
 PIDS+=($!)
 wait_port_file "$W/githttp.port"
@@ -226,10 +238,23 @@ cat >"$W/wrapper.sh" <<'EOF'
 echo "wrapper: agent exited $?"
 EOF
 printf '%s\n' "$SECRET" >"$VIS/git-token" # outside /tmp and the agent's home: visible unless masked
+AS=()
+if [ "$CONTAIN_MODE" = container ]; then
+  chmod 0711 "$W" "$VIS"
+  chown $AU:$AU "$VIS/git-token" "$W/exfil" "$AHOME" && chmod 0400 "$VIS/git-token"
+  chmod 0700 "$W/exfil" "$AHOME"
+  mkdir -m 0711 "$WS" && chown $AU:$AU "$WS"
+  mkdir -m 0755 "$W/run" && chown $CU:$CU "$W/run"
+  setpriv --reuid=$CU --regid=$CU --groups=$AU "$AGENT" exec-serve --socket "$W/run/exec.sock" \
+    --peer-uid $AU >"$W/exec-serve.log" 2>&1 &
+  PIDS+=($!)
+  AS=(setpriv --reuid=$AU --regid=$AU --clear-groups)
+  export DROVER_SANDBOX=container DROVER_EXEC_SOCKET=$W/run/exec.sock DROVER_EXEC_WAIT=20
+fi
 GIT_TOKEN=$SECRET GIT_TOKEN_FILE=$VIS/git-token HOME=$AHOME AGENT_ID=$AID DROVER_TOKEN=$ATOK \
   MCP_SERVER_URL=http://127.0.0.1:$PORT/mcp DROVER_WORKSPACE=$WS HEARTBEAT_INTERVAL=1 \
   DROVER_POLL_WAIT=1 DROVER_STOP_GRACE=2 DROVER_CODING_COMMAND="bash ./hostile.sh code" \
-  bash "$W/wrapper.sh" "$AGENT" >"$W/agent.log" 2>&1 &
+  "${AS[@]}" bash "$W/wrapper.sh" "$AGENT" >"$W/agent.log" 2>&1 &
 WRAPPER=$!
 PIDS+=($WRAPPER)
 wait_for 90 "SELECT state NOT IN ('backlog', 'in_progress') FROM tasks WHERE id = $T" ||
@@ -293,8 +318,10 @@ echo "daemon: gone with the command ($n1 beacons while it ran)"
 
 # The token is nowhere the command could write or send.
 leak() { grep -rlaF -e "$SECRET" -e "$B64" "$@" 2>/dev/null || true; }
-[ -z "$(leak "$W/sink.data" "$W/exfil" "$AHOME" "$W"/*.log "$DROVER_LOG")" ] ||
+[ -z "$(leak "$W/sink.data" "$W/exfil" "$AHOME" "$W"/*.log "$DROVER_LOG")" ] || {
+  grep -aE -e "^POST " -e "$SECRET" -e "$B64" "$W/sink.data" | grep -aB1 -e "$SECRET" -e "$B64" | cut -c1-300 >&2
   fail "the token leaked into: $(leak "$W/sink.data" "$W/exfil" "$AHOME" "$W"/*.log "$DROVER_LOG")"
+}
 [ "$(q "SELECT count(*) FROM activity WHERE message LIKE '%$SECRET%' OR message LIKE '%$B64%' OR metadata::text LIKE '%$SECRET%'")" = 0 ] ||
   fail "the token leaked into the activity log"
 rm -rf "$W/pushed" && git clone -q --branch "$BR" "$GD" "$W/pushed" 2>/dev/null
@@ -306,6 +333,12 @@ echo "credentials: not in the sink, the logs, the activity, the pushed branch or
 ! tr '\0' '\n' <"/proc/$AGENT_PID/environ" | grep -qF "$SECRET" || fail "the agent's /proc environ still holds GIT_TOKEN"
 ! tr '\0' '\n' <"/proc/$AGENT_PID/environ" | grep -qF "$ATOK" || fail "the agent's /proc environ still holds DROVER_TOKEN"
 echo "agent: its /proc environ holds neither token"
+if [ "$CONTAIN_MODE" = container ]; then
+  grep -q "uid=$CU" <<<"$(q "SELECT string_agg(message, ' ') FROM activity WHERE task_id = $T AND message LIKE 'hostile[code]: uid=%'")" ||
+    fail "the coding command did not run as the exec service's uid $CU"
+  pass "container mode: the hostile coding command (uid $CU, exec service) found no credential"
+  exit 0
+fi
 
 # drover-agent is non-dumpable too (a capless twin that cannot reach droverd keeps retrying).
 "${CAPLESS[@]}" env DROVER_TOKEN=x MCP_SERVER_URL=http://127.0.0.1:1/mcp DROVER_SANDBOX=none \

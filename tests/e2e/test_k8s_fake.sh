@@ -131,4 +131,20 @@ python3 "$SRC/tests/k8s/k8s_validate.py" "$work/kustomized.yaml" \
 printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"},"spec":{"containers":[{"name":"a","image":"b","securityContext":{"runAsNonroot":true}}],"activeDeadlineSeconds":"4h"}}' >"$work/bad.json"
 if python3 "$SRC/tests/k8s/k8s_validate.py" "$work/bad.json" >"$work/bad.out"; then fail "validator accepted a bad pod"; fi
 grep -q "unknown field 'runAsNonroot'" "$work/bad.out" && grep -q "want integer" "$work/bad.out" || fail "validator output"
-echo "PASS: kubectl against the fake; manifests and bodies valid"
+# Every pod and pod template under k8s/ meets the namespace's `restricted` Pod Security level
+# (k8s/namespace.yaml enforces it; the fake API server does not), and the check refuses a pod
+# that does not: the agent pod with the coder container's credential-free isolation undone.
+python3 "$SRC/tests/k8s/pss_check.py" "$work/kustomized.yaml" $(ls "$SRC"/k8s/*.yaml | grep -v kustomization.yaml)
+python3 - "$SRC/k8s/agent-pod.yaml" "$work/loose-pod.json" <<'PY'
+import json, sys, yaml
+pod = yaml.safe_load(open(sys.argv[1]))
+c = pod["spec"]["containers"][-1]
+c["securityContext"].pop("allowPrivilegeEscalation")
+c["securityContext"]["capabilities"] = {"add": ["SYS_ADMIN"]}
+pod["spec"]["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+json.dump(pod, open(sys.argv[2], "w"))
+PY
+if python3 "$SRC/tests/k8s/pss_check.py" "$work/loose-pod.json" >"$work/loose.out"; then fail "pss_check accepted a loose pod"; fi
+grep -q "allowPrivilegeEscalation must be false" "$work/loose.out" && grep -q "SYS_ADMIN" "$work/loose.out" \
+  && grep -q "volume host" "$work/loose.out" || fail "pss_check output: $(cat "$work/loose.out")"
+echo "PASS: kubectl against the fake; manifests and bodies valid; pods meet the restricted level"

@@ -29,6 +29,8 @@ r=$(ops_http "$ADMIN" POST /api/notifications/endpoints "{\"name\":\"x\",\"url\"
 r=$(ops_http "$OPERATOR" POST /api/notifications/endpoints "{\"name\":\"y\",\"url\":\"$RURL\"}"); ops_expect "operator create" 403 "${r%% *}"
 r=$(ops_http "$OPERATOR" GET /api/notifications/endpoints); ops_expect "operator list" 200 "${r%% *}"
 ops_expect "two endpoints" 2 "$(jq '.endpoints | length' <<<"${r#* }")"
+# The URL's path may be the secret (Slack incoming webhooks): listed as origin + "/...".
+ops_expect "url redacted" "$RURL/..." "$(jq -r '.endpoints[1].url' <<<"${r#* }")"
 
 # --- 2
 id=$(curl -sf -X POST "$URL/api/tasks" -H "Authorization: Bearer $ADMIN" --data '{"prompt":"ask me","repository":"file:///r.git"}' | jq -r .id)

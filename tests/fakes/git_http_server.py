@@ -88,9 +88,17 @@ def main():
     global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
-    ap.add_argument("--token", required=True)
+    # --token-file: the token off the command line (a test whose hostile process can read every
+    # /proc/<pid>/cmdline, having no pid namespace of its own).
+    ap.add_argument("--token")
+    ap.add_argument("--token-file")
     ap.add_argument("--port", type=int, default=0)
     ARGS = ap.parse_args()
+    if ARGS.token_file:
+        with open(ARGS.token_file) as f:
+            ARGS.token = f.read().strip()
+    if not ARGS.token:
+        ap.error("--token or --token-file is required")
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     print("PORT=%d" % srv.server_address[1], flush=True)
     srv.serve_forever()

@@ -154,7 +154,7 @@ START_TEST(sandbox_argv)
         struct err err = {0};
 
         ck_assert_int_eq(runner_sandbox_init(&sb, &err), -1);
-        ck_assert_ptr_nonnull(strstr(err.msg, "bwrap, user or none"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "bwrap, user, container or none"));
         setenv("DROVER_SANDBOX", "user", 1);
         unsetenv("DROVER_SANDBOX_USER");
         ck_assert_int_eq(runner_sandbox_init(&sb, &err), -1);

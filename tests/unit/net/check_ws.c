@@ -1,8 +1,8 @@
 /*
  * The WebSocket transport against a real droverd child process: auth on the upgrade, the
  * subprotocol and its absence, JSON-RPC round trips, a held get_next_task pushed the moment a
- * task is enqueued, notifications/cancelled, the message size cap, and SIGTERM answering a
- * held poll.
+ * task is enqueued, notifications/cancelled, the message size cap, SIGTERM answering a
+ * held poll, and the per-token rate limit.
  */
 #include <check.h>
 #include <signal.h>
@@ -298,6 +298,61 @@ START_TEST(sigterm_answers_held_ws_poll)
 }
 END_TEST
 
+/* The per-token rate limit holds on the WebSocket too (ws.c takes from the same buckets as
+ * HTTP): a flood gets "Too Many Requests" errors on the open connection, which stays usable;
+ * another token is not limited by it; the bucket refills. */
+START_TEST(rate_limit_answers_and_keeps_the_connection)
+{
+    static const char *const limited[] = {"--rate-limit", "2", "--rate-burst", "5", NULL};
+    struct err err = {0};
+    char agent2[37], token2[PRINCIPAL_TOKEN_LEN], hdr2[128];
+    int fd, fd2, status, ok = 0, refused = 0;
+    json_t *r;
+
+    ck_assert_int_eq(droverd_proc_stop(&proc), 0);
+    ck_assert_msg(droverd_proc_start(&proc, limited) == 0, "droverd did not start");
+    ck_assert(agents_create(&db, "ws2", "none", agent2, &err) == 0);
+    ck_assert(tokens_create(&db, PRINCIPAL_AGENT, "ws2", agent2, token2, NULL, &err) == 0);
+    snprintf(hdr2, sizeof(hdr2), "Authorization: Bearer %s\r\n", token2);
+    fd = open_ws("mcp");
+    for (int i = 0; i < 12; i++) {
+        char msg[80];
+
+        snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"ping\"}", i + 1);
+        send_str(fd, msg);
+    }
+    for (int i = 0; i < 12; i++) { /* refusals are answered at once, so order is not kept */
+        bool closed;
+        char *m = ws_recv(fd, 5000, &closed);
+        json_t *e;
+
+        ck_assert_msg(m != NULL, "reply %d missing (closed=%d)", i, closed);
+        r = json_loads(m, 0, NULL);
+        free(m);
+        ck_assert(r != NULL);
+        e = json_object_get(r, "error");
+        if (json_object_get(r, "result"))
+            ok++;
+        else if (e && strstr(json_string_value(json_object_get(e, "message")), "Too Many"))
+            refused++;
+        json_decref(r);
+    }
+    ck_assert_int_eq(ok + refused, 12);
+    ck_assert_msg(refused > 0 && ok >= 5, "ok=%d refused=%d at burst 5", ok, refused);
+    fd2 = ws_connect(proc.port, "/ws", hdr2, "mcp", &status);
+    ck_assert_msg(fd2 >= 0, "second token's upgrade refused with %d", status);
+    r = rpc(fd2, "{\"jsonrpc\":\"2.0\",\"id\":\"other\",\"method\":\"ping\"}", 3000);
+    ck_assert_msg(json_object_get(r, "result") != NULL, "another token was limited");
+    json_decref(r);
+    sleep(3); /* 2 per second refill */
+    r = rpc(fd, "{\"jsonrpc\":\"2.0\",\"id\":\"again\",\"method\":\"ping\"}", 3000);
+    ck_assert_msg(json_object_get(r, "result") != NULL, "the limited token did not recover");
+    json_decref(r);
+    close(fd);
+    close(fd2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ws");
@@ -316,6 +371,7 @@ int main(void)
     tcase_add_test(tc, back_pressure_loses_nothing);
     tcase_add_test(tc, oversized_message_closes);
     tcase_add_test(tc, sigterm_answers_held_ws_poll);
+    tcase_add_test(tc, rate_limit_answers_and_keeps_the_connection);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

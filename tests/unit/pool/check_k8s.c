@@ -457,6 +457,9 @@ START_TEST(test_bodies_are_valid)
 {
     /* Every body Drover sent in the tests above, strictly against the OpenAPI definitions. */
     sh("python3 %s/tests/k8s/k8s_validate.py --bodies %s", src, record);
+    /* ... and every pod droverd made meets the namespace's `restricted` Pod Security level,
+     * which the fake API server does not enforce (not the orphan pod planted above). */
+    sh("python3 %s/tests/k8s/pss_check.py --bodies %s --field-manager droverd", src, record);
     ck_assert_int_gt(count_requests("POST", "/pods"), 3);
     ck_assert_int_gt(count_requests("DELETE", "/pods/"), 3);
     ck_assert_int_gt(count_requests("PATCH", "/secrets/"), 3);

@@ -204,6 +204,76 @@ START_TEST(a_zero_limit_pauses_a_project)
 }
 END_TEST
 
+/*
+ * max_in_progress_per_repo: racing agents never hold more than the limit on one repository
+ * of the project (its own, or a task's repo_url), while other repositories of the same
+ * project fill up to the same limit; a finished task frees a slot on its repository only.
+ */
+START_TEST(racing_claims_never_exceed_the_repository_limit)
+{
+    struct racer rs[RACERS];
+    struct err err = {0};
+    int total = 0;
+
+    sql("INSERT INTO projects (name, repo_url, settings) VALUES"
+        " ('rl', 'file:///main.git', '{\"max_in_progress_per_repo\": 2}')");
+    sql("INSERT INTO tasks (project_id, title) SELECT (SELECT id FROM projects), 'm' || g"
+        " FROM generate_series(1, 20) g");
+    sql("INSERT INTO tasks (project_id, repo_url, title) SELECT (SELECT id FROM projects),"
+        " 'file:///other.git', 'o' || g FROM generate_series(1, 20) g");
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(agents_create(&db, "r", "none", rs[i].agent, &err), 0);
+    race(rs, RACERS);
+    for (int i = 0; i < RACERS; i++)
+        total += rs[i].claimed;
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"
+                            " AND repo_url IS NULL"),
+                     2);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"
+                            " AND repo_url = 'file:///other.git'"),
+                     2);
+    ck_assert_int_eq(total, 4);
+    ck_assert_int_eq(scalar("SELECT in_progress FROM repo_in_progress"
+                            " WHERE repo_url = 'file:///main.git'"),
+                     2);
+    /* One on the project's own repository finishes: one more claim there, none elsewhere. */
+    {
+        char q[256], agent[37];
+        json_t *out = NULL;
+        long long id = scalar("SELECT id FROM tasks WHERE state = 'in_progress'"
+                              " AND repo_url IS NULL ORDER BY id LIMIT 1");
+        PGresult *r;
+
+        snprintf(q, sizeof(q), "SELECT agent_id FROM tasks WHERE id = %lld", id);
+        r = PQexec(db.conn, q);
+        snprintf(agent, sizeof(agent), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        snprintf(q, sizeof(q), "SELECT lease_epoch FROM tasks WHERE id = %lld", id);
+        ck_assert_int_eq(
+            queue_update_status(&db, &qo, agent, id, scalar(q), "completed", NULL, &out, &err), 0);
+        json_decref(out);
+    }
+    ck_assert_int_eq(scalar("SELECT in_progress FROM repo_in_progress"
+                            " WHERE repo_url = 'file:///main.git'"),
+                     1);
+    race(rs, RACERS);
+    total = 0;
+    for (int i = 0; i < RACERS; i++)
+        total += rs[i].claimed;
+    ck_assert_int_eq(total, 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"
+                            " AND repo_url IS NULL"),
+                     2);
+    /* Lifted, then set again: the counters start from what runs. */
+    sql("UPDATE projects SET settings = '{}'");
+    race(rs, RACERS);
+    ck_assert_int_gt(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 4);
+    sql("UPDATE projects SET settings = '{\"max_in_progress_per_repo\": 1}'");
+    ck_assert_int_eq(scalar("SELECT sum(in_progress) FROM repo_in_progress"),
+                     scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("project_limits");
@@ -216,6 +286,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, racing_claims_never_exceed_the_limit);
     tcase_add_test(tc, a_zero_limit_pauses_a_project);
+    tcase_add_test(tc, racing_claims_never_exceed_the_repository_limit);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
