@@ -99,6 +99,24 @@ static int runner_execc_wait(int s, struct err *err)
     }
 }
 
+/* The service checks the peer before it reads, so a refusal (wrong uid) can be written and the
+ * connection closed while the request is still being sent: the send then fails with a broken
+ * pipe, and the reason waits in the socket. Report that reason instead, when there is one. */
+static void runner_execc_refusal(int s, struct err *err)
+{
+    struct pollfd p = {.fd = s, .events = POLLIN};
+    struct err why = {0};
+    json_t *o = NULL;
+    const char *msg;
+
+    if (poll(&p, 1, 1000) <= 0 || runner_exec_recv(s, &o, NULL, 0, NULL, &why) != 0)
+        return;
+    msg = json_string_value(json_object_get(o, "error"));
+    if (msg)
+        err_set(err, ERR_INVALID, "the exec service refused: %s", msg);
+    json_decref(o);
+}
+
 int runner_execc_main(int argc, char **argv)
 {
     struct err err = {0};
@@ -130,6 +148,8 @@ int runner_execc_main(int argc, char **argv)
     json_decref(req);
     if (rc == 0)
         rc = runner_execc_wait(s, &err);
+    else
+        runner_execc_refusal(s, &err);
     close(s);
     if (rc < 0) {
         fprintf(stderr, "drover-agent exec-run: %s\n", err.msg);

@@ -40,6 +40,9 @@ trap cleanup EXIT
 
 extra_env=()
 start() {
+  # Empty the output first: the background job truncates it only once it runs, and until then
+  # the wait below would find the previous start's lines (and a restart's token check read none).
+  : >"$tmp/out"
   # env --default-signal: a background job of a non-interactive shell would ignore SIGINT.
   env -u PGOPTIONS -u PGHOST -u PGPORT -u PGDATABASE --default-signal=INT "${extra_env[@]}" \
     DROVER_STATE_DIR="$tmp/state" DROVER_PORT=$port DROVER_PG_PORT=$pgport \

@@ -92,7 +92,9 @@ START_TEST(peer_uid_refused)
     struct err err = {0};
     pid_t pid = serve(sv, getuid() + 1);
 
-    ck_assert_int_eq(runner_exec_send(sv[0], req, fds, 3, &err), 0);
+    /* The service refuses before it reads, and may have closed before the request is written:
+     * the send may then fail (broken pipe), but the refusal must still be there to read. */
+    (void)runner_exec_send(sv[0], req, fds, 3, &err);
     ck_assert_int_eq(runner_exec_recv(sv[0], &o, NULL, 0, NULL, &err), 0);
     ck_assert_ptr_nonnull(json_object_get(o, "error"));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(o, "error")), "refused"));
@@ -100,6 +102,25 @@ START_TEST(peer_uid_refused)
     json_decref(req);
     close(sv[0]);
     waitpid(pid, NULL, 0);
+}
+END_TEST
+
+/* The worst order, forced: the service has refused and closed before the runner writes. */
+START_TEST(peer_uid_refusal_readable_after_close)
+{
+    int sv[2], fds[3] = {0, 1, 2};
+    char *argv[] = {"true", NULL}, *env[] = {"A=b", NULL};
+    json_t *req = runner_exec_req_json(argv, env, "/", 0), *o = NULL;
+    struct err err = {0};
+    pid_t pid = serve(sv, getuid() + 1);
+
+    waitpid(pid, NULL, 0);
+    ck_assert_int_eq(runner_exec_send(sv[0], req, fds, 3, &err), -1);
+    ck_assert_int_eq(runner_exec_recv(sv[0], &o, NULL, 0, NULL, &err), 0);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(o, "error")), "refused"));
+    json_decref(o);
+    json_decref(req);
+    close(sv[0]);
 }
 END_TEST
 
@@ -129,6 +150,7 @@ Suite *runner_exec_suite(void)
     tcase_add_test(tc, req_bad_refused);
     tcase_add_test(tc, frame_oversized_refused);
     tcase_add_test(tc, peer_uid_refused);
+    tcase_add_test(tc, peer_uid_refusal_readable_after_close);
     tcase_add_test(tc, missing_fds_refused);
     suite_add_tcase(s, tc);
     return s;
