@@ -50,7 +50,12 @@ suite() { # log pgport build [ctest args...]
     ctest --test-dir "$build" --output-on-failure "$@" >"$log" 2>&1
 }
 
-drover_log "running the suites against throwaway PostgreSQL clusters (ASan+UBSan and plain at once)"
+# Each build's suite is cut into shards (every Nth test, ctest -I), and every shard runs in a
+# namespace and cluster of its own, all at once: the suites are long because their tests wait
+# (on agents, timeouts, Claude Code starting), not because they keep both cores busy.
+shards=${DROVER_TEST_SHARDS:-2}
+[ ${#netns[@]} -gt 0 ] || shards=1
+drover_log "running the suites against throwaway PostgreSQL clusters (ASan+UBSan and plain at once, $shards shard(s) each)"
 set +e
 rc=0
 if [ -d build/fuzz ]; then
@@ -58,33 +63,63 @@ if [ -d build/fuzz ]; then
   cat "$logs/fuzz.log"
 fi
 # Benchmarks and valgrind's tools measure the Release-like build; formatting needs one run.
-asan() {
-  DROVER_SANITIZED=1 suite "$logs/asan.log" 55432 build/asan \
-    -E "^e2e_(bench|callgrind|format|pingbench|valgrind)$"
+asan() { # shard
+  DROVER_SANITIZED=1 suite "$logs/asan.$1.log" $((55440 + $1)) build/asan -I "$1,,$shards" \
+    -E "^e2e_(agent_image|bench|callgrind|format|pingbench|valgrind)$"
 }
-plain() { suite "$logs/test.log" 55433 build/test; }
-if [ ${#netns[@]} -gt 0 ]; then
-  asan &
-  asan_pid=$!
-  plain &
-  test_pid=$!
-  wait "$asan_pid" || rc=1
-  wait "$test_pid" || rc=1
-else
-  asan || rc=1
-  plain || rc=1
-fi
-cat "$logs/asan.log" "$logs/test.log"
+plain() { suite "$logs/test.$1.log" $((55460 + $1)) build/test -I "$1,,$shards" -E "^e2e_agent_image$"; }
+pids=()
+# The agent image's check needs Debian's mirror and the npm registry: outside the namespaces,
+# with no database, beside the shards (counted with the plain run).
+ctest --test-dir build/test --output-on-failure -R "^e2e_agent_image$" >"$logs/test.image.log" 2>&1 &
+pids+=($!)
+for i in $(seq "$shards"); do
+  if [ ${#netns[@]} -gt 0 ]; then
+    asan "$i" &
+    pids+=($!)
+    plain "$i" &
+    pids+=($!)
+  else
+    asan "$i" || rc=1
+    plain "$i" || rc=1
+  fi
+done
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+for i in $(seq "$shards"); do cat "$logs/asan.$i.log"; done
+for i in $(seq "$shards"); do cat "$logs/test.$i.log"; done
+cat "$logs/test.image.log"
 set -e
 
-summary() { grep -E '^[0-9]+% tests passed' "$1" 2>/dev/null | tail -1; }
+# One summary line per build, CTest's wording, over all its shards: "N% tests passed, F tests
+# failed out of T" (a shard that printed none counts as one failed test).
+summary() { # build-prefix
+  local f line total=0 failed=0
+  for f in "$logs/$1".*.log; do
+    line=$(grep -E '^[0-9]+% tests passed' "$f" 2>/dev/null | tail -1)
+    if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+      failed=$((failed + BASH_REMATCH[1]))
+      total=$((total + BASH_REMATCH[2]))
+    else
+      failed=$((failed + 1))
+      total=$((total + 1))
+    fi
+  done
+  echo "$(((total - failed) * 100 / total))% tests passed, $failed tests failed out of $total"
+}
+failures() { grep -hE '^[[:space:]]+[0-9]+ - .*\((Failed|Timeout|Not Run|SEGFAULT|Subprocess aborted|Exception)' "$logs/$1".*.log 2>/dev/null; }
 echo
-[ -f "$logs/fuzz.log" ] && echo "fuzz smoke:     $(summary "$logs/fuzz.log")"
-echo "ASan+UBSan run: $(summary "$logs/asan.log")"
-echo "plain run:      $(summary "$logs/test.log")"
+[ -f "$logs/fuzz.log" ] && echo "fuzz smoke:     $(grep -E '^[0-9]+% tests passed' "$logs/fuzz.log" | tail -1)"
+# Skipped tests count as passed in CTest's line: name them, so that none hides.
+skipped() { grep -hE '^[[:space:]]+[0-9]+ - .*\(Skipped\)' "$logs/$1".*.log 2>/dev/null | sed 's/$/ <- skipped/'; }
+echo "ASan+UBSan run: $(summary asan)"
+failures asan
+skipped asan
+echo "plain run:      $(summary test)"
+failures test
+skipped test
 if [ $rc -ne 0 ]; then
   echo "FAILED (exit $rc)"
 fi
 # CTest's own summary line of the plain run, last.
-summary "$logs/test.log" || echo "0% tests passed, 1 tests failed out of 1"
+summary test
 exit $rc

@@ -12,7 +12,7 @@ DROVER_APT_PACKAGES=(
   postgresql postgresql-contrib postgresql-common
   clang clang-format libclang-rt-14-dev python3
   prometheus chromium python3-yaml openssl valgrind
-  bubblewrap haproxy
+  bubblewrap haproxy mmdebstrap
 )
 
 drover_log() { printf '==> %s\n' "$*" >&2; }

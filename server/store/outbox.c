@@ -7,11 +7,12 @@
 #include <string.h>
 
 /* An endpoint as the API shows it: the URL's path and query cut (a Slack-style incoming webhook
- * URL is itself the secret; operators may list endpoints). */
+ * URL is itself the secret; operators may list endpoints), and credentials in its authority
+ * (https://user:password@host) masked, so that only the origin's host and port show. */
 #define OUTBOX_EP_JSON(e)                                                                          \
-    "(to_jsonb(" e ") - 'url' || jsonb_build_object('url', CASE WHEN " e ".url ~"                  \
+    "(to_jsonb(" e ") - 'url' || jsonb_build_object('url', regexp_replace(CASE WHEN " e ".url ~"   \
     " '^https?://[^/?#]+[/?#].' THEN substring(" e ".url FROM '^https?://[^/?#]+') || '/...'"      \
-    " ELSE " e ".url END))"
+    " ELSE " e ".url END, '^(https?://)[^/?#]*@', '\\1***@')))"
 
 static const struct db_stmt st_ep_create = {
     "outbox_ep_create",

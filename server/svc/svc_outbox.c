@@ -150,9 +150,14 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
         retry = 3600;
     if (resp.retry_after_s > retry && resp.retry_after_s <= 3600)
         retry = (int)resp.retry_after_s;
+    /* Why, in curl's words only (resp.error): herr.msg names the URL, whose path may be the
+     * endpoint's secret (Slack), and the reason is kept in the history operators may read. */
     if (!ok)
         log_warn("outbox", "message %s to %s: attempt %d failed (%s)%s", msgid, ep, attempts,
-                 resp.status ? "HTTP status" : herr.msg, dead ? ", giving up" : "");
+                 resp.status     ? "HTTP status"
+                 : resp.error[0] ? resp.error
+                                 : "no request made",
+                 dead ? ", giving up" : "");
     {
         char why[300];
 
@@ -161,7 +166,7 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
         else if (resp.status)
             snprintf(why, sizeof(why), "HTTP %ld", resp.status);
         else
-            snprintf(why, sizeof(why), "%.290s", herr.msg);
+            snprintf(why, sizeof(why), "%.290s", resp.error[0] ? resp.error : "no request made");
         rc = outbox_settle(db, id, ok, dead, retry, resp.status, ok ? NULL : why, err);
     }
     http_resp_clear(&resp);

@@ -287,9 +287,11 @@ codes=""
 for i in $(seq 1 12); do
     req GET /api/whoami '' -H "Authorization: Bearer $ADMIN"
     codes="$codes $STATUS"
+    # The 429's own headers: on a loaded machine the bucket may refill before the last request.
+    if [ "$STATUS" = 429 ]; then cp "$DROVER_TMP/hdrs" "$DROVER_TMP/hdrs.429"; fi
 done
 grep -q 429 <<<"$codes" || fail "no 429 after 12 requests at --rate-limit 2 --rate-burst 5: $codes"
-grep -qi '^retry-after: [1-9]' "$DROVER_TMP/hdrs" || fail "429 without Retry-After: $(cat "$DROVER_TMP/hdrs")"
+grep -qi '^retry-after: [1-9]' "$DROVER_TMP/hdrs.429" || fail "429 without Retry-After: $(cat "$DROVER_TMP/hdrs.429")"
 call "$A1_TOKEN" heartbeat '{"status":"idle"}'
 [ "$STATUS" = 200 ] || fail "another token was limited by the admin's flood: $STATUS"
 sleep 3

@@ -31,6 +31,16 @@ r=$(ops_http "$OPERATOR" GET /api/notifications/endpoints); ops_expect "operator
 ops_expect "two endpoints" 2 "$(jq '.endpoints | length' <<<"${r#* }")"
 # The URL's path may be the secret (Slack incoming webhooks): listed as origin + "/...".
 ops_expect "url redacted" "$RURL/..." "$(jq -r '.endpoints[1].url' <<<"${r#* }")"
+# Credentials in the authority are masked too, in what create returns and in the list.
+CURL_USERINFO=${RURL/http:\/\//http://hookuser:s3cret-pw@}
+r=$(ops_http "$ADMIN" POST /api/notifications/endpoints "{\"name\":\"cred\",\"url\":\"$CURL_USERINFO\",\"events\":[\"budget\"]}")
+ops_expect "create endpoint with userinfo" 201 "${r%% *}"
+ops_expect "userinfo masked on create" "${RURL/http:\/\//http://***@}" "$(jq -r .url <<<"${r#* }")"
+cred_id=$(jq -r .id <<<"${r#* }")
+r=$(ops_http "$ADMIN" GET /api/notifications/endpoints)
+ops_expect "no password in the list" 0 "$(grep -c s3cret-pw <<<"${r#* }" || true)"
+ops_expect "userinfo masked in the list" "${RURL/http:\/\//http://***@}" "$(jq -r '.endpoints[] | select(.name == "cred") | .url' <<<"${r#* }")"
+r=$(ops_http "$ADMIN" DELETE "/api/notifications/endpoints/$cred_id"); ops_expect "delete endpoint" 200 "${r%% *}"
 
 # --- 2
 id=$(curl -sf -X POST "$URL/api/tasks" -H "Authorization: Bearer $ADMIN" --data '{"prompt":"ask me","repository":"file:///r.git"}' | jq -r .id)
