@@ -106,11 +106,11 @@ summary() { # build-prefix
   done
   echo "$(((total - failed) * 100 / total))% tests passed, $failed tests failed out of $total"
 }
-failures() { grep -hE '^[[:space:]]+[0-9]+ - .*\((Failed|Timeout|Not Run|SEGFAULT|Subprocess aborted|Exception)' "$logs/$1".*.log 2>/dev/null; }
+failures() { grep -hE '^[[:space:]]+[0-9]+ - .*\((Failed|Timeout|Not Run|SEGFAULT|Subprocess aborted|Exception)' "$logs/$1".*.log 2>/dev/null || true; }
 echo
 [ -f "$logs/fuzz.log" ] && echo "fuzz smoke:     $(grep -E '^[0-9]+% tests passed' "$logs/fuzz.log" | tail -1)"
 # Skipped tests count as passed in CTest's line: name them, so that none hides.
-skipped() { grep -hE '^[[:space:]]+[0-9]+ - .*\(Skipped\)' "$logs/$1".*.log 2>/dev/null | sed 's/$/ <- skipped/'; }
+skipped() { grep -hE '^[[:space:]]+[0-9]+ - .*\(Skipped\)' "$logs/$1".*.log 2>/dev/null | sed 's/$/ <- skipped/' || true; }
 echo "ASan+UBSan run: $(summary asan)"
 failures asan
 skipped asan

@@ -47,6 +47,7 @@ struct job {
     enum job_kind kind;
     uint64_t conn_id; /* 0 = no connection (sweep) */
     bool ws;          /* the reply goes out as a ws message, not an HTTP response */
+    int limited_s;    /* ws JOB_RPC over its token's rate limit: answer that (retry after s) */
     bool slow;        /* runs on the slow workers (it calls an external service) */
     bool reroute;     /* reply: nothing done yet, hand the job to the slow workers */
     /* Request (owned strings, NULL when absent). */

@@ -4,6 +4,7 @@
 #include "api/router.h"
 #include "core/clock.h"
 #include "core/mem.h"
+#include "mcp/jrpc.h"
 #include "mcp/mcp_serve.h"
 #include "mcp/tools.h"
 
@@ -143,8 +144,33 @@ static void work_ops(struct svc_ctx *svc, struct job *j)
     }
 }
 
+/* A ws message over its token's rate limit: the error, with the request's id; nothing for a
+ * notification (JSON-RPC 2.0 answers none); null only when the id cannot be read. */
+static void work_limited(struct job *j)
+{
+    json_t *req = json_loadb(j->body ? j->body : "", j->body_len, 0, NULL), *e;
+    const json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+    char *txt;
+
+    j->status = 0;
+    if (json_is_object(req) && !id)
+        goto out;
+    e = jrpc_error(id, JRPC_SERVER_ERROR, "Too Many Requests: this token's rate limit",
+                   json_pack("{s:i}", "retry_after_s", j->limited_s));
+    txt = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    if (txt)
+        work_take(j, 200, &txt, strlen(txt));
+out:
+    json_decref(req);
+}
+
 void work_exec(struct svc_ctx *svc, struct job *j)
 {
+    if (j->kind == JOB_RPC && j->limited_s) {
+        work_limited(j);
+        return;
+    }
     ops_refresh(svc);
     switch (j->kind) {
     case JOB_MCP:

@@ -118,21 +118,14 @@ static int ws_receive(struct server *s, struct lws *wsi, struct ws_sess *w, cons
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
         return 0;
     {
-        int ra;
+        int ra = 0;
 
-        if (!ratelimit_take(&s->rate, w->token, clock_ms(), &ra)) {
-            json_t *e = mcp_reply_transport_error(JRPC_SERVER_ERROR,
-                                                  "Too Many Requests: this token's rate limit");
-            char *txt = json_dumps(e, JSON_COMPACT);
-
-            free(buf_take(&w->rx, NULL));
-            ws_queue(wsi, w, txt, strlen(txt));
-            free(txt);
-            json_decref(e);
-            return 0;
-        }
+        j = job_new(JOB_RPC, w->id);
+        /* Over the limit: a worker answers with the request's own id (parsing it is not the
+         * service thread's work), and runs nothing. */
+        if (!ratelimit_take(&s->rate, w->token, clock_ms(), &ra))
+            j->limited_s = ra > 0 ? ra : 1;
     }
-    j = job_new(JOB_RPC, w->id);
     j->ws = true;
     j->body = buf_take(&w->rx, &j->body_len);
     j->token = w->token[0] ? mem_strdup(w->token) : NULL;

@@ -39,7 +39,9 @@ command -v setpriv >/dev/null || drover_skip "setpriv is missing"
 # drover-agent as uid AU (the token file readable only by it), the exec service as uid CU (in
 # AU's group, as the pod's fsGroup makes it), DROVER_SANDBOX=container.
 CONTAIN_MODE=${CONTAIN_MODE:-bwrap}
-AU=47011 CU=47012
+# Two uids of this run's own: the exec service's sweep kills every process of its uid
+# (kill(-1)), so a run beside this one (the other build's suite, in CI) must not share them.
+AU=$((1000000 + 2 * $$)) CU=$((1000001 + 2 * $$))
 if [ "$CONTAIN_MODE" = container ]; then
   [ "$(id -u)" = 0 ] || drover_skip "needs root (to run the agent and the exec service as two uids)"
   ! getent passwd $AU $CU >/dev/null || drover_skip "uids $AU/$CU are taken on this machine"

@@ -298,6 +298,61 @@ sleep 3
 req GET /api/whoami '' -H "Authorization: Bearer $ADMIN"
 [ "$STATUS" = 200 ] || fail "the limited token did not recover: $STATUS"
 pass "per-token rate limit: 429 + Retry-After, other tokens unaffected, refills"
+# Over WebSocket: a limited request is answered with its own id (not null), a limited
+# notification not at all, and every request gets exactly one answer.
+cat >"$DROVER_TMP/wsflood.py" <<'PY'
+import base64, json, os, socket, struct, sys, time
+port, token = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+           f"Sec-WebSocket-Protocol: mcp\r\nAuthorization: Bearer {token}\r\n\r\n").encode())
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += s.recv(4096)
+head, buf = buf.split(b"\r\n\r\n", 1)
+if b" 101 " not in head.split(b"\r\n")[0]:
+    sys.exit("no upgrade: " + head.decode(errors="replace"))
+def send(obj):
+    p, m = json.dumps(obj).encode(), os.urandom(4)
+    n = len(p)
+    h = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0xFE]) + struct.pack(">H", n)
+    s.sendall(h + m + bytes(b ^ m[i % 4] for i, b in enumerate(p)))
+for i in range(12):
+    send({"jsonrpc": "2.0", "id": 1000 + i, "method": "ping"})
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+s.settimeout(0.5)
+end = time.time() + 4
+while time.time() < end:
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        continue
+    if not d:
+        break
+    buf += d
+while len(buf) >= 2:
+    n, off = buf[1] & 0x7F, 2
+    if n == 126:
+        n, off = struct.unpack(">H", buf[2:4])[0], 4
+    elif n == 127:
+        n, off = struct.unpack(">Q", buf[2:10])[0], 10
+    if len(buf) < off + n:
+        break
+    if buf[0] & 0x0F == 1:
+        print(buf[off:off + n].decode())
+    buf = buf[off + n:]
+PY
+wsout=$DROVER_TMP/wsflood.out
+python3 "$DROVER_TMP/wsflood.py" "$PORT" "$A1_TOKEN" >"$wsout" 2>&1 || fail "ws flood: $(cat "$wsout")"
+[ "$(jq -s 'length' "$wsout")" = 12 ] || fail "not one ws answer per request: $(cat "$wsout")"
+[ "$(jq -s '[.[] | .id] | sort == [range(1000; 1012)]' "$wsout")" = true ] || fail "ws answers' ids: $(cat "$wsout")"
+[ "$(jq -s '[.[] | select(.error.code == -32000 and (.error.message | test("rate limit")))] | length > 0' "$wsout")" = true ] ||
+  fail "no rate-limited ws answer to 24 messages at --rate-burst 5: $(cat "$wsout")"
+[ "$(jq -s '[.[] | select(.error.code == -32000) | .error.data.retry_after_s >= 1] | all' "$wsout")" = true ] ||
+  fail "a rate-limited ws answer without retry_after_s: $(cat "$wsout")"
+pass "ws rate limit: a limited request answered with its own id, a notification not at all"
 for i in 1 2; do
     curl -s -N --max-time 10 -H "Authorization: Bearer $ADMIN" "$DROVER_URL/api/stream/activity" >/dev/null &
 done
