@@ -63,6 +63,7 @@ struct runner_task {
     bool stop_logged;
     struct runner_mcpd mcpd; /* the model's task-scoped MCP endpoint */
     char model_error[600];   /* the coding CLI's own account of a failed session, or "" */
+    char *final_words;       /* owned: the model's last message (a session's successful result) */
     int rc;                  /* what runner_task_run returns, once a step ended the task */
 };
 
@@ -146,6 +147,16 @@ static void runner_task_on_line(void *ud, const char *line)
             if (lvl && kind && strcmp(lvl, "error") == 0 && strcmp(kind, "result") == 0)
                 snprintf(t->model_error, sizeof(t->model_error), "%s",
                          json_string_value(json_object_get(e, "message")));
+            /* The model's final message: the summary of a model that gave none itself. */
+            if (lvl && kind && strcmp(lvl, "info") == 0 && strcmp(kind, "result") == 0) {
+                const char *w =
+                    json_string_value(json_object_get(json_object_get(e, "metadata"), "result"));
+
+                if (w && *w) {
+                    free(t->final_words);
+                    t->final_words = mem_strdup(w);
+                }
+            }
         }
         json_array_extend(t->batch, tx);
         json_decref(tx);
@@ -784,13 +795,15 @@ static char *runner_task_pr_body(const json_t *files)
 
 /*
  * The command finished with changes: open the pull request (its body: the model's summary when
- * it called create_pull_request, then the files changed; droverd adds the task's link) and hand
+ * it called create_pull_request, else the one it gave update_task_status, else its final
+ * message; then the files changed; droverd adds the task's link) and hand
  * the task over in the status the model chose (update_task_status), ready_to_test by default.
  */
 static int runner_task_report_ready(struct runner_task *t, struct err *err)
 {
     const struct runner_intent *in = &t->mcpd.tools.intent;
-    const char *said = in->pr_body ? in->pr_body : in->summary;
+    const char *summary = in->summary ? in->summary : t->final_words;
+    const char *said = in->pr_body ? in->pr_body : summary;
     json_t *args = NULL, *res = NULL, *extra = NULL, *prj, *files = NULL;
     char *diff = NULL, *body = NULL, *listed = NULL;
     const char *purl, *status = in->status ? in->status : "ready_to_test";
@@ -822,8 +835,8 @@ static int runner_task_report_ready(struct runner_task *t, struct err *err)
         runner_task_preview(t);
     extra = json_pack("{s:{s:s, s:s, s:O}}", "result", "branch", t->branch, "commit", t->head_sha,
                       "pull_request", prj ? prj : json_null());
-    if (in->summary)
-        json_object_set_new(json_object_get(extra, "result"), "summary", json_string(in->summary));
+    if (summary)
+        json_object_set_new(json_object_get(extra, "result"), "summary", json_string(summary));
     if (files) {
         json_t *r = json_object_get(extra, "result");
 
@@ -896,9 +909,9 @@ static bool runner_task_report(struct runner_task *t, struct err *err)
     if (!t->changed) {
         runner_task_log(t, "notice", "the coding command finished without changing anything");
         extra = json_pack("{s:{s:s, s:b}}", "result", "branch", t->branch, "changes", false);
-        if (in->summary)
+        if (in->summary || t->final_words)
             json_object_set_new(json_object_get(extra, "result"), "summary",
-                                json_string(in->summary));
+                                json_string(in->summary ? in->summary : t->final_words));
         rc = runner_task_status(t, "completed", extra, err);
         json_decref(extra);
         return runner_task_end(t, rc);
@@ -924,6 +937,8 @@ static void runner_task_finish(struct runner_task *t)
     json_decref(t->batch);
     free(t->prompt);
     free(t->safe_url);
+    free(t->final_words);
+    t->final_words = NULL;
     if (t->git_token) {
         memset(t->git_token, 0, strlen(t->git_token));
         free(t->git_token);

@@ -149,6 +149,9 @@ kill $fake
 [ "$state" = ready_to_test ] || fail "the Claude Code task $id is $state: $(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.last_error')"
 branch=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '.task.branch // .branch')
 [ "$(git --git-dir "$repo" show "$branch:HELLO.md")" = hello ] || fail "Claude Code's HELLO.md is not on $branch"
+# The model gave no summary of its own: its final message is the task's (and the PR body's).
+summary=$(curl -fsS "$url/api/tasks/$id" -H "Authorization: Bearer $token" | jq -r '(.task // .).result.summary')
+[ "$summary" = "Wrote HELLO.md." ] || fail "the task's summary is not the model's final message: $summary"
 grep -lq "coder='Claude Code (credentials: ANTHROPIC_API_KEY with ANTHROPIC_BASE_URL)'" "$tmp/state/logs/agents/"* ||
   fail "no agent log says it runs Claude Code"
 echo "ok - with ANTHROPIC_API_KEY and claude on PATH, run.sh's agents run Claude Code and say so"
