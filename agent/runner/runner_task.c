@@ -143,19 +143,20 @@ static void runner_task_on_line(void *ud, const char *line)
             const char *lvl = json_string_value(json_object_get(e, "level"));
             const char *kind =
                 json_string_value(json_object_get(json_object_get(e, "metadata"), "kind"));
+            const char *w;
 
-            if (lvl && kind && strcmp(lvl, "error") == 0 && strcmp(kind, "result") == 0)
+            if (!lvl || !kind || strcmp(kind, "result") != 0)
+                continue;
+            if (strcmp(lvl, "error") == 0) {
                 snprintf(t->model_error, sizeof(t->model_error), "%s",
                          json_string_value(json_object_get(e, "message")));
+                continue;
+            }
             /* The model's final message: the summary of a model that gave none itself. */
-            if (lvl && kind && strcmp(lvl, "info") == 0 && strcmp(kind, "result") == 0) {
-                const char *w =
-                    json_string_value(json_object_get(json_object_get(e, "metadata"), "result"));
-
-                if (w && *w) {
-                    free(t->final_words);
-                    t->final_words = mem_strdup(w);
-                }
+            w = json_string_value(json_object_get(json_object_get(e, "metadata"), "result"));
+            if (w && *w) {
+                free(t->final_words);
+                t->final_words = mem_strdup(w);
             }
         }
         json_array_extend(t->batch, tx);
@@ -799,10 +800,18 @@ static char *runner_task_pr_body(const json_t *files)
  * message; then the files changed; droverd adds the task's link) and hand
  * the task over in the status the model chose (update_task_status), ready_to_test by default.
  */
+/* The task's summary: the model's own (update_task_status), else its final message, or NULL. */
+static const char *runner_task_summary(const struct runner_task *t)
+{
+    const char *said = t->mcpd.tools.intent.summary;
+
+    return said ? said : t->final_words;
+}
+
 static int runner_task_report_ready(struct runner_task *t, struct err *err)
 {
     const struct runner_intent *in = &t->mcpd.tools.intent;
-    const char *summary = in->summary ? in->summary : t->final_words;
+    const char *summary = runner_task_summary(t);
     const char *said = in->pr_body ? in->pr_body : summary;
     json_t *args = NULL, *res = NULL, *extra = NULL, *prj, *files = NULL;
     char *diff = NULL, *body = NULL, *listed = NULL;
@@ -909,9 +918,9 @@ static bool runner_task_report(struct runner_task *t, struct err *err)
     if (!t->changed) {
         runner_task_log(t, "notice", "the coding command finished without changing anything");
         extra = json_pack("{s:{s:s, s:b}}", "result", "branch", t->branch, "changes", false);
-        if (in->summary || t->final_words)
+        if (runner_task_summary(t))
             json_object_set_new(json_object_get(extra, "result"), "summary",
-                                json_string(in->summary ? in->summary : t->final_words));
+                                json_string(runner_task_summary(t)));
         rc = runner_task_status(t, "completed", extra, err);
         json_decref(extra);
         return runner_task_end(t, rc);

@@ -110,6 +110,7 @@ static int ws_receive(struct server *s, struct lws *wsi, struct ws_sess *w, cons
                       size_t len)
 {
     struct job *j;
+    int ra = 0;
 
     if (buf_append(&w->rx, in, len) < 0) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
@@ -117,15 +118,11 @@ static int ws_receive(struct server *s, struct lws *wsi, struct ws_sess *w, cons
     }
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
         return 0;
-    {
-        int ra = 0;
-
-        j = job_new(JOB_RPC, w->id);
-        /* Over the limit: a worker answers with the request's own id (parsing it is not the
-         * service thread's work), and runs nothing. */
-        if (!ratelimit_take(&s->rate, w->token, clock_ms(), &ra))
-            j->limited_s = ra > 0 ? ra : 1;
-    }
+    j = job_new(JOB_RPC, w->id);
+    /* Over the limit: a worker answers with the request's own id (parsing it is not the
+     * service thread's work), and runs nothing. */
+    if (!ratelimit_take(&s->rate, w->token, clock_ms(), &ra))
+        j->limited_s = ra > 0 ? ra : 1;
     j->ws = true;
     j->body = buf_take(&w->rx, &j->body_len);
     j->token = w->token[0] ? mem_strdup(w->token) : NULL;

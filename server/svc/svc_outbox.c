@@ -110,7 +110,7 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
     json_t *slack = NULL;
     char *body, msgid[40], ts[24], sig[100], h_id[64], h_ts[48], h_sig[128];
     const char *headers[4] = {NULL, NULL, NULL, NULL};
-    const char *secret = svc_outbox_secret(ep);
+    const char *secret = svc_outbox_secret(ep), *curl_why;
     struct http_req req = {0};
     struct http_resp resp;
     struct err herr = {0};
@@ -152,12 +152,10 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
         retry = (int)resp.retry_after_s;
     /* Why, in curl's words only (resp.error): herr.msg names the URL, whose path may be the
      * endpoint's secret (Slack), and the reason is kept in the history operators may read. */
+    curl_why = resp.error[0] ? resp.error : "no request made";
     if (!ok)
         log_warn("outbox", "message %s to %s: attempt %d failed (%s)%s", msgid, ep, attempts,
-                 resp.status     ? "HTTP status"
-                 : resp.error[0] ? resp.error
-                                 : "no request made",
-                 dead ? ", giving up" : "");
+                 resp.status ? "HTTP status" : curl_why, dead ? ", giving up" : "");
     {
         char why[300];
 
@@ -166,7 +164,7 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
         else if (resp.status)
             snprintf(why, sizeof(why), "HTTP %ld", resp.status);
         else
-            snprintf(why, sizeof(why), "%.290s", resp.error[0] ? resp.error : "no request made");
+            snprintf(why, sizeof(why), "%.290s", curl_why);
         rc = outbox_settle(db, id, ok, dead, retry, resp.status, ok ? NULL : why, err);
     }
     http_resp_clear(&resp);
