@@ -187,6 +187,23 @@ static bool loop_elect(struct loop *l)
 #define LOOP_REAP_BATCH 100
 
 /*
+ * Revoke an agent's tokens as the pool lets it go. Marking it offline is not enough: a
+ * heartbeat revives an offline agent, so a process the backend cannot see (the child of an
+ * earlier droverd, a pod in a partitioned node) would go on claiming tasks that are requeued
+ * under it every tick. Without its token it gets 401 and exits.
+ */
+static void loop_disown(struct loop *l, const char *id)
+{
+    struct err err = {0};
+    int n = 0;
+
+    if (tokens_revoke_agent(&l->db, id, &n, &err) < 0)
+        loop_warn(-1, &err, "revoking its token", id);
+    else if (n > 0)
+        log_info("pool", "agent token revoked: agent=%s tokens=%d", id, n);
+}
+
+/*
  * An agent is gone (its pod ended, or vanished): its tasks go back to the queue now rather
  * than when their leases would have run out, and the agent is marked offline. Returns how
  * many tasks were requeued.
@@ -196,6 +213,7 @@ static int loop_release(struct loop *l, const char *id, const char *why)
     struct err err = {0};
     int n = 0;
 
+    loop_disown(l, id);
     loop_warn(poolstore_expire_agent_leases(&l->db, id, &err), &err, "expiring its leases", id);
     loop_warn(agents_mark_offline(&l->db, id, why, &err), &err, "marking it offline", id);
     loop_warn(queue_reap(&l->db, LOOP_REAP_BATCH, &n, &err), &err, "requeueing its tasks", id);
@@ -213,6 +231,7 @@ static void loop_retire(struct loop *l, const json_t *agent, const char *reason)
     if (pod && backend_remove(l->be, pod, uid, &err) < 0)
         log_warn("pool", "pod delete failed: agent=%s pod=%s err='%s'", id, pod, err.msg);
     json_object_del(l->starting, id);
+    loop_disown(l, id);
     if (agents_mark_offline(&l->db, id, reason, &err) < 0)
         log_warn("pool", "mark offline failed: agent=%s err='%s'", id, err.msg);
     else

@@ -34,6 +34,12 @@ static const struct db_stmt st_revoke = {
     " AND (name = $1 OR ($1 ~ '^[0-9]{1,18}$' AND id = $1::bigint)) RETURNING id",
     1};
 
+static const struct db_stmt st_revoke_agent = {
+    "tokens_revoke_agent",
+    "UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND agent_id = $1::uuid"
+    " RETURNING id",
+    1};
+
 void tokens_hash_hex(const char *token, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -128,6 +134,22 @@ int tokens_revoke(struct db *db, const char *ref, int *revoked, struct err *err)
     PQclear(r);
     if (*revoked == 0)
         return err_set(err, ERR_NOT_FOUND, "no active token with id or name '%s'", ref);
+    return 0;
+}
+
+int tokens_revoke_agent(struct db *db, const char *agent_id, int *revoked, struct err *err)
+{
+    const char *params[1] = {agent_id};
+    PGresult *r;
+
+    *revoked = 0;
+    if (!agent_id || !text_is_uuid(agent_id))
+        return err_set(err, ERR_INVALID, "agent id must be a UUID");
+    r = db_exec(db, &st_revoke_agent, params, err);
+    if (!r)
+        return -1;
+    *revoked = PQntuples(r);
+    PQclear(r);
     return 0;
 }
 

@@ -28,6 +28,12 @@ int tokens_verify(struct db *db, const char *token, struct principal *who, struc
 int tokens_revoke(struct db *db, const char *ref, int *revoked, struct err *err);
 
 /*
+ * Revoke every live token of one agent (`*revoked` of them; none is not an error). The pool
+ * does this when it lets an agent go, so a process it cannot reach stops acting for it.
+ */
+int tokens_revoke_agent(struct db *db, const char *agent_id, int *revoked, struct err *err);
+
+/*
  * Every token, without its secret: [{id, name, scope, agent_id, created_at, last_used_at,
  * revoked_at}], agent tokens only with `agents`.
  */

@@ -478,6 +478,19 @@ START_TEST(work_auth_paths)
     work_exec(&svc, j);
     ck_assert_int_eq(j->status, 401);
     job_free(j);
+    /* the pool's revocation: every live token of one agent, only that agent's */
+    ck_assert_int_eq(tokens_revoke_agent(&db, "agent-1'; --", &revoked, &err), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+    err_clear(&err);
+    ck_assert(tokens_revoke_agent(&db, other.agent_id, &revoked, &err) == 0);
+    ck_assert_int_eq(revoked, 1);
+    ck_assert(tokens_revoke_agent(&db, other.agent_id, &revoked, &err) == 0);
+    ck_assert_int_eq(revoked, 0);
+    ttlcache_clear(env.auth);
+    j = job(JOB_TOOLS_CALL, other_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
+    work_exec(&svc, j);
+    ck_assert_int_eq(j->status, 401);
+    job_free(j);
     /* ws: an auth failure is a JSON-RPC error and closes the connection */
     j = job(JOB_RPC, NULL, init);
     j->ws = true;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "api/pool.h"
 #include "pool/agentpool.h"
@@ -73,6 +74,11 @@ static int fake_agent(void)
         json_t *out = NULL, *task = NULL, *agent = NULL;
         const char *status;
 
+        /* Like drover-agent, which stops when the server answers 401. */
+        if (tokens_verify(&d, token, &who, &err) < 0) {
+            db_close(&d);
+            return err.code == ERR_UNAUTHORIZED ? 0 : 4;
+        }
         if (queue_heartbeat(&d, &qo, id, NULL, NULL, NULL, &out, &err) < 0)
             return 5;
         json_decref(out);
@@ -632,6 +638,76 @@ START_TEST(test_load_drop_wakes_the_pool)
 }
 END_TEST
 
+/*
+ * An agent the backend does not list (here: a process this test started itself, as one left
+ * behind by an earlier droverd would be) loses its token when the pool finds its pod gone, and
+ * stops. Marking it offline alone was not enough: each heartbeat revived it, and it went on
+ * claiming tasks that were requeued under it at every evaluation.
+ */
+START_TEST(test_ghost_agent_is_disowned)
+{
+    struct err err = {0};
+    struct principal who;
+    char id[37], token[PRINCIPAL_TOKEN_LEN], env_id[64], env_token[128], sql[256];
+    int status = -1;
+    pid_t ghost, w = 0;
+    double t0;
+
+    start_pool(NULL, 4);
+    wait_for(READY, 2, 20);
+    ck_assert(agents_create(&db, "ghost", "process", id, &err) == 0);
+    ck_assert(tokens_create(&db, PRINCIPAL_AGENT, "agent-ghost", id, token, NULL, &err) == 0);
+    /* A process name the backend never started (pid 1 is never droverd's child). */
+    ck_assert(poolstore_agent_set_pod(&db, id, "proc-1", NULL, &err) == 0);
+    snprintf(env_id, sizeof(env_id), "AGENT_ID=%s", id);
+    snprintf(env_token, sizeof(env_token), "DROVER_TOKEN=%s", token);
+    ghost = fork();
+    ck_assert_int_ge(ghost, 0);
+    if (ghost == 0) {
+        putenv(env_id);
+        putenv(env_token);
+        execl(self_exe, self_exe, "--fake-agent", (char *)NULL);
+        _exit(127);
+    }
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM agents WHERE id = '%s' AND status = 'idle'",
+             id);
+    wait_for(sql, 1, 20);
+    /* A task wakes the pool (the tick is 30 s away); its evaluation reconciles. */
+    enqueue(1, 0);
+    t0 = clock_s();
+    while (clock_s() - t0 < 20 * testdb_slowdown() && (w = waitpid(ghost, &status, WNOHANG)) == 0)
+        usleep(100000);
+    if (w == 0) {
+        kill(ghost, SIGKILL);
+        waitpid(ghost, &status, 0);
+        ck_abort_msg("the ghost agent kept its token and is still running");
+    }
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ghost status %d", status);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM api_tokens WHERE agent_id = '%s' AND revoked_at IS NULL", id);
+    ck_assert_int_eq(scalar(sql), 0);
+    ck_assert_int_eq(tokens_verify(&db, token, &who, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    /* The pool's own agents keep theirs, and the task is done once, by one of them. */
+    wait_for("SELECT count(*) FROM tasks WHERE state = 'completed'", 1, 20);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM tasks WHERE state = 'completed' AND agent_id <> '%s'", id);
+    ck_assert_int_eq(scalar(sql), 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM api_tokens WHERE agent_id IS NOT NULL"
+                            " AND revoked_at IS NULL"),
+                     scalar(LIVE));
+    /* A heartbeat in flight may have revived the row once more; the next evaluation ends it. */
+    enqueue(1, 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agents WHERE id = '%s' AND status = 'offline'"
+             " AND offline_reason = 'pod gone'",
+             id);
+    wait_for(sql, 1, 20);
+    agentpool_stop(pool);
+    pool = env.pool = NULL;
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
@@ -650,6 +726,7 @@ static Suite *pool_suite(void)
     tcase_add_test(loop, test_crashing_agents_open_the_breaker);
     tcase_add_test(loop, test_leader_failover);
     tcase_add_test(loop, test_load_drop_wakes_the_pool);
+    tcase_add_test(loop, test_ghost_agent_is_disowned);
     suite_add_tcase(s, loop);
     return s;
 }
