@@ -220,18 +220,25 @@ static int loop_release(struct loop *l, const char *id, const char *why)
     return n;
 }
 
-/* Delete an agent's pod (if it has one) and mark it offline; a no-op for other backends'. */
+/*
+ * Delete an agent's pod (if it has one) and mark it offline; a no-op for other backends'.
+ * Only an agent this pool runs loses its token: one registered from elsewhere (backend
+ * none, an operator's own machine) that went quiet for a while may come back, and a
+ * heartbeat revives it; locking it out would need an admin to mint it a new token.
+ */
 static void loop_retire(struct loop *l, const json_t *agent, const char *reason)
 {
     const char *id = json_string_value(json_object_get(agent, "id"));
     const char *pod = json_string_value(json_object_get(agent, "pod_name"));
     const char *uid = json_string_value(json_object_get(agent, "pod_uid"));
+    const char *backend = json_string_value(json_object_get(agent, "backend"));
     struct err err = {0};
 
     if (pod && backend_remove(l->be, pod, uid, &err) < 0)
         log_warn("pool", "pod delete failed: agent=%s pod=%s err='%s'", id, pod, err.msg);
     json_object_del(l->starting, id);
-    loop_disown(l, id);
+    if (backend_manages_pods(l->be) && backend && strcmp(backend, l->cfg.backend) == 0)
+        loop_disown(l, id);
     if (agents_mark_offline(&l->db, id, reason, &err) < 0)
         log_warn("pool", "mark offline failed: agent=%s err='%s'", id, err.msg);
     else

@@ -649,6 +649,7 @@ START_TEST(test_ghost_agent_is_disowned)
     struct err err = {0};
     struct principal who;
     char id[37], token[PRINCIPAL_TOKEN_LEN], env_id[64], env_token[128], sql[256];
+    char out_id[37], out_token[PRINCIPAL_TOKEN_LEN];
     int status = -1;
     pid_t ghost, w = 0;
     double t0;
@@ -672,6 +673,16 @@ START_TEST(test_ghost_agent_is_disowned)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM agents WHERE id = '%s' AND status = 'idle'",
              id);
     wait_for(sql, 1, 20);
+    /* An agent registered from elsewhere that went quiet an hour ago: the reaper marks it
+     * offline, but it is not the pool's to lock out; its next heartbeat revives it. */
+    ck_assert(agents_create(&db, "outsider", "none", out_id, &err) == 0);
+    ck_assert(
+        tokens_create(&db, PRINCIPAL_AGENT, "agent-outsider", out_id, out_token, NULL, &err) == 0);
+    snprintf(sql, sizeof(sql),
+             "UPDATE agents SET status = 'idle', last_heartbeat_at = now() - interval '1 hour'"
+             " WHERE id = '%s'",
+             out_id);
+    exec_ok(sql);
     /* A task wakes the pool (the tick is 30 s away); its evaluation reconciles. */
     enqueue(1, 0);
     t0 = clock_s();
@@ -693,9 +704,17 @@ START_TEST(test_ghost_agent_is_disowned)
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM tasks WHERE state = 'completed' AND agent_id <> '%s'", id);
     ck_assert_int_eq(scalar(sql), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM api_tokens WHERE agent_id IS NOT NULL"
-                            " AND revoked_at IS NULL"),
-                     scalar(LIVE));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agents WHERE id = '%s' AND status = 'offline'"
+             " AND offline_reason LIKE 'stale:%%'",
+             out_id);
+    wait_for(sql, 1, 20);
+    ck_assert_msg(tokens_verify(&db, out_token, &who, &err) == 0, "outsider: %s", err.msg);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM api_tokens WHERE agent_id IS NOT NULL AND agent_id <> '%s'"
+             " AND revoked_at IS NULL",
+             out_id);
+    ck_assert_int_eq(scalar(sql), scalar(LIVE));
     /* A heartbeat in flight may have revived the row once more; the next evaluation ends it. */
     enqueue(1, 0);
     snprintf(sql, sizeof(sql),
