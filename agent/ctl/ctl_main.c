@@ -23,6 +23,7 @@
 #include "ctl_pool.h"
 #include "ctl_projects.h"
 #include "ctl_schedules.h"
+#include "ctl_approvals.h"
 #include "ctl_tasks.h"
 #include "ctl_term.h"
 #include "ctl_tokens.h"
@@ -118,6 +119,27 @@ static const struct ctl_main_cmd {
      ctl_schedules_add},
     {"schedule", "delete", "schedule delete", "usage: droverctl schedule delete ID\n",
      ctl_schedules_delete},
+    {"approvals", NULL, "approvals",
+     "usage: droverctl approvals [--state S | --all] [--task ID] [--json]\n\nActions of coding "
+     "agents their project's autonomy policy left to a person\n(pending ones unless --state or "
+     "--all), with the rule that asked.\n",
+     ctl_approvals_list},
+    {"approve", NULL, "approve",
+     "usage: droverctl approve ID [--reason TEXT]\n\nLets the waiting agent take the action; "
+     "your token's name is recorded.\n",
+     ctl_approvals_approve},
+    {"deny", NULL, "deny",
+     "usage: droverctl deny ID [--reason TEXT]\n\nRefuses the action; the coding model is "
+     "told so, with the reason.\n",
+     ctl_approvals_deny},
+    {"policy", "get", "policy get", "usage: droverctl policy get PROJECT [--json]\n",
+     ctl_approvals_policy_get},
+    {"policy", "set", "policy set",
+     "usage: droverctl policy set PROJECT FILE|-\n\nAdds the JSON policy in FILE as the "
+     "project's next version (docs/autonomy.md).\n",
+     ctl_approvals_policy_set},
+    {"policy", "history", "policy history", "usage: droverctl policy history PROJECT [--json]\n",
+     ctl_approvals_policy_history},
     {"health", NULL, "health",
      "usage: droverctl health [--json]\n\nWhat droverd finds wrong (GET /api/diagnostics, as "
      "droverd doctor):\neach check's status, detail and fix. Exit 1 when a check fails.\n",
@@ -169,6 +191,9 @@ static const struct {
     {"schedule", "usage: droverctl schedule list [--json]\n"
                  "       droverctl schedule add NAME --project P --cron EXPR PROMPT...\n"
                  "       droverctl schedule delete ID\n"},
+    {"policy", "usage: droverctl policy get PROJECT [--json]\n"
+               "       droverctl policy set PROJECT FILE|-\n"
+               "       droverctl policy history PROJECT [--json]\n"},
     {"token",
      "usage: droverctl token create NAME --scope developer|operator|admin|agent [--agent ID]\n"
      "       droverctl token revoke ID\n\nThe new token is printed once; store it.\n"},
@@ -187,6 +212,8 @@ static void ctl_main_usage(FILE *f)
         "  project add|list                              projects\n"
         "  schedule list|add|delete                      scheduled tasks (cron)\n"
         "  token create|revoke                           API tokens\n"
+        "  approvals, approve ID, deny ID                actions waiting for a person\n"
+        "  policy get|set|history                        a project's autonomy policy\n"
         "  health                                        what droverd finds wrong\n"
         "  completion bash|zsh                           shell completion script\n\n"
         "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN (or DROVER_TOKEN_FILE,\n"

@@ -128,7 +128,11 @@ static void runner_cfg_command(struct runner_cfg *cfg)
      * explicit allow-list instead; the image runs as a normal user. Only the task's own MCP
      * server (--strict-mcp-config), its tools in the model's tool list rather than deferred
      * behind a tool search (a handful of tools; the prompt refers to them by name); the task's
-     * model and the project's tools when set. The prompt goes last, after "--": one that starts
+     * model and the project's tools when set. Under an autonomy policy every action goes to
+     * Drover's permission prompt tool, and only the user's settings (the task's fresh HOME) are
+     * read: a repository's own .claude/settings.json could otherwise allow what the policy
+     * denies, since Claude Code consults the tool only when no settings rule decides. The
+     * prompt goes last, after "--": one that starts
      * with "-" stays a prompt (and --allowedTools/--tools, which take several values, cannot
      * swallow it). */
     cfg->coding_command =
@@ -139,6 +143,8 @@ static void runner_cfg_command(struct runner_cfg *cfg)
                    "${DROVER_TOOLS:+--tools \"$DROVER_TOOLS\"} "
                    "--permission-mode \"${DROVER_PERMISSION_MODE:-%s}\" "
                    "${DROVER_ALLOWED_TOOLS:+--allowedTools \"$DROVER_ALLOWED_TOOLS\"} "
+                   "${DROVER_PERMISSION_PROMPT_TOOL:+--permission-prompt-tool "
+                   "\"$DROVER_PERMISSION_PROMPT_TOOL\" --setting-sources user} "
                    "-- \"$DROVER_TASK_PROMPT\"",
                    geteuid() == 0 ? "acceptEdits" : "bypassPermissions");
 }

@@ -269,7 +269,7 @@ static int runner_mcpd_random_hex(char *out, size_t bytes, struct err *err)
 }
 
 int runner_mcpd_start(struct runner_mcpd *d, const struct runner_cfg *cfg, int64_t task_id,
-                      int64_t epoch, struct err *err)
+                      int64_t epoch, bool autonomy, const char *cwd, struct err *err)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
@@ -283,6 +283,9 @@ int runner_mcpd_start(struct runner_mcpd *d, const struct runner_cfg *cfg, int64
     d->tools.forward = runner_mcpd_forward;
     d->tools.ud = d;
     atomic_init(&d->stop, false);
+    d->tools.stop = &d->stop;
+    d->tools.autonomy = autonomy;
+    d->tools.cwd = cwd;
     if (runner_mcpd_random_hex(d->secret, 32, err) < 0)
         return -1;
     d->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -31,9 +31,12 @@ struct runner_mcpd {
     bool m_ready, m_init;
 };
 
-/* Listen and start serving task `task_id` at `epoch`. 0, or -1 with err. */
+/*
+ * Listen and start serving task `task_id` at `epoch`; `autonomy`: offer approve_action for the
+ * project's policy, with `cwd` (borrowed, outlives the endpoint) as the working tree. 0, or -1.
+ */
 int runner_mcpd_start(struct runner_mcpd *d, const struct runner_cfg *cfg, int64_t task_id,
-                      int64_t epoch, struct err *err);
+                      int64_t epoch, bool autonomy, const char *cwd, struct err *err);
 
 /* Stop serving (joins the thread); d->tools.intent then holds what the model asked for. */
 void runner_mcpd_stop(struct runner_mcpd *d);

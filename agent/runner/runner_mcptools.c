@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RUNNER_MCPTOOLS_TEXT_MAX 65536
 
@@ -49,6 +50,15 @@ static const char *const runner_mcptools_defs[][3] = {
 };
 
 #define RUNNER_MCPTOOLS_N (sizeof(runner_mcptools_defs) / sizeof(runner_mcptools_defs[0]))
+
+/* Named in --permission-prompt-tool as mcp__drover__approve_action (runner_cfg.c). */
+static const char *const runner_mcptools_approve_def[3] = {
+    "approve_action",
+    "Claude Code's permission prompt for this task (--permission-prompt-tool): decides each "
+    "action from the project's autonomy policy, or waits for a person. Not for the model.",
+    "{\"type\":\"object\",\"properties\":{\"tool_name\":{\"type\":\"string\"},\"input\":"
+    "{\"type\":\"object\"},\"tool_use_id\":{\"type\":\"string\"}},\"required\":[\"tool_name\","
+    "\"input\"]}"};
 
 static const char *const runner_mcptools_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
                                                        "2024-11-05"};
@@ -100,19 +110,24 @@ static json_t *runner_mcptools_initialize(const json_t *params)
         "with your summary, trigger_preview_deploy, update_task_status when you finish.");
 }
 
-static json_t *runner_mcptools_list(void)
+static void runner_mcptools_add(json_t *tools, const char *const def[3])
+{
+    json_t *schema = json_loads(def[2], 0, NULL);
+
+    if (!schema) /* a typo in the tables above: fail loudly in every test */
+        abort();
+    json_array_append_new(tools, json_pack("{s:s, s:s, s:o}", "name", def[0], "description", def[1],
+                                           "inputSchema", schema));
+}
+
+static json_t *runner_mcptools_list(const struct runner_mcptools *t)
 {
     json_t *tools = json_array();
 
-    for (size_t i = 0; i < RUNNER_MCPTOOLS_N; i++) {
-        json_t *schema = json_loads(runner_mcptools_defs[i][2], 0, NULL);
-
-        if (!schema) /* a typo in the table above: fail loudly in every test */
-            abort();
-        json_array_append_new(tools, json_pack("{s:s, s:s, s:o}", "name",
-                                               runner_mcptools_defs[i][0], "description",
-                                               runner_mcptools_defs[i][1], "inputSchema", schema));
-    }
+    for (size_t i = 0; i < RUNNER_MCPTOOLS_N; i++)
+        runner_mcptools_add(tools, runner_mcptools_defs[i]);
+    if (t->autonomy)
+        runner_mcptools_add(tools, runner_mcptools_approve_def);
     return json_pack("{s:o}", "tools", tools);
 }
 
@@ -264,6 +279,87 @@ static json_t *runner_mcptools_status(struct runner_mcptools *t, const json_t *a
     return runner_mcptools_text("Recorded: the task goes to this status when you finish.", false);
 }
 
+/* The permission prompt's answer: an MCP result whose only content is the decision as text. */
+static json_t *runner_mcptools_behavior(const json_t *input, const char *deny)
+{
+    json_t *b = deny ? json_pack("{s:s, s:s}", "behavior", "deny", "message", deny)
+                     : json_pack("{s:s, s:O}", "behavior", "allow", "updatedInput", input);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_t *r = json_pack("{s:[{s:s, s:s}]}", "content", "type", "text", "text", text);
+
+    free(text);
+    json_decref(b);
+    return r;
+}
+
+static void runner_mcptools_sleep(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Ask droverd; wait for a person when it says pending. Fails closed: no answer is a denial. */
+static json_t *runner_mcptools_approve(struct runner_mcptools *t, const json_t *args, char *why,
+                                       size_t n)
+{
+    static const char *const ok[] = {"tool_name", "input", "tool_use_id", NULL};
+    const char *tool, *use, *decision, *msg;
+    const json_t *input = json_object_get(args, "input");
+    json_t *fwd, *res = NULL;
+    struct err err = {0};
+    char deny[1024] = "";
+    json_int_t approval = 0;
+
+    if (runner_mcptools_only(args, ok, why, n) < 0 ||
+        runner_mcptools_str(args, "tool_name", true, 200, &tool, why, n) < 0 ||
+        runner_mcptools_str(args, "tool_use_id", false, 200, &use, why, n) < 0)
+        return NULL;
+    if (!json_is_object(input)) {
+        snprintf(why, n, "input must be the tool's arguments (an object)");
+        return NULL;
+    }
+    t->intent.approvals++;
+    fwd = json_pack("{s:I, s:I, s:s, s:O, s:s?, s:s?}", "task_id", (json_int_t)t->task_id,
+                    "lease_epoch", (json_int_t)t->epoch, "tool_name", tool, "input", input, "cwd",
+                    t->cwd, "tool_use_id", use);
+    for (;;) {
+        int rc = t->forward ? t->forward(t->ud, approval ? "get_approval" : "request_approval", fwd,
+                                         &res, &err)
+                            : err_set(&err, ERR_UNAVAILABLE, "no connection to droverd");
+
+        json_decref(fwd);
+        fwd = NULL;
+        if (rc < 0) {
+            snprintf(deny, sizeof(deny), "Denied: Drover could not decide this action (%s).",
+                     err.msg);
+            break;
+        }
+        decision = json_string_value(json_object_get(res, "decision"));
+        msg = json_string_value(json_object_get(res, "message"));
+        if (decision && strcmp(decision, "allow") == 0)
+            break;
+        if (!decision || strcmp(decision, "pending") != 0) {
+            snprintf(deny, sizeof(deny), "%s", msg ? msg : "Denied by the project's policy.");
+            break;
+        }
+        approval = json_integer_value(json_object_get(res, "approval_id"));
+        json_decref(res);
+        res = NULL;
+        if (approval <= 0 || (t->stop && atomic_load(t->stop))) {
+            snprintf(deny, sizeof(deny), "Denied: the task stopped while waiting for approval.");
+            break;
+        }
+        runner_mcptools_sleep(t->poll_ms ? t->poll_ms : 1000);
+        fwd = json_pack("{s:I, s:I, s:I}", "task_id", (json_int_t)t->task_id, "lease_epoch",
+                        (json_int_t)t->epoch, "approval_id", approval);
+    }
+    json_decref(res);
+    if (deny[0])
+        t->intent.denials++;
+    return runner_mcptools_behavior(input, deny[0] ? deny : NULL);
+}
+
 static json_t *runner_mcptools_call(struct runner_mcptools *t, const json_t *id,
                                     const json_t *params)
 {
@@ -284,6 +380,8 @@ static json_t *runner_mcptools_call(struct runner_mcptools *t, const json_t *id,
         fn = runner_mcptools_preview;
     else if (name && strcmp(name, "update_task_status") == 0)
         fn = runner_mcptools_status;
+    else if (name && t->autonomy && strcmp(name, "approve_action") == 0)
+        fn = runner_mcptools_approve;
     if (!fn) {
         snprintf(why, sizeof(why),
                  "unknown tool '%.80s': this task's tools are log_activity, "
@@ -313,7 +411,7 @@ json_t *runner_mcptools_handle(struct runner_mcptools *t, const json_t *msg)
     if (strcmp(method, "ping") == 0)
         return runner_mcptools_reply(id, json_object());
     if (strcmp(method, "tools/list") == 0)
-        return runner_mcptools_reply(id, runner_mcptools_list());
+        return runner_mcptools_reply(id, runner_mcptools_list(t));
     if (strcmp(method, "tools/call") == 0) {
         if (!json_is_object(params))
             return runner_mcptools_error(id, -32602, "params must be an object");

@@ -10,11 +10,18 @@
  * coding command has exited and its commits are pushed: a forge refuses a pull request for a
  * branch that does not have them yet, and a task parked while its command still runs would
  * have the command killed mid-turn. Pure but for the forward callback; one thread at a time.
+ *
+ * approve_action (only with t->autonomy) is not for the model: it is Claude Code's permission
+ * prompt tool. It asks droverd's request_approval about each action and, when a person must
+ * decide, polls get_approval until they have (or the project's timeout denies it); any failure
+ * to get an answer denies (fail closed). Its result is the text Claude Code expects:
+ * {"behavior":"allow","updatedInput":...} or {"behavior":"deny","message":...}.
  */
 #ifndef DROVER_AGENT_RUNNER_MCPTOOLS_H
 #define DROVER_AGENT_RUNNER_MCPTOOLS_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,6 +35,7 @@ struct runner_intent {
     char *status;             /* update_task_status: "ready_to_test" or "completed" */
     char *summary;            /* ... with the model's summary, or NULL */
     int logged;               /* log_activity calls that reached droverd */
+    int approvals, denials;   /* approve_action: actions asked about, and those denied */
     int calls;                /* tools/call requests, all tools */
 };
 
@@ -40,6 +48,12 @@ struct runner_mcptools {
     runner_mcptools_forward_fn forward;
     void *ud;
     struct runner_intent intent;
+    /* The task's project has an autonomy policy: approve_action is offered (Claude Code's
+     * --permission-prompt-tool), deciding each action through droverd. cwd: the working tree. */
+    bool autonomy;
+    const char *cwd;
+    const atomic_bool *stop; /* set when the runner stops serving: a wait for a person ends */
+    unsigned poll_ms;        /* how often a pending approval is asked about again (0: 1000) */
 };
 
 /* One JSON-RPC message: the response (owned), or NULL for a notification. */

@@ -36,7 +36,15 @@ void runner_project_settings(const json_t *task, bool root, struct runner_projec
     out->model = model && *model ? model : json_string_value(json_object_get(agent, "model"));
     if (json_array_size(json_object_get(agent, "tools")))
         out->tools = runner_project_join(NULL, json_object_get(agent, "tools"));
-    if (json_is_array(allowed)) {
+    if (json_is_object(json_object_get(task, "autonomy"))) {
+        const json_t *a = json_object_get(task, "autonomy");
+
+        out->allowed = mem_strdup("mcp__drover");
+        out->mode = "default";
+        out->prompt_tool = RUNNER_PROJECT_PROMPT_TOOL;
+        out->approval_timeout_s =
+            (long)json_integer_value(json_object_get(a, "approval_timeout_seconds"));
+    } else if (json_is_array(allowed)) {
         /* An allow-list means what it says: dontAsk refuses every other tool. */
         out->allowed = runner_project_join("mcp__drover", allowed);
         out->mode = "dontAsk";

@@ -319,9 +319,10 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
                                         "DROVER_TOOLS",
                                         "DROVER_ALLOWED_TOOLS",
                                         "DROVER_PERMISSION_MODE",
+                                        "DROVER_PERMISSION_PROMPT_TOOL",
                                         NULL};
     struct runner_project pj;
-    char *set[16];
+    char *set[20];
     char **env;
     size_t k = 0;
 
@@ -345,6 +346,12 @@ static char **runner_task_cmd_env(struct runner_task *t, const char *prompt, con
         set[k++] = mem_printf("DROVER_ALLOWED_TOOLS=%s", pj.allowed);
     if (pj.mode)
         set[k++] = mem_printf("DROVER_PERMISSION_MODE=%s", pj.mode);
+    if (pj.prompt_tool) {
+        set[k++] = mem_printf("DROVER_PERMISSION_PROMPT_TOOL=%s", pj.prompt_tool);
+        /* Claude Code gives up on an MCP tool call after MCP_TOOL_TIMEOUT: a person's answer
+         * (or the policy's timeout, which denies) must come first. */
+        set[k++] = mem_printf("MCP_TOOL_TIMEOUT=%ld", (pj.approval_timeout_s + 120) * 1000);
+    }
     runner_project_clear(&pj);
     if (t->r->sandbox && runner_sandbox_contained(t->r->sandbox))
         set[k++] = mem_printf("HOME=%s", t->home);
@@ -368,7 +375,8 @@ static int runner_task_mcp_config(struct runner_task *t, struct err *err)
     json_t *cfg;
     int rc;
 
-    if (runner_mcpd_start(&t->mcpd, &t->r->cfg, t->id, t->epoch, err) < 0)
+    if (runner_mcpd_start(&t->mcpd, &t->r->cfg, t->id, t->epoch,
+                          json_is_object(json_object_get(t->task, "autonomy")), t->repo, err) < 0)
         return -1;
     {
         struct runner_project pj;

@@ -33,9 +33,12 @@ void ops_sweep(struct svc_ctx *svc)
 
     if (svc_sweep_run(svc, &n, &err) < 0)
         log_warn("sweep", "sweep failed: %s", err.msg);
-    else if (n.reaped || n.timed_out || n.sessions_expired || n.schedules_fired)
-        log_info("sweep", "reaped=%d timed_out=%d sessions_expired=%d schedules_fired=%d", n.reaped,
-                 n.timed_out, n.sessions_expired, n.schedules_fired);
+    else if (n.reaped || n.timed_out || n.sessions_expired || n.schedules_fired ||
+             n.approvals_expired)
+        log_info("sweep",
+                 "reaped=%d timed_out=%d sessions_expired=%d schedules_fired=%d"
+                 " approvals_expired=%d",
+                 n.reaped, n.timed_out, n.sessions_expired, n.schedules_fired, n.approvals_expired);
 }
 
 int ops_runnable(struct svc_ctx *svc, int limit)

@@ -6,6 +6,7 @@
 #include "api/router.h"
 #include "api/admin.h"
 #include "api/agents.h"
+#include "api/approvals.h"
 #include "api/diag.h"
 #include "api/history.h"
 #include "api/forgehooks.h"
@@ -20,8 +21,21 @@
 #include "api/whoami.h"
 
 const struct api_route *const routes_tables[] = {
-    whoami_routes,   stream_routes,   tasks_routes,   agents_routes,
-    projects_routes, admin_routes,    hooks_routes,   metrics_routes,
-    openapi_routes,  api_pool_routes, review_routes,  forgehooks_routes,
-    notify_routes,   diag_routes,     history_routes, NULL,
+    whoami_routes,
+    stream_routes,
+    tasks_routes,
+    agents_routes,
+    projects_routes,
+    admin_routes,
+    hooks_routes,
+    metrics_routes,
+    openapi_routes,
+    api_pool_routes,
+    review_routes,
+    forgehooks_routes,
+    notify_routes,
+    diag_routes,
+    history_routes,
+    approvals_routes,
+    NULL,
 };

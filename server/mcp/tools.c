@@ -12,6 +12,7 @@
 #include "core/text.h"
 #include "mcp/mcp_headers.h"
 #include "mcp/tools_submit.h"
+#include "svc/svc_autonomy.h"
 #include "svc/svc_branch.h"
 #include "svc/svc_claim.h"
 #include "svc/svc_gitcred.h"
@@ -45,6 +46,12 @@ struct tools_def {
     "{\"type\":\"object\",\"properties\":{\"task\":{\"type\":[\"object\",\"null\"]}},"             \
     "\"required\":[\"task\"]}"
 
+#define APPROVAL_OUT                                                                               \
+    "{\"type\":\"object\",\"properties\":{\"decision\":{\"type\":\"string\",\"enum\":[\"allow\","  \
+    "\"deny\",\"pending\"]},\"action\":{\"type\":\"string\"},\"rule\":{\"type\":\"string\"},"      \
+    "\"message\":{\"type\":\"string\"},\"approval_id\":{\"type\":\"integer\"}},"                   \
+    "\"required\":[\"decision\"]}"
+
 #define TOOLS_FN(name)                                                                             \
     static int name(struct mcp_ctx *c, const json_t *args, json_t **result, struct err *err)
 TOOLS_FN(tools_get_next_task);
@@ -56,6 +63,8 @@ TOOLS_FN(tools_ask_user_question);
 TOOLS_FN(tools_create_pull_request);
 TOOLS_FN(tools_trigger_preview_deploy);
 TOOLS_FN(tools_get_git_credential);
+TOOLS_FN(tools_request_approval);
+TOOLS_FN(tools_get_approval);
 
 static const struct tools_def tools_table[] = {
     {"get_next_task", "Get the next task",
@@ -151,6 +160,25 @@ static const struct tools_def tools_table[] = {
      "\"token\":{\"type\":[\"string\",\"null\"]},\"expires_at\":{\"type\":[\"string\","
      "\"null\"]}},\"required\":[\"task_id\",\"token\"]}",
      tools_get_git_credential, true},
+    {"request_approval", "Ask whether the coding command may take an action",
+     "For a task whose project has an autonomy policy (the task's autonomy field): ask about one "
+     "tool call of the coding command (tool_name and input as Claude Code's permission prompt "
+     "sends them; cwd the repository's working tree). decision allow or deny is final; pending "
+     "waits for a person: poll get_approval with approval_id (heartbeats keep the lease).",
+     "{\"type\":\"object\",\"properties\":{" TASK_ID_PROP "," EPOCH_PROP
+     ",\"tool_name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},\"input\":"
+     "{\"type\":\"object\"},\"cwd\":{\"type\":\"string\",\"maxLength\":4096},\"tool_use_id\":"
+     "{\"type\":\"string\",\"maxLength\":200}},\"required\":[\"task_id\",\"lease_epoch\","
+     "\"tool_name\",\"input\"],\"additionalProperties\":false}",
+     APPROVAL_OUT, tools_request_approval, false},
+    {"get_approval", "Read the answer to a pending approval",
+     "The decision on an approval request_approval left pending: pending (ask again in a "
+     "second or two), allow, or deny with the message to hand the model. Unanswered ones deny "
+     "when the project's approval timeout runs out.",
+     "{\"type\":\"object\",\"properties\":{" TASK_ID_PROP "," EPOCH_PROP
+     ",\"approval_id\":{\"type\":\"integer\",\"minimum\":1}},\"required\":[\"task_id\","
+     "\"lease_epoch\",\"approval_id\"],\"additionalProperties\":false}",
+     APPROVAL_OUT, tools_get_approval, false},
 };
 
 #define TOOLS_N (sizeof(tools_table) / sizeof(tools_table[0]))
@@ -620,6 +648,46 @@ TOOLS_FN(tools_get_git_credential)
     if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
         tools_lease(args, &id, &epoch, err) < 0 ||
         svc_gitcred_get(c->svc, tools_agent(c), id, epoch, &out, err) < 0)
+        return -1;
+    *result = tools_result(out);
+    return 0;
+}
+
+TOOLS_FN(tools_request_approval)
+{
+    static const char *const ok[] = {"task_id", "lease_epoch", "tool_name", "input",
+                                     "cwd",     "tool_use_id", "agentId",   NULL};
+    long long id, epoch;
+    const char *tool, *cwd, *use;
+    const json_t *input = json_object_get(args, "input");
+    json_t *out = NULL;
+
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 ||
+        tools_str(args, "tool_name", true, &tool, err) < 0 ||
+        tools_str(args, "cwd", false, &cwd, err) < 0 ||
+        tools_str(args, "tool_use_id", false, &use, err) < 0)
+        return -1;
+    if (!json_is_object(input))
+        return err_set(err, ERR_INVALID, "input must be the tool's arguments (an object)");
+    if (cwd && (strlen(cwd) > 4096 || cwd[0] != '/'))
+        return err_set(err, ERR_INVALID, "cwd must be an absolute path");
+    if (svc_autonomy_request(c->svc, tools_agent(c), id, epoch, tool, input, cwd, &out, err) < 0)
+        return -1;
+    *result = tools_result(out);
+    return 0;
+}
+
+TOOLS_FN(tools_get_approval)
+{
+    static const char *const ok[] = {"task_id", "lease_epoch", "approval_id", "agentId", NULL};
+    long long id, epoch, approval;
+    json_t *out = NULL;
+
+    if (tools_only(args, ok, err) < 0 || tools_need_agent(c, err) < 0 ||
+        tools_lease(args, &id, &epoch, err) < 0 ||
+        tools_int(args, "approval_id", true, 1, INT64_MAX, &approval, err) < 0 ||
+        svc_autonomy_poll(c->svc, tools_agent(c), id, epoch, approval, &out, err) < 0)
         return -1;
     *result = tools_result(out);
     return 0;

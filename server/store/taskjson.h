@@ -25,6 +25,13 @@
     " 'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,"                 \
     " 'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,"       \
     " 'updated_at', t.updated_at, 'is_group', t.is_group,"                                         \
+    " 'approval', (SELECT jsonb_build_object('id', a.id, 'action', a.action, 'rule', a.rule,"      \
+    "   'tool_name', a.tool_name, 'created_at', a.created_at, 'expires_at', a.expires_at)"         \
+    "  FROM approvals a WHERE a.task_id = t.id AND a.state = 'pending'"                            \
+    "   AND a.lease_epoch = t.lease_epoch AND t.state = 'in_progress' ORDER BY a.id LIMIT 1),"     \
+    " 'autonomy', (SELECT CASE WHEN v.enabled THEN jsonb_build_object('version', v.version,"       \
+    "   'approval_timeout_seconds', v.approval_timeout_seconds) END FROM project_policies v"       \
+    "  WHERE v.project_id = t.project_id ORDER BY v.version DESC LIMIT 1),"                        \
     " 'duration_seconds', CASE WHEN t.started_at IS NULL THEN NULL ELSE"                           \
     "   extract(epoch FROM coalesce(t.finished_at, now()) - t.started_at) END,"                    \
     " 'project', jsonb_build_object('id', p.id, 'name', p.name,"                                   \

@@ -4,6 +4,7 @@
 #include "store/queue.h"
 #include "store/schedules.h"
 #include "store/sessions.h"
+#include "svc/svc_autonomy.h"
 #include "svc/svc_diag.h"
 #include "svc/svc_history.h"
 #include "svc/svc_retention.h"
@@ -19,7 +20,9 @@ int svc_sweep_run(struct svc_ctx *c, struct svc_sweep_counts *n, struct err *err
         queue_expire_timeouts(c->db, SVC_SWEEP_BATCH, &n->timed_out, err) < 0 ||
         sessions_expire(c->db, SVC_SESSIONS_IDLE_SECONDS, &n->sessions_expired, err) < 0 ||
         /* Cron schedules: each slot fires once however many replicas sweep (a unique row). */
-        schedules_fire_due(c->db, time(NULL), &n->schedules_fired, err) < 0)
+        schedules_fire_due(c->db, time(NULL), &n->schedules_fired, err) < 0 ||
+        /* Unanswered approvals deny in time even when the agent that asked is gone. */
+        svc_autonomy_sweep(c, &n->approvals_expired, err) < 0)
         return -1;
     svc_diag_clock_tick(c); /* the replicas' clock skew, for diagnostics (throttled in SQL) */
     svc_retention_tick(c);  /* when due: one replica per --retention-interval */

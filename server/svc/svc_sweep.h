@@ -1,8 +1,8 @@
 /*
  * What every replica does periodically (safe on all of them at once: SKIP LOCKED, and one row
  * per schedule slot): return expired leases to the queue, stop tasks past their timeout,
- * forget idle MCP sessions, fire due cron schedules. And the readiness check behind /ready.
- * Worker threads.
+ * forget idle MCP sessions, fire due cron schedules, expire unanswered approvals. And the readiness
+ * check behind /ready. Worker threads.
  */
 #ifndef DROVER_SVC_SWEEP_H
 #define DROVER_SVC_SWEEP_H
@@ -13,7 +13,7 @@
 #define SVC_SWEEP_BATCH 100
 
 struct svc_sweep_counts {
-    int reaped, timed_out, sessions_expired, schedules_fired;
+    int reaped, timed_out, sessions_expired, schedules_fired, approvals_expired;
 };
 
 /* One sweep; *n says what it did. */

@@ -17,7 +17,7 @@ run --header "Authorization: Bearer $DROVER_TOKEN" --method tools/list \
   >"$PROTO_TMP/list.json" 2>"$PROTO_TMP/inspector.log" ||
   proto_fail "inspector tools/list failed: $(cat "$PROTO_TMP/list.json" "$PROTO_TMP/inspector.log")"
 names=$(jq -r '(.tools // .result.tools)[].name' "$PROTO_TMP/list.json" | sort | tr '\n' ' ')
-want="ask_user_question create_branch create_pull_request get_git_credential get_next_task heartbeat log_activity trigger_preview_deploy update_task_status "
+want="ask_user_question create_branch create_pull_request get_approval get_git_credential get_next_task heartbeat log_activity request_approval trigger_preview_deploy update_task_status "
 [ "$names" = "$want" ] || proto_fail "tools/list gave '$names', want '$want': $(cat "$PROTO_TMP/list.json")"
 
 # A wrong token must not list anything (the Inspector exits non-zero on 401).

@@ -70,7 +70,7 @@ expect 202 '' "notifications/initialized -> 202"
 mcp '{"jsonrpc":"2.0","id":2,"method":"ping"}'
 expect 200 '.id == 2 and .result == {}' "ping"
 mcp '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
-expect 200 '[.result.tools[].name] | sort == ["ask_user_question","create_branch","create_pull_request","get_git_credential","get_next_task","heartbeat","log_activity","trigger_preview_deploy","update_task_status"]' "tools/list names"
+expect 200 '[.result.tools[].name] | sort == ["ask_user_question","create_branch","create_pull_request","get_approval","get_git_credential","get_next_task","heartbeat","log_activity","request_approval","trigger_preview_deploy","update_task_status"]' "tools/list names"
 jq -e 'all(.result.tools[]; .title and .description and .inputSchema.type == "object" and .outputSchema.type == "object")' <<<"$BODY" >/dev/null || fail "every tool needs title, description, schemas"
 pass "every tool has title, description, inputSchema, outputSchema"
 mcp '{"jsonrpc":"2.0","id":4,"method":"logging/setLevel","params":{"level":"debug"}}'

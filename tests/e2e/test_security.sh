@@ -64,6 +64,8 @@ targs() {
     heartbeat) echo '{"status":"busy"}' ;;
     ask_user_question) echo "{\"task_id\":$TID,\"lease_epoch\":$e,\"question\":$x}" ;;
     create_pull_request) echo "{\"task_id\":$TID,\"lease_epoch\":$e,\"title\":$x}" ;;
+    request_approval) echo "{\"task_id\":$TID,\"lease_epoch\":$e,\"tool_name\":\"Bash\",\"input\":{\"command\":$x}}" ;;
+    get_approval) echo "{\"task_id\":$TID,\"lease_epoch\":$e,\"approval_id\":1}" ;;
     *) echo "{\"task_id\":$TID,\"lease_epoch\":$e}" ;;
     esac
 }
@@ -113,6 +115,13 @@ PUT /api/pool admin
 POST /api/pool/scale admin
 POST /api/agents admin
 DELETE /api/agents/00000000-0000-0000-0000-000000000000 admin
+GET /api/approvals operator
+GET /api/approvals/999999 operator
+POST /api/approvals/999999/approve developer
+POST /api/approvals/999999/deny developer
+GET /api/projects/nope/policy operator
+PUT /api/projects/nope/policy admin
+GET /api/projects/nope/policy/versions operator
 GET /metrics none
 GET /api/openapi.json none"
 n=0
@@ -151,7 +160,7 @@ done
 pass "forge webhooks: unsigned and forged deliveries are 401 and recorded nowhere"
 
 # ---- MCP tools: no token, operator/admin tokens, another agent's task, stale epoch ----------
-TOOLS="get_next_task create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy get_git_credential"
+TOOLS="get_next_task create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy get_git_credential request_approval get_approval"
 for t in $TOOLS; do
     call "" "$t" "$(targs "$t" 1)"
     [ "$STATUS" = 401 ] || fail "tool $t without a token: HTTP $STATUS"
@@ -170,7 +179,7 @@ call "$A1_TOKEN" get_next_task '{}'
 [ "$(jq -r '.structuredContent.task.id // .task.id // empty' <<<"$BODY")" = "$TID" ] ||
     [ "$(jq -r '.content[0].text | fromjson | .task.id' <<<"$BODY" 2>/dev/null)" = "$TID" ] || fail "agent 1 did not claim the task: $BODY"
 EPOCH=$(drover_psql "SELECT lease_epoch FROM tasks WHERE id = $TID")
-for t in create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy get_git_credential; do
+for t in create_branch log_activity update_task_status heartbeat ask_user_question create_pull_request trigger_preview_deploy get_git_credential request_approval get_approval; do
     call "$A2_TOKEN" "$t" "$(targs "$t" "$EPOCH")"
     e=$(tool_error)
     case "$t:$e" in
@@ -192,7 +201,7 @@ call "$A1_TOKEN" get_next_task '{}'
 EPOCH=$(drover_psql "SELECT lease_epoch FROM tasks WHERE id = $TID")
 [ "$EPOCH" -gt "$STALE" ] || fail "re-claim did not move the epoch"
 ACT_BEFORE=$(drover_psql "SELECT count(*) FROM activity WHERE task_id = $TID")
-for t in create_branch update_task_status ask_user_question create_pull_request trigger_preview_deploy get_git_credential; do
+for t in create_branch update_task_status ask_user_question create_pull_request trigger_preview_deploy get_git_credential request_approval get_approval; do
     call "$A1_TOKEN" "$t" "$(targs "$t" "$STALE" '"stale"')"
     [ "$(tool_error)" = stale_epoch ] || fail "$t with a replayed stale epoch: HTTP $STATUS $BODY"
 done

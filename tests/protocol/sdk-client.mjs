@@ -30,7 +30,8 @@ const taskB = Number(env('TASK_B'));
 const auth = { Authorization: `Bearer ${token}` };
 
 const TOOLS = ['get_next_task', 'create_branch', 'log_activity', 'update_task_status', 'heartbeat',
-  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential'];
+  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential',
+  'request_approval', 'get_approval'];
 
 // The SDK's WebSocketClientTransport does `new WebSocket(url, "mcp")` with the global WebSocket,
 // which cannot send headers. Give it one that can (the `ws` package), adding the bearer token to

@@ -35,7 +35,8 @@ const taskA = Number(env('TASK_A'));
 const taskB = Number(env('TASK_B'));
 const auth = { Authorization: `Bearer ${token}` };
 const TOOLS = ['get_next_task', 'create_branch', 'log_activity', 'update_task_status', 'heartbeat',
-  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential'];
+  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential',
+  'request_approval', 'get_approval'];
 
 function step(name) { console.log(`-- ${name}`); }
 

@@ -237,6 +237,133 @@ START_TEST(tools_are_task_scoped)
 }
 END_TEST
 
+/* ---- approve_action: Claude Code's permission prompt through droverd ------------------------ */
+
+/* droverd as the approval tools see it: answers from a script, one per call. */
+static const char *const *approval_script;
+static int approval_calls;
+static json_t *approval_seen;
+
+static int approval_fwd(void *ud, const char *tool, const json_t *args, json_t **result,
+                        struct err *err)
+{
+    const char *next = approval_script[approval_calls];
+
+    (void)ud;
+    if (!approval_seen)
+        approval_seen = json_array();
+    json_array_append_new(approval_seen, json_pack("{s:s, s:O}", "tool", tool, "args", args));
+    approval_calls++;
+    if (!next || strcmp(next, "fail") == 0)
+        return err_set(err, ERR_UNAVAILABLE, "droverd is unreachable");
+    *result = json_loads(next, 0, NULL);
+    return 0;
+}
+
+/* The behavior Claude Code reads from the result's only text content. */
+static json_t *behavior(const json_t *r)
+{
+    const json_t *res = json_object_get(r, "result");
+    const char *text = json_string_value(
+        json_object_get(json_array_get(json_object_get(res, "content"), 0), "text"));
+
+    ck_assert_ptr_null(json_object_get(res, "structuredContent")); /* it breaks "allow" */
+    ck_assert_ptr_nonnull(text);
+    return json_loads(text, 0, NULL);
+}
+
+static json_t *approve(struct runner_mcptools *t, const char *const *script)
+{
+    json_t *r, *b;
+
+    approval_script = script;
+    approval_calls = 0;
+    json_decref(approval_seen);
+    approval_seen = NULL;
+    r = call(t, "approve_action",
+             json_pack("{s:s, s:{s:s}, s:s}", "tool_name", "Bash", "input", "command",
+                       "kubectl apply -f x.yaml", "tool_use_id", "toolu_1"));
+    b = behavior(r);
+    json_decref(r);
+    return b;
+}
+
+START_TEST(approve_action_asks_droverd_and_fails_closed)
+{
+    static const char *const allow[] = {"{\"decision\":\"allow\"}", NULL};
+    static const char *const wait[] = {"{\"decision\":\"pending\",\"approval_id\":5}",
+                                       "{\"decision\":\"pending\",\"approval_id\":5}",
+                                       "{\"decision\":\"allow\"}", NULL};
+    static const char *const refused[] = {"{\"decision\":\"pending\",\"approval_id\":6}",
+                                          "{\"decision\":\"deny\",\"message\":\"not prod\"}", NULL};
+    static const char *const lost[] = {"{\"decision\":\"pending\",\"approval_id\":7}", "fail",
+                                       NULL};
+    atomic_bool stop;
+    struct runner_mcptools t = {.task_id = 42,
+                                .epoch = 3,
+                                .forward = approval_fwd,
+                                .autonomy = true,
+                                .cwd = "/ws/repo",
+                                .stop = &stop,
+                                .poll_ms = 1};
+    struct runner_mcptools off = {.task_id = 42, .epoch = 3, .forward = approval_fwd};
+    json_t *b, *first, *r;
+
+    atomic_init(&stop, false);
+    /* Offered only under a policy. */
+    r = call(&off, "approve_action", json_pack("{s:s, s:{}}", "tool_name", "Bash", "input"));
+    ck_assert_ptr_nonnull(json_object_get(r, "error"));
+    json_decref(r);
+
+    /* Allowed at once: Claude Code gets the input back unchanged; droverd got the lease. */
+    b = approve(&t, allow);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "behavior")), "allow");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(b, "updatedInput"), "command")),
+        "kubectl apply -f x.yaml");
+    json_decref(b);
+    first = json_object_get(json_array_get(approval_seen, 0), "args");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(approval_seen, 0), "tool")),
+                     "request_approval");
+    ck_assert_int_eq(json_integer_value(json_object_get(first, "task_id")), 42);
+    ck_assert_int_eq(json_integer_value(json_object_get(first, "lease_epoch")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(first, "cwd")), "/ws/repo");
+
+    /* Pending: polled until a person says yes. */
+    b = approve(&t, wait);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "behavior")), "allow");
+    ck_assert_int_eq(approval_calls, 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(approval_seen, 1), "tool")),
+                     "get_approval");
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_object_get(json_array_get(approval_seen, 1), "args"), "approval_id")),
+                     5);
+    json_decref(b);
+
+    /* A person says no: the model reads their message. */
+    b = approve(&t, refused);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "behavior")), "deny");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "message")), "not prod");
+    json_decref(b);
+
+    /* droverd unreachable mid-wait, or the runner stopping: denied, never allowed. */
+    b = approve(&t, lost);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "behavior")), "deny");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(b, "message")), "unreachable"));
+    json_decref(b);
+    atomic_store(&stop, true);
+    b = approve(&t, wait);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "behavior")), "deny");
+    ck_assert_int_eq(approval_calls, 1);
+    json_decref(b);
+    ck_assert_int_eq(t.intent.approvals, 5);
+    ck_assert_int_eq(t.intent.denials, 3);
+    json_decref(approval_seen);
+    approval_seen = NULL;
+    runner_intent_clear(&t.intent);
+}
+END_TEST
+
 /* ---- the endpoint over HTTP ------------------------------------------------------------- */
 
 static long raw_post(const char *url, const char *auth, const char *origin, const char *body,
@@ -298,7 +425,7 @@ START_TEST(endpoint_over_http)
     char auth[100], *big;
     const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
 
-    ck_assert_msg(runner_mcpd_start(&d, &cfg, 42, 3, &err) == 0, "%s", err.msg);
+    ck_assert_msg(runner_mcpd_start(&d, &cfg, 42, 3, false, NULL, &err) == 0, "%s", err.msg);
     ck_assert(strncmp(d.url, "http://127.0.0.1:", 17) == 0);
     /* No secret, a wrong one, the agent's own token: refused. */
     ck_assert_int_eq(raw_post(d.url, NULL, NULL, init, (long)strlen(init)), 401);
@@ -475,6 +602,19 @@ START_TEST(project_settings)
     runner_project_clear(&p);
     runner_project_settings(task, false, &p);
     ck_assert_ptr_null(p.allowed); /* no list: bypassPermissions, the command's default */
+    ck_assert_ptr_null(p.prompt_tool);
+    runner_project_clear(&p);
+    /* Under an autonomy policy the policy decides, even over the project's allow-list, and
+     * for root too: only Drover's tools pass without asking. */
+    json_object_set_new(json_object_get(json_object_get(task, "project"), "agent"), "allowed_tools",
+                        json_pack("[s]", "Bash"));
+    json_object_set_new(task, "autonomy",
+                        json_pack("{s:i, s:i}", "version", 3, "approval_timeout_seconds", 90));
+    runner_project_settings(task, true, &p);
+    ck_assert_str_eq(p.allowed, "mcp__drover");
+    ck_assert_str_eq(p.mode, "default");
+    ck_assert_str_eq(p.prompt_tool, "mcp__drover__approve_action");
+    ck_assert_int_eq(p.approval_timeout_s, 90);
     runner_project_clear(&p);
     json_decref(task);
 }
@@ -524,6 +664,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, creds_every_way);
     tcase_add_test(tc, tools_are_task_scoped);
+    tcase_add_test(tc, approve_action_asks_droverd_and_fails_closed);
     tcase_add_test(tc, endpoint_over_http);
     tcase_add_test(tc, transcript_from_stream_json);
     tcase_add_test(tc, project_settings);

@@ -495,8 +495,11 @@ START_TEST(scopes_operator_reads_admin_writes_agent_refused)
                               "%s %s is public", r->method, r->pattern);
                 continue;
             }
-            /* People's moves of tasks are for developers (and admins). */
-            if (strcmp(r->method, "POST") == 0 && strncmp(r->pattern, "/api/tasks", 10) == 0) {
+            /* People's moves of tasks are for developers (and admins): answering what a
+             * task's agent asks for approval is one. */
+            if (strcmp(r->method, "POST") == 0 &&
+                (strncmp(r->pattern, "/api/tasks", 10) == 0 ||
+                 strncmp(r->pattern, "/api/approvals", 14) == 0)) {
                 ck_assert_msg(r->min_scope == PRINCIPAL_DEVELOPER, "%s %s needs a developer",
                               r->method, r->pattern);
                 continue;

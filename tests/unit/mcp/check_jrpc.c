@@ -180,7 +180,7 @@ START_TEST(dispatch_without_db)
     ck_assert_int_eq(json_object_size(json_object_get(r, "result")), 0);
     json_decref(r);
     r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", NULL, &c);
-    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(r, "result"), "tools")), 9);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(r, "result"), "tools")), 11);
     json_decref(r);
     r = dispatch("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\",\"params\":{\"cursor\":"
                  "\"x\"}}",

@@ -135,7 +135,7 @@ START_TEST(round_trips_with_and_without_subprotocol)
     send_str(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
     r = rpc(fd, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", 3000);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 2); /* not the notification */
-    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(r, "result"), "tools")), 9);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(r, "result"), "tools")), 11);
     json_decref(r);
     r = rpc(fd, "{bad json", 3000);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
