@@ -37,3 +37,33 @@ CREATE TABLE approvals (
 );
 CREATE INDEX approvals_task_idx ON approvals (task_id, id);
 CREATE INDEX approvals_pending_idx ON approvals (expires_at) WHERE state = 'pending';
+
+-- A person is waiting to be asked: notification endpoints may carry an `approval` event
+-- (task.approval), written with the pending approval in the same statement, as the task
+-- events are (sql/023). New endpoints get it by default; existing ones keep their lists.
+ALTER TABLE notify_endpoints DROP CONSTRAINT notify_endpoints_events_check;
+ALTER TABLE notify_endpoints ADD CONSTRAINT notify_endpoints_events_check
+    CHECK (events <@ '{needs_input,ready_to_test,failed,completed,budget,cancelled,approval}'
+           AND cardinality(events) > 0);
+ALTER TABLE notify_endpoints ALTER COLUMN events
+    SET DEFAULT '{needs_input,ready_to_test,failed,completed,budget,approval}';
+
+CREATE FUNCTION drover_outbox_approval() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO outbox (endpoint_id, event, task_id, payload)
+    SELECT e.id, 'approval', t.id,
+           jsonb_build_object('type', 'task.approval', 'timestamp', now(), 'data',
+             jsonb_build_object('task', jsonb_build_object(
+               'id', t.id, 'title', t.title, 'state', t.state, 'branch', t.branch,
+               'project_id', t.project_id, 'attempt', t.attempt),
+             'approval', jsonb_build_object(
+               'id', NEW.id, 'action', NEW.action, 'rule', NEW.rule,
+               'tool_name', NEW.tool_name, 'expires_at', NEW.expires_at)))
+      FROM tasks t, notify_endpoints e
+     WHERE t.id = NEW.task_id AND 'approval' = ANY (e.events)
+       AND (e.project_id IS NULL OR e.project_id = t.project_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER approvals_outbox AFTER INSERT ON approvals
+    FOR EACH ROW WHEN (NEW.state = 'pending') EXECUTE FUNCTION drover_outbox_approval();

@@ -52,7 +52,7 @@ static int notify_create(const struct api_request *req, const char *const *param
         reply_error(resp, ERR_INVALID, "invalid_field",
                     "send {\"name\", \"url\" (http or https), \"format\": generic or slack, "
                     "\"events\": a list of needs_input, ready_to_test, failed, completed, "
-                    "budget, cancelled, \"project\"}");
+                    "budget, cancelled, approval, \"project\"}");
         goto out;
     }
     if (svc_outbox_endpoint_create(req->svc, name, url, format, events, project, reply_actor(req),

@@ -19,7 +19,8 @@ static const struct db_stmt st_ep_create = {
     "INSERT INTO notify_endpoints (name, url, format, events, project_id, created_by)"
     " VALUES ($1, $2, coalesce($3, 'generic'),"
     "  coalesce((SELECT array_agg(x) FROM jsonb_array_elements_text($4::jsonb) x),"
-    "  '{needs_input,ready_to_test,failed,completed,budget}'), nullif($5, '0')::bigint, $6)"
+    "  '{needs_input,ready_to_test,failed,completed,budget,approval}'), nullif($5, '0')::bigint,"
+    "  $6)"
     " RETURNING " OUTBOX_EP_JSON("notify_endpoints") "::text",
     6};
 

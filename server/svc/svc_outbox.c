@@ -69,13 +69,17 @@ json_t *svc_outbox_slack(const json_t *payload)
     const char *q = json_string_value(json_object_get(t, "question"));
     const char *e = json_string_value(json_object_get(t, "last_error"));
     const char *url = json_string_value(json_object_get(json_object_get(t, "pull_request"), "url"));
-    char *text = mem_printf("Drover task #%lld %s: %s%s%s%s%s%s%s",
+    /* task.approval: the exact action a person is asked to allow. */
+    const char *act = json_string_value(
+        json_object_get(json_object_get(json_object_get(payload, "data"), "approval"), "action"));
+    char *text = mem_printf("Drover task #%lld %s: %s%s%s%s%s%s%s%s%s",
                             (long long)json_integer_value(json_object_get(t, "id")),
                             type && strncmp(type, "task.", 5) == 0 ? type + 5 : "changed",
                             title ? title : "", q ? "\nQuestion: " : "", q ? q : "",
                             e && strcmp(type ? type : "", "task.failed") == 0 ? "\nError: " : "",
                             e && strcmp(type ? type : "", "task.failed") == 0 ? e : "",
-                            url ? "\nPull request: " : "", url ? url : "");
+                            url ? "\nPull request: " : "", url ? url : "",
+                            act ? "\nWaiting for approval: " : "", act ? act : "");
     json_t *out = json_pack("{s:s}", "text", text);
 
     free(text);

@@ -12,6 +12,7 @@
 #include "store/agents.h"
 #include "store/queue.h"
 #include "svc/svc_autonomy.h"
+#include "svc/svc_outbox.h"
 #include "svc/svc_projects.h"
 #include "testdb.h"
 
@@ -187,7 +188,9 @@ START_TEST(decided_at_once_or_parked_and_answered)
     ck_assert_int_eq(scalar(sql), 1);
     ck_assert_int_eq(scalar("SELECT count(*) FROM approvals"), 1);
 
-    /* Ask-first: pending, on the task for people to see, until someone answers once. */
+    /* Ask-first: pending, on the task for people to see, until someone answers once; an
+     * endpoint with the default events hears of it (and Slack's text names the action). */
+    exec_ok("INSERT INTO notify_endpoints (name, url) VALUES ('ops', 'http://127.0.0.1:9/x')");
     a = ask(agent, id, epoch, "kubectl apply -f deploy.yaml");
     ck_assert_str_eq(decision(a), "pending");
     ap = json_integer_value(json_object_get(a, "approval_id"));
@@ -199,6 +202,25 @@ START_TEST(decided_at_once_or_parked_and_answered)
              " (ask: Bash(kubectl apply:*))'",
              (long long)id);
     ck_assert_int_eq(scalar(sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM outbox WHERE event = 'approval' AND task_id = %lld"
+             " AND payload->>'type' = 'task.approval'"
+             " AND (payload->'data'->'approval'->>'id')::bigint = %lld"
+             " AND payload->'data'->'approval'->>'action' = 'Bash(kubectl apply -f deploy.yaml)'",
+             (long long)id, (long long)ap);
+    ck_assert_int_eq(scalar(sql), 1);
+    ck_assert_int_eq(scalar("SELECT count(*) FROM outbox"), 1); /* not for the denial */
+    {
+        PGresult *r = PQexec(db.conn, "SELECT payload::text FROM outbox");
+        json_t *payload = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+        json_t *slack = svc_outbox_slack(payload);
+
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(slack, "text")),
+                                     "Waiting for approval: Bash(kubectl apply -f deploy.yaml)"));
+        json_decref(slack);
+        json_decref(payload);
+        PQclear(r);
+    }
     ck_assert_int_eq(svc_autonomy_poll(&svc, agent, id, epoch, ap, &a, &err), 0);
     ck_assert_str_eq(decision(a), "pending");
     json_decref(a);
