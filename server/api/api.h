@@ -49,7 +49,7 @@ struct api_request {
 struct api_stream {
     int (*fetch)(struct svc_ctx *svc, const char *arg, char cursor[API_STREAM_CURSOR_MAX],
                  json_t **events, struct err *err);
-    char arg[256];                      /* handler-defined filter, e.g. a task id */
+    char arg[1024]; /* handler-defined filter, e.g. a task id (an MCP subscription's state) */
     char cursor[API_STREAM_CURSOR_MAX]; /* where to start (Last-Event-ID, ?after=) */
 };
 

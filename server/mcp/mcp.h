@@ -17,6 +17,7 @@
 #define MCP_VERSION_LATEST "2025-11-25" /* the newest legacy (initialize-based) version */
 #define MCP_VERSION_MODERN "2026-07-28" /* the stateless era (mcp_modern.h) */
 #define MCP_SERVER_VERSION "0.1.0"
+#define MCP_STREAM_ARG_MAX 1024 /* a subscriptions/listen stream's state (mcp_listen.h) */
 
 /* Everything one message is handled with, plus what it asks the transport to do afterwards. */
 struct mcp_ctx {
@@ -35,6 +36,10 @@ struct mcp_ctx {
     int park_seconds;                      /* > 0: hold this request and retry the claim */
     json_t *park_id;                       /* the JSON-RPC id of the held request (owned) */
     json_t *cancel_id;                     /* notifications/cancelled requestId (owned) */
+    /* subscriptions/listen (mcp_listen.h): the transport may answer with an event stream
+     * (POST /mcp) and, when `listen` is set, does, with the stream's state in listen_arg. */
+    bool can_stream, listen;
+    char listen_arg[MCP_STREAM_ARG_MAX];
 };
 
 void mcp_ctx_clear(struct mcp_ctx *c);

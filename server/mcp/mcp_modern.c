@@ -4,6 +4,7 @@
  */
 #include "mcp/mcp_modern.h"
 #include "mcp/jrpc.h"
+#include "mcp/mcp_listen.h"
 #include "mcp/mcp_tasks.h"
 #include "mcp/tools.h"
 
@@ -136,6 +137,16 @@ static void mcp_modern_tasks(struct mcp_ctx *c, const char *method, const json_t
     mcp_modern_fail(o, t.status, t.code, t.data, "%s", t.msg);
 }
 
+static void mcp_modern_listen(struct mcp_ctx *c, const json_t *id, const json_t *params,
+                              struct mcp_modern_out *o)
+{
+    struct mcp_listen_out l = {0};
+
+    mcp_listen_open(c, id, params, &l);
+    if (l.code)
+        mcp_modern_fail(o, l.status, l.code, l.data, "%s", l.msg);
+}
+
 /*
  * The request's version against the header, then the version itself: 0 to go on, -1 with `o`
  * set. HeaderMismatch first (a gateway may have routed on the header), then
@@ -235,6 +246,8 @@ static void mcp_modern_dispatch(struct mcp_ctx *c, const json_t *id, const char 
         mcp_modern_tools_call(c, id, params, o);
     else if (mcp_tasks_method(method))
         mcp_modern_tasks(c, method, params, o);
+    else if (mcp_listen_method(method))
+        mcp_modern_listen(c, id, params, o);
     else /* unknown, or removed in 2026-07-28 (initialize, ping, logging/setLevel, ...) */
         mcp_modern_fail(o, 404, JRPC_METHOD_NOT_FOUND, NULL, "Method not found: %.100s", method);
 }
@@ -273,8 +286,8 @@ void mcp_modern_handle(struct mcp_ctx *c, const json_t *msg, const struct mcp_he
     if (mcp_modern_meta_ok(c, msg, &o) < 0)
         goto out;
     mcp_modern_dispatch(c, id, method, json_object_get(msg, "params"), &o);
-    if (!o.result && !o.code && c->park_seconds > 0)
-        return; /* held: answered later */
+    if (!o.result && !o.code && (c->park_seconds > 0 || c->listen))
+        return; /* held, or a stream: answered later */
 out:
     *status = o.status;
     if (o.result)

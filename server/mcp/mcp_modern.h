@@ -3,7 +3,8 @@
  * endpoints (a dual-era server, basic/versioning): no initialize and no session; every request
  * carries its protocol version, client capabilities and (optionally) client info in
  * params._meta, and over HTTP mirrors method, name and version in headers (mcp_headers.h).
- * Served here: server/discover, tools/list, tools/call; anything else (among them initialize,
+ * Served here: server/discover, tools/list, tools/call, the tasks extension's methods
+ * (mcp_tasks.h) and subscriptions/listen (mcp_listen.h); anything else (among them initialize,
  * ping and logging/setLevel, removed in this version) is -32601, HTTP 404. Results carry
  * resultType; cacheable ones ttlMs and cacheScope. Worker threads; never touches lws.
  */

@@ -1,5 +1,6 @@
 /* MCP requests from the transport: auth, sessions, parse, dispatch. Worker threads. */
 #include "mcp/mcp_serve.h"
+#include "mcp/mcp_listen.h"
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
@@ -205,8 +206,14 @@ static void mcp_serve_modern(struct svc_ctx *c, const struct mcp_request *rq, st
         rp->reroute = true;
         return;
     }
+    m->can_stream = rq->kind == MCP_SERVE_HTTP && !rq->ws;
     mcp_modern_handle(m, msg, rq->ws ? NULL : rq->hdrs, &reply, &status);
-    if (m->park_seconds > 0) {
+    if (m->listen) {
+        rp->status = 200;
+        rp->stream_fetch = mcp_listen_fetch;
+        memcpy(rp->stream_arg, m->listen_arg, sizeof(rp->stream_arg));
+        json_decref(reply);
+    } else if (m->park_seconds > 0) {
         mcp_serve_park(rp, m, MCP_WRAP_MODERN);
         json_decref(reply);
     } else if (reply)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/principal.h"
+#include "mcp/mcp.h"
 #include "mcp/mcp_headers.h"
 #include "svc/svc.h"
 #include "svc/svc_sessions.h"
@@ -69,6 +70,11 @@ struct mcp_reply {
     json_t *cancel_id; /* owned: notifications/cancelled requestId */
     /* Nothing was done: the request calls a slow tool and must run on a slow worker. */
     bool reroute;
+    /* subscriptions/listen: answer with an event stream whose events stream_fetch makes (on a
+     * worker, from stream_arg and the cursor it keeps), not with a body. */
+    int (*stream_fetch)(struct svc_ctx *svc, const char *arg, char cursor[128], json_t **events,
+                        struct err *err);
+    char stream_arg[MCP_STREAM_ARG_MAX];
 };
 
 void mcp_serve(struct svc_ctx *c, const struct mcp_request *rq, struct mcp_reply *rp);

@@ -59,8 +59,8 @@ static json_t *mcp_tasks_final(const json_t *task, bool failed)
     return r;
 }
 
-/* A Drover task as a DetailedTask (tasks/get) or CreateTaskResult seed. */
-static json_t *mcp_tasks_detailed(const json_t *task, const char *handle)
+/* A Drover task as a DetailedTask (tasks/get, notifications/tasks) or CreateTaskResult seed. */
+json_t *mcp_tasks_detailed(const json_t *task, const char *handle)
 {
     const char *state = json_string_value(json_object_get(task, "state"));
     const char *status = "working", *smsg = "queued: waiting for an agent";

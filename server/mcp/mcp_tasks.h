@@ -34,6 +34,10 @@ struct mcp_tasks_out {
     int status;   /* HTTP status */
 };
 
+/* A Drover task as the extension's DetailedTask (tasks/get, notifications/tasks), its taskId
+ * `handle`. A new object. */
+json_t *mcp_tasks_detailed(const json_t *task, const char *handle);
+
 /* Serve tasks/get, tasks/update or tasks/cancel for `c` (modern era). */
 void mcp_tasks_handle(struct mcp_ctx *c, const char *method, const json_t *params,
                       struct mcp_tasks_out *o);

@@ -55,6 +55,18 @@ static void work_mcp(struct svc_ctx *svc, struct job *j, enum mcp_serve_kind kin
     rq.hdrs = j->mcp_hdrs ? &h : NULL;
     mcp_serve(svc, &rq, &rp);
     j->reroute = rp.reroute;
+    if (rp.stream_fetch) { /* subscriptions/listen: the connection becomes an event stream */
+        _Static_assert(sizeof(j->stream.arg) >= sizeof(rp.stream_arg), "stream state fits");
+        _Static_assert(API_STREAM_CURSOR_MAX == 128, "the cursor mcp_listen.h keeps");
+        j->is_stream = true;
+        j->stream.fetch = rp.stream_fetch;
+        memcpy(j->stream.arg, rp.stream_arg, sizeof(rp.stream_arg));
+        j->stream.cursor[0] = '\0';
+        j->status = 200;
+        j->who = rp.who;
+        mcp_reply_clear(&rp);
+        return;
+    }
     work_take(j, rp.status, &rp.out, rp.out_len);
     j->www_auth = rp.www_auth;
     j->close_ws = rp.close_ws;

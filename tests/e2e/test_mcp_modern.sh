@@ -257,6 +257,59 @@ dev "$DEV2" 109 tools/call "\"name\":\"accept_task\",\"arguments\":{\"task_id\":
 expect 200 '.result.isError == true' "another developer cannot accept it"
 dev "$DEV1" 110 tools/call "\"name\":\"accept_task\",\"arguments\":{\"task_id\":$TD}" "$META" accept_task
 expect 200 '.result.isError == false and .result.structuredContent.task.state == "completed"' "accept_task completes it"
+# ---- task status notifications: a subscriptions/listen stream (SEP-2663) ----
+dev "$DEV1" 120 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Followed task\",\"priority\":-5}" "$TEXT" submit_task
+HF=$(jq -r '.result.taskId' <<<"$BODY")
+dev "$DEV2" 121 tools/call "\"name\":\"submit_task\",\"arguments\":{\"repository\":\"$REPO\",\"prompt\":\"Not yours\",\"priority\":-5}" "$TEXT" submit_task
+HX=$(jq -r '.result.taskId' <<<"$BODY")
+listen() { # listen TOKEN ID NOTIFICATIONS META [curl args]: the subscription request
+    echo "{\"jsonrpc\":\"2.0\",\"id\":$2,\"method\":\"subscriptions/listen\",\"params\":{\"notifications\":$3,$4}}"
+}
+# Refused: no tasks extension, no notifications filter, too many handles.
+dev "$DEV1" 122 subscriptions/listen "\"notifications\":{\"taskIds\":[\"$HF\"]}" "$META"
+expect 400 '.error.code == -32021 and .error.data.requiredCapabilities.extensions["io.modelcontextprotocol/tasks"] == {} and .id == 122' "listen for tasks without the extension: -32021"
+dev "$DEV1" 123 subscriptions/listen '' "$TEXT"
+expect 400 '.error.code == -32602 and .id == 123' "listen without a notifications filter: -32602"
+many=$(printf '"%s",' $(seq 1 33) | sed 's/,$//')
+dev "$DEV1" 124 subscriptions/listen "\"notifications\":{\"taskIds\":[$many]}" "$TEXT"
+expect 400 '.error.code == -32602' "listen for 33 tasks: -32602"
+# On /rpc there is no stream to answer with.
+req POST /rpc "$(listen "$DEV1" 125 "{\"taskIds\":[\"$HF\"]}" "$TEXT")" -H "Authorization: Bearer $DEV1" -H "$CT"
+jq -e '.error.code == -32601 and .id == 125' >/dev/null <<<"$BODY" || fail "listen on /rpc: $STATUS $BODY"
+pass "listen on /rpc: -32601 (no event stream there)"
+# The stream: DEV1 follows its two tasks, DEV2's and a forged handle are left out.
+curl -sN --max-time 60 -X POST -D "$DROVER_TMP/listen.h" -H "Authorization: Bearer $DEV1" -H "$ACC" -H "$CT" \
+    -H "MCP-Protocol-Version: $V" -H "Mcp-Method: subscriptions/listen" \
+    --data-binary "$(listen "$DEV1" '"sub-1"' "{\"taskIds\":[\"$HF\",\"$HD\",\"$HX\",\"drv-task-1.00\"]}" "$TEXT")" \
+    "$DROVER_URL/mcp" >"$DROVER_TMP/listen.out" &
+LPID=$!
+notes() { sed -n 's/^data: //p' "$DROVER_TMP/listen.out" | jq -s -c .; }
+wait_note() { # wait_note JQ-EXPR DESCRIPTION: until the stream's messages satisfy it
+    for _ in $(seq 1 100); do
+        jq -e "$1" >/dev/null 2>&1 <<<"$(notes)" && { pass "$2"; return 0; }
+        sleep 0.1
+    done
+    kill "$LPID" 2>/dev/null
+    fail "$2: the stream sent $(notes) (headers: $(tr -d '\r' <"$DROVER_TMP/listen.h" | head -5 | tr '\n' ' '))"
+}
+wait_note "length >= 3 and .[0].method == \"notifications/subscriptions/acknowledged\"
+  and .[0].params.notifications.taskIds == [\"$HF\", \"$HD\"]
+  and .[0].params._meta[\"io.modelcontextprotocol/subscriptionId\"] == \"sub-1\"" \
+    "the acknowledgement comes first, with only the caller's own task handles"
+grep -qi '^content-type: text/event-stream' "$DROVER_TMP/listen.h" || fail "the stream is not text/event-stream"
+wait_note "[.[] | select(.method == \"notifications/tasks\")] as \$t
+  | (\$t | map(select(.params.taskId == \"$HF\" and .params.status == \"working\")) | length) == 1
+  and (\$t | map(select(.params.taskId == \"$HD\" and .params.status == \"completed\" and .params.result.structuredContent.state == \"completed\")) | length) == 1
+  and (\$t | all(.params._meta[\"io.modelcontextprotocol/subscriptionId\"] == \"sub-1\"))
+  and (\$t | map(.params.taskId) | index(\"$HX\") | not)" \
+    "each followed task's DetailedTask at once (working; completed with its result)"
+dev "$DEV1" 126 tasks/cancel "\"taskId\":\"$HF\"" "$TEXT" "$HF"
+expect 200 '.result.resultType == "complete"' "the followed task is cancelled"
+wait_note "[.[] | select(.method == \"notifications/tasks\" and .params.taskId == \"$HF\") | .params.status] == [\"working\", \"cancelled\"]" \
+    "its status change arrives on the stream, once"
+kill "$LPID" 2>/dev/null || true
+wait "$LPID" 2>/dev/null || true
+
 # the legacy era: ordinary tools returning the task id
 req POST /mcp '{"jsonrpc":"2.0","id":98,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"dev","version":"1"}}}' \
     -H "Authorization: Bearer $ADMIN" -H "$ACC" -H "$CT" -H 'MCP-Protocol-Version: 2025-11-25'
