@@ -319,6 +319,7 @@ async function loadBoard() {
   if ($('f-project').value) q.set('project', $('f-project').value);
   if ($('f-agent').value.trim()) q.set('agent', $('f-agent').value.trim());
   let tasks = [];
+  if (typeof loadPendingApprovals === 'function') loadPendingApprovals();
   try { tasks = (await api('GET', '/api/tasks?' + q)).tasks; }
   catch (e) { flash('Tasks: ' + e.message); }
   const text = $('f-text').value.trim().toLowerCase();
@@ -330,8 +331,9 @@ async function loadBoard() {
     const ul = el('ul', {});
     for (const t of mine)
       ul.append(el('li', {}, el('a', { class: 'tcard', href: '#/tasks/' + t.id, 'data-task': t.id },
-        el('span', { class: 'id' }, '#' + t.id + (t.is_group ? ' · group' : '') + (t.parent_id ? ' · of #' + t.parent_id : '')), el('br'),
-        t.title)));
+        el('span', { class: 'id' }, '#' + t.id + (t.is_group ? ' · group' : '') + (t.parent_id ? ' · of #' + t.parent_id : '')),
+        t.approval ? el('span', { class: 'badge', 'data-approval': t.approval.id, title: 'Waiting for approval: ' + t.approval.action }, 'approval') : null,
+        el('br'), t.title)));
     if (!mine.length) ul.append(el('li', { class: 'empty' }, 'none'));
     board.append(el('section', { class: 'col', 'aria-label': s.replace('_', ' ') + ' tasks', 'data-state': s },
       el('h3', {}, s.replace(/_/g, ' ') + ' (' + mine.length + ')'), ul));
@@ -347,7 +349,8 @@ async function loadTask(id) {
   $('task-title').textContent = '#' + t.id + ' ' + t.title;
   const dl = $('task-facts');
   dl.replaceChildren();
-  fact(dl, 'State', el('strong', { 'data-task-state': t.state }, t.state));
+  fact(dl, 'State', el('span', {}, el('strong', { 'data-task-state': t.state }, t.state),
+    t.approval ? el('span', { class: 'badge', 'data-approval': t.approval.id }, 'waiting for approval') : null));
   fact(dl, 'Project', t.project && t.project.name ? t.project.name : null);
   fact(dl, 'Repository', t.project ? t.project.repoUrl : null);
   fact(dl, 'Branch', t.branch ? t.branch + ' (from ' + t.base_branch + ')' : 'not yet (from ' + t.base_branch + ')');
@@ -401,6 +404,7 @@ async function loadTask(id) {
   const q = $('task-question');
   q.hidden = t.state !== 'needs_input';
   $('task-question-text').textContent = t.question || '';
+  if (typeof renderTaskApproval === 'function') renderTaskApproval(t);
   $('task-cancel').disabled = ['completed', 'failed', 'cancelled'].includes(t.state);
   $('task-retry').disabled = !['failed', 'cancelled'].includes(t.state);
   $('task-review').hidden = t.state !== 'ready_to_test';
@@ -514,6 +518,13 @@ function onEvent(ev) {
       debounce('task', () => { if (state.page === 'task' && state.taskId === id) loadTask(id); });
     }
     if (state.page === 'agents') debounce('agents', () => { if (state.page === 'agents') loadAgents(); });
+  } else if (ev.event === 'system' && d.metadata && d.metadata.approval_id) {
+    /* An approval was asked for, answered or expired: the task, the board and the list change. */
+    if (state.page === 'tasks') debounce('board', () => { if (state.page === 'tasks') loadBoard(); });
+    if (state.page === 'task' && d.task_id === state.taskId) {
+      const id = state.taskId;
+      debounce('task', () => { if (state.page === 'task' && state.taskId === id) loadTask(id); });
+    }
   }
 }
 
@@ -622,6 +633,7 @@ function route() {
     if (a.getAttribute('data-nav') === (page === 'task' ? 'tasks' : page === 'agent' ? 'agents' : page)) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   if (page === 'tasks' || page === 'new') loadProjects();
+  if (page === 'tasks' && state.scope && typeof loadPolicies === 'function') loadPolicies();
   if (page === 'task') pollLog();
   refresh();
 }
@@ -634,6 +646,8 @@ async function main() {
   setInterval(tickAges, 1000);
   setInterval(() => { if (state.page === 'pool' && state.scope) loadPool().catch(() => {}); }, SAMPLE_MS);
   setInterval(() => { if (state.page === 'agents' && state.scope) loadAgents().catch(() => {}); }, 15000);
+  /* Approvals also end without an event the page sees first (a timeout): re-read the list. */
+  setInterval(() => { if (state.page === 'tasks' && state.scope && typeof loadPendingApprovals === 'function') loadPendingApprovals(); }, 5000);
   await whoami();
   route();
   if (state.scope) startFeed(); else openToken();
