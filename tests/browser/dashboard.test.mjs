@@ -1,14 +1,15 @@
 // The dashboard in Debian's headless Chromium (playwright-core with executablePath): it loads
 // with no console errors, the agents table updates when an agent heartbeats, a task's log
 // streams live, an admin answers a question and scales the pool from the UI, the health page
-// shows the diagnostics, an admin adds and deletes a schedule, and it works at
+// shows the diagnostics, an admin adds and deletes a schedule, a task waiting for approval
+// shows the action (as text) with Approve/Deny, the pending list and each project's policy, and it works at
 // 1280 px and at phone width. Screenshots go to tests/artifacts/. Run by
 // tests/e2e/test_dashboard.sh, which starts droverd and passes URL and tokens in the environment.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const { URL: BASE, ADMIN, AGENT_TOKEN, AGENT_ID, ARTIFACTS } = process.env;
+const { URL: BASE, ADMIN, OPERATOR, AGENT_TOKEN, AGENT_ID, ARTIFACTS } = process.env;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -249,6 +250,119 @@ try {
     assert(!after.json.schedules.some((x) => x.name === 'nightly-deps'), 'deleted');
   });
 
+  let apTask = 0;
+  await test('a task waiting for approval: panel, pending list, badge, policy; deny and approve from the UI', async () => {
+    const adminName = (await http(ADMIN, 'GET', '/api/whoami')).json.name;
+    const pr = await http(ADMIN, 'POST', '/api/projects', { name: 'guarded-web', repository: 'file:///srv/guarded.git' });
+    assert(pr.status === 201 || pr.status === 200, 'project ' + pr.status + ' ' + pr.text);
+    const pid = pr.json.id;
+    const pol = await http(ADMIN, 'PUT', `/api/projects/${pid}/policy`, { ask: ['Bash(kubectl apply:*)'],
+      deny: ['Bash(git push --force:*)'], allow: ['Bash(git status)'], approval_timeout_seconds: 600 });
+    assert(pol.status === 200 && pol.json.version === 1, 'policy ' + pol.status + ' ' + pol.text);
+    const t = await http(ADMIN, 'POST', '/api/tasks', { prompt: 'Deploy the manifests', title: 'Deploy web', project: 'guarded-web' });
+    assert(t.status === 202, 'create ' + t.status + ' ' + t.text);
+    apTask = t.json.id;
+    // The earlier tasks are finished: this one is the only one to claim.
+    const claim = await tool('get_next_task', {});
+    assert(claim.structuredContent.task && claim.structuredContent.task.id === apTask, 'claimed ' + JSON.stringify(claim));
+    const ep = claim.structuredContent.task.lease_epoch;
+    // An action is text the coding model chose: markup in it must stay text.
+    const evil = 'kubectl apply -f <img src=x onerror=alert(1)>.yaml';
+    const ask = async (command) => {
+      const r = await tool('request_approval', { task_id: apTask, lease_epoch: ep, tool_name: 'Bash', input: { command } });
+      const sc = r.structuredContent || {};
+      assert(sc.decision === 'pending' && sc.approval_id, 'request_approval ' + JSON.stringify(r));
+      return sc;
+    };
+    const a1 = await ask(evil);
+    assert(a1.action.includes(evil), 'action ' + a1.action);
+
+    await page.click('a[data-nav=tasks]');
+    await page.waitForSelector(`[data-task="${apTask}"] [data-approval="${a1.approval_id}"]`, { timeout: 10000 });
+    const row = `#approvals-pending [data-pending-approval="${a1.approval_id}"]`;
+    await page.waitForSelector(row + ` a[href="#/tasks/${apTask}"]`, { timeout: 10000 });
+    assert((await page.textContent(row)).includes(a1.action), 'pending row: ' + await page.textContent(row));
+    // The project's policy in force; the schedules test's project has none.
+    const card = `#project-policy-${pid}[data-policy-version="1"]`;
+    await page.waitForSelector(card, { timeout: 10000 });
+    const field = (f) => page.textContent(`${card} [data-policy-field=${f}]`);
+    assert(await field('enabled') === 'enforced', 'enabled ' + await field('enabled'));
+    assert(/Bash\(kubectl apply:\*\)/.test(await field('ask')), 'ask ' + await field('ask'));
+    assert(/git push --force/.test(await field('deny')) && /git status/.test(await field('allow')), 'deny/allow');
+    assert(await field('default') === 'ask' && await field('outside_repo') === 'deny' && await field('network') === 'ask',
+      'categories ' + await page.textContent(card));
+    assert(await field('timeout') === '10 min', 'timeout ' + await field('timeout'));
+    const other = (await http(ADMIN, 'GET', '/api/projects')).json.projects.find((p) => p.name === 'sched-web');
+    if (other) assert(/no policy/.test(await page.textContent(`#project-policy-${other.id}`)), 'a project without a policy');
+    await page.screenshot({ path: join(ARTIFACTS, 'tasks-approval-1280.png'), fullPage: true });
+
+    await page.click(row + ' a');
+    await page.waitForSelector('#task-approval:not([hidden])', { timeout: 10000 });
+    assert(await page.textContent('#task-approval-action') === a1.action, 'action shown ' + await page.textContent('#task-approval-action'));
+    assert(/ask: Bash\(kubectl apply:\*\)/.test(await page.textContent('#task-approval-rule')), 'rule ' + await page.textContent('#task-approval-rule'));
+    assert(/in \d+ min/.test(await page.textContent('#task-approval-expires')), 'expires ' + await page.textContent('#task-approval-expires'));
+    assert(await page.$$eval('img', (l) => l.length) === 0, 'the action became markup');
+    assert(await page.isVisible('#task-approval-approve') && await page.isVisible('#task-approval-deny'), 'buttons for an admin');
+    await page.screenshot({ path: join(ARTIFACTS, 'task-approval-1280.png'), fullPage: true });
+    await page.fill('#task-approval-reason', 'not now');
+    await page.click('#task-approval-deny');
+    await page.waitForSelector('#task-approval', { state: 'hidden', timeout: 10000 });
+    const d1 = (await http(ADMIN, 'GET', '/api/approvals/' + a1.approval_id)).json;
+    assert(d1.state === 'denied' && d1.reason === 'not now' && d1.decided_by === adminName, 'denied ' + JSON.stringify(d1));
+    const told = await tool('get_approval', { task_id: apTask, lease_epoch: ep, approval_id: a1.approval_id });
+    assert(told.structuredContent.decision === 'deny', 'the agent is told ' + JSON.stringify(told));
+
+    // The next one appears on the open page by the live feed, with an empty reason box.
+    const a2 = await ask(evil);
+    await page.waitForSelector(`#task-approval[data-approval-id="${a2.approval_id}"]:not([hidden])`, { timeout: 10000 });
+    assert(await page.inputValue('#task-approval-reason') === '', 'the reason box kept the last reason');
+    await page.click('#task-approval-approve');
+    await page.waitForSelector('#task-approval', { state: 'hidden', timeout: 10000 });
+    const d2 = (await http(ADMIN, 'GET', '/api/approvals/' + a2.approval_id)).json;
+    assert(d2.state === 'approved' && d2.decided_by === adminName, 'approved ' + JSON.stringify(d2));
+
+    // Back on the board: the badge and the pending row are gone.
+    await page.click('a[data-nav=tasks]');
+    await page.waitForSelector(`[data-task="${apTask}"]`, { timeout: 10000 });
+    await page.waitForFunction((id) => !document.querySelector(`[data-task="${id}"] [data-approval]`) &&
+      !document.querySelector(`[data-pending-approval][data-task-id="${id}"]`), apTask, { timeout: 10000 });
+
+    // Someone else answers first: the page says so (409) in its error style and shows what holds.
+    const a3 = await ask('kubectl apply -f canary.yaml');
+    await page.click(`[data-task="${apTask}"]`);
+    await page.waitForSelector(`#task-approval[data-approval-id="${a3.approval_id}"]:not([hidden])`, { timeout: 10000 });
+    await page.route(`**/api/approvals/${a3.approval_id}/deny`, async (route) => {
+      await http(ADMIN, 'POST', `/api/approvals/${a3.approval_id}/approve`, { reason: 'shipped it' });
+      await route.continue();
+    });
+    const before = consoleErrors.length;
+    await page.click('#task-approval-deny');
+    await page.waitForFunction(() => /approved already/.test(document.getElementById('flash').textContent), null, { timeout: 10000 });
+    assert(await page.getAttribute('#flash', 'class') === 'flash', 'the 409 is shown as an error');
+    await page.waitForSelector('#task-approval', { state: 'hidden', timeout: 10000 });
+    await page.unroute(`**/api/approvals/${a3.approval_id}/deny`);
+    // The expected 409 is the only thing that went to the console meanwhile.
+    const extra = consoleErrors.splice(before);
+    assert(extra.every((e) => /409/.test(e)), 'console: ' + extra.join('\n'));
+    assert((await http(ADMIN, 'GET', '/api/approvals/' + a3.approval_id)).json.state === 'approved', 'a3 approved');
+
+    // One left waiting, with a long action, for the phone-width check below.
+    await ask('kubectl apply -f ' + 'deploy/overlays/production/'.repeat(8) + 'kustomization.yaml --server-side --force-conflicts');
+
+    // An operator sees what waits, but no buttons (the server would refuse them: developer scope).
+    if (OPERATOR) {
+      const octx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const op = await octx.newPage();
+      op.on('pageerror', (e) => consoleErrors.push(String(e)));
+      await op.addInitScript((tok) => { if (location.protocol === 'http:') sessionStorage.setItem('drover.token', tok); }, OPERATOR);
+      await op.goto(BASE + '/#/tasks/' + apTask);
+      await op.waitForSelector('#task-approval:not([hidden])', { timeout: 10000 });
+      assert(!(await op.isVisible('#task-approval-approve')) && !(await op.isVisible('#task-approval-deny')), 'buttons shown to an operator');
+      assert(await op.isVisible('#task-approval .viewer-only'), 'the operator is not told who may answer');
+      await octx.close();
+    }
+  });
+
   await test('keyboard: the skip link comes first and nav links work with Enter', async () => {
     await page.goto('about:blank');
     await page.goto(BASE + '/#/pool');
@@ -266,10 +380,11 @@ try {
     const p2 = await phone.newPage();
     p2.on('pageerror', (e) => consoleErrors.push(String(e)));
     await p2.addInitScript((t) => { if (location.protocol === 'http:') sessionStorage.setItem('drover.token', t); }, ADMIN);
-    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/health', 'health'], ['#/schedules', 'schedules']]) {
+    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/tasks/' + apTask, 'task-approval'], ['#/health', 'health'], ['#/schedules', 'schedules']]) {
       await p2.goto('about:blank');
       await p2.goto(BASE + '/' + hash);
       await p2.waitForFunction(() => document.body.classList.contains('admin'));
+      if (name === 'task-approval') await p2.waitForSelector('#task-approval:not([hidden])', { timeout: 5000 }).catch(() => {});
       await p2.waitForTimeout(300);
       const overflow = await p2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert(overflow <= 1, name + ' overflows the phone width by ' + overflow + ' px');

@@ -20,6 +20,6 @@ ops_psql -c "INSERT INTO history_samples SELECT date_trunc('minute', now()) - ma
              UPDATE agents SET created_at = now() - interval '2 hours' WHERE id = '$AGENT_ID';
              INSERT INTO agent_gaps (agent_id, gap_start, gap_end)
                VALUES ('$AGENT_ID', now() - interval '30 minutes', now() - interval '25 minutes')" >/dev/null
-export URL ADMIN AGENT_TOKEN AGENT_ID
+export URL ADMIN OPERATOR AGENT_TOKEN AGENT_ID
 export ARTIFACTS=$DROVER_SOURCE_DIR/tests/artifacts
 timeout 240 node "$BROWSER_DIR/dashboard.test.mjs"
