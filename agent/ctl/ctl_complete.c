@@ -13,6 +13,7 @@ static const struct {
     {"--status", "initializing idle busy draining offline"},
     {"--scope", "developer operator admin agent"},
     {"--forge", "git gitea gitlab github"},
+    {"--format", "generic slack"},
 };
 
 /* Print the distinct "--option" words of `usage`, and --help and --json, space-separated. */

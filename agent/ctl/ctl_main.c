@@ -24,6 +24,7 @@
 #include "ctl_projects.h"
 #include "ctl_schedules.h"
 #include "ctl_approvals.h"
+#include "ctl_notify.h"
 #include "ctl_tasks.h"
 #include "ctl_term.h"
 #include "ctl_tokens.h"
@@ -140,6 +141,18 @@ static const struct ctl_main_cmd {
      ctl_approvals_policy_set},
     {"policy", "history", "policy history", "usage: droverctl policy history PROJECT [--json]\n",
      ctl_approvals_policy_history},
+    {"notify", "list", "notify list", "usage: droverctl notify list [--json]\n", ctl_notify_list},
+    {"notify", "add", "notify add",
+     "usage: droverctl notify add NAME URL [--format generic|slack] [--events E,E...]\n"
+     "         [--project P] [--json]\n\nSends task events to URL: needs_input, ready_to_test, "
+     "failed, completed,\nbudget, cancelled, approval (all but cancelled by default); slack "
+     "posts\nSlack's {\"text\"}, generic signed Standard Webhooks JSON.\n",
+     ctl_notify_add},
+    {"notify", "delete", "notify delete", "usage: droverctl notify delete ID\n", ctl_notify_delete},
+    {"notify", "deliveries", "notify deliveries",
+     "usage: droverctl notify deliveries [--task ID] [--json]\n\nThe outbox, newest first: "
+     "each message's state, attempts and last answer.\n",
+     ctl_notify_deliveries},
     {"health", NULL, "health",
      "usage: droverctl health [--json]\n\nWhat droverd finds wrong (GET /api/diagnostics, as "
      "droverd doctor):\neach check's status, detail and fix. Exit 1 when a check fails.\n",
@@ -191,6 +204,10 @@ static const struct {
     {"schedule", "usage: droverctl schedule list [--json]\n"
                  "       droverctl schedule add NAME --project P --cron EXPR PROMPT...\n"
                  "       droverctl schedule delete ID\n"},
+    {"notify", "usage: droverctl notify list [--json]\n"
+               "       droverctl notify add NAME URL [--format F] [--events E,E...] [--project P]\n"
+               "       droverctl notify delete ID\n"
+               "       droverctl notify deliveries [--task ID]\n"},
     {"policy", "usage: droverctl policy get PROJECT [--json]\n"
                "       droverctl policy set PROJECT FILE|-\n"
                "       droverctl policy history PROJECT [--json]\n"},
@@ -214,6 +231,7 @@ static void ctl_main_usage(FILE *f)
         "  token create|revoke                           API tokens\n"
         "  approvals, approve ID, deny ID                actions waiting for a person\n"
         "  policy get|set|history                        a project's autonomy policy\n"
+        "  notify list|add|delete|deliveries             who hears of tasks that need people\n"
         "  health                                        what droverd finds wrong\n"
         "  completion bash|zsh                           shell completion script\n\n"
         "DROVER_URL (default http://127.0.0.1:8080) and DROVER_TOKEN (or DROVER_TOKEN_FILE,\n"

@@ -66,6 +66,39 @@ rc=0
 "$CTL" schedule delete "$sid" | grep -q "^schedule $sid deleted$" || proto_fail "schedule delete"
 [ "$("$CTL" schedule list --json | jq '.schedules | length')" = 0 ] || proto_fail "not deleted"
 
+# ---- notification endpoints: who hears of tasks that need people ----
+out=$("$CTL" notify list) || proto_fail "notify list failed"
+grep -q '^no notification endpoints' <<<"$out" || proto_fail "empty notify list: $out"
+out=$("$CTL" notify add oncall https://hooks.slack.test/services/T0/B0/secretpath --format slack \
+  --events needs_input,approval --project web) || proto_fail "notify add failed"
+grep -q '^endpoint [0-9]* oncall added (slack): needs_input,approval$' <<<"$out" || proto_fail "notify add: $out"
+"$CTL" notify add ci http://127.0.0.1:9/hook >/dev/null || proto_fail "notify add with the defaults"
+out=$("$CTL" notify list)
+head -1 <<<"$out" | grep -Eq '^ID +NAME +FORMAT +EVENTS +PROJECT +URL' || proto_fail "notify list header: $out"
+grep -Eq '^[0-9]+ +oncall +slack +needs_input,approval +[0-9]+ +https://hooks.slack.test/\.\.\.' <<<"$out" ||
+  proto_fail "notify list row (the webhook's secret path hidden): $out"
+grep -q secretpath <<<"$out" && proto_fail "notify list shows the Slack webhook's secret path"
+grep -Eq '^[0-9]+ +ci +generic +needs_input,ready_to_test,failed,completed,budget,approval +all ' <<<"$out" ||
+  proto_fail "the default events: $out"
+rc=0
+"$CTL" notify add bad http://127.0.0.1:9/x --events whenever 2>"$PROTO_TMP/e" || rc=$?
+[ "$rc" = 1 ] && grep -qi "event" "$PROTO_TMP/e" || proto_fail "an unknown event: exit $rc, $(cat "$PROTO_TMP/e")"
+rc=0
+"$CTL" notify add bad ftp://x/y 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || proto_fail "a URL that is not http(s): exit $rc, want 1"
+rc=0
+"$CTL" notify add onlyname 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || proto_fail "notify add without a URL: exit $rc, want 2"
+[ "$("$CTL" notify list --json | jq '.endpoints | length')" = 2 ] || proto_fail "a refused add was stored"
+nid=$("$CTL" notify list --json | jq -r '.endpoints[] | select(.name == "ci") | .id')
+"$CTL" notify delete "$nid" | grep -q "^endpoint $nid deleted$" || proto_fail "notify delete"
+rc=0
+"$CTL" notify delete "$nid" 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || proto_fail "deleting it twice: exit $rc, want 1"
+out=$("$CTL" notify deliveries) || proto_fail "notify deliveries failed"
+grep -q '^no deliveries$' <<<"$out" || proto_fail "notify deliveries: $out"
+"$CTL" notify deliveries --json | jq -e '.deliveries == []' >/dev/null || proto_fail "notify deliveries --json"
+
 # ---- agents: long-offline agents only with --all ----
 admin=$DROVER_TOKEN
 proto_agent_token ctl-live
@@ -116,7 +149,10 @@ want() { # want "words..." -- command line
   got=$(complete_words "$@" | sort | tr '\n' ' ')
   [ "$got" = "$w " ] || proto_fail "completing '$*': got '$got', want '$w'"
 }
-want "pool project" droverctl p
+want "policy pool project" droverctl p
+want "add delete deliveries list" droverctl notify ""
+want "generic slack" droverctl notify add n u --format ""
+want "approvals approve" droverctl appr
 want "add delete list" droverctl schedule ""
 want "--cron" droverctl schedule add n --cr
 want "get scale set" droverctl pool ""
@@ -128,7 +164,7 @@ want "git gitea github gitlab" droverctl project add web r --forge ""
 want "--all" droverctl agents --a
 # Every command of --help completes.
 top=$(complete_words droverctl "")
-for g in task agents pool project schedule token health completion; do
+for g in task agents pool project schedule token approvals approve deny policy notify health completion; do
   grep -qx -- "$g" <<<"$top" || proto_fail "'$g' does not complete: $top"
 done
 proto_log "PASS: droverctl summaries and --json, agents --all, bash/zsh completion"
