@@ -85,6 +85,16 @@ static int metrics_render(struct svc_ctx *svc, struct buf *b, struct err *err)
                       "drover_agent_heartbeat_age_seconds_sum %.3f\n"
                       "drover_agent_heartbeat_age_seconds_count %zu\n",
                       json_array_size(m.ages), sum, json_array_size(m.ages));
+    rc |= buf_appendf(b,
+                      "# HELP drover_outbox_messages Notification outbox messages: pending (not "
+                      "yet delivered), dead (given up on, among those created in the last 24 "
+                      "h).\n# TYPE drover_outbox_messages gauge\n"
+                      "drover_outbox_messages{state=\"pending\"} %lld\n"
+                      "drover_outbox_messages{state=\"dead\"} %lld\n",
+                      m.outbox_pending, m.outbox_dead);
+    snprintf(age, sizeof(age), "%g", m.outbox_oldest_pending);
+    rc |= metrics_gauge(b, "drover_outbox_oldest_pending_seconds",
+                        "Age of the oldest pending notification (0 when none is pending).", age);
     rc |= metrics_gauge_ll(b, "drover_pool_min_agents", "Configured minimum pool size.",
                            m.min_agents);
     rc |= metrics_gauge_ll(b, "drover_pool_max_agents", "Configured maximum pool size.",

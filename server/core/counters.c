@@ -27,7 +27,8 @@ static struct counters_tool counters_tools[COUNTERS_MAX_TOOLS + 1]; /* last = "o
 static size_t counters_ntools;
 static struct counters_hist counters_claims;
 static unsigned long long counters_claims_empty;
-static unsigned long long counters_scale[3]; /* up, down, hold */
+static unsigned long long counters_scale[3];  /* up, down, hold */
+static unsigned long long counters_outbox[3]; /* delivered, retry, dead */
 static int counters_pool_size = -1, counters_pool_used;
 
 static void counters_observe(struct counters_hist *h, double v)
@@ -100,6 +101,17 @@ void counters_scale_decision(const char *direction)
     pthread_mutex_unlock(&counters_mu);
 }
 
+void counters_outbox_delivery(const char *result)
+{
+    int i = result && strcmp(result, "delivered") == 0 ? 0
+            : result && strcmp(result, "dead") == 0    ? 2
+                                                       : 1;
+
+    pthread_mutex_lock(&counters_mu);
+    counters_outbox[i]++;
+    pthread_mutex_unlock(&counters_mu);
+}
+
 void counters_db_pool(int size, int in_use)
 {
     pthread_mutex_lock(&counters_mu);
@@ -133,6 +145,7 @@ static int counters_hist_render(struct buf *out, const char *name, const char *l
 int counters_render(struct buf *out)
 {
     static const char *const dirs[3] = {"up", "down", "hold"};
+    static const char *const results[3] = {"delivered", "retry", "dead"};
     size_t n;
     int rc = 0;
 
@@ -176,6 +189,12 @@ int counters_render(struct buf *out)
     for (int i = 0; i < 3; i++)
         rc |= buf_appendf(out, "drover_scale_decisions_total{direction=\"%s\"} %llu\n", dirs[i],
                           counters_scale[i]);
+    rc |= buf_appendf(out, "# HELP drover_outbox_deliveries_total Notification delivery attempts "
+                           "by outcome (delivered, retry, dead).\n"
+                           "# TYPE drover_outbox_deliveries_total counter\n");
+    for (int i = 0; i < 3; i++)
+        rc |= buf_appendf(out, "drover_outbox_deliveries_total{result=\"%s\"} %llu\n", results[i],
+                          counters_outbox[i]);
     if (counters_pool_size >= 0)
         rc |= buf_appendf(out,
                           "# HELP drover_db_pool_connections Database connections of the worker "
@@ -196,6 +215,7 @@ void counters_reset(void)
     memset(&counters_claims, 0, sizeof(counters_claims));
     counters_claims_empty = 0;
     memset(counters_scale, 0, sizeof(counters_scale));
+    memset(counters_outbox, 0, sizeof(counters_outbox));
     counters_pool_size = -1;
     counters_pool_used = 0;
     pthread_mutex_unlock(&counters_mu);

@@ -1,7 +1,8 @@
 /*
  * Process-wide metric counters that other subsystems increment and /metrics renders:
- * MCP tool calls (count, errors, latency histogram per tool), claim latency, scale decisions
- * and the database pool gauges. Thread-safe (one mutex; every update is a few adds).
+ * MCP tool calls (count, errors, latency histogram per tool), claim latency, scale decisions,
+ * notification deliveries (the outbox's attempts by outcome) and the database pool gauges.
+ * Thread-safe (one mutex; every update is a few adds).
  */
 #ifndef DROVER_CORE_COUNTERS_H
 #define DROVER_CORE_COUNTERS_H
@@ -21,6 +22,10 @@ void counters_claim(double seconds, bool found);
 
 /* The autoscaler decided: direction "up", "down" or "hold". */
 void counters_scale_decision(const char *direction);
+
+/* The outbox settled one delivery attempt: result "delivered", "retry" (failed, to be tried
+ * again) or "dead" (failed for good). Anything else counts as "retry". */
+void counters_outbox_delivery(const char *result);
 
 /* The database connection pool: size and connections currently in use. */
 void counters_db_pool(int size, int in_use);

@@ -23,6 +23,9 @@ int svc_metrics_take(struct svc_ctx *c, struct svc_metrics *m, struct err *err)
     m->states = cs.states;
     m->statuses = cs.statuses;
     m->ages = cs.ages;
+    m->outbox_pending = cs.outbox_pending;
+    m->outbox_dead = cs.outbox_dead;
+    m->outbox_oldest_pending = cs.outbox_oldest_pending;
     m->min_agents = s.min_agents;
     m->max_agents = s.max_agents;
     m->pinned = s.pinned_target >= 0 && s.pinned_until > s.now;

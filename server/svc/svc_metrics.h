@@ -10,9 +10,11 @@
 struct svc_metrics {
     long long backlog, delayed, expired_leases;
     double oldest_backlog_age;
-    json_t *states;   /* tasks by state (groups left out), owned */
-    json_t *statuses; /* agents by status, owned */
-    json_t *ages;     /* each live agent's heartbeat age in seconds, owned */
+    json_t *states;                        /* tasks by state (groups left out), owned */
+    json_t *statuses;                      /* agents by status, owned */
+    json_t *ages;                          /* each live agent's heartbeat age in seconds, owned */
+    long long outbox_pending, outbox_dead; /* dead: among messages created in the last 24 h */
+    double outbox_oldest_pending;          /* seconds; 0 when nothing is pending */
     int min_agents, max_agents;
     bool pinned;
     int pinned_target;

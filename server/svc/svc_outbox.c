@@ -1,5 +1,6 @@
 /* The outbox thread and one delivery. Its own thread. */
 #include "svc/svc_outbox.h"
+#include "core/counters.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -171,6 +172,10 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
             snprintf(why, sizeof(why), "%.290s", curl_why);
         rc = outbox_settle(db, id, ok, dead, retry, resp.status, ok ? NULL : why, err);
     }
+    /* Counted once the outcome is recorded: a settle that failed leaves the lease to expire and
+     * the attempt to be made again, so it is not an outcome yet. */
+    if (rc == 0)
+        counters_outbox_delivery(ok ? "delivered" : dead ? "dead" : "retry");
     http_resp_clear(&resp);
     json_decref(slack);
     free(body);

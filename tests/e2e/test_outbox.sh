@@ -6,9 +6,16 @@
 #     the receiver fails, the queue goes on (tasks are created and cancelled meanwhile); the
 #     message is retried with back-off under the same webhook-id and delivered once the
 #     receiver recovers, signed the Standard Webhooks way (the receiver verifies it);
-#  3. the Slack-form endpoint gets {"text": ...}; events an endpoint did not ask for send
+#  3. /metrics counts the attempts by outcome (drover_outbox_deliveries_total: the two failed
+#     ones as retry, the two successful ones as delivered) and its outbox gauges went from two
+#     pending messages back to none;
+#  4. the Slack-form endpoint gets {"text": ...}; events an endpoint did not ask for send
 #     nothing; the delivery history is on the API.
 source "$(dirname "$0")/ops_lib.sh"
+# One sample of /metrics: scrape_metric 'NAME{LABELS}' -> its value, or "absent".
+scrape_metric() {
+  curl -sf "$URL/metrics" | awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "absent" }'
+}
 SECRET="whsec_$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')"
 export DROVER_NOTIFY_SECRET=$SECRET
 python3 "$DROVER_SOURCE_DIR/tests/fakes/webhook_receiver.py" --fail 2 --secret "$SECRET" \
@@ -49,6 +56,10 @@ ops_psql -c "UPDATE tasks SET state = 'needs_input', question = 'Which port?', r
 other=$(curl -sf -X POST "$URL/api/tasks" -H "Authorization: Bearer $ADMIN" --data '{"prompt":"quiet","repository":"file:///r.git"}' | jq -r .id)
 ops_psql -c "UPDATE tasks SET state = 'completed' WHERE id = $other" >/dev/null
 [ "$(ops_psql -c "SELECT count(*) FROM outbox")" = 2 ] || ops_fail "outbox: $(ops_psql -c 'SELECT * FROM outbox')"
+# Both messages wait out the 5 s back-off of their failed first attempt: two pending, none
+# delivered yet.
+ops_expect "pending gauge while the receiver is down" 2 "$(scrape_metric 'drover_outbox_messages{state="pending"}')"
+ops_expect "no delivery counted yet" 0 "$(scrape_metric 'drover_outbox_deliveries_total{result="delivered"}')"
 # The queue is not held up while the receiver is down.
 for i in 1 2 3; do
   r=$(ops_http "$ADMIN" POST /api/tasks "{\"prompt\":\"meanwhile $i\",\"repository\":\"r\"}"); ops_expect "queue goes on" 202 "${r%% *}"
@@ -68,7 +79,15 @@ ops_expect "one webhook-id across retries" 1 "$hook_ids"
 ops_expect "generic body" "task.needs_input|Which port?" "$(jq -r '[.[] | select(.path == "/hook" and .status == 200)][0].body | "\(.type)|\(.data.task.question)"' <<<"$got")"
 ops_expect "slack body" 1 "$(jq -r '[.[] | select(.path == "/slack" and .status == 200)][0].body.text | (test("needs_input") and test("Which port"))' <<<"$got" | grep -c true)"
 
-# --- 3
+# --- 3 (before 4 deletes an endpoint, and its messages with it)
+ops_expect "failed attempts counted as retry" 2 "$(scrape_metric 'drover_outbox_deliveries_total{result="retry"}')"
+ops_expect "deliveries counted" 2 "$(scrape_metric 'drover_outbox_deliveries_total{result="delivered"}')"
+ops_expect "nothing counted dead" 0 "$(scrape_metric 'drover_outbox_deliveries_total{result="dead"}')"
+ops_expect "pending gauge back to 0" 0 "$(scrape_metric 'drover_outbox_messages{state="pending"}')"
+ops_expect "dead gauge" 0 "$(scrape_metric 'drover_outbox_messages{state="dead"}')"
+ops_expect "no oldest pending age" 0 "$(scrape_metric drover_outbox_oldest_pending_seconds)"
+
+# --- 4
 r=$(ops_http "$OPERATOR" GET "/api/notifications/deliveries?task=$id")
 ops_expect "history" 200 "${r%% *}"
 ops_expect "history rows" 2 "$(jq '.deliveries | length' <<<"${r#* }")"
@@ -76,4 +95,5 @@ ops_expect "retried" true "$(jq '[.deliveries[] | select(.attempts > 1)] | lengt
 r=$(ops_http "$OPERATOR" GET "/api/notifications/deliveries?task=$other"); ops_expect "no messages for unasked events" 0 "$(jq '.deliveries | length' <<<"${r#* }")"
 eid=$(ops_http "$ADMIN" GET /api/notifications/endpoints | cut -d' ' -f2- | jq '.endpoints[0].id')
 r=$(ops_http "$ADMIN" DELETE "/api/notifications/endpoints/$eid"); ops_expect "delete" 200 "${r%% *}"
-echo "ok - outbox: retried with back-off, delivered signed once the receiver recovered"
+
+echo "ok - outbox: retried with back-off, delivered signed once the receiver recovered, counted in /metrics"

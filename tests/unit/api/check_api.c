@@ -1031,9 +1031,22 @@ START_TEST(metrics_exposition)
     counters_claim(0.003, true);
     counters_scale_decision("up");
     counters_db_pool(4, 1);
+    counters_outbox_delivery("retry");
+    counters_outbox_delivery("retry");
+    counters_outbox_delivery("delivered");
+    counters_outbox_delivery("dead");
     c = admin("POST", "/api/tasks", "{\"prompt\":\"x\",\"repository\":\"r\"}");
     call_clear(&c);
     ck_assert_int_eq(agents_create(&db, "m", "none", agent, &err), 0);
+    /* The outbox: one message pending for 5 minutes, one delivered, one dead today and one dead
+     * two days ago (outside the gauge's 24 h). */
+    PQclear(PQexec(db.conn, "TRUNCATE outbox, notify_endpoints CASCADE"));
+    PQclear(PQexec(db.conn, "INSERT INTO notify_endpoints (name, url) VALUES ('m', 'http://x')"));
+    PQclear(PQexec(db.conn,
+                   "INSERT INTO outbox (endpoint_id, event, payload, state, created_at)"
+                   " SELECT id, 'failed', '{}', s, now() - a FROM notify_endpoints,"
+                   " (VALUES ('pending', interval '5 min'), ('delivered', interval '1 min'),"
+                   "  ('dead', interval '1 hour'), ('dead', interval '2 days')) v(s, a)"));
     c = request(PRINCIPAL_NONE, "GET", "/metrics", NULL, NULL, NULL);
     ck_assert_int_eq(c.status, 200);
     ck_assert_ptr_nonnull(c.raw);
@@ -1049,11 +1062,25 @@ START_TEST(metrics_exposition)
         "drover_claim_duration_seconds_count 1\n",
         "drover_scale_decisions_total{direction=\"up\"} 1\n",
         "drover_db_pool_connections 4\n",
+        "drover_outbox_deliveries_total{result=\"delivered\"} 1\n",
+        "drover_outbox_deliveries_total{result=\"retry\"} 2\n",
+        "drover_outbox_deliveries_total{result=\"dead\"} 1\n",
+        "drover_outbox_messages{state=\"pending\"} 1\n",
+        "drover_outbox_messages{state=\"dead\"} 1\n",
+        "# TYPE drover_outbox_oldest_pending_seconds gauge\n",
         "drover_pool_min_agents 2\n",
         "# TYPE drover_agent_heartbeat_age_seconds histogram\n",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         ck_assert_msg(strstr(c.raw, want[i]), "missing %s in\n%.3000s", want[i], c.raw);
+    {
+        const char *o = strstr(c.raw, "\ndrover_outbox_oldest_pending_seconds ");
+        double age;
+
+        ck_assert_ptr_nonnull(o);
+        age = strtod(o + strlen("\ndrover_outbox_oldest_pending_seconds "), NULL);
+        ck_assert_msg(age >= 299 && age < 400, "oldest pending %g", age);
+    }
     /* Every sample line is a drover_ metric. */
     for (char *line = c.raw; *line;) {
         char *nl = strchr(line, '\n');
