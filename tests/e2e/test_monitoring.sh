@@ -45,6 +45,14 @@ sed -n 's/^\(drover_[a-z0-9_]*\).*/\1/p; s/^# TYPE \(drover_[a-z0-9_]*\) .*/\1/p
   grep -v '^ *#' "$MON/drover-rules.yaml"
 } | grep -o 'drover_[a-z0-9_]*' | sort -u >"$PROTO_TMP/queried"
 [ -s "$PROTO_TMP/queried" ] || proto_fail "no metric names found in the queries"
+# The notification alerts' series exist before the first delivery (increase() needs the zero
+# to see the first failure), and the rules do use them.
+for n in drover_outbox_deliveries_total drover_outbox_messages drover_outbox_oldest_pending_seconds; do
+  grep -qx "$n" "$PROTO_TMP/exposed" || proto_fail "/metrics does not expose $n before any delivery"
+  grep -qx "$n" "$PROTO_TMP/queried" || proto_fail "neither the rules nor the dashboard query $n"
+done
+grep -q '^drover_outbox_deliveries_total{result="retry"} 0$' "$PROTO_TMP/metrics.txt" ||
+  proto_fail "no drover_outbox_deliveries_total{result=\"retry\"} 0"
 missing=$(comm -23 "$PROTO_TMP/queried" "$PROTO_TMP/exposed")
 [ -z "$missing" ] || proto_fail "queried but not exposed by /metrics: $missing"
 proto_log "PASS: rules checked and unit-tested; $(wc -l <"$PROTO_TMP/queried") queried metric names all exposed"
