@@ -94,6 +94,19 @@ int forge_backend_create_pull_request(const struct forge *f, const struct forge_
 int forge_backend_probe(const struct forge *f, const char *base, json_t **out, struct err *err);
 
 /*
+ * The repository's webhooks, every page of the forge's list (forge_hooks.c), each as
+ * {"id", "url", "active", "content_type": "json" | "form" | null, "events": [...], "type"?,
+ * "state"?}: `events` in the forge's own vocabulary (Gitea/Forgejo and GitHub: the hook's
+ * event names, GitHub's "*" included; GitLab: the names of its true "*_events" fields),
+ * `active` false for a hook the forge will not deliver to (GitLab: alert_status, kept as
+ * "state"). 0 with *out (owned); -1 with ERR_INVALID on a plain git remote, else as for the
+ * probe: ERR_FORBIDDEN / ERR_NOT_FOUND are what the forges answer a token that may read the
+ * repository but not its webhooks (GitHub without admin:repo_hook or "Webhooks: read", a
+ * Gitea user who is not the repository's admin, a GitLab user below Maintainer). Diagnostics.
+ */
+int forge_backend_hooks(const struct forge *f, json_t **out, struct err *err);
+
+/*
  * Comment `body` on issue (or pull request) `number`: Drover linking a task back to the issue
  * that asked for it. ERR_INVALID on a plain git remote; the forge's refusals as for the
  * pull request.

@@ -14,6 +14,20 @@ status codes, error bodies, including the conflict answers):
                           POST/GET repos/{o}/{r}/pulls            (422 "A pull request already exists")
   Issue comments: POST/GET repos/{o}/{r}/issues/{n}/comments (Gitea, GitHub: {"body"}),
                   POST/GET projects/:id/issues/:iid/notes (GitLab)
+  The repository: GET repos/{o}/{r} (Gitea, GitHub), GET projects/:id (GitLab).
+  Webhooks:       GET repos/{o}/{r}/hooks?page=&limit= (Gitea: [Hook], limit at most 50),
+                  GET repos/{o}/{r}/hooks?page=&per_page= (GitHub: [Webhook], at most 100),
+                  GET projects/:id/hooks?page=&per_page= (GitLab: [ProjectHook], at most 100).
+
+Webhooks are registered by tests: POST /_fake/hooks {"forge": "gitea"|"github"|"gitlab",
+"repo": "owner/repo", "hooks": [...]} replaces that repository's hooks (creating the repository
+with branch "main" when it is new). Each hook is given in the forge's own shape and completed
+with the fields that forge's API returns by default (an id, timestamps; Gitea type "gitea",
+branch_filter "*", active true; GitHub active true, config content_type "json", insecure_ssl
+"0"; GitLab alert_status "executable", every *_events false unless given). With
+FAKE_FORGE_READER_TOKEN in the environment, that token is accepted like --token for reads but
+is not a repository admin: listing hooks answers what each forge answers such a token (Gitea
+403, GitHub 403 "Resource not accessible by personal access token", GitLab 403).
 
 Every flavour has the repository "acme/widgets" with branch "main". Auth: the token given with
 --token, in each forge's header (Gitea "Authorization: token T", GitLab "PRIVATE-TOKEN: T",
@@ -56,7 +70,53 @@ MAIN_SHA = hashlib.sha1(b"main").hexdigest()
 
 
 def new_state():
-    return {"branches": {"main": MAIN_SHA}, "pulls": [], "comments": []}
+    return {"branches": {"main": MAIN_SHA}, "pulls": [], "comments": [], "hooks": []}
+
+
+STAMP = "2026-01-01T00:00:00Z"
+GITLAB_EVENTS = ("push_events", "tag_push_events", "issues_events", "confidential_issues_events",
+                 "note_events", "confidential_note_events", "merge_requests_events",
+                 "job_events", "pipeline_events", "wiki_page_events", "deployment_events",
+                 "releases_events", "feature_flag_events", "emoji_events",
+                 "resource_access_token_events", "member_events", "project_events")
+
+
+def complete_hook(forge, n, h):
+    """Hook `h` as the forge's list returns it: the forge's default fields filled in."""
+    h = json.loads(json.dumps(h))
+    if forge == "gitea":
+        out = {"id": n, "type": "gitea", "branch_filter": "*", "events": [], "active": True,
+               "authorization_header": "", "updated_at": STAMP, "created_at": STAMP}
+        out.update(h)
+        out["config"] = dict({"content_type": "json", "http_method": "post"}, **h.get("config", {}))
+        return out
+    if forge == "github":
+        out = {"type": "Repository", "id": n, "name": "web", "active": True, "events": ["push"],
+               "updated_at": STAMP, "created_at": STAMP,
+               "url": "https://api.github.test/repos/hooks/%d" % n,
+               "test_url": "https://api.github.test/repos/hooks/%d/test" % n,
+               "ping_url": "https://api.github.test/repos/hooks/%d/pings" % n,
+               "deliveries_url": "https://api.github.test/repos/hooks/%d/deliveries" % n,
+               "last_response": {"code": None, "status": "unused", "message": None}}
+        out.update(h)
+        out["config"] = dict({"content_type": "json", "insecure_ssl": "0"}, **h.get("config", {}))
+        return out
+    out = {"id": n, "project_id": 1, "created_at": STAMP, "push_events_branch_filter": "",
+           "enable_ssl_verification": True, "alert_status": "executable", "disabled_until": None}
+    out.update({k: False for k in GITLAB_EVENTS})
+    out["push_events"] = True
+    out.update(h)
+    return out
+
+
+def page_of(items, q, size_param, default, cap):
+    """One page of `items` as the forge's pagination parameters (page, size_param) select."""
+    try:
+        page = max(1, int(q.get("page", "1")))
+        size = min(cap, max(1, int(q.get(size_param, str(default)))))
+    except ValueError:
+        page, size = 1, default
+    return items[(page - 1) * size: page * size]
 
 
 def add_comment(repo, number, body, url):
@@ -70,6 +130,7 @@ STATE = {"gitea": {"acme/widgets": new_state()},
          "gitlab": {"acme/widgets": new_state()},
          "github": {"acme/widgets": new_state()}}
 TOKEN = ""
+READER = os.environ.get("FAKE_FORGE_READER_TOKEN", "")
 STALL = {"seconds": 0.0}
 APP_TOKENS = {}  # token -> expiry (epoch seconds)
 
@@ -188,6 +249,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"stall_seconds": STALL["seconds"]})
         if body is None:
             return self.reply(400, {"message": "Problems parsing JSON"})
+        if raw_path == "/_fake/hooks" and method == "POST":
+            forge, name, hooks = body.get("forge"), body.get("repo"), body.get("hooks")
+            if forge not in STATE or not isinstance(name, str) or not isinstance(hooks, list):
+                return self.reply(400, {"error": "forge, repo and hooks are required"})
+            with LOCK:
+                repo = STATE[forge].setdefault(name, new_state())
+                repo["hooks"] = [complete_hook(forge, i + 1, h) for i, h in enumerate(hooks)]
+                return self.reply(200, repo["hooks"])
         if raw_path == "/_fake/preview" and method == "POST":
             # A preview-deploy webhook: answers the URL it "deployed" for the task's branch.
             if not isinstance(body.get("task"), int) or "branch" not in body:
@@ -217,7 +286,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---- Gitea / Forgejo -------------------------------------------------------------
     def gitea(self, method, path, q, body):
         auth = self.headers.get("Authorization", "")
-        if auth not in ("token " + TOKEN, "Bearer " + TOKEN):
+        reader = READER and auth in ("token " + READER, "Bearer " + READER)
+        if auth not in ("token " + TOKEN, "Bearer " + TOKEN) and not reader:
             return self.reply(401, {"message": "token is required" if not auth
                                     else "user does not exist [uid: 0, name: ]", "url": ""})
         parts = path.split("/")  # ['', 'repos', o, r, what, ...]
@@ -234,6 +304,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
                                     "url": ""})
         rest = "/".join(parts[5:])
+        if parts[4] == "hooks" and not rest and method == "GET":
+            if reader:  # routers/api/v1: the hooks routes require a repository admin
+                return self.reply(403, {"message": "user should be an owner or a collaborator "
+                                        "with admin write of a repository", "url": ""})
+            return self.reply(200, page_of(repo["hooks"], q, "limit", 30, 50))
         if parts[4] == "issues" and len(parts) == 7 and parts[6] == "comments":
             if method == "GET":
                 return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(parts[5])])
@@ -299,16 +374,27 @@ class Handler(BaseHTTPRequestHandler):
     def gitlab(self, method, path, q, body):
         tok = self.headers.get("PRIVATE-TOKEN") or ""
         auth = self.headers.get("Authorization", "")
-        if tok != TOKEN and auth != "Bearer " + TOKEN:
+        reader = READER and (tok == READER or auth == "Bearer " + READER)
+        if tok != TOKEN and auth != "Bearer " + TOKEN and not reader:
             return self.reply(401, {"message": "401 Unauthorized"})
         parts = path.split("/")  # ['', 'projects', id, ...]
-        if len(parts) < 4 or parts[1] != "projects":
+        if len(parts) < 3 or parts[1] != "projects":
             return self.reply(404, {"error": "404 Not Found"})
         pid = unquote(parts[2])
         repo = STATE["gitlab"].get(pid)
         if repo is None or "/" in parts[2]:
             return self.reply(404, {"message": "404 Project Not Found"})
         rest = parts[3:]
+        if not rest and method == "GET":
+            return self.reply(200, {"id": 1, "path_with_namespace": pid,
+                                    "default_branch": "main", "visibility": "private",
+                                    "web_url": "http://gitlab.test/" + pid})
+        if rest == ["hooks"] and method == "GET":
+            if reader:  # the hooks API needs at least the Maintainer role
+                return self.reply(403, {"message": "403 Forbidden"})
+            return self.reply(200, page_of(repo["hooks"], q, "per_page", 20, 100))
+        if not rest:
+            return self.reply(404, {"error": "404 Not Found"})
         if len(rest) == 3 and rest[0] == "issues" and rest[2] == "notes":
             if method == "GET":
                 return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(rest[1])])
@@ -377,15 +463,31 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         app_tok = auth.split(" ", 1)[1] if " " in auth else ""
         app_ok = APP_TOKENS.get(app_tok, 0) > time.time()  # LOCK is held here
-        if auth not in ("Bearer " + TOKEN, "token " + TOKEN) and not app_ok:
+        reader = READER and auth in ("Bearer " + READER, "token " + READER)
+        if auth not in ("Bearer " + TOKEN, "token " + TOKEN) and not app_ok and not reader:
             return self.reply(401, {"message": "Bad credentials" if auth else
                                     "Requires authentication",
                                     "documentation_url": "https://docs.github.com/rest"})
         parts = path.split("/")  # ['', 'repos', o, r, ...]
-        repo = STATE["github"].get(parts[2] + "/" + parts[3]) if len(parts) > 4 else None
+        repo = STATE["github"].get(parts[2] + "/" + parts[3]) if len(parts) > 3 else None
         if repo is None:
             return self.reply(404, {"message": "Not Found"})
         rest = parts[4:]
+        if not rest and method == "GET":
+            return self.reply(200, {"id": 1, "name": parts[3],
+                                    "full_name": parts[2] + "/" + parts[3],
+                                    "default_branch": "main", "private": True,
+                                    "permissions": {"admin": not reader, "push": True,
+                                                    "pull": True}})
+        if rest == ["hooks"] and method == "GET":
+            if reader:  # a fine-grained token without "Webhooks: read"
+                return self.reply(403, {"message": "Resource not accessible by personal access "
+                                        "token", "documentation_url": "https://docs.github.com/"
+                                        "rest/repos/webhooks#list-repository-webhooks",
+                                        "status": "403"})
+            return self.reply(200, page_of(repo["hooks"], q, "per_page", 30, 100))
+        if not rest:
+            return self.reply(404, {"message": "Not Found"})
         if len(rest) == 3 and rest[0] == "issues" and rest[2] == "comments":
             if method == "GET":
                 return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(rest[1])])
