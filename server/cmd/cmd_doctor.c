@@ -72,6 +72,7 @@ int cmd_doctor(int argc, char **argv)
     env.cfg = &cfg;
     env.ops = &ocfg;
     env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
+    env.public_url = getenv("DROVER_PUBLIC_URL"); /* the webhook URL the check expects */
     c = svc_ctx_open(&env, cfg.database_url);
     if (!c) {
         fprintf(stderr, "droverd doctor: out of memory\n");

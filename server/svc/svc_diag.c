@@ -8,6 +8,8 @@
 #include "store/diagstore.h"
 #include "store/migrate.h"
 #include "store/projects.h"
+#include "svc/svc_diaghook.h"
+#include "svc/svc_webhooks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -98,6 +100,38 @@ static const char *svc_diag_forge_fix(enum err_code code)
     }
 }
 
+/*
+ * The project's webhook to Drover (svc_diaghook.h), after its forge answered (`reachable`).
+ * A plain git remote has none to check. No transaction is open.
+ */
+static void svc_diag_webhook(struct svc_ctx *c, const char *name, const struct forge *f,
+                             bool reachable, json_t *checks)
+{
+    struct svc_diaghook_in in = {.kind = f->kind,
+                                 .project = name,
+                                 .repo_path = f->repo_path,
+                                 .public_url = c->env->public_url,
+                                 .secret_set = name && svc_webhooks_secret(name) != NULL};
+    char *check = mem_printf("webhook:%s", name ? name : "?"), *detail;
+    struct err err = {0};
+    json_t *hooks = NULL;
+
+    if (f->kind == FORGE_GIT) {
+        svc_diag_add(checks, check, "ok", "not applicable: a plain git remote has no webhooks",
+                     NULL);
+    } else if (!reachable) {
+        detail = mem_printf("not checked: the forge check of %s failed", name ? name : "?");
+        svc_diag_add(checks, check, "warn", detail, "fix the forge check first");
+        free(detail);
+    } else if (forge_backend_hooks(f, &hooks, &err) < 0) {
+        json_array_append_new(checks, svc_diaghook_unlisted(&in, &err));
+    } else {
+        json_array_append_new(checks, svc_diaghook_check(&in, hooks));
+    }
+    json_decref(hooks);
+    free(check);
+}
+
 /* One project's forge: reachable, the credential accepted. No transaction is open. */
 static void svc_diag_forge(struct svc_ctx *c, const json_t *p, json_t *checks)
 {
@@ -107,6 +141,7 @@ static void svc_diag_forge(struct svc_ctx *c, const json_t *p, json_t *checks)
     struct err err = {0};
     char *token = NULL, *check = mem_printf("forge:%s", name ? name : "?"), *detail = NULL;
     json_t *out = NULL;
+    bool reachable;
 
     f.repo_url = json_string_value(json_object_get(p, "repository"));
     f.api_url = json_string_value(json_object_get(p, "forge_api_url"));
@@ -119,7 +154,8 @@ static void svc_diag_forge(struct svc_ctx *c, const json_t *p, json_t *checks)
         goto out;
     }
     f.token = token;
-    if (forge_backend_probe(&f, base ? base : "main", &out, &err) < 0) {
+    reachable = forge_backend_probe(&f, base ? base : "main", &out, &err) == 0;
+    if (!reachable) {
         detail = mem_printf("%s forge: %s", forge_backend_kind_name(f.kind), err.msg);
         svc_diag_add(checks, check, "fail", detail, svc_diag_forge_fix(err.code));
     } else if (json_is_false(json_object_get(out, "base_exists"))) {
@@ -132,6 +168,7 @@ static void svc_diag_forge(struct svc_ctx *c, const json_t *p, json_t *checks)
                             token ? " and accepts the project's token" : " (no token configured)");
         svc_diag_add(checks, check, "ok", detail, NULL);
     }
+    svc_diag_webhook(c, name, &f, reachable, checks);
 out:
     if (token) {
         memset(token, 0, strlen(token));

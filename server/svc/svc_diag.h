@@ -6,10 +6,11 @@
  *   migrations       none pending
  *   pool.*           the pod backend loads and (Kubernetes) answers and permits (pool/pooldiag.h)
  *   forge:<project>  each project's forge answers and accepts its credential
+ *   webhook:<project> the forge has Drover's webhook, active, with the events (svc_diaghook.h)
  *   agents.coder     agents whose coding command could not start or was not found (last day)
  *   clock            each replica's wall clock against the database's
  *
- * The forge and Kubernetes checks call out over the network: the caller runs on the slow
+ * The forge, webhook and Kubernetes checks call out over the network: the caller runs on the slow
  * workers (or is a subcommand); no transaction is open during any of them. Worker threads.
  */
 #ifndef DROVER_SVC_DIAG_H

@@ -72,16 +72,23 @@ static bool svc_webhooks_same(const char *a, const char *b)
     return la == lb && la > 0 && CRYPTO_memcmp(a, b, la) == 0;
 }
 
+void svc_webhooks_secret_var(const char *project, char *out, size_t outsz)
+{
+    size_t o = (size_t)snprintf(out, outsz, "DROVER_WEBHOOK_SECRET_");
+
+    for (const char *p = project; *p && o + 1 < outsz; p++)
+        out[o++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    if (o < outsz)
+        out[o] = '\0';
+}
+
 /* $DROVER_WEBHOOK_SECRET_<NAME>, else $DROVER_WEBHOOK_SECRET; NULL when neither is set. */
-static const char *svc_webhooks_secret(const char *project)
+const char *svc_webhooks_secret(const char *project)
 {
     char var[160];
-    size_t o = snprintf(var, sizeof(var), "DROVER_WEBHOOK_SECRET_");
     const char *v;
 
-    for (const char *p = project; *p && o + 1 < sizeof(var); p++)
-        var[o++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-    var[o] = '\0';
+    svc_webhooks_secret_var(project, var, sizeof(var));
     v = getenv(var);
     if (!v || !*v)
         v = getenv("DROVER_WEBHOOK_SECRET");

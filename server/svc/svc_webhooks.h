@@ -51,6 +51,16 @@ int svc_webhooks_header(const char *headers, const char *name, char *out, size_t
 void svc_webhooks_hmac_hex(const char *key, size_t keylen, const char *data, size_t len,
                            char out[65]);
 
+/*
+ * The environment variable that holds project `project`'s webhook secret:
+ * "DROVER_WEBHOOK_SECRET_<PROJECT>" (out: at least 160 bytes for any project name). Pure.
+ */
+void svc_webhooks_secret_var(const char *project, char *out, size_t outsz);
+
+/* The secret deliveries for `project` are verified with ($DROVER_WEBHOOK_SECRET_<PROJECT>, else
+ * $DROVER_WEBHOOK_SECRET), or NULL when neither is set. Borrowed from the environment. */
+const char *svc_webhooks_secret(const char *project);
+
 /* The deliveries received for project `project` (newest first, at most `limit`). */
 int svc_webhooks_deliveries(struct svc_ctx *c, const char *project, int limit, json_t **out,
                             struct err *err);
