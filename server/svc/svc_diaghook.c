@@ -194,7 +194,9 @@ static char *svc_diaghook_add_fix(const struct svc_diaghook_in *in)
 static int svc_diaghook_judge(const struct svc_diaghook_in *in, const json_t *h, int match,
                               char **detail, char **fix)
 {
-    const char *url = json_string_value(json_object_get(h, "url"));
+    const char *full = json_string_value(json_object_get(h, "url"));
+    /* Shown without its query or fragment: a hook's URL may carry a credential there. */
+    char *url = mem_printf("%.*s", (int)svc_diaghook_base_len(full), full);
     const char *ct = json_string_value(json_object_get(h, "content_type"));
     const char *state = json_string_value(json_object_get(h, "state"));
     const json_t *events = json_object_get(h, "events"), *v;
@@ -264,6 +266,7 @@ static int svc_diaghook_judge(const struct svc_diaghook_in *in, const json_t *h,
     }
     buf_clear(&miss);
     buf_clear(&ui);
+    free(url);
     return rc;
 }
 

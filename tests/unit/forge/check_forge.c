@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fakeproc.h"
+#include "core/http.h"
 #include "core/mem.h"
 #include "core/model.h"
 #include "forge/forge_backend.h"
@@ -215,6 +216,65 @@ START_TEST(api_missing_things)
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_null(o);
     free((char *)f.api_url);
+}
+END_TEST
+
+/* forge_backend_hooks: each forge's hook list in the one shape (the fake's hooks, registered
+ * with POST /_fake/hooks in the forge's own shape). */
+START_TEST(api_hooks_listed)
+{
+    static const char *const hook[] = {
+        "{\"type\":\"forgejo\",\"active\":false,\"config\":{\"url\":\"https://d.test/h\","
+        "\"content_type\":\"form\"},\"events\":[\"pull_request\",\"issue_comment\"]}",
+        "{\"url\":\"https://d.test/h\",\"note_events\":true,\"merge_requests_events\":true,"
+        "\"push_events\":false,\"alert_status\":\"temporarily_disabled\"}",
+        "{\"active\":false,\"config\":{\"url\":\"https://d.test/h\",\"content_type\":\"form\"},"
+        "\"events\":[\"pull_request\",\"issue_comment\"]}"};
+    char *url = mem_printf("http://127.0.0.1:%d/_fake/hooks", fake_port);
+    char *body = mem_printf("{\"forge\":\"%s\",\"repo\":\"acme/widgets\",\"hooks\":[%s]}",
+                            flavours[_i], hook[_i]);
+    struct http_req req = {
+        .method = "POST", .url = url, .body = body, .content_type = "application/json"};
+    struct http_resp hr;
+    struct forge f;
+    struct err err = {0};
+    json_t *hooks = NULL, *h, *ev;
+    char *evs;
+
+    ck_assert_msg(http_request(NULL, &req, &hr, &err) == 0 && hr.status == 200, "%s", err.msg);
+    http_resp_clear(&hr);
+    forge_for(&f, _i, TOKEN);
+    ck_assert_msg(forge_backend_hooks(&f, &hooks, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(json_array_size(hooks), 1);
+    h = json_array_get(hooks, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(h, "id")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(h, "url")), "https://d.test/h");
+    ck_assert(json_is_false(json_object_get(h, "active")));
+    ck_assert_str_eq(json_string_value(json_object_get(h, "content_type")),
+                     _i == 1 ? "json" : "form");
+    ev = json_object_get(h, "events");
+    evs = json_dumps(ev, JSON_COMPACT);
+    ck_assert_str_eq(evs, _i == 1 ? "[\"note_events\",\"merge_requests_events\"]"
+                                  : "[\"pull_request\",\"issue_comment\"]");
+    if (_i == 1)
+        ck_assert_str_eq(json_string_value(json_object_get(h, "state")), "temporarily_disabled");
+    if (_i == 0)
+        ck_assert_str_eq(json_string_value(json_object_get(h, "type")), "forgejo");
+    free(evs);
+    json_decref(hooks);
+    /* A refused token is the forge's 401, and the token is in no message. */
+    f.token = "wrong-token";
+    ck_assert_int_eq(forge_backend_hooks(&f, &hooks, &err), -1);
+    ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
+    ck_assert_ptr_null(strstr(err.msg, "wrong-token"));
+    ck_assert_ptr_null(hooks);
+    f.repo_path = "acme/nope";
+    f.token = TOKEN;
+    ck_assert_int_eq(forge_backend_hooks(&f, &hooks, &err), -1);
+    ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    free((char *)f.api_url);
+    free(body);
+    free(url);
 }
 END_TEST
 
@@ -521,6 +581,7 @@ int main(void)
     tcase_add_loop_test(api, api_pull_request_idempotent, 0, 3);
     tcase_add_loop_test(api, api_auth_failures, 0, 3);
     tcase_add_loop_test(api, api_missing_things, 0, 3);
+    tcase_add_loop_test(api, api_hooks_listed, 0, 3);
     tcase_add_test(api, api_unreachable);
     tcase_add_test(api, git_branch_and_record);
     tcase_add_test(api, git_failures);
