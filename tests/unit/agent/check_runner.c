@@ -639,6 +639,46 @@ START_TEST(prompt_carries_question_and_answer)
 }
 END_TEST
 
+/* The context review_rework stores after a forge review with inline comments (store/review.h). */
+START_TEST(prompt_lists_inline_comments_per_file)
+{
+    json_t *task =
+        json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:{s:s}, s:{s:s}, s:["
+                  "{s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:s, s:i},"
+                  "{s:s, s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:s}]}]}",
+                  "title", "Parse", "description", "Parse lines.", "context", "type", "rework",
+                  "by", "gitea:reviewer", "branch", "drover/1-parse", "previous_result", "summary",
+                  "added parse_line", "pull_request", "url", "http://forge/pulls/1", "review",
+                  "kind", "review", "author", "reviewer", "body", "The new function needs a test.",
+                  "kind", "inline", "author", "reviewer", "body", "Handle the empty line.", "path",
+                  "src/parse.c", "line", 12, "kind", "inline", "author", "reviewer", "body",
+                  "Document the flag.", "path", "README.md", "line", 3, "kind", "inline", "author",
+                  "reviewer", "body", "Free buf here.", "path", "src/parse.c", "line", 40, "kind",
+                  "inline", "author", "reviewer", "body", "Outdated note.", "path", "docs/old.md");
+    char *p = runner_prompt_build(task, "drover/1-parse");
+    const char *file_c, *file_md, *c12, *c40, *md3;
+
+    ck_assert_msg(strstr(p, "Rework requested by gitea:reviewer") &&
+                      strstr(p, "Review from reviewer: The new function needs a test.") &&
+                      strstr(p, "Your previous result: added parse_line") &&
+                      strstr(p, "http://forge/pulls/1"),
+                  "%s", p);
+    c12 = strstr(p, "src/parse.c:12 \xe2\x80\x94 Handle the empty line. (reviewer)");
+    c40 = strstr(p, "src/parse.c:40 \xe2\x80\x94 Free buf here. (reviewer)");
+    md3 = strstr(p, "README.md:3 \xe2\x80\x94 Document the flag. (reviewer)");
+    file_c = strstr(p, "\n  src/parse.c:\n");
+    file_md = strstr(p, "\n  README.md:\n");
+    ck_assert_msg(c12 && c40 && md3 && file_c && file_md, "%s", p);
+    /* Grouped per file: both of src/parse.c's comments under its heading, before README.md's. */
+    ck_assert_msg(file_c < c12 && c12 < c40 && c40 < file_md && file_md < md3, "%s", p);
+    ck_assert_ptr_null(strstr(file_c + 1, "\n  src/parse.c:\n"));
+    ck_assert_msg(strstr(p, "docs/old.md \xe2\x80\x94 Outdated note."), "%s", p);
+    ck_assert_ptr_null(strstr(p, "\"kind\""));
+    free(p);
+    json_decref(task);
+}
+END_TEST
+
 START_TEST(symref_line)
 {
     size_t n = 0;
@@ -670,6 +710,7 @@ int main(void)
     tcase_add_test(tc, project_settings);
     tcase_add_test(tc, usage_once_per_message);
     tcase_add_test(tc, prompt_carries_question_and_answer);
+    tcase_add_test(tc, prompt_lists_inline_comments_per_file);
     tcase_add_test(tc, symref_line);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
