@@ -28,6 +28,20 @@ branch_filter "*", active true; GitHub active true, config content_type "json", 
 FAKE_FORGE_READER_TOKEN in the environment, that token is accepted like --token for reads but
 is not a repository admin: listing hooks answers what each forge answers such a token (Gitea
 403, GitHub 403 "Resource not accessible by personal access token", GitLab 403).
+  Review comments (what a review webhook leaves out):
+    Gitea/Forgejo GET repos/{o}/{r}/pulls/{n}/reviews            ([PullReview])
+                  GET repos/{o}/{r}/pulls/{n}/reviews/{id}/comments ([PullReviewComment]:
+                      path, diff_hunk, position = new-file line, original_position)
+    GitHub        GET repos/{o}/{r}/pulls/{n}/reviews/{id}/comments (path, line, original_line,
+                      position, diff_hunk, user, html_url)
+    GitLab        GET projects/:id/merge_requests/:iid/discussions ([{id, notes: [{id, type
+                      "DiffNote", body, author, position {new_path, new_line, old_path,
+                      old_line}, resolvable, resolved}]}])
+  A test registers a review with POST /_fake/review {"forge", "repo" (default acme/widgets),
+  "number", "id", "user", "state" (REQUEST_CHANGES), "body", "comments": [{"path", "line",
+  "body", "user"?, "resolved"?}], "fail"?: N}; with "fail" the comments call (GitLab: the
+  discussions call) answers N with the forge's error body instead. A pull request without
+  registered reviews and unknown to the fake is 404.
 
 Every flavour has the repository "acme/widgets" with branch "main". Auth: the token given with
 --token, in each forge's header (Gitea "Authorization: token T", GitLab "PRIVATE-TOKEN: T",
@@ -70,7 +84,8 @@ MAIN_SHA = hashlib.sha1(b"main").hexdigest()
 
 
 def new_state():
-    return {"branches": {"main": MAIN_SHA}, "pulls": [], "comments": [], "hooks": []}
+    return {"branches": {"main": MAIN_SHA}, "pulls": [], "comments": [], "hooks": [],
+            "reviews": {}}
 
 
 STAMP = "2026-01-01T00:00:00Z"
@@ -117,6 +132,68 @@ def page_of(items, q, size_param, default, cap):
     except ValueError:
         page, size = 1, default
     return items[(page - 1) * size: page * size]
+
+
+NEXT_ID = {"n": 5000}
+
+
+def next_id():
+    NEXT_ID["n"] += 1
+    return NEXT_ID["n"]
+
+
+HUNK = "@@ -1,3 +1,4 @@\n line one\n+line two"
+
+
+def register_review(spec):
+    """POST /_fake/review: a submitted review with inline comments, kept in each forge's shape."""
+    forge, repo_name = spec.get("forge"), spec.get("repo", "acme/widgets")
+    repo = STATE.get(forge, {}).get(repo_name)
+    if repo is None or not isinstance(spec.get("number"), int):
+        return None
+    n, rid = spec["number"], spec.get("id") or next_id()
+    user = spec.get("user", "reviewer")
+    owner, name = repo_name.split("/", 1)
+    rev = {"id": rid, "state": spec.get("state", "REQUEST_CHANGES"), "body": spec.get("body", ""),
+           "user": user, "fail": spec.get("fail"), "comments": []}
+    for c in spec.get("comments", []):
+        cid, who, line = next_id(), c.get("user", user), c.get("line")
+        if forge == "gitea":
+            obj = {"id": cid, "body": c["body"], "user": {"id": 2, "login": who, "username": who},
+                   "pull_request_review_id": rid, "created_at": "2026-01-01T00:00:00Z",
+                   "updated_at": "2026-01-01T00:00:00Z", "path": c["path"],
+                   "commit_id": MAIN_SHA, "original_commit_id": MAIN_SHA, "diff_hunk": HUNK,
+                   "position": line or 0, "original_position": line or 0,
+                   "html_url": "http://gitea.test/%s/pulls/%d/files#issuecomment-%d"
+                               % (repo_name, n, cid),
+                   "pull_request_url": "http://gitea.test/%s/pulls/%d" % (repo_name, n)}
+        elif forge == "github":
+            obj = {"url": "https://api.github.test/repos/%s/pulls/comments/%d" % (repo_name, cid),
+                   "pull_request_review_id": rid, "id": cid, "node_id": "PRRC_%d" % cid,
+                   "diff_hunk": HUNK, "path": c["path"], "position": 2 if line else None,
+                   "original_position": 2, "commit_id": MAIN_SHA, "original_commit_id": MAIN_SHA,
+                   "in_reply_to_id": None, "user": {"login": who, "id": 1, "type": "User"},
+                   "body": c["body"], "created_at": "2026-01-01T00:00:00Z",
+                   "updated_at": "2026-01-01T00:00:00Z",
+                   "html_url": "https://github.test/%s/pull/%d#discussion_r%d" % (repo_name, n, cid),
+                   "pull_request_url": "https://api.github.test/repos/%s/pulls/%d" % (repo_name, n),
+                   "author_association": "OWNER", "start_line": None, "original_start_line": None,
+                   "start_side": None, "line": line, "original_line": line or 1,
+                   "side": "RIGHT", "subject_type": "line"}
+        else:
+            obj = {"id": "%040x" % cid, "individual_note": False, "notes": [{
+                "id": cid, "type": "DiffNote", "body": c["body"], "attachment": None,
+                "author": {"id": 1, "username": who, "name": who, "state": "active"},
+                "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
+                "system": False, "noteable_id": 1000 + n, "noteable_type": "MergeRequest",
+                "noteable_iid": n, "resolvable": True, "resolved": bool(c.get("resolved")),
+                "resolved_by": None, "commit_id": None,
+                "position": {"base_sha": MAIN_SHA, "start_sha": MAIN_SHA, "head_sha": MAIN_SHA,
+                             "old_path": c["path"], "new_path": c["path"],
+                             "position_type": "text", "old_line": None, "new_line": line}}]}
+        rev["comments"].append(obj)
+    repo["reviews"].setdefault(n, []).append(rev)
+    return {"forge": forge, "number": n, "id": rid, "comments": len(rev["comments"])}
 
 
 def add_comment(repo, number, body, url):
@@ -243,6 +320,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(201, {"token": tok, "expires_at": exp,
                                     "permissions": {"contents": "write", "pull_requests": "write"},
                                     "repository_selection": "selected"})
+        if raw_path == "/_fake/review" and method == "POST":
+            with LOCK:
+                r = register_review(body or {})
+            return self.reply(201, r) if r else self.reply(400, {"error": "forge, number needed"})
         if raw_path == "/_fake/stall" and method == "POST":
             with LOCK:
                 STALL["seconds"] = float(q.get("seconds", "0"))
@@ -309,6 +390,32 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(403, {"message": "user should be an owner or a collaborator "
                                         "with admin write of a repository", "url": ""})
             return self.reply(200, page_of(repo["hooks"], q, "limit", 30, 50))
+        if parts[4] == "pulls" and len(parts) >= 7 and parts[6] == "reviews" and method == "GET":
+            n = int(parts[5])
+            revs = repo["reviews"].get(n)
+            if revs is None and not any(p["number"] == n for p in repo["pulls"]):
+                return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
+                                        "url": ""})
+            revs = revs or []
+            if len(parts) == 7:
+                return self.reply(200, [{
+                    "id": r["id"], "user": {"id": 2, "login": r["user"], "username": r["user"]},
+                    "team": None, "state": r["state"], "body": r["body"], "commit_id": MAIN_SHA,
+                    "stale": False, "official": True, "dismissed": False,
+                    "comments_count": len(r["comments"]), "submitted_at": "2026-01-01T00:00:00Z",
+                    "html_url": "http://gitea.test/%s/%s/pulls/%d#issuecomment-%d"
+                                % (parts[2], parts[3], n, r["id"]),
+                    "pull_request_url": "http://gitea.test/%s/%s/pulls/%d" % (parts[2], parts[3], n)}
+                    for r in revs])
+            if len(parts) == 9 and parts[8] == "comments":
+                for r in revs:
+                    if str(r["id"]) == parts[7]:
+                        if r["fail"]:
+                            return self.reply(r["fail"], {"message": "internal server error",
+                                                          "url": ""})
+                        return self.reply(200, r["comments"])
+                return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
+                                        "url": ""})
         if parts[4] == "issues" and len(parts) == 7 and parts[6] == "comments":
             if method == "GET":
                 return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(parts[5])])
@@ -402,6 +509,16 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(body.get("body"), str) or not body["body"]:
                     return self.reply(400, {"error": "body is missing"})
                 return self.reply(201, add_comment(repo, int(rest[1]), body["body"], None))
+        if len(rest) == 3 and rest[0] == "merge_requests" and rest[2] == "discussions" and \
+                method == "GET":
+            n = int(rest[1])
+            revs = repo["reviews"].get(n)
+            if revs is None and not any(m["iid"] == n for m in repo["pulls"]):
+                return self.reply(404, {"message": "404 Not found"})
+            for r in revs or []:
+                if r["fail"]:
+                    return self.reply(r["fail"], {"message": "500 Internal Server Error"})
+            return self.reply(200, [d for r in revs or [] for d in r["comments"]])
         params = dict(q)
         params.update({k: v for k, v in body.items() if isinstance(v, str)})
         if rest[:2] == ["repository", "branches"] and len(rest) == 2 and method == "POST":
@@ -488,6 +605,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, page_of(repo["hooks"], q, "per_page", 30, 100))
         if not rest:
             return self.reply(404, {"message": "Not Found"})
+        if len(rest) == 5 and rest[0] == "pulls" and rest[2] == "reviews" and \
+                rest[4] == "comments" and method == "GET":
+            for r in repo["reviews"].get(int(rest[1]), []):
+                if str(r["id"]) == rest[3]:
+                    if r["fail"]:
+                        return self.reply(r["fail"], {"message": "Server Error"})
+                    return self.reply(200, r["comments"])
+            return self.reply(404, {"message": "Not Found",
+                                    "documentation_url": "https://docs.github.com/rest/pulls/"
+                                    "reviews#list-comments-for-a-pull-request-review"})
         if len(rest) == 3 and rest[0] == "issues" and rest[2] == "comments":
             if method == "GET":
                 return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(rest[1])])
