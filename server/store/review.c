@@ -18,7 +18,8 @@ static const struct db_stmt st_lock = {
 static const struct db_stmt st_open_comments = {
     "review_open_comments",
     "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('author', author, 'kind',"
-    " kind, 'body', body, 'path', path, 'line', line)) ORDER BY id), '[]')::text AS c,"
+    " kind, 'body', body, 'path', path, 'line', line, 'diff_hunk', diff_hunk, 'url', url))"
+    " ORDER BY id), '[]')::text AS c,"
     " count(*) AS n FROM review_comments WHERE task_id = $1 AND consumed_at IS NULL",
     1};
 
@@ -41,9 +42,10 @@ static const struct db_stmt st_owner = {
 
 static const struct db_stmt st_add_comment = {
     "review_add_comment",
-    "INSERT INTO review_comments (task_id, kind, author, body, path, line)"
-    " VALUES ($1, $2, $3, $4, $5, $6::integer)",
-    6};
+    "INSERT INTO review_comments (task_id, kind, author, body, path, line, forge_id, diff_hunk,"
+    " position, url) VALUES ($1, $2, $3, $4, $5, $6::integer, $7, $8, $9::integer, $10)"
+    " ON CONFLICT (task_id, forge_id) WHERE forge_id IS NOT NULL DO NOTHING",
+    10};
 
 static const struct db_stmt st_find = {
     "review_find",
@@ -255,18 +257,27 @@ int review_owner(struct db *db, int64_t task_id, long long *token_id, char acces
     return 0;
 }
 
-int review_add_comment(struct db *db, int64_t task_id, const char *kind, const char *author,
-                       const char *body, const char *path, long long line, struct err *err)
+int review_add_comment(struct db *db, int64_t task_id, const struct review_comment *c,
+                       struct err *err)
 {
-    char id[24], ln[24];
-    const char *p[6] = {id, kind, author, body, path, line > 0 ? ln : NULL};
+    char id[24], ln[24], pos[24];
+    const char *p[10] = {id,          c->kind,      c->author,
+                         c->body,     c->path,      c->line > 0 ? ln : NULL,
+                         c->forge_id, c->diff_hunk, c->position > 0 ? pos : NULL,
+                         c->url};
 
-    if (queue_check_text("comment", body, REVIEW_TEXT_MAX, true, err) < 0 ||
-        queue_check_text("author", author, 200, false, err) < 0 ||
-        queue_check_text("path", path, 4096, false, err) < 0)
+    if (queue_check_text("comment", c->body, REVIEW_TEXT_MAX, true, err) < 0 ||
+        queue_check_text("author", c->author, 200, false, err) < 0 ||
+        queue_check_text("path", c->path, 4096, false, err) < 0 ||
+        queue_check_text("forge comment id", c->forge_id, 200, false, err) < 0 ||
+        queue_check_text("diff hunk", c->diff_hunk, 65536, false, err) < 0 ||
+        queue_check_text("url", c->url, 2000, false, err) < 0)
         return -1;
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    snprintf(ln, sizeof(ln), "%lld", line);
+    snprintf(ln, sizeof(ln), "%lld", c->line);
+    snprintf(pos, sizeof(pos), "%lld", c->position);
+    if (c->forge_id && !*c->forge_id)
+        p[6] = NULL;
     return review_run(db, &st_add_comment, p, err);
 }
 
@@ -430,4 +441,23 @@ int review_comment_settle(struct db *db, int64_t id, bool posted, bool dead, int
     snprintf(i, sizeof(i), "%lld", (long long)id);
     snprintf(r, sizeof(r), "%d", retry_s);
     return review_run(db, &st_comment_settle, p, err);
+}
+
+static const struct db_stmt st_note = {
+    "review_note",
+    "INSERT INTO activity (task_id, kind, level, message, metadata)"
+    " VALUES ($1, 'system', 'warning', left($2, 2000), $3::jsonb)",
+    3};
+
+int review_note(struct db *db, int64_t task_id, const char *message, const json_t *metadata,
+                struct err *err)
+{
+    char id[24], *meta = metadata ? json_dumps(metadata, JSON_COMPACT) : NULL;
+    const char *p[3] = {id, message, meta ? meta : "{}"};
+    int rc;
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    rc = review_run(db, &st_note, p, err);
+    free(meta);
+    return rc;
 }

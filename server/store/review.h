@@ -30,8 +30,9 @@ int review_accept(struct db *db, int64_t task_id, const char *actor, const char 
 /*
  * ready_to_test -> backlog, runnable now, attempts reset: the context gains {"type":"rework",
  * "by", "instructions", "previous_result", "branch", "pull_request", "review": [{"author",
- * "kind", "body", "path", "line"}...]} with every review comment received and not yet carried,
- * which are then marked carried. `instructions` may be NULL only when review comments exist.
+ * "kind", "body", "path", "line", "diff_hunk", "url"}...]} with every review comment received and
+ * not yet carried, which are then marked carried. `instructions` may be NULL only when review
+ * comments exist.
  */
 int review_rework(struct db *db, int64_t task_id, const char *actor, const char *instructions,
                   json_t **task, struct err *err);
@@ -51,9 +52,27 @@ int review_set_submitter(struct db *db, int64_t task_id, const char *name, long 
 int review_owner(struct db *db, int64_t task_id, long long *token_id, char access[16],
                  struct err *err);
 
-/* Keep a review comment for the task's next rework. kind: review | comment | inline. */
-int review_add_comment(struct db *db, int64_t task_id, const char *kind, const char *author,
-                       const char *body, const char *path, long long line, struct err *err);
+/* A review comment a forge sent (or Drover read back from it). Borrowed; NULL/0: absent. */
+struct review_comment {
+    const char *kind; /* review | comment | inline */
+    const char *author, *body, *path;
+    long long line;        /* the file's line */
+    const char *forge_id;  /* the forge's comment id: the same one is kept once per task */
+    const char *diff_hunk; /* inline: the diff around it */
+    long long position;    /* inline: the forge's position in the diff */
+    const char *url;       /* the comment on the forge */
+};
+
+/*
+ * Keep a review comment for the task's next rework. A comment whose forge_id the task already
+ * has (its webhook, then the review's fetch, or a redelivery) is not added again (0).
+ */
+int review_add_comment(struct db *db, int64_t task_id, const struct review_comment *c,
+                       struct err *err);
+
+/* A warning on the task's activity (kind system), e.g. a forge read that failed. */
+int review_note(struct db *db, int64_t task_id, const char *message, const json_t *metadata,
+                struct err *err);
 
 /* The task whose pull request is `number` (else whose branch is `branch`) in `project_id`. */
 int review_find_task(struct db *db, int64_t project_id, long long number, const char *branch,

@@ -561,10 +561,16 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
         *outcome = "cancelled";
         break;
     default: /* HOOK_COMMENT */
-        if (e->body && *e->body &&
-            review_add_comment(c->db, *task_id, e->ckind ? e->ckind : "comment", e->author, e->body,
-                               e->path, e->line, err) < 0)
+    {
+        struct review_comment kept = {.kind = e->ckind ? e->ckind : "comment",
+                                      .author = e->author,
+                                      .body = e->body,
+                                      .path = e->path,
+                                      .line = e->line};
+
+        if (e->body && *e->body && review_add_comment(c->db, *task_id, &kept, err) < 0)
             goto out;
+    }
         if (!e->rework) {
             *outcome = "comment_kept";
             break;

@@ -165,9 +165,18 @@ START_TEST(rework_then_accept_on_the_same_branch)
     free(before);
     free(after);
     /* A review comment kept from a forge joins the rework's context. */
-    ck_assert_int_eq(
-        review_add_comment(&db, id, "inline", "bob", "off by one here", "src/parse.c", 42, &err),
-        0);
+    {
+        struct review_comment rc = {.kind = "inline",
+                                    .author = "bob",
+                                    .body = "off by one here",
+                                    .path = "src/parse.c",
+                                    .line = 42,
+                                    .forge_id = "9"};
+
+        ck_assert_int_eq(review_add_comment(&db, id, &rc, &err), 0);
+        /* The same forge comment again (its webhook, then the review's fetch) is kept once. */
+        ck_assert_int_eq(review_add_comment(&db, id, &rc, &err), 0);
+    }
     c = admin("POST", path, "{\"instructions\":\"also handle empty input\"}");
     ck_assert_msg(c.status == 200, "%d", c.status);
     ck_assert_str_eq(jstr(c.body, "state"), "backlog");
@@ -182,6 +191,7 @@ START_TEST(rework_then_accept_on_the_same_branch)
     ck_assert_ptr_nonnull(strstr(jstr(rw, "branch"), "-fix"));
     ck_assert_str_eq(jstr(json_array_get(json_object_get(rw, "review"), 0), "path"), "src/parse.c");
     ck_assert_int_eq(jint(json_array_get(json_object_get(rw, "review"), 0), "line"), 42);
+    ck_assert_int_eq(json_array_size(json_object_get(rw, "review")), 1);
     {
         json_t *h = json_object_get(c.body, "history");
         json_t *last = json_array_get(h, json_array_size(h) - 1);
