@@ -114,6 +114,28 @@ int forge_backend_hooks(const struct forge *f, json_t **out, struct err *err);
 int forge_backend_comment(const struct forge *f, long long number, const char *body,
                           struct err *err);
 
+/* Which review's inline comments forge_backend_review_comments fetches. Borrowed. */
+struct forge_review_ref {
+    long long number;    /* the pull (merge) request */
+    long long review_id; /* GitHub: the review's id (the webhook's review.id) */
+    const char *author;  /* Gitea/Forgejo: the reviewer (its payload names no review id) */
+    const char *state;   /* Gitea/Forgejo: REQUEST_CHANGES or COMMENT, the review's REST state */
+};
+
+/*
+ * A review's inline (diff) comments, which the forges' review webhooks do not carry:
+ *   Gitea/Forgejo GET repos/{o}/{r}/pulls/{n}/reviews (the latest review of `author` in
+ *                 `state`), then .../reviews/{id}/comments;
+ *   GitHub        GET repos/{o}/{r}/pulls/{n}/reviews/{review_id}/comments;
+ *   GitLab        GET projects/:id/merge_requests/:iid/discussions: a merge request has no
+ *                 reviews, so every unresolved diff note.
+ * *out = [{"id" (the forge's comment id, a string), "path", "line"?, "position"?,
+ * "diff_hunk"?, "body", "author"?, "url"?}] in the forge's order (owned). ERR_INVALID on a plain
+ * git remote; the forge's refusals as for the pull request (5xx: ERR_UNAVAILABLE).
+ */
+int forge_backend_review_comments(const struct forge *f, const struct forge_review_ref *ref,
+                                  json_t **out, struct err *err);
+
 /*
  * The forge token for project `project`: $DROVER_FORGE_TOKEN_<NAME> (NAME upper-cased, every
  * character other than A-Z0-9 as '_'), else the line "<project> <token>" (or "<project>=<token>")
