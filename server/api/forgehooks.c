@@ -1,4 +1,7 @@
-/* Forge webhook deliveries in, and their history. Worker threads. */
+/*
+ * Forge webhook deliveries in, and their history. Worker threads; a delivery that reads a
+ * review's comments back from the forge is re-run on the slow workers.
+ */
 #include "api/forgehooks.h"
 #include "api/reply.h"
 #include "svc/svc_webhooks.h"
@@ -10,6 +13,7 @@ static int forgehooks_receive(const struct api_request *req, const char *const *
     struct err err = {0};
     json_t *out = NULL;
     int status = 200;
+    bool reroute = false;
 
     if (np < 1)
         return reply_error(resp, ERR_NOT_FOUND, NULL, "name the project in the webhook URL");
@@ -19,8 +23,13 @@ static int forgehooks_receive(const struct api_request *req, const char *const *
     in.body_len = req->body ? req->body_len : 0;
     in.headers = req->hook_headers;
     in.idempotency_key = req->idempotency_key;
-    if (svc_webhooks_receive(req->svc, &in, &status, &out, &err) < 0)
+    in.fast_worker = !req->slow_ok;
+    if (svc_webhooks_receive(req->svc, &in, &status, &out, &reroute, &err) < 0)
         return reply_err(resp, &err);
+    if (reroute) { /* it reads the review's comments from the forge: on the slow workers */
+        resp->reroute = true;
+        return 0;
+    }
     return reply_json(resp, status, out);
 }
 

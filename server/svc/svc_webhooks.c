@@ -8,6 +8,7 @@
 #include "store/projects.h"
 #include "store/queue.h"
 #include "store/review.h"
+#include "svc/svc_forge.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -22,6 +23,8 @@
 
 /* Standard Webhooks: a signed delivery more than this far from now is refused (replays). */
 #define SVC_WEBHOOKS_TOLERANCE_S 300
+/* Reading a review's inline comments back from the forge: per request, on a slow worker. */
+#define SVC_WEBHOOKS_FETCH_TIMEOUT_S 15
 
 static const char *const svc_webhooks_names[] = {"gitea", "gitlab", "github"};
 
@@ -174,7 +177,16 @@ struct svc_webhooks_ev {
     const char *branch, *url, *author;
     const char *body, *path, *ckind; /* HOOK_COMMENT */
     long long line;
-    bool rework;                                      /* changes requested, or addressed */
+    char forge_id[32];            /* the comment's id on the forge, "" when none */
+    const char *diff_hunk, *curl; /* an inline comment's diff and link */
+    long long position;
+    bool rework; /* changes requested, or addressed */
+    /* A rework whose inline comments the webhook does not carry: read them back (GitHub: the
+     * review's id; Gitea: the reviewer's latest review in review_state; GitLab: every
+     * unresolved diff note). */
+    bool fetch;
+    long long review_id;
+    const char *review_state;
     const char *issue_title, *issue_body, *issue_url; /* HOOK_ISSUE */
 };
 
@@ -202,6 +214,14 @@ static long long ji(const json_t *o, const char *path)
         path = dot + 1;
     }
     return json_integer_value(json_object_get(o, path));
+}
+
+static void svc_webhooks_id(struct svc_webhooks_ev *e, const json_t *o)
+{
+    long long id = ji(o, "id");
+
+    if (id > 0)
+        snprintf(e->forge_id, sizeof(e->forge_id), "%lld", id);
 }
 
 /* Addressed to Drover: the project's mention, or a line starting with "/drover". */
@@ -284,6 +304,8 @@ static void svc_webhooks_github(const char *event, const json_t *b, const char *
         e->author = js(b, "review.user.login");
         e->rework = (st && strcasecmp(st, "changes_requested") == 0) ||
                     svc_webhooks_addressed(e->body, mention);
+        e->review_id = ji(b, "review.id");
+        e->fetch = e->rework && e->review_id > 0;
     } else if (strcmp(event, "pull_request_review_comment") == 0 && action &&
                strcmp(action, "created") == 0) {
         svc_webhooks_pr(e, json_object_get(b, "pull_request"));
@@ -293,6 +315,10 @@ static void svc_webhooks_github(const char *event, const json_t *b, const char *
         e->author = js(b, "comment.user.login");
         e->path = js(b, "comment.path");
         e->line = ji(b, "comment.line") ? ji(b, "comment.line") : ji(b, "comment.original_line");
+        e->position = ji(b, "comment.position");
+        e->diff_hunk = js(b, "comment.diff_hunk");
+        e->curl = js(b, "comment.html_url");
+        svc_webhooks_id(e, json_object_get(b, "comment"));
         e->rework = svc_webhooks_addressed(e->body, mention);
     } else if (strcmp(event, "issue_comment") == 0 && action && strcmp(action, "created") == 0) {
         const json_t *issue = json_object_get(b, "issue");
@@ -303,6 +329,7 @@ static void svc_webhooks_github(const char *event, const json_t *b, const char *
             e->url = js(issue, "html_url");
             e->ckind = "comment";
             e->body = js(b, "comment.body");
+            svc_webhooks_id(e, json_object_get(b, "comment"));
             e->author = js(b, "comment.user.login");
             e->rework = svc_webhooks_addressed(e->body, mention);
         } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
@@ -352,6 +379,12 @@ static void svc_webhooks_gitea(const char *event, const json_t *b, const char *m
                     svc_webhooks_addressed(e->body, mention);
         if (!e->rework && (!e->body || !*e->body))
             e->kind = HOOK_IGNORE;
+        /* The payload names no review id: the reviewer's latest review of this kind. */
+        e->fetch = e->rework;
+        e->review_state = strstr(event, "rejected") || (type && strstr(type, "rejected"))
+                              ? "REQUEST_CHANGES"
+                          : strstr(event, "approved") ? "APPROVED"
+                                                      : "COMMENT";
     } else if (json_object_get(b, "comment") && json_object_get(b, "issue") && action &&
                strcmp(action, "created") == 0) {
         /* Event types issue_comment and pull_request_comment (X-Gitea-Event: issue_comment). */
@@ -363,6 +396,7 @@ static void svc_webhooks_gitea(const char *event, const json_t *b, const char *m
             e->url = js(issue, "html_url");
             e->ckind = "comment";
             e->body = js(b, "comment.body");
+            svc_webhooks_id(e, json_object_get(b, "comment"));
             e->author = js(b, "comment.user.login");
             e->rework = svc_webhooks_addressed(e->body, mention);
         } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
@@ -415,7 +449,10 @@ static void svc_webhooks_gitlab(const char *event, const json_t *b, const char *
             e->ckind = pos && !json_is_null(pos) ? "inline" : "comment";
             e->path = js(pos, "new_path") ? js(pos, "new_path") : js(pos, "old_path");
             e->line = ji(pos, "new_line") ? ji(pos, "new_line") : ji(pos, "old_line");
+            svc_webhooks_id(e, oa);
             e->rework = svc_webhooks_addressed(e->body, mention);
+            /* A merge request has no reviews: the rework reads every unresolved diff note. */
+            e->fetch = e->rework;
         } else if (nt && strcmp(nt, "Issue") == 0 &&
                    svc_webhooks_addressed(js(oa, "note"), mention)) {
             const json_t *issue = json_object_get(b, "issue");
@@ -491,11 +528,95 @@ static int svc_webhooks_issue_task(struct svc_ctx *c, int64_t project_id,
     return rc;
 }
 
+/*
+ * Read the inline comments of the review behind `e` back from the forge: fence (the task, a
+ * read), then the forge's REST API, outside any transaction. 0 with *comments (owned; NULL when
+ * there is no live task to read them for); -1 with err saying why they could not be read.
+ */
+static int svc_webhooks_fetch(struct svc_ctx *c, int64_t project_id,
+                              const struct svc_webhooks_ev *e, json_t **comments, struct err *err)
+{
+    struct forge_review_ref ref = {.number = e->number,
+                                   .review_id = e->review_id,
+                                   .author = e->author,
+                                   .state = e->review_state};
+    struct svc_forge sf;
+    json_t *task = NULL;
+    int64_t task_id = 0;
+    bool has_forge = false;
+    int rc = -1;
+
+    *comments = NULL;
+    memset(&sf, 0, sizeof(sf));
+    if (review_find_task(c->db, project_id, e->number, e->branch, &task_id, err) < 0)
+        return -1;
+    if (!task_id)
+        return 0;
+    if (queue_get(c->db, task_id, &task, err) < 0)
+        return -1;
+    if (model_state_terminal(json_string_value(json_object_get(task, "state")))) {
+        rc = 0;
+        goto out;
+    }
+    if (svc_forge_resolve(c, project_id, task, &sf, &has_forge, err) < 0)
+        goto out;
+    if (!has_forge || sf.f.kind == FORGE_GIT) {
+        err_set(err, ERR_INVALID, "the project has no forge API to read them from");
+        goto out;
+    }
+    sf.f.timeout_s = SVC_WEBHOOKS_FETCH_TIMEOUT_S;
+    if (ref.number <= 0 && json_is_object(json_object_get(task, "pull_request")))
+        ref.number =
+            json_integer_value(json_object_get(json_object_get(task, "pull_request"), "number"));
+    rc = forge_backend_review_comments(&sf.f, &ref, comments, err);
+out:
+    svc_forge_clear(&sf);
+    json_decref(task);
+    return rc;
+}
+
+/* Keep the fetched inline comments (the forge's ids keep each once). */
+static int svc_webhooks_keep_inline(struct svc_ctx *c, int64_t task_id, const json_t *comments,
+                                    struct err *err)
+{
+    size_t i;
+    json_t *x;
+
+    json_array_foreach(comments, i, x)
+    {
+        struct review_comment rc = {
+            .kind = "inline",
+            .author = json_string_value(json_object_get(x, "author")),
+            .body = json_string_value(json_object_get(x, "body")),
+            .path = json_string_value(json_object_get(x, "path")),
+            .line = json_integer_value(json_object_get(x, "line")),
+            .forge_id = json_string_value(json_object_get(x, "id")),
+            .diff_hunk = json_string_value(json_object_get(x, "diff_hunk")),
+            .position = json_integer_value(json_object_get(x, "position")),
+            .url = json_string_value(json_object_get(x, "url")),
+        };
+
+        struct err bad = {0};
+
+        if (!rc.body || !*rc.body)
+            continue;
+        if (review_add_comment(c->db, task_id, &rc, &bad) == 0)
+            continue;
+        if (bad.code != ERR_INVALID) { /* the database: the forge's retry gets another chance */
+            *err = bad;
+            return -1;
+        }
+        log_warn("webhooks", "task %lld: an inline comment on %s was not kept: %s",
+                 (long long)task_id, rc.path ? rc.path : "?", bad.msg);
+    }
+    return 0;
+}
+
 /* Apply a classified delivery to its task. *outcome is a static string. */
 static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
                               const struct svc_webhooks_in *in, const struct svc_webhooks_ev *e,
-                              int64_t *task_id, const char **outcome, bool *created,
-                              struct err *err)
+                              const json_t *inline_c, const struct err *fetch_err, int64_t *task_id,
+                              const char **outcome, bool *created, struct err *err)
 {
     char actor[260];
     json_t *t = NULL, *fields = NULL;
@@ -566,11 +687,32 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
                                       .author = e->author,
                                       .body = e->body,
                                       .path = e->path,
-                                      .line = e->line};
+                                      .line = e->line,
+                                      .forge_id = e->forge_id,
+                                      .diff_hunk = e->diff_hunk,
+                                      .position = e->position,
+                                      .url = e->curl};
 
         if (e->body && *e->body && review_add_comment(c->db, *task_id, &kept, err) < 0)
             goto out;
     }
+        if (svc_webhooks_keep_inline(c, *task_id, inline_c, err) < 0)
+            goto out;
+        if (fetch_err && !model_state_terminal(state)) {
+            /* The rework still happens, with the review's summary; say what is missing. */
+            char *msg =
+                mem_printf("the review's inline comments could not be fetched from %s: %s%s",
+                           svc_webhooks_names[in->forge], fetch_err->msg,
+                           e->rework ? "; the rework carries the review's summary only" : "");
+            json_t *meta = json_pack("{s:s,s:s}", "forge", svc_webhooks_names[in->forge], "error",
+                                     fetch_err->msg);
+            int nrc = review_note(c->db, *task_id, msg, meta, err);
+
+            free(msg);
+            json_decref(meta);
+            if (nrc < 0)
+                goto out;
+        }
         if (!e->rework) {
             *outcome = "comment_kept";
             break;
@@ -594,9 +736,12 @@ out:
 }
 
 int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, int *status,
-                         json_t **out, struct err *err)
+                         json_t **out, bool *reroute, struct err *err)
 {
     struct svc_webhooks_ev e;
+    struct err ferr = {0};
+    json_t *inline_c = NULL;
+    bool fetch_failed = false;
     char event[128], delivery[256], sha[65];
     const char *secret, *outcome = "ignored", *mention, *label;
     json_t *project = NULL, *body = NULL, *settings;
@@ -607,6 +752,7 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
 
     *out = NULL;
     *status = 200;
+    *reroute = false;
     delivery[0] = '\0';
     memset(&e, 0, sizeof(e));
     /* Authenticate before anything else: unknown project, no secret and a bad signature look
@@ -675,6 +821,12 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
     }
     if (!delivery[0])
         snprintf(delivery, sizeof(delivery), "sha256:%s", sha);
+    if (e.fetch && in->fast_worker) {
+        /* Nothing recorded yet: run again on a slow worker, which may wait on the forge. */
+        *reroute = true;
+        rc = 0;
+        goto out;
+    }
     if (review_delivery_claim(c->db, project_id, svc_webhooks_names[in->forge], delivery, sha,
                               e.name, &row, &fresh, err) < 0)
         goto out;
@@ -683,7 +835,17 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
         rc = 0;
         goto out;
     }
-    if (svc_webhooks_apply(c, project_id, in, &e, &task_id, &outcome, &created, err) < 0) {
+    /* Recorded, no transaction open: read the review's inline comments from the forge. A
+     * failure is noted on the task and the rework goes on with the review's summary. */
+    if (e.fetch && svc_webhooks_fetch(c, project_id, &e, &inline_c, &ferr) < 0) {
+        fetch_failed = true;
+        log_warn("webhooks",
+                 "%s delivery %s for project %s: the review's inline comments could "
+                 "not be fetched: %s",
+                 svc_webhooks_names[in->forge], delivery, in->project, ferr.msg);
+    }
+    if (svc_webhooks_apply(c, project_id, in, &e, inline_c, fetch_failed ? &ferr : NULL, &task_id,
+                           &outcome, &created, err) < 0) {
         review_delivery_forget(c->db, row); /* the forge's retry gets another chance */
         goto out;
     }
@@ -698,6 +860,7 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
     *status = created ? 202 : 200;
     rc = 0;
 out:
+    json_decref(inline_c);
     json_decref(project);
     json_decref(body);
     return rc;

@@ -21,6 +21,7 @@
 #define DROVER_SVC_WEBHOOKS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "svc/svc.h"
@@ -34,15 +35,25 @@ struct svc_webhooks_in {
     size_t body_len;             /* */
     const char *headers;         /* "name: value\n" lines, lower-case names; may be NULL */
     const char *idempotency_key; /* GitLab's Idempotency-Key header, or NULL */
+    bool fast_worker; /* a worker that must not wait on a forge: such a delivery is rerouted */
 };
 
 /*
  * Apply one delivery. 0 with *out = {"result", "event", "task_id"?} and *status 200 (or 202
  * when a task was created); -1 with ERR_UNAUTHORIZED (unknown project, no secret, bad
  * signature: nothing changed) or ERR_INVALID (the verified body is not a JSON object).
+ *
+ * A rework whose review's inline comments the payload lacks (Gitea/Forgejo and GitHub
+ * reviews, GitLab's addressed notes) reads them back from the forge's REST API
+ * (forge_backend_review_comments) after the delivery is recorded and outside any
+ * transaction, and keeps them (path, line, diff hunk, position, body, author, link) for the
+ * rework's context. On a `fast_worker` such a delivery changes nothing: 0 with *reroute set
+ * and *out NULL, to be run again on a slow worker. A forge that fails that read does not stop
+ * the rework: it goes on with the review's summary and a warning on the task's activity says
+ * why the inline comments are missing.
  */
 int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, int *status,
-                         json_t **out, struct err *err);
+                         json_t **out, bool *reroute, struct err *err);
 
 /* One header's value from `headers` ("name: value\n" lines), or 0 when absent. Pure. */
 int svc_webhooks_header(const char *headers, const char *name, char *out, size_t outsz);

@@ -6,7 +6,10 @@
  * commands, labelled issues -> one task each; bad, missing and stale signatures, unknown
  * projects and missing secrets are 401 and change nothing; replays (same delivery id, or the
  * same body under a new id) change nothing; unknown events are 200 and ignored. GitHub's
- * published HMAC test vector.
+ * published HMAC test vector. Review inline comments, which review webhooks do not carry, are
+ * read back from the fake forge (tests/fakes/fake_forge.py) on each forge's REST API and reach
+ * the next attempt's prompt (runner_prompt_build) as "path:line — comment", grouped per file; a
+ * forge that answers 500 there still gets its rework, with a warning on the task's activity.
  */
 #include <check.h>
 #include <openssl/evp.h>
@@ -17,12 +20,20 @@
 #include <time.h>
 
 #include "api/router.h"
+#include "core/http.h"
+#include "fakeproc.h"
+#include "runner_prompt.h"
 #include "store/agents.h"
 #include "store/queue.h"
 #include "svc/svc_webhooks.h"
 #include "testdb.h"
 
 #define SECRET "It's a Secret to Everybody"
+#define FORGE_TOKEN "fake-forge-token"
+
+static pid_t fake_pid;
+static int fake_port;
+static bool fast_worker; /* deliver() as a fast worker (slow_ok false) */
 
 static struct db db;
 static struct svc_env env;
@@ -36,6 +47,39 @@ static void setup(void)
     queue_opts_default(&qo);
     setenv("DROVER_WEBHOOK_SECRET_WEB", SECRET, 1);
     unsetenv("DROVER_WEBHOOK_SECRET");
+    setenv("DROVER_FORGE_TOKEN_WEB", FORGE_TOKEN, 1);
+    fast_worker = false;
+}
+
+static void fake_start(void)
+{
+    fake_pid = fakeproc_start("tests/fakes/fake_forge.py", FORGE_TOKEN, &fake_port);
+}
+
+static void fake_stop(void)
+{
+    fakeproc_stop(fake_pid);
+}
+
+/* Register a submitted review (and its inline comments) on the fake forge. */
+static void fake_review(const char *spec)
+{
+    struct http h;
+    struct http_req rq = {0};
+    struct http_resp rs;
+    struct err err = {0};
+    char url[128];
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/_fake/review", fake_port);
+    rq.method = "POST";
+    rq.url = url;
+    rq.body = spec;
+    rq.content_type = "application/json";
+    ck_assert_int_eq(http_init(&h, &err), 0);
+    ck_assert_int_eq(http_request(&h, &rq, &rs, &err), 0);
+    ck_assert_msg(rs.status == 201, "%ld %s", rs.status, rs.body);
+    http_resp_clear(&rs);
+    http_clear(&h);
 }
 
 static void teardown(void)
@@ -130,9 +174,10 @@ static struct call deliver(const char *forge, const char *project, const char *h
     req.hook_headers = headers;
     req.idempotency_key = idem;
     req.svc = &svc;
+    req.slow_ok = !fast_worker;
     router_dispatch(&req, &resp);
     free(resp.raw);
-    c.status = resp.status;
+    c.status = resp.reroute ? -1 : resp.status; /* -1: handed to the slow workers */
     c.body = resp.body;
     return c;
 }
@@ -209,9 +254,13 @@ static void make_project(const char *forge)
     char q[512], *id;
 
     snprintf(q, sizeof(q),
-             "INSERT INTO projects (name, repo_url, forge_kind, forge_repo_path) VALUES"
-             " ('web', 'file:///srv/web.git', '%s', 'o/web') RETURNING id",
-             forge);
+             "INSERT INTO projects (name, repo_url, forge_kind, forge_repo_path, forge_api_url)"
+             " VALUES ('web', 'file:///srv/web.git', '%s', 'acme/widgets',"
+             " 'http://127.0.0.1:%d%s') RETURNING id",
+             forge, fake_port,
+             strcmp(forge, "gitea") == 0    ? "/api/v1"
+             : strcmp(forge, "gitlab") == 0 ? "/api/v4"
+                                            : "");
     id = scalar_s(q);
     project_id = strtoll(id, NULL, 10);
     free(id);
@@ -638,6 +687,214 @@ START_TEST(github_issue_label_and_pr_mention)
 }
 END_TEST
 
+/* The prompt the task's next attempt gets (drover-agent's builder, on the stored context). */
+static char *next_prompt(json_int_t id)
+{
+    struct err err = {0};
+    json_t *task = NULL;
+    char *p;
+
+    ck_assert_int_eq(queue_get(&db, id, &task, &err), 0);
+    p = runner_prompt_build(task, "drover/next");
+    json_decref(task);
+    return p;
+}
+
+static char *inline_warning(json_int_t id)
+{
+    char q[256];
+
+    snprintf(q, sizeof(q),
+             "SELECT string_agg(message, ' | ') FROM activity WHERE task_id = %lld"
+             " AND kind = 'system' AND level = 'warning'",
+             (long long)id);
+    return scalar_s(q);
+}
+
+/* The two inline comments every forge's review below carries. */
+#define TWO_FILES                                                                                  \
+    "[{\"path\":\"src/parse.c\",\"line\":12,\"body\":\"Handle the empty line.\"},"                 \
+    "{\"path\":\"README.md\",\"line\":3,\"body\":\"Document the --strict flag.\"}]"
+
+static void expect_two_files(json_int_t id, const char *author)
+{
+    char *p = next_prompt(id), want[256], *s;
+    const char *a, *b;
+
+    snprintf(want, sizeof(want), "src/parse.c:12 \xe2\x80\x94 Handle the empty line. (%s)", author);
+    a = strstr(p, want);
+    snprintf(want, sizeof(want), "README.md:3 \xe2\x80\x94 Document the --strict flag. (%s)",
+             author);
+    b = strstr(p, want);
+    ck_assert_msg(a && b, "%s", p);
+    ck_assert_msg(strstr(p, "\n  src/parse.c:\n") && strstr(p, "\n  README.md:\n"), "%s", p);
+    free(p);
+    s = inline_warning(id);
+    ck_assert_msg(!*s, "unexpected warning: %s", s);
+    free(s);
+}
+
+START_TEST(github_review_inline_comments_reach_the_prompt)
+{
+    char agent[37], *s, *review, *p;
+    json_int_t id;
+
+    make_project("github");
+    id = ready_task(8, "drover/8-p", agent);
+    /* The fixture's review.id; its webhook names the review but carries none of its comments. */
+    fake_review("{\"forge\":\"github\",\"number\":8,\"id\":237895671,\"user\":\"Codertocat\","
+                "\"comments\":" TWO_FILES "}");
+    review = payload("github_pull_request_review", 8, "drover/8-p");
+    expect(github("pull_request_review", "r-1", review), 200, "rework");
+    s = task_state(id);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    expect_two_files(id, "Codertocat");
+    p = next_prompt(id);
+    ck_assert_msg(strstr(p, "Review from Codertocat: Please handle the empty file too."), "%s", p);
+    free(p);
+    /* The stored records keep where each comment sits and its link. */
+    s = scalar_s("SELECT string_agg(path || ':' || line || ' ' || position || ' '"
+                 " || (diff_hunk IS NOT NULL) || ' ' || (url LIKE 'https://github.test/%'), ','"
+                 " ORDER BY id) FROM review_comments WHERE kind = 'inline'");
+    ck_assert_str_eq(s, "src/parse.c:12 2 true true,README.md:3 2 true true");
+    free(s);
+    free(review);
+}
+END_TEST
+
+START_TEST(gitea_review_inline_comments_reach_the_prompt)
+{
+    char agent[37], *s, *review, *p;
+    json_int_t id;
+
+    make_project("gitea");
+    id = ready_task(14, "drover/14-p", agent);
+    /* Gitea's payload names no review: the sender's latest REQUEST_CHANGES review is read. */
+    fake_review("{\"forge\":\"gitea\",\"number\":14,\"user\":\"someone\",\"comments\":"
+                "[{\"path\":\"x.c\",\"line\":1,\"body\":\"someone else's review\"}]}");
+    fake_review(
+        "{\"forge\":\"gitea\",\"number\":14,\"user\":\"reviewer\",\"state\":\"COMMENT\","
+        "\"comments\":[{\"path\":\"y.c\",\"line\":1,\"body\":\"an older comment review\"}]}");
+    fake_review("{\"forge\":\"gitea\",\"number\":14,\"user\":\"reviewer\","
+                "\"body\":\"The new function needs a test.\",\"comments\":" TWO_FILES "}");
+    review = payload("gitea_pull_request_review_rejected", 14, "drover/14-p");
+    expect(gitea("pull_request_rejected", "pull_request_review_rejected", "gr-1", review), 200,
+           "rework");
+    s = task_state(id);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    expect_two_files(id, "reviewer");
+    p = next_prompt(id);
+    ck_assert_msg(strstr(p, "Review from reviewer: The new function needs a test.") &&
+                      !strstr(p, "someone else's review") && !strstr(p, "an older comment"),
+                  "%s", p);
+    free(p);
+    free(review);
+}
+END_TEST
+
+START_TEST(gitlab_unresolved_diff_notes_reach_the_prompt)
+{
+    char agent[37], *s, *note, *p;
+    json_int_t id;
+
+    make_project("gitlab");
+    id = ready_task(6, "drover/6-p", agent);
+    /* A merge request has no reviews: its unresolved diff notes are read, resolved ones not. */
+    fake_review("{\"forge\":\"gitlab\",\"number\":6,\"user\":\"root\",\"comments\":" TWO_FILES "}");
+    fake_review("{\"forge\":\"gitlab\",\"number\":6,\"user\":\"root\",\"comments\":"
+                "[{\"path\":\"old.c\",\"line\":2,\"body\":\"already fixed\",\"resolved\":true}]}");
+    note = payload("gitlab_note_merge_request", 6, "drover/6-p");
+    expect(gitlab("Note Hook", "66666666-6666-4666-8666-666666666666", note), 200, "rework");
+    s = task_state(id);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    expect_two_files(id, "root");
+    p = next_prompt(id);
+    /* The note that addressed Drover is an inline comment too (its own file and line). */
+    ck_assert_msg(strstr(p, "src/io.c:12 \xe2\x80\x94 /drover this should not ignore errors") &&
+                      !strstr(p, "already fixed"),
+                  "%s", p);
+    free(p);
+    free(note);
+}
+END_TEST
+
+/* _i: gitea, github, gitlab. The comments call answers 500: the rework still happens. */
+START_TEST(forge_500_on_comments_still_reworks)
+{
+    static const char *const forges[] = {"gitea", "github", "gitlab"};
+    const char *forge = forges[_i];
+    char agent[37], spec[256], *s, *body, *p;
+    json_int_t id;
+
+    make_project(forge);
+    id = ready_task(9, "drover/9-p", agent);
+    snprintf(spec, sizeof(spec),
+             "{\"forge\":\"%s\",\"number\":9,\"id\":237895671,\"user\":\"reviewer\","
+             "\"fail\":500,\"comments\":" TWO_FILES "}",
+             forge);
+    fake_review(spec);
+    if (_i == 0) {
+        body = payload("gitea_pull_request_review_rejected", 9, "drover/9-p");
+        expect(gitea("pull_request_rejected", "pull_request_review_rejected", "f-1", body), 200,
+               "rework");
+    } else if (_i == 1) {
+        body = payload("github_pull_request_review", 9, "drover/9-p");
+        expect(github("pull_request_review", "f-1", body), 200, "rework");
+    } else {
+        body = payload("gitlab_note_merge_request", 9, "drover/9-p");
+        expect(gitlab("Note Hook", "99999999-9999-4999-8999-999999999999", body), 200, "rework");
+    }
+    s = task_state(id);
+    ck_assert_str_eq(s, "backlog");
+    free(s);
+    p = next_prompt(id);
+    ck_assert_msg(!strstr(p, "Handle the empty line."), "%s", p);
+    ck_assert_msg(strstr(p, _i == 0   ? "The new function needs a test."
+                            : _i == 1 ? "Please handle the empty file too."
+                                      : "this should not ignore errors"),
+                  "%s", p);
+    free(p);
+    s = inline_warning(id);
+    ck_assert_msg(strstr(s, "inline comments could not be fetched") &&
+                      strstr(s, "the rework carries the review's summary only") &&
+                      (strstr(s, "500") || strstr(s, "rror")),
+                  "%s", s);
+    free(s);
+    free(body);
+}
+END_TEST
+
+/* On a fast worker a review that needs the forge is handed on, recording nothing. */
+START_TEST(review_fetch_runs_on_the_slow_workers)
+{
+    char agent[37], *before, *after, *review;
+
+    make_project("github");
+    ready_task(8, "drover/8-p", agent);
+    review = payload("github_pull_request_review", 8, "drover/8-p");
+    before = snapshot();
+    fast_worker = true;
+    {
+        struct call c = github("pull_request_review", "s-1", review);
+
+        ck_assert_int_eq(c.status, -1);
+        json_decref(c.body);
+    }
+    after = snapshot();
+    ck_assert_str_eq(before, after);
+    /* A merge needs no forge call: a fast worker applies it. */
+    free(after);
+    free(before);
+    free(review);
+    review = payload("github_pull_request_closed", 8, "drover/8-p");
+    expect(github("pull_request", "s-2", review), 200, "completed");
+    free(review);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forgehooks");
@@ -646,6 +903,7 @@ int main(void)
     int failed;
 
     testdb_setup();
+    fake_start();
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, github_hmac_test_vector);
@@ -656,11 +914,17 @@ int main(void)
     tcase_add_test(tc, gitlab_note_rework_merge_and_issue_label);
     tcase_add_test(tc, gitlab_signing_token_standard_webhooks);
     tcase_add_test(tc, github_issue_label_and_pr_mention);
+    tcase_add_test(tc, github_review_inline_comments_reach_the_prompt);
+    tcase_add_test(tc, gitea_review_inline_comments_reach_the_prompt);
+    tcase_add_test(tc, gitlab_unresolved_diff_notes_reach_the_prompt);
+    tcase_add_loop_test(tc, forge_500_on_comments_still_reworks, 0, 3);
+    tcase_add_test(tc, review_fetch_runs_on_the_slow_workers);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    fake_stop();
     testdb_teardown();
     return failed ? 1 : 0;
 }
