@@ -10,9 +10,11 @@
 #     changes nothing, an unknown event is 200 "ignored", Gitea and GitLab deliveries for a pull
 #     request Drover did not open are 200 "no_task".
 #  3. An inline review comment (file/line) is kept; a review requesting changes sends the task
-#     back; the agent works again on the same branch: the new commit's prompt file holds both
-#     comments with their file and line, the branch gained a commit and the forge still has one
-#     pull request. A replayed delivery changes nothing.
+#     back, and droverd reads that review's own inline comments from the forge's REST API (the
+#     webhook carries only its body); the agent works again on the same branch: the new
+#     commit's prompt file holds every comment as "path:line — comment (author)" (the one that
+#     came both ways once), the branch gained a commit and the forge still has one pull
+#     request. A replayed delivery changes nothing.
 #  4. The developer asks for another rework with droverctl; an operator cannot accept (403,
 #     exit 1); a second developer cannot act on the first one's task.
 #  5. The merge webhook completes the task; the history names who did each move.
@@ -145,6 +147,10 @@ pass "2: bad signatures 401, unknown events ignored, foreign pull requests ackno
 # --- 3 ----------------------------------------------------------------------------------------
 r=$(hook github pull_request_review_comment github_pull_request_review_comment --delivery rc-1)
 expect "inline comment" "200 comment_kept" "${r%% *} $(jq -r .result <<<"${r#* }")"
+# The review's own inline comments are not in its webhook: droverd reads them from the forge.
+curl -s -o /dev/null -X POST "$FURL/_fake/review" -d '{"forge":"github","number":'"$PR"',"id":237895671,
+  "user":"Codertocat","comments":[{"path":"greet.sh","line":4,"body":"Quote the variable."},
+  {"path":"docs/usage.md","line":2,"body":"Mention the farewell."}]}'
 r=$(hook github pull_request_review github_pull_request_review --delivery rv-1)
 expect "changes requested" "200 rework" "${r%% *} $(jq -r .result <<<"${r#* }")"
 r=$(hook github pull_request_review github_pull_request_review --delivery rv-1)
@@ -156,13 +162,17 @@ expect "same pull request" "$PR" "$(q "SELECT pull_request->>'number' FROM tasks
 C2=$(git -C "$W/git/hub.git" rev-list --count "$BRANCH")
 [ "$C2" -gt "$C1" ] || fail "the rework pushed nothing to $BRANCH ($C1 -> $C2 commits)"
 f=$(git -C "$W/git/hub.git" show "$BRANCH:drover-demo/task-$T.md")
-for want in "Maybe you should use more emoji on this line." '"path":"README.md"' '"line":1' \
-  "Please handle the empty file too." '"type":"rework"'; do
+for want in "Rework requested by github:Codertocat" \
+  "README.md:1 — Maybe you should use more emoji on this line. (Codertocat)" \
+  "greet.sh:4 — Quote the variable. (Codertocat)" "docs/usage.md:2 — Mention the farewell. (Codertocat)" \
+  "Review from Codertocat: Please handle the empty file too."; do
   grep -qF -- "$want" <<<"$f" || fail "the rework's prompt lacks $want: $f"
 done
 pulls=$(curl -s -H "Authorization: Bearer $FORGE_TOKEN" -H 'User-Agent: e2e' "$FURL/repos/acme/widgets/pulls?state=all" | jq length)
 expect "pull requests on the forge" 1 "$pulls"
-pass "3: review thread -> rework on $BRANCH, pushed to pull request #$PR, replay ignored"
+[ "$(grep -cF "README.md:1 — Maybe you should use more emoji" <<<"$f")" = 1 ] ||
+  fail "the inline comment kept from its webhook and read back again appears twice: $f"
+pass "3: review thread (inline comments read from the forge) -> rework on $BRANCH, pushed to pull request #$PR, replay ignored"
 
 # --- 4 ----------------------------------------------------------------------------------------
 set +e
