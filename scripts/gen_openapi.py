@@ -42,7 +42,7 @@ paths = {
  "/api/tasks/{id}/accept": {"post": op("Accept a ready_to_test task: it is completed", "developer", [ok("The task", ref("Task"))], params=[pid],
      desc="Optional body {\"comment\": \"...\"}, kept in the task's context. 409 invalid_transition unless the task is ready_to_test. A developer may accept its own tasks (or a project's, with the project setting developer_access: project).", tags=["review"])},
  "/api/tasks/{id}/rework": {"post": op("Send a ready_to_test task back for another attempt on the same branch", "developer", [ok("The task, in backlog", ref("Task"))], params=[pid],
-     desc="The next attempt's prompt carries the instructions, the earlier result and every review comment a forge webhook delivered since the last rework. The attempt budget starts afresh: a rework is not a failure.",
+     desc="The next attempt's prompt carries the instructions, the earlier result and every review comment a forge webhook delivered since the last rework, with a review's inline comments (read from the forge's REST API: path, line, comment, author) grouped per file. The attempt budget starts afresh: a rework is not a failure.",
      body={"type": "object", "required": ["instructions"], "properties": {"instructions": {"type": "string", "minLength": 1, "maxLength": 20000}}}, tags=["review"])},
  "/api/tasks/{id}/reject": {"post": op("Reject a ready_to_test task: it is cancelled", "developer", [ok("The task", ref("Task"))], params=[pid],
      desc="Optional body {\"reason\": \"...\"}; recorded as \"rejected by <who>: <reason>\".", tags=["review"])},
