@@ -605,6 +605,7 @@ async function refresh() {
     else if (state.page === 'task') await loadTask(state.taskId);
     else if (state.page === 'health' && typeof loadHealth === 'function') await loadHealth();
     else if (state.page === 'schedules' && typeof loadSchedules === 'function') await loadSchedules();
+    else if (state.page === 'notifications' && typeof loadNotifications === 'function') await loadNotifications();
     else if (state.page === 'agent' && typeof loadAgentPage === 'function') await loadAgentPage(location.hash.slice(9));
   } catch (e) { flash(e.message); }
 }
@@ -619,6 +620,7 @@ function route() {
   else if (h === '#/new') page = 'new';
   else if (h === '#/health') page = 'health';
   else if (h === '#/schedules') page = 'schedules';
+  else if (h === '#/notifications') page = 'notifications';
   else if (/^#\/agents\/[0-9a-f-]{36}$/.test(h)) page = 'agent';
   const newTask = m ? Number(m[1]) : 0;
   if (page !== state.page || newTask !== state.taskId) {
