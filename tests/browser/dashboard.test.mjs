@@ -1,7 +1,7 @@
 // The dashboard in Debian's headless Chromium (playwright-core with executablePath): it loads
 // with no console errors, the agents table updates when an agent heartbeats, a task's log
 // streams live, an admin answers a question and scales the pool from the UI, the health page
-// shows the diagnostics, an admin adds and deletes a schedule, a task waiting for approval
+// shows the diagnostics, an admin adds and deletes a schedule and a notification endpoint (a bad URL's 400 shown), a task waiting for approval
 // shows the action (as text) with Approve/Deny, the pending list and each project's policy, and it works at
 // 1280 px and at phone width. Screenshots go to tests/artifacts/. Run by
 // tests/e2e/test_dashboard.sh, which starts droverd and passes URL and tokens in the environment.
@@ -98,7 +98,7 @@ try {
   await test("an agent's page shows it and follows its own log", async () => {
     await page.click(`[data-agent-link="${AGENT_ID}"]`);
     await page.waitForSelector('#page-agent:not([hidden])');
-    await page.waitForFunction((id) => document.querySelector('[data-fact=id]').textContent === id, AGENT_ID);
+    await page.waitForFunction((id) => document.querySelector('[data-fact=id]')?.textContent === id, AGENT_ID);
     const st = await page.textContent('[data-fact=status]');
     assert(st === 'idle', 'status ' + st);
     // This droverd runs no pod backend: the stream opens and ends, and the page says so.
@@ -250,6 +250,73 @@ try {
     assert(!after.json.schedules.some((x) => x.name === 'nightly-deps'), 'deleted');
   });
 
+  await test('an admin adds and deletes a notification endpoint from the UI', async () => {
+    const pr = await http(ADMIN, 'POST', '/api/projects', { name: 'notify-web', repository: 'file:///srv/notify.git' });
+    assert(pr.status === 201 || pr.status === 200, 'project ' + pr.status + ' ' + pr.text);
+    await page.click('a[data-nav=notifications]');
+    await page.waitForSelector('#notify-project option[value=notify-web]', { state: 'attached' });
+    // The seeded endpoint: its URL shows its origin only, its delivery gave up after 12 tries.
+    await page.waitForSelector('#notify-endpoints tr[data-endpoint=seed-hook]');
+    const seedUrl = (await http(ADMIN, 'GET', '/api/notifications/endpoints')).json.endpoints.find((e) => e.name === 'seed-hook').url;
+    assert(/seed-hook/.test(await page.textContent('#notify-endpoints')) && (await page.textContent('#notify-endpoints')).includes(seedUrl),
+      'seeded endpoint ' + await page.textContent('#notify-endpoints'));
+    assert(!(await page.textContent('body')).includes('seed-secret'), 'the secret part of a URL on the page');
+    const dl = await http(ADMIN, 'GET', '/api/notifications/deliveries?limit=50');
+    assert(dl.status === 200 && dl.json.deliveries.length >= 1, 'deliveries ' + dl.status + ' ' + dl.text);
+    const seedRow = `#notify-deliveries tr[data-delivery="${dl.json.deliveries.find((d) => d.endpoint === 'seed-hook').id}"]`;
+    await page.waitForSelector(seedRow);
+    const seedText = await page.textContent(seedRow);
+    assert(/dead · 12 attempts/.test(seedText) && /HTTP 500 — Internal Server Error/.test(seedText), 'delivery row ' + seedText);
+    // The defaults: every event but cancelled.
+    const checked = () => page.$$eval('input[name=notify-event]', (l) => l.filter((c) => c.checked).map((c) => c.value).join(','));
+    assert(await checked() === 'needs_input,ready_to_test,failed,completed,budget,approval', 'defaults ' + await checked());
+
+    await page.fill('#notify-name', 'ops-slack');
+    await page.fill('#notify-url', 'https://hooks.slack.example/services/T0/B0/XYZsecret');
+    await page.selectOption('#notify-format', 'slack');
+    for (const ev of ['needs_input', 'ready_to_test', 'failed', 'completed', 'budget', 'cancelled', 'approval'])
+      await page.setChecked(`input[name=notify-event][value=${ev}]`, ev === 'needs_input' || ev === 'approval');
+    await page.selectOption('#notify-project', 'notify-web');
+    await page.click('#notify-add');
+    await page.waitForSelector('#notify-endpoints tr[data-endpoint=ops-slack]', { timeout: 10000 });
+    const list = (await http(ADMIN, 'GET', '/api/notifications/endpoints')).json.endpoints;
+    const e = list.find((x) => x.name === 'ops-slack');
+    assert(e && e.format === 'slack' && JSON.stringify(e.events) === '["needs_input","approval"]' && e.project_id === pr.json.id,
+      'stored: ' + JSON.stringify(list));
+    const row = await page.$$eval('#notify-endpoints tr[data-endpoint=ops-slack] td', (tds) => tds.map((td) => td.textContent));
+    assert(row[1] === 'slack' && row[2] === 'needs_input, approval' && row[3] === 'notify-web' && row[4] === e.url,
+      'row ' + JSON.stringify(row) + ' for ' + e.url);
+    assert(!(await page.textContent('#notify-endpoints')).includes('XYZsecret'), 'the secret part of the URL on the page');
+    assert(await page.inputValue('#notify-name') === '' && await checked() === 'needs_input,ready_to_test,failed,completed,budget,approval',
+      'the form is not back to its defaults');
+    await page.screenshot({ path: join(ARTIFACTS, 'notifications-1280.png'), fullPage: true });
+
+    // A bad URL: the API's 400 in the page's error style, nothing created.
+    const expected = await http(ADMIN, 'POST', '/api/notifications/endpoints', { name: 'bad-url', url: 'ftp://x', events: ['needs_input'] });
+    assert(expected.status === 400, 'the API takes ftp://x: ' + expected.status + ' ' + expected.text);
+    const before = consoleErrors.length;
+    await page.fill('#notify-name', 'bad-url');
+    await page.fill('#notify-url', 'ftp://x');
+    await page.click('#notify-add');
+    await page.waitForFunction((msg) => !document.getElementById('flash').hidden &&
+      document.getElementById('flash').textContent.includes(msg), expected.json.error.message, { timeout: 10000 });
+    assert(await page.getAttribute('#flash', 'class') === 'flash', 'the 400 is shown as an error');
+    assert((await page.textContent('#flash')).startsWith('Add notification endpoint bad-url failed: ' + expected.json.error.code),
+      'flash ' + await page.textContent('#flash'));
+    await page.screenshot({ path: join(ARTIFACTS, 'notifications-error-1280.png'), fullPage: true });
+    // The browser reports the failed request (console and response): that expected 400 only.
+    for (let i = 0; i < 20 && consoleErrors.slice(before).filter((x) => /400/.test(x)).length < 2; i++) await page.waitForTimeout(100);
+    const extra = consoleErrors.splice(before);
+    assert(extra.every((x) => /400/.test(x)), 'console: ' + extra.join('\n'));
+    assert(!(await http(ADMIN, 'GET', '/api/notifications/endpoints')).json.endpoints.some((x) => x.name === 'bad-url'), 'bad-url created');
+    assert(!(await page.$('#notify-endpoints tr[data-endpoint=bad-url]')), 'bad-url listed');
+
+    await page.click(`[data-endpoint-delete="${e.id}"]`);
+    await page.waitForSelector('#notify-endpoints tr[data-endpoint=ops-slack]', { state: 'detached', timeout: 10000 });
+    const after = (await http(ADMIN, 'GET', '/api/notifications/endpoints')).json.endpoints;
+    assert(!after.some((x) => x.name === 'ops-slack') && after.some((x) => x.name === 'seed-hook'), 'after delete ' + JSON.stringify(after));
+  });
+
   let apTask = 0;
   await test('a task waiting for approval: panel, pending list, badge, policy; deny and approve from the UI', async () => {
     const adminName = (await http(ADMIN, 'GET', '/api/whoami')).json.name;
@@ -380,7 +447,7 @@ try {
     const p2 = await phone.newPage();
     p2.on('pageerror', (e) => consoleErrors.push(String(e)));
     await p2.addInitScript((t) => { if (location.protocol === 'http:') sessionStorage.setItem('drover.token', t); }, ADMIN);
-    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/tasks/' + apTask, 'task-approval'], ['#/health', 'health'], ['#/schedules', 'schedules']]) {
+    for (const [hash, name] of [['#/pool', 'pool'], ['#/agents', 'agents'], ['#/tasks', 'tasks'], ['#/tasks/' + taskId, 'task'], ['#/tasks/' + apTask, 'task-approval'], ['#/health', 'health'], ['#/schedules', 'schedules'], ['#/notifications', 'notifications']]) {
       await p2.goto('about:blank');
       await p2.goto(BASE + '/' + hash);
       await p2.waitForFunction(() => document.body.classList.contains('admin'));

@@ -20,6 +20,13 @@ ops_psql -c "INSERT INTO history_samples SELECT date_trunc('minute', now()) - ma
              UPDATE agents SET created_at = now() - interval '2 hours' WHERE id = '$AGENT_ID';
              INSERT INTO agent_gaps (agent_id, gap_start, gap_end)
                VALUES ('$AGENT_ID', now() - interval '30 minutes', now() - interval '25 minutes')" >/dev/null
+# A notification endpoint whose one delivery gave up (the notifications page shows it), for an
+# event no test causes, so that the outbox thread leaves it alone.
+ops_psql -c "WITH e AS (INSERT INTO notify_endpoints (name, url, format, events, created_by)
+               VALUES ('seed-hook', 'https://hooks.example.com/services/seed-secret', 'generic',
+                       '{cancelled}', 'test') RETURNING id)
+             INSERT INTO outbox (endpoint_id, event, payload, state, attempts, last_status, last_error)
+               SELECT id, 'cancelled', '{}', 'dead', 12, 500, 'Internal Server Error' FROM e" >/dev/null
 export URL ADMIN OPERATOR AGENT_TOKEN AGENT_ID
 export ARTIFACTS=$DROVER_SOURCE_DIR/tests/artifacts
 timeout 240 node "$BROWSER_DIR/dashboard.test.mjs"
