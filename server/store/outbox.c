@@ -91,6 +91,8 @@ int outbox_endpoint_create(struct db *db, const char *name, const char *url, con
 
     snprintf(pid, sizeof(pid), "%lld", (long long)project_id);
     rc = outbox_one(db, &st_ep_create, p, out, err);
+    if (rc < 0 && !*out && strcmp(db_last_sqlstate(), "23505") == 0)
+        err_set(err, ERR_CONFLICT, "a notification endpoint named '%.100s' exists already", name);
     free(ev);
     return rc;
 }

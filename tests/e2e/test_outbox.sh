@@ -32,6 +32,8 @@ ops_expect "create endpoint" 201 "${r%% *}"
 r=$(ops_http "$ADMIN" POST /api/notifications/endpoints "{\"name\":\"chat\",\"url\":\"$RURL/slack\",\"format\":\"slack\",\"events\":[\"needs_input\"]}")
 ops_expect "create slack endpoint" 201 "${r%% *}"
 r=$(ops_http "$ADMIN" POST /api/notifications/endpoints '{"name":"bad","url":"ftp://x"}'); ops_expect "bad url" 400 "${r%% *}"
+r=$(ops_http "$ADMIN" POST /api/notifications/endpoints "{\"name\":\"ops\",\"url\":\"$RURL/other\"}"); ops_expect "duplicate name" 409 "${r%% *}"
+ops_expect "duplicate name said" "a notification endpoint named 'ops' exists already" "$(jq -r .error.message <<<"${r#* }")"
 r=$(ops_http "$ADMIN" POST /api/notifications/endpoints "{\"name\":\"x\",\"url\":\"$RURL\",\"events\":[\"whenever\"]}"); ops_expect "bad event" 400 "${r%% *}"
 r=$(ops_http "$OPERATOR" POST /api/notifications/endpoints "{\"name\":\"y\",\"url\":\"$RURL\"}"); ops_expect "operator create" 403 "${r%% *}"
 r=$(ops_http "$OPERATOR" GET /api/notifications/endpoints); ops_expect "operator list" 200 "${r%% *}"
