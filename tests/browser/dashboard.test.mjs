@@ -311,6 +311,19 @@ try {
     assert(!(await http(ADMIN, 'GET', '/api/notifications/endpoints')).json.endpoints.some((x) => x.name === 'bad-url'), 'bad-url created');
     assert(!(await page.$('#notify-endpoints tr[data-endpoint=bad-url]')), 'bad-url listed');
 
+    // A name already taken: the API's 409, the same way; the endpoint stays as it was.
+    const before2 = consoleErrors.length;
+    await page.fill('#notify-name', 'ops-slack');
+    await page.fill('#notify-url', 'https://other.example/hook');
+    await page.click('#notify-add');
+    await page.waitForFunction(() => /ops-slack' exists already/.test(document.getElementById('flash').textContent), null, { timeout: 10000 });
+    assert(await page.getAttribute('#flash', 'class') === 'flash', 'the 409 is shown as an error');
+    for (let i = 0; i < 20 && consoleErrors.slice(before2).filter((x) => /409/.test(x)).length < 2; i++) await page.waitForTimeout(100);
+    const extra2 = consoleErrors.splice(before2);
+    assert(extra2.every((x) => /409/.test(x)), 'console: ' + extra2.join('\n'));
+    const same = (await http(ADMIN, 'GET', '/api/notifications/endpoints')).json.endpoints.filter((x) => x.name === 'ops-slack');
+    assert(same.length === 1 && same[0].url === e.url && same[0].id === e.id, 'duplicate: ' + JSON.stringify(same));
+
     await page.click(`[data-endpoint-delete="${e.id}"]`);
     await page.waitForSelector('#notify-endpoints tr[data-endpoint=ops-slack]', { state: 'detached', timeout: 10000 });
     const after = (await http(ADMIN, 'GET', '/api/notifications/endpoints')).json.endpoints;
