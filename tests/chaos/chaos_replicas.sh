@@ -25,6 +25,8 @@ set -uo pipefail
 SRC=${DROVER_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=../e2e/harness.sh
 . "$SRC/tests/e2e/harness.sh"
+# shellcheck source=chaos_lib.sh
+. "$SRC/tests/chaos/chaos_lib.sh"
 BUILD=${DROVER_BUILD_DIR:-$SRC/build}
 NREP=${CHAOS_REPLICAS:-3}
 TASKS=${CHAOS_TASKS:-1000}
@@ -46,100 +48,40 @@ DROVERD=$BUILD/droverd
 AGENT=$BUILD/agent/drover-agent
 RANDOM=$SEED
 
-skip() {
-    if [ "${DROVER_TEST_REQUIRE_DB:-0}" = 1 ]; then
-        echo "chaos: prerequisite missing: $*" >&2
-        exit 1
-    fi
-    echo "chaos: skipped: $*" >&2
-    exit 77
-}
-[ -x "$DROVERD" ] && [ -x "$AGENT" ] || skip "build droverd and drover-agent first ($BUILD)"
-for c in git python3 psql curl jq openssl haproxy; do command -v $c >/dev/null || skip "$c missing"; done
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] || PGBIN=$(dirname "$(command -v initdb 2>/dev/null || echo /x/x)")
-[ -x "$PGBIN/initdb" ] || skip "initdb not found"
-AS_PG=()
-if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || skip "running as root without a postgres user"
-    AS_PG=(runuser -u postgres --)
-fi
-
-W=$(mktemp -d /tmp/drover-chaosr.XXXXXX)
-chmod 755 "$W"
-drover_harness_home "$W/home"
-LOG=$W/chaos.log
+chaos_require git python3 psql curl jq openssl haproxy
+chaos_workdir drover-chaosr
+CHAOS_DIE_TAIL=20
 declare -a DPID GEN RPORT
 LBPID= FAKEPID=
-log() { echo "chaos: $*" | tee -a "$LOG" >&2; }
-die() {
-    log "FAIL: $*"
-    for f in "$W"/droverd-*.log "$W"/pgsock/pg.log "$W"/haproxy.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done
-    exit 1
-}
 now_s() { date +%s.%N | cut -c1-14; }
 gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
 
 # --- ports -----------------------------------------------------------------------------------
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-lo=${PORTS%-*} hi=${PORTS#*-}
-declare -A USED
-pick_port() {
-    local p i
-    for ((p = lo + RANDOM % (hi - lo + 1), i = 0; i <= hi - lo; i++, p = (p - lo + 1) % (hi - lo + 1) + lo)); do
-        port_busy "$p" || [ -n "${USED[$p]:-}" ] || { USED[$p]=1; echo "$p"; return 0; }
-    done
-    return 1
-}
-PGPORT_CHAOS=$(pick_port) && USED[$PGPORT_CHAOS]=1 || die "no free port in $PORTS"
-LBPORT=$(pick_port) && USED[$LBPORT]=1 || die "no free port in $PORTS"
+chaos_port PGPORT_CHAOS
+chaos_port LBPORT
 for ((i = 0; i < NREP; i++)); do
-    RPORT[i]=$(pick_port) || die "no free port in $PORTS"
-    USED[${RPORT[i]}]=1
+    chaos_port "RPORT[i]"
     GEN[i]=0 DPID[i]=
 done
 
 # --- PostgreSQL ------------------------------------------------------------------------------
-mkdir -p "$W/pg" "$W/pgsock"
-[ ${#AS_PG[@]} -gt 0 ] && chown postgres "$W/pg" "$W/pgsock"
-"${AS_PG[@]}" "$PGBIN/initdb" -D "$W/pg" -A trust -U postgres >"$W/initdb.log" 2>&1 || die "initdb failed: $(tail -3 "$W/initdb.log")"
-PGOPTS="-p $PGPORT_CHAOS -k $W/pgsock -c listen_addresses='' -c max_connections=300 -c shared_buffers=64MB"
-pg_ctl_() { "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pgsock/pg.log" -w -t 60 -o "$PGOPTS" "$@" >>"$W/pgctl.log" 2>&1; }
-pg_ctl_ start || die "PostgreSQL did not start"
-export PGHOST=$W/pgsock PGPORT=$PGPORT_CHAOS PGUSER=postgres PGDATABASE=postgres
-unset PGOPTIONS PGPASSWORD
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-"$DROVERD" migrate >>"$LOG" 2>&1 || die "migrate failed"
+chaos_start_pg 300
 
 cleanup() {
     local rc=$? i
     for ((i = 0; i < NREP; i++)); do [ -n "${DPID[i]}" ] && kill -9 "${DPID[i]}" 2>/dev/null; done
     [ -n "$LBPID" ] && kill "$LBPID" 2>/dev/null
     [ -n "$FAKEPID" ] && kill "$FAKEPID" 2>/dev/null
-    pkill -9 -f "drover-agent-chaos-$SEED" 2>/dev/null
-    pg_ctl_ stop -m fast || true
-    if [ $rc = 0 ] && [ "${CHAOS_KEEP:-0}" != 1 ]; then rm -rf "$W"; else echo "chaos: files kept in $W" >&2; fi
-    exit $rc
+    chaos_cleanup_end $rc
 }
 trap cleanup EXIT
 trap "exit 143" TERM INT
 
 # --- the git remote --------------------------------------------------------------------------
-git init -q --bare -b main "$W/remote.git"
-git init -q -b main "$W/seed"
-echo "# chaos" >"$W/seed/README.md"
-git -C "$W/seed" add -A
-git -C "$W/seed" -c user.name=seed -c user.email=seed@test commit -qm initial
-git -C "$W/seed" push -q "$W/remote.git" main
-REPO=file://$W/remote.git
+chaos_git_remote
 
 # --- the fake API server: its kubelet runs every agent pod as a local process ----------------
-# The agent command names itself so leftovers can be found (and counted as orphans).
-cat >"$W/agent.sh" <<EOF
-#!/usr/bin/env bash
-exec -a drover-agent-chaos-$SEED "$AGENT"
-EOF
-chmod +x "$W/agent.sh"
+chaos_agent_script
 mkdir -p "$W/pods"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=fake-apiserver \
     -addext subjectAltName=IP:127.0.0.1 -keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null || die "openssl"
@@ -239,18 +181,11 @@ start_replica() {
             --pool-max-starting "$NAGENTS" --pool-orphan-grace 5 --pool-hard-cap 64 \
             >>"$W/droverd-$i.log" 2>&1 &
         DPID[i]=$!
-        for _ in $(seq 1 100); do
-            kill -0 "${DPID[i]}" 2>/dev/null || break
-            curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:${RPORT[i]}/ready" 2>/dev/null && return 0
-            sleep 0.1
-        done
-        kill -9 "${DPID[i]}" 2>/dev/null
-        wait "${DPID[i]}" 2>/dev/null
-        sleep 0.5 # the port may still be held by the killed process's sockets
+        chaos_await_ready "${DPID[i]}" "${RPORT[i]}" && return 0
     done
     die "replica $i did not start"
 }
-api() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' -X "$1" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "${4:-$LB}$2"; }
+API_BASE=$LB
 for ((i = 0; i < NREP; i++)); do start_replica $i; done
 for _ in $(seq 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$LB/ready")" = 200 ] && break; sleep 0.2; done
 # No agents yet: the probe's poll must be the only one a probe task can go to.
@@ -308,14 +243,11 @@ log "wake probe before the faults: $WAKE_N polls, $WAKE_FAIL not woken, max ${WA
 
 # --- the pool and the workload ---------------------------------------------------------------------
 [ "$(api PUT /api/pool "{\"min_agents\":$NAGENTS,\"max_agents\":$NAGENTS}")" = 200 ] || die "PUT /api/pool"
-q "INSERT INTO tasks (title, description, repo_url, max_attempts, priority)
-   SELECT 'chaos ' || g, 'chaos task ' || g || ' of $TASKS', '$REPO', 20, 0 FROM generate_series(1, $TASKS) g" ||
-    die "enqueue"
+chaos_enqueue
 log "seed $SEED: $TASKS tasks, $NAGENTS agents, $NREP replicas (${RPORT[*]}) behind HAProxy :$LBPORT, PostgreSQL :$PGPORT_CHAOS"
 
 leader() { q "SELECT replica || ' ' || extract(epoch FROM since) FROM pool_leader WHERE id = 1" 2>/dev/null; }
 HB_SAMPLES=0 KILLS=0 RKILLS=0 LKILLS=0 PGRESTARTS=0 FAILOVER_MAX=0 STUCK_MAX=0
-open_tasks() { q "SELECT count(*) FROM tasks WHERE state IN ('backlog', 'in_progress')" 2>/dev/null || echo -1; }
 done_tasks() { q "SELECT count(*) FROM tasks WHERE state NOT IN ('backlog', 'in_progress') AND title LIKE 'chaos %'" 2>/dev/null || echo -1; }
 PGAT=$((40 + RANDOM % 10))
 did_pg= pg_quiet_until=0
@@ -325,12 +257,7 @@ next_kill=$((start + 1 + RANDOM % (2 * KILL_EVERY)))
 next_rkill=$((start + 2 + RANDOM % (2 * RKILL_EVERY)))
 FAILOVERS=()
 while :; do
-    now=$(date +%s)
-    [ $((now - start)) -lt "$DEADLINE" ] || { log "deadline of ${DEADLINE}s reached"; break; }
-    open=$(open_tasks)
-    [ "$open" = 0 ] && break
-    d=$(done_tasks)
-    pct=$((d >= 0 ? d * 100 / TASKS : 0))
+    chaos_tick || break
     # A leader kill is resolved when pool_leader names another incarnation: `since` is the
     # new leader's election time, from PostgreSQL's clock.
     if [ -n "$pending_leader" ]; then
@@ -360,14 +287,7 @@ while :; do
             fi
         fi
     fi
-    if [ "$now" -ge "$next_kill" ]; then
-        mapfile -t pids < <(pgrep -f "^drover-agent-chaos-$SEED" || true)
-        if [ ${#pids[@]} -gt 0 ]; then
-            victim=${pids[$((RANDOM % ${#pids[@]}))]}
-            kill -9 "$victim" 2>/dev/null && KILLS=$((KILLS + 1))
-        fi
-        next_kill=$((now + 1 + RANDOM % (2 * KILL_EVERY)))
-    fi
+    chaos_kill_agent
     if [ "$now" -ge "$next_rkill" ] && [ -z "$pending_leader" ]; then
         read -r lr _ <<<"$(leader)"
         v=$((RANDOM % NREP))
@@ -386,10 +306,7 @@ while :; do
         start_replica "$v"
         next_rkill=$(($(date +%s) + 1 + RANDOM % (2 * RKILL_EVERY)))
     fi
-    if [ -z "$did_pg" ] && [ "$pct" -ge "$PGAT" ]; then
-        did_pg=1
-        log "pg_ctl restart -m immediate at $pct% done"
-        pg_ctl_ restart -m immediate || die "PostgreSQL did not restart"
+    if chaos_restart_pg; then
         PGRESTARTS=$((PGRESTARTS + 1))
         pg_quiet_until=$(($(date +%s) + 15))
         # Every session died, the leader's too: whoever wins next is no failover to time.
@@ -425,38 +342,11 @@ ORPHAN_PODS=$(live_pods)
 ORPHAN_SECRETS=$(live_secrets)
 
 # --- assertions --------------------------------------------------------------------------------
-FAILS=()
-LOST=$(q "SELECT count(*) FROM tasks WHERE state NOT IN ('ready_to_test', 'completed', 'failed', 'cancelled')")
-[ "$LOST" = 0 ] || FAILS+=("$LOST tasks not terminal: $(q "SELECT string_agg(id || ':' || state, ' ') FROM (SELECT id, state FROM tasks WHERE state NOT IN ('ready_to_test','completed','failed','cancelled') LIMIT 10) x")")
-DUP=$(q "SELECT count(*) FROM (SELECT task_id FROM activity WHERE kind = 'state'
-        AND metadata->>'to' IN ('ready_to_test', 'completed') GROUP BY task_id HAVING count(*) > 1) d")
-[ "$DUP" = 0 ] || FAILS+=("$DUP tasks completed more than once")
-STALE=$(q "SELECT count(*) FROM activity a WHERE a.kind = 'state' AND a.metadata->>'from' = 'in_progress'
-        AND NOT EXISTS (SELECT 1 FROM (SELECT p.metadata FROM activity p WHERE p.task_id = a.task_id
-             AND p.kind = 'state' AND p.id < a.id ORDER BY p.id DESC LIMIT 1) prev
-           WHERE prev.metadata->>'to' = 'in_progress' AND prev.metadata->>'epoch' = a.metadata->>'epoch')")
-[ "$STALE" = 0 ] || FAILS+=("$STALE state writes landed without the matching live lease")
-UNEXPLAINED=$(q "SELECT count(*) FROM tasks t,
-        LATERAL (SELECT count(*) FILTER (WHERE metadata->>'to' = 'in_progress') AS claims,
-                        count(*) FILTER (WHERE metadata->>'from' = 'in_progress') AS closes
-                   FROM activity WHERE task_id = t.id AND kind = 'state') s
-        WHERE s.claims <> t.attempt OR s.closes < s.claims - (CASE WHEN t.state = 'in_progress' THEN 1 ELSE 0 END)")
-[ "$UNEXPLAINED" = 0 ] || FAILS+=("$UNEXPLAINED retried tasks without attempt/activity rows explaining why")
-RETRIED=$(q "SELECT count(*) FROM tasks WHERE attempt > 1")
-NOBRANCH=0
-git -C "$W/remote.git" for-each-ref --format='%(refname:short)' refs/heads >"$W/branches"
-while IFS='|' read -r id br; do
-    if ! grep -qxF "$br" "$W/branches" || ! git -C "$W/remote.git" cat-file -e "$br:drover-demo/task-$id.md" 2>/dev/null; then
-        NOBRANCH=$((NOBRANCH + 1))
-    fi
-done < <(q "SELECT id, coalesce(branch, '') FROM tasks WHERE state = 'ready_to_test'")
-[ "$NOBRANCH" = 0 ] || FAILS+=("$NOBRANCH finished tasks without their commit on the remote")
-[ "$ORPHANS" = 0 ] || FAILS+=("$ORPHANS agent processes left behind")
+chaos_assert_tasks
 [ "$ORPHAN_PODS" = 0 ] || FAILS+=("$ORPHAN_PODS agent pods left behind")
 [ "$ORPHAN_SECRETS" = 0 ] || FAILS+=("$ORPHAN_SECRETS agent Secrets left behind")
 [ "$DRC" = 0 ] || FAILS+=("a replica exited with status $DRC on SIGTERM")
-SAN=$(grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/droverd-*.log "$W"/pods/*.log 2>/dev/null | wc -l)
-[ "$SAN" = 0 ] || FAILS+=("sanitizer reports in $SAN log files")
+chaos_assert_sanitizers "$W"/droverd-*.log "$W"/pods/*.log
 [ "$PGRESTARTS" = 1 ] || FAILS+=("PostgreSQL was not restarted (the run ended early)")
 [ "$LKILLS" -ge 1 ] || FAILS+=("the pool leader was never killed (the run ended early)")
 [ "$RKILLS" -ge $((NREP)) ] || FAILS+=("only $RKILLS replica kills (want at least $NREP)")
@@ -464,8 +354,5 @@ gt "$FAILOVER_MAX" "$LEADER_BOUND" && FAILS+=("pool leadership regained after $F
 gt "$STUCK_MAX" "$STUCK_BOUND" && FAILS+=("a live agent went $STUCK_MAX s without a heartbeat (bound $STUCK_BOUND s)")
 [ "$HB_SAMPLES" -gt 0 ] || FAILS+=("no heartbeat sample taken")
 [ "$WAKE_FAIL" = 0 ] || FAILS+=("$WAKE_FAIL of $WAKE_N held polls not woken by a task enqueued through another replica")
-STATES=$(q "SELECT string_agg(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM tasks GROUP BY state ORDER BY state) s")
 log "states: $STATES; retried $RETRIED; leader failovers ${FAILOVERS[*]:-none} s; max heartbeat gap ${STUCK_MAX} s; wake probes $WAKE_N (${WAKE_ALL[*]} ms); ${elapsed}s"
-for f in "${FAILS[@]}"; do log "FAIL: $f"; done
-echo "replicas $NREP, tasks $TASKS, replica kills $RKILLS, agent kills $KILLS, pg restarts $PGRESTARTS, lost $LOST, duplicated $DUP, leader failover max $FAILOVER_MAX s"
-[ ${#FAILS[@]} = 0 ]
+chaos_finish "replicas $NREP, tasks $TASKS, replica kills $RKILLS, agent kills $KILLS, pg restarts $PGRESTARTS, lost $LOST, duplicated $DUP, leader failover max $FAILOVER_MAX s"
