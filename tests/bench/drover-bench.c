@@ -401,11 +401,18 @@ static int bench_complete(struct bench_agent *a, long long id, long long epoch)
     return rc;
 }
 
-static void *bench_tasks_agent(void *arg)
-{
-    struct bench_agent *a = arg;
-    long long id, epoch;
+/*
+ * One operation of an agent's loop: 1 when it completed one (counted while measuring), 0 when
+ * the agent is to stop, -1 when none completed (a failure is reported by the operation).
+ */
+typedef int (*bench_op_fn)(struct bench_agent *a);
 
+/*
+ * The body every mode's agent thread shares: open the session, report ready (also when the
+ * connect failed, so main does not wait for it), then repeat op until the run stops.
+ */
+static void *bench_run_agent(struct bench_agent *a, bench_op_fn op)
+{
     if (bench_connect(a) < 0) {
         bench_fail(a, "connect");
         bench_ready_wait();
@@ -413,120 +420,119 @@ static void *bench_tasks_agent(void *arg)
     }
     bench_ready_wait();
     while (!atomic_load(&bench_stop)) {
-        int got = bench_take(a, 0, &id, &epoch, NULL);
+        int got = op(a);
 
-        if (got < 0) {
-            bench_fail(a, "get_next_task");
+        if (got < 0)
             continue;
-        }
-        if (got == 0) {
-            snprintf(a->err, sizeof(a->err), "the queue ran dry: pre-fill more tasks");
-            bench_fail(a, "get_next_task");
+        if (got == 0)
             break;
-        }
-        if (bench_complete(a, id, epoch) < 0) {
-            bench_fail(a, "update_task_status");
-            continue;
-        }
         if (atomic_load(&bench_measuring))
             atomic_fetch_add(&bench_done, 1);
     }
     return NULL;
 }
 
-static void *bench_ping_agent(void *arg)
+/* `tasks`: take a task from the pre-filled queue and complete it. */
+static int bench_tasks_op(struct bench_agent *a)
 {
-    struct bench_agent *a = arg;
+    long long id, epoch;
+    int got = bench_take(a, 0, &id, &epoch, NULL);
 
-    if (bench_connect(a) < 0) {
-        bench_fail(a, "connect");
-        bench_ready_wait();
-        return NULL;
+    if (got < 0) {
+        bench_fail(a, "get_next_task");
+        return -1;
     }
-    bench_ready_wait();
-    while (!atomic_load(&bench_stop)) {
-        json_t *r = NULL;
+    if (got == 0) {
+        snprintf(a->err, sizeof(a->err), "the queue ran dry: pre-fill more tasks");
+        bench_fail(a, "get_next_task");
+        return 0;
+    }
+    if (bench_complete(a, id, epoch) < 0) {
+        bench_fail(a, "update_task_status");
+        return -1;
+    }
+    return 1;
+}
 
-        /* 2026-07-28 removed ping: its cheapest request is server/discover */
-        if (bench_request(a, bench_o.modern ? "server/discover" : "ping", NULL, &r) < 0) {
-            bench_fail(a, "ping");
-            continue;
-        }
-        json_decref(r);
-        if (atomic_load(&bench_measuring))
-            atomic_fetch_add(&bench_done, 1);
+static int bench_ping_op(struct bench_agent *a)
+{
+    json_t *r = NULL;
+
+    /* 2026-07-28 removed ping: its cheapest request is server/discover */
+    if (bench_request(a, bench_o.modern ? "server/discover" : "ping", NULL, &r) < 0) {
+        bench_fail(a, "ping");
+        return -1;
     }
-    return NULL;
+    json_decref(r);
+    return 1;
 }
 
 /* `call`: a tool call that reaches the database (heartbeat) as fast as possible. */
-static void *bench_call_agent(void *arg)
+static int bench_call_op(struct bench_agent *a)
 {
-    struct bench_agent *a = arg;
+    json_t *r = NULL;
 
-    if (bench_connect(a) < 0) {
-        bench_fail(a, "connect");
-        bench_ready_wait();
-        return NULL;
+    if (bench_tool(a, "heartbeat", "{\"status\":\"idle\"}", &r) < 0) {
+        bench_fail(a, "heartbeat");
+        return -1;
     }
-    bench_ready_wait();
-    while (!atomic_load(&bench_stop)) {
-        json_t *r = NULL;
-
-        if (bench_tool(a, "heartbeat", "{\"status\":\"idle\"}", &r) < 0) {
-            bench_fail(a, "heartbeat");
-            continue;
-        }
-        json_decref(r);
-        if (atomic_load(&bench_measuring))
-            atomic_fetch_add(&bench_done, 1);
-    }
-    return NULL;
+    json_decref(r);
+    return 1;
 }
 
+/*
+ * `dispatch`: one long-poll; a task's description is its index, whose receipt time main
+ * waits for. Nothing is counted in bench_done (bench_measuring stays false in this mode).
+ */
+static int bench_dispatch_op(struct bench_agent *a)
+{
+    long long id, epoch;
+    char *desc = NULL;
+    int got = bench_take(a, bench_o.wait, &id, &epoch, &desc);
+    double now = clock_s();
+    bool stop;
+
+    if (got < 0) {
+        bench_fail(a, "get_next_task");
+        bench_sleep(0.05);
+        return -1;
+    }
+    if (got == 0)
+        return -1;
+    stop = strncmp(desc, "stop", 4) == 0;
+    if (!stop) {
+        long idx = strtol(desc, NULL, 10);
+
+        pthread_mutex_lock(&bench_mu);
+        if (idx >= 0 && idx < bench_o.count) {
+            bench_recv[idx] = now;
+            bench_nlat++;
+        }
+        pthread_cond_broadcast(&bench_cv);
+        pthread_mutex_unlock(&bench_mu);
+    }
+    if (bench_complete(a, id, epoch) < 0)
+        bench_fail(a, "update_task_status");
+    free(desc);
+    return stop ? 0 : 1;
+}
+
+/* The thread entry points: main tells the modes apart by these. */
+static void *bench_tasks_agent(void *arg)
+{
+    return bench_run_agent(arg, bench_tasks_op);
+}
+static void *bench_ping_agent(void *arg)
+{
+    return bench_run_agent(arg, bench_ping_op);
+}
+static void *bench_call_agent(void *arg)
+{
+    return bench_run_agent(arg, bench_call_op);
+}
 static void *bench_dispatch_agent(void *arg)
 {
-    struct bench_agent *a = arg;
-    long long id, epoch;
-
-    if (bench_connect(a) < 0) {
-        bench_fail(a, "connect");
-        bench_ready_wait();
-        return NULL;
-    }
-    bench_ready_wait();
-    while (!atomic_load(&bench_stop)) {
-        char *desc = NULL;
-        int got = bench_take(a, bench_o.wait, &id, &epoch, &desc);
-        double now = clock_s();
-
-        if (got < 0) {
-            bench_fail(a, "get_next_task");
-            bench_sleep(0.05);
-            continue;
-        }
-        if (got == 0)
-            continue;
-        if (strncmp(desc, "stop", 4) != 0) {
-            long idx = strtol(desc, NULL, 10);
-
-            pthread_mutex_lock(&bench_mu);
-            if (idx >= 0 && idx < bench_o.count) {
-                bench_recv[idx] = now;
-                bench_nlat++;
-            }
-            pthread_cond_broadcast(&bench_cv);
-            pthread_mutex_unlock(&bench_mu);
-        }
-        if (bench_complete(a, id, epoch) < 0)
-            bench_fail(a, "update_task_status");
-        if (strncmp(desc, "stop", 4) == 0) {
-            free(desc);
-            break;
-        }
-        free(desc);
-    }
-    return NULL;
+    return bench_run_agent(arg, bench_dispatch_op);
 }
 
 static int bench_cmp(const void *x, const void *y)
