@@ -27,7 +27,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -37,10 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "core/clock.h"
+#include "loadgen.h"
 
 #define BENCH_MAX_AGENTS 256
 #define BENCH_PROTOCOL "2025-11-25"
@@ -535,13 +534,6 @@ static void *bench_dispatch_agent(void *arg)
     return bench_run_agent(arg, bench_dispatch_op);
 }
 
-static int bench_cmp(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-
-    return a < b ? -1 : a > b;
-}
-
 static double bench_pct(const double *v, long n, double p)
 {
     long k;
@@ -620,16 +612,6 @@ static int bench_dispatch_enqueue(PGconn *pg)
     return 0;
 }
 
-/* This process's CPU time so far, in seconds: what the simulated agents cost the machine. */
-static double bench_cpu(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: drover-bench tasks|dispatch|ping|call --url URL --tokens FILE --agents N\n"
@@ -639,22 +621,25 @@ static void bench_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
-                                         {"tokens", required_argument, NULL, 't'},
-                                         {"agents", required_argument, NULL, 'n'},
-                                         {"seconds", required_argument, NULL, 's'},
-                                         {"warmup", required_argument, NULL, 'w'},
-                                         {"count", required_argument, NULL, 'c'},
-                                         {"wait", required_argument, NULL, 'W'},
-                                         {"database-url", required_argument, NULL, 'd'},
-                                         {"era", required_argument, NULL, 'e'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     void *(*fn)(void *) = NULL;
     pthread_t th[BENCH_MAX_AGENTS];
     PGconn *pg = NULL;
     double t0, t1;
-    int c, rc = 1;
+    const char *era = "legacy";
+    int rc = 1;
+    const struct loadgen_opt opts[] = {
+        {"url", LOADGEN_STR, &bench_o.url, NULL, 0},
+        {"tokens", LOADGEN_STR, &bench_o.tokens, NULL, 0},
+        {"agents", LOADGEN_INT, &bench_o.agents, NULL, 0},
+        {"seconds", LOADGEN_DOUBLE, &bench_o.seconds, NULL, 0},
+        {"warmup", LOADGEN_DOUBLE, &bench_o.warmup, NULL, 0},
+        {"count", LOADGEN_INT, &bench_o.count, NULL, 0},
+        {"wait", LOADGEN_INT, &bench_o.wait, NULL, 0},
+        {"database-url", LOADGEN_STR, &bench_o.database_url, NULL, 0},
+        {"era", LOADGEN_STR, &era, "modern legacy", 0},
+        {"help", LOADGEN_HELP, NULL, NULL, 'h'},
+        {NULL, 0, NULL, NULL, 0},
+    };
 
     bench_o =
         (struct bench_opts){NULL, "http://127.0.0.1:8080", NULL, NULL, 8, 200, 5, 10, 1, false};
@@ -663,48 +648,17 @@ int main(int argc, char **argv)
         return 2;
     }
     bench_o.mode = argv[1];
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'u':
-            bench_o.url = optarg;
-            break;
-        case 't':
-            bench_o.tokens = optarg;
-            break;
-        case 'n':
-            bench_o.agents = atoi(optarg);
-            break;
-        case 's':
-            bench_o.seconds = atof(optarg);
-            break;
-        case 'w':
-            bench_o.warmup = atof(optarg);
-            break;
-        case 'c':
-            bench_o.count = atoi(optarg);
-            break;
-        case 'W':
-            bench_o.wait = atoi(optarg);
-            break;
-        case 'd':
-            bench_o.database_url = optarg;
-            break;
-        case 'e':
-            if (strcmp(optarg, "modern") != 0 && strcmp(optarg, "legacy") != 0) {
-                bench_usage(stderr);
-                return 2;
-            }
-            bench_o.modern = strcmp(optarg, "modern") == 0;
-            break;
-        case 'h':
-            bench_usage(stdout);
-            return 0;
-        default:
-            bench_usage(stderr);
-            return 2;
-        }
+    switch (loadgen_parse(argc, argv, 2, opts)) {
+    case 0:
+        break;
+    case 1:
+        bench_usage(stdout);
+        return 0;
+    default:
+        bench_usage(stderr);
+        return 2;
     }
+    bench_o.modern = strcmp(era, "modern") == 0;
     if (strcmp(bench_o.mode, "tasks") == 0)
         fn = bench_tasks_agent;
     else if (strcmp(bench_o.mode, "ping") == 0)
@@ -772,8 +726,8 @@ int main(int argc, char **argv)
             ls[n++] = (bench_recv[i] - bench_sent[i]) * 1000.0;
         }
         if (lc && ls) {
-            qsort(lc, (size_t)n, sizeof(double), bench_cmp);
-            qsort(ls, (size_t)n, sizeof(double), bench_cmp);
+            qsort(lc, (size_t)n, sizeof(double), loadgen_cmp_double);
+            qsort(ls, (size_t)n, sizeof(double), loadgen_cmp_double);
         }
         printf("{\"mode\":\"dispatch\",\"agents\":%d,\"count\":%ld,\"seconds\":%.3f,"
                "\"dispatch_p50_ms\":%.3f,\"dispatch_p99_ms\":%.3f,\"dispatch_max_ms\":%.3f,"
@@ -788,11 +742,11 @@ int main(int argc, char **argv)
         bench_sleep(bench_o.warmup);
         atomic_store(&bench_measuring, true);
         t0 = clock_s();
-        double c0 = bench_cpu();
+        double c0 = loadgen_cpu_s();
         bench_sleep(bench_o.seconds);
         atomic_store(&bench_measuring, false);
         t1 = clock_s();
-        double c1 = bench_cpu();
+        double c1 = loadgen_cpu_s();
         atomic_store(&bench_stop, true);
         for (int i = 0; i < bench_o.agents; i++)
             pthread_join(th[i], NULL);

@@ -37,7 +37,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -54,6 +53,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "loadgen.h"
 #include "wsframe.h"
 
 /* One fixed Sec-WebSocket-Key for every connection: randomness buys a load generator nothing. */
@@ -106,15 +106,6 @@ static double *scale_ins_at;        /* task n: when its INSERT committed */
 static unsigned char *scale_claims; /* task n: how many times it was handed out (0..255) */
 static long scale_ntasks, scale_captasks, scale_claimed, scale_completed, scale_dup;
 static int scale_ep;
-
-static double scale_cpu(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 static int scale_load_tokens(const char *path)
 {
@@ -584,12 +575,6 @@ static void scale_connected(struct scale_conn *c)
     free(req);
 }
 
-static int scale_cmp(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
 static double scale_pct(const struct scale_lat *l, double p)
 {
     if (!l->n)
@@ -641,62 +626,31 @@ static long scale_count_polls(enum scale_poll st)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"host", required_argument, NULL, 'h'},
-                                         {"port", required_argument, NULL, 'p'},
-                                         {"tokens", required_argument, NULL, 't'},
-                                         {"conns", required_argument, NULL, 'n'},
-                                         {"ws", required_argument, NULL, 'w'},
-                                         {"interval", required_argument, NULL, 'i'},
-                                         {"seconds", required_argument, NULL, 's'},
-                                         {"ramp-max", required_argument, NULL, 'r'},
-                                         {"poll", required_argument, NULL, 'P'},
-                                         {"tasks-per-s", required_argument, NULL, 'T'},
-                                         {NULL, 0, NULL, 0}};
     const char *host = "127.0.0.1", *tokens = NULL;
-    int port = 0, conns = 100, ramp = 256, opt;
+    int port = 0, conns = 100, ramp = 256;
     double wsfrac = 0.5, interval = 1, seconds = 30, tps = 0;
     struct sockaddr_in sa = {.sin_family = AF_INET};
     struct rlimit rl;
     PGconn *pg = NULL;
+    const struct loadgen_opt opts[] = {
+        {"host", LOADGEN_STR, &host, NULL, 0},
+        {"port", LOADGEN_INT, &port, NULL, 0},
+        {"tokens", LOADGEN_STR, &tokens, NULL, 0},
+        {"conns", LOADGEN_INT, &conns, NULL, 0},
+        {"ws", LOADGEN_DOUBLE, &wsfrac, NULL, 0},
+        {"interval", LOADGEN_DOUBLE, &interval, NULL, 0},
+        {"seconds", LOADGEN_DOUBLE, &seconds, NULL, 0},
+        {"ramp-max", LOADGEN_INT, &ramp, NULL, 0},
+        {"poll", LOADGEN_INT, &scale_poll_wait, NULL, 0},
+        {"tasks-per-s", LOADGEN_DOUBLE, &tps, NULL, 0},
+        {NULL, 0, NULL, NULL, 0},
+    };
 
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            host = optarg;
-            break;
-        case 'p':
-            port = atoi(optarg);
-            break;
-        case 't':
-            tokens = optarg;
-            break;
-        case 'n':
-            conns = atoi(optarg);
-            break;
-        case 'w':
-            wsfrac = atof(optarg);
-            break;
-        case 'i':
-            interval = atof(optarg);
-            break;
-        case 's':
-            seconds = atof(optarg);
-            break;
-        case 'r':
-            ramp = atoi(optarg);
-            break;
-        case 'P':
-            scale_poll_wait = atoi(optarg);
-            break;
-        case 'T':
-            tps = atof(optarg);
-            break;
-        default:
-            fprintf(stderr, "usage: drover-scale --port P --tokens F --conns N [--ws FRAC] "
-                            "[--interval S] [--seconds S] [--ramp-max M] [--poll W "
-                            "[--tasks-per-s R]]\n");
-            return 2;
-        }
+    if (loadgen_parse(argc, argv, 1, opts) != 0) {
+        fprintf(stderr, "usage: drover-scale --port P --tokens F --conns N [--ws FRAC] "
+                        "[--interval S] [--seconds S] [--ramp-max M] [--poll W "
+                        "[--tasks-per-s R]]\n");
+        return 2;
     }
     if (port <= 0 || !tokens || conns < 1 || interval <= 0 || seconds <= 0 || ramp < 1 ||
         wsfrac < 0 || wsfrac > 1 || scale_poll_wait < 0 || tps < 0 ||
@@ -806,7 +760,7 @@ int main(int argc, char **argv)
     /* Steady state: agent i heartbeats at start + k * interval + i * interval / conns, and
      * starts its long-poll at its first turn. Tasks go in at --tasks-per-s until 5 s before
      * the end (so the last ones are claimed within the run). */
-    double start = clock_s(), end = start + seconds, c0 = scale_cpu(), last = start;
+    double start = clock_s(), end = start + seconds, c0 = loadgen_cpu_s(), last = start;
     double next_task = start + (tps > 0 ? 1 / tps : 0), last_scan = start;
     long long turn = 0;
     long held_mid = -1;
@@ -879,16 +833,16 @@ int main(int argc, char **argv)
         int k = epoll_wait(scale_ep, evs, 512, 50);
         scale_events(evs, k);
     }
-    double cpu = scale_cpu() - c0;
+    double cpu = loadgen_cpu_s() - c0;
     long open_at_end = 0, unanswered = 0;
     for (int i = 0; i < scale_nconns; i++) {
         open_at_end += scale_c[i].st == SC_IDLE || scale_c[i].st == SC_WAIT;
         unanswered += scale_c[i].st == SC_WAIT;
     }
     if (scale_hb.n) /* qsort(NULL, 0, ...) is undefined */
-        qsort(scale_hb.v, (size_t)scale_hb.n, sizeof(double), scale_cmp);
+        qsort(scale_hb.v, (size_t)scale_hb.n, sizeof(double), loadgen_cmp_double);
     if (scale_claim.n)
-        qsort(scale_claim.v, (size_t)scale_claim.n, sizeof(double), scale_cmp);
+        qsort(scale_claim.v, (size_t)scale_claim.n, sizeof(double), loadgen_cmp_double);
     printf("{\"conns\":%d,\"agents\":%d,\"connections\":%d,\"ws_conns\":%d,\"established\":%d,"
            "\"connect_failed\":%ld,\"open_at_end\":%ld,\"closed_by_server\":%ld,\"closed_ws\":%ld,"
            "\"ramp_s\":%.2f,\"interval_s\":%g,\"seconds\":%g,\"heartbeats_sent\":%ld,"
