@@ -153,6 +153,32 @@ static long long scalar(const char *sql)
     return v;
 }
 
+/* A new task, claimed by `me`: its id, and its lease epoch in *epoch. */
+static long long enqueue_claimed(const char *title, long long *epoch)
+{
+    enqueue(title);
+    return claim(epoch);
+}
+
+/*
+ * A call of a task tool as `who` on task id under lease epoch (the arguments nearly every task
+ * tool takes), plus `extra`: more members of the arguments object, "" for none.
+ */
+static json_t *call_leased(const struct principal *who, const char *tool, long long id,
+                           long long epoch, const char *extra)
+{
+    return call(who, tool, "{\"task_id\":%lld,\"lease_epoch\":%lld%s%s}", id, epoch,
+                *extra ? "," : "", extra);
+}
+
+/* The state of the task a tool result carries; frees r. */
+static void assert_task_state(json_t *r, const char *state)
+{
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(sc(r), "task"), "state")),
+                     state);
+    json_decref(r);
+}
+
 START_TEST(get_next_task_empty_claim_and_park)
 {
     struct err err;
@@ -233,9 +259,7 @@ START_TEST(create_branch_rules)
     enqueue_on_forge("Fix the Login", "http://127.0.0.1:1/api/v1");
     id = claim(&epoch);
     setenv("DROVER_FORGE_TOKEN", FORGE_TOKEN, 1);
-    assert_error(call(&me, "create_branch",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"x/forge-fails\"}", id,
-                      epoch),
+    assert_error(call_leased(&me, "create_branch", id, epoch, "\"name\":\"x/forge-fails\""),
                  "unavailable");
     ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE branch IS NOT NULL"), 0);
     snprintf(sql, sizeof(sql),
@@ -243,7 +267,7 @@ START_TEST(create_branch_rules)
              forge_port);
     scalar(sql);
     posts = forge_branch_posts();
-    r = call(&me, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch);
+    r = call_leased(&me, "create_branch", id, epoch, "");
     ck_assert_str_eq(json_string_value(json_object_get(sc(r), "branch")), "drover/1-fix-the-login");
     ck_assert(json_is_true(json_object_get(sc(r), "created")));
     json_decref(r);
@@ -252,19 +276,12 @@ START_TEST(create_branch_rules)
     ck_assert(json_is_false(json_object_get(sc(r), "created")));
     json_decref(r);
     ck_assert_int_eq(forge_branch_posts(), posts + 1); /* idempotent: no second forge call */
-    assert_error(call(&me, "create_branch",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"another\"}", id, epoch),
-                 "conflict");
-    assert_error(
-        call(&me, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch + 1),
-        "stale_epoch");
-    assert_error(
-        call(&other, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch),
-        "forbidden");
+    assert_error(call_leased(&me, "create_branch", id, epoch, "\"name\":\"another\""), "conflict");
+    assert_error(call_leased(&me, "create_branch", id, epoch + 1, ""), "stale_epoch");
+    assert_error(call_leased(&other, "create_branch", id, epoch, ""), "forbidden");
     assert_error(call(&me, "create_branch", "{\"task_id\":999,\"lease_epoch\":1}"), "not_found");
     assert_error(call(&me, "create_branch", "{\"task_id\":%lld}", id), "invalid_argument");
-    assert_error(call(&me, "create_branch",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"name\":\"a b\"}", id, epoch),
+    assert_error(call_leased(&me, "create_branch", id, epoch, "\"name\":\"a b\""),
                  "invalid_argument");
 }
 END_TEST
@@ -274,8 +291,7 @@ START_TEST(log_activity_one_and_batch)
     long long id, epoch;
     json_t *r;
 
-    enqueue("logs");
-    id = claim(&epoch);
+    id = enqueue_claimed("logs", &epoch);
     r = call(&me, "log_activity", "{\"task_id\":%lld,\"message\":\"hi\",\"metadata\":{\"k\":1}}",
              id);
     ck_assert_int_eq(json_integer_value(json_object_get(sc(r), "logged")), 1);
@@ -300,38 +316,22 @@ END_TEST
 START_TEST(update_status_and_question)
 {
     long long id, epoch;
-    json_t *r;
 
-    enqueue("status");
-    id = claim(&epoch);
-    assert_error(call(&me, "update_task_status",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"backlog\"}", id, epoch),
+    id = enqueue_claimed("status", &epoch);
+    assert_error(call_leased(&me, "update_task_status", id, epoch, "\"status\":\"backlog\""),
                  "invalid_argument");
-    assert_error(call(&me, "update_task_status",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"completed\",\"result\":"
-                      "[1]}",
-                      id, epoch),
+    assert_error(call_leased(&me, "update_task_status", id, epoch,
+                             "\"status\":\"completed\",\"result\":[1]"),
                  "invalid_argument");
-    assert_error(call(&me, "ask_user_question",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"question\":\"\"}", id, epoch),
+    assert_error(call_leased(&me, "ask_user_question", id, epoch, "\"question\":\"\""),
                  "invalid_argument");
-    r = call(&me, "ask_user_question", "{\"task_id\":%lld,\"lease_epoch\":%lld,\"question\":\"?\"}",
-             id, epoch);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(sc(r), "task"), "state")),
-                     "needs_input");
-    json_decref(r);
-    enqueue("done");
-    id = claim(&epoch);
-    r = call(&me, "update_task_status",
-             "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"failed\",\"error\":\"boom\","
-             "\"retry\":false}",
-             id, epoch);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(sc(r), "task"), "state")),
-                     "failed");
-    json_decref(r);
-    assert_error(call(&me, "update_task_status",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"status\":\"completed\"}", id,
-                      epoch),
+    assert_task_state(call_leased(&me, "ask_user_question", id, epoch, "\"question\":\"?\""),
+                      "needs_input");
+    id = enqueue_claimed("done", &epoch);
+    assert_task_state(call_leased(&me, "update_task_status", id, epoch,
+                                  "\"status\":\"failed\",\"error\":\"boom\",\"retry\":false"),
+                      "failed");
+    assert_error(call_leased(&me, "update_task_status", id, epoch, "\"status\":\"completed\""),
                  "conflict");
 }
 END_TEST
@@ -343,8 +343,7 @@ START_TEST(heartbeat_reports_cancellation)
     struct err err = {0};
     json_t *t = NULL;
 
-    enqueue("hb");
-    id = claim(&epoch);
+    id = enqueue_claimed("hb", &epoch);
     ck_assert(queue_cancel(&db, id, "test", "stop", &t, &err) == 0);
     json_decref(t);
     r = call(&me, "heartbeat", "{\"status\":\"busy\",\"task_ids\":[%lld]}", id);
@@ -363,19 +362,15 @@ START_TEST(pull_request_recorded_once)
     long long id, epoch;
     json_t *r;
 
-    enqueue("pr");
-    id = claim(&epoch);
-    assert_error(call(&me, "create_pull_request",
-                      "{\"task_id\":%lld,\"lease_epoch\":%lld,\"title\":\"t\"}", id, epoch),
+    id = enqueue_claimed("pr", &epoch);
+    assert_error(call_leased(&me, "create_pull_request", id, epoch, "\"title\":\"t\""),
                  "conflict"); /* no branch yet */
-    json_decref(call(&me, "create_branch", "{\"task_id\":%lld,\"lease_epoch\":%lld}", id, epoch));
-    r = call(&me, "create_pull_request",
-             "{\"task_id\":%lld,\"lease_epoch\":%lld,\"title\":\"PR\",\"body\":\"b\"}", id, epoch);
+    json_decref(call_leased(&me, "create_branch", id, epoch, ""));
+    r = call_leased(&me, "create_pull_request", id, epoch, "\"title\":\"PR\",\"body\":\"b\"");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(sc(r), "pull_request"), "base")), "main");
     json_decref(r);
-    r = call(&me, "create_pull_request",
-             "{\"task_id\":%lld,\"lease_epoch\":%lld,\"title\":\"Other\"}", id, epoch);
+    r = call_leased(&me, "create_pull_request", id, epoch, "\"title\":\"Other\"");
     ck_assert(json_is_false(json_object_get(sc(r), "created")));
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(sc(r), "pull_request"), "title")), "PR");
@@ -424,60 +419,93 @@ static json_t *out_json(const struct job *j)
     return v;
 }
 
+/* Runs j as a worker would, checks the HTTP status it ends with, frees it. */
+static void exec_expect(struct job *j, int status)
+{
+    work_exec(&svc, j);
+    ck_assert_int_eq(j->status, status);
+    job_free(j);
+}
+
+/* A job that carries `sid` as its Mcp-Session-Id. */
+static struct job *session_job(enum job_kind kind, const char *body, const char *sid)
+{
+    struct job *j = job(kind, my_token, body);
+
+    j->session = strdup(sid);
+    return j;
+}
+
+/* A REST call (JOB_API) as `token`. */
+static struct job *api_job(const char *token, const char *method, const char *path)
+{
+    struct job *j = job(JOB_API, token, NULL);
+
+    j->method = strdup(method);
+    j->path = strdup(path);
+    return j;
+}
+
+/* The JSON-RPC error code of j's reply. */
+static void assert_jrpc_error(const struct job *j, long long code)
+{
+    json_t *v = out_json(j);
+
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
+                     code);
+    json_decref(v);
+}
+
+static const char init_req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                               "\"params\":{\"protocolVersion\":\"2025-11-25\"}}";
+
+/* initialize as `me`: the new session's id (owned). */
+static char *new_session(void)
+{
+    struct job *j = job(JOB_MCP, my_token, init_req);
+    char *sid;
+
+    work_exec(&svc, j);
+    ck_assert_int_eq(j->status, 200);
+    ck_assert_ptr_nonnull(j->new_session);
+    sid = strdup(j->new_session);
+    job_free(j);
+    return sid;
+}
+
 START_TEST(work_auth_paths)
 {
-    static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
-                               "\"params\":{\"protocolVersion\":\"2025-11-25\"}}";
     char bogus[PRINCIPAL_TOKEN_LEN];
     struct err err = {0};
     int revoked;
     struct job *j;
-    json_t *v;
 
-    j = job(JOB_MCP, NULL, init);
+    j = job(JOB_MCP, NULL, init_req);
     work_exec(&svc, j);
     ck_assert_int_eq(j->status, 401);
     ck_assert(j->www_auth);
     job_free(j);
     memcpy(bogus, my_token, sizeof(bogus));
     bogus[10] = bogus[10] == 'a' ? 'b' : 'a';
-    j = job(JOB_MCP, bogus, init);
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 401);
-    job_free(j);
+    exec_expect(job(JOB_MCP, bogus, init_req), 401);
     /* an admin may submit work (tools_submit.h), an operator may not use MCP at all */
-    j = job(JOB_MCP, admin_token, init);
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 200);
-    job_free(j);
+    exec_expect(job(JOB_MCP, admin_token, init_req), 200);
     {
         char op[PRINCIPAL_TOKEN_LEN];
         struct err e = {0};
         ck_assert(tokens_create(&db, PRINCIPAL_OPERATOR, "op", NULL, op, NULL, &e) == 0);
-        j = job(JOB_MCP, op, init);
-        work_exec(&svc, j);
-        ck_assert_int_eq(j->status, 403);
-        job_free(j);
+        exec_expect(job(JOB_MCP, op, init_req), 403);
     }
     /* an agent token: initialize creates a session */
-    j = job(JOB_MCP, my_token, init);
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 200);
-    ck_assert_ptr_nonnull(j->new_session);
-    job_free(j);
+    free(new_session());
     /* X-Agent-ID of someone else */
     j = job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
     j->agent_hdr = strdup(other.agent_id);
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 403);
-    job_free(j);
+    exec_expect(j, 403);
     /* revoked: refused once the cache entry is gone */
     ck_assert(tokens_revoke(&db, "me", &revoked, &err) == 0);
     ttlcache_clear(env.auth);
-    j = job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 401);
-    job_free(j);
+    exec_expect(job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}"), 401);
     /* the pool's revocation: every live token of one agent, only that agent's */
     ck_assert_int_eq(tokens_revoke_agent(&db, "agent-1'; --", &revoked, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
@@ -487,64 +515,37 @@ START_TEST(work_auth_paths)
     ck_assert(tokens_revoke_agent(&db, other.agent_id, &revoked, &err) == 0);
     ck_assert_int_eq(revoked, 0);
     ttlcache_clear(env.auth);
-    j = job(JOB_TOOLS_CALL, other_token, "{\"name\":\"heartbeat\",\"arguments\":{}}");
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 401);
-    job_free(j);
+    exec_expect(job(JOB_TOOLS_CALL, other_token, "{\"name\":\"heartbeat\",\"arguments\":{}}"), 401);
     /* ws: an auth failure is a JSON-RPC error and closes the connection */
-    j = job(JOB_RPC, NULL, init);
+    j = job(JOB_RPC, NULL, init_req);
     j->ws = true;
     work_exec(&svc, j);
     ck_assert(j->close_ws);
-    v = out_json(j);
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
-                     JRPC_UNAUTHORIZED);
-    json_decref(v);
+    assert_jrpc_error(j, JRPC_UNAUTHORIZED);
     job_free(j);
 }
 END_TEST
 
 START_TEST(work_sessions_and_parse_errors)
 {
+    static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
     struct job *j;
-    json_t *v;
     char *sid;
 
-    j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 400); /* no session and not initialize */
-    job_free(j);
-    j = job(JOB_MCP, my_token,
-            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
-            "\"protocolVersion\":\"2025-11-25\"}}");
-    work_exec(&svc, j);
-    sid = strdup(j->new_session);
-    job_free(j);
-    j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
-    j->session = strdup("mcp_unknown");
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 404);
-    job_free(j);
-    j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
-    j->session = strdup(sid);
+    exec_expect(job(JOB_MCP, my_token, ping), 400); /* no session and not initialize */
+    sid = new_session();
+    exec_expect(session_job(JOB_MCP, ping, "mcp_unknown"), 404);
+    j = session_job(JOB_MCP, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", sid);
     work_exec(&svc, j);
     ck_assert_int_eq(j->status, 202);
     ck_assert_uint_eq(j->out_len, 0);
     job_free(j);
-    j = job(JOB_MCP, my_token, "{oops");
-    j->session = strdup(sid);
+    j = session_job(JOB_MCP, "{oops", sid);
     work_exec(&svc, j);
     ck_assert_int_eq(j->status, 400);
-    v = out_json(j);
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
-                     JRPC_PARSE_ERROR);
-    json_decref(v);
+    assert_jrpc_error(j, JRPC_PARSE_ERROR);
     job_free(j);
-    j = job(JOB_MCP_DELETE, my_token, NULL);
-    j->session = strdup(sid);
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 200);
-    job_free(j);
+    exec_expect(session_job(JOB_MCP_DELETE, NULL, sid), 200);
     ck_assert_int_eq(scalar("SELECT count(*) FROM mcp_sessions"), 0);
     free(sid);
 }
@@ -610,30 +611,11 @@ START_TEST(work_heartbeat_seed_and_ready)
     json_decref(v);
     job_free(j);
     snprintf(body, sizeof(body), "{\"agentId\":\"%s\",\"status\":\"idle\"}", other.agent_id);
-    j = job(JOB_HEARTBEAT, my_token, body);
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 403);
-    job_free(j);
-    j = job(JOB_HEARTBEAT, my_token, "[1,2]");
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 400);
-    job_free(j);
-    j = job(JOB_READY, NULL, NULL);
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 200);
-    job_free(j);
-    j = job(JOB_API, admin_token, NULL);
-    j->method = strdup("GET");
-    j->path = strdup("/api/whoami");
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 200);
-    job_free(j);
-    j = job(JOB_API, my_token, NULL);
-    j->method = strdup("GET");
-    j->path = strdup("/api/whoami");
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 403);
-    job_free(j);
+    exec_expect(job(JOB_HEARTBEAT, my_token, body), 403);
+    exec_expect(job(JOB_HEARTBEAT, my_token, "[1,2]"), 400);
+    exec_expect(job(JOB_READY, NULL, NULL), 200);
+    exec_expect(api_job(admin_token, "GET", "/api/whoami"), 200);
+    exec_expect(api_job(my_token, "GET", "/api/whoami"), 403);
 }
 END_TEST
 
@@ -643,8 +625,7 @@ START_TEST(work_sweep_reaps_expired_leases)
     struct job *j;
     char sql[256];
 
-    enqueue("expires");
-    id = claim(&epoch);
+    id = enqueue_claimed("expires", &epoch);
     snprintf(sql, sizeof(sql),
              "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %lld", id);
     PQclear(PQexec(db.conn, sql));
@@ -687,24 +668,16 @@ START_TEST(deleted_session_is_forgotten_at_once)
     struct job *j;
     char *sid;
 
-    j = job(JOB_MCP, my_token,
-            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
-            "\"protocolVersion\":\"2025-11-25\"}}");
-    work_exec(&svc, j);
-    sid = strdup(j->new_session);
-    job_free(j);
+    sid = new_session();
     ck_assert(session_cached(sid, me.token_id));
     ck_assert(!session_cached(sid, other.token_id));
-    j = job(JOB_MCP_DELETE, my_token, NULL);
-    j->session = strdup(sid);
+    j = session_job(JOB_MCP_DELETE, NULL, sid);
     work_exec(&svc, j);
     job_free(j);
     ck_assert(!session_cached(sid, me.token_id));
     j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");
     j->session = sid;
-    work_exec(&svc, j);
-    ck_assert_int_eq(j->status, 404);
-    job_free(j);
+    exec_expect(j, 404);
 }
 END_TEST
 
