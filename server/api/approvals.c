@@ -89,44 +89,33 @@ static int approvals_api_deny(const struct api_request *req, const char *const *
     return approvals_api_answer(req, params, np, resp, false);
 }
 
-static int policy_api_show(const struct api_request *req, const char *const *params, size_t np,
-                           struct api_response *resp)
+/*
+ * GET and PUT /api/projects/{id}/policy, GET /api/projects/{id}/policy/versions: one
+ * handler, since all three resolve the same project and answer 200 with what the use case made.
+ */
+static int policy_api(const struct api_request *req, const char *const *params, size_t np,
+                      struct api_response *resp)
 {
     struct err err = {0};
-    json_t *p;
-
-    if (np < 1 || svc_autonomy_policy_get(req->svc, params[0], &p, &err) < 0)
-        return reply_err(resp, &err);
-    return reply_json(resp, 200, p);
-}
-
-static int policy_api_put(const struct api_request *req, const char *const *params, size_t np,
-                          struct api_response *resp)
-{
-    struct err err = {0};
-    json_t *body, *p;
+    json_t *body = NULL, *out = NULL;
+    int rc;
 
     if (np < 1)
         return reply_error(resp, ERR_NOT_FOUND, NULL, "no such project");
-    if (reply_body_object(req, resp, &body) < 0)
-        return 0;
-    if (svc_autonomy_policy_put(req->svc, params[0], body, reply_actor(req), &p, &err) < 0)
-        reply_err(resp, &err);
-    else
-        reply_json(resp, 200, p);
+    if (strcmp(req->method, "PUT") == 0) {
+        if (reply_body_object(req, resp, &body) < 0)
+            return 0;
+        rc = svc_autonomy_policy_put(req->svc, params[0], body, reply_actor(req), &out, &err);
+    } else if (strlen(req->path) > 9 &&
+               strcmp(req->path + strlen(req->path) - 9, "/versions") == 0) {
+        rc = svc_autonomy_policy_versions(req->svc, params[0], &out, &err);
+        if (rc == 0)
+            out = json_pack("{s:o}", "versions", out);
+    } else {
+        rc = svc_autonomy_policy_get(req->svc, params[0], &out, &err);
+    }
     json_decref(body);
-    return 0;
-}
-
-static int policy_api_versions(const struct api_request *req, const char *const *params, size_t np,
-                               struct api_response *resp)
-{
-    struct err err = {0};
-    json_t *list;
-
-    if (np < 1 || svc_autonomy_policy_versions(req->svc, params[0], &list, &err) < 0)
-        return reply_err(resp, &err);
-    return reply_json(resp, 200, json_pack("{s:o}", "versions", list));
+    return rc < 0 ? reply_err(resp, &err) : reply_json(resp, 200, out);
 }
 
 const struct api_route approvals_routes[] = {
@@ -134,8 +123,8 @@ const struct api_route approvals_routes[] = {
     {"GET", "/api/approvals/{id}", PRINCIPAL_OPERATOR, approvals_api_show},
     {"POST", "/api/approvals/{id}/approve", PRINCIPAL_DEVELOPER, approvals_api_approve},
     {"POST", "/api/approvals/{id}/deny", PRINCIPAL_DEVELOPER, approvals_api_deny},
-    {"GET", "/api/projects/{id}/policy", PRINCIPAL_OPERATOR, policy_api_show},
-    {"PUT", "/api/projects/{id}/policy", PRINCIPAL_ADMIN, policy_api_put},
-    {"GET", "/api/projects/{id}/policy/versions", PRINCIPAL_OPERATOR, policy_api_versions},
+    {"GET", "/api/projects/{id}/policy", PRINCIPAL_OPERATOR, policy_api},
+    {"PUT", "/api/projects/{id}/policy", PRINCIPAL_ADMIN, policy_api},
+    {"GET", "/api/projects/{id}/policy/versions", PRINCIPAL_OPERATOR, policy_api},
     {NULL, NULL, PRINCIPAL_NONE, NULL},
 };
