@@ -7,7 +7,8 @@
 #   touch denied.txt    denied by the policy: never runs, the model is told why;
 #   touch approved.txt  ask-first: waits (longer than the lease) until droverctl approves it;
 #   touch refused.txt   ask-first: a person denies it over the API with a reason;
-#   touch late.txt      ask-first: nobody answers, the policy's timeout denies it.
+#   touch late.txt      ask-first: nobody answers, the policy's timeout denies it (version 2
+#                       of the policy, set meanwhile, answers in 10 s; version 1 in 300 s).
 # The repository ships a .claude/settings.json that allows two of the refused commands: that
 # does not get them past the policy (drover-agent also passes --setting-sources user).
 # Then: exactly the allowed and approved files are on the task's branch, the approvals record
@@ -45,7 +46,8 @@ KEY=sk-ant-fake-$$
 python3 "$PROTO_ROOT/tests/fakes/fake_anthropic.py" --token "$KEY" --script "$W/script.json" \
   >"$W/anthropic.port" 2>"$W/anthropic.log" &
 FAKE_PID=$!
-trap 'kill $FAKE_PID 2>/dev/null; rm -rf "$BIN"; proto_cleanup' EXIT
+AGENT_PID=
+trap 'kill $FAKE_PID ${AGENT_PID:-} 2>/dev/null; rm -rf "$BIN"; proto_cleanup' EXIT
 for _ in $(seq 50); do grep -q PORT= "$W/anthropic.port" && break; sleep 0.1; done
 API="http://127.0.0.1:$(sed -n 's/^PORT=//p' "$W/anthropic.port")"
 [ "$API" != "http://127.0.0.1:" ] || proto_fail "the fake model API did not start"
@@ -84,12 +86,12 @@ cat >"$W/policy.json" <<'JSON'
 {"allow": ["Bash(touch allowed.txt)"],
  "ask": ["Bash(touch approved.txt)", "Bash(touch refused.txt)", "Bash(touch late.txt)"],
  "deny": ["Bash(touch denied.txt)"],
- "default": "deny", "approval_timeout_seconds": 10}
+ "default": "deny", "approval_timeout_seconds": 300}
 JSON
 CTL "$ADMIN" policy set guarded "$W/policy.json" >"$W/policy.out" 2>&1 || proto_fail "droverctl policy set: $(cat "$W/policy.out")"
 pol=$(api "$ADMIN" GET "/api/projects/$P/policy")
 jq -e '.version == 1 and .enabled and .policy.network == "ask" and .policy.outside_repo == "deny"
-  and .approval_timeout_seconds == 10 and .created_by == "autonomy-admin"' <<<"$pol" >/dev/null ||
+  and .approval_timeout_seconds == 300 and .created_by == "autonomy-admin"' <<<"$pol" >/dev/null ||
   proto_fail "the policy as stored: $pol"
 proto_log "policy: bad ones refused (400, 403), version 1 stored with the safe defaults filled in"
 
@@ -141,6 +143,9 @@ proto_log "ask-first: pending on the task, listed by droverctl, lease kept over 
 
 # --- ask-first, denied over the API with a reason ----------------------------------------------
 A2=$(pending "Bash(touch refused.txt)" 60)
+# Version 2 answers in 10 s: the next action (asked only after this one is answered) runs out.
+jq '.approval_timeout_seconds = 10' "$W/policy.json" >"$W/policy2.json"
+CTL "$ADMIN" policy set guarded "$W/policy2.json" >"$W/policy.out" 2>&1 || proto_fail "droverctl policy set v2: $(cat "$W/policy.out")"
 api "$DEV" POST "/api/approvals/$A2/deny" '{"reason": "not on a Friday"}' >/dev/null
 [ "$(cat "$W/code")" = 200 ] || proto_fail "deny: $(cat "$W/code") $(cat "$W/body")"
 # --- ask-first, unanswered: the 10 s timeout denies it -----------------------------------------
@@ -162,9 +167,10 @@ drover_wait_pid 30 "$AGENT_PID" >/dev/null
 rows=$(api "$DEV" GET "/api/approvals?task_id=$T")
 jq -e --argjson a1 "$A1" --argjson a2 "$A2" --argjson a3 "$A3" '.approvals as $l
   | ($l | length) == 4
-  and ($l[] | select(.id == $a1) | .state == "approved" and .decided_by == "reviewer-dana" and .decided_at != null)
+  and ($l[] | select(.id == $a1) | .state == "approved" and .decided_by == "reviewer-dana" and .decided_at != null
+       and .policy_version == 1)
   and ($l[] | select(.id == $a2) | .state == "denied" and .reason == "not on a Friday")
-  and ($l[] | select(.id == $a3) | .state == "expired" and .decided_by == "timeout")
+  and ($l[] | select(.id == $a3) | .state == "expired" and .decided_by == "timeout" and .policy_version == 2)
   and ($l[] | select(.action == "Bash(touch denied.txt)") | .state == "denied" and .decided_by == "policy"
        and .rule == "deny: Bash(touch denied.txt)")' <<<"$rows" >/dev/null ||
   proto_fail "the approvals: $(jq -c '[.approvals[] | {id, action, state, decided_by, reason, rule}]' <<<"$rows")"
