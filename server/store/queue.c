@@ -177,14 +177,29 @@ static const struct db_stmt st_reap = {
     " SELECT count(*) AS n FROM u",
     1};
 
+/*
+ * How many backlog tasks a claim could take now (an SQL expression): a limited repository's
+ * (sql/025) up to its free slots, then a limited project's (sql/021) up to its own, the way
+ * the claim statement gates them. `cap` bounds the backlog rows read ("" for none). The one
+ * definition behind the autoscaler's backlog (queue_counts) and the held polls' re-check.
+ */
+#define QUEUE_CLAIMABLE(cap)                                                                       \
+    "(SELECT coalesce(sum(CASE WHEN g.lim IS NULL THEN g.n"                                        \
+    "  ELSE least(g.n, greatest(g.lim - g.ip, 0)) END), 0)"                                        \
+    " FROM (SELECT r.project_id, sum(r.n) AS n, drover_project_limit(p.settings) AS lim,"          \
+    "   max(p.in_progress) AS ip"                                                                  \
+    "  FROM (SELECT b.project_id, CASE WHEN b.rlim IS NULL THEN count(*)"                          \
+    "    ELSE least(count(*), greatest(b.rlim - coalesce(max(x.in_progress), 0), 0)) END AS n"     \
+    "   FROM (SELECT t.project_id, coalesce(t.repo_url, q.repo_url) AS repo,"                      \
+    "     drover_repo_limit(q.settings) AS rlim FROM tasks t LEFT JOIN projects q"                 \
+    "     ON q.id = t.project_id WHERE t.state = 'backlog' AND t.run_after <= now()"               \
+    "     AND NOT t.is_group " cap ") b"                                                           \
+    "   LEFT JOIN repo_in_progress x ON x.project_id = b.project_id AND x.repo_url = b.repo"       \
+    "   GROUP BY b.project_id, b.repo, b.rlim) r"                                                  \
+    "  LEFT JOIN projects p ON p.id = r.project_id GROUP BY r.project_id, p.settings) g)"
+
 static const struct db_stmt st_runnable = {
-    "queue_runnable",
-    "SELECT least(coalesce(sum(CASE WHEN lim IS NULL THEN n ELSE least(n, greatest(lim - ip, 0))"
-    "  END), 0), $1) AS n FROM (SELECT count(*) AS n, drover_project_limit(p.settings) AS lim,"
-    "  max(p.in_progress) AS ip FROM (SELECT project_id FROM tasks WHERE state = 'backlog'"
-    "  AND run_after <= now() AND NOT is_group LIMIT $1) t LEFT JOIN projects p"
-    "  ON p.id = t.project_id GROUP BY p.id, p.settings) g",
-    1};
+    "queue_runnable", "SELECT least(" QUEUE_CLAIMABLE("LIMIT $1") ", $1) AS n", 1};
 
 static const struct db_stmt st_timeouts = {
     "queue_timeouts",
@@ -234,24 +249,23 @@ static const struct db_stmt st_get = {
 static const struct db_stmt st_counts = {
     "queue_counts",
     "SELECT"
-    /* Claimable now: a limited project's backlog counts up to its free slots (sql/021). */
-    " (SELECT coalesce(sum(CASE WHEN lim IS NULL THEN n ELSE least(n, greatest(lim - ip, 0))"
-    "   END), 0) FROM (SELECT count(*) AS n, drover_project_limit(p.settings) AS lim,"
-    "   max(p.in_progress) AS ip FROM tasks t LEFT JOIN projects p ON p.id = t.project_id"
-    "   WHERE t.state = 'backlog' AND t.run_after <= now() GROUP BY p.id, p.settings) g)"
-    "   AS backlog,"
-    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS runnable,"
-    " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after > now()) AS delayed,"
-    " (SELECT count(*) FROM tasks WHERE state = 'in_progress') AS in_progress,"
-    " (SELECT count(*) FROM tasks WHERE state = 'needs_input') AS needs_input,"
-    " (SELECT count(*) FROM agents WHERE status = 'busy') AS busy,"
-    " (SELECT count(*) FROM agents WHERE status = 'idle') AS idle,"
-    " (SELECT count(*) FROM agents WHERE status = 'initializing') AS starting,"
-    " (SELECT count(*) FROM agents WHERE status = 'draining') AS draining,"
-    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM tasks"
-    "   WHERE state = 'backlog' AND run_after <= now()) AS oldest,"
-    " (SELECT count(*) FROM tasks WHERE state = 'in_progress' AND lease_expires_at < now())"
-    "   AS expired",
+    /* Claimable now: what the project and repository limits leave of the backlog. */
+    " " QUEUE_CLAIMABLE(
+        "") " AS backlog,"
+            " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after <= now()) AS "
+            "runnable,"
+            " (SELECT count(*) FROM tasks WHERE state = 'backlog' AND run_after > now()) AS "
+            "delayed,"
+            " (SELECT count(*) FROM tasks WHERE state = 'in_progress') AS in_progress,"
+            " (SELECT count(*) FROM tasks WHERE state = 'needs_input') AS needs_input,"
+            " (SELECT count(*) FROM agents WHERE status = 'busy') AS busy,"
+            " (SELECT count(*) FROM agents WHERE status = 'idle') AS idle,"
+            " (SELECT count(*) FROM agents WHERE status = 'initializing') AS starting,"
+            " (SELECT count(*) FROM agents WHERE status = 'draining') AS draining,"
+            " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM tasks"
+            "   WHERE state = 'backlog' AND run_after <= now()) AS oldest,"
+            " (SELECT count(*) FROM tasks WHERE state = 'in_progress' AND lease_expires_at < now())"
+            "   AS expired",
     0};
 
 void queue_opts_default(struct queue_opts *o)

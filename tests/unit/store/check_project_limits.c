@@ -204,6 +204,20 @@ START_TEST(a_zero_limit_pauses_a_project)
 }
 END_TEST
 
+/* What the autoscaler reads: claimable backlog, and the rest held back by a limit. */
+static void claimable_is(int want, int held)
+{
+    struct queue_counts qc;
+    struct err err = {0};
+    int n = -1;
+
+    ck_assert_int_eq(queue_counts(&db, &qc, &err), 0);
+    ck_assert_int_eq(qc.backlog, want);
+    ck_assert_int_eq(qc.held, held);
+    ck_assert_int_eq(queue_runnable(&db, 1000, &n, &err), 0);
+    ck_assert_int_eq(n, want);
+}
+
 /*
  * max_in_progress_per_repo: racing agents never hold more than the limit on one repository
  * of the project (its own, or a task's repo_url), while other repositories of the same
@@ -221,11 +235,14 @@ START_TEST(racing_claims_never_exceed_the_repository_limit)
         " FROM generate_series(1, 20) g");
     sql("INSERT INTO tasks (project_id, repo_url, title) SELECT (SELECT id FROM projects),"
         " 'file:///other.git', 'o' || g FROM generate_series(1, 20) g");
+    /* The autoscaler sees what the claims can take: 2 per repository, not 40. */
+    claimable_is(4, 36);
     for (int i = 0; i < RACERS; i++)
         ck_assert_int_eq(agents_create(&db, "r", "none", rs[i].agent, &err), 0);
     race(rs, RACERS);
     for (int i = 0; i < RACERS; i++)
         total += rs[i].claimed;
+    claimable_is(0, 36);
     ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"
                             " AND repo_url IS NULL"),
                      2);
@@ -256,6 +273,12 @@ START_TEST(racing_claims_never_exceed_the_repository_limit)
     ck_assert_int_eq(scalar("SELECT in_progress FROM repo_in_progress"
                             " WHERE repo_url = 'file:///main.git'"),
                      1);
+    claimable_is(1, 35);
+    /* A project limit under the repositories' (3 < 2 + 2) is the tighter one. */
+    sql("UPDATE projects SET settings = '{\"max_in_progress_per_repo\": 3,"
+        " \"max_in_progress\": 4}'");
+    claimable_is(1, 35);
+    sql("UPDATE projects SET settings = '{\"max_in_progress_per_repo\": 2}'");
     race(rs, RACERS);
     total = 0;
     for (int i = 0; i < RACERS; i++)
