@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/secret.h"
 #include "forge/forge_backend.h"
 #include "pool/pooldiag.h"
 #include "store/diagstore.h"
@@ -110,12 +111,20 @@ static void svc_diag_webhook(struct svc_ctx *c, const char *name, const struct f
     struct svc_diaghook_in in = {.kind = f->kind,
                                  .project = name,
                                  .repo_path = f->repo_path,
-                                 .public_url = c->env->public_url,
-                                 .secret_set = name && svc_webhooks_secret(name) != NULL};
+                                 .public_url = c->env->public_url};
+    char *secret = NULL;
+    struct err serr = {0};
     char *check = mem_printf("webhook:%s", name ? name : "?"), *detail;
     struct err err = {0};
     json_t *hooks = NULL;
 
+    if (name && svc_webhooks_secret(name, &secret, &serr) < 0) {
+        svc_diag_add(checks, check, "fail", serr.msg,
+                     "mount the Secret the _FILE variable names, readable by droverd, or unset "
+                     "the variable");
+        goto out;
+    }
+    in.secret_set = secret != NULL;
     if (f->kind == FORGE_GIT) {
         svc_diag_add(checks, check, "ok", "not applicable: a plain git remote has no webhooks",
                      NULL);
@@ -128,6 +137,8 @@ static void svc_diag_webhook(struct svc_ctx *c, const char *name, const struct f
     } else {
         json_array_append_new(checks, svc_diaghook_check(&in, hooks));
     }
+out:
+    secret_free(secret);
     json_decref(hooks);
     free(check);
 }

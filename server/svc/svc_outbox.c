@@ -4,6 +4,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/secret.h"
 #include "store/outbox.h"
 #include "store/projects.h"
 #include "store/queue.h"
@@ -87,20 +88,22 @@ json_t *svc_outbox_slack(const json_t *payload)
     return out;
 }
 
-/* $DROVER_NOTIFY_SECRET_<ENDPOINT>, else $DROVER_NOTIFY_SECRET, else NULL (unsigned). */
-static const char *svc_outbox_secret(const char *endpoint)
+/*
+ * The signing secret: $DROVER_NOTIFY_SECRET_<ENDPOINT>, else $DROVER_NOTIFY_SECRET, each also
+ * as a file ($..._FILE, core/secret.h). 0 with *out owned or NULL (unsigned); -1 when a named
+ * file cannot be read: the message then waits rather than going out unsigned.
+ */
+static int svc_outbox_secret(const char *endpoint, char **out, struct err *err)
 {
     char var[160];
     size_t o = (size_t)snprintf(var, sizeof(var), "DROVER_NOTIFY_SECRET_");
-    const char *v;
 
     for (const char *p = endpoint; p && *p && o + 1 < sizeof(var); p++)
         var[o++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
     var[o] = '\0';
-    v = getenv(var);
-    if (!v || !*v)
-        v = getenv("DROVER_NOTIFY_SECRET");
-    return v && *v ? v : NULL;
+    if (secret_get(var, out, err) < 0)
+        return -1;
+    return *out ? 0 : secret_get("DROVER_NOTIFY_SECRET", out, err);
 }
 
 /* Deliver one message; settle it. */
@@ -115,7 +118,8 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
     json_t *slack = NULL;
     char *body, msgid[40], ts[24], sig[100], h_id[64], h_ts[48], h_sig[128];
     const char *headers[4] = {NULL, NULL, NULL, NULL};
-    const char *secret = svc_outbox_secret(ep), *curl_why;
+    const char *curl_why;
+    char *secret = NULL;
     struct http_req req = {0};
     struct http_resp resp;
     struct err herr = {0};
@@ -123,6 +127,10 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
     int retry = 5, rc;
     long long now = (long long)time(NULL);
 
+    if (svc_outbox_secret(ep, &secret, err) < 0) {
+        log_warn("outbox", "message msg_%lld to %s waits: %s", id, ep, err->msg);
+        return -1; /* its lease runs out and it is tried again, never sent unsigned */
+    }
     if (fmt && strcmp(fmt, "slack") == 0)
         slack = svc_outbox_slack(payload);
     body = json_dumps(slack ? slack : payload, JSON_COMPACT);
@@ -179,6 +187,7 @@ static int svc_outbox_one(struct db *db, struct http *h, const json_t *m, struct
     http_resp_clear(&resp);
     json_decref(slack);
     free(body);
+    secret_free(secret);
     return rc;
 }
 

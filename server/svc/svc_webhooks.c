@@ -4,6 +4,7 @@
 #include "svc/svc_webhooks.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/secret.h"
 #include "core/model.h"
 #include "store/projects.h"
 #include "store/queue.h"
@@ -85,17 +86,14 @@ void svc_webhooks_secret_var(const char *project, char *out, size_t outsz)
         out[o] = '\0';
 }
 
-/* $DROVER_WEBHOOK_SECRET_<NAME>, else $DROVER_WEBHOOK_SECRET; NULL when neither is set. */
-const char *svc_webhooks_secret(const char *project)
+int svc_webhooks_secret(const char *project, char **out, struct err *err)
 {
     char var[160];
-    const char *v;
 
     svc_webhooks_secret_var(project, var, sizeof(var));
-    v = getenv(var);
-    if (!v || !*v)
-        v = getenv("DROVER_WEBHOOK_SECRET");
-    return v && *v ? v : NULL;
+    if (secret_get(var, out, err) < 0)
+        return -1;
+    return *out ? 0 : secret_get("DROVER_WEBHOOK_SECRET", out, err);
 }
 
 /* Standard Webhooks: any "v1,<base64>" of the header over "id.timestamp.body". */
@@ -743,7 +741,8 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
     json_t *inline_c = NULL;
     bool fetch_failed = false;
     char event[128], delivery[256], sha[65];
-    const char *secret, *outcome = "ignored", *mention, *label;
+    const char *outcome = "ignored", *mention, *label;
+    char *secret = NULL;
     json_t *project = NULL, *body = NULL, *settings;
     int64_t project_id = 0, row = 0, task_id = 0;
     struct err perr = {0};
@@ -757,7 +756,12 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
     memset(&e, 0, sizeof(e));
     /* Authenticate before anything else: unknown project, no secret and a bad signature look
      * the same from outside, and none of them changes anything. */
-    secret = in->project ? svc_webhooks_secret(in->project) : NULL;
+    if (in->project && svc_webhooks_secret(in->project, &secret, &perr) < 0) {
+        /* The operator's mistake, not the sender's: say so in the log, 503 to the forge,
+         * which retries. */
+        log_warn("webhooks", "delivery for project %s refused: %s", in->project, perr.msg);
+        return err_set(err, ERR_UNAVAILABLE, "the webhook secret cannot be read, retry shortly");
+    }
     if (!secret || projects_resolve(c->db, in->project, &project_id, &perr) < 0 ||
         projects_get_id(c->db, project_id, &project, &perr) < 0 ||
         !svc_webhooks_verified(secret, in)) {
@@ -863,6 +867,7 @@ out:
     json_decref(inline_c);
     json_decref(project);
     json_decref(body);
+    secret_free(secret);
     return rc;
 }
 

@@ -68,9 +68,12 @@ void svc_webhooks_hmac_hex(const char *key, size_t keylen, const char *data, siz
  */
 void svc_webhooks_secret_var(const char *project, char *out, size_t outsz);
 
-/* The secret deliveries for `project` are verified with ($DROVER_WEBHOOK_SECRET_<PROJECT>, else
- * $DROVER_WEBHOOK_SECRET), or NULL when neither is set. Borrowed from the environment. */
-const char *svc_webhooks_secret(const char *project);
+/*
+ * The secret deliveries for `project` are verified with: $DROVER_WEBHOOK_SECRET_<PROJECT>,
+ * else $DROVER_WEBHOOK_SECRET, each also as a file ($..._FILE, core/secret.h). 0 with *out
+ * owned (wipe it with secret_free) or NULL when none is set; -1 when a named file is unreadable.
+ */
+int svc_webhooks_secret(const char *project, char **out, struct err *err);
 
 /* The deliveries received for project `project` (newest first, at most `limit`). */
 int svc_webhooks_deliveries(struct svc_ctx *c, const char *project, int limit, json_t **out,

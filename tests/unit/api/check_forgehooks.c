@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "api/router.h"
@@ -394,6 +395,44 @@ START_TEST(github_review_thread_rework_then_merge)
     free(inline_c);
     free(review);
     free(merged);
+}
+END_TEST
+
+/*
+ * The webhook secret from a mounted file ($DROVER_WEBHOOK_SECRET_<P>_FILE): deliveries signed
+ * with it are accepted; a file that cannot be read is droverd's problem (503, the forge
+ * retries), never a reason to skip the check, and it changes nothing.
+ */
+START_TEST(webhook_secret_from_a_file)
+{
+    char agent[37], path[128], *before, *after, *body, *s;
+    json_int_t id;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/tmp/drover-check-hooksecret-%d", (int)getpid());
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(SECRET "\n", f);
+    fclose(f);
+    unsetenv("DROVER_WEBHOOK_SECRET_WEB");
+    setenv("DROVER_WEBHOOK_SECRET_WEB_FILE", "/", 1); /* a directory: unreadable as a file */
+    make_project("github");
+    id = ready_task(7, "drover/1-fix", agent);
+    body = payload("github_pull_request_closed", 7, "drover/1-fix");
+    before = snapshot();
+    expect(github("pull_request", "f-1", body), 503, NULL);
+    after = snapshot();
+    ck_assert_str_eq(before, after);
+    setenv("DROVER_WEBHOOK_SECRET_WEB_FILE", path, 1);
+    expect(github("pull_request", "f-2", body), 200, "completed"); /* the fixture: merged */
+    s = task_state(id);
+    ck_assert_str_eq(s, "completed");
+    free(s);
+    unsetenv("DROVER_WEBHOOK_SECRET_WEB_FILE");
+    unlink(path);
+    free(before);
+    free(after);
+    free(body);
 }
 END_TEST
 
@@ -909,6 +948,7 @@ int main(void)
     tcase_add_test(tc, github_hmac_test_vector);
     tcase_add_test(tc, github_review_thread_rework_then_merge);
     tcase_add_test(tc, bad_signatures_are_401_and_change_nothing);
+    tcase_add_test(tc, webhook_secret_from_a_file);
     tcase_add_test(tc, unknown_events_and_foreign_prs_are_acknowledged);
     tcase_add_test(tc, gitea_closed_cancels_and_command_reworks);
     tcase_add_test(tc, gitlab_note_rework_merge_and_issue_label);
