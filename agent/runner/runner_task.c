@@ -16,6 +16,7 @@
 #include "runner_prompt.h"
 #include "runner_publish.h"
 #include "runner_sandbox.h"
+#include "runner_checks.h"
 #include "runner_transcript.h"
 #include "runner_usage.h"
 
@@ -64,7 +65,8 @@ struct runner_task {
     struct runner_mcpd mcpd; /* the model's task-scoped MCP endpoint */
     char model_error[600];   /* the coding CLI's own account of a failed session, or "" */
     char *final_words;       /* owned: the model's last message (a session's successful result) */
-    int rc;                  /* what runner_task_run returns, once a step ended the task */
+    struct runner_checks checks; /* the tests, linters and builds it ran, for the PR body */
+    int rc;                      /* what runner_task_run returns, once a step ended the task */
 };
 
 static long long runner_task_now_ms(void)
@@ -159,6 +161,7 @@ static void runner_task_on_line(void *ud, const char *line)
                 t->final_words = mem_strdup(w);
             }
         }
+        runner_checks_note(&t->checks, tx);
         json_array_extend(t->batch, tx);
         json_decref(tx);
         if (json_array_size(t->batch) >= RUNNER_TASK_BATCH)
@@ -466,6 +469,7 @@ static void runner_task_begin(struct runner_task *t, struct runner *r, struct mc
     t->m = m;
     t->task = task;
     t->rc = -1;
+    runner_checks_init(&t->checks);
     t->started_ms = runner_task_now_ms();
     t->id = json_integer_value(json_object_get(task, "id"));
     t->epoch = json_integer_value(json_object_get(task, "lease_epoch"));
@@ -780,8 +784,9 @@ static void runner_task_preview(struct runner_task *t)
     json_decref(res);
 }
 
-/* What the pull request says the change is: the files with their +/- counts. Owned. */
-static char *runner_task_pr_body(const json_t *files)
+/* What the pull request says the change is: the files with their +/- counts, then the checks
+ * the coding command ran. Owned. */
+static char *runner_task_pr_body(const json_t *files, const struct runner_checks *checks)
 {
     struct buf b;
     size_t i;
@@ -799,6 +804,8 @@ static char *runner_task_pr_body(const json_t *files)
         else
             buf_appendf(&b, "- `%s` (binary)\n", json_string_value(json_object_get(f, "path")));
     }
+    buf_appendf(&b, "\n");
+    runner_checks_markdown(checks, &b);
     return buf_take(&b, NULL);
 }
 
@@ -828,7 +835,7 @@ static int runner_task_report_ready(struct runner_task *t, struct err *err)
 
     /* The change itself, for the reviewers (runner_diff.h); best effort. */
     if (runner_diff(t->git_env, t->repo, t->base, &files, &diff, &cut) == 0)
-        listed = runner_task_pr_body(files);
+        listed = runner_task_pr_body(files, &t->checks);
     if (said && listed)
         body = mem_printf("%s\n\n%s", said, listed);
     else if (said || listed)
@@ -956,6 +963,7 @@ static void runner_task_finish(struct runner_task *t)
     free(t->safe_url);
     free(t->final_words);
     t->final_words = NULL;
+    runner_checks_clear(&t->checks);
     if (t->git_token) {
         memset(t->git_token, 0, strlen(t->git_token));
         free(t->git_token);

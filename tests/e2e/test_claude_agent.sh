@@ -160,6 +160,10 @@ pulls=$(curl -fsS -H "Authorization: Bearer $FORGE_SECRET" -H "User-Agent: e2e" 
 [ "$(jq -r '.[0].title' <<<"$pulls")" = "Add a greeting" ] &&
   jq -e --arg s "$SUMMARY" '.[0].body | startswith($s + "\n")' <<<"$pulls" >/dev/null ||
   proto_fail "the pull request is not the model's: $pulls"
+# The body lists the files changed and the checks the coding command ran (none: git log is not
+# one).
+jq -e '.[0].body | contains("Files changed (1):\n- `GREETING.md` +1") and contains("Checks run: none")' <<<"$pulls" >/dev/null ||
+  proto_fail "the pull request's body lacks the files or the checks: $(jq -r '.[0].body' <<<"$pulls")"
 [ "$(proto_psql -c "SELECT pull_request->>'url' FROM tasks WHERE id = $T")" = "$(jq -r '.[0].html_url' <<<"$pulls")" ] ||
   proto_fail "the task does not record the pull request"
 [ "$(proto_psql -c "SELECT preview_url FROM tasks WHERE id = $T")" = "https://preview.test/task-$T" ] ||

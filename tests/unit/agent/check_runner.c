@@ -23,6 +23,7 @@
 #include "runner_creds.h"
 #include "runner_git.h"
 #include "runner_mcpd.h"
+#include "runner_checks.h"
 #include "runner_mcptools.h"
 #include "runner_project.h"
 #include "runner_prompt.h"
@@ -361,6 +362,74 @@ START_TEST(approve_action_asks_droverd_and_fails_closed)
     json_decref(approval_seen);
     approval_seen = NULL;
     runner_intent_clear(&t.intent);
+}
+END_TEST
+
+/* ---- "Checks run" in the pull request ---------------------------------------------------- */
+
+static void checks_feed(struct runner_checks *c, const char *use, const char *cmd, int is_error)
+{
+    char line[1024];
+    json_t *a;
+
+    snprintf(line, sizeof(line),
+             "{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"tool_use\",\"id\":"
+             "\"%s\",\"name\":\"Bash\",\"input\":{\"command\":\"%s\"}}]}}",
+             use, cmd);
+    a = runner_transcript_entries(line);
+    ck_assert_ptr_nonnull(a);
+    runner_checks_note(c, a);
+    json_decref(a);
+    if (is_error < 0)
+        return; /* no result yet */
+    snprintf(line, sizeof(line),
+             "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"tool_use_id\":"
+             "\"%s\",\"type\":\"tool_result\",\"content\":\"out\",\"is_error\":%s}]}}",
+             use, is_error ? "true" : "false");
+    a = runner_transcript_entries(line);
+    ck_assert_ptr_nonnull(a);
+    runner_checks_note(c, a);
+    json_decref(a);
+}
+
+START_TEST(checks_run_from_the_transcript)
+{
+    struct runner_checks c;
+    struct buf b;
+    char *md;
+
+    runner_checks_init(&c);
+    buf_init(&b, 4096);
+    runner_checks_markdown(&c, &b);
+    md = buf_take(&b, NULL);
+    ck_assert_msg(strstr(md, "Checks run: none"), "%s", md);
+    free(md);
+    checks_feed(&c, "t1", "ls -la && cat test.txt", 0);          /* not a check */
+    checks_feed(&c, "t2", "make test", 0);                       /* passed */
+    checks_feed(&c, "t3", "cd web && npm run lint", 1);          /* failed */
+    checks_feed(&c, "t4", "./node_modules/.bin/eslint src", -1); /* no result */
+    checks_feed(&c, "t5", "git status", 0);
+    buf_init(&b, 4096);
+    runner_checks_markdown(&c, &b);
+    md = buf_take(&b, NULL);
+    ck_assert_msg(strstr(md, "Checks run (3):\n"), "%s", md);
+    ck_assert_msg(strstr(md, "- `make test` — passed\n"), "%s", md);
+    ck_assert_msg(strstr(md, "- `cd web && npm run lint` — failed\n"), "%s", md);
+    ck_assert_msg(strstr(md, "- `./node_modules/.bin/eslint src` — no result\n"), "%s", md);
+    ck_assert_msg(!strstr(md, "ls -la") && !strstr(md, "git status"), "%s", md);
+    free(md);
+    for (int i = 0; i < RUNNER_CHECKS_MAX + 3; i++) {
+        char use[16];
+
+        snprintf(use, sizeof(use), "m%d", i);
+        checks_feed(&c, use, "pytest -q", 0);
+    }
+    buf_init(&b, 8192);
+    runner_checks_markdown(&c, &b);
+    md = buf_take(&b, NULL);
+    ck_assert_msg(strstr(md, "Checks run (26):\n") && strstr(md, "- and 6 more\n"), "%s", md);
+    free(md);
+    runner_checks_clear(&c);
 }
 END_TEST
 
@@ -707,6 +776,7 @@ int main(void)
     tcase_add_test(tc, approve_action_asks_droverd_and_fails_closed);
     tcase_add_test(tc, endpoint_over_http);
     tcase_add_test(tc, transcript_from_stream_json);
+    tcase_add_test(tc, checks_run_from_the_transcript);
     tcase_add_test(tc, project_settings);
     tcase_add_test(tc, usage_once_per_message);
     tcase_add_test(tc, prompt_carries_question_and_answer);
