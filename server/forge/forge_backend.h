@@ -113,6 +113,16 @@ int forge_backend_hooks(const struct forge *f, json_t **out, struct err *err);
  */
 int forge_backend_comment(const struct forge *f, long long number, const char *body,
                           struct err *err);
+/* The same on pull (merge) request `number` (GitLab's merge request notes, not its issues'). */
+int forge_backend_comment_pull_request(const struct forge *f, long long number, const char *body,
+                                       struct err *err);
+
+/*
+ * Close pull (merge) request `number` without merging it (forge_close.c). Closing one already
+ * closed is not an error. ERR_INVALID on a plain git remote; the forge's refusals as for the
+ * pull request (ERR_NOT_FOUND: no such pull request; 5xx: ERR_UNAVAILABLE).
+ */
+int forge_backend_close_pull_request(const struct forge *f, long long number, struct err *err);
 
 /* Which review's inline comments forge_backend_review_comments fetches. Borrowed. */
 struct forge_review_ref {

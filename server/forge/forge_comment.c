@@ -1,16 +1,19 @@
 /*
  * A comment on a forge issue or pull request (Drover linking a task back to the issue that
- * asked for it): Gitea/Forgejo and GitHub POST repos/{owner}/{repo}/issues/{n}/comments,
- * GitLab POST projects/:id/issues/:iid/notes, each {"body": ...}. Blocking; the outbox thread.
+ * asked for it, or saying why it closes a superseded pull request): Gitea/Forgejo and GitHub
+ * POST repos/{owner}/{repo}/issues/{n}/comments (a pull request is an issue there), GitLab
+ * POST projects/:id/issues/:iid/notes or projects/:id/merge_requests/:iid/notes, each
+ * {"body": ...}. Blocking; worker threads and the outbox thread.
  */
 #include "core/http.h"
 #include "core/mem.h"
 #include "forge/forge_internal.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
-int forge_backend_comment(const struct forge *f, long long number, const char *body,
-                          struct err *err)
+static int forge_comment_post(const struct forge *f, bool on_pr, long long number, const char *body,
+                              struct err *err)
 {
     struct forge_http_resp r = {0};
     json_t *b;
@@ -23,7 +26,8 @@ int forge_backend_comment(const struct forge *f, long long number, const char *b
         return err_set(err, ERR_INVALID, "a comment needs an issue number and a body");
     if (f->kind == FORGE_GITLAB) {
         id = http_escape(f->repo_path ? f->repo_path : "");
-        path = mem_printf("/projects/%s/issues/%lld/notes", id, number);
+        path = mem_printf("/projects/%s/%s/%lld/notes", id, on_pr ? "merge_requests" : "issues",
+                          number);
     } else {
         path =
             mem_printf("/repos/%s/issues/%lld/comments", f->repo_path ? f->repo_path : "", number);
@@ -32,7 +36,8 @@ int forge_backend_comment(const struct forge *f, long long number, const char *b
     if (forge_http_request(f, "POST", path, b, &r, err) < 0)
         goto out;
     if (r.status != 201 && r.status != 200) {
-        forge_http_fail(&r, "commenting on the issue", err);
+        forge_http_fail(&r, on_pr ? "commenting on the pull request" : "commenting on the issue",
+                        err);
         goto out;
     }
     rc = 0;
@@ -42,4 +47,16 @@ out:
     free(path);
     free(id);
     return rc;
+}
+
+int forge_backend_comment(const struct forge *f, long long number, const char *body,
+                          struct err *err)
+{
+    return forge_comment_post(f, false, number, body, err);
+}
+
+int forge_backend_comment_pull_request(const struct forge *f, long long number, const char *body,
+                                       struct err *err)
+{
+    return forge_comment_post(f, true, number, body, err);
 }
