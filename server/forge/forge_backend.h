@@ -70,16 +70,22 @@ struct forge_pr_req {
     const char *body;  /* may be NULL */
     /* A team's options (project settings, svc/svc_pull.c); each forge takes what it knows. */
     bool draft;                /* GitHub "draft"; GitLab "Draft: " and Gitea "WIP: " titles */
-    const char *labels;        /* comma-separated; GitLab only (the others need label ids) */
+    const char *labels;        /* comma-separated names (Gitea: resolved to the repo's ids) */
     bool remove_source_branch; /* GitLab */
     bool squash;               /* GitLab */
     const json_t *reviewer_ids, *assignee_ids; /* GitLab user ids (arrays), or NULL */
+    const json_t *reviewers, *assignees;       /* GitHub, Gitea: usernames (arrays), or NULL */
 };
 
 /*
  * Open a pull (merge) request. *out = {"forge", "number", "url", "state", "head", "base",
- * "title", "created"}. The git backend has no pull requests: it checks that both branches exist
- * and returns a record (number and url null) for Drover to store on the task.
+ * "title", "created", "warnings"?}. A team option the forge refused (a label it does not know,
+ * a reviewer who may not review) does not fail the pull request: "warnings" lists what was
+ * not set, each a sentence. GitHub sets labels, reviewers and assignees after the create
+ * (POST issues/{n}/labels, pulls/{n}/requested_reviewers, issues/{n}/assignees), Gitea in
+ * the create itself (CreatePullRequestOption labels as ids, assignees, reviewers; refused,
+ * the create is retried without them). The git backend has no pull requests: it checks that both
+ * branches exist and returns a record (number and url null) for Drover to store on the task.
  */
 int forge_backend_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
                                       json_t **out, struct err *err);

@@ -2,7 +2,9 @@
  * Gitea and Forgejo (/api/v1): POST /repos/{owner}/{repo}/branches (CreateBranchRepoOption)
  * answers 409 for an existing branch; POST /repos/{owner}/{repo}/pulls answers 409 when an open
  * pull request already joins the same head and base. Both conflicts are resolved by reading the
- * existing object back. Worker threads only.
+ * existing object back. A team's labels (as the repository's label ids), assignees and
+ * reviewers go into the create; refused, the create is retried without them (a warning).
+ * Worker threads only.
  */
 #include "core/mem.h"
 #include "forge/forge_internal.h"
@@ -99,6 +101,36 @@ static int forge_gitea_existing_pr(const struct forge *f, const struct forge_htt
 static const struct forge_http_create forge_gitea_pr_op = {"creating the pull request", 409,
                                                            forge_gitea_existing_pr, forge_gitea_pr};
 
+/* The team's options in CreatePullRequestOption's fields; what cannot be set is a warning. */
+static void forge_gitea_pr_options(const struct forge *f, const struct forge_pr_req *req,
+                                   json_t *body, json_t *warnings)
+{
+    if (req->labels && *req->labels) {
+        json_t *ids = NULL, *missing = json_array();
+        struct err e = {0};
+
+        if (forge_propts_gitea_label_ids(f, req->labels, &ids, missing, &e) < 0) {
+            forge_propts_warn(warnings, "setting the labels", &e);
+        } else {
+            if (json_array_size(ids))
+                json_object_set(body, "labels", ids);
+            if (json_array_size(missing)) {
+                char *names = json_dumps(missing, JSON_COMPACT);
+
+                err_set(&e, ERR_NOT_FOUND, "the repository has no label %s", names);
+                forge_propts_warn(warnings, "setting the labels", &e);
+                free(names);
+            }
+        }
+        json_decref(ids);
+        json_decref(missing);
+    }
+    if (json_array_size(req->assignees))
+        json_object_set(body, "assignees", (json_t *)req->assignees);
+    if (json_array_size(req->reviewers))
+        json_object_set(body, "reviewers", (json_t *)req->reviewers);
+}
+
 int forge_gitea_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
                                     json_t **out, struct err *err)
 {
@@ -106,11 +138,32 @@ int forge_gitea_create_pull_request(const struct forge *f, const struct forge_pr
     char *title = mem_printf("%s%s", req->draft ? "WIP: " : "", req->title);
     json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "head", req->head, "base", req->base, "title",
                              title, "body", req->body ? req->body : "");
-    int rc = forge_http_create(f, &forge_gitea_pr_op, path, body, req, out, err);
+    json_t *notes = json_object(), *warnings;
+    size_t plain = json_object_size(body);
+    struct err first = {0};
+    int rc;
 
+    forge_gitea_pr_options(f, req, body, notes);
+    rc = forge_http_create(f, &forge_gitea_pr_op, path, body, req, out, &first);
+    if (rc < 0 && json_object_size(body) > plain &&
+        (first.code == ERR_INVALID || first.code == ERR_NOT_FOUND)) {
+        /* An assignee, reviewer or label the forge refused: the pull request without them. */
+        json_object_del(body, "labels");
+        json_object_del(body, "assignees");
+        json_object_del(body, "reviewers");
+        rc = forge_http_create(f, &forge_gitea_pr_op, path, body, req, out, err);
+        if (rc == 0)
+            forge_propts_warn(notes, "setting the labels, assignees and reviewers", &first);
+    } else if (rc < 0 && err) {
+        *err = first;
+    }
+    warnings = json_object_get(notes, "warnings");
+    if (rc == 0 && json_array_size(warnings))
+        json_object_set(*out, "warnings", warnings);
     free(title);
 
     json_decref(body);
+    json_decref(notes);
     free(path);
     return rc;
 }

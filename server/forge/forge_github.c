@@ -2,7 +2,8 @@
  * GitHub (api.github.com, or GHES's /api/v3): a branch is a ref made from the base's commit
  * (GET git/ref/heads/{base}, then POST git/refs), 422 "Reference already exists" when it is
  * there; POST pulls answers 422 "A pull request already exists for owner:branch", resolved by
- * listing open pulls with head=owner:branch. Worker threads only.
+ * listing open pulls with head=owner:branch. A new pull request's labels, reviewers and
+ * assignees are set afterwards (forge_propts.c). Worker threads only.
  */
 #include "core/http.h"
 #include "core/mem.h"
@@ -141,6 +142,9 @@ int forge_github_create_pull_request(const struct forge *f, const struct forge_p
     if (req->draft)
         json_object_set_new(body, "draft", json_true());
     rc = forge_http_create(f, &forge_github_pr_op, path, body, req, out, err);
+    /* A new pull request's labels, reviewers and assignees: three calls of their own. */
+    if (rc == 0 && json_is_true(json_object_get(*out, "created")))
+        forge_propts_github(f, json_integer_value(json_object_get(*out, "number")), req, *out);
 
     json_decref(body);
     free(path);

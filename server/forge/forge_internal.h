@@ -38,6 +38,23 @@ json_t *forge_backend_branch_record(const char *name, const char *sha, const cha
 json_t *forge_backend_pr_record(enum forge_kind k, json_int_t number, const char *url,
                                 const char *state, const struct forge_pr_req *req, bool created);
 
+/* The names of a comma-separated label setting (blanks trimmed, empty ones dropped). Owned. */
+json_t *forge_propts_labels(const char *labels);
+/* Append "<what>: <e's message>" to out's "warnings" array (made when absent). */
+void forge_propts_warn(json_t *out, const char *what, const struct err *e);
+/*
+ * GitHub, after pull request `number` was created: its labels, requested reviewers and
+ * assignees from `req`, each call's refusal a warning on `out` (never an error).
+ */
+void forge_propts_github(const struct forge *f, long long number, const struct forge_pr_req *req,
+                         json_t *out);
+/*
+ * Gitea/Forgejo: the repository's ids of the label names in `labels` (*ids, owned); names it
+ * does not have are appended to `missing`. -1 with err when the list could not be read.
+ */
+int forge_propts_gitea_label_ids(const struct forge *f, const char *labels, json_t **ids,
+                                 json_t *missing, struct err *err);
+
 /* One HTTP exchange with a forge API. */
 struct forge_http_resp {
     long status;

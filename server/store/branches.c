@@ -19,7 +19,8 @@
 /* The fence read: no lock, no transaction (the record below re-checks under the row lock). */
 static const struct db_stmt st_fence = {
     "branches_fence",
-    "SELECT " BRANCHES_FENCE_COLS ", coalesce(t.project_id, 0) AS project_id, " TASKJSON_SQL
+    "SELECT " BRANCHES_FENCE_COLS ", coalesce(t.project_id, 0) AS project_id,"
+    " coalesce(t.submitted_by, '') AS submitted_by, " TASKJSON_SQL
     "::text AS task FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE t.id = $1",
     1};
 
@@ -126,6 +127,7 @@ int branches_fence(struct db *db, const char *agent_id, int64_t task_id, int64_t
         goto out;
     }
     l->project_id = db_get_ll(r, 0, "project_id");
+    snprintf(l->submitter, sizeof(l->submitter), "%s", db_get(r, 0, "submitted_by"));
     l->branch = json_string_value(json_object_get(l->task, "branch"));
     l->title = json_string_value(json_object_get(l->task, "title"));
     l->base = json_string_value(json_object_get(l->task, "base_branch"));

@@ -21,6 +21,7 @@ struct branches_lease {
     const char *branch, *title, *base; /* borrowed from task; branch may be NULL */
     const json_t *pr;                  /* borrowed: the recorded pull request, or NULL */
     int64_t project_id;                /* 0 = a task without a project */
+    char submitter[201];               /* who submitted it (tasks.submitted_by), or "" */
 };
 
 /*

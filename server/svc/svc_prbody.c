@@ -86,3 +86,45 @@ void svc_prbody_options(const json_t *settings, struct forge_pr_req *req, char *
             req->reviewer_ids = ok ? ids : NULL;
     }
 }
+
+/* The strings of `v` (a list, else one string) plus `extra`, each once, into `into`. */
+static void svc_prbody_names(json_t *into, const json_t *v, const char *extra)
+{
+    json_t *one = json_is_string(v) ? json_pack("[O]", v) : NULL, *x;
+    size_t i;
+
+    if (one)
+        v = one;
+    json_array_foreach(v, i, x)
+    {
+        const char *n = json_string_value(x);
+        bool dup = false;
+        size_t k;
+        json_t *y;
+
+        json_array_foreach(into, k, y) dup = dup || (n && strcmp(json_string_value(y), n) == 0);
+        if (n && *n && strlen(n) <= 100 && !dup)
+            json_array_append_new(into, json_string(n));
+    }
+    json_decref(one);
+    if (extra && *extra) {
+        x = json_pack("[s]", extra);
+        svc_prbody_names(into, x, NULL);
+        json_decref(x);
+    }
+}
+
+void svc_prbody_people(const json_t *settings, const char *submitter, struct forge_pr_req *req,
+                       json_t **own)
+{
+    const json_t *logins = json_object_get(settings, "forge_logins");
+    const char *login =
+        submitter && *submitter ? json_string_value(json_object_get(logins, submitter)) : NULL;
+    json_t *rv = json_array(), *as = json_array();
+
+    svc_prbody_names(rv, json_object_get(settings, "pr_reviewers"), login);
+    svc_prbody_names(as, json_object_get(settings, "pr_assignees"), login);
+    *own = json_pack("{s:o,s:o}", "reviewers", rv, "assignees", as);
+    req->reviewers = json_array_size(rv) ? rv : NULL;
+    req->assignees = json_array_size(as) ? as : NULL;
+}

@@ -1,9 +1,11 @@
 /* create_pull_request. Worker threads. */
 #include "svc/svc_pull.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/model.h"
 #include "core/text.h"
 #include "store/branches.h"
+#include "store/review.h"
 #include "svc/svc_forge.h"
 #include "svc/svc_prbody.h"
 
@@ -29,8 +31,9 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
         .body = json_string_value(json_object_get(pr, "body")),
     };
     struct svc_forge sf;
-    json_t *out = NULL;
+    json_t *out = NULL, *people = NULL, *w;
     char *body = NULL, *labels = NULL;
+    size_t i;
     bool has_forge;
     int rc = -1;
 
@@ -42,8 +45,21 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
     body = svc_prbody_compose(l->task, req.body, c->env->public_url);
     req.body = body;
     svc_prbody_options(json_object_get(sf.project, "settings"), &req, &labels);
+    svc_prbody_people(json_object_get(sf.project, "settings"), l->submitter, &req, &people);
     if (forge_backend_create_pull_request(&sf.f, &req, &out, err) < 0)
         goto out;
+    /* An option the forge refused left the pull request open without it: say so on the task. */
+    json_array_foreach(json_object_get(out, "warnings"), i, w)
+    {
+        struct err ne = {0};
+        const char *u = json_string_value(json_object_get(out, "url"));
+        char *msg = mem_printf("pull request %s: %s", u ? u : "", json_string_value(w));
+
+        if (review_note(c->db, json_integer_value(json_object_get(l->task, "id")), msg, NULL, &ne) <
+            0)
+            log_warn("forge", "task note failed: %s", ne.msg);
+        free(msg);
+    }
     if (req.draft)
         json_object_set_new(pr, "draft", json_true());
     json_object_set(pr, "forge", json_object_get(out, "forge"));
@@ -56,6 +72,7 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
     rc = 0;
 out:
     json_decref(out);
+    json_decref(people);
     svc_forge_clear(&sf);
     free(body);
     free(labels);

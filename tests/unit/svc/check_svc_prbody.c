@@ -78,6 +78,33 @@ START_TEST(options_from_project_settings)
 }
 END_TEST
 
+START_TEST(people_from_settings_and_the_submitters_login)
+{
+    json_t *s = json_pack("{s:[s,s],s:s,s:{s:s}}", "pr_reviewers", "bob", "dana", "pr_assignees",
+                          "carol", "forge_logins", "dev", "dana");
+    struct forge_pr_req r = {0};
+    json_t *own = NULL;
+
+    /* The submitter's login joins both, once. */
+    svc_prbody_people(s, "dev", &r, &own);
+    ck_assert_int_eq(json_array_size(r.reviewers), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(r.assignees, 0)), "carol");
+    ck_assert_str_eq(json_string_value(json_array_get(r.assignees, 1)), "dana");
+    json_decref(own);
+    /* An unmapped submitter adds nobody; nothing set is NULL. */
+    memset(&r, 0, sizeof(r));
+    svc_prbody_people(s, "someone", &r, &own);
+    ck_assert_int_eq(json_array_size(r.assignees), 1);
+    json_decref(own);
+    memset(&r, 0, sizeof(r));
+    svc_prbody_people(NULL, "dev", &r, &own);
+    ck_assert_ptr_null(r.reviewers);
+    ck_assert_ptr_null(r.assignees);
+    json_decref(own);
+    json_decref(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("svc_prbody");
@@ -87,6 +114,7 @@ int main(void)
 
     tcase_add_test(tc, summary_kept_prompt_collapsed_links_added);
     tcase_add_test(tc, options_from_project_settings);
+    tcase_add_test(tc, people_from_settings_and_the_submitters_login);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
