@@ -3,6 +3,7 @@
  */
 #include "store/review.h"
 #include "core/mem.h"
+#include "store/prclose.h"
 #include "store/queue_int.h"
 
 #include <stdio.h>
@@ -135,6 +136,9 @@ int review_accept(struct db *db, int64_t task_id, const char *actor, const char 
                      actor ? actor : "admin");
     sibling.why = why;
     if (queue_move_each(db, r, actor, &sibling, err) < 0)
+        goto out;
+    /* Their pull requests are closed once this commits (svc/svc_prclose.c); queued here. */
+    if (prclose_queue(db, task_id, r, err) < 0)
         goto out;
     rc = 0;
 out:
@@ -392,7 +396,8 @@ static const struct db_stmt st_comments_take = {
     "  next_attempt_at = now() + make_interval(secs => $2) FROM due WHERE c.id = due.id"
     "  RETURNING c.*)"
     " SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'task_id', u.task_id, 'issue',"
-    " u.issue, 'body', u.body, 'attempts', u.attempts, 'project_id', t.project_id)"
+    " u.issue, 'body', u.body, 'attempts', u.attempts, 'project_id', t.project_id, 'kind',"
+    " u.kind, 'commented', u.commented_at IS NOT NULL)"
     " ORDER BY u.id), '[]')::text FROM u JOIN tasks t ON t.id = u.task_id",
     2};
 

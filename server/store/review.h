@@ -22,7 +22,8 @@
 /*
  * ready_to_test -> completed; `comment` (may be NULL) joins the context. A fan-out child's open
  * siblings are cancelled in the same transaction ("superseded"), unless its project's settings
- * say "fanout_close_siblings": false. *task owned.
+ * say "fanout_close_siblings": false, and their open pull requests are queued for closing on
+ * the forge (store/prclose.h), which the caller does once this has committed. *task owned.
  */
 int review_accept(struct db *db, int64_t task_id, const char *actor, const char *comment,
                   json_t **task, struct err *err);
@@ -104,7 +105,8 @@ int review_issue_link(struct db *db, int64_t task_id, long long issue, const cha
                       struct err *err);
 
 /* Take up to `limit` due link-back comments, leased for `lease_s` seconds: an array of
- * {id, task_id, issue, body, attempts, project_id}. */
+ * {id, task_id, issue, body, attempts, project_id, kind, commented}; kind "pr_close" is a
+ * superseded pull request's closing (store/prclose.h). */
 int review_comments_take(struct db *db, int limit, int lease_s, json_t **out, struct err *err);
 /* Posted, or retry after `retry_s`, or dead. */
 int review_comment_settle(struct db *db, int64_t id, bool posted, bool dead, int retry_s,

@@ -10,6 +10,7 @@
 #include "store/queue.h"
 #include "store/review.h"
 #include "svc/svc_forge.h"
+#include "svc/svc_prclose.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -228,11 +229,21 @@ int svc_outbox_comments_pass(struct svc_ctx *c, int *n, struct err *err)
     {
         int64_t id = json_integer_value(json_object_get(m, "id"));
         int attempts = (int)json_integer_value(json_object_get(m, "attempts")), retry = 5;
+        const char *kind = json_string_value(json_object_get(m, "kind"));
         struct svc_forge sf;
         struct err ferr = {0};
         json_t *task = NULL;
         bool has = false, ok = false;
 
+        if (kind && strcmp(kind, "pr_close") == 0) {
+            /* A superseded sibling's pull request its accept could not close (svc_prclose.h). */
+            if (svc_prclose_one(c, m, err) < 0) {
+                json_decref(due);
+                return -1;
+            }
+            (*n)++;
+            continue;
+        }
         for (int k = 1; k < attempts && retry < 3600; k++)
             retry *= 2;
         if (queue_get(c->db, json_integer_value(json_object_get(m, "task_id")), &task, &ferr) ==

@@ -1,6 +1,7 @@
 /* Accept, rework, reject; submitters and what a developer may act on. Worker threads. */
 #include "svc/svc_review.h"
 #include "store/review.h"
+#include "svc/svc_prclose.h"
 #include "svc/svc_tasks.h"
 
 #include <string.h>
@@ -21,6 +22,9 @@ int svc_review_accept(struct svc_ctx *c, int64_t id, const char *actor, const ch
     json_t *t = NULL;
     int rc = review_accept(c->db, id, actor, comment, &t, err);
 
+    /* Committed: the superseded siblings' pull requests are closed now, outside it. */
+    if (rc == 0)
+        svc_prclose_after_accept(c, id);
     return svc_review_detail(c, id, rc, t, task, err);
 }
 

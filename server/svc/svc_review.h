@@ -5,6 +5,8 @@
  * cancelled), each recorded with who did it; who submitted a task; and what a developer may
  * act on (its own tasks, or every task of a project whose settings say
  * "developer_access": "project"). *task = the task with its history (svc_tasks_detail).
+ * An accept that supersedes fan-out siblings closes their pull requests on the forge once
+ * it has committed (svc/svc_prclose.h); a forge failure there never fails the accept.
  * Worker threads.
  */
 #ifndef DROVER_SVC_REVIEW_H
