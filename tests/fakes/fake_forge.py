@@ -12,8 +12,24 @@ status codes, error bodies, including the conflict answers):
                           POST/GET projects/:id/merge_requests    (409 open MR exists)
   GitHub         /        GET repos/{o}/{r}/git/ref/heads/{b}, POST repos/{o}/{r}/git/refs (422 exists)
                           POST/GET repos/{o}/{r}/pulls            (422 "A pull request already exists")
-  Issue comments: POST/GET repos/{o}/{r}/issues/{n}/comments (Gitea, GitHub: {"body"}),
-                  POST/GET projects/:id/issues/:iid/notes (GitLab)
+  Issue comments: POST/GET repos/{o}/{r}/issues/{n}/comments (Gitea, GitHub: {"body"}; a
+                  pull request is an issue there), POST/GET projects/:id/issues/:iid/notes and
+                  POST/GET projects/:id/merge_requests/:iid/notes (GitLab)
+  One pull request: GET/PATCH repos/{o}/{r}/pulls/{n} (Gitea EditPullRequestOption answers 201,
+                  GitHub 200; {"state": "open"|"closed"}), GET/PUT projects/:id/merge_requests/:iid
+                  (GitLab {"state_event": "close"|"reopen"}, 200).
+  Team options:   Gitea CreatePullRequestOption "labels" (label ids of GET repos/{o}/{r}/labels;
+                  an unknown id is 422), "assignees" and "reviewers" (usernames; an unknown user
+                  is 422 "user does not exist"); GitHub POST repos/{o}/{r}/issues/{n}/labels
+                  {"labels"} (200, the issue's labels; a new name creates the label), POST
+                  repos/{o}/{r}/pulls/{n}/requested_reviewers {"reviewers"} (201; 422 "Reviews
+                  may only be requested from collaborators." for a stranger), POST
+                  repos/{o}/{r}/issues/{n}/assignees {"assignees"} (201; strangers silently
+                  left out); GitLab's create keeps labels (comma-separated), assignee_ids,
+                  reviewer_ids, squash and remove_source_branch. The pull requests keep what was
+                  set in each forge's shape (labels, assignees, requested_reviewers /
+                  reviewers). Known users: alice, bob, carol, dana (GitLab ids 1-4). Repository
+                  labels (Gitea): drover (1), bot (2), urgent (3).
   The repository: GET repos/{o}/{r} (Gitea, GitHub), GET projects/:id (GitLab).
   Webhooks:       GET repos/{o}/{r}/hooks?page=&limit= (Gitea: [Hook], limit at most 50),
                   GET repos/{o}/{r}/hooks?page=&per_page= (GitHub: [Webhook], at most 100),
@@ -47,7 +63,9 @@ Every flavour has the repository "acme/widgets" with branch "main". Auth: the to
 --token, in each forge's header (Gitea "Authorization: token T", GitLab "PRIVATE-TOKEN: T",
 GitHub "Authorization: Bearer T" plus a required User-Agent). Request bodies are validated
 against the documented required fields. GET /_fake/requests lists what was received (method,
-path) so tests can count calls. Any method on /_fake/answer?status=N&body=TEXT[&type=CT]
+path) so tests can count calls. POST /_fake/fail?method=M&status=N makes every later
+M request to a forge API path answer N with the forge's error body (status=0 ends it). Any
+method on /_fake/answer?status=N&body=TEXT[&type=CT]
 answers status N with TEXT as the body (Content-Type CT, default text/html): the answers no
 forge API documents but proxies and broken forges give (an HTML error page, a 201 without JSON),
 for tests of the HTTP layer itself. POST /_fake/preview is a preview-deploy webhook (answers
@@ -85,7 +103,27 @@ MAIN_SHA = hashlib.sha1(b"main").hexdigest()
 
 def new_state():
     return {"branches": {"main": MAIN_SHA}, "pulls": [], "comments": [], "hooks": [],
-            "reviews": {}}
+            "reviews": {}, "labels": [{"id": 1, "name": "drover", "color": "00aabb"},
+                                      {"id": 2, "name": "bot", "color": "cccccc"},
+                                      {"id": 3, "name": "urgent", "color": "ee0000"}]}
+
+
+USERS = {"alice": 1, "bob": 2, "carol": 3, "dana": 4}
+FAIL = {"method": "", "status": 0}
+
+
+def gitea_user(login):
+    return {"id": USERS[login], "login": login, "username": login, "full_name": login}
+
+
+def gh_user(login):
+    return {"login": login, "id": USERS.get(login, 99), "type": "User"}
+
+
+def gl_user(uid):
+    login = [k for k, v in USERS.items() if v == uid]
+    name = login[0] if login else "user%d" % uid
+    return {"id": uid, "username": name, "name": name, "state": "active"}
 
 
 STAMP = "2026-01-01T00:00:00Z"
@@ -196,9 +234,11 @@ def register_review(spec):
     return {"forge": forge, "number": n, "id": rid, "comments": len(rev["comments"])}
 
 
-def add_comment(repo, number, body, url):
-    """An issue comment (Gitea/GitHub) or note (GitLab): 400/422 without a body."""
+def add_comment(repo, number, body, url, mr=False):
+    """An issue comment (Gitea/GitHub) or note (GitLab; `mr`: on a merge request)."""
     c = {"id": len(repo["comments"]) + 1, "issue": number, "body": body, "html_url": url}
+    if mr:
+        c["noteable_type"] = "MergeRequest"
     repo["comments"].append(c)
     return c
 
@@ -283,7 +323,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         raw_path = url.path
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
-        body = self.body() if method == "POST" else {}
+        body = self.body() if method in ("POST", "PATCH", "PUT") else {}
         with LOCK:
             REQUESTS.append({"method": method, "path": self.path})
         if raw_path == "/_fake/requests":
@@ -324,6 +364,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 r = register_review(body or {})
             return self.reply(201, r) if r else self.reply(400, {"error": "forge, number needed"})
+        if raw_path == "/_fake/fail" and method == "POST":
+            with LOCK:
+                FAIL["method"], FAIL["status"] = q.get("method", ""), int(q.get("status", "0"))
+            return self.reply(200, dict(FAIL))
         if raw_path == "/_fake/stall" and method == "POST":
             with LOCK:
                 STALL["seconds"] = float(q.get("seconds", "0"))
@@ -350,6 +394,15 @@ class Handler(BaseHTTPRequestHandler):
         if stall > 0:
             time.sleep(stall)  # outside the lock: other requests go on meanwhile
         with LOCK:
+            failing = FAIL["status"] if FAIL["method"] == method else 0
+        if failing and (raw_path.startswith("/api/v") or raw_path.startswith("/repos/")):
+            # A broken forge: each answers 5xx with its own error body.
+            if raw_path.startswith("/api/v4/"):
+                return self.reply(failing, {"message": "500 Internal Server Error"})
+            if raw_path.startswith("/api/v1/"):
+                return self.reply(failing, {"message": "internal server error", "url": ""})
+            return self.reply(failing, {"message": "Server Error"})
+        with LOCK:
             if raw_path.startswith("/api/v1/"):
                 return self.gitea(method, raw_path[len("/api/v1"):], q, body)
             if raw_path.startswith("/api/v4/"):
@@ -363,6 +416,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.handle_any("POST")
+
+    def do_PATCH(self):
+        self.handle_any("PATCH")
+
+    def do_PUT(self):
+        self.handle_any("PUT")
 
     # ---- Gitea / Forgejo -------------------------------------------------------------
     def gitea(self, method, path, q, body):
@@ -416,6 +475,20 @@ class Handler(BaseHTTPRequestHandler):
                         return self.reply(200, r["comments"])
                 return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
                                         "url": ""})
+        if parts[4] == "labels" and not rest and method == "GET":
+            return self.reply(200, page_of(repo["labels"], q, "limit", 30, 50))
+        if parts[4] == "pulls" and len(parts) == 6 and method in ("GET", "PATCH"):
+            p = next((p for p in repo["pulls"] if str(p["number"]) == parts[5]), None)
+            if p is None:
+                return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
+                                        "url": ""})
+            if method == "PATCH":  # EditPullRequestOption
+                if body.get("state") not in (None, "open", "closed"):
+                    return self.reply(422, {"message": "invalid state", "url": ""})
+                if body.get("state"):
+                    p["state"] = body["state"]
+                return self.reply(201, p)
+            return self.reply(200, p)
         if parts[4] == "issues" and len(parts) == 7 and parts[6] == "comments":
             if method == "GET":
                 return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(parts[5])])
@@ -457,9 +530,25 @@ class Handler(BaseHTTPRequestHandler):
                                             "targets [id: %d, issue_id: %d, head_repo_id: 1, "
                                             "base_repo_id: 1, head_branch: %s, base_branch: %s]"
                                             % (p["id"], p["id"], head, base), "url": ""})
+            labels, people = [], {}
+            for lid in body.get("labels") or []:
+                lab = next((x for x in repo["labels"] if x["id"] == lid), None)
+                if not isinstance(lid, int) or lab is None:
+                    return self.reply(422, {"message": "label does not exist [id: %s]" % lid,
+                                            "url": ""})
+                labels.append(lab)
+            for f in ("assignees", "reviewers"):
+                for who in body.get(f) or []:
+                    if who not in USERS:
+                        return self.reply(422, {"message": "user does not exist [uid: 0, name: "
+                                                "%s]" % who, "url": ""})
+                people[f] = [gitea_user(w) for w in body.get(f) or []]
             n = len(repo["pulls"]) + 1
             p = {"id": n, "number": n, "state": "open", "title": body["title"],
-                 "body": body.get("body", ""),
+                 "body": body.get("body", ""), "labels": labels,
+                 "assignees": people["assignees"] or None,
+                 "assignee": people["assignees"][0] if people["assignees"] else None,
+                 "requested_reviewers": people["reviewers"],
                  "html_url": "http://gitea.test/%s/%s/pulls/%d" % (parts[2], parts[3], n),
                  "head": {"ref": head, "label": head, "sha": repo["branches"][head]},
                  "base": {"ref": base, "label": base, "sha": repo["branches"][base]}}
@@ -509,6 +598,28 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(body.get("body"), str) or not body["body"]:
                     return self.reply(400, {"error": "body is missing"})
                 return self.reply(201, add_comment(repo, int(rest[1]), body["body"], None))
+        if len(rest) == 3 and rest[0] == "merge_requests" and rest[2] == "notes":
+            mrs = [m for m in repo["pulls"] if str(m["iid"]) == rest[1]]
+            if not mrs:
+                return self.reply(404, {"message": "404 Not found"})
+            if method == "GET":
+                return self.reply(200, [c for c in repo["comments"]
+                                        if c["issue"] == int(rest[1]) and c.get("noteable_type")])
+            if method == "POST":
+                if not isinstance(body.get("body"), str) or not body["body"]:
+                    return self.reply(400, {"error": "body is missing"})
+                return self.reply(201, add_comment(repo, int(rest[1]), body["body"], None, True))
+        if len(rest) == 2 and rest[0] == "merge_requests" and method in ("GET", "PUT"):
+            m = next((m for m in repo["pulls"] if str(m["iid"]) == rest[1]), None)
+            if m is None:
+                return self.reply(404, {"message": "404 Not found"})
+            if method == "PUT":
+                ev = body.get("state_event")
+                if ev not in (None, "close", "reopen"):
+                    return self.reply(400, {"error": "state_event does not have a valid value"})
+                if ev:
+                    m["state"] = "closed" if ev == "close" else "opened"
+            return self.reply(200, m)
         if len(rest) == 3 and rest[0] == "merge_requests" and rest[2] == "discussions" and \
                 method == "GET":
             n = int(rest[1])
@@ -552,8 +663,15 @@ class Handler(BaseHTTPRequestHandler):
                                                         "exists for this source branch: !%d"
                                                         % m["iid"]]})
             n = len(repo["pulls"]) + 1
+            labels = body.get("labels") or q.get("labels") or ""
             m = {"id": 1000 + n, "iid": n, "project_id": 1, "title": params["title"],
                  "description": params.get("description", ""), "state": "opened",
+                 "labels": [x for x in labels.split(",") if x] if isinstance(labels, str)
+                 else labels,
+                 "assignees": [gl_user(i) for i in body.get("assignee_ids") or []],
+                 "reviewers": [gl_user(i) for i in body.get("reviewer_ids") or []],
+                 "squash": bool(body.get("squash")),
+                 "force_remove_source_branch": bool(body.get("remove_source_branch")),
                  "source_branch": src, "target_branch": dst,
                  "web_url": "http://gitlab.test/%s/-/merge_requests/%d" % (pid, n)}
             repo["pulls"].append(m)
@@ -615,6 +733,44 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, {"message": "Not Found",
                                     "documentation_url": "https://docs.github.com/rest/pulls/"
                                     "reviews#list-comments-for-a-pull-request-review"})
+        if len(rest) == 2 and rest[0] == "pulls" and method in ("GET", "PATCH"):
+            p = next((p for p in repo["pulls"] if str(p["number"]) == rest[1]), None)
+            if p is None:
+                return self.reply(404, {"message": "Not Found",
+                                        "documentation_url": "https://docs.github.com/rest"})
+            if method == "PATCH":
+                if body.get("state") not in (None, "open", "closed"):
+                    return self.reply(422, {"message": "Validation Failed", "errors": [
+                        {"resource": "PullRequest", "field": "state", "code": "invalid"}]})
+                if body.get("state"):
+                    p["state"] = body["state"]
+            return self.reply(200, p)
+        if len(rest) == 3 and rest[0] in ("issues", "pulls") and rest[2] in (
+                "labels", "assignees", "requested_reviewers") and method == "POST":
+            p = next((p for p in repo["pulls"] if str(p["number"]) == rest[1]), None)
+            key = {"labels": "labels", "assignees": "assignees",
+                   "requested_reviewers": "reviewers"}[rest[2]]
+            if p is None or (rest[0] == "pulls") != (rest[2] == "requested_reviewers"):
+                return self.reply(404, {"message": "Not Found"})
+            vals = body.get(key)
+            if not isinstance(vals, list) or not all(isinstance(v, str) for v in vals):
+                return self.reply(422, {"message": "Validation Failed", "errors": [
+                    {"resource": "Issue", "field": key, "code": "invalid"}]})
+            if rest[2] == "labels":
+                for v in vals:
+                    if v not in [x["name"] for x in p["labels"]]:
+                        p["labels"].append({"id": next_id(), "name": v, "color": "ededed"})
+                return self.reply(200, p["labels"])
+            if rest[2] == "requested_reviewers":
+                if any(v not in USERS for v in vals):
+                    return self.reply(422, {"message": "Reviews may only be requested from "
+                                            "collaborators. One or more of the users or teams "
+                                            "you specified is not a collaborator of the "
+                                            "%s/%s repository." % (parts[2], parts[3])})
+                p["requested_reviewers"] += [gh_user(v) for v in vals]
+                return self.reply(201, p)
+            p["assignees"] += [gh_user(v) for v in vals if v in USERS]
+            return self.reply(201, p)
         if len(rest) == 3 and rest[0] == "issues" and rest[2] == "comments":
             if method == "GET":
                 return self.reply(200, [c for c in repo["comments"] if c["issue"] == int(rest[1])])
@@ -658,6 +814,7 @@ class Handler(BaseHTTPRequestHandler):
                          "message": "A pull request already exists for %s:%s." % (owner, head)}]})
             n = len(repo["pulls"]) + 1
             p = {"number": n, "state": "open", "title": body["title"], "body": body.get("body"),
+                 "labels": [], "assignees": [], "requested_reviewers": [],
                  "html_url": "https://github.test/%s/%s/pull/%d" % (parts[2], parts[3], n),
                  "head": {"ref": head, "label": owner + ":" + head,
                           "sha": repo["branches"][head]},

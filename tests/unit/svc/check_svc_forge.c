@@ -3,8 +3,10 @@
  * writes them, create_branch / create_pull_request on a git project (a real bare repository:
  * svc/svc_branch.c, svc/svc_pull.c), budgets enforced on heartbeats, and
  * trigger_preview_deploy's webhook call (against the fake forge's preview endpoint), the
- * repository protocols droverd's git may use, and GitHub App installation tokens (the fake's
- * copy of GitHub's access_tokens endpoint).
+ * repository protocols droverd's git may use, GitHub App installation tokens (the fake's
+ * copy of GitHub's access_tokens endpoint), and on each API forge: a fan-out's accept closing
+ * the superseded sibling's pull request (with its comment; retried after a forge failure),
+ * and a team's labels, reviewers and assignees on the pull requests Drover opens.
  */
 #include <check.h>
 #include <signal.h>
@@ -14,14 +16,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/http.h"
 #include "core/mem.h"
 #include "store/agents.h"
 #include "store/budget.h"
 #include "store/queue.h"
+#include "store/review.h"
 #include "svc/svc_branch.h"
+#include "svc/svc_outbox.h"
 #include "svc/svc_preview.h"
 #include "svc/svc_projects.h"
 #include "svc/svc_pull.h"
+#include "svc/svc_review.h"
+#include "svc/svc_tasks.h"
 #include "testdb.h"
 
 static struct db db;
@@ -365,6 +372,420 @@ START_TEST(preview_webhook)
 }
 END_TEST
 
+/* ---- the API forges (the fake's gitea, github, gitlab) --------------------------------- */
+
+static const char *const api_kinds[] = {"gitea", "github", "gitlab"};
+
+/* `method` `path` on the fake as its forge's client would send it; the JSON answer (owned). */
+static json_t *fake_call(const char *method, const char *path, const char *body, long *status)
+{
+    char *url = mem_printf("http://127.0.0.1:%d%s", fake_port, path);
+    const char *hl[3] = {"User-Agent: check", NULL, NULL};
+    struct http_req req = {.method = method, .url = url, .headers = hl, .body = body};
+    struct http_resp resp;
+    struct err err = {0};
+    json_t *j;
+
+    if (strncmp(path, "/api/v1/", 8) == 0)
+        hl[1] = "Authorization: token x";
+    else if (strncmp(path, "/api/v4/", 8) == 0)
+        hl[1] = "PRIVATE-TOKEN: x";
+    else if (strncmp(path, "/repos/", 7) == 0)
+        hl[1] = "Authorization: Bearer x";
+    if (body)
+        req.content_type = "application/json";
+    else if (strcmp(method, "GET") != 0)
+        req.body = "";
+    ck_assert_msg(http_request(NULL, &req, &resp, &err) == 0, "%s", err.msg);
+    if (status)
+        *status = resp.status;
+    j = json_loads(resp.body, 0, NULL);
+    http_resp_clear(&resp);
+    free(url);
+    return j;
+}
+
+/* The fake's copy of pull request `n` of acme/widgets on `kind` (owned). */
+static json_t *fake_pull(const char *kind, long long n)
+{
+    char *path = strcmp(kind, "gitlab") == 0
+                     ? mem_printf("/api/v4/projects/acme%%2Fwidgets/merge_requests/%lld", n)
+                 : strcmp(kind, "gitea") == 0
+                     ? mem_printf("/api/v1/repos/acme/widgets/pulls/%lld", n)
+                     : mem_printf("/repos/acme/widgets/pulls/%lld", n);
+    long st = 0;
+    json_t *p = fake_call("GET", path, NULL, &st);
+
+    ck_assert_msg(st == 200, "GET %s: %ld", path, st);
+    free(path);
+    return p;
+}
+
+/* The comments on pull request `n` whose body contains `needle`. */
+static int fake_comments(const char *kind, long long n, const char *needle)
+{
+    char *path = strcmp(kind, "gitlab") == 0
+                     ? mem_printf("/api/v4/projects/acme%%2Fwidgets/merge_requests/%lld/notes", n)
+                 : strcmp(kind, "gitea") == 0
+                     ? mem_printf("/api/v1/repos/acme/widgets/issues/%lld/comments", n)
+                     : mem_printf("/repos/acme/widgets/issues/%lld/comments", n);
+    json_t *list = fake_call("GET", path, NULL, NULL), *c;
+    size_t i;
+    int k = 0;
+
+    json_array_foreach(list, i, c)
+    {
+        const char *b = json_string_value(json_object_get(c, "body"));
+
+        k += b && strstr(b, needle) != NULL;
+    }
+    json_decref(list);
+    free(path);
+    return k;
+}
+
+static void fake_fail(const char *method, int status)
+{
+    char *path = mem_printf("/_fake/fail?method=%s&status=%d", method, status);
+
+    json_decref(fake_call("POST", path, NULL, NULL));
+    free(path);
+}
+
+/* A project on the fake's `kind` forge, its token in DROVER_FORGE_TOKEN_<NAME>. */
+static int64_t forge_project(const char *kind, const char *name, const json_t *settings)
+{
+    char *api = mem_printf("http://127.0.0.1:%d%s", fake_port,
+                           strcmp(kind, "gitea") == 0    ? "/api/v1"
+                           : strcmp(kind, "gitlab") == 0 ? "/api/v4"
+                                                         : "");
+    char var[128];
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "repository",
+                          "https://forge.test/acme/widgets.git", "forge_kind", kind,
+                          "forge_api_url", api, "forge_repo_path", "acme/widgets"),
+           *out = NULL;
+    struct err err = {0};
+    bool created;
+    int64_t id;
+
+    snprintf(var, sizeof(var), "DROVER_FORGE_TOKEN_");
+    for (const char *c = name; *c; c++)
+        snprintf(var + strlen(var), 2, "%c",
+                 (*c >= 'a' && *c <= 'z') ? *c - 32 : ((*c >= '0' && *c <= '9') ? *c : '_'));
+    setenv(var, "x", 1);
+    if (settings)
+        json_object_set(p, "settings", (json_t *)settings);
+    ck_assert_msg(svc_projects_upsert(&svc, p, &out, &created, &err) == 0, "%s", err.msg);
+    id = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    json_decref(p);
+    free(api);
+    return id;
+}
+
+/* Claim the next task, open its branch and pull request on the forge, report ready_to_test. */
+static int64_t child_with_pr(long long *number, char **url)
+{
+    char agent[37], branch[64];
+    struct svc_pull_req pr = {.title = "Candidate"};
+    struct err err = {0};
+    json_t *t = NULL, *out = NULL;
+    const json_t *rec;
+    int64_t id, epoch;
+
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_msg(queue_claim(&db, &qo, agent, &t, &err) == 0 && t, "%s", err.msg);
+    id = json_integer_value(json_object_get(t, "id"));
+    epoch = json_integer_value(json_object_get(t, "lease_epoch"));
+    snprintf(branch, sizeof(branch), "drover/fo-%lld-%d", (long long)id, (int)getpid());
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, branch, NULL, &out, &err) == 0, "%s",
+                  err.msg);
+    json_decref(out);
+    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    rec = json_object_get(out, "pull_request");
+    *number = json_integer_value(json_object_get(rec, "number"));
+    *url = json_is_string(json_object_get(rec, "url"))
+               ? mem_strdup(json_string_value(json_object_get(rec, "url")))
+               : NULL;
+    json_decref(out);
+    ck_assert_msg(
+        queue_update_status(&db, &qo, agent, id, epoch, "ready_to_test", NULL, &out, &err) == 0,
+        "%s", err.msg);
+    json_decref(out);
+    json_decref(t);
+    return id;
+}
+
+static long long count_sql(const char *q)
+{
+    PGresult *r = PQexec(db.conn, q);
+    long long n;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(db.conn));
+    n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+static const char *pr_state_of(int64_t id, char buf[32])
+{
+    json_t *t = NULL;
+    struct err err = {0};
+
+    ck_assert_int_eq(queue_get(&db, id, &t, &err), 0);
+    snprintf(buf, 32, "%s",
+             json_string_value(json_object_get(json_object_get(t, "pull_request"), "state")));
+    json_decref(t);
+    return buf;
+}
+
+/* A fan-out of two with pull requests on `kind`; accept the first; *b = the other. */
+static void fanout_of_two(const char *kind, const char *name, int64_t *a, long long *na, char **ua,
+                          int64_t *b, long long *nb, char **ub)
+{
+    struct model_task_new nt = {.title = "Fan out", .project_id = forge_project(kind, name, NULL)};
+    struct err err = {0};
+    json_t *group = NULL;
+    bool created;
+
+    ck_assert_msg(svc_tasks_submit(&svc, &nt, 2, &group, &created, &err) == 0, "%s", err.msg);
+    json_decref(group);
+    *a = child_with_pr(na, ua);
+    *b = child_with_pr(nb, ub);
+    ck_assert(*na > 0 && *nb > 0);
+}
+
+START_TEST(accept_closes_the_superseded_siblings_pull_request)
+{
+    const char *kind = api_kinds[_i];
+    int64_t a, b;
+    long long na, nb;
+    char *ua, *ub, name[32], want[300], q[400], st[32];
+    struct err err = {0};
+    json_t *task = NULL, *p;
+
+    snprintf(name, sizeof(name), "fan-%s", kind);
+    fanout_of_two(kind, name, &a, &na, &ua, &b, &nb, &ub);
+    ck_assert_msg(svc_review_accept(&svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
+    json_decref(task);
+    /* On the forge: the sibling's pull request is closed, after the comment that says why. */
+    p = fake_pull(kind, nb);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "closed");
+    json_decref(p);
+    snprintf(want, sizeof(want), "Superseded: fan-out sibling #%lld was accepted (%s)",
+             (long long)a, ua);
+    ck_assert_int_eq(fake_comments(kind, nb, want), 1);
+    /* The accepted one's stays open. */
+    p = fake_pull(kind, na);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "state")),
+                     strcmp(kind, "gitlab") == 0 ? "opened" : "open");
+    json_decref(p);
+    /* On the task: the state and an activity line. */
+    ck_assert_str_eq(pr_state_of(b, st), "closed");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM activity WHERE task_id = %lld AND message LIKE "
+             "'superseded: closed its pull request %%'",
+             (long long)b);
+    ck_assert_int_eq(count_sql(q), 1);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM forge_comments WHERE kind = 'pr_close'"
+                               " AND state <> 'posted'"),
+                     0);
+    free(ua);
+    free(ub);
+}
+END_TEST
+
+START_TEST(a_failed_close_warns_and_is_retried)
+{
+    const char *kind = api_kinds[_i];
+    const char *method = strcmp(kind, "gitlab") == 0 ? "PUT" : "PATCH";
+    int64_t a, b;
+    long long na, nb;
+    char *ua, *ub, name[32], q[400], st[32];
+    struct err err = {0};
+    json_t *task = NULL, *p;
+    int n = 0;
+
+    snprintf(name, sizeof(name), "broken-%s", kind);
+    fanout_of_two(kind, name, &a, &na, &ua, &b, &nb, &ub);
+    fake_fail(method, 500);
+    /* The accept succeeds all the same; the sibling is cancelled; the failure is a warning. */
+    ck_assert_msg(svc_review_accept(&svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(json_string_value(json_object_get(task, "state")), "completed");
+    json_decref(task);
+    fake_fail(method, 0);
+    p = fake_pull(kind, nb);
+    ck_assert_str_ne(json_string_value(json_object_get(p, "state")), "closed");
+    json_decref(p);
+    ck_assert_str_ne(pr_state_of(b, st), "closed");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM activity WHERE task_id = %lld AND level = 'warning' AND"
+             " message LIKE 'superseded: could not close its pull request %%retried%%'",
+             (long long)b);
+    ck_assert_int_eq(count_sql(q), 1);
+    ck_assert_int_eq(fake_comments(kind, nb, "Superseded: fan-out sibling"), 1);
+    /* Not due yet (back-off): the outbox pass leaves it. */
+    ck_assert_int_eq(svc_outbox_comments_pass(&svc, &n, &err), 0);
+    ck_assert_int_eq(n, 0);
+    /* Due now, and the forge is back: the outbox closes it, without a second comment. */
+    PQclear(PQexec(db.conn, "UPDATE forge_comments SET next_attempt_at = now()"));
+    ck_assert_msg(svc_outbox_comments_pass(&svc, &n, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(n, 1);
+    p = fake_pull(kind, nb);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "closed");
+    json_decref(p);
+    ck_assert_int_eq(fake_comments(kind, nb, "Superseded: fan-out sibling"), 1);
+    ck_assert_str_eq(pr_state_of(b, st), "closed");
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM forge_comments WHERE kind = 'pr_close'"
+                               " AND state = 'posted' AND attempts = 2"),
+                     1);
+    free(ua);
+    free(ub);
+}
+END_TEST
+
+/* A plain git project has no pull request to close: the sibling's activity says so. */
+START_TEST(plain_git_siblings_get_a_note)
+{
+    char *url = mem_printf("%s/r.git", gitdir), *ua, *ub, q[300];
+    struct model_task_new nt = {.title = "Fan out", .project_id = add_project("gitfan", url, NULL)};
+    struct err err = {0};
+    json_t *group = NULL, *task = NULL;
+    long long na, nb;
+    bool created;
+    int64_t a, b;
+
+    ck_assert_msg(svc_tasks_submit(&svc, &nt, 2, &group, &created, &err) == 0, "%s", err.msg);
+    json_decref(group);
+    a = child_with_pr(&na, &ua);
+    b = child_with_pr(&nb, &ub);
+    ck_assert(na == 0 && !ua);
+    ck_assert_msg(svc_review_accept(&svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
+    json_decref(task);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM activity WHERE task_id = %lld AND message LIKE"
+             " 'superseded: no forge pull request to close (a plain git project)%%'",
+             (long long)b);
+    ck_assert_int_eq(count_sql(q), 1);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM forge_comments"), 0);
+    free(url);
+}
+END_TEST
+
+/* The logins in `list` (objects with "login"/"username", or strings), comma-joined. */
+static void names_of(const json_t *list, char *out, size_t sz)
+{
+    size_t i;
+    json_t *v;
+
+    out[0] = '\0';
+    json_array_foreach(list, i, v)
+    {
+        const char *n =
+            json_is_string(v)                ? json_string_value(v)
+            : json_object_get(v, "login")    ? json_string_value(json_object_get(v, "login"))
+            : json_object_get(v, "username") ? json_string_value(json_object_get(v, "username"))
+                                             : json_string_value(json_object_get(v, "name"));
+
+        snprintf(out + strlen(out), sz - strlen(out), "%s%s", i ? "," : "", n ? n : "?");
+    }
+}
+
+START_TEST(pull_request_carries_labels_reviewers_and_assignees)
+{
+    const char *kind = api_kinds[_i];
+    bool gl = strcmp(kind, "gitlab") == 0;
+    json_t *settings =
+        json_pack("{s:[s,s],s:[s],s:[s],s:{s:s},s:[i],s:[i]}", "pr_labels", "drover", "bot",
+                  "pr_reviewers", "bob", "pr_assignees", "carol", "forge_logins", "dev", "dana",
+                  "pr_reviewer_ids", 2, "pr_assignee_ids", 3);
+    struct model_task_new nt = {.title = "Options"};
+    char name[32], agent[37], got[200], q[300];
+    struct svc_pull_req pr = {.title = "With options"};
+    struct err err = {0};
+    json_t *t = NULL, *out = NULL, *p;
+    int64_t id, epoch;
+    long long n;
+
+    snprintf(name, sizeof(name), "opts-%s", kind);
+    nt.project_id = forge_project(kind, name, settings);
+    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
+    id = json_integer_value(json_object_get(t, "id"));
+    json_decref(t);
+    ck_assert_int_eq(review_set_submitter(&db, id, "dev", 0, &err), 0);
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    epoch = json_integer_value(json_object_get(t, "lease_epoch"));
+    snprintf(q, sizeof(q), "drover/opts-%d", (int)getpid());
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, q, NULL, &out, &err) == 0, "%s",
+                  err.msg);
+    json_decref(out);
+    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
+    json_decref(out);
+    p = fake_pull(kind, n);
+    names_of(json_object_get(p, "labels"), got, sizeof(got));
+    ck_assert_str_eq(got, "drover,bot");
+    /* GitLab takes user ids; the others usernames, the submitter's login (forge_logins) too. */
+    names_of(json_object_get(p, gl ? "reviewers" : "requested_reviewers"), got, sizeof(got));
+    ck_assert_str_eq(got, gl ? "bob" : "bob,dana");
+    names_of(json_object_get(p, "assignees"), got, sizeof(got));
+    ck_assert_str_eq(got, gl ? "carol" : "carol,dana");
+    json_decref(p);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM activity WHERE task_id = %lld AND"
+             " level = 'warning'",
+             (long long)id);
+    ck_assert_int_eq(count_sql(q), 0);
+    json_decref(t);
+    json_decref(settings);
+}
+END_TEST
+
+/* A reviewer the forge refuses: the pull request is opened all the same, with a warning. */
+START_TEST(a_refused_reviewer_is_a_warning_not_a_failure)
+{
+    const char *kind = _i ? "github" : "gitea";
+    json_t *settings = json_pack("{s:s,s:[s]}", "pr_labels", "drover", "pr_reviewers", "stranger");
+    struct model_task_new nt = {.title = "Refused"};
+    char name[32], agent[37], got[200], q[300];
+    struct svc_pull_req pr = {.title = "Refused reviewer"};
+    struct err err = {0};
+    json_t *t = NULL, *out = NULL, *p;
+    int64_t id, epoch;
+    long long n;
+
+    snprintf(name, sizeof(name), "refused-%s", kind);
+    nt.project_id = forge_project(kind, name, settings);
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
+    json_decref(t);
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    id = json_integer_value(json_object_get(t, "id"));
+    epoch = json_integer_value(json_object_get(t, "lease_epoch"));
+    snprintf(q, sizeof(q), "drover/refused-%d", (int)getpid());
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, q, NULL, &out, &err) == 0, "%s",
+                  err.msg);
+    json_decref(out);
+    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
+    json_decref(out);
+    p = fake_pull(kind, n);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "open");
+    names_of(json_object_get(p, "labels"), got, sizeof(got));
+    /* GitHub sets each option on its own (the label stays); Gitea retried the create bare. */
+    ck_assert_str_eq(got, _i ? "drover" : "");
+    json_decref(p);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM activity WHERE task_id = %lld AND"
+             " level = 'warning' AND message LIKE '%%reviewer%%'",
+             (long long)id);
+    ck_assert_int_eq(count_sql(q), 1);
+    json_decref(t);
+    json_decref(settings);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forge_store");
@@ -382,6 +803,11 @@ int main(void)
     tcase_add_test(tc, preview_webhook);
     tcase_add_test(tc, protocols_refused);
     tcase_add_test(tc, github_app_token);
+    tcase_add_loop_test(tc, accept_closes_the_superseded_siblings_pull_request, 0, 3);
+    tcase_add_loop_test(tc, a_failed_close_warns_and_is_retried, 0, 3);
+    tcase_add_test(tc, plain_git_siblings_get_a_note);
+    tcase_add_loop_test(tc, pull_request_carries_labels_reviewers_and_assignees, 0, 3);
+    tcase_add_loop_test(tc, a_refused_reviewer_is_a_warning_not_a_failure, 0, 2);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
