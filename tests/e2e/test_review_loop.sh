@@ -20,6 +20,8 @@
 #  5. The merge webhook completes the task; the history names who did each move.
 #  6. A labelled issue becomes a task, linked back: a comment with the task's link on the issue,
 #     and once the agent opened its pull request, a second with the pull request's URL.
+#  7. A fan-out of two: the merge webhook of one child's pull request supersedes the other, and
+#     the outbox thread closes that one's pull request on the forge with the comment first.
 set -euo pipefail
 
 SRC=${DROVER_SOURCE_DIR:?}
@@ -219,3 +221,32 @@ c=$(comments)
 jq -r '.[0].body' <<<"$c" | grep -qF "Drover queued task #$IT for this issue: https://drover.example/#/tasks/$IT" || fail "first comment: $c"
 jq -r '.[1].body' <<<"$c" | grep -qF "opened a pull request for this issue: https://github.test/acme/widgets/pull/2" || fail "second comment: $c"
 pass "6: labelled issue -> task #$IT, linked back on the issue with its link and its pull request"
+
+# --- 7 ----------------------------------------------------------------------------------------
+# A fan-out of two: merging one child's pull request (the webhook's accept) supersedes the other,
+# whose pull request droverd's outbox thread closes on the forge, with the comment first.
+G=$(curl -s -H "Authorization: Bearer $DEV" -H 'Content-Type: application/json' -X POST \
+  "$DROVER_URL/api/tasks" -d '{"prompt":"Two ways to greet","project":"hub","agent_count":2}' | jq -r .id)
+[ -n "$G" ] && [ "$G" != null ] || fail "fan-out submit"
+wait_for 120 "SELECT count(*) = 2 FROM tasks WHERE parent_id = $G AND state = 'ready_to_test'
+  AND pull_request->>'number' IS NOT NULL" ||
+  fail "the fan-out's children: $(q "SELECT id, state, last_error FROM tasks WHERE parent_id = $G")"
+A=$(q "SELECT min(id) FROM tasks WHERE parent_id = $G")
+B=$(q "SELECT max(id) FROM tasks WHERE parent_id = $G")
+PA=$(q "SELECT pull_request->>'number' FROM tasks WHERE id = $A")
+PB=$(q "SELECT pull_request->>'number' FROM tasks WHERE id = $B")
+r=$(PR=$PA BRANCH=$(q "SELECT branch FROM tasks WHERE id = $A") hook github pull_request \
+  github_pull_request_closed --delivery fan-1)
+expect "merge of one child" "200 completed" "${r%% *} $(jq -r .result <<<"${r#* }")"
+expect "sibling cancelled" cancelled "$(q "SELECT state FROM tasks WHERE id = $B")"
+# (the comment names the accepted one's pull request as recorded: the delivery's html_url)
+UA=$(q "SELECT pull_request->>'url' FROM tasks WHERE id = $A")
+wait_for 30 "SELECT pull_request->>'state' = 'closed' FROM tasks WHERE id = $B" ||
+  fail "sibling's pull request not recorded closed: $(q "SELECT state, last_error, attempts FROM forge_comments WHERE task_id = $B")"
+pull() { curl -s -H "Authorization: Bearer $FORGE_TOKEN" -H 'User-Agent: e2e' "$FURL/repos/acme/widgets/pulls/$1"; }
+expect "sibling's pull request on the forge" closed "$(pull "$PB" | jq -r .state)"
+expect "accepted one's pull request" open "$(pull "$PA" | jq -r .state)"
+c=$(curl -s -H "Authorization: Bearer $FORGE_TOKEN" -H 'User-Agent: e2e' "$FURL/repos/acme/widgets/issues/$PB/comments")
+expect "superseded comment" "Superseded: fan-out sibling #$A was accepted ($UA)" "$(jq -r '.[0].body' <<<"$c")"
+expect "one comment" 1 "$(jq length <<<"$c")"
+pass "7: fan-out: merging #$PA's child closed its sibling's pull request #$PB, with the comment"
