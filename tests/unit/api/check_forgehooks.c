@@ -307,6 +307,43 @@ static char *task_state(json_int_t id)
     return scalar_s(q);
 }
 
+/* The step nearly every test repeats after a delivery: where did it leave the task? */
+static void expect_state(json_int_t id, const char *want)
+{
+    char *s = task_state(id);
+
+    ck_assert_str_eq(s, want);
+    free(s);
+}
+
+/* One column expression `expr` of the task, as text. */
+static void expect_task_field(json_int_t id, const char *expr, const char *want)
+{
+    char q[256], *s;
+
+    snprintf(q, sizeof(q), "SELECT %s FROM tasks WHERE id = %lld", expr, (long long)id);
+    s = scalar_s(q);
+    ck_assert_str_eq(s, want);
+    free(s);
+}
+
+/* Nothing changed since `before` (a snapshot(), freed here): what replays and refusals promise. */
+static void expect_unchanged(char *before)
+{
+    char *after = snapshot();
+
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+
+/* The project "web" on `forge` and one task of it in ready_to_test: how every test starts. */
+static json_int_t project_task(const char *forge, int number, const char *branch, char agent[37])
+{
+    make_project(forge);
+    return ready_task(number, branch, agent);
+}
+
 /* Claim the task again and hand it back in ready_to_test. */
 static void redo(json_int_t id, const char *agent)
 {
@@ -334,12 +371,11 @@ END_TEST
 
 START_TEST(github_review_thread_rework_then_merge)
 {
-    char agent[37], *s, *before, *after;
+    char agent[37], *s, *before;
     json_int_t id;
     char *inline_c, *review, *merged, q[256];
 
-    make_project("github");
-    id = ready_task(7, "drover/1-fix", agent);
+    id = project_task("github", 7, "drover/1-fix", agent);
     inline_c = payload("github_pull_request_review_comment", 7, "drover/1-fix");
     review = payload("github_pull_request_review", 7, "drover/1-fix");
     merged = payload("github_pull_request_closed", 7, "drover/1-fix");
@@ -351,13 +387,9 @@ START_TEST(github_review_thread_rework_then_merge)
     }
     /* An inline comment is kept; the changes-requested review sends the task back with both. */
     expect(github("pull_request_review_comment", "d-1", inline_c), 200, "comment_kept");
-    s = task_state(id);
-    ck_assert_str_eq(s, "ready_to_test");
-    free(s);
+    expect_state(id, "ready_to_test");
     expect(github("pull_request_review", "d-2", review), 200, "rework");
-    s = task_state(id);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
+    expect_state(id, "backlog");
     snprintf(q, sizeof(q), "SELECT context->-1->'review' FROM tasks WHERE id = %lld",
              (long long)id);
     s = scalar_s(q);
@@ -366,29 +398,17 @@ START_TEST(github_review_thread_rework_then_merge)
                       strstr(s, "Please handle the empty file too."),
                   "%s", s);
     free(s);
-    snprintf(q, sizeof(q), "SELECT context->-1->>'by' FROM tasks WHERE id = %lld", (long long)id);
-    s = scalar_s(q);
-    ck_assert_str_eq(s, "github:Codertocat");
-    free(s);
+    expect_task_field(id, "context->-1->>'by'", "github:Codertocat");
     /* Replays change nothing: the same delivery id, or the same body under another id. */
     before = snapshot();
     expect(github("pull_request_review", "d-2", review), 200, "duplicate");
     expect(github("pull_request_review", "d-2-redelivered", review), 200, "duplicate");
-    after = snapshot();
-    ck_assert_str_eq(before, after);
-    free(before);
-    free(after);
+    expect_unchanged(before);
     /* The agent pushes again (same branch, same PR); the merge completes the task. */
     redo(id, agent);
     expect(github("pull_request", "d-3", merged), 200, "completed");
-    s = task_state(id);
-    ck_assert_str_eq(s, "completed");
-    free(s);
-    snprintf(q, sizeof(q), "SELECT pull_request->>'state' FROM tasks WHERE id = %lld",
-             (long long)id);
-    s = scalar_s(q);
-    ck_assert_str_eq(s, "merged");
-    free(s);
+    expect_state(id, "completed");
+    expect_task_field(id, "pull_request->>'state'", "merged");
     s = scalar_s("SELECT string_agg(outcome, ',' ORDER BY id) FROM forge_deliveries");
     ck_assert_str_eq(s, "pong,comment_kept,rework,completed");
     free(s);
@@ -438,12 +458,11 @@ END_TEST
 
 START_TEST(bad_signatures_are_401_and_change_nothing)
 {
-    char agent[37], hdr[512], *before, *after, *body;
+    char agent[37], hdr[512], *before, *body;
     json_int_t id;
     struct call c;
 
-    make_project("github");
-    id = ready_task(7, "drover/1-fix", agent);
+    id = project_task("github", 7, "drover/1-fix", agent);
     (void)id;
     body = payload("github_pull_request_closed", 7, "drover/1-fix");
     before = snapshot();
@@ -489,10 +508,7 @@ START_TEST(bad_signatures_are_401_and_change_nothing)
                    "k1", body),
            401, NULL);
     expect(deliver("gitlab", "web", "x-gitlab-event: Merge Request Hook\n", "k1", body), 401, NULL);
-    after = snapshot();
-    ck_assert_str_eq(before, after);
-    free(before);
-    free(after);
+    expect_unchanged(before);
     free(body);
 }
 END_TEST
@@ -501,8 +517,7 @@ START_TEST(unknown_events_and_foreign_prs_are_acknowledged)
 {
     char agent[37], *before, *after, *body;
 
-    make_project("github");
-    ready_task(7, "drover/1-fix", agent);
+    project_task("github", 7, "drover/1-fix", agent);
     body = payload("github_pull_request_closed", 99, "someone-else");
     before = snapshot();
     expect(github("pull_request", "u-1", body), 200, "no_task");
@@ -525,21 +540,18 @@ END_TEST
 
 START_TEST(gitea_closed_cancels_and_command_reworks)
 {
-    char agent[37], a2[37], *s, *closed, *review, *comment, hdr[512];
+    char agent[37], a2[37], *closed, *review, *comment, hdr[512];
     json_int_t id, id2;
 
-    make_project("gitea");
-    id = ready_task(3, "drover/3-a", agent);
+    id = project_task("gitea", 3, "drover/3-a", agent);
     closed = payload("gitea_pull_request_closed", 3, "drover/3-a");
     expect(gitea("pull_request", "pull_request", "g-1", closed), 200, "cancelled");
-    s = task_state(id);
-    ck_assert_str_eq(s, "cancelled");
-    free(s);
+    expect_state(id, "cancelled");
     /* Gitea's manual redelivery has a new UUID: the same body is still a replay. */
     expect(gitea("pull_request", "pull_request", "g-1-replayed", closed), 200, "duplicate");
     /* Reopened: the recorded state follows; the task stays as it is. */
     {
-        char *reopened = payload("gitea_pull_request_closed", 3, "drover/3-a"), q[128];
+        char *reopened = payload("gitea_pull_request_closed", 3, "drover/3-a");
 
         {
             size_t n = strlen(reopened) + 8;
@@ -552,20 +564,14 @@ START_TEST(gitea_closed_cancels_and_command_reworks)
             free(r2);
         }
         free(reopened);
-        snprintf(q, sizeof(q), "SELECT pull_request->>'state' FROM tasks WHERE id = %lld",
-                 (long long)id);
-        s = scalar_s(q);
-        ck_assert_str_eq(s, "open");
-        free(s);
+        expect_task_field(id, "pull_request->>'state'", "open");
     }
     /* A rejecting review, then a /drover command in the conversation. */
     id2 = ready_task(4, "drover/4-b", a2);
     review = payload("gitea_pull_request_review_rejected", 4, "drover/4-b");
     expect(gitea("pull_request_rejected", "pull_request_review_rejected", "g-2", review), 200,
            "rework");
-    s = task_state(id2);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
+    expect_state(id2, "backlog");
     redo(id2, a2);
     comment = payload("gitea_issue_comment", 4, "drover/4-b");
     /* Forgejo's own header names. */
@@ -580,19 +586,9 @@ START_TEST(gitea_closed_cancels_and_command_reworks)
     }
     /* Forgejo's event type for a comment in a PR's conversation is pull_request_comment. */
     expect(deliver("gitea", "web", hdr, NULL, comment), 200, "rework");
-    s = task_state(id2);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
-    {
-        char q[256];
-
-        snprintf(q, sizeof(q),
-                 "SELECT context->-1->'review'->0->>'body' FROM tasks WHERE id = %lld",
-                 (long long)id2);
-        s = scalar_s(q);
-        ck_assert_str_eq(s, "/drover rename the helper to parse_line");
-        free(s);
-    }
+    expect_state(id2, "backlog");
+    expect_task_field(id2, "context->-1->'review'->0->>'body'",
+                      "/drover rename the helper to parse_line");
     free(closed);
     free(review);
     free(comment);
@@ -605,8 +601,7 @@ START_TEST(gitlab_note_rework_merge_and_issue_label)
     json_int_t id;
     struct call c;
 
-    make_project("gitlab");
-    id = ready_task(5, "drover/5-c", agent);
+    id = project_task("gitlab", 5, "drover/5-c", agent);
     note = payload("gitlab_note_merge_request", 5, "drover/5-c");
     expect(gitlab("Note Hook", "11111111-1111-4111-8111-111111111111", note), 200, "rework");
     snprintf(q, sizeof(q), "SELECT context->-1->'review'->0 FROM tasks WHERE id = %lld",
@@ -666,8 +661,7 @@ START_TEST(gitlab_signing_token_standard_webhooks)
     EVP_EncodeBlock((unsigned char *)b64, key, 32);
     snprintf(secret, sizeof(secret), "whsec_%s", b64);
     setenv("DROVER_WEBHOOK_SECRET_WEB", secret, 1);
-    make_project("gitlab");
-    ready_task(6, "drover/6-d", agent);
+    project_task("gitlab", 6, "drover/6-d", agent);
     merge = payload("gitlab_merge_request_merge", 6, "drover/6-d");
     /* Stale timestamp: refused even though the signature matches. */
     std_sig(key, 32, "msg_1", now - 3600, merge, sig);
@@ -696,8 +690,7 @@ START_TEST(github_issue_label_and_pr_mention)
     json_int_t id;
     struct call c;
 
-    make_project("github");
-    id = ready_task(8, "drover/8-e", agent);
+    id = project_task("github", 8, "drover/8-e", agent);
     issue = payload("github_issues_labeled", 1, "");
     c = github("issues", "i-1", issue);
     ck_assert_int_eq(c.status, 202);
@@ -719,9 +712,7 @@ START_TEST(github_issue_label_and_pr_mention)
     free(issue);
     issue = payload("github_issue_comment", 8, "");
     expect(github("issue_comment", "i-3", issue), 200, "rework");
-    s = task_state(id);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
+    expect_state(id, "backlog");
     free(issue);
 }
 END_TEST
@@ -778,16 +769,13 @@ START_TEST(github_review_inline_comments_reach_the_prompt)
     char agent[37], *s, *review, *p;
     json_int_t id;
 
-    make_project("github");
-    id = ready_task(8, "drover/8-p", agent);
+    id = project_task("github", 8, "drover/8-p", agent);
     /* The fixture's review.id; its webhook names the review but carries none of its comments. */
     fake_review("{\"forge\":\"github\",\"number\":8,\"id\":237895671,\"user\":\"Codertocat\","
                 "\"comments\":" TWO_FILES "}");
     review = payload("github_pull_request_review", 8, "drover/8-p");
     expect(github("pull_request_review", "r-1", review), 200, "rework");
-    s = task_state(id);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
+    expect_state(id, "backlog");
     expect_two_files(id, "Codertocat");
     p = next_prompt(id);
     ck_assert_msg(strstr(p, "Review from Codertocat: Please handle the empty file too."), "%s", p);
@@ -804,11 +792,10 @@ END_TEST
 
 START_TEST(gitea_review_inline_comments_reach_the_prompt)
 {
-    char agent[37], *s, *review, *p;
+    char agent[37], *review, *p;
     json_int_t id;
 
-    make_project("gitea");
-    id = ready_task(14, "drover/14-p", agent);
+    id = project_task("gitea", 14, "drover/14-p", agent);
     /* Gitea's payload names no review: the sender's latest REQUEST_CHANGES review is read. */
     fake_review("{\"forge\":\"gitea\",\"number\":14,\"user\":\"someone\",\"comments\":"
                 "[{\"path\":\"x.c\",\"line\":1,\"body\":\"someone else's review\"}]}");
@@ -820,9 +807,7 @@ START_TEST(gitea_review_inline_comments_reach_the_prompt)
     review = payload("gitea_pull_request_review_rejected", 14, "drover/14-p");
     expect(gitea("pull_request_rejected", "pull_request_review_rejected", "gr-1", review), 200,
            "rework");
-    s = task_state(id);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
+    expect_state(id, "backlog");
     expect_two_files(id, "reviewer");
     p = next_prompt(id);
     ck_assert_msg(strstr(p, "Review from reviewer: The new function needs a test.") &&
@@ -835,20 +820,17 @@ END_TEST
 
 START_TEST(gitlab_unresolved_diff_notes_reach_the_prompt)
 {
-    char agent[37], *s, *note, *p;
+    char agent[37], *note, *p;
     json_int_t id;
 
-    make_project("gitlab");
-    id = ready_task(6, "drover/6-p", agent);
+    id = project_task("gitlab", 6, "drover/6-p", agent);
     /* A merge request has no reviews: its unresolved diff notes are read, resolved ones not. */
     fake_review("{\"forge\":\"gitlab\",\"number\":6,\"user\":\"root\",\"comments\":" TWO_FILES "}");
     fake_review("{\"forge\":\"gitlab\",\"number\":6,\"user\":\"root\",\"comments\":"
                 "[{\"path\":\"old.c\",\"line\":2,\"body\":\"already fixed\",\"resolved\":true}]}");
     note = payload("gitlab_note_merge_request", 6, "drover/6-p");
     expect(gitlab("Note Hook", "66666666-6666-4666-8666-666666666666", note), 200, "rework");
-    s = task_state(id);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
+    expect_state(id, "backlog");
     expect_two_files(id, "root");
     p = next_prompt(id);
     /* The note that addressed Drover is an inline comment too (its own file and line). */
@@ -868,8 +850,7 @@ START_TEST(forge_500_on_comments_still_reworks)
     char agent[37], spec[256], *s, *body, *p;
     json_int_t id;
 
-    make_project(forge);
-    id = ready_task(9, "drover/9-p", agent);
+    id = project_task(forge, 9, "drover/9-p", agent);
     snprintf(spec, sizeof(spec),
              "{\"forge\":\"%s\",\"number\":9,\"id\":237895671,\"user\":\"reviewer\","
              "\"fail\":500,\"comments\":" TWO_FILES "}",
@@ -886,9 +867,7 @@ START_TEST(forge_500_on_comments_still_reworks)
         body = payload("gitlab_note_merge_request", 9, "drover/9-p");
         expect(gitlab("Note Hook", "99999999-9999-4999-8999-999999999999", body), 200, "rework");
     }
-    s = task_state(id);
-    ck_assert_str_eq(s, "backlog");
-    free(s);
+    expect_state(id, "backlog");
     p = next_prompt(id);
     ck_assert_msg(!strstr(p, "Handle the empty line."), "%s", p);
     ck_assert_msg(strstr(p, _i == 0   ? "The new function needs a test."
@@ -909,10 +888,9 @@ END_TEST
 /* On a fast worker a review that needs the forge is handed on, recording nothing. */
 START_TEST(review_fetch_runs_on_the_slow_workers)
 {
-    char agent[37], *before, *after, *review;
+    char agent[37], *before, *review;
 
-    make_project("github");
-    ready_task(8, "drover/8-p", agent);
+    project_task("github", 8, "drover/8-p", agent);
     review = payload("github_pull_request_review", 8, "drover/8-p");
     before = snapshot();
     fast_worker = true;
@@ -922,11 +900,8 @@ START_TEST(review_fetch_runs_on_the_slow_workers)
         ck_assert_int_eq(c.status, -1);
         json_decref(c.body);
     }
-    after = snapshot();
-    ck_assert_str_eq(before, after);
+    expect_unchanged(before);
     /* A merge needs no forge call: a fast worker applies it. */
-    free(after);
-    free(before);
     free(review);
     review = payload("github_pull_request_closed", 8, "drover/8-p");
     expect(github("pull_request", "s-2", review), 200, "completed");
