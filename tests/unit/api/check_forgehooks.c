@@ -746,11 +746,14 @@ static char *inline_warning(json_int_t id)
     "[{\"path\":\"src/parse.c\",\"line\":12,\"body\":\"Handle the empty line.\"},"                 \
     "{\"path\":\"README.md\",\"line\":3,\"body\":\"Document the --strict flag.\"}]"
 
-static void expect_two_files(json_int_t id, const char *author)
+/* The task went back to work with both comments of TWO_FILES in its next prompt (returned). */
+static char *reworked_with_two_files(json_int_t id, const char *author)
 {
-    char *p = next_prompt(id), want[256], *s;
+    char *p, want[256], *s;
     const char *a, *b;
 
+    expect_state(id, "backlog");
+    p = next_prompt(id);
     snprintf(want, sizeof(want), "src/parse.c:12 \xe2\x80\x94 Handle the empty line. (%s)", author);
     a = strstr(p, want);
     snprintf(want, sizeof(want), "README.md:3 \xe2\x80\x94 Document the --strict flag. (%s)",
@@ -758,10 +761,10 @@ static void expect_two_files(json_int_t id, const char *author)
     b = strstr(p, want);
     ck_assert_msg(a && b, "%s", p);
     ck_assert_msg(strstr(p, "\n  src/parse.c:\n") && strstr(p, "\n  README.md:\n"), "%s", p);
-    free(p);
     s = inline_warning(id);
     ck_assert_msg(!*s, "unexpected warning: %s", s);
     free(s);
+    return p;
 }
 
 START_TEST(github_review_inline_comments_reach_the_prompt)
@@ -775,9 +778,7 @@ START_TEST(github_review_inline_comments_reach_the_prompt)
                 "\"comments\":" TWO_FILES "}");
     review = payload("github_pull_request_review", 8, "drover/8-p");
     expect(github("pull_request_review", "r-1", review), 200, "rework");
-    expect_state(id, "backlog");
-    expect_two_files(id, "Codertocat");
-    p = next_prompt(id);
+    p = reworked_with_two_files(id, "Codertocat");
     ck_assert_msg(strstr(p, "Review from Codertocat: Please handle the empty file too."), "%s", p);
     free(p);
     /* The stored records keep where each comment sits and its link. */
@@ -807,9 +808,7 @@ START_TEST(gitea_review_inline_comments_reach_the_prompt)
     review = payload("gitea_pull_request_review_rejected", 14, "drover/14-p");
     expect(gitea("pull_request_rejected", "pull_request_review_rejected", "gr-1", review), 200,
            "rework");
-    expect_state(id, "backlog");
-    expect_two_files(id, "reviewer");
-    p = next_prompt(id);
+    p = reworked_with_two_files(id, "reviewer");
     ck_assert_msg(strstr(p, "Review from reviewer: The new function needs a test.") &&
                       !strstr(p, "someone else's review") && !strstr(p, "an older comment"),
                   "%s", p);
@@ -830,9 +829,7 @@ START_TEST(gitlab_unresolved_diff_notes_reach_the_prompt)
                 "[{\"path\":\"old.c\",\"line\":2,\"body\":\"already fixed\",\"resolved\":true}]}");
     note = payload("gitlab_note_merge_request", 6, "drover/6-p");
     expect(gitlab("Note Hook", "66666666-6666-4666-8666-666666666666", note), 200, "rework");
-    expect_state(id, "backlog");
-    expect_two_files(id, "root");
-    p = next_prompt(id);
+    p = reworked_with_two_files(id, "root");
     /* The note that addressed Drover is an inline comment too (its own file and line). */
     ck_assert_msg(strstr(p, "src/io.c:12 \xe2\x80\x94 /drover this should not ignore errors") &&
                       !strstr(p, "already fixed"),
