@@ -56,13 +56,37 @@ static int alerts_lock(struct db *db, const char *key, const char *status, long 
     return 0;
 }
 
+/*
+ * The end of alerts_open's and alerts_resolve's transaction (the one alerts_lock took the row
+ * in): when `rc` says the steps before went well, record the group's status (p4: group_key,
+ * task_id, status, project_id) and commit; otherwise, or when that fails, roll back and leave
+ * *task NULL. Returns the outcome.
+ */
+static int alerts_finish(struct db *db, int rc, const char *const p4[4], json_t **task,
+                         struct err *err)
+{
+    PGresult *r = NULL;
+
+    if (rc == 0) {
+        r = db_exec(db, &st_set, p4, err);
+        if (!r || db_commit(db, err) < 0)
+            rc = -1;
+    }
+    PQclear(r);
+    if (rc < 0) {
+        db_rollback(db);
+        json_decref(*task);
+        *task = NULL;
+    }
+    return rc;
+}
+
 int alerts_open(struct db *db, const char *group_key, const struct model_task_new *t, json_t **task,
                 bool *created, struct err *err)
 {
     char tid[24], pid[24];
     const char *p4[4] = {group_key, NULL, "firing", NULL};
     long long open_id;
-    PGresult *r = NULL;
     int rc = -1;
 
     *task = NULL;
@@ -86,18 +110,11 @@ int alerts_open(struct db *db, const char *group_key, const struct model_task_ne
         snprintf(pid, sizeof(pid), "%lld", (long long)t->project_id);
         p4[3] = pid;
     }
-    r = db_exec(db, &st_set, p4, err);
-    if (!r || db_commit(db, err) < 0)
-        goto out;
     rc = 0;
 out:
-    PQclear(r);
-    if (rc < 0) {
-        db_rollback(db);
-        json_decref(*task);
-        *task = NULL;
+    rc = alerts_finish(db, rc, p4, task, err);
+    if (rc < 0)
         *created = false;
-    }
     return rc;
 }
 
@@ -107,7 +124,7 @@ int alerts_resolve(struct db *db, const char *group_key, json_t **task, struct e
     const char *p1[1] = {tid};
     const char *p4[4] = {group_key, NULL, "resolved", NULL};
     long long open_id;
-    PGresult *r = NULL;
+    PGresult *r;
     int rc = -1;
 
     *task = NULL;
@@ -121,21 +138,10 @@ int alerts_resolve(struct db *db, const char *group_key, json_t **task, struct e
         if (!r)
             goto out;
         PQclear(r);
-        if (queue_get(db, open_id, task, err) < 0) {
-            r = NULL;
+        if (queue_get(db, open_id, task, err) < 0)
             goto out;
-        }
     }
-    r = db_exec(db, &st_set, p4, err);
-    if (!r || db_commit(db, err) < 0)
-        goto out;
     rc = 0;
 out:
-    PQclear(r);
-    if (rc < 0) {
-        db_rollback(db);
-        json_decref(*task);
-        *task = NULL;
-    }
-    return rc;
+    return alerts_finish(db, rc, p4, task, err);
 }
