@@ -26,6 +26,20 @@ static struct policy_snapshot snap(long long backlog, long long busy, long long 
     return s;
 }
 
+/* What each test starts from (setup): the default settings, no history. */
+static struct policy_settings cfg;
+static struct policy_history h;
+static struct policy_decision d;
+static struct policy_agent buf[20];
+static struct policy_snapshot s;
+
+static void setup(void)
+{
+    policy_settings_default(&cfg);
+    memset(&h, 0, sizeof(h));
+    memset(&d, 0, sizeof(d));
+}
+
 static const struct {
     int min, max, cap;
     long long backlog, busy;
@@ -65,17 +79,9 @@ static const struct {
 
 START_TEST(test_seed_formula)
 {
-    struct policy_settings cfg;
-    struct policy_history h;
-    struct policy_decision d;
-    struct policy_agent buf[20];
-    struct policy_snapshot s;
-
-    policy_settings_default(&cfg);
     cfg.min_agents = seed_rows[_i].min;
     cfg.max_agents = seed_rows[_i].max;
     cfg.hard_cap = seed_rows[_i].cap;
-    memset(&h, 0, sizeof(h));
     s = snap(seed_rows[_i].backlog, seed_rows[_i].busy, 0, 0, buf);
     policy_decide(&s, &cfg, 1000, &h, &d);
     ck_assert_msg(d.raw == seed_rows[_i].raw && d.target == seed_rows[_i].target,
@@ -107,13 +113,6 @@ static const struct {
 
 START_TEST(test_scale_up_limits)
 {
-    struct policy_settings cfg;
-    struct policy_history h = {0};
-    struct policy_decision d;
-    struct policy_agent buf[20];
-    struct policy_snapshot s;
-
-    policy_settings_default(&cfg);
     cfg.max_starting = up_rows[_i].k;
     s = snap(up_rows[_i].backlog, up_rows[_i].busy, up_rows[_i].idle, up_rows[_i].starting, buf);
     policy_decide(&s, &cfg, 1000, &h, &d);
@@ -127,15 +126,9 @@ END_TEST
 START_TEST(test_ramp_two_to_ten)
 {
     /* 30 tasks from a pool of 2 with instant starts: 2 -> 4 -> 8 -> 10 in three evaluations. */
-    struct policy_settings cfg;
-    struct policy_history h = {0};
-    struct policy_decision d;
-    struct policy_agent buf[20];
-    struct policy_snapshot s;
     long long pool = 2;
     int steps = 0;
 
-    policy_settings_default(&cfg);
     cfg.max_starting = 10;
     while (pool < 10 && steps < 10) {
         s = snap(30, 0, pool, 0, buf);
@@ -151,13 +144,6 @@ END_TEST
 
 START_TEST(test_stabilization)
 {
-    struct policy_settings cfg;
-    struct policy_history h = {0};
-    struct policy_decision d;
-    struct policy_agent buf[20];
-    struct policy_snapshot s;
-
-    policy_settings_default(&cfg);
     cfg.stabilization_seconds = 300;
     s = snap(10, 0, 10, 0, buf);
     policy_decide(&s, &cfg, 0, &h, &d);
@@ -199,14 +185,11 @@ END_TEST
 
 START_TEST(test_never_delete_busy)
 {
-    struct policy_settings cfg;
-    struct policy_history h = {0};
-    struct policy_decision d;
     struct policy_agent agents[6] = {{"busy1", false}, {"idle1", true},  {"busy2", false},
                                      {"idle2", true},  {"busy3", false}, {"idle3", true}};
-    struct policy_snapshot s = {.backlog = 0, .busy = 3, .idle = 3, .agents = agents, .nagents = 6};
 
-    policy_settings_default(&cfg);
+    s = (struct policy_snapshot){
+        .backlog = 0, .busy = 3, .idle = 3, .agents = agents, .nagents = 6};
     cfg.stabilization_seconds = 0;
     cfg.min_agents = 0;
     cfg.max_agents = 2; /* asks for 2 while 3 are busy */
@@ -231,13 +214,7 @@ END_TEST
 
 START_TEST(test_breaker)
 {
-    struct policy_settings cfg;
-    struct policy_history h = {0};
-    struct policy_decision d;
-    struct policy_agent buf[20];
-    struct policy_snapshot s;
-
-    policy_settings_default(&cfg); /* back-off 10 s doubling, breaker at 3 */
+    /* The defaults: back-off 10 s doubling, breaker at 3. */
     s = snap(5, 0, 0, 0, buf);
     s.start_failures = 1;
     s.failure_reason = "exit code 1";
@@ -291,62 +268,62 @@ START_TEST(test_breaker)
 }
 END_TEST
 
+/*
+ * A pin until t=100 and what follows as it changes, then expires. Each step sets the pin, the
+ * hard cap and the stabilisation window, then decides for a pool with no backlog; -1: not
+ * checked, reason NULL: not checked.
+ */
+static const struct {
+    int pin, cap, window;
+    long long busy, idle;
+    double now;
+    int target, creates, ndeletes, pinned;
+    const char *reason;
+} pin_steps[] = {
+    /* The pin applies, still rate-limited. */
+    {7, 50, 300, 0, 2, 50, 7, 2, -1, 1, "pinned"},
+    /* A pin below the current size applies at once (no stabilisation), idle agents only. */
+    {1, 50, 300, 0, 7, 60, 1, -1, 6, -1, NULL},
+    /* ... but never below busy. */
+    {0, 50, 300, 2, 1, 61, 2, -1, 1, -1, NULL},
+    /* Pins are capped by the hard cap. */
+    {500, 12, 300, 0, 12, 70, 12, 0, -1, -1, NULL},
+    /* Expired: back to the seed formula (stabilised, since the pin kept 12 alive). */
+    {500, 50, 0, 0, 12, 100, 2, -1, 10, 0, NULL},
+};
+
 START_TEST(test_pinned_target)
 {
-    struct policy_settings cfg;
-    struct policy_history h = {0};
-    struct policy_decision d;
-    struct policy_agent buf[20];
-    struct policy_snapshot s;
-
-    policy_settings_default(&cfg);
-    cfg.pinned_target = 7;
     cfg.pinned_until = 100;
-    s = snap(0, 0, 2, 0, buf);
-    policy_decide(&s, &cfg, 50, &h, &d);
-    ck_assert(d.pinned);
-    ck_assert_int_eq(d.target, 7);
-    ck_assert_int_eq(d.creates, 2); /* still rate-limited */
-    ck_assert_ptr_nonnull(strstr(d.reason, "pinned"));
-
-    /* A pin below the current size applies at once (no stabilisation), idle agents only. */
-    cfg.pinned_target = 1;
-    s = snap(0, 0, 7, 0, buf);
-    policy_decide(&s, &cfg, 60, &h, &d);
-    ck_assert_int_eq(d.target, 1);
-    ck_assert_int_eq(d.ndeletes, 6);
-
-    /* ... but never below busy. */
-    cfg.pinned_target = 0;
-    s = snap(0, 2, 1, 0, buf);
-    policy_decide(&s, &cfg, 61, &h, &d);
-    ck_assert_int_eq(d.target, 2);
-    ck_assert_int_eq(d.ndeletes, 1);
-
-    /* Pins are capped by the hard cap. */
-    cfg.pinned_target = 500;
-    cfg.hard_cap = 12;
-    s = snap(0, 0, 12, 0, buf);
-    policy_decide(&s, &cfg, 70, &h, &d);
-    ck_assert_int_eq(d.target, 12);
-    ck_assert_int_eq(d.creates, 0);
-
-    /* Expired: back to the seed formula (stabilised, since the pin kept 12 alive). */
-    cfg.hard_cap = 50;
-    cfg.stabilization_seconds = 0;
-    s = snap(0, 0, 12, 0, buf);
-    policy_decide(&s, &cfg, 100, &h, &d);
-    ck_assert(!d.pinned);
-    ck_assert_int_eq(d.target, 2);
-    ck_assert_int_eq(d.ndeletes, 10);
+    for (size_t i = 0; i < sizeof(pin_steps) / sizeof(pin_steps[0]); i++) {
+        cfg.pinned_target = pin_steps[i].pin;
+        cfg.hard_cap = pin_steps[i].cap;
+        cfg.stabilization_seconds = pin_steps[i].window;
+        s = snap(0, pin_steps[i].busy, pin_steps[i].idle, 0, buf);
+        policy_decide(&s, &cfg, pin_steps[i].now, &h, &d);
+        ck_assert_msg(d.target == pin_steps[i].target, "step %zu: target %d (%s)", i, d.target,
+                      d.reason);
+        if (pin_steps[i].creates >= 0)
+            ck_assert_msg(d.creates == pin_steps[i].creates, "step %zu: creates %d (%s)", i,
+                          d.creates, d.reason);
+        if (pin_steps[i].ndeletes >= 0)
+            ck_assert_msg(d.ndeletes == (size_t)pin_steps[i].ndeletes, "step %zu: deletes %zu (%s)",
+                          i, d.ndeletes, d.reason);
+        if (pin_steps[i].pinned >= 0)
+            ck_assert_msg(d.pinned == (pin_steps[i].pinned == 1), "step %zu: pinned %d", i,
+                          d.pinned);
+        if (pin_steps[i].reason)
+            ck_assert_msg(strstr(d.reason, pin_steps[i].reason), "step %zu: %s", i, d.reason);
+    }
 }
 END_TEST
 
 static Suite *policy_suite(void)
 {
-    Suite *s = suite_create("policy");
+    Suite *suite = suite_create("policy");
     TCase *tc = tcase_create("policy");
 
+    tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_loop_test(tc, test_seed_formula, 0, (int)(sizeof(seed_rows) / sizeof(seed_rows[0])));
     tcase_add_loop_test(tc, test_scale_up_limits, 0, (int)(sizeof(up_rows) / sizeof(up_rows[0])));
     tcase_add_test(tc, test_ramp_two_to_ten);
@@ -354,8 +331,8 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_never_delete_busy);
     tcase_add_test(tc, test_breaker);
     tcase_add_test(tc, test_pinned_target);
-    suite_add_tcase(s, tc);
-    return s;
+    suite_add_tcase(suite, tc);
+    return suite;
 }
 
 int main(void)
