@@ -67,138 +67,194 @@ static const char *const P =
     " \"Edit(~/.bashrc)\", \"mcp__github__delete_repo\"]}";
 
 #define BASH(cmd) "{\"command\": \"" cmd "\"}"
+#define FILE(p) "{\"file_path\": \"" p "\"}"
 
-START_TEST(bash_prefix_wildcard_exact)
+/*
+ * Every case decided under P, one group a kind of tool call (the tests below add other
+ * policies of their own).
+ */
+static const struct dcase under_p[] = {
+    /* Bash: prefix, wildcard and exact rules. */
+    {"Bash", BASH("npm test"), ROOT, "allow", "allow: Bash(npm test:*)", "Bash(npm test)"},
+    {"Bash", BASH("npm test -- -u"), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
+    /* a prefix ends at a word boundary */
+    {"Bash", BASH("npm testing"), ROOT, "ask", "default", "Bash(npm testing)"},
+    {"Bash", BASH("npm"), ROOT, "ask", "default", NULL},
+    /* whitespace collapsed, assignments dropped */
+    {"Bash", BASH("  npm \\t  test   "), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
+    {"Bash", BASH("CI=1 FOO='a b' npm test"), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
+    {"Bash", BASH("CI=1 npm testing"), ROOT, "ask", "default", NULL},
+    /* exact */
+    {"Bash", BASH("make"), ROOT, "allow", "allow: Bash(make)", NULL},
+    {"Bash", BASH("make install"), ROOT, "ask", "default", NULL},
+    {"Bash", BASH("git status"), ROOT, "allow", "allow: Bash(git status)", NULL},
+    {"Bash", BASH("git status -s"), ROOT, "ask", "default", NULL},
+    /* wildcard: across spaces, the whole command */
+    {"Bash", BASH("git log --oneline -5"), ROOT, "allow", "allow: Bash(git log *)", NULL},
+    {"Bash", BASH("git log"), ROOT, "ask", "default", NULL},
+    {"Bash", BASH("rm -rf /tmp/x y"), ROOT, "deny", "deny: Bash(rm -rf *)", NULL},
+    {"Bash", BASH("rm -rf"), ROOT, "ask", "default", NULL},
+    {"Bash", BASH("git push --force origin x"), ROOT, "deny", "deny: Bash(git push --force:*)",
+     "Bash(git push --force origin x)"},
+    {"Bash", BASH("git push --forceful"), ROOT, "ask", "network", NULL},
+    /* malformed input: an empty command */
+    {"Bash", BASH(""), ROOT, "ask", "default", "Bash()"},
+    {"Bash", "{\"command\": 5}", ROOT, "ask", "default", "Bash()"},
+    {"Bash", "{}", NULL, "ask", "default", "Bash()"},
+    /* Bash: compound commands and quotes. */
+    {"Bash", BASH("ls && git push --force x"), ROOT, "deny", "deny: Bash(git push --force:*)",
+     "Bash(ls && git push --force x)"},
+    {"Bash", BASH("ls; git push --force x"), ROOT, "deny", NULL, NULL},
+    {"Bash", BASH("ls || git push --force x"), ROOT, "deny", NULL, NULL},
+    {"Bash", BASH("ls | git push --force x"), ROOT, "deny", NULL, NULL},
+    {"Bash", BASH("ls & git push --force x"), ROOT, "deny", NULL, NULL},
+    {"Bash", BASH("ls\\ngit push --force x"), ROOT, "deny", NULL, "Bash(ls git push --force x)"},
+    {"Bash", BASH("ls; make"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
+    {"Bash", BASH("ls | wc -l"), ROOT, "ask", "default", NULL},
+    {"Bash", BASH("echo a && kubectl apply -f x.yaml"), ROOT, "ask", "ask: Bash(kubectl apply:*)",
+     NULL},
+    /* the most restrictive sub-command wins, whatever its place */
+    {"Bash", BASH("git push --force x; kubectl apply -f y"), ROOT, "deny",
+     "deny: Bash(git push --force:*)", NULL},
+    {"Bash", BASH("ls;"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
+    /* quotes: one command */
+    {"Bash", BASH("echo \\\"a && b\\\""), ROOT, "allow", "allow: Bash(echo:*)", NULL},
+    {"Bash", BASH("echo 'a; git push --force x'"), ROOT, "allow", "allow: Bash(echo:*)", NULL},
+    {"Bash", BASH("echo \\\"a \\\\\\\" && git push --force x\\\""), ROOT, "allow",
+     "allow: Bash(echo:*)", NULL},
+    {"Bash", BASH("echo a \\\\&& git push --force x"), ROOT, "deny", NULL, NULL},
+    /* redirections are not separators */
+    {"Bash", BASH("ls 2>&1"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
+    {"Bash", BASH("ls &> out.txt"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
+    {"Bash", BASH("ls >| out.txt"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
+    /* Bash: what hides the command that runs is opaque. */
+    {"Bash", BASH("echo $(whoami)"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("echo \\\"$(whoami)\\\""), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("echo `id`"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("cat <(ls)"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("ls >(cat)"), ROOT, "ask", "opaque", NULL},
+    /* single quotes make them text */
+    {"Bash", BASH("echo '$(whoami) `id`'"), ROOT, "allow", "allow: Bash(echo:*)", NULL},
+    {"Bash", BASH("eval ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("exec ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("source env.sh"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH(". env.sh"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("bash -c 'ls'"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("bash -ec 'ls'"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("/bin/sh -c ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("bash build.sh"), ROOT, "allow", "allow: Bash(bash:*)", NULL},
+    {"Bash", BASH("ls | xargs rm"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("env FOO=1 ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("env"), ROOT, "ask", "default", NULL},
+    {"Bash", BASH("sudo ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("/usr/bin/sudo ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("nohup ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("timeout 5 ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("nice ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("command ls"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("builtin echo"), ROOT, "ask", "opaque", NULL},
+    {"Bash", BASH("ls && eval x"), ROOT, "ask", "opaque", NULL},
+    /* an unterminated quote hides where the command ends */
+    {"Bash", BASH("echo 'a"), ROOT, "ask", "opaque", NULL},
+    /* a deny rule still denies */
+    {"Bash", BASH("echo $(id) && git push --force y"), ROOT, "deny",
+     "deny: Bash(git push --force:*)", NULL},
+    {"Bash", BASH("git push --force $(git branch)"), ROOT, "deny", "deny: Bash(git push --force:*)",
+     NULL},
+    /* an ask rule keeps its own name */
+    {"Bash", BASH("kubectl apply -f $(ls)"), ROOT, "ask", "ask: Bash(kubectl apply:*)", NULL},
+    /* Bash: the network category. */
+    /* the network category (ask) beats an explicit allow */
+    {"Bash", BASH("curl https://example.com"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("/usr/bin/wget x"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("ssh host"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("git push origin main"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("git -C sub fetch"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("git -c a=b pull"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("git clone https://x"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("git ls-remote origin"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("gh pr list"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("ls && nc -l 80"), ROOT, "ask", "network", NULL},
+    {"Bash", BASH("git status"), ROOT, "allow", "allow: Bash(git status)", NULL},
+    {"Bash", BASH("echo curl"), ROOT, "allow", "allow: Bash(echo:*)", NULL},
+    /* File tools: globs, inside and outside the repository. */
+    {"Edit", FILE(ROOT "/src/a.c"), ROOT, "allow", "allow: Edit", "Edit(src/a.c)"},
+    {"Edit", FILE(ROOT "/.github/workflows/ci.yml"), ROOT, "ask", "ask: Edit(.github/workflows/**)",
+     "Edit(.github/workflows/ci.yml)"},
+    {"Edit", FILE(ROOT "/.github/workflows/sub/x.yml"), ROOT, "ask",
+     "ask: Edit(.github/workflows/**)", NULL},
+    /* Edit rules cover every editing tool */
+    {"Write", FILE(ROOT "/.github/workflows/ci.yml"), ROOT, "ask",
+     "ask: Edit(.github/workflows/**)", "Write(.github/workflows/ci.yml)"},
+    {"MultiEdit", FILE(ROOT "//src/./b.c"), ROOT, "allow", "allow: Edit", "MultiEdit(src/b.c)"},
+    {"NotebookEdit", "{\"notebook_path\": \"" ROOT "/nb.ipynb\"}", ROOT, "allow", "allow: Edit",
+     "NotebookEdit(nb.ipynb)"},
+    {"Edit", FILE(ROOT "/.github/ci.yml"), ROOT, "allow", "allow: Edit", NULL},
+    {"Edit", FILE(ROOT "/.github/workflows"), ROOT, "allow", "allow: Edit", NULL},
+    /* relative paths against the repository */
+    {"Edit", FILE("./src/a.c"), ROOT, "allow", "allow: Edit", "Edit(src/a.c)"},
+    {"Edit", FILE("src/../.github/workflows/ci.yml"), ROOT, "ask", NULL, NULL},
+    /* a name without a slash matches in any directory */
+    {"Edit", FILE(ROOT "/config/prod.env"), ROOT, "deny", "deny: Edit(*.env)", NULL},
+    {"Edit", FILE(ROOT "/.env"), ROOT, "deny", "deny: Edit(*.env)", "Edit(.env)"},
+    {"Write", FILE(ROOT "/a/b/c/.env"), ROOT, "deny", "deny: Edit(*.env)", NULL},
+    {"Edit", FILE(ROOT "/a.envx"), ROOT, "allow", "allow: Edit", NULL},
+    /* outside the repository */
+    {"Edit", FILE("/etc/passwd"), ROOT, "deny", "deny: Edit(//etc/**)", "Edit(/etc/passwd)"},
+    {"Edit", FILE("/tmp/x"), ROOT, "deny", "outside_repo", "Edit(/tmp/x)"},
+    {"Edit", FILE("../x"), ROOT, "deny", "outside_repo", "Edit(/work/x)"},
+    {"Edit", FILE(ROOT "/../repo2/x"), ROOT, "deny", "outside_repo", "Edit(/work/repo2/x)"},
+    {"Edit", FILE("/work/repository/x"), ROOT, "deny", "outside_repo", NULL},
+    {"Edit", FILE(ROOT "/../../../../../etc/x"), ROOT, "deny", "deny: Edit(//etc/**)", NULL},
+    /* an outside path is matched by absolute patterns only: *.env does not see it */
+    {"Edit", FILE("/tmp/a.env"), ROOT, "deny", "outside_repo", NULL},
+    /* ~ patterns match nothing */
+    {"Edit", FILE("/root/.bashrc"), ROOT, "deny", "outside_repo", NULL},
+    {"Edit", FILE(ROOT "/.bashrc"), ROOT, "allow", "allow: Edit", NULL},
+    {"Edit", FILE("~/.bashrc"), ROOT, "deny", "outside_repo", "Edit(~/.bashrc)"},
+    /* no repository: every path is outside */
+    {"Edit", FILE(ROOT "/src/a.c"), NULL, "deny", "outside_repo", "Edit(/work/repo/src/a.c)"},
+    {"Edit", FILE("src/a.c"), NULL, "deny", "outside_repo", "Edit(src/a.c)"},
+    /* a missing path: not known to be inside */
+    {"Edit", "{}", ROOT, "deny", "outside_repo", "Edit()"},
+    {"Edit", "{\"file_path\": 7}", ROOT, "deny", "outside_repo", "Edit()"},
+    /* reading tools: outside_repo does not apply */
+    {"Read", FILE("/etc/shadow"), ROOT, "deny", "deny: Read(//etc/shadow)", NULL},
+    {"Read", FILE("/etc/hosts"), ROOT, "allow", "allow: Read", "Read(/etc/hosts)"},
+    {"Glob", "{\"pattern\": \"*.c\"}", ROOT, "allow", "allow: Read", "Glob(.)"},
+    {"Grep", "{\"pattern\": \"x\", \"path\": \"src\"}", ROOT, "allow", "allow: Read", "Grep(src)"},
+    /* Web and MCP tools. */
+    {"WebFetch", "{\"url\": \"https://docs.python.org/3/\"}", ROOT, "ask", "network",
+     "WebFetch(https://docs.python.org/3/)"},
+    {"WebSearch", "{\"query\": \"jansson\"}", ROOT, "ask", "network", "WebSearch(jansson)"},
+    {"mcp__github__create_issue", "{\"title\": \"x\"}", ROOT, "allow", "allow: mcp__github",
+     "mcp__github__create_issue"},
+    {"mcp__github__delete_repo", "{}", ROOT, "deny", "deny: mcp__github__delete_repo", NULL},
+    {"mcp__slack__post", "{}", ROOT, "ask", "ask: mcp__slack__*", NULL},
+    {"mcp__githubx__y", "{}", ROOT, "ask", "default", NULL},
+    {"Task", "{\"prompt\": \"x\"}", ROOT, "ask", "default", "Task"},
+    {NULL, NULL, ROOT, "ask", "default", ""},
+    /* Precedence. */
+    /* deny beats allow */
+    {"Edit", FILE(ROOT "/.env"), ROOT, "deny", "deny: Edit(*.env)", NULL},
+    /* ask beats allow */
+    {"Edit", FILE(ROOT "/.github/workflows/ci.yml"), ROOT, "ask", "ask: Edit(.github/workflows/**)",
+     NULL},
+    /* a category's ask beats an explicit allow */
+    {"Bash", BASH("curl x"), ROOT, "ask", "network", NULL},
+    /* an explicit allow beats the default ask */
+    {"Bash", BASH("npm test"), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
+    {"Bash", BASH("npm ci"), ROOT, "ask", "default", NULL},
+};
+
+START_TEST(decisions_under_p)
 {
-    static const struct dcase c[] = {
-        {"Bash", BASH("npm test"), ROOT, "allow", "allow: Bash(npm test:*)", "Bash(npm test)"},
-        {"Bash", BASH("npm test -- -u"), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
-        /* a prefix ends at a word boundary */
-        {"Bash", BASH("npm testing"), ROOT, "ask", "default", "Bash(npm testing)"},
-        {"Bash", BASH("npm"), ROOT, "ask", "default", NULL},
-        /* whitespace collapsed, assignments dropped */
-        {"Bash", BASH("  npm \\t  test   "), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
-        {"Bash", BASH("CI=1 FOO='a b' npm test"), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
-        {"Bash", BASH("CI=1 npm testing"), ROOT, "ask", "default", NULL},
-        /* exact */
-        {"Bash", BASH("make"), ROOT, "allow", "allow: Bash(make)", NULL},
-        {"Bash", BASH("make install"), ROOT, "ask", "default", NULL},
-        {"Bash", BASH("git status"), ROOT, "allow", "allow: Bash(git status)", NULL},
-        {"Bash", BASH("git status -s"), ROOT, "ask", "default", NULL},
-        /* wildcard: across spaces, the whole command */
-        {"Bash", BASH("git log --oneline -5"), ROOT, "allow", "allow: Bash(git log *)", NULL},
-        {"Bash", BASH("git log"), ROOT, "ask", "default", NULL},
-        {"Bash", BASH("rm -rf /tmp/x y"), ROOT, "deny", "deny: Bash(rm -rf *)", NULL},
-        {"Bash", BASH("rm -rf"), ROOT, "ask", "default", NULL},
-        {"Bash", BASH("git push --force origin x"), ROOT, "deny", "deny: Bash(git push --force:*)",
-         "Bash(git push --force origin x)"},
-        {"Bash", BASH("git push --forceful"), ROOT, "ask", "network", NULL},
-        /* malformed input: an empty command */
-        {"Bash", BASH(""), ROOT, "ask", "default", "Bash()"},
-        {"Bash", "{\"command\": 5}", ROOT, "ask", "default", "Bash()"},
-        {"Bash", "{}", NULL, "ask", "default", "Bash()"},
-    };
-
-    RUN(P, c);
-}
-END_TEST
-
-START_TEST(bash_compound_and_quotes)
-{
-    static const struct dcase c[] = {
-        {"Bash", BASH("ls && git push --force x"), ROOT, "deny", "deny: Bash(git push --force:*)",
-         "Bash(ls && git push --force x)"},
-        {"Bash", BASH("ls; git push --force x"), ROOT, "deny", NULL, NULL},
-        {"Bash", BASH("ls || git push --force x"), ROOT, "deny", NULL, NULL},
-        {"Bash", BASH("ls | git push --force x"), ROOT, "deny", NULL, NULL},
-        {"Bash", BASH("ls & git push --force x"), ROOT, "deny", NULL, NULL},
-        {"Bash", BASH("ls\\ngit push --force x"), ROOT, "deny", NULL,
-         "Bash(ls git push --force x)"},
-        {"Bash", BASH("ls; make"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
-        {"Bash", BASH("ls | wc -l"), ROOT, "ask", "default", NULL},
-        {"Bash", BASH("echo a && kubectl apply -f x.yaml"), ROOT, "ask",
-         "ask: Bash(kubectl apply:*)", NULL},
-        /* the most restrictive sub-command wins, whatever its place */
-        {"Bash", BASH("git push --force x; kubectl apply -f y"), ROOT, "deny",
-         "deny: Bash(git push --force:*)", NULL},
-        {"Bash", BASH("ls;"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
-        /* quotes: one command */
-        {"Bash", BASH("echo \\\"a && b\\\""), ROOT, "allow", "allow: Bash(echo:*)", NULL},
-        {"Bash", BASH("echo 'a; git push --force x'"), ROOT, "allow", "allow: Bash(echo:*)", NULL},
-        {"Bash", BASH("echo \\\"a \\\\\\\" && git push --force x\\\""), ROOT, "allow",
-         "allow: Bash(echo:*)", NULL},
-        {"Bash", BASH("echo a \\\\&& git push --force x"), ROOT, "deny", NULL, NULL},
-        /* redirections are not separators */
-        {"Bash", BASH("ls 2>&1"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
-        {"Bash", BASH("ls &> out.txt"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
-        {"Bash", BASH("ls >| out.txt"), ROOT, "allow", "allow: Bash(ls:*)", NULL},
-    };
-
-    RUN(P, c);
-}
-END_TEST
-
-START_TEST(bash_opaque)
-{
-    static const struct dcase c[] = {
-        {"Bash", BASH("echo $(whoami)"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("echo \\\"$(whoami)\\\""), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("echo `id`"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("cat <(ls)"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("ls >(cat)"), ROOT, "ask", "opaque", NULL},
-        /* single quotes make them text */
-        {"Bash", BASH("echo '$(whoami) `id`'"), ROOT, "allow", "allow: Bash(echo:*)", NULL},
-        {"Bash", BASH("eval ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("exec ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("source env.sh"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH(". env.sh"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("bash -c 'ls'"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("bash -ec 'ls'"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("/bin/sh -c ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("bash build.sh"), ROOT, "allow", "allow: Bash(bash:*)", NULL},
-        {"Bash", BASH("ls | xargs rm"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("env FOO=1 ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("env"), ROOT, "ask", "default", NULL},
-        {"Bash", BASH("sudo ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("/usr/bin/sudo ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("nohup ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("timeout 5 ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("nice ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("command ls"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("builtin echo"), ROOT, "ask", "opaque", NULL},
-        {"Bash", BASH("ls && eval x"), ROOT, "ask", "opaque", NULL},
-        /* an unterminated quote hides where the command ends */
-        {"Bash", BASH("echo 'a"), ROOT, "ask", "opaque", NULL},
-        /* a deny rule still denies */
-        {"Bash", BASH("echo $(id) && git push --force y"), ROOT, "deny",
-         "deny: Bash(git push --force:*)", NULL},
-        {"Bash", BASH("git push --force $(git branch)"), ROOT, "deny",
-         "deny: Bash(git push --force:*)", NULL},
-        /* an ask rule keeps its own name */
-        {"Bash", BASH("kubectl apply -f $(ls)"), ROOT, "ask", "ask: Bash(kubectl apply:*)", NULL},
-    };
-
-    RUN(P, c);
+    RUN(P, under_p);
 }
 END_TEST
 
 START_TEST(bash_network)
 {
-    static const struct dcase c[] = {
-        /* the network category (ask) beats an explicit allow */
-        {"Bash", BASH("curl https://example.com"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("/usr/bin/wget x"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("ssh host"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("git push origin main"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("git -C sub fetch"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("git -c a=b pull"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("git clone https://x"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("git ls-remote origin"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("gh pr list"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("ls && nc -l 80"), ROOT, "ask", "network", NULL},
-        {"Bash", BASH("git status"), ROOT, "allow", "allow: Bash(git status)", NULL},
-        {"Bash", BASH("echo curl"), ROOT, "allow", "allow: Bash(echo:*)", NULL},
-    };
     static const struct dcase open[] = {
         /* network "allow": a network command is allowed by the category, after the rules */
         {"Bash", BASH("curl x"), ROOT, "allow", "network", NULL},
@@ -208,70 +264,12 @@ START_TEST(bash_network)
         {"Bash", BASH("wget x"), ROOT, "allow", "allow: Bash(wget:*)", NULL},
     };
 
-    RUN(P, c);
     RUN("{\"network\": \"allow\", \"default\": \"deny\", \"allow\": [\"Bash(wget:*)\"],"
         " \"deny\": [\"Bash(git push --force:*)\"]}",
         open);
     RUN("{\"network\": \"deny\", \"default\": \"allow\", \"allow\": [\"Bash(curl:*)\"]}",
         ((const struct dcase[]){{"Bash", BASH("curl x"), ROOT, "deny", "network", NULL},
                                 {"Bash", BASH("ls"), ROOT, "allow", "default", NULL}}));
-}
-END_TEST
-
-#define FILE(p) "{\"file_path\": \"" p "\"}"
-
-START_TEST(file_globs)
-{
-    static const struct dcase c[] = {
-        {"Edit", FILE(ROOT "/src/a.c"), ROOT, "allow", "allow: Edit", "Edit(src/a.c)"},
-        {"Edit", FILE(ROOT "/.github/workflows/ci.yml"), ROOT, "ask",
-         "ask: Edit(.github/workflows/**)", "Edit(.github/workflows/ci.yml)"},
-        {"Edit", FILE(ROOT "/.github/workflows/sub/x.yml"), ROOT, "ask",
-         "ask: Edit(.github/workflows/**)", NULL},
-        /* Edit rules cover every editing tool */
-        {"Write", FILE(ROOT "/.github/workflows/ci.yml"), ROOT, "ask",
-         "ask: Edit(.github/workflows/**)", "Write(.github/workflows/ci.yml)"},
-        {"MultiEdit", FILE(ROOT "//src/./b.c"), ROOT, "allow", "allow: Edit", "MultiEdit(src/b.c)"},
-        {"NotebookEdit", "{\"notebook_path\": \"" ROOT "/nb.ipynb\"}", ROOT, "allow", "allow: Edit",
-         "NotebookEdit(nb.ipynb)"},
-        {"Edit", FILE(ROOT "/.github/ci.yml"), ROOT, "allow", "allow: Edit", NULL},
-        {"Edit", FILE(ROOT "/.github/workflows"), ROOT, "allow", "allow: Edit", NULL},
-        /* relative paths against the repository */
-        {"Edit", FILE("./src/a.c"), ROOT, "allow", "allow: Edit", "Edit(src/a.c)"},
-        {"Edit", FILE("src/../.github/workflows/ci.yml"), ROOT, "ask", NULL, NULL},
-        /* a name without a slash matches in any directory */
-        {"Edit", FILE(ROOT "/config/prod.env"), ROOT, "deny", "deny: Edit(*.env)", NULL},
-        {"Edit", FILE(ROOT "/.env"), ROOT, "deny", "deny: Edit(*.env)", "Edit(.env)"},
-        {"Write", FILE(ROOT "/a/b/c/.env"), ROOT, "deny", "deny: Edit(*.env)", NULL},
-        {"Edit", FILE(ROOT "/a.envx"), ROOT, "allow", "allow: Edit", NULL},
-        /* outside the repository */
-        {"Edit", FILE("/etc/passwd"), ROOT, "deny", "deny: Edit(//etc/**)", "Edit(/etc/passwd)"},
-        {"Edit", FILE("/tmp/x"), ROOT, "deny", "outside_repo", "Edit(/tmp/x)"},
-        {"Edit", FILE("../x"), ROOT, "deny", "outside_repo", "Edit(/work/x)"},
-        {"Edit", FILE(ROOT "/../repo2/x"), ROOT, "deny", "outside_repo", "Edit(/work/repo2/x)"},
-        {"Edit", FILE("/work/repository/x"), ROOT, "deny", "outside_repo", NULL},
-        {"Edit", FILE(ROOT "/../../../../../etc/x"), ROOT, "deny", "deny: Edit(//etc/**)", NULL},
-        /* an outside path is matched by absolute patterns only: *.env does not see it */
-        {"Edit", FILE("/tmp/a.env"), ROOT, "deny", "outside_repo", NULL},
-        /* ~ patterns match nothing */
-        {"Edit", FILE("/root/.bashrc"), ROOT, "deny", "outside_repo", NULL},
-        {"Edit", FILE(ROOT "/.bashrc"), ROOT, "allow", "allow: Edit", NULL},
-        {"Edit", FILE("~/.bashrc"), ROOT, "deny", "outside_repo", "Edit(~/.bashrc)"},
-        /* no repository: every path is outside */
-        {"Edit", FILE(ROOT "/src/a.c"), NULL, "deny", "outside_repo", "Edit(/work/repo/src/a.c)"},
-        {"Edit", FILE("src/a.c"), NULL, "deny", "outside_repo", "Edit(src/a.c)"},
-        /* a missing path: not known to be inside */
-        {"Edit", "{}", ROOT, "deny", "outside_repo", "Edit()"},
-        {"Edit", "{\"file_path\": 7}", ROOT, "deny", "outside_repo", "Edit()"},
-        /* reading tools: outside_repo does not apply */
-        {"Read", FILE("/etc/shadow"), ROOT, "deny", "deny: Read(//etc/shadow)", NULL},
-        {"Read", FILE("/etc/hosts"), ROOT, "allow", "allow: Read", "Read(/etc/hosts)"},
-        {"Glob", "{\"pattern\": \"*.c\"}", ROOT, "allow", "allow: Read", "Glob(.)"},
-        {"Grep", "{\"pattern\": \"x\", \"path\": \"src\"}", ROOT, "allow", "allow: Read",
-         "Grep(src)"},
-    };
-
-    RUN(P, c);
 }
 END_TEST
 
@@ -320,18 +318,6 @@ END_TEST
 
 START_TEST(web_and_mcp)
 {
-    static const struct dcase c[] = {
-        {"WebFetch", "{\"url\": \"https://docs.python.org/3/\"}", ROOT, "ask", "network",
-         "WebFetch(https://docs.python.org/3/)"},
-        {"WebSearch", "{\"query\": \"jansson\"}", ROOT, "ask", "network", "WebSearch(jansson)"},
-        {"mcp__github__create_issue", "{\"title\": \"x\"}", ROOT, "allow", "allow: mcp__github",
-         "mcp__github__create_issue"},
-        {"mcp__github__delete_repo", "{}", ROOT, "deny", "deny: mcp__github__delete_repo", NULL},
-        {"mcp__slack__post", "{}", ROOT, "ask", "ask: mcp__slack__*", NULL},
-        {"mcp__githubx__y", "{}", ROOT, "ask", "default", NULL},
-        {"Task", "{\"prompt\": \"x\"}", ROOT, "ask", "default", "Task"},
-        {NULL, NULL, ROOT, "ask", "default", ""},
-    };
     static const struct dcase open[] = {
         {"WebFetch", "{\"url\": \"https://example.com/x\"}", ROOT, "allow",
          "allow: WebFetch(domain:example.com)", NULL},
@@ -353,7 +339,6 @@ START_TEST(web_and_mcp)
         {"mcp__db__query", "{\"sql\": \"select 1\"}", ROOT, "deny", "default", NULL},
     };
 
-    RUN(P, c);
     RUN("{\"default\": \"deny\", \"network\": \"allow\","
         " \"allow\": [\"WebFetch(domain:example.com)\", \"WebFetch(https://x.org/exact)\","
         " \"WebSearch(c11 style)\", \"mcp__db__query(select 1)\"],"
@@ -373,20 +358,7 @@ END_TEST
 
 START_TEST(precedence)
 {
-    static const struct dcase c[] = {
-        /* deny beats allow */
-        {"Edit", FILE(ROOT "/.env"), ROOT, "deny", "deny: Edit(*.env)", NULL},
-        /* ask beats allow */
-        {"Edit", FILE(ROOT "/.github/workflows/ci.yml"), ROOT, "ask",
-         "ask: Edit(.github/workflows/**)", NULL},
-        /* a category's ask beats an explicit allow */
-        {"Bash", BASH("curl x"), ROOT, "ask", "network", NULL},
-        /* an explicit allow beats the default ask */
-        {"Bash", BASH("npm test"), ROOT, "allow", "allow: Bash(npm test:*)", NULL},
-        {"Bash", BASH("npm ci"), ROOT, "ask", "default", NULL},
-    };
 
-    RUN(P, c);
     /* A deny rule beats a category that allows; an ask rule too. */
     RUN("{\"outside_repo\": \"allow\", \"deny\": [\"Edit(//tmp/secret)\"],"
         " \"ask\": [\"Write\"], \"default\": \"deny\"}",
@@ -550,11 +522,8 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    tcase_add_test(tc, bash_prefix_wildcard_exact);
-    tcase_add_test(tc, bash_compound_and_quotes);
-    tcase_add_test(tc, bash_opaque);
+    tcase_add_test(tc, decisions_under_p);
     tcase_add_test(tc, bash_network);
-    tcase_add_test(tc, file_globs);
     tcase_add_test(tc, file_pattern_forms);
     tcase_add_test(tc, web_and_mcp);
     tcase_add_test(tc, precedence);
