@@ -188,7 +188,8 @@ struct svc_webhooks_ev {
     const char *issue_title, *issue_body, *issue_url; /* HOOK_ISSUE */
 };
 
-static const char *js(const json_t *o, const char *path)
+/* The member at a dotted path ("review.user.login") of `o`, or NULL. */
+static const json_t *svc_webhooks_at(const json_t *o, const char *path)
 {
     char key[64];
     const char *dot;
@@ -198,20 +199,17 @@ static const char *js(const json_t *o, const char *path)
         o = json_object_get(o, key);
         path = dot + 1;
     }
-    return json_string_value(json_object_get(o, path));
+    return json_object_get(o, path);
+}
+
+static const char *js(const json_t *o, const char *path)
+{
+    return json_string_value(svc_webhooks_at(o, path));
 }
 
 static long long ji(const json_t *o, const char *path)
 {
-    char key[64];
-    const char *dot;
-
-    while (o && (dot = strchr(path, '.'))) {
-        snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
-        o = json_object_get(o, key);
-        path = dot + 1;
-    }
-    return json_integer_value(json_object_get(o, path));
+    return json_integer_value(svc_webhooks_at(o, path));
 }
 
 static void svc_webhooks_id(struct svc_webhooks_ev *e, const json_t *o)
@@ -263,54 +261,102 @@ static void svc_webhooks_pr(struct svc_webhooks_ev *e, const json_t *pr)
     e->url = js(pr, "html_url");
 }
 
-static void svc_webhooks_issue(struct svc_webhooks_ev *e, const json_t *issue)
+/* An issue addressed to Drover. GitLab's (a note's "issue", an Issue Hook's object_attributes)
+ * names its number, body and link its own way. */
+static void svc_webhooks_issue(struct svc_webhooks_ev *e, const json_t *issue, bool gitlab)
 {
     e->kind = HOOK_ISSUE;
-    e->number = ji(issue, "number");
+    e->number = ji(issue, gitlab ? "iid" : "number");
     e->issue_title = js(issue, "title");
-    e->issue_body = js(issue, "body");
-    e->issue_url = js(issue, "html_url");
+    e->issue_body = js(issue, gitlab ? "description" : "body");
+    e->issue_url = js(issue, gitlab ? "url" : "html_url");
+}
+
+/* A comment of kind `ckind` on the payload's pull request: its body and author (dotted paths). */
+static void svc_webhooks_pr_comment(struct svc_webhooks_ev *e, const json_t *b, const char *ckind,
+                                    const char *body, const char *author)
+{
+    svc_webhooks_pr(e, json_object_get(b, "pull_request"));
+    e->kind = HOOK_COMMENT;
+    e->ckind = ckind;
+    e->body = js(b, body);
+    e->author = js(b, author);
+}
+
+/* GitHub's and Gitea's pull_request "reopened" and "closed" (merged or not), which share their
+ * payload; false for any other event. */
+static bool svc_webhooks_pr_state(const char *event, const char *action, const json_t *b,
+                                  struct svc_webhooks_ev *e)
+{
+    const json_t *pr = json_object_get(b, "pull_request");
+
+    if (strcmp(event, "pull_request") != 0 || !action)
+        return false;
+    if (strcmp(action, "reopened") == 0) {
+        svc_webhooks_pr(e, pr);
+        e->kind = HOOK_REOPENED;
+        return true;
+    }
+    if (strcmp(action, "closed") == 0) {
+        svc_webhooks_pr(e, pr);
+        e->kind = json_is_true(json_object_get(pr, "merged")) ? HOOK_MERGED : HOOK_CLOSED;
+        e->author = js(b, "sender.login");
+        return true;
+    }
+    return false;
+}
+
+/* A new comment in the conversation of an issue, or of a pull request (`on_pr`: GitHub and
+ * Gitea send both with the same payload): kept on the pull request, or an issue addressed to
+ * Drover. */
+static void svc_webhooks_conversation(const json_t *b, bool on_pr, const char *mention,
+                                      struct svc_webhooks_ev *e)
+{
+    const json_t *issue = json_object_get(b, "issue");
+
+    if (on_pr) {
+        e->kind = HOOK_COMMENT;
+        e->number = ji(issue, "number");
+        e->url = js(issue, "html_url");
+        e->ckind = "comment";
+        e->body = js(b, "comment.body");
+        svc_webhooks_id(e, json_object_get(b, "comment"));
+        e->author = js(b, "comment.user.login");
+        e->rework = svc_webhooks_addressed(e->body, mention);
+    } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
+        svc_webhooks_issue(e, issue, false);
+    }
+}
+
+/* An issue opened for Drover: addressed to it in its body, or opened with its label. */
+static bool svc_webhooks_opened(const char *action, const json_t *issue, const char *mention,
+                                const char *label)
+{
+    return strcmp(action, "opened") == 0 &&
+           (svc_webhooks_addressed(js(issue, "body"), mention) ||
+            svc_webhooks_has_label(json_object_get(issue, "labels"), label));
 }
 
 /* GitHub's events (X-GitHub-Event), as octokit/webhooks' schemas describe them. */
-static void svc_webhooks_github(const char *event, const json_t *b, const char *mention,
-                                const char *label, struct svc_webhooks_ev *e)
+static void svc_webhooks_github(const char *event, const char *action, const json_t *b,
+                                const char *mention, const char *label, struct svc_webhooks_ev *e)
 {
-    const char *action = js(b, "action");
-
-    snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
-             action ? action : "");
+    if (svc_webhooks_pr_state(event, action, b, e))
+        return;
     if (strcmp(event, "ping") == 0) {
         e->kind = HOOK_PING;
-    } else if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "reopened") == 0) {
-        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-        e->kind = HOOK_REOPENED;
-    } else if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "closed") == 0) {
-        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-        e->kind = json_is_true(json_object_get(json_object_get(b, "pull_request"), "merged"))
-                      ? HOOK_MERGED
-                      : HOOK_CLOSED;
-        e->author = js(b, "sender.login");
     } else if (strcmp(event, "pull_request_review") == 0 && action &&
                strcmp(action, "submitted") == 0) {
         const char *st = js(b, "review.state");
 
-        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-        e->kind = HOOK_COMMENT;
-        e->ckind = "review";
-        e->body = js(b, "review.body");
-        e->author = js(b, "review.user.login");
+        svc_webhooks_pr_comment(e, b, "review", "review.body", "review.user.login");
         e->rework = (st && strcasecmp(st, "changes_requested") == 0) ||
                     svc_webhooks_addressed(e->body, mention);
         e->review_id = ji(b, "review.id");
         e->fetch = e->rework && e->review_id > 0;
     } else if (strcmp(event, "pull_request_review_comment") == 0 && action &&
                strcmp(action, "created") == 0) {
-        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-        e->kind = HOOK_COMMENT;
-        e->ckind = "inline";
-        e->body = js(b, "comment.body");
-        e->author = js(b, "comment.user.login");
+        svc_webhooks_pr_comment(e, b, "inline", "comment.body", "comment.user.login");
         e->path = js(b, "comment.path");
         e->line = ji(b, "comment.line") ? ji(b, "comment.line") : ji(b, "comment.original_line");
         e->position = ji(b, "comment.position");
@@ -319,59 +365,30 @@ static void svc_webhooks_github(const char *event, const json_t *b, const char *
         svc_webhooks_id(e, json_object_get(b, "comment"));
         e->rework = svc_webhooks_addressed(e->body, mention);
     } else if (strcmp(event, "issue_comment") == 0 && action && strcmp(action, "created") == 0) {
-        const json_t *issue = json_object_get(b, "issue");
-
-        if (json_object_get(issue, "pull_request")) {
-            e->kind = HOOK_COMMENT;
-            e->number = ji(issue, "number");
-            e->url = js(issue, "html_url");
-            e->ckind = "comment";
-            e->body = js(b, "comment.body");
-            svc_webhooks_id(e, json_object_get(b, "comment"));
-            e->author = js(b, "comment.user.login");
-            e->rework = svc_webhooks_addressed(e->body, mention);
-        } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
-            svc_webhooks_issue(e, issue);
-        }
+        svc_webhooks_conversation(
+            b, json_object_get(json_object_get(b, "issue"), "pull_request") != NULL, mention, e);
     } else if (strcmp(event, "issues") == 0 && action) {
         const json_t *issue = json_object_get(b, "issue");
 
         if ((strcmp(action, "labeled") == 0 && js(b, "label.name") &&
              strcasecmp(js(b, "label.name"), label) == 0) ||
-            (strcmp(action, "opened") == 0 &&
-             (svc_webhooks_addressed(js(issue, "body"), mention) ||
-              svc_webhooks_has_label(json_object_get(issue, "labels"), label))))
-            svc_webhooks_issue(e, issue);
+            svc_webhooks_opened(action, issue, mention, label))
+            svc_webhooks_issue(e, issue, false);
     }
 }
 
 /* Gitea's and Forgejo's (X-Gitea-Event-Type, else X-Gitea-Event), per modules/structs. */
-static void svc_webhooks_gitea(const char *event, const json_t *b, const char *mention,
-                               const char *label, struct svc_webhooks_ev *e)
+static void svc_webhooks_gitea(const char *event, const char *action, const json_t *b,
+                               const char *mention, const char *label, struct svc_webhooks_ev *e)
 {
-    const char *action = js(b, "action");
-
-    snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
-             action ? action : "");
-    if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "reopened") == 0) {
-        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-        e->kind = HOOK_REOPENED;
-    } else if (strcmp(event, "pull_request") == 0 && action && strcmp(action, "closed") == 0) {
-        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-        e->kind = json_is_true(json_object_get(json_object_get(b, "pull_request"), "merged"))
-                      ? HOOK_MERGED
-                      : HOOK_CLOSED;
-        e->author = js(b, "sender.login");
-    } else if (json_object_get(b, "review") && json_object_get(b, "pull_request")) {
+    if (svc_webhooks_pr_state(event, action, b, e))
+        return;
+    if (json_object_get(b, "review") && json_object_get(b, "pull_request")) {
         /* Event types pull_request_review_{approved,rejected,comment}: a review's body only
          * (its inline comments are not in the payload). */
         const char *type = js(b, "review.type");
 
-        svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-        e->kind = HOOK_COMMENT;
-        e->ckind = "review";
-        e->body = js(b, "review.content");
-        e->author = js(b, "sender.login");
+        svc_webhooks_pr_comment(e, b, "review", "review.content", "sender.login");
         e->rework = (!strstr(event, "approved") &&
                      (strstr(event, "rejected") || (type && strstr(type, "rejected")))) ||
                     svc_webhooks_addressed(e->body, mention);
@@ -386,41 +403,23 @@ static void svc_webhooks_gitea(const char *event, const json_t *b, const char *m
     } else if (json_object_get(b, "comment") && json_object_get(b, "issue") && action &&
                strcmp(action, "created") == 0) {
         /* Event types issue_comment and pull_request_comment (X-Gitea-Event: issue_comment). */
-        const json_t *issue = json_object_get(b, "issue");
-
-        if (json_is_true(json_object_get(b, "is_pull"))) {
-            e->kind = HOOK_COMMENT;
-            e->number = ji(issue, "number");
-            e->url = js(issue, "html_url");
-            e->ckind = "comment";
-            e->body = js(b, "comment.body");
-            svc_webhooks_id(e, json_object_get(b, "comment"));
-            e->author = js(b, "comment.user.login");
-            e->rework = svc_webhooks_addressed(e->body, mention);
-        } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
-            svc_webhooks_issue(e, issue);
-        }
+        svc_webhooks_conversation(b, json_is_true(json_object_get(b, "is_pull")), mention, e);
     } else if ((strcmp(event, "issues") == 0 || strcmp(event, "issue_label") == 0) && action) {
         const json_t *issue = json_object_get(b, "issue");
 
         if ((strcmp(action, "label_updated") == 0 &&
              svc_webhooks_has_label(json_object_get(issue, "labels"), label)) ||
-            (strcmp(action, "opened") == 0 &&
-             (svc_webhooks_addressed(js(issue, "body"), mention) ||
-              svc_webhooks_has_label(json_object_get(issue, "labels"), label))))
-            svc_webhooks_issue(e, issue);
+            svc_webhooks_opened(action, issue, mention, label))
+            svc_webhooks_issue(e, issue, false);
     }
 }
 
 /* GitLab's (X-Gitlab-Event), per doc/user/project/integrations/webhook_events.md. */
-static void svc_webhooks_gitlab(const char *event, const json_t *b, const char *mention,
-                                const char *label, struct svc_webhooks_ev *e)
+static void svc_webhooks_gitlab(const char *event, const char *action, const json_t *b,
+                                const char *mention, const char *label, struct svc_webhooks_ev *e)
 {
     const json_t *oa = json_object_get(b, "object_attributes");
-    const char *action = js(oa, "action");
 
-    snprintf(e->name, sizeof(e->name), "%.120s%s%.60s", event, action ? "." : "",
-             action ? action : "");
     if (strcmp(event, "Merge Request Hook") == 0 && action &&
         (strcmp(action, "merge") == 0 || strcmp(action, "close") == 0 ||
          strcmp(action, "reopen") == 0)) {
@@ -453,13 +452,7 @@ static void svc_webhooks_gitlab(const char *event, const json_t *b, const char *
             e->fetch = e->rework;
         } else if (nt && strcmp(nt, "Issue") == 0 &&
                    svc_webhooks_addressed(js(oa, "note"), mention)) {
-            const json_t *issue = json_object_get(b, "issue");
-
-            e->kind = HOOK_ISSUE;
-            e->number = ji(issue, "iid");
-            e->issue_title = js(issue, "title");
-            e->issue_body = js(issue, "description");
-            e->issue_url = js(issue, "url");
+            svc_webhooks_issue(e, json_object_get(b, "issue"), true);
         }
     } else if (strcmp(event, "Issue Hook") == 0 && action) {
         const json_t *prev =
@@ -472,13 +465,45 @@ static void svc_webhooks_gitlab(const char *event, const json_t *b, const char *
         if (added || (strcmp(action, "open") == 0 &&
                       (svc_webhooks_has_label(json_object_get(b, "labels"), label) ||
                        svc_webhooks_addressed(js(oa, "description"), mention)))) {
-            e->kind = HOOK_ISSUE;
-            e->number = ji(oa, "iid");
-            e->issue_title = js(oa, "title");
-            e->issue_body = js(oa, "description");
-            e->issue_url = js(oa, "url");
+            svc_webhooks_issue(e, oa, true);
         }
     }
+}
+
+/* How each forge names a delivery's event and id, where its action is, and who reads it. */
+struct svc_webhooks_dialect {
+    const char *event_hdr[4];    /* the first of these headers present names the event */
+    const char *delivery_hdr[2]; /* ... and the delivery's id */
+    bool idempotency_key;        /* an Idempotency-Key, when sent, is the delivery's id first */
+    const char *action;          /* the body's member (a dotted path) holding the action */
+    void (*classify)(const char *event, const char *action, const json_t *b, const char *mention,
+                     const char *label, struct svc_webhooks_ev *e);
+};
+
+static const struct svc_webhooks_dialect svc_webhooks_dialects[] = {
+    [SVC_WEBHOOKS_GITEA] = {{"x-gitea-event-type", "x-forgejo-event-type", "x-gitea-event",
+                             "x-forgejo-event"},
+                            {"x-gitea-delivery", "x-forgejo-delivery"},
+                            false,
+                            "action",
+                            svc_webhooks_gitea},
+    [SVC_WEBHOOKS_GITLAB] = {{"x-gitlab-event"},
+                             {"webhook-id", "x-gitlab-event-uuid"},
+                             true,
+                             "object_attributes.action",
+                             svc_webhooks_gitlab},
+    [SVC_WEBHOOKS_GITHUB] =
+        {{"x-github-event"}, {"x-github-delivery"}, false, "action", svc_webhooks_github},
+};
+
+/* The first of `names` (up to n, NULL-terminated early) present in the headers, into out. */
+static void svc_webhooks_first_header(const char *headers, const char *const *names, size_t n,
+                                      char *out, size_t outsz)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n && names[i]; i++)
+        if (svc_webhooks_header(headers, names[i], out, outsz))
+            return;
 }
 
 /* An issue addressed to Drover: one task of the project per issue. */
@@ -736,6 +761,7 @@ out:
 int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, int *status,
                          json_t **out, bool *reroute, struct err *err)
 {
+    const struct svc_webhooks_dialect *dialect;
     struct svc_webhooks_ev e;
     struct err ferr = {0};
     json_t *inline_c = NULL;
@@ -785,33 +811,22 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
         mention = "@drover";
     if (!label)
         label = "drover";
-    event[0] = '\0';
-    switch (in->forge) {
-    case SVC_WEBHOOKS_GITHUB:
-        svc_webhooks_header(in->headers, "x-github-event", event, sizeof(event));
-        svc_webhooks_header(in->headers, "x-github-delivery", delivery, sizeof(delivery));
-        if (event[0])
-            svc_webhooks_github(event, body, mention, label, &e);
-        break;
-    case SVC_WEBHOOKS_GITEA:
-        if (!svc_webhooks_header(in->headers, "x-gitea-event-type", event, sizeof(event)) &&
-            !svc_webhooks_header(in->headers, "x-forgejo-event-type", event, sizeof(event)) &&
-            !svc_webhooks_header(in->headers, "x-gitea-event", event, sizeof(event)))
-            svc_webhooks_header(in->headers, "x-forgejo-event", event, sizeof(event));
-        if (!svc_webhooks_header(in->headers, "x-gitea-delivery", delivery, sizeof(delivery)))
-            svc_webhooks_header(in->headers, "x-forgejo-delivery", delivery, sizeof(delivery));
-        if (event[0])
-            svc_webhooks_gitea(event, body, mention, label, &e);
-        break;
-    default:
-        svc_webhooks_header(in->headers, "x-gitlab-event", event, sizeof(event));
-        if (in->idempotency_key && *in->idempotency_key)
-            snprintf(delivery, sizeof(delivery), "%s", in->idempotency_key);
-        else if (!svc_webhooks_header(in->headers, "webhook-id", delivery, sizeof(delivery)))
-            svc_webhooks_header(in->headers, "x-gitlab-event-uuid", delivery, sizeof(delivery));
-        if (event[0])
-            svc_webhooks_gitlab(event, body, mention, label, &e);
-        break;
+    dialect = &svc_webhooks_dialects[in->forge];
+    svc_webhooks_first_header(in->headers, dialect->event_hdr,
+                              sizeof(dialect->event_hdr) / sizeof(dialect->event_hdr[0]), event,
+                              sizeof(event));
+    if (dialect->idempotency_key && in->idempotency_key && *in->idempotency_key)
+        snprintf(delivery, sizeof(delivery), "%s", in->idempotency_key);
+    else
+        svc_webhooks_first_header(in->headers, dialect->delivery_hdr,
+                                  sizeof(dialect->delivery_hdr) / sizeof(dialect->delivery_hdr[0]),
+                                  delivery, sizeof(delivery));
+    if (event[0]) {
+        const char *action = js(body, dialect->action);
+
+        snprintf(e.name, sizeof(e.name), "%.120s%s%.60s", event, action ? "." : "",
+                 action ? action : "");
+        dialect->classify(event, action, body, mention, label, &e);
     }
     if (!e.name[0])
         snprintf(e.name, sizeof(e.name), "%.120s", event[0] ? event : "unknown");
