@@ -111,12 +111,7 @@ chaos_cleanup_end() {
 
 # --- the git remote and the agent command ------------------------------------------------------
 chaos_git_remote() {
-    git init -q --bare -b main "$W/remote.git"
-    git init -q -b main "$W/seed"
-    echo "# chaos" >"$W/seed/README.md"
-    git -C "$W/seed" add -A
-    git -C "$W/seed" -c user.name=seed -c user.email=seed@test commit -qm initial
-    git -C "$W/seed" push -q "$W/remote.git" main
+    drover_git_seed "$W/remote.git" "$W/seed" chaos
     REPO=file://$W/remote.git
 }
 

@@ -30,6 +30,9 @@
 #                               does not set a tighter bound of its own
 #   drover_wait_pid SECS PID    `wait PID` with a bound: PID's exit status, or 124 after it was
 #                               still running SECS seconds later (then it is SIGKILLed)
+#   drover_git_seed BARE WORK NAME
+#                               a bare repository BARE whose main holds one commit (a README
+#                               "# NAME" by seed@test), pushed from a new work tree WORK
 #
 # Idempotent: sourcing it twice does no harm.
 
@@ -84,4 +87,14 @@ drover_wait_pid() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     return 124
+}
+
+drover_git_seed() {
+    local bare=$1 work=$2
+    git init -q --bare -b main "$bare"
+    git init -q -b main "$work"
+    echo "# $3" >"$work/README.md"
+    git -C "$work" add -A
+    git -C "$work" -c user.name=seed -c user.email=seed@test commit -qm initial
+    git -C "$work" push -q "$bare" main
 }

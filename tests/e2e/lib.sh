@@ -16,6 +16,12 @@
 #   drover_psql SQL            runs SQL in the test schema (prints unaligned tuples)
 #   drover_enqueue TITLE [PRIO] inserts a runnable task, prints its id
 #   fail MSG / pass MSG        report and exit 1 / print "ok - MSG"
+#   drover_e2e_workdir NAME    after drover_e2e_init, for a test that runs processes of its own:
+#                              W, a scratch directory /tmp/drover-e2e-NAME.XXXXXX, and PIDS, an
+#                              array to add their pids to; at exit each is stopped (SIGTERM, at
+#                              most 30 s each) and W removed, then drover_cleanup runs; fail now
+#                              prints "FAIL: MSG" and the tail of every $W/*.log and droverd's log
+#   drover_free_port LO-HI     prints the first port of the range nothing listens on, else fails
 #
 # Everything uses only the PG* environment (PGHOST, PGPORT, PGUSER, ...), as CI does; the rest
 # of the caller's environment is scrubbed (harness.sh), and drover_e2e_init gives the test a
@@ -113,6 +119,30 @@ drover_enqueue() {
 # Is something listening on 127.0.0.1:$1?
 drover_port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+drover_free_port() {
+    local lo=${1%-*} hi=${1#*-} p
+    for ((p = lo; p <= hi; p++)); do drover_port_busy "$p" || { echo "$p"; return 0; }; done
+    fail "no free port in $1"
+}
+
+drover_e2e_workdir() {
+    W=$(mktemp -d "/tmp/drover-e2e-$1.XXXXXX")
+    PIDS=()
+    fail() {
+        echo "FAIL: $*" >&2
+        for f in "$W"/*.log "${DROVER_LOG:-/dev/null}"; do echo "--- $f"; tail -n 25 "$f"; done >&2
+        exit 1
+    }
+    trap 'rc=$?; drover_e2e_workdir_cleanup; (exit $rc); drover_cleanup' EXIT
+}
+
+drover_e2e_workdir_cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do drover_wait_pid 30 "$p" 2>/dev/null || true; done
+    rm -rf "$W"
 }
 
 drover_start() {

@@ -34,26 +34,9 @@ command -v python3 >/dev/null || drover_skip "python3 is missing"
 [ -x "$AGENT" ] || fail "missing $AGENT (build first)"
 drover_e2e_init
 
-W=$(mktemp -d /tmp/drover-e2e-agent.XXXXXX)
-PIDS=()
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$W"/*.log "${DROVER_LOG:-/dev/null}"; do echo "--- $f"; tail -n 25 "$f"; done >&2
-  exit 1
-}
-agent_cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do drover_wait_pid 30 "$p" 2>/dev/null || true; done
-  rm -rf "$W"
-}
-trap 'rc=$?; agent_cleanup; (exit $rc); drover_cleanup' EXIT
+drover_e2e_workdir agent
 q() { psql -qAtX -c "$1"; }
-free_port() { # lo-hi
-  local lo=${1%-*} hi=${1#*-} p
-  for ((p = lo; p <= hi; p++)); do drover_port_busy "$p" || { echo "$p"; return 0; }; done
-  fail "no free port in $1"
-}
-GITPORT=$(free_port "$GIT_PORT_RANGE")
+GITPORT=$(drover_free_port "$GIT_PORT_RANGE")
 
 # --- the git server and the repositories ---------------------------------------------------
 mkdir -p "$W/git" "$W/seed"

@@ -36,40 +36,18 @@ command -v python3 >/dev/null || drover_skip "python3 is missing"
 [ -x "$AGENT" ] || fail "missing $AGENT (build first)"
 drover_e2e_init
 
-W=$(mktemp -d /tmp/drover-e2e-review.XXXXXX)
-PIDS=()
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$W"/*.log "${DROVER_LOG:-/dev/null}"; do echo "--- $f"; tail -n 25 "$f"; done >&2
-  exit 1
-}
-loop_cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do drover_wait_pid 30 "$p" 2>/dev/null || true; done
-  rm -rf "$W"
-}
-trap 'rc=$?; loop_cleanup; (exit $rc); drover_cleanup' EXIT
+drover_e2e_workdir review
 q() { psql -qAtX -c "$1"; }
 wait_for() { # seconds sql-that-returns-t
   local deadline=$((SECONDS + $1))
   while [ $SECONDS -lt $deadline ]; do [ "$(q "$2")" = t ] && return 0; sleep 0.2; done
   return 1
 }
-free_port() {
-  local lo=${1%-*} hi=${1#*-} p
-  for ((p = lo; p <= hi; p++)); do drover_port_busy "$p" || { echo "$p"; return 0; }; done
-  fail "no free port in $1"
-}
 
 # --- git server, forge, project ---------------------------------------------------------------
-GITPORT=$(free_port "$GIT_PORT_RANGE")
+GITPORT=$(drover_free_port "$GIT_PORT_RANGE")
 mkdir -p "$W/git" "$W/seed"
-git init -q --bare -b main "$W/git/hub.git"
-git init -q -b main "$W/seed/hub"
-echo "# hub" >"$W/seed/hub/README.md"
-git -C "$W/seed/hub" add -A
-git -C "$W/seed/hub" -c user.name=seed -c user.email=seed@test commit -qm initial
-git -C "$W/seed/hub" push -q "$W/git/hub.git" main
+drover_git_seed "$W/git/hub.git" "$W/seed/hub" hub
 git daemon --reuseaddr --listen=127.0.0.1 --port="$GITPORT" --base-path="$W/git" --export-all \
   --enable=receive-pack --informative-errors "$W/git" >"$W/gitd.log" 2>&1 &
 PIDS+=($!)
