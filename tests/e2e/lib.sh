@@ -16,11 +16,16 @@
 #   drover_psql SQL            runs SQL in the test schema (prints unaligned tuples)
 #   drover_enqueue TITLE [PRIO] inserts a runnable task, prints its id
 #   fail MSG / pass MSG        report and exit 1 / print "ok - MSG"
-#   drover_e2e_workdir NAME    after drover_e2e_init, for a test that runs processes of its own:
+#   drover_e2e_workdir NAME [DIR...]
+#                              after drover_e2e_init, for a test that runs processes of its own:
 #                              W, a scratch directory /tmp/drover-e2e-NAME.XXXXXX, and PIDS, an
 #                              array to add their pids to; at exit each is stopped (SIGTERM, at
-#                              most 30 s each) and W removed, then drover_cleanup runs; fail now
-#                              prints "FAIL: MSG" and the tail of every $W/*.log and droverd's log
+#                              most 30 s each, then SIGKILL) and W and the DIRs removed, then
+#                              drover_cleanup runs; fail now prints "FAIL: MSG" and the tail of
+#                              every $W/*.log and droverd's log
+#   drover_e2e_agent_init NAME for a test of drover-agent ($AGENT) with a git server of its own:
+#                              skipped without git or python3, failed when $AGENT is not built,
+#                              then drover_e2e_init and drover_e2e_workdir NAME
 #   drover_free_port LO-HI     prints the first port of the range nothing listens on, else fails
 #
 # Everything uses only the PG* environment (PGHOST, PGPORT, PGUSER, ...), as CI does; the rest
@@ -129,6 +134,7 @@ drover_free_port() {
 
 drover_e2e_workdir() {
     W=$(mktemp -d "/tmp/drover-e2e-$1.XXXXXX")
+    DROVER_E2E_DIRS=("$W" "${@:2}")
     PIDS=()
     fail() {
         echo "FAIL: $*" >&2
@@ -138,11 +144,19 @@ drover_e2e_workdir() {
     trap 'rc=$?; drover_e2e_workdir_cleanup; (exit $rc); drover_cleanup' EXIT
 }
 
+drover_e2e_agent_init() {
+    command -v git >/dev/null || drover_skip "git is missing"
+    command -v python3 >/dev/null || drover_skip "python3 is missing"
+    [ -x "$AGENT" ] || fail "missing $AGENT (build first)"
+    drover_e2e_init
+    drover_e2e_workdir "$1"
+}
+
 drover_e2e_workdir_cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do drover_wait_pid 30 "$p" 2>/dev/null || true; done
-    rm -rf "$W"
+    rm -rf "${DROVER_E2E_DIRS[@]}"
 }
 
 drover_start() {

@@ -29,12 +29,7 @@ AGENT=$BUILD/agent/drover-agent
 : "${DROVER_PORT_RANGE:=18300-18329}" # droverd (lib.sh picks a free one)
 GIT_PORT_RANGE=${DROVER_E2E_GIT_PORT_RANGE:-18330-18349}
 . "$SRC/tests/e2e/lib.sh"
-command -v git >/dev/null || drover_skip "git is missing"
-command -v python3 >/dev/null || drover_skip "python3 is missing"
-[ -x "$AGENT" ] || fail "missing $AGENT (build first)"
-drover_e2e_init
-
-drover_e2e_workdir agent
+drover_e2e_agent_init agent
 q() { psql -qAtX -c "$1"; }
 GITPORT=$(drover_free_port "$GIT_PORT_RANGE")
 

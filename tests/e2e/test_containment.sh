@@ -50,24 +50,9 @@ if [ "$CONTAIN_MODE" = container ]; then
 fi
 drover_e2e_init
 
-W=$(mktemp -d /tmp/drover-e2e-contain.XXXXXX)
 # A directory the sandbox can see (the sandbox hides /tmp): the fake claude lives there.
 VIS=$(mktemp -d "$BUILD/e2e-contain.XXXXXX")
-PIDS=()
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$W"/*.log "${DROVER_LOG:-/dev/null}"; do echo "--- $f"; tail -n 30 "$f"; done >&2
-  exit 1
-}
-contain_cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$W" "$VIS"
-}
-trap 'rc=$?; contain_cleanup; (exit $rc); drover_cleanup' EXIT
+drover_e2e_workdir contain "$VIS"
 q() { psql -qAtX -c "$1"; }
 wait_for() { # seconds sql-that-returns-t
   local deadline=$((SECONDS + $1))

@@ -31,12 +31,7 @@ CTL=$BUILD/agent/droverctl
 : "${DROVER_PORT_RANGE:=18350-18369}"
 GIT_PORT_RANGE=${DROVER_E2E_GIT_PORT_RANGE:-18370-18389}
 . "$SRC/tests/e2e/lib.sh"
-command -v git >/dev/null || drover_skip "git is missing"
-command -v python3 >/dev/null || drover_skip "python3 is missing"
-[ -x "$AGENT" ] || fail "missing $AGENT (build first)"
-drover_e2e_init
-
-drover_e2e_workdir review
+drover_e2e_agent_init review
 q() { psql -qAtX -c "$1"; }
 wait_for() { # seconds sql-that-returns-t
   local deadline=$((SECONDS + $1))
