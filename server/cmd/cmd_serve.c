@@ -76,7 +76,7 @@ static void *cmd_serve_events_start(void *arg, struct server *s)
     static const char *const channels[] = {QUEUE_CHANNEL_READY, QUEUE_CHANNEL_ACTIVITY, NULL};
     struct cmd_serve_app *a = arg;
     struct cmd_serve_feed *f = mem_calloc(1, sizeof(*f));
-    struct svc_listen_cb cb = {cmd_serve_heard, cmd_serve_resync, f};
+    struct svc_listen_cb cb = {.heard = cmd_serve_heard, .resync = cmd_serve_resync, .arg = f};
 
     f->server = s;
     f->listen = svc_listen_start(a->dsn, channels, &cb);

@@ -33,7 +33,7 @@ static const struct db_stmt st_hbbatch = {
     " ext AS (UPDATE tasks t SET lease_expires_at = now() + make_interval(secs => $2),"
     "  usage = CASE WHEN req.usage IS NULL THEN t.usage ELSE " HBBATCH_TASK_USAGE " END"
     "  FROM req WHERE t.agent_id = req.agent AND t.state = 'in_progress'"
-    "  RETURNING t.id, t.state, t.lease_expires_at, req.n),"
+    "  RETURNING t.id, t.state, t.lease_expires_at, t.budget, t.usage, req.n),"
     " ag AS (SELECT a.id, a.status FROM agents a WHERE a.id IN (SELECT agent FROM req)"
     "  AND (SELECT count(*) FROM ext) >= 0 ORDER BY a.id FOR UPDATE),"
     " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
@@ -55,6 +55,19 @@ static const struct db_stmt st_hbbatch = {
     "     'state', CASE WHEN t.agent_id = req.agent THEN t.state END, 'cancelled', true,"
     "     'lease_expires_at', NULL) FROM tasks t WHERE t.id = ANY (req.ids)"
     "    AND t.id NOT IN (SELECT id FROM ext WHERE ext.n = req.n)) s)::text AS tasks"
+    /* The tightest budget of the tasks the agent holds, and whether one is already past it:
+     * what svc_hbmem checks a reported usage against before it answers from memory. */
+    "  ,(SELECT jsonb_build_object("
+    "    'tokens', min((e.budget->>'tokens')::numeric)"
+    "     FILTER (WHERE jsonb_typeof(e.budget->'tokens') = 'number'),"
+    "    'usd', min((e.budget->>'usd')::numeric)"
+    "     FILTER (WHERE jsonb_typeof(e.budget->'usd') = 'number'),"
+    "    'over', coalesce(bool_or("
+    "     (jsonb_typeof(e.budget->'tokens') = 'number' AND jsonb_typeof(e.usage->'tokens') ="
+    "      'number' AND (e.usage->>'tokens')::numeric > (e.budget->>'tokens')::numeric)"
+    "     OR (jsonb_typeof(e.budget->'usd') = 'number' AND jsonb_typeof(e.usage->'usd') ="
+    "      'number' AND (e.usage->>'usd')::numeric > (e.budget->>'usd')::numeric)), false))"
+    "   FROM ext e WHERE e.n = req.n)::text AS limits"
     " FROM req ORDER BY req.n",
     2};
 
@@ -93,6 +106,7 @@ int hbbatch_exec(struct db *db, const struct queue_opts *o, struct hbbatch_req *
         struct hbbatch_req *q = &reqs[i];
 
         q->out = NULL;
+        q->limits = NULL;
         q->rc = -1;
         memset(&q->err, 0, sizeof(q->err));
         if (hbbatch_check(q, &q->err) < 0)
@@ -121,6 +135,7 @@ int hbbatch_exec(struct db *db, const struct queue_opts *o, struct hbbatch_req *
     for (size_t k = 0; k < m; k++) {
         struct hbbatch_req *q = &reqs[pos[k]];
         json_t *agent, *tasks;
+        struct err lerr = {0};
 
         if (!db_get(r, (int)k, "agent")) {
             err_set(&q->err, ERR_NOT_FOUND, "agent %s is not registered", q->agent_id);
@@ -134,6 +149,7 @@ int hbbatch_exec(struct db *db, const struct queue_opts *o, struct hbbatch_req *
             continue;
         }
         q->out = json_pack("{s:o,s:o}", "agent", agent, "tasks", tasks);
+        q->limits = queue_parse(db_get(r, (int)k, "limits"), &lerr);
         q->rc = 0;
     }
     rc = 0;

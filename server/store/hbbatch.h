@@ -20,7 +20,10 @@ struct hbbatch_req {
     const json_t *task_ids;
     const json_t *usage;
     json_t *out; /* owned by the caller after the call, as queue_heartbeat's *out */
-    int rc;      /* 0, or -1 with err */
+    /* Owned by the caller after the call, NULL on failure: {"tokens", "usd"} the smallest
+     * budgets (null: none) of the tasks the agent holds, "over" one is already past its own. */
+    json_t *limits;
+    int rc; /* 0, or -1 with err */
     struct err err;
 };
 

@@ -16,6 +16,7 @@
 struct hb_wait {
     struct hbbatch_req req;
     bool taken, done, retry_alone;
+    bool want_limits; /* svc_hbmem learns the budgets too: a batch of one runs hbbatch_exec */
     struct hb_wait *next;
 };
 
@@ -141,7 +142,7 @@ static bool hbbatch_lead(struct svc_hbbatch *b, struct svc_ctx *c)
     reqs = mem_calloc(n, sizeof(*reqs));
     for (size_t i = 0; i < n; i++)
         reqs[i] = ws[i]->req;
-    if (n == 1) {
+    if (n == 1 && !ws[0]->want_limits) {
         struct hbbatch_req *q = &reqs[0];
 
         q->rc = queue_heartbeat(c->db, &c->env->qo, q->agent_id, q->reported, q->task_ids, q->usage,
@@ -156,6 +157,7 @@ static bool hbbatch_lead(struct svc_hbbatch *b, struct svc_ctx *c)
     pthread_mutex_lock(&b->mu);
     for (size_t i = 0; i < n; i++) {
         ws[i]->req.out = reqs[i].out;
+        ws[i]->req.limits = reqs[i].limits;
         ws[i]->req.rc = reqs[i].rc;
         ws[i]->req.err = reqs[i].err;
         if (rc < 0) {
@@ -175,20 +177,44 @@ static bool hbbatch_lead(struct svc_hbbatch *b, struct svc_ctx *c)
     return true;
 }
 
+/* One heartbeat on the caller's own connection: queue_heartbeat's statement, or a batch of one
+ * when the caller wants the budgets too (only hbbatch_exec answers them). */
+static int hbbatch_alone(struct svc_ctx *c, const char *agent_id, const char *status,
+                         const json_t *task_ids, const json_t *usage, json_t **out, json_t **limits,
+                         struct err *err)
+{
+    struct hbbatch_req q = {agent_id, status, task_ids, usage, NULL, NULL, 0, {0}};
+
+    if (!limits)
+        return queue_heartbeat(c->db, &c->env->qo, agent_id, status, task_ids, usage, out, err);
+    if (hbbatch_exec(c->db, &c->env->qo, &q, 1, err) < 0)
+        return -1;
+    if (q.rc < 0) {
+        *err = q.err;
+        return -1;
+    }
+    *out = q.out;
+    *limits = q.limits;
+    return 0;
+}
+
 int svc_hbbatch_beat(struct svc_hbbatch *b, struct svc_ctx *c, const char *agent_id,
                      const char *status, const json_t *task_ids, const json_t *usage, json_t **out,
-                     struct err *err)
+                     json_t **limits, struct err *err)
 {
     struct hb_wait w;
 
     *out = NULL;
+    if (limits)
+        *limits = NULL;
     if (!b || b->max <= 1)
-        return queue_heartbeat(c->db, &c->env->qo, agent_id, status, task_ids, usage, out, err);
+        return hbbatch_alone(c, agent_id, status, task_ids, usage, out, limits, err);
     memset(&w, 0, sizeof(w));
     w.req.agent_id = agent_id;
     w.req.reported = status;
     w.req.task_ids = task_ids;
     w.req.usage = usage;
+    w.want_limits = limits != NULL;
     pthread_mutex_lock(&b->mu);
     *b->tail = &w;
     b->tail = &w.next;
@@ -199,11 +225,16 @@ int svc_hbbatch_beat(struct svc_hbbatch *b, struct svc_ctx *c, const char *agent
     }
     pthread_mutex_unlock(&b->mu);
     if (w.retry_alone) /* the batch failed as a whole: nothing of it was written */
-        return queue_heartbeat(c->db, &c->env->qo, agent_id, status, task_ids, usage, out, err);
+        return hbbatch_alone(c, agent_id, status, task_ids, usage, out, limits, err);
     if (w.req.rc < 0) {
+        json_decref(w.req.limits);
         *err = w.req.err;
         return -1;
     }
     *out = w.req.out;
+    if (limits)
+        *limits = w.req.limits;
+    else
+        json_decref(w.req.limits);
     return 0;
 }

@@ -30,11 +30,12 @@ void svc_hbbatch_free(struct svc_hbbatch *b);
 /*
  * One heartbeat through the batch (queue_heartbeat's arguments and answer). When the batch's
  * statement fails as a whole (a lost connection, a deadlock with another replica's batch),
- * each of its heartbeats is retried alone on its caller's own connection.
+ * each of its heartbeats is retried alone on its caller's own connection. `limits` (NULL: not
+ * wanted) gets hbbatch_req.limits, the budgets svc_hbmem checks usage against (owned).
  */
 int svc_hbbatch_beat(struct svc_hbbatch *b, struct svc_ctx *c, const char *agent_id,
                      const char *status, const json_t *task_ids, const json_t *usage, json_t **out,
-                     struct err *err);
+                     json_t **limits, struct err *err);
 
 /* Batches run and heartbeats they carried, since the start (for /metrics and tests). */
 void svc_hbbatch_stats(struct svc_hbbatch *b, long long *batches, long long *beats);

@@ -27,7 +27,8 @@ static void svc_listen_heard(const char *channel, const char *payload, void *arg
 {
     struct svc_listen *l = arg;
 
-    (void)payload;
+    if (l->cb.each)
+        l->cb.each(l->cb.arg, channel, payload);
     for (int i = 0; l->channels[i]; i++)
         if (strcmp(l->channels[i], channel) == 0)
             l->counts[i]++;
@@ -63,25 +64,31 @@ static void *svc_listen_main(void *arg)
                 continue;
             }
             backoff = 250;
+            if (l->cb.up)
+                l->cb.up(l->cb.arg, true);
             if (!first) {
                 log_info("listen", "LISTEN connection restored");
-                l->cb.resync(l->cb.arg);
+                if (l->cb.resync)
+                    l->cb.resync(l->cb.arg);
             }
             first = false;
         }
         rc = notify_wait(n, SVC_LISTEN_WAIT_MS, svc_listen_heard, l, &err);
         if (rc < 0) {
             log_warn("listen", "LISTEN connection lost: %s", err.msg);
+            if (l->cb.up)
+                l->cb.up(l->cb.arg, false);
             notify_close(n);
             n = NULL;
             continue;
         }
         if (rc > 0) {
             log_info("listen", "LISTEN connection restored");
-            l->cb.resync(l->cb.arg);
+            if (l->cb.resync)
+                l->cb.resync(l->cb.arg);
         }
         for (int i = 0; l->channels[i]; i++) {
-            if (l->counts[i])
+            if (l->counts[i] && l->cb.heard)
                 l->cb.heard(l->cb.arg, l->channels[i], l->counts[i]);
             l->counts[i] = 0;
         }

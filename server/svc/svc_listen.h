@@ -8,14 +8,22 @@
 #ifndef DROVER_SVC_LISTEN_H
 #define DROVER_SVC_LISTEN_H
 
+#include <stdbool.h>
+
 struct svc_listen;
 
 struct svc_listen_cb {
-    /* `count` notifications arrived on `channel` in one round. */
+    /* `count` notifications arrived on `channel` in one round (NULL: not wanted). */
     void (*heard)(void *arg, const char *channel, int count);
-    /* The connection was lost and is back: anything may have changed meanwhile. */
+    /* The connection was lost and is back: anything may have changed meanwhile (NULL: none). */
     void (*resync)(void *arg);
     void *arg;
+    /* Optional (NULL: none). Every notification with its payload, as it arrives, before the
+     * round's `heard`: for a listener that acts on which row changed, not only that one did. */
+    void (*each)(void *arg, const char *channel, const char *payload);
+    /* Optional. The connection is up (true: after every connect, the first included) or was
+     * lost (false): a listener that must not trust its state while deaf stops trusting it. */
+    void (*up)(void *arg, bool up);
 };
 
 /* Start the thread LISTENing on `channels` (NULL-terminated; copied) at `dsn` (NULL: PG*). */

@@ -37,7 +37,7 @@ int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *st
     }
     /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
     if (budget_enforce(c->db, agent_id, usage, &over, err) < 0 ||
-        svc_hbbatch_beat(c->env->hbbatch, c, agent_id, status, task_ids, usage, out, err) < 0)
+        svc_hbbatch_beat(c->env->hbbatch, c, agent_id, status, task_ids, usage, out, NULL, err) < 0)
         return -1;
 interval:
     json_object_set_new(*out, "heartbeat_interval",
