@@ -12,6 +12,7 @@
 #include "store/queue.h"
 #include "svc/svc.h"
 #include "svc/svc_hbbatch.h"
+#include "svc/svc_hbmem.h"
 #include "svc/svc_listen.h"
 #include "svc/svc_outbox.h"
 
@@ -158,6 +159,11 @@ int cmd_serve(int argc, char **argv)
     a.env.qo.lease_seconds = cfg.lease_seconds;
     a.env.qo.max_tasks_per_agent = cfg.max_tasks_per_agent;
     svc_hbbatch_set_max(a.env.hbbatch, cfg.heartbeat_batch);
+    /* Heartbeats answered from memory, written each tick on the flusher's own connection. */
+    if (cfg.heartbeat_tick > 0) {
+        a.env.hbmem = svc_hbmem_new(cfg.heartbeat_tick, cfg.heartbeat_batch);
+        svc_hbmem_start(a.env.hbmem, cfg.database_url, &a.env.qo);
+    }
     /* Forge tokens: DROVER_FORGE_TOKEN_<PROJECT>, or the file named by DROVER_FORGE_SECRETS. */
     a.env.forge_secrets = getenv("DROVER_FORGE_SECRETS");
     /* Links in pull requests Drover opens: the dashboard's task page and its transcript. */
@@ -192,6 +198,9 @@ int cmd_serve(int argc, char **argv)
                                        stderr, &err)))
         log_warn("main", "no access log: %s", err.msg);
     r = server_run(&cfg, &app);
+    /* The workers are gone: the last flush writes what memory answered (a clean stop loses no
+     * heartbeat). */
+    svc_hbmem_stop(a.env.hbmem);
     accesslog_stop(app.access);
     {
         long long batches = 0, beats = 0;
@@ -200,6 +209,16 @@ int cmd_serve(int argc, char **argv)
         log_info("serve",
                  "heartbeat batches=%lld heartbeats=%lld (group commit, --heartbeat-batch %d)",
                  batches, beats, cfg.heartbeat_batch);
+        if (a.env.hbmem) {
+            struct svc_hbmem_stats st;
+
+            svc_hbmem_stats(a.env.hbmem, &st);
+            log_info("serve",
+                     "heartbeats from memory=%lld synchronous=%lld flushed=%lld in %lld flushes"
+                     " (--heartbeat-tick %d ms), answers dropped by NOTIFY=%lld",
+                     st.memory, st.fallback, st.flushed, st.flushes, cfg.heartbeat_tick,
+                     st.dropped);
+        }
     }
     agentpool_stop(a.pool);
     svc_env_clear(&a.env);

@@ -204,6 +204,10 @@ static const struct opt cfg_opts[] = {
                 4096,
                 "most heartbeats written by one statement and commit (group commit: those that "
                 "arrive while the previous batch runs); 0 or 1: each its own"),
+    OPT_INT_ROW("heartbeat-tick", "DROVER_HEARTBEAT_TICK", "200", struct cfg, heartbeat_tick, 0,
+                10000,
+                "ms between group commits of heartbeats answered from memory (a crash loses at "
+                "most this much of them, far inside the lease); 0: answer each after its commit"),
     OPT_INT_ROW("long-poll-max", "DROVER_LONG_POLL_MAX", "60", struct cfg, long_poll_max, 0, 300,
                 "upper bound of get_next_task wait_seconds"),
     OPT_CUSTOM_ROW("auth", "DROVER_AUTH", "on", cfg_set_auth,

@@ -30,6 +30,8 @@ struct cfg {
     int max_streams_per_token;
     int heartbeat_interval; /* seconds, advertised to agents */
     int heartbeat_batch;    /* most heartbeats per statement (svc_hbbatch) */
+    int heartbeat_tick;     /* ms between writes of heartbeats answered from memory (svc_hbmem);
+                               0: every heartbeat answered after its own commit */
     int long_poll_max;      /* seconds, bound of get_next_task wait_seconds */
     bool auth;
     int max_conns;                /* file descriptors lws may use */

@@ -3,6 +3,7 @@
 #include "core/ttlcache.h"
 #include "svc/svc_auth.h"
 #include "svc/svc_hbbatch.h"
+#include "svc/svc_hbmem.h"
 #include "svc/svc_sessions.h"
 
 #include "core/log.h"
@@ -27,6 +28,8 @@ void svc_env_clear(struct svc_env *env)
     env->auth = env->sessions = NULL;
     svc_hbbatch_free(env->hbbatch);
     env->hbbatch = NULL;
+    svc_hbmem_free(env->hbmem);
+    env->hbmem = NULL;
 }
 
 void svc_ctx_refresh(struct svc_ctx *c)

@@ -43,6 +43,7 @@ struct svc_env {
     struct ttlcache *sessions;   /* known MCP sessions (svc_sessions.h), or NULL: no cache */
     const char *public_url;      /* where people reach this droverd (DROVER_PUBLIC_URL), or NULL */
     struct svc_hbbatch *hbbatch; /* heartbeat group commit (svc_hbbatch.h), or NULL: none */
+    struct svc_hbmem *hbmem;     /* heartbeats answered from memory (svc_hbmem.h), or NULL */
 };
 
 /* One caller's handle: the environment and its own connection (borrowed). */

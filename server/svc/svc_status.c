@@ -4,6 +4,7 @@
 #include "store/budget.h"
 #include "store/queue.h"
 #include "svc/svc_hbbatch.h"
+#include "svc/svc_hbmem.h"
 
 #include <string.h>
 
@@ -24,9 +25,16 @@ int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *st
                          const char *reason, const json_t *task_ids, const json_t *usage,
                          json_t **out, struct err *err)
 {
+    struct svc_hbmem *m = c->env->hbmem;
+    json_t *limits = NULL;
+    uint64_t gen = 0;
     int over = 0;
 
     *out = NULL;
+    /* Answered from memory when nothing it would say can have changed (svc_hbmem.h); an
+     * unusable report only settles the agent's queued heartbeat, so it cannot be undone. */
+    if (svc_hbmem_answer(m, agent_id, status, task_ids, usage, out, &gen))
+        goto interval;
     if (status && strcmp(status, "unusable") == 0) {
         json_t *agent = NULL;
 
@@ -37,8 +45,11 @@ int svc_status_heartbeat(struct svc_ctx *c, const char *agent_id, const char *st
     }
     /* Over-budget tasks stop before the reply is built, so it reports them cancelled. */
     if (budget_enforce(c->db, agent_id, usage, &over, err) < 0 ||
-        svc_hbbatch_beat(c->env->hbbatch, c, agent_id, status, task_ids, usage, out, NULL, err) < 0)
+        svc_hbbatch_beat(c->env->hbbatch, c, agent_id, status, task_ids, usage, out,
+                         m ? &limits : NULL, err) < 0)
         return -1;
+    svc_hbmem_learn(m, agent_id, gen, task_ids, *out, limits);
+    json_decref(limits);
 interval:
     json_object_set_new(*out, "heartbeat_interval",
                         json_integer(c->env->cfg ? c->env->cfg->heartbeat_interval : 30));
