@@ -490,6 +490,61 @@ int svc_hbmem_flush(struct svc_hbmem *m, struct db *db, const struct queue_opts 
     return rc;
 }
 
+int svc_hbmem_settle(struct svc_hbmem *m, struct db *db, const struct queue_opts *o,
+                     const char *agent, struct err *err)
+{
+    struct hbbatch_req q = {0};
+    struct hb_take tk = {0};
+    struct hb_ent *e;
+    char key[40];
+    uint64_t gen;
+    int rc = 0;
+
+    if (!m || !hbmem_key(agent, key))
+        return 0;
+    pthread_mutex_lock(&m->mu);
+    e = hbmem_find(m, key, false);
+    while (e && e->inflight) /* a flush is writing it: that is the order we need anyway */
+        pthread_cond_wait(&m->flushed, &m->mu);
+    if (!e || !e->pending) {
+        pthread_mutex_unlock(&m->mu);
+        return 0;
+    }
+    tk = (struct hb_take){e, e->status, e->task_ids, e->usage};
+    e->status = NULL;
+    e->task_ids = e->usage = NULL;
+    e->pending = false;
+    e->inflight = true;
+    gen = m->gen;
+    pthread_mutex_unlock(&m->mu);
+
+    q = (struct hbbatch_req){
+        .agent_id = e->agent, .reported = tk.status, .task_ids = tk.task_ids, .usage = tk.usage};
+    rc = hbbatch_exec(db, o, &q, 1, err);
+
+    pthread_mutex_lock(&m->mu);
+    e->inflight = false;
+    if (rc == 0 && q.rc == 0) {
+        hbmem_learn_locked(m, e, gen, tk.task_ids, q.out, q.limits);
+        m->st.flushed++;
+    } else if (rc < 0 && !e->pending) { /* not written: the next flush tries again */
+        e->status = tk.status;
+        e->task_ids = tk.task_ids;
+        e->usage = tk.usage;
+        tk.status = NULL;
+        tk.task_ids = tk.usage = NULL;
+        hbmem_push_pending(m, e);
+    }
+    pthread_cond_broadcast(&m->flushed);
+    pthread_mutex_unlock(&m->mu);
+    json_decref(q.out);
+    json_decref(q.limits);
+    free(tk.status);
+    json_decref(tk.task_ids);
+    json_decref(tk.usage);
+    return rc;
+}
+
 static void *hbmem_flusher(void *arg)
 {
     struct svc_hbmem *m = arg;

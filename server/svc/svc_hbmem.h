@@ -82,6 +82,15 @@ void svc_hbmem_set_listening(struct svc_hbmem *m, bool up);
 int svc_hbmem_flush(struct svc_hbmem *m, struct db *db, const struct queue_opts *o,
                     struct err *err);
 
+/*
+ * Write `agent`'s queued heartbeat now, on the caller's connection, before something that must
+ * come after it: a status change by the agent (a heartbeat's usage lands on the task only while
+ * it is in_progress, so it must not be overtaken by the task's completion). 0 (nothing queued
+ * included), or -1 with err (the heartbeat stays queued).
+ */
+int svc_hbmem_settle(struct svc_hbmem *m, struct db *db, const struct queue_opts *o,
+                     const char *agent, struct err *err);
+
 struct svc_hbmem_stats {
     long long memory;   /* answered from memory */
     long long fallback; /* sent down the synchronous path */

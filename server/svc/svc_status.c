@@ -12,6 +12,10 @@ int svc_status_update(struct svc_ctx *c, const char *agent_id, int64_t task_id, 
                       const char *to, const struct model_outcome *oc, json_t **task,
                       struct err *err)
 {
+    /* The agent's heartbeats before this change land before it: their usage reaches the task
+     * only while it is in_progress. */
+    if (svc_hbmem_settle(c->env->hbmem, c->db, &c->env->qo, agent_id, err) < 0)
+        return -1;
     return queue_update_status(c->db, &c->env->qo, agent_id, task_id, epoch, to, oc, task, err);
 }
 

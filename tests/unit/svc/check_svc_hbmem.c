@@ -182,6 +182,30 @@ START_TEST(memory_answers_and_the_flush_writes)
 }
 END_TEST
 
+START_TEST(a_status_change_lands_after_the_queued_heartbeat)
+{
+    char a[37];
+    long long t;
+    struct err err = {0};
+    json_t *task = NULL;
+
+    env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(env.hbmem, true);
+    new_agent(a);
+    t = held_task(a, NULL);
+    json_decref(beat(a, t, "{\"tokens\": 10}"));
+    json_decref(beat(a, t, "{\"tokens\": 70}")); /* from memory, queued */
+    ck_assert_int_eq(stats().memory, 1);
+    /* Completed before any flush: the queued usage must reach the task first. */
+    ck_assert_msg(svc_status_update(&svc, a, t, 1, "completed", NULL, &task, &err) == 0, "%s",
+                  err.msg);
+    json_decref(task);
+    ck_assert_int_eq(sql_ll("SELECT (usage->>'tokens')::int FROM tasks"), 70);
+    ck_assert_int_eq(svc_hbmem_flush(env.hbmem, &db, &qo, &err), 0);
+    ck_assert_int_eq(stats().flushed, 1); /* written once, by the status change */
+}
+END_TEST
+
 /* Start the threads and wait until a heartbeat of `agent` is answered from memory. */
 static void started_and_warm(const char *agent, long long t)
 {
@@ -280,6 +304,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, memory_answers_and_the_flush_writes);
+    tcase_add_test(tc, a_status_change_lands_after_the_queued_heartbeat);
     tcase_add_test(tc, cancel_and_requeue_reach_the_next_heartbeat);
     tcase_add_test(tc, budget_crossing_falls_back_and_stops_at_once);
     suite_add_tcase(s, tc);
