@@ -215,9 +215,9 @@ int cmd_serve(int argc, char **argv)
             svc_hbmem_stats(a.env.hbmem, &st);
             log_info("serve",
                      "heartbeats from memory=%lld synchronous=%lld flushed=%lld in %lld flushes"
-                     " (--heartbeat-tick %d ms), answers dropped by NOTIFY=%lld",
+                     " (--heartbeat-tick %d ms, longest %lld ms), answers dropped by NOTIFY=%lld",
                      st.memory, st.fallback, st.flushed, st.flushes, cfg.heartbeat_tick,
-                     st.dropped);
+                     st.flush_ms_max, st.dropped);
         }
     }
     agentpool_stop(a.pool);

@@ -28,7 +28,8 @@ static const struct db_stmt st_hbbatch = {
     "WITH req AS (SELECT r.n, (r.e->>'agent')::uuid AS agent, r.e->>'status' AS status,"
     "  ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.e->'ids') = 'array'"
     "   THEN r.e->'ids' ELSE '[]' END)::bigint) AS ids,"
-    "  CASE WHEN jsonb_typeof(r.e->'usage') = 'object' THEN r.e->'usage' END AS usage"
+    "  CASE WHEN jsonb_typeof(r.e->'usage') = 'object' THEN r.e->'usage' END AS usage,"
+    "  coalesce((r.e->>'deferred')::boolean, false) AS deferred"
     "  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(e, n)),"
     " ext AS (UPDATE tasks t SET lease_expires_at = now() + make_interval(secs => $2),"
     "  usage = CASE WHEN req.usage IS NULL THEN t.usage ELSE " HBBATCH_TASK_USAGE " END"
@@ -37,10 +38,18 @@ static const struct db_stmt st_hbbatch = {
     " ag AS (SELECT a.id, a.status FROM agents a WHERE a.id IN (SELECT agent FROM req)"
     "  AND (SELECT count(*) FROM ext) >= 0 ORDER BY a.id FOR UPDATE),"
     " upd AS (UPDATE agents a SET last_heartbeat_at = now(), updated_at = now(),"
-    "  offline_reason = CASE WHEN req.status = 'offline' THEN 'agent reported offline' END,"
+    /* As queue_heartbeat: an agent the pool already retired keeps the pool's reason
+     * ("unusable: ...") when its goodbye heartbeat arrives. */
+    "  offline_reason = CASE WHEN req.status = 'offline' AND ag.status = 'offline'"
+    "   THEN coalesce(a.offline_reason, 'agent reported offline')"
+    "   WHEN req.status = 'offline' THEN 'agent reported offline'"
+    "   WHEN req.deferred AND ag.status IN ('offline', 'unusable') THEN a.offline_reason END,"
     "  usage = CASE WHEN req.usage IS NULL THEN a.usage ELSE " HBBATCH_AGENT_USAGE " END,"
     "  status = CASE WHEN req.status = 'offline' THEN 'offline'"
     "   WHEN ag.status = 'draining' THEN 'draining'"
+    /* A deferred heartbeat (svc_hbmem) was sent before whatever set the agent offline or
+     * unusable since: that change came later and stands. */
+    "   WHEN req.deferred AND ag.status IN ('offline', 'unusable') THEN ag.status"
     "   WHEN EXISTS (SELECT 1 FROM ext WHERE ext.n = req.n) THEN 'busy' ELSE 'idle' END"
     "  FROM ag, req WHERE a.id = ag.id AND req.agent = a.id"
     "  RETURNING a.id, a.status, a.last_heartbeat_at, req.n)"
@@ -111,10 +120,11 @@ int hbbatch_exec(struct db *db, const struct queue_opts *o, struct hbbatch_req *
         memset(&q->err, 0, sizeof(q->err));
         if (hbbatch_check(q, &q->err) < 0)
             continue;
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:O,s:O}", "agent", q->agent_id, "status",
-                                             q->reported ? q->reported : "idle", "ids",
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:O,s:O,s:b}", "agent", q->agent_id,
+                                             "status", q->reported ? q->reported : "idle", "ids",
                                              q->task_ids ? q->task_ids : json_null(), "usage",
-                                             q->usage ? q->usage : json_null()));
+                                             q->usage ? q->usage : json_null(), "deferred",
+                                             q->deferred));
         pos[m++] = i;
     }
     rc = 0;

@@ -19,6 +19,9 @@ struct hbbatch_req {
     const char *reported; /* NULL = idle */
     const json_t *task_ids;
     const json_t *usage;
+    /* Answered earlier and written now (svc_hbmem): an agent set offline or unusable since keeps
+     * that status and reason instead of being brought back by an older heartbeat. */
+    bool deferred;
     json_t *out; /* owned by the caller after the call, as queue_heartbeat's *out */
     /* Owned by the caller after the call, NULL on failure: {"tokens", "usd"} the smallest
      * budgets (null: none) of the tasks the agent holds, "over" one is already past its own. */

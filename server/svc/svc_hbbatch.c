@@ -183,7 +183,8 @@ static int hbbatch_alone(struct svc_ctx *c, const char *agent_id, const char *st
                          const json_t *task_ids, const json_t *usage, json_t **out, json_t **limits,
                          struct err *err)
 {
-    struct hbbatch_req q = {agent_id, status, task_ids, usage, NULL, NULL, 0, {0}};
+    struct hbbatch_req q = {
+        .agent_id = agent_id, .reported = status, .task_ids = task_ids, .usage = usage};
 
     if (!limits)
         return queue_heartbeat(c->db, &c->env->qo, agent_id, status, task_ids, usage, out, err);

@@ -380,10 +380,20 @@ struct hb_take {
     json_t *task_ids, *usage;
 };
 
+/* The database took a chunk: memory stays trusted while a long flush makes progress (a flush
+ * of thousands of heartbeats may take longer than the staleness bound as a whole). */
+static void hbmem_progress(struct svc_hbmem *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->flush_ok_ms = clock_ms();
+    pthread_mutex_unlock(&m->mu);
+}
+
 /* Run one chunk; on a failed statement (a deadlock with another replica's batch, a lost
  * connection) each heartbeat again alone. Returns how many could not be written. */
-static size_t hbmem_run(struct db *db, const struct queue_opts *o, struct hb_take *tk,
-                        struct hbbatch_req *reqs, size_t n, bool *failed, struct err *err)
+static size_t hbmem_run(struct svc_hbmem *m, struct db *db, const struct queue_opts *o,
+                        struct hb_take *tk, struct hbbatch_req *reqs, size_t n, bool *failed,
+                        struct err *err)
 {
     size_t bad = 0;
 
@@ -391,9 +401,12 @@ static size_t hbmem_run(struct db *db, const struct queue_opts *o, struct hb_tak
         reqs[i] = (struct hbbatch_req){.agent_id = tk[i].e->agent,
                                        .reported = tk[i].status,
                                        .task_ids = tk[i].task_ids,
-                                       .usage = tk[i].usage};
-    if (hbbatch_exec(db, o, reqs, n, err) == 0)
+                                       .usage = tk[i].usage,
+                                       .deferred = true};
+    if (hbbatch_exec(db, o, reqs, n, err) == 0) {
+        hbmem_progress(m);
         return 0;
+    }
     log_warn("heartbeat", "a flush of %zu failed, each retries alone: %s", n, err->msg);
     for (size_t i = 0; i < n; i++) {
         struct err e1 = {0};
@@ -414,6 +427,7 @@ int svc_hbmem_flush(struct svc_hbmem *m, struct db *db, const struct queue_opts 
     struct hbbatch_req *reqs = NULL;
     bool *failed = NULL;
     size_t n = 0, bad = 0;
+    long long t0 = clock_ms();
     uint64_t gen;
     int rc = 0;
 
@@ -443,7 +457,7 @@ int svc_hbmem_flush(struct svc_hbmem *m, struct db *db, const struct queue_opts 
     for (size_t k = 0; k < n; k += (size_t)m->chunk) {
         size_t c = n - k < (size_t)m->chunk ? n - k : (size_t)m->chunk;
 
-        bad += hbmem_run(db, o, tk + k, reqs + k, c, failed + k, err);
+        bad += hbmem_run(m, db, o, tk + k, reqs + k, c, failed + k, err);
     }
 
     pthread_mutex_lock(&m->mu);
@@ -477,6 +491,8 @@ int svc_hbmem_flush(struct svc_hbmem *m, struct db *db, const struct queue_opts 
     if (n) {
         m->st.flushes++;
         m->st.flushed += (long long)(n - bad);
+        if (clock_ms() - t0 > m->st.flush_ms_max)
+            m->st.flush_ms_max = clock_ms() - t0;
     }
     if (bad == 0)
         m->flush_ok_ms = clock_ms();
@@ -518,8 +534,11 @@ int svc_hbmem_settle(struct svc_hbmem *m, struct db *db, const struct queue_opts
     gen = m->gen;
     pthread_mutex_unlock(&m->mu);
 
-    q = (struct hbbatch_req){
-        .agent_id = e->agent, .reported = tk.status, .task_ids = tk.task_ids, .usage = tk.usage};
+    q = (struct hbbatch_req){.agent_id = e->agent,
+                             .reported = tk.status,
+                             .task_ids = tk.task_ids,
+                             .usage = tk.usage,
+                             .deferred = true};
     rc = hbbatch_exec(db, o, &q, 1, err);
 
     pthread_mutex_lock(&m->mu);

@@ -92,11 +92,12 @@ int svc_hbmem_settle(struct svc_hbmem *m, struct db *db, const struct queue_opts
                      const char *agent, struct err *err);
 
 struct svc_hbmem_stats {
-    long long memory;   /* answered from memory */
-    long long fallback; /* sent down the synchronous path */
-    long long flushed;  /* queued heartbeats written */
-    long long flushes;  /* flushes that wrote something */
-    long long dropped;  /* cached answers dropped by NOTIFY */
+    long long memory;       /* answered from memory */
+    long long fallback;     /* sent down the synchronous path */
+    long long flushed;      /* queued heartbeats written */
+    long long flushes;      /* flushes that wrote something */
+    long long dropped;      /* cached answers dropped by NOTIFY */
+    long long flush_ms_max; /* the longest flush */
 };
 void svc_hbmem_stats(struct svc_hbmem *m, struct svc_hbmem_stats *s);
 

@@ -233,6 +233,28 @@ static int beats_until_cancelled(const char *agent, long long t)
     return -1;
 }
 
+START_TEST(a_queued_heartbeat_does_not_undo_a_later_retirement)
+{
+    char a[37];
+    struct err err = {0};
+    PGresult *r;
+
+    env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(env.hbmem, true);
+    new_agent(a);
+    json_decref(beat(a, 0, NULL));
+    json_decref(beat(a, 0, NULL)); /* from memory, queued */
+    ck_assert_int_eq(stats().memory, 1);
+    /* The pool retires the agent before the flush: the older heartbeat must not revive it. */
+    sql("UPDATE agents SET status = 'offline', offline_reason = 'unusable: test'");
+    ck_assert_int_eq(svc_hbmem_flush(env.hbmem, &db, &qo, &err), 0);
+    ck_assert_int_eq(stats().flushed, 1);
+    r = PQexec(db.conn, "SELECT status || ' ' || offline_reason FROM agents");
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "offline unusable: test");
+    PQclear(r);
+}
+END_TEST
+
 START_TEST(cancel_and_requeue_reach_the_next_heartbeat)
 {
     char a[37], b[37];
@@ -305,6 +327,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, memory_answers_and_the_flush_writes);
     tcase_add_test(tc, a_status_change_lands_after_the_queued_heartbeat);
+    tcase_add_test(tc, a_queued_heartbeat_does_not_undo_a_later_retirement);
     tcase_add_test(tc, cancel_and_requeue_reach_the_next_heartbeat);
     tcase_add_test(tc, budget_crossing_falls_back_and_stops_at_once);
     suite_add_tcase(s, tc);
