@@ -3,7 +3,9 @@
 keep-alive connection to droverd's /rpc, beating for its task as fast as answers come, until
 droverd goes away or the file STOP exists. For every acknowledged heartbeat it keeps the largest
 lease_expires_at and last_heartbeat_at droverd answered; for the watched task it records whether
-any answer to a heartbeat *sent after* the file CANCELLED appeared failed to say cancelled.
+any answer to a heartbeat sent more than GRACE seconds after the file CANCELLED appeared failed to
+say cancelled (heartbeats answered from memory learn of a cancel by NOTIFY: a few ms, within one
+heartbeat interval, not before the cancel's own answer).
 Writes one JSON object: {agent: {task, lease, beat, acks, cancel_seen, cancel_missed}}.
 
 usage: hb_load.py URL TOKENS_FILE OUT_FILE STOP CANCELLED WATCH_TASK
@@ -14,7 +16,10 @@ import json
 import os
 import sys
 import threading
+import time
 from urllib.parse import urlsplit
+
+GRACE = 1.0  # seconds: the shortest heartbeat interval droverd tells agents
 
 
 def beat(url, token, task, stop, cancelled, watch, res):
@@ -26,6 +31,7 @@ def beat(url, token, task, stop, cancelled, watch, res):
                                   "arguments": {"status": "busy", "task_ids": [task]}}})
     while not os.path.exists(stop):
         after_cancel = task == watch and os.path.exists(cancelled)
+        late = after_cancel and time.time() > os.path.getmtime(cancelled) + GRACE
         try:
             conn.request("POST", "/rpc", body, hdr)
             r = conn.getresponse()
@@ -48,7 +54,7 @@ def beat(url, token, task, stop, cancelled, watch, res):
                 if after_cancel:
                     res["after_cancel"] += 1
             else:
-                if after_cancel:
+                if late:
                     res["cancel_missed"] += 1
                 if t.get("lease_expires_at") and t["lease_expires_at"] > res["lease"]:
                     res["lease"] = t["lease_expires_at"]
