@@ -27,7 +27,7 @@
 #define QUEUE_CHANNEL_ACTIVITY "drover_activity"
 /* A task left the backlog or in_progress for good (sql/006): the autoscaler's load-drop hint. */
 #define QUEUE_CHANNEL_DONE "drover_task_done"
-/* Payload an agent id: its cached heartbeat answer may be stale (sql/045, svc_hbmem). */
+/* Payload an agent id: its cached heartbeat answer may be stale (sql/046, svc_hbmem). */
 #define QUEUE_CHANNEL_HB_AGENT "drover_hb_agent"
 
 /* How long the last holder of a task may still append log lines after it left in_progress. */

@@ -5,9 +5,17 @@
 
 #include <string.h>
 
+/*
+ * Slots of the verified-token cache: one per agent token in use. With fewer than the agents
+ * (512 before), tokens evicted each other and every heartbeat of a 3,000-agent pool went to
+ * the database to verify its token, filling the job queue ("server busy"; docs/performance.md).
+ * 16,384 covers the 10,000-agent target at about 6 MiB.
+ */
+#define SVC_AUTH_CACHE_SLOTS 16384
+
 struct ttlcache *svc_auth_cache_new(void)
 {
-    return ttlcache_new(512, sizeof(struct principal), SVC_AUTH_TTL_MS);
+    return ttlcache_new(SVC_AUTH_CACHE_SLOTS, sizeof(struct principal), SVC_AUTH_TTL_MS);
 }
 
 bool svc_auth_peek(const struct svc_env *env, const char *token, struct principal *who)

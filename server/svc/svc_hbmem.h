@@ -15,7 +15,7 @@
  * written; their next heartbeat lands (synchronously: a new process knows no one). That is far
  * inside a 120 s lease.
  *
- * Staleness is bounded by NOTIFY (sql/045, channel drover_hb_agent, payload the agent id): a
+ * Staleness is bounded by NOTIFY (sql/046, channel drover_hb_agent, payload the agent id): a
  * task leaving or reaching an agent, its budget changing, the agent draining or deleted drops
  * that agent's cached answer, so its next heartbeat reads the tables (cancellation reaches an
  * agent within one heartbeat interval). A lost LISTEN connection drops every answer and, while

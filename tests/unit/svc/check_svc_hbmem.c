@@ -3,7 +3,7 @@
  * svc_status_heartbeat as a worker calls it: the first heartbeat is synchronous, the next ones
  * with the same task set are answered from memory and written only by the flush (which extends
  * the lease then); a changed task set falls back; a cancel, and a requeue, reach the very next
- * heartbeat through NOTIFY (sql/045) with no flush in between; a usage past a cached budget
+ * heartbeat through NOTIFY (sql/046) with no flush in between; a usage past a cached budget
  * falls back and the budget stop acts on that first heartbeat.
  */
 #include <check.h>
