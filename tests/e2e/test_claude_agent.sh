@@ -21,17 +21,7 @@ export DROVER_PORT_RANGE=${DROVER_PORT_RANGE:-18790-18809}
 
 proto_npm_tools
 proto_db
-claude_bin=$PROTO_NPM/node_modules/.bin/claude
-[ -x "$claude_bin" ] || proto_missing "Claude Code is not installed in $PROTO_NPM"
-W=$PROTO_TMP
-# The agent's PATH: claude and the few tools it needs. Not under /tmp: the coding command runs
-# in bubblewrap (the default sandbox, docs/security.md), which gives it a /tmp of its own.
-BIN="$DROVER_BUILD_DIR/e2e-claude-agent-bin.$$"
-rm -rf "$BIN"
-mkdir -p "$BIN" "$W/ws" "$W/home"
-ln -sf "$claude_bin" "$BIN/claude"
-ln -sf "$PROTO_NODE" "$BIN/node"
-for t in git bash sh env cat ls head grep sed bwrap true; do ln -sf "$(type -P $t)" "$BIN/$t"; done
+proto_claude_path claude-agent
 
 # --- the scripted model -----------------------------------------------------------------------
 Q="Which greeting should GREETING.md carry?"

@@ -19,15 +19,7 @@ export DROVER_PORT_RANGE=${DROVER_PORT_RANGE:-18810-18829}
 
 proto_npm_tools
 proto_db
-claude_bin=$PROTO_NPM/node_modules/.bin/claude
-[ -x "$claude_bin" ] || proto_missing "Claude Code is not installed in $PROTO_NPM"
-W=$PROTO_TMP
-BIN="$DROVER_BUILD_DIR/e2e-claude-autonomy-bin.$$"
-rm -rf "$BIN"
-mkdir -p "$BIN" "$W/ws" "$W/home"
-ln -sf "$claude_bin" "$BIN/claude"
-ln -sf "$PROTO_NODE" "$BIN/node"
-for t in git bash sh env cat ls head grep sed bwrap true touch; do ln -sf "$(type -P $t)" "$BIN/$t"; done
+proto_claude_path claude-autonomy touch
 
 cat >"$W/script.json" <<'JSON'
 [

@@ -122,6 +122,23 @@ proto_enqueue() {
 # The pinned npm clients (scripts/lib/npm-tools.sh); sets PROTO_NPM (the install directory)
 # and PROTO_NODE (Node 22). The one step that may download: it gets the caller's proxy settings
 # back, and a bound.
+# The PATH of a drover-agent that runs the real Claude Code: claude (the pinned npm package),
+# its Node, and the few tools it needs, linked into $BIN (set here: under the build directory,
+# not /tmp, because the coding command runs in bubblewrap with a /tmp of its own). Also makes
+# $W/ws and $W/home (W = PROTO_TMP). Needs proto_npm_tools first. proto_claude_path NAME [TOOL...]
+proto_claude_path() {
+  local name=$1 claude_bin=$PROTO_NPM/node_modules/.bin/claude t
+  shift
+  [ -x "$claude_bin" ] || proto_missing "Claude Code is not installed in $PROTO_NPM"
+  W=$PROTO_TMP
+  BIN="$DROVER_BUILD_DIR/e2e-$name-bin.$$"
+  rm -rf "$BIN"
+  mkdir -p "$BIN" "$W/ws" "$W/home"
+  ln -sf "$claude_bin" "$BIN/claude"
+  ln -sf "$PROTO_NODE" "$BIN/node"
+  for t in git bash sh env cat ls head grep sed bwrap true "$@"; do ln -sf "$(type -P "$t")" "$BIN/$t"; done
+}
+
 proto_npm_tools() {
   local tools=$PROTO_ROOT/scripts/lib/npm-tools.sh
   if ! PROTO_NPM=$(env "${DROVER_HARNESS_PROXY[@]}" timeout 600 "$tools" --dir 2>"$PROTO_TMP/npm-tools.log"); then

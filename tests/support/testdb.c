@@ -122,3 +122,24 @@ void testdb_svc_close(struct db *db, struct svc_env *env)
     svc_env_clear(env);
     db_close(db);
 }
+
+long long testdb_scalar(struct db *db, const char *sql)
+{
+    PGresult *r = PQexec(db->conn, sql);
+    long long v;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0, "%s: %s", sql,
+                  PQerrorMessage(db->conn));
+    v = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+void testdb_exec(struct db *db, const char *sql)
+{
+    PGresult *r = PQexec(db->conn, sql);
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQerrorMessage(db->conn));
+    PQclear(r);
+}

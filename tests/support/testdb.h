@@ -46,4 +46,10 @@ double testdb_slowdown(void);
 /* The schema name. */
 const char *testdb_schema(void);
 
+/* The first column of the first row of `sql` as an integer; any error fails the test. */
+long long testdb_scalar(struct db *db, const char *sql);
+
+/* Run `sql` (a command or a query); any error fails the test. */
+void testdb_exec(struct db *db, const char *sql);
+
 #endif

@@ -35,22 +35,12 @@ static void teardown(void)
 
 static long long scalar(const char *sql)
 {
-    PGresult *r = PQexec(db.conn, sql);
-    long long v;
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db.conn));
-    v = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
+    return testdb_scalar(&db, sql);
 }
 
 static void exec_ok(const char *sql)
 {
-    PGresult *r = PQexec(db.conn, sql);
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-                  "%s: %s", sql, PQerrorMessage(db.conn));
-    PQclear(r);
+    testdb_exec(&db, sql);
 }
 
 static int64_t add_project(const char *name)
