@@ -12,11 +12,10 @@
 
 int forge_backend_close_pull_request(const struct forge *f, long long number, struct err *err)
 {
-    struct forge_http_resp r = {0};
     const char *method = "PATCH";
     json_t *b = NULL;
     char *path = NULL, *id = NULL;
-    int rc = -1;
+    int rc;
 
     if (f->kind == FORGE_GIT)
         return err_set(err, ERR_INVALID, "a plain git repository has no pull request to close");
@@ -31,16 +30,8 @@ int forge_backend_close_pull_request(const struct forge *f, long long number, st
         path = mem_printf("/repos/%s/pulls/%lld", f->repo_path ? f->repo_path : "", number);
         b = json_pack("{s:s}", "state", "closed");
     }
-    if (forge_http_request(f, method, path, b, &r, err) < 0)
-        goto out;
     /* GitHub and GitLab answer 200, Gitea 201, each with the updated pull request. */
-    if (r.status != 200 && r.status != 201) {
-        forge_http_fail(&r, "closing the pull request", err);
-        goto out;
-    }
-    rc = 0;
-out:
-    forge_http_resp_clear(&r);
+    rc = forge_http_send(f, method, path, b, "closing the pull request", err);
     json_decref(b);
     free(path);
     free(id);

@@ -15,10 +15,9 @@
 static int forge_comment_post(const struct forge *f, bool on_pr, long long number, const char *body,
                               struct err *err)
 {
-    struct forge_http_resp r = {0};
     json_t *b;
     char *path, *id = NULL;
-    int rc = -1;
+    int rc;
 
     if (f->kind == FORGE_GIT)
         return err_set(err, ERR_INVALID, "a plain git repository has no issues to comment on");
@@ -33,16 +32,8 @@ static int forge_comment_post(const struct forge *f, bool on_pr, long long numbe
             mem_printf("/repos/%s/issues/%lld/comments", f->repo_path ? f->repo_path : "", number);
     }
     b = json_pack("{s:s}", "body", body);
-    if (forge_http_request(f, "POST", path, b, &r, err) < 0)
-        goto out;
-    if (r.status != 201 && r.status != 200) {
-        forge_http_fail(&r, on_pr ? "commenting on the pull request" : "commenting on the issue",
-                        err);
-        goto out;
-    }
-    rc = 0;
-out:
-    forge_http_resp_clear(&r);
+    rc = forge_http_send(f, "POST", path, b,
+                         on_pr ? "commenting on the pull request" : "commenting on the issue", err);
     json_decref(b);
     free(path);
     free(id);

@@ -141,6 +141,22 @@ int forge_http_fail(const struct forge_http_resp *r, const char *what, struct er
                    *msg ? ": " : "", msg);
 }
 
+int forge_http_send(const struct forge *f, const char *method, const char *path, const json_t *body,
+                    const char *what, struct err *err)
+{
+    struct forge_http_resp r;
+    int rc = -1;
+
+    if (forge_http_request(f, method, path, body, &r, err) < 0)
+        return -1;
+    if (r.status >= 200 && r.status <= 299)
+        rc = 0;
+    else
+        forge_http_fail(&r, what, err);
+    forge_http_resp_clear(&r);
+    return rc;
+}
+
 int forge_http_get_json(const struct forge *f, const char *path, json_type type, const char *what,
                         json_t **json, struct err *err)
 {

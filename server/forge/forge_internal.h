@@ -79,6 +79,14 @@ int forge_http_fail(const struct forge_http_resp *r, const char *what, struct er
 const char *forge_http_message(const struct forge_http_resp *r);
 
 /*
+ * `method` `path` with `body` (may be NULL) where any 2xx answer is success and its body is not
+ * needed (a comment, a close, a label): 0, or -1 with err (forge_http_fail with `what` for a
+ * non-2xx answer; ERR_UNAVAILABLE when none arrived).
+ */
+int forge_http_send(const struct forge *f, const char *method, const char *path, const json_t *body,
+                    const char *what, struct err *err);
+
+/*
  * GET `path` and expect 200 with a JSON value of `type` (JSON_OBJECT or JSON_ARRAY).
  * 0 with *json set (owned); 1 when the forge answered something else (err set by
  * forge_http_fail with `what`, so a 404 reads ERR_NOT_FOUND); -1 when no answer arrived.

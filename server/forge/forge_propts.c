@@ -53,19 +53,9 @@ void forge_propts_warn(json_t *out, const char *what, const struct err *e)
 static int forge_propts_post(const struct forge *f, const char *path, const char *key,
                              const json_t *values, const char *what, struct err *err)
 {
-    struct forge_http_resp r = {0};
     json_t *b = json_pack("{s:O}", key, values);
-    int rc = -1;
+    int rc = forge_http_send(f, "POST", path, b, what, err);
 
-    if (forge_http_request(f, "POST", path, b, &r, err) < 0)
-        goto out;
-    if (r.status < 200 || r.status > 299) {
-        forge_http_fail(&r, what, err);
-        goto out;
-    }
-    rc = 0;
-out:
-    forge_http_resp_clear(&r);
     json_decref(b);
     return rc;
 }

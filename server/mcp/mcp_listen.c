@@ -127,7 +127,8 @@ int mcp_listen_fetch(struct svc_ctx *svc, const char *arg, char cursor[MCP_LISTE
     bool tasks;
     json_t *sid, *acked = json_array();
     char next[MCP_LISTEN_CURSOR_MAX] = "a";
-    bool first = cursor[0] == '\0';
+    bool first = cursor[0] == '\0', keyed = false;
+    struct svc_handles_key key;
     size_t k = 1;
     int rc = -1;
 
@@ -138,6 +139,10 @@ int mcp_listen_fetch(struct svc_ctx *svc, const char *arg, char cursor[MCP_LISTE
         goto out;
     }
     tasks = nl[1] == 'T'; /* asked for task notifications (else the ack agrees to none) */
+    /* The handles' key once per fetch, not once per task: it is a database read. */
+    if (svc_handles_load(svc, &key, err) < 0)
+        goto out;
+    keyed = true;
     for (p = nl + 1 + tasks; *p && k + 1 < sizeof(next); k++) {
         char handle[SVC_HANDLE_LEN];
         int64_t id = strtoll(p, NULL, 10);
@@ -147,8 +152,7 @@ int mcp_listen_fetch(struct svc_ctx *svc, const char *arg, char cursor[MCP_LISTE
         p += strcspn(p, ",");
         if (*p == ',')
             p++;
-        if (svc_handles_make(svc, id, handle, err) < 0)
-            goto out;
+        svc_handles_sign(&key, id, handle);
         if (first)
             json_array_append_new(acked, json_string(handle));
         if (svc_tasks_get(svc, id, &task, &e2) < 0) {
@@ -178,6 +182,8 @@ int mcp_listen_fetch(struct svc_ctx *svc, const char *arg, char cursor[MCP_LISTE
     memcpy(cursor, next, sizeof(next));
     rc = 0;
 out:
+    if (keyed)
+        svc_handles_wipe(&key);
     json_decref(acked);
     json_decref(sid);
     if (rc < 0) {
