@@ -155,6 +155,16 @@ PGresult *db_exec(struct db *db, const struct db_stmt *st, const char *const *pa
     }
 }
 
+int db_run(struct db *db, const struct db_stmt *st, const char *const *params, struct err *err)
+{
+    PGresult *r = db_exec(db, st, params, err);
+
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
 int db_command(struct db *db, const char *sql, struct err *err)
 {
     PGresult *r;

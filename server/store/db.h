@@ -53,6 +53,9 @@ int db_ensure(struct db *db, struct err *err);
 PGresult *db_exec(struct db *db, const struct db_stmt *st, const char *const *params,
                   struct err *err);
 
+/* db_exec for a statement whose rows do not matter (an UPDATE, a DELETE): 0 or -1. */
+int db_run(struct db *db, const struct db_stmt *st, const char *const *params, struct err *err);
+
 /* Run a plain command (BEGIN, COMMIT, ...). 0 or -1. */
 int db_command(struct db *db, const char *sql, struct err *err);
 

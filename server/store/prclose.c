@@ -52,17 +52,6 @@ static const struct db_stmt st_done = {
     " SELECT $2, 'system', 'info', left($3, 2000) FROM f",
     3};
 
-static int prclose_run(struct db *db, const struct db_stmt *st, const char *const *p,
-                       struct err *err)
-{
-    PGresult *r = db_exec(db, st, p, err);
-
-    if (!r)
-        return -1;
-    PQclear(r);
-    return 0;
-}
-
 int prclose_queue(struct db *db, int64_t accepted_id, const PGresult *ids, struct err *err)
 {
     char id[24], *arr;
@@ -80,7 +69,7 @@ int prclose_queue(struct db *db, int64_t accepted_id, const PGresult *ids, struc
     arr = buf_take(&b, NULL);
     snprintf(id, sizeof(id), "%lld", (long long)accepted_id);
     p[1] = arr;
-    rc = prclose_run(db, &st_queue, p, err);
+    rc = db_run(db, &st_queue, p, err);
     free(arr);
     return rc;
 }
@@ -110,7 +99,7 @@ int prclose_commented(struct db *db, int64_t id, struct err *err)
     const char *p[1] = {i};
 
     snprintf(i, sizeof(i), "%lld", (long long)id);
-    return prclose_run(db, &st_commented, p, err);
+    return db_run(db, &st_commented, p, err);
 }
 
 int prclose_done(struct db *db, int64_t id, int64_t task_id, const char *message, struct err *err)
@@ -120,5 +109,5 @@ int prclose_done(struct db *db, int64_t id, int64_t task_id, const char *message
 
     snprintf(i, sizeof(i), "%lld", (long long)id);
     snprintf(t, sizeof(t), "%lld", (long long)task_id);
-    return prclose_run(db, &st_done, p, err);
+    return db_run(db, &st_done, p, err);
 }

@@ -83,18 +83,6 @@ static const struct db_stmt st_deliveries = {
     " WHERE project_id = $1 ORDER BY id DESC LIMIT $2) d",
     2};
 
-/* Run a statement whose rows do not matter. */
-static int review_run(struct db *db, const struct db_stmt *st, const char *const *p,
-                      struct err *err)
-{
-    PGresult *r = db_exec(db, st, p, err);
-
-    if (!r)
-        return -1;
-    PQclear(r);
-    return 0;
-}
-
 /* The open siblings of a fan-out child, locked, when its project closes them on accept. */
 static const struct db_stmt st_siblings = {
     "review_siblings",
@@ -194,7 +182,7 @@ int review_rework(struct db *db, int64_t task_id, const char *actor, const char 
         err_set(err, ERR_INVALID, "say what to change: send {\"instructions\": \"...\"}");
         goto out;
     }
-    if (review_run(db, &st_consume, p1, err) < 0)
+    if (db_run(db, &st_consume, p1, err) < 0)
         goto out;
     ctx = json_pack("[O]", entry);
     m.context = ctx;
@@ -237,7 +225,7 @@ int review_set_submitter(struct db *db, int64_t task_id, const char *name, long 
     snprintf(tok, sizeof(tok), "%lld", token_id);
     if (token_id <= 0)
         p[2] = NULL;
-    return review_run(db, &st_submitter, p, err);
+    return db_run(db, &st_submitter, p, err);
 }
 
 int review_owner(struct db *db, int64_t task_id, long long *token_id, char access[16],
@@ -282,7 +270,7 @@ int review_add_comment(struct db *db, int64_t task_id, const struct review_comme
     snprintf(pos, sizeof(pos), "%lld", c->position);
     if (c->forge_id && !*c->forge_id)
         p[6] = NULL;
-    return review_run(db, &st_add_comment, p, err);
+    return db_run(db, &st_add_comment, p, err);
 }
 
 int review_find_task(struct db *db, int64_t project_id, long long number, const char *branch,
@@ -311,7 +299,7 @@ int review_pr_update(struct db *db, int64_t task_id, const json_t *fields, struc
     int rc;
 
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    rc = review_run(db, &st_pr_update, p, err);
+    rc = db_run(db, &st_pr_update, p, err);
     free(f);
     return rc;
 }
@@ -350,7 +338,7 @@ int review_delivery_done(struct db *db, int64_t row_id, int64_t task_id, const c
     snprintf(id, sizeof(id), "%lld", (long long)row_id);
     snprintf(tid, sizeof(tid), "%lld", (long long)task_id);
     snprintf(oc, sizeof(oc), "%s", outcome);
-    return review_run(db, &st_delivery_done, p, err);
+    return db_run(db, &st_delivery_done, p, err);
 }
 
 void review_delivery_forget(struct db *db, int64_t row_id)
@@ -360,7 +348,7 @@ void review_delivery_forget(struct db *db, int64_t row_id)
     struct err e = {0};
 
     snprintf(id, sizeof(id), "%lld", (long long)row_id);
-    review_run(db, &st_delivery_forget, p, &e);
+    db_run(db, &st_delivery_forget, p, &e);
 }
 
 int review_deliveries(struct db *db, int64_t project_id, int limit, json_t **out, struct err *err)
@@ -417,7 +405,7 @@ int review_issue_link(struct db *db, int64_t task_id, long long issue, const cha
 
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
     snprintf(n, sizeof(n), "%lld", issue);
-    return review_run(db, &st_issue_link, p, err);
+    return db_run(db, &st_issue_link, p, err);
 }
 
 int review_comments_take(struct db *db, int limit, int lease_s, json_t **out, struct err *err)
@@ -445,7 +433,7 @@ int review_comment_settle(struct db *db, int64_t id, bool posted, bool dead, int
 
     snprintf(i, sizeof(i), "%lld", (long long)id);
     snprintf(r, sizeof(r), "%d", retry_s);
-    return review_run(db, &st_comment_settle, p, err);
+    return db_run(db, &st_comment_settle, p, err);
 }
 
 static const struct db_stmt st_note = {
@@ -462,7 +450,7 @@ int review_note(struct db *db, int64_t task_id, const char *message, const json_
     int rc;
 
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    rc = review_run(db, &st_note, p, err);
+    rc = db_run(db, &st_note, p, err);
     free(meta);
     return rc;
 }

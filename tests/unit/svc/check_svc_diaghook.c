@@ -211,8 +211,8 @@ START_TEST(missing_events_warn)
 {
     static const char *const missing[] = {"pull_request_review, issue_comment, issue_label",
                                           "note_events",
-                                          "pull_request_review, pull_request_review_comment, "
-                                          "issue_comment, issues"};
+                                          ("pull_request_review, pull_request_review_comment, "
+                                           "issue_comment, issues")};
     char *url = drover_url(_i, PUBLIC), *h = hook_json(_i, url, false, true);
     char *list = mem_printf("[%s]", h), *want = mem_printf("missing events %s", missing[_i]);
     json_t *r;
