@@ -2,10 +2,11 @@
  * Held get_next_task long-polls. A claim that found nothing and may wait (park_seconds) is
  * kept here as {connection id, JSON-RPC id, agent, deadline}, claiming nothing while it waits.
  * It is re-run as a JOB_CLAIM when a task may have become claimable: up to
- * HELD_WAKE_PER_NOTIFY per task-ready notification, and, because NOTIFY is only a hint (and
- * a back-off's run_after passes silently), as many as the periodic count of claimable tasks
- * says (the re-check backstop). At its deadline, on cancellation and at shutdown it is
- * answered {task: null}. Service thread only.
+ * HELD_WAKE_PER_NOTIFY per task that a notification announces (idle held claims first, then
+ * claims that were running when it came and so may have looked too early), and, because
+ * NOTIFY is only a hint (and a back-off's run_after passes silently), as many as the periodic
+ * count of claimable tasks says (the re-check backstop). At its deadline, on cancellation and at
+ * shutdown it is answered {task: null}. Service thread only.
  */
 #include "core/mem.h"
 #include "mcp/mcp.h"
@@ -22,6 +23,7 @@
  * 6,700/s at 10,000 agents.) */
 #define HELD_RECHECK_MS 1500
 #define HELD_WAKE_PER_NOTIFY 4 /* held claims re-run per task-ready notification */
+#define HELD_CREDIT_MAX 4096   /* re-runs owed at most (a burst of notifications) */
 
 void held_free(struct held *h)
 {
@@ -86,17 +88,36 @@ static void held_submit(struct server *s, struct held *h)
     h->inflight = true;
 }
 
-/* Re-run up to `max` waiting claims (0 = all), oldest deadline first is good enough: in order. */
-static void held_wake(struct server *s, int max)
+/* Claims a notification of this many tasks may set off. */
+static long long held_credit_for(int nevents)
 {
-    int n = 0;
+    return (long long)(nevents > 0 ? nevents : 1) * HELD_WAKE_PER_NOTIFY;
+}
 
-    for (size_t i = 0; i < s->nheld && (max == 0 || n < max); i++) {
+static void held_credit_cap(struct server *s)
+{
+    if (s->wake_credit > HELD_CREDIT_MAX)
+        s->wake_credit = HELD_CREDIT_MAX;
+}
+
+/* Spend the wake credit on waiting claims, in order (oldest deadline first is good enough). */
+static void held_wake(struct server *s)
+{
+    for (size_t i = 0; i < s->nheld && s->wake_credit > 0; i++) {
         if (!s->held[i].inflight && !s->held[i].cancelled) {
             held_submit(s, &s->held[i]);
-            n++;
+            s->wake_credit--;
         }
     }
+}
+
+/* A claim that ran while a task became ready: run it again if the credit allows. */
+static void held_again(struct server *s, struct held *h, uint64_t seq)
+{
+    if (seq == s->notify_seq || s->wake_credit <= 0)
+        return;
+    s->wake_credit--;
+    held_submit(s, h);
 }
 
 void held_cancel(struct server *s, const struct job *j)
@@ -139,8 +160,7 @@ void held_park(struct server *s, const struct job *j)
         s->held = mem_realloc(s->held, s->capheld * sizeof(*s->held));
     }
     s->held[s->nheld++] = h;
-    if (j->notify_seq != s->notify_seq) /* a task became ready while the claim ran */
-        held_submit(s, &s->held[s->nheld - 1]);
+    held_again(s, &s->held[s->nheld - 1], j->notify_seq); /* a task became ready meanwhile */
     if (!j->ws) {
         struct lws *wsi = conn_get(s, j->conn_id);
         if (wsi) /* held: the tick answers at the deadline, not the waiting backstop */
@@ -160,8 +180,8 @@ bool held_claim_done(struct server *s, const struct job *j)
             if (!h->ws || s->stopping)
                 held_answer_null(s, h);
             held_remove(s, (size_t)(h - s->held));
-        } else if (j->notify_seq != s->notify_seq) {
-            held_submit(s, h); /* a task became ready while this claim ran */
+        } else {
+            held_again(s, h, j->notify_seq); /* a task became ready while this claim ran */
         }
         return false;
     }
@@ -172,7 +192,9 @@ bool held_claim_done(struct server *s, const struct job *j)
 void held_notified(struct server *s, int nevents)
 {
     s->notify_seq++;
-    held_wake(s, nevents * HELD_WAKE_PER_NOTIFY);
+    s->wake_credit += held_credit_for(nevents);
+    held_credit_cap(s);
+    held_wake(s);
 }
 
 void held_resync(struct server *s)
@@ -184,8 +206,11 @@ void held_resync(struct server *s)
 void held_recheck_done(struct server *s, int claimable)
 {
     s->recheck_pending = false;
-    if (claimable > 0)
-        held_wake(s, claimable * HELD_WAKE_PER_NOTIFY);
+    /* Not a reset: a notification may have come after the count was taken. */
+    if (claimable > 0 && s->wake_credit < held_credit_for(claimable))
+        s->wake_credit = held_credit_for(claimable);
+    held_credit_cap(s);
+    held_wake(s);
 }
 
 void held_release_all(struct server *s)
