@@ -314,7 +314,7 @@ int runner_exec_peer_uid(int sock, uid_t *uid, struct err *err)
 
 int runner_exec_peer_check(int sock, uid_t allowed, struct err *err)
 {
-    uid_t uid;
+    uid_t uid = (uid_t)-1; /* GCC -O2 cannot see that err_set returns -1 */
 
     if (runner_exec_peer_uid(sock, &uid, err) < 0)
         return -1;
