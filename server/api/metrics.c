@@ -3,6 +3,8 @@
 #include "api/reply.h"
 #include "core/counters.h"
 #include "core/model.h"
+#include "svc/svc_hbbatch.h"
+#include "svc/svc_hbmem.h"
 #include "svc/svc_metrics.h"
 #include "svc/svc_poolgauges.h"
 
@@ -108,6 +110,52 @@ static int metrics_render(struct svc_ctx *svc, struct buf *b, struct err *err)
     return 0;
 }
 
+static int metrics_counter_ll(struct buf *b, const char *name, const char *help, long long v)
+{
+    return buf_appendf(b, "# HELP %s %s\n# TYPE %s counter\n%s %lld\n", name, help, name, name, v);
+}
+
+/* This process's heartbeat path: group commit and answers from memory (per replica). */
+static int metrics_heartbeats(const struct svc_env *env, struct buf *b)
+{
+    struct svc_hbmem_stats st = {0};
+    long long batches = 0, beats = 0;
+    char max[32];
+    int rc = 0;
+
+    if (env->hbbatch) {
+        svc_hbbatch_stats(env->hbbatch, &batches, &beats);
+        rc |= metrics_counter_ll(b, "drover_heartbeat_batches_total",
+                                 "Group-commit statements that wrote synchronous heartbeats.",
+                                 batches);
+        rc |= metrics_counter_ll(b, "drover_heartbeat_batched_total",
+                                 "Synchronous heartbeats written by those statements.", beats);
+    }
+    if (!env->hbmem)
+        return rc;
+    svc_hbmem_stats(env->hbmem, &st);
+    rc |= buf_appendf(b,
+                      "# HELP drover_heartbeats_total Heartbeats answered, by path: from memory "
+                      "(written at the next flush) or synchronously (after their commit).\n"
+                      "# TYPE drover_heartbeats_total counter\n"
+                      "drover_heartbeats_total{path=\"memory\"} %lld\n"
+                      "drover_heartbeats_total{path=\"synchronous\"} %lld\n",
+                      st.memory, st.fallback);
+    rc |= metrics_counter_ll(b, "drover_heartbeat_flushes_total",
+                             "Flushes that wrote heartbeats answered from memory.", st.flushes);
+    rc |= metrics_counter_ll(b, "drover_heartbeat_flushed_total",
+                             "Heartbeats answered from memory and since written.", st.flushed);
+    rc |= metrics_counter_ll(b, "drover_heartbeat_answers_dropped_total",
+                             "Cached heartbeat answers dropped by a task change (NOTIFY).",
+                             st.dropped);
+    rc |= metrics_gauge_ll(b, "drover_heartbeat_queued",
+                           "Heartbeats answered from memory and not yet written.", st.queued);
+    snprintf(max, sizeof(max), "%.3f", (double)st.flush_ms_max / 1000.0);
+    rc |= metrics_gauge(b, "drover_heartbeat_flush_max_seconds",
+                        "The longest flush of queued heartbeats since start.", max);
+    return rc;
+}
+
 static int metrics_handler(const struct api_request *req, const char *const *params, size_t np,
                            struct api_response *resp)
 {
@@ -118,7 +166,7 @@ static int metrics_handler(const struct api_request *req, const char *const *par
     (void)np;
     buf_init(&b, 4 * 1024 * 1024);
     if (metrics_render(req->svc, &b, &err) < 0 || svc_poolgauges_render(req->svc, &b, &err) < 0 ||
-        counters_render(&b) < 0) {
+        metrics_heartbeats(req->svc->env, &b) != 0 || counters_render(&b) < 0) {
         buf_clear(&b);
         if (!err.code)
             err_set(&err, ERR_INTERNAL, "metrics output exceeds its buffer");

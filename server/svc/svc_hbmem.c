@@ -370,6 +370,7 @@ void svc_hbmem_stats(struct svc_hbmem *m, struct svc_hbmem_stats *s)
 {
     pthread_mutex_lock(&m->mu);
     *s = m->st;
+    s->queued = (long long)m->npend;
     pthread_mutex_unlock(&m->mu);
 }
 

@@ -98,6 +98,7 @@ struct svc_hbmem_stats {
     long long flushes;      /* flushes that wrote something */
     long long dropped;      /* cached answers dropped by NOTIFY */
     long long flush_ms_max; /* the longest flush */
+    long long queued;       /* heartbeats answered and not yet written, now */
 };
 void svc_hbmem_stats(struct svc_hbmem *m, struct svc_hbmem_stats *s);
 

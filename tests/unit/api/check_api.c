@@ -27,6 +27,7 @@
 #include "store/events.h"
 #include "store/queue.h"
 #include "store/schedules.h"
+#include "svc/svc_hbmem.h"
 #include "testdb.h"
 
 static struct db db;
@@ -1019,6 +1020,73 @@ START_TEST(events_in_order_and_resume_from_cursor)
 }
 END_TEST
 
+/* promtool (Debian's prometheus package, in DROVER_APT_PACKAGES) lints an exposition. */
+static void promtool_check(const char *text)
+{
+    char file[] = "/tmp/drover-metrics-XXXXXX", cmd[256], out[4096] = "";
+    int fd = mkstemp(file), st;
+    size_t got;
+    FILE *p;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", file);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    got = fread(out, 1, sizeof(out) - 1, p);
+    out[got] = '\0';
+    st = pclose(p);
+    unlink(file);
+    ck_assert_msg(st == 0, "promtool check metrics failed (%d): %s", st, out);
+}
+
+/* The heartbeat path's own counters: one answer learnt from the database, then two heartbeats
+ * answered from memory and still queued, one cached answer dropped by a task change. */
+START_TEST(metrics_heartbeats)
+{
+    const char *a1 = "00000000-0000-4000-a000-000000000001";
+    const char *a2 = "00000000-0000-4000-a000-000000000002";
+    json_t *ids = json_array(), *limits = json_object(), *out = NULL;
+    json_t *answer = json_pack("{s:[],s:{s:s}}", "tasks", "agent", "status", "idle");
+    uint64_t gen = 0;
+    struct call c;
+
+    env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(env.hbmem, true);
+    ck_assert(!svc_hbmem_answer(env.hbmem, a1, "idle", ids, NULL, &out, &gen));
+    svc_hbmem_learn(env.hbmem, a1, gen, ids, answer, limits);
+    ck_assert(!svc_hbmem_answer(env.hbmem, a2, "idle", ids, NULL, &out, &gen));
+    svc_hbmem_learn(env.hbmem, a2, gen, ids, answer, limits);
+    ck_assert(svc_hbmem_answer(env.hbmem, a1, "idle", ids, NULL, &out, &gen));
+    json_decref(out);
+    ck_assert(svc_hbmem_answer(env.hbmem, a2, "busy", ids, NULL, &out, &gen));
+    json_decref(out);
+    svc_hbmem_forget(env.hbmem, a2);
+    c = request(PRINCIPAL_NONE, "GET", "/metrics", NULL, NULL, NULL);
+    ck_assert_int_eq(c.status, 200);
+    static const char *const want[] = {
+        "# TYPE drover_heartbeats_total counter\n",
+        "drover_heartbeats_total{path=\"memory\"} 2\n",
+        "drover_heartbeats_total{path=\"synchronous\"} 2\n",
+        "drover_heartbeat_queued 2\n",
+        "drover_heartbeat_answers_dropped_total 1\n",
+        "drover_heartbeat_flushed_total 0\n",
+        "drover_heartbeat_flushes_total 0\n",
+        "drover_heartbeat_flush_max_seconds 0.000\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(strstr(c.raw, want[i]), "missing %s in\n%.3000s", want[i], c.raw);
+    promtool_check(c.raw);
+    call_clear(&c);
+    svc_hbmem_free(env.hbmem);
+    env.hbmem = NULL;
+    json_decref(ids);
+    json_decref(limits);
+    json_decref(answer);
+}
+END_TEST
+
 START_TEST(metrics_exposition)
 {
     struct call c;
@@ -1090,20 +1158,7 @@ START_TEST(metrics_exposition)
                       line);
         line = nl + 1;
     }
-    /* promtool (Debian's prometheus package, in DROVER_APT_PACKAGES) lints the exposition. */
-    char file[] = "/tmp/drover-metrics-XXXXXX", cmd[256];
-    int fd = mkstemp(file);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, c.raw, strlen(c.raw)), (ssize_t)strlen(c.raw));
-    close(fd);
-    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", file);
-    FILE *p = popen(cmd, "r");
-    char out[4096] = "";
-    size_t got = fread(out, 1, sizeof(out) - 1, p);
-    out[got] = '\0';
-    int st = pclose(p);
-    unlink(file);
-    ck_assert_msg(st == 0, "promtool check metrics failed (%d): %s", st, out);
+    promtool_check(c.raw);
     call_clear(&c);
 }
 END_TEST
@@ -1208,6 +1263,7 @@ int main(void)
     tcase_add_test(tc, tokens_create_list_revoke);
     tcase_add_test(tc, events_in_order_and_resume_from_cursor);
     tcase_add_test(tc, metrics_exposition);
+    tcase_add_test(tc, metrics_heartbeats);
     tcase_add_test(tc, openapi_document_matches_route_tables);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
