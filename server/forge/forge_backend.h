@@ -74,7 +74,8 @@ struct forge_pr_req {
     bool remove_source_branch; /* GitLab */
     bool squash;               /* GitLab */
     const json_t *reviewer_ids, *assignee_ids; /* GitLab user ids (arrays), or NULL */
-    const json_t *reviewers, *assignees;       /* GitHub, Gitea: usernames (arrays), or NULL */
+    /* Usernames (arrays), or NULL. GitLab looks each up (GET /users?username=) for its id. */
+    const json_t *reviewers, *assignees;
 };
 
 /*
@@ -84,7 +85,8 @@ struct forge_pr_req {
  * not set, each a sentence. GitHub sets labels, reviewers and assignees after the create
  * (POST issues/{n}/labels, pulls/{n}/requested_reviewers, issues/{n}/assignees), Gitea in
  * the create itself (CreatePullRequestOption labels as ids, assignees, reviewers; refused,
- * the create is retried without them). The git backend has no pull requests: it checks that both
+ * the create is retried without them), GitLab in the create as user ids (a username GitLab
+ * does not know is left out with a warning). The git backend has no pull requests: it checks that both
  * branches exist and returns a record (number and url null) for Drover to store on the task.
  */
 int forge_backend_create_pull_request(const struct forge *f, const struct forge_pr_req *req,

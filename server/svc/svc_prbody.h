@@ -3,9 +3,10 @@
  * agent's own summary when it sent one; never the internal prompt, which goes into a collapsed
  * section; the task's link and transcript when DROVER_PUBLIC_URL is set) and the team's options
  * from the project's settings: pr_draft, pr_labels (a string or a list), pr_remove_source_branch,
- * pr_squash, GitLab's pr_reviewer_ids / pr_assignee_ids (the forge's user ids), and GitHub's
- * and Gitea's pr_reviewers / pr_assignees (forge usernames) with the task's submitter added
- * when settings.forge_logins maps its Drover name to a forge username. Borrowed
+ * pr_squash, GitLab's pr_reviewer_ids / pr_assignee_ids (the forge's user ids), and
+ * pr_reviewers / pr_assignees (forge usernames; GitLab's backend looks up their ids) with the
+ * task's submitter added when settings.forge_logins maps its Drover name to a forge username.
+ * Borrowed
  * from `settings`: it must outlive the request. Pure; any thread.
  */
 #ifndef DROVER_SVC_PRBODY_H
@@ -22,7 +23,7 @@ char *svc_prbody_compose(const json_t *task, const char *agent_body, const char 
 void svc_prbody_options(const json_t *settings, struct forge_pr_req *req, char **labels);
 
 /*
- * GitHub and Gitea/Forgejo people: req->reviewers = pr_reviewers and req->assignees =
+ * The people, as usernames: req->reviewers = pr_reviewers and req->assignees =
  * pr_assignees (a list of forge usernames, or one), each plus the login that forge_logins
  * ({"<Drover submitter>": "<forge username>"}) gives `submitter` (may be NULL), each name once;
  * NULL when empty. *own holds both arrays (owned): it must outlive the request.

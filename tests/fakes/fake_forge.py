@@ -26,7 +26,8 @@ status codes, error bodies, including the conflict answers):
                   may only be requested from collaborators." for a stranger), POST
                   repos/{o}/{r}/issues/{n}/assignees {"assignees"} (201; strangers silently
                   left out); GitLab's create keeps labels (comma-separated), assignee_ids,
-                  reviewer_ids, squash and remove_source_branch. The pull requests keep what was
+                  reviewer_ids, squash and remove_source_branch; GitLab GET users?username=
+                  (an array of the one user of that name, any case, or []). The pull requests keep what was
                   set in each forge's shape (labels, assignees, requested_reviewers /
                   reviewers). Known users: alice, bob, carol, dana (GitLab ids 1-4). Repository
                   labels (Gitea): drover (1), bot (2), urgent (3).
@@ -574,6 +575,12 @@ class Handler(BaseHTTPRequestHandler):
         if tok != TOKEN and auth != "Bearer " + TOKEN and not reader:
             return self.reply(401, {"message": "401 Unauthorized"})
         parts = path.split("/")  # ['', 'projects', id, ...]
+        if parts[1:] == ["users"] and method == "GET":
+            # GET /users?username=: an array of the one user of that name (any case), or [].
+            want = (q.get("username") or "").lower()
+            return self.reply(200, [dict(gl_user(uid), locked=False, avatar_url=None,
+                                         web_url="http://gitlab.test/" + login)
+                                    for login, uid in USERS.items() if login == want])
         if len(parts) < 3 or parts[1] != "projects":
             return self.reply(404, {"error": "404 Not Found"})
         pid = unquote(parts[2])

@@ -726,17 +726,63 @@ START_TEST(pull_request_carries_labels_reviewers_and_assignees)
     p = fake_pull(kind, n);
     names_of(json_object_get(p, "labels"), got, sizeof(got));
     ck_assert_str_eq(got, "drover,bot");
-    /* GitLab takes user ids; the others usernames, the submitter's login (forge_logins) too. */
+    /* The submitter's login (forge_logins) joins the configured people, each once; GitLab
+     * takes user ids, so its usernames were looked up (GET /users?username=). */
     names_of(json_object_get(p, gl ? "reviewers" : "requested_reviewers"), got, sizeof(got));
-    ck_assert_str_eq(got, gl ? "bob" : "bob,dana");
+    ck_assert_str_eq(got, "bob,dana");
     names_of(json_object_get(p, "assignees"), got, sizeof(got));
-    ck_assert_str_eq(got, gl ? "carol" : "carol,dana");
+    ck_assert_str_eq(got, "carol,dana");
     json_decref(p);
     snprintf(q, sizeof(q),
              "SELECT count(*) FROM activity WHERE task_id = %lld AND"
              " level = 'warning'",
              (long long)id);
     ck_assert_int_eq(count_sql(q), 0);
+    json_decref(t);
+    json_decref(settings);
+}
+END_TEST
+
+/* A submitter's login GitLab does not know: the merge request is opened without it, and the
+ * task's activity says whom it could not add. */
+START_TEST(a_login_gitlab_does_not_know_is_a_note)
+{
+    json_t *settings = json_pack("{s:{s:s},s:[i]}", "forge_logins", "dev", "zed", "pr_reviewer_ids", 2);
+    struct model_task_new nt = {.title = "Unknown login"};
+    char agent[37], got[200], q[300];
+    struct svc_pull_req pr = {.title = "Unknown login"};
+    struct err err = {0};
+    json_t *t = NULL, *out = NULL, *p;
+    int64_t id, epoch;
+    long long n;
+
+    nt.project_id = forge_project("gitlab", "nologin-gitlab", settings);
+    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
+    id = json_integer_value(json_object_get(t, "id"));
+    json_decref(t);
+    ck_assert_int_eq(review_set_submitter(&db, id, "dev", 0, &err), 0);
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    epoch = json_integer_value(json_object_get(t, "lease_epoch"));
+    snprintf(q, sizeof(q), "drover/nologin-%d", (int)getpid());
+    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, q, NULL, &out, &err) == 0, "%s",
+                  err.msg);
+    json_decref(out);
+    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
+    json_decref(out);
+    p = fake_pull("gitlab", n);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "opened");
+    names_of(json_object_get(p, "reviewers"), got, sizeof(got));
+    ck_assert_str_eq(got, "bob");
+    names_of(json_object_get(p, "assignees"), got, sizeof(got));
+    ck_assert_str_eq(got, "");
+    json_decref(p);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM activity WHERE task_id = %lld AND level = 'warning'"
+             " AND message LIKE '%%GitLab knows no user ''zed''%%'",
+             (long long)id);
+    ck_assert_int_eq(count_sql(q), 2); /* as a reviewer and as an assignee */
     json_decref(t);
     json_decref(settings);
 }
@@ -808,6 +854,7 @@ int main(void)
     tcase_add_test(tc, plain_git_siblings_get_a_note);
     tcase_add_loop_test(tc, pull_request_carries_labels_reviewers_and_assignees, 0, 3);
     tcase_add_loop_test(tc, a_refused_reviewer_is_a_warning_not_a_failure, 0, 2);
+    tcase_add_test(tc, a_login_gitlab_does_not_know_is_a_note);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
