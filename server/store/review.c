@@ -370,10 +370,15 @@ int review_deliveries(struct db *db, int64_t project_id, int limit, json_t **out
 
 static const struct db_stmt st_issue_link = {
     "review_issue_link",
-    "WITH u AS (UPDATE tasks SET forge_issue = $2 WHERE id = $1 AND forge_issue IS NULL"
+    "WITH u AS (UPDATE tasks SET forge_issue = $2, forge_author = nullif(left($4, 200), ''),"
+    "  forge_requester = nullif(left($5, 200), '') WHERE id = $1 AND forge_issue IS NULL"
     "  RETURNING id)"
     " INSERT INTO forge_comments (task_id, issue, body) SELECT id, $2, $3 FROM u",
-    3};
+    5};
+
+static const struct db_stmt st_requester = {
+    "review_requester",
+    "UPDATE tasks SET forge_requester = left($2, 200) WHERE id = $1 AND $2 <> ''", 2};
 
 static const struct db_stmt st_comments_take = {
     "review_comments_take",
@@ -397,15 +402,24 @@ static const struct db_stmt st_comment_settle = {
     "  ELSE now() + make_interval(secs => $4) END, last_error = left($5, 1000) WHERE id = $1",
     5};
 
-int review_issue_link(struct db *db, int64_t task_id, long long issue, const char *body,
-                      struct err *err)
+int review_issue_link(struct db *db, int64_t task_id, long long issue, const char *author,
+                      const char *requester, const char *body, struct err *err)
 {
     char id[24], n[24];
-    const char *p[3] = {id, n, body};
+    const char *p[5] = {id, n, body, author ? author : "", requester ? requester : ""};
 
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
     snprintf(n, sizeof(n), "%lld", issue);
     return db_run(db, &st_issue_link, p, err);
+}
+
+int review_set_requester(struct db *db, int64_t task_id, const char *login, struct err *err)
+{
+    char id[24];
+    const char *p[2] = {id, login ? login : ""};
+
+    snprintf(id, sizeof(id), "%lld", (long long)task_id);
+    return db_run(db, &st_requester, p, err);
 }
 
 int review_comments_take(struct db *db, int limit, int lease_s, json_t **out, struct err *err)

@@ -98,11 +98,16 @@ void review_delivery_forget(struct db *db, int64_t row_id);
 int review_deliveries(struct db *db, int64_t project_id, int limit, json_t **out, struct err *err);
 
 /*
- * A task opened for forge issue `issue`: remember it and queue the link-back comment `body`
- * (one transaction). Only the first call for a task queues anything.
+ * A task opened for forge issue `issue`: remember it, with the forge logins of the issue's
+ * author and of whoever asked Drover for it (`author`, `requester`: NULL or "" when the payload
+ * did not name them), and queue the link-back comment `body` (one transaction). Only the first
+ * call for a task records or queues anything.
  */
-int review_issue_link(struct db *db, int64_t task_id, long long issue, const char *body,
-                      struct err *err);
+int review_issue_link(struct db *db, int64_t task_id, long long issue, const char *author,
+                      const char *requester, const char *body, struct err *err);
+
+/* The forge login of the reviewer who sent the task back (tasks.forge_requester). */
+int review_set_requester(struct db *db, int64_t task_id, const char *login, struct err *err);
 
 /* Take up to `limit` due link-back comments, leased for `lease_s` seconds: an array of
  * {id, task_id, issue, body, attempts, project_id, kind, commented}; kind "pr_close" is a

@@ -25,6 +25,7 @@
     " 'budget', t.budget, 'usage', t.usage, 'idempotency_key', t.idempotency_key,"                 \
     " 'created_at', t.created_at, 'started_at', t.started_at, 'finished_at', t.finished_at,"       \
     " 'updated_at', t.updated_at, 'is_group', t.is_group,"                                         \
+    " 'forge_author', t.forge_author, 'forge_requester', t.forge_requester,"                       \
     " 'approval', (SELECT jsonb_build_object('id', a.id, 'action', a.action, 'rule', a.rule,"      \
     "   'tool_name', a.tool_name, 'created_at', a.created_at, 'expires_at', a.expires_at)"         \
     "  FROM approvals a WHERE a.task_id = t.id AND a.state = 'pending'"                            \

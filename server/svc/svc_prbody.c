@@ -114,16 +114,21 @@ static void svc_prbody_names(json_t *into, const json_t *v, const char *extra)
     }
 }
 
-void svc_prbody_people(const json_t *settings, const char *submitter, struct forge_pr_req *req,
-                       json_t **own)
+void svc_prbody_people(const json_t *settings, const char *submitter, const char *forge_login,
+                       struct forge_pr_req *req, json_t **own)
 {
     const json_t *logins = json_object_get(settings, "forge_logins");
     const char *login =
         submitter && *submitter ? json_string_value(json_object_get(logins, submitter)) : NULL;
     json_t *rv = json_array(), *as = json_array();
+    json_t *person = forge_login && *forge_login ? json_pack("[s]", forge_login) : NULL;
 
     svc_prbody_names(rv, json_object_get(settings, "pr_reviewers"), login);
     svc_prbody_names(as, json_object_get(settings, "pr_assignees"), login);
+    /* A login the forge's own webhook named needs no mapping. */
+    svc_prbody_names(rv, person, NULL);
+    svc_prbody_names(as, person, NULL);
+    json_decref(person);
     *own = json_pack("{s:o,s:o}", "reviewers", rv, "assignees", as);
     req->reviewers = json_array_size(rv) ? rv : NULL;
     req->assignees = json_array_size(as) ? as : NULL;

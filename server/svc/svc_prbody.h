@@ -25,10 +25,12 @@ void svc_prbody_options(const json_t *settings, struct forge_pr_req *req, char *
 /*
  * The people, as usernames: req->reviewers = pr_reviewers and req->assignees =
  * pr_assignees (a list of forge usernames, or one), each plus the login that forge_logins
- * ({"<Drover submitter>": "<forge username>"}) gives `submitter` (may be NULL), each name once;
- * NULL when empty. *own holds both arrays (owned): it must outlive the request.
+ * ({"<Drover submitter>": "<forge username>"}) gives `submitter` (may be NULL) and plus
+ * `forge_login` (may be NULL: a login on the project's forge itself, e.g. the author of the
+ * forge issue the task came from), each name once; NULL when empty. *own holds both arrays
+ * (owned): it must outlive the request.
  */
-void svc_prbody_people(const json_t *settings, const char *submitter, struct forge_pr_req *req,
-                       json_t **own);
+void svc_prbody_people(const json_t *settings, const char *submitter, const char *forge_login,
+                       struct forge_pr_req *req, json_t **own);
 
 #endif

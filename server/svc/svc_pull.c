@@ -33,6 +33,7 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
     struct svc_forge sf;
     json_t *out = NULL, *people = NULL, *w;
     char *body = NULL, *labels = NULL;
+    const char *person;
     size_t i;
     bool has_forge;
     int rc = -1;
@@ -45,7 +46,12 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
     body = svc_prbody_compose(l->task, req.body, c->env->public_url);
     req.body = body;
     svc_prbody_options(json_object_get(sf.project, "settings"), &req, &labels);
-    svc_prbody_people(json_object_get(sf.project, "settings"), l->submitter, &req, &people);
+    /* A task a forge issue created: its author (else whoever asked) reviews, on that forge. */
+    person = json_string_value(json_object_get(l->task, "forge_author"));
+    if (!person)
+        person = json_string_value(json_object_get(l->task, "forge_requester"));
+    svc_prbody_people(json_object_get(sf.project, "settings"), l->submitter, person, &req,
+                      &people);
     if (forge_backend_create_pull_request(&sf.f, &req, &out, err) < 0)
         goto out;
     /* An option the forge refused left the pull request open without it: say so on the task. */

@@ -186,6 +186,9 @@ struct svc_webhooks_ev {
     long long review_id;
     const char *review_state;
     const char *issue_title, *issue_body, *issue_url; /* HOOK_ISSUE */
+    /* HOOK_ISSUE: the forge login of the issue's author (NULL when the payload names it only by
+     * id: GitLab, when someone else acted). `author` is then whoever asked Drover for it. */
+    const char *issue_author;
 };
 
 /* The member at a dotted path ("review.user.login") of `o`, or NULL. */
@@ -261,15 +264,22 @@ static void svc_webhooks_pr(struct svc_webhooks_ev *e, const json_t *pr)
     e->url = js(pr, "html_url");
 }
 
-/* An issue addressed to Drover. GitLab's (a note's "issue", an Issue Hook's object_attributes)
- * names its number, body and link its own way. */
-static void svc_webhooks_issue(struct svc_webhooks_ev *e, const json_t *issue, bool gitlab)
+/* An issue addressed to Drover by `requester` (a forge login). GitLab's (a note's "issue", an
+ * Issue Hook's object_attributes) names its number, body and link its own way, and its author
+ * only by id: the author's login is known when the acting user (b's "user") is the author. */
+static void svc_webhooks_issue(struct svc_webhooks_ev *e, const json_t *b, const json_t *issue,
+                               bool gitlab, const char *requester)
 {
     e->kind = HOOK_ISSUE;
     e->number = ji(issue, gitlab ? "iid" : "number");
     e->issue_title = js(issue, "title");
     e->issue_body = js(issue, gitlab ? "description" : "body");
     e->issue_url = js(issue, gitlab ? "url" : "html_url");
+    e->author = requester;
+    if (!gitlab)
+        e->issue_author = js(issue, "user.login");
+    else if (ji(b, "user.id") > 0 && ji(b, "user.id") == ji(issue, "author_id"))
+        e->issue_author = js(b, "user.username");
 }
 
 /* A comment of kind `ckind` on the payload's pull request: its body and author (dotted paths). */
@@ -324,7 +334,7 @@ static void svc_webhooks_conversation(const json_t *b, bool on_pr, const char *m
         e->author = js(b, "comment.user.login");
         e->rework = svc_webhooks_addressed(e->body, mention);
     } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
-        svc_webhooks_issue(e, issue, false);
+        svc_webhooks_issue(e, b, issue, false, js(b, "comment.user.login"));
     }
 }
 
@@ -373,7 +383,7 @@ static void svc_webhooks_github(const char *event, const char *action, const jso
         if ((strcmp(action, "labeled") == 0 && js(b, "label.name") &&
              strcasecmp(js(b, "label.name"), label) == 0) ||
             svc_webhooks_opened(action, issue, mention, label))
-            svc_webhooks_issue(e, issue, false);
+            svc_webhooks_issue(e, b, issue, false, js(b, "sender.login"));
     }
 }
 
@@ -410,7 +420,7 @@ static void svc_webhooks_gitea(const char *event, const char *action, const json
         if ((strcmp(action, "label_updated") == 0 &&
              svc_webhooks_has_label(json_object_get(issue, "labels"), label)) ||
             svc_webhooks_opened(action, issue, mention, label))
-            svc_webhooks_issue(e, issue, false);
+            svc_webhooks_issue(e, b, issue, false, js(b, "sender.login"));
     }
 }
 
@@ -452,7 +462,7 @@ static void svc_webhooks_gitlab(const char *event, const char *action, const jso
             e->fetch = e->rework;
         } else if (nt && strcmp(nt, "Issue") == 0 &&
                    svc_webhooks_addressed(js(oa, "note"), mention)) {
-            svc_webhooks_issue(e, json_object_get(b, "issue"), true);
+            svc_webhooks_issue(e, b, json_object_get(b, "issue"), true, js(b, "user.username"));
         }
     } else if (strcmp(event, "Issue Hook") == 0 && action) {
         const json_t *prev =
@@ -465,7 +475,7 @@ static void svc_webhooks_gitlab(const char *event, const char *action, const jso
         if (added || (strcmp(action, "open") == 0 &&
                       (svc_webhooks_has_label(json_object_get(b, "labels"), label) ||
                        svc_webhooks_addressed(js(oa, "description"), mention)))) {
-            svc_webhooks_issue(e, oa, true);
+            svc_webhooks_issue(e, b, oa, true, js(b, "user.username"));
         }
     }
 }
@@ -541,7 +551,7 @@ static int svc_webhooks_issue_task(struct svc_ctx *c, int64_t project_id,
                              (long long)*task_id, c->env->public_url, (long long)*task_id)
                 : mem_printf("Drover queued task #%lld for this issue.", (long long)*task_id);
 
-        rc = review_issue_link(c->db, *task_id, e->number, link, err);
+        rc = review_issue_link(c->db, *task_id, e->number, e->issue_author, e->author, link, err);
         free(link);
     }
     json_decref(task);
@@ -744,6 +754,9 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
             *outcome = "comment_kept"; /* the next rework (or the one under way) reads it */
             break;
         }
+        /* Who asked, on the forge: shown on the task, as the issue's people are. */
+        if (review_set_requester(c->db, *task_id, e->author, err) < 0)
+            goto out;
         if (review_rework(c->db, *task_id, actor,
                           e->body && *e->body ? NULL : "the reviewer requested changes", &t,
                           err) < 0)

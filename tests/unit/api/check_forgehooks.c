@@ -628,6 +628,13 @@ START_TEST(gitlab_note_rework_merge_and_issue_label)
                       strstr(s, "http://example.com/diaspora/issues/23"),
                   "%s", s);
     free(s);
+    /* GitLab names the issue's author by id only (51), and root labelled it: root asked. */
+    snprintf(q, sizeof(q),
+             "SELECT coalesce(forge_author, '-') || '/' || forge_requester FROM tasks"
+             " WHERE title LIKE 'issue #23:%%'");
+    s = scalar_s(q);
+    ck_assert_str_eq(s, "-/root");
+    free(s);
     expect(gitlab("Issue Hook", "44444444-4444-4444-8444-444444444444", issue), 200, "duplicate");
     free(note);
     free(merge);
@@ -695,6 +702,17 @@ START_TEST(github_issue_label_and_pr_mention)
     c = github("issues", "i-1", issue);
     ck_assert_int_eq(c.status, 202);
     ck_assert_str_eq(result_of(&c), "task_created");
+    /* The issue's author and the labeller, as GitHub names them, are on the task's JSON. */
+    {
+        struct err err = {0};
+        json_t *t = NULL;
+
+        ck_assert_int_eq(
+            queue_get(&db, json_integer_value(json_object_get(c.body, "task_id")), &t, &err), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(t, "forge_author")), "Codertocat");
+        ck_assert_str_eq(json_string_value(json_object_get(t, "forge_requester")), "Codertocat");
+        json_decref(t);
+    }
     json_decref(c.body);
     /* The same issue labelled again later (a new delivery): still one task. */
     {
@@ -711,8 +729,11 @@ START_TEST(github_issue_label_and_pr_mention)
     /* "@drover ..." in a PR conversation sends the task back. */
     free(issue);
     issue = payload("github_issue_comment", 8, "");
+    expect_task_field(id, "coalesce(forge_requester, '-')", "-");
     expect(github("issue_comment", "i-3", issue), 200, "rework");
     expect_state(id, "backlog");
+    /* The commenter who asked for the rework. */
+    expect_task_field(id, "coalesce(forge_requester, '-')", "Codertocat");
     free(issue);
 }
 END_TEST

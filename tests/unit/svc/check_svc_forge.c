@@ -691,6 +691,67 @@ static void names_of(const json_t *list, char *out, size_t sz)
     }
 }
 
+/*
+ * A task of a new project `name` on the fake's `kind` forge with `settings`, submitted by
+ * `submitter` and, when `author` is set, made for a forge issue `author` opened: claimed, its
+ * branch made and its pull request opened. The pull request's number; *task_id set.
+ */
+static long long opened_pr(const char *kind, const char *name, const json_t *settings,
+                           const char *submitter, const char *author, int64_t *task_id)
+{
+    struct model_task_new nt = {.title = name};
+    struct svc_pull_req pr = {.title = name};
+    char agent[37], branch[96];
+    struct err err = {0};
+    json_t *t = NULL, *out = NULL;
+    int64_t epoch;
+    long long n;
+
+    nt.project_id = forge_project(kind, name, settings);
+    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
+    *task_id = json_integer_value(json_object_get(t, "id"));
+    json_decref(t);
+    if (submitter)
+        ck_assert_int_eq(review_set_submitter(&db, *task_id, submitter, 0, &err), 0);
+    if (author)
+        ck_assert_int_eq(review_issue_link(&db, *task_id, 7, author, "bob", "linked", &err), 0);
+    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    epoch = json_integer_value(json_object_get(t, "lease_epoch"));
+    json_decref(t);
+    snprintf(branch, sizeof(branch), "drover/%s-%d", name, (int)getpid());
+    ck_assert_msg(svc_branch_create(&svc, agent, *task_id, epoch, branch, NULL, &out, &err) == 0,
+                  "%s", err.msg);
+    json_decref(out);
+    ck_assert_msg(svc_pull_create(&svc, agent, *task_id, epoch, &pr, &out, &err) == 0, "%s",
+                  err.msg);
+    n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
+    json_decref(out);
+    return n;
+}
+
+/* A task a forge issue created: the issue's author reviews and is assigned, on every forge,
+ * with no forge_logins mapping (GitLab: by the id its users API gives the login). */
+START_TEST(the_forge_issue_author_reviews_the_pull_request)
+{
+    const char *kind = api_kinds[_i];
+    char name[32], got[200];
+    int64_t id;
+    long long n;
+    json_t *p;
+
+    snprintf(name, sizeof(name), "author-%s", kind);
+    n = opened_pr(kind, name, NULL, "someone", "alice", &id);
+    p = fake_pull(kind, n);
+    names_of(json_object_get(p, strcmp(kind, "gitlab") == 0 ? "reviewers" : "requested_reviewers"),
+             got, sizeof(got));
+    ck_assert_str_eq(got, "alice");
+    names_of(json_object_get(p, "assignees"), got, sizeof(got));
+    ck_assert_str_eq(got, "alice");
+    json_decref(p);
+}
+END_TEST
+
 START_TEST(pull_request_carries_labels_reviewers_and_assignees)
 {
     const char *kind = api_kinds[_i];
@@ -699,30 +760,13 @@ START_TEST(pull_request_carries_labels_reviewers_and_assignees)
         json_pack("{s:[s,s],s:[s],s:[s],s:{s:s},s:[i],s:[i]}", "pr_labels", "drover", "bot",
                   "pr_reviewers", "bob", "pr_assignees", "carol", "forge_logins", "dev", "dana",
                   "pr_reviewer_ids", 2, "pr_assignee_ids", 3);
-    struct model_task_new nt = {.title = "Options"};
-    char name[32], agent[37], got[200], q[300];
-    struct svc_pull_req pr = {.title = "With options"};
-    struct err err = {0};
-    json_t *t = NULL, *out = NULL, *p;
-    int64_t id, epoch;
+    char name[32], got[200], q[300];
+    json_t *p;
+    int64_t id;
     long long n;
 
     snprintf(name, sizeof(name), "opts-%s", kind);
-    nt.project_id = forge_project(kind, name, settings);
-    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
-    id = json_integer_value(json_object_get(t, "id"));
-    json_decref(t);
-    ck_assert_int_eq(review_set_submitter(&db, id, "dev", 0, &err), 0);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
-    epoch = json_integer_value(json_object_get(t, "lease_epoch"));
-    snprintf(q, sizeof(q), "drover/opts-%d", (int)getpid());
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, q, NULL, &out, &err) == 0, "%s",
-                  err.msg);
-    json_decref(out);
-    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
-    n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
-    json_decref(out);
+    n = opened_pr(kind, name, settings, "dev", NULL, &id);
     p = fake_pull(kind, n);
     names_of(json_object_get(p, "labels"), got, sizeof(got));
     ck_assert_str_eq(got, "drover,bot");
@@ -738,7 +782,6 @@ START_TEST(pull_request_carries_labels_reviewers_and_assignees)
              " level = 'warning'",
              (long long)id);
     ck_assert_int_eq(count_sql(q), 0);
-    json_decref(t);
     json_decref(settings);
 }
 END_TEST
@@ -747,31 +790,13 @@ END_TEST
  * task's activity says whom it could not add. */
 START_TEST(a_login_gitlab_does_not_know_is_a_note)
 {
-    json_t *settings = json_pack("{s:{s:s},s:[i]}", "forge_logins", "dev", "zed", "pr_reviewer_ids", 2);
-    struct model_task_new nt = {.title = "Unknown login"};
-    char agent[37], got[200], q[300];
-    struct svc_pull_req pr = {.title = "Unknown login"};
-    struct err err = {0};
-    json_t *t = NULL, *out = NULL, *p;
-    int64_t id, epoch;
-    long long n;
+    json_t *settings =
+        json_pack("{s:{s:s},s:[i]}", "forge_logins", "dev", "zed", "pr_reviewer_ids", 2);
+    char got[200], q[300];
+    int64_t id;
+    long long n = opened_pr("gitlab", "nologin-gitlab", settings, "dev", NULL, &id);
+    json_t *p = fake_pull("gitlab", n);
 
-    nt.project_id = forge_project("gitlab", "nologin-gitlab", settings);
-    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
-    id = json_integer_value(json_object_get(t, "id"));
-    json_decref(t);
-    ck_assert_int_eq(review_set_submitter(&db, id, "dev", 0, &err), 0);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
-    epoch = json_integer_value(json_object_get(t, "lease_epoch"));
-    snprintf(q, sizeof(q), "drover/nologin-%d", (int)getpid());
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, q, NULL, &out, &err) == 0, "%s",
-                  err.msg);
-    json_decref(out);
-    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
-    n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
-    json_decref(out);
-    p = fake_pull("gitlab", n);
     ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "opened");
     names_of(json_object_get(p, "reviewers"), got, sizeof(got));
     ck_assert_str_eq(got, "bob");
@@ -783,7 +808,6 @@ START_TEST(a_login_gitlab_does_not_know_is_a_note)
              " AND message LIKE '%%GitLab knows no user ''zed''%%'",
              (long long)id);
     ck_assert_int_eq(count_sql(q), 2); /* as a reviewer and as an assignee */
-    json_decref(t);
     json_decref(settings);
 }
 END_TEST
@@ -855,6 +879,7 @@ int main(void)
     tcase_add_loop_test(tc, pull_request_carries_labels_reviewers_and_assignees, 0, 3);
     tcase_add_loop_test(tc, a_refused_reviewer_is_a_warning_not_a_failure, 0, 2);
     tcase_add_test(tc, a_login_gitlab_does_not_know_is_a_note);
+    tcase_add_loop_test(tc, the_forge_issue_author_reviews_the_pull_request, 0, 3);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

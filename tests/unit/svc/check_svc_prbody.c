@@ -86,20 +86,27 @@ START_TEST(people_from_settings_and_the_submitters_login)
     json_t *own = NULL;
 
     /* The submitter's login joins both, once. */
-    svc_prbody_people(s, "dev", &r, &own);
+    svc_prbody_people(s, "dev", NULL, &r, &own);
     ck_assert_int_eq(json_array_size(r.reviewers), 2);
     ck_assert_str_eq(json_string_value(json_array_get(r.assignees, 0)), "carol");
     ck_assert_str_eq(json_string_value(json_array_get(r.assignees, 1)), "dana");
     json_decref(own);
     /* An unmapped submitter adds nobody; nothing set is NULL. */
     memset(&r, 0, sizeof(r));
-    svc_prbody_people(s, "someone", &r, &own);
+    svc_prbody_people(s, "someone", NULL, &r, &own);
     ck_assert_int_eq(json_array_size(r.assignees), 1);
     json_decref(own);
     memset(&r, 0, sizeof(r));
-    svc_prbody_people(NULL, "dev", &r, &own);
+    svc_prbody_people(NULL, "dev", NULL, &r, &own);
     ck_assert_ptr_null(r.reviewers);
     ck_assert_ptr_null(r.assignees);
+    json_decref(own);
+    /* A login from the forge itself (a forge issue's author) joins both without a mapping. */
+    memset(&r, 0, sizeof(r));
+    svc_prbody_people(s, "someone", "erin", &r, &own);
+    ck_assert_int_eq(json_array_size(r.reviewers), 3);
+    ck_assert_str_eq(json_string_value(json_array_get(r.reviewers, 2)), "erin");
+    ck_assert_str_eq(json_string_value(json_array_get(r.assignees, 1)), "erin");
     json_decref(own);
     json_decref(s);
 }
