@@ -147,12 +147,17 @@ struct forge_review_ref {
  *   GitHub        GET repos/{o}/{r}/pulls/{n}/reviews/{review_id}/comments;
  *   GitLab        GET projects/:id/merge_requests/:iid/discussions: a merge request has no
  *                 reviews, so every unresolved diff note.
- * *out = [{"id" (the forge's comment id, a string), "path", "line"?, "position"?,
- * "diff_hunk"?, "body", "author"?, "url"?}] in the forge's order (owned). ERR_INVALID on a plain
- * git remote; the forge's refusals as for the pull request (5xx: ERR_UNAVAILABLE).
+ * Every page of each list, as the forge paginates it (GitHub's Link header, GitLab's
+ * X-Next-Page, Gitea's Link); at most 1,000 comments and 1 MiB of their text: *cut is true when
+ * the forge had more (the first ones are kept). *out = [{"id" (the forge's comment id, a
+ * string), "path", "line"?, "position"?, "diff_hunk"?, "body", "author"?, "url"?}] in the
+ * forge's order (owned). ERR_INVALID on a plain git remote; the forge's refusals as for the
+ * pull request (5xx: ERR_UNAVAILABLE).
  */
+#define FORGE_REVIEW_MAX_COMMENTS 1000
+#define FORGE_REVIEW_MAX_BYTES (1u << 20)
 int forge_backend_review_comments(const struct forge *f, const struct forge_review_ref *ref,
-                                  json_t **out, struct err *err);
+                                  json_t **out, bool *cut, struct err *err);
 
 /*
  * The forge token for project `project`: $DROVER_FORGE_TOKEN_<NAME> (NAME upper-cased, every

@@ -22,10 +22,13 @@ int forge_http_request(const struct forge *f, const char *method, const char *pa
 {
     const char *api = f->api_url && *f->api_url ? f->api_url : forge_http_default_api(f->kind);
     const char *hl[8];
+    /* Where the next page of a list is (forge_pages.c). */
+    static const char *const keep[] = {"Link", "X-Next-Page", NULL};
     struct http_req req = {.method = method,
                            .headers = hl,
                            .timeout_s = f->timeout_s > 0 ? f->timeout_s : 60L,
-                           .max_body = FORGE_HTTP_MAX_BODY};
+                           .max_body = FORGE_HTTP_MAX_BODY,
+                           .keep_headers = keep};
     struct http_resp r;
     char *url = NULL, *payload = NULL, *auth = NULL;
     size_t alen = strlen(api), n = 0;
@@ -75,6 +78,9 @@ int forge_http_request(const struct forge *f, const char *method, const char *pa
         resp->json = json_loadb(r.body, r.len, 0, NULL);
     resp->body = r.body;
     r.body = NULL;
+    resp->link = r.kept[0];
+    resp->next_page = r.kept[1];
+    r.kept[0] = r.kept[1] = NULL;
     rc = 0;
 out:
     http_resp_clear(&r);
@@ -93,6 +99,8 @@ void forge_http_resp_clear(struct forge_http_resp *r)
         return;
     json_decref(r->json);
     free(r->body);
+    free(r->link);
+    free(r->next_page);
     memset(r, 0, sizeof(*r));
 }
 

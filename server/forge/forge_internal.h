@@ -8,6 +8,7 @@
 #define DROVER_FORGE_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "core/err.h"
 #include "forge/forge_backend.h"
@@ -58,8 +59,10 @@ int forge_propts_gitea_label_ids(const struct forge *f, const char *labels, json
 /* One HTTP exchange with a forge API. */
 struct forge_http_resp {
     long status;
-    json_t *json; /* owned; NULL when the body is not JSON */
-    char *body;   /* owned, NUL-terminated (the raw body) */
+    json_t *json;    /* owned; NULL when the body is not JSON */
+    char *body;      /* owned, NUL-terminated (the raw body) */
+    char *link;      /* the Link header (owned), or NULL */
+    char *next_page; /* GitLab's X-Next-Page header (owned), or NULL */
 };
 
 /*
@@ -93,6 +96,22 @@ int forge_http_send(const struct forge *f, const char *method, const char *path,
  */
 int forge_http_get_json(const struct forge *f, const char *path, json_type type, const char *what,
                         json_t **json, struct err *err);
+
+/*
+ * GET every page of the JSON array at `path` (which names its page size: per_page, limit),
+ * as each forge publishes its pagination: GitLab's X-Next-Page header (the next page's number,
+ * empty on the last), else the Link header's rel="next" URL (GitHub, Gitea/Forgejo, GitLab's
+ * keyset lists). A next page is followed only under the API path of f->api_url, and asked of
+ * f->api_url itself, so the token never goes where a header points. At most `max_items` items
+ * and FORGE_PAGES_MAX pages: *cut is true when the forge had more (or named a next page
+ * elsewhere). 0 with *items (owned); 1 / -1 as forge_http_get_json (forge_pages.c).
+ */
+#define FORGE_PAGES_MAX 100
+int forge_pages_get(const struct forge *f, const char *path, const char *what, size_t max_items,
+                    json_t **items, bool *cut, struct err *err);
+/* The path of the page after `path` by the headers of its answer `r`, or NULL (owned). */
+char *forge_pages_next(const struct forge *f, const char *path, const struct forge_http_resp *r,
+                       bool *elsewhere);
 
 /*
  * One idempotent create operation of a backend (a static const per operation): POST, where one

@@ -1,6 +1,7 @@
 /*
  * A review's inline comments, read back from the forge's REST API (review webhooks carry only
- * the review's body). One record shape for all three forges. Blocking; worker threads only.
+ * the review's body). One record shape for all three forges; every page of each list
+ * (forge_pages.c), bounded. Blocking; worker threads only.
  */
 #include "core/http.h"
 #include "core/mem.h"
@@ -10,6 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* Gitea's page size (its API's default maximum); GitHub's and GitLab's largest is 100. */
+#define FORGE_REVIEW_GITEA_LIMIT 50
+
+/* The comments read so far and whether any were left out. */
+struct forge_review_acc {
+    json_t *out;
+    size_t bytes;
+    bool cut;
+};
+
+/* Keep `c` (a record, reference stolen) unless the bounds are reached. */
+static void forge_review_keep(struct forge_review_acc *a, json_t *c)
+{
+    size_t n = strlen(json_string_value(json_object_get(c, "body")));
+
+    if (json_array_size(a->out) >= FORGE_REVIEW_MAX_COMMENTS || a->bytes + n > FORGE_REVIEW_MAX_BYTES) {
+        a->cut = true;
+        json_decref(c);
+        return;
+    }
+    a->bytes += n;
+    json_array_append_new(a->out, c);
+}
 
 static const char *forge_review_s(const json_t *o, const char *k)
 {
@@ -94,20 +119,27 @@ static long long forge_review_gitea_pick(const json_t *reviews, const struct for
     return mine ? mine : any;
 }
 
+/*
+ * Gitea/Forgejo: the review (the latest of its kind by its author, every page of the list, in
+ * the forge's ascending order), then its comments, which that API returns whole (no pages).
+ */
 static int forge_review_gitea(const struct forge *f, const struct forge_review_ref *ref,
-                              json_t **out, struct err *err)
+                              struct forge_review_acc *a, struct err *err)
 {
     const char *repo = f->repo_path ? f->repo_path : "";
-    char *path = mem_printf("/repos/%s/pulls/%lld/reviews?limit=50", repo, ref->number);
+    char *path = mem_printf("/repos/%s/pulls/%lld/reviews?limit=%d", repo, ref->number,
+                            FORGE_REVIEW_GITEA_LIMIT);
     json_t *reviews = NULL, *list = NULL, *c;
     long long id = ref->review_id;
     size_t i;
+    bool cut = false;
     int rc = -1;
 
     if (!id) {
-        if (forge_http_get_json(f, path, JSON_ARRAY, "listing the pull request's reviews", &reviews,
-                                err) != 0)
+        if (forge_pages_get(f, path, "listing the pull request's reviews",
+                            FORGE_REVIEW_MAX_COMMENTS, &reviews, &cut, err) != 0)
             goto out;
+        a->cut = a->cut || cut; /* the latest review may lie past the bound */
         id = forge_review_gitea_pick(reviews, ref);
         if (!id) {
             err_set(err, ERR_NOT_FOUND, "the pull request has no %s review%s%s",
@@ -120,8 +152,7 @@ static int forge_review_gitea(const struct forge *f, const struct forge_review_r
     path = mem_printf("/repos/%s/pulls/%lld/reviews/%lld/comments", repo, ref->number, id);
     if (forge_http_get_json(f, path, JSON_ARRAY, "listing the review's comments", &list, err) != 0)
         goto out;
-    *out = json_array();
-    json_array_foreach(list, i, c) json_array_append_new(*out, forge_review_gitea_one(c));
+    json_array_foreach(list, i, c) forge_review_keep(a, forge_review_gitea_one(c));
     rc = 0;
 out:
     json_decref(reviews);
@@ -131,7 +162,7 @@ out:
 }
 
 static int forge_review_github(const struct forge *f, const struct forge_review_ref *ref,
-                               json_t **out, struct err *err)
+                               struct forge_review_acc *a, struct err *err)
 {
     char *path = mem_printf("/repos/%s/pulls/%lld/reviews/%lld/comments?per_page=100",
                             f->repo_path ? f->repo_path : "", ref->number, ref->review_id);
@@ -143,10 +174,10 @@ static int forge_review_github(const struct forge *f, const struct forge_review_
         err_set(err, ERR_INVALID, "the review has no id to read its comments by");
         goto out;
     }
-    if (forge_http_get_json(f, path, JSON_ARRAY, "listing the review's comments", &list, err) != 0)
+    if (forge_pages_get(f, path, "listing the review's comments", FORGE_REVIEW_MAX_COMMENTS, &list,
+                        &a->cut, err) != 0)
         goto out;
-    *out = json_array();
-    json_array_foreach(list, i, c) json_array_append_new(*out, forge_review_github_one(c));
+    json_array_foreach(list, i, c) forge_review_keep(a, forge_review_github_one(c));
     rc = 0;
 out:
     json_decref(list);
@@ -154,9 +185,9 @@ out:
     return rc;
 }
 
-/* GitLab: every unresolved diff note of the merge request's discussions. */
+/* GitLab: every unresolved diff note of the merge request's discussions (every page). */
 static int forge_review_gitlab(const struct forge *f, const struct forge_review_ref *ref,
-                               json_t **out, struct err *err)
+                               struct forge_review_acc *a, struct err *err)
 {
     char *id = http_escape(f->repo_path ? f->repo_path : "");
     char *path =
@@ -165,10 +196,9 @@ static int forge_review_gitlab(const struct forge *f, const struct forge_review_
     size_t i, j;
     int rc = -1;
 
-    if (forge_http_get_json(f, path, JSON_ARRAY, "listing the merge request's discussions", &list,
-                            err) != 0)
+    if (forge_pages_get(f, path, "listing the merge request's discussions",
+                        FORGE_REVIEW_MAX_COMMENTS, &list, &a->cut, err) != 0)
         goto out;
-    *out = json_array();
     json_array_foreach(list, i, d)
     {
         json_array_foreach(json_object_get(d, "notes"), j, n)
@@ -181,8 +211,8 @@ static int forge_review_gitlab(const struct forge *f, const struct forge_review_
                 !json_is_true(json_object_get(n, "resolvable")) ||
                 json_is_true(json_object_get(n, "resolved")))
                 continue;
-            json_array_append_new(
-                *out, forge_review_record(
+            forge_review_keep(
+                a, forge_review_record(
                           forge_review_i(n, "id"), p ? p : forge_review_s(pos, "old_path"),
                           line > 0 ? line : forge_review_i(pos, "old_line"), 0, NULL,
                           forge_review_s(n, "body"),
@@ -198,19 +228,26 @@ out:
 }
 
 int forge_backend_review_comments(const struct forge *f, const struct forge_review_ref *ref,
-                                  json_t **out, struct err *err)
+                                  json_t **out, bool *cut, struct err *err)
 {
+    struct forge_review_acc a = {0};
+    int rc;
+
     *out = NULL;
+    *cut = false;
     if (ref->number <= 0)
         return err_set(err, ERR_INVALID, "a review's comments need the pull request's number");
-    switch (f->kind) {
-    case FORGE_GITEA:
-        return forge_review_gitea(f, ref, out, err);
-    case FORGE_GITHUB:
-        return forge_review_github(f, ref, out, err);
-    case FORGE_GITLAB:
-        return forge_review_gitlab(f, ref, out, err);
-    default:
+    if (f->kind == FORGE_GIT)
         return err_set(err, ERR_INVALID, "a plain git repository has no review comments to read");
+    a.out = json_array();
+    rc = f->kind == FORGE_GITEA    ? forge_review_gitea(f, ref, &a, err)
+         : f->kind == FORGE_GITHUB ? forge_review_github(f, ref, &a, err)
+                                   : forge_review_gitlab(f, ref, &a, err);
+    if (rc < 0) {
+        json_decref(a.out);
+        return -1;
     }
+    *out = a.out;
+    *cut = a.cut;
+    return 0;
 }

@@ -567,7 +567,8 @@ static int svc_webhooks_issue_task(struct svc_ctx *c, int64_t project_id,
  * there is no live task to read them for); -1 with err saying why they could not be read.
  */
 static int svc_webhooks_fetch(struct svc_ctx *c, int64_t project_id,
-                              const struct svc_webhooks_ev *e, json_t **comments, struct err *err)
+                              const struct svc_webhooks_ev *e, json_t **comments, bool *cut,
+                              struct err *err)
 {
     struct forge_review_ref ref = {.number = e->number,
                                    .review_id = e->review_id,
@@ -601,7 +602,7 @@ static int svc_webhooks_fetch(struct svc_ctx *c, int64_t project_id,
     if (ref.number <= 0 && json_is_object(json_object_get(task, "pull_request")))
         ref.number =
             json_integer_value(json_object_get(json_object_get(task, "pull_request"), "number"));
-    rc = forge_backend_review_comments(&sf.f, &ref, comments, err);
+    rc = forge_backend_review_comments(&sf.f, &ref, comments, cut, err);
 out:
     svc_forge_clear(&sf);
     json_decref(task);
@@ -648,8 +649,9 @@ static int svc_webhooks_keep_inline(struct svc_ctx *c, int64_t task_id, const js
 /* Apply a classified delivery to its task. *outcome is a static string. */
 static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
                               const struct svc_webhooks_in *in, const struct svc_webhooks_ev *e,
-                              const json_t *inline_c, const struct err *fetch_err, int64_t *task_id,
-                              const char **outcome, bool *created, struct err *err)
+                              const json_t *inline_c, bool cut, const struct err *fetch_err,
+                              int64_t *task_id, const char **outcome, bool *created,
+                              struct err *err)
 {
     char actor[260];
     json_t *t = NULL, *fields = NULL;
@@ -746,6 +748,18 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
             if (nrc < 0)
                 goto out;
         }
+        if (cut && !model_state_terminal(state)) {
+            /* A thread longer than one rework reads: the first ones are kept, say so. */
+            char *msg = mem_printf("the review thread on %s has more inline comments than a rework "
+                                   "reads (%d, or 1 MiB of text): the first ones were kept",
+                                   svc_webhooks_names[in->forge], FORGE_REVIEW_MAX_COMMENTS);
+
+            if (review_note(c->db, *task_id, msg, NULL, err) < 0) {
+                free(msg);
+                goto out;
+            }
+            free(msg);
+        }
         if (!e->rework) {
             *outcome = "comment_kept";
             break;
@@ -778,7 +792,7 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
     struct svc_webhooks_ev e;
     struct err ferr = {0};
     json_t *inline_c = NULL;
-    bool fetch_failed = false;
+    bool fetch_failed = false, cut = false;
     char event[128], delivery[256], sha[65];
     const char *outcome = "ignored", *mention, *label;
     char *secret = NULL;
@@ -869,15 +883,15 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
     }
     /* Recorded, no transaction open: read the review's inline comments from the forge. A
      * failure is noted on the task and the rework goes on with the review's summary. */
-    if (e.fetch && svc_webhooks_fetch(c, project_id, &e, &inline_c, &ferr) < 0) {
+    if (e.fetch && svc_webhooks_fetch(c, project_id, &e, &inline_c, &cut, &ferr) < 0) {
         fetch_failed = true;
         log_warn("webhooks",
                  "%s delivery %s for project %s: the review's inline comments could "
                  "not be fetched: %s",
                  svc_webhooks_names[in->forge], delivery, in->project, ferr.msg);
     }
-    if (svc_webhooks_apply(c, project_id, in, &e, inline_c, fetch_failed ? &ferr : NULL, &task_id,
-                           &outcome, &created, err) < 0) {
+    if (svc_webhooks_apply(c, project_id, in, &e, inline_c, cut, fetch_failed ? &ferr : NULL,
+                           &task_id, &outcome, &created, err) < 0) {
         review_delivery_forget(c->db, row); /* the forge's retry gets another chance */
         goto out;
     }

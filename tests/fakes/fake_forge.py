@@ -54,6 +54,12 @@ is not a repository admin: listing hooks answers what each forge answers such a 
     GitLab        GET projects/:id/merge_requests/:iid/discussions ([{id, notes: [{id, type
                       "DiffNote", body, author, position {new_path, new_line, old_path,
                       old_line}, resolvable, resolved}]}])
+  These lists answer one page (GitHub per_page, default 30, at most 100; Gitea limit, 30, at
+  most 50; GitLab per_page, 20, at most 100) with the forge's pagination headers: GitHub Link
+  (rel next/prev/first/last, only when there are several pages), Gitea Link and X-Total-Count,
+  GitLab Link and X-Page/X-Per-Page/X-Next-Page/X-Prev-Page/X-Total/X-Total-Pages. Gitea's
+  review comments list has no pages in its API: it is answered whole. POST /_fake/pages?max=N
+  makes every such page at most N long (0 ends it), so a test needs few comments for many pages.
   A test registers a review with POST /_fake/review {"forge", "repo" (default acme/widgets),
   "number", "id", "user", "state" (REQUEST_CHANGES), "body", "comments": [{"path", "line",
   "body", "user"?, "resolved"?}], "fail"?: N}; with "fail" the comments call (GitLab: the
@@ -95,7 +101,7 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 LOCK = threading.Lock()
 REQUESTS = []
@@ -111,6 +117,7 @@ def new_state():
 
 USERS = {"alice": 1, "bob": 2, "carol": 3, "dana": 4}
 FAIL = {"method": "", "status": 0}
+PAGES = {"max": 0}  # POST /_fake/pages?max=N: no page longer than N (0: each forge's own caps)
 
 
 def gitea_user(login):
@@ -301,13 +308,48 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet
         pass
 
-    def reply(self, status, obj):
+    def reply(self, status, obj, headers=None):
         data = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+    def paged(self, forge, items, q, size_param, default, cap):
+        """200 with one page of `items` and the pagination headers `forge` publishes: GitHub a
+        Link header (next, last, first, prev) when there is more than one page; Gitea Link and
+        X-Total-Count; GitLab Link plus X-Page, X-Per-Page, X-Next-Page ("" on the last page),
+        X-Prev-Page, X-Total, X-Total-Pages. POST /_fake/pages?max=N caps every page at N."""
+        try:
+            page = max(1, int(q.get("page", "1")))
+            size = min(cap, max(1, int(q.get(size_param, str(default)))))
+        except ValueError:
+            page, size = 1, default
+        if PAGES["max"]:
+            size = min(size, PAGES["max"])
+        last = max(1, (len(items) + size - 1) // size)
+        url = urlsplit(self.path)
+
+        def link(n, rel):
+            params = [(k, v) for k, v in parse_qsl(url.query) if k != "page"] + [("page", str(n))]
+            return '<http://%s%s?%s>; rel="%s"' % (self.headers.get("Host", "127.0.0.1"), url.path,
+                                                   urlencode(params), rel)
+        rels = ([link(page + 1, "next")] if page < last else []) + \
+               ([link(page - 1, "prev")] if page > 1 else []) + [link(1, "first"), link(last, "last")]
+        hdrs = {}
+        if forge != "github" or last > 1:
+            hdrs["Link"] = ", ".join(rels)
+        if forge == "gitea":
+            hdrs["X-Total-Count"] = str(len(items))
+        if forge == "gitlab":
+            hdrs.update({"X-Page": str(page), "X-Per-Page": str(size),
+                         "X-Next-Page": str(page + 1) if page < last else "",
+                         "X-Prev-Page": str(page - 1) if page > 1 else "",
+                         "X-Total": str(len(items)), "X-Total-Pages": str(last)})
+        return self.reply(200, items[(page - 1) * size: page * size], hdrs)
 
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -369,6 +411,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 FAIL["method"], FAIL["status"] = q.get("method", ""), int(q.get("status", "0"))
             return self.reply(200, dict(FAIL))
+        if raw_path == "/_fake/pages" and method == "POST":
+            with LOCK:
+                PAGES["max"] = int(q.get("max", "0"))
+            return self.reply(200, dict(PAGES))
         if raw_path == "/_fake/stall" and method == "POST":
             with LOCK:
                 STALL["seconds"] = float(q.get("seconds", "0"))
@@ -457,8 +503,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
                                         "url": ""})
             revs = revs or []
-            if len(parts) == 7:
-                return self.reply(200, [{
+            if len(parts) == 7:  # ListPullReviews: page and limit (default 30, at most 50)
+                return self.paged("gitea", [{
                     "id": r["id"], "user": {"id": 2, "login": r["user"], "username": r["user"]},
                     "team": None, "state": r["state"], "body": r["body"], "commit_id": MAIN_SHA,
                     "stale": False, "official": True, "dismissed": False,
@@ -466,7 +512,7 @@ class Handler(BaseHTTPRequestHandler):
                     "html_url": "http://gitea.test/%s/%s/pulls/%d#issuecomment-%d"
                                 % (parts[2], parts[3], n, r["id"]),
                     "pull_request_url": "http://gitea.test/%s/%s/pulls/%d" % (parts[2], parts[3], n)}
-                    for r in revs])
+                    for r in revs], q, "limit", 30, 50)
             if len(parts) == 9 and parts[8] == "comments":
                 for r in revs:
                     if str(r["id"]) == parts[7]:
@@ -636,7 +682,8 @@ class Handler(BaseHTTPRequestHandler):
             for r in revs or []:
                 if r["fail"]:
                     return self.reply(r["fail"], {"message": "500 Internal Server Error"})
-            return self.reply(200, [d for r in revs or [] for d in r["comments"]])
+            return self.paged("gitlab", [d for r in revs or [] for d in r["comments"]], q,
+                              "per_page", 20, 100)
         params = dict(q)
         params.update({k: v for k, v in body.items() if isinstance(v, str)})
         if rest[:2] == ["repository", "branches"] and len(rest) == 2 and method == "POST":
@@ -736,7 +783,7 @@ class Handler(BaseHTTPRequestHandler):
                 if str(r["id"]) == rest[3]:
                     if r["fail"]:
                         return self.reply(r["fail"], {"message": "Server Error"})
-                    return self.reply(200, r["comments"])
+                    return self.paged("github", r["comments"], q, "per_page", 30, 100)
             return self.reply(404, {"message": "Not Found",
                                     "documentation_url": "https://docs.github.com/rest/pulls/"
                                     "reviews#list-comments-for-a-pull-request-review"})

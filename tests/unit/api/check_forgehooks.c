@@ -25,6 +25,7 @@
 #include "fakeproc.h"
 #include "runner_prompt.h"
 #include "store/agents.h"
+#include "forge/forge_backend.h"
 #include "store/queue.h"
 #include "svc/svc_webhooks.h"
 #include "testdb.h"
@@ -62,29 +63,36 @@ static void fake_stop(void)
     fakeproc_stop(fake_pid);
 }
 
-/* Register a submitted review (and its inline comments) on the fake forge. */
-static void fake_review(const char *spec)
+/* POST `body` to the fake forge's control path `path`, expecting `want`. */
+static void fake_post(const char *path, const char *body, long want)
 {
     struct http h;
     struct http_req rq = {0};
     struct http_resp rs;
     struct err err = {0};
-    char url[128];
+    char url[256];
 
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/_fake/review", fake_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fake_port, path);
     rq.method = "POST";
     rq.url = url;
-    rq.body = spec;
+    rq.body = body;
     rq.content_type = "application/json";
     ck_assert_int_eq(http_init(&h, &err), 0);
     ck_assert_int_eq(http_request(&h, &rq, &rs, &err), 0);
-    ck_assert_msg(rs.status == 201, "%ld %s", rs.status, rs.body);
+    ck_assert_msg(rs.status == want, "%ld %s", rs.status, rs.body);
     http_resp_clear(&rs);
     http_clear(&h);
 }
 
+/* Register a submitted review (and its inline comments) on the fake forge. */
+static void fake_review(const char *spec)
+{
+    fake_post("/_fake/review", spec, 201);
+}
+
 static void teardown(void)
 {
+    fake_post("/_fake/pages?max=0", "", 200);
     testdb_svc_close(&db, &env);
 }
 
@@ -860,12 +868,53 @@ START_TEST(gitlab_unresolved_diff_notes_reach_the_prompt)
 }
 END_TEST
 
+/* Deliver forge `_i`'s (gitea, github, gitlab) review that asks for changes on PR `number`. */
+static void deliver_review(int i, int number, const char *branch, const char *delivery)
+{
+    char *body;
+
+    if (i == 0) {
+        body = payload("gitea_pull_request_review_rejected", number, branch);
+        expect(gitea("pull_request_rejected", "pull_request_review_rejected", delivery, body), 200,
+               "rework");
+    } else if (i == 1) {
+        body = payload("github_pull_request_review", number, branch);
+        expect(github("pull_request_review", delivery, body), 200, "rework");
+    } else {
+        char idem[64];
+
+        snprintf(idem, sizeof(idem), "%.28s-0000-4000-8000-000000000000", delivery);
+        body = payload("gitlab_note_merge_request", number, branch);
+        expect(gitlab("Note Hook", idem, body), 200, "rework");
+    }
+    free(body);
+}
+
+/* A review of `n` inline comments ("note 1" .. "note n") on forge `forge`'s PR `number`. */
+static void fake_long_review(const char *forge, int number, int n)
+{
+    size_t cap = (size_t)n * 64 + 256, o;
+    char *spec = malloc(cap);
+
+    o = (size_t)snprintf(spec, cap,
+                         "{\"forge\":\"%s\",\"number\":%d,\"id\":237895671,"
+                         "\"user\":\"reviewer\",\"comments\":[",
+                         forge, number);
+    for (int k = 1; k <= n; k++)
+        o += (size_t)snprintf(spec + o, cap - o, "%s{\"path\":\"f%d.c\",\"line\":%d,"
+                                                 "\"body\":\"note %d\"}",
+                              k > 1 ? "," : "", k, k, k);
+    snprintf(spec + o, cap - o, "]}");
+    fake_review(spec);
+    free(spec);
+}
+
 /* _i: gitea, github, gitlab. The comments call answers 500: the rework still happens. */
 START_TEST(forge_500_on_comments_still_reworks)
 {
     static const char *const forges[] = {"gitea", "github", "gitlab"};
     const char *forge = forges[_i];
-    char agent[37], spec[256], *s, *body, *p;
+    char agent[37], spec[256], *s, *p;
     json_int_t id;
 
     id = project_task(forge, 9, "drover/9-p", agent);
@@ -874,17 +923,7 @@ START_TEST(forge_500_on_comments_still_reworks)
              "\"fail\":500,\"comments\":" TWO_FILES "}",
              forge);
     fake_review(spec);
-    if (_i == 0) {
-        body = payload("gitea_pull_request_review_rejected", 9, "drover/9-p");
-        expect(gitea("pull_request_rejected", "pull_request_review_rejected", "f-1", body), 200,
-               "rework");
-    } else if (_i == 1) {
-        body = payload("github_pull_request_review", 9, "drover/9-p");
-        expect(github("pull_request_review", "f-1", body), 200, "rework");
-    } else {
-        body = payload("gitlab_note_merge_request", 9, "drover/9-p");
-        expect(gitlab("Note Hook", "99999999-9999-4999-8999-999999999999", body), 200, "rework");
-    }
+    deliver_review(_i, 9, "drover/9-p", "f-1");
     expect_state(id, "backlog");
     p = next_prompt(id);
     ck_assert_msg(!strstr(p, "Handle the empty line."), "%s", p);
@@ -899,7 +938,53 @@ START_TEST(forge_500_on_comments_still_reworks)
                       (strstr(s, "500") || strstr(s, "rror")),
                   "%s", s);
     free(s);
-    free(body);
+}
+END_TEST
+
+/* _i: gitea, github, gitlab. A review thread longer than a page: every page is read, as each
+ * forge paginates (the fake's pages of 2: Link on Gitea and GitHub, X-Next-Page on GitLab). */
+START_TEST(every_page_of_the_review_thread_reaches_the_prompt)
+{
+    static const char *const forges[] = {"gitea", "github", "gitlab"};
+    char agent[37], want[64], *p, *s;
+    json_int_t id;
+
+    id = project_task(forges[_i], 9, "drover/9-pages", agent);
+    fake_long_review(forges[_i], 9, 7);
+    fake_post("/_fake/pages?max=2", "", 200);
+    deliver_review(_i, 9, "drover/9-pages", "pages-1");
+    expect_state(id, "backlog");
+    p = next_prompt(id);
+    for (int k = 1; k <= 7; k++) {
+        snprintf(want, sizeof(want), "f%d.c:%d \xe2\x80\x94 note %d", k, k, k);
+        ck_assert_msg(strstr(p, want), "no %s in %s", want, p);
+    }
+    free(p);
+    s = inline_warning(id);
+    ck_assert_msg(!*s, "unexpected warning: %s", s);
+    free(s);
+}
+END_TEST
+
+/* More inline comments than a rework reads: the first 1,000 are kept, and the task says so. */
+START_TEST(a_review_thread_past_the_bound_is_cut_with_a_note)
+{
+    char agent[37], q[200], *s;
+    json_int_t id;
+
+    id = project_task("github", 10, "drover/10-cut", agent);
+    fake_long_review("github", 10, FORGE_REVIEW_MAX_COMMENTS + 5);
+    deliver_review(1, 10, "drover/10-cut", "cut-1");
+    expect_state(id, "backlog");
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM review_comments WHERE task_id = %lld AND kind = 'inline'",
+             (long long)id);
+    s = scalar_s(q);
+    ck_assert_int_eq(atoi(s), FORGE_REVIEW_MAX_COMMENTS);
+    free(s);
+    s = inline_warning(id);
+    ck_assert_msg(strstr(s, "more inline comments than a rework reads"), "%s", s);
+    free(s);
 }
 END_TEST
 
@@ -952,6 +1037,8 @@ int main(void)
     tcase_add_test(tc, gitlab_unresolved_diff_notes_reach_the_prompt);
     tcase_add_loop_test(tc, forge_500_on_comments_still_reworks, 0, 3);
     tcase_add_test(tc, review_fetch_runs_on_the_slow_workers);
+    tcase_add_loop_test(tc, every_page_of_the_review_thread_reaches_the_prompt, 0, 3);
+    tcase_add_test(tc, a_review_thread_past_the_bound_is_cut_with_a_note);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

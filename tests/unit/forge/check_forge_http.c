@@ -263,6 +263,51 @@ START_TEST(get_json_wants_200_and_the_type)
 }
 END_TEST
 
+/* The next page as each forge's headers name it, asked of droverd's own API URL only. */
+START_TEST(next_page_from_the_headers)
+{
+    const struct forge gl = {.kind = FORGE_GITLAB, .api_url = "https://gl.example/api/v4/"};
+    const struct forge gh = {.kind = FORGE_GITHUB, .api_url = NULL};
+    struct forge_http_resp r = {0};
+    char three[] = "3", none[] = "", l1[] = "<https://gitlab.internal/api/v4/p?page=2&per_page=100>;"
+                                             " rel=\"next\", <https://gitlab.internal/api/v4/p?page=9>; rel=\"last\"";
+    char l2[] = "<https://api.github.com/repositories/7/pulls/1/reviews/2/comments?per_page=100&"
+                "page=1>; rel=\"prev first\", <https://api.github.com/repositories/7/pulls/1/"
+                "reviews/2/comments?per_page=100&page=3>; rel=\"last next\"";
+    char l3[] = "<https://gl.example/elsewhere/p?page=2>; rel=\"next\"";
+    char l4[] = "<https://gl.example/api/v4/p?page=1>; rel=\"first\"";
+    bool elsewhere;
+    char *n;
+
+    /* GitLab's X-Next-Page replaces "page" (not "per_page"); empty on the last page. */
+    r.next_page = three;
+    n = forge_pages_next(&gl, "/projects/a%2Fb/x?per_page=100&page=2&id=1", &r, &elsewhere);
+    ck_assert_str_eq(n, "/projects/a%2Fb/x?per_page=100&id=1&page=3");
+    free(n);
+    r.next_page = none;
+    ck_assert_ptr_null(forge_pages_next(&gl, "/p?per_page=100", &r, &elsewhere));
+    /* A Link under the API path, whatever host the forge calls itself by. */
+    r.link = l1;
+    n = forge_pages_next(&gl, "/p?per_page=100", &r, &elsewhere);
+    ck_assert_str_eq(n, "/p?page=2&per_page=100");
+    ck_assert(!elsewhere);
+    free(n);
+    /* rel="prev next" lists both; GitHub's API URL has no path. */
+    r.link = l2;
+    n = forge_pages_next(&gh, "/x", &r, &elsewhere);
+    ck_assert_str_eq(n, "/repositories/7/pulls/1/reviews/2/comments?per_page=100&page=3");
+    free(n);
+    /* A next page outside the API path is not followed. */
+    r.link = l3;
+    ck_assert_ptr_null(forge_pages_next(&gl, "/p", &r, &elsewhere));
+    ck_assert(elsewhere);
+    /* No next: the last page. */
+    r.link = l4;
+    ck_assert_ptr_null(forge_pages_next(&gl, "/p", &r, &elsewhere));
+    ck_assert(!elsewhere);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forge_http");
@@ -281,6 +326,7 @@ int main(void)
     tcase_add_loop_test(tc, created_without_json, 0, 3);
     tcase_add_test(tc, unreachable);
     tcase_add_test(tc, get_json_wants_200_and_the_type);
+    tcase_add_test(tc, next_page_from_the_headers);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
