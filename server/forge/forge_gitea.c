@@ -2,8 +2,9 @@
  * Gitea and Forgejo (/api/v1): POST /repos/{owner}/{repo}/branches (CreateBranchRepoOption)
  * answers 409 for an existing branch; POST /repos/{owner}/{repo}/pulls answers 409 when an open
  * pull request already joins the same head and base. Both conflicts are resolved by reading the
- * existing object back. A team's labels (as the repository's label ids), assignees and
- * reviewers go into the create; refused, the create is retried without them (a warning).
+ * existing object back. A team's labels (as label ids, the repository's or its organisation's),
+ * assignees and reviewers go into the create; refused, the create is retried without them (a
+ * warning).
  * Worker threads only.
  */
 #include "core/mem.h"
@@ -117,7 +118,8 @@ static void forge_gitea_pr_options(const struct forge *f, const struct forge_pr_
             if (json_array_size(missing)) {
                 char *names = json_dumps(missing, JSON_COMPACT);
 
-                err_set(&e, ERR_NOT_FOUND, "the repository has no label %s", names);
+                err_set(&e, ERR_NOT_FOUND, "the repository (or its organisation) has no label %s",
+                        names);
                 forge_propts_warn(warnings, "setting the labels", &e);
                 free(names);
             }

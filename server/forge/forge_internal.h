@@ -50,8 +50,9 @@ void forge_propts_warn(json_t *out, const char *what, const struct err *e);
 void forge_propts_github(const struct forge *f, long long number, const struct forge_pr_req *req,
                          json_t *out);
 /*
- * Gitea/Forgejo: the repository's ids of the label names in `labels` (*ids, owned); names it
- * does not have are appended to `missing`. -1 with err when the list could not be read.
+ * Gitea/Forgejo: the ids of the label names in `labels` (*ids, owned): the repository's, else
+ * its organisation's (when the owner is one; a user owner's 404 there means none); names
+ * neither has are appended to `missing`. -1 with err when a list could not be read.
  */
 int forge_propts_gitea_label_ids(const struct forge *f, const char *labels, json_t **ids,
                                  json_t *missing, struct err *err);

@@ -1,7 +1,8 @@
 /*
  * A team's pull-request options that GitHub and Gitea/Forgejo take in other shapes than
  * GitLab's create: label names split out of the comma-separated setting, Gitea's label ids
- * (GET repos/{o}/{r}/labels), GitHub's three calls after the create, and the warnings a
+ * (GET repos/{o}/{r}/labels, then GET orgs/{org}/labels for the names the repository lacks),
+ * GitHub's three calls after the create, and the warnings a
  * refused option leaves on the result instead of failing the pull request. Worker threads.
  */
 #include "core/mem.h"
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FORGE_PROPTS_LABEL_PAGES 10 /* of 50: Gitea's list has at most 50 a page */
+#define FORGE_PROPTS_LABELS_MAX 500 /* labels read of a repository, and of its organisation */
 
 json_t *forge_propts_labels(const char *labels)
 {
@@ -89,34 +90,67 @@ void forge_propts_github(const struct forge *f, long long number, const struct f
     json_decref(labels);
 }
 
+/* The labels of the list at `path` (every page) into found ({name: id}). 0, 1, -1 as
+ * forge_pages_get. */
+static int forge_propts_gitea_list(const struct forge *f, const char *path, json_t *found,
+                                   struct err *err)
+{
+    json_t *list = NULL, *l;
+    bool cut = false;
+    size_t k;
+    int r = forge_pages_get(f, path, "listing the labels", FORGE_PROPTS_LABELS_MAX, &list, &cut,
+                            err);
+
+    json_array_foreach(list, k, l)
+    {
+        const char *name = json_string_value(json_object_get(l, "name"));
+
+        /* A repository's label shadows the organisation's of the same name. */
+        if (name && json_is_integer(json_object_get(l, "id")) && !json_object_get(found, name))
+            json_object_set(found, name, json_object_get(l, "id"));
+    }
+    json_decref(list);
+    return r;
+}
+
+/* Does `found` lack any of `names`? */
+static bool forge_propts_lacks(const json_t *names, const json_t *found)
+{
+    size_t i;
+    json_t *n;
+
+    json_array_foreach(names, i, n)
+    {
+        if (!json_object_get(found, json_string_value(n)))
+            return true;
+    }
+    return false;
+}
+
 int forge_propts_gitea_label_ids(const struct forge *f, const char *labels, json_t **ids,
                                  json_t *missing, struct err *err)
 {
     json_t *names = forge_propts_labels(labels), *found = json_object(), *n;
+    size_t owner = strcspn(f->repo_path, "/");
+    char *path = mem_printf("/repos/%s/labels?limit=50", f->repo_path);
+    struct err oe = {0};
     size_t i;
-    int rc = -1;
+    int rc = -1, r;
 
     *ids = json_array();
-    for (int page = 1; json_array_size(names) > 0 && page <= FORGE_PROPTS_LABEL_PAGES; page++) {
-        char *path = mem_printf("/repos/%s/labels?limit=50&page=%d", f->repo_path, page);
-        json_t *list = NULL, *l;
-        int r = forge_http_get_json(f, path, JSON_ARRAY, "listing the labels", &list, err);
-        size_t k;
-
-        free(path);
-        if (r != 0)
+    if (json_array_size(names) && forge_propts_gitea_list(f, path, found, err) != 0)
+        goto out;
+    free(path);
+    /* Names the repository lacks may be its organisation's labels, which a pull request of the
+     * organisation's repository takes too. A 404 is Gitea's answer for an owner that is a user. */
+    path = mem_printf("/orgs/%.*s/labels?limit=50", (int)owner, f->repo_path);
+    if (forge_propts_lacks(names, found)) {
+        r = forge_propts_gitea_list(f, path, found, &oe);
+        if (r < 0 || (r == 1 && oe.code != ERR_NOT_FOUND)) {
+            if (err)
+                *err = oe;
             goto out;
-        json_array_foreach(list, k, l)
-        {
-            const char *name = json_string_value(json_object_get(l, "name"));
-
-            if (name && json_is_integer(json_object_get(l, "id")))
-                json_object_set(found, name, json_object_get(l, "id"));
         }
-        k = json_array_size(list);
-        json_decref(list);
-        if (k < 50)
-            break;
     }
     json_array_foreach(names, i, n)
     {
@@ -133,6 +167,7 @@ out:
         json_decref(*ids);
         *ids = NULL;
     }
+    free(path);
     json_decref(names);
     json_decref(found);
     return rc;

@@ -30,7 +30,9 @@ status codes, error bodies, including the conflict answers):
                   (an array of the one user of that name, any case, or []). The pull requests keep what was
                   set in each forge's shape (labels, assignees, requested_reviewers /
                   reviewers). Known users: alice, bob, carol, dana (GitLab ids 1-4). Repository
-                  labels (Gitea): drover (1), bot (2), urgent (3).
+                  labels (Gitea): drover (1), bot (2), urgent (3); the organisation "acme"'s
+                  labels (GET orgs/{org}/labels; 404 for an owner that is a user): org-wide
+                  (101), which acme's pull requests take too.
   The repository: GET repos/{o}/{r} (Gitea, GitHub), GET projects/:id (GitLab).
   Webhooks:       GET repos/{o}/{r}/hooks?page=&limit= (Gitea: [Hook], limit at most 50),
                   GET repos/{o}/{r}/hooks?page=&per_page= (GitHub: [Webhook], at most 100),
@@ -116,6 +118,9 @@ def new_state():
 
 
 USERS = {"alice": 1, "bob": 2, "carol": 3, "dana": 4}
+# Gitea organisations (a repository owner not listed is a user) and their labels.
+ORG_LABELS = {"acme": [{"id": 101, "name": "org-wide", "exclusive": False, "is_archived": False,
+                        "color": "00ff00", "description": "", "url": "http://gitea.test/acme"}]}
 FAIL = {"method": "", "status": 0}
 PAGES = {"max": 0}  # POST /_fake/pages?max=N: no page longer than N (0: each forge's own caps)
 
@@ -478,6 +483,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(401, {"message": "token is required" if not auth
                                     else "user does not exist [uid: 0, name: ]", "url": ""})
         parts = path.split("/")  # ['', 'repos', o, r, what, ...]
+        if len(parts) == 4 and parts[1] == "orgs" and parts[3] == "labels" and method == "GET":
+            # orgListLabels; GetOrgByName answers 404 for a name that is a user, not an org.
+            if parts[2] not in ORG_LABELS:
+                return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
+                                        "url": ""})
+            return self.paged("gitea", ORG_LABELS[parts[2]], q, "limit", 30, 50)
         if len(parts) == 4 and parts[1] == "repos" and method == "GET":
             if parts[2] + "/" + parts[3] not in STATE["gitea"]:
                 return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
@@ -523,7 +534,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, {"errors": [], "message": "The target couldn't be found.",
                                         "url": ""})
         if parts[4] == "labels" and not rest and method == "GET":
-            return self.reply(200, page_of(repo["labels"], q, "limit", 30, 50))
+            return self.paged("gitea", repo["labels"], q, "limit", 30, 50)
         if parts[4] == "pulls" and len(parts) == 6 and method in ("GET", "PATCH"):
             p = next((p for p in repo["pulls"] if str(p["number"]) == parts[5]), None)
             if p is None:
@@ -579,7 +590,9 @@ class Handler(BaseHTTPRequestHandler):
                                             % (p["id"], p["id"], head, base), "url": ""})
             labels, people = [], {}
             for lid in body.get("labels") or []:
-                lab = next((x for x in repo["labels"] if x["id"] == lid), None)
+                # The repository's labels, and its organisation's when the owner is one.
+                lab = next((x for x in repo["labels"] + ORG_LABELS.get(parts[2], [])
+                            if x["id"] == lid), None)
                 if not isinstance(lid, int) or lab is None:
                     return self.reply(422, {"message": "label does not exist [id: %s]" % lid,
                                             "url": ""})

@@ -812,6 +812,28 @@ START_TEST(a_login_gitlab_does_not_know_is_a_note)
 }
 END_TEST
 
+/* Gitea: a label the repository lacks but its organisation has is set too; one neither has is
+ * left out with a warning. */
+START_TEST(gitea_takes_the_organisations_labels)
+{
+    json_t *settings = json_pack("{s:s}", "pr_labels", "drover, org-wide, nope");
+    char got[200], q[300];
+    int64_t id;
+    long long n = opened_pr("gitea", "orglabels-gitea", settings, NULL, NULL, &id);
+    json_t *p = fake_pull("gitea", n);
+
+    names_of(json_object_get(p, "labels"), got, sizeof(got));
+    ck_assert_str_eq(got, "drover,org-wide");
+    json_decref(p);
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM activity WHERE task_id = %lld AND level = 'warning'"
+             " AND message LIKE '%%no label [\"nope\"]%%'",
+             (long long)id);
+    ck_assert_int_eq(count_sql(q), 1);
+    json_decref(settings);
+}
+END_TEST
+
 /* A reviewer the forge refuses: the pull request is opened all the same, with a warning. */
 START_TEST(a_refused_reviewer_is_a_warning_not_a_failure)
 {
@@ -879,6 +901,7 @@ int main(void)
     tcase_add_loop_test(tc, pull_request_carries_labels_reviewers_and_assignees, 0, 3);
     tcase_add_loop_test(tc, a_refused_reviewer_is_a_warning_not_a_failure, 0, 2);
     tcase_add_test(tc, a_login_gitlab_does_not_know_is_a_note);
+    tcase_add_test(tc, gitea_takes_the_organisations_labels);
     tcase_add_loop_test(tc, the_forge_issue_author_reviews_the_pull_request, 0, 3);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
