@@ -424,6 +424,39 @@ static void svc_webhooks_gitea(const char *event, const char *action, const json
     }
 }
 
+/*
+ * GitLab's "Request changes": a merge request has no review event, but its reviewers carry a
+ * state (unreviewed, review_started, reviewed, requested_changes, approved, unapproved) in
+ * Merge Request Hook payloads, and a submitted review's new state arrives as an "update" whose
+ * changes.reviewers lists the reviewers before and after. The username of a reviewer whose
+ * state became requested_changes in this update, else NULL (a re-delivered or unrelated update
+ * names no such transition).
+ */
+static const char *svc_webhooks_gitlab_changes_requested(const json_t *b)
+{
+    const json_t *prev = svc_webhooks_at(b, "changes.reviewers.previous");
+    const json_t *cur = svc_webhooks_at(b, "changes.reviewers.current"), *r, *p;
+    size_t i, k;
+
+    json_array_foreach(cur, i, r)
+    {
+        const char *st = js(r, "state");
+        bool was = false;
+
+        if (!st || strcmp(st, "requested_changes") != 0)
+            continue;
+        json_array_foreach(prev, k, p)
+        {
+            const char *ps = js(p, "state");
+
+            was = was || (ji(p, "id") == ji(r, "id") && ps && strcmp(ps, st) == 0);
+        }
+        if (!was && js(r, "username"))
+            return js(r, "username");
+    }
+    return NULL;
+}
+
 /* GitLab's (X-Gitlab-Event), per doc/user/project/integrations/webhook_events.md. */
 static void svc_webhooks_gitlab(const char *event, const char *action, const json_t *b,
                                 const char *mention, const char *label, struct svc_webhooks_ev *e)
@@ -440,6 +473,18 @@ static void svc_webhooks_gitlab(const char *event, const char *action, const jso
         e->branch = js(oa, "source_branch");
         e->url = js(oa, "url");
         e->author = js(b, "user.username");
+    } else if (strcmp(event, "Merge Request Hook") == 0 && action &&
+               strcmp(action, "update") == 0 && svc_webhooks_gitlab_changes_requested(b)) {
+        /* Like GitHub's changes_requested review: a rework that reads every unresolved diff
+         * note (the review's summary, if any, arrives as a note of its own). */
+        e->kind = HOOK_COMMENT;
+        e->ckind = "review";
+        e->number = ji(oa, "iid");
+        e->branch = js(oa, "source_branch");
+        e->url = js(oa, "url");
+        e->author = svc_webhooks_gitlab_changes_requested(b);
+        e->rework = true;
+        e->fetch = true;
     } else if (strcmp(event, "Note Hook") == 0 && !json_is_true(json_object_get(oa, "system")) &&
                (!action || strcmp(action, "create") == 0)) {
         const char *nt = js(oa, "noteable_type");

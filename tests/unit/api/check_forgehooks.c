@@ -868,6 +868,41 @@ START_TEST(gitlab_unresolved_diff_notes_reach_the_prompt)
 }
 END_TEST
 
+/* `s` with its first `from` replaced by `to` (owned). */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    char *out;
+
+    ck_assert_ptr_nonnull(at);
+    out = malloc(strlen(s) + strlen(to) + 1);
+    sprintf(out, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+    return out;
+}
+
+/* GitLab's "Request changes": a reviewer's state becoming requested_changes in a merge request
+ * update reworks like GitHub's changes_requested review, with the unresolved diff notes; an
+ * update in which no reviewer's state changed to it is ignored. */
+START_TEST(gitlab_requested_changes_reworks)
+{
+    char agent[37], *body, *same, *p;
+    json_int_t id = project_task("gitlab", 12, "drover/12-rc", agent);
+
+    fake_review("{\"forge\":\"gitlab\",\"number\":12,\"user\":\"reviewer\",\"comments\":" TWO_FILES
+                "}");
+    body = payload("gitlab_merge_request_review_requested_changes", 12, "drover/12-rc");
+    same = replaced(body, "\"review_started\"", "\"requested_changes\"");
+    expect(gitlab("Merge Request Hook", "rc-0", same), 200, "ignored");
+    expect_state(id, "ready_to_test");
+    expect(gitlab("Merge Request Hook", "rc-1", body), 200, "rework");
+    p = reworked_with_two_files(id, "reviewer");
+    free(p);
+    expect_task_field(id, "forge_requester", "reviewer");
+    free(same);
+    free(body);
+}
+END_TEST
+
 /* Deliver forge `_i`'s (gitea, github, gitlab) review that asks for changes on PR `number`. */
 static void deliver_review(int i, int number, const char *branch, const char *delivery)
 {
@@ -1039,6 +1074,7 @@ int main(void)
     tcase_add_test(tc, review_fetch_runs_on_the_slow_workers);
     tcase_add_loop_test(tc, every_page_of_the_review_thread_reaches_the_prompt, 0, 3);
     tcase_add_test(tc, a_review_thread_past_the_bound_is_cut_with_a_note);
+    tcase_add_test(tc, gitlab_requested_changes_reworks);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
