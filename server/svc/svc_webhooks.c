@@ -691,6 +691,39 @@ static int svc_webhooks_keep_inline(struct svc_ctx *c, int64_t task_id, const js
     return 0;
 }
 
+/* What the review's read from the forge left out, on the task's activity: the inline comments
+ * it could not read (`fetch_err`), or those past the bound (`cut`). */
+static int svc_webhooks_fetch_notes(struct svc_ctx *c, int64_t task_id,
+                                    const struct svc_webhooks_in *in,
+                                    const struct svc_webhooks_ev *e, bool cut,
+                                    const struct err *fetch_err, struct err *err)
+{
+    const char *forge = svc_webhooks_names[in->forge];
+    char *msg;
+    int rc = 0;
+
+    if (fetch_err) {
+        /* The rework still happens, with the review's summary; say what is missing. */
+        json_t *meta = json_pack("{s:s,s:s}", "forge", forge, "error", fetch_err->msg);
+
+        msg = mem_printf("the review's inline comments could not be fetched from %s: %s%s", forge,
+                         fetch_err->msg,
+                         e->rework ? "; the rework carries the review's summary only" : "");
+        rc = review_note(c->db, task_id, msg, meta, err);
+        free(msg);
+        json_decref(meta);
+    }
+    if (rc == 0 && cut) {
+        /* A thread longer than one rework reads: the first ones are kept, say so. */
+        msg = mem_printf("the review thread on %s has more inline comments than a rework reads "
+                         "(%d, or 1 MiB of text): the first ones were kept",
+                         forge, FORGE_REVIEW_MAX_COMMENTS);
+        rc = review_note(c->db, task_id, msg, NULL, err);
+        free(msg);
+    }
+    return rc;
+}
+
 /* Apply a classified delivery to its task. *outcome is a static string. */
 static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
                               const struct svc_webhooks_in *in, const struct svc_webhooks_ev *e,
@@ -778,33 +811,9 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
     }
         if (svc_webhooks_keep_inline(c, *task_id, inline_c, err) < 0)
             goto out;
-        if (fetch_err && !model_state_terminal(state)) {
-            /* The rework still happens, with the review's summary; say what is missing. */
-            char *msg =
-                mem_printf("the review's inline comments could not be fetched from %s: %s%s",
-                           svc_webhooks_names[in->forge], fetch_err->msg,
-                           e->rework ? "; the rework carries the review's summary only" : "");
-            json_t *meta = json_pack("{s:s,s:s}", "forge", svc_webhooks_names[in->forge], "error",
-                                     fetch_err->msg);
-            int nrc = review_note(c->db, *task_id, msg, meta, err);
-
-            free(msg);
-            json_decref(meta);
-            if (nrc < 0)
-                goto out;
-        }
-        if (cut && !model_state_terminal(state)) {
-            /* A thread longer than one rework reads: the first ones are kept, say so. */
-            char *msg = mem_printf("the review thread on %s has more inline comments than a rework "
-                                   "reads (%d, or 1 MiB of text): the first ones were kept",
-                                   svc_webhooks_names[in->forge], FORGE_REVIEW_MAX_COMMENTS);
-
-            if (review_note(c->db, *task_id, msg, NULL, err) < 0) {
-                free(msg);
-                goto out;
-            }
-            free(msg);
-        }
+        if (!model_state_terminal(state) &&
+            svc_webhooks_fetch_notes(c, *task_id, in, e, cut, fetch_err, err) < 0)
+            goto out;
         if (!e->rework) {
             *outcome = "comment_kept";
             break;
