@@ -86,8 +86,8 @@ struct forge_pr_req {
  * (POST issues/{n}/labels, pulls/{n}/requested_reviewers, issues/{n}/assignees), Gitea in
  * the create itself (CreatePullRequestOption labels as ids, assignees, reviewers; refused,
  * the create is retried without them), GitLab in the create as user ids (a username GitLab
- * does not know is left out with a warning). The git backend has no pull requests: it checks that both
- * branches exist and returns a record (number and url null) for Drover to store on the task.
+ * does not know is left out with a warning). The git backend has no pull requests: it checks that
+ * both branches exist and returns a record (number and url null) for Drover to store on the task.
  */
 int forge_backend_create_pull_request(const struct forge *f, const struct forge_pr_req *req,
                                       json_t **out, struct err *err);

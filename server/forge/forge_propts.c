@@ -98,8 +98,8 @@ static int forge_propts_gitea_list(const struct forge *f, const char *path, json
     json_t *list = NULL, *l;
     bool cut = false;
     size_t k;
-    int r = forge_pages_get(f, path, "listing the labels", FORGE_PROPTS_LABELS_MAX, &list, &cut,
-                            err);
+    int r =
+        forge_pages_get(f, path, "listing the labels", FORGE_PROPTS_LABELS_MAX, &list, &cut, err);
 
     json_array_foreach(list, k, l)
     {

@@ -27,7 +27,8 @@ static void forge_review_keep(struct forge_review_acc *a, json_t *c)
 {
     size_t n = strlen(json_string_value(json_object_get(c, "body")));
 
-    if (json_array_size(a->out) >= FORGE_REVIEW_MAX_COMMENTS || a->bytes + n > FORGE_REVIEW_MAX_BYTES) {
+    if (json_array_size(a->out) >= FORGE_REVIEW_MAX_COMMENTS ||
+        a->bytes + n > FORGE_REVIEW_MAX_BYTES) {
         a->cut = true;
         json_decref(c);
         return;
@@ -211,12 +212,12 @@ static int forge_review_gitlab(const struct forge *f, const struct forge_review_
                 !json_is_true(json_object_get(n, "resolvable")) ||
                 json_is_true(json_object_get(n, "resolved")))
                 continue;
-            forge_review_keep(
-                a, forge_review_record(
-                          forge_review_i(n, "id"), p ? p : forge_review_s(pos, "old_path"),
-                          line > 0 ? line : forge_review_i(pos, "old_line"), 0, NULL,
-                          forge_review_s(n, "body"),
-                          forge_review_s(json_object_get(n, "author"), "username"), NULL));
+            forge_review_keep(a,
+                              forge_review_record(
+                                  forge_review_i(n, "id"), p ? p : forge_review_s(pos, "old_path"),
+                                  line > 0 ? line : forge_review_i(pos, "old_line"), 0, NULL,
+                                  forge_review_s(n, "body"),
+                                  forge_review_s(json_object_get(n, "author"), "username"), NULL));
         }
     }
     rc = 0;

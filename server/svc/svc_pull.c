@@ -50,8 +50,7 @@ static int svc_pull_on_forge(struct svc_ctx *c, const struct branches_lease *l, 
     person = json_string_value(json_object_get(l->task, "forge_author"));
     if (!person)
         person = json_string_value(json_object_get(l->task, "forge_requester"));
-    svc_prbody_people(json_object_get(sf.project, "settings"), l->submitter, person, &req,
-                      &people);
+    svc_prbody_people(json_object_get(sf.project, "settings"), l->submitter, person, &req, &people);
     if (forge_backend_create_pull_request(&sf.f, &req, &out, err) < 0)
         goto out;
     /* An option the forge refused left the pull request open without it: say so on the task. */

@@ -936,8 +936,9 @@ static void fake_long_review(const char *forge, int number, int n)
                          "\"user\":\"reviewer\",\"comments\":[",
                          forge, number);
     for (int k = 1; k <= n; k++)
-        o += (size_t)snprintf(spec + o, cap - o, "%s{\"path\":\"f%d.c\",\"line\":%d,"
-                                                 "\"body\":\"note %d\"}",
+        o += (size_t)snprintf(spec + o, cap - o,
+                              "%s{\"path\":\"f%d.c\",\"line\":%d,"
+                              "\"body\":\"note %d\"}",
                               k > 1 ? "," : "", k, k, k);
     snprintf(spec + o, cap - o, "]}");
     fake_review(spec);

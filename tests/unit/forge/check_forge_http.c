@@ -269,8 +269,9 @@ START_TEST(next_page_from_the_headers)
     const struct forge gl = {.kind = FORGE_GITLAB, .api_url = "https://gl.example/api/v4/"};
     const struct forge gh = {.kind = FORGE_GITHUB, .api_url = NULL};
     struct forge_http_resp r = {0};
-    char three[] = "3", none[] = "", l1[] = "<https://gitlab.internal/api/v4/p?page=2&per_page=100>;"
-                                             " rel=\"next\", <https://gitlab.internal/api/v4/p?page=9>; rel=\"last\"";
+    char three[] = "3", none[] = "",
+         l1[] = "<https://gitlab.internal/api/v4/p?page=2&per_page=100>;"
+                " rel=\"next\", <https://gitlab.internal/api/v4/p?page=9>; rel=\"last\"";
     char l2[] = "<https://api.github.com/repositories/7/pulls/1/reviews/2/comments?per_page=100&"
                 "page=1>; rel=\"prev first\", <https://api.github.com/repositories/7/pulls/1/"
                 "reviews/2/comments?per_page=100&page=3>; rel=\"last next\"";
