@@ -981,7 +981,8 @@ START_TEST(forge_500_on_comments_still_reworks)
 END_TEST
 
 /* _i: gitea, github, gitlab. A review thread longer than a page: every page is read, as each
- * forge paginates (the fake's pages of 2: Link on Gitea and GitHub, X-Next-Page on GitLab). */
+ * forge paginates (the fake's pages of 2: Link on Gitea's reviews and GitHub's comments,
+ * X-Next-Page on GitLab's discussions; Gitea answers a review's comments whole). */
 START_TEST(every_page_of_the_review_thread_reaches_the_prompt)
 {
     static const char *const forges[] = {"gitea", "github", "gitlab"};
@@ -990,6 +991,10 @@ START_TEST(every_page_of_the_review_thread_reaches_the_prompt)
 
     /* PR numbers of their own: the fake keeps every review registered by earlier tests. */
     id = project_task(forges[_i], 31, "drover/31-pages", agent);
+    /* Gitea names no review: the reviewer's is found on the third page of the reviews list. */
+    for (int k = 0; _i == 0 && k < 4; k++)
+        fake_review("{\"forge\":\"gitea\",\"number\":31,\"user\":\"someone\","
+                    "\"state\":\"COMMENT\",\"comments\":[]}");
     fake_long_review(forges[_i], 31, 7);
     fake_post("/_fake/pages?max=2", "", 200);
     deliver_review(_i, 31, "drover/31-pages", "pages-1");
