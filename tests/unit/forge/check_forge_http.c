@@ -266,46 +266,50 @@ END_TEST
 /* The next page as each forge's headers name it, asked of droverd's own API URL only. */
 START_TEST(next_page_from_the_headers)
 {
-    const struct forge gl = {.kind = FORGE_GITLAB, .api_url = "https://gl.example/api/v4/"};
-    const struct forge gh = {.kind = FORGE_GITHUB, .api_url = NULL};
-    struct forge_http_resp r = {0};
-    char three[] = "3", none[] = "",
-         l1[] = "<https://gitlab.internal/api/v4/p?page=2&per_page=100>;"
-                " rel=\"next\", <https://gitlab.internal/api/v4/p?page=9>; rel=\"last\"";
-    char l2[] = "<https://api.github.com/repositories/7/pulls/1/reviews/2/comments?per_page=100&"
-                "page=1>; rel=\"prev first\", <https://api.github.com/repositories/7/pulls/1/"
-                "reviews/2/comments?per_page=100&page=3>; rel=\"last next\"";
-    char l3[] = "<https://gl.example/elsewhere/p?page=2>; rel=\"next\"";
-    char l4[] = "<https://gl.example/api/v4/p?page=1>; rel=\"first\"";
-    bool elsewhere;
-    char *n;
+    static const struct {
+        const char *api, *next_page, *link, *path, *want;
+        bool elsewhere;
+    } cases[] = {
+        /* GitLab's X-Next-Page replaces "page" (not "per_page"); empty on the last page. */
+        {"https://gl.example/api/v4/", "3", NULL, "/projects/a%2Fb/x?per_page=100&page=2&id=1",
+         "/projects/a%2Fb/x?per_page=100&id=1&page=3", false},
+        {"https://gl.example/api/v4/", "", NULL, "/p?per_page=100", NULL, false},
+        /* A Link under the API path, whatever host the forge calls itself by. */
+        {"https://gl.example/api/v4/", "",
+         "<https://gitlab.internal/api/v4/p?page=2&per_page=100>; rel=\"next\", "
+         "<https://gitlab.internal/api/v4/p?page=9>; rel=\"last\"",
+         "/p?per_page=100", "/p?page=2&per_page=100", false},
+        /* rel lists several types; GitHub's API URL (NULL: api.github.com) has no path. */
+        {NULL, NULL,
+         "<https://api.github.com/repositories/7/pulls/1/reviews/2/comments?per_page=100&page=1>;"
+         " rel=\"prev first\", <https://api.github.com/repositories/7/pulls/1/reviews/2/"
+         "comments?per_page=100&page=3>; rel=\"last next\"",
+         "/x", "/repositories/7/pulls/1/reviews/2/comments?per_page=100&page=3", false},
+        /* A next page outside the API path is not followed. */
+        {"https://gl.example/api/v4", NULL, "<https://gl.example/elsewhere/p?page=2>; rel=\"next\"",
+         "/p", NULL, true},
+        /* No next: the last page. */
+        {"https://gl.example/api/v4", NULL, "<https://gl.example/api/v4/p?page=1>; rel=\"first\"",
+         "/p", NULL, false},
+    };
 
-    /* GitLab's X-Next-Page replaces "page" (not "per_page"); empty on the last page. */
-    r.next_page = three;
-    n = forge_pages_next(&gl, "/projects/a%2Fb/x?per_page=100&page=2&id=1", &r, &elsewhere);
-    ck_assert_str_eq(n, "/projects/a%2Fb/x?per_page=100&id=1&page=3");
-    free(n);
-    r.next_page = none;
-    ck_assert_ptr_null(forge_pages_next(&gl, "/p?per_page=100", &r, &elsewhere));
-    /* A Link under the API path, whatever host the forge calls itself by. */
-    r.link = l1;
-    n = forge_pages_next(&gl, "/p?per_page=100", &r, &elsewhere);
-    ck_assert_str_eq(n, "/p?page=2&per_page=100");
-    ck_assert(!elsewhere);
-    free(n);
-    /* rel="prev next" lists both; GitHub's API URL has no path. */
-    r.link = l2;
-    n = forge_pages_next(&gh, "/x", &r, &elsewhere);
-    ck_assert_str_eq(n, "/repositories/7/pulls/1/reviews/2/comments?per_page=100&page=3");
-    free(n);
-    /* A next page outside the API path is not followed. */
-    r.link = l3;
-    ck_assert_ptr_null(forge_pages_next(&gl, "/p", &r, &elsewhere));
-    ck_assert(elsewhere);
-    /* No next: the last page. */
-    r.link = l4;
-    ck_assert_ptr_null(forge_pages_next(&gl, "/p", &r, &elsewhere));
-    ck_assert(!elsewhere);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct forge f = {.kind = FORGE_GITLAB, .api_url = cases[i].api};
+        struct forge_http_resp r = {0};
+        bool elsewhere = !cases[i].elsewhere;
+        char *n;
+
+        r.next_page = cases[i].next_page ? mem_strdup(cases[i].next_page) : NULL;
+        r.link = cases[i].link ? mem_strdup(cases[i].link) : NULL;
+        n = forge_pages_next(&f, cases[i].path, &r, &elsewhere);
+        if (cases[i].want)
+            ck_assert_msg(n && strcmp(n, cases[i].want) == 0, "case %zu: %s", i, n ? n : "NULL");
+        else
+            ck_assert_msg(!n, "case %zu: %s", i, n);
+        ck_assert_msg(elsewhere == cases[i].elsewhere, "case %zu", i);
+        free(n);
+        forge_http_resp_clear(&r);
+    }
 }
 END_TEST
 

@@ -527,6 +527,18 @@ static long long count_sql(const char *q)
     return n;
 }
 
+/* How many warnings on task `id`'s activity have a message LIKE `like`. */
+static long long warnings_like(int64_t id, const char *like)
+{
+    char *q = mem_printf("SELECT count(*) FROM activity WHERE task_id = %lld AND level = 'warning'"
+                         " AND message LIKE '%s'",
+                         (long long)id, like);
+    long long n = count_sql(q);
+
+    free(q);
+    return n;
+}
+
 static const char *pr_state_of(int64_t id, char buf[32])
 {
     json_t *t = NULL;
@@ -601,7 +613,7 @@ START_TEST(a_failed_close_warns_and_is_retried)
     const char *method = strcmp(kind, "gitlab") == 0 ? "PUT" : "PATCH";
     int64_t a, b;
     long long na, nb;
-    char *ua, *ub, name[32], q[400], st[32];
+    char *ua, *ub, name[32], st[32];
     struct err err = {0};
     json_t *task = NULL, *p;
     int n = 0;
@@ -618,11 +630,7 @@ START_TEST(a_failed_close_warns_and_is_retried)
     ck_assert_str_ne(json_string_value(json_object_get(p, "state")), "closed");
     json_decref(p);
     ck_assert_str_ne(pr_state_of(b, st), "closed");
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM activity WHERE task_id = %lld AND level = 'warning' AND"
-             " message LIKE 'superseded: could not close its pull request %%retried%%'",
-             (long long)b);
-    ck_assert_int_eq(count_sql(q), 1);
+    ck_assert_int_eq(warnings_like(b, "superseded: could not close its pull request %retried%"), 1);
     ck_assert_int_eq(fake_comments(kind, nb, "Superseded: fan-out sibling"), 1);
     /* Not due yet (back-off): the outbox pass leaves it. */
     ck_assert_int_eq(svc_outbox_comments_pass(&svc, &n, &err), 0);
@@ -730,6 +738,15 @@ static long long opened_pr(const char *kind, const char *name, const json_t *set
     return n;
 }
 
+/* The logins of pull request `p`'s list `key` are `want` (comma-joined). */
+static void expect_names(const json_t *p, const char *key, const char *want)
+{
+    char got[200];
+
+    names_of(json_object_get(p, key), got, sizeof(got));
+    ck_assert_msg(strcmp(got, want) == 0, "%s: %s, want %s", key, got, want);
+}
+
 /* A task a forge issue created: the issue's author reviews and is assigned, on every forge,
  * with no forge_logins mapping (GitLab: by the id its users API gives the login). */
 START_TEST(the_forge_issue_author_reviews_the_pull_request)
@@ -746,8 +763,7 @@ START_TEST(the_forge_issue_author_reviews_the_pull_request)
     names_of(json_object_get(p, strcmp(kind, "gitlab") == 0 ? "reviewers" : "requested_reviewers"),
              got, sizeof(got));
     ck_assert_str_eq(got, "alice");
-    names_of(json_object_get(p, "assignees"), got, sizeof(got));
-    ck_assert_str_eq(got, "alice");
+    expect_names(p, "assignees", "alice");
     json_decref(p);
 }
 END_TEST
@@ -760,7 +776,7 @@ START_TEST(pull_request_carries_labels_reviewers_and_assignees)
         json_pack("{s:[s,s],s:[s],s:[s],s:{s:s},s:[i],s:[i]}", "pr_labels", "drover", "bot",
                   "pr_reviewers", "bob", "pr_assignees", "carol", "forge_logins", "dev", "dana",
                   "pr_reviewer_ids", 2, "pr_assignee_ids", 3);
-    char name[32], got[200], q[300];
+    char name[32];
     json_t *p;
     int64_t id;
     long long n;
@@ -768,20 +784,13 @@ START_TEST(pull_request_carries_labels_reviewers_and_assignees)
     snprintf(name, sizeof(name), "opts-%s", kind);
     n = opened_pr(kind, name, settings, "dev", NULL, &id);
     p = fake_pull(kind, n);
-    names_of(json_object_get(p, "labels"), got, sizeof(got));
-    ck_assert_str_eq(got, "drover,bot");
+    expect_names(p, "labels", "drover,bot");
     /* The submitter's login (forge_logins) joins the configured people, each once; GitLab
      * takes user ids, so its usernames were looked up (GET /users?username=). */
-    names_of(json_object_get(p, gl ? "reviewers" : "requested_reviewers"), got, sizeof(got));
-    ck_assert_str_eq(got, "bob,dana");
-    names_of(json_object_get(p, "assignees"), got, sizeof(got));
-    ck_assert_str_eq(got, "carol,dana");
+    expect_names(p, gl ? "reviewers" : "requested_reviewers", "bob,dana");
+    expect_names(p, "assignees", "carol,dana");
     json_decref(p);
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM activity WHERE task_id = %lld AND"
-             " level = 'warning'",
-             (long long)id);
-    ck_assert_int_eq(count_sql(q), 0);
+    ck_assert_int_eq(warnings_like(id, "%"), 0);
     json_decref(settings);
 }
 END_TEST
@@ -792,22 +801,16 @@ START_TEST(a_login_gitlab_does_not_know_is_a_note)
 {
     json_t *settings =
         json_pack("{s:{s:s},s:[i]}", "forge_logins", "dev", "zed", "pr_reviewer_ids", 2);
-    char got[200], q[300];
     int64_t id;
     long long n = opened_pr("gitlab", "nologin-gitlab", settings, "dev", NULL, &id);
     json_t *p = fake_pull("gitlab", n);
 
     ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "opened");
-    names_of(json_object_get(p, "reviewers"), got, sizeof(got));
-    ck_assert_str_eq(got, "bob");
-    names_of(json_object_get(p, "assignees"), got, sizeof(got));
-    ck_assert_str_eq(got, "");
+    expect_names(p, "reviewers", "bob");
+    expect_names(p, "assignees", "");
     json_decref(p);
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM activity WHERE task_id = %lld AND level = 'warning'"
-             " AND message LIKE '%%GitLab knows no user ''zed''%%'",
-             (long long)id);
-    ck_assert_int_eq(count_sql(q), 2); /* as a reviewer and as an assignee */
+    /* As a reviewer and as an assignee. */
+    ck_assert_int_eq(warnings_like(id, "%GitLab knows no user ''zed''%"), 2);
     json_decref(settings);
 }
 END_TEST
@@ -817,19 +820,13 @@ END_TEST
 START_TEST(gitea_takes_the_organisations_labels)
 {
     json_t *settings = json_pack("{s:s}", "pr_labels", "drover, org-wide, nope");
-    char got[200], q[300];
     int64_t id;
     long long n = opened_pr("gitea", "orglabels-gitea", settings, NULL, NULL, &id);
     json_t *p = fake_pull("gitea", n);
 
-    names_of(json_object_get(p, "labels"), got, sizeof(got));
-    ck_assert_str_eq(got, "drover,org-wide");
+    expect_names(p, "labels", "drover,org-wide");
     json_decref(p);
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM activity WHERE task_id = %lld AND level = 'warning'"
-             " AND message LIKE '%%no label [\"nope\"]%%'",
-             (long long)id);
-    ck_assert_int_eq(count_sql(q), 1);
+    ck_assert_int_eq(warnings_like(id, "%no label [\"nope\"]%"), 1);
     json_decref(settings);
 }
 END_TEST
@@ -868,11 +865,7 @@ START_TEST(a_refused_reviewer_is_a_warning_not_a_failure)
     /* GitHub sets each option on its own (the label stays); Gitea retried the create bare. */
     ck_assert_str_eq(got, _i ? "drover" : "");
     json_decref(p);
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM activity WHERE task_id = %lld AND"
-             " level = 'warning' AND message LIKE '%%reviewer%%'",
-             (long long)id);
-    ck_assert_int_eq(count_sql(q), 1);
+    ck_assert_int_eq(warnings_like(id, "%reviewer%"), 1);
     json_decref(t);
     json_decref(settings);
 }
