@@ -4,7 +4,8 @@
  * type, active, config.url, config.content_type, events); GitHub GET
  * /repos/{owner}/{repo}/hooks?per_page=&page= (the same fields; needs admin:repo_hook or the
  * "Webhooks" read permission); GitLab GET /projects/:id/hooks?per_page=&page= (url, one
- * boolean per event kind, alert_status). Worker threads only (blocking).
+ * boolean per event kind, alert_status), every page by the forge's pagination headers
+ * (forge_pages.c). Worker threads only (blocking).
  */
 #include "core/http.h"
 #include "core/mem.h"
@@ -59,8 +60,9 @@ static json_t *forge_hooks_record(enum forge_kind k, const json_t *h)
 int forge_backend_hooks(const struct forge *f, json_t **out, struct err *err)
 {
     const int per_page = f->kind == FORGE_GITEA ? 50 : 100;
-    json_t *all = NULL, *page = NULL, *h;
-    char *esc = NULL, *path = NULL;
+    json_t *list = NULL, *h;
+    char *esc = NULL, *path;
+    bool cut = false;
     size_t i;
     int rc = -1;
 
@@ -69,36 +71,26 @@ int forge_backend_hooks(const struct forge *f, json_t **out, struct err *err)
         return err_set(err, ERR_INVALID, "a plain git remote has no webhooks");
     if (!f->repo_path || !*f->repo_path)
         return err_set(err, ERR_INVALID, "the project names no forge repository (forge_repo_path)");
-    if (f->kind == FORGE_GITLAB)
+    if (f->kind == FORGE_GITLAB) {
         esc = http_escape(f->repo_path);
-    all = json_array();
-    for (int n = 1; n <= FORGE_HOOKS_MAX_PAGES; n++) {
-        free(path);
-        if (f->kind == FORGE_GITLAB)
-            path = mem_printf("/projects/%s/hooks?per_page=%d&page=%d", esc, per_page, n);
-        else if (f->kind == FORGE_GITEA)
-            path = mem_printf("/repos/%s/hooks?limit=%d&page=%d", f->repo_path, per_page, n);
-        else
-            path = mem_printf("/repos/%s/hooks?per_page=%d&page=%d", f->repo_path, per_page, n);
-        if (forge_http_get_json(f, path, JSON_ARRAY, "listing the repository's webhooks", &page,
-                                err) != 0)
-            goto out;
-        json_array_foreach(page, i, h)
-        {
-            if (json_is_object(h))
-                json_array_append_new(all, forge_hooks_record(f->kind, h));
-        }
-        if (json_array_size(page) < (size_t)per_page)
-            break;
-        json_decref(page);
-        page = NULL;
+        path = mem_printf("/projects/%s/hooks?per_page=%d", esc, per_page);
+    } else {
+        path = mem_printf("/repos/%s/hooks?%s=%d", f->repo_path,
+                          f->kind == FORGE_GITEA ? "limit" : "per_page", per_page);
     }
-    *out = all;
-    all = NULL;
+    /* Every page, as the forge's Link (or GitLab's X-Next-Page) header names the next. */
+    if (forge_pages_get(f, path, "listing the repository's webhooks",
+                        (size_t)(FORGE_HOOKS_MAX_PAGES * per_page), &list, &cut, err) != 0)
+        goto out;
+    *out = json_array();
+    json_array_foreach(list, i, h)
+    {
+        if (json_is_object(h))
+            json_array_append_new(*out, forge_hooks_record(f->kind, h));
+    }
     rc = 0;
 out:
-    json_decref(page);
-    json_decref(all);
+    json_decref(list);
     free(path);
     free(esc);
     return rc;

@@ -56,8 +56,9 @@ is not a repository admin: listing hooks answers what each forge answers such a 
     GitLab        GET projects/:id/merge_requests/:iid/discussions ([{id, notes: [{id, type
                       "DiffNote", body, author, position {new_path, new_line, old_path,
                       old_line}, resolvable, resolved}]}])
-  These lists answer one page (GitHub per_page, default 30, at most 100; Gitea limit, 30, at
-  most 50; GitLab per_page, 20, at most 100) with the forge's pagination headers: GitHub Link
+  These lists, the webhook lists above and the label lists answer one page (GitHub per_page,
+  default 30, at most 100; Gitea limit, 30, at most 50; GitLab per_page, 20, at most 100) with
+  the forge's pagination headers: GitHub Link
   (rel next/prev/first/last, only when there are several pages), Gitea Link and X-Total-Count,
   GitLab Link and X-Page/X-Per-Page/X-Next-Page/X-Prev-Page/X-Total/X-Total-Pages. Gitea's
   review comments list has no pages in its API: it is answered whole. POST /_fake/pages?max=N
@@ -173,16 +174,6 @@ def complete_hook(forge, n, h):
     out["push_events"] = True
     out.update(h)
     return out
-
-
-def page_of(items, q, size_param, default, cap):
-    """One page of `items` as the forge's pagination parameters (page, size_param) select."""
-    try:
-        page = max(1, int(q.get("page", "1")))
-        size = min(cap, max(1, int(q.get(size_param, str(default)))))
-    except ValueError:
-        page, size = 1, default
-    return items[(page - 1) * size: page * size]
 
 
 NEXT_ID = {"n": 5000}
@@ -506,7 +497,7 @@ class Handler(BaseHTTPRequestHandler):
             if reader:  # routers/api/v1: the hooks routes require a repository admin
                 return self.reply(403, {"message": "user should be an owner or a collaborator "
                                         "with admin write of a repository", "url": ""})
-            return self.reply(200, page_of(repo["hooks"], q, "limit", 30, 50))
+            return self.paged("gitea", repo["hooks"], q, "limit", 30, 50)
         if parts[4] == "pulls" and len(parts) >= 7 and parts[6] == "reviews" and method == "GET":
             n = int(parts[5])
             revs = repo["reviews"].get(n)
@@ -654,7 +645,7 @@ class Handler(BaseHTTPRequestHandler):
         if rest == ["hooks"] and method == "GET":
             if reader:  # the hooks API needs at least the Maintainer role
                 return self.reply(403, {"message": "403 Forbidden"})
-            return self.reply(200, page_of(repo["hooks"], q, "per_page", 20, 100))
+            return self.paged("gitlab", repo["hooks"], q, "per_page", 20, 100)
         if not rest:
             return self.reply(404, {"error": "404 Not Found"})
         if len(rest) == 3 and rest[0] == "issues" and rest[2] == "notes":
@@ -787,7 +778,7 @@ class Handler(BaseHTTPRequestHandler):
                                         "token", "documentation_url": "https://docs.github.com/"
                                         "rest/repos/webhooks#list-repository-webhooks",
                                         "status": "403"})
-            return self.reply(200, page_of(repo["hooks"], q, "per_page", 30, 100))
+            return self.paged("github", repo["hooks"], q, "per_page", 30, 100)
         if not rest:
             return self.reply(404, {"message": "Not Found"})
         if len(rest) == 5 and rest[0] == "pulls" and rest[2] == "reviews" and \
