@@ -4,7 +4,8 @@
  * The backends' tests (check_forge.c) cover the documented answers; this covers what the helper
  * decides on its own: which status is handed to the backend's "already exists" lookup, what
  * happens when that lookup fails, and answers that are not JSON (a proxy's HTML error page, a
- * 201 without a body).
+ * 201 without a body); the next page of a list as the forges' headers name it (forge_pages.c)
+ * and Gitea's label ids of a repository and of its organisation (forge_propts.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -313,6 +314,49 @@ START_TEST(next_page_from_the_headers)
 }
 END_TEST
 
+/* Gitea's label ids: the repository's, its organisation's for the rest; a repository of a
+ * user (whose orgs/{name}/labels is 404) has only its own. */
+START_TEST(gitea_label_ids_of_the_repository_and_its_organisation)
+{
+    char api1[80], url[80];
+    const char *repos[] = {"acme/widgets", "bob/tools"};
+    const char *want_ids[] = {"[1,101]", "[1]"},
+               *want_missing[] = {"[\"nope\"]", "[\"org-wide\",\"nope\"]"};
+    struct http_req req = {.method = "POST",
+                           .url = url,
+                           .body = "{\"forge\":\"gitea\",\"repo\":\"bob/tools\",\"hooks\":[]}",
+                           .content_type = "application/json"};
+    struct http_resp hr;
+    struct err err = {0};
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/_fake/hooks", fake_port);
+    ck_assert_int_eq(http_request(NULL, &req, &hr, &err), 0); /* makes bob/tools */
+    http_resp_clear(&hr);
+    snprintf(api1, sizeof(api1), "http://127.0.0.1:%d/api/v1", fake_port);
+    for (int i = 0; i < 2; i++) {
+        struct forge f = {.kind = FORGE_GITEA,
+                          .api_url = api1,
+                          .repo_path = repos[i],
+                          .token = TOKEN,
+                          .timeout_s = 10};
+        json_t *ids = NULL, *missing = json_array();
+        char *a, *b;
+
+        ck_assert_msg(
+            forge_propts_gitea_label_ids(&f, "drover,org-wide,nope", &ids, missing, &err) == 0,
+            "%s", err.msg);
+        a = json_dumps(ids, JSON_COMPACT);
+        b = json_dumps(missing, JSON_COMPACT);
+        ck_assert_str_eq(a, want_ids[i]);
+        ck_assert_str_eq(b, want_missing[i]);
+        free(a);
+        free(b);
+        json_decref(ids);
+        json_decref(missing);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forge_http");
@@ -332,6 +376,7 @@ int main(void)
     tcase_add_test(tc, unreachable);
     tcase_add_test(tc, get_json_wants_200_and_the_type);
     tcase_add_test(tc, next_page_from_the_headers);
+    tcase_add_test(tc, gitea_label_ids_of_the_repository_and_its_organisation);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
