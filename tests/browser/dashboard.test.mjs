@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const { URL: BASE, ADMIN, OPERATOR, AGENT_TOKEN, AGENT_ID, ARTIFACTS } = process.env;
+const { URL: BASE, ADMIN, OPERATOR, AGENT_TOKEN, AGENT_ID, ARTIFACTS, FORGE_TASK } = process.env;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -200,6 +200,14 @@ try {
     assert(t.json.history.some((h) => h.to === 'completed' && h.by), 'accept recorded with who');
     const dur = await page.textContent('#task-facts');
     assert(!/Pull request–/.test(dur), 'pull request fact filled');
+  });
+
+  await test("a task from a forge issue names the forge's people", async () => {
+    assert(FORGE_TASK, 'test_dashboard.sh seeds the task');
+    await page.goto(BASE + '/#/tasks/' + FORGE_TASK);
+    await page.waitForFunction(() => /Forge people/.test(document.getElementById('task-facts').textContent), null, { timeout: 10000 });
+    const facts = await page.textContent('#task-facts');
+    assert(/issue by octocat/.test(facts) && /asked by hubot/.test(facts), 'forge people, got ' + facts);
   });
 
   await test('an admin scales the pool from the UI', async () => {

@@ -27,6 +27,10 @@ ops_psql -c "WITH e AS (INSERT INTO notify_endpoints (name, url, format, events,
                        '{cancelled}', 'test') RETURNING id)
              INSERT INTO outbox (endpoint_id, event, payload, state, attempts, last_status, last_error)
                SELECT id, 'cancelled', '{}', 'dead', 12, 500, 'Internal Server Error' FROM e" >/dev/null
-export URL ADMIN OPERATOR AGENT_TOKEN AGENT_ID
+# A task a forge webhook made from an issue (svc_webhooks records its people).
+FORGE_TASK=$(ops_psql -c "INSERT INTO tasks (title, repo_url, state, forge_author, forge_requester)
+               VALUES ('from a forge issue', 'https://git.example/o/r.git', 'cancelled', 'octocat',
+                       'hubot') RETURNING id" | head -1)
+export URL ADMIN OPERATOR AGENT_TOKEN AGENT_ID FORGE_TASK
 export ARTIFACTS=$DROVER_SOURCE_DIR/tests/artifacts
 timeout 240 node "$BROWSER_DIR/dashboard.test.mjs"

@@ -358,6 +358,11 @@ async function loadTask(id) {
   fact(dl, 'Pull request', pr && pr.url ? el('span', {}, el('a', { href: pr.url, rel: 'noopener' }, pr.url), pr.state ? ' (' + pr.state + ')' : '')
     : pr ? 'none: the repository has no forge Drover can reach (plain git); fetch the branch with git fetch origin ' + (pr.head || t.branch)
     : t.pull_request_note || 'not yet');
+  // The people on the forge: who filed the issue the task came from, who last asked Drover to
+  // act (the issue's labeller or commenter, then a reviewer who sent it back).
+  if (t.forge_author || t.forge_requester)
+    fact(dl, 'Forge people', [t.forge_author ? 'issue by ' + t.forge_author : '',
+      t.forge_requester ? 'asked by ' + t.forge_requester : ''].filter(Boolean).join(' · '));
   fact(dl, 'Agent', t.agent_id);
   fact(dl, 'Attempt', t.attempt + ' of ' + t.max_attempts);
   fact(dl, 'Duration', t.duration_seconds != null ? ago(t.duration_seconds) : null);
