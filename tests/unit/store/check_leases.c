@@ -7,61 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/agents.h"
 #include "store/leases.h"
-#include "store/queue.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct queue_opts qo;
-
-static void setup(void)
-{
-    testdb_connect(&db);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
-}
-
-static void teardown(void)
-{
-    db_close(&db);
-}
-
-static void exec_ok(const char *sql)
-{
-    struct err err = {0};
-
-    ck_assert_msg(db_command(&db, sql, &err) == 0, "%s: %s", sql, err.msg);
-}
-
-static void new_agent(char id[37])
-{
-    struct err err = {0};
-
-    ck_assert_msg(agents_create(&db, "test", "none", id, &err) == 0, "%s", err.msg);
-}
 
 static int64_t enqueue(const char *title)
 {
-    struct model_task_new t = {.title = title, .repo_url = "file:///tmp/repo.git"};
-    struct err err = {0};
-    json_t *task = NULL;
-    int64_t id;
+    struct model_task_new t = {.title = title, .repo_url = FIXTURE_REPO};
 
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
-    id = json_integer_value(json_object_get(task, "id"));
-    json_decref(task);
-    return id;
+    return fixture_enqueue(&t);
 }
 
 /* Claims and returns the claimed task's id and epoch. */
 static int64_t claim(const char *agent, int64_t *epoch)
 {
-    struct err err = {0};
-    json_t *task = NULL;
+    json_t *task = fixture_claim(agent);
     int64_t id;
 
-    ck_assert_msg(queue_claim(&db, &qo, agent, &task, &err) == 0, "%s", err.msg);
     ck_assert_ptr_nonnull(task);
     id = json_integer_value(json_object_get(task, "id"));
     *epoch = json_integer_value(json_object_get(task, "lease_epoch"));
@@ -75,13 +37,13 @@ START_TEST(live_lease_gives_its_epoch_and_current_task)
     int64_t t, e, got_e = -1, got_t = 0;
     struct err err = {0};
 
-    new_agent(a);
+    fixture_agent(a);
     enqueue("one");
     t = claim(a, &e);
-    ck_assert_int_eq(leases_epoch(&db, a, t, &got_e, &err), 0);
+    ck_assert_int_eq(leases_epoch(&fx.db, a, t, &got_e, &err), 0);
     ck_assert_int_eq(got_e, e);
     got_e = -1;
-    ck_assert_int_eq(leases_current(&db, a, &got_t, &got_e, &err), 0);
+    ck_assert_int_eq(leases_current(&fx.db, a, &got_t, &got_e, &err), 0);
     ck_assert_int_eq(got_t, t);
     ck_assert_int_eq(got_e, e);
 }
@@ -94,7 +56,7 @@ START_TEST(current_is_the_task_claimed_last)
     struct err err = {0};
     char sql[512];
 
-    new_agent(a);
+    fixture_agent(a);
     enqueue("one");
     t2 = enqueue("two");
     t1 = claim(a, &e);
@@ -105,8 +67,8 @@ START_TEST(current_is_the_task_claimed_last)
              "UPDATE tasks SET state = 'in_progress', agent_id = '%s', lease_epoch = 7,"
              " started_at = now(), lease_expires_at = now() + interval '1 minute' WHERE id = %lld",
              (long long)t1, a, (long long)t2);
-    exec_ok(sql);
-    ck_assert_int_eq(leases_current(&db, a, &got_t, &got_e, &err), 0);
+    fixture_exec(sql);
+    ck_assert_int_eq(leases_current(&fx.db, a, &got_t, &got_e, &err), 0);
     ck_assert_int_eq(got_t, t2);
     ck_assert_int_eq(got_e, 7);
 }
@@ -118,34 +80,34 @@ START_TEST(refusals)
     int64_t t, e, got = -7;
     struct err err = {0};
 
-    new_agent(a);
-    new_agent(b);
+    fixture_agent(a);
+    fixture_agent(b);
     enqueue("one");
     t = claim(b, &e);
     /* Another agent's task. */
-    ck_assert_int_eq(leases_epoch(&db, a, t, &got, &err), -1);
+    ck_assert_int_eq(leases_epoch(&fx.db, a, t, &got, &err), -1);
     ck_assert_int_eq(err.code, ERR_FORBIDDEN);
-    ck_assert_int_eq(leases_current(&db, a, &got, &got, &err), -1);
+    ck_assert_int_eq(leases_current(&fx.db, a, &got, &got, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     /* An unknown task; a bad id. */
-    ck_assert_int_eq(leases_epoch(&db, b, t + 1000, &got, &err), -1);
+    ck_assert_int_eq(leases_epoch(&fx.db, b, t + 1000, &got, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
-    ck_assert_int_eq(leases_epoch(&db, b, 0, &got, &err), -1);
+    ck_assert_int_eq(leases_epoch(&fx.db, b, 0, &got, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     /* The holder's lease expired (not reaped yet): stale, and no current task. */
     snprintf(sql, sizeof(sql),
              "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %lld",
              (long long)t);
-    exec_ok(sql);
-    ck_assert_int_eq(leases_epoch(&db, b, t, &got, &err), -1);
+    fixture_exec(sql);
+    ck_assert_int_eq(leases_epoch(&fx.db, b, t, &got, &err), -1);
     ck_assert_int_eq(err.code, ERR_STALE_EPOCH);
-    ck_assert_int_eq(leases_current(&db, b, &got, &got, &err), -1);
+    ck_assert_int_eq(leases_current(&fx.db, b, &got, &got, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     /* A finished task. */
     snprintf(sql, sizeof(sql), "UPDATE tasks SET state = 'cancelled' WHERE id = %lld",
              (long long)t);
-    exec_ok(sql);
-    ck_assert_int_eq(leases_epoch(&db, b, t, &got, &err), -1);
+    fixture_exec(sql);
+    ck_assert_int_eq(leases_epoch(&fx.db, b, t, &got, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     ck_assert_int_eq(got, -7); /* never written on a refusal */
 }
@@ -159,7 +121,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, live_lease_gives_its_epoch_and_current_task);
     tcase_add_test(tc, current_is_the_task_claimed_last);

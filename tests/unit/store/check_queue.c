@@ -12,69 +12,26 @@
 #include "store/agents.h"
 #include "store/queue.h"
 #include "store/review.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct queue_opts qo;
-
-static void setup(void)
-{
-    testdb_connect(&db);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
-}
-
-static void teardown(void)
-{
-    db_close(&db);
-}
-
-static long long scalar(const char *sql)
-{
-    PGresult *r = PQexec(db.conn, sql);
-    long long v;
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db.conn));
-    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-static void exec_ok(const char *sql)
-{
-    struct err err = {0};
-
-    ck_assert_msg(db_command(&db, sql, &err) == 0, "%s: %s", sql, err.msg);
-}
-
-static void new_agent(char id[37])
-{
-    struct err err = {0};
-
-    ck_assert_msg(agents_create(&db, "test", "none", id, &err) == 0, "%s", err.msg);
-}
 
 static int64_t enqueue(const char *title, int priority)
 {
-    struct model_task_new t = {
-        .title = title, .repo_url = "file:///tmp/repo.git", .priority = priority};
-    struct err err = {0};
-    json_t *task = NULL;
-    int64_t id;
+    struct model_task_new t = {.title = title, .repo_url = FIXTURE_REPO, .priority = priority};
 
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
-    id = json_integer_value(json_object_get(task, "id"));
-    json_decref(task);
-    return id;
+    return fixture_enqueue(&t);
 }
 
-static json_t *claim(const char *agent)
+/* A task "t" claimed by a new agent `ag`: the claimed task (owned). */
+static json_t *held(char ag[37])
 {
-    struct err err = {0};
-    json_t *task = NULL;
+    json_t *t;
 
-    ck_assert_msg(queue_claim(&db, &qo, agent, &task, &err) == 0, "%s", err.msg);
-    return task;
+    enqueue("t", 0);
+    fixture_agent(ag);
+    t = fixture_claim(ag);
+    ck_assert_ptr_nonnull(t);
+    return t;
 }
 
 static int64_t jint(const json_t *o, const char *k)
@@ -90,10 +47,10 @@ static const char *jstr(const json_t *o, const char *k)
 /* A snapshot of everything a refused call must leave alone. */
 static char *snapshot(void)
 {
-    PGresult *r = PQexec(db.conn, "SELECT (SELECT coalesce(jsonb_agg(t ORDER BY id), '[]')"
-                                  " FROM tasks t)::text || (SELECT count(*) FROM activity)::text"
-                                  " || (SELECT coalesce(jsonb_agg(a ORDER BY id), '[]')"
-                                  " FROM agents a)::text");
+    PGresult *r = PQexec(fx.db.conn, "SELECT (SELECT coalesce(jsonb_agg(t ORDER BY id), '[]')"
+                                     " FROM tasks t)::text || (SELECT count(*) FROM activity)::text"
+                                     " || (SELECT coalesce(jsonb_agg(a ORDER BY id), '[]')"
+                                     " FROM agents a)::text");
     char *s;
 
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
@@ -113,7 +70,7 @@ START_TEST(enqueue_returns_backlog_task_and_activity)
     json_t *task = NULL;
     bool created = false;
 
-    ck_assert_int_eq(queue_enqueue(&db, &t, &task, &created, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &t, &task, &created, &err), 0);
     ck_assert(created);
     ck_assert_str_eq(jstr(task, "state"), "backlog");
     ck_assert_str_eq(jstr(task, "title"), "Add /health");
@@ -121,7 +78,7 @@ START_TEST(enqueue_returns_backlog_task_and_activity)
     ck_assert_str_eq(jstr(json_object_get(task, "project"), "repoUrl"), "file:///r.git");
     ck_assert_int_eq(jint(task, "attempt"), 0);
     ck_assert_int_eq(jint(task, "max_attempts"), 3);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'state'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE kind = 'state'"), 1);
     json_decref(task);
 }
 END_TEST
@@ -132,15 +89,15 @@ START_TEST(enqueue_with_project)
     struct err err = {0};
     json_t *task = NULL;
 
-    exec_ok("INSERT INTO projects (name, repo_url, default_branch) VALUES ('demo', "
-            "'file:///demo.git', 'trunk')");
-    ck_assert_int_eq(queue_enqueue(&db, &t, &task, NULL, &err), 0);
+    fixture_exec("INSERT INTO projects (name, repo_url, default_branch) VALUES ('demo', "
+                 "'file:///demo.git', 'trunk')");
+    ck_assert_int_eq(queue_enqueue(&fx.db, &t, &task, NULL, &err), 0);
     ck_assert_str_eq(jstr(json_object_get(task, "project"), "name"), "demo");
     ck_assert_str_eq(jstr(json_object_get(task, "project"), "defaultBranch"), "trunk");
     ck_assert_str_eq(jstr(task, "base_branch"), "trunk");
     json_decref(task);
     t.project_id = 99;
-    ck_assert_int_eq(queue_enqueue(&db, &t, &task, NULL, &err), -1);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &t, &task, NULL, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
 }
 END_TEST
@@ -152,9 +109,9 @@ START_TEST(enqueue_idempotency_key_returns_existing)
     json_t *a = NULL, *b = NULL;
     bool created = true;
 
-    ck_assert_int_eq(queue_enqueue(&db, &t, &a, &created, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &t, &a, &created, &err), 0);
     ck_assert(created);
-    ck_assert_int_eq(queue_enqueue(&db, &t, &b, &created, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &t, &b, &created, &err), 0);
     ck_assert(!created);
     ck_assert_int_eq(jint(a, "id"), jint(b, "id"));
     ck_assert_str_eq(jstr(b, "title"), "once");
@@ -162,10 +119,10 @@ START_TEST(enqueue_idempotency_key_returns_existing)
     t.title = "twice";
     json_decref(b);
     b = NULL;
-    ck_assert_int_eq(queue_enqueue(&db, &t, &b, &created, &err), -1);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &t, &b, &created, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     ck_assert_ptr_null(b);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 1);
     json_decref(a);
     json_decref(b);
 }
@@ -193,7 +150,7 @@ START_TEST(enqueue_rejects_bad_input_and_changes_nothing)
 
     memset(big, 'a', sizeof(big) - 1);
     before = snapshot();
-    ck_assert_int_eq(queue_enqueue(&db, &bad_tasks[_i], &task, NULL, &err), -1);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &bad_tasks[_i], &task, NULL, &err), -1);
     ck_assert_ptr_null(task);
     ck_assert(err.code == ERR_INVALID || err.code == ERR_TOO_LARGE || err.code == ERR_NOT_FOUND);
     ck_assert(strlen(err.msg) > 0);
@@ -213,11 +170,11 @@ START_TEST(claim_orders_by_priority_then_age_and_honours_run_after)
     struct err err = {0};
     json_t *t;
 
-    ck_assert_int_eq(queue_enqueue(&db, &later, &t, NULL, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &later, &t, NULL, &err), 0);
     json_decref(t);
-    new_agent(ag);
-    qo.max_tasks_per_agent = 100; /* one agent takes them all, to see the order */
-    t = claim(ag);
+    fixture_agent(ag);
+    fx.qo.max_tasks_per_agent = 100; /* one agent takes them all, to see the order */
+    t = fixture_claim(ag);
     ck_assert_int_eq(jint(t, "id"), high);
     ck_assert_str_eq(jstr(t, "state"), "in_progress");
     ck_assert_int_eq(jint(t, "attempt"), 1);
@@ -225,14 +182,14 @@ START_TEST(claim_orders_by_priority_then_age_and_honours_run_after)
     ck_assert_str_eq(jstr(t, "agent_id"), ag);
     ck_assert_ptr_nonnull(jstr(t, "lease_expires_at"));
     json_decref(t);
-    t = claim(ag);
+    t = fixture_claim(ag);
     ck_assert_int_eq(jint(t, "id"), low);
     json_decref(t);
-    t = claim(ag);
+    t = fixture_claim(ag);
     ck_assert_int_eq(jint(t, "id"), low2);
     json_decref(t);
-    ck_assert_ptr_null(claim(ag)); /* "later" is not runnable yet */
-    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE status = 'busy'"), 1);
+    ck_assert_ptr_null(fixture_claim(ag)); /* "later" is not runnable yet */
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE status = 'busy'"), 1);
 }
 END_TEST
 
@@ -244,14 +201,14 @@ START_TEST(empty_claim_takes_no_lock)
     char ag[37];
     char sql[160];
 
-    new_agent(ag);
+    fixture_agent(ag);
     snprintf(sql, sizeof(sql), "SELECT xmax::text::bigint FROM agents WHERE id = '%s'", ag);
-    ck_assert_int_eq(scalar(sql), 0);
-    ck_assert_ptr_null(claim(ag));
-    ck_assert_int_eq(scalar(sql), 0);
+    ck_assert_int_eq(fixture_scalar(sql), 0);
+    ck_assert_ptr_null(fixture_claim(ag));
+    ck_assert_int_eq(fixture_scalar(sql), 0);
     enqueue("one", 0);
-    json_decref(claim(ag)); /* a claim that takes a task does lock (and update) the agent */
-    ck_assert_int_ne(scalar(sql), 0);
+    json_decref(fixture_claim(ag)); /* a claim that takes a task does lock (and update) the agent */
+    ck_assert_int_ne(fixture_scalar(sql), 0);
 }
 END_TEST
 
@@ -263,19 +220,20 @@ START_TEST(claim_refuses_draining_offline_and_unknown_agents)
     bool drained = false;
 
     enqueue("t", 0);
-    new_agent(ag);
-    ck_assert_int_eq(agents_drain(&db, ag, &drained, &err), 0);
+    fixture_agent(ag);
+    ck_assert_int_eq(agents_drain(&fx.db, ag, &drained, &err), 0);
     ck_assert(drained);
-    ck_assert_int_eq(queue_claim(&db, &qo, ag, &t, &err), -1);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, ag, &t, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
-    ck_assert_int_eq(agents_mark_offline(&db, ag, "test", &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, ag, &t, &err), -1);
+    ck_assert_int_eq(agents_mark_offline(&fx.db, ag, "test", &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, ag, &t, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
-    ck_assert_int_eq(queue_claim(&db, &qo, "00000000-0000-0000-0000-000000000000", &t, &err), -1);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, "00000000-0000-0000-0000-000000000000", &t, &err),
+                     -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
-    ck_assert_int_eq(queue_claim(&db, &qo, "x'; DROP TABLE tasks; --", &t, &err), -1);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, "x'; DROP TABLE tasks; --", &t, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'backlog'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'backlog'"), 1);
 }
 END_TEST
 
@@ -286,14 +244,12 @@ START_TEST(drain_refuses_busy_agent)
     bool drained = true;
     json_t *t;
 
-    enqueue("t", 0);
-    new_agent(ag);
-    t = claim(ag);
+    t = held(ag);
     ck_assert_ptr_nonnull(t);
     json_decref(t);
-    ck_assert_int_eq(agents_drain(&db, ag, &drained, &err), 0);
+    ck_assert_int_eq(agents_drain(&fx.db, ag, &drained, &err), 0);
     ck_assert(!drained);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE status = 'busy'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE status = 'busy'"), 1);
 }
 END_TEST
 
@@ -320,7 +276,7 @@ static void *claimer_run(void *arg)
     for (;;) {
         json_t *t = NULL;
 
-        if (queue_claim(&mine, &qo, c->agent, &t, &err) < 0) {
+        if (queue_claim(&mine, &fx.qo, c->agent, &t, &err) < 0) {
             snprintf(c->error, sizeof(c->error), "%s", err.msg);
             break;
         }
@@ -347,24 +303,24 @@ START_TEST(claim_limit_per_agent_and_never_a_group)
     struct err err = {0};
     json_t *t = NULL;
 
-    new_agent(ag);
-    new_agent(other);
+    fixture_agent(ag);
+    fixture_agent(other);
     /* A group parent in the backlog (a retried cancelled group, before the fix) is no task. */
-    exec_ok("UPDATE tasks SET is_group = true, priority = 100 WHERE id = (SELECT max(id) FROM "
-            "tasks)");
-    t = claim(ag);
+    fixture_exec("UPDATE tasks SET is_group = true, priority = 100 WHERE id = (SELECT max(id) FROM "
+                 "tasks)");
+    t = fixture_claim(ag);
     ck_assert_int_eq(jint(t, "id"), a);
     json_decref(t);
     /* The default limit is one task in progress per agent. */
-    ck_assert_int_eq(queue_claim(&db, &qo, ag, &t, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, ag, &t, &err), 0);
     ck_assert_ptr_null(t);
-    t = claim(other);
+    t = fixture_claim(other);
     ck_assert_ptr_null(t); /* b is the group parent here: nothing else is claimable */
     (void)b;
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 1);
-    qo.max_tasks_per_agent = 2;
-    exec_ok("UPDATE tasks SET is_group = false WHERE state = 'backlog'");
-    t = claim(ag);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 1);
+    fx.qo.max_tasks_per_agent = 2;
+    fixture_exec("UPDATE tasks SET is_group = false WHERE state = 'backlog'");
+    t = fixture_claim(ag);
     ck_assert_int_eq(jint(t, "id"), b);
     json_decref(t);
 }
@@ -377,12 +333,12 @@ START_TEST(concurrent_claims_never_share_and_cover_all)
     int64_t *all = calloc(CONC_TASKS, sizeof(*all));
     int total = 0;
 
-    exec_ok("INSERT INTO tasks (title, repo_url, priority)"
-            " SELECT 'task ' || g, 'r', g % 7 FROM generate_series(1, 10000) g");
-    qo.max_tasks_per_agent = CONC_TASKS; /* each claimer keeps what it takes */
+    fixture_exec("INSERT INTO tasks (title, repo_url, priority)"
+                 " SELECT 'task ' || g, 'r', g % 7 FROM generate_series(1, 10000) g");
+    fx.qo.max_tasks_per_agent = CONC_TASKS; /* each claimer keeps what it takes */
     for (int i = 0; i < CONC_THREADS; i++) {
         memset(&cs[i], 0, sizeof(cs[i]));
-        new_agent(cs[i].agent);
+        fixture_agent(cs[i].agent);
         cs[i].ids = calloc(CONC_TASKS, sizeof(int64_t));
         ck_assert_int_eq(pthread_create(&th[i], NULL, claimer_run, &cs[i]), 0);
     }
@@ -398,8 +354,8 @@ START_TEST(concurrent_claims_never_share_and_cover_all)
     qsort(all, CONC_TASKS, sizeof(*all), cmp_id);
     for (int i = 1; i < CONC_TASKS; i++)
         ck_assert_msg(all[i] != all[i - 1], "task %lld claimed twice", (long long)all[i]);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"
-                            " AND attempt = 1 AND lease_epoch = 1"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"
+                                    " AND attempt = 1 AND lease_epoch = 1"),
                      CONC_TASKS);
     free(all);
 }
@@ -412,38 +368,36 @@ START_TEST(heartbeat_extends_lease_and_reports_cancellation)
     json_t *t, *hb = NULL, *ids, *done = NULL;
     int64_t id;
 
-    enqueue("t", 0);
-    new_agent(ag);
-    t = claim(ag);
+    t = held(ag);
     id = jint(t, "id");
     json_decref(t);
-    exec_ok("UPDATE tasks SET lease_expires_at = now() + interval '1 second'");
+    fixture_exec("UPDATE tasks SET lease_expires_at = now() + interval '1 second'");
     ids = json_pack("[I]", (json_int_t)id);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, ag, "busy", ids, NULL, &hb, &err), 0);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, ag, "busy", ids, NULL, &hb, &err), 0);
     ck_assert_str_eq(jstr(json_object_get(hb, "agent"), "status"), "busy");
     ck_assert_int_eq(json_array_size(json_object_get(hb, "tasks")), 1);
     ck_assert(json_is_false(
         json_object_get(json_array_get(json_object_get(hb, "tasks"), 0), "cancelled")));
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE lease_expires_at > now() + "
-                            "interval '100 seconds'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE lease_expires_at > now() + "
+                                    "interval '100 seconds'"),
                      1);
     json_decref(hb);
-    ck_assert_int_eq(queue_cancel(&db, id, "admin", "no longer needed", &done, &err), 0);
+    ck_assert_int_eq(queue_cancel(&fx.db, id, "admin", "no longer needed", &done, &err), 0);
     ck_assert_str_eq(jstr(done, "state"), "cancelled");
     json_decref(done);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, ag, "busy", ids, NULL, &hb, &err), 0);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, ag, "busy", ids, NULL, &hb, &err), 0);
     ck_assert(json_is_true(
         json_object_get(json_array_get(json_object_get(hb, "tasks"), 0), "cancelled")));
     /* Holding nothing now, the agent is idle whatever it reported. */
     ck_assert_str_eq(jstr(json_object_get(hb, "agent"), "status"), "idle");
     json_decref(hb);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, ag, "sleeping", NULL, NULL, &hb, &err), -1);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, ag, "sleeping", NULL, NULL, &hb, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, "11111111-1111-1111-1111-111111111111", "idle", NULL,
-                                     NULL, &hb, &err),
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, "11111111-1111-1111-1111-111111111111", "idle",
+                                     NULL, NULL, &hb, &err),
                      -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, ag, "offline", NULL, NULL, &hb, &err), 0);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, ag, "offline", NULL, NULL, &hb, &err), 0);
     ck_assert_str_eq(jstr(json_object_get(hb, "agent"), "status"), "offline");
     json_decref(hb);
     json_decref(ids);
@@ -457,18 +411,16 @@ START_TEST(update_status_completes_and_frees_agent)
     json_t *t, *done = NULL, *result = json_pack("{s:s}", "summary", "ok");
     struct model_outcome oc = {.result = result};
 
-    enqueue("t", 0);
-    new_agent(ag);
-    t = claim(ag);
-    ck_assert_int_eq(queue_update_status(&db, &qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
+    t = held(ag);
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
                                          "completed", &oc, &done, &err),
                      0);
     ck_assert_str_eq(jstr(done, "state"), "completed");
     ck_assert_ptr_nonnull(jstr(done, "finished_at"));
     ck_assert_str_eq(jstr(json_object_get(done, "result"), "summary"), "ok");
-    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE status = 'idle'"), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE message = 'in_progress -> "
-                            "completed'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE status = 'idle'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE message = 'in_progress -> "
+                                    "completed'"),
                      1);
     json_decref(t);
     json_decref(done);
@@ -507,14 +459,14 @@ START_TEST(update_status_refusals_change_nothing)
     char *before, *after;
 
     enqueue("t", 0);
-    new_agent(ag);
-    new_agent(other);
-    t = claim(ag);
+    fixture_agent(ag);
+    fixture_agent(other);
+    t = fixture_claim(ag);
     before = snapshot();
-    ck_assert_int_eq(queue_update_status(&db, &qo, c->agent ? other : ag, jint(t, "id") + c->id_add,
-                                         jint(t, "lease_epoch") + c->epoch_add, c->to, NULL, &out,
-                                         &err),
-                     -1);
+    ck_assert_int_eq(
+        queue_update_status(&fx.db, &fx.qo, c->agent ? other : ag, jint(t, "id") + c->id_add,
+                            jint(t, "lease_epoch") + c->epoch_add, c->to, NULL, &out, &err),
+        -1);
     ck_assert_msg(err.code == c->code, "%s: got %s (%s)", c->name, err_code_name(err.code),
                   err.msg);
     ck_assert_ptr_null(out);
@@ -532,18 +484,17 @@ START_TEST(update_status_refused_once_terminal)
     struct err err = {0};
     json_t *t, *out = NULL;
 
-    enqueue("t", 0);
-    new_agent(ag);
-    t = claim(ag);
-    ck_assert_int_eq(queue_update_status(&db, &qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
+    t = held(ag);
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
                                          "completed", NULL, &out, &err),
                      0);
     json_decref(out);
-    ck_assert_int_eq(queue_update_status(&db, &qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
                                          "completed", NULL, &out, &err),
                      -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE message LIKE '%-> completed'"), 1);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM activity WHERE message LIKE '%-> completed'"), 1);
     json_decref(t);
 }
 END_TEST
@@ -556,23 +507,24 @@ START_TEST(failed_retries_with_backoff_then_terminal)
     json_t *t, *out = NULL;
     int64_t id = enqueue("flaky", 0);
 
-    new_agent(ag);
+    fixture_agent(ag);
     for (int attempt = 1; attempt <= 3; attempt++) {
-        t = claim(ag);
+        t = fixture_claim(ag);
         ck_assert_ptr_nonnull(t);
         ck_assert_int_eq(jint(t, "attempt"), attempt);
         ck_assert_int_eq(jint(t, "lease_epoch"), attempt);
-        ck_assert_int_eq(queue_update_status(&db, &qo, ag, id, jint(t, "lease_epoch"), "failed",
-                                             &oc, &out, &err),
+        ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, ag, id, jint(t, "lease_epoch"),
+                                             "failed", &oc, &out, &err),
                          0);
         if (attempt < 3) {
             long long delay;
 
             ck_assert_str_eq(jstr(out, "state"), "backlog");
-            delay = scalar("SELECT round(extract(epoch FROM run_after - updated_at)) FROM tasks");
+            delay = fixture_scalar(
+                "SELECT round(extract(epoch FROM run_after - updated_at)) FROM tasks");
             ck_assert_int_eq(delay, attempt == 1 ? 10 : 20);
-            ck_assert_ptr_null(claim(ag)); /* not runnable until the back-off passes */
-            exec_ok("UPDATE tasks SET run_after = now()");
+            ck_assert_ptr_null(fixture_claim(ag)); /* not runnable until the back-off passes */
+            fixture_exec("UPDATE tasks SET run_after = now()");
         } else {
             ck_assert_str_eq(jstr(out, "state"), "failed");
             ck_assert_str_eq(jstr(out, "last_error"), "tests failed");
@@ -580,9 +532,9 @@ START_TEST(failed_retries_with_backoff_then_terminal)
         json_decref(out);
         json_decref(t);
     }
-    ck_assert_ptr_null(claim(ag));
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'state' AND"
-                            " metadata->>'error' = 'tests failed'"),
+    ck_assert_ptr_null(fixture_claim(ag));
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE kind = 'state' AND"
+                                    " metadata->>'error' = 'tests failed'"),
                      3);
 }
 END_TEST
@@ -594,10 +546,8 @@ START_TEST(failed_without_retry_is_terminal)
     struct model_outcome oc = {.error = "repository not found", .no_retry = true};
     json_t *t, *out = NULL;
 
-    enqueue("t", 0);
-    new_agent(ag);
-    t = claim(ag);
-    ck_assert_int_eq(queue_update_status(&db, &qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
+    t = held(ag);
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, ag, jint(t, "id"), jint(t, "lease_epoch"),
                                          "failed", &oc, &out, &err),
                      0);
     ck_assert_str_eq(jstr(out, "state"), "failed");
@@ -614,37 +564,37 @@ START_TEST(expired_lease_is_reaped_and_reclaimed_with_new_epoch)
     int n = 0;
 
     enqueue("t", 0);
-    new_agent(a1);
-    new_agent(a2);
-    t1 = claim(a1);
+    fixture_agent(a1);
+    fixture_agent(a2);
+    t1 = fixture_claim(a1);
     /* Not expired yet: the reaper leaves it alone. */
-    ck_assert_int_eq(queue_reap(&db, 100, &n, &err), 0);
+    ck_assert_int_eq(queue_reap(&fx.db, 100, &n, &err), 0);
     ck_assert_int_eq(n, 0);
-    exec_ok("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
+    fixture_exec("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
     /* Expired but not yet reaped: a late write is still refused. */
-    ck_assert_int_eq(queue_update_status(&db, &qo, a1, jint(t1, "id"), jint(t1, "lease_epoch"),
-                                         "completed", NULL, &out, &err),
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, a1, jint(t1, "id"),
+                                         jint(t1, "lease_epoch"), "completed", NULL, &out, &err),
                      -1);
     ck_assert_int_eq(err.code, ERR_STALE_EPOCH);
-    ck_assert_int_eq(queue_reap(&db, 100, &n, &err), 0);
+    ck_assert_int_eq(queue_reap(&fx.db, 100, &n, &err), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE status = 'offline'"), 1);
-    t2 = claim(a2);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE status = 'offline'"), 1);
+    t2 = fixture_claim(a2);
     ck_assert_int_eq(jint(t2, "id"), jint(t1, "id"));
     ck_assert_int_eq(jint(t2, "lease_epoch"), jint(t1, "lease_epoch") + 1);
     ck_assert_int_eq(jint(t2, "attempt"), 2);
     /* The old holder's late completion is refused... */
-    ck_assert_int_eq(queue_update_status(&db, &qo, a1, jint(t1, "id"), jint(t1, "lease_epoch"),
-                                         "completed", NULL, &out, &err),
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, a1, jint(t1, "id"),
+                                         jint(t1, "lease_epoch"), "completed", NULL, &out, &err),
                      -1);
     ck_assert(err.code == ERR_FORBIDDEN || err.code == ERR_STALE_EPOCH);
     /* ...and the new holder's is accepted. */
-    ck_assert_int_eq(queue_update_status(&db, &qo, a2, jint(t2, "id"), jint(t2, "lease_epoch"),
-                                         "completed", NULL, &out, &err),
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, a2, jint(t2, "id"),
+                                         jint(t2, "lease_epoch"), "completed", NULL, &out, &err),
                      0);
     json_decref(out);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE metadata->>'reason' = "
-                            "'lease_expired'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE metadata->>'reason' = "
+                                    "'lease_expired'"),
                      1);
     json_decref(t1);
     json_decref(t2);
@@ -659,17 +609,18 @@ START_TEST(reap_at_max_attempts_fails_task)
     json_t *t = NULL;
     int n = 0;
 
-    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &nt, &t, NULL, &err), 0);
     json_decref(t);
-    new_agent(ag);
-    t = claim(ag);
+    fixture_agent(ag);
+    t = fixture_claim(ag);
     json_decref(t);
-    exec_ok("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
-    ck_assert_int_eq(queue_reap(&db, 100, &n, &err), 0);
+    fixture_exec("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
+    ck_assert_int_eq(queue_reap(&fx.db, 100, &n, &err), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'failed' AND last_error"
-                            " LIKE 'lease expired%'"),
-                     1);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'failed' AND last_error"
+                       " LIKE 'lease expired%'"),
+        1);
 }
 END_TEST
 
@@ -681,19 +632,20 @@ START_TEST(timeout_moves_task_to_needs_input)
     int n = 0;
 
     enqueue("slow", 0);
-    new_agent(ag);
-    t = claim(ag);
+    fixture_agent(ag);
+    t = fixture_claim(ag);
     ids = json_pack("[I]", (json_int_t)jint(t, "id"));
-    ck_assert_int_eq(queue_expire_timeouts(&db, 100, &n, &err), 0);
+    ck_assert_int_eq(queue_expire_timeouts(&fx.db, 100, &n, &err), 0);
     ck_assert_int_eq(n, 0);
-    exec_ok("UPDATE tasks SET started_at = now() - interval '3 hours'");
-    ck_assert_int_eq(queue_expire_timeouts(&db, 100, &n, &err), 0);
+    fixture_exec("UPDATE tasks SET started_at = now() - interval '3 hours'");
+    ck_assert_int_eq(queue_expire_timeouts(&fx.db, 100, &n, &err), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'needs_input' AND reason = "
-                            "'timeout'"),
-                     1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE status = 'idle'"), 1);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, ag, "busy", ids, NULL, &hb, &err), 0);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'needs_input' AND reason = "
+                       "'timeout'"),
+        1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE status = 'idle'"), 1);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, ag, "busy", ids, NULL, &hb, &err), 0);
     ck_assert(json_is_true(
         json_object_get(json_array_get(json_object_get(hb, "tasks"), 0), "cancelled")));
     json_decref(hb);
@@ -711,20 +663,20 @@ START_TEST(needs_input_answer_and_accept_flow)
     int64_t id;
 
     id = enqueue("ask", 0);
-    new_agent(ag);
-    t = claim(ag);
-    ck_assert_int_eq(queue_update_status(&db, &qo, ag, id, jint(t, "lease_epoch"), "needs_input",
-                                         &oc, &out, &err),
+    fixture_agent(ag);
+    t = fixture_claim(ag);
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, ag, id, jint(t, "lease_epoch"),
+                                         "needs_input", &oc, &out, &err),
                      0);
     ck_assert_str_eq(jstr(out, "question"), "Which port?");
     ck_assert_str_eq(jstr(out, "reason"), "question");
     json_decref(out);
     json_decref(t);
-    ck_assert_int_eq(review_accept(&db, id, "admin", NULL, &out, &err), -1);
+    ck_assert_int_eq(review_accept(&fx.db, id, "admin", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
-    ck_assert_int_eq(queue_answer(&db, id, "admin", "", &out, &err), -1);
+    ck_assert_int_eq(queue_answer(&fx.db, id, "admin", "", &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
-    ck_assert_int_eq(queue_answer(&db, id, "admin", "8080", &out, &err), 0);
+    ck_assert_int_eq(queue_answer(&fx.db, id, "admin", "8080", &out, &err), 0);
     ck_assert_str_eq(jstr(out, "state"), "backlog");
     ck_assert_str_eq(jstr(json_array_get(json_object_get(out, "context"), 0), "text"), "8080");
     /* The answer carries its question, for the next attempt's prompt. */
@@ -732,17 +684,17 @@ START_TEST(needs_input_answer_and_accept_flow)
                      "Which port?");
     json_decref(out);
     /* An ask/answer round is not a failed attempt: the attempt that asked is given back. */
-    t = claim(ag);
+    t = fixture_claim(ag);
     ck_assert_int_eq(jint(t, "attempt"), 1);
-    ck_assert_int_eq(queue_update_status(&db, &qo, ag, id, jint(t, "lease_epoch"), "ready_to_test",
-                                         NULL, &out, &err),
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, ag, id, jint(t, "lease_epoch"),
+                                         "ready_to_test", NULL, &out, &err),
                      0);
     json_decref(out);
-    ck_assert_int_eq(review_accept(&db, id, "admin", NULL, &out, &err), 0);
+    ck_assert_int_eq(review_accept(&fx.db, id, "admin", NULL, &out, &err), 0);
     ck_assert_str_eq(jstr(out, "state"), "completed");
     json_decref(out);
     json_decref(t);
-    ck_assert_int_eq(queue_cancel(&db, id, "admin", NULL, &out, &err), -1);
+    ck_assert_int_eq(queue_cancel(&fx.db, id, "admin", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
 }
 END_TEST
@@ -753,15 +705,15 @@ START_TEST(retry_restores_failed_task)
     json_t *out = NULL;
     int64_t id = enqueue("t", 0);
 
-    ck_assert_int_eq(queue_retry(&db, id, "admin", &out, &err), -1);
+    ck_assert_int_eq(queue_retry(&fx.db, id, "admin", &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
-    ck_assert_int_eq(queue_cancel(&db, id, "admin", "oops", &out, &err), 0);
+    ck_assert_int_eq(queue_cancel(&fx.db, id, "admin", "oops", &out, &err), 0);
     json_decref(out);
-    ck_assert_int_eq(queue_retry(&db, id, "admin", &out, &err), 0);
+    ck_assert_int_eq(queue_retry(&fx.db, id, "admin", &out, &err), 0);
     ck_assert_str_eq(jstr(out, "state"), "backlog");
     ck_assert_int_eq(jint(out, "attempt"), 0);
     json_decref(out);
-    ck_assert_int_eq(queue_cancel(&db, 424242, "admin", NULL, &out, &err), -1);
+    ck_assert_int_eq(queue_cancel(&fx.db, 424242, "admin", NULL, &out, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
 }
 END_TEST
@@ -779,25 +731,25 @@ START_TEST(log_single_and_batch)
     char *before, *after;
 
     enqueue("t", 0);
-    new_agent(ag);
-    new_agent(other);
-    t = claim(ag);
-    ck_assert_int_eq(queue_log(&db, ag, jint(t, "id"), one, &n, &err), 0);
+    fixture_agent(ag);
+    fixture_agent(other);
+    t = fixture_claim(ag);
+    ck_assert_int_eq(queue_log(&fx.db, ag, jint(t, "id"), one, &n, &err), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(queue_log(&db, ag, jint(t, "id"), batch, &n, &err), 0);
+    ck_assert_int_eq(queue_log(&fx.db, ag, jint(t, "id"), batch, &n, &err), 0);
     ck_assert_int_eq(n, 2);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'log'"), 3);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'log' AND level = "
-                            "'warning' AND message = 'a'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE kind = 'log'"), 3);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE kind = 'log' AND level = "
+                                    "'warning' AND message = 'a'"),
                      1);
     before = snapshot();
-    ck_assert_int_eq(queue_log(&db, other, jint(t, "id"), one, &n, &err), -1);
+    ck_assert_int_eq(queue_log(&fx.db, other, jint(t, "id"), one, &n, &err), -1);
     ck_assert_int_eq(err.code, ERR_FORBIDDEN);
-    ck_assert_int_eq(queue_log(&db, ag, jint(t, "id"), bad, &n, &err), -1);
+    ck_assert_int_eq(queue_log(&fx.db, ag, jint(t, "id"), bad, &n, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
-    ck_assert_int_eq(queue_log(&db, ag, jint(t, "id"), badlevel, &n, &err), -1);
+    ck_assert_int_eq(queue_log(&fx.db, ag, jint(t, "id"), badlevel, &n, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
-    ck_assert_int_eq(queue_log(&db, ag, 9999, one, &n, &err), -1);
+    ck_assert_int_eq(queue_log(&fx.db, ag, 9999, one, &n, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
     after = snapshot();
     ck_assert_str_eq(before, after);
@@ -822,15 +774,15 @@ START_TEST(counts_are_consistent)
 
     for (int i = 0; i < 5; i++)
         enqueue("t", 0);
-    ck_assert_int_eq(queue_enqueue(&db, &later, &t, NULL, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &later, &t, NULL, &err), 0);
     json_decref(t);
-    new_agent(a1);
-    new_agent(a2);
-    new_agent(a3);
-    json_decref(claim(a1));
-    json_decref(claim(a2));
-    exec_ok("UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = 1");
-    ck_assert_int_eq(queue_counts(&db, &c, &err), 0);
+    fixture_agent(a1);
+    fixture_agent(a2);
+    fixture_agent(a3);
+    json_decref(fixture_claim(a1));
+    json_decref(fixture_claim(a2));
+    fixture_exec("UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = 1");
+    ck_assert_int_eq(queue_counts(&fx.db, &c, &err), 0);
     ck_assert_int_eq(c.backlog, 3);
     ck_assert_int_eq(c.delayed, 1);
     ck_assert_int_eq(c.in_progress, 2);
@@ -840,12 +792,12 @@ START_TEST(counts_are_consistent)
     ck_assert_int_eq(c.expired_leases, 1);
     ck_assert(c.oldest_backlog_age >= 0);
     /* What droverd's periodic recheck asks: runnable backlog only, counted up to the limit. */
-    ck_assert_int_eq(queue_runnable(&db, 100, &n, &err), 0);
+    ck_assert_int_eq(queue_runnable(&fx.db, 100, &n, &err), 0);
     ck_assert_int_eq(n, 3);
-    ck_assert_int_eq(queue_runnable(&db, 2, &n, &err), 0);
+    ck_assert_int_eq(queue_runnable(&fx.db, 2, &n, &err), 0);
     ck_assert_int_eq(n, 2);
-    exec_ok("UPDATE tasks SET run_after = now() - interval '1 second' WHERE title = 'later'");
-    ck_assert_int_eq(queue_runnable(&db, 100, &n, &err), 0);
+    fixture_exec("UPDATE tasks SET run_after = now() - interval '1 second' WHERE title = 'later'");
+    ck_assert_int_eq(queue_runnable(&fx.db, 100, &n, &err), 0);
     ck_assert_int_eq(n, 4);
 }
 END_TEST
@@ -881,7 +833,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, enqueue_returns_backlog_task_and_activity);
     tcase_add_test(tc, enqueue_with_project);

@@ -13,47 +13,15 @@
 #include "core/clock.h"
 #include "store/retention.h"
 #include "svc/svc_retention.h"
+#include "fixture.h"
 #include "testdb.h"
 
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx ctx;
-
+/* The retention tables too: testdb_reset leaves them alone. */
 static void setup(void)
 {
-    struct err err = {0};
-
-    testdb_svc(&db, &env, &ctx);
-    testdb_reset(&db);
-    ck_assert_msg(db_command(&db,
-                             "TRUNCATE scale_events, outbox, notify_endpoints CASCADE; UPDATE "
-                             "maintenance_runs SET last_run_at = "
-                             "'-infinity', last_result = NULL",
-                             &err) == 0,
-                  "%s", err.msg);
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
-}
-
-static void exec_ok(const char *sql)
-{
-    struct err err = {0};
-
-    ck_assert_msg(db_command(&db, sql, &err) == 0, "%s: %s", sql, err.msg);
-}
-
-static long long scalar(const char *sql)
-{
-    PGresult *r = PQexec(db.conn, sql);
-    long long v;
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db.conn));
-    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
+    fixture_setup();
+    fixture_exec("TRUNCATE scale_events, outbox, notify_endpoints CASCADE; UPDATE "
+                 "maintenance_runs SET last_run_at = '-infinity', last_result = NULL");
 }
 
 /* Tasks 1 (completed), 2 (in_progress), 3 (needs_input), 4 (cancelled); `n` old rows each, one
@@ -62,8 +30,9 @@ static void fill(int n)
 {
     char sql[4096];
 
-    exec_ok("INSERT INTO tasks (id, title, state) VALUES (1, 'done', 'completed'),"
-            " (2, 'open', 'in_progress'), (3, 'waiting', 'needs_input'), (4, 'gone', 'cancelled')");
+    fixture_exec(
+        "INSERT INTO tasks (id, title, state) VALUES (1, 'done', 'completed'),"
+        " (2, 'open', 'in_progress'), (3, 'waiting', 'needs_input'), (4, 'gone', 'cancelled')");
     snprintf(
         sql, sizeof(sql),
         "INSERT INTO activity (task_id, ts, kind, message)"
@@ -85,7 +54,7 @@ static void fill(int n)
         " (1, 'completed', '{}', 'pending', now() - interval '40 days', NULL),"
         " (1, 'completed', '{}', 'delivered', now(), now())",
         n, n, n);
-    exec_ok(sql);
+    fixture_exec(sql);
 }
 
 START_TEST(prunes_finished_and_keeps_open_and_recent)
@@ -94,22 +63,24 @@ START_TEST(prunes_finished_and_keeps_open_and_recent)
     struct err err = {0};
 
     fill(3);
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, 1000, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, 1000, &n, &err), 0);
     ck_assert_int_eq(n.activity, 3 + 3 + 3); /* tasks 1 and 4, and the rows without a task */
     ck_assert_int_eq(n.scale_events, 3);
     ck_assert(!n.more);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE task_id IN (2, 3)"), 2 * 4);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE task_id IN (1, 4)"), 2);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE message = 'old' AND task_id"
-                            " NOT IN (2, 3)"),
-                     0);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE task_id IN (2, 3)"),
+                     2 * 4);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE task_id IN (1, 4)"), 2);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM activity WHERE message = 'old' AND task_id"
+                       " NOT IN (2, 3)"),
+        0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM scale_events"), 1);
     /* The old delivered notification goes; the pending one and the recent one stay. */
     ck_assert_int_eq(n.outbox, 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM outbox WHERE state = 'pending'"), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM outbox"), 2);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM outbox WHERE state = 'pending'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM outbox"), 2);
     /* Idempotent: nothing more to do. */
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, 1000, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, 1000, &n, &err), 0);
     ck_assert_int_eq(n.activity + n.scale_events + n.outbox, 0);
 }
 END_TEST
@@ -121,17 +92,17 @@ START_TEST(batches_are_capped_and_the_rest_waits)
     const int batch = 2, per = SVC_RETENTION_MAX_BATCHES * batch;
 
     fill(per); /* tasks 1 and 4 plus the task-less rows: 3 * per old rows to prune */
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, batch, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, batch, &n, &err), 0);
     ck_assert_int_eq(n.activity, per);
     ck_assert(n.more);
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, batch, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, batch, &n, &err), 0);
     ck_assert_int_eq(n.activity, per);
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, batch, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, batch, &n, &err), 0);
     ck_assert_int_eq(n.activity, per);
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, batch, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, batch, &n, &err), 0);
     ck_assert_int_eq(n.activity, 0);
     ck_assert(!n.more);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE task_id IN (2, 3)"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE task_id IN (2, 3)"),
                      2 * (per + 1));
 }
 END_TEST
@@ -141,16 +112,16 @@ START_TEST(one_replica_per_interval)
     struct err err = {0};
     bool due = false;
 
-    ck_assert_int_eq(retention_claim(&db, "retention", 3600, "a", &due, &err), 0);
+    ck_assert_int_eq(retention_claim(&fx.db, "retention", 3600, "a", &due, &err), 0);
     ck_assert(due);
-    ck_assert_int_eq(retention_claim(&db, "retention", 3600, "b", &due, &err), 0);
+    ck_assert_int_eq(retention_claim(&fx.db, "retention", 3600, "b", &due, &err), 0);
     ck_assert(!due);
     /* A run that stopped at its cap is due again at once. */
-    ck_assert_int_eq(retention_done(&db, "retention", "{\"more\":true}", true, &err), 0);
-    ck_assert_int_eq(retention_claim(&db, "retention", 3600, "b", &due, &err), 0);
+    ck_assert_int_eq(retention_done(&fx.db, "retention", "{\"more\":true}", true, &err), 0);
+    ck_assert_int_eq(retention_claim(&fx.db, "retention", 3600, "b", &due, &err), 0);
     ck_assert(due);
-    ck_assert_int_eq(retention_done(&db, "retention", "{}", false, &err), 0);
-    ck_assert_int_eq(retention_claim(&db, "retention", 3600, "a", &due, &err), 0);
+    ck_assert_int_eq(retention_done(&fx.db, "retention", "{}", false, &err), 0);
+    ck_assert_int_eq(retention_claim(&fx.db, "retention", 3600, "a", &due, &err), 0);
     ck_assert(!due);
 }
 END_TEST
@@ -171,12 +142,12 @@ START_TEST(a_locked_row_is_skipped_not_waited_for)
                                 &err),
                      0);
     t0 = clock_s();
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, 1000, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, 1000, &n, &err), 0);
     ck_assert_msg(clock_s() - t0 < 5, "pruning waited for another session's lock");
     ck_assert_int_eq(n.activity, 2 + 2 + 2 - 1);
     db_rollback(&other);
     db_close(&other);
-    ck_assert_int_eq(svc_retention_run(&ctx, 30, 1000, &n, &err), 0);
+    ck_assert_int_eq(svc_retention_run(&fx.svc, 30, 1000, &n, &err), 0);
     ck_assert_int_eq(n.activity, 1);
 }
 END_TEST
@@ -189,7 +160,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fixture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, prunes_finished_and_keeps_open_and_recent);
     tcase_add_test(tc, batches_are_capped_and_the_rest_waits);

@@ -11,20 +11,8 @@
 
 #include "core/model.h"
 #include "store/db.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-
-static void setup(void)
-{
-    testdb_connect(&db);
-    testdb_reset(&db);
-}
-
-static void teardown(void)
-{
-    db_close(&db);
-}
 
 /* 1 when the INSERT of a task with `column` = `value` (SQL text) is accepted, 0 when refused. */
 static int accepts(const char *column, const char *value)
@@ -36,7 +24,7 @@ static int accepts(const char *column, const char *value)
     snprintf(sql, sizeof(sql),
              "INSERT INTO tasks (title, repo_url, %s) VALUES ('t', 'file:///r.git', %s)", column,
              value);
-    r = PQexec(db.conn, sql);
+    r = PQexec(fx.db.conn, sql);
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     return ok;
@@ -96,7 +84,7 @@ START_TEST(text_limits_agree)
 
         snprintf(sql, sizeof(sql),
                  "INSERT INTO tasks (title, repo_url) VALUES (repeat('t', %lld), 'r')", n);
-        r = PQexec(db.conn, sql);
+        r = PQexec(fx.db.conn, sql);
         ck_assert_msg((PQresultStatus(r) == PGRES_COMMAND_OK) == (n == MODEL_TITLE_MAX),
                       "a title of %lld characters", n);
         PQclear(r);
@@ -114,14 +102,14 @@ START_TEST(states_and_defaults_agree)
         ck_assert_msg(accepts("state", v), "state %s refused", v);
     }
     ck_assert(!accepts("state", "'done'"));
-    r = PQexec(db.conn, "INSERT INTO tasks (title, repo_url) VALUES ('d', 'r')"
-                        " RETURNING max_attempts, timeout_seconds");
+    r = PQexec(fx.db.conn, "INSERT INTO tasks (title, repo_url) VALUES ('d', 'r')"
+                           " RETURNING max_attempts, timeout_seconds");
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     ck_assert_int_eq(atoi(PQgetvalue(r, 0, 0)), MODEL_ATTEMPTS_DEFAULT);
     ck_assert_int_eq(atoi(PQgetvalue(r, 0, 1)), MODEL_TIMEOUT_DEFAULT);
     PQclear(r);
-    r = PQexec(db.conn, "INSERT INTO projects (name, repo_url) VALUES ('p', 'r')"
-                        " RETURNING default_branch");
+    r = PQexec(fx.db.conn, "INSERT INTO projects (name, repo_url) VALUES ('p', 'r')"
+                           " RETURNING default_branch");
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     /* No default branch unless given: the agent asks the repository for its own (sql/011). */
     ck_assert(PQgetisnull(r, 0, 0));
@@ -137,7 +125,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, numeric_bounds_agree);
     tcase_add_test(tc, text_limits_agree);
