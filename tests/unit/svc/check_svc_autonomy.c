@@ -14,34 +14,8 @@
 #include "svc/svc_autonomy.h"
 #include "svc/svc_outbox.h"
 #include "svc/svc_projects.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-static struct queue_opts qo;
-
-static void setup(void)
-{
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
-}
-
-static long long scalar(const char *sql)
-{
-    return testdb_scalar(&db, sql);
-}
-
-static void exec_ok(const char *sql)
-{
-    testdb_exec(&db, sql);
-}
 
 static int64_t add_project(const char *name)
 {
@@ -51,7 +25,7 @@ static int64_t add_project(const char *name)
     bool created;
     int64_t id;
 
-    ck_assert_msg(svc_projects_upsert(&svc, p, &out, &created, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_projects_upsert(&fx.svc, p, &out, &created, &err) == 0, "%s", err.msg);
     id = json_integer_value(json_object_get(out, "id"));
     json_decref(p);
     json_decref(out);
@@ -64,7 +38,7 @@ static void put_policy(const char *project, const char *text)
     struct err err = {0};
 
     ck_assert_ptr_nonnull(p);
-    ck_assert_msg(svc_autonomy_policy_put(&svc, project, p, "admin-ann", &v, &err) == 0, "%s",
+    ck_assert_msg(svc_autonomy_policy_put(&fx.svc, project, p, "admin-ann", &v, &err) == 0, "%s",
                   err.msg);
     json_decref(p);
     json_decref(v);
@@ -74,13 +48,12 @@ static void put_policy(const char *project, const char *text)
 static void claim(int64_t project, char agent[37], int64_t *id, int64_t *epoch)
 {
     struct model_task_new nt = {.title = "Guarded", .project_id = project};
-    struct err err = {0};
-    json_t *t = NULL, *c = NULL;
+    json_t *c;
 
-    ck_assert_msg(queue_enqueue(&db, &nt, &t, NULL, &err) == 0, "%s", err.msg);
-    json_decref(t);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_msg(queue_claim(&db, &qo, agent, &c, &err) == 0 && c, "%s", err.msg);
+    fixture_enqueue(&nt);
+    fixture_agent(agent);
+    c = fixture_claim(agent);
+    ck_assert_ptr_nonnull(c);
     *id = json_integer_value(json_object_get(c, "id"));
     *epoch = json_integer_value(json_object_get(c, "lease_epoch"));
     /* The claimed task tells the runner a policy is in force, and for how long people have. */
@@ -96,8 +69,8 @@ static json_t *ask(const char *agent, int64_t id, int64_t epoch, const char *com
     struct err err = {0};
 
     ck_assert_msg(
-        svc_autonomy_request(&svc, agent, id, epoch, "Bash", in, "/work/repo", &a, &err) == 0, "%s",
-        err.msg);
+        svc_autonomy_request(&fx.svc, agent, id, epoch, "Bash", in, "/work/repo", &a, &err) == 0,
+        "%s", err.msg);
     json_decref(in);
     return a;
 }
@@ -118,22 +91,22 @@ START_TEST(policies_are_checked_and_versioned)
 
     add_project("guarded");
     /* No policy yet: 404, and its agents run without one. */
-    ck_assert_int_eq(svc_autonomy_policy_get(&svc, "guarded", &v, &err), -1);
+    ck_assert_int_eq(svc_autonomy_policy_get(&fx.svc, "guarded", &v, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
     /* A bad rule is refused and nothing is stored. */
-    ck_assert_int_eq(svc_autonomy_policy_put(&svc, "guarded", bad, "admin-ann", &v, &err), -1);
+    ck_assert_int_eq(svc_autonomy_policy_put(&fx.svc, "guarded", bad, "admin-ann", &v, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err.msg, "deny[0]"));
-    ck_assert_int_eq(scalar("SELECT count(*) FROM project_policies"), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM project_policies"), 0);
     json_decref(bad);
     /* An unknown project is 404. */
     bad = json_object();
-    ck_assert_int_eq(svc_autonomy_policy_put(&svc, "nope", bad, "admin-ann", &v, &err), -1);
+    ck_assert_int_eq(svc_autonomy_policy_put(&fx.svc, "nope", bad, "admin-ann", &v, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
     json_decref(bad);
     put_policy("guarded", POLICY);
     put_policy("guarded", "{\"enabled\": false}");
-    ck_assert_int_eq(svc_autonomy_policy_get(&svc, "guarded", &v, &err), 0);
+    ck_assert_int_eq(svc_autonomy_policy_get(&fx.svc, "guarded", &v, &err), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(v, "version")), 2);
     ck_assert(json_is_false(json_object_get(v, "enabled")));
     /* The safe side is filled in: unmatched actions ask, writes outside the repository deny. */
@@ -143,7 +116,7 @@ START_TEST(policies_are_checked_and_versioned)
         json_string_value(json_object_get(json_object_get(v, "policy"), "outside_repo")), "deny");
     ck_assert_str_eq(json_string_value(json_object_get(v, "created_by")), "admin-ann");
     json_decref(v);
-    ck_assert_int_eq(svc_autonomy_policy_versions(&svc, "guarded", &list, &err), 0);
+    ck_assert_int_eq(svc_autonomy_policy_versions(&fx.svc, "guarded", &list, &err), 0);
     ck_assert_int_eq(json_array_size(list), 2);
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 0), "version")), 2);
     json_decref(list);
@@ -160,7 +133,7 @@ START_TEST(decided_at_once_or_parked_and_answered)
 
     add_project("guarded");
     put_policy("guarded", POLICY);
-    claim(scalar("SELECT id FROM projects WHERE name = 'guarded'"), agent, &id, &epoch);
+    claim(fixture_scalar("SELECT id FROM projects WHERE name = 'guarded'"), agent, &id, &epoch);
 
     /* Allowed and denied at once; only the denial is recorded, with the rule that decided. */
     a = ask(agent, id, epoch, "make test -j2");
@@ -175,12 +148,12 @@ START_TEST(decided_at_once_or_parked_and_answered)
              "SELECT count(*) FROM approvals WHERE task_id = %lld AND state = 'denied'"
              " AND decided_by = 'policy' AND rule = 'deny: Bash(git push --force:*)'",
              (long long)id);
-    ck_assert_int_eq(scalar(sql), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM approvals"), 1);
+    ck_assert_int_eq(fixture_scalar(sql), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM approvals"), 1);
 
     /* Ask-first: pending, on the task for people to see, until someone answers once; an
      * endpoint with the default events hears of it (and Slack's text names the action). */
-    exec_ok("INSERT INTO notify_endpoints (name, url) VALUES ('ops', 'http://127.0.0.1:9/x')");
+    fixture_exec("INSERT INTO notify_endpoints (name, url) VALUES ('ops', 'http://127.0.0.1:9/x')");
     a = ask(agent, id, epoch, "kubectl apply -f deploy.yaml");
     ck_assert_str_eq(decision(a), "pending");
     ap = json_integer_value(json_object_get(a, "approval_id"));
@@ -191,17 +164,17 @@ START_TEST(decided_at_once_or_parked_and_answered)
              " AND message = 'waiting for approval: Bash(kubectl apply -f deploy.yaml)"
              " (ask: Bash(kubectl apply:*))'",
              (long long)id);
-    ck_assert_int_eq(scalar(sql), 1);
+    ck_assert_int_eq(fixture_scalar(sql), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM outbox WHERE event = 'approval' AND task_id = %lld"
              " AND payload->>'type' = 'task.approval'"
              " AND (payload->'data'->'approval'->>'id')::bigint = %lld"
              " AND payload->'data'->'approval'->>'action' = 'Bash(kubectl apply -f deploy.yaml)'",
              (long long)id, (long long)ap);
-    ck_assert_int_eq(scalar(sql), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM outbox"), 1); /* not for the denial */
+    ck_assert_int_eq(fixture_scalar(sql), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM outbox"), 1); /* not for the denial */
     {
-        PGresult *r = PQexec(db.conn, "SELECT payload::text FROM outbox");
+        PGresult *r = PQexec(fx.db.conn, "SELECT payload::text FROM outbox");
         json_t *payload = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
         json_t *slack = svc_outbox_slack(payload);
 
@@ -211,42 +184,43 @@ START_TEST(decided_at_once_or_parked_and_answered)
         json_decref(payload);
         PQclear(r);
     }
-    ck_assert_int_eq(svc_autonomy_poll(&svc, agent, id, epoch, ap, &a, &err), 0);
+    ck_assert_int_eq(svc_autonomy_poll(&fx.svc, agent, id, epoch, ap, &a, &err), 0);
     ck_assert_str_eq(decision(a), "pending");
     json_decref(a);
-    ck_assert_int_eq(svc_autonomy_list(&svc, "pending", 0, 100, &list, &err), 0);
+    ck_assert_int_eq(svc_autonomy_list(&fx.svc, "pending", 0, 100, &list, &err), 0);
     ck_assert_int_eq(json_array_size(list), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "task_title")),
                      "Guarded");
     json_decref(list);
-    ck_assert_int_eq(svc_autonomy_list(&svc, "maybe", 0, 100, &list, &err), -1);
+    ck_assert_int_eq(svc_autonomy_list(&fx.svc, "maybe", 0, 100, &list, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
 
     /* The fence: another agent, a stale epoch, another task's approval. */
-    ck_assert_int_eq(agents_create(&db, "b", "none", other, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "b", "none", other, &err), 0);
     in = json_pack("{s:s}", "command", "ls");
-    ck_assert_int_eq(svc_autonomy_request(&svc, other, id, epoch, "Bash", in, NULL, &a, &err), -1);
-    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
-    ck_assert_int_eq(svc_autonomy_request(&svc, agent, id, epoch + 1, "Bash", in, NULL, &a, &err),
+    ck_assert_int_eq(svc_autonomy_request(&fx.svc, other, id, epoch, "Bash", in, NULL, &a, &err),
                      -1);
+    ck_assert_int_eq(err.code, ERR_FORBIDDEN);
+    ck_assert_int_eq(
+        svc_autonomy_request(&fx.svc, agent, id, epoch + 1, "Bash", in, NULL, &a, &err), -1);
     ck_assert_int_eq(err.code, ERR_STALE_EPOCH);
-    ck_assert_int_eq(svc_autonomy_request(&svc, agent, id, epoch, "", in, NULL, &a, &err), -1);
+    ck_assert_int_eq(svc_autonomy_request(&fx.svc, agent, id, epoch, "", in, NULL, &a, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
-    ck_assert_int_eq(svc_autonomy_poll(&svc, other, id, epoch, ap, &a, &err), -1);
+    ck_assert_int_eq(svc_autonomy_poll(&fx.svc, other, id, epoch, ap, &a, &err), -1);
     ck_assert_int_eq(err.code, ERR_FORBIDDEN);
     json_decref(in);
 
     /* Answered once: approve; again is a conflict; the agent now reads allow. */
-    ck_assert_int_eq(svc_autonomy_decide(&svc, ap, true, "dev-dana", NULL, &row, &err), 0);
+    ck_assert_int_eq(svc_autonomy_decide(&fx.svc, ap, true, "dev-dana", NULL, &row, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(row, "state")), "approved");
     ck_assert_str_eq(json_string_value(json_object_get(row, "decided_by")), "dev-dana");
     json_decref(row);
-    ck_assert_int_eq(svc_autonomy_decide(&svc, ap, false, "dev-eve", "no", &row, &err), -1);
+    ck_assert_int_eq(svc_autonomy_decide(&fx.svc, ap, false, "dev-eve", "no", &row, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     ck_assert_ptr_nonnull(strstr(err.msg, "approved already"));
-    ck_assert_int_eq(svc_autonomy_decide(&svc, 999999, true, "dev-eve", NULL, &row, &err), -1);
+    ck_assert_int_eq(svc_autonomy_decide(&fx.svc, 999999, true, "dev-eve", NULL, &row, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
-    ck_assert_int_eq(svc_autonomy_poll(&svc, agent, id, epoch, ap, &a, &err), 0);
+    ck_assert_int_eq(svc_autonomy_poll(&fx.svc, agent, id, epoch, ap, &a, &err), 0);
     ck_assert_str_eq(decision(a), "allow");
     json_decref(a);
 
@@ -254,9 +228,10 @@ START_TEST(decided_at_once_or_parked_and_answered)
     a = ask(agent, id, epoch, "kubectl apply -f prod.yaml");
     ap = json_integer_value(json_object_get(a, "approval_id"));
     json_decref(a);
-    ck_assert_int_eq(svc_autonomy_decide(&svc, ap, false, "dev-dana", "not prod", &row, &err), 0);
+    ck_assert_int_eq(svc_autonomy_decide(&fx.svc, ap, false, "dev-dana", "not prod", &row, &err),
+                     0);
     json_decref(row);
-    ck_assert_int_eq(svc_autonomy_poll(&svc, agent, id, epoch, ap, &a, &err), 0);
+    ck_assert_int_eq(svc_autonomy_poll(&fx.svc, agent, id, epoch, ap, &a, &err), 0);
     ck_assert_str_eq(decision(a), "deny");
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a, "message")), "dev-dana"));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a, "message")), "not prod"));
@@ -269,11 +244,11 @@ START_TEST(decided_at_once_or_parked_and_answered)
     snprintf(sql, sizeof(sql),
              "UPDATE approvals SET expires_at = now() - interval '1 second' WHERE id = %lld",
              (long long)ap);
-    exec_ok(sql);
-    ck_assert_int_eq(svc_autonomy_decide(&svc, ap, true, "dev-dana", NULL, &row, &err), -1);
+    fixture_exec(sql);
+    ck_assert_int_eq(svc_autonomy_decide(&fx.svc, ap, true, "dev-dana", NULL, &row, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
     ck_assert_ptr_nonnull(strstr(err.msg, "timed out"));
-    ck_assert_int_eq(svc_autonomy_poll(&svc, agent, id, epoch, ap, &a, &err), 0);
+    ck_assert_int_eq(svc_autonomy_poll(&fx.svc, agent, id, epoch, ap, &a, &err), 0);
     ck_assert_str_eq(decision(a), "deny");
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a, "message")), "in time"));
     json_decref(a);
@@ -284,7 +259,7 @@ START_TEST(decided_at_once_or_parked_and_answered)
     ap = json_integer_value(json_object_get(a, "approval_id"));
     json_decref(a);
     /* The task shows what it waits on, as every reader sees it (store/taskjson.h). */
-    ck_assert_int_eq(queue_get(&db, id, &row, &err), 0);
+    ck_assert_int_eq(queue_get(&fx.db, id, &row, &err), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(row, "approval"), "id")),
                      ap);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(row, "approval"), "action")),
@@ -294,23 +269,23 @@ START_TEST(decided_at_once_or_parked_and_answered)
              "UPDATE tasks SET state = 'backlog', agent_id = NULL, lease_epoch = lease_epoch + 1"
              " WHERE id = %lld",
              (long long)id);
-    exec_ok(sql);
+    fixture_exec(sql);
     {
         int n = 0;
 
-        ck_assert_int_eq(svc_autonomy_sweep(&svc, &n, &err), 0);
+        ck_assert_int_eq(svc_autonomy_sweep(&fx.svc, &n, &err), 0);
         ck_assert_int_eq(n, 1);
     }
-    ck_assert_int_eq(svc_autonomy_get(&svc, ap, &row, &err), 0);
+    ck_assert_int_eq(svc_autonomy_get(&fx.svc, ap, &row, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(row, "state")), "expired");
     ck_assert_str_eq(json_string_value(json_object_get(row, "decided_by")), "lease");
     json_decref(row);
-    ck_assert_msg(queue_claim(&db, &qo, agent, &a, &err) == 0 && a, "%s", err.msg);
+    ck_assert_msg(queue_claim(&fx.db, &fx.qo, agent, &a, &err) == 0 && a, "%s", err.msg);
     id2 = json_integer_value(json_object_get(a, "id"));
     epoch2 = json_integer_value(json_object_get(a, "lease_epoch"));
     json_decref(a);
     ck_assert_int_eq(id2, id);
-    ck_assert_int_eq(svc_autonomy_poll(&svc, agent, id, epoch2, ap, &a, &err), -1);
+    ck_assert_int_eq(svc_autonomy_poll(&fx.svc, agent, id, epoch2, ap, &a, &err), -1);
     ck_assert_int_eq(err.code, ERR_NOT_FOUND);
 
     /* The policy turned off: the task no longer says so and every action is allowed. */
@@ -330,7 +305,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, policies_are_checked_and_versioned);
     tcase_add_test(tc, decided_at_once_or_parked_and_answered);

@@ -9,28 +9,15 @@
 #include <string.h>
 
 #include "svc/svc_handles.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-
-static void setup(void)
-{
-    testdb_svc(&db, &env, &svc);
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
-}
 
 static int64_t parse(const char *h, enum err_code *code)
 {
     struct err err = {0};
     int64_t id = -1;
 
-    *code = svc_handles_parse(&svc, h, &id, &err) == 0 ? ERR_OK : err.code;
+    *code = svc_handles_parse(&fx.svc, h, &id, &err) == 0 ? ERR_OK : err.code;
     return id;
 }
 
@@ -41,7 +28,7 @@ START_TEST(round_trip_and_forgeries)
     enum err_code code;
     const char *dot;
 
-    ck_assert_msg(svc_handles_make(&svc, 42, h, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_handles_make(&fx.svc, 42, h, &err) == 0, "%s", err.msg);
     ck_assert_ptr_nonnull(strstr(h, "drv-task-42."));
     ck_assert_int_eq(parse(h, &code), 42);
     ck_assert_int_eq(code, ERR_OK);
@@ -75,7 +62,8 @@ START_TEST(round_trip_and_forgeries)
 
     /* a rotated key: every earlier handle stops resolving */
     ck_assert(
-        db_command(&db, "UPDATE mcp_keys SET secret = repeat('ab', 40) WHERE name = 'task_handles'",
+        db_command(&fx.db,
+                   "UPDATE mcp_keys SET secret = repeat('ab', 40) WHERE name = 'task_handles'",
                    &err) == 0);
     parse(h, &code);
     ck_assert_int_eq(code, ERR_NOT_FOUND);
@@ -90,7 +78,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_add_test(tc, round_trip_and_forgeries);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

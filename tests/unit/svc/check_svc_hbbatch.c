@@ -16,56 +16,15 @@
 #include "store/queue.h"
 #include "svc/svc.h"
 #include "svc/svc_hbbatch.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-static struct queue_opts qo;
-
-static void setup(void)
-{
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
-}
-
-static void new_agent(char id[37])
-{
-    struct err err = {0};
-
-    ck_assert_msg(agents_create(&db, "test", "none", id, &err) == 0, "%s", err.msg);
-}
 
 /* Enqueue one task and have `agent` claim it; its id. */
 static long long held_task(const char *agent, const char *title)
 {
-    struct model_task_new t = {.title = title, .repo_url = "file:///tmp/repo.git"};
-    struct err err = {0};
-    json_t *task = NULL;
-    long long id;
+    struct model_task_new t = {.title = title, .repo_url = FIXTURE_REPO};
 
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
-    json_decref(task);
-    ck_assert_msg(queue_claim(&db, &qo, agent, &task, &err) == 0 && task, "%s", err.msg);
-    id = json_integer_value(json_object_get(task, "id"));
-    json_decref(task);
-    return id;
-}
-
-static const json_t *task_in(const json_t *out, long long id)
-{
-    size_t i;
-    const json_t *t;
-
-    json_array_foreach(json_object_get(out, "tasks"), i,
-                       t) if (json_integer_value(json_object_get(t, "id")) == id) return t;
-    return NULL;
+    return fixture_held_task(agent, &t);
 }
 
 START_TEST(batch_answers_each_agent_alone)
@@ -77,16 +36,16 @@ START_TEST(batch_answers_each_agent_alone)
     struct hbbatch_req reqs[5];
     PGresult *r;
 
-    new_agent(a);
-    new_agent(b);
-    new_agent(c);
+    fixture_agent(a);
+    fixture_agent(b);
+    fixture_agent(c);
     ta = held_task(a, "a's");
     tb = held_task(b, "b's");
     tc = held_task(c, "c's");
-    ck_assert(queue_cancel(&db, tc, "admin", "stop", &task, &err) == 0);
+    ck_assert(queue_cancel(&fx.db, tc, "admin", "stop", &task, &err) == 0);
     json_decref(task);
     /* Leases nearly out: the batch must push them to now + lease. */
-    ck_assert(db_command(&db, "UPDATE tasks SET lease_expires_at = now() + interval '1 second'",
+    ck_assert(db_command(&fx.db, "UPDATE tasks SET lease_expires_at = now() + interval '1 second'",
                          &err) == 0);
     ia = json_pack("[I,I]", (json_int_t)ta, (json_int_t)tb); /* a names b's task too */
     ib = json_pack("[I]", (json_int_t)tb);
@@ -97,43 +56,43 @@ START_TEST(batch_answers_each_agent_alone)
     reqs[2] = (struct hbbatch_req){.agent_id = b, .reported = "busy", .task_ids = ib};
     reqs[3] = (struct hbbatch_req){.agent_id = c, .reported = "sleeping"};
     reqs[4] = (struct hbbatch_req){.agent_id = c, .reported = "busy", .task_ids = ic};
-    ck_assert_msg(hbbatch_exec(&db, &qo, reqs, 5, &err) == 0, "%s", err.msg);
+    ck_assert_msg(hbbatch_exec(&fx.db, &fx.qo, reqs, 5, &err) == 0, "%s", err.msg);
 
     ck_assert_int_eq(reqs[0].rc, 0);
-    ck_assert(json_is_false(json_object_get(task_in(reqs[0].out, ta), "cancelled")));
+    ck_assert(json_is_false(json_object_get(fixture_heartbeat_task(reqs[0].out, ta), "cancelled")));
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(reqs[0].out, "agent"), "status")),
         "busy");
     /* b's task: not a's, so cancelled for a, and no word on its state. */
-    ck_assert(json_is_true(json_object_get(task_in(reqs[0].out, tb), "cancelled")));
-    ck_assert(json_is_null(json_object_get(task_in(reqs[0].out, tb), "state")));
+    ck_assert(json_is_true(json_object_get(fixture_heartbeat_task(reqs[0].out, tb), "cancelled")));
+    ck_assert(json_is_null(json_object_get(fixture_heartbeat_task(reqs[0].out, tb), "state")));
     ck_assert_int_eq(reqs[1].rc, -1);
     ck_assert_int_eq(reqs[1].err.code, ERR_NOT_FOUND);
     ck_assert_int_eq(reqs[2].rc, 0);
-    ck_assert(json_is_false(json_object_get(task_in(reqs[2].out, tb), "cancelled")));
-    ck_assert(!task_in(reqs[2].out, ta)); /* only what b named or holds */
+    ck_assert(json_is_false(json_object_get(fixture_heartbeat_task(reqs[2].out, tb), "cancelled")));
+    ck_assert(!fixture_heartbeat_task(reqs[2].out, ta)); /* only what b named or holds */
     ck_assert_int_eq(reqs[3].rc, -1);
     ck_assert_int_eq(reqs[3].err.code, ERR_INVALID);
     ck_assert_int_eq(reqs[4].rc, 0);
-    ck_assert(json_is_true(json_object_get(task_in(reqs[4].out, tc), "cancelled")));
+    ck_assert(json_is_true(json_object_get(fixture_heartbeat_task(reqs[4].out, tc), "cancelled")));
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(reqs[4].out, "agent"), "status")),
         "idle");
     /* The effect: both held leases extended to about now + lease, heartbeats recorded. */
-    r = PQexec(db.conn, "SELECT count(*) FROM tasks WHERE state = 'in_progress'"
-                        " AND lease_expires_at > now() + interval '100 seconds'");
+    r = PQexec(fx.db.conn, "SELECT count(*) FROM tasks WHERE state = 'in_progress'"
+                           " AND lease_expires_at > now() + interval '100 seconds'");
     ck_assert_str_eq(PQgetvalue(r, 0, 0), "2");
     PQclear(r);
-    r = PQexec(db.conn, "SELECT count(*) FROM agents WHERE last_heartbeat_at IS NOT NULL"
-                        " AND last_heartbeat_at > now() - interval '10 seconds'");
+    r = PQexec(fx.db.conn, "SELECT count(*) FROM agents WHERE last_heartbeat_at IS NOT NULL"
+                           " AND last_heartbeat_at > now() - interval '10 seconds'");
     ck_assert_int_ge(atoi(PQgetvalue(r, 0, 0)), 3);
     PQclear(r);
     /* The same answer, key for key, as a heartbeat on its own. */
-    ck_assert(queue_heartbeat(&db, &qo, a, "busy", ia, NULL, &single, &err) == 0);
+    ck_assert(queue_heartbeat(&fx.db, &fx.qo, a, "busy", ia, NULL, &single, &err) == 0);
     ck_assert_int_eq(json_object_size(json_object_get(single, "agent")),
                      json_object_size(json_object_get(reqs[0].out, "agent")));
-    ck_assert_int_eq(json_object_size(task_in(single, ta)),
-                     json_object_size(task_in(reqs[0].out, ta)));
+    ck_assert_int_eq(json_object_size(fixture_heartbeat_task(single, ta)),
+                     json_object_size(fixture_heartbeat_task(reqs[0].out, ta)));
     json_decref(single);
     /* The budgets svc_hbmem checks usage against: none here, none past. */
     ck_assert(json_is_null(json_object_get(reqs[0].limits, "tokens")));
@@ -161,19 +120,20 @@ struct beater {
 static void *beat_main(void *arg)
 {
     struct beater *bt = arg;
-    struct svc_ctx *c = svc_ctx_open(&env, testdb_dsn());
+    struct svc_ctx *c = svc_ctx_open(&fx.env, testdb_dsn());
     json_t *ids = json_pack("[I]", (json_int_t)bt->task);
 
     for (int i = 0; i < HB_BEATS; i++) {
         struct err err = {0};
         json_t *out = NULL;
 
-        if (svc_hbbatch_beat(env.hbbatch, c, bt->agent, "busy", ids, NULL, &out, NULL, &err) < 0) {
+        if (svc_hbbatch_beat(fx.env.hbbatch, c, bt->agent, "busy", ids, NULL, &out, NULL, &err) <
+            0) {
             snprintf(bt->fail, sizeof(bt->fail), "%.250s", err.msg);
             break;
         }
-        if (task_in(out, bt->task) &&
-            json_is_false(json_object_get(task_in(out, bt->task), "cancelled")))
+        if (fixture_heartbeat_task(out, bt->task) &&
+            json_is_false(json_object_get(fixture_heartbeat_task(out, bt->task), "cancelled")))
             bt->ok++;
         json_decref(out);
     }
@@ -195,7 +155,7 @@ START_TEST(concurrent_beats_each_get_their_answer)
             bt[i].task = bt[0].task;
             continue;
         }
-        new_agent(bt[i].agent);
+        fixture_agent(bt[i].agent);
         bt[i].task = held_task(bt[i].agent, "beaten");
     }
     for (int i = 0; i < HB_THREADS; i++)
@@ -205,7 +165,7 @@ START_TEST(concurrent_beats_each_get_their_answer)
     for (int i = 0; i < HB_THREADS; i++)
         ck_assert_msg(bt[i].ok == HB_BEATS, "thread %d: %d of %d answered right (%s)", i, bt[i].ok,
                       HB_BEATS, bt[i].fail);
-    svc_hbbatch_stats(env.hbbatch, &batches, &beats);
+    svc_hbbatch_stats(fx.env.hbbatch, &batches, &beats);
     ck_assert_int_eq(beats, HB_THREADS * HB_BEATS);
     ck_assert_int_ge(batches, 1);
     ck_assert_int_le(batches, beats);
@@ -221,7 +181,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, batch_answers_each_agent_alone);
     tcase_add_test(tc, concurrent_beats_each_get_their_answer);

@@ -17,61 +17,14 @@
 #include "svc/svc.h"
 #include "svc/svc_hbmem.h"
 #include "svc/svc_status.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-static struct queue_opts qo;
-
-static void setup(void)
-{
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
-}
-
-static void teardown(void)
-{
-    svc_hbmem_free(env.hbmem);
-    env.hbmem = NULL;
-    testdb_svc_close(&db, &env);
-}
-
-static void new_agent(char id[37])
-{
-    struct err err = {0};
-
-    ck_assert_msg(agents_create(&db, "test", "none", id, &err) == 0, "%s", err.msg);
-}
 
 static long long held_task(const char *agent, const char *budget)
 {
-    struct model_task_new t = {
-        .title = "beaten", .repo_url = "file:///tmp/repo.git", .budget_json = budget};
-    struct err err = {0};
-    json_t *task = NULL;
-    long long id;
+    struct model_task_new t = {.title = "beaten", .repo_url = FIXTURE_REPO, .budget_json = budget};
 
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
-    json_decref(task);
-    ck_assert_msg(queue_claim(&db, &qo, agent, &task, &err) == 0 && task, "%s", err.msg);
-    id = json_integer_value(json_object_get(task, "id"));
-    json_decref(task);
-    return id;
-}
-
-static const json_t *task_in(const json_t *out, long long id)
-{
-    size_t i;
-    const json_t *t;
-
-    json_array_foreach(json_object_get(out, "tasks"), i, t)
-    {
-        if (json_integer_value(json_object_get(t, "id")) == id)
-            return t;
-    }
-    return NULL;
+    return fixture_held_task(agent, &t);
 }
 
 /* One heartbeat through svc_status; its answer (owned). */
@@ -81,7 +34,7 @@ static json_t *beat(const char *agent, long long task, const char *usage)
     json_t *u = usage ? json_loads(usage, 0, NULL) : NULL, *out = NULL;
     struct err err = {0};
 
-    ck_assert_msg(svc_status_heartbeat(&svc, agent, "busy", NULL, ids, u, &out, &err) == 0, "%s",
+    ck_assert_msg(svc_status_heartbeat(&fx.svc, agent, "busy", NULL, ids, u, &out, &err) == 0, "%s",
                   err.msg);
     json_decref(ids);
     json_decref(u);
@@ -90,33 +43,14 @@ static json_t *beat(const char *agent, long long task, const char *usage)
 
 static bool cancelled(const json_t *out, long long task)
 {
-    return json_is_true(json_object_get(task_in(out, task), "cancelled"));
-}
-
-static long long sql_ll(const char *q)
-{
-    PGresult *r = PQexec(db.conn, q);
-    long long v;
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(db.conn));
-    v = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
-
-static void sql(const char *q)
-{
-    PGresult *r = PQexec(db.conn, q);
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQerrorMessage(db.conn));
-    PQclear(r);
+    return json_is_true(json_object_get(fixture_heartbeat_task(out, task), "cancelled"));
 }
 
 static struct svc_hbmem_stats stats(void)
 {
     struct svc_hbmem_stats s;
 
-    svc_hbmem_stats(env.hbmem, &s);
+    svc_hbmem_stats(fx.env.hbmem, &s);
     return s;
 }
 
@@ -134,37 +68,37 @@ START_TEST(memory_answers_and_the_flush_writes)
     struct err err = {0};
     json_t *out;
 
-    env.hbmem = svc_hbmem_new(200, 64);
-    svc_hbmem_set_listening(env.hbmem, true); /* no thread: the test flushes by hand */
-    new_agent(a);
+    fx.env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(fx.env.hbmem, true); /* no thread: the test flushes by hand */
+    fixture_agent(a);
     t = held_task(a, NULL);
     out = beat(a, t, NULL);
-    ck_assert(!cancelled(out, t) && task_in(out, t));
+    ck_assert(!cancelled(out, t) && fixture_heartbeat_task(out, t));
     ck_assert_int_eq(stats().fallback, 1);
     ck_assert_int_eq(stats().memory, 0);
     json_decref(out);
     /* Leases nearly out and an old heartbeat: only a flush may change them now. */
-    sql("UPDATE tasks SET lease_expires_at = now() + interval '5 seconds'");
-    sql("UPDATE agents SET last_heartbeat_at = now() - interval '1 hour'");
+    fixture_exec("UPDATE tasks SET lease_expires_at = now() + interval '5 seconds'");
+    fixture_exec("UPDATE agents SET last_heartbeat_at = now() - interval '1 hour'");
     out = beat(a, t, "{\"tokens\": 10}");
     ck_assert_int_eq(stats().memory, 1);
-    ck_assert(task_in(out, t) && !cancelled(out, t));
+    ck_assert(fixture_heartbeat_task(out, t) && !cancelled(out, t));
     ck_assert(json_is_integer(json_object_get(out, "heartbeat_interval")));
     json_decref(out);
-    ck_assert_int_eq(sql_ll("SELECT count(*) FROM tasks WHERE lease_expires_at < now() + "
-                            "interval '10 seconds'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE lease_expires_at < now() + "
+                                    "interval '10 seconds'"),
                      1);
-    ck_assert_int_eq(svc_hbmem_flush(env.hbmem, &db, &qo, &err), 0);
+    ck_assert_int_eq(svc_hbmem_flush(fx.env.hbmem, &fx.db, &fx.qo, &err), 0);
     ck_assert_int_eq(stats().flushed, 1);
-    ck_assert_int_eq(sql_ll("SELECT count(*) FROM tasks WHERE lease_expires_at > now() + "
-                            "interval '100 seconds'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE lease_expires_at > now() + "
+                                    "interval '100 seconds'"),
                      1);
-    ck_assert_int_eq(sql_ll("SELECT count(*) FROM agents WHERE last_heartbeat_at > now() - "
-                            "interval '10 seconds'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE last_heartbeat_at > now() - "
+                                    "interval '10 seconds'"),
                      1);
-    ck_assert_int_eq(sql_ll("SELECT (usage->>'tokens')::int FROM tasks"), 10);
+    ck_assert_int_eq(fixture_scalar("SELECT (usage->>'tokens')::int FROM tasks"), 10);
     /* A flush with nothing queued writes nothing. */
-    ck_assert_int_eq(svc_hbmem_flush(env.hbmem, &db, &qo, &err), 0);
+    ck_assert_int_eq(svc_hbmem_flush(fx.env.hbmem, &fx.db, &fx.qo, &err), 0);
     ck_assert_int_eq(stats().flushed, 1);
     /* Another task set: the database answers. */
     out = beat(a, 0, NULL);
@@ -174,7 +108,7 @@ START_TEST(memory_answers_and_the_flush_writes)
     out = beat(a, 0, NULL);
     ck_assert_int_eq(stats().memory, 2);
     json_decref(out);
-    svc_hbmem_set_listening(env.hbmem, false);
+    svc_hbmem_set_listening(fx.env.hbmem, false);
     out = beat(a, 0, NULL);
     ck_assert_int_eq(stats().memory, 2);
     ck_assert_int_eq(stats().fallback, 3);
@@ -189,19 +123,19 @@ START_TEST(a_status_change_lands_after_the_queued_heartbeat)
     struct err err = {0};
     json_t *task = NULL;
 
-    env.hbmem = svc_hbmem_new(200, 64);
-    svc_hbmem_set_listening(env.hbmem, true);
-    new_agent(a);
+    fx.env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(fx.env.hbmem, true);
+    fixture_agent(a);
     t = held_task(a, NULL);
     json_decref(beat(a, t, "{\"tokens\": 10}"));
     json_decref(beat(a, t, "{\"tokens\": 70}")); /* from memory, queued */
     ck_assert_int_eq(stats().memory, 1);
     /* Completed before any flush: the queued usage must reach the task first. */
-    ck_assert_msg(svc_status_update(&svc, a, t, 1, "completed", NULL, &task, &err) == 0, "%s",
+    ck_assert_msg(svc_status_update(&fx.svc, a, t, 1, "completed", NULL, &task, &err) == 0, "%s",
                   err.msg);
     json_decref(task);
-    ck_assert_int_eq(sql_ll("SELECT (usage->>'tokens')::int FROM tasks"), 70);
-    ck_assert_int_eq(svc_hbmem_flush(env.hbmem, &db, &qo, &err), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT (usage->>'tokens')::int FROM tasks"), 70);
+    ck_assert_int_eq(svc_hbmem_flush(fx.env.hbmem, &fx.db, &fx.qo, &err), 0);
     ck_assert_int_eq(stats().flushed, 1); /* written once, by the status change */
 }
 END_TEST
@@ -239,17 +173,17 @@ START_TEST(a_queued_heartbeat_does_not_undo_a_later_retirement)
     struct err err = {0};
     PGresult *r;
 
-    env.hbmem = svc_hbmem_new(200, 64);
-    svc_hbmem_set_listening(env.hbmem, true);
-    new_agent(a);
+    fx.env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(fx.env.hbmem, true);
+    fixture_agent(a);
     json_decref(beat(a, 0, NULL));
     json_decref(beat(a, 0, NULL)); /* from memory, queued */
     ck_assert_int_eq(stats().memory, 1);
     /* The pool retires the agent before the flush: the older heartbeat must not revive it. */
-    sql("UPDATE agents SET status = 'offline', offline_reason = 'unusable: test'");
-    ck_assert_int_eq(svc_hbmem_flush(env.hbmem, &db, &qo, &err), 0);
+    fixture_exec("UPDATE agents SET status = 'offline', offline_reason = 'unusable: test'");
+    ck_assert_int_eq(svc_hbmem_flush(fx.env.hbmem, &fx.db, &fx.qo, &err), 0);
     ck_assert_int_eq(stats().flushed, 1);
-    r = PQexec(db.conn, "SELECT status || ' ' || offline_reason FROM agents");
+    r = PQexec(fx.db.conn, "SELECT status || ' ' || offline_reason FROM agents");
     ck_assert_str_eq(PQgetvalue(r, 0, 0), "offline unusable: test");
     PQclear(r);
 }
@@ -264,28 +198,28 @@ START_TEST(cancel_and_requeue_reach_the_next_heartbeat)
     int n;
 
     /* A tick far longer than the test: only NOTIFY can make an answer change. */
-    env.hbmem = svc_hbmem_new(10000, 64);
-    svc_hbmem_start(env.hbmem, testdb_dsn(), &qo);
-    new_agent(a);
-    new_agent(b);
+    fx.env.hbmem = svc_hbmem_new(10000, 64);
+    svc_hbmem_start(fx.env.hbmem, testdb_dsn(), &fx.qo);
+    fixture_agent(a);
+    fixture_agent(b);
     ta = held_task(a, NULL);
     tb = held_task(b, NULL);
     started_and_warm(a, ta);
     started_and_warm(b, tb);
     flushes = stats().flushes;
-    ck_assert(queue_cancel(&db, ta, "admin", "stop", &task, &err) == 0);
+    ck_assert(queue_cancel(&fx.db, ta, "admin", "stop", &task, &err) == 0);
     json_decref(task);
     /* The NOTIFY crosses on the LISTEN connection: a few ms, well inside one interval. */
     n = beats_until_cancelled(a, ta);
     ck_assert_msg(n > 0 && n <= 20, "the cancel reached the agent after %d heartbeats", n);
     /* A reaped or requeued task reads as cancelled to its old holder too. */
-    sql("UPDATE tasks SET state = 'backlog', agent_id = NULL, lease_expires_at = NULL"
-        " WHERE id = (SELECT max(id) FROM tasks WHERE state = 'in_progress')");
+    fixture_exec("UPDATE tasks SET state = 'backlog', agent_id = NULL, lease_expires_at = NULL"
+                 " WHERE id = (SELECT max(id) FROM tasks WHERE state = 'in_progress')");
     n = beats_until_cancelled(b, tb);
     ck_assert_msg(n > 0 && n <= 20, "the requeue reached the agent after %d heartbeats", n);
     ck_assert_int_eq(stats().flushes, flushes); /* not a flush's refresh */
     ck_assert_int_ge(stats().dropped, 2);
-    svc_hbmem_stop(env.hbmem);
+    svc_hbmem_stop(fx.env.hbmem);
 }
 END_TEST
 
@@ -295,9 +229,9 @@ START_TEST(budget_crossing_falls_back_and_stops_at_once)
     long long t;
     json_t *out;
 
-    env.hbmem = svc_hbmem_new(200, 64);
-    svc_hbmem_set_listening(env.hbmem, true);
-    new_agent(a);
+    fx.env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(fx.env.hbmem, true);
+    fixture_agent(a);
     t = held_task(a, "{\"tokens\": 100}");
     json_decref(beat(a, t, "{\"tokens\": 10}"));
     out = beat(a, t, "{\"tokens\": 90}"); /* under: memory */
@@ -309,9 +243,10 @@ START_TEST(budget_crossing_falls_back_and_stops_at_once)
     ck_assert_int_eq(stats().fallback, 2);
     ck_assert(cancelled(out, t));
     json_decref(out);
-    ck_assert_int_eq(sql_ll("SELECT count(*) FROM tasks WHERE state = 'needs_input' AND reason "
-                            "= 'budget'"),
-                     1);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'needs_input' AND reason "
+                       "= 'budget'"),
+        1);
 }
 END_TEST
 
@@ -323,7 +258,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, memory_answers_and_the_flush_writes);
     tcase_add_test(tc, a_status_change_lands_after_the_queued_heartbeat);
