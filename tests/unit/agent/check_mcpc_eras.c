@@ -14,25 +14,20 @@
 #include "core/mem.h"
 #include "droverd_proc.h"
 #include "mcpc.h"
-#include "store/agents.h"
 #include "store/queue.h"
-#include "store/tokens.h"
+#include "fixture.h"
 #include "testdb.h"
 
-static struct db db;
 static struct droverd_proc proc;
 static char token[PRINCIPAL_TOKEN_LEN];
 
 static void setup(void)
 {
     static const char *const extra[] = {"--workers", "2", NULL};
-    struct err err = {0};
     char agent[37];
 
-    testdb_connect(&db);
-    testdb_reset(&db);
-    ck_assert(agents_create(&db, "eras", "none", agent, &err) == 0);
-    ck_assert(tokens_create(&db, PRINCIPAL_AGENT, "eras", agent, token, NULL, &err) == 0);
+    fixture_setup();
+    fixture_agent_token("eras", agent, token);
     ck_assert_msg(droverd_proc_start(&proc, extra) == 0, "droverd did not start");
 }
 
@@ -40,28 +35,14 @@ static void teardown(void)
 {
     if (proc.pid > 0)
         droverd_proc_stop(&proc);
-    db_close(&db);
+    fixture_teardown();
 }
 
 static void enqueue(const char *title)
 {
     struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
-    struct err err = {0};
-    json_t *task = NULL;
 
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
-    json_decref(task);
-}
-
-static long long sessions(void)
-{
-    PGresult *r = PQexec(db.conn, "SELECT count(*) FROM mcp_sessions");
-    long long v;
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(db.conn));
-    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
+    fixture_enqueue(&t);
 }
 
 /* Initialize over `scheme` and claim + log + heartbeat one task. */
@@ -116,21 +97,21 @@ static void work_one(const char *scheme, bool legacy_only, bool want_modern)
 START_TEST(modern_over_http)
 {
     work_one("http", false, true);
-    ck_assert_int_eq(sessions(), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM mcp_sessions"), 0);
 }
 END_TEST
 
 START_TEST(modern_over_ws)
 {
     work_one("ws", false, true);
-    ck_assert_int_eq(sessions(), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM mcp_sessions"), 0);
 }
 END_TEST
 
 START_TEST(legacy_when_asked)
 {
     work_one("http", true, false);
-    ck_assert_int_eq(sessions(), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM mcp_sessions"), 1);
     work_one("ws", true, false);
 }
 END_TEST

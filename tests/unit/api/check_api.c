@@ -28,22 +28,8 @@
 #include "store/queue.h"
 #include "store/schedules.h"
 #include "svc/svc_hbmem.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-
-static void setup(void)
-{
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
-}
 
 struct call {
     int status;
@@ -81,7 +67,7 @@ static struct call request(enum principal_scope scope, const char *method, const
     req.idempotency_key = idem;
     req.last_event_id = last_event_id;
     req.who = scope == PRINCIPAL_NONE ? NULL : &who;
-    req.svc = &svc;
+    req.svc = &fx.svc;
     router_dispatch(&req, &resp);
     c.status = resp.status;
     c.body = resp.body;
@@ -135,17 +121,6 @@ static void expect_error(const char *method, const char *target, const char *bod
     call_clear(&c);
 }
 
-static long long scalar(const char *sql)
-{
-    PGresult *r = PQexec(db.conn, sql);
-    long long v;
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db.conn));
-    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
 static json_int_t make_project(const char *name)
 {
     char body[256];
@@ -185,7 +160,7 @@ START_TEST(seed_style_submission)
                  "prompt_required");
     expect_error("POST", "/api/tasks", "{\"prompt\":\"\",\"repository\":\"file:///r.git\"}", 400,
                  "prompt_required");
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 2);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 2);
 }
 END_TEST
 
@@ -217,8 +192,8 @@ START_TEST(create_rejects_bad_input_and_changes_nothing)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         expect_error("POST", "/api/tasks", bad[i].body, bad[i].status, bad[i].code);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 0);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity"), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity"), 0);
 }
 END_TEST
 
@@ -252,7 +227,7 @@ START_TEST(full_creation_with_project_budget_and_idempotency)
     ck_assert_int_eq(b.status, 202);
     ck_assert(json_is_false(json_object_get(b.body, "created")));
     ck_assert_int_eq(jint(a.body, "id"), jint(b.body, "id"));
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 1);
     call_clear(&a);
     call_clear(&b);
 }
@@ -262,7 +237,6 @@ START_TEST(fanout_creates_group_and_children_never_claims_the_group)
 {
     struct call a, b;
     json_t *kids;
-    struct queue_opts qo;
     char agent[37];
     json_int_t seen[3] = {0};
 
@@ -281,7 +255,8 @@ START_TEST(fanout_creates_group_and_children_never_claims_the_group)
         ck_assert_str_eq(jstr(k, "state"), "backlog");
         ck_assert_str_eq(jstr(k, "description"), "Try three designs");
     }
-    ck_assert_int_eq(scalar("SELECT count(DISTINCT id) FROM tasks WHERE parent_id IS NOT NULL"), 3);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(DISTINCT id) FROM tasks WHERE parent_id IS NOT NULL"), 3);
     /* The same key again: the same group and children, nothing new. */
     b = request(PRINCIPAL_ADMIN, "POST", "/api/tasks",
                 "{\"prompt\":\"Try three designs\",\"repository\":\"file:///r.git\","
@@ -290,16 +265,15 @@ START_TEST(fanout_creates_group_and_children_never_claims_the_group)
     ck_assert_int_eq(b.status, 202);
     ck_assert_int_eq(jint(b.body, "id"), jint(a.body, "id"));
     ck_assert_int_eq(json_array_size(json_object_get(b.body, "children")), 3);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 4);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 4);
     /* Agents claim the three children (each its own task and so its own branch), never the group.
      */
-    queue_opts_default(&qo);
     for (int i = 0; i < 4; i++) {
         struct err err = {0};
         json_t *t = NULL;
 
-        ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-        ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+        ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+        ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
         if (i == 3) {
             ck_assert_ptr_null(t);
             break;
@@ -315,10 +289,10 @@ START_TEST(fanout_creates_group_and_children_never_claims_the_group)
     /* Cancelling the group cancels its open children. */
     char path[64];
     snprintf(path, sizeof(path), "/api/tasks/%lld/cancel",
-             (long long)scalar("SELECT id FROM tasks WHERE is_group"));
+             (long long)fixture_scalar("SELECT id FROM tasks WHERE is_group"));
     a = admin("POST", path, NULL);
     ck_assert_int_eq(a.status, 200);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'cancelled'"), 4);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'cancelled'"), 4);
     call_clear(&a);
 }
 END_TEST
@@ -398,15 +372,13 @@ END_TEST
 /* Claim the task with a fresh agent and move it to needs_input with a question. */
 static void ask(json_int_t id, const char *question)
 {
-    struct queue_opts qo;
     struct model_outcome oc = {.question = question};
     struct err err = {0};
     char agent[37];
     json_t *t = NULL;
 
-    queue_opts_default(&qo);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
     ck_assert_int_eq(jint(t, "id"), id);
     json_int_t epoch = jint(t, "lease_epoch");
     json_t *line = json_pack("{s:s}", "message", "a log line");
@@ -414,12 +386,12 @@ static void ask(json_int_t id, const char *question)
 
     json_decref(t);
     t = NULL;
-    ck_assert_msg(queue_log(&db, agent, id, line, &n, &err) == 0, "%s", err.msg);
+    ck_assert_msg(queue_log(&fx.db, agent, id, line, &n, &err) == 0, "%s", err.msg);
     json_decref(line);
     ck_assert_int_eq(n, 1);
-    ck_assert_msg(queue_update_status(&db, &qo, agent, id, epoch, "needs_input", &oc, &t, &err) ==
-                      0,
-                  "%s", err.msg);
+    ck_assert_msg(
+        queue_update_status(&fx.db, &fx.qo, agent, id, epoch, "needs_input", &oc, &t, &err) == 0,
+        "%s", err.msg);
     json_decref(t);
 }
 
@@ -473,7 +445,7 @@ START_TEST(detail_answer_cancel_retry_and_logs)
              (long long)after);
     c = admin("GET", path, NULL);
     ck_assert_int_eq(json_array_size(json_object_get(c.body, "entries")),
-                     scalar("SELECT count(*) FROM activity") - 2);
+                     fixture_scalar("SELECT count(*) FROM activity") - 2);
     ck_assert_int_gt(jint(json_array_get(json_object_get(c.body, "entries"), 0), "id"), after);
     call_clear(&c);
     expect_error("GET", "/api/tasks/999/logs", NULL, 404, "not_found");
@@ -528,26 +500,24 @@ START_TEST(scopes_operator_reads_admin_writes_agent_refused)
     ck_assert_int_eq(c.status, 200);
     ck_assert_ptr_nonnull(strstr(c.raw, "\"openapi\""));
     call_clear(&c);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 0);
 }
 END_TEST
 
 START_TEST(agents_list_and_show)
 {
-    struct queue_opts qo;
     struct err err = {0};
     char a1[37], a2[37], path[128];
     json_t *out = NULL, *t = NULL;
     struct call c;
 
-    queue_opts_default(&qo);
     c = admin("POST", "/api/tasks", "{\"prompt\":\"x\",\"repository\":\"r\",\"title\":\"T1\"}");
     call_clear(&c);
-    ck_assert_int_eq(agents_create(&db, "one", "process", a1, &err), 0);
-    ck_assert_int_eq(agents_create(&db, "two", "process", a2, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, a1, &t, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "one", "process", a1, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "two", "process", a2, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, a1, &t, &err), 0);
     json_decref(t);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, a2, NULL, NULL, NULL, &out, &err), 0);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, a2, NULL, NULL, NULL, &out, &err), 0);
     json_decref(out);
     c = request(PRINCIPAL_OPERATOR, "GET", "/api/agents", NULL, NULL, NULL);
     ck_assert_int_eq(c.status, 200);
@@ -590,8 +560,8 @@ static struct agentpool *logs_pool(const char *dir)
     struct agentpool *p = NULL;
     struct err err = {0};
 
-    ck_assert_int_eq(scalar("UPDATE pool_settings SET min_agents = 0, max_agents = 0 RETURNING 1"),
-                     1);
+    ck_assert_int_eq(
+        fixture_scalar("UPDATE pool_settings SET min_agents = 0, max_agents = 0 RETURNING 1"), 1);
     agentpool_cfg_default(&pc);
     snprintf(pc.backend, sizeof(pc.backend), "process");
     snprintf(pc.agent_command, sizeof(pc.agent_command), "true");
@@ -618,8 +588,8 @@ START_TEST(agent_pod_logs_through_the_backend)
     struct call c;
 
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(agents_create(&db, "pod", "process", agent, &err), 0);
-    env.pool = logs_pool(dir);
+    ck_assert_int_eq(agents_create(&fx.db, "pod", "process", agent, &err), 0);
+    fx.env.pool = logs_pool(dir);
     snprintf(log, sizeof(log), "%s/%s.log", dir, agent);
     write_file(log, "line one\nline two\n");
     snprintf(path, sizeof(path), "/api/agents/%s/logs?tail=50", agent);
@@ -632,17 +602,17 @@ START_TEST(agent_pod_logs_through_the_backend)
     ck_assert_int_eq(c.status, 200);
     ck_assert_ptr_nonnull(c.stream.fetch);
     snprintf(cursor, sizeof(cursor), "%s", c.stream.cursor);
-    ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
+    ck_assert_int_eq(c.stream.fetch(&fx.svc, c.stream.arg, cursor, &ev, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 2);
     ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 1), "data"), "line"), "line two");
     json_decref(ev);
     write_file(log, "line one\nline two\nline three\n");
-    ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
+    ck_assert_int_eq(c.stream.fetch(&fx.svc, c.stream.arg, cursor, &ev, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 1);
     ck_assert_str_eq(jstr(json_array_get(ev, 0), "id"), "3");
     json_decref(ev);
     write_file(log, "restarted\n"); /* a new container: start over */
-    ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
+    ck_assert_int_eq(c.stream.fetch(&fx.svc, c.stream.arg, cursor, &ev, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 1);
     ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "line"), "restarted");
     json_decref(ev);
@@ -657,7 +627,7 @@ START_TEST(agent_pod_logs_through_the_backend)
             buf_appendf(&b, "big %d\n", i);
         text = buf_take(&b, &n);
         write_file(log, text);
-        ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
+        ck_assert_int_eq(c.stream.fetch(&fx.svc, c.stream.arg, cursor, &ev, &err), 0);
         ck_assert_int_eq(json_array_size(ev), 10000);
         json_decref(ev);
         free(text);
@@ -666,7 +636,7 @@ START_TEST(agent_pod_logs_through_the_backend)
             buf_appendf(&b, "big %d\n", i);
         text = buf_take(&b, &n);
         write_file(log, text);
-        ck_assert_int_eq(c.stream.fetch(&svc, c.stream.arg, cursor, &ev, &err), 0);
+        ck_assert_int_eq(c.stream.fetch(&fx.svc, c.stream.arg, cursor, &ev, &err), 0);
         ck_assert_int_eq(json_array_size(ev), 5);
         ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "line"), "big 10006");
         json_decref(ev);
@@ -674,9 +644,9 @@ START_TEST(agent_pod_logs_through_the_backend)
         buf_clear(&b);
     }
     call_clear(&c);
-    agentpool_stop(env.pool);
-    env.pool = NULL;
-    scalar("UPDATE pool_settings SET min_agents = 2, max_agents = 10 RETURNING 1");
+    agentpool_stop(fx.env.pool);
+    fx.env.pool = NULL;
+    fixture_scalar("UPDATE pool_settings SET min_agents = 2, max_agents = 10 RETURNING 1");
     unlink(log);
     rmdir(dir);
     expect_error("GET", path, NULL, 501, "no_pod_backend");
@@ -789,7 +759,7 @@ START_TEST(alertmanager_hook_dedups_by_group_key)
     ck_assert_str_eq(jstr(d.body, "result"), "deduplicated");
     ck_assert_int_eq(jint(json_object_get(d.body, "task"), "id"), id);
     call_clear(&d);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 1);
     /* Resolved: noted on the task, no new task. */
     d = admin("POST", "/api/hooks/alertmanager?project=api",
               "{\"version\":\"4\",\"groupKey\":\"{}:{alertname=\\\"HighLatency\\\"}\",\"status\":"
@@ -797,8 +767,8 @@ START_TEST(alertmanager_hook_dedups_by_group_key)
     ck_assert_int_eq(d.status, 200);
     ck_assert_str_eq(jstr(d.body, "result"), "resolved");
     call_clear(&d);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'system'"), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE kind = 'system'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 1);
     /* Once the task is finished, the group firing again opens a new one. */
     char path[64];
     snprintf(path, sizeof(path), "/api/tasks/%lld/cancel", (long long)id);
@@ -814,7 +784,7 @@ START_TEST(alertmanager_hook_dedups_by_group_key)
     expect_error("POST", "/api/hooks/alertmanager?project=api",
                  "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[]}", 400, "invalid_payload");
     expect_error("POST", "/api/hooks/alertmanager?project=nope", alert_example, 404, "not_found");
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 2);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 2);
 }
 END_TEST
 
@@ -886,7 +856,7 @@ START_TEST(cron_fires_once_per_slot_with_two_replicas)
     ck_assert_int_eq(c.status, 201);
     call_clear(&c);
     /* Pretend the schedule was made ten minutes ago, so slots are due. */
-    PQclear(PQexec(db.conn, "UPDATE schedules SET created_at = now() - interval '10 minutes'"));
+    PQclear(PQexec(fx.db.conn, "UPDATE schedules SET created_at = now() - interval '10 minutes'"));
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 2; i++) {
             r[i].now = now + round * 60;
@@ -896,15 +866,16 @@ START_TEST(cron_fires_once_per_slot_with_two_replicas)
         for (int i = 0; i < 2; i++)
             pthread_join(th[i], NULL);
         ck_assert_int_eq(r[0].fired + r[1].fired, 1);
-        ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), round + 1);
+        ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), round + 1);
     }
     /* The same instant again: nothing new. */
     r[0].now = now + 120;
     replica_fire(&r[0]);
     ck_assert_int_eq(r[0].fired, 0);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM schedule_fires WHERE task_id IS NOT NULL"), 3);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE title = 'tick' AND state = "
-                            "'backlog'"),
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM schedule_fires WHERE task_id IS NOT NULL"), 3);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE title = 'tick' AND state = "
+                                    "'backlog'"),
                      3);
 }
 END_TEST
@@ -919,9 +890,9 @@ START_TEST(cron_does_not_fire_before_its_first_slot)
     c = admin("POST", "/api/schedules",
               "{\"name\":\"yearly\",\"project\":\"web\",\"cron\":\"0 0 1 1 *\",\"prompt\":\"p\"}");
     call_clear(&c);
-    ck_assert_int_eq(schedules_fire_due(&db, time(NULL), &fired, &err), 0);
+    ck_assert_int_eq(schedules_fire_due(&fx.db, time(NULL), &fired, &err), 0);
     ck_assert_int_eq(fired, 0);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 0);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 0);
 }
 END_TEST
 
@@ -934,7 +905,7 @@ START_TEST(tokens_create_list_revoke)
 
     ck_assert_int_eq(c.status, 201);
     ck_assert_int_eq(strncmp(jstr(c.body, "token"), "drv_", 4), 0);
-    ck_assert_int_eq(tokens_verify(&db, jstr(c.body, "token"), &who, &err), 0);
+    ck_assert_int_eq(tokens_verify(&fx.db, jstr(c.body, "token"), &who, &err), 0);
     ck_assert_int_eq(who.scope, PRINCIPAL_OPERATOR);
     snprintf(path, sizeof(path), "/api/tokens/%lld", (long long)jint(c.body, "id"));
     struct call l = admin("GET", "/api/tokens", NULL);
@@ -947,7 +918,7 @@ START_TEST(tokens_create_list_revoke)
     l = admin("DELETE", path, NULL);
     ck_assert_int_eq(l.status, 200);
     call_clear(&l);
-    ck_assert_int_eq(tokens_verify(&db, jstr(c.body, "token"), &who, &err), -1);
+    ck_assert_int_eq(tokens_verify(&fx.db, jstr(c.body, "token"), &who, &err), -1);
     call_clear(&c);
     expect_error("DELETE", path, NULL, 404, "not_found");
     expect_error("POST", "/api/tokens", "{\"name\":\"x\",\"scope\":\"root\"}", 400,
@@ -962,24 +933,22 @@ END_TEST
 START_TEST(events_in_order_and_resume_from_cursor)
 {
     char next[EVENTS_CURSOR_MAX], cursor[EVENTS_CURSOR_MAX], agent[37];
-    struct queue_opts qo;
     struct err err = {0};
     json_t *ev = NULL, *out = NULL;
     struct call c;
 
-    queue_opts_default(&qo);
-    PQclear(PQexec(db.conn, "TRUNCATE scale_events")); /* testdb_reset does not know it */
-    ck_assert_int_eq(events_poll(&db, NULL, 100, &ev, cursor, &err), 0);
+    PQclear(PQexec(fx.db.conn, "TRUNCATE scale_events")); /* testdb_reset does not know it */
+    ck_assert_int_eq(events_poll(&fx.db, NULL, 100, &ev, cursor, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 0);
     json_decref(ev);
     for (int i = 0; i < 3; i++) {
         c = admin("POST", "/api/tasks", "{\"prompt\":\"x\",\"repository\":\"r\"}");
         call_clear(&c);
     }
-    ck_assert_int_eq(agents_create(&db, "hb", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, agent, NULL, NULL, NULL, &out, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "hb", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, agent, NULL, NULL, NULL, &out, &err), 0);
     json_decref(out);
-    ck_assert_int_eq(events_poll(&db, cursor, 2, &ev, next, &err), 0);
+    ck_assert_int_eq(events_poll(&fx.db, cursor, 2, &ev, next, &err), 0);
     /* Two task events (the limit), then the heartbeat. */
     ck_assert_int_eq(json_array_size(ev), 3);
     ck_assert_str_eq(jstr(json_array_get(ev, 0), "event"), "task");
@@ -989,24 +958,25 @@ START_TEST(events_in_order_and_resume_from_cursor)
     json_int_t first = jint(json_object_get(json_array_get(ev, 0), "data"), "task_id");
     json_decref(ev);
     /* Resume: the third task event, and the heartbeat is not repeated. */
-    ck_assert_int_eq(events_poll(&db, next, 100, &ev, cursor, &err), 0);
+    ck_assert_int_eq(events_poll(&fx.db, next, 100, &ev, cursor, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 1);
     ck_assert_int_eq(jint(json_object_get(json_array_get(ev, 0), "data"), "task_id"), first + 2);
     json_decref(ev);
-    ck_assert_int_eq(events_poll(&db, cursor, 100, &ev, next, &err), 0);
+    ck_assert_int_eq(events_poll(&fx.db, cursor, 100, &ev, next, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 0);
     ck_assert_str_eq(next, cursor);
     json_decref(ev);
     /* An autoscaler decision joins the feed as a "scale" event. */
-    PQclear(PQexec(db.conn, "INSERT INTO scale_events (replica, trigger, inputs, raw, target,"
-                            " current, reason) VALUES ('r1', 'tick', '{}', 3, 3, 2, 'backlog 3')"));
-    ck_assert_int_eq(events_poll(&db, next, 100, &ev, cursor, &err), 0);
+    PQclear(PQexec(fx.db.conn,
+                   "INSERT INTO scale_events (replica, trigger, inputs, raw, target,"
+                   " current, reason) VALUES ('r1', 'tick', '{}', 3, 3, 2, 'backlog 3')"));
+    ck_assert_int_eq(events_poll(&fx.db, next, 100, &ev, cursor, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 1);
     ck_assert_str_eq(jstr(json_array_get(ev, 0), "event"), "scale");
     ck_assert_str_eq(jstr(json_object_get(json_array_get(ev, 0), "data"), "reason"), "backlog 3");
     json_decref(ev);
     /* A cursor from before scale events were in the feed ("a.h") still parses. */
-    ck_assert_int_eq(events_poll(&db, "0.0", 100, &ev, next, &err), 0);
+    ck_assert_int_eq(events_poll(&fx.db, "0.0", 100, &ev, next, &err), 0);
     ck_assert_int_eq(json_array_size(ev), 5);
     json_decref(ev);
     /* The REST page resumes from Last-Event-ID as the stream would. */
@@ -1014,7 +984,7 @@ START_TEST(events_in_order_and_resume_from_cursor)
     ck_assert_int_eq(c.status, 200);
     ck_assert_int_eq(json_array_size(json_object_get(c.body, "events")), 5);
     call_clear(&c);
-    ck_assert_int_eq(events_poll(&db, "12", 10, &ev, next, &err), -1);
+    ck_assert_int_eq(events_poll(&fx.db, "12", 10, &ev, next, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     expect_error("GET", "/api/events?after=x.y", NULL, 400, "invalid_argument");
 }
@@ -1052,17 +1022,17 @@ START_TEST(metrics_heartbeats)
     uint64_t gen = 0;
     struct call c;
 
-    env.hbmem = svc_hbmem_new(200, 64);
-    svc_hbmem_set_listening(env.hbmem, true);
-    ck_assert(!svc_hbmem_answer(env.hbmem, a1, "idle", ids, NULL, &out, &gen));
-    svc_hbmem_learn(env.hbmem, a1, gen, ids, answer, limits);
-    ck_assert(!svc_hbmem_answer(env.hbmem, a2, "idle", ids, NULL, &out, &gen));
-    svc_hbmem_learn(env.hbmem, a2, gen, ids, answer, limits);
-    ck_assert(svc_hbmem_answer(env.hbmem, a1, "idle", ids, NULL, &out, &gen));
+    fx.env.hbmem = svc_hbmem_new(200, 64);
+    svc_hbmem_set_listening(fx.env.hbmem, true);
+    ck_assert(!svc_hbmem_answer(fx.env.hbmem, a1, "idle", ids, NULL, &out, &gen));
+    svc_hbmem_learn(fx.env.hbmem, a1, gen, ids, answer, limits);
+    ck_assert(!svc_hbmem_answer(fx.env.hbmem, a2, "idle", ids, NULL, &out, &gen));
+    svc_hbmem_learn(fx.env.hbmem, a2, gen, ids, answer, limits);
+    ck_assert(svc_hbmem_answer(fx.env.hbmem, a1, "idle", ids, NULL, &out, &gen));
     json_decref(out);
-    ck_assert(svc_hbmem_answer(env.hbmem, a2, "busy", ids, NULL, &out, &gen));
+    ck_assert(svc_hbmem_answer(fx.env.hbmem, a2, "busy", ids, NULL, &out, &gen));
     json_decref(out);
-    svc_hbmem_forget(env.hbmem, a2);
+    svc_hbmem_forget(fx.env.hbmem, a2);
     c = request(PRINCIPAL_NONE, "GET", "/metrics", NULL, NULL, NULL);
     ck_assert_int_eq(c.status, 200);
     static const char *const want[] = {
@@ -1079,8 +1049,8 @@ START_TEST(metrics_heartbeats)
         ck_assert_msg(strstr(c.raw, want[i]), "missing %s in\n%.3000s", want[i], c.raw);
     promtool_check(c.raw);
     call_clear(&c);
-    svc_hbmem_free(env.hbmem);
-    env.hbmem = NULL;
+    svc_hbmem_free(fx.env.hbmem);
+    fx.env.hbmem = NULL;
     json_decref(ids);
     json_decref(limits);
     json_decref(answer);
@@ -1105,12 +1075,13 @@ START_TEST(metrics_exposition)
     counters_outbox_delivery("dead");
     c = admin("POST", "/api/tasks", "{\"prompt\":\"x\",\"repository\":\"r\"}");
     call_clear(&c);
-    ck_assert_int_eq(agents_create(&db, "m", "none", agent, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "m", "none", agent, &err), 0);
     /* The outbox: one message pending for 5 minutes, one delivered, one dead today and one dead
      * two days ago (outside the gauge's 24 h). */
-    PQclear(PQexec(db.conn, "TRUNCATE outbox, notify_endpoints CASCADE"));
-    PQclear(PQexec(db.conn, "INSERT INTO notify_endpoints (name, url) VALUES ('m', 'http://x')"));
-    PQclear(PQexec(db.conn,
+    PQclear(PQexec(fx.db.conn, "TRUNCATE outbox, notify_endpoints CASCADE"));
+    PQclear(
+        PQexec(fx.db.conn, "INSERT INTO notify_endpoints (name, url) VALUES ('m', 'http://x')"));
+    PQclear(PQexec(fx.db.conn,
                    "INSERT INTO outbox (endpoint_id, event, payload, state, created_at)"
                    " SELECT id, 'failed', '{}', s, now() - a FROM notify_endpoints,"
                    " (VALUES ('pending', interval '5 min'), ('delivered', interval '1 min'),"
@@ -1243,7 +1214,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, seed_style_submission);
     tcase_add_test(tc, create_rejects_bad_input_and_changes_nothing);

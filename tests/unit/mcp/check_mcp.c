@@ -20,14 +20,12 @@
 #include "store/queue.h"
 #include "store/sessions.h"
 #include "store/tokens.h"
+#include "fixture.h"
 #include "testdb.h"
 
 #define FORGE_TOKEN "forge-secret"
 
-static struct db db;
 static struct cfg cfg;
-static struct svc_env env;
-static struct svc_ctx svc;
 static pid_t forge_pid;
 static int forge_port;
 static struct principal me, other;
@@ -39,10 +37,8 @@ static void new_agent_token(const char *name, struct principal *who, char tok[PR
     struct err err = {0};
     char id[37];
 
-    ck_assert_msg(agents_create(&db, name, "none", id, &err) == 0, "%s", err.msg);
-    ck_assert_msg(tokens_create(&db, PRINCIPAL_AGENT, name, id, tok, NULL, &err) == 0, "%s",
-                  err.msg);
-    ck_assert_msg(tokens_verify(&db, tok, who, &err) == 0, "%s", err.msg);
+    fixture_agent_token(name, id, tok);
+    ck_assert_msg(tokens_verify(&fx.db, tok, who, &err) == 0, "%s", err.msg);
 }
 
 static void setup(void)
@@ -50,39 +46,32 @@ static void setup(void)
     struct err err = {0};
     char *argv[] = {"serve", NULL};
 
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
+    fixture_setup();
     ck_assert_int_eq(cfg_parse(&cfg, 1, argv, &err), 0);
     cfg.long_poll_max = 5;
-    env.cfg = &cfg;
+    fx.env.cfg = &cfg;
     new_agent_token("me", &me, my_token);
     new_agent_token("other", &other, other_token);
-    ck_assert(tokens_create(&db, PRINCIPAL_ADMIN, "root", NULL, admin_token, NULL, &err) == 0);
+    ck_assert(tokens_create(&fx.db, PRINCIPAL_ADMIN, "root", NULL, admin_token, NULL, &err) == 0);
 }
 
 static void teardown(void)
 {
     cfg_free(&cfg);
-    testdb_svc_close(&db, &env);
+    fixture_teardown();
 }
 
 static long long enqueue(const char *title)
 {
     struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
-    struct err err = {0};
-    json_t *task = NULL;
-    long long id;
 
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
-    id = json_integer_value(json_object_get(task, "id"));
-    json_decref(task);
-    return id;
+    return fixture_enqueue(&t);
 }
 
 static void ctx_for(struct mcp_ctx *c, const struct principal *who)
 {
     memset(c, 0, sizeof(*c));
-    c->svc = &svc;
+    c->svc = &fx.svc;
     c->who = who;
 }
 
@@ -144,10 +133,10 @@ static long long claim(long long *epoch)
 
 static long long scalar(const char *sql)
 {
-    PGresult *r = PQexec(db.conn, sql);
+    PGresult *r = PQexec(fx.db.conn, sql);
     long long v;
 
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(db.conn));
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(fx.db.conn));
     v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return v;
@@ -241,7 +230,7 @@ static long long enqueue_on_forge(const char *title, const char *api)
              " 'acme/widgets') RETURNING id",
              api);
     t.project_id = scalar(sql);
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(queue_enqueue(&fx.db, &t, &task, NULL, &err) == 0, "%s", err.msg);
     id = json_integer_value(json_object_get(task, "id"));
     json_decref(task);
     return id;
@@ -344,7 +333,7 @@ START_TEST(heartbeat_reports_cancellation)
     json_t *t = NULL;
 
     id = enqueue_claimed("hb", &epoch);
-    ck_assert(queue_cancel(&db, id, "test", "stop", &t, &err) == 0);
+    ck_assert(queue_cancel(&fx.db, id, "test", "stop", &t, &err) == 0);
     json_decref(t);
     r = call(&me, "heartbeat", "{\"status\":\"busy\",\"task_ids\":[%lld]}", id);
     ck_assert(json_is_true(
@@ -385,15 +374,16 @@ START_TEST(sessions_are_bound_to_tokens)
     struct err err = {0};
     bool found, deleted;
 
-    ck_assert(sessions_create(&db, me.token_id, "2025-11-25", NULL, sid, &err) == 0);
+    ck_assert(sessions_create(&fx.db, me.token_id, "2025-11-25", NULL, sid, &err) == 0);
     ck_assert_int_eq(strlen(sid), SESSIONS_ID_LEN - 1);
-    ck_assert(sessions_check(&db, sid, me.token_id, &found, &err) == 0 && found);
-    ck_assert(sessions_check(&db, sid, other.token_id, &found, &err) == 0 && !found);
-    ck_assert(sessions_check(&db, "nope", me.token_id, &found, &err) == 0 && !found);
-    ck_assert(sessions_check(&db, "bad id with spaces", me.token_id, &found, &err) == 0 && !found);
-    ck_assert(sessions_delete(&db, sid, other.token_id, &deleted, &err) == 0 && !deleted);
-    ck_assert(sessions_delete(&db, sid, me.token_id, &deleted, &err) == 0 && deleted);
-    ck_assert(sessions_check(&db, sid, me.token_id, &found, &err) == 0 && !found);
+    ck_assert(sessions_check(&fx.db, sid, me.token_id, &found, &err) == 0 && found);
+    ck_assert(sessions_check(&fx.db, sid, other.token_id, &found, &err) == 0 && !found);
+    ck_assert(sessions_check(&fx.db, "nope", me.token_id, &found, &err) == 0 && !found);
+    ck_assert(sessions_check(&fx.db, "bad id with spaces", me.token_id, &found, &err) == 0 &&
+              !found);
+    ck_assert(sessions_delete(&fx.db, sid, other.token_id, &deleted, &err) == 0 && !deleted);
+    ck_assert(sessions_delete(&fx.db, sid, me.token_id, &deleted, &err) == 0 && deleted);
+    ck_assert(sessions_check(&fx.db, sid, me.token_id, &found, &err) == 0 && !found);
 }
 END_TEST
 
@@ -422,7 +412,7 @@ static json_t *out_json(const struct job *j)
 /* Runs j as a worker would, checks the HTTP status it ends with, frees it. */
 static void exec_expect(struct job *j, int status)
 {
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->status, status);
     job_free(j);
 }
@@ -465,7 +455,7 @@ static char *new_session(void)
     struct job *j = job(JOB_MCP, my_token, init_req);
     char *sid;
 
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->status, 200);
     ck_assert_ptr_nonnull(j->new_session);
     sid = strdup(j->new_session);
@@ -481,7 +471,7 @@ START_TEST(work_auth_paths)
     struct job *j;
 
     j = job(JOB_MCP, NULL, init_req);
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->status, 401);
     ck_assert(j->www_auth);
     job_free(j);
@@ -493,7 +483,7 @@ START_TEST(work_auth_paths)
     {
         char op[PRINCIPAL_TOKEN_LEN];
         struct err e = {0};
-        ck_assert(tokens_create(&db, PRINCIPAL_OPERATOR, "op", NULL, op, NULL, &e) == 0);
+        ck_assert(tokens_create(&fx.db, PRINCIPAL_OPERATOR, "op", NULL, op, NULL, &e) == 0);
         exec_expect(job(JOB_MCP, op, init_req), 403);
     }
     /* an agent token: initialize creates a session */
@@ -503,23 +493,23 @@ START_TEST(work_auth_paths)
     j->agent_hdr = strdup(other.agent_id);
     exec_expect(j, 403);
     /* revoked: refused once the cache entry is gone */
-    ck_assert(tokens_revoke(&db, "me", &revoked, &err) == 0);
-    ttlcache_clear(env.auth);
+    ck_assert(tokens_revoke(&fx.db, "me", &revoked, &err) == 0);
+    ttlcache_clear(fx.env.auth);
     exec_expect(job(JOB_TOOLS_CALL, my_token, "{\"name\":\"heartbeat\",\"arguments\":{}}"), 401);
     /* the pool's revocation: every live token of one agent, only that agent's */
-    ck_assert_int_eq(tokens_revoke_agent(&db, "agent-1'; --", &revoked, &err), -1);
+    ck_assert_int_eq(tokens_revoke_agent(&fx.db, "agent-1'; --", &revoked, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     err_clear(&err);
-    ck_assert(tokens_revoke_agent(&db, other.agent_id, &revoked, &err) == 0);
+    ck_assert(tokens_revoke_agent(&fx.db, other.agent_id, &revoked, &err) == 0);
     ck_assert_int_eq(revoked, 1);
-    ck_assert(tokens_revoke_agent(&db, other.agent_id, &revoked, &err) == 0);
+    ck_assert(tokens_revoke_agent(&fx.db, other.agent_id, &revoked, &err) == 0);
     ck_assert_int_eq(revoked, 0);
-    ttlcache_clear(env.auth);
+    ttlcache_clear(fx.env.auth);
     exec_expect(job(JOB_TOOLS_CALL, other_token, "{\"name\":\"heartbeat\",\"arguments\":{}}"), 401);
     /* ws: an auth failure is a JSON-RPC error and closes the connection */
     j = job(JOB_RPC, NULL, init_req);
     j->ws = true;
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert(j->close_ws);
     assert_jrpc_error(j, JRPC_UNAUTHORIZED);
     job_free(j);
@@ -536,12 +526,12 @@ START_TEST(work_sessions_and_parse_errors)
     sid = new_session();
     exec_expect(session_job(JOB_MCP, ping, "mcp_unknown"), 404);
     j = session_job(JOB_MCP, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", sid);
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->status, 202);
     ck_assert_uint_eq(j->out_len, 0);
     job_free(j);
     j = session_job(JOB_MCP, "{oops", sid);
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->status, 400);
     assert_jrpc_error(j, JRPC_PARSE_ERROR);
     job_free(j);
@@ -559,7 +549,7 @@ START_TEST(work_held_claim)
     /* get_next_task with wait over /tools/call: parked, then the claim job delivers */
     j = job(JOB_TOOLS_CALL, my_token,
             "{\"name\":\"get_next_task\",\"arguments\":{\"wait_seconds\":3}}");
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->park_seconds, 3);
     ck_assert_str_eq(j->agent_id, me.agent_id);
     ck_assert_int_eq(j->wrap, JOB_WRAP_TOOL);
@@ -568,10 +558,10 @@ START_TEST(work_held_claim)
     memcpy(j->agent_id, me.agent_id, sizeof(j->agent_id));
     j->jrpc_id = json_integer(77);
     j->deadline_ms = clock_ms() + 5000;
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_gt(j->park_seconds, 0); /* still nothing */
     enqueue("arrives");
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->park_seconds, 0);
     v = out_json(j);
     ck_assert_int_eq(json_integer_value(json_object_get(v, "id")), 77);
@@ -588,7 +578,7 @@ START_TEST(work_held_claim)
     memcpy(j->agent_id, me.agent_id, sizeof(j->agent_id));
     j->wrap = JOB_WRAP_TOOL;
     j->deadline_ms = clock_ms() - 1;
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     v = out_json(j);
     ck_assert(json_is_null(json_object_get(json_object_get(v, "structuredContent"), "task")));
     json_decref(v);
@@ -604,7 +594,7 @@ START_TEST(work_heartbeat_seed_and_ready)
 
     snprintf(body, sizeof(body), "{\"agentId\":\"%s\",\"status\":\"idle\"}", me.agent_id);
     j = job(JOB_HEARTBEAT, my_token, body);
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->status, 200);
     v = out_json(j);
     ck_assert(json_is_array(json_object_get(v, "tasks")));
@@ -628,9 +618,9 @@ START_TEST(work_sweep_reaps_expired_leases)
     id = enqueue_claimed("expires", &epoch);
     snprintf(sql, sizeof(sql),
              "UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = %lld", id);
-    PQclear(PQexec(db.conn, sql));
+    PQclear(PQexec(fx.db.conn, sql));
     j = job_new(JOB_SWEEP, 0);
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     ck_assert_int_eq(j->status, 0);
     job_free(j);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM tasks WHERE id = %lld AND state = 'backlog'",
@@ -641,14 +631,14 @@ START_TEST(work_sweep_reaps_expired_leases)
         char old[SVC_SESSIONS_ID_LEN], fresh[SVC_SESSIONS_ID_LEN];
         struct err err = {0};
 
-        ck_assert(sessions_create(&db, me.token_id, "2025-11-25", NULL, old, &err) == 0);
-        ck_assert(sessions_create(&db, me.token_id, "2025-11-25", NULL, fresh, &err) == 0);
+        ck_assert(sessions_create(&fx.db, me.token_id, "2025-11-25", NULL, old, &err) == 0);
+        ck_assert(sessions_create(&fx.db, me.token_id, "2025-11-25", NULL, fresh, &err) == 0);
         snprintf(sql, sizeof(sql),
                  "UPDATE mcp_sessions SET last_seen_at = now() - interval '2 days' WHERE id = '%s'",
                  old);
-        PQclear(PQexec(db.conn, sql));
+        PQclear(PQexec(fx.db.conn, sql));
         j = job_new(JOB_SWEEP, 0);
-        work_exec(&svc, j);
+        work_exec(&fx.svc, j);
         job_free(j);
         ck_assert_int_eq(scalar("SELECT count(*) FROM mcp_sessions"), 1);
     }
@@ -660,7 +650,7 @@ static bool session_cached(const char *sid, long long token_id)
 {
     long long owner;
 
-    return ttlcache_get(env.sessions, sid, &owner) && owner == token_id;
+    return ttlcache_get(fx.env.sessions, sid, &owner) && owner == token_id;
 }
 
 START_TEST(deleted_session_is_forgotten_at_once)
@@ -672,7 +662,7 @@ START_TEST(deleted_session_is_forgotten_at_once)
     ck_assert(session_cached(sid, me.token_id));
     ck_assert(!session_cached(sid, other.token_id));
     j = session_job(JOB_MCP_DELETE, NULL, sid);
-    work_exec(&svc, j);
+    work_exec(&fx.svc, j);
     job_free(j);
     ck_assert(!session_cached(sid, me.token_id));
     j = job(JOB_MCP, my_token, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}");

@@ -13,26 +13,21 @@
 #include <unistd.h>
 
 #include "droverd_proc.h"
-#include "store/agents.h"
 #include "store/queue.h"
-#include "store/tokens.h"
+#include "fixture.h"
 #include "testdb.h"
 #include "core/clock.h"
 
-static struct db db;
 static struct droverd_proc proc;
 static char token[PRINCIPAL_TOKEN_LEN], auth_hdr[128];
 
 static void setup(void)
 {
     static const char *const extra[] = {"--max-body", "65536", "--workers", "2", NULL};
-    struct err err = {0};
     char agent[37];
 
-    testdb_connect(&db);
-    testdb_reset(&db);
-    ck_assert(agents_create(&db, "ws", "none", agent, &err) == 0);
-    ck_assert(tokens_create(&db, PRINCIPAL_AGENT, "ws", agent, token, NULL, &err) == 0);
+    fixture_setup();
+    fixture_agent_token("ws", agent, token);
     snprintf(auth_hdr, sizeof(auth_hdr), "Authorization: Bearer %s\r\n", token);
     ck_assert_msg(droverd_proc_start(&proc, extra) == 0, "droverd did not start");
 }
@@ -41,7 +36,7 @@ static void teardown(void)
 {
     if (proc.pid > 0)
         droverd_proc_stop(&proc);
-    db_close(&db);
+    fixture_teardown();
 }
 
 static int open_ws(const char *subprotocol)
@@ -75,11 +70,8 @@ static json_t *rpc(int fd, const char *msg, int timeout_ms)
 static void enqueue(const char *title)
 {
     struct model_task_new t = {.title = title, .repo_url = "file:///tmp/r.git"};
-    struct err err = {0};
-    json_t *task = NULL;
 
-    ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
-    json_decref(task);
+    fixture_enqueue(&t);
 }
 
 START_TEST(upgrade_needs_a_token)
@@ -214,7 +206,7 @@ START_TEST(cancelled_poll_is_not_answered)
     close(fd);
     ck_assert_int_eq(proc.pid > 0, 1);
     {
-        PGresult *q = PQexec(db.conn, "SELECT count(*) FROM tasks WHERE state = 'backlog'");
+        PGresult *q = PQexec(fx.db.conn, "SELECT count(*) FROM tasks WHERE state = 'backlog'");
         ck_assert_str_eq(PQgetvalue(q, 0, 0), "1");
         PQclear(q);
     }
@@ -304,15 +296,13 @@ END_TEST
 START_TEST(rate_limit_answers_and_keeps_the_connection)
 {
     static const char *const limited[] = {"--rate-limit", "2", "--rate-burst", "5", NULL};
-    struct err err = {0};
     char agent2[37], token2[PRINCIPAL_TOKEN_LEN], hdr2[128];
     int fd, fd2, status, ok = 0, refused = 0;
     json_t *r;
 
     ck_assert_int_eq(droverd_proc_stop(&proc), 0);
     ck_assert_msg(droverd_proc_start(&proc, limited) == 0, "droverd did not start");
-    ck_assert(agents_create(&db, "ws2", "none", agent2, &err) == 0);
-    ck_assert(tokens_create(&db, PRINCIPAL_AGENT, "ws2", agent2, token2, NULL, &err) == 0);
+    fixture_agent_token("ws2", agent2, token2);
     snprintf(hdr2, sizeof(hdr2), "Authorization: Bearer %s\r\n", token2);
     fd = open_ws("mcp");
     for (int i = 0; i < 12; i++) {

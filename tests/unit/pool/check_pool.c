@@ -28,16 +28,13 @@
 #include "store/poolstore.h"
 #include "store/queue.h"
 #include "store/tokens.h"
+#include "fixture.h"
 #include "testdb.h"
 #include "core/clock.h"
 
 /* The pool the current test started (agentpool_start), if any. */
 static struct agentpool *pool;
-#include "core/clock.h"
 
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
 static char self_exe[1024];
 static char log_dir[256];
 
@@ -122,24 +119,6 @@ static int fake_agent(void)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static long long scalar(const char *sql)
-{
-    PGresult *r = PQexec(db.conn, sql);
-    long long v;
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db.conn));
-    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-static void exec_ok(const char *sql)
-{
-    struct err err = {0};
-
-    ck_assert_msg(db_command(&db, sql, &err) == 0, "%s: %s", sql, err.msg);
-}
-
 /* Wait until `sql` returns `want`, for up to `secs`; returns the seconds it took. */
 static double wait_for(const char *sql, long long want, double secs)
 {
@@ -148,7 +127,7 @@ static double wait_for(const char *sql, long long want, double secs)
 
     secs *= testdb_slowdown();
     while (clock_s() - t0 < secs) {
-        v = scalar(sql);
+        v = fixture_scalar(sql);
         if (v == want)
             return clock_s() - t0;
         usleep(100000);
@@ -169,28 +148,18 @@ static void enqueue(int n, int ms)
         json_t *task = NULL;
 
         snprintf(title, sizeof(title), "work %d", ms);
-        ck_assert_msg(queue_enqueue(&db, &t, &task, NULL, &err) == 0, "%s", err.msg);
+        ck_assert_msg(queue_enqueue(&fx.db, &t, &task, NULL, &err) == 0, "%s", err.msg);
         json_decref(task);
     }
 }
 
-static void reset_all(void)
-{
-    testdb_reset(&db);
-    exec_ok("TRUNCATE scale_events, pool_audit, pool_leader RESTART IDENTITY");
-    exec_ok("UPDATE pool_settings SET min_agents = 2, max_agents = 10, pinned_target = NULL,"
-            " pinned_until = NULL");
-}
-
+/* The pool's tables and settings too: testdb_reset leaves them alone. */
 static void setup(void)
 {
-    testdb_svc(&db, &env, &svc);
-    reset_all();
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
+    fixture_setup();
+    fixture_exec("TRUNCATE scale_events, pool_audit, pool_leader RESTART IDENTITY");
+    fixture_exec("UPDATE pool_settings SET min_agents = 2, max_agents = 10, pinned_target = NULL,"
+                 " pinned_until = NULL");
 }
 
 static struct principal admin = {.scope = PRINCIPAL_ADMIN, .name = "alice"};
@@ -205,7 +174,7 @@ call(int (*fn)(const struct api_request *, const char *const *, size_t, struct a
                               .body = body,
                               .body_len = body ? strlen(body) : 0,
                               .who = &admin,
-                              .svc = &svc};
+                              .svc = &fx.svc};
     struct api_response resp = {0};
     const char *params[1] = {param};
 
@@ -242,8 +211,8 @@ static const struct {
 START_TEST(test_put_validation)
 {
     struct api_response r;
-    long long audits = scalar("SELECT count(*) FROM pool_audit");
-    long long min_before = scalar("SELECT min_agents FROM pool_settings");
+    long long audits = fixture_scalar("SELECT count(*) FROM pool_audit");
+    long long min_before = fixture_scalar("SELECT min_agents FROM pool_settings");
 
     r = call(api_pool_put, "PUT", put_rows[_i].body, NULL, NULL);
     ck_assert_msg(r.status == put_rows[_i].status, "row %d: %d", _i, r.status);
@@ -251,10 +220,10 @@ START_TEST(test_put_validation)
         ck_assert_msg(errmsg(&r) && strstr(errmsg(&r), put_rows[_i].msg), "row %d: %s", _i,
                       errmsg(&r));
         /* Bad input changes nothing and audits nothing. */
-        ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit"), audits);
-        ck_assert_int_eq(scalar("SELECT min_agents FROM pool_settings"), min_before);
+        ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM pool_audit"), audits);
+        ck_assert_int_eq(fixture_scalar("SELECT min_agents FROM pool_settings"), min_before);
     } else {
-        ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit"), audits + 1);
+        ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM pool_audit"), audits + 1);
         ck_assert_ptr_nonnull(json_object_get(r.body, "settings"));
     }
     json_decref(r.body);
@@ -297,13 +266,13 @@ START_TEST(test_audit_and_get)
     r = call(api_pool_scale, "POST", "{\"ttl_seconds\": 10}", NULL, NULL);
     ck_assert_int_eq(r.status, 400);
     json_decref(r.body);
-    ck_assert_int_eq(scalar("SELECT pinned_target FROM pool_settings"), 4);
+    ck_assert_int_eq(fixture_scalar("SELECT pinned_target FROM pool_settings"), 4);
     /* Unpin. */
     r = call(api_pool_scale, "POST", "{\"count\": null}", NULL, NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert(json_is_null(json_object_get(json_object_get(r.body, "settings"), "pinned_target")));
     json_decref(r.body);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit WHERE action = 'unpin'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM pool_audit WHERE action = 'unpin'"), 1);
 }
 END_TEST
 
@@ -318,13 +287,13 @@ START_TEST(test_agent_start_stop)
     queue_opts_default(&qo);
     r = call(api_pool_agent_start, "POST", NULL, NULL, NULL);
     ck_assert_int_eq(r.status, 202);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE backend = 'requested'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE backend = 'requested'"), 1);
     json_decref(r.body);
 
-    ck_assert(agents_create(&db, "b", "process", busy, &err) == 0);
-    ck_assert(agents_create(&db, "i", "process", idle, &err) == 0);
+    ck_assert(agents_create(&fx.db, "b", "process", busy, &err) == 0);
+    ck_assert(agents_create(&fx.db, "i", "process", idle, &err) == 0);
     enqueue(1, 0);
-    ck_assert(queue_claim(&db, &qo, busy, &task, &err) == 0 && task);
+    ck_assert(queue_claim(&fx.db, &qo, busy, &task, &err) == 0 && task);
     json_decref(task);
 
     /* A busy agent drains but keeps its task... */
@@ -332,18 +301,18 @@ START_TEST(test_agent_start_stop)
     ck_assert_int_eq(r.status, 202);
     ck_assert_str_eq(json_string_value(json_object_get(r.body, "previous_status")), "busy");
     json_decref(r.body);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM agents WHERE status = 'draining'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'in_progress'"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM agents WHERE status = 'draining'"), 1);
     /* ... and cannot claim another one. */
     enqueue(1, 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, busy, &task, &err), -1);
+    ck_assert_int_eq(queue_claim(&fx.db, &qo, busy, &task, &err), -1);
     ck_assert_int_eq(err.code, ERR_CONFLICT);
 
     /* force: the task goes back to the queue now. */
     r = call(api_pool_agent_stop, "DELETE", NULL, busy, "force=1");
     ck_assert_int_eq(r.status, 202);
     json_decref(r.body);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE state = 'backlog'"), 2);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE state = 'backlog'"), 2);
 
     r = call(api_pool_agent_stop, "DELETE", NULL, idle, NULL);
     ck_assert_int_eq(r.status, 202);
@@ -354,7 +323,8 @@ START_TEST(test_agent_start_stop)
     r = call(api_pool_agent_stop, "DELETE", NULL, "00000000-0000-0000-0000-000000000000", NULL);
     ck_assert_int_eq(r.status, 404);
     json_decref(r.body);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM pool_audit WHERE action = 'stop_agent'"), 3);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM pool_audit WHERE action = 'stop_agent'"),
+                     3);
 }
 END_TEST
 
@@ -386,7 +356,7 @@ static void start_pool(const char *command, int stabilization)
     c.max_starting = 10;
     c.startup_deadline_seconds = 20;
     ck_assert_msg(agentpool_start(&c, testdb_dsn(), &pool, &err) == 0, "%s", err.msg);
-    env.pool = pool;
+    fx.env.pool = pool;
 }
 
 START_TEST(test_pool_lifecycle)
@@ -400,52 +370,52 @@ START_TEST(test_pool_lifecycle)
     /* Empty queue: the pool settles at min_agents = 2. */
     wait_for(READY, 2, 20);
     usleep(1500000);
-    ck_assert_int_eq(scalar(LIVE), 2);
-    ck_assert_int_ge(scalar("SELECT count(*) FROM pool_leader"), 1);
+    ck_assert_int_eq(fixture_scalar(LIVE), 2);
+    ck_assert_int_ge(fixture_scalar("SELECT count(*) FROM pool_leader"), 1);
 
     /* 30 tasks: 10 agents long before the next 30 s tick (woken by drover_task_ready). */
     enqueue(30, 1500);
     took = wait_for(LIVE, 10, 25);
     ck_assert_msg(took < 20, "took %.1f s (the tick is 30 s)", took);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events WHERE trigger = 'task_ready'") > 0,
-                     1);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM scale_events WHERE trigger = 'task_ready'") > 0, 1);
 
     /* kill -9 one busy agent mid-task: its task is re-run by another agent. */
     /* The agent holding the most recently claimed task (1.5 s of work left). */
     wait_for("SELECT least(count(*), 1) FROM tasks WHERE state = 'in_progress'", 1, 10);
-    victim = scalar("SELECT t.id FROM tasks t WHERE t.state = 'in_progress'"
-                    " ORDER BY t.started_at DESC LIMIT 1");
+    victim = fixture_scalar("SELECT t.id FROM tasks t WHERE t.state = 'in_progress'"
+                            " ORDER BY t.started_at DESC LIMIT 1");
     snprintf(sql, sizeof(sql),
              "SELECT substr(a.pod_name, 6)::bigint FROM tasks t JOIN agents a ON a.id ="
              " t.agent_id WHERE t.id = %lld",
              victim);
-    pid = scalar(sql);
+    pid = fixture_scalar(sql);
     ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
 
     /* Everything completes, each task exactly once; the killed task had a second attempt. */
     wait_for("SELECT count(*) FROM tasks WHERE state = 'completed'", 30, 40);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM activity WHERE kind = 'state'"
-                            " AND message LIKE 'in_progress -> completed%'"),
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM activity WHERE kind = 'state'"
+                                    " AND message LIKE 'in_progress -> completed%'"),
                      30);
     snprintf(sql, sizeof(sql), "SELECT attempt FROM tasks WHERE id = %lld AND state = 'completed'",
              victim);
-    ck_assert_int_eq(scalar(sql), 2);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt > 1"), 1);
+    ck_assert_int_eq(fixture_scalar(sql), 2);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE attempt > 1"), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM agents WHERE pod_name = 'proc-%lld' AND status = 'offline'"
              " AND offline_reason LIKE 'pod ended: killed by signal 9%%'",
              pid);
-    ck_assert_int_eq(scalar(sql), 1);
+    ck_assert_int_eq(fixture_scalar(sql), 1);
 
     /* Drained: back to 2 after the 4 s window; no agent was scaled down while busy. */
     took = wait_for(LIVE, 2, 30);
     /* Only the killed agent's task ever lost its lease: scale-down never hit a busy agent. */
-    deleted_busy = scalar("SELECT count(*) FROM activity WHERE metadata->>'reason' = "
-                          "'lease_expired'");
+    deleted_busy = fixture_scalar("SELECT count(*) FROM activity WHERE metadata->>'reason' = "
+                                  "'lease_expired'");
     ck_assert_int_eq(deleted_busy, 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks WHERE attempt > 1"), 1);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events WHERE reason LIKE "
-                            "'%stabilised%'") > 0,
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks WHERE attempt > 1"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM scale_events WHERE reason LIKE "
+                                    "'%stabilised%'") > 0,
                      1);
 
     /* The admin raises min to 4: the pool follows. */
@@ -471,9 +441,9 @@ START_TEST(test_pool_lifecycle)
     wait_for("SELECT count(*) FROM agents WHERE name LIKE 'requested by%' AND status = 'idle'", 1,
              15);
     agentpool_stop(pool);
-    pool = env.pool = NULL;
+    pool = fx.env.pool = NULL;
     /* Stopping droverd stops its process agents. */
-    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events") > 0, 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM scale_events") > 0, 1);
 }
 END_TEST
 
@@ -481,16 +451,17 @@ START_TEST(test_crashing_agents_open_the_breaker)
 {
     start_pool("sh -c 'exit 3'", 4);
     wait_for("SELECT least(count(*), 1) FROM scale_events WHERE breaker_open", 1, 45);
-    ck_assert_int_ge(scalar("SELECT count(*) FROM agents WHERE offline_reason LIKE "
-                            "'exited before its first heartbeat: exit code 3'"),
+    ck_assert_int_ge(fixture_scalar("SELECT count(*) FROM agents WHERE offline_reason LIKE "
+                                    "'exited before its first heartbeat: exit code 3'"),
                      3);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM scale_events WHERE reason LIKE "
-                            "'%circuit breaker open after _ start failure(s) (exit code 3)%'") > 0,
-                     1);
+    ck_assert_int_eq(
+        fixture_scalar("SELECT count(*) FROM scale_events WHERE reason LIKE "
+                       "'%circuit breaker open after _ start failure(s) (exit code 3)%'") > 0,
+        1);
     /* While open, nothing is being created. */
-    ck_assert_int_eq(scalar(LIVE), 0);
+    ck_assert_int_eq(fixture_scalar(LIVE), 0);
     agentpool_stop(pool);
-    pool = env.pool = NULL;
+    pool = fx.env.pool = NULL;
 }
 END_TEST
 
@@ -522,8 +493,8 @@ START_TEST(test_leader_failover)
     wait_for("SELECT count(*) FROM pool_leader", 1, 10);
     usleep(2500000);
     /* Both evaluate only while leading: every decision so far is the leader's. */
-    ck_assert_int_eq(scalar("SELECT count(DISTINCT replica) FROM scale_events"), 1);
-    a_leads = scalar("SELECT count(*) FROM pool_leader WHERE replica = 'replica-a'") == 1;
+    ck_assert_int_eq(fixture_scalar("SELECT count(DISTINCT replica) FROM scale_events"), 1);
+    a_leads = fixture_scalar("SELECT count(*) FROM pool_leader WHERE replica = 'replica-a'") == 1;
     /* The leader dies (its session ends with it). */
     loop_request_stop(a_leads ? a : b);
     pthread_join(a_leads ? ta : tb, NULL);
@@ -533,7 +504,7 @@ START_TEST(test_leader_failover)
     ck_assert_msg(wait_for(sql, 1, 10) < 8, "takeover took too long");
     /* With backend none the target is still computed and published. */
     wait_for("SELECT count(DISTINCT replica) FROM scale_events", 2, 5);
-    ck_assert_int_eq(scalar("SELECT target FROM scale_events ORDER BY id DESC LIMIT 1"), 2);
+    ck_assert_int_eq(fixture_scalar("SELECT target FROM scale_events ORDER BY id DESC LIMIT 1"), 2);
     loop_request_stop(a_leads ? b : a);
     pthread_join(a_leads ? tb : ta, NULL);
     loop_destroy(a_leads ? b : a);
@@ -558,7 +529,7 @@ START_TEST(test_load_drop_wakes_the_pool)
     long long first, m0;
     double t0, took;
 
-    exec_ok("UPDATE pool_settings SET min_agents = 3, max_agents = 10");
+    fixture_exec("UPDATE pool_settings SET min_agents = 3, max_agents = 10");
     queue_opts_default(&qo);
     qo.lease_seconds = 120;
     enqueue(6, 0);
@@ -566,12 +537,12 @@ START_TEST(test_load_drop_wakes_the_pool)
     for (int i = 0; i < 8; i++) {
         json_t *out = NULL;
 
-        ck_assert_msg(agents_create(&db, "drop", "none", ids[i], &err) == 0, "%s", err.msg);
-        ck_assert_msg(queue_heartbeat(&db, &qo, ids[i], NULL, NULL, NULL, &out, &err) == 0, "%s",
+        ck_assert_msg(agents_create(&fx.db, "drop", "none", ids[i], &err) == 0, "%s", err.msg);
+        ck_assert_msg(queue_heartbeat(&fx.db, &qo, ids[i], NULL, NULL, NULL, &out, &err) == 0, "%s",
                       err.msg);
         json_decref(out);
         if (i < 6)
-            ck_assert_msg(queue_claim(&db, &qo, ids[i], &tasks[i], &err) == 0 && tasks[i], "%s",
+            ck_assert_msg(queue_claim(&fx.db, &qo, ids[i], &tasks[i], &err) == 0 && tasks[i], "%s",
                           err.msg);
     }
     agentpool_cfg_default(&c);
@@ -584,7 +555,7 @@ START_TEST(test_load_drop_wakes_the_pool)
     wait_for("SELECT count(*) FROM scale_events WHERE trigger = 'tick' AND raw = 7 AND target = 7",
              1, 10);
     usleep(1500000);
-    m0 = scalar("SELECT max(id) FROM scale_events");
+    m0 = fixture_scalar("SELECT max(id) FROM scale_events");
 
     /* The load drops: the 6 tasks finish within 0.75 s. */
     t0 = clock_s();
@@ -592,7 +563,7 @@ START_TEST(test_load_drop_wakes_the_pool)
         json_t *done = NULL;
 
         ck_assert_msg(queue_update_status(
-                          &db, &qo, ids[i], json_integer_value(json_object_get(tasks[i], "id")),
+                          &fx.db, &qo, ids[i], json_integer_value(json_object_get(tasks[i], "id")),
                           json_integer_value(json_object_get(tasks[i], "lease_epoch")), "completed",
                           &(struct model_outcome){0}, &done, &err) == 0,
                       "%s", err.msg);
@@ -607,12 +578,12 @@ START_TEST(test_load_drop_wakes_the_pool)
     took = wait_for(sql, 1, 5);
     ck_assert_msg(took < 2, "the first decision came %.1f s after the first task finished", took);
     snprintf(sql, sizeof(sql), "SELECT min(id) FROM scale_events WHERE id > %lld", m0);
-    first = scalar(sql);
+    first = fixture_scalar(sql);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM scale_events WHERE id = %lld AND raw < 7 AND target = 7"
              " AND reason LIKE '%%stabilised at 7%%'",
              first);
-    ck_assert_int_eq(scalar(sql), 1);
+    ck_assert_int_eq(fixture_scalar(sql), 1);
     /* The window (3 s since raw 7 was last in force) still holds, then min_agents = 3 does. */
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM scale_events WHERE id > %lld AND target = 3 AND raw = 3", m0);
@@ -620,18 +591,18 @@ START_TEST(test_load_drop_wakes_the_pool)
     ck_assert_msg(took > 2.8 && took < 7, "the scale-down came %.1f s after the drop", took);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM scale_events WHERE id > %lld AND target < 3",
              m0);
-    ck_assert_int_eq(scalar(sql), 0);
+    ck_assert_int_eq(fixture_scalar(sql), 0);
     /* Woken by drover_task_done, and debounced: no evaluation it woke came less than a second
      * after the one before (6 tasks finished within 0.75 s, each changing raw: without the
      * debounce each would have been recorded). */
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM scale_events WHERE id > %lld AND trigger = 'task_done'", m0);
-    ck_assert_int_ge(scalar(sql), 1);
+    ck_assert_int_ge(fixture_scalar(sql), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM scale_events a JOIN scale_events b ON b.id > a.id"
              " WHERE a.id > %lld AND b.trigger = 'task_done' AND b.ts - a.ts < interval '0.9 s'",
              m0);
-    ck_assert_int_eq(scalar(sql), 0);
+    ck_assert_int_eq(fixture_scalar(sql), 0);
     loop_request_stop(l);
     pthread_join(t, NULL);
     loop_destroy(l);
@@ -656,10 +627,10 @@ START_TEST(test_ghost_agent_is_disowned)
 
     start_pool(NULL, 4);
     wait_for(READY, 2, 20);
-    ck_assert(agents_create(&db, "ghost", "process", id, &err) == 0);
-    ck_assert(tokens_create(&db, PRINCIPAL_AGENT, "agent-ghost", id, token, NULL, &err) == 0);
+    ck_assert(agents_create(&fx.db, "ghost", "process", id, &err) == 0);
+    ck_assert(tokens_create(&fx.db, PRINCIPAL_AGENT, "agent-ghost", id, token, NULL, &err) == 0);
     /* A process name the backend never started (pid 1 is never droverd's child). */
-    ck_assert(poolstore_agent_set_pod(&db, id, "proc-1", NULL, &err) == 0);
+    ck_assert(poolstore_agent_set_pod(&fx.db, id, "proc-1", NULL, &err) == 0);
     snprintf(env_id, sizeof(env_id), "AGENT_ID=%s", id);
     snprintf(env_token, sizeof(env_token), "DROVER_TOKEN=%s", token);
     ghost = fork();
@@ -675,14 +646,14 @@ START_TEST(test_ghost_agent_is_disowned)
     wait_for(sql, 1, 20);
     /* An agent registered from elsewhere that went quiet an hour ago: the reaper marks it
      * offline, but it is not the pool's to lock out; its next heartbeat revives it. */
-    ck_assert(agents_create(&db, "outsider", "none", out_id, &err) == 0);
-    ck_assert(
-        tokens_create(&db, PRINCIPAL_AGENT, "agent-outsider", out_id, out_token, NULL, &err) == 0);
+    ck_assert(agents_create(&fx.db, "outsider", "none", out_id, &err) == 0);
+    ck_assert(tokens_create(&fx.db, PRINCIPAL_AGENT, "agent-outsider", out_id, out_token, NULL,
+                            &err) == 0);
     snprintf(sql, sizeof(sql),
              "UPDATE agents SET status = 'idle', last_heartbeat_at = now() - interval '1 hour'"
              " WHERE id = '%s'",
              out_id);
-    exec_ok(sql);
+    fixture_exec(sql);
     /* A task wakes the pool (the tick is 30 s away); its evaluation reconciles. */
     enqueue(1, 0);
     t0 = clock_s();
@@ -696,29 +667,29 @@ START_TEST(test_ghost_agent_is_disowned)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "ghost status %d", status);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM api_tokens WHERE agent_id = '%s' AND revoked_at IS NULL", id);
-    ck_assert_int_eq(scalar(sql), 0);
-    ck_assert_int_eq(tokens_verify(&db, token, &who, &err), -1);
+    ck_assert_int_eq(fixture_scalar(sql), 0);
+    ck_assert_int_eq(tokens_verify(&fx.db, token, &who, &err), -1);
     ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
     /* The pool's own agents keep theirs, and the task is done exactly once: by one of them,
      * or by the ghost if it claimed it before the evaluation let it go (a lost race on a
      * loaded machine, and a legitimate completion: its lease was good until then). Never is
      * it left leased to the ghost. */
     wait_for("SELECT count(*) FROM tasks WHERE state = 'completed'", 1, 20);
-    ck_assert_int_eq(scalar("SELECT count(*) FROM tasks"), 1);
+    ck_assert_int_eq(fixture_scalar("SELECT count(*) FROM tasks"), 1);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM tasks WHERE state = 'in_progress' AND agent_id = '%s'", id);
-    ck_assert_int_eq(scalar(sql), 0);
+    ck_assert_int_eq(fixture_scalar(sql), 0);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM agents WHERE id = '%s' AND status = 'offline'"
              " AND offline_reason LIKE 'stale:%%'",
              out_id);
     wait_for(sql, 1, 20);
-    ck_assert_msg(tokens_verify(&db, out_token, &who, &err) == 0, "outsider: %s", err.msg);
+    ck_assert_msg(tokens_verify(&fx.db, out_token, &who, &err) == 0, "outsider: %s", err.msg);
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM api_tokens WHERE agent_id IS NOT NULL AND agent_id <> '%s'"
              " AND revoked_at IS NULL",
              out_id);
-    ck_assert_int_eq(scalar(sql), scalar(LIVE));
+    ck_assert_int_eq(fixture_scalar(sql), fixture_scalar(LIVE));
     /* A heartbeat in flight may have revived the row once more; the next evaluation ends it. */
     enqueue(1, 0);
     snprintf(sql, sizeof(sql),
@@ -727,7 +698,7 @@ START_TEST(test_ghost_agent_is_disowned)
              id);
     wait_for(sql, 1, 20);
     agentpool_stop(pool);
-    pool = env.pool = NULL;
+    pool = fx.env.pool = NULL;
 }
 END_TEST
 
@@ -737,13 +708,13 @@ static Suite *pool_suite(void)
     TCase *api = tcase_create("api");
     TCase *loop = tcase_create("loop");
 
-    tcase_add_checked_fixture(api, setup, teardown);
+    tcase_add_checked_fixture(api, setup, fixture_teardown);
     tcase_add_loop_test(api, test_put_validation, 0, (int)(sizeof(put_rows) / sizeof(put_rows[0])));
     tcase_add_test(api, test_audit_and_get);
     tcase_add_test(api, test_agent_start_stop);
     suite_add_tcase(s, api);
 
-    tcase_add_checked_fixture(loop, setup, teardown);
+    tcase_add_checked_fixture(loop, setup, fixture_teardown);
     tcase_set_timeout(loop, 150);
     tcase_add_test(loop, test_pool_lifecycle);
     tcase_add_test(loop, test_crashing_agents_open_the_breaker);
