@@ -11,37 +11,23 @@ Writes one JSON object: {agent: {task, lease, beat, acks, cancel_seen, cancel_mi
 usage: hb_load.py URL TOKENS_FILE OUT_FILE STOP CANCELLED WATCH_TASK
   TOKENS_FILE: lines "AGENT_ID TOKEN TASK_ID"
 """
-import http.client
-import json
 import os
 import sys
-import threading
 import time
-from urllib.parse import urlsplit
+
+import hbload
 
 GRACE = 1.0  # seconds: the shortest heartbeat interval droverd tells agents
 
 
 def beat(url, token, task, stop, cancelled, watch, res):
-    u = urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": "heartbeat",
-                                  "arguments": {"status": "busy", "task_ids": [task]}}})
-    while not os.path.exists(stop):
+    def before():
         after_cancel = task == watch and os.path.exists(cancelled)
-        late = after_cancel and time.time() > os.path.getmtime(cancelled) + GRACE
-        try:
-            conn.request("POST", "/rpc", body, hdr)
-            r = conn.getresponse()
-            data = r.read()
-        except (OSError, http.client.HTTPException):
-            return  # droverd is gone
-        if r.status != 200:
-            res["errors"] += 1
+        return after_cancel, after_cancel and time.time() > os.path.getmtime(cancelled) + GRACE
+
+    for (after_cancel, late), out in hbload.heartbeats(url, token, task, stop, res, before):
+        if out is None:
             continue
-        out = (json.loads(data).get("result") or {}).get("structuredContent") or {}
         res["acks"] += 1
         beat_at = (out.get("agent") or {}).get("last_heartbeat_at")
         if beat_at and beat_at > res["beat"]:
@@ -63,19 +49,10 @@ def beat(url, token, task, stop, cancelled, watch, res):
 def main():
     url, tokens, out, stop, cancelled, watch = sys.argv[1:7]
     watch = int(watch)
-    results, threads = {}, []
-    for line in open(tokens):
-        agent, token, task = line.split()
-        res = {"task": int(task), "lease": "", "beat": "", "acks": 0, "errors": 0,
-               "cancel_seen": False, "cancel_missed": 0, "after_cancel": 0}
-        results[agent] = res
-        th = threading.Thread(target=beat, args=(url, token, int(task), stop, cancelled, watch, res))
-        th.start()
-        threads.append(th)
-    for th in threads:
-        th.join()
-    with open(out, "w") as f:
-        json.dump(results, f)
+    hbload.run(tokens, out,
+               lambda: {"lease": "", "beat": "", "acks": 0, "cancel_seen": False,
+                        "cancel_missed": 0, "after_cancel": 0},
+               lambda token, task, res: beat(url, token, task, stop, cancelled, watch, res))
 
 
 if __name__ == "__main__":
