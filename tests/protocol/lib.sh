@@ -104,19 +104,46 @@ proto_agent_token() {
   [ -n "$AGENT_ID" ] && [ -n "$DROVER_TOKEN" ] || proto_fail "token create printed no AGENT_ID/DROVER_TOKEN: $out"
 }
 
-# Enqueue a task in backlog straight in SQL (what an operator's POST /api/tasks would do);
-# prints its id.
 # A real bare repository with one commit on main (create_branch pushes to it): lib.sh's.
 proto_repo() {
   drover_repo
 }
 
+# Enqueue a task in backlog straight in SQL (what an operator's POST /api/tasks would do);
+# prints its id.
 proto_enqueue() {
   local repo
   repo=$(proto_repo)
   proto_psql -c "INSERT INTO tasks (title, description, repo_url, priority)
                  VALUES ('$1', '${2:-e2e task}', '$repo', ${3:-0})
                  RETURNING id"
+}
+
+# What the SDK clients (test_sdk.sh, test_sdk2.sh) start from: the npm clients, a schema, droverd,
+# an agent NAME (AGENT_ID, DROVER_TOKEN) and two tasks titled "PREFIX task A" (claimed first)
+# and "PREFIX task B": sets SDK_TASK_A and SDK_TASK_B. proto_sdk_start NAME PREFIX
+proto_sdk_start() {
+  proto_npm_tools
+  proto_db
+  proto_serve
+  proto_agent_token "$1"
+  SDK_TASK_A=$(proto_enqueue "$2 task A" "first" 5)
+  SDK_TASK_B=$(proto_enqueue "$2 task B" "second" 1)
+}
+
+# What both SDK clients must have done to those tasks, as the database shows it: A completed by
+# AGENT_ID with its branch and three log rows whose message starts "PREFIX:"; B waiting on a
+# question, with its pull request. proto_sdk_check PREFIX
+proto_sdk_check() {
+  local got
+  got=$(proto_psql -F' ' -c "SELECT state, agent_id, branch IS NOT NULL FROM tasks WHERE id = $SDK_TASK_A")
+  [ "$got" = "completed $AGENT_ID t" ] || proto_fail "task A: $got"
+  got=$(proto_psql -c "SELECT count(*) FROM activity WHERE task_id = $SDK_TASK_A AND kind = 'log'
+                       AND message LIKE '$1:%'")
+  [ "$got" = 3 ] || proto_fail "task A has $got log rows, want 3"
+  got=$(proto_psql -F' ' -c "SELECT state, question IS NOT NULL, pull_request IS NOT NULL
+                             FROM tasks WHERE id = $SDK_TASK_B")
+  [ "$got" = "needs_input t t" ] || proto_fail "task B: $got"
 }
 
 # The pinned npm clients (scripts/lib/npm-tools.sh); sets PROTO_NPM (the install directory)

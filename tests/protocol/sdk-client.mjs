@@ -10,12 +10,8 @@
 // assertion held; the failing one is printed.
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
+import { env, TOOLS, step, call } from './sdk-common.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const require = createRequire(env('DROVER_NPM_TOOLS') + '/package.json');
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
@@ -29,10 +25,6 @@ const taskA = Number(env('TASK_A'));
 const taskB = Number(env('TASK_B'));
 const auth = { Authorization: `Bearer ${token}` };
 
-const TOOLS = ['get_next_task', 'create_branch', 'log_activity', 'update_task_status', 'heartbeat',
-  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential',
-  'request_approval', 'get_approval'];
-
 // The SDK's WebSocketClientTransport does `new WebSocket(url, "mcp")` with the global WebSocket,
 // which cannot send headers. Give it one that can (the `ws` package), adding the bearer token to
 // the upgrade request exactly like Claude Code's "ws" transport does.
@@ -40,23 +32,6 @@ function wsWithHeaders(headers) {
   return class extends WS {
     constructor(url, protocols) { super(url, protocols, { headers }); }
   };
-}
-
-function step(name) { console.log(`-- ${name}`); }
-
-// A tool call's JSON: structuredContent, which must equal content[0].text parsed.
-async function call(client, name, args, { expectError = false } = {}) {
-  const r = await client.callTool({ name, arguments: args });
-  assert.ok(Array.isArray(r.content) && r.content.length >= 1, `${name}: content missing`);
-  assert.equal(r.content[0].type, 'text', `${name}: content[0] is not text`);
-  if (expectError) {
-    assert.equal(r.isError, true, `${name}: expected isError, got ${JSON.stringify(r)}`);
-    return r;
-  }
-  assert.ok(!r.isError, `${name}(${JSON.stringify(args)}) failed: ${JSON.stringify(r.content)}`);
-  const fromText = JSON.parse(r.content[0].text);
-  assert.deepEqual(r.structuredContent, fromText, `${name}: structuredContent != content[0].text`);
-  return r.structuredContent;
 }
 
 async function checkTools(client) {

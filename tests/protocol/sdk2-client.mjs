@@ -19,12 +19,8 @@
 // ask_user_question (-> needs_input). Exit 0 only when every assertion held.
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
+import { env, TOOLS, step, call } from './sdk-common.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const require = createRequire(env('DROVER_NPM_TOOLS') + '/package.json');
 const { Client, StreamableHTTPClientTransport } = await import(
   require.resolve('@modelcontextprotocol/client'));
@@ -34,11 +30,6 @@ const token = env('DROVER_TOKEN');
 const taskA = Number(env('TASK_A'));
 const taskB = Number(env('TASK_B'));
 const auth = { Authorization: `Bearer ${token}` };
-const TOOLS = ['get_next_task', 'create_branch', 'log_activity', 'update_task_status', 'heartbeat',
-  'ask_user_question', 'create_pull_request', 'trigger_preview_deploy', 'get_git_credential',
-  'request_approval', 'get_approval'];
-
-function step(name) { console.log(`-- ${name}`); }
 
 function transport(headers = auth) {
   return new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } });
@@ -50,20 +41,6 @@ async function connect(mode, headers) {
   const t = transport(headers);
   await client.connect(t);
   return { client, t };
-}
-
-async function call(client, name, args, { expectError = false } = {}) {
-  const r = await client.callTool({ name, arguments: args });
-  assert.ok(Array.isArray(r.content) && r.content.length >= 1, `${name}: content missing`);
-  assert.equal(r.content[0].type, 'text', `${name}: content[0] is not text`);
-  if (expectError) {
-    assert.equal(r.isError, true, `${name}: expected isError, got ${JSON.stringify(r)}`);
-    return r;
-  }
-  assert.ok(!r.isError, `${name}(${JSON.stringify(args)}) failed: ${JSON.stringify(r.content)}`);
-  assert.deepEqual(r.structuredContent, JSON.parse(r.content[0].text),
-    `${name}: structuredContent != content[0].text`);
-  return r.structuredContent;
 }
 
 async function modern() {
