@@ -57,14 +57,8 @@ pgmode=${BENCH_PG:-own}
 benchpg_scratch drover-bench "${BENCH_DIR:-}"
 dir=$benchpg_dir
 
-if [ -n "${BENCH_BUILD_DIR:-}" ]; then
-  build=$BENCH_BUILD_DIR
-else
-  drover_deps
-  drover_log "building Release into build/bench"
-  build=build/bench
-  drover_build "$build" -DCMAKE_BUILD_TYPE=Release
-fi
+benchpg_release "${BENCH_BUILD_DIR:-}"
+build=$benchpg_build
 for b in droverd drover-bench; do
   [ -x "$build/$b" ] || { drover_log "$build/$b is missing"; exit 1; }
 done

@@ -34,14 +34,8 @@ dir=$benchpg_dir
 
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
   { drover_log "valgrind (with callgrind_control) is not installed"; exit 1; }
-if [ -n "${BENCH_BUILD_DIR:-}" ]; then
-  build=$BENCH_BUILD_DIR
-else
-  drover_deps
-  drover_log "building Release into build/bench"
-  build=build/bench
-  drover_build "$build" -DCMAKE_BUILD_TYPE=Release
-fi
+benchpg_release "${BENCH_BUILD_DIR:-}"
+build=$benchpg_build
 btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
 btype=${btype:-none}
 [ "$pgmode" = own ] && benchpg_start "$dir"

@@ -27,14 +27,8 @@ dir=$benchpg_dir
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
   drover_deps nginx-light wrk
 fi
-if [ -n "${BENCH_BUILD_DIR:-}" ]; then
-  build=$BENCH_BUILD_DIR
-else
-  drover_deps
-  drover_log "building Release into build/bench"
-  build=build/bench
-  drover_build "$build" -DCMAKE_BUILD_TYPE=Release
-fi
+benchpg_release "${BENCH_BUILD_DIR:-}"
+build=$benchpg_build
 [ "$pgmode" = own ] && benchpg_start "$dir"
 
 "$build/droverd" migrate >"$dir/migrate.log" 2>&1

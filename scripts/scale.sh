@@ -52,14 +52,8 @@ hbbatch=${SCALE_HB_BATCH:-64}
 benchpg_scratch drover-scale "${SCALE_DIR:-}"
 dir=$benchpg_dir
 
-if [ -n "${SCALE_BUILD_DIR:-}" ]; then
-  build=$SCALE_BUILD_DIR
-else
-  drover_deps
-  drover_log "building Release into build/bench"
-  build=build/bench
-  drover_build "$build" -DCMAKE_BUILD_TYPE=Release
-fi
+benchpg_release "${SCALE_BUILD_DIR:-}"
+build=$benchpg_build
 for b in droverd drover-bench drover-scale; do
   [ -x "$build/$b" ] || { drover_log "$build/$b is missing"; exit 1; }
 done

@@ -1,4 +1,5 @@
-# The private PostgreSQL cluster scripts/bench.sh and scripts/scale.sh measure against. Source it
+# The private PostgreSQL cluster scripts/bench.sh, scale.sh, callgrind.sh and pingbench.sh measure
+# against, and the build they measure. Source it
 # after common.sh. PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # postgres user.
 #
@@ -12,10 +13,14 @@
 #                                      removed at exit, and install the exit trap: it stops the
 #                                      processes in benchpg_pids, then the cluster, and on
 #                                      failure shows the tail of every DIR/*.log
+#   benchpg_release [BUILD_DIR]        set benchpg_build to the build to measure: BUILD_DIR if
+#                                      given, else a Release build made (with the Debian packages
+#                                      it needs) in build/bench
 
 benchpg_data=""
 benchpg_bin=""
 benchpg_dir=""
+benchpg_build=""
 benchpg_keep=""
 benchpg_pids=()
 
@@ -56,6 +61,17 @@ benchpg_scratch() {
   benchpg_dir=${2:-$(mktemp -d "/tmp/$1.XXXXXX")}
   mkdir -p "$benchpg_dir"
   trap benchpg_exit EXIT
+}
+
+benchpg_release() {
+  if [ -n "${1:-}" ]; then
+    benchpg_build=$1
+  else
+    drover_deps
+    drover_log "building Release into build/bench"
+    benchpg_build=build/bench
+    drover_build "$benchpg_build" -DCMAKE_BUILD_TYPE=Release
+  fi
 }
 
 benchpg_exit() {
