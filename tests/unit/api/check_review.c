@@ -15,24 +15,8 @@
 #include "store/agents.h"
 #include "store/queue.h"
 #include "store/review.h"
+#include "fixture.h"
 #include "testdb.h"
-
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-static struct queue_opts qo;
-
-static void setup(void)
-{
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
-}
 
 struct call {
     int status;
@@ -54,7 +38,7 @@ static struct call request_as(enum principal_scope scope, long long token_id, co
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
     req.who = scope == PRINCIPAL_NONE ? NULL : &who;
-    req.svc = &svc;
+    req.svc = &fx.svc;
     router_dispatch(&req, &resp);
     free(resp.raw);
     c.status = resp.status;
@@ -93,23 +77,15 @@ static void expect(struct call c, int status, const char *code)
 
 static char *snapshot(void)
 {
-    PGresult *r = PQexec(db.conn, "SELECT (SELECT coalesce(jsonb_agg(t ORDER BY id), '[]')"
-                                  " FROM tasks t)::text || (SELECT count(*) FROM activity)::text");
+    PGresult *r =
+        PQexec(fx.db.conn, "SELECT (SELECT coalesce(jsonb_agg(t ORDER BY id), '[]')"
+                           " FROM tasks t)::text || (SELECT count(*) FROM activity)::text");
     char *s;
 
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     s = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
     return s;
-}
-
-static void sql(const char *q)
-{
-    PGresult *r = PQexec(db.conn, q);
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-                  "%s: %s", q, PQerrorMessage(db.conn));
-    PQclear(r);
 }
 
 /* Submit as `scope`/`token`, claim, set a branch, and report ready_to_test with a result. */
@@ -126,15 +102,15 @@ static json_int_t ready_task(enum principal_scope scope, long long token, char a
     ck_assert_int_eq(c.status, 202);
     id = jint(c.body, "id");
     json_decref(c.body);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
     ck_assert_int_eq(jint(t, "id"), id);
     snprintf(q, sizeof(q), "UPDATE tasks SET branch = 'drover/%lld-fix' WHERE id = %lld",
              (long long)id, (long long)id);
-    sql(q);
+    fixture_exec(q);
     oc.result = res;
-    ck_assert_msg(queue_update_status(&db, &qo, agent, id, jint(t, "lease_epoch"), "ready_to_test",
-                                      &oc, &out, &err) == 0,
+    ck_assert_msg(queue_update_status(&fx.db, &fx.qo, agent, id, jint(t, "lease_epoch"),
+                                      "ready_to_test", &oc, &out, &err) == 0,
                   "%s", err.msg);
     json_decref(out);
     json_decref(t);
@@ -173,9 +149,9 @@ START_TEST(rework_then_accept_on_the_same_branch)
                                     .line = 42,
                                     .forge_id = "9"};
 
-        ck_assert_int_eq(review_add_comment(&db, id, &rc, &err), 0);
+        ck_assert_int_eq(review_add_comment(&fx.db, id, &rc, &err), 0);
         /* The same forge comment again (its webhook, then the review's fetch) is kept once. */
-        ck_assert_int_eq(review_add_comment(&db, id, &rc, &err), 0);
+        ck_assert_int_eq(review_add_comment(&fx.db, id, &rc, &err), 0);
     }
     c = admin("POST", path, "{\"instructions\":\"also handle empty input\"}");
     ck_assert_msg(c.status == 200, "%d", c.status);
@@ -201,14 +177,14 @@ START_TEST(rework_then_accept_on_the_same_branch)
     }
     json_decref(c.body);
     /* Claimed again at once, on the same branch; the comment is carried only once. */
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
     ck_assert_int_eq(jint(t, "id"), id);
     ck_assert_int_eq(jint(t, "attempt"), 1);
     ck_assert_ptr_nonnull(strstr(jstr(t, "branch"), "-fix"));
     {
         json_t *out = NULL;
 
-        ck_assert_int_eq(queue_update_status(&db, &qo, agent, id, jint(t, "lease_epoch"),
+        ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, agent, id, jint(t, "lease_epoch"),
                                              "ready_to_test", NULL, &out, &err),
                          0);
         json_decref(out);
@@ -221,11 +197,11 @@ START_TEST(rework_then_accept_on_the_same_branch)
     /* Accept only from ready_to_test. */
     snprintf(path, sizeof(path), "/api/tasks/%lld/accept", (long long)id);
     expect(admin("POST", path, NULL), 409, "invalid_transition");
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
     {
         json_t *out = NULL;
 
-        ck_assert_int_eq(queue_update_status(&db, &qo, agent, id, jint(t, "lease_epoch"),
+        ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, agent, id, jint(t, "lease_epoch"),
                                              "ready_to_test", NULL, &out, &err),
                          0);
         json_decref(out);
@@ -325,7 +301,7 @@ static const char *state_of(json_int_t id)
     PGresult *r;
 
     snprintf(q, sizeof(q), "SELECT state FROM tasks WHERE id = %lld", (long long)id);
-    r = PQexec(db.conn, q);
+    r = PQexec(fx.db.conn, q);
     ck_assert_int_eq(PQntuples(r), 1);
     snprintf(buf, sizeof(buf), "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -340,11 +316,11 @@ static json_int_t child_ready(void)
     json_t *t = NULL, *out = NULL;
     json_int_t id;
 
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
     ck_assert_ptr_nonnull(t);
     id = jint(t, "id");
-    ck_assert_int_eq(queue_update_status(&db, &qo, agent, id, jint(t, "lease_epoch"),
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, agent, id, jint(t, "lease_epoch"),
                                          "ready_to_test", NULL, &out, &err),
                      0);
     json_decref(out);
@@ -451,7 +427,7 @@ int main(void)
     int failed;
 
     testdb_setup();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, rework_then_accept_on_the_same_branch);
     tcase_add_test(tc, reject_closes_a_ready_task);
