@@ -83,6 +83,18 @@ void testdb_teardown(void)
     db_close(&db);
 }
 
+int testdb_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    testdb_teardown();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 void testdb_connect(struct db *db)
 {
     struct err err = {0};

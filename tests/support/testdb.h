@@ -7,6 +7,8 @@
 #ifndef DROVER_TESTDB_H
 #define DROVER_TESTDB_H
 
+#include <check.h>
+
 #include "store/db.h"
 #include "svc/svc.h"
 
@@ -19,6 +21,13 @@ void testdb_setup(void);
 
 /* Drop the schema (call at the end of main()). */
 void testdb_teardown(void);
+
+/*
+ * The end of a database suite's main(): run every test of `s` (CK_ENV: CK_VERBOSITY chooses
+ * the output, normal by default), free the runner, testdb_teardown, and return the exit status
+ * (EXIT_FAILURE when a test failed).
+ */
+int testdb_run(Suite *s);
 
 /* Open a connection to the test schema; aborts the test on failure. */
 void testdb_connect(struct db *db);

@@ -154,8 +154,6 @@ int main(void)
 {
     Suite *s = suite_create("mcpc_eras");
     TCase *tc = tcase_create("mcpc_eras");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -166,10 +164,5 @@ int main(void)
     tcase_add_test(tc, modern_held_poll);
     tcase_add_test(tc, wrong_token_is_not_a_legacy_server);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -1210,8 +1210,6 @@ int main(void)
 {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("api");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -1237,10 +1235,5 @@ int main(void)
     tcase_add_test(tc, metrics_heartbeats);
     tcase_add_test(tc, openapi_document_matches_route_tables);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -423,8 +423,6 @@ int main(void)
 {
     Suite *s = suite_create("review");
     TCase *tc = tcase_create("review");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -437,10 +435,5 @@ int main(void)
     tcase_add_test(tc, fanout_close_siblings_can_be_turned_off);
     tcase_add_test(tc, scope_table);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? 1 : 0;
+    return testdb_run(s);
 }

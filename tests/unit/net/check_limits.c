@@ -221,8 +221,6 @@ int main(void)
 {
     Suite *s = suite_create("limits");
     TCase *tc = tcase_create("limits");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -235,10 +233,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, idle_keepalive_connection_closed_after_the_period);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

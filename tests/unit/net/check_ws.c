@@ -347,8 +347,6 @@ int main(void)
 {
     Suite *s = suite_create("ws");
     TCase *tc = tcase_create("ws");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -363,10 +361,5 @@ int main(void)
     tcase_add_test(tc, sigterm_answers_held_ws_poll);
     tcase_add_test(tc, rate_limit_answers_and_keeps_the_connection);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -128,8 +128,6 @@ int main(void)
 {
     Suite *s = suite_create("db");
     TCase *tc = tcase_create("db");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -137,10 +135,5 @@ int main(void)
     tcase_add_test(tc, deadlock_victim_statement_is_retried);
     tcase_add_test(tc, deadlock_inside_a_transaction_is_not_retried);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

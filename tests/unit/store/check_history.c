@@ -121,8 +121,6 @@ int main(void)
 {
     Suite *s = suite_create("history");
     TCase *tc = tcase_create("history");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, setup, fixture_teardown);
@@ -132,10 +130,5 @@ int main(void)
     tcase_add_test(tc, answer_in_buckets_with_agents_and_gaps);
     tcase_add_test(tc, prune_by_age);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -117,8 +117,6 @@ int main(void)
 {
     Suite *s = suite_create("leases");
     TCase *tc = tcase_create("leases");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -127,10 +125,5 @@ int main(void)
     tcase_add_test(tc, current_is_the_task_claimed_last);
     tcase_add_test(tc, refusals);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -149,8 +149,6 @@ int main(void)
 {
     Suite *s = suite_create("migrate");
     TCase *tc = tcase_create("migrate");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_set_timeout(tc, 60);
@@ -158,10 +156,5 @@ int main(void)
     tcase_add_test(tc, concurrent_replicas_apply_each_file_once);
     tcase_add_test(tc, failed_migration_leaves_schema_unchanged);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

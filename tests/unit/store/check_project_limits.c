@@ -274,8 +274,6 @@ int main(void)
 {
     Suite *s = suite_create("project_limits");
     TCase *tc = tcase_create("project_limits");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -284,10 +282,5 @@ int main(void)
     tcase_add_test(tc, a_zero_limit_pauses_a_project);
     tcase_add_test(tc, racing_claims_never_exceed_the_repository_limit);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? 1 : 0;
+    return testdb_run(s);
 }

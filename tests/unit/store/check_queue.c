@@ -829,8 +829,6 @@ int main(void)
 {
     Suite *s = suite_create("queue");
     TCase *tc = tcase_create("queue");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -862,10 +860,5 @@ int main(void)
     tcase_add_test(tc, counts_are_consistent);
     tcase_add_test(tc, notify_fires_when_task_becomes_runnable);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -156,8 +156,6 @@ int main(void)
 {
     Suite *s = suite_create("retention");
     TCase *tc = tcase_create("retention");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, setup, fixture_teardown);
@@ -167,10 +165,5 @@ int main(void)
     tcase_add_test(tc, one_replica_per_interval);
     tcase_add_test(tc, a_locked_row_is_skipped_not_waited_for);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -121,8 +121,6 @@ int main(void)
 {
     Suite *s = suite_create("schema");
     TCase *tc = tcase_create("schema");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -131,10 +129,5 @@ int main(void)
     tcase_add_test(tc, text_limits_agree);
     tcase_add_test(tc, states_and_defaults_agree);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

@@ -301,8 +301,6 @@ int main(void)
 {
     Suite *s = suite_create("svc_autonomy");
     TCase *tc = tcase_create("autonomy");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -310,10 +308,5 @@ int main(void)
     tcase_add_test(tc, policies_are_checked_and_versioned);
     tcase_add_test(tc, decided_at_once_or_parked_and_answered);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? 1 : 0;
+    return testdb_run(s);
 }

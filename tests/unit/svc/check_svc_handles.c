@@ -74,17 +74,10 @@ int main(void)
 {
     Suite *s = suite_create("svc_handles");
     TCase *tc = tcase_create("svc_handles");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_add_test(tc, round_trip_and_forgeries);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testdb_run(s);
 }

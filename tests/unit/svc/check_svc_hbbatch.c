@@ -177,8 +177,6 @@ int main(void)
 {
     Suite *s = suite_create("svc_hbbatch");
     TCase *tc = tcase_create("svc_hbbatch");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -186,10 +184,5 @@ int main(void)
     tcase_add_test(tc, batch_answers_each_agent_alone);
     tcase_add_test(tc, concurrent_beats_each_get_their_answer);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? 1 : 0;
+    return testdb_run(s);
 }

@@ -254,8 +254,6 @@ int main(void)
 {
     Suite *s = suite_create("svc_hbmem");
     TCase *tc = tcase_create("svc_hbmem");
-    SRunner *sr;
-    int failed;
 
     testdb_setup();
     tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
@@ -266,10 +264,5 @@ int main(void)
     tcase_add_test(tc, cancel_and_requeue_reach_the_next_heartbeat);
     tcase_add_test(tc, budget_crossing_falls_back_and_stops_at_once);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    testdb_teardown();
-    return failed ? 1 : 0;
+    return testdb_run(s);
 }
