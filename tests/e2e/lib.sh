@@ -121,6 +121,30 @@ drover_enqueue() {
     drover_psql "INSERT INTO tasks (title, repo_url, priority) VALUES ('$1', '$repo', ${2:-0}) RETURNING id"
 }
 
+# N agents named PREFIX-<i>, each holding a task of its own ("beaten <i>", claimed over /rpc, so
+# droverd must be running), as lines "AGENT_ID TOKEN TASK_ID" in $DROVER_TMP/tokens: what the
+# heartbeat load (tests/e2e/hbload.py) reads. drover_hb_agents N PREFIX
+drover_hb_agents() {
+    local i out agent token got
+    : >"$DROVER_TMP/tokens"
+    : >"$DROVER_TMP/agents"
+    for i in $(seq "$1"); do
+        out=$(drover_token agent "$2-$i") || fail "agent token"
+        agent=$(sed -n 's/^AGENT_ID=//p' <<<"$out")
+        token=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out")
+        drover_enqueue "beaten $i" >/dev/null
+        echo "$agent $token" >>"$DROVER_TMP/agents"
+    done
+    # One claim at a time: the queue hands the tasks out in order, one to each agent.
+    while read -r agent token; do
+        got=$(curl -s --max-time 10 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+            -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_next_task","arguments":{}}}' \
+            "$DROVER_URL/rpc" | jq -r '.result.structuredContent.task.id // empty')
+        [ -n "$got" ] || fail "agent $agent claimed nothing"
+        echo "$agent $token $got" >>"$DROVER_TMP/tokens"
+    done <"$DROVER_TMP/agents"
+}
+
 # Is something listening on 127.0.0.1:$1?
 drover_port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

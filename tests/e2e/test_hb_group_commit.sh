@@ -18,23 +18,8 @@ drover_e2e_init
 command -v python3 >/dev/null || drover_skip "python3 not installed"
 N=24
 ADMIN=$(drover_token admin root)
-: >"$DROVER_TMP/tokens"
-for i in $(seq "$N"); do
-    out=$("$DROVERD" token create --scope agent --name "hb-$i" 2>/dev/null) || fail "agent token"
-    agent=$(sed -n 's/^AGENT_ID=//p' <<<"$out")
-    token=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out")
-    id=$(drover_enqueue "beaten $i")
-    echo "$agent $token $id" >>"$DROVER_TMP/tokens"
-done
 drover_start --workers 8 --heartbeat-batch 64 --lease-seconds 60 --sweep-interval 3600
-# Each agent claims its own task (one at a time: the queue hands them out in order).
-while read -r agent token id; do
-    got=$(curl -s --max-time 10 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-        -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_next_task","arguments":{}}}' \
-        "$DROVER_URL/rpc" | jq -r '.result.structuredContent.task.id // empty')
-    [ -n "$got" ] || fail "agent $agent claimed nothing"
-    sed -i "s/^$agent $token $id\$/$agent $token $got/" "$DROVER_TMP/tokens"
-done <"$DROVER_TMP/tokens"
+drover_hb_agents "$N" hb
 WATCH=$(awk 'NR == 1 { print $3 }' "$DROVER_TMP/tokens")
 STOP=$DROVER_TMP/stop CANCELLED=$DROVER_TMP/cancelled
 python3 "$SRC/tests/e2e/hb_load.py" "$DROVER_URL" "$DROVER_TMP/tokens" "$DROVER_TMP/res.json" "$STOP" "$CANCELLED" "$WATCH" &

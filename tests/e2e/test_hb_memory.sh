@@ -24,24 +24,10 @@ drover_e2e_init
 command -v python3 >/dev/null || drover_skip "python3 not installed"
 N=40 LEASE=120 TICK=3000 PERIOD=0.2 INTERVAL=1
 ADMIN=$(drover_token admin root)
-: >"$DROVER_TMP/tokens"
-for i in $(seq "$N"); do
-    out=$("$DROVERD" token create --scope agent --name "hbm-$i" 2>/dev/null) || fail "agent token"
-    agent=$(sed -n 's/^AGENT_ID=//p' <<<"$out")
-    token=$(sed -n 's/^DROVER_TOKEN=//p' <<<"$out")
-    drover_enqueue "beaten $i" >/dev/null
-    echo "$agent $token" >>"$DROVER_TMP/agents"
-done
 OPTS=(--workers 8 --heartbeat-batch 64 --heartbeat-tick "$TICK" --heartbeat-interval "$INTERVAL"
     --lease-seconds "$LEASE" --sweep-interval 3600)
 drover_start "${OPTS[@]}"
-while read -r agent token; do
-    got=$(curl -s --max-time 10 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-        -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_next_task","arguments":{}}}' \
-        "$DROVER_URL/rpc" | jq -r '.result.structuredContent.task.id // empty')
-    [ -n "$got" ] || fail "agent $agent claimed nothing"
-    echo "$agent $token $got" >>"$DROVER_TMP/tokens"
-done <"$DROVER_TMP/agents"
+drover_hb_agents "$N" hbm
 WATCH=$(awk 'NR == 1 { print $3 }' "$DROVER_TMP/tokens")
 STOP=$DROVER_TMP/stop
 python3 "$SRC/tests/e2e/hb_mem_load.py" "$DROVER_URL" "$DROVER_TMP/tokens" "$DROVER_TMP/res.json" "$STOP" "$PERIOD" "$WATCH" &
