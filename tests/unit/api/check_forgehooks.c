@@ -28,6 +28,7 @@
 #include "forge/forge_backend.h"
 #include "store/queue.h"
 #include "svc/svc_webhooks.h"
+#include "fixture.h"
 #include "testdb.h"
 
 #define SECRET "It's a Secret to Everybody"
@@ -37,18 +38,11 @@ static pid_t fake_pid;
 static int fake_port;
 static bool fast_worker; /* deliver() as a fast worker (slow_ok false) */
 
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-static struct queue_opts qo;
-
 static void fake_post(const char *path, const char *body, long want);
 
 static void setup(void)
 {
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
+    fixture_setup();
     setenv("DROVER_WEBHOOK_SECRET_WEB", SECRET, 1);
     unsetenv("DROVER_WEBHOOK_SECRET");
     setenv("DROVER_FORGE_TOKEN_WEB", FORGE_TOKEN, 1);
@@ -96,24 +90,15 @@ static void fake_review(const char *spec)
 static void teardown(void)
 {
     fake_post("/_fake/pages?max=0", "", 200);
-    testdb_svc_close(&db, &env);
-}
-
-static void sql(const char *q)
-{
-    PGresult *r = PQexec(db.conn, q);
-
-    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-                  "%s: %s", q, PQerrorMessage(db.conn));
-    PQclear(r);
+    fixture_teardown();
 }
 
 static char *scalar_s(const char *q)
 {
-    PGresult *r = PQexec(db.conn, q);
+    PGresult *r = PQexec(fx.db.conn, q);
     char *s;
 
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(db.conn));
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(fx.db.conn));
     s = strdup(PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     return s;
@@ -185,7 +170,7 @@ static struct call deliver(const char *forge, const char *project, const char *h
     req.body_len = strlen(body);
     req.hook_headers = headers;
     req.idempotency_key = idem;
-    req.svc = &svc;
+    req.svc = &fx.svc;
     req.slow_ok = !fast_worker;
     router_dispatch(&req, &resp);
     free(resp.raw);
@@ -289,18 +274,18 @@ static json_int_t ready_task(int number, const char *branch, char agent[37])
     char q[512];
 
     t.project_id = project_id;
-    ck_assert_int_eq(queue_enqueue(&db, &t, &task, NULL, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &t, &task, NULL, &err), 0);
     id = json_integer_value(json_object_get(task, "id"));
     json_decref(task);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &task, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &task, &err), 0);
     snprintf(q, sizeof(q),
              "UPDATE tasks SET branch = '%s', pull_request = '{\"forge\":\"github\",\"number\":%d,"
              "\"url\":\"https://forge/pr/%d\",\"state\":\"open\"}' WHERE id = %lld",
              branch, number, number, (long long)id);
-    sql(q);
+    fixture_exec(q);
     oc.result = res;
-    ck_assert_int_eq(queue_update_status(&db, &qo, agent, id,
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, agent, id,
                                          json_integer_value(json_object_get(task, "lease_epoch")),
                                          "ready_to_test", &oc, &out, &err),
                      0);
@@ -361,9 +346,9 @@ static void redo(json_int_t id, const char *agent)
     struct err err = {0};
     json_t *task = NULL, *out = NULL;
 
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &task, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &task, &err), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(task, "id")), id);
-    ck_assert_int_eq(queue_update_status(&db, &qo, agent, id,
+    ck_assert_int_eq(queue_update_status(&fx.db, &fx.qo, agent, id,
                                          json_integer_value(json_object_get(task, "lease_epoch")),
                                          "ready_to_test", NULL, &out, &err),
                      0);
@@ -506,7 +491,7 @@ START_TEST(bad_signatures_are_401_and_change_nothing)
         expect(deliver("github", "web", hdr, NULL, tampered), 401, NULL);
         /* The right signature for a project that does not exist, or has no secret. */
         expect(deliver("github", "nosuch", hdr, NULL, body), 401, NULL);
-        sql("INSERT INTO projects (name, repo_url) VALUES ('other', 'file:///o.git')");
+        fixture_exec("INSERT INTO projects (name, repo_url) VALUES ('other', 'file:///o.git')");
         expect(deliver("github", "other", hdr, NULL, body), 401, NULL);
         /* A Gitea signature on the GitHub endpoint is not GitHub's. */
         snprintf(hdr, sizeof(hdr), "x-github-event: pull_request\nx-gitea-signature: %s\n", good);
@@ -719,7 +704,7 @@ START_TEST(github_issue_label_and_pr_mention)
         json_t *t = NULL;
 
         ck_assert_int_eq(
-            queue_get(&db, json_integer_value(json_object_get(c.body, "task_id")), &t, &err), 0);
+            queue_get(&fx.db, json_integer_value(json_object_get(c.body, "task_id")), &t, &err), 0);
         ck_assert_str_eq(json_string_value(json_object_get(t, "forge_author")), "Codertocat");
         ck_assert_str_eq(json_string_value(json_object_get(t, "forge_requester")), "Codertocat");
         json_decref(t);
@@ -756,7 +741,7 @@ static char *next_prompt(json_int_t id)
     json_t *task = NULL;
     char *p;
 
-    ck_assert_int_eq(queue_get(&db, id, &task, &err), 0);
+    ck_assert_int_eq(queue_get(&fx.db, id, &task, &err), 0);
     p = runner_prompt_build(task, "drover/next");
     json_decref(task);
     return p;

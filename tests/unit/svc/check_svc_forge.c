@@ -29,28 +29,13 @@
 #include "svc/svc_pull.h"
 #include "svc/svc_review.h"
 #include "svc/svc_tasks.h"
+#include "fixture.h"
 #include "testdb.h"
 
-static struct db db;
-static struct svc_env env;
-static struct svc_ctx svc;
-static struct queue_opts qo;
 static char gitdir[256];
 static pid_t fake_pid;
 static int fake_port;
 static char appkey[300];
-
-static void setup(void)
-{
-    testdb_svc(&db, &env, &svc);
-    testdb_reset(&db);
-    queue_opts_default(&qo);
-}
-
-static void teardown(void)
-{
-    testdb_svc_close(&db, &env);
-}
 
 static void fixtures_up(void)
 {
@@ -124,7 +109,7 @@ static int64_t add_project(const char *name, const char *url, const json_t *sett
 
     if (settings)
         json_object_set(p, "settings", (json_t *)settings);
-    ck_assert_msg(svc_projects_upsert(&svc, p, &out, &created, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_projects_upsert(&fx.svc, p, &out, &created, &err) == 0, "%s", err.msg);
     json_decref(p);
     id = json_integer_value(json_object_get(out, "id"));
     json_decref(out);
@@ -138,13 +123,12 @@ static json_t *claimed_task(int64_t project, const char *budget, char agent[37])
                                 .project_id = project,
                                 .repo_url = project ? NULL : "file:///nonexistent/repo.git",
                                 .budget_json = budget};
-    struct err err = {0};
-    json_t *t = NULL, *c = NULL;
+    json_t *c;
 
-    ck_assert_msg(queue_enqueue(&db, &nt, &t, NULL, &err) == 0, "%s", err.msg);
-    json_decref(t);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_msg(queue_claim(&db, &qo, agent, &c, &err) == 0 && c, "%s", err.msg);
+    fixture_enqueue(&nt);
+    fixture_agent(agent);
+    c = fixture_claim(agent);
+    ck_assert_ptr_nonnull(c);
     return c;
 }
 
@@ -155,14 +139,14 @@ START_TEST(project_upsert)
     json_t *a = NULL, *b = NULL;
     bool created = false;
 
-    ck_assert_int_eq(svc_projects_upsert(&svc, p, &a, &created, &err), 0);
+    ck_assert_int_eq(svc_projects_upsert(&fx.svc, p, &a, &created, &err), 0);
     ck_assert(created);
     ck_assert_str_eq(json_string_value(json_object_get(a, "forge_kind")), "git");
     json_object_set_new(p, "repository", json_string("/srv/demo2.git"));
     json_object_set_new(p, "forge_kind", json_string("forgejo"));
     json_object_set_new(p, "forge_api_url", json_string("https://forge.test/api/v1"));
     json_object_set_new(p, "forge_repo_path", json_string("me/demo"));
-    ck_assert_int_eq(svc_projects_upsert(&svc, p, &b, &created, &err), 0);
+    ck_assert_int_eq(svc_projects_upsert(&fx.svc, p, &b, &created, &err), 0);
     ck_assert(!created);
     ck_assert(json_equal(json_object_get(a, "id"), json_object_get(b, "id")));
     ck_assert_str_eq(json_string_value(json_object_get(b, "forge_kind")), "gitea");
@@ -170,7 +154,7 @@ START_TEST(project_upsert)
     json_decref(a);
     json_decref(b);
     json_object_set_new(p, "name", json_string("bad name!"));
-    ck_assert_int_eq(svc_projects_upsert(&svc, p, &a, &created, &err), -1);
+    ck_assert_int_eq(svc_projects_upsert(&fx.svc, p, &a, &created, &err), -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_null(a);
     json_decref(p);
@@ -187,7 +171,8 @@ START_TEST(branch_and_pr_on_git_backend)
     struct svc_pull_req pr = {.title = "T"};
     struct err err = {0};
 
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", NULL, &out, &err) == 0,
+    ck_assert_msg(svc_branch_create(&fx.svc, agent, id, epoch, "drover/hooked", NULL, &out, &err) ==
+                      0,
                   "%s", err.msg);
     ck_assert(json_is_true(json_object_get(out, "created")));
     json_decref(out);
@@ -195,25 +180,27 @@ START_TEST(branch_and_pr_on_git_backend)
              url);
     ck_assert_int_eq(system(cmd), 0);
     /* Idempotent: the branch is recorded now. */
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/hooked", NULL, &out, &err),
-                     0);
+    ck_assert_int_eq(
+        svc_branch_create(&fx.svc, agent, id, epoch, "drover/hooked", NULL, &out, &err), 0);
     ck_assert(json_is_false(json_object_get(out, "created")));
     json_decref(out);
-    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_pull_create(&fx.svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(out, "pull_request"), "forge")), "git");
     json_decref(out);
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "bad..name", NULL, &out, &err), -1);
+    ck_assert_int_eq(svc_branch_create(&fx.svc, agent, id, epoch, "bad..name", NULL, &out, &err),
+                     -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     json_decref(task);
     /* A task without a project has no forge: its branch and pull request are only recorded. */
     task = claimed_task(0, NULL, agent);
     id = json_integer_value(json_object_get(task, "id"));
     epoch = json_integer_value(json_object_get(task, "lease_epoch"));
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/none", NULL, &out, &err) == 0,
+    ck_assert_msg(svc_branch_create(&fx.svc, agent, id, epoch, "drover/none", NULL, &out, &err) ==
+                      0,
                   "%s", err.msg);
     json_decref(out);
-    ck_assert_int_eq(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err), 0);
+    ck_assert_int_eq(svc_pull_create(&fx.svc, agent, id, epoch, &pr, &out, &err), 0);
     ck_assert_ptr_null(json_object_get(json_object_get(out, "pull_request"), "forge"));
     json_decref(out);
     json_decref(task);
@@ -231,10 +218,10 @@ START_TEST(protocols_refused)
     int64_t epoch = json_integer_value(json_object_get(task, "lease_epoch"));
     struct err err = {0};
 
-    env.repo_protocols = "https,ssh";
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/refused", NULL, &out, &err),
-                     -1);
-    env.repo_protocols = NULL;
+    fx.env.repo_protocols = "https,ssh";
+    ck_assert_int_eq(
+        svc_branch_create(&fx.svc, agent, id, epoch, "drover/refused", NULL, &out, &err), -1);
+    fx.env.repo_protocols = NULL;
     ck_assert_int_eq(err.code, ERR_FORBIDDEN);
     ck_assert_ptr_nonnull(strstr(err.msg, "file protocol is not enabled"));
     snprintf(cmd, sizeof(cmd), "git --git-dir=%s rev-parse -q --verify refs/heads/drover/refused",
@@ -260,35 +247,37 @@ START_TEST(github_app_token)
     bool created;
     int64_t id, epoch;
 
-    ck_assert_msg(svc_projects_upsert(&svc, p, &prj, &created, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_projects_upsert(&fx.svc, p, &prj, &created, &err) == 0, "%s", err.msg);
     task = claimed_task(json_integer_value(json_object_get(prj, "id")), NULL, agent);
     id = json_integer_value(json_object_get(task, "id"));
     epoch = json_integer_value(json_object_get(task, "lease_epoch"));
     /* Without an App configured: a clear refusal. */
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", NULL, &out, &err), -1);
+    ck_assert_int_eq(svc_branch_create(&fx.svc, agent, id, epoch, "drover/app", NULL, &out, &err),
+                     -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err.msg, "DROVER_GITHUB_APP_ID"));
-    env.github_app_id = "4242";
-    env.github_app_key = appkey;
+    fx.env.github_app_id = "4242";
+    fx.env.github_app_key = appkey;
     /* The project's allow-list names another forge: the JWT is not sent. */
     setenv("DROVER_FORGE_ALLOW_APPHUB", "https://forge.elsewhere.example/", 1);
-    ck_assert_int_eq(svc_branch_create(&svc, agent, id, epoch, "drover/app", NULL, &out, &err), -1);
+    ck_assert_int_eq(svc_branch_create(&fx.svc, agent, id, epoch, "drover/app", NULL, &out, &err),
+                     -1);
     ck_assert_int_eq(err.code, ERR_FORBIDDEN);
     setenv("DROVER_FORGE_ALLOW_APPHUB", api, 1);
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, "drover/app", NULL, &out, &err) == 0,
+    ck_assert_msg(svc_branch_create(&fx.svc, agent, id, epoch, "drover/app", NULL, &out, &err) == 0,
                   "%s", err.msg);
     unsetenv("DROVER_FORGE_ALLOW_APPHUB");
     ck_assert(json_is_true(json_object_get(out, "created")));
     json_decref(out);
     /* Another App id: GitHub (the fake) refuses the JWT. */
-    env.github_app_id = "4243";
+    fx.env.github_app_id = "4243";
     {
         struct svc_pull_req pr = {.title = "T"};
 
-        ck_assert_int_eq(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err), -1);
+        ck_assert_int_eq(svc_pull_create(&fx.svc, agent, id, epoch, &pr, &out, &err), -1);
         ck_assert_int_eq(err.code, ERR_UNAUTHORIZED);
     }
-    env.github_app_id = env.github_app_key = NULL;
+    fx.env.github_app_id = fx.env.github_app_key = NULL;
     json_decref(task);
     json_decref(prj);
     json_decref(p);
@@ -309,21 +298,21 @@ START_TEST(budget_stops_task)
     struct err err = {0};
     int n = -1;
 
-    ck_assert_int_eq(budget_enforce(&db, agent, NULL, &n, &err), 0);
+    ck_assert_int_eq(budget_enforce(&fx.db, agent, NULL, &n, &err), 0);
     ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(budget_enforce(&db, agent, under, &n, &err), 0);
+    ck_assert_int_eq(budget_enforce(&fx.db, agent, under, &n, &err), 0);
     ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(budget_enforce(&db, agent, over, &n, &err), 0);
+    ck_assert_int_eq(budget_enforce(&fx.db, agent, over, &n, &err), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(queue_heartbeat(&db, &qo, agent, "busy", ids, over, &hb, &err), 0);
+    ck_assert_int_eq(queue_heartbeat(&fx.db, &fx.qo, agent, "busy", ids, over, &hb, &err), 0);
     ck_assert(json_is_true(
         json_object_get(json_array_get(json_object_get(hb, "tasks"), 0), "cancelled")));
-    ck_assert_int_eq(queue_get(&db, id, &after, &err), 0);
+    ck_assert_int_eq(queue_get(&fx.db, id, &after, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(after, "state")), "needs_input");
     ck_assert_str_eq(json_string_value(json_object_get(after, "reason")), "budget");
     json_decref(hb);
     hb = json_string("not an object");
-    ck_assert_int_eq(budget_enforce(&db, agent, hb, &n, &err), -1);
+    ck_assert_int_eq(budget_enforce(&fx.db, agent, hb, &n, &err), -1);
     json_decref(task);
     json_decref(under);
     json_decref(over);
@@ -345,13 +334,13 @@ START_TEST(preview_webhook)
     char sql[128];
     PGresult *r;
 
-    ck_assert_msg(svc_preview_deploy(&svc, agent, id, epoch, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_preview_deploy(&fx.svc, agent, id, epoch, &out, &err) == 0, "%s", err.msg);
     snprintf(sql, sizeof(sql), "https://preview.test/task-%lld",
              (long long)json_integer_value(json_object_get(task, "id")));
     ck_assert_str_eq(json_string_value(json_object_get(out, "preview_url")), sql);
     snprintf(sql, sizeof(sql), "SELECT preview_url FROM tasks WHERE id = %lld",
              (long long)json_integer_value(json_object_get(task, "id")));
-    r = PQexec(db.conn, sql);
+    r = PQexec(fx.db.conn, sql);
     ck_assert_str_eq(PQgetvalue(r, 0, 0), json_string_value(json_object_get(out, "preview_url")));
     PQclear(r);
     /* A project without a webhook: a clear error, nothing recorded. */
@@ -359,10 +348,10 @@ START_TEST(preview_webhook)
     json_decref(out);
     out = NULL;
     t2 = claimed_task(none, NULL, agent);
-    ck_assert_int_eq(svc_preview_deploy(&svc, agent, json_integer_value(json_object_get(t2, "id")),
-                                        json_integer_value(json_object_get(t2, "lease_epoch")),
-                                        &out, &err),
-                     -1);
+    ck_assert_int_eq(
+        svc_preview_deploy(&fx.svc, agent, json_integer_value(json_object_get(t2, "id")),
+                           json_integer_value(json_object_get(t2, "lease_epoch")), &out, &err),
+        -1);
     ck_assert_int_eq(err.code, ERR_INVALID);
     ck_assert_ptr_nonnull(strstr(err.msg, "preview_webhook"));
     json_decref(settings);
@@ -475,7 +464,7 @@ static int64_t forge_project(const char *kind, const char *name, const json_t *s
     setenv(var, "x", 1);
     if (settings)
         json_object_set(p, "settings", (json_t *)settings);
-    ck_assert_msg(svc_projects_upsert(&svc, p, &out, &created, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_projects_upsert(&fx.svc, p, &out, &created, &err) == 0, "%s", err.msg);
     id = json_integer_value(json_object_get(out, "id"));
     json_decref(out);
     json_decref(p);
@@ -493,24 +482,24 @@ static int64_t child_with_pr(long long *number, char **url)
     const json_t *rec;
     int64_t id, epoch;
 
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_msg(queue_claim(&db, &qo, agent, &t, &err) == 0 && t, "%s", err.msg);
+    ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+    ck_assert_msg(queue_claim(&fx.db, &fx.qo, agent, &t, &err) == 0 && t, "%s", err.msg);
     id = json_integer_value(json_object_get(t, "id"));
     epoch = json_integer_value(json_object_get(t, "lease_epoch"));
     snprintf(branch, sizeof(branch), "drover/fo-%lld-%d", (long long)id, (int)getpid());
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, branch, NULL, &out, &err) == 0, "%s",
+    ck_assert_msg(svc_branch_create(&fx.svc, agent, id, epoch, branch, NULL, &out, &err) == 0, "%s",
                   err.msg);
     json_decref(out);
-    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_pull_create(&fx.svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
     rec = json_object_get(out, "pull_request");
     *number = json_integer_value(json_object_get(rec, "number"));
     *url = json_is_string(json_object_get(rec, "url"))
                ? mem_strdup(json_string_value(json_object_get(rec, "url")))
                : NULL;
     json_decref(out);
-    ck_assert_msg(
-        queue_update_status(&db, &qo, agent, id, epoch, "ready_to_test", NULL, &out, &err) == 0,
-        "%s", err.msg);
+    ck_assert_msg(queue_update_status(&fx.db, &fx.qo, agent, id, epoch, "ready_to_test", NULL, &out,
+                                      &err) == 0,
+                  "%s", err.msg);
     json_decref(out);
     json_decref(t);
     return id;
@@ -518,10 +507,10 @@ static int64_t child_with_pr(long long *number, char **url)
 
 static long long count_sql(const char *q)
 {
-    PGresult *r = PQexec(db.conn, q);
+    PGresult *r = PQexec(fx.db.conn, q);
     long long n;
 
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(db.conn));
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(fx.db.conn));
     n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return n;
@@ -544,7 +533,7 @@ static const char *pr_state_of(int64_t id, char buf[32])
     json_t *t = NULL;
     struct err err = {0};
 
-    ck_assert_int_eq(queue_get(&db, id, &t, &err), 0);
+    ck_assert_int_eq(queue_get(&fx.db, id, &t, &err), 0);
     snprintf(buf, 32, "%s",
              json_string_value(json_object_get(json_object_get(t, "pull_request"), "state")));
     json_decref(t);
@@ -560,7 +549,7 @@ static void fanout_of_two(const char *kind, const char *name, int64_t *a, long l
     json_t *group = NULL;
     bool created;
 
-    ck_assert_msg(svc_tasks_submit(&svc, &nt, 2, &group, &created, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_tasks_submit(&fx.svc, &nt, 2, &group, &created, &err) == 0, "%s", err.msg);
     json_decref(group);
     *a = child_with_pr(na, ua);
     *b = child_with_pr(nb, ub);
@@ -578,7 +567,7 @@ START_TEST(accept_closes_the_superseded_siblings_pull_request)
 
     snprintf(name, sizeof(name), "fan-%s", kind);
     fanout_of_two(kind, name, &a, &na, &ua, &b, &nb, &ub);
-    ck_assert_msg(svc_review_accept(&svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_review_accept(&fx.svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
     json_decref(task);
     /* On the forge: the sibling's pull request is closed, after the comment that says why. */
     p = fake_pull(kind, nb);
@@ -622,7 +611,7 @@ START_TEST(a_failed_close_warns_and_is_retried)
     fanout_of_two(kind, name, &a, &na, &ua, &b, &nb, &ub);
     fake_fail(method, 500);
     /* The accept succeeds all the same; the sibling is cancelled; the failure is a warning. */
-    ck_assert_msg(svc_review_accept(&svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_review_accept(&fx.svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(json_string_value(json_object_get(task, "state")), "completed");
     json_decref(task);
     fake_fail(method, 0);
@@ -633,11 +622,11 @@ START_TEST(a_failed_close_warns_and_is_retried)
     ck_assert_int_eq(warnings_like(b, "superseded: could not close its pull request %retried%"), 1);
     ck_assert_int_eq(fake_comments(kind, nb, "Superseded: fan-out sibling"), 1);
     /* Not due yet (back-off): the outbox pass leaves it. */
-    ck_assert_int_eq(svc_outbox_comments_pass(&svc, &n, &err), 0);
+    ck_assert_int_eq(svc_outbox_comments_pass(&fx.svc, &n, &err), 0);
     ck_assert_int_eq(n, 0);
     /* Due now, and the forge is back: the outbox closes it, without a second comment. */
-    PQclear(PQexec(db.conn, "UPDATE forge_comments SET next_attempt_at = now()"));
-    ck_assert_msg(svc_outbox_comments_pass(&svc, &n, &err) == 0, "%s", err.msg);
+    PQclear(PQexec(fx.db.conn, "UPDATE forge_comments SET next_attempt_at = now()"));
+    ck_assert_msg(svc_outbox_comments_pass(&fx.svc, &n, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(n, 1);
     p = fake_pull(kind, nb);
     ck_assert_str_eq(json_string_value(json_object_get(p, "state")), "closed");
@@ -663,12 +652,12 @@ START_TEST(plain_git_siblings_get_a_note)
     bool created;
     int64_t a, b;
 
-    ck_assert_msg(svc_tasks_submit(&svc, &nt, 2, &group, &created, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_tasks_submit(&fx.svc, &nt, 2, &group, &created, &err) == 0, "%s", err.msg);
     json_decref(group);
     a = child_with_pr(&na, &ua);
     b = child_with_pr(&nb, &ub);
     ck_assert(na == 0 && !ua);
-    ck_assert_msg(svc_review_accept(&svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_review_accept(&fx.svc, a, "alice", NULL, &task, &err) == 0, "%s", err.msg);
     json_decref(task);
     snprintf(q, sizeof(q),
              "SELECT count(*) FROM activity WHERE task_id = %lld AND message LIKE"
@@ -716,22 +705,22 @@ static long long opened_pr(const char *kind, const char *name, const json_t *set
     long long n;
 
     nt.project_id = forge_project(kind, name, settings);
-    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &nt, &t, NULL, &err), 0);
     *task_id = json_integer_value(json_object_get(t, "id"));
     json_decref(t);
     if (submitter)
-        ck_assert_int_eq(review_set_submitter(&db, *task_id, submitter, 0, &err), 0);
+        ck_assert_int_eq(review_set_submitter(&fx.db, *task_id, submitter, 0, &err), 0);
     if (author)
-        ck_assert_int_eq(review_issue_link(&db, *task_id, 7, author, "bob", "linked", &err), 0);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+        ck_assert_int_eq(review_issue_link(&fx.db, *task_id, 7, author, "bob", "linked", &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
     epoch = json_integer_value(json_object_get(t, "lease_epoch"));
     json_decref(t);
     snprintf(branch, sizeof(branch), "drover/%s-%d", name, (int)getpid());
-    ck_assert_msg(svc_branch_create(&svc, agent, *task_id, epoch, branch, NULL, &out, &err) == 0,
+    ck_assert_msg(svc_branch_create(&fx.svc, agent, *task_id, epoch, branch, NULL, &out, &err) == 0,
                   "%s", err.msg);
     json_decref(out);
-    ck_assert_msg(svc_pull_create(&svc, agent, *task_id, epoch, &pr, &out, &err) == 0, "%s",
+    ck_assert_msg(svc_pull_create(&fx.svc, agent, *task_id, epoch, &pr, &out, &err) == 0, "%s",
                   err.msg);
     n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
     json_decref(out);
@@ -846,17 +835,17 @@ START_TEST(a_refused_reviewer_is_a_warning_not_a_failure)
 
     snprintf(name, sizeof(name), "refused-%s", kind);
     nt.project_id = forge_project(kind, name, settings);
-    ck_assert_int_eq(agents_create(&db, "a", "none", agent, &err), 0);
-    ck_assert_int_eq(queue_enqueue(&db, &nt, &t, NULL, &err), 0);
+    ck_assert_int_eq(agents_create(&fx.db, "a", "none", agent, &err), 0);
+    ck_assert_int_eq(queue_enqueue(&fx.db, &nt, &t, NULL, &err), 0);
     json_decref(t);
-    ck_assert_int_eq(queue_claim(&db, &qo, agent, &t, &err), 0);
+    ck_assert_int_eq(queue_claim(&fx.db, &fx.qo, agent, &t, &err), 0);
     id = json_integer_value(json_object_get(t, "id"));
     epoch = json_integer_value(json_object_get(t, "lease_epoch"));
     snprintf(q, sizeof(q), "drover/refused-%d", (int)getpid());
-    ck_assert_msg(svc_branch_create(&svc, agent, id, epoch, q, NULL, &out, &err) == 0, "%s",
+    ck_assert_msg(svc_branch_create(&fx.svc, agent, id, epoch, q, NULL, &out, &err) == 0, "%s",
                   err.msg);
     json_decref(out);
-    ck_assert_msg(svc_pull_create(&svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(svc_pull_create(&fx.svc, agent, id, epoch, &pr, &out, &err) == 0, "%s", err.msg);
     n = json_integer_value(json_object_get(json_object_get(out, "pull_request"), "number"));
     json_decref(out);
     p = fake_pull(kind, n);
@@ -880,7 +869,7 @@ int main(void)
 
     testdb_setup();
     fixtures_up();
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, project_upsert);
     tcase_add_test(tc, branch_and_pr_on_git_backend);
