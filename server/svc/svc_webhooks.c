@@ -10,6 +10,7 @@
 #include "store/queue.h"
 #include "store/review.h"
 #include "svc/svc_forge.h"
+#include "svc/svc_whevent.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -157,400 +158,6 @@ static bool svc_webhooks_verified(const char *secret, const struct svc_webhooks_
     return false;
 }
 
-/* What a delivery means for Drover. */
-enum svc_webhooks_kind {
-    HOOK_IGNORE = 0,
-    HOOK_PING,
-    HOOK_MERGED,
-    HOOK_CLOSED,
-    HOOK_REOPENED, /* the pull request is open again: only its recorded state changes */
-    HOOK_COMMENT,  /* a review comment on a pull request (maybe asking for a rework) */
-    HOOK_ISSUE,    /* an issue addressed to Drover */
-};
-
-struct svc_webhooks_ev {
-    enum svc_webhooks_kind kind;
-    char name[200]; /* "pull_request.closed", recorded with the delivery */
-    long long number;
-    const char *branch, *url, *author;
-    const char *body, *path, *ckind; /* HOOK_COMMENT */
-    long long line;
-    char forge_id[32];            /* the comment's id on the forge, "" when none */
-    const char *diff_hunk, *curl; /* an inline comment's diff and link */
-    long long position;
-    bool rework; /* changes requested, or addressed */
-    /* A rework whose inline comments the webhook does not carry: read them back (GitHub: the
-     * review's id; Gitea: the reviewer's latest review in review_state; GitLab: every
-     * unresolved diff note). */
-    bool fetch;
-    long long review_id;
-    const char *review_state;
-    const char *issue_title, *issue_body, *issue_url; /* HOOK_ISSUE */
-    /* HOOK_ISSUE: the forge login of the issue's author (NULL when the payload names it only by
-     * id: GitLab, when someone else acted). `author` is then whoever asked Drover for it. */
-    const char *issue_author;
-};
-
-/* The member at a dotted path ("review.user.login") of `o`, or NULL. */
-static const json_t *svc_webhooks_at(const json_t *o, const char *path)
-{
-    char key[64];
-    const char *dot;
-
-    while (o && (dot = strchr(path, '.'))) {
-        snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
-        o = json_object_get(o, key);
-        path = dot + 1;
-    }
-    return json_object_get(o, path);
-}
-
-static const char *js(const json_t *o, const char *path)
-{
-    return json_string_value(svc_webhooks_at(o, path));
-}
-
-static long long ji(const json_t *o, const char *path)
-{
-    return json_integer_value(svc_webhooks_at(o, path));
-}
-
-static void svc_webhooks_id(struct svc_webhooks_ev *e, const json_t *o)
-{
-    long long id = ji(o, "id");
-
-    if (id > 0)
-        snprintf(e->forge_id, sizeof(e->forge_id), "%lld", id);
-}
-
-/* Addressed to Drover: the project's mention, or a line starting with "/drover". */
-static bool svc_webhooks_addressed(const char *text, const char *mention)
-{
-    if (!text)
-        return false;
-    if (mention && *mention && strstr(text, mention))
-        return true;
-    for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, "/drover", 7) == 0 && !isalnum((unsigned char)p[7]))
-            return true;
-    }
-    return false;
-}
-
-/* Does the label array (objects with "name" or "title") hold `label`? */
-static bool svc_webhooks_has_label(const json_t *labels, const char *label)
-{
-    size_t i;
-    json_t *l;
-
-    json_array_foreach(labels, i, l)
-    {
-        const char *n = json_is_string(l) ? json_string_value(l) : js(l, "name");
-
-        if (!n)
-            n = js(l, "title");
-        if (n && strcasecmp(n, label) == 0)
-            return true;
-    }
-    return false;
-}
-
-static void svc_webhooks_pr(struct svc_webhooks_ev *e, const json_t *pr)
-{
-    e->number = ji(pr, "number");
-    e->branch = js(pr, "head.ref");
-    e->url = js(pr, "html_url");
-}
-
-/* An issue addressed to Drover by `requester` (a forge login). GitLab's (a note's "issue", an
- * Issue Hook's object_attributes) names its number, body and link its own way, and its author
- * only by id: the author's login is known when the acting user (b's "user") is the author. */
-static void svc_webhooks_issue(struct svc_webhooks_ev *e, const json_t *b, const json_t *issue,
-                               bool gitlab, const char *requester)
-{
-    e->kind = HOOK_ISSUE;
-    e->number = ji(issue, gitlab ? "iid" : "number");
-    e->issue_title = js(issue, "title");
-    e->issue_body = js(issue, gitlab ? "description" : "body");
-    e->issue_url = js(issue, gitlab ? "url" : "html_url");
-    e->author = requester;
-    if (!gitlab)
-        e->issue_author = js(issue, "user.login");
-    else if (ji(b, "user.id") > 0 && ji(b, "user.id") == ji(issue, "author_id"))
-        e->issue_author = js(b, "user.username");
-}
-
-/* A comment of kind `ckind` on the payload's pull request: its body and author (dotted paths). */
-static void svc_webhooks_pr_comment(struct svc_webhooks_ev *e, const json_t *b, const char *ckind,
-                                    const char *body, const char *author)
-{
-    svc_webhooks_pr(e, json_object_get(b, "pull_request"));
-    e->kind = HOOK_COMMENT;
-    e->ckind = ckind;
-    e->body = js(b, body);
-    e->author = js(b, author);
-}
-
-/* GitHub's and Gitea's pull_request "reopened" and "closed" (merged or not), which share their
- * payload; false for any other event. */
-static bool svc_webhooks_pr_state(const char *event, const char *action, const json_t *b,
-                                  struct svc_webhooks_ev *e)
-{
-    const json_t *pr = json_object_get(b, "pull_request");
-
-    if (strcmp(event, "pull_request") != 0 || !action)
-        return false;
-    if (strcmp(action, "reopened") == 0) {
-        svc_webhooks_pr(e, pr);
-        e->kind = HOOK_REOPENED;
-        return true;
-    }
-    if (strcmp(action, "closed") == 0) {
-        svc_webhooks_pr(e, pr);
-        e->kind = json_is_true(json_object_get(pr, "merged")) ? HOOK_MERGED : HOOK_CLOSED;
-        e->author = js(b, "sender.login");
-        return true;
-    }
-    return false;
-}
-
-/* A new comment in the conversation of an issue, or of a pull request (`on_pr`: GitHub and
- * Gitea send both with the same payload): kept on the pull request, or an issue addressed to
- * Drover. */
-static void svc_webhooks_conversation(const json_t *b, bool on_pr, const char *mention,
-                                      struct svc_webhooks_ev *e)
-{
-    const json_t *issue = json_object_get(b, "issue");
-
-    if (on_pr) {
-        e->kind = HOOK_COMMENT;
-        e->number = ji(issue, "number");
-        e->url = js(issue, "html_url");
-        e->ckind = "comment";
-        e->body = js(b, "comment.body");
-        svc_webhooks_id(e, json_object_get(b, "comment"));
-        e->author = js(b, "comment.user.login");
-        e->rework = svc_webhooks_addressed(e->body, mention);
-    } else if (svc_webhooks_addressed(js(b, "comment.body"), mention)) {
-        svc_webhooks_issue(e, b, issue, false, js(b, "comment.user.login"));
-    }
-}
-
-/* An issue opened for Drover: addressed to it in its body, or opened with its label. */
-static bool svc_webhooks_opened(const char *action, const json_t *issue, const char *mention,
-                                const char *label)
-{
-    return strcmp(action, "opened") == 0 &&
-           (svc_webhooks_addressed(js(issue, "body"), mention) ||
-            svc_webhooks_has_label(json_object_get(issue, "labels"), label));
-}
-
-/* GitHub's events (X-GitHub-Event), as octokit/webhooks' schemas describe them. */
-static void svc_webhooks_github(const char *event, const char *action, const json_t *b,
-                                const char *mention, const char *label, struct svc_webhooks_ev *e)
-{
-    if (svc_webhooks_pr_state(event, action, b, e))
-        return;
-    if (strcmp(event, "ping") == 0) {
-        e->kind = HOOK_PING;
-    } else if (strcmp(event, "pull_request_review") == 0 && action &&
-               strcmp(action, "submitted") == 0) {
-        const char *st = js(b, "review.state");
-
-        svc_webhooks_pr_comment(e, b, "review", "review.body", "review.user.login");
-        e->rework = (st && strcasecmp(st, "changes_requested") == 0) ||
-                    svc_webhooks_addressed(e->body, mention);
-        e->review_id = ji(b, "review.id");
-        e->fetch = e->rework && e->review_id > 0;
-    } else if (strcmp(event, "pull_request_review_comment") == 0 && action &&
-               strcmp(action, "created") == 0) {
-        svc_webhooks_pr_comment(e, b, "inline", "comment.body", "comment.user.login");
-        e->path = js(b, "comment.path");
-        e->line = ji(b, "comment.line") ? ji(b, "comment.line") : ji(b, "comment.original_line");
-        e->position = ji(b, "comment.position");
-        e->diff_hunk = js(b, "comment.diff_hunk");
-        e->curl = js(b, "comment.html_url");
-        svc_webhooks_id(e, json_object_get(b, "comment"));
-        e->rework = svc_webhooks_addressed(e->body, mention);
-    } else if (strcmp(event, "issue_comment") == 0 && action && strcmp(action, "created") == 0) {
-        svc_webhooks_conversation(
-            b, json_object_get(json_object_get(b, "issue"), "pull_request") != NULL, mention, e);
-    } else if (strcmp(event, "issues") == 0 && action) {
-        const json_t *issue = json_object_get(b, "issue");
-
-        if ((strcmp(action, "labeled") == 0 && js(b, "label.name") &&
-             strcasecmp(js(b, "label.name"), label) == 0) ||
-            svc_webhooks_opened(action, issue, mention, label))
-            svc_webhooks_issue(e, b, issue, false, js(b, "sender.login"));
-    }
-}
-
-/* Gitea's and Forgejo's (X-Gitea-Event-Type, else X-Gitea-Event), per modules/structs. */
-static void svc_webhooks_gitea(const char *event, const char *action, const json_t *b,
-                               const char *mention, const char *label, struct svc_webhooks_ev *e)
-{
-    if (svc_webhooks_pr_state(event, action, b, e))
-        return;
-    if (json_object_get(b, "review") && json_object_get(b, "pull_request")) {
-        /* Event types pull_request_review_{approved,rejected,comment}: a review's body only
-         * (its inline comments are not in the payload). */
-        const char *type = js(b, "review.type");
-
-        svc_webhooks_pr_comment(e, b, "review", "review.content", "sender.login");
-        e->rework = (!strstr(event, "approved") &&
-                     (strstr(event, "rejected") || (type && strstr(type, "rejected")))) ||
-                    svc_webhooks_addressed(e->body, mention);
-        if (!e->rework && (!e->body || !*e->body))
-            e->kind = HOOK_IGNORE;
-        /* The payload names no review id: the reviewer's latest review of this kind. */
-        e->fetch = e->rework;
-        e->review_state = strstr(event, "rejected") || (type && strstr(type, "rejected"))
-                              ? "REQUEST_CHANGES"
-                          : strstr(event, "approved") ? "APPROVED"
-                                                      : "COMMENT";
-    } else if (json_object_get(b, "comment") && json_object_get(b, "issue") && action &&
-               strcmp(action, "created") == 0) {
-        /* Event types issue_comment and pull_request_comment (X-Gitea-Event: issue_comment). */
-        svc_webhooks_conversation(b, json_is_true(json_object_get(b, "is_pull")), mention, e);
-    } else if ((strcmp(event, "issues") == 0 || strcmp(event, "issue_label") == 0) && action) {
-        const json_t *issue = json_object_get(b, "issue");
-
-        if ((strcmp(action, "label_updated") == 0 &&
-             svc_webhooks_has_label(json_object_get(issue, "labels"), label)) ||
-            svc_webhooks_opened(action, issue, mention, label))
-            svc_webhooks_issue(e, b, issue, false, js(b, "sender.login"));
-    }
-}
-
-/*
- * GitLab's "Request changes": a merge request has no review event, but its reviewers carry a
- * state (unreviewed, review_started, reviewed, requested_changes, approved, unapproved) in
- * Merge Request Hook payloads, and a submitted review's new state arrives as an "update" whose
- * changes.reviewers lists the reviewers before and after. The username of a reviewer whose
- * state became requested_changes in this update, else NULL (a re-delivered or unrelated update
- * names no such transition).
- */
-static const char *svc_webhooks_gitlab_changes_requested(const json_t *b)
-{
-    const json_t *prev = svc_webhooks_at(b, "changes.reviewers.previous");
-    const json_t *cur = svc_webhooks_at(b, "changes.reviewers.current"), *r, *p;
-    size_t i, k;
-
-    json_array_foreach(cur, i, r)
-    {
-        const char *st = js(r, "state");
-        bool was = false;
-
-        if (!st || strcmp(st, "requested_changes") != 0)
-            continue;
-        json_array_foreach(prev, k, p)
-        {
-            const char *ps = js(p, "state");
-
-            was = was || (ji(p, "id") == ji(r, "id") && ps && strcmp(ps, st) == 0);
-        }
-        if (!was && js(r, "username"))
-            return js(r, "username");
-    }
-    return NULL;
-}
-
-/* GitLab's (X-Gitlab-Event), per doc/user/project/integrations/webhook_events.md. */
-static void svc_webhooks_gitlab(const char *event, const char *action, const json_t *b,
-                                const char *mention, const char *label, struct svc_webhooks_ev *e)
-{
-    const json_t *oa = json_object_get(b, "object_attributes");
-
-    if (strcmp(event, "Merge Request Hook") == 0 && action &&
-        (strcmp(action, "merge") == 0 || strcmp(action, "close") == 0 ||
-         strcmp(action, "reopen") == 0)) {
-        e->kind = strcmp(action, "merge") == 0   ? HOOK_MERGED
-                  : strcmp(action, "close") == 0 ? HOOK_CLOSED
-                                                 : HOOK_REOPENED;
-        e->number = ji(oa, "iid");
-        e->branch = js(oa, "source_branch");
-        e->url = js(oa, "url");
-        e->author = js(b, "user.username");
-    } else if (strcmp(event, "Merge Request Hook") == 0 && action &&
-               strcmp(action, "update") == 0 && svc_webhooks_gitlab_changes_requested(b)) {
-        /* Like GitHub's changes_requested review: a rework that reads every unresolved diff
-         * note (the review's summary, if any, arrives as a note of its own). */
-        e->kind = HOOK_COMMENT;
-        e->ckind = "review";
-        e->number = ji(oa, "iid");
-        e->branch = js(oa, "source_branch");
-        e->url = js(oa, "url");
-        e->author = svc_webhooks_gitlab_changes_requested(b);
-        e->rework = true;
-        e->fetch = true;
-    } else if (strcmp(event, "Note Hook") == 0 && !json_is_true(json_object_get(oa, "system")) &&
-               (!action || strcmp(action, "create") == 0)) {
-        const char *nt = js(oa, "noteable_type");
-
-        if (nt && strcmp(nt, "MergeRequest") == 0) {
-            const json_t *pos = json_object_get(oa, "position");
-
-            e->kind = HOOK_COMMENT;
-            e->number = ji(b, "merge_request.iid");
-            e->branch = js(b, "merge_request.source_branch");
-            e->url = js(oa, "url");
-            e->body = js(oa, "note");
-            e->author = js(b, "user.username");
-            e->ckind = pos && !json_is_null(pos) ? "inline" : "comment";
-            e->path = js(pos, "new_path") ? js(pos, "new_path") : js(pos, "old_path");
-            e->line = ji(pos, "new_line") ? ji(pos, "new_line") : ji(pos, "old_line");
-            svc_webhooks_id(e, oa);
-            e->rework = svc_webhooks_addressed(e->body, mention);
-            /* A merge request has no reviews: the rework reads every unresolved diff note. */
-            e->fetch = e->rework;
-        } else if (nt && strcmp(nt, "Issue") == 0 &&
-                   svc_webhooks_addressed(js(oa, "note"), mention)) {
-            svc_webhooks_issue(e, b, json_object_get(b, "issue"), true, js(b, "user.username"));
-        }
-    } else if (strcmp(event, "Issue Hook") == 0 && action) {
-        const json_t *prev =
-            json_object_get(json_object_get(json_object_get(b, "changes"), "labels"), "previous");
-        const json_t *cur =
-            json_object_get(json_object_get(json_object_get(b, "changes"), "labels"), "current");
-        bool added =
-            cur && svc_webhooks_has_label(cur, label) && !svc_webhooks_has_label(prev, label);
-
-        if (added || (strcmp(action, "open") == 0 &&
-                      (svc_webhooks_has_label(json_object_get(b, "labels"), label) ||
-                       svc_webhooks_addressed(js(oa, "description"), mention)))) {
-            svc_webhooks_issue(e, b, oa, true, js(b, "user.username"));
-        }
-    }
-}
-
-/* How each forge names a delivery's event and id, where its action is, and who reads it. */
-struct svc_webhooks_dialect {
-    const char *event_hdr[4];    /* the first of these headers present names the event */
-    const char *delivery_hdr[2]; /* ... and the delivery's id */
-    bool idempotency_key;        /* an Idempotency-Key, when sent, is the delivery's id first */
-    const char *action;          /* the body's member (a dotted path) holding the action */
-    void (*classify)(const char *event, const char *action, const json_t *b, const char *mention,
-                     const char *label, struct svc_webhooks_ev *e);
-};
-
-static const struct svc_webhooks_dialect svc_webhooks_dialects[] = {
-    [SVC_WEBHOOKS_GITEA] = {{"x-gitea-event-type", "x-forgejo-event-type", "x-gitea-event",
-                             "x-forgejo-event"},
-                            {"x-gitea-delivery", "x-forgejo-delivery"},
-                            false,
-                            "action",
-                            svc_webhooks_gitea},
-    [SVC_WEBHOOKS_GITLAB] = {{"x-gitlab-event"},
-                             {"webhook-id", "x-gitlab-event-uuid"},
-                             true,
-                             "object_attributes.action",
-                             svc_webhooks_gitlab},
-    [SVC_WEBHOOKS_GITHUB] =
-        {{"x-github-event"}, {"x-github-delivery"}, false, "action", svc_webhooks_github},
-};
-
 /* The first of `names` (up to n, NULL-terminated early) present in the headers, into out. */
 static void svc_webhooks_first_header(const char *headers, const char *const *names, size_t n,
                                       char *out, size_t outsz)
@@ -563,9 +170,8 @@ static void svc_webhooks_first_header(const char *headers, const char *const *na
 
 /* An issue addressed to Drover: one task of the project per issue. */
 static int svc_webhooks_issue_task(struct svc_ctx *c, int64_t project_id,
-                                   const struct svc_webhooks_in *in,
-                                   const struct svc_webhooks_ev *e, int64_t *task_id, bool *created,
-                                   struct err *err)
+                                   const struct svc_webhooks_in *in, const struct svc_whevent *e,
+                                   int64_t *task_id, bool *created, struct err *err)
 {
     struct model_task_new t = {0};
     char *title = mem_printf("%s#%lld: %s", in->forge == SVC_WEBHOOKS_GITLAB ? "issue " : "issue ",
@@ -611,9 +217,8 @@ static int svc_webhooks_issue_task(struct svc_ctx *c, int64_t project_id,
  * read), then the forge's REST API, outside any transaction. 0 with *comments (owned; NULL when
  * there is no live task to read them for); -1 with err saying why they could not be read.
  */
-static int svc_webhooks_fetch(struct svc_ctx *c, int64_t project_id,
-                              const struct svc_webhooks_ev *e, json_t **comments, bool *cut,
-                              struct err *err)
+static int svc_webhooks_fetch(struct svc_ctx *c, int64_t project_id, const struct svc_whevent *e,
+                              json_t **comments, bool *cut, struct err *err)
 {
     struct forge_review_ref ref = {.number = e->number,
                                    .review_id = e->review_id,
@@ -694,9 +299,8 @@ static int svc_webhooks_keep_inline(struct svc_ctx *c, int64_t task_id, const js
 /* What the review's read from the forge left out, on the task's activity: the inline comments
  * it could not read (`fetch_err`), or those past the bound (`cut`). */
 static int svc_webhooks_fetch_notes(struct svc_ctx *c, int64_t task_id,
-                                    const struct svc_webhooks_in *in,
-                                    const struct svc_webhooks_ev *e, bool cut,
-                                    const struct err *fetch_err, struct err *err)
+                                    const struct svc_webhooks_in *in, const struct svc_whevent *e,
+                                    bool cut, const struct err *fetch_err, struct err *err)
 {
     const char *forge = svc_webhooks_names[in->forge];
     char *msg;
@@ -726,7 +330,7 @@ static int svc_webhooks_fetch_notes(struct svc_ctx *c, int64_t task_id,
 
 /* Apply a classified delivery to its task. *outcome is a static string. */
 static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
-                              const struct svc_webhooks_in *in, const struct svc_webhooks_ev *e,
+                              const struct svc_webhooks_in *in, const struct svc_whevent *e,
                               const json_t *inline_c, bool cut, const struct err *fetch_err,
                               int64_t *task_id, const char **outcome, bool *created,
                               struct err *err)
@@ -740,11 +344,11 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
     *created = false;
     snprintf(actor, sizeof(actor), "%s:%s", svc_webhooks_names[in->forge],
              e->author && *e->author ? e->author : "webhook");
-    if (e->kind == HOOK_IGNORE || e->kind == HOOK_PING) {
-        *outcome = e->kind == HOOK_PING ? "pong" : "ignored";
+    if (e->kind == SVC_WHEVENT_IGNORE || e->kind == SVC_WHEVENT_PING) {
+        *outcome = e->kind == SVC_WHEVENT_PING ? "pong" : "ignored";
         return 0;
     }
-    if (e->kind == HOOK_ISSUE) {
+    if (e->kind == SVC_WHEVENT_ISSUE) {
         if (svc_webhooks_issue_task(c, project_id, in, e, task_id, created, err) < 0)
             return -1;
         *outcome = *created ? "task_created" : "task_exists";
@@ -759,11 +363,12 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
     if (queue_get(c->db, *task_id, &t, err) < 0)
         return -1;
     snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(t, "state")));
-    if (e->kind == HOOK_MERGED || e->kind == HOOK_CLOSED || e->kind == HOOK_REOPENED) {
+    if (e->kind == SVC_WHEVENT_MERGED || e->kind == SVC_WHEVENT_CLOSED ||
+        e->kind == SVC_WHEVENT_REOPENED) {
         fields = json_pack("{s:s}", "state",
-                           e->kind == HOOK_MERGED   ? "merged"
-                           : e->kind == HOOK_CLOSED ? "closed"
-                                                    : "open");
+                           e->kind == SVC_WHEVENT_MERGED   ? "merged"
+                           : e->kind == SVC_WHEVENT_CLOSED ? "closed"
+                                                           : "open");
         if (e->url)
             json_object_set_new(fields, "url", json_string(e->url));
         if (review_pr_update(c->db, *task_id, fields, err) < 0)
@@ -772,10 +377,10 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
     json_decref(t);
     t = NULL;
     switch (e->kind) {
-    case HOOK_REOPENED:
+    case SVC_WHEVENT_REOPENED:
         *outcome = "pr_state"; /* a cancelled task stays cancelled: retry it to work again */
         break;
-    case HOOK_MERGED:
+    case SVC_WHEVENT_MERGED:
         if (strcmp(state, "ready_to_test") != 0) {
             *outcome = "merged_noted";
             break;
@@ -784,7 +389,7 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
             goto out;
         *outcome = "completed";
         break;
-    case HOOK_CLOSED:
+    case SVC_WHEVENT_CLOSED:
         if (model_state_terminal(state)) {
             *outcome = "closed_noted";
             break;
@@ -794,7 +399,7 @@ static int svc_webhooks_apply(struct svc_ctx *c, int64_t project_id,
             goto out;
         *outcome = "cancelled";
         break;
-    default: /* HOOK_COMMENT */
+    default: /* SVC_WHEVENT_COMMENT */
     {
         struct review_comment kept = {.kind = e->ckind ? e->ckind : "comment",
                                       .author = e->author,
@@ -842,8 +447,8 @@ out:
 int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, int *status,
                          json_t **out, bool *reroute, struct err *err)
 {
-    const struct svc_webhooks_dialect *dialect;
-    struct svc_webhooks_ev e;
+    const struct svc_whevent_dialect *dialect;
+    struct svc_whevent e;
     struct err ferr = {0};
     json_t *inline_c = NULL;
     bool fetch_failed = false, cut = false;
@@ -892,7 +497,7 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
         mention = "@drover";
     if (!label)
         label = "drover";
-    dialect = &svc_webhooks_dialects[in->forge];
+    dialect = svc_whevent_dialect(in->forge);
     svc_webhooks_first_header(in->headers, dialect->event_hdr,
                               sizeof(dialect->event_hdr) / sizeof(dialect->event_hdr[0]), event,
                               sizeof(event));
@@ -903,7 +508,7 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
                                   sizeof(dialect->delivery_hdr) / sizeof(dialect->delivery_hdr[0]),
                                   delivery, sizeof(delivery));
     if (event[0]) {
-        const char *action = js(body, dialect->action);
+        const char *action = svc_whevent_str(body, dialect->action);
 
         snprintf(e.name, sizeof(e.name), "%.120s%s%.60s", event, action ? "." : "",
                  action ? action : "");
