@@ -7,15 +7,22 @@
 # counted. tests/bench/callgrind_load.py drives one agent over one keep-alive connection:
 #   claims      CALLGRIND_TASKS x (get_next_task -> update_task_status completed)
 #   heartbeats  CALLGRIND_BEATS x heartbeat for one held task
+# and, on /mcp, the same heartbeat as the v2 TypeScript SDK client sends it in each MCP era
+# (issue 15: a modern call must cost no more than a legacy one):
+#   legacy      CALLGRIND_ERA_BEATS x heartbeat in 2025-11-25, inside an initialized session
+#   modern      CALLGRIND_ERA_BEATS x heartbeat in 2026-07-28: stateless, _meta + headers
 # and the counters are zeroed and dumped around each phase (callgrind_control).
 # The figures are compared with the committed baseline tests/bench/callgrind_baseline.json
 # (same build type): a rise of more than CALLGRIND_TOLERANCE percent (3) is reported as a
 # REGRESSION (exit 3 with CALLGRIND_STRICT=1). CALLGRIND_UPDATE=1 rewrites the baseline.
 # Ends with one JSON line:
-#   {"claim_complete_ir","heartbeat_ir","baseline_claim_complete_ir","baseline_heartbeat_ir",
-#    "claim_complete_change_pct","heartbeat_change_pct","regression","build_type"}
+#   {"claim_complete_ir","heartbeat_ir","heartbeat_legacy_mcp_ir","heartbeat_modern_mcp_ir",
+#    "modern_legacy_ratio","baseline_<each of the four>","<each>_change_pct","regression",
+#    "build_type"}   (the four: claim_complete, heartbeat, heartbeat_legacy_mcp,
+#    heartbeat_modern_mcp; a figure the baseline lacks is not compared)
 #
-# Env: CALLGRIND_TASKS=200 CALLGRIND_BEATS=400 CALLGRIND_TOLERANCE=3 BENCH_BUILD_DIR (a build
+# Env: CALLGRIND_TASKS=200 CALLGRIND_BEATS=400 CALLGRIND_ERA_BEATS=200 CALLGRIND_TOLERANCE=3
+#   BENCH_BUILD_DIR (a build
 #   to use instead of building Release into build/bench) BENCH_PG=own|env (as scripts/bench.sh)
 #   BENCH_PORT=18590 BENCH_DIR CALLGRIND_BASELINE (another baseline file)
 set -euo pipefail
@@ -25,6 +32,7 @@ cd "$DROVER_ROOT"
 
 tasks=${CALLGRIND_TASKS:-200}
 beats=${CALLGRIND_BEATS:-400}
+era_beats=${CALLGRIND_ERA_BEATS:-200}
 tol=${CALLGRIND_TOLERANCE:-3}
 port=${BENCH_PORT:-18590}
 pgmode=${BENCH_PG:-own}
@@ -81,32 +89,52 @@ callgrind_control -z "$pid" >/dev/null
 load heartbeats "$beats" "$held"
 callgrind_control -d "$pid" >/dev/null
 beat_ir=$(($(ir_of) / beats))
+# The eras on /mcp: the session is opened, and each era's first calls made, outside the count.
+session=$(load session)
+load legacy 5 "$held" "$session"
+load modern 5 "$held"
+callgrind_control -z "$pid" >/dev/null
+load legacy "$era_beats" "$held" "$session"
+callgrind_control -d "$pid" >/dev/null
+legacy_ir=$(($(ir_of) / era_beats))
+callgrind_control -z "$pid" >/dev/null
+load modern "$era_beats" "$held"
+callgrind_control -d "$pid" >/dev/null
+modern_ir=$(($(ir_of) / era_beats))
 kill -TERM "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 
-b_claim=0 b_beat=0 b_type=
-if [ -f "$baseline" ]; then
-  b_claim=$(jq -r '.claim_complete_ir // 0' "$baseline")
-  b_beat=$(jq -r '.heartbeat_ir // 0' "$baseline")
-  b_type=$(jq -r '.build_type // ""' "$baseline")
-fi
+# name=measured pairs, in the JSON line's order; each compared with the baseline's .<name>_ir
+figures=(claim_complete="$claim_ir" heartbeat="$beat_ir" heartbeat_legacy_mcp="$legacy_ir"
+  heartbeat_modern_mcp="$modern_ir")
+b_type=
+[ -f "$baseline" ] && b_type=$(jq -r '.build_type // ""' "$baseline")
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? (a - b) * 100 / b : 0) }'; }
-c_pct=$(pct "$claim_ir" "$b_claim")
-h_pct=$(pct "$beat_ir" "$b_beat")
+ratio=$(awk -v m="$modern_ir" -v l="$legacy_ir" 'BEGIN { printf "%.3f", (l > 0 ? m / l : 0) }')
 regression=false
-if [ "$b_type" = "$btype" ]; then
-  awk -v c="$c_pct" -v h="$h_pct" -v t="$tol" 'BEGIN { exit !(c > t || h > t) }' && regression=true
-else
+[ "$b_type" = "$btype" ] ||
   drover_log "baseline is of a ${b_type:-missing} build, this is $btype: not compared"
-fi
-printf '%-44s %s\n' "instructions per claim+complete" "$claim_ir (baseline $b_claim, $c_pct%)"
-printf '%-44s %s\n' "instructions per heartbeat" "$beat_ir (baseline $b_beat, $h_pct%)"
+json= base_json= pct_json= upd=
+for f in "${figures[@]}"; do
+  name=${f%%=*} ir=${f#*=} b=0
+  [ -f "$baseline" ] && b=$(jq -r ".${name}_ir // 0" "$baseline")
+  p=$(pct "$ir" "$b")
+  if [ "$b_type" = "$btype" ] && awk -v p="$p" -v t="$tol" 'BEGIN { exit !(p > t) }'; then
+    regression=true
+  fi
+  printf '%-44s %s\n' "instructions per ${name//_/ }" "$ir (baseline $b, $p%)"
+  json+="\"${name}_ir\":$ir,"
+  base_json+="\"baseline_${name}_ir\":$b,"
+  pct_json+="\"${name}_change_pct\":$p,"
+  upd+="\"${name}_ir\":$ir,"
+done
+printf '%-44s %s\n' "modern / legacy (heartbeat on /mcp)" "$ratio"
 [ "$regression" = false ] || drover_log "REGRESSION: more than $tol% above the baseline"
 if [ "${CALLGRIND_UPDATE:-0}" = 1 ]; then
-  printf '{"claim_complete_ir":%d,"heartbeat_ir":%d,"build_type":"%s","tasks":%d,"beats":%d}\n' \
-    "$claim_ir" "$beat_ir" "$btype" "$tasks" "$beats" >"$baseline"
+  printf '{%s"build_type":"%s","tasks":%d,"beats":%d,"era_beats":%d}\n' \
+    "$upd" "$btype" "$tasks" "$beats" "$era_beats" >"$baseline"
   drover_log "baseline written: $baseline"
 fi
-printf '{"claim_complete_ir":%d,"heartbeat_ir":%d,"baseline_claim_complete_ir":%d,"baseline_heartbeat_ir":%d,"claim_complete_change_pct":%s,"heartbeat_change_pct":%s,"regression":%s,"build_type":"%s"}\n' \
-  "$claim_ir" "$beat_ir" "$b_claim" "$b_beat" "$c_pct" "$h_pct" "$regression" "$btype"
+printf '{%s"modern_legacy_ratio":%s,%s%s"regression":%s,"build_type":"%s"}\n' \
+  "$json" "$ratio" "$base_json" "$pct_json" "$regression" "$btype"
 [ "$regression" = false ] || [ "${CALLGRIND_STRICT:-0}" != 1 ] || exit 3
