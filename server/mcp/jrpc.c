@@ -32,11 +32,8 @@ int jrpc_depth(const char *s, size_t len)
     return max;
 }
 
-int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz)
+int jrpc_check(const char *body, size_t len, int *code, char *msg, size_t msgsz)
 {
-    json_error_t je;
-
-    *out = NULL;
     *code = JRPC_PARSE_ERROR;
     if (!body || len == 0) {
         snprintf(msg, msgsz, "Parse error: empty body");
@@ -51,6 +48,16 @@ int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg,
         snprintf(msg, msgsz, "Parse error: JSON nested deeper than %d levels", JRPC_MAX_DEPTH);
         return -1;
     }
+    *code = 0;
+    msg[0] = '\0';
+    return 0;
+}
+
+int jrpc_load(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz)
+{
+    json_error_t je;
+
+    *code = JRPC_PARSE_ERROR;
     *out = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!*out) {
         snprintf(msg, msgsz, "Parse error: %s (line %d, column %d)", je.text, je.line, je.column);
@@ -66,6 +73,95 @@ int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg,
     *code = 0;
     msg[0] = '\0';
     return 0;
+}
+
+int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    if (jrpc_check(body, len, code, msg, msgsz) < 0)
+        return -1;
+    return jrpc_load(body, len, out, code, msg, msgsz);
+}
+
+/* What the next string at a depth is, to jrpc_meta_span: a key of interest, or neither. */
+enum jrpc_key { JRPC_KEY_OTHER, JRPC_KEY_PARAMS, JRPC_KEY_META };
+
+/* The closing quote of the string whose text starts at s[b]: its index, or len when none. */
+static size_t jrpc_string_end(const char *s, size_t len, size_t b)
+{
+    for (size_t i = b;;) {
+        const char *q = memchr(s + i, '"', len - i);
+        size_t j, k;
+
+        if (!q)
+            return len;
+        j = (size_t)(q - s);
+        for (k = j; k > b && s[k - 1] == '\\'; k--)
+            ;
+        if ((j - k) % 2 == 0) /* not escaped: an even run of backslashes before it */
+            return j;
+        i = j + 1;
+    }
+}
+
+bool jrpc_meta_span(const char *s, size_t len, size_t *off, size_t *n, int *max_depth)
+{
+    /* Depths 1 (the message) and 2 (params) only: is it an object, is a key next, which key
+     * came last. in_params: depth 2 is the object of the message's "params". */
+    bool obj[3] = {false}, key_next[3] = {false}, in_params = false, in_meta = false;
+    enum jrpc_key last[3] = {JRPC_KEY_OTHER};
+    int depth = 0;
+    size_t start = 0;
+    bool found = false;
+
+    *max_depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '"') {
+            size_t b = i + 1;
+            if ((i = jrpc_string_end(s, len, b)) >= len)
+                return false;
+            if (depth >= 1 && depth <= 2 && obj[depth] && key_next[depth]) {
+                size_t kl = i - b;
+                if (memchr(s + b, '\\', kl))
+                    return false; /* an escaped key may spell "params" or "_meta": not ours */
+                last[depth] = depth == 1 && kl == 6 && memcmp(s + b, "params", 6) == 0
+                                  ? JRPC_KEY_PARAMS
+                              : depth == 2 && in_params && kl == 5 && memcmp(s + b, "_meta", 5) == 0
+                                  ? JRPC_KEY_META
+                                  : JRPC_KEY_OTHER;
+                key_next[depth] = false;
+            }
+        } else if (c == '{' || c == '[') {
+            if (++depth > *max_depth)
+                *max_depth = depth;
+            if (depth == 2)
+                in_params = c == '{' && obj[1] && last[1] == JRPC_KEY_PARAMS;
+            if (depth == 3 && c == '{' && in_params && last[2] == JRPC_KEY_META) {
+                if (found)
+                    return false; /* twice: the parser's duplicate-key error, not ours */
+                start = i;
+                in_meta = true;
+            }
+            if (depth <= 2) {
+                obj[depth] = key_next[depth] = c == '{';
+                last[depth] = JRPC_KEY_OTHER;
+            }
+        } else if (c == '}' || c == ']') {
+            if (depth == 3 && in_meta) {
+                *off = start;
+                *n = i + 1 - start;
+                found = true;
+                in_meta = false;
+            }
+            if (depth == 2)
+                in_params = false;
+            if (--depth < 0)
+                return false;
+        } else if (c == ',' && depth >= 1 && depth <= 2 && obj[depth])
+            key_next[depth] = true;
+    }
+    return found && depth == 0;
 }
 
 const json_t *jrpc_id(const json_t *msg)

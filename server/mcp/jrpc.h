@@ -40,6 +40,20 @@ enum jrpc_kind {
  */
 int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz);
 
+/* jrpc_parse in its two steps: the checks on the text (UTF-8, NUL, depth, not empty), then the
+ * parse itself (not a JSON object or array: JRPC_INVALID_REQUEST). Each 0, or -1 as above. */
+int jrpc_check(const char *body, size_t len, int *code, char *msg, size_t msgsz);
+int jrpc_load(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz);
+
+/*
+ * Where the value of params._meta lies in the text of one request, [*off, *off + *n), and the
+ * text's nesting depth (as jrpc_depth): true only when it is an object, under keys spelled
+ * without escapes, once, in a message whose brackets and strings close. A scan of brackets and
+ * strings, not a parse: the text may still be invalid JSON (mcp_meta.h parses both parts
+ * before trusting it).
+ */
+bool jrpc_meta_span(const char *s, size_t len, size_t *off, size_t *n, int *max_depth);
+
 /* Nesting depth of the JSON text (brackets outside strings). Pure scan, no allocation. */
 int jrpc_depth(const char *s, size_t len);
 

@@ -4,6 +4,7 @@
 #include "core/mem.h"
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
+#include "mcp/mcp_meta.h"
 #include "mcp/mcp_modern.h"
 #include "mcp/tools.h"
 #include "mcp/tools_submit.h"
@@ -128,8 +129,11 @@ static json_t *mcp_serve_parse(const struct mcp_request *rq, struct mcp_reply *r
     json_t *msg = NULL;
     int code;
     char emsg[256];
+    /* A 2026-07-28 POST (its header says so): the _meta envelope from the thread's cache. */
+    bool modern = rq->hdrs && rq->version && !mcp_version_supported(rq->version);
 
-    if (jrpc_parse(rq->body, rq->body_len, &msg, &code, emsg, sizeof(emsg)) < 0) {
+    if ((modern ? mcp_meta_parse : jrpc_parse)(rq->body, rq->body_len, &msg, &code, emsg,
+                                               sizeof(emsg)) < 0) {
         mcp_serve_json(rp, 400, jrpc_error(NULL, code, emsg, NULL));
         return NULL;
     }
