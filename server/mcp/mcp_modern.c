@@ -152,10 +152,10 @@ static void mcp_modern_listen(struct mcp_ctx *c, const json_t *id, const json_t 
  * set. HeaderMismatch first (a gateway may have routed on the header), then
  * UnsupportedProtocolVersion with the versions we speak and the one requested.
  */
-static int mcp_modern_version(const json_t *msg, const struct mcp_headers *h,
+static int mcp_modern_version(const json_t *meta, const struct mcp_headers *h,
                               struct mcp_modern_out *o)
 {
-    const json_t *mv = json_object_get(mcp_modern_meta(msg), MCP_META_VERSION);
+    const json_t *mv = json_object_get(meta, MCP_META_VERSION);
     const char *v;
 
     if (mv && !json_is_string(mv)) {
@@ -195,11 +195,11 @@ static int mcp_modern_version(const json_t *msg, const struct mcp_headers *h,
     return 0;
 }
 
-/* The required _meta fields (basic/index): 0, or -1 with `o` set (-32602, HTTP 400). */
-static int mcp_modern_meta_ok(struct mcp_ctx *c, const json_t *msg, struct mcp_modern_out *o)
+/* The required _meta fields (basic/index) of a message's params and params._meta: 0, or -1
+ * with `o` set (-32602, HTTP 400). */
+static int mcp_modern_meta_ok(struct mcp_ctx *c, const json_t *params, const json_t *meta,
+                              struct mcp_modern_out *o)
 {
-    const json_t *params = json_object_get(msg, "params");
-    const json_t *meta = json_object_get(params, "_meta");
     const json_t *caps = json_object_get(meta, MCP_META_CAPS);
     const json_t *info = json_object_get(meta, MCP_META_CLIENT);
 
@@ -257,7 +257,7 @@ void mcp_modern_handle(struct mcp_ctx *c, const json_t *msg, const struct mcp_he
 {
     struct mcp_modern_out o = {.status = 200};
     const char *why, *method;
-    const json_t *id = jrpc_id(msg);
+    const json_t *id = jrpc_id(msg), *params, *meta;
     enum jrpc_kind kind = jrpc_classify(msg, &why);
     char hwhy[300];
 
@@ -272,20 +272,22 @@ void mcp_modern_handle(struct mcp_ctx *c, const json_t *msg, const struct mcp_he
     if (kind != JRPC_KIND_REQUEST)
         return; /* notifications and stray responses: accepted, nothing to answer */
     method = json_string_value(json_object_get(msg, "method"));
-    if (mcp_modern_version(msg, h, &o) < 0)
+    params = json_object_get(msg, "params");
+    meta = json_object_get(params, "_meta");
+    if (mcp_modern_version(meta, h, &o) < 0)
         goto out;
-    if (h && mcp_headers_check(h, msg,
-                               strcmp(method, "tools/call") == 0
-                                   ? tools_input_schema(json_string_value(
-                                         json_object_get(json_object_get(msg, "params"), "name")))
-                                   : NULL,
-                               hwhy, sizeof(hwhy)) < 0) {
+    if (h && mcp_headers_check(
+                 h, msg,
+                 strcmp(method, "tools/call") == 0
+                     ? tools_header_schema(json_string_value(json_object_get(params, "name")))
+                     : NULL,
+                 hwhy, sizeof(hwhy)) < 0) {
         mcp_modern_fail(&o, 400, JRPC_HEADER_MISMATCH, NULL, "%s", hwhy);
         goto out;
     }
-    if (mcp_modern_meta_ok(c, msg, &o) < 0)
+    if (mcp_modern_meta_ok(c, params, meta, &o) < 0)
         goto out;
-    mcp_modern_dispatch(c, id, method, json_object_get(msg, "params"), &o);
+    mcp_modern_dispatch(c, id, method, params, &o);
     if (!o.result && !o.code && (c->park_seconds > 0 || c->listen))
         return; /* held, or a stream: answered later */
 out:

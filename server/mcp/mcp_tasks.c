@@ -102,12 +102,16 @@ json_t *mcp_tasks_detailed(const json_t *task, const char *handle)
 
 json_t *mcp_tasks_maybe_task(struct mcp_ctx *c, const char *name, json_t *result)
 {
-    const json_t *sc = json_object_get(result, "structuredContent");
-    const json_t *task = json_object_get(sc, "task");
-    const char *h = json_string_value(json_object_get(sc, "task_handle"));
+    const json_t *sc, *task;
+    const char *h;
     json_t *t;
 
-    if (strcmp(name, "submit_task") != 0 || !mcp_modern_has_extension(c, MCP_TASKS_EXT) ||
+    if (strcmp(name, "submit_task") != 0) /* the one tool that starts a task: the others quickly */
+        return result;
+    sc = json_object_get(result, "structuredContent");
+    task = json_object_get(sc, "task");
+    h = json_string_value(json_object_get(sc, "task_handle"));
+    if (!mcp_modern_has_extension(c, MCP_TASKS_EXT) ||
         json_is_true(json_object_get(result, "isError")) || !task || !h)
         return result;
     t = mcp_tasks_detailed(task, h);

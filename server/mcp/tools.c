@@ -185,6 +185,8 @@ static const struct tools_def tools_table[] = {
 
 static pthread_once_t tools_once = PTHREAD_ONCE_INIT;
 static json_t *tools_cached;
+/* Whether tool i's inputSchema declares an x-mcp-header (2026-07-28 checks those headers). */
+static bool tools_hdr_any[TOOLS_N];
 
 static void tools_build(void)
 {
@@ -194,10 +196,15 @@ static void tools_build(void)
         json_t *in = json_loads(tools_table[i].input, 0, &je);
         json_t *out = json_loads(tools_table[i].output, 0, &je);
 
+        const char *hdrs[MCP_HEADERS_PARAMS_MAX];
+        size_t nh = 0;
+
         if (!in || !out) { /* a typo in the table above: fail loudly in every test */
             log_error("tools", "schema of %s does not parse: %s", tools_table[i].name, je.text);
             abort();
         }
+        mcp_headers_schema_names(in, hdrs, &nh, MCP_HEADERS_PARAMS_MAX);
+        tools_hdr_any[i] = nh > 0;
         json_array_append_new(
             tools_cached, json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", tools_table[i].name, "title",
                                     tools_table[i].title, "description", tools_table[i].description,
@@ -226,19 +233,16 @@ json_t *tools_list_for(const struct mcp_ctx *c)
     return list;
 }
 
-const json_t *tools_input_schema(const char *name)
+const json_t *tools_header_schema(const char *name)
 {
-    size_t i;
-    const json_t *t;
-
     if (tools_submit_known(name))
         return tools_submit_schema(name);
     pthread_once(&tools_once, tools_build);
-    json_array_foreach(tools_cached, i, t)
-    {
-        if (name && strcmp(json_string_value(json_object_get(t, "name")), name) == 0)
-            return json_object_get(t, "inputSchema");
-    }
+    for (size_t i = 0; name && i < TOOLS_N; i++)
+        if (strcmp(tools_table[i].name, name) == 0)
+            return tools_hdr_any[i]
+                       ? json_object_get(json_array_get(tools_cached, i), "inputSchema")
+                       : NULL;
     return NULL;
 }
 

@@ -18,8 +18,10 @@ json_t *tools_list(void);
  * both with auth off. */
 json_t *tools_list_for(const struct mcp_ctx *c);
 
-/* The inputSchema of tool `name` (borrowed, read-only, lives as long as the process), or NULL. */
-const json_t *tools_input_schema(const char *name);
+/* The inputSchema of tool `name` when it declares x-mcp-header properties (borrowed, read-only,
+ * lives as long as the process); NULL for a tool without them (no Mcp-Param-* to check) or an
+ * unknown one. */
+const json_t *tools_header_schema(const char *name);
 
 /* The x-mcp-header names the tools' inputSchemas declare (2026-07-28: mirrored into
  * Mcp-Param-{name} headers), into names[max] (borrowed, static); returns how many. Any thread. */
