@@ -104,17 +104,17 @@ static size_t jrpc_string_end(const char *s, size_t len, size_t b)
     }
 }
 
-bool jrpc_meta_span(const char *s, size_t len, size_t *off, size_t *n, int *max_depth)
+bool jrpc_meta_span(const char *s, size_t len, jrpc_known_fn known, void *arg, struct jrpc_span *sp)
 {
     /* Depths 1 (the message) and 2 (params) only: is it an object, is a key next, which key
      * came last. in_params: depth 2 is the object of the message's "params". */
     bool obj[3] = {false}, key_next[3] = {false}, in_params = false, in_meta = false;
     enum jrpc_key last[3] = {JRPC_KEY_OTHER};
-    int depth = 0;
-    size_t start = 0;
+    int depth = 0, kd;
+    size_t start = 0, k;
     bool found = false;
 
-    *max_depth = 0;
+    memset(sp, 0, sizeof(*sp));
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '"') {
@@ -133,8 +133,8 @@ bool jrpc_meta_span(const char *s, size_t len, size_t *off, size_t *n, int *max_
                 key_next[depth] = false;
             }
         } else if (c == '{' || c == '[') {
-            if (++depth > *max_depth)
-                *max_depth = depth;
+            if (++depth > sp->depth)
+                sp->depth = depth;
             if (depth == 2)
                 in_params = c == '{' && obj[1] && last[1] == JRPC_KEY_PARAMS;
             if (depth == 3 && c == '{' && in_params && last[2] == JRPC_KEY_META) {
@@ -142,6 +142,18 @@ bool jrpc_meta_span(const char *s, size_t len, size_t *off, size_t *n, int *max_
                     return false; /* twice: the parser's duplicate-key error, not ours */
                 start = i;
                 in_meta = true;
+                if (known && (k = known(arg, s + i, len - i, &kd)) > 0) {
+                    /* A whole object scanned before: it closes at its last byte, depth 2. */
+                    if (2 + kd > sp->depth)
+                        sp->depth = 2 + kd;
+                    sp->off = start;
+                    sp->n = k;
+                    sp->known = found = true;
+                    in_meta = false;
+                    depth = 2;
+                    i += k - 1;
+                    continue;
+                }
             }
             if (depth <= 2) {
                 obj[depth] = key_next[depth] = c == '{';
@@ -149,8 +161,8 @@ bool jrpc_meta_span(const char *s, size_t len, size_t *off, size_t *n, int *max_
             }
         } else if (c == '}' || c == ']') {
             if (depth == 3 && in_meta) {
-                *off = start;
-                *n = i + 1 - start;
+                sp->off = start;
+                sp->n = i + 1 - start;
                 found = true;
                 in_meta = false;
             }

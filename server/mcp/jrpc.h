@@ -45,14 +45,28 @@ int jrpc_parse(const char *body, size_t len, json_t **out, int *code, char *msg,
 int jrpc_check(const char *body, size_t len, int *code, char *msg, size_t msgsz);
 int jrpc_load(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz);
 
+/* Where jrpc_meta_span found params._meta's value: s[off .. off + n), the depth of the whole
+ * text (as jrpc_depth), and whether the value was one of the caller's known texts. */
+struct jrpc_span {
+    size_t off, n;
+    int depth;
+    bool known;
+};
+
+/* A known text at s[avail]: the length of the caller's known object text that s starts with
+ * (its own depth in *depth), or 0. */
+typedef size_t (*jrpc_known_fn)(void *arg, const char *s, size_t avail, int *depth);
+
 /*
- * Where the value of params._meta lies in the text of one request, [*off, *off + *n), and the
- * text's nesting depth (as jrpc_depth): true only when it is an object, under keys spelled
- * without escapes, once, in a message whose brackets and strings close. A scan of brackets and
+ * Where the value of params._meta lies in the text of one request: true only when it is an
+ * object, under keys spelled without escapes, once, in a message whose brackets and strings
+ * close. A value starting with one of `known`'s texts (NULL: none) is taken as that text
+ * without scanning it: a complete object closes where it ends. A scan of brackets and
  * strings, not a parse: the text may still be invalid JSON (mcp_meta.h parses both parts
  * before trusting it).
  */
-bool jrpc_meta_span(const char *s, size_t len, size_t *off, size_t *n, int *max_depth);
+bool jrpc_meta_span(const char *s, size_t len, jrpc_known_fn known, void *arg,
+                    struct jrpc_span *sp);
 
 /* Nesting depth of the JSON text (brackets outside strings). Pure scan, no allocation. */
 int jrpc_depth(const char *s, size_t len);

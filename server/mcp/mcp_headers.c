@@ -159,8 +159,8 @@ static const char *mcp_headers_name_field(const char *method)
 int mcp_headers_check(const struct mcp_headers *h, const json_t *msg, const json_t *tool_schema,
                       char *why, size_t whysz)
 {
-    const char *method = json_string_value(json_object_get(msg, "method"));
-    const json_t *params = json_object_get(msg, "params");
+    const json_t *mj = json_object_get(msg, "method"), *params = json_object_get(msg, "params");
+    const char *method = json_string_value(mj);
     const char *field;
     const json_t *props, *def;
     const char *pname;
@@ -173,7 +173,7 @@ int mcp_headers_check(const struct mcp_headers *h, const json_t *msg, const json
         snprintf(why, whysz, "Header mismatch: Mcp-Method header is required");
         return -1;
     }
-    if (mcp_headers_match("Mcp-Method", h->method, json_object_get(msg, "method"), why, whysz) < 0)
+    if (mcp_headers_match("Mcp-Method", h->method, mj, why, whysz) < 0)
         return -1;
     field = method ? mcp_headers_name_field(method) : NULL;
     if (field &&

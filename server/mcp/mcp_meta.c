@@ -12,6 +12,7 @@
 /* One envelope: its text as sent, and its parse (a reference the cache holds). */
 struct mcp_meta_slot {
     size_t len;
+    int depth; /* jrpc_depth of the text */
     json_t *value;
     char text[MCP_META_BYTES];
 };
@@ -53,13 +54,26 @@ static struct mcp_meta_cache *mcp_meta_mine(void)
     return c;
 }
 
-/* The kept parse of envelope text s[n] (borrowed from the cache), or NULL. */
-static json_t *mcp_meta_find(struct mcp_meta_cache *c, const char *s, size_t n)
+/* What the scan found kept: the cache to look in, the value of the text it matched. */
+struct mcp_meta_hit {
+    struct mcp_meta_cache *c;
+    json_t *value;
+};
+
+/* The jrpc_known_fn of the scan: a kept envelope text that s[avail] starts with. */
+static size_t mcp_meta_known(void *arg, const char *s, size_t avail, int *depth)
 {
-    for (size_t i = 0; i < MCP_META_SLOTS; i++)
-        if (c->slot[i].value && c->slot[i].len == n && memcmp(c->slot[i].text, s, n) == 0)
-            return c->slot[i].value;
-    return NULL;
+    struct mcp_meta_hit *h = arg;
+
+    for (size_t i = 0; i < MCP_META_SLOTS; i++) {
+        const struct mcp_meta_slot *sl = &h->c->slot[i];
+        if (sl->value && sl->len <= avail && memcmp(sl->text, s, sl->len) == 0) {
+            h->value = sl->value;
+            *depth = sl->depth;
+            return sl->len;
+        }
+    }
+    return 0;
 }
 
 /* Parse envelope text s[n] (already checked as part of its body) into a slot: the value
@@ -77,6 +91,7 @@ static json_t *mcp_meta_add(struct mcp_meta_cache *c, const char *s, size_t n)
     json_decref(sl->value);
     memcpy(sl->text, s, n);
     sl->len = n;
+    sl->depth = jrpc_depth(s, n);
     sl->value = v;
     return v;
 }
@@ -84,24 +99,27 @@ static json_t *mcp_meta_add(struct mcp_meta_cache *c, const char *s, size_t n)
 int mcp_meta_parse(const char *body, size_t len, json_t **out, int *code, char *msg, size_t msgsz)
 {
     char small[2048], *rest = small;
-    struct mcp_meta_cache *c;
+    struct mcp_meta_hit hit = {0};
+    struct jrpc_span sp;
     size_t off, n, rlen;
     json_t *meta, *params, *ph;
-    int depth, rc;
+    int rc;
 
     *out = NULL;
-    if (!body || !jrpc_meta_span(body, len, &off, &n, &depth) || n > MCP_META_BYTES ||
-        !(c = mcp_meta_mine()))
+    if (!body || !(hit.c = mcp_meta_mine()) ||
+        !jrpc_meta_span(body, len, mcp_meta_known, &hit, &sp) || sp.n > MCP_META_BYTES)
         return jrpc_parse(body, len, out, code, msg, msgsz);
-    if ((meta = mcp_meta_find(c, body + off, n))) {
+    off = sp.off;
+    n = sp.n;
+    if ((meta = hit.value)) {
         /* jrpc_check's checks, the envelope's text being one that passed them already; any
          * failure: jrpc_parse of the body as sent, for its error. */
-        if (depth > JRPC_MAX_DEPTH || !text_utf8_valid(body, off) ||
+        if (sp.depth > JRPC_MAX_DEPTH || !text_utf8_valid(body, off) ||
             !text_utf8_valid(body + off + n, len - off - n))
             return jrpc_parse(body, len, out, code, msg, msgsz);
     } else if (jrpc_check(body, len, code, msg, msgsz) < 0)
         return -1;
-    else if (!(meta = mcp_meta_add(c, body + off, n)))
+    else if (!(meta = mcp_meta_add(hit.c, body + off, n)))
         return jrpc_load(body, len, out, code, msg, msgsz);
     /* The body with the envelope as 0: a placeholder (the cheapest value to parse) in its place;
      * a duplicate "_meta" key, say, is still the parser's error. */

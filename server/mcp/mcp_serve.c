@@ -193,8 +193,8 @@ static bool mcp_serve_is_slow(const json_t *msg)
         }
         return false;
     }
-    return json_is_string(json_object_get(msg, "method")) &&
-           strcmp(json_string_value(json_object_get(msg, "method")), "tools/call") == 0 &&
+    m = json_object_get(msg, "method");
+    return json_is_string(m) && strcmp(json_string_value(m), "tools/call") == 0 &&
            tools_slow(json_string_value(json_object_get(json_object_get(msg, "params"), "name")));
 }
 

@@ -98,19 +98,36 @@ START_TEST(envelope_kept)
 }
 END_TEST
 
+static size_t known_meta(void *arg, const char *s, size_t avail, int *depth)
+{
+    const char *t = arg;
+    size_t n = strlen(t);
+
+    *depth = jrpc_depth(t, n);
+    return n <= avail && memcmp(s, t, n) == 0 ? n : 0;
+}
+
 START_TEST(span)
 {
     const char *b = CALL("1", META);
-    size_t off = 0, n = 0;
-    int depth = 0;
+    struct jrpc_span sp, sk;
 
-    ck_assert(jrpc_meta_span(b, strlen(b), &off, &n, &depth));
-    ck_assert_int_eq(depth, jrpc_depth(b, strlen(b)));
-    ck_assert_int_eq(b[off], '{');
-    ck_assert_int_eq(b[off + n - 1], '}');
-    ck_assert_int_eq(strncmp(b + off - 8, "\"_meta\":{", 9), 0);
-    ck_assert(!jrpc_meta_span("{\"params\":{\"_meta\":{}}", 21, &off, &n, &depth));
-    ck_assert(!jrpc_meta_span("{\"params\":{\"x\":{}}}", 19, &off, &n, &depth));
+    ck_assert(jrpc_meta_span(b, strlen(b), NULL, NULL, &sp));
+    ck_assert_int_eq(sp.depth, jrpc_depth(b, strlen(b)));
+    ck_assert(!sp.known);
+    ck_assert_int_eq(b[sp.off], '{');
+    ck_assert_int_eq(b[sp.off + sp.n - 1], '}');
+    ck_assert_int_eq(strncmp(b + sp.off - 8, "\"_meta\":{", 9), 0);
+    /* A known text: the same span and depth, without scanning it. */
+    char *t = strndup(b + sp.off, sp.n);
+    ck_assert(jrpc_meta_span(b, strlen(b), known_meta, t, &sk));
+    ck_assert(sk.known);
+    ck_assert_int_eq(sk.off, sp.off);
+    ck_assert_int_eq(sk.n, sp.n);
+    ck_assert_int_eq(sk.depth, sp.depth);
+    free(t);
+    ck_assert(!jrpc_meta_span("{\"params\":{\"_meta\":{}}", 21, NULL, NULL, &sp));
+    ck_assert(!jrpc_meta_span("{\"params\":{\"x\":{}}}", 19, NULL, NULL, &sp));
 }
 END_TEST
 
