@@ -1,5 +1,6 @@
 /* The task's MCP endpoint over HTTP; see runner_mcpd.h. Its own thread. */
 #include "runner_mcpd.h"
+#include "core/text.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -262,8 +263,7 @@ static int runner_mcpd_random_hex(char *out, size_t bytes, struct err *err)
         close(fd);
     if (n != (ssize_t)bytes)
         return err_set(err, ERR_INTERNAL, "cannot read /dev/urandom");
-    for (size_t i = 0; i < bytes; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    text_hex(raw, bytes, out);
     memset(raw, 0, sizeof(raw));
     return 0;
 }

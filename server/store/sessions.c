@@ -2,6 +2,7 @@
  * MCP session rows. Worker threads.
  */
 #include "store/sessions.h"
+#include "core/text.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -61,8 +62,7 @@ int sessions_create(struct db *db, long long token_id, const char *protocol_vers
         return err_set(err, ERR_INTERNAL, "no randomness available for a session id");
     }
     memcpy(id, "mcp_", 4);
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 4 + 2 * i, 3, "%02x", raw[i]);
+    text_hex(raw, sizeof(raw), id + 4);
     snprintf(tok, sizeof(tok), "%lld", token_id);
     r = db_exec(db, &st_create, p, err);
     free(ci);

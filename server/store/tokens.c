@@ -46,9 +46,9 @@ void tokens_hash_hex(const char *token, char out[65])
     unsigned int n = 0;
 
     EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < n && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
+    if (n != 32)
+        memset(md, 0, sizeof(md)); /* cannot happen with SHA-256 */
+    text_hex(md, 32, out);
 }
 
 int tokens_create(struct db *db, enum principal_scope scope, const char *name, const char *agent_id,
@@ -73,8 +73,7 @@ int tokens_create(struct db *db, enum principal_scope scope, const char *name, c
     if (RAND_bytes(raw, sizeof(raw)) != 1)
         return err_set(err, ERR_INTERNAL, "no randomness available for a token");
     memcpy(token, "drv_", 4);
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(token + 4 + 2 * i, 3, "%02x", raw[i]);
+    text_hex(raw, sizeof(raw), token + 4);
     tokens_hash_hex(token, hash);
     params[0] = name;
     params[1] = principal_scope_name(scope);

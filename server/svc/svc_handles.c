@@ -1,5 +1,6 @@
 /* Signed task handles. Worker threads. */
 #include "svc/svc_handles.h"
+#include "core/text.h"
 #include "store/mcpkeys.h"
 
 #include <openssl/crypto.h>
@@ -34,8 +35,7 @@ static void svc_handles_hex(const struct svc_handles_key *k, int64_t id,
               strlen(msg), mac, &maclen) ||
         maclen < HANDLE_MAC_HEX / 2)
         memset(mac, 0, sizeof(mac)); /* cannot happen with SHA-256; never a valid MAC */
-    for (int i = 0; i < HANDLE_MAC_HEX / 2; i++)
-        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    text_hex(mac, HANDLE_MAC_HEX / 2, hex);
 }
 
 void svc_handles_sign(const struct svc_handles_key *k, int64_t id, char out[SVC_HANDLE_LEN])

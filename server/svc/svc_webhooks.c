@@ -2,6 +2,7 @@
  * Forge webhooks: authenticate, deduplicate, classify, apply. Worker threads.
  */
 #include "svc/svc_webhooks.h"
+#include "core/text.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/secret.h"
@@ -64,9 +65,9 @@ void svc_webhooks_hmac_hex(const char *key, size_t keylen, const char *data, siz
     unsigned int n = 0;
 
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data, len, md, &n);
-    for (unsigned i = 0; i < n && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
+    if (n != 32)
+        memset(md, 0, sizeof(md)); /* cannot happen with SHA-256; never a valid signature */
+    text_hex(md, 32, out);
 }
 
 /* Equal strings, in time that depends only on their lengths. */
@@ -521,8 +522,7 @@ int svc_webhooks_receive(struct svc_ctx *c, const struct svc_webhooks_in *in, in
         unsigned int n = 0;
 
         EVP_Digest(in->body, in->body_len, md, &n, EVP_sha256(), NULL);
-        for (unsigned i = 0; i < 32; i++)
-            snprintf(sha + 2 * i, 3, "%02x", md[i]);
+        text_hex(md, 32, sha);
     }
     if (!delivery[0])
         snprintf(delivery, sizeof(delivery), "sha256:%s", sha);

@@ -69,6 +69,17 @@ START_TEST(text_helpers)
     ck_assert_str_eq(slug, "add-a-health-endpoint");
     text_slug("  ", slug, sizeof(slug));
     ck_assert_str_eq(slug, "");
+    {
+        static const unsigned char raw[] = {0x00, 0x0f, 0xa5, 0xff, 0x10};
+        char hex[2 * sizeof(raw) + 2];
+
+        memset(hex, 'x', sizeof(hex));
+        text_hex(raw, sizeof(raw), hex);
+        ck_assert_str_eq(hex, "000fa5ff10");
+        ck_assert_int_eq(hex[sizeof(hex) - 1], 'x'); /* 2n characters and one NUL, no more */
+        text_hex(raw, 0, hex);
+        ck_assert_str_eq(hex, "");
+    }
 }
 END_TEST
 
