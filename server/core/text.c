@@ -2,6 +2,7 @@
 #include "core/text.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 bool text_utf8_valid(const char *s, size_t len)
@@ -90,6 +91,19 @@ void text_slug(const char *s, char *out, size_t outsz)
         }
     }
     out[j] = '\0';
+}
+
+void text_env_name(const char *prefix, const char *name, char *out, size_t outsz)
+{
+    size_t k;
+
+    if (outsz == 0)
+        return;
+    snprintf(out, outsz, "%s", prefix);
+    k = strlen(out);
+    for (; name && *name && k + 1 < outsz; name++)
+        out[k++] = isalnum((unsigned char)*name) ? (char)toupper((unsigned char)*name) : '_';
+    out[k] = '\0';
 }
 
 size_t text_utf8_prefix(const char *s, size_t max)

@@ -21,5 +21,12 @@ void text_slug(const char *s, char *out, size_t outsz);
 /* Lower-case hex of in[0..n) into out: 2n characters and a NUL (out holds 2n+1). Per request
  * on the token path: a table, not 32 snprintf calls (~9,000 instructions a token). */
 void text_hex(const unsigned char *in, size_t n, char *out);
+/*
+ * The environment variable `prefix` + `name` that configures one named thing (a project, an
+ * endpoint): `name` upper-cased, every byte but an ASCII letter or digit as '_', so that
+ * "my-app" under "DROVER_FORGE_TOKEN_" reads DROVER_FORGE_TOKEN_MY_APP. `name` may be NULL (the
+ * prefix alone); truncated to outsz-1 bytes.
+ */
+void text_env_name(const char *prefix, const char *name, char *out, size_t outsz);
 
 #endif

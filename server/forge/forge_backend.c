@@ -2,6 +2,7 @@
 #include "forge/forge_backend.h"
 #include "core/model.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "forge/forge_internal.h"
 
 #include <ctype.h>
@@ -168,15 +169,11 @@ int forge_backend_token_lookup_file(const char *project, const char *secrets_fil
 int forge_backend_token_lookup(const char *project, const char *secrets_file, char **token,
                                struct err *err)
 {
-    char var[160] = "DROVER_FORGE_TOKEN_";
-    size_t k = strlen(var);
+    char var[160];
     const char *v;
 
     *token = NULL;
-    for (size_t i = 0; project && project[i] && k + 1 < sizeof(var); i++)
-        var[k++] =
-            isalnum((unsigned char)project[i]) ? (char)toupper((unsigned char)project[i]) : '_';
-    var[k] = '\0';
+    text_env_name("DROVER_FORGE_TOKEN_", project, var, sizeof(var));
     if ((v = getenv(var)) && *v) {
         *token = mem_strdup(v);
         return 0;

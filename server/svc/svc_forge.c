@@ -1,24 +1,20 @@
 /* A task's forge: project settings plus token. Worker threads. */
 #include "svc/svc_forge.h"
 #include "core/model.h"
+#include "core/text.h"
 #include "forge/forge_ghapp.h"
 #include "store/projects.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char *svc_forge_allow(const struct svc_ctx *c, const char *project)
 {
-    char var[160] = "DROVER_FORGE_ALLOW_";
-    size_t k = strlen(var);
+    char var[160];
     const char *v;
 
-    for (size_t i = 0; project && project[i] && k + 1 < sizeof(var); i++)
-        var[k++] =
-            isalnum((unsigned char)project[i]) ? (char)toupper((unsigned char)project[i]) : '_';
-    var[k] = '\0';
+    text_env_name("DROVER_FORGE_ALLOW_", project, var, sizeof(var));
     v = getenv(var);
     return v && *v ? v : c->env->forge_allow;
 }

@@ -2,6 +2,7 @@
 #include "svc/svc_gitcred.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "forge/forge_backend.h"
 #include "forge/forge_ghapp.h"
 #include "store/branches.h"
@@ -9,7 +10,6 @@
 #include "store/projects.h"
 #include "svc/svc_forge.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +17,11 @@
 /* DROVER_GIT_TOKEN_<NAME> (NAME as forge_backend_token_lookup spells it). Owned or NULL. */
 static char *svc_gitcred_static(struct svc_ctx *c, const char *project)
 {
-    char var[160] = "DROVER_GIT_TOKEN_", *tok = NULL;
-    size_t k = strlen(var);
+    char var[160], *tok = NULL;
     const char *v;
     struct err ignored = {0};
 
-    for (size_t i = 0; project && project[i] && k + 1 < sizeof(var); i++)
-        var[k++] =
-            isalnum((unsigned char)project[i]) ? (char)toupper((unsigned char)project[i]) : '_';
-    var[k] = '\0';
+    text_env_name("DROVER_GIT_TOKEN_", project, var, sizeof(var));
     if ((v = getenv(var)) && *v)
         return mem_strdup(v);
     if (c->env->git_secrets && *c->env->git_secrets &&

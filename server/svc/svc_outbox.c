@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/secret.h"
+#include "core/text.h"
 #include "store/outbox.h"
 #include "store/projects.h"
 #include "store/queue.h"
@@ -12,7 +13,6 @@
 #include "svc/svc_forge.h"
 #include "svc/svc_prclose.h"
 
-#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -97,11 +97,8 @@ json_t *svc_outbox_slack(const json_t *payload)
 static int svc_outbox_secret(const char *endpoint, char **out, struct err *err)
 {
     char var[160];
-    size_t o = (size_t)snprintf(var, sizeof(var), "DROVER_NOTIFY_SECRET_");
 
-    for (const char *p = endpoint; p && *p && o + 1 < sizeof(var); p++)
-        var[o++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-    var[o] = '\0';
+    text_env_name("DROVER_NOTIFY_SECRET_", endpoint, var, sizeof(var));
     if (secret_get(var, out, err) < 0)
         return -1;
     return *out ? 0 : secret_get("DROVER_NOTIFY_SECRET", out, err);

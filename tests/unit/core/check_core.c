@@ -80,6 +80,12 @@ START_TEST(text_helpers)
         text_hex(raw, 0, hex);
         ck_assert_str_eq(hex, "");
     }
+    text_env_name("DROVER_FORGE_TOKEN_", "my-app.v2", slug, sizeof(slug));
+    ck_assert_str_eq(slug, "DROVER_FORGE_TOKEN_MY_APP_V2");
+    text_env_name("DROVER_X_", NULL, slug, sizeof(slug));
+    ck_assert_str_eq(slug, "DROVER_X_");
+    text_env_name("DROVER_FORGE_TOKEN_", "a-very-long-project-name", slug, sizeof(slug));
+    ck_assert_str_eq(slug, "DROVER_FORGE_TOKEN_A_VERY_LONG_");
 }
 END_TEST
 
