@@ -5,16 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
+int err_vdetail(struct err *err, enum err_code code, const char *reason, const char *fmt,
+                va_list ap)
+{
+    if (!err)
+        return -1;
+    err->code = code;
+    err->reason = reason;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    return -1;
+}
+
 int err_set(struct err *err, enum err_code code, const char *fmt, ...)
 {
     va_list ap;
 
-    if (!err)
-        return -1;
-    err->code = code;
-    err->reason = NULL;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    err_vdetail(err, code, NULL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -23,12 +30,8 @@ int err_detail(struct err *err, enum err_code code, const char *reason, const ch
 {
     va_list ap;
 
-    if (!err)
-        return -1;
-    err->code = code;
-    err->reason = reason;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    err_vdetail(err, code, reason, fmt, ap);
     va_end(ap);
     return -1;
 }

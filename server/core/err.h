@@ -9,6 +9,8 @@
 #ifndef DROVER_CORE_ERR_H
 #define DROVER_CORE_ERR_H
 
+#include <stdarg.h>
+
 enum err_code {
     ERR_OK = 0,
     ERR_INVALID,      /* bad input from the caller: 400 */
@@ -43,6 +45,10 @@ int err_set(struct err *err, enum err_code code, const char *fmt, ...)
 /* The same with a reason (a static string literal). */
 int err_detail(struct err *err, enum err_code code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* err_detail with a va_list, for functions that take a message format of their own. */
+int err_vdetail(struct err *err, enum err_code code, const char *reason, const char *fmt,
+                va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Reset to "no error". */
 void err_clear(struct err *err);

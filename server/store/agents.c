@@ -88,13 +88,9 @@ int agents_get(struct db *db, const char *id, json_t **agent, struct err *err)
     *agent = NULL;
     if (!text_is_uuid(id))
         return err_set(err, ERR_INVALID, "agent id must be a UUID");
-    r = db_exec(db, &st_get, params, err);
+    r = db_exec_found(db, &st_get, params, err, "agent %s does not exist", id);
     if (!r)
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return err_set(err, ERR_NOT_FOUND, "agent %s does not exist", id);
-    }
     *agent = json_loads(PQgetvalue(r, 0, 0), 0, &je);
     PQclear(r);
     return *agent ? 0 : err_set(err, ERR_INTERNAL, "unreadable agent row");
@@ -119,17 +115,10 @@ int agents_drain(struct db *db, const char *id, bool *drained, struct err *err)
 int agents_mark_offline(struct db *db, const char *id, const char *reason, struct err *err)
 {
     const char *params[2] = {id, reason};
-    PGresult *r;
-    int n;
 
     if (!text_is_uuid(id))
         return err_set(err, ERR_INVALID, "agent id must be a UUID");
-    r = db_exec(db, &st_offline, params, err);
-    if (!r)
-        return -1;
-    n = PQntuples(r);
-    PQclear(r);
-    return n ? 0 : err_set(err, ERR_NOT_FOUND, "agent %s does not exist", id);
+    return db_run_found(db, &st_offline, params, err, "agent %s does not exist", id);
 }
 
 int agents_list(struct db *db, const char *status, bool all, json_t **agents, struct err *err)

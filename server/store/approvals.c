@@ -142,12 +142,9 @@ int approvals_create(struct db *db, const struct approvals_new *a, json_t **out,
     snprintf(ep, sizeof(ep), "%lld", (long long)a->epoch);
     snprintf(pv, sizeof(pv), "%d", a->policy_version);
     snprintf(to, sizeof(to), "%d", a->pending ? a->timeout_seconds : 0);
-    if (!(r = db_exec(db, &st_create, p, err)))
+    if (!(r = db_exec_found(db, &st_create, p, err, "task %lld does not exist",
+                            (long long)a->task_id)))
         goto out;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)a->task_id);
-        goto out;
-    }
     if (db_is_null(r, 0, "approval")) {
         approvals_fence(r, a, err);
         goto out;
@@ -168,11 +165,9 @@ int approvals_get(struct db *db, int64_t id, json_t **out, struct err *err)
 
     *out = NULL;
     snprintf(s, sizeof(s), "%lld", (long long)id);
-    if (!(r = db_exec(db, &st_get, p, err)))
+    if (!(r = db_exec_found(db, &st_get, p, err, "approval %lld does not exist", (long long)id)))
         return -1;
-    rc = PQntuples(r) == 0
-             ? err_set(err, ERR_NOT_FOUND, "approval %lld does not exist", (long long)id)
-             : approvals_read(PQgetvalue(r, 0, 0), out, err);
+    rc = approvals_read(PQgetvalue(r, 0, 0), out, err);
     PQclear(r);
     return rc;
 }
@@ -189,12 +184,11 @@ int approvals_poll(struct db *db, int64_t id, int64_t task_id, int64_t epoch, js
     snprintf(s, sizeof(s), "%lld", (long long)id);
     snprintf(t, sizeof(t), "%lld", (long long)task_id);
     snprintf(e, sizeof(e), "%lld", (long long)epoch);
-    if (!(r = db_exec(db, &st_poll, p, err)))
+    if (!(r = db_exec_found(db, &st_poll, p, err,
+                            "approval %lld is not one of task %lld under this lease", (long long)id,
+                            (long long)task_id)))
         return -1;
-    rc = PQntuples(r) == 0
-             ? err_set(err, ERR_NOT_FOUND, "approval %lld is not one of task %lld under this lease",
-                       (long long)id, (long long)task_id)
-             : approvals_read(PQgetvalue(r, 0, 0), out, err);
+    rc = approvals_read(PQgetvalue(r, 0, 0), out, err);
     PQclear(r);
     return rc;
 }
@@ -209,11 +203,9 @@ int approvals_decide(struct db *db, int64_t id, bool approve, const char *who, c
 
     *out = NULL;
     snprintf(s, sizeof(s), "%lld", (long long)id);
-    if (!(r = db_exec(db, &st_decide, p, err)))
+    if (!(r = db_exec_found(db, &st_decide, p, err, "approval %lld does not exist", (long long)id)))
         return -1;
-    if (PQntuples(r) == 0)
-        err_set(err, ERR_NOT_FOUND, "approval %lld does not exist", (long long)id);
-    else if (!db_is_null(r, 0, "approval"))
+    if (!db_is_null(r, 0, "approval"))
         rc = approvals_read(db_get(r, 0, "approval"), out, err);
     else if (strcmp(db_get(r, 0, "state"), "pending") == 0)
         err_set(err, ERR_CONFLICT, "approval %lld timed out before the answer came", (long long)id);

@@ -112,13 +112,9 @@ int branches_fence(struct db *db, const char *agent_id, int64_t task_id, int64_t
     if (task_id <= 0)
         return err_set(err, ERR_INVALID, "task_id must be a positive integer");
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    r = db_exec(db, &st_fence, p, err);
+    r = db_exec_found(db, &st_fence, p, err, "task %lld does not exist", (long long)task_id);
     if (!r)
         return -1;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-        goto out;
-    }
     if (branches_check(r, agent_id, epoch, err) < 0)
         goto out;
     l->task = json_loads(db_get(r, 0, "task"), 0, &je);
@@ -155,13 +151,9 @@ static int branches_record(struct db *db, const struct db_stmt *st, const char *
     err_clear(fence);
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
     snprintf(ep, sizeof(ep), "%lld", (long long)epoch);
-    r = db_exec(db, st, p, err);
+    r = db_exec_found(db, st, p, err, "task %lld does not exist", (long long)task_id);
     if (!r)
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-    }
     branches_check(r, agent_id, epoch, fence);
     *out = r;
     return 0;

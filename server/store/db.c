@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,6 +164,37 @@ int db_run(struct db *db, const struct db_stmt *st, const char *const *params, s
         return -1;
     PQclear(r);
     return 0;
+}
+
+PGresult *db_exec_found(struct db *db, const struct db_stmt *st, const char *const *params,
+                        struct err *err, const char *fmt, ...)
+{
+    PGresult *r = db_exec(db, st, params, err);
+    va_list ap;
+
+    if (!r || PQntuples(r) > 0)
+        return r;
+    PQclear(r);
+    va_start(ap, fmt);
+    err_vdetail(err, ERR_NOT_FOUND, NULL, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+int db_run_found(struct db *db, const struct db_stmt *st, const char *const *params,
+                 struct err *err, const char *fmt, ...)
+{
+    PGresult *r = db_exec(db, st, params, err);
+    int n = r ? PQntuples(r) : -1;
+    va_list ap;
+
+    PQclear(r);
+    if (n != 0)
+        return n > 0 ? 0 : -1;
+    va_start(ap, fmt);
+    err_vdetail(err, ERR_NOT_FOUND, NULL, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 int db_command(struct db *db, const char *sql, struct err *err)

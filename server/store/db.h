@@ -56,6 +56,19 @@ PGresult *db_exec(struct db *db, const struct db_stmt *st, const char *const *pa
 /* db_exec for a statement whose rows do not matter (an UPDATE, a DELETE): 0 or -1. */
 int db_run(struct db *db, const struct db_stmt *st, const char *const *params, struct err *err);
 
+/*
+ * db_exec for a statement that must return a row (the task, project or agent it names): a
+ * result with no rows is ERR_NOT_FOUND with the message `fmt` and NULL, like any failure.
+ */
+PGresult *db_exec_found(struct db *db, const struct db_stmt *st, const char *const *params,
+                        struct err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* db_run for a statement that must touch a row (UPDATE/DELETE ... RETURNING): 0, or -1 with
+ * ERR_NOT_FOUND and the message `fmt` when it touched none. */
+int db_run_found(struct db *db, const struct db_stmt *st, const char *const *params,
+                 struct err *err, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Run a plain command (BEGIN, COMMIT, ...). 0 or -1. */
 int db_command(struct db *db, const char *sql, struct err *err);
 

@@ -32,12 +32,8 @@ int leases_epoch(struct db *db, const char *agent_id, int64_t task_id, int64_t *
     if (task_id <= 0)
         return err_set(err, ERR_INVALID, "task_id must be a positive integer");
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    if (!(r = db_exec(db, &st_epoch, p, err)))
+    if (!(r = db_exec_found(db, &st_epoch, p, err, "task %lld does not exist", (long long)task_id)))
         return -1;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-        goto out;
-    }
     agent = db_get(r, 0, "agent_id");
     state = db_get(r, 0, "state");
     if (!agent || strcasecmp(agent, agent_id) != 0) {

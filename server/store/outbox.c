@@ -106,18 +106,10 @@ int outbox_endpoint_delete(struct db *db, int64_t id, struct err *err)
 {
     char s[24];
     const char *p[1] = {s};
-    PGresult *r;
-    int n;
 
     snprintf(s, sizeof(s), "%lld", (long long)id);
-    r = db_exec(db, &st_ep_delete, p, err);
-    if (!r)
-        return -1;
-    n = PQntuples(r);
-    PQclear(r);
-    return n ? 0
-             : err_set(err, ERR_NOT_FOUND, "notification endpoint %lld does not exist",
-                       (long long)id);
+    return db_run_found(db, &st_ep_delete, p, err, "notification endpoint %lld does not exist",
+                        (long long)id);
 }
 
 int outbox_take(struct db *db, int limit, int lease_s, json_t **out, struct err *err)

@@ -299,17 +299,10 @@ int poolstore_agent_set_pod(struct db *db, const char *id, const char *pod_name,
                             const char *pod_uid, struct err *err)
 {
     const char *params[3] = {id, pod_name, pod_uid};
-    PGresult *r;
-    int n;
 
     if (!text_is_uuid(id))
         return err_set(err, ERR_INVALID, "agent id must be a UUID");
-    r = db_exec(db, &st_set_pod, params, err);
-    if (!r)
-        return -1;
-    n = PQntuples(r);
-    PQclear(r);
-    return n ? 0 : err_set(err, ERR_NOT_FOUND, "agent %s does not exist", id);
+    return db_run_found(db, &st_set_pod, params, err, "agent %s does not exist", id);
 }
 
 int poolstore_reap_stale(struct db *db, int stale_seconds, json_t **ids, struct err *err)
@@ -377,13 +370,9 @@ int poolstore_agent_stop(struct db *db, const char *id, bool force, char before[
     before[0] = '\0';
     if (!text_is_uuid(id))
         return err_set(err, ERR_INVALID, "agent id must be a UUID");
-    r = db_exec(db, &st_stop, params, err);
+    r = db_exec_found(db, &st_stop, params, err, "agent %s does not exist", id);
     if (!r)
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return err_set(err, ERR_NOT_FOUND, "agent %s does not exist", id);
-    }
     snprintf(before, 16, "%s", db_get(r, 0, "status"));
     PQclear(r);
     if (strcmp(before, "offline") == 0)

@@ -75,17 +75,13 @@ static json_t *projects_parse(const char *s, struct err *err)
 static int projects_write(struct db *db, const struct db_stmt *st, const char *const *params,
                           json_t **project, bool *created, struct err *err)
 {
-    PGresult *r = db_exec(db, st, params, err);
+    PGresult *r = db_exec_found(db, st, params, err, "no such project");
 
     *project = NULL;
     if (!r) {
         if (strcmp(db_last_sqlstate(), "23505") == 0)
             err_set(err, ERR_CONFLICT, "a project with that name exists already");
         return -1;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return err_set(err, ERR_NOT_FOUND, "no such project");
     }
     *project = projects_parse(PQgetvalue(r, 0, 0), err);
     if (created)
@@ -176,13 +172,9 @@ int projects_get(struct db *db, const char *ref, json_t **project, struct err *e
         return err_set(err, ERR_NOT_FOUND, "project '%.100s' does not exist", ref);
     params[0] = numeric ? ref : NULL;
     params[1] = ref;
-    r = db_exec(db, &st_get, params, err);
+    r = db_exec_found(db, &st_get, params, err, "project '%.100s' does not exist", ref);
     if (!r)
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return err_set(err, ERR_NOT_FOUND, "project '%.100s' does not exist", ref);
-    }
     *project = projects_parse(PQgetvalue(r, 0, 0), err);
     PQclear(r);
     return *project ? 0 : -1;
@@ -212,21 +204,14 @@ int projects_delete(struct db *db, int64_t id, struct err *err)
 {
     char idbuf[24];
     const char *params[1] = {idbuf};
-    PGresult *r;
-    int n;
 
     snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-    r = db_exec(db, &st_delete, params, err);
-    if (!r) {
-        if (strcmp(db_last_sqlstate(), "23503") == 0)
-            err_set(err, ERR_CONFLICT,
-                    "project %lld still has tasks; cancel or keep it (tasks are history)",
-                    (long long)id);
-        return -1;
-    }
-    n = PQntuples(r);
-    PQclear(r);
-    if (n == 0)
-        return err_set(err, ERR_NOT_FOUND, "project %lld does not exist", (long long)id);
-    return 0;
+    if (db_run_found(db, &st_delete, params, err, "project %lld does not exist", (long long)id) ==
+        0)
+        return 0;
+    if (strcmp(db_last_sqlstate(), "23503") == 0)
+        err_set(err, ERR_CONFLICT,
+                "project %lld still has tasks; cancel or keep it (tasks are history)",
+                (long long)id);
+    return -1;
 }

@@ -359,28 +359,16 @@ int queue_enqueue(struct db *db, const struct model_task_new *t, json_t **task, 
     if (t->project_id > 0) {
         const char *p1[1] = {proj};
 
-        r = db_exec(db, &st_project_exists, p1, err);
-        if (!r)
+        if (db_run_found(db, &st_project_exists, p1, err, "project %lld does not exist",
+                         (long long)t->project_id) < 0)
             return -1;
-        if (PQntuples(r) == 0) {
-            PQclear(r);
-            return err_set(err, ERR_NOT_FOUND, "project %lld does not exist",
-                           (long long)t->project_id);
-        }
-        PQclear(r);
     }
     if (t->parent_id > 0) {
         const char *p1[1] = {parent};
 
-        r = db_exec(db, &st_task_exists, p1, err);
-        if (!r)
+        if (db_run_found(db, &st_task_exists, p1, err, "parent task %lld does not exist",
+                         (long long)t->parent_id) < 0)
             return -1;
-        if (PQntuples(r) == 0) {
-            PQclear(r);
-            return err_set(err, ERR_NOT_FOUND, "parent task %lld does not exist",
-                           (long long)t->parent_id);
-        }
-        PQclear(r);
     }
     params[0] = t->title;
     params[1] = t->description;
@@ -695,13 +683,10 @@ int queue_log(struct db *db, const char *agent_id, int64_t task_id, const json_t
         const char *p1[2] = {id, grace};
 
         snprintf(grace, sizeof(grace), "%d", QUEUE_LOG_GRACE_SECONDS);
-        r = db_exec(db, &st_task_agent, p1, err);
+        r = db_exec_found(db, &st_task_agent, p1, err, "task %lld does not exist",
+                          (long long)task_id);
         if (!r)
             goto out;
-        if (PQntuples(r) == 0) {
-            err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-            goto out;
-        }
         /* An agent may log only on a task it holds (or held last, so late lines still land). */
         if (agent_id &&
             (!db_get(r, 0, "agent_id") || strcasecmp(db_get(r, 0, "agent_id"), agent_id) != 0)) {
@@ -746,13 +731,9 @@ int queue_get(struct db *db, int64_t task_id, json_t **task, struct err *err)
     if (task_id <= 0)
         return err_set(err, ERR_INVALID, "task id must be a positive integer");
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    r = db_exec(db, &st_get, params, err);
+    r = db_exec_found(db, &st_get, params, err, "task %lld does not exist", (long long)task_id);
     if (!r)
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-    }
     *task = queue_parse(db_get(r, 0, "task"), err);
     PQclear(r);
     return *task ? 0 : -1;

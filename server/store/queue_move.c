@@ -126,13 +126,9 @@ static int queue_transition(struct db *db, bool own_tx, int64_t task_id, const c
         return err_set(err, ERR_INVALID, "task id must be a positive integer");
     if (own_tx && db_begin(db, err) < 0)
         return -1;
-    r = db_exec(db, &st_lock_task, p1, err);
+    r = db_exec_found(db, &st_lock_task, p1, err, "task %lld does not exist", (long long)task_id);
     if (!r)
         goto out;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-        goto out;
-    }
     snprintf(l.state, sizeof(l.state), "%s", db_get(r, 0, "state"));
     snprintf(l.agent, sizeof(l.agent), "%s",
              db_get(r, 0, "agent_id") ? db_get(r, 0, "agent_id") : "");
@@ -327,13 +323,9 @@ int queue_retry(struct db *db, int64_t task_id, const char *actor, json_t **task
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
     if (db_begin(db, err) < 0)
         return -1;
-    r = db_exec(db, &st_is_group, p1, err);
+    r = db_exec_found(db, &st_is_group, p1, err, "task %lld does not exist", (long long)task_id);
     if (!r)
         goto out;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-        goto out;
-    }
     if (queue_transition(db, false, task_id, NULL, actor, queue_check_admin, &a, task, err) < 0)
         goto out;
     if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {

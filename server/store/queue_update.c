@@ -136,14 +136,11 @@ int queue_update_status(struct db *db, const struct queue_opts *o, const char *a
                                   reason, result_s, oc && oc->no_retry ? "true" : "false",
                                   base,   max};
 
-        r = db_exec(db, &st_agent_move, params, err);
+        r = db_exec_found(db, &st_agent_move, params, err, "task %lld does not exist",
+                          (long long)task_id);
     }
     if (!r)
         goto out;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-        goto out;
-    }
     if (!db_get(r, 0, "task")) {
         queue_update_refusal(r, agent_id, epoch, err);
         goto out;

@@ -155,13 +155,9 @@ int review_rework(struct db *db, int64_t task_id, const char *actor, const char 
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
     if (db_begin(db, err) < 0)
         return -1;
-    r = db_exec(db, &st_lock, p1, err);
+    r = db_exec_found(db, &st_lock, p1, err, "task %lld does not exist", (long long)task_id);
     if (!r)
         goto out;
-    if (PQntuples(r) == 0) {
-        err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-        goto out;
-    }
     entry = json_pack("{s:s,s:s}", "type", "rework", "by", actor ? actor : "admin");
     if (instructions && *instructions)
         json_object_set_new(entry, "instructions", json_string(instructions));
@@ -236,13 +232,9 @@ int review_owner(struct db *db, int64_t task_id, long long *token_id, char acces
     PGresult *r;
 
     snprintf(id, sizeof(id), "%lld", (long long)task_id);
-    r = db_exec(db, &st_owner, p, err);
+    r = db_exec_found(db, &st_owner, p, err, "task %lld does not exist", (long long)task_id);
     if (!r)
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return err_set(err, ERR_NOT_FOUND, "task %lld does not exist", (long long)task_id);
-    }
     *token_id = db_get_ll(r, 0, "tok");
     snprintf(access, 16, "%s", db_get(r, 0, "access"));
     PQclear(r);

@@ -159,16 +159,9 @@ int schedules_delete(struct db *db, int64_t id, struct err *err)
 {
     char idbuf[24];
     const char *params[1] = {idbuf};
-    PGresult *r;
-    int n;
 
     snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-    r = db_exec(db, &st_delete, params, err);
-    if (!r)
-        return -1;
-    n = PQntuples(r);
-    PQclear(r);
-    return n ? 0 : err_set(err, ERR_NOT_FOUND, "schedule %lld does not exist", (long long)id);
+    return db_run_found(db, &st_delete, params, err, "schedule %lld does not exist", (long long)id);
 }
 
 /* The latest slot in (from, now], or 0 when there is none. */

@@ -1,6 +1,7 @@
 /*
  * db_exec against a real PostgreSQL: a statement that loses a deadlock, being its own
  * transaction, is retried and succeeds; inside an explicit transaction it fails as it must.
+ * db_exec_found / db_run_found turn "no row" into ERR_NOT_FOUND.
  */
 #include <check.h>
 #include <pthread.h>
@@ -124,6 +125,35 @@ START_TEST(deadlock_inside_a_transaction_is_not_retried)
 }
 END_TEST
 
+static const struct db_stmt st_bump = {"check_db_bump",
+                                       "UPDATE dl SET v = v + 1 WHERE id = $1::int RETURNING v", 1};
+
+/* A statement that must name a row: a missing one is ERR_NOT_FOUND with the caller's words. */
+START_TEST(found_helpers_say_not_found)
+{
+    const char *one[1] = {"1"}, *none[1] = {"7"};
+    struct err err = {0};
+    PGresult *r = db_exec_found(&db, &st_bump, one, &err, "row %d does not exist", 1);
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    ck_assert_ptr_null(db_exec_found(&db, &st_bump, none, &err, "row %d does not exist", 7));
+    ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    ck_assert_str_eq(err.msg, "row 7 does not exist");
+    err_clear(&err);
+    ck_assert_int_eq(db_run_found(&db, &st_bump, one, &err, "row %d is gone", 1), 0);
+    ck_assert_int_eq(value(1), 2);
+    ck_assert_int_eq(db_run_found(&db, &st_bump, none, &err, "row %d is gone", 7), -1);
+    ck_assert_int_eq(err.code, ERR_NOT_FOUND);
+    ck_assert_str_eq(err.msg, "row 7 is gone");
+    /* A failure of the statement itself stays what db_exec made of it. */
+    none[0] = "x";
+    ck_assert_int_eq(db_run_found(&db, &st_bump, none, &err, "row is gone"), -1);
+    ck_assert_int_eq(err.code, ERR_INVALID);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("db");
@@ -134,6 +164,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, deadlock_victim_statement_is_retried);
     tcase_add_test(tc, deadlock_inside_a_transaction_is_not_retried);
+    tcase_add_test(tc, found_helpers_say_not_found);
     suite_add_tcase(s, tc);
     return testdb_run(s);
 }
