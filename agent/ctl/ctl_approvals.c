@@ -28,8 +28,7 @@ int ctl_approvals_list(struct ctl *ctl, int argc, char **argv)
     state = ctl_args_opt(&a, "state");
     if (!state && !ctl_args_opt(&a, "all"))
         state = "pending"; /* what a person has to act on */
-    if (ctl_args_opt(&a, "task") &&
-        ctl_args_int(ctl_args_opt(&a, "task"), "--task", 1, 9223372036854775807LL, &task) < 0)
+    if (ctl_args_opt(&a, "task") && ctl_args_id(ctl_args_opt(&a, "task"), "--task", &task) < 0)
         return CTL_USAGE;
     if (state && strspn(state, "abcdefghijklmnopqrstuvwxyz") != strlen(state)) {
         fprintf(stderr, "droverctl approvals: --state is pending, approved, denied or expired\n");
@@ -82,7 +81,7 @@ static int ctl_approvals_answer(struct ctl *ctl, int argc, char **argv, const ch
 
     if (rc != 0)
         return ctl_args_exit(ctl, rc);
-    if (ctl_args_int(a.pos[0], "approval id", 1, 9223372036854775807LL, &id) < 0)
+    if (ctl_args_id(a.pos[0], "approval id", &id) < 0)
         return CTL_USAGE;
     if (ctl_args_opt(&a, "reason"))
         body = json_pack("{s:s}", "reason", ctl_args_opt(&a, "reason"));

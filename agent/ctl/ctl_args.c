@@ -2,6 +2,7 @@
 #include "ctl_args.h"
 #include "core/buf.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,28 @@ int ctl_args_int(const char *s, const char *what, long long min, long long max, 
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int ctl_args_id(const char *s, const char *what, long long *id)
+{
+    return ctl_args_int(s, what, 1, LLONG_MAX, id);
+}
+
+int ctl_args_parse_id(struct ctl *ctl, int argc, char **argv, const char *what, long long *id,
+                      int *code)
+{
+    struct ctl_args a;
+    int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
+
+    if (rc != 0) {
+        *code = ctl_args_exit(ctl, rc);
+        return -1;
+    }
+    if (ctl_args_id(a.pos[0], what, id) < 0) {
+        *code = CTL_USAGE;
+        return -1;
+    }
     return 0;
 }
 

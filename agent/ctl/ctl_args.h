@@ -48,6 +48,17 @@ const char *ctl_args_opt(const struct ctl_args *a, const char *name);
 /* `s` as an integer from min to max into *out; -1 with a message naming `what` otherwise. */
 int ctl_args_int(const char *s, const char *what, long long min, long long max, long long *out);
 
+/* `s` as an id (a task's, a token's: an integer from 1 up); -1 with a message otherwise. */
+int ctl_args_id(const char *s, const char *what, long long *id);
+
+/*
+ * ctl_args_parse for a command whose one argument is an id and that has no options of its own
+ * ("token revoke ID"): 0 with *id, or -1 with *code set to what the command returns now (after
+ * --help, a bad argument or a malformed id).
+ */
+int ctl_args_parse_id(struct ctl *ctl, int argc, char **argv, const char *what, long long *id,
+                      int *code);
+
 /* The positional arguments from index `from` on, joined by single spaces. Owned. */
 char *ctl_args_join(const struct ctl_args *a, int from);
 

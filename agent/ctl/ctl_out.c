@@ -40,6 +40,22 @@ out:
     return rc;
 }
 
+int ctl_out_delete(struct ctl *ctl, const char *path, const char *what, long long id)
+{
+    json_t *out = NULL;
+    int rc = ctl_out_call(ctl, "DELETE", path, NULL, NULL, &out);
+
+    if (rc == CTL_OK && ctl->json) {
+        if (!out)
+            out = json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1);
+        ctl_out_json(out);
+    } else if (rc == CTL_OK) {
+        printf("%s %lld deleted\n", what, id);
+    }
+    json_decref(out);
+    return rc;
+}
+
 void ctl_out_json(const json_t *j)
 {
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -19,6 +19,13 @@
 int ctl_out_call(struct ctl *ctl, const char *method, const char *path, const json_t *body,
                  const char *const *headers, json_t **out);
 
+/*
+ * DELETE `path`, which names `what` number `id` (an endpoint, a schedule): prints "schedule 7
+ * deleted", or under --json the answer (or {"id": 7, "deleted": true} when it has no body).
+ * Returns the exit code.
+ */
+int ctl_out_delete(struct ctl *ctl, const char *path, const char *what, long long id);
+
 /* Print `j` indented, keys in order, with a newline. */
 void ctl_out_json(const json_t *j);
 

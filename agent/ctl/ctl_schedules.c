@@ -95,22 +95,12 @@ int ctl_schedules_add(struct ctl *ctl, int argc, char **argv)
 
 int ctl_schedules_delete(struct ctl *ctl, int argc, char **argv)
 {
-    struct ctl_args a;
     char path[64];
     long long id;
-    json_t *out = NULL;
-    int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
+    int rc;
 
-    if (rc != 0)
-        return ctl_args_exit(ctl, rc);
-    if (ctl_args_int(a.pos[0], "schedule id", 1, 9223372036854775807LL, &id) < 0)
-        return CTL_USAGE;
+    if (ctl_args_parse_id(ctl, argc, argv, "schedule id", &id, &rc) < 0)
+        return rc;
     snprintf(path, sizeof(path), "/api/schedules/%lld", id);
-    rc = ctl_out_call(ctl, "DELETE", path, NULL, NULL, &out);
-    if (rc == CTL_OK && ctl->json)
-        ctl_out_json(out ? out : json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
-    else if (rc == CTL_OK)
-        printf("schedule %lld deleted\n", id);
-    json_decref(out);
-    return rc;
+    return ctl_out_delete(ctl, path, "schedule", id);
 }

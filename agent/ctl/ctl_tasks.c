@@ -22,12 +22,6 @@ static const struct {
                           {"max-attempts", "max_attempts", 1, 100},
                           {"timeout", "timeout_seconds", 1, 604800}};
 
-/* Parses the single positional task id. */
-static int ctl_tasks_id(const char *s, long long *id)
-{
-    return ctl_args_int(s, "task id", 1, 9223372036854775807LL, id);
-}
-
 static void ctl_tasks_line(const json_t *t)
 {
     printf("%-6lld %-13s %-4lld %-24.24s %s\n", ctl_out_int(t, "id"), ctl_out_str(t, "state"),
@@ -208,16 +202,13 @@ static void ctl_tasks_show_text(long long id, const json_t *out)
 
 int ctl_tasks_show(struct ctl *ctl, int argc, char **argv)
 {
-    struct ctl_args a;
     char path[64];
     json_t *out = NULL;
     long long id;
-    int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
+    int rc;
 
-    if (rc != 0)
-        return ctl_args_exit(ctl, rc);
-    if (ctl_tasks_id(a.pos[0], &id) < 0)
-        return CTL_USAGE;
+    if (ctl_args_parse_id(ctl, argc, argv, "task id", &id, &rc) < 0)
+        return rc;
     snprintf(path, sizeof(path), "/api/tasks/%lld", id);
     rc = ctl_out_call(ctl, "GET", path, NULL, NULL, &out);
     if (rc == CTL_OK && ctl->json)
@@ -304,7 +295,7 @@ int ctl_tasks_logs(struct ctl *ctl, int argc, char **argv)
 
     if (rc != 0)
         return ctl_args_exit(ctl, rc);
-    if (ctl_tasks_id(a.pos[0], &id) < 0)
+    if (ctl_args_id(a.pos[0], "task id", &id) < 0)
         return CTL_USAGE;
     for (;;) {
         if (ctl_tasks_logs_page(ctl, id, ctl->json, &after, &n) != CTL_OK)
@@ -341,7 +332,7 @@ static int ctl_tasks_act(struct ctl *ctl, int argc, char **argv, const char *act
 
     if (rc != 0)
         return ctl_args_exit(ctl, rc);
-    if (ctl_tasks_id(a.pos[0], &id) < 0)
+    if (ctl_args_id(a.pos[0], "task id", &id) < 0)
         return CTL_USAGE;
     if (text) {
         char *words = ctl_args_join(&a, 1);

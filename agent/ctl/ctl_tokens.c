@@ -35,16 +35,13 @@ int ctl_tokens_create(struct ctl *ctl, int argc, char **argv)
 
 int ctl_tokens_revoke(struct ctl *ctl, int argc, char **argv)
 {
-    struct ctl_args a;
     char path[256];
     json_t *out = NULL;
     long long id;
-    int rc = ctl_args_parse(ctl, argc, argv, NULL, &a, 1, 1);
+    int rc;
 
-    if (rc != 0)
-        return ctl_args_exit(ctl, rc);
-    if (ctl_args_int(a.pos[0], "token id", 1, 9223372036854775807LL, &id) < 0)
-        return CTL_USAGE;
+    if (ctl_args_parse_id(ctl, argc, argv, "token id", &id, &rc) < 0)
+        return rc;
     snprintf(path, sizeof(path), "/api/tokens/%lld", id);
     rc = ctl_out_call(ctl, "DELETE", path, NULL, NULL, &out);
     if (rc == CTL_OK)
