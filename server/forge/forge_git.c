@@ -170,6 +170,18 @@ out:
     return rc;
 }
 
+/* The checks a branch or pull request makes first (a URL; credentials if the forge needs
+ * them), then forge_git_ls_remote. */
+static int forge_git_remote(const struct forge *f, struct forge_git_env *e, const char *a,
+                            const char *b, char sha_a[41], char sha_b[41], struct err *err)
+{
+    if (!f->repo_url || !*f->repo_url)
+        return err_set(err, ERR_INVALID, "the project has no repository URL");
+    if (forge_cred_check(f, f->repo_url, f->token && *f->token, err) < 0)
+        return -1;
+    return forge_git_ls_remote(f, e, a, b, sha_a, sha_b, err);
+}
+
 static json_t *forge_git_branch_json(const char *name, const char *sha, bool created)
 {
     return json_pack("{s:s, s:s, s:b}", "name", name, "sha", sha, "created", created);
@@ -185,13 +197,7 @@ int forge_git_create_branch(const struct forge *f, const char *name, const char 
     int st, rc = -1;
 
     forge_git_env_init(&e, f);
-    if (!f->repo_url || !*f->repo_url) {
-        err_set(err, ERR_INVALID, "the project has no repository URL");
-        goto out;
-    }
-    if (forge_cred_check(f, f->repo_url, f->token && *f->token, err) < 0)
-        goto out;
-    if (forge_git_ls_remote(f, &e, name, base, sha, base_sha, err) < 0)
+    if (forge_git_remote(f, &e, name, base, sha, base_sha, err) < 0)
         goto out;
     if (sha[0]) {
         *out = forge_git_branch_json(name, sha, false);
@@ -275,13 +281,7 @@ int forge_git_create_pull_request(const struct forge *f, const struct forge_pr_r
     int rc = -1;
 
     forge_git_env_init(&e, f);
-    if (!f->repo_url || !*f->repo_url) {
-        err_set(err, ERR_INVALID, "the project has no repository URL");
-        goto out;
-    }
-    if (forge_cred_check(f, f->repo_url, f->token && *f->token, err) < 0)
-        goto out;
-    if (forge_git_ls_remote(f, &e, req->head, req->base, head_sha, base_sha, err) < 0)
+    if (forge_git_remote(f, &e, req->head, req->base, head_sha, base_sha, err) < 0)
         goto out;
     if (!head_sha[0] || !base_sha[0]) {
         err_set(err, ERR_NOT_FOUND, "branch '%s' is not on the remote",
