@@ -88,6 +88,17 @@ static char **process_env(const struct backend_agent *a, const struct process_im
     return env;
 }
 
+/* What the backend says of a child it runs (create's answer, list's rows). */
+static void process_fill(const struct process_child *c, struct backend_pod *pod)
+{
+    memset(pod, 0, sizeof(*pod));
+    snprintf(pod->name, sizeof(pod->name), "%s", c->name);
+    snprintf(pod->uid, sizeof(pod->uid), "%s", c->uid);
+    snprintf(pod->agent_id, sizeof(pod->agent_id), "%s", c->agent_id);
+    pod->phase = BACKEND_RUNNING;
+    pod->exit_code = -1;
+}
+
 static int process_create(struct backend *b, const struct backend_agent *a, struct backend_pod *out,
                           struct err *err)
 {
@@ -157,10 +168,7 @@ static int process_create(struct backend *b, const struct backend_agent *a, stru
     snprintf(p->kids[p->n].name, sizeof(p->kids[0].name), "proc-%ld", (long)pid);
     snprintf(p->kids[p->n].uid, sizeof(p->kids[0].uid), "%ld-%llu", (long)pid, ++p->seq);
     snprintf(p->kids[p->n].agent_id, sizeof(p->kids[0].agent_id), "%s", a->agent_id);
-    snprintf(out->name, sizeof(out->name), "%s", p->kids[p->n].name);
-    snprintf(out->uid, sizeof(out->uid), "%s", p->kids[p->n].uid);
-    snprintf(out->agent_id, sizeof(out->agent_id), "%s", a->agent_id);
-    out->phase = BACKEND_RUNNING;
+    process_fill(&p->kids[p->n], out);
     p->n++;
     log_info("pool.process", "agent process started: agent=%s pid=%ld log=%s", a->agent_id,
              (long)pid, logpath);
@@ -210,16 +218,6 @@ static int process_shutdown(struct backend *b, int grace_seconds)
             c->kill_at = deadline;
     }
     return (int)p->n;
-}
-
-static void process_fill(const struct process_child *c, struct backend_pod *pod)
-{
-    memset(pod, 0, sizeof(*pod));
-    snprintf(pod->name, sizeof(pod->name), "%s", c->name);
-    snprintf(pod->uid, sizeof(pod->uid), "%s", c->uid);
-    snprintf(pod->agent_id, sizeof(pod->agent_id), "%s", c->agent_id);
-    pod->phase = BACKEND_RUNNING;
-    pod->exit_code = -1;
 }
 
 static int process_list(struct backend *b, struct backend_pod **pods, size_t *n, struct err *err)
