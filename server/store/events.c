@@ -93,12 +93,19 @@ static void events_add(json_t *arr, const char *id, const char *event, const cha
         arr, json_pack("{s:s,s:s,s:o}", "id", id, "event", event, "data", d ? d : json_null()));
 }
 
+/* The feed's sources in cursor order ("a.h.s"), each read after its own part of the cursor. */
+static const struct {
+    const struct db_stmt *st;
+    const char *pos;   /* the column that is this source's part of the cursor */
+    const char *event; /* the event's name; NULL: the row's own "event" column */
+} events_feeds[3] = {
+    {&st_activity, "id", NULL}, {&st_beats, "us", "heartbeat"}, {&st_scale, "id", "scale"}};
+
 int events_poll(struct db *db, const char *cursor, int limit, json_t **events,
                 char next[EVENTS_CURSOR_MAX], struct err *err)
 {
-    char abuf[24], hbuf[24], sbuf[24], lim[16], id[EVENTS_CURSOR_MAX];
-    const char *params[2] = {abuf, lim};
-    long long a, h, sc;
+    char lim[16], id[EVENTS_CURSOR_MAX];
+    long long c[3];
     PGresult *r = NULL;
     int rc = -1;
 
@@ -112,43 +119,30 @@ int events_poll(struct db *db, const char *cursor, int limit, json_t **events,
         rc = 0;
         goto out;
     }
-    if (strlen(cursor) >= EVENTS_CURSOR_MAX || events_parse_cursor(cursor, &a, &h, &sc) < 0) {
+    if (strlen(cursor) >= EVENTS_CURSOR_MAX ||
+        events_parse_cursor(cursor, &c[0], &c[1], &c[2]) < 0) {
         err_set(err, ERR_INVALID,
                 "event cursor '%.48s' is malformed: pass back an id this stream sent", cursor);
         goto out;
     }
-    snprintf(abuf, sizeof(abuf), "%lld", a);
-    r = db_exec(db, &st_activity, params, err);
-    if (!r)
-        goto out;
-    for (int i = 0; i < PQntuples(r); i++) {
-        a = db_get_ll(r, i, "id");
-        snprintf(id, sizeof(id), "%lld.%lld.%lld", a, h, sc);
-        events_add(*events, id, db_get(r, i, "event"), db_get(r, i, "data"));
+    for (size_t f = 0; f < sizeof(events_feeds) / sizeof(events_feeds[0]); f++) {
+        char after[24];
+        const char *params[2] = {after, lim};
+
+        snprintf(after, sizeof(after), "%lld", c[f]);
+        PQclear(r);
+        r = db_exec(db, events_feeds[f].st, params, err);
+        if (!r)
+            goto out;
+        for (int i = 0; i < PQntuples(r); i++) {
+            c[f] = db_get_ll(r, i, events_feeds[f].pos);
+            snprintf(id, sizeof(id), "%lld.%lld.%lld", c[0], c[1], c[2]);
+            events_add(*events, id,
+                       events_feeds[f].event ? events_feeds[f].event : db_get(r, i, "event"),
+                       db_get(r, i, "data"));
+        }
     }
-    PQclear(r);
-    snprintf(hbuf, sizeof(hbuf), "%lld", h);
-    params[0] = hbuf;
-    r = db_exec(db, &st_beats, params, err);
-    if (!r)
-        goto out;
-    for (int i = 0; i < PQntuples(r); i++) {
-        h = db_get_ll(r, i, "us");
-        snprintf(id, sizeof(id), "%lld.%lld.%lld", a, h, sc);
-        events_add(*events, id, "heartbeat", db_get(r, i, "data"));
-    }
-    PQclear(r);
-    snprintf(sbuf, sizeof(sbuf), "%lld", sc);
-    params[0] = sbuf;
-    r = db_exec(db, &st_scale, params, err);
-    if (!r)
-        goto out;
-    for (int i = 0; i < PQntuples(r); i++) {
-        sc = db_get_ll(r, i, "id");
-        snprintf(id, sizeof(id), "%lld.%lld.%lld", a, h, sc);
-        events_add(*events, id, "scale", db_get(r, i, "data"));
-    }
-    snprintf(next, EVENTS_CURSOR_MAX, "%lld.%lld.%lld", a, h, sc);
+    snprintf(next, EVENTS_CURSOR_MAX, "%lld.%lld.%lld", c[0], c[1], c[2]);
     rc = 0;
 out:
     PQclear(r);
