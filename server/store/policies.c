@@ -80,7 +80,9 @@ out:
     return rc;
 }
 
-int policies_current(struct db *db, int64_t project_id, json_t **out, struct err *err)
+/* Run `st` for one project and read its answer (policies_read). */
+static int policies_of(struct db *db, const struct db_stmt *st, int64_t project_id, json_t **out,
+                       struct err *err)
 {
     char id[24];
     const char *p[1] = {id};
@@ -89,25 +91,19 @@ int policies_current(struct db *db, int64_t project_id, json_t **out, struct err
 
     *out = NULL;
     snprintf(id, sizeof(id), "%lld", (long long)project_id);
-    if (!(r = db_exec(db, &st_current, p, err)))
+    if (!(r = db_exec(db, st, p, err)))
         return -1;
     rc = policies_read(r, out, err);
     PQclear(r);
     return rc;
 }
 
+int policies_current(struct db *db, int64_t project_id, json_t **out, struct err *err)
+{
+    return policies_of(db, &st_current, project_id, out, err);
+}
+
 int policies_versions(struct db *db, int64_t project_id, json_t **out, struct err *err)
 {
-    char id[24];
-    const char *p[1] = {id};
-    PGresult *r;
-    int rc;
-
-    *out = NULL;
-    snprintf(id, sizeof(id), "%lld", (long long)project_id);
-    if (!(r = db_exec(db, &st_versions, p, err)))
-        return -1;
-    rc = policies_read(r, out, err);
-    PQclear(r);
-    return rc;
+    return policies_of(db, &st_versions, project_id, out, err);
 }
