@@ -9,39 +9,46 @@
 #include <string.h>
 #include <unistd.h>
 
+enum svc_retention_table { SVC_RETENTION_ACTIVITY, SVC_RETENTION_SCALE, SVC_RETENTION_OUTBOX };
+
+/*
+ * Delete one table's old rows in batches until a batch comes back short, at most
+ * SVC_RETENTION_MAX_BATCHES of them: *count grows by what went, *more is set at the cap.
+ */
+static int svc_retention_table(struct svc_ctx *c, enum svc_retention_table t, long long boundary,
+                               int days, int batch, long long *count, bool *more, struct err *err)
+{
+    for (int i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
+        int got = 0;
+        int rc = t == SVC_RETENTION_ACTIVITY ? retention_activity(c->db, boundary, batch, &got, err)
+                 : t == SVC_RETENTION_SCALE  ? retention_scale_events(c->db, days, batch, &got, err)
+                                             : retention_outbox(c->db, days, batch, &got, err);
+
+        if (rc < 0)
+            return -1;
+        *count += got;
+        if (got < batch)
+            return 0;
+    }
+    *more = true;
+    return 0;
+}
+
 int svc_retention_run(struct svc_ctx *c, int days, int batch, struct svc_retention_counts *n,
                       struct err *err)
 {
     long long boundary = 0;
-    int got = 0, i;
 
     memset(n, 0, sizeof(*n));
     if (retention_boundary(c->db, days, &boundary, err) < 0)
         return -1;
-    for (i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
-        if (retention_activity(c->db, boundary, batch, &got, err) < 0)
-            return -1;
-        n->activity += got;
-        if (got < batch)
-            break;
-    }
-    n->more = i == SVC_RETENTION_MAX_BATCHES;
-    for (i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
-        if (retention_scale_events(c->db, days, batch, &got, err) < 0)
-            return -1;
-        n->scale_events += got;
-        if (got < batch)
-            break;
-    }
-    n->more = n->more || i == SVC_RETENTION_MAX_BATCHES;
-    for (i = 0; i < SVC_RETENTION_MAX_BATCHES; i++) {
-        if (retention_outbox(c->db, days, batch, &got, err) < 0)
-            return -1;
-        n->outbox += got;
-        if (got < batch)
-            break;
-    }
-    n->more = n->more || i == SVC_RETENTION_MAX_BATCHES;
+    if (svc_retention_table(c, SVC_RETENTION_ACTIVITY, boundary, days, batch, &n->activity,
+                            &n->more, err) < 0 ||
+        svc_retention_table(c, SVC_RETENTION_SCALE, boundary, days, batch, &n->scale_events,
+                            &n->more, err) < 0 ||
+        svc_retention_table(c, SVC_RETENTION_OUTBOX, boundary, days, batch, &n->outbox, &n->more,
+                            err) < 0)
+        return -1;
     return 0;
 }
 
