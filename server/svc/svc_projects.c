@@ -14,6 +14,24 @@ static const char *const svc_projects_fields[] = {
     "name",          "repository",      "default_branch", "forge_kind",
     "forge_api_url", "forge_repo_path", "settings",       NULL};
 
+/* The first member of the object `o` not among `keys` (NULL-terminated), or NULL. Borrowed. */
+static const char *svc_projects_unknown(const json_t *o, const char *const *keys)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach((json_t *)o, k, v)
+    {
+        bool known = false;
+
+        for (size_t i = 0; keys[i]; i++)
+            known |= strcmp(k, keys[i]) == 0;
+        if (!known)
+            return k;
+    }
+    return NULL;
+}
+
 static int svc_projects_name_ok(const char *n, struct err *err)
 {
     size_t len = strlen(n);
@@ -72,18 +90,11 @@ static int svc_projects_agent(const json_t *a, struct err *err)
         return 0;
     if (!json_is_object(a))
         return err_set(err, ERR_INVALID, "settings.agent must be an object");
-    json_object_foreach((json_t *)a, k, v)
-    {
-        bool known = false;
-
-        for (size_t i = 0; keys[i]; i++)
-            known |= strcmp(k, keys[i]) == 0;
-        if (!known)
-            return err_set(err, ERR_INVALID,
-                           "unknown field settings.agent.%.60s (model, mcp_servers, tools, "
-                           "allowed_tools)",
-                           k);
-    }
+    if ((k = svc_projects_unknown(a, keys)))
+        return err_set(err, ERR_INVALID,
+                       "unknown field settings.agent.%.60s (model, mcp_servers, tools, "
+                       "allowed_tools)",
+                       k);
     model = json_string_value(json_object_get(a, "model"));
     if (json_object_get(a, "model") &&
         (!model || !*model || strlen(model) > 200 || strpbrk(model, "\"'`$\\\n ")))
@@ -121,18 +132,11 @@ static int svc_projects_row(const json_t *in, bool create, struct projects_row *
     json_t *v;
 
     memset(row, 0, sizeof(*row));
-    json_object_foreach((json_t *)in, key, v)
-    {
-        bool known = false;
-
-        for (int i = 0; svc_projects_fields[i]; i++)
-            known |= strcmp(key, svc_projects_fields[i]) == 0;
-        if (!known)
-            return err_set(err, ERR_INVALID,
-                           "unknown field '%.60s'; a project has name, repository, default_branch, "
-                           "forge_kind, forge_api_url, forge_repo_path and settings",
-                           key);
-    }
+    if ((key = svc_projects_unknown(in, svc_projects_fields)))
+        return err_set(err, ERR_INVALID,
+                       "unknown field '%.60s'; a project has name, repository, default_branch, "
+                       "forge_kind, forge_api_url, forge_repo_path and settings",
+                       key);
     for (int i = 0; i < 6; i++) {
         v = json_object_get(in, svc_projects_fields[i]);
         if (!v || json_is_null(v))
