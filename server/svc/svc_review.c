@@ -6,16 +6,6 @@
 
 #include <string.h>
 
-/* After a move: the task as the detail view shows it. */
-static int svc_review_detail(struct svc_ctx *c, int64_t id, int rc, json_t *moved, json_t **task,
-                             struct err *err)
-{
-    json_decref(moved);
-    if (rc < 0)
-        return -1;
-    return svc_tasks_detail(c, id, task, err);
-}
-
 int svc_review_accept(struct svc_ctx *c, int64_t id, const char *actor, const char *comment,
                       json_t **task, struct err *err)
 {
@@ -25,7 +15,7 @@ int svc_review_accept(struct svc_ctx *c, int64_t id, const char *actor, const ch
     /* Committed: the superseded siblings' pull requests are closed now, outside it. */
     if (rc == 0)
         svc_prclose_after_accept(c, id);
-    return svc_review_detail(c, id, rc, t, task, err);
+    return svc_tasks_after_move(c, id, rc, t, task, err);
 }
 
 int svc_review_rework(struct svc_ctx *c, int64_t id, const char *actor, const char *instructions,
@@ -34,7 +24,7 @@ int svc_review_rework(struct svc_ctx *c, int64_t id, const char *actor, const ch
     json_t *t = NULL;
     int rc = review_rework(c->db, id, actor, instructions, &t, err);
 
-    return svc_review_detail(c, id, rc, t, task, err);
+    return svc_tasks_after_move(c, id, rc, t, task, err);
 }
 
 int svc_review_reject(struct svc_ctx *c, int64_t id, const char *actor, const char *why,
@@ -43,7 +33,7 @@ int svc_review_reject(struct svc_ctx *c, int64_t id, const char *actor, const ch
     json_t *t = NULL;
     int rc = review_reject(c->db, id, actor, why, &t, err);
 
-    return svc_review_detail(c, id, rc, t, task, err);
+    return svc_tasks_after_move(c, id, rc, t, task, err);
 }
 
 int svc_review_submitted(struct svc_ctx *c, int64_t id, const struct principal *who,

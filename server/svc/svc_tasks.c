@@ -79,6 +79,15 @@ fail:
     return -1;
 }
 
+int svc_tasks_after_move(struct svc_ctx *c, int64_t id, int rc, json_t *moved, json_t **task,
+                         struct err *err)
+{
+    json_decref(moved);
+    if (rc < 0)
+        return -1;
+    return svc_tasks_detail(c, id, task, err);
+}
+
 int svc_tasks_logs(struct svc_ctx *c, int64_t id, int64_t after, int limit, json_t **entries,
                    struct err *err)
 {

@@ -33,6 +33,13 @@ int svc_tasks_get(struct svc_ctx *c, int64_t id, json_t **task, struct err *err)
 /* The task with "history" and, for a group, "children" in creation order. */
 int svc_tasks_detail(struct svc_ctx *c, int64_t id, json_t **task, struct err *err);
 
+/*
+ * After a person's transition of task `id` that returned `rc` and the moved row `moved` (owned,
+ * released here): -1 when it failed, else svc_tasks_detail's answer.
+ */
+int svc_tasks_after_move(struct svc_ctx *c, int64_t id, int rc, json_t *moved, json_t **task,
+                         struct err *err);
+
 /* Activity rows with id > after, oldest first, at most `limit`. */
 int svc_tasks_logs(struct svc_ctx *c, int64_t id, int64_t after, int limit, json_t **entries,
                    struct err *err);
