@@ -1,24 +1,10 @@
 /* git steps for the task thread. Main thread. */
 #include "runner_git.h"
-#include "core/mem.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-char *runner_git_redact(const char *url)
-{
-    const char *scheme = strstr(url, "://"), *at, *slash;
-
-    if (!scheme)
-        return mem_strdup(url);
-    at = strchr(scheme + 3, '@');
-    slash = strchr(scheme + 3, '/');
-    if (!at || (slash && slash < at))
-        return mem_strdup(url);
-    return mem_printf("%.*s***%s", (int)(scheme + 3 - url), url, at);
-}
 
 int runner_git(char **env, const char *cwd, const char *const *args,
                void (*on_line)(void *, const char *), void *ud, struct proc_result *res,

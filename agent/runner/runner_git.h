@@ -1,15 +1,13 @@
 /*
- * git for the task thread: running git, HEAD, URLs for messages. The environment git runs with
- * (credentials scoped to the task's URL, the runner's own repository) is runner_publish.h's.
+ * git for the task thread: running git, HEAD. The environment git runs with (credentials scoped
+ * to the task's URL, the runner's own repository) is runner_publish.h's; a URL for messages is
+ * core/text.h's text_url_redact.
  */
 #ifndef DROVER_AGENT_RUNNER_GIT_H
 #define DROVER_AGENT_RUNNER_GIT_H
 
 #include "core/proc.h"
 #include "runner.h"
-
-/* `url` with any user:password@ replaced by ***@, for messages. Owned. */
-char *runner_git_redact(const char *url);
 
 /*
  * Run git with `args` (NULL-terminated, without "git") in `cwd`. Output lines go to `on_line`

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "runner_git.h"
 #include "runner_hb.h"
 #include "runner_diff.h"
@@ -550,7 +551,7 @@ static bool runner_task_clone(struct runner_task *t, struct err *err)
 
     if (!t->url || !*t->url)
         return runner_task_end(t, runner_task_fail(t, false, err, "the task names no repository"));
-    t->safe_url = runner_git_redact(t->url);
+    t->safe_url = text_url_redact(t->url);
     if (!t->base) {
         /* Neither the task nor its project names a base: the remote's default branch (a
          * `master` repository must work), found the way `git clone` finds it. */

@@ -1,5 +1,6 @@
 /* Text checks. Pure; any thread. */
 #include "core/text.h"
+#include "core/mem.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -104,6 +105,19 @@ void text_env_name(const char *prefix, const char *name, char *out, size_t outsz
     for (; name && *name && k + 1 < outsz; name++)
         out[k++] = isalnum((unsigned char)*name) ? (char)toupper((unsigned char)*name) : '_';
     out[k] = '\0';
+}
+
+char *text_url_redact(const char *url)
+{
+    const char *sep = strstr(url, "://"), *at, *slash;
+
+    if (!sep)
+        return mem_strdup(url);
+    at = strchr(sep + 3, '@');
+    slash = strchr(sep + 3, '/');
+    if (!at || (slash && slash < at))
+        return mem_strdup(url);
+    return mem_printf("%.*s***%s", (int)(sep + 3 - url), url, at);
 }
 
 size_t text_utf8_prefix(const char *s, size_t max)

@@ -28,5 +28,7 @@ void text_hex(const unsigned char *in, size_t n, char *out);
  * prefix alone); truncated to outsz-1 bytes.
  */
 void text_env_name(const char *prefix, const char *name, char *out, size_t outsz);
+/* `url` fit for a message: a user:password@ in its authority becomes ***@. Owned. */
+char *text_url_redact(const char *url);
 
 #endif

@@ -6,6 +6,7 @@
  * Pure; any thread.
  */
 #include "core/mem.h"
+#include "core/text.h"
 #include "forge/forge_backend.h"
 
 #include <ctype.h>
@@ -141,19 +142,6 @@ static bool forge_cred_allowed(const struct forge *f, const char *url)
     return false;
 }
 
-static char *forge_cred_redact(const char *url)
-{
-    const char *sep = strstr(url, "://"), *at, *slash;
-
-    if (!sep)
-        return mem_strdup(url);
-    at = strchr(sep + 3, '@');
-    slash = strchr(sep + 3, '/');
-    if (!at || (slash && slash < at))
-        return mem_strdup(url);
-    return mem_printf("%.*s***%s", (int)(sep + 3 - url), url, at);
-}
-
 int forge_cred_check(const struct forge *f, const char *url, bool with_token, struct err *err)
 {
     char buf[32];
@@ -164,7 +152,7 @@ int forge_cred_check(const struct forge *f, const char *url, bool with_token, st
     if (!url || !*url)
         return err_set(err, ERR_INVALID, "no URL");
     scheme = forge_cred_scheme(url, buf, sizeof(buf));
-    safe = forge_cred_redact(url);
+    safe = text_url_redact(url);
     if (f->protocols && *f->protocols && !forge_cred_listed(f->protocols, scheme))
         rc = err_set(err, ERR_FORBIDDEN,
                      "repository URL %s: the %s protocol is not enabled (allowed: %s; see "

@@ -4,6 +4,7 @@
  * request" is only a record Drover keeps on the task. Worker threads only (runs git).
  */
 #include "core/mem.h"
+#include "core/text.h"
 #include "forge/forge_internal.h"
 
 #include <openssl/evp.h>
@@ -81,19 +82,6 @@ static void forge_git_env_clear(struct forge_git_env *e)
         }
 }
 
-/* A URL fit for messages: user:password@ replaced by ***@. Owned. */
-static char *forge_git_redact(const char *url)
-{
-    const char *scheme = strstr(url, "://"), *at;
-
-    if (!scheme)
-        return mem_strdup(url);
-    at = strchr(scheme + 3, '@');
-    if (!at || (strchr(scheme + 3, '/') && strchr(scheme + 3, '/') < at))
-        return mem_strdup(url);
-    return mem_printf("%.*s***%s", (int)(scheme + 3 - url), url, at);
-}
-
 /* The first "fatal:" line of git's output, else its last line, for error messages. */
 static void forge_git_last_line(const char *out, char *line, size_t sz)
 {
@@ -116,7 +104,7 @@ static void forge_git_last_line(const char *out, char *line, size_t sz)
 /* Classify a failed git network command by what it printed. */
 static int forge_git_fail(const char *what, const char *url, const char *out, struct err *err)
 {
-    char line[200], *safe = forge_git_redact(url);
+    char line[200], *safe = text_url_redact(url);
     enum err_code code = ERR_NOT_FOUND;
     const char *o = out ? out : "";
 
@@ -205,7 +193,7 @@ int forge_git_create_branch(const struct forge *f, const char *name, const char 
         goto out;
     }
     if (!base_sha[0]) {
-        char *safe = forge_git_redact(f->repo_url);
+        char *safe = text_url_redact(f->repo_url);
         err_set(err, ERR_NOT_FOUND, "base branch '%s' not found in %s", base, safe);
         free(safe);
         goto out;

@@ -86,6 +86,20 @@ START_TEST(text_helpers)
     ck_assert_str_eq(slug, "DROVER_X_");
     text_env_name("DROVER_FORGE_TOKEN_", "a-very-long-project-name", slug, sizeof(slug));
     ck_assert_str_eq(slug, "DROVER_FORGE_TOKEN_A_VERY_LONG_");
+    {
+        static const char *const urls[][2] = {
+            {"https://u:secret@git.example/o/r.git", "https://***@git.example/o/r.git"},
+            {"https://git.example/o/r@v1", "https://git.example/o/r@v1"},
+            {"git@git.example:o/r.git", "git@git.example:o/r.git"},
+            {"ssh://git@host/r", "ssh://***@host/r"}};
+
+        for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+            char *safe = text_url_redact(urls[i][0]);
+
+            ck_assert_str_eq(safe, urls[i][1]);
+            free(safe);
+        }
+    }
 }
 END_TEST
 
