@@ -1,5 +1,6 @@
 /* The task-scoped MCP tools; see runner_mcptools.h. */
 #include "runner_mcptools.h"
+#include "core/jsonkeys.h"
 #include "core/mem.h"
 
 #include <stdio.h>
@@ -157,25 +158,17 @@ static int runner_mcptools_str(const json_t *args, const char *key, bool require
 static int runner_mcptools_only(const json_t *args, const char *const *ok, char *why, size_t n)
 {
     const char *k;
-    const json_t *v;
 
     if (args && !json_is_object(args)) {
         snprintf(why, n, "arguments must be an object");
         return -1;
     }
-    json_object_foreach((json_t *)args, k, v)
-    {
-        bool known = false;
-
-        for (size_t i = 0; ok[i]; i++)
-            known |= strcmp(k, ok[i]) == 0;
-        if (!known) {
-            snprintf(why, n, "unknown argument '%.60s'%s", k,
-                     strcmp(k, "task_id") == 0 || strcmp(k, "lease_epoch") == 0
-                         ? " (this endpoint is bound to your task: leave it out)"
-                         : "");
-            return -1;
-        }
+    if ((k = jsonkeys_unknown(args, ok))) {
+        snprintf(why, n, "unknown argument '%.60s'%s", k,
+                 strcmp(k, "task_id") == 0 || strcmp(k, "lease_epoch") == 0
+                     ? " (this endpoint is bound to your task: leave it out)"
+                     : "");
+        return -1;
     }
     return 0;
 }

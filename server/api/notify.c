@@ -1,6 +1,7 @@
 /* Notification endpoints and deliveries. Worker threads. */
 #include "api/notify.h"
 #include "api/reply.h"
+#include "core/jsonkeys.h"
 #include "svc/svc_outbox.h"
 
 #include <stdint.h>
@@ -24,23 +25,16 @@ static int notify_create(const struct api_request *req, const char *const *param
 {
     static const char *const known[] = {"name", "url", "format", "events", "project", NULL};
     const char *name = NULL, *url = NULL, *format = NULL, *project = NULL, *k;
-    json_t *body = NULL, *out = NULL, *events, *v;
+    json_t *body = NULL, *out = NULL, *events;
     struct err err = {0};
 
     (void)params;
     (void)np;
     if (reply_body_object(req, resp, &body) < 0)
         return 0;
-    json_object_foreach(body, k, v)
-    {
-        bool ok = false;
-
-        for (int i = 0; known[i] && !ok; i++)
-            ok = strcmp(k, known[i]) == 0;
-        if (!ok) {
-            reply_error(resp, ERR_INVALID, "unknown_field", "unknown field '%.60s'", k);
-            goto out;
-        }
+    if ((k = jsonkeys_unknown(body, known))) {
+        reply_error(resp, ERR_INVALID, "unknown_field", "unknown field '%.60s'", k);
+        goto out;
     }
     if (reply_member_string(body, "name", resp, &name) < 0 ||
         reply_member_string(body, "url", resp, &url) < 0 ||

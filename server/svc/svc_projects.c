@@ -1,5 +1,6 @@
 /* Projects and schedules. Worker threads or a subcommand. */
 #include "svc/svc_projects.h"
+#include "core/jsonkeys.h"
 #include "core/model.h"
 #include "core/text.h"
 #include "store/projects.h"
@@ -13,24 +14,6 @@
 static const char *const svc_projects_fields[] = {
     "name",          "repository",      "default_branch", "forge_kind",
     "forge_api_url", "forge_repo_path", "settings",       NULL};
-
-/* The first member of the object `o` not among `keys` (NULL-terminated), or NULL. Borrowed. */
-static const char *svc_projects_unknown(const json_t *o, const char *const *keys)
-{
-    const char *k;
-    json_t *v;
-
-    json_object_foreach((json_t *)o, k, v)
-    {
-        bool known = false;
-
-        for (size_t i = 0; keys[i]; i++)
-            known |= strcmp(k, keys[i]) == 0;
-        if (!known)
-            return k;
-    }
-    return NULL;
-}
 
 static int svc_projects_name_ok(const char *n, struct err *err)
 {
@@ -90,7 +73,7 @@ static int svc_projects_agent(const json_t *a, struct err *err)
         return 0;
     if (!json_is_object(a))
         return err_set(err, ERR_INVALID, "settings.agent must be an object");
-    if ((k = svc_projects_unknown(a, keys)))
+    if ((k = jsonkeys_unknown(a, keys)))
         return err_set(err, ERR_INVALID,
                        "unknown field settings.agent.%.60s (model, mcp_servers, tools, "
                        "allowed_tools)",
@@ -132,7 +115,7 @@ static int svc_projects_row(const json_t *in, bool create, struct projects_row *
     json_t *v;
 
     memset(row, 0, sizeof(*row));
-    if ((key = svc_projects_unknown(in, svc_projects_fields)))
+    if ((key = jsonkeys_unknown(in, svc_projects_fields)))
         return err_set(err, ERR_INVALID,
                        "unknown field '%.60s'; a project has name, repository, default_branch, "
                        "forge_kind, forge_api_url, forge_repo_path and settings",

@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/jsonkeys.h"
 #include "core/text.h"
 #include "store/migrate.h"
 #include "store/queue.h"
@@ -52,6 +53,20 @@ START_TEST(text_utf8_table)
 {
     ck_assert_int_eq(text_utf8_valid(utf8_cases[_i].s, strlen(utf8_cases[_i].s)),
                      utf8_cases[_i].ok);
+}
+END_TEST
+
+START_TEST(jsonkeys_finds_the_unknown_member)
+{
+    static const char *const names[] = {"name", "url", NULL};
+    json_t *ok = json_pack("{s:s,s:s}", "name", "a", "url", "b");
+    json_t *typo = json_pack("{s:s,s:s}", "name", "a", "ulr", "b");
+
+    ck_assert_ptr_null(jsonkeys_unknown(ok, names));
+    ck_assert_str_eq(jsonkeys_unknown(typo, names), "ulr");
+    ck_assert_ptr_null(jsonkeys_unknown(NULL, names));
+    json_decref(ok);
+    json_decref(typo);
 }
 END_TEST
 
@@ -161,6 +176,7 @@ int main(void)
     tcase_add_test(tc, buf_respects_limit);
     tcase_add_loop_test(tc, text_utf8_table, 0, sizeof(utf8_cases) / sizeof(utf8_cases[0]));
     tcase_add_test(tc, text_helpers);
+    tcase_add_test(tc, jsonkeys_finds_the_unknown_member);
     tcase_add_loop_test(tc, queue_transition_table, 0,
                         (sizeof(states) / sizeof(states[0])) *
                             (sizeof(states) / sizeof(states[0])));
