@@ -3,6 +3,7 @@
  * JSON Schemas (as JSON text, parsed once) and its implementation. Worker threads.
  */
 #include "mcp/tools.h"
+#include "core/jsonkeys.h"
 #include "mcp/seed.h"
 #include "core/clock.h"
 #include "core/counters.h"
@@ -392,18 +393,9 @@ static int tools_str(const json_t *args, const char *key, bool required, const c
 /* Unknown argument names are refused, so a typo ("taskId") is not silently ignored. */
 static int tools_only(const json_t *args, const char *const *allowed, struct err *err)
 {
-    const char *k;
-    const json_t *v;
+    const char *k = jsonkeys_unknown(args, allowed);
 
-    json_object_foreach((json_t *)args, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; allowed[i]; i++)
-            ok = ok || strcmp(k, allowed[i]) == 0;
-        if (!ok)
-            return err_set(err, ERR_INVALID, "unknown argument '%.60s'", k);
-    }
-    return 0;
+    return k ? err_set(err, ERR_INVALID, "unknown argument '%.60s'", k) : 0;
 }
 
 /* The task a tool acts on and the lease it claims to hold: both required. */

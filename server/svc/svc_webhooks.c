@@ -13,7 +13,6 @@
 #include "svc/svc_forge.h"
 #include "svc/svc_whevent.h"
 
-#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -80,12 +79,7 @@ static bool svc_webhooks_same(const char *a, const char *b)
 
 void svc_webhooks_secret_var(const char *project, char *out, size_t outsz)
 {
-    size_t o = (size_t)snprintf(out, outsz, "DROVER_WEBHOOK_SECRET_");
-
-    for (const char *p = project; *p && o + 1 < outsz; p++)
-        out[o++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-    if (o < outsz)
-        out[o] = '\0';
+    text_env_name("DROVER_WEBHOOK_SECRET_", project, out, outsz);
 }
 
 int svc_webhooks_secret(const char *project, char **out, struct err *err)
