@@ -1,5 +1,6 @@
 /* Per-binary test schemas. Main thread (setup/teardown) and test processes. */
 #include "testdb.h"
+#include "testsuite.h"
 #include "store/migrate.h"
 
 #include <check.h>
@@ -85,14 +86,10 @@ void testdb_teardown(void)
 
 int testdb_run(Suite *s)
 {
-    SRunner *sr = srunner_create(s);
-    int failed;
+    int rc = testsuite_run(s);
 
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
     testdb_teardown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }
 
 void testdb_connect(struct db *db)

@@ -18,6 +18,7 @@
 #include "fakeproc.h"
 #include "core/mem.h"
 #include "mcpc.h"
+#include "testsuite.h"
 
 #define TOKEN "fake-mcp-token"
 
@@ -133,7 +134,6 @@ int main(void)
 {
     Suite *s = suite_create("mcpc");
     TCase *tc = tcase_create("mcpc");
-    SRunner *sr;
     int failed;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -144,10 +144,7 @@ int main(void)
     tcase_add_test(tc, failures);
     tcase_add_test(tc, error_names);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     fake_down();
     curl_global_cleanup();
     return failed ? 1 : 0;

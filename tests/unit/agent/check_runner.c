@@ -29,6 +29,7 @@
 #include "runner_prompt.h"
 #include "runner_transcript.h"
 #include "runner_usage.h"
+#include "testsuite.h"
 
 /* ---- credentials ------------------------------------------------------------------------ */
 
@@ -766,7 +767,6 @@ int main(void)
 {
     Suite *s = suite_create("runner");
     TCase *tc = tcase_create("runner");
-    SRunner *sr;
     int failed;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -783,10 +783,7 @@ int main(void)
     tcase_add_test(tc, prompt_lists_inline_comments_per_file);
     tcase_add_test(tc, symref_line);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     curl_global_cleanup();
     return failed ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "runner_fs.h"
 #include "runner_publish.h"
 #include "runner_sandbox.h"
+#include "testsuite.h"
 
 static const char *env_get(char **env, const char *name)
 {
@@ -267,7 +268,6 @@ int main(void)
 {
     Suite *s = suite_create("runner_contain");
     TCase *tc = tcase_create("contain");
-    SRunner *sr;
     int failed;
 
     tcase_set_timeout(tc, 60);
@@ -276,9 +276,6 @@ int main(void)
     tcase_add_test(tc, private_dirs);
     tcase_add_test(tc, publish_ignores_planted_git);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     return failed ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 
 #include "runner_exec.h"
 #include "runner_execd.h"
+#include "testsuite.h"
 
 static int parse(const char *s)
 {
@@ -157,11 +158,5 @@ Suite *runner_exec_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(runner_exec_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(runner_exec_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wsframe.h"
+#include "testsuite.h"
 
 START_TEST(rfc_examples)
 {
@@ -165,8 +166,6 @@ int main(void)
 {
     Suite *s = suite_create("wsframe");
     TCase *tc = tcase_create("wsframe");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, rfc_examples);
     tcase_add_loop_test(tc, lengths_round_trip, 0, (int)(sizeof(lengths) / sizeof(lengths[0])));
@@ -175,9 +174,5 @@ int main(void)
     tcase_add_test(tc, upgrade_request);
     tcase_add_test(tc, upgrade_response);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

@@ -30,6 +30,7 @@
 #include "svc/svc_webhooks.h"
 #include "fixture.h"
 #include "testdb.h"
+#include "testsuite.h"
 
 #define SECRET "It's a Secret to Everybody"
 #define FORGE_TOKEN "fake-forge-token"
@@ -1046,7 +1047,6 @@ int main(void)
 {
     Suite *s = suite_create("forgehooks");
     TCase *tc = tcase_create("forgehooks");
-    SRunner *sr;
     int failed;
 
     testdb_setup();
@@ -1071,10 +1071,7 @@ int main(void)
     tcase_add_test(tc, a_review_thread_past_the_bound_is_cut_with_a_note);
     tcase_add_test(tc, gitlab_requested_changes_reworks);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     fake_stop();
     testdb_teardown();
     return failed ? 1 : 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/router.h"
+#include "testsuite.h"
 
 START_TEST(router_patterns)
 {
@@ -27,14 +28,8 @@ int main(void)
 {
     Suite *s = suite_create("router");
     TCase *tc = tcase_create("router");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, router_patterns);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/accesslog.h"
+#include "testsuite.h"
 
 static struct accesslog_rec rec(const char *method, const char *uri, int status, const char *who)
 {
@@ -119,8 +120,6 @@ int main(void)
 {
     Suite *s = suite_create("accesslog");
     TCase *tc = tcase_create("accesslog");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, logfmt_line);
     tcase_add_test(tc, logfmt_quotes_what_the_client_chose);
@@ -128,9 +127,5 @@ int main(void)
     tcase_add_test(tc, long_path_is_cut);
     tcase_add_test(tc, writer_writes_every_line_or_counts_the_drop);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

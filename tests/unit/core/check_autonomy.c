@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/autonomy.h"
+#include "testsuite.h"
 
 #define ROOT "/work/repo"
 
@@ -519,8 +520,6 @@ int main(void)
 {
     Suite *s = suite_create("autonomy");
     TCase *tc = tcase_create("autonomy");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, decisions_under_p);
     tcase_add_test(tc, bash_network);
@@ -531,9 +530,5 @@ int main(void)
     tcase_add_test(tc, defaults_filled);
     tcase_add_test(tc, rejected_policies);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

@@ -6,6 +6,7 @@
 
 #include "core/cfg.h"
 #include "core/err.h"
+#include "testsuite.h"
 
 START_TEST(cfg_defaults_and_validation)
 {
@@ -63,14 +64,8 @@ int main(void)
 {
     Suite *s = suite_create("cfg");
     TCase *tc = tcase_create("cfg");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, cfg_defaults_and_validation);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

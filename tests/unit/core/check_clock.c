@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "testsuite.h"
 
 static void sleep_ms(long ms)
 {
@@ -105,8 +106,6 @@ int main(void)
 {
     Suite *s = suite_create("clock");
     TCase *tc = tcase_create("clock");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, monotonic_moves_forward_and_measures_a_sleep);
     tcase_add_test(tc, seconds_and_milliseconds_agree);
@@ -115,9 +114,5 @@ int main(void)
                         (int)(sizeof(wall_in_cases) / sizeof(wall_in_cases[0])));
     tcase_add_test(tc, wall_in_bounds_a_condition_wait);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

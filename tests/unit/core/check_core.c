@@ -9,6 +9,7 @@
 #include "core/text.h"
 #include "store/migrate.h"
 #include "store/queue.h"
+#include "testsuite.h"
 
 START_TEST(err_set_formats_and_maps)
 {
@@ -169,8 +170,6 @@ int main(void)
 {
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, err_set_formats_and_maps);
     tcase_add_test(tc, buf_respects_limit);
@@ -183,9 +182,5 @@ int main(void)
     tcase_add_test(tc, queue_terminal_states_have_no_exit_but_retry);
     tcase_add_test(tc, migrate_version_parses);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

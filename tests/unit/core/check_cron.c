@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/cron.h"
+#include "testsuite.h"
 
 /* Seconds since the epoch for a UTC date. */
 static time_t utc(int y, int mo, int d, int h, int mi)
@@ -150,8 +151,6 @@ int main(void)
 {
     Suite *s = suite_create("cron");
     TCase *tc = tcase_create("cron");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, every_minute);
     tcase_add_test(tc, steps_ranges_lists);
@@ -162,9 +161,5 @@ int main(void)
     tcase_add_test(tc, rejects_bad_expressions);
     tcase_add_test(tc, whitespace_tolerated);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

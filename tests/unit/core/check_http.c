@@ -22,6 +22,7 @@
 #include "core/http.h"
 #include "core/mem.h"
 #include "fakeproc.h"
+#include "testsuite.h"
 
 static pid_t fake_pid;
 static int fake_port;
@@ -502,7 +503,6 @@ int main(void)
 {
     Suite *s = suite_create("http");
     TCase *tc = tcase_create("http");
-    SRunner *sr;
     int failed;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -522,10 +522,7 @@ int main(void)
     tcase_add_test(tc, escape_encodes_all_but_unreserved);
     tcase_add_test(tc, tls_with_a_ca_bundle_and_a_client_certificate);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     fakeproc_stop(fake_pid);
     curl_global_cleanup();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/model.h"
+#include "testsuite.h"
 
 static const struct {
     const char *name;
@@ -85,16 +86,10 @@ int main(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("model");
-    SRunner *sr;
-    int failed;
 
     tcase_add_loop_test(tc, branch_names, 0, sizeof(ref_cases) / sizeof(ref_cases[0]));
     tcase_add_test(tc, branch_default_names);
     tcase_add_test(tc, states_and_transitions);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

@@ -13,6 +13,7 @@
 #include "core/cfg.h"
 #include "core/opt.h"
 #include "pool/agentpool.h"
+#include "testsuite.h"
 
 struct a_cfg {
     int n;
@@ -242,8 +243,6 @@ int main(void)
 {
     Suite *s = suite_create("opt");
     TCase *tc = tcase_create("opt");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, defaults_then_environment_then_flags);
@@ -253,9 +252,5 @@ int main(void)
     tcase_add_test(tc, one_usage_for_every_group);
     tcase_add_test(tc, serve_reads_the_pool_rows_in_the_same_pass);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

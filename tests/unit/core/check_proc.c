@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/proc.h"
+#include "testsuite.h"
 
 struct lines {
     char got[8][128];
@@ -282,8 +283,6 @@ int main(void)
 {
     Suite *s = suite_create("proc");
     TCase *tc = tcase_create("proc");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, lines_in_order_last_line_and_exit_code);
@@ -296,9 +295,5 @@ int main(void)
     tcase_add_test(tc, a_program_that_cannot_start);
     tcase_add_test(tc, runs_from_several_threads);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

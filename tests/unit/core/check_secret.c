@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/secret.h"
+#include "testsuite.h"
 
 static char dir[64];
 
@@ -86,7 +87,6 @@ int main(void)
 {
     Suite *s = suite_create("secret");
     TCase *tc = tcase_create("secret");
-    SRunner *sr;
     int failed;
     char cmd[128];
 
@@ -95,10 +95,7 @@ int main(void)
     tcase_add_test(tc, env_then_file);
     tcase_add_test(tc, bad_files_are_errors);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);

@@ -19,6 +19,7 @@
 #include "core/model.h"
 #include "forge/forge_backend.h"
 #include "forge/forge_ghapp.h"
+#include "testsuite.h"
 
 #define TOKEN "fake-forge-secret"
 /* sha1("main"): the fake's main branch commit. */
@@ -572,7 +573,6 @@ int main(void)
 {
     Suite *s = suite_create("forge");
     TCase *api = tcase_create("api"), *pure = tcase_create("pure");
-    SRunner *sr;
     int failed;
 
     tcase_add_unchecked_fixture(api, setup_all, teardown_all);
@@ -593,9 +593,6 @@ int main(void)
     tcase_add_test(pure, kind_parse);
     suite_add_tcase(s, api);
     suite_add_tcase(s, pure);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     return failed ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include "core/http.h"
 #include "core/mem.h"
 #include "forge/forge_internal.h"
+#include "testsuite.h"
 
 #define TOKEN "fake-forge-secret"
 
@@ -361,8 +362,6 @@ int main(void)
 {
     Suite *s = suite_create("forge_http");
     TCase *tc = tcase_create("fake");
-    SRunner *sr;
-    int failed;
 
     tcase_add_unchecked_fixture(tc, setup_all, teardown_all);
     tcase_set_timeout(tc, 30);
@@ -378,9 +377,5 @@ int main(void)
     tcase_add_test(tc, next_page_from_the_headers);
     tcase_add_test(tc, gitea_label_ids_of_the_repository_and_its_organisation);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

@@ -9,6 +9,7 @@
 #include "mcp/jrpc.h"
 #include "mcp/mcp.h"
 #include "mcp/tools.h"
+#include "testsuite.h"
 
 static const struct {
     const char *body;
@@ -261,8 +262,6 @@ int main(void)
 {
     Suite *s = suite_create("jrpc");
     TCase *tc = tcase_create("jrpc");
-    SRunner *sr;
-    int failed;
 
     tcase_add_loop_test(tc, parse_table, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
     tcase_add_test(tc, parse_depth_limit);
@@ -272,9 +271,5 @@ int main(void)
     tcase_add_test(tc, dispatch_without_db);
     tcase_add_test(tc, tool_results_have_both_forms);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

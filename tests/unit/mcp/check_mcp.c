@@ -22,6 +22,7 @@
 #include "store/tokens.h"
 #include "fixture.h"
 #include "testdb.h"
+#include "testsuite.h"
 
 #define FORGE_TOKEN "forge-secret"
 
@@ -675,7 +676,6 @@ int main(void)
 {
     Suite *s = suite_create("mcp");
     TCase *tc = tcase_create("mcp");
-    SRunner *sr;
     int failed;
 
     testdb_setup();
@@ -696,10 +696,7 @@ int main(void)
     tcase_add_test(tc, work_sweep_reaps_expired_leases);
     tcase_add_test(tc, deleted_session_is_forgotten_at_once);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     fakeproc_stop(forge_pid);
     testdb_teardown();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;

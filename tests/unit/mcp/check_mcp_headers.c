@@ -10,6 +10,7 @@
 #include "mcp/jrpc.h"
 #include "mcp/mcp_headers.h"
 #include "mcp/mcp_modern.h"
+#include "testsuite.h"
 
 static const struct {
     const char *raw, *want; /* want NULL: rejected */
@@ -185,16 +186,10 @@ int main(void)
 {
     Suite *s = suite_create("mcp_headers");
     TCase *tc = tcase_create("mcp_headers");
-    SRunner *sr;
-    int failed;
 
     tcase_add_loop_test(tc, decode_table, 0, sizeof(decode_cases) / sizeof(decode_cases[0]));
     tcase_add_test(tc, check_standard_and_params);
     tcase_add_test(tc, modern_dispatch);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "mcp/jrpc.h"
 #include "mcp/mcp_meta.h"
+#include "testsuite.h"
 
 #define META                                                                                       \
     "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","                       \
@@ -135,16 +136,10 @@ int main(void)
 {
     Suite *s = suite_create("mcp_meta");
     TCase *tc = tcase_create("mcp_meta");
-    SRunner *sr;
-    int failed;
 
     tcase_add_loop_test(tc, as_jrpc_parse, 0, sizeof(bodies) / sizeof(bodies[0]));
     tcase_add_test(tc, envelope_kept);
     tcase_add_test(tc, span);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

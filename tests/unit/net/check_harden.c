@@ -15,6 +15,7 @@
 #include "net/connlimit.h"
 #include "net/ratelimit.h"
 #include "net/reqcheck.h"
+#include "testsuite.h"
 
 START_TEST(content_length)
 {
@@ -169,8 +170,6 @@ int main(void)
 {
     Suite *s = suite_create("harden");
     TCase *tc = tcase_create("harden");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, content_length);
     tcase_add_test(tc, rate_limit_buckets);
@@ -181,9 +180,5 @@ int main(void)
     tcase_add_test(tc, utf8_prefix);
     tcase_add_test(tc, term_render);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

@@ -5,6 +5,7 @@
  * claim that came back after any notification used to run again, without bound).
  */
 #include <check.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "net/server_int.h"
 #include "net/workers.h"
+#include "testsuite.h"
 
 #define NHELD 100
 
@@ -162,11 +164,5 @@ static Suite *held_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(held_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return testsuite_run(held_suite());
 }

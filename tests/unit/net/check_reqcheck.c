@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "net/reqcheck.h"
+#include "testsuite.h"
 
 static struct cfg reqcheck_cfg(const char *listen, bool explicit_hosts)
 {
@@ -69,15 +70,9 @@ int main(void)
 {
     Suite *s = suite_create("reqcheck");
     TCase *tc = tcase_create("reqcheck");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, origin_and_host);
     tcase_add_test(tc, accept_ctype_bearer);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

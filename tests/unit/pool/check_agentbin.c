@@ -16,6 +16,7 @@
 
 #include "core/mem.h"
 #include "pool/agentbin.h"
+#include "testsuite.h"
 
 static char root[PATH_MAX];
 
@@ -238,7 +239,6 @@ int main(void)
 {
     Suite *s = suite_create("agentbin");
     TCase *tc = tcase_create("fs");
-    SRunner *sr;
     int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -250,9 +250,6 @@ int main(void)
     tcase_add_test(tc, self_is_this_test);
     tcase_add_test(tc, quoted_for_sh);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     return failed ? 1 : 0;
 }

@@ -26,6 +26,7 @@
 /* The pool the current test started (agentpool_start), if any. */
 static struct agentpool *pool;
 #include "core/clock.h"
+#include "testsuite.h"
 
 /* The fake listens on a free port it picks (within nothing we assume), read from a file. */
 static int port;
@@ -679,7 +680,6 @@ int main(void)
 {
     Suite *s = suite_create("k8s");
     TCase *tc = tcase_create("k8s");
-    SRunner *sr;
     int failed;
     char cmd[2400];
     FILE *f;
@@ -729,10 +729,7 @@ int main(void)
     tcase_add_test(tc, test_pool_on_kubernetes);
     tcase_add_test(tc, test_bodies_are_valid);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     testdb_teardown();
     kill(fake, SIGTERM);
     waitpid(fake, NULL, 0);

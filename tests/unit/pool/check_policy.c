@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pool/policy.h"
+#include "testsuite.h"
 
 static const char *const ids[] = {"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9",
                                   "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"};
@@ -337,11 +338,5 @@ static Suite *policy_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(policy_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(policy_suite());
 }

@@ -31,6 +31,7 @@
 #include "fixture.h"
 #include "testdb.h"
 #include "core/clock.h"
+#include "testsuite.h"
 
 /* The pool the current test started (agentpool_start), if any. */
 static struct agentpool *pool;
@@ -727,7 +728,6 @@ static Suite *pool_suite(void)
 
 int main(int argc, char **argv)
 {
-    SRunner *sr;
     int failed;
 
     if (argc > 1 && strcmp(argv[1], "--fake-agent") == 0)
@@ -736,10 +736,7 @@ int main(int argc, char **argv)
         return 1;
     testdb_setup();
     snprintf(log_dir, sizeof(log_dir), "/tmp/drover-pool-test-%ld", (long)getpid());
-    sr = srunner_create(pool_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(pool_suite()) != EXIT_SUCCESS;
     testdb_teardown();
     {
         char cmd[300];

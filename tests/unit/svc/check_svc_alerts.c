@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "svc/svc_alerts.h"
+#include "testsuite.h"
 
 static json_t *alerts_payload(size_t nalerts)
 {
@@ -122,8 +123,6 @@ int main(void)
 {
     Suite *s = suite_create("svc_alerts");
     TCase *tc = tcase_create("render");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_render_placeholders);
     tcase_add_test(tc, test_render_alert_lines);
@@ -132,9 +131,5 @@ int main(void)
     tcase_add_test(tc, test_render_empty_payload);
     tcase_add_test(tc, test_name_fallbacks);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testsuite_run(s);
 }

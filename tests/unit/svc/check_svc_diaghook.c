@@ -16,6 +16,7 @@
 #include "core/mem.h"
 #include "forge/forge_backend.h"
 #include "svc/svc_diaghook.h"
+#include "testsuite.h"
 
 #define TOKEN "diaghook-forge-token"
 #define READER "diaghook-reader-token"
@@ -367,7 +368,6 @@ int main(void)
 {
     Suite *s = suite_create("svc_diaghook");
     TCase *t = tcase_create("webhook check");
-    SRunner *sr;
     int failed;
 
     tcase_set_timeout(t, 60);
@@ -381,9 +381,6 @@ int main(void)
     tcase_add_loop_test(t, every_page_is_read, 0, 3);
     tcase_add_test(t, plain_git_has_no_hooks);
     suite_add_tcase(s, t);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     return failed ? 1 : 0;
 }

@@ -31,6 +31,7 @@
 #include "svc/svc_tasks.h"
 #include "fixture.h"
 #include "testdb.h"
+#include "testsuite.h"
 
 static char gitdir[256];
 static pid_t fake_pid;
@@ -864,7 +865,6 @@ int main(void)
 {
     Suite *s = suite_create("forge_store");
     TCase *tc = tcase_create("forge_store");
-    SRunner *sr;
     int failed;
 
     testdb_setup();
@@ -886,10 +886,7 @@ int main(void)
     tcase_add_test(tc, gitea_takes_the_organisations_labels);
     tcase_add_loop_test(tc, the_forge_issue_author_reviews_the_pull_request, 0, 3);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     fixtures_down();
     testdb_teardown();
     return failed ? 1 : 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "svc/svc_prbody.h"
+#include "testsuite.h"
 
 static json_t *task(void)
 {
@@ -116,16 +117,12 @@ int main(void)
 {
     Suite *s = suite_create("svc_prbody");
     TCase *tc = tcase_create("svc_prbody");
-    SRunner *sr;
     int failed;
 
     tcase_add_test(tc, summary_kept_prompt_collapsed_links_added);
     tcase_add_test(tc, options_from_project_settings);
     tcase_add_test(tc, people_from_settings_and_the_submitters_login);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = testsuite_run(s) != EXIT_SUCCESS;
     return failed ? 1 : 0;
 }
