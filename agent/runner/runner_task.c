@@ -1,10 +1,12 @@
 /*
  * The life of one task in drover-agent: runner_task_run walks the steps in runner_task_steps[]
- * (bottom of the file) over one struct runner_task; above them, the helpers they share: the
- * activity log batching, status reports, git commit and push, the command's environment.
+ * (bottom of the file) over one struct runner_task (runner_task_int.h); above them, the helpers
+ * they share: the activity log batching, status reports, git commit and push, the command's
+ * environment. The last step, telling the server how the attempt ended, is runner_report.c.
  * Main thread.
  */
 #include "runner_task.h"
+#include "runner_task_int.h"
 #include "core/log.h"
 #include "core/buf.h"
 #include "core/mem.h"
@@ -34,41 +36,6 @@
 #define RUNNER_TASK_FLUSH_MS 1000        /* ... or this old */
 #define RUNNER_TASK_LINE_MAX 4000        /* characters kept of one output line */
 #define RUNNER_TASK_DEFAULT_TIMEOUT 7200 /* seconds, when the task and TASK_TIMEOUT say none */
-#define RUNNER_TASK_FORGE_TIMEOUT 120    /* seconds for create_branch / create_pull_request */
-
-/* One task's state, shared by the steps of runner_task_run. */
-struct runner_task {
-    struct runner *r;
-    struct mcpc *m;
-    const json_t *task; /* borrowed: the get_next_task result's "task" */
-    int64_t id, epoch, attempt;
-    const char *title;
-    const char *url;  /* borrowed: the repository, or NULL */
-    const char *base; /* borrowed: the base branch (NULL until found: the remote's) */
-    bool base_found;  /* neither task nor project named it: the remote's default */
-    char found_base[256];
-    long timeout_s;       /* the attempt's whole time budget */
-    long long started_ms; /* when the task was taken */
-    char dir[1024], repo[1100], branch[256], base_sha[41], head_sha[41], mcp_config[1200];
-    char gitdir[1100], home[1100]; /* the runner's own repository; the command's $HOME */
-    char *safe_url;                /* owned: url without credentials, for messages */
-    char *git_token;               /* owned secret: the project's credential, or NULL */
-    char *prompt;                  /* owned */
-    char **git_env, **cmd_env;
-    struct proc_result cmd; /* how the coding command ended */
-    bool changed;           /* HEAD moved from the base (there is work to push) */
-    json_t *batch;          /* pending log entries */
-    long long batch_since;
-    const char *prefix; /* "" or "[setup] " */
-    /* Usage from Claude Code's stream-json: running totals and the final result event. */
-    struct runner_usage usage;
-    bool stop_logged;
-    struct runner_mcpd mcpd; /* the model's task-scoped MCP endpoint */
-    char model_error[600];   /* the coding CLI's own account of a failed session, or "" */
-    char *final_words;       /* owned: the model's last message (a session's successful result) */
-    struct runner_checks checks; /* the tests, linters and builds it ran, for the PR body */
-    int rc;                      /* what runner_task_run returns, once a step ended the task */
-};
 
 static long long runner_task_now_ms(void)
 {
@@ -95,11 +62,8 @@ static void runner_task_flush(struct runner_task *t)
     t->batch_since = runner_task_now_ms();
 }
 
-static void runner_task_log(struct runner_task *t, const char *level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* A line from the agent itself (not the command), flushed at once so order is kept. */
-static void runner_task_log(struct runner_task *t, const char *level, const char *fmt, ...)
+void runner_task_log(struct runner_task *t, const char *level, const char *fmt, ...)
 {
     char msg[2048];
     va_list ap;
@@ -197,8 +161,7 @@ static enum proc_stop runner_task_should_stop(void *ud)
 }
 
 /* update_task_status; a refusal (e.g. the lease is gone) is logged and returned. */
-static int runner_task_status(struct runner_task *t, const char *status, json_t *extra,
-                              struct err *err)
+int runner_task_status(struct runner_task *t, const char *status, json_t *extra, struct err *err)
 {
     json_t *args = json_pack("{s:I, s:I, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
                              (json_int_t)t->epoch, "status", status),
@@ -226,11 +189,7 @@ static int runner_task_status(struct runner_task *t, const char *status, json_t 
     return rc;
 }
 
-static int runner_task_fail(struct runner_task *t, bool retry, struct err *err, const char *fmt,
-                            ...) __attribute__((format(printf, 4, 5)));
-
-static int runner_task_fail(struct runner_task *t, bool retry, struct err *err, const char *fmt,
-                            ...)
+int runner_task_fail(struct runner_task *t, bool retry, struct err *err, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -452,7 +411,7 @@ static long runner_task_left(const struct runner_task *t)
 }
 
 /* A step ends the task: `rc` is what runner_task_run returns. */
-static bool runner_task_end(struct runner_task *t, int rc)
+bool runner_task_end(struct runner_task *t, int rc)
 {
     t->rc = rc;
     return false;
@@ -748,202 +707,6 @@ static bool runner_task_publish(struct runner_task *t, struct err *err)
     return true;
 }
 
-/* The coding command ran past the time budget: the task waits for an answer to resume. */
-static int runner_task_report_timeout(struct runner_task *t, struct err *err)
-{
-    char q[512];
-    json_t *extra;
-    int rc;
-
-    snprintf(q, sizeof(q),
-             "The coding command ran past the task timeout of %ld s. %s Answer to resume.",
-             t->timeout_s,
-             t->changed ? "Its work in progress is on the branch." : "It changed nothing.");
-    runner_task_log(t, "warning", "timed out after %ld s", t->timeout_s);
-    extra = json_pack("{s:s, s:s}", "reason", "timeout", "question", q);
-    rc = runner_task_status(t, "needs_input", extra, err);
-    json_decref(extra);
-    return rc;
-}
-
-/* The model asked for a preview (trigger_preview_deploy): a failure is noted, not fatal. */
-static void runner_task_preview(struct runner_task *t)
-{
-    json_t *args = json_pack("{s:I, s:I}", "task_id", (json_int_t)t->id, "lease_epoch",
-                             (json_int_t)t->epoch),
-           *res = NULL;
-    struct err e = {0};
-
-    if (mcpc_call(t->m, "trigger_preview_deploy", args, RUNNER_TASK_FORGE_TIMEOUT, &res, &e) < 0)
-        runner_task_log(t, "warning", "the preview the model asked for failed: %s", e.msg);
-    else
-        runner_task_log(t, "info", "preview %s",
-                        json_string_value(json_object_get(res, "preview_url"))
-                            ? json_string_value(json_object_get(res, "preview_url"))
-                            : "requested");
-    json_decref(args);
-    json_decref(res);
-}
-
-/* What the pull request says the change is: the files with their +/- counts, then the checks
- * the coding command ran. Owned. */
-static char *runner_task_pr_body(const json_t *files, const struct runner_checks *checks)
-{
-    struct buf b;
-    size_t i;
-    json_t *f;
-
-    buf_init(&b, 16384);
-    buf_appendf(&b, "Files changed (%zu):\n", json_array_size(files));
-    json_array_foreach(files, i, f)
-    {
-        const json_t *a = json_object_get(f, "added"), *r = json_object_get(f, "removed");
-
-        if (json_is_integer(a))
-            buf_appendf(&b, "- `%s` +%lld −%lld\n", json_string_value(json_object_get(f, "path")),
-                        (long long)json_integer_value(a), (long long)json_integer_value(r));
-        else
-            buf_appendf(&b, "- `%s` (binary)\n", json_string_value(json_object_get(f, "path")));
-    }
-    buf_appendf(&b, "\n");
-    runner_checks_markdown(checks, &b);
-    return buf_take(&b, NULL);
-}
-
-/*
- * The command finished with changes: open the pull request (its body: the model's summary when
- * it called create_pull_request, else the one it gave update_task_status, else its final
- * message; then the files changed; droverd adds the task's link) and hand
- * the task over in the status the model chose (update_task_status), ready_to_test by default.
- */
-/* The task's summary: the model's own (update_task_status), else its final message, or NULL. */
-static const char *runner_task_summary(const struct runner_task *t)
-{
-    const char *said = t->mcpd.tools.intent.summary;
-
-    return said ? said : t->final_words;
-}
-
-static int runner_task_report_ready(struct runner_task *t, struct err *err)
-{
-    const struct runner_intent *in = &t->mcpd.tools.intent;
-    const char *summary = runner_task_summary(t);
-    const char *said = in->pr_body ? in->pr_body : summary;
-    json_t *args = NULL, *res = NULL, *extra = NULL, *prj, *files = NULL;
-    char *diff = NULL, *body = NULL, *listed = NULL;
-    const char *purl, *status = in->status ? in->status : "ready_to_test";
-    int cut = 0, rc;
-
-    /* The change itself, for the reviewers (runner_diff.h); best effort. */
-    if (runner_diff(t->git_env, t->repo, t->base, &files, &diff, &cut) == 0)
-        listed = runner_task_pr_body(files, &t->checks);
-    if (said && listed)
-        body = mem_printf("%s\n\n%s", said, listed);
-    else if (said || listed)
-        body = mem_strdup(said ? said : listed);
-    args = json_pack("{s:I, s:I, s:s, s:s}", "task_id", (json_int_t)t->id, "lease_epoch",
-                     (json_int_t)t->epoch, "title", in->pr_title ? in->pr_title : t->title, "body",
-                     body ? body : t->prompt);
-    free(listed);
-    if (t->base_found)
-        json_object_set_new(args, "base", json_string(t->base));
-
-    if (mcpc_call(t->m, "create_pull_request", args, RUNNER_TASK_FORGE_TIMEOUT, &res, err) < 0) {
-        rc = runner_task_fail(t, true, err, "create_pull_request failed: %s", err->msg);
-        goto out;
-    }
-    prj = json_object_get(res, "pull_request");
-    purl = json_string_value(json_object_get(prj, "url"));
-    runner_task_log(t, "info", "pull request %s%s", purl ? purl : "recorded",
-                    in->pr_title ? " (the model's title and summary)" : "");
-    if (in->preview)
-        runner_task_preview(t);
-    extra = json_pack("{s:{s:s, s:s, s:O}}", "result", "branch", t->branch, "commit", t->head_sha,
-                      "pull_request", prj ? prj : json_null());
-    if (summary)
-        json_object_set_new(json_object_get(extra, "result"), "summary", json_string(summary));
-    if (files) {
-        json_t *r = json_object_get(extra, "result");
-
-        json_object_set(r, "files", files);
-        json_object_set_new(r, "diff", json_string(diff));
-        if (cut)
-            json_object_set_new(r, "diff_truncated", json_true());
-    }
-    pthread_mutex_lock(&t->r->lock);
-    if (t->r->usage)
-        json_object_set(json_object_get(extra, "result"), "usage", t->r->usage);
-    pthread_mutex_unlock(&t->r->lock);
-    rc = runner_task_status(t, status, extra, err);
-out:
-    json_decref(args);
-    json_decref(res);
-    json_decref(extra);
-    json_decref(files);
-    free(diff);
-    free(body);
-    return rc;
-}
-
-/* Step: tell the server how the attempt ended (the work, if any, is pushed by now). */
-static bool runner_task_report(struct runner_task *t, struct err *err)
-{
-    const struct proc_result *pr = &t->cmd;
-    const struct runner_intent *in = &t->mcpd.tools.intent;
-    json_t *extra;
-    int rc;
-
-    switch (pr->stop) {
-    case PROC_STOP_CANCELLED:
-        /* The server ended the task (cancelled, timed out, lease lost): its work in progress is
-         * pushed so nothing is lost; the task is no longer ours to update. */
-        log_info("agent", "task %lld: stopped the coding command: the server ended the task%s",
-                 (long long)t->id, t->changed ? " (work in progress pushed)" : "");
-        return runner_task_end(t, 0);
-    case PROC_STOP_SHUTDOWN:
-        return runner_task_end(
-            t, runner_task_fail(t, true, err,
-                                "agent shut down mid-task (SIGTERM); %s; handing the task back",
-                                t->changed ? "work in progress pushed" : "no changes yet"));
-    case PROC_STOP_TIMEOUT:
-        return runner_task_end(t, runner_task_report_timeout(t, err));
-    case PROC_STOP_NONE:
-        break;
-    }
-    if (in->question) {
-        /* The model parked its task (ask_user_question): its status stands, whatever the
-         * command's exit; the work so far is pushed for the attempt that gets the answer. */
-        runner_task_log(t, "notice", "the model asked: %s", in->question);
-        extra = json_pack("{s:s, s:s}", "reason", "question", "question", in->question);
-        rc = runner_task_status(t, "needs_input", extra, err);
-        json_decref(extra);
-        return runner_task_end(t, rc);
-    }
-    if (pr->exit_code == 127 && !t->model_error[0]) {
-        /* The shell could not find the command: every task would fail the same way, so the
-         * agent stops taking them and says why (runner.h, unusable). */
-        pthread_mutex_lock(&t->r->lock);
-        if (!t->r->cfg.unusable)
-            t->r->cfg.unusable = mem_printf("the coding command cannot start: %s", pr->last_line);
-        pthread_mutex_unlock(&t->r->lock);
-    }
-    if (pr->exit_code != 0 || t->model_error[0])
-        return runner_task_end(
-            t, runner_task_fail(t, true, err, "the coding command exited with status %d: %s",
-                                pr->exit_code, t->model_error[0] ? t->model_error : pr->last_line));
-    if (!t->changed) {
-        runner_task_log(t, "notice", "the coding command finished without changing anything");
-        extra = json_pack("{s:{s:s, s:b}}", "result", "branch", t->branch, "changes", false);
-        if (runner_task_summary(t))
-            json_object_set_new(json_object_get(extra, "result"), "summary",
-                                json_string(runner_task_summary(t)));
-        rc = runner_task_status(t, "completed", extra, err);
-        json_decref(extra);
-        return runner_task_end(t, rc);
-    }
-    return runner_task_end(t, runner_task_report_ready(t, err));
-}
-
 /* Flush the log, remove the workspace, tell the heartbeat thread the agent is idle. */
 static void runner_task_finish(struct runner_task *t)
 {
@@ -984,7 +747,7 @@ static bool (*const runner_task_steps[])(struct runner_task *t, struct err *err)
     runner_task_setup,       /* agent-setup.sh */
     runner_task_code,        /* the coding command */
     runner_task_publish,     /* commit and push */
-    runner_task_report,      /* the final status (and the pull request) */
+    runner_report,           /* the final status (and the pull request): runner_report.c */
 };
 
 int runner_task_run(struct runner *r, struct mcpc *m, const json_t *task, struct err *err)
