@@ -990,6 +990,13 @@ START_TEST(events_in_order_and_resume_from_cursor)
 }
 END_TEST
 
+/* Every one of want[0..n) appears in the exposition `text`. */
+static void expect_lines(const char *text, const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(strstr(text, want[i]), "missing %s in\n%.3000s", want[i], text);
+}
+
 /* promtool (Debian's prometheus package, in DROVER_APT_PACKAGES) lints an exposition. */
 static void promtool_check(const char *text)
 {
@@ -1045,8 +1052,7 @@ START_TEST(metrics_heartbeats)
         "drover_heartbeat_flushes_total 0\n",
         "drover_heartbeat_flush_max_seconds 0.000\n",
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-        ck_assert_msg(strstr(c.raw, want[i]), "missing %s in\n%.3000s", want[i], c.raw);
+    expect_lines(c.raw, want, sizeof(want) / sizeof(want[0]));
     promtool_check(c.raw);
     call_clear(&c);
     svc_hbmem_free(fx.env.hbmem);
@@ -1110,8 +1116,7 @@ START_TEST(metrics_exposition)
         "drover_pool_min_agents 2\n",
         "# TYPE drover_agent_heartbeat_age_seconds histogram\n",
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-        ck_assert_msg(strstr(c.raw, want[i]), "missing %s in\n%.3000s", want[i], c.raw);
+    expect_lines(c.raw, want, sizeof(want) / sizeof(want[0]));
     {
         const char *o = strstr(c.raw, "\ndrover_outbox_oldest_pending_seconds ");
         double age;
