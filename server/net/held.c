@@ -71,7 +71,8 @@ static struct held *held_find_conn(struct server *s, uint64_t conn_id, const jso
     return NULL;
 }
 
-static void held_submit(struct server *s, struct held *h)
+/* Hand the held claim to a worker; false when the queue is full (the recheck tries again). */
+static bool held_submit(struct server *s, struct held *h)
 {
     struct job *j = job_new(JOB_CLAIM, h->conn_id);
 
@@ -83,9 +84,10 @@ static void held_submit(struct server *s, struct held *h)
     j->notify_seq = s->notify_seq;
     if (workers_submit(s->pool, j) < 0) {
         job_free(j); /* busy: the next tick tries again */
-        return;
+        return false;
     }
     h->inflight = true;
+    return true;
 }
 
 /* Claims a notification of this many tasks may set off. */
@@ -105,7 +107,8 @@ static void held_wake(struct server *s)
 {
     for (size_t i = 0; i < s->nheld && s->wake_credit > 0; i++) {
         if (!s->held[i].inflight && !s->held[i].cancelled) {
-            held_submit(s, &s->held[i]);
+            if (!held_submit(s, &s->held[i]))
+                return; /* the queue is full: the credit waits for the claims that return */
             s->wake_credit--;
         }
     }
@@ -114,10 +117,8 @@ static void held_wake(struct server *s)
 /* A claim that ran while a task became ready: run it again if the credit allows. */
 static void held_again(struct server *s, struct held *h, uint64_t seq)
 {
-    if (seq == s->notify_seq || s->wake_credit <= 0)
-        return;
-    s->wake_credit--;
-    held_submit(s, h);
+    if (seq != s->notify_seq && s->wake_credit > 0 && held_submit(s, h))
+        s->wake_credit--;
 }
 
 void held_cancel(struct server *s, const struct job *j)
